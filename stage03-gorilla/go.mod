@@ -1,0 +1,13 @@
+module github.com/tsdb-course/stage03-gorilla
+
+go 1.25.0
+
+require (
+	github.com/tsdb-course/stage01-memstore v0.0.0
+	github.com/tsdb-course/stage02-delta v0.0.0
+)
+
+replace (
+	github.com/tsdb-course/stage01-memstore => ../stage01-memstore
+	github.com/tsdb-course/stage02-delta => ../stage02-delta
+)
