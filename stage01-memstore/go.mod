@@ -2,4 +2,4 @@ module github.com/tsdb-course/stage01-memstore
 
 go 1.25.0
 
-require github.com/cespare/xxhash/v2 v2.3.0 // indirect
+require github.com/cespare/xxhash/v2 v2.3.0
