@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/tsdb-course/stage02-delta/delta"
+	"github.com/tsdb-course/stage02-delta/raw"
+)
+
+// cmdCompress reads a raw point file and writes its compressed form.
+func cmdCompress(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("compress", "compress IN.bin OUT.compressed")
+	pos, err := parseArgs(fs, args, "IN.bin", "OUT.compressed")
+	if err != nil {
+		return err
+	}
+	_, err = compress(pos[0], pos[1], stdout, stderr)
+	return err
+}
+
+func compress(in, out string, stdout, stderr io.Writer) (delta.Stats, error) {
+	stop := progress(stderr, "compressing")
+	ts, vs, err := raw.ReadFile(in)
+	if err != nil {
+		stop()
+		return delta.Stats{}, err
+	}
+	data, st := delta.Compress(ts, vs)
+	err = os.WriteFile(out, data, 0o644)
+	stop()
+	if err != nil {
+		return st, err
+	}
+	width := max(len(thousands(st.RawBytes)), len(thousands(st.CompressedBytes))) + 2
+	fmt.Fprintf(stdout, "Original size:   %*s bytes (%s data points)\n", width, thousands(st.RawBytes), thousands(st.Points))
+	fmt.Fprintf(stdout, "Compressed size: %*s bytes\n", width, thousands(st.CompressedBytes))
+	fmt.Fprintf(stdout, "Compression ratio: %.2fx\n", st.Ratio())
+	tsDelta, vDelta := "n/a", "n/a" // fewer than two points have no delta
+	if st.Points >= 2 {
+		tsDelta, vDelta = millis(st.AvgTimestampDelta), sig3(st.AvgValueDelta)
+	}
+	fmt.Fprintf(stdout, "Timestamps: avg delta = %s, avg bits/delta = %.1f\n", tsDelta, st.TimestampBitsPerDelta)
+	fmt.Fprintf(stdout, "Values: avg delta = %s, avg bits/delta = %.1f\n", vDelta, st.ValueBitsPerDelta)
+	return st, nil
+}
