@@ -1,0 +1,124 @@
+// Package gorilla implements the time-series compression of Facebook's
+// Gorilla paper (Pelkonen et al., VLDB 2015, section 4.1): timestamps as
+// delta-of-delta, values as XOR with the previous value, packed into chunks
+// of a few hundred samples that are appended one sample at a time and read
+// back with a streaming iterator.
+//
+// The chunk is the unit later stages store: stage06 keeps 120-sample chunks
+// in its head and blocks, exactly as Prometheus does with its XOR chunks.
+package gorilla
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Errors callers branch on. Every decoding error wraps ErrCorrupt.
+var (
+	// ErrCorrupt means the bytes are not a chunk (or a file) this package wrote.
+	ErrCorrupt = errors.New("gorilla: corrupt data")
+	// ErrChunkFull means the chunk already holds MaxSamples samples.
+	ErrChunkFull = errors.New("gorilla: chunk full")
+	// ErrNotInteger means a non-integer value was appended to an Integer chunk.
+	ErrNotInteger = errors.New("gorilla: value is not an integer")
+	// ErrEncoding means an unknown Encoding was asked for.
+	ErrEncoding = errors.New("gorilla: unknown encoding")
+)
+
+// Encoding says how a chunk stores its values. Timestamps are always
+// delta-of-delta.
+type Encoding uint8
+
+const (
+	// XOR is the paper's value encoding, the default and the lesson.
+	XOR Encoding = 0
+	// Integer stores differences of integer values; see intvalues.go.
+	Integer Encoding = 1
+)
+
+func (e Encoding) String() string {
+	switch e {
+	case XOR:
+		return "xor"
+	case Integer:
+		return "integer"
+	}
+	return fmt.Sprintf("Encoding(%d)", uint8(e))
+}
+
+// Chunk layout (every field is described bit by bit in the README):
+//
+//	bytes 0-1  header, big-endian uint16: bits 15-14 encoding, bits 13-0 sample count
+//	then a bit stream, most significant bit first:
+//	  sample 0  t as a zig-zag varint; XOR: v as 64 raw bits / Integer: v as a zig-zag varint
+//	  sample 1  t-t0 as a uvarint;     v coded against sample 0 (xor.go / intvalues.go)
+//	  sample n  dod coded as in timestamps.go; v coded against sample n-1
+//	  zero bits up to the next byte boundary
+//
+// The header is the same two bytes Prometheus spends on its count; the
+// encoding shares them so that choosing an encoding per chunk costs nothing.
+// Samples 0 and 1 start on byte boundaries, so their varints are plain bytes.
+const (
+	headerSize = 2
+	countMask  = 1<<14 - 1
+	encShift   = 14
+)
+
+// MaxSamples is the most samples a chunk holds (the count has 14 bits).
+const MaxSamples = countMask
+
+// Chunk is a compressed run of samples of one series.
+//
+// A Chunk is not safe for concurrent use while it is being appended to;
+// any number of iterators may read it concurrently otherwise.
+type Chunk struct {
+	w bitWriter
+	// owned is false while buf is a caller's slice given to FromBytes; the
+	// first Appender call copies it, so the caller's bytes are never written.
+	owned bool
+}
+
+// NewChunk returns an empty chunk with the given value encoding.
+func NewChunk(enc Encoding) (*Chunk, error) {
+	if enc != XOR && enc != Integer {
+		return nil, fmt.Errorf("%w: %d", ErrEncoding, enc)
+	}
+	c := &Chunk{owned: true}
+	c.w.buf = make([]byte, 128) // a 120-sample chunk of regular data fits
+	c.w.nbits = headerSize * 8
+	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
+	return c, nil
+}
+
+// FromBytes wraps bytes produced by Bytes. It checks the header only; the
+// samples are checked as they are decoded. The chunk keeps b (no copy) and
+// never modifies it.
+func FromBytes(b []byte) (*Chunk, error) {
+	if len(b) < headerSize {
+		return nil, fmt.Errorf("%w: chunk of %d bytes has no header", ErrCorrupt, len(b))
+	}
+	if enc := Encoding(b[0] >> 6); enc != XOR && enc != Integer {
+		return nil, fmt.Errorf("%w: unknown encoding %d", ErrCorrupt, enc)
+	}
+	return &Chunk{w: bitWriter{buf: b, nbits: len(b) * 8}}, nil
+}
+
+// Bytes returns the encoded chunk. The slice aliases the chunk's buffer: it
+// is valid until the next Append.
+func (c *Chunk) Bytes() []byte { return c.w.bytes() }
+
+// NumSamples returns the number of samples in the chunk.
+func (c *Chunk) NumSamples() int { return int(binary.BigEndian.Uint16(c.w.buf) & countMask) }
+
+// Encoding returns the chunk's value encoding.
+func (c *Chunk) Encoding() Encoding { return Encoding(c.w.buf[0] >> 6) }
+
+// Iterator returns an iterator over the chunk's samples, reusing it if not nil.
+func (c *Chunk) Iterator(it *Iterator) *Iterator {
+	if it == nil {
+		it = &Iterator{}
+	}
+	it.Reset(c.Bytes())
+	return it
+}
