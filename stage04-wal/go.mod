@@ -1,0 +1,7 @@
+module github.com/tsdb-course/stage04-wal
+
+go 1.25.0
+
+require github.com/tsdb-course/stage01-memstore v0.0.0
+
+replace github.com/tsdb-course/stage01-memstore => ../stage01-memstore
