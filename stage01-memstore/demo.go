@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/memstore"
 	"github.com/tsdb-course/stage01-memstore/model"
 )
@@ -46,7 +47,7 @@ func demo(out, errOut io.Writer, points, nseries int, late float64) {
 	const t0, step = int64(1703001600), int64(10)
 	per := points / nseries
 	fmt.Fprintf(out, "\n== Loading %s points into %s series (%s per series, every %ds, %.0f%% arriving up to 5 min late)\n",
-		commas(per*nseries), commas(nseries), commas(per), step, late*100)
+		cli.Thousands(per*nseries), cli.Thousands(nseries), cli.Thousands(per), step, late*100)
 
 	// Generate first, then time only the inserts. Points are made in time
 	// order; a late one then swaps its arrival with a point of the same series
@@ -71,18 +72,18 @@ func demo(out, errOut io.Writer, points, nseries int, late float64) {
 			}
 		}
 	}
+	prog := cli.NewProgress(errOut, "inserting", int64(len(batch)), cli.DefaultInterval)
 	start := time.Now()
-	lastReport := start
 	for j, p := range batch {
 		p.h.Append(p.t, p.v)
-		if j%65536 == 0 && time.Since(lastReport) > time.Second {
-			fmt.Fprintf(errOut, "  %s / %s points\n", commas(j), commas(len(batch)))
-			lastReport = time.Now()
+		if j&0xffff == 0xffff {
+			prog.Add(0x10000)
 		}
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(out, "Inserted %s points in %s (%s points/s)\n", commas(len(batch)),
-		elapsed.Round(time.Microsecond), commas(int(float64(len(batch))/elapsed.Seconds())))
+	prog.Done()
+	fmt.Fprintf(out, "Inserted %s points in %s (%s points/s)\n", cli.Thousands(len(batch)),
+		elapsed.Round(time.Microsecond), cli.Thousands(int(float64(len(batch))/elapsed.Seconds())))
 
 	fmt.Fprintln(out, "\n== Queries")
 	end := t0 + int64(per-1)*step
@@ -150,16 +151,4 @@ func (t *tail) flush() {
 	if t.last != nil {
 		t.w.Write(t.last)
 	}
-}
-
-// commas formats n with thousands separators: 1234567 -> "1,234,567".
-func commas(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + commas(-n)
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -6,70 +6,58 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
 )
+
+const prog = "stage01-memstore"
 
 const usage = `usage:
   stage01-memstore              read commands from stdin (type HELP)
-  stage01-memstore demo [flags] run the self-contained demo
+  stage01-memstore demo [flags] run the self-contained demo (-h for its flags)
 
 REPL commands:
 %s
-
-demo flags:
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// run is main without the process, so the CLI can be tested in-process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("stage01-memstore", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	var err error
+	switch {
+	case len(args) == 0:
+		if err = newSession().run(stdin, stdout, isTerminal(stdin)); err != nil {
+			err = fmt.Errorf("reading input: %w", err)
+		}
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprintf(stderr, usage, helpText)
+	case args[0] == "demo":
+		err = cmdDemo(args[1:], stdout, stderr)
+	default:
+		err = cli.Usagef("unknown subcommand %q (try -h)", args[0])
+	}
+	return cli.Exit(err, stderr)
+}
+
+func cmdDemo(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "demo", "[--points N] [--series N] [--late F]", stderr)
 	points := fs.Int("points", 1_000_000, "points the demo loads")
 	series := fs.Int("series", 100, "series the demo spreads them over")
-	late := fs.Float64("late", 0.01, "fraction of the demo's points that arrive out of order")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, usage, helpText)
-		fs.PrintDefaults()
+	late := fs.Float64("late", 0.01, "fraction of the points that arrive out of order")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
 	}
-	// Flags may come before or after the subcommand.
-	cmd := ""
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+	if *points < 1 || *series < 1 || *series > *points || *late < 0 || *late >= 1 {
+		return cli.Usagef("demo needs 1 <= --series <= --points and 0 <= --late < 1")
 	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if cmd == "" && fs.NArg() > 0 {
-		cmd = fs.Arg(0)
-	}
-	switch cmd {
-	case "":
-		if err := newSession().run(stdin, stdout, isTerminal(stdin)); err != nil {
-			fmt.Fprintf(stderr, "error: reading input: %v\n", err)
-			return 1
-		}
-		return 0
-	case "demo":
-		if *points < 1 || *series < 1 || *series > *points || *late < 0 || *late >= 1 {
-			fmt.Fprintln(stderr, "error: demo needs 1 <= --series <= --points and 0 <= --late < 1")
-			return 2
-		}
-		demo(stdout, stderr, *points, *series, *late)
-		return 0
-	case "help":
-		fs.Usage()
-		return 0
-	}
-	fmt.Fprintf(stderr, "error: unknown subcommand %q (try -h)\n", cmd)
-	return 2
+	demo(stdout, stderr, *points, *series, *late)
+	return nil
 }
 
 // isTerminal reports whether r is an interactive terminal, to decide whether

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/memstore"
 	"github.com/tsdb-course/stage01-memstore/model"
 )
@@ -226,17 +227,5 @@ func (s *session) stats(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "Bytes per point: %.2f in columns, %.2f with per-series overhead (%s in all)\n",
-		float64(st.ColumnBytes)/float64(st.Points), float64(st.Bytes)/float64(st.Points), humanBytes(st.Bytes))
-}
-
-func humanBytes(b int) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", b)
+		float64(st.ColumnBytes)/float64(st.Points), float64(st.Bytes)/float64(st.Points), cli.Bytes(int64(st.Bytes)))
 }

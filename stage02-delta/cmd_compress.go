@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 
@@ -11,8 +12,8 @@ import (
 
 // cmdCompress reads a raw point file and writes its compressed form.
 func cmdCompress(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compress", "compress IN.bin OUT.compressed")
-	pos, err := parseArgs(fs, args, "IN.bin", "OUT.compressed")
+	fs := cli.NewFlags(prog, "compress", "IN.bin OUT.compressed", stderr)
+	pos, err := cli.Parse(fs, args, "IN.bin", "OUT.compressed")
 	if err != nil {
 		return err
 	}
@@ -21,7 +22,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 }
 
 func compress(in, out string, stdout, stderr io.Writer) (delta.Stats, error) {
-	stop := progress(stderr, "compressing")
+	stop := cli.NewProgress(stderr, "compressing", 0, cli.DefaultInterval).Done
 	ts, vs, err := raw.ReadFile(in)
 	if err != nil {
 		stop()
@@ -33,13 +34,13 @@ func compress(in, out string, stdout, stderr io.Writer) (delta.Stats, error) {
 	if err != nil {
 		return st, err
 	}
-	width := max(len(thousands(st.RawBytes)), len(thousands(st.CompressedBytes))) + 2
-	fmt.Fprintf(stdout, "Original size:   %*s bytes (%s data points)\n", width, thousands(st.RawBytes), thousands(st.Points))
-	fmt.Fprintf(stdout, "Compressed size: %*s bytes\n", width, thousands(st.CompressedBytes))
+	width := max(len(cli.Thousands(st.RawBytes)), len(cli.Thousands(st.CompressedBytes))) + 2
+	fmt.Fprintf(stdout, "Original size:   %*s bytes (%s data points)\n", width, cli.Thousands(st.RawBytes), cli.Thousands(st.Points))
+	fmt.Fprintf(stdout, "Compressed size: %*s bytes\n", width, cli.Thousands(st.CompressedBytes))
 	fmt.Fprintf(stdout, "Compression ratio: %.2fx\n", st.Ratio())
 	tsDelta, vDelta := "n/a", "n/a" // fewer than two points have no delta
 	if st.Points >= 2 {
-		tsDelta, vDelta = millis(st.AvgTimestampDelta), sig3(st.AvgValueDelta)
+		tsDelta, vDelta = millis(st.AvgTimestampDelta), cli.Sig3(st.AvgValueDelta)
 	}
 	fmt.Fprintf(stdout, "Timestamps: avg delta = %s, avg bits/delta = %.1f\n", tsDelta, st.TimestampBitsPerDelta)
 	fmt.Fprintf(stdout, "Values: avg delta = %s, avg bits/delta = %.1f\n", vDelta, st.ValueBitsPerDelta)

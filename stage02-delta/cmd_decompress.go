@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 
@@ -12,8 +13,8 @@ import (
 // cmdDecompress restores a raw point file and checks it against the
 // checksum stored in the compressed file's header.
 func cmdDecompress(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("decompress", "decompress IN.compressed OUT.bin")
-	pos, err := parseArgs(fs, args, "IN.compressed", "OUT.bin")
+	fs := cli.NewFlags(prog, "decompress", "IN.compressed OUT.bin", stderr)
+	pos, err := cli.Parse(fs, args, "IN.compressed", "OUT.bin")
 	if err != nil {
 		return err
 	}
@@ -21,7 +22,7 @@ func cmdDecompress(args []string, stdout, stderr io.Writer) error {
 }
 
 func decompress(in, out string, stdout, stderr io.Writer) error {
-	stop := progress(stderr, "decompressing")
+	stop := cli.NewProgress(stderr, "decompressing", 0, cli.DefaultInterval).Done
 	defer stop()
 	data, err := os.ReadFile(in)
 	if err != nil {
@@ -34,7 +35,7 @@ func decompress(in, out string, stdout, stderr io.Writer) error {
 	if err := raw.WriteFile(out, ts, vs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Decompressed %s points\n", thousands(len(ts)))
+	fmt.Fprintf(stdout, "Decompressed %s points\n", cli.Thousands(len(ts)))
 
 	// Verify what is on disk now, not what is in memory: the check then
 	// covers the decoder and the write.
@@ -44,7 +45,7 @@ func decompress(in, out string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		fmt.Fprintf(stdout, "Verification: FAILED (%v)\n", err)
-		return fmt.Errorf("%w: %v", errVerify, err)
+		return fmt.Errorf("verification failed: %w", err)
 	}
 	fmt.Fprintln(stdout, "Verification: PASSED (bit-exact match)")
 	return nil

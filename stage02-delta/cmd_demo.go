@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,14 +15,14 @@ import (
 // --data-dir) and prints them as a terminal transcript, then what is inside
 // the compressed file.
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "[--data-dir DIR] [--points N]")
+	fs := cli.NewFlags(prog, "demo", "[--data-dir DIR] [--points N]", stderr)
 	dir := fs.String("data-dir", "", "directory for the demo's files (default: a new temp dir, removed afterwards)")
 	points := fs.Int("points", 125_000, "number of points to generate")
-	if _, err := parseArgs(fs, args); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *points < 0 || *points > 1<<30 {
-		return errUsage{fmt.Sprintf("--points %d out of range [0, 2^30]", *points)}
+		return cli.Usagef("--points %d out of range [0, 2^30]", *points)
 	}
 	if *dir == "" {
 		tmp, err := os.MkdirTemp("", "stage02-delta-")
@@ -54,12 +55,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintln(stdout, "\n# inside output.compressed")
 	fmt.Fprintf(stdout, "header      %9s bytes  magic %q, version, CRC-32C of input.bin, point count\n",
-		thousands(st.HeaderBytes), delta.Magic)
+		cli.Thousands(st.HeaderBytes), delta.Magic)
 	fmt.Fprintf(stdout, "timestamps  %9s bytes  first timestamp + zigzag(delta-of-delta), %s\n",
-		thousands(st.TimestampBytes), st.TimestampCodec)
+		cli.Thousands(st.TimestampBytes), st.TimestampCodec)
 	fmt.Fprintf(stdout, "values      %9s bytes  mantissas x 10^-%d, zigzag(delta), %s; %d exceptions as raw bits\n",
-		thousands(st.ValueBytes), st.Exponent, st.ValueCodec, st.Exceptions)
+		cli.Thousands(st.ValueBytes), st.Exponent, st.ValueCodec, st.Exceptions)
 	fmt.Fprintf(stdout, "total       %9s bytes  = %.2f bytes/point (raw: 16)\n",
-		thousands(st.CompressedBytes), st.BytesPerPoint())
+		cli.Thousands(st.CompressedBytes), st.BytesPerPoint())
 	return nil
 }

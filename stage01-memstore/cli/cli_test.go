@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{
+		0: "0", 7: "7", 999: "999", 1000: "1,000", 125000: "125,000", 1234567: "1,234,567",
+		-1: "-1", -1000: "-1,000", -999999: "-999,999", math.MinInt64: "-9,223,372,036,854,775,808",
+	} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestDurationAndSig3(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		12300 * time.Microsecond: "12.3ms",
+		1500 * time.Millisecond:  "1.5s",
+		850 * time.Microsecond:   "850µs",
+		120:                      "120ns",
+		0:                        "0ns",
+		90 * time.Second:         "90s",
+		1234 * time.Second:       "1234s",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for x, want := range map[float64]string{0.0029839: "0.00298", 12: "12", 1234.5: "1235", -0.5: "-0.5", 2.0004: "2", 0: "0"} {
+		if got := Sig3(x); got != want {
+			t.Errorf("Sig3(%v) = %q, want %q", x, got, want)
+		}
+	}
+	if got := Rate(1234567.8); got != "1.23M" {
+		t.Errorf("Rate = %q", got)
+	}
+	for n, want := range map[int64]string{512: "512 B", 1536: "1.5 KiB", 3 << 30: "3.0 GiB"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	var usage bytes.Buffer
+	newFS := func() (*flag.FlagSet, *int) {
+		usage.Reset()
+		fs := NewFlags("prog", "cmd", "IN OUT", &usage)
+		return fs, fs.Int("n", 1, "a number")
+	}
+	fs, n := newFS()
+	pos, err := Parse(fs, []string{"in", "--n", "5", "out"}, "IN", "OUT")
+	if err != nil || !slices.Equal(pos, []string{"in", "out"}) || *n != 5 {
+		t.Fatalf("flags between arguments: pos %v, n %d, err %v", pos, *n, err)
+	}
+	fs, _ = newFS()
+	if _, err := Parse(fs, []string{"in"}, "IN", "OUT"); !errors.As(err, new(UsageError)) {
+		t.Errorf("missing argument: err %v, want a UsageError", err)
+	}
+	fs, _ = newFS()
+	if _, err := Parse(fs, []string{"--bogus", "a", "b"}, "IN", "OUT"); !errors.As(err, new(UsageError)) || usage.Len() != 0 {
+		t.Errorf("unknown flag: err %v, output %q; want a UsageError and nothing printed", err, usage.String())
+	}
+	fs, _ = newFS()
+	if _, err := Parse(fs, []string{"-h"}, "IN", "OUT"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(usage.String(), "usage: prog cmd IN OUT") {
+		t.Errorf("-h: err %v, usage %q", err, usage.String())
+	}
+	fs, _ = newFS()
+	if _, err := Parse(fs, []string{"a"}); !errors.As(err, new(UsageError)) {
+		t.Errorf("no names means no arguments: err %v", err)
+	}
+	fs, _ = newFS()
+	if pos, err := Parse(fs, []string{"--n", "2"}); err != nil || len(pos) != 0 {
+		t.Errorf("flags only: %v, %v", pos, err)
+	}
+}
+
+func TestExit(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		code   int
+		stderr string
+	}{
+		{nil, 0, ""},
+		{flag.ErrHelp, 0, ""},
+		{Usagef("bad %s", "thing"), 2, "error: bad thing\n"},
+		{fmt.Errorf("wrapped: %w", Usagef("x")), 2, "error: wrapped: x\n"},
+		{ErrReported, 1, ""},
+		{errors.New("boom"), 1, "error: boom\n"},
+	} {
+		var b bytes.Buffer
+		if code := Exit(tc.err, &b); code != tc.code || b.String() != tc.stderr {
+			t.Errorf("Exit(%v) = %d, %q; want %d, %q", tc.err, code, b.String(), tc.code, tc.stderr)
+		}
+	}
+}
+
+type syncBuf struct {
+	ch chan string
+}
+
+func (s syncBuf) Write(p []byte) (int, error) { s.ch <- string(p); return len(p), nil }
+
+func TestProgress(t *testing.T) {
+	w := syncBuf{ch: make(chan string, 100)}
+	p := NewProgress(w, "loading", 1000, time.Millisecond)
+	p.Add(250)
+	line := <-w.ch // a tick happens within a few milliseconds
+	p.Done()
+	if !strings.HasPrefix(line, "loading: 250/1,000 (25%)") {
+		t.Errorf("progress line %q", line)
+	}
+	// Quick work prints nothing.
+	q := syncBuf{ch: make(chan string, 1)}
+	NewProgress(q, "quick", 0, time.Hour).Done()
+	if len(q.ch) != 0 {
+		t.Error("a progress that ended before its first interval printed a line")
+	}
+}
