@@ -85,8 +85,10 @@ func NewChunk(enc Encoding) (*Chunk, error) {
 		return nil, fmt.Errorf("%w: %d", ErrEncoding, enc)
 	}
 	c := &Chunk{owned: true}
-	c.w.buf = make([]byte, 128) // a 120-sample chunk of regular data fits
-	c.w.nbits = headerSize * 8
+	// A 120-sample chunk of regular data fits, with the 8 bytes the writer
+	// stores past its last bit.
+	c.w.buf = make([]byte, 144)
+	c.w.at = headerSize
 	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
 	return c, nil
 }
@@ -101,7 +103,7 @@ func FromBytes(b []byte) (*Chunk, error) {
 	if enc := Encoding(b[0] >> 6); enc != XOR && enc != Integer {
 		return nil, fmt.Errorf("%w: unknown encoding %d", ErrCorrupt, enc)
 	}
-	return &Chunk{w: bitWriter{buf: b, nbits: len(b) * 8}}, nil
+	return &Chunk{w: bitWriter{buf: b, at: len(b)}}, nil
 }
 
 // Bytes returns the encoded chunk. The slice aliases the chunk's buffer: it

@@ -29,13 +29,15 @@ func seedChunks(f *testing.F) {
 	f.Add([]byte{0xff, 0xff})
 }
 
-// FuzzIterator: arbitrary bytes never panic or loop; when the iterator
+// FuzzIterator: arbitrary bytes never panic or loop; the fast loops agree
+// with the one-step reference decoder, samples and verdict; when the iterator
 // accepts a chunk, DecodeAll and Stats agree with it, and re-encoding
 // what it yielded reproduces the chunk exactly (the format has one
 // spelling per sample sequence, apart from padding a corrupt tail).
 func FuzzIterator(f *testing.F) {
 	seedChunks(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkFastMatchesStep(t, b, []int{1, 7, batchSize})
 		it := NewIterator(b)
 		gotT, gotV := iterateAll(it)
 		if it.Err() != nil {

@@ -50,8 +50,8 @@ func (c *Chunk) Stats() (Stats, error) { return ChunkStats(c.Bytes()) }
 // ChunkStats is Chunk.Stats on chunk bytes.
 func ChunkStats(b []byte) (Stats, error) {
 	var s Stats
-	var it Iterator
-	it.Reset(b)
+	var it decoder
+	it.reset(b)
 	if it.err != nil {
 		return s, it.err
 	}
@@ -64,7 +64,7 @@ func ChunkStats(b []byte) (Stats, error) {
 			// Step through the iterator's own code for sample 0, then split
 			// its bits: the timestamp varint is as long as it is.
 			start := it.r.pos
-			if !it.Next() {
+			if !it.step() {
 				break
 			}
 			tbits := 8 * varintLen(it.t)
@@ -102,7 +102,7 @@ func ChunkStats(b []byte) (Stats, error) {
 }
 
 // classify decodes one value after the first and files its bits.
-func (s *Stats) classify(it *Iterator, mark func() int) {
+func (s *Stats) classify(it *decoder, mark func() int) {
 	word := it.r.peek()
 	if !it.readValue() {
 		return
