@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"math"
 	"time"
@@ -15,8 +16,8 @@ import (
 // this stage's Gorilla codec (XOR for every chunk, and auto: integer chunks
 // where they fit), and prints size and speed side by side.
 func cmdCompare(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compare", "IN.bin", stderr)
-	files, err := parse(fs, args, 1)
+	fs := cli.NewFlags(prog, "compare", "IN.bin", stderr)
+	files, err := cli.Parse(fs, args, "IN.bin")
 	if err != nil {
 		return err
 	}
@@ -72,12 +73,12 @@ func compare(w io.Writer, ts []int64, vs []float64) error {
 		rows = append(rows, row{opt.name, len(gfile), enc, dec})
 	}
 
-	fmt.Fprintf(w, "Input: %s points (%s bytes raw)\n\n", thousands(n), thousands(n*raw.PointSize))
+	fmt.Fprintf(w, "Input: %s points (%s bytes raw)\n\n", cli.Thousands(n), cli.Thousands(n*raw.PointSize))
 	fmt.Fprintf(w, "%-24s %12s %8s %12s %10s %10s\n", "codec", "bytes", "ratio", "bytes/point", "encode", "decode")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-24s %12s %7.2fx %12.3f %10s %10s\n", r.name, thousands(r.size),
+		fmt.Fprintf(w, "%-24s %12s %7.2fx %12.3f %10s %10s\n", r.name, cli.Thousands(r.size),
 			ratio(float64(n*raw.PointSize), float64(r.size)), ratio(float64(r.size), float64(n)),
-			duration(r.encode), duration(r.decode))
+			cli.Duration(r.encode), cli.Duration(r.decode))
 	}
 	fmt.Fprintln(w, "\nAll three decode to the input, bit for bit. Times are one run on this machine; see the READMEs' benchmarks for medians.")
 	return nil

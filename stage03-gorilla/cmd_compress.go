@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 	"time"
@@ -11,18 +12,18 @@ import (
 )
 
 func cmdCompress(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compress", "[--window D] [--encoding xor|auto] IN.bin OUT.gorilla", stderr)
+	fs := cli.NewFlags(prog, "compress", "[--window D] [--encoding xor|auto] IN.bin OUT.gorilla", stderr)
 	window := fs.Duration("window", 2*time.Hour, "chunk length, aligned to multiples of it (timestamps are ms)")
 	encoding := fs.String("encoding", "xor", "value encoding: xor (the paper's, for every chunk) or auto (integer chunks where all values are integers)")
-	files, err := parse(fs, args, 2)
+	files, err := cli.Parse(fs, args, "IN.bin", "OUT.gorilla")
 	if err != nil {
 		return err
 	}
 	if *window < time.Millisecond {
-		return errUsage{fmt.Sprintf("compress: --window %v is shorter than 1ms", *window)}
+		return cli.Usagef("compress: --window %v is shorter than 1ms", *window)
 	}
 	if *encoding != "xor" && *encoding != "auto" {
-		return errUsage{fmt.Sprintf("compress: --encoding %q (want xor or auto)", *encoding)}
+		return cli.Usagef("compress: --encoding %q (want xor or auto)", *encoding)
 	}
 	ts, vs, err := raw.ReadFile(files[0])
 	if err != nil {
@@ -42,8 +43,8 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 // printBreakdown prints the guide's compression report for a file.
 func printBreakdown(w io.Writer, points, size int, st gorilla.Stats) {
 	in := points * raw.PointSize
-	fmt.Fprintf(w, "Input:  %s bytes (%s timestamp-value pairs)\n", thousands(in), thousands(points))
-	fmt.Fprintf(w, "Output: %*s bytes\n", len(thousands(in)), thousands(size))
+	fmt.Fprintf(w, "Input:  %s bytes (%s timestamp-value pairs)\n", cli.Thousands(in), cli.Thousands(points))
+	fmt.Fprintf(w, "Output: %*s bytes\n", len(cli.Thousands(in)), cli.Thousands(size))
 	fmt.Fprintf(w, "Compression ratio: %.2fx\n\n", ratio(float64(in), float64(size)))
 	if points == 0 {
 		return

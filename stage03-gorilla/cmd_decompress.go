@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 	"time"
@@ -11,8 +12,8 @@ import (
 )
 
 func cmdDecompress(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("decompress", "IN.gorilla OUT.bin", stderr)
-	files, err := parse(fs, args, 2)
+	fs := cli.NewFlags(prog, "decompress", "IN.gorilla OUT.bin", stderr)
+	files, err := cli.Parse(fs, args, "IN.gorilla", "OUT.bin")
 	if err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func cmdDecompress(args []string, stdout, stderr io.Writer) error {
 	if err := raw.WriteFile(files[1], ts, vs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Decompressed %s points in %s\n", thousands(len(ts)), duration(elapsed))
+	fmt.Fprintf(stdout, "Decompressed %s points in %s\n", cli.Thousands(len(ts)), cli.Duration(elapsed))
 	return verify(stdout, h, ts, vs)
 }
 
@@ -38,7 +39,7 @@ func cmdDecompress(args []string, stdout, stderr io.Writer) error {
 func verify(stdout io.Writer, h gorilla.FileHeader, ts []int64, vs []float64) error {
 	if got := gorilla.RawChecksum(ts, vs); got != h.RawCRC {
 		fmt.Fprintf(stdout, "Verification: FAILED (CRC-32C of the recovered raw file is %08x, the original's was %08x)\n", got, h.RawCRC)
-		return errVerify
+		return cli.ErrReported
 	}
 	fmt.Fprintln(stdout, "Verification: PASSED")
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"math"
 	"os"
@@ -16,14 +17,14 @@ import (
 // generate, compress, decompress, verify, then show the XOR codes of a few
 // values, a streaming seek, and stage02 vs stage03 on the same data.
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("", "[--data-dir DIR] [--points N]", stderr)
+	fs := cli.NewFlags(prog, "demo", "[--data-dir DIR] [--points N]", stderr)
 	dataDir := fs.String("data-dir", "", "directory for the demo's files (default: a fresh temp dir, removed afterwards)")
 	points := fs.Int("points", 500_000, "number of synthetic points")
-	if _, err := parse(fs, args, 0); err != nil {
+	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *points < 2 {
-		return errUsage{fmt.Sprintf("--points %d: the demo needs at least 2", *points)}
+		return cli.Usagef("--points %d: the demo needs at least 2", *points)
 	}
 	dir := *dataDir
 	if dir == "" {
@@ -41,7 +42,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	backPath := filepath.Join(dir, "recovered.raw")
 
 	fmt.Fprintf(stdout, "Generating %s points with the paper's shape (1 s interval, ~50%% repeats, slow changes) in %s\n\n",
-		thousands(*points), dir)
+		cli.Thousands(*points), dir)
 	ts, vs := gorilla.Synthetic(*points, 1)
 	if err := raw.WriteFile(rawPath, ts, vs); err != nil {
 		return err
@@ -144,8 +145,8 @@ func seekDemo(w io.Writer, file []byte, ts []int64) error {
 		if t, v := it.At(); decoded > 0 && t >= target {
 			fmt.Fprintf(w, "\nStreaming: the first sample at or after t=%d is in chunk %d of %d:\n", target, k+1, len(chunks))
 			fmt.Fprintf(w, "  t=%d (%s) v=%v, found after decoding %s of the chunk's %s samples in %s\n",
-				t, time.UnixMilli(t).UTC().Format(time.RFC3339), v, thousands(decoded), thousands(c.NumSamples()),
-				duration(time.Since(start)))
+				t, time.UnixMilli(t).UTC().Format(time.RFC3339), v, cli.Thousands(decoded), cli.Thousands(c.NumSamples()),
+				cli.Duration(time.Since(start)))
 			return nil
 		}
 	}
