@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"github.com/tsdb-course/stage01-memstore/cli"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"github.com/tsdb-course/stage04-wal/wal"
+)
+
+// cmdDemo runs the guide's "real world outcome" in a temp dir: a write
+// phase in this process, a real crash (this program started again as a
+// child writer and SIGKILLed mid-write), recovery checked against what the
+// child acknowledged, and a checkpoint.
+func cmdDemo(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "demo", "[--data-dir DIR] [--points N] [--crash-after M] [--sync POLICY]", stderr)
+	dataDir := fs.String("data-dir", "", "directory for the WAL (default: a fresh temp dir, removed afterwards)")
+	points := fs.Int("points", 2_000_000, "points of the write phase")
+	crashAfter := fs.Int("crash-after", 500_000, "points the child must acknowledge before it is killed")
+	syncFlag := fs.String("sync", "batch", "durability policy: always, batch, interval or none")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	policy, err := wal.ParseSyncPolicy(*syncFlag)
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	if *points < 1 || *crashAfter < 1 {
+		return cli.Usagef("--points and --crash-after must be positive")
+	}
+	dir := *dataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "stage04-wal-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	const appenders = 8
+	fmt.Fprintf(stdout, "Starting WAL demo in %s (sync=%v, %d MiB segments, %d appenders)...\n", dir, policy, wal.DefaultSegmentSize>>20, appenders)
+
+	fmt.Fprintln(stdout, "\n[Write Phase]")
+	wc := writeConfig{dir: dir, points: *points, appenders: appenders, sync: policy, segmentSize: wal.DefaultSegmentSize}
+	wres, err := writePhase(wc, wal.Options{Sync: policy}, stdout, stderr)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintln(stdout, "\n[Simulated Crash]")
+	fmt.Fprintf(stdout, "Starting a child writer for hosts %d-%d on the same WAL: stage04-wal write --ack --sync %v ...\n", appenders, 2*appenders-1, policy)
+	acked, err := crashChild(dir, policy, appenders, *crashAfter, stdout)
+	if err != nil {
+		return err
+	}
+	ackedPoints := 0
+	for _, b := range acked {
+		ackedPoints += (b + 1) * seriesPerHost
+	}
+	fmt.Fprintf(stdout, "The child acknowledged %s points (durable, sync=%v) before it died\n", cli.Thousands(ackedPoints), policy)
+
+	fmt.Fprintln(stdout, "\n[Recovery Phase]")
+	fmt.Fprintf(stdout, "$ stage04-wal recover --data-dir %s\n", dir)
+	rres, err := recoverPhase(dir, false, stdout)
+	if err != nil {
+		return err
+	}
+	got := rres.state.batches(2 * appenders)
+	total := (*points + seriesPerHost - 1) / seriesPerHost
+	lost, recoveredChild := 0, 0
+	for g := range appenders {
+		if want := batchesFor(total, appenders, g); got[g] != want {
+			lost += (want - got[g]) * seriesPerHost
+		}
+		recoveredChild += got[appenders+g] * seriesPerHost
+		if got[appenders+g] < acked[g]+1 {
+			lost += (acked[g] + 1 - got[appenders+g]) * seriesPerHost
+		}
+	}
+	fmt.Fprintf(stdout, "Check: write phase %s of %s points; child %s acknowledged, %s recovered (%s written but not yet acknowledged)\n",
+		cli.Thousands(rres.state.points-recoveredChild), cli.Thousands(wres.points), cli.Thousands(ackedPoints), cli.Thousands(recoveredChild), cli.Thousands(recoveredChild-ackedPoints))
+	if lost > 0 {
+		fmt.Fprintf(stdout, "LOST %s acknowledged points\n", cli.Thousands(lost))
+		return errVerify
+	}
+	fmt.Fprintln(stdout, "Every acknowledged point was recovered.")
+
+	fmt.Fprintln(stdout, "\n[Checkpoint Phase]")
+	before := rres.state
+	mint := before.minT + (before.maxT-before.minT)/2
+	dropHost := 2*appenders - 1
+	if _, err := checkpointPhase(dir, mint, dropHost, stdout); err != nil {
+		return err
+	}
+	// What the checkpoint must keep, from the state before it: samples at
+	// or after mint of every series but the dropped host's.
+	want := 0
+	for ref, next := range before.next {
+		if int(ref/seriesPerHost) == dropHost {
+			continue
+		}
+		for b := 0; b < next; b++ {
+			if batchTime(b) >= mint {
+				want++
+			}
+		}
+	}
+	after, _, err := replay(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Replay after the checkpoint: %s points (%s series) in %s; expected %s\n",
+		cli.Thousands(after.state.points), cli.Thousands(len(after.state.labels)), cli.Duration(after.elapsed), cli.Thousands(want))
+	if after.state.points != want || len(after.state.errs) > 0 {
+		return errVerify
+	}
+	return nil
+}
+
+const childEnv = "STAGE04_WAL_CHILD"
+
+// crashChild runs this program's write subcommand as a child on dir for
+// hosts firstHost.., reads its "ack HOST BATCH" lines, SIGKILLs it once
+// crashAfter points are acknowledged, and returns the last acknowledged
+// batch per host (-1: none).
+func crashChild(dir string, policy wal.SyncPolicy, firstHost, crashAfter int, stdout io.Writer) ([]int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "write", "--data-dir", dir, "--points", strconv.Itoa(100*crashAfter+1_000_000),
+		"--appenders", strconv.Itoa(firstHost), "--first-host", strconv.Itoa(firstHost), "--sync", policy.String(), "--ack")
+	// Marks the process as the demo's child; the test binary uses it to
+	// act as this program (see main_test.go). The program itself ignores it.
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	acked := make([]int, firstHost)
+	for i := range acked {
+		acked[i] = -1
+	}
+	br := bufio.NewReader(out)
+	points, killed := 0, false
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			break // EOF once the child is dead; a cut last line is ignored
+		}
+		var g, b int
+		if _, err := fmt.Sscanf(line, "ack %d %d\n", &g, &b); err != nil || g < firstHost || g >= 2*firstHost {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, fmt.Errorf("child printed %q", line)
+		}
+		acked[g-firstHost] = max(acked[g-firstHost], b)
+		points += seriesPerHost
+		if points >= crashAfter && !killed {
+			fmt.Fprintf(stdout, "Killing process without clean shutdown... (SIGKILL to pid %d after %s acknowledged points)\n", cmd.Process.Pid, cli.Thousands(points))
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				return nil, err
+			}
+			killed = true
+		}
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !killed || !errors.As(err, &ee) {
+		return nil, fmt.Errorf("child writer ended before it was killed: %v", err)
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		return nil, fmt.Errorf("child writer: %v", err)
+	}
+	return acked, nil
+}

@@ -1,0 +1,163 @@
+package wal
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// scrape fills a 1000-sample batch: one timestamp, 1000 series from base.
+func scrape(dst []RefSample, base uint64, t int64) {
+	for i := range dst {
+		dst[i] = RefSample{Ref: base + uint64(i), T: t, V: float64(i) + float64(t%97)}
+	}
+}
+
+// BenchmarkLog: appenders goroutines each encode and log 1000-sample
+// batches; one op is one batch. samples/s counts acknowledged samples (for
+// batch/always: durable ones).
+func BenchmarkLog(b *testing.B) {
+	for _, tc := range []struct {
+		policy    SyncPolicy
+		appenders int
+	}{
+		{SyncBatch, 8}, {SyncBatch, 1}, {SyncAlways, 8}, {SyncAlways, 1}, {SyncInterval, 8}, {SyncNone, 8}, {SyncNone, 1},
+	} {
+		b.Run(fmt.Sprintf("sync=%v/appenders=%d", tc.policy, tc.appenders), func(b *testing.B) {
+			w, err := Open(b.TempDir(), Options{Sync: tc.policy})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			b.ReportAllocs()
+			b.SetParallelism((tc.appenders + 1) / 2) // RunParallel starts GOMAXPROCS × this goroutines
+			var id atomic.Uint64
+			b.ResetTimer()
+			start := time.Now()
+			if tc.appenders == 1 {
+				batch := make([]RefSample, 1000)
+				var rec []byte
+				for i := 0; i < b.N; i++ {
+					scrape(batch, 0, int64(i))
+					rec = AppendSamples(rec[:0], batch)
+					if err := w.Log(rec); err != nil {
+						b.Fatal(err)
+					}
+				}
+			} else {
+				b.RunParallel(func(pb *testing.PB) {
+					base := id.Add(1) * 1000
+					batch := make([]RefSample, 1000)
+					var rec []byte
+					for t := int64(0); pb.Next(); t++ {
+						scrape(batch, base, t)
+						rec = AppendSamples(rec[:0], batch)
+						if err := w.Log(rec); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			el := time.Since(start)
+			b.StopTimer()
+			st := w.Stats()
+			b.ReportMetric(float64(b.N)*1000/el.Seconds(), "samples/s")
+			b.ReportMetric(float64(st.Bytes)/float64(b.N)/1000, "B/sample")
+			if st.Fsyncs > 0 {
+				b.ReportMetric(float64(st.Records)/float64(max(st.Fsyncs, 1)), "batches/fsync")
+			}
+		})
+	}
+}
+
+// BenchmarkReplay reads and decodes a log of 2M samples (2000 records of
+// 1000); one op is the whole replay.
+func BenchmarkReplay(b *testing.B) {
+	dir := b.TempDir()
+	w, err := Open(dir, Options{Sync: SyncNone})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const records = 2000
+	batch := make([]RefSample, 1000)
+	var rec []byte
+	for i := range records {
+		scrape(batch, uint64(i%10)*1000, int64(i/10))
+		rec = AppendSamples(rec[:0], batch)
+		if err := w.Log(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var samples []RefSample
+	for i := 0; i < b.N; i++ {
+		r, err := NewReader(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for r.Next() {
+			if samples, err = DecodeSamples(r.Record(), samples); err != nil {
+				b.Fatal(err)
+			}
+			n += len(samples)
+		}
+		if r.Err() != nil || n != records*1000 {
+			b.Fatalf("replayed %d samples: %v", n, r.Err())
+		}
+		r.Close()
+	}
+	b.ReportMetric(float64(b.N)*records*1000/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkFsync is the number that explains the others: append 4 KiB to a
+// file and fsync it.
+func BenchmarkFsync(b *testing.B) {
+	f, err := os.CreateTemp(b.TempDir(), "fsync")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/fsync")
+}
+
+func BenchmarkEncodeSamples(b *testing.B) {
+	batch := make([]RefSample, 1000)
+	scrape(batch, 0, 1_700_000_000_000)
+	var rec []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		rec = AppendSamples(rec[:0], batch)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/sample")
+}
+
+func BenchmarkDecodeSamples(b *testing.B) {
+	batch := make([]RefSample, 1000)
+	scrape(batch, 0, 1_700_000_000_000)
+	rec := AppendSamples(nil, batch)
+	out := make([]RefSample, 0, 1000)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var err error
+		if out, err = DecodeSamples(rec, out); err != nil || len(out) != 1000 {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/sample")
+}

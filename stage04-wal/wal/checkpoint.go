@@ -1,0 +1,250 @@
+package wal
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// CheckpointStats reports what Checkpoint kept and removed.
+type CheckpointStats struct {
+	Name           string // checkpoint.NNNNNNNN written
+	Upto           int    // last segment covered
+	FromCheckpoint int    // previous checkpoint folded in, -1 if none
+	SegmentsRead   int
+	Records        int   // records written to the checkpoint
+	Bytes          int64 // its size
+
+	SeriesKept, SeriesDropped         int
+	SamplesKept, SamplesDropped       int
+	TombstonesKept, TombstonesDropped int
+	OtherRecords                      int // records of types other than 1-3, copied verbatim
+
+	SegmentsDeleted []int
+}
+
+// checkpointHook, if set (tests only), runs after each step of Checkpoint;
+// an error stops Checkpoint right there, leaving the directory as a crash at
+// that point would.
+var checkpointHook func(step string) error
+
+func hook(step string) error {
+	if checkpointHook == nil {
+		return nil
+	}
+	return checkpointHook(step)
+}
+
+// Checkpoint folds everything up to segment upto into one file and deletes
+// those segments. Call it once the samples of those segments are persisted
+// elsewhere (in a block): what recovery still needs from them is
+//
+//   - the series a later sample may refer to: those for which keep(ref) is
+//     true (keep == nil keeps all);
+//   - samples of kept series with t ≥ mint (older ones are in blocks);
+//   - tombstones of kept series reaching into [mint, …);
+//   - records of any other type, copied verbatim: the WAL does not know
+//     what they mean, so it never drops them.
+//
+// The previous checkpoint, if any, is read first and replaced. upto must be
+// below the last segment (the one that may be open for appending; call
+// WAL.NextSegment first to include everything).
+//
+// Crash safety: the checkpoint is written to checkpoint.NNNNNNNN.tmp,
+// fsynced, renamed, and the directory fsynced before anything is deleted.
+// A crash before the rename leaves a .tmp that readers ignore and Open
+// removes; after it, readers take the checkpoint and skip the segments it
+// covers even if they still exist, and Open finishes deleting them.
+func Checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64) (CheckpointStats, error) {
+	st := CheckpointStats{Name: CheckpointName(upto), Upto: upto, FromCheckpoint: -1}
+	c, err := listDir(dir)
+	if err != nil {
+		return st, err
+	}
+	var files []logFile
+	after := -1
+	if cp, ok := c.lastCheckpoint(); ok {
+		if upto <= cp {
+			return st, fmt.Errorf("wal: checkpoint up to %d: %w: %s already covers it", upto, ErrBadSegment, CheckpointName(cp))
+		}
+		files = append(files, logFile{path: filepath.Join(dir, CheckpointName(cp)), index: cp, checkpoint: true})
+		st.FromCheckpoint, after = cp, cp
+	}
+	if len(c.segments) == 0 || upto >= c.segments[len(c.segments)-1] {
+		return st, fmt.Errorf("wal: checkpoint up to %d: %w: must be below the last segment", upto, ErrBadSegment)
+	}
+	prev := after
+	for _, s := range c.segments {
+		if s <= after || s > upto {
+			continue
+		}
+		if prev >= 0 && s != prev+1 {
+			return st, &CorruptionError{Segment: prev + 1, Reason: "segment missing"}
+		}
+		files = append(files, logFile{path: filepath.Join(dir, SegmentName(s)), index: s})
+		prev = s
+		st.SegmentsRead++
+	}
+
+	tmp := filepath.Join(dir, st.Name+tmpSuffix)
+	if err := os.RemoveAll(tmp); err != nil {
+		return st, fmt.Errorf("wal: checkpoint: %w", err)
+	}
+	if err := writeCheckpoint(tmp, files, keep, mint, &st); err != nil {
+		os.Remove(tmp)
+		return st, err
+	}
+	if err := hook("written"); err != nil {
+		return st, err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, st.Name)); err != nil {
+		return st, fmt.Errorf("wal: checkpoint: %w", err)
+	}
+	if err := hook("renamed"); err != nil {
+		return st, err
+	}
+	if err := syncDir(dir); err != nil {
+		return st, err
+	}
+	if err := hook("synced"); err != nil {
+		return st, err
+	}
+	st.SegmentsDeleted, err = removeSegments(dir, c.segments, upto)
+	if err != nil {
+		return st, err
+	}
+	if err := hook("segments-deleted"); err != nil {
+		return st, err
+	}
+	return st, removeCheckpointsBefore(dir, c.checkpoints, upto)
+}
+
+// writeCheckpoint filters the records of files into a new file at path and
+// fsyncs it.
+func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint int64, st *CheckpointStats) error {
+	if keep == nil {
+		keep = func(uint64) bool { return true }
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("wal: checkpoint: %w", err)
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var (
+		series  []RefSeries
+		samples []RefSample
+		stones  []Tombstone
+		rec     []byte
+		frame   []byte
+	)
+	emit := func(r []byte) error {
+		frame = appendFrame(frame[:0], r)
+		st.Records++
+		st.Bytes += int64(len(frame))
+		_, err := bw.Write(frame)
+		return err
+	}
+	r := newReader(files, false)
+	defer r.Close()
+	for r.Next() {
+		in := r.Record()
+		switch Type(in) {
+		case RecordSeries:
+			if series, err = DecodeSeries(in, series); err != nil {
+				return positioned(r, err)
+			}
+			n := 0
+			for _, s := range series {
+				if keep(s.Ref) {
+					series[n] = s
+					n++
+				}
+			}
+			st.SeriesKept += n
+			st.SeriesDropped += len(series) - n
+			if n > 0 {
+				rec = AppendSeries(rec[:0], series[:n])
+			}
+			if n == 0 {
+				continue
+			}
+		case RecordSamples:
+			if samples, err = DecodeSamples(in, samples); err != nil {
+				return positioned(r, err)
+			}
+			n := 0
+			for _, s := range samples {
+				if s.T >= mint && keep(s.Ref) {
+					samples[n] = s
+					n++
+				}
+			}
+			st.SamplesKept += n
+			st.SamplesDropped += len(samples) - n
+			if n == 0 {
+				continue
+			}
+			rec = AppendSamples(rec[:0], samples[:n])
+		case RecordDeletes:
+			if stones, err = DecodeTombstones(in, stones); err != nil {
+				return positioned(r, err)
+			}
+			n := 0
+			for _, s := range stones {
+				if s.Maxt >= mint && keep(s.Ref) {
+					stones[n] = s
+					n++
+				}
+			}
+			st.TombstonesKept += n
+			st.TombstonesDropped += len(stones) - n
+			if n == 0 {
+				continue
+			}
+			rec = AppendTombstones(rec[:0], stones[:n])
+		default:
+			st.OtherRecords++
+			rec = append(rec[:0], in...)
+		}
+		if err := emit(rec); err != nil {
+			return fmt.Errorf("wal: checkpoint: write: %w", err)
+		}
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("wal: checkpoint: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("wal: checkpoint: write: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("wal: checkpoint: fsync: %w", err)
+	}
+	return f.Close()
+}
+
+// positioned wraps a record decoding error with where the record is.
+func positioned(r *Reader, err error) error {
+	seg, cp, off := r.Position()
+	return fmt.Errorf("wal: checkpoint: %w", &CorruptionError{Segment: seg, Checkpoint: cp, Offset: off, Reason: err.Error()})
+}
+
+// removeCheckpointsBefore deletes checkpoints older than n.
+func removeCheckpointsBefore(dir string, cps []int, n int) error {
+	removed := false
+	for _, cp := range cps {
+		if cp >= n {
+			break
+		}
+		if err := os.Remove(filepath.Join(dir, CheckpointName(cp))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("wal: remove %s: %w", CheckpointName(cp), err)
+		}
+		removed = true
+	}
+	if removed {
+		return syncDir(dir)
+	}
+	return nil
+}

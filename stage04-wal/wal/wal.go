@@ -1,0 +1,468 @@
+package wal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultSegmentSize  = 16 << 20 // 16 MiB, as in the guide
+	DefaultSyncInterval = 100 * time.Millisecond
+)
+
+// Options configure a WAL. The zero value is valid: 16 MiB segments, SyncBatch.
+type Options struct {
+	// SegmentSize is the size at which a segment is rotated: a frame that
+	// would take the current segment past it goes to a new segment.
+	// A single record larger than SegmentSize gets a segment of its own.
+	// Defaults to DefaultSegmentSize.
+	SegmentSize int64
+	// Sync is the durability policy. Defaults to SyncBatch.
+	Sync SyncPolicy
+	// SyncInterval is SyncInterval's period. Defaults to DefaultSyncInterval.
+	SyncInterval time.Duration
+
+	tick <-chan time.Time // tests: drives SyncInterval's fsyncs instead of a ticker
+}
+
+// WAL is an open write-ahead log. Its methods are safe for concurrent use;
+// records logged by one goroutine appear in the log in the order it logged
+// them, and records of concurrent Log calls do not interleave within a call.
+type WAL struct {
+	dir  string
+	opts Options
+
+	mu       sync.Mutex // guards the fields below, and orders writes
+	seg      *os.File   // current segment, nil once closed
+	segIndex int
+	segSize  int64
+	written  uint64 // logical bytes written since Open, all segments
+	closed   bool
+	err      error // sticky: after a failed write or fsync nothing more is logged
+	torn     *Truncation
+
+	syncMu   sync.Mutex // guards the group-commit state below
+	syncCond *sync.Cond
+	syncing  bool
+	synced   uint64 // logical position known durable
+	syncErr  error
+
+	stop, done chan struct{} // SyncInterval's goroutine
+	stopOnce   sync.Once
+
+	fsyncs, records, rotations atomic.Int64
+	bufs                       sync.Pool
+
+	syncHook func() error // tests: runs before every fsync
+}
+
+// Truncation reports a torn tail that Open or Repair cut off.
+type Truncation struct {
+	Segment int
+	Offset  int64 // new size of the segment
+	Bytes   int64 // bytes removed
+	Reason  string
+}
+
+// Open opens the WAL in dir (creating dir if needed) for appending.
+//
+// It first finishes whatever a crash interrupted: removes half-written
+// checkpoints (*.tmp) and segments an existing checkpoint already covers,
+// and truncates a torn record at the tail of the last segment (reported by
+// TruncatedTail). Damage before the tail makes Open fail with a
+// *CorruptionError: appending after it would bury it; call Repair first.
+//
+// Appends go to a new segment after the last one (or to the last one if
+// it is empty), so a segment written before a crash is never reopened.
+// The caller replays the log (NewReader) before or after Open, before
+// logging anything new.
+func Open(dir string, opts Options) (*WAL, error) {
+	if opts.SegmentSize <= 0 {
+		opts.SegmentSize = DefaultSegmentSize
+	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = DefaultSyncInterval
+	}
+	if opts.Sync < SyncBatch || opts.Sync > SyncNone {
+		return nil, fmt.Errorf("wal: open %s: unknown sync policy %d", dir, opts.Sync)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("wal: open: %w", err)
+	}
+	w := &WAL{dir: dir, opts: opts}
+	w.syncCond = sync.NewCond(&w.syncMu)
+	if err := w.recover(); err != nil {
+		return nil, err
+	}
+	if opts.Sync == SyncInterval {
+		if opts.tick != nil {
+			w.startSyncLoop(opts.tick, func() {})
+		} else {
+			t := time.NewTicker(opts.SyncInterval)
+			w.startSyncLoop(t.C, t.Stop)
+		}
+	}
+	return w, nil
+}
+
+// startSyncLoop runs SyncInterval's goroutine on tick; release runs when it stops.
+func (w *WAL) startSyncLoop(tick <-chan time.Time, release func()) {
+	w.stop, w.done = make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go w.syncLoop(tick, w.stop, done)
+	go func() { <-done; release(); close(w.done) }()
+}
+
+// recover prepares the directory for appending (see Open).
+func (w *WAL) recover() error {
+	c, err := listDir(w.dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range c.tmp {
+		if err := os.RemoveAll(filepath.Join(w.dir, name)); err != nil {
+			return fmt.Errorf("wal: remove %s: %w", name, err)
+		}
+	}
+	next := 0
+	if cp, ok := c.lastCheckpoint(); ok {
+		if _, err := removeSegments(w.dir, c.segments, cp); err != nil {
+			return err
+		}
+		if err := removeCheckpointsBefore(w.dir, c.checkpoints, cp); err != nil {
+			return err
+		}
+		next = cp + 1
+		if c, err = listDir(w.dir); err != nil {
+			return err
+		}
+	}
+	if n := len(c.segments); n > 0 {
+		last := c.segments[n-1]
+		tr, size, err := truncateTail(w.dir, last)
+		if err != nil {
+			return err
+		}
+		w.torn = tr
+		if size == 0 {
+			f, err := os.OpenFile(filepath.Join(w.dir, SegmentName(last)), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return fmt.Errorf("wal: open segment %d: %w", last, err)
+			}
+			w.seg, w.segIndex = f, last
+			return nil
+		}
+		next = last + 1
+	}
+	f, err := createSegment(w.dir, next)
+	if err != nil {
+		return err
+	}
+	if w.opts.Sync != SyncNone {
+		if err := syncDir(w.dir); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	w.seg, w.segIndex = f, next
+	return nil
+}
+
+// truncateTail scans segment n as the last of the log; a torn tail is cut
+// off (and fsynced), other damage is returned. It returns the valid size.
+func truncateTail(dir string, n int) (*Truncation, int64, error) {
+	lf := logFile{path: filepath.Join(dir, SegmentName(n)), index: n}
+	sc, err := openScanner(lf, true, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	for sc.next() {
+	}
+	if err := sc.close(); err != nil {
+		return nil, 0, err
+	}
+	d := sc.damage
+	if d == nil {
+		return nil, sc.size, nil
+	}
+	if !d.tail {
+		return nil, 0, &CorruptionError{Segment: n, Offset: d.offset, Reason: d.reason}
+	}
+	if err := truncateFile(lf.path, d.offset); err != nil {
+		return nil, 0, fmt.Errorf("wal: segment %d offset %d: truncate torn tail: %w", n, d.offset, err)
+	}
+	return &Truncation{Segment: n, Offset: d.offset, Bytes: d.bytes, Reason: d.reason}, d.offset, nil
+}
+
+// truncateFile cuts a file to size and fsyncs it.
+func truncateFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// TruncatedTail reports the torn tail Open cut off, if any.
+func (w *WAL) TruncatedTail() (Truncation, bool) {
+	if w.torn == nil {
+		return Truncation{}, false
+	}
+	return *w.torn, true
+}
+
+// Dir is the WAL's directory.
+func (w *WAL) Dir() string { return w.dir }
+
+// CurrentSegment is the number of the segment being appended to.
+func (w *WAL) CurrentSegment() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.segIndex
+}
+
+// Log appends records (each: type byte ≠ 0, then payload) and returns once
+// they are durable as the SyncPolicy promises. The records of one call are
+// written with one write() where they fit in the current segment, and never
+// interleave with another call's. Each record is atomic on replay; a crash
+// during Log may keep a prefix of the call's records, but only a call that
+// returned nil is promised.
+func (w *WAL) Log(recs ...[]byte) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	size := 0
+	for i, r := range recs {
+		if err := checkRecord(r); err != nil {
+			return fmt.Errorf("wal: record %d of %d (%d bytes): %w", i, len(recs), len(r), err)
+		}
+		size += frameHeaderSize + len(r)
+	}
+	// Frames (and their CRCs) are built outside the lock, so concurrent
+	// appenders checksum in parallel and hold the lock only to write.
+	bp, _ := w.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	buf := (*bp)[:0]
+	for _, r := range recs {
+		buf = appendFrame(buf, r)
+	}
+	*bp = buf
+	defer w.bufs.Put(bp)
+
+	w.mu.Lock()
+	seq, err := w.write(buf, recs)
+	if err == nil && w.opts.Sync == SyncAlways {
+		// Under the lock: each call pays its own fsync, the point of
+		// SyncAlways (and what SyncBatch improves on).
+		if err = w.fsync(w.seg); err != nil {
+			err = fmt.Errorf("wal: segment %d: fsync: %w", w.segIndex, err)
+			w.err = err
+		}
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	w.records.Add(int64(len(recs)))
+	if w.opts.Sync == SyncBatch {
+		return w.waitDurable(seq)
+	}
+	return nil
+}
+
+// write appends the frames in buf (one per record of recs) to the log,
+// rotating between frames where the segment is full. Caller holds w.mu.
+func (w *WAL) write(buf []byte, recs [][]byte) (uint64, error) {
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	start := 0 // buf[start:end] is pending for the current segment
+	end := 0
+	for _, r := range recs {
+		n := frameHeaderSize + len(r)
+		if w.segSize+int64(end-start) > 0 && w.segSize+int64(end-start+n) > w.opts.SegmentSize {
+			if err := w.writeOut(buf[start:end]); err != nil {
+				return 0, err
+			}
+			if err := w.rotate(); err != nil {
+				return 0, err
+			}
+			start = end
+		}
+		end += n
+	}
+	if err := w.writeOut(buf[start:end]); err != nil {
+		return 0, err
+	}
+	return w.written, nil
+}
+
+// writeOut writes b to the current segment. Caller holds w.mu.
+func (w *WAL) writeOut(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	n, err := w.seg.Write(b)
+	w.segSize += int64(n)
+	w.written += uint64(n)
+	if err != nil {
+		// A partial frame may now sit at the end of the segment; logging
+		// after it would turn a torn tail into mid-log corruption.
+		w.err = fmt.Errorf("wal: segment %d offset %d: write: %w", w.segIndex, w.segSize-int64(n), err)
+		return w.err
+	}
+	return nil
+}
+
+// rotate closes the current segment (fsynced first unless SyncNone, so a
+// closed segment is always durable) and starts the next. Caller holds w.mu.
+func (w *WAL) rotate() error {
+	if w.opts.Sync != SyncNone {
+		if err := w.fsync(w.seg); err != nil {
+			w.err = fmt.Errorf("wal: segment %d: fsync on rotation: %w", w.segIndex, err)
+			return w.err
+		}
+	}
+	if err := w.seg.Close(); err != nil {
+		w.err = fmt.Errorf("wal: segment %d: close: %w", w.segIndex, err)
+		return w.err
+	}
+	f, err := createSegment(w.dir, w.segIndex+1)
+	if err == nil && w.opts.Sync != SyncNone {
+		err = syncDir(w.dir)
+	}
+	if err != nil {
+		w.seg = nil
+		w.err = err
+		return err
+	}
+	w.seg, w.segIndex, w.segSize = f, w.segIndex+1, 0
+	w.rotations.Add(1)
+	return nil
+}
+
+// NextSegment closes the current segment and starts a new one, returning the
+// number of the closed segment. A head calls it before a checkpoint so that
+// everything up to that number can be checkpointed while appends go on.
+func (w *WAL) NextSegment() (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	old := w.segIndex
+	return old, w.rotate()
+}
+
+// Truncate deletes the segments numbered ≤ upto, oldest first. The current
+// segment cannot be deleted. Use it once their contents are persisted
+// elsewhere (Checkpoint does this itself).
+func (w *WAL) Truncate(upto int) error {
+	w.mu.Lock()
+	cur, closed := w.segIndex, w.closed
+	w.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	if upto >= cur {
+		return fmt.Errorf("wal: truncate up to %d: %w: segment %d is being written", upto, ErrBadSegment, cur)
+	}
+	c, err := listDir(w.dir)
+	if err != nil {
+		return err
+	}
+	_, err = removeSegments(w.dir, c.segments, upto)
+	return err
+}
+
+// Stats are counters since Open.
+type Stats struct {
+	Records   int64 // records logged
+	Bytes     uint64
+	Fsyncs    int64 // fsync calls on segments (group commit: far fewer than Log calls)
+	Rotations int64
+	Segment   int // current segment
+}
+
+// Stats returns the counters.
+func (w *WAL) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Stats{Records: w.records.Load(), Bytes: w.written, Fsyncs: w.fsyncs.Load(), Rotations: w.rotations.Load(), Segment: w.segIndex}
+}
+
+// Close makes everything durable (unless SyncNone) and closes the segment.
+// Log calls after Close return ErrClosed.
+func (w *WAL) Close() error {
+	if w.stop != nil { // set once by Open, never changed
+		w.stopOnce.Do(func() { close(w.stop); <-w.done })
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.closed = true
+	var err error
+	if w.seg != nil {
+		if w.opts.Sync != SyncNone && w.err == nil {
+			if err = w.fsync(w.seg); err != nil {
+				err = fmt.Errorf("wal: segment %d: fsync on close: %w", w.segIndex, err)
+			}
+		}
+		if cerr := w.seg.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("wal: segment %d: close: %w", w.segIndex, cerr)
+		}
+		w.seg = nil
+	}
+	if err == nil {
+		err = w.err
+	}
+	// Release waiters: Close synced everything, or failed.
+	w.syncMu.Lock()
+	if err == nil {
+		w.synced = w.written
+	} else if w.syncErr == nil {
+		w.syncErr = err
+	}
+	w.syncCond.Broadcast()
+	w.syncMu.Unlock()
+	return err
+}
+
+// fail makes err sticky. An fsync error is not retried: after a failed
+// fsync Linux may already have dropped the dirty pages, so a retry that
+// "succeeds" would lie about durability.
+func (w *WAL) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	w.mu.Unlock()
+}
+
+func (w *WAL) stickyErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
