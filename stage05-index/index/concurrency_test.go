@@ -1,0 +1,124 @@
+package index
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+)
+
+// TestConcurrentReadersAndWriters runs writers (Add, of label sets that
+// overlap between writers, and Delete) next to readers (Select, Labels,
+// LabelValues, Stats, WriteTo). Run it with -race. Afterwards the index
+// must agree with an oracle rebuilt from what the writers were told, and two
+// writers adding the same label set must have been given the same ID.
+func TestConcurrentReadersAndWriters(t *testing.T) {
+	ix := New()
+	const writers, perWriter = 4, 1000
+	var mu sync.Mutex
+	got := map[string]SeriesID{} // label set → the ID a writer was given
+	deleted := map[SeriesID]bool{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := range perWriter {
+				// Writers share half of their label sets.
+				ls, _ := randomLabels(r).With("n", fmt.Sprint(i%500, "-", i%2*w))
+				id, _, err := ix.Add(ls)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if prev, ok := got[ls.String()]; ok && prev != id && !deleted[prev] {
+					t.Errorf("%v added as %d and %d", ls, prev, id)
+				}
+				got[ls.String()] = id
+				if i%10 == 0 {
+					// Delete under mu so the record and the index agree.
+					if ix.Delete(id) {
+						deleted[id] = true
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	var readers sync.WaitGroup
+	for k := range 3 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			r := rand.New(rand.NewPCG(uint64(k), 2))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ms := []*Matcher{randomMatcher(r, func(string) []string { return []string{"us-east", "prod", "a", "cpu"} })}
+				for _, id := range ix.Select(ms...).ToArray() {
+					ix.Labels(id)
+				}
+				ix.LabelValues("region")
+				ix.LabelNames()
+				switch k {
+				case 1:
+					ix.Stats(5)
+				case 2:
+					ix.WriteTo(io.Discard, nil)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+
+	o := newOracle()
+	for s, id := range got {
+		if !deleted[id] {
+			ls, ok := ix.Labels(id)
+			if !ok || ls.String() != s {
+				t.Fatalf("series %d: %v, %v; want %s", id, ls, ok, s)
+			}
+			o.series[id] = ls
+		}
+	}
+	checkAll(t, ix, o, rand.New(rand.NewPCG(7, 7)))
+	_ = model.MetricName
+}
+
+// TestConcurrentAfterOpen: an index read from a file builds its hash map on
+// first use; concurrent first users (Lookup, Add, Delete) must agree.
+func TestConcurrentAfterOpen(t *testing.T) {
+	ix, o := randomIndex(t, 11, 4000)
+	back := roundTripBytes(t, ix)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id, ls := range o.series {
+				if got, ok := back.Lookup(ls); !ok || got != id {
+					t.Errorf("Lookup(%v) = %d, %v; want %d", ls, got, ok, id)
+					return
+				}
+				if w == 0 {
+					if got, created, _ := back.Add(ls); created || got != id {
+						t.Errorf("Add(existing %v) = %d, %v", ls, got, created)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

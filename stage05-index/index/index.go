@@ -1,0 +1,371 @@
+package index
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/tsdb-course/stage01-memstore/model"
+)
+
+// Index is an in-memory inverted index of series label sets.
+//
+// Concurrency: an Index is safe for any number of concurrent readers
+// (Select, Labels, LabelValues, Stats, WriteTo, …) and writers (Add, Delete).
+// A sync.RWMutex serialises writers and lets readers run together; Add first
+// looks the series up under the read lock, so re-adding existing series, the
+// common case when every sample names its series, does not block readers.
+// Bitmaps returned by Select and Postings are copies owned by the caller.
+type Index struct {
+	mu sync.RWMutex
+
+	series seriesStore
+	all    *roaring.Bitmap // every live series
+
+	// byHash finds the ID of a label set by its model.Labels.Hash; the rare
+	// second series with the same hash goes to collisions.
+	byHash     map[uint64]SeriesID
+	collisions map[uint64][]SeriesID
+	// An index read from a file fills byHash on first use (hashOnce) from
+	// the hashes stored in the file, for IDs in ascending order: a block
+	// opened only to be queried never pays for a million-entry map.
+	hashOnce      sync.Once
+	pendingHashes []uint64
+
+	pairs     []pair // by pair reference
+	freePairs []uint32
+	names     map[string]*labelName
+	nameList  []string // sorted names of the labels some live series has
+
+	// Payloads of the series read from a file (see Payload): the series
+	// section, and for the k-th ID of payloadIDs the offset of its payload.
+	payloadIDs *roaring.Bitmap
+	payloadOff []uint32
+	payloadBuf []byte
+
+	scratch []uint32 // Add's buffer of pair references, under mu
+
+	// noSeriesFilter turns off Select's per-series filtering so tests can
+	// check both ways of evaluating a matcher.
+	noSeriesFilter bool
+}
+
+// pair is one label pair and its postings: the IDs of the series that have it.
+type pair struct {
+	name     *labelName
+	value    string
+	postings *roaring.Bitmap
+}
+
+// labelName is one label name and its values.
+type labelName struct {
+	name   string
+	values map[string]uint32 // value → pair reference
+	// sorted caches the pair references in value order (nil when stale). It is
+	// built by readers, under the read lock, so it is an atomic pointer; every
+	// reader builds the same slice, so a race to store it is harmless.
+	sorted atomic.Pointer[[]uint32]
+}
+
+// New returns an empty index.
+func New() *Index {
+	return &Index{
+		all:        roaring.New(),
+		byHash:     map[uint64]SeriesID{},
+		collisions: map[uint64][]SeriesID{},
+		names:      map[string]*labelName{},
+	}
+}
+
+// Add indexes a series and returns its ID; if the label set is already
+// indexed it returns the existing ID and created = false. IDs are allocated
+// monotonically, starting at 0, and never reused after Delete.
+func (ix *Index) Add(ls model.Labels) (id SeriesID, created bool, err error) {
+	if ls.Len() == 0 {
+		return 0, false, ErrEmptyLabels
+	}
+	h := ls.Hash()
+	ix.mu.RLock()
+	ix.hashOnce.Do(ix.fillHashes)
+	id, ok := ix.lookup(h, ls)
+	ix.mu.RUnlock()
+	if ok {
+		return id, false, nil
+	}
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if id, ok := ix.lookup(h, ls); ok { // added meanwhile by another writer
+		return id, false, nil
+	}
+	if ix.series.full() {
+		return 0, false, ErrLimit
+	}
+	refs := ix.scratch[:0]
+	for l := range ls.All() {
+		refs = append(refs, ix.internPair(l.Name, l.Value))
+	}
+	ix.scratch = refs
+	id = SeriesID(ix.series.next)
+	ix.series.put(id, refs)
+	for _, r := range refs {
+		ix.pairs[r].postings.Add(id)
+	}
+	ix.all.Add(id)
+	ix.remember(h, id)
+	return id, true, nil
+}
+
+// fillHashes builds byHash from the hashes read from a file. It runs once,
+// under the read or the write lock: readers that need the map wait in
+// hashOnce, writers are excluded by the lock.
+func (ix *Index) fillHashes() {
+	if ix.pendingHashes == nil {
+		return
+	}
+	ix.byHash = make(map[uint64]SeriesID, len(ix.pendingHashes))
+	it := ix.all.Iterator()
+	for _, h := range ix.pendingHashes {
+		ix.remember(h, it.Next())
+	}
+	ix.pendingHashes = nil
+}
+
+// remember records id under hash h.
+func (ix *Index) remember(h uint64, id SeriesID) {
+	if _, taken := ix.byHash[h]; taken {
+		ix.collisions[h] = append(ix.collisions[h], id)
+	} else {
+		ix.byHash[h] = id
+	}
+}
+
+// Lookup returns the ID of a label set if it is indexed.
+func (ix *Index) Lookup(ls model.Labels) (SeriesID, bool) {
+	h := ls.Hash()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	ix.hashOnce.Do(ix.fillHashes)
+	return ix.lookup(h, ls)
+}
+
+func (ix *Index) lookup(h uint64, ls model.Labels) (SeriesID, bool) {
+	if id, ok := ix.byHash[h]; ok {
+		if ix.equal(id, ls) {
+			return id, true
+		}
+		for _, id := range ix.collisions[h] {
+			if ix.equal(id, ls) {
+				return id, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// equal compares a stored series with a label set without building one.
+func (ix *Index) equal(id SeriesID, ls model.Labels) bool {
+	refs := ix.series.get(id)
+	if len(refs) != ls.Len() {
+		return false
+	}
+	for i, r := range refs {
+		p, l := &ix.pairs[r], ls.At(i)
+		if p.value != l.Value || p.name.name != l.Name {
+			return false
+		}
+	}
+	return true
+}
+
+// internPair returns the reference of name=value, creating the pair (and the
+// name) on first sight. Strings are cloned so the index never pins a
+// caller's larger buffer (a parsed request, a file) in memory.
+func (ix *Index) internPair(name, value string) uint32 {
+	ln := ix.names[name]
+	if ln == nil {
+		name = strings.Clone(name)
+		ln = &labelName{name: name, values: map[string]uint32{}}
+		ix.names[name] = ln
+		i, _ := slices.BinarySearch(ix.nameList, name)
+		ix.nameList = slices.Insert(ix.nameList, i, name)
+	}
+	if r, ok := ln.values[value]; ok {
+		return r
+	}
+	value = strings.Clone(value)
+	p := pair{name: ln, value: value, postings: roaring.New()}
+	var r uint32
+	if n := len(ix.freePairs); n > 0 {
+		r = ix.freePairs[n-1]
+		ix.freePairs = ix.freePairs[:n-1]
+		ix.pairs[r] = p
+	} else {
+		r = uint32(len(ix.pairs))
+		ix.pairs = append(ix.pairs, p)
+	}
+	ln.values[value] = r
+	ln.sorted.Store(nil)
+	return r
+}
+
+// Delete removes a series from the index and reports whether it was there.
+// Its ID is not reused. Pairs and names left without series disappear from
+// LabelNames and LabelValues.
+func (ix *Index) Delete(id SeriesID) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.all.Contains(id) {
+		return false
+	}
+	ix.hashOnce.Do(ix.fillHashes)
+	ls := ix.labels(id)
+	ix.forget(ls.Hash(), id)
+	for _, r := range ix.series.get(id) {
+		p := &ix.pairs[r]
+		p.postings.Remove(id)
+		if !p.postings.IsEmpty() {
+			continue
+		}
+		ln := p.name
+		delete(ln.values, p.value)
+		ln.sorted.Store(nil)
+		if len(ln.values) == 0 {
+			delete(ix.names, ln.name)
+			i, _ := slices.BinarySearch(ix.nameList, ln.name)
+			ix.nameList = slices.Delete(ix.nameList, i, i+1)
+		}
+		ix.pairs[r] = pair{}
+		ix.freePairs = append(ix.freePairs, r)
+	}
+	ix.all.Remove(id)
+	ix.series.del(id, ix.all)
+	return true
+}
+
+// forget removes id from the hash maps.
+func (ix *Index) forget(h uint64, id SeriesID) {
+	cs := ix.collisions[h]
+	if ix.byHash[h] == id {
+		if len(cs) == 0 {
+			delete(ix.byHash, h)
+			return
+		}
+		ix.byHash[h], cs = cs[0], cs[1:]
+	} else if i := slices.Index(cs, id); i >= 0 {
+		cs = slices.Delete(cs, i, i+1)
+	}
+	if len(cs) == 0 {
+		delete(ix.collisions, h)
+	} else {
+		ix.collisions[h] = cs
+	}
+}
+
+// Labels returns the label set of a series.
+func (ix *Index) Labels(id SeriesID) (model.Labels, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if !ix.all.Contains(id) {
+		return model.Labels{}, false
+	}
+	return ix.labels(id), true
+}
+
+func (ix *Index) labels(id SeriesID) model.Labels {
+	refs := ix.series.get(id)
+	ls := make([]model.Label, len(refs))
+	for i, r := range refs {
+		ls[i] = model.Label{Name: ix.pairs[r].name.name, Value: ix.pairs[r].value}
+	}
+	// Stored labels are valid and sorted, so New cannot fail.
+	out, _ := model.New(ls...)
+	return out
+}
+
+// Len is the number of series.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return int(ix.all.GetCardinality())
+}
+
+// NextID is the ID the next new series will get.
+func (ix *Index) NextID() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.series.next
+}
+
+// LabelNames returns the names of all labels, sorted.
+func (ix *Index) LabelNames() []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return slices.Clone(ix.nameList)
+}
+
+// LabelValues returns the values of a label, sorted ("" is never one).
+func (ix *Index) LabelValues(name string) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	ln := ix.names[name]
+	if ln == nil {
+		return nil
+	}
+	refs := ix.sortedRefs(ln)
+	vs := make([]string, len(refs))
+	for i, r := range refs {
+		vs[i] = ix.pairs[r].value
+	}
+	return vs
+}
+
+// sortedRefs returns ln's pair references in value order. Call it under the
+// read (or write) lock.
+func (ix *Index) sortedRefs(ln *labelName) []uint32 {
+	if p := ln.sorted.Load(); p != nil {
+		return *p
+	}
+	refs := make([]uint32, 0, len(ln.values))
+	for _, r := range ln.values {
+		refs = append(refs, r)
+	}
+	slices.SortFunc(refs, func(a, b uint32) int { return strings.Compare(ix.pairs[a].value, ix.pairs[b].value) })
+	ln.sorted.Store(&refs)
+	return refs
+}
+
+// Postings returns a copy of the IDs of the series with name=value.
+func (ix *Index) Postings(name, value string) *roaring.Bitmap {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ln := ix.names[name]; ln != nil {
+		if r, ok := ln.values[value]; ok {
+			return ix.pairs[r].postings.Clone()
+		}
+	}
+	return roaring.New()
+}
+
+// All returns a copy of the IDs of every series.
+func (ix *Index) All() *roaring.Bitmap {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.all.Clone()
+}
+
+// Optimize converts the postings to run containers where that is smaller
+// (series added together share labels, so their IDs form runs). It is worth
+// calling once an index stops growing; WriteTo does it on what it writes.
+func (ix *Index) Optimize() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i := range ix.pairs {
+		if p := ix.pairs[i].postings; p != nil {
+			p.RunOptimize()
+		}
+	}
+	ix.all.RunOptimize()
+}

@@ -1,0 +1,231 @@
+package index
+
+import (
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+)
+
+func TestAddLookupLabels(t *testing.T) {
+	ix := New()
+	a := model.MustFromStrings("__name__", "cpu", "host", "a")
+	b := model.MustFromStrings("__name__", "cpu", "host", "b")
+	for i, c := range []struct {
+		ls      model.Labels
+		id      SeriesID
+		created bool
+	}{{a, 0, true}, {b, 1, true}, {a, 0, false}, {model.MustFromStrings("host", "a", "__name__", "cpu"), 0, false}} {
+		id, created, err := ix.Add(c.ls)
+		if err != nil || id != c.id || created != c.created {
+			t.Fatalf("step %d: Add(%v) = %d, %v, %v; want %d, %v", i, c.ls, id, created, err, c.id, c.created)
+		}
+	}
+	if got, ok := ix.Labels(1); !ok || !got.Equal(b) {
+		t.Fatalf("Labels(1) = %v, %v", got, ok)
+	}
+	if _, ok := ix.Labels(2); ok {
+		t.Fatal("Labels of an unknown ID")
+	}
+	if id, ok := ix.Lookup(b); !ok || id != 1 {
+		t.Fatalf("Lookup(b) = %d, %v", id, ok)
+	}
+	if _, ok := ix.Lookup(model.MustFromStrings("__name__", "cpu")); ok {
+		t.Fatal("Lookup of a subset succeeded")
+	}
+	if _, _, err := ix.Add(model.Labels{}); !errors.Is(err, ErrEmptyLabels) {
+		t.Fatalf("Add(empty) error %v", err)
+	}
+	if got := ix.LabelNames(); !slices.Equal(got, []string{"__name__", "host"}) {
+		t.Fatalf("LabelNames %v", got)
+	}
+	if got := ix.LabelValues("host"); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("LabelValues %v", got)
+	}
+	if ix.LabelValues("nope") != nil {
+		t.Fatal("values of an unknown name")
+	}
+}
+
+func TestDeleteAndReAdd(t *testing.T) {
+	ix := New()
+	a := model.MustFromStrings("__name__", "cpu", "host", "a", "rare", "x")
+	b := model.MustFromStrings("__name__", "cpu", "host", "b")
+	ix.Add(a)
+	ix.Add(b)
+	if !ix.Delete(0) || ix.Delete(0) || ix.Delete(7) {
+		t.Fatal("Delete results wrong")
+	}
+	if _, ok := ix.Lookup(a); ok {
+		t.Fatal("deleted series still found")
+	}
+	if got := ix.LabelNames(); !slices.Equal(got, []string{"__name__", "host"}) {
+		t.Fatalf("after delete LabelNames %v (rare should be gone)", got)
+	}
+	if got := ix.LabelValues("host"); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("after delete LabelValues %v", got)
+	}
+	// IDs are not reused: a comes back as 2.
+	if id, created, _ := ix.Add(a); id != 2 || !created {
+		t.Fatalf("re-Add = %d, %v; want 2, true", id, created)
+	}
+	if got := ix.Select(MustNewMatcher(MatchEqual, "rare", "x")).ToArray(); !slices.Equal(got, []uint32{2}) {
+		t.Fatalf("rare=x selects %v", got)
+	}
+	if ix.Len() != 2 || ix.NextID() != 3 {
+		t.Fatalf("Len %d NextID %d", ix.Len(), ix.NextID())
+	}
+}
+
+// TestRandomWorkload adds and deletes random series and checks every answer
+// (Select with both evaluation strategies, Labels, LabelNames, LabelValues)
+// against the oracle, across many pages of the series store, so that page
+// compaction and freeing happen.
+func TestRandomWorkload(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	ix, o := New(), newOracle()
+	var live []SeriesID
+	for step := range 30000 {
+		if len(live) > 0 && r.IntN(3) == 0 {
+			k := r.IntN(len(live))
+			id := live[k]
+			live = slices.Delete(live, k, k+1)
+			if !ix.Delete(id) {
+				t.Fatalf("Delete(%d) = false", id)
+			}
+			delete(o.series, id)
+		} else {
+			ls := randomLabels(r)
+			if step%2 == 0 { // make all distinct, so that the population grows
+				ls, _ = ls.With("seq", string(rune('a'+step%26))+string(rune('a'+step/26%26))+string(rune('a'+step/676)))
+			}
+			id, created, err := ix.Add(ls)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if created {
+				if _, dup := o.series[id]; dup {
+					t.Fatalf("ID %d reused", id)
+				}
+				o.series[id] = ls
+				live = append(live, id)
+			} else if !o.series[id].Equal(ls) {
+				t.Fatalf("Add(%v) returned %d which is %v", ls, id, o.series[id])
+			}
+		}
+		if step%1500 == 0 {
+			checkAll(t, ix, o, r)
+		}
+	}
+	checkAll(t, ix, o, r)
+}
+
+func checkAll(t *testing.T, ix *Index, o *oracle, r *rand.Rand) {
+	t.Helper()
+	if ix.Len() != len(o.series) {
+		t.Fatalf("Len %d, oracle %d", ix.Len(), len(o.series))
+	}
+	for id, ls := range o.series {
+		if got, ok := ix.Labels(id); !ok || !got.Equal(ls) {
+			t.Fatalf("Labels(%d) = %v, want %v", id, got, ls)
+		}
+	}
+	if got, want := ix.LabelNames(), o.labelNames(); !slices.Equal(got, want) {
+		t.Fatalf("LabelNames %v, want %v", got, want)
+	}
+	for _, name := range o.labelNames() {
+		if got, want := ix.LabelValues(name), o.labelValues(name); !slices.Equal(got, want) {
+			t.Fatalf("LabelValues(%s) %v, want %v", name, got, want)
+		}
+	}
+	for range 40 {
+		ms := make([]*Matcher, 1+r.IntN(3))
+		for i := range ms {
+			ms[i] = randomMatcher(r, o.labelValues)
+		}
+		checkSelect(t, ix, o, ms)
+	}
+	checkSelect(t, ix, o, nil)
+}
+
+func TestSelectSemantics(t *testing.T) {
+	ix, o := New(), newOracle()
+	for _, s := range [][]string{
+		{"__name__", "cpu", "env", "prod", "host", "a"},
+		{"__name__", "cpu", "env", "dev", "host", "b"},
+		{"__name__", "cpu", "host", "c"}, // no env
+		{"__name__", "mem", "env", "prod"},
+	} {
+		ls := model.MustFromStrings(s...)
+		id, _, _ := ix.Add(ls)
+		o.series[id] = ls
+	}
+	cases := []struct {
+		ms   []*Matcher
+		want []SeriesID
+	}{
+		{[]*Matcher{MustNewMatcher(MatchEqual, "env", "prod")}, []SeriesID{0, 3}},
+		{[]*Matcher{MustNewMatcher(MatchNotEqual, "env", "prod")}, []SeriesID{1, 2}},   // includes the series without env
+		{[]*Matcher{MustNewMatcher(MatchEqual, "env", "")}, []SeriesID{2}},             // only the series without env
+		{[]*Matcher{MustNewMatcher(MatchNotEqual, "env", "")}, []SeriesID{0, 1, 3}},    // has env
+		{[]*Matcher{MustNewMatcher(MatchRegexp, "env", "pro")}, []SeriesID{}},          // anchored
+		{[]*Matcher{MustNewMatcher(MatchRegexp, "env", "prod|")}, []SeriesID{0, 2, 3}}, // matches "" too
+		{[]*Matcher{MustNewMatcher(MatchNotRegexp, "env", "d.*")}, []SeriesID{0, 2, 3}},
+		{[]*Matcher{MustNewMatcher(MatchNotRegexp, "env", ".*")}, []SeriesID{}},
+		{[]*Matcher{MustNewMatcher(MatchRegexp, "env", ".+")}, []SeriesID{0, 1, 3}},
+		{[]*Matcher{MustNewMatcher(MatchRegexp, "nolabel", ".*")}, []SeriesID{0, 1, 2, 3}},
+		{[]*Matcher{MustNewMatcher(MatchEqual, "nolabel", "x")}, []SeriesID{}},
+		{[]*Matcher{MustNewMatcher(MatchEqual, "__name__", "cpu"), MustNewMatcher(MatchNotEqual, "host", "a")}, []SeriesID{1, 2}},
+		{[]*Matcher{MustNewMatcher(MatchEqual, "__name__", "cpu"), MustNewMatcher(MatchEqual, "env", "prod"), MustNewMatcher(MatchEqual, "host", "b")}, []SeriesID{}},
+		{nil, []SeriesID{0, 1, 2, 3}},
+	}
+	for _, c := range cases {
+		for _, filter := range []bool{true, false} {
+			ix.noSeriesFilter = !filter
+			if got := ids(ix.Select(c.ms...).ToArray()); !slices.Equal(got, c.want) {
+				t.Errorf("Select%s = %v, want %v", fmtMatchers(c.ms), got, c.want)
+			}
+		}
+		if got := o.selectIDs(c.ms); !slices.Equal(got, c.want) { // the oracle agrees with the hand-written answers
+			t.Errorf("oracle%s = %v, want %v", fmtMatchers(c.ms), got, c.want)
+		}
+	}
+}
+
+// TestSelectResultIsACopy checks that modifying a result leaves the index alone.
+func TestSelectResultIsACopy(t *testing.T) {
+	ix := New()
+	ix.Add(model.MustFromStrings("a", "1"))
+	ix.Add(model.MustFromStrings("a", "1", "b", "2"))
+	bm := ix.Select(MustNewMatcher(MatchEqual, "a", "1"))
+	bm.Clear()
+	pb := ix.Postings("a", "1")
+	pb.Add(99)
+	all := ix.All()
+	all.Clear()
+	if got := ix.Select(MustNewMatcher(MatchEqual, "a", "1")).ToArray(); !slices.Equal(got, []uint32{0, 1}) {
+		t.Fatalf("index changed through a result: %v", got)
+	}
+}
+
+func TestStats(t *testing.T) {
+	ix := New()
+	ix.Add(model.MustFromStrings("__name__", "cpu", "host", "a"))
+	ix.Add(model.MustFromStrings("__name__", "cpu", "host", "b"))
+	ix.Add(model.MustFromStrings("__name__", "mem", "host", "a"))
+	st := ix.Stats(1)
+	if st.Series != 3 || st.LabelNames != 2 || st.LabelPairs != 4 || st.PostingsBytes == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if len(st.SeriesPerMetric) != 1 || st.SeriesPerMetric[0] != (Count{"cpu", 2}) {
+		t.Fatalf("SeriesPerMetric %v", st.SeriesPerMetric)
+	}
+	if st.SeriesPerPair[0] != (Count{"__name__=cpu", 2}) {
+		t.Fatalf("SeriesPerPair %v", st.SeriesPerPair) // ties broken by name: __name__=cpu before host=a
+	}
+	if st.ValuesPerName[0] != (Count{"__name__", 2}) {
+		t.Fatalf("ValuesPerName %v", st.ValuesPerName)
+	}
+}
