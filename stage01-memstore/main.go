@@ -32,7 +32,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var err error
 	switch {
 	case len(args) == 0:
-		if err = newSession().run(stdin, stdout, isTerminal(stdin)); err != nil {
+		if err = newSession().run(stdin, stdout, cli.IsTerminal(stdin)); err != nil {
 			err = fmt.Errorf("reading input: %w", err)
 		}
 	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
@@ -58,15 +58,4 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	demo(stdout, stderr, *points, *series, *late)
 	return nil
-}
-
-// isTerminal reports whether r is an interactive terminal, to decide whether
-// to print a prompt. Piped input gets only the answers, so scripts can parse them.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

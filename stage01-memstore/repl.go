@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -32,36 +31,11 @@ type session struct {
 
 func newSession() *session { return &session{store: memstore.New(), now: time.Now} }
 
-// errExit ends the session; it is not printed.
-var errExit = errors.New("exit")
-
-// run reads commands line by line until EXIT or end of input. A bad line
-// prints "error: ..." and the session goes on. With prompt set (a terminal),
-// "> " is printed before each line.
+// run reads commands line by line until EXIT or end of input (see cli.REPL:
+// a bad line prints "error: ..." and the session goes on). With prompt set
+// (a terminal), "> " is printed before each line.
 func (s *session) run(in io.Reader, out io.Writer, prompt bool) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	w := bufio.NewWriter(out)
-	defer w.Flush()
-	for {
-		if prompt {
-			fmt.Fprint(w, "> ")
-			w.Flush()
-		}
-		if !sc.Scan() {
-			return sc.Err()
-		}
-		err := s.exec(sc.Text(), w)
-		if errors.Is(err, errExit) {
-			return nil
-		}
-		if err != nil {
-			fmt.Fprintf(w, "error: %v\n", err)
-		}
-		if prompt {
-			w.Flush()
-		}
-	}
+	return cli.REPL(in, out, cli.REPLOptions{Prompt: "> ", Interactive: prompt}, s.exec)
 }
 
 // exec runs one command line, writing its output to w.
@@ -82,7 +56,7 @@ func (s *session) exec(line string, w io.Writer) error {
 		fmt.Fprintln(w, helpText)
 		return nil
 	case "EXIT", "QUIT":
-		return errExit
+		return cli.ErrQuit
 	}
 	return fmt.Errorf("unknown command %q (try HELP)", fields[0])
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage02-delta/delta"
 	"github.com/tsdb-course/stage02-delta/raw"
 )

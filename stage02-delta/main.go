@@ -7,10 +7,8 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/tsdb-course/stage01-memstore/cli"
 )
@@ -34,25 +32,9 @@ func main() {
 // run is main without the process: it returns the exit status, so the CLI
 // can be tested in-process.
 func run(args []string, stdout, stderr io.Writer) int {
-	var err error
-	switch {
-	case len(args) == 0 || (strings.HasPrefix(args[0], "-") && !isHelp(args[0])):
-		err = cmdDemo(args, stdout, stderr)
-	case isHelp(args[0]) || args[0] == "help":
-		fmt.Fprint(stdout, usageText)
-		return 0
-	case args[0] == "demo":
-		err = cmdDemo(args[1:], stdout, stderr)
-	case args[0] == "generate":
-		err = cmdGenerate(args[1:], stdout, stderr)
-	case args[0] == "compress":
-		err = cmdCompress(args[1:], stdout, stderr)
-	case args[0] == "decompress":
-		err = cmdDecompress(args[1:], stdout, stderr)
-	default:
-		err = cli.Usagef("unknown command %q (want generate, compress or decompress; -h for help)", args[0])
-	}
-	return cli.Exit(err, stderr)
+	return cli.Dispatch(usageText, cli.Command{Name: "demo", Run: cmdDemo}, []cli.Command{
+		{Name: "generate", Run: cmdGenerate},
+		{Name: "compress", Run: cmdCompress},
+		{Name: "decompress", Run: cmdDecompress},
+	}, args, stdout, stderr)
 }
-
-func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" }

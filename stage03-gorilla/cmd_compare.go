@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"math"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage02-delta/delta"
 	"github.com/tsdb-course/stage02-delta/raw"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"

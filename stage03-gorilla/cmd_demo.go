@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage02-delta/raw"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 )

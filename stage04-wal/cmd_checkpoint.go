@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 

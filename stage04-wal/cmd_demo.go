@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 

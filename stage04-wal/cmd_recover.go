@@ -3,11 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 

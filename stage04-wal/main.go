@@ -8,10 +8,8 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/tsdb-course/stage01-memstore/cli"
 )
@@ -43,28 +41,12 @@ var errVerify = errors.New("verification failed")
 // run is main without the process: it returns the exit status, so the CLI
 // can be tested in-process.
 func run(args []string, stdout, stderr io.Writer) int {
-	var err error
-	switch {
-	case len(args) == 0 || (strings.HasPrefix(args[0], "-") && !isHelp(args[0])):
-		err = cmdDemo(args, stdout, stderr)
-	case isHelp(args[0]) || args[0] == "help":
-		fmt.Fprint(stdout, usageText)
-		return 0
-	case args[0] == "demo":
-		err = cmdDemo(args[1:], stdout, stderr)
-	case args[0] == "write":
-		err = cmdWrite(args[1:], stdout, stderr)
-	case args[0] == "recover":
-		err = cmdRecover(args[1:], stdout, stderr)
-	case args[0] == "checkpoint":
-		err = cmdCheckpoint(args[1:], stdout, stderr)
-	default:
-		err = cli.Usagef("unknown command %q (want write, recover or checkpoint; -h for help)", args[0])
-	}
-	return cli.Exit(err, stderr)
+	return cli.Dispatch(usageText, cli.Command{Name: "demo", Run: cmdDemo}, []cli.Command{
+		{Name: "write", Run: cmdWrite},
+		{Name: "recover", Run: cmdRecover},
+		{Name: "checkpoint", Run: cmdCheckpoint},
+	}, args, stdout, stderr)
 }
-
-func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
 
 // needDir checks that --data-dir was given.
 func needDir(dir, cmd string) error {

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 	"runtime"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage05-index/gen"
 	"github.com/tsdb-course/stage05-index/index"
 )

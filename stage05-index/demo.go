@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage05-index/index"
 )
 

@@ -8,10 +8,10 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
 )
 
 const usageText = `usage:
@@ -37,26 +37,12 @@ const prog = "stage05-index"
 
 // run is main without the process, so the CLI can be tested in-process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var err error
-	switch {
-	case len(args) == 0 || len(args[0]) > 1 && args[0][0] == '-' && !isHelp(args[0]):
-		err = cmdDemo(args, stdout, stderr)
-	case isHelp(args[0]) || args[0] == "help":
-		fmt.Fprint(stdout, usageText)
-		return 0
-	case args[0] == "demo":
-		err = cmdDemo(args[1:], stdout, stderr)
-	case args[0] == "build":
-		err = cmdBuild(args[1:], stdout, stderr)
-	case args[0] == "query":
-		err = cmdQuery(args[1:], stdin, stdout, stderr)
-	default:
-		err = cli.Usagef("unknown command %q (want build or query; -h for help)", args[0])
-	}
-	return cli.Exit(err, stderr)
+	query := func(args []string, stdout, stderr io.Writer) error { return cmdQuery(args, stdin, stdout, stderr) }
+	return cli.Dispatch(usageText, cli.Command{Name: "demo", Run: cmdDemo}, []cli.Command{
+		{Name: "build", Run: cmdBuild},
+		{Name: "query", Run: query},
+	}, args, stdout, stderr)
 }
-
-func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
 
 // dataFlags are the flags that choose the generated data.
 type dataFlags struct {

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/tsdb-course/stage01-memstore/cli"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage05-index/index"
 )
 
@@ -46,7 +46,7 @@ func cmdQuery(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "wrote %s\n", *file)
 		}
 	}
-	prompt := isTerminal(stdin)
+	prompt := cli.IsTerminal(stdin)
 	sc := bufio.NewScanner(stdin)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for {
@@ -114,15 +114,4 @@ func answer(ix *index.Index, line string, w io.Writer) bool {
 		fmt.Fprintf(w, "  %d %s\n", id, ls)
 	}
 	return true
-}
-
-// isTerminal reports whether r is an interactive terminal, to decide whether
-// to print a prompt; piped input gets only the answers.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -126,5 +127,73 @@ func TestProgress(t *testing.T) {
 	NewProgress(q, "quick", 0, time.Hour).Done()
 	if len(q.ch) != 0 {
 		t.Error("a progress that ended before its first interval printed a line")
+	}
+}
+
+func TestDispatch(t *testing.T) {
+	var ran []string
+	cmd := func(name string, err error) Command {
+		return Command{Name: name, Run: func(args []string, stdout, stderr io.Writer) error {
+			ran = append(ran, name+" "+strings.Join(args, " "))
+			return err
+		}}
+	}
+	def := cmd("demo", nil)
+	cmds := []Command{cmd("write", nil), cmd("fail", errors.New("boom"))}
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		ran    string
+		stdout string
+		stderr string
+	}{
+		{nil, 0, "demo ", "", ""},
+		{[]string{"--points", "5"}, 0, "demo --points 5", "", ""},
+		{[]string{"demo", "-x"}, 0, "demo -x", "", ""},
+		{[]string{"write", "a", "b"}, 0, "write a b", "", ""},
+		{[]string{"fail"}, 1, "fail ", "", "error: boom\n"},
+		{[]string{"-h"}, 0, "", "USAGE", ""},
+		{[]string{"help"}, 0, "", "USAGE", ""},
+		{[]string{"nope"}, 2, "", "", "error: unknown command \"nope\" (want demo, write, fail; -h for help)\n"},
+	} {
+		ran = nil
+		var o, e bytes.Buffer
+		code := Dispatch("USAGE", def, cmds, tc.args, &o, &e)
+		got := strings.Join(ran, "|")
+		if code != tc.code || got != tc.ran || o.String() != tc.stdout || e.String() != tc.stderr {
+			t.Errorf("Dispatch(%q) = %d, ran %q, stdout %q, stderr %q; want %d, %q, %q, %q",
+				tc.args, code, got, o.String(), e.String(), tc.code, tc.ran, tc.stdout, tc.stderr)
+		}
+	}
+	if IsTerminal(strings.NewReader("")) {
+		t.Error("a strings.Reader is not a terminal")
+	}
+}
+
+func TestREPL(t *testing.T) {
+	exec := func(line string, w io.Writer) error {
+		switch line {
+		case "bad":
+			return errors.New("no")
+		case "quit":
+			return ErrQuit
+		}
+		fmt.Fprintf(w, "got %s\n", line)
+		return nil
+	}
+	var out bytes.Buffer
+	err := REPL(strings.NewReader("a\nbad\nb\nquit\nc\n"), &out, REPLOptions{Prompt: "> "}, exec)
+	if want := "got a\nerror: no\ngot b\n"; err != nil || out.String() != want {
+		t.Errorf("piped: %q, %v; want %q", out.String(), err, want)
+	}
+	out.Reset()
+	_ = REPL(strings.NewReader("a\n"), &out, REPLOptions{Prompt: "> ", Echo: true}, exec)
+	if want := "> a\ngot a\n"; out.String() != want {
+		t.Errorf("echo: %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	_ = REPL(strings.NewReader("a\n"), &out, REPLOptions{Prompt: "> ", Interactive: true}, exec)
+	if want := "> got a\n> "; out.String() != want {
+		t.Errorf("interactive: %q, want %q", out.String(), want)
 	}
 }

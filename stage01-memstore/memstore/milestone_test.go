@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
 )
 
@@ -107,12 +108,12 @@ func TestMilestone2_BinarySearchRange(t *testing.T) {
 		best := time.Duration(1 << 62)
 		buf := make([]model.Sample, 0, 16)
 		for range 5 {
-			start := cpuTime()
+			start := measure.CPUTime()
 			for range queries {
 				mint := r.Int64N(int64(n)) * 10
 				buf = s.Range(mint, mint+49, buf[:0]) // 5 points
 			}
-			best = min(best, (cpuTime()-start)/queries)
+			best = min(best, (measure.CPUTime()-start)/queries)
 		}
 		return best, s
 	}
@@ -150,7 +151,7 @@ func TestMilestone3_MillionsWithoutSlowdown(t *testing.T) {
 		for range 3 {
 			s := New()
 			h := s.Series(model.MustFromStrings(model.MetricName, "m"))
-			start := cpuTime()
+			start := measure.CPUTime()
 			for i := range n {
 				ts := int64(i) * 10
 				if i%100 == 99 {
@@ -158,7 +159,7 @@ func TestMilestone3_MillionsWithoutSlowdown(t *testing.T) {
 				}
 				h.Append(ts, float64(i))
 			}
-			best = min(best, (cpuTime()-start)/time.Duration(n))
+			best = min(best, (measure.CPUTime()-start)/time.Duration(n))
 			st = s.Stats()
 		}
 		return best, st

@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -20,18 +21,8 @@ func (o oracle) rangeOf(mint, maxt int64) []model.Sample {
 			out = append(out, model.Sample{T: t, V: v})
 		}
 	}
-	slices.SortFunc(out, func(a, b model.Sample) int { return cmpInt(a.T, b.T) })
+	slices.SortFunc(out, func(a, b model.Sample) int { return cmp.Compare(a.T, b.T) })
 	return out
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func checkRange(t *testing.T, s *Series, o oracle, mint, maxt int64) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
 )
 
@@ -57,7 +58,7 @@ func TestMilestone1_FastSequentialWrites(t *testing.T) {
 			}
 			batch := make([]RefSample, 1000)
 			var rec []byte
-			start := cpuTime()
+			start := measure.CPUTime()
 			for b := range n / 1000 {
 				for i := range batch {
 					batch[i] = RefSample{Ref: uint64(i), T: int64(b) * 1000, V: float64(b)}
@@ -67,7 +68,7 @@ func TestMilestone1_FastSequentialWrites(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c := float64(cpuTime()-start) / float64(n)
+			c := float64(measure.CPUTime()-start) / float64(n)
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage05-index/gen"
 )
@@ -105,14 +106,14 @@ func TestMilestone2_FastIntersection(t *testing.T) {
 		cost := func(ms []*Matcher) time.Duration {
 			ix.Select(ms...) // warm the sorted-values caches
 			runtime.GC()
-			start, n := cpuTime(), 0
-			for cpuTime()-start < 50*time.Millisecond {
+			start, n := measure.CPUTime(), 0
+			for measure.CPUTime()-start < 50*time.Millisecond {
 				for range 10 {
 					ix.Select(ms...)
 				}
 				n += 10
 			}
-			return (cpuTime() - start) / time.Duration(n)
+			return (measure.CPUTime() - start) / time.Duration(n)
 		}
 		c, d := cost(cheap), cost(dear)
 		t.Logf("%s: %v vs %v per query (%.0fx)", what, c, d, float64(d)/float64(c))
@@ -153,14 +154,14 @@ func TestMilestone3_OneMillionSeries(t *testing.T) {
 	}
 	// Per-series cost at n/10 and at n.
 	small := n / 10
-	start := cpuTime()
+	start := measure.CPUTime()
 	buildGenerated(t, small)
-	smallCost := float64(cpuTime()-start) / float64(small)
+	smallCost := float64(measure.CPUTime()-start) / float64(small)
 
 	runtime.GC()
-	start = cpuTime()
+	start = measure.CPUTime()
 	ix, o := buildGenerated(t, n)
-	bigCost := float64(cpuTime()-start) / float64(n)
+	bigCost := float64(measure.CPUTime()-start) / float64(n)
 	t.Logf("build: %.0f ns/series at %d, %.0f at %d (index + generator + oracle)", smallCost, small, bigCost, n)
 	if bigCost > 3*smallCost {
 		t.Errorf("per-series build cost grew %.1fx from %d to %d series", bigCost/smallCost, small, n)
