@@ -187,8 +187,8 @@ func TestREPL(t *testing.T) {
 		t.Errorf("piped: %q, %v; want %q", out.String(), err, want)
 	}
 	out.Reset()
-	_ = REPL(strings.NewReader("a\n"), &out, REPLOptions{Prompt: "> ", Echo: true}, exec)
-	if want := "> a\ngot a\n"; out.String() != want {
+	_ = REPL(strings.NewReader("a\n\n# c\n"), &out, REPLOptions{Prompt: "> ", Echo: true}, exec)
+	if want := "> a\ngot a\ngot \ngot # c\n"; out.String() != want {
 		t.Errorf("echo: %q, want %q", out.String(), want)
 	}
 	out.Reset()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // ErrQuit, returned by a REPL command, ends the session without an error.
@@ -16,8 +17,9 @@ type REPLOptions struct {
 	Prompt string
 	// Interactive is set when input comes from a person (see IsTerminal).
 	Interactive bool
-	// Echo prints piped input lines after the prompt, so that the output of
-	// `printf '...' | go run ./stageNN` reads like a session.
+	// Echo prints piped input lines (not blank lines or # comments) after the
+	// prompt, so that the output of `printf '...' | go run ./stageNN` reads
+	// like a session.
 	Echo bool
 }
 
@@ -39,7 +41,7 @@ func REPL(in io.Reader, out io.Writer, opt REPLOptions, exec func(line string, w
 			return sc.Err()
 		}
 		line := sc.Text()
-		if opt.Echo && !opt.Interactive {
+		if t := strings.TrimSpace(line); opt.Echo && !opt.Interactive && t != "" && !strings.HasPrefix(t, "#") {
 			fmt.Fprintf(w, "%s%s\n", opt.Prompt, line)
 		}
 		err := exec(line, w)

@@ -1,0 +1,410 @@
+package promql
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// groups assigns every input series to its output group once, for all
+// steps: the label sets of a Matrix do not change from step to step, so
+// there is no reason to recompute a grouping key per sample.
+func groups(m Matrix, by []string, without bool) (groupOf []int, labels []model.Labels) {
+	groupOf = make([]int, len(m))
+	index := map[string]int{}
+	var key strings.Builder
+	drop := append([]string{model.MetricName}, by...)
+	for i, s := range m {
+		key.Reset()
+		if without {
+			for l := range s.Metric.All() {
+				if !slices.Contains(drop, l.Name) {
+					key.WriteString(l.Name)
+					key.WriteByte(0xfe)
+					key.WriteString(l.Value)
+					key.WriteByte(0xff)
+				}
+			}
+		} else {
+			for _, n := range by {
+				key.WriteString(s.Metric.Get(n))
+				key.WriteByte(0xff)
+			}
+		}
+		g, ok := index[key.String()]
+		if !ok {
+			g = len(labels)
+			index[key.String()] = g
+			var gl model.Labels
+			if without {
+				gl = s.Metric.Without(drop...)
+			} else {
+				ps := make([]model.Label, 0, len(by))
+				for _, n := range by {
+					if !slices.ContainsFunc(ps, func(p model.Label) bool { return p.Name == n }) {
+						ps = append(ps, model.Label{Name: n, Value: s.Metric.Get(n)})
+					}
+				}
+				gl, _ = model.New(ps...)
+			}
+			labels = append(labels, gl)
+		}
+		groupOf[i] = g
+	}
+	return groupOf, labels
+}
+
+func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
+	var param []float64
+	var label string
+	if n.Param != nil {
+		if n.Op == parser.COUNT_VALUES {
+			label = parser.UnwrapParens(n.Param).(*parser.StringLiteral).Val
+			if label == "" || strings.ContainsAny(label, "\xff") {
+				return nil, errorf("invalid label name %q", label)
+			}
+		} else {
+			var err error
+			if param, err = ev.evalScalar(n.Param); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m, err := ev.evalVector(n.Expr)
+	if err != nil {
+		return nil, err
+	}
+	groupOf, glabels := groups(m, n.Grouping, n.Without)
+	switch n.Op {
+	case parser.TOPK, parser.BOTTOMK, parser.LIMITK, parser.LIMIT_RATIO:
+		return ev.selectK(n, m, groupOf, len(glabels), param)
+	case parser.QUANTILE:
+		return ev.quantileAgg(m, groupOf, glabels, param)
+	case parser.COUNT_VALUES:
+		return ev.countValues(m, groupOf, glabels, label)
+	}
+	return ev.foldAgg(n.Op, m, groupOf, glabels)
+}
+
+// foldAgg computes sum, avg, count, min, max, group, stddev and stdvar in
+// one pass over the points, with an accumulator per (group, step).
+func (ev *evaluator) foldAgg(op parser.Op, m Matrix, groupOf []int, glabels []model.Labels) (Matrix, error) {
+	ns := ev.steps
+	size := len(glabels) * ns
+	cnt := make([]float64, size)
+	val := make([]float64, size) // sum, min, max, or the running mean
+	aux := make([]float64, size) // Kahan compensation, or Welford's M2
+	for si, s := range m {
+		if si%1024 == 0 {
+			if err := ev.checkCtx(); err != nil {
+				return nil, err
+			}
+		}
+		base := groupOf[si] * ns
+		for _, p := range s.Floats {
+			k := base + ev.step(p.T)
+			cnt[k]++
+			f := p.V
+			switch op {
+			case parser.SUM, parser.AVG:
+				val[k], aux[k] = kahanInc(f, val[k], aux[k])
+			case parser.MIN:
+				// NaN loses to any number, so min of {NaN, 1} is 1.
+				if cnt[k] == 1 || val[k] > f || math.IsNaN(val[k]) {
+					val[k] = f
+				}
+			case parser.MAX:
+				if cnt[k] == 1 || val[k] < f || math.IsNaN(val[k]) {
+					val[k] = f
+				}
+			case parser.STDDEV, parser.STDVAR:
+				// Welford's online variance: stable where sum of squares is not.
+				d := f - val[k]
+				val[k] += d / cnt[k]
+				aux[k] += d * (f - val[k])
+			}
+		}
+	}
+	out := make(Matrix, 0, len(glabels))
+	for g, l := range glabels {
+		var pts []Point
+		for i := 0; i < ns; i++ {
+			k := g*ns + i
+			c := cnt[k]
+			if c == 0 {
+				continue
+			}
+			var v float64
+			switch op {
+			case parser.SUM:
+				v = val[k] + aux[k]
+			case parser.AVG:
+				v = val[k]/c + aux[k]/c
+				if math.IsInf(val[k], 0) && !math.IsInf(v, 0) {
+					v = val[k]
+				}
+			case parser.COUNT:
+				v = c
+			case parser.GROUP:
+				v = 1
+			case parser.MIN, parser.MAX:
+				v = val[k]
+			case parser.STDVAR:
+				v = aux[k] / c
+			case parser.STDDEV:
+				v = math.Sqrt(aux[k] / c)
+			}
+			pts = append(pts, Point{T: ev.ts(i), V: v})
+		}
+		if len(pts) > 0 {
+			out = append(out, Series{Metric: l, Floats: pts})
+		}
+	}
+	return out, nil
+}
+
+// kahanInc adds f to sum with Kahan-Babuška (Neumaier) compensation c, so
+// that sum + c keeps the low bits a plain float sum loses.
+func kahanInc(f, sum, c float64) (float64, float64) {
+	t := sum + f
+	switch {
+	case math.IsInf(t, 0):
+		c = 0
+	case math.Abs(sum) >= math.Abs(f):
+		c += (sum - t) + f
+	default:
+		c += (f - t) + sum
+	}
+	return t, c
+}
+
+// selectK is topk, bottomk, limitk and limit_ratio: per step and group,
+// which series survive. The survivors keep all their labels (__name__ too).
+func (ev *evaluator) selectK(n *parser.AggregateExpr, m Matrix, groupOf []int, ngroups int, param []float64) (Matrix, error) {
+	steps := ev.byStep(m)
+	out := make(Matrix, len(m))
+	for i, s := range m {
+		out[i].Metric = s.Metric
+	}
+	var order []int32 // series in output order, for an instant query
+	seen := make([]bool, len(m))
+	perGroup := make([][]entry, ngroups)
+	for i := 0; i < ev.steps; i++ {
+		p := param[i]
+		for g := range perGroup {
+			perGroup[g] = perGroup[g][:0]
+		}
+		for _, e := range steps[i] {
+			perGroup[groupOf[e.idx]] = append(perGroup[groupOf[e.idx]], e)
+		}
+		var k int
+		if n.Op != parser.LIMIT_RATIO {
+			if math.IsNaN(p) || p > math.MaxInt64/2 || p < -math.MaxInt64/2 {
+				return nil, errorf("scalar parameter %v for %s is not a valid count", p, n.Op)
+			}
+			k = int(p)
+		} else if math.IsNaN(p) || p < -1 || p > 1 {
+			return nil, errorf("limit_ratio parameter must be between -1 and 1, got %v", p)
+		}
+		for _, es := range perGroup {
+			switch n.Op {
+			case parser.TOPK, parser.BOTTOMK:
+				es = selectTop(es, k, n.Op == parser.TOPK)
+			case parser.LIMITK:
+				es = es[:max(0, min(k, len(es)))]
+			case parser.LIMIT_RATIO:
+				kept := es[:0]
+				for _, e := range es {
+					// The same series is kept at every step: the choice
+					// depends on its label hash only.
+					off := float64(ratioHash(m[e.idx].Metric)) / float64(math.MaxUint64)
+					if (p >= 0 && off < p) || (p < 0 && off >= 1+p) {
+						kept = append(kept, e)
+					}
+				}
+				es = kept
+			}
+			for _, e := range es {
+				out[e.idx].Floats = append(out[e.idx].Floats, Point{T: ev.ts(i), V: e.v})
+				if !seen[e.idx] {
+					seen[e.idx] = true
+					order = append(order, e.idx)
+				}
+			}
+		}
+	}
+	res := make(Matrix, 0, len(order))
+	for _, i := range order {
+		res = append(res, out[i])
+	}
+	return res, nil
+}
+
+// ratioHash is the hash limit_ratio samples by. To pick the same series as
+// Prometheus it must be Prometheus's label hash, which (in its default
+// build) is xxHash64 of its internal encoding: each name and value
+// prefixed by its length as a uvarint. (model.Labels.Hash separates with
+// 0xff instead, and would pick different series.)
+func ratioHash(l model.Labels) uint64 {
+	var b []byte
+	for x := range l.All() {
+		b = binary.AppendUvarint(b, uint64(len(x.Name)))
+		b = append(b, x.Name...)
+		b = binary.AppendUvarint(b, uint64(len(x.Value)))
+		b = append(b, x.Value...)
+	}
+	return xxhash.Sum64(b)
+}
+
+// ranksBefore orders entries for topk (top) or bottomk: larger (smaller)
+// values first, NaN last either way.
+func ranksBefore(a, b entry, top bool) bool {
+	an, bn := math.IsNaN(a.v), math.IsNaN(b.v)
+	switch {
+	case an:
+		return false
+	case bn:
+		return true
+	}
+	if top {
+		return a.v > b.v
+	}
+	return a.v < b.v
+}
+
+// selectTop keeps the k best entries of es, best first. A heap of size k
+// holding the k best so far, its worst at the root, makes this O(n log k)
+// instead of sorting all n series at every step.
+func selectTop(es []entry, k int, top bool) []entry {
+	if k <= 0 {
+		return es[:0]
+	}
+	if k < len(es) {
+		h := es[:0:0]
+		h = append(h, es[:k]...)
+		worse := func(i, j int) bool { return ranksBefore(h[j], h[i], top) } // h[i] ranks after h[j]
+		down := func(i int) {
+			for {
+				l, w := 2*i+1, i
+				if l < len(h) && worse(l, w) {
+					w = l
+				}
+				if r := l + 1; r < len(h) && worse(r, w) {
+					w = r
+				}
+				if w == i {
+					return
+				}
+				h[i], h[w] = h[w], h[i]
+				i = w
+			}
+		}
+		for i := len(h)/2 - 1; i >= 0; i-- {
+			down(i)
+		}
+		for _, e := range es[k:] {
+			if ranksBefore(e, h[0], top) {
+				h[0] = e
+				down(0)
+			}
+		}
+		es = h
+	}
+	slices.SortStableFunc(es, func(a, b entry) int {
+		switch {
+		case ranksBefore(a, b, top):
+			return -1
+		case ranksBefore(b, a, top):
+			return 1
+		}
+		return 0
+	})
+	return es
+}
+
+// quantileValue is the φ-quantile of values by linear interpolation between
+// the closest ranks: rank φ·(n-1), as the PromQL docs define it. φ < 0 is
+// -Inf, φ > 1 is +Inf. values is sorted in place.
+func quantileValue(q float64, values []float64) float64 {
+	if len(values) == 0 || math.IsNaN(q) {
+		return math.NaN()
+	}
+	if q < 0 {
+		return math.Inf(-1)
+	}
+	if q > 1 {
+		return math.Inf(1)
+	}
+	sort.Float64s(values)
+	rank := q * float64(len(values)-1)
+	lo := math.Max(0, math.Floor(rank))
+	hi := math.Min(float64(len(values)-1), lo+1)
+	w := rank - math.Floor(rank)
+	return values[int(lo)]*(1-w) + values[int(hi)]*w
+}
+
+func (ev *evaluator) quantileAgg(m Matrix, groupOf []int, glabels []model.Labels, param []float64) (Matrix, error) {
+	steps := ev.byStep(m)
+	out := make(Matrix, len(glabels))
+	vals := make([][]float64, len(glabels))
+	for i := 0; i < ev.steps; i++ {
+		for g := range vals {
+			vals[g] = vals[g][:0]
+		}
+		for _, e := range steps[i] {
+			vals[groupOf[e.idx]] = append(vals[groupOf[e.idx]], e.v)
+		}
+		for g, vs := range vals {
+			if len(vs) > 0 {
+				out[g].Floats = append(out[g].Floats, Point{T: ev.ts(i), V: quantileValue(param[i], vs)})
+			}
+		}
+	}
+	res := out[:0]
+	for g, s := range out {
+		if len(s.Floats) > 0 {
+			s.Metric = glabels[g]
+			res = append(res, s)
+		}
+	}
+	return res, nil
+}
+
+// countValues counts, per group, how many series have each value; the
+// value becomes a label.
+func (ev *evaluator) countValues(m Matrix, groupOf []int, glabels []model.Labels, label string) (Matrix, error) {
+	steps := ev.byStep(m)
+	out := newStepOut()
+	type key struct {
+		g int
+		v string
+	}
+	counts := map[key]int{}
+	var keys []key
+	for i := 0; i < ev.steps; i++ {
+		clear(counts)
+		keys = keys[:0]
+		for _, e := range steps[i] {
+			k := key{groupOf[e.idx], strconv.FormatFloat(e.v, 'f', -1, 64)}
+			if counts[k] == 0 {
+				keys = append(keys, k)
+			}
+			counts[k]++
+		}
+		for _, k := range keys {
+			l, err := glabels[k.g].With(label, k.v)
+			if err != nil {
+				return nil, errorf("invalid label name %q", label)
+			}
+			out.add(out.index(l), ev.ts(i), float64(counts[k]))
+		}
+	}
+	return out.matrix(), nil
+}

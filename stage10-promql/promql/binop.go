@@ -1,0 +1,368 @@
+package promql
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// binary evaluates lhs op rhs for the three operand shapes: scalar/vector,
+// vector/scalar and vector/vector (scalar/scalar is evalScalar's).
+func (ev *evaluator) binary(n *parser.BinaryExpr) (Matrix, error) {
+	lt, rt := n.LHS.Type(), n.RHS.Type()
+	if lt == parser.ValueTypeScalar || rt == parser.ValueTypeScalar {
+		vecSide, scSide, swap := n.LHS, n.RHS, false
+		if lt == parser.ValueTypeScalar {
+			vecSide, scSide, swap = n.RHS, n.LHS, true
+		}
+		m, err := ev.evalVector(vecSide)
+		if err != nil {
+			return nil, err
+		}
+		sc, err := ev.evalScalar(scSide)
+		if err != nil {
+			return nil, err
+		}
+		return ev.vectorScalar(n, m, sc, swap)
+	}
+	lhs, err := ev.evalVector(n.LHS)
+	if err != nil {
+		return nil, err
+	}
+	rhs, err := ev.evalVector(n.RHS)
+	if err != nil {
+		return nil, err
+	}
+	switch n.Op {
+	case parser.LAND, parser.LOR, parser.LUNLESS:
+		return ev.setOp(n, lhs, rhs)
+	}
+	return ev.vectorVector(n, lhs, rhs)
+}
+
+// dropsName: arithmetic produces a new quantity, so the metric name no
+// longer describes it; a filtering comparison keeps it, a bool one does not.
+func dropsName(n *parser.BinaryExpr) bool {
+	return !n.Op.IsComparisonOperator() || n.ReturnBool
+}
+
+func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, swap bool) (Matrix, error) {
+	mg := newMerger()
+	for _, s := range m {
+		pts := s.Floats[:0]
+		for _, p := range s.Floats {
+			l, r := p.V, sc[ev.step(p.T)]
+			if swap {
+				l, r = r, l
+			}
+			v, keep := binop(n.Op, l, r)
+			if n.Op.IsComparisonOperator() {
+				v = p.V // the vector's value, on whichever side it stands
+				if n.ReturnBool {
+					v, keep = boolValue(keep), true
+				}
+			}
+			if keep {
+				pts = append(pts, Point{T: p.T, V: v})
+			}
+		}
+		l := s.Metric
+		if dropsName(n) {
+			l = dropName(l)
+		}
+		if err := mg.add(l, pts); err != nil {
+			return nil, err
+		}
+	}
+	return mg.matrix(), nil
+}
+
+// signatures computes each series' match key once: the values of the on(…)
+// labels, or every label but the ignoring(…) ones and __name__.
+func signatures(m Matrix, vm *parser.VectorMatching) []string {
+	out := make([]string, len(m))
+	var b strings.Builder
+	for i, s := range m {
+		b.Reset()
+		if vm.On {
+			for _, name := range vm.MatchingLabels {
+				b.WriteString(s.Metric.Get(name))
+				b.WriteByte(0xff)
+			}
+		} else {
+			for l := range s.Metric.All() {
+				if l.Name == model.MetricName || slices.Contains(vm.MatchingLabels, l.Name) {
+					continue
+				}
+				b.WriteString(l.Name)
+				b.WriteByte(0xfe)
+				b.WriteString(l.Value)
+				b.WriteByte(0xff)
+			}
+		}
+		out[i] = b.String()
+	}
+	return out
+}
+
+// matchLabels is the label set named by a signature, for error messages.
+func matchLabels(l model.Labels, vm *parser.VectorMatching) model.Labels {
+	if vm.On {
+		var ps []model.Label
+		for _, n := range vm.MatchingLabels {
+			if v := l.Get(n); v != "" {
+				ps = append(ps, model.Label{Name: n, Value: v})
+			}
+		}
+		out, _ := model.New(ps...)
+		return out
+	}
+	return l.Without(append([]string{model.MetricName}, vm.MatchingLabels...)...)
+}
+
+// promString prints labels as Prometheus's error messages do, name inside
+// the braces: {__name__="up", job="a"}.
+func promString(l model.Labels) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	i := 0
+	for x := range l.All() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		i++
+		b.WriteString(x.Name + "=" + strconv.Quote(x.Value))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// entry is one sample of a step: which series, what value.
+type entry struct {
+	idx int32
+	v   float64
+}
+
+// byStep transposes a Matrix into the samples present at each step. One
+// counting pass sizes every step's slice, so the whole transpose is one
+// allocation of exactly the points there are.
+func (ev *evaluator) byStep(m Matrix) [][]entry {
+	counts := make([]int, ev.steps)
+	total := 0
+	for _, s := range m {
+		for _, p := range s.Floats {
+			counts[ev.step(p.T)]++
+		}
+		total += len(s.Floats)
+	}
+	backing := make([]entry, total)
+	steps := make([][]entry, ev.steps)
+	off := 0
+	for i, c := range counts {
+		steps[i] = backing[off : off : off+c]
+		off += c
+	}
+	for i, s := range m {
+		for _, p := range s.Floats {
+			k := ev.step(p.T)
+			steps[k] = append(steps[k], entry{int32(i), p.V})
+		}
+	}
+	return steps
+}
+
+// stepOut collects a result step by step; a label set may receive one
+// sample per step.
+type stepOut struct {
+	byHash map[uint64][]int
+	series Matrix
+}
+
+func newStepOut() *stepOut { return &stepOut{byHash: map[uint64][]int{}} }
+
+func (o *stepOut) index(l model.Labels) int {
+	h := l.Hash()
+	for _, i := range o.byHash[h] {
+		if o.series[i].Metric.Equal(l) {
+			return i
+		}
+	}
+	o.byHash[h] = append(o.byHash[h], len(o.series))
+	o.series = append(o.series, Series{Metric: l})
+	return len(o.series) - 1
+}
+
+// add appends a sample; false if the series already has one at t.
+func (o *stepOut) add(i int, t int64, v float64) bool {
+	f := o.series[i].Floats
+	if n := len(f); n > 0 && f[n-1].T == t {
+		return false
+	}
+	o.series[i].Floats = append(f, Point{T: t, V: v})
+	return true
+}
+
+func (o *stepOut) matrix() Matrix {
+	out := o.series[:0]
+	for _, s := range o.series {
+		if len(s.Floats) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// vectorVector matches series one-to-one or many-to-one (group_left; and
+// group_right, by swapping sides) at each step and applies the operator.
+func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error) {
+	vm := n.VectorMatching
+	swapped := vm.Card == parser.CardOneToMany
+	if swapped { // make lhs the "many" side
+		lhs, rhs = rhs, lhs
+	}
+	oneSide := "right"
+	if swapped {
+		oneSide = "left"
+	}
+	lsig, rsig := signatures(lhs, vm), signatures(rhs, vm)
+	lsteps, rsteps := ev.byStep(lhs), ev.byStep(rhs)
+	out := newStepOut()
+	pairOut := map[[2]int32]int{} // (lhs, rhs) series → output series
+	right := map[string]entry{}
+	matched := map[string]bool{}
+	for i := 0; i < ev.steps; i++ {
+		if i%64 == 0 {
+			if err := ev.checkCtx(); err != nil {
+				return nil, err
+			}
+		}
+		clear(right)
+		for _, r := range rsteps[i] {
+			sig := rsig[r.idx]
+			if d, dup := right[sig]; dup {
+				return nil, errorf("found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
+					promString(matchLabels(rhs[r.idx].Metric, vm)), oneSide, promString(rhs[d.idx].Metric), promString(rhs[r.idx].Metric))
+			}
+			right[sig] = r
+		}
+		clear(matched)
+		t := ev.ts(i)
+		for _, l := range lsteps[i] {
+			sig := lsig[l.idx]
+			r, ok := right[sig]
+			if !ok {
+				continue
+			}
+			if vm.Card == parser.CardOneToOne {
+				if matched[sig] {
+					return nil, errorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
+				}
+				matched[sig] = true
+			}
+			lv, rv := l.v, r.v
+			if swapped {
+				lv, rv = rv, lv
+			}
+			v, keep := binop(n.Op, lv, rv)
+			if n.ReturnBool {
+				v, keep = boolValue(keep), true
+			}
+			if !keep {
+				continue
+			}
+			key := [2]int32{l.idx, r.idx}
+			oi, ok := pairOut[key]
+			if !ok {
+				oi = out.index(resultMetric(lhs[l.idx].Metric, rhs[r.idx].Metric, n))
+				pairOut[key] = oi
+			}
+			if !out.add(oi, t, v) {
+				return nil, errorf("multiple matches for labels: grouping labels must ensure unique matches")
+			}
+		}
+	}
+	return out.matrix(), nil
+}
+
+// resultMetric: the "many" side's labels, without __name__ where the
+// operator drops it; one-to-one keeps only the on(…) labels (or drops the
+// ignoring(…) ones); group_x(…) copies the listed labels from the "one" side.
+func resultMetric(l, r model.Labels, n *parser.BinaryExpr) model.Labels {
+	vm := n.VectorMatching
+	if dropsName(n) {
+		l = dropName(l)
+	}
+	if vm.Card == parser.CardOneToOne {
+		if vm.On {
+			var keep []string
+			for x := range l.All() {
+				if !slices.Contains(vm.MatchingLabels, x.Name) {
+					keep = append(keep, x.Name)
+				}
+			}
+			l = l.Without(keep...)
+		} else {
+			l = l.Without(vm.MatchingLabels...)
+		}
+	}
+	for _, name := range vm.Include {
+		nl, err := l.With(name, r.Get(name))
+		if err == nil {
+			l = nl
+		}
+	}
+	return l
+}
+
+// setOp: and keeps lhs samples whose match group has an rhs sample at the
+// same step; unless keeps those that have none; or is lhs plus the rhs
+// samples of groups lhs does not have at that step.
+func (ev *evaluator) setOp(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error) {
+	vm := n.VectorMatching
+	lsig, rsig := signatures(lhs, vm), signatures(rhs, vm)
+	lsteps, rsteps := ev.byStep(lhs), ev.byStep(rhs)
+	out := make(Matrix, len(lhs)+len(rhs))
+	for i, s := range lhs {
+		out[i].Metric = s.Metric
+	}
+	for i, s := range rhs {
+		out[len(lhs)+i].Metric = s.Metric
+	}
+	present := map[string]bool{}
+	for i := 0; i < ev.steps; i++ {
+		t := ev.ts(i)
+		clear(present)
+		switch n.Op {
+		case parser.LAND, parser.LUNLESS:
+			for _, r := range rsteps[i] {
+				present[rsig[r.idx]] = true
+			}
+			for _, l := range lsteps[i] {
+				if present[lsig[l.idx]] == (n.Op == parser.LAND) {
+					out[l.idx].Floats = append(out[l.idx].Floats, Point{T: t, V: l.v})
+				}
+			}
+		case parser.LOR:
+			for _, l := range lsteps[i] {
+				present[lsig[l.idx]] = true
+				out[l.idx].Floats = append(out[l.idx].Floats, Point{T: t, V: l.v})
+			}
+			for _, r := range rsteps[i] {
+				if !present[rsig[r.idx]] {
+					k := len(lhs) + int(r.idx)
+					out[k].Floats = append(out[k].Floats, Point{T: t, V: r.v})
+				}
+			}
+		}
+	}
+	mg := newMerger()
+	for _, s := range out {
+		if err := mg.add(s.Metric, s.Floats); err != nil {
+			return nil, err
+		}
+	}
+	return mg.matrix(), nil
+}

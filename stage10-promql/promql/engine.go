@@ -1,0 +1,199 @@
+package promql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// Errors callers branch on. Every evaluation error wraps ErrExecution; the
+// two limits also wrap their own sentinel.
+var (
+	ErrExecution      = errors.New("execution error")
+	ErrTooManySamples = errors.New("query processing would load too many samples into memory in query execution")
+	ErrTimeout        = errors.New("query timed out")
+	ErrCanceled       = errors.New("query was canceled")
+)
+
+// execError is an evaluation error whose text is exactly Prometheus's
+// (clients compare messages), while errors.Is(err, ErrExecution) holds.
+type execError struct {
+	msg  string
+	also error
+}
+
+func (e *execError) Error() string { return e.msg }
+func (e *execError) Is(target error) bool {
+	return target == ErrExecution || (e.also != nil && target == e.also)
+}
+
+func errorf(format string, a ...any) error { return &execError{msg: fmt.Sprintf(format, a...)} }
+
+// Opts configure an Engine. Zero values mean the defaults noted.
+type Opts struct {
+	// LookbackDelta is how far back an instant selector looks for a
+	// sample. Defaults to 5m, as in Prometheus.
+	LookbackDelta time.Duration
+	// MaxSamples caps the samples one query may read from storage (and hold
+	// as subquery points). Defaults to 50,000,000, Prometheus's default.
+	MaxSamples int
+	// Timeout bounds one query's evaluation. Defaults to 2m.
+	Timeout time.Duration
+	// SubqueryStep is the step of a subquery written without one
+	// (foo[1h:]). Defaults to 1m, Prometheus's default evaluation interval.
+	SubqueryStep time.Duration
+}
+
+// Engine evaluates queries. It holds only configuration, so one Engine may
+// run any number of queries concurrently.
+type Engine struct {
+	opts Opts
+}
+
+// NewEngine applies the defaults to opts.
+func NewEngine(opts Opts) *Engine {
+	if opts.LookbackDelta <= 0 {
+		opts.LookbackDelta = 5 * time.Minute
+	}
+	if opts.MaxSamples <= 0 {
+		opts.MaxSamples = 50_000_000
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	if opts.SubqueryStep <= 0 {
+		opts.SubqueryStep = time.Minute
+	}
+	return &Engine{opts: opts}
+}
+
+// Eval runs an instant query at ts. The result is a Vector, Scalar, String
+// or (for a range-vector expression such as foo[5m]) a Matrix of raw
+// samples.
+func (e *Engine) Eval(ctx context.Context, st Storage, expr parser.Expr, ts time.Time) (Value, error) {
+	t := ts.UnixMilli()
+	ev, cancel := e.newEvaluator(ctx, st, t, t, 1)
+	defer cancel()
+	switch expr.Type() {
+	case parser.ValueTypeMatrix:
+		r, err := ev.rangeArg(parser.UnwrapParens(expr))
+		if err != nil {
+			return nil, ev.wrap(err)
+		}
+		out := make(Matrix, 0, len(r.series))
+		for _, s := range r.series {
+			lo, hi := r.window(s.samples, 0, 0)
+			if lo < hi {
+				out = append(out, Series{Metric: s.labels, Floats: slices.Clone(s.samples[lo:hi])})
+			}
+		}
+		sortMatrix(out)
+		return out, nil
+	case parser.ValueTypeString:
+		return String{T: t, V: parser.UnwrapParens(expr).(*parser.StringLiteral).Val}, nil
+	case parser.ValueTypeScalar:
+		sc, err := ev.evalScalar(expr)
+		if err != nil {
+			return nil, ev.wrap(err)
+		}
+		return Scalar{T: t, V: sc[0]}, nil
+	}
+	m, err := ev.evalVector(expr)
+	if err != nil {
+		return nil, ev.wrap(err)
+	}
+	if !keepsOrder(expr) {
+		sortMatrix(m)
+	}
+	vec := make(Vector, 0, len(m))
+	for _, s := range m {
+		for _, p := range s.Floats {
+			vec = append(vec, Sample{Metric: s.Metric, T: t, F: p.V})
+		}
+	}
+	return vec, nil
+}
+
+// EvalRange runs a range query: expr at start, start+step, … up to end.
+// The result is a Matrix sorted by label set.
+func (e *Engine) EvalRange(ctx context.Context, st Storage, expr parser.Expr, start, end time.Time, step time.Duration) (Matrix, error) {
+	s, en, stp := start.UnixMilli(), end.UnixMilli(), step.Milliseconds()
+	if stp <= 0 {
+		return nil, errorf("zero or negative query resolution step widths are not accepted. Try a positive integer")
+	}
+	if en < s {
+		return nil, errorf("end timestamp must not be before start time")
+	}
+	if (en-s)/stp >= maxSteps {
+		return nil, errorf("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
+	}
+	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
+		return nil, errorf("invalid expression type %q for range query, must be Scalar or instant Vector", t.DocumentedType())
+	}
+	ev, cancel := e.newEvaluator(ctx, st, s, en, stp)
+	defer cancel()
+	var m Matrix
+	if expr.Type() == parser.ValueTypeScalar {
+		sc, err := ev.evalScalar(expr)
+		if err != nil {
+			return nil, ev.wrap(err)
+		}
+		pts := make([]Point, len(sc))
+		for i, v := range sc {
+			pts[i] = Point{T: ev.ts(i), V: v}
+		}
+		m = Matrix{{Floats: pts}}
+	} else {
+		var err error
+		if m, err = ev.evalVector(expr); err != nil {
+			return nil, ev.wrap(err)
+		}
+		sortMatrix(m)
+	}
+	return m, nil
+}
+
+// maxSteps is Prometheus's cap on a range query's points per series.
+const maxSteps = 11_000
+
+// Query parses q and runs it as an instant query.
+func (e *Engine) Query(ctx context.Context, st Storage, q string, ts time.Time) (Value, error) {
+	expr, err := parser.ParseExpr(q)
+	if err != nil {
+		return nil, err
+	}
+	return e.Eval(ctx, st, expr, ts)
+}
+
+// QueryRange parses q and runs it as a range query.
+func (e *Engine) QueryRange(ctx context.Context, st Storage, q string, start, end time.Time, step time.Duration) (Matrix, error) {
+	expr, err := parser.ParseExpr(q)
+	if err != nil {
+		return nil, err
+	}
+	return e.EvalRange(ctx, st, expr, start, end, step)
+}
+
+// keepsOrder: an instant query whose outermost operation orders its
+// result (sort, sort_desc, topk, bottomk) keeps that order; any other
+// result is sorted by label set so output is deterministic.
+func keepsOrder(e parser.Expr) bool {
+	switch n := parser.UnwrapParens(e).(type) {
+	case *parser.Call:
+		switch n.Func.Name {
+		case "sort", "sort_desc", "sort_by_label", "sort_by_label_desc":
+			return true
+		}
+	case *parser.AggregateExpr:
+		return n.Op == parser.TOPK || n.Op == parser.BOTTOMK
+	}
+	return false
+}
+
+func sortMatrix(m Matrix) {
+	slices.SortFunc(m, func(a, b Series) int { return a.Metric.Compare(b.Metric) })
+}

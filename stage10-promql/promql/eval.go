@@ -1,0 +1,224 @@
+package promql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// evaluator runs one query. Every expression is evaluated once for the
+// whole step grid start, start+interval, …, end (an instant query is a grid
+// of one step), producing a Matrix whose points sit on the grid. That is the
+// "select once, slide windows" design: a selector reads storage once for
+// the widest range any step needs, and each step is a window over what was
+// read, never a new Select.
+type evaluator struct {
+	ctx                  context.Context
+	st                   Storage
+	start, end, interval int64
+	steps                int
+	lookback             int64
+	maxSamples           int
+	samples              *int  // samples read so far; shared with subquery evaluators
+	qStart, qEnd         int64 // the query's own range, for @ start() / @ end()
+	subStep              int64
+}
+
+func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	n := 0
+	return &evaluator{
+		ctx: ctx, st: st, start: start, end: end, interval: interval,
+		steps:    int((end-start)/interval) + 1,
+		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, samples: &n,
+		qStart: start, qEnd: end, subStep: e.opts.SubqueryStep.Milliseconds(),
+	}, cancel
+}
+
+// child is an evaluator for a subquery's inner expression: its own grid,
+// the same limits, storage, counters and query range.
+func (ev *evaluator) child(start, end, interval int64) *evaluator {
+	c := *ev
+	c.start, c.end, c.interval = start, end, interval
+	c.steps = 0
+	if end >= start {
+		c.steps = int((end-start)/interval) + 1
+	}
+	return &c
+}
+
+func (ev *evaluator) ts(i int) int64 { return ev.start + int64(i)*ev.interval }
+
+// step is the index of a grid timestamp.
+func (ev *evaluator) step(t int64) int { return int((t - ev.start) / ev.interval) }
+
+// checkCtx is called between series and between steps of long loops.
+func (ev *evaluator) checkCtx() error {
+	if err := ev.ctx.Err(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// wrap turns a context error into the engine's timeout/cancel errors.
+func (ev *evaluator) wrap(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &execError{msg: "query timed out in expression evaluation", also: ErrTimeout}
+	case errors.Is(err, context.Canceled):
+		return &execError{msg: "query was canceled in expression evaluation", also: ErrCanceled}
+	}
+	return err
+}
+
+func (ev *evaluator) addSamples(n int) error {
+	*ev.samples += n
+	if *ev.samples > ev.maxSamples {
+		return &execError{msg: ErrTooManySamples.Error(), also: ErrTooManySamples}
+	}
+	return nil
+}
+
+// refTimes gives, for each step, the time a selector or subquery with the
+// given @ and offset actually looks at: the step's time (or the fixed @
+// time) minus the offset. It never decreases from one step to the next,
+// which is what lets windows slide forward.
+func (ev *evaluator) refTimes(at *parser.AtModifier, offset time.Duration) func(i int) int64 {
+	off := offset.Milliseconds()
+	if at != nil {
+		t := at.Timestamp
+		switch at.StartOrEnd {
+		case "start":
+			t = ev.qStart
+		case "end":
+			t = ev.qEnd
+		}
+		return func(int) int64 { return t - off }
+	}
+	return func(i int) int64 { return ev.ts(i) - off }
+}
+
+// evalScalar evaluates a scalar expression at every step.
+func (ev *evaluator) evalScalar(e parser.Expr) ([]float64, error) {
+	out := make([]float64, ev.steps)
+	switch n := e.(type) {
+	case *parser.NumberLiteral:
+		for i := range out {
+			out[i] = n.Val
+		}
+		return out, nil
+	case *parser.ParenExpr:
+		return ev.evalScalar(n.Expr)
+	case *parser.UnaryExpr:
+		v, err := ev.evalScalar(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		if n.Op == parser.SUB {
+			for i := range v {
+				v[i] = -v[i]
+			}
+		}
+		return v, nil
+	case *parser.BinaryExpr:
+		l, err := ev.evalScalar(n.LHS)
+		if err != nil {
+			return nil, err
+		}
+		r, err := ev.evalScalar(n.RHS)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			v, keep := binop(n.Op, l[i], r[i])
+			if n.Op.IsComparisonOperator() {
+				v = boolValue(keep) // scalar comparisons always carry bool
+			}
+			out[i] = v
+		}
+		return out, nil
+	case *parser.Call:
+		return ev.scalarCall(n)
+	}
+	return nil, errorf("unexpected scalar expression %T", e)
+}
+
+// evalVector evaluates an instant-vector expression at every step.
+func (ev *evaluator) evalVector(e parser.Expr) (Matrix, error) {
+	if err := ev.checkCtx(); err != nil {
+		return nil, err
+	}
+	switch n := e.(type) {
+	case *parser.ParenExpr:
+		return ev.evalVector(n.Expr)
+	case *parser.VectorSelector:
+		return ev.vectorSelector(n, false)
+	case *parser.UnaryExpr:
+		m, err := ev.evalVector(n.Expr)
+		if err != nil || n.Op == parser.ADD {
+			return m, err
+		}
+		mg := newMerger()
+		for _, s := range m {
+			for j := range s.Floats {
+				s.Floats[j].V = -s.Floats[j].V
+			}
+			if err := mg.add(dropName(s.Metric), s.Floats); err != nil {
+				return nil, err
+			}
+		}
+		return mg.matrix(), nil
+	case *parser.BinaryExpr:
+		return ev.binary(n)
+	case *parser.AggregateExpr:
+		return ev.aggregate(n)
+	case *parser.Call:
+		return ev.call(n)
+	}
+	return nil, errorf("unexpected instant-vector expression %T", e)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// binop applies an arithmetic or comparison operator; for comparisons, keep
+// reports whether it held (and the value is the left operand).
+func binop(op parser.Op, l, r float64) (v float64, keep bool) {
+	switch op {
+	case parser.ADD:
+		return l + r, true
+	case parser.SUB:
+		return l - r, true
+	case parser.MUL:
+		return l * r, true
+	case parser.DIV:
+		return l / r, true
+	case parser.POW:
+		return math.Pow(l, r), true
+	case parser.MOD:
+		return math.Mod(l, r), true
+	case parser.ATAN2:
+		return math.Atan2(l, r), true
+	case parser.EQLC:
+		return l, l == r
+	case parser.NEQ:
+		return l, l != r
+	case parser.GTR:
+		return l, l > r
+	case parser.LSS:
+		return l, l < r
+	case parser.GTE:
+		return l, l >= r
+	case parser.LTE:
+		return l, l <= r
+	}
+	panic(fmt.Sprintf("promql: binop called with %v", op))
+}

@@ -1,0 +1,169 @@
+package promql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+)
+
+// ErrOutOfOrder is returned by MemStorage.Append for a sample not newer than
+// the series' last one.
+var ErrOutOfOrder = errors.New("promql: out-of-order sample")
+
+// MemStorage is a Storage that keeps every sample in memory: the test
+// scripts, the REPL's demo data and the benchmarks load into it. It is safe
+// for concurrent use; Append and Select may run at the same time.
+type MemStorage struct {
+	mu     sync.RWMutex
+	byHash map[uint64][]*memSeries
+	sorted []*memSeries // by label set; nil when a series was added since
+}
+
+type memSeries struct {
+	labels  model.Labels
+	samples []model.Sample
+}
+
+// NewMemStorage returns an empty store.
+func NewMemStorage() *MemStorage {
+	return &MemStorage{byHash: map[uint64][]*memSeries{}}
+}
+
+// Append adds a sample; timestamps of a series must increase.
+func (s *MemStorage) Append(l model.Labels, t int64, v float64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ms := s.get(l)
+	if n := len(ms.samples); n > 0 && ms.samples[n-1].T >= t {
+		return fmt.Errorf("%w: %s at %d, last %d", ErrOutOfOrder, l, t, ms.samples[n-1].T)
+	}
+	ms.samples = append(ms.samples, model.Sample{T: t, V: v})
+	return nil
+}
+
+func (s *MemStorage) get(l model.Labels) *memSeries {
+	h := l.Hash()
+	for _, ms := range s.byHash[h] {
+		if ms.labels.Equal(l) {
+			return ms
+		}
+	}
+	ms := &memSeries{labels: l}
+	s.byHash[h] = append(s.byHash[h], ms)
+	s.sorted = nil
+	return ms
+}
+
+// Clear drops every series (the test scripts' "clear").
+func (s *MemStorage) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.byHash = map[uint64][]*memSeries{}
+	s.sorted = nil
+}
+
+// Stats returns the number of series and samples held.
+func (s *MemStorage) Stats() (series, samples int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, l := range s.byHash {
+		for _, ms := range l {
+			series++
+			samples += len(ms.samples)
+		}
+	}
+	return series, samples
+}
+
+// Select scans every series; a real index (stage05) answers from postings,
+// but a scan is the obviously-correct oracle the tests want here.
+func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*index.Matcher) SeriesSet {
+	s.mu.Lock()
+	if s.sorted == nil {
+		for _, l := range s.byHash {
+			s.sorted = append(s.sorted, l...)
+		}
+		slices.SortFunc(s.sorted, func(a, b *memSeries) int { return a.labels.Compare(b.labels) })
+	}
+	all := s.sorted
+	var out []memSet
+	for _, ms := range all {
+		ok := true
+		for _, m := range matchers {
+			if !m.Matches(ms.labels.Get(m.Name())) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		// Copy the slice header under the lock: later appends may move the
+		// backing array but never change the samples this view covers.
+		smp := ms.samples
+		lo, _ := slices.BinarySearchFunc(smp, mint, func(x model.Sample, t int64) int { return cmpInt(x.T, t) })
+		hi, found := slices.BinarySearchFunc(smp, maxt, func(x model.Sample, t int64) int { return cmpInt(x.T, t) })
+		if found {
+			hi++
+		}
+		if lo < hi {
+			out = append(out, memSet{labels: ms.labels, samples: smp[lo:hi:hi]})
+		}
+	}
+	s.mu.Unlock()
+	return &memSeriesSet{list: out, i: -1, ctx: ctx}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+type memSet struct {
+	labels  model.Labels
+	samples []model.Sample
+}
+
+func (m memSet) Labels() model.Labels { return m.labels }
+func (m memSet) Iterator() Iterator   { return &sliceIterator{s: m.samples, i: -1} }
+
+// Samples exposes the selected slice directly; the engine uses it to skip
+// the per-sample iterator calls (an optional fast path, see loadSeries).
+func (m memSet) Samples() []model.Sample { return m.samples }
+
+type memSeriesSet struct {
+	list []memSet
+	i    int
+	ctx  context.Context
+}
+
+func (s *memSeriesSet) Next() bool {
+	if s.ctx.Err() != nil {
+		return false
+	}
+	s.i++
+	return s.i < len(s.list)
+}
+func (s *memSeriesSet) At() StorageSeries { return s.list[s.i] }
+func (s *memSeriesSet) Err() error        { return s.ctx.Err() }
+
+type sliceIterator struct {
+	s []model.Sample
+	i int
+}
+
+func (it *sliceIterator) Next() bool { it.i++; return it.i < len(it.s) }
+func (it *sliceIterator) At() (int64, float64) {
+	return it.s[it.i].T, it.s[it.i].V
+}
+func (it *sliceIterator) Err() error { return nil }

@@ -1,0 +1,232 @@
+package parser
+
+import (
+	"time"
+
+	"github.com/tsdb-course/stage05-index/index"
+)
+
+// Pos is a byte offset into the query text.
+type Pos int
+
+// PosRange is the half-open byte range [Start, End) a node was parsed from;
+// errors about a node point at its Start.
+type PosRange struct {
+	Start, End Pos
+}
+
+// PositionRange returns the range itself, so that every node embedding a
+// PosRange satisfies Node's method.
+func (p PosRange) PositionRange() PosRange { return p }
+
+// Node is any part of the syntax tree.
+type Node interface {
+	// String is canonical PromQL that parses back to an equal tree.
+	String() string
+	PositionRange() PosRange
+}
+
+// Expr is a node that evaluates to a value.
+type Expr interface {
+	Node
+	Type() ValueType
+	expr()
+}
+
+// NumberLiteral is 1, 1.5e3, 0x1f, Inf, NaN, or a duration used as a number
+// of seconds (5m is 300). A leading unary minus is folded into the literal.
+type NumberLiteral struct {
+	Val float64
+	PosRange
+}
+
+// StringLiteral is "…", '…' or `…`, already unquoted.
+type StringLiteral struct {
+	Val string
+	PosRange
+}
+
+// AtModifier is an `@` on a selector or subquery. StartOrEnd is "start" or
+// "end" for @ start() / @ end(), which the engine resolves to the query's
+// range; otherwise Timestamp (milliseconds) holds the fixed time.
+type AtModifier struct {
+	Timestamp  int64
+	StartOrEnd string
+}
+
+// VectorSelector is foo{a="b"} offset 5m @ 123. The metric name, if any, is
+// also present among LabelMatchers as __name__="foo", so evaluation only ever
+// looks at matchers.
+type VectorSelector struct {
+	Name          string
+	LabelMatchers []*index.Matcher
+	Offset        time.Duration
+	At            *AtModifier
+	PosRange
+}
+
+// MatrixSelector is foo[5m]: the samples of each selected series in the
+// range (t-5m, t] at every evaluation time t. Offset and @ live on the
+// inner VectorSelector (they were written after the brackets).
+type MatrixSelector struct {
+	VectorSelector *VectorSelector
+	Range          time.Duration
+	PosRange
+}
+
+// SubqueryExpr is expr[range:step]: Expr evaluated at every multiple of Step
+// inside each window, giving a range vector. Step 0 means the engine's
+// default resolution.
+type SubqueryExpr struct {
+	Expr   Expr
+	Range  time.Duration
+	Step   time.Duration
+	Offset time.Duration
+	At     *AtModifier
+	PosRange
+}
+
+// ParenExpr is (expr); kept in the tree so that printing reproduces it.
+type ParenExpr struct {
+	Expr Expr
+	PosRange
+}
+
+// UnaryExpr is -expr or +expr.
+type UnaryExpr struct {
+	Op   Op
+	Expr Expr
+	PosRange
+}
+
+// VectorMatchCardinality says how series on the two sides of a binary
+// operator may pair up.
+type VectorMatchCardinality uint8
+
+// Cardinalities; set operators are always many-to-many.
+const (
+	CardOneToOne VectorMatchCardinality = iota
+	CardManyToOne
+	CardOneToMany
+	CardManyToMany
+)
+
+// VectorMatching is on(…)/ignoring(…) and group_left(…)/group_right(…).
+type VectorMatching struct {
+	Card VectorMatchCardinality
+	// MatchingLabels are the on(…) labels if On, else the ignoring(…) ones.
+	MatchingLabels []string
+	On             bool
+	// Include are the labels group_left(…)/group_right(…) copy from the
+	// "one" side.
+	Include []string
+}
+
+// BinaryExpr is lhs op rhs. VectorMatching is nil unless both sides are
+// instant vectors.
+type BinaryExpr struct {
+	Op             Op
+	LHS, RHS       Expr
+	VectorMatching *VectorMatching
+	ReturnBool     bool
+	PosRange
+}
+
+// AggregateExpr is sum by (a) (expr) and friends. Param is the k of topk,
+// the φ of quantile, the label name of count_values.
+type AggregateExpr struct {
+	Op       Op
+	Expr     Expr
+	Param    Expr
+	Grouping []string
+	Without  bool
+	PosRange
+}
+
+// Call is a function call.
+type Call struct {
+	Func *Function
+	Args []Expr
+	PosRange
+}
+
+func (*NumberLiteral) expr()  {}
+func (*StringLiteral) expr()  {}
+func (*VectorSelector) expr() {}
+func (*MatrixSelector) expr() {}
+func (*SubqueryExpr) expr()   {}
+func (*ParenExpr) expr()      {}
+func (*UnaryExpr) expr()      {}
+func (*BinaryExpr) expr()     {}
+func (*AggregateExpr) expr()  {}
+func (*Call) expr()           {}
+
+// Type is what each node evaluates to.
+func (*NumberLiteral) Type() ValueType  { return ValueTypeScalar }
+func (*StringLiteral) Type() ValueType  { return ValueTypeString }
+func (*VectorSelector) Type() ValueType { return ValueTypeVector }
+func (*MatrixSelector) Type() ValueType { return ValueTypeMatrix }
+func (*SubqueryExpr) Type() ValueType   { return ValueTypeMatrix }
+func (e *ParenExpr) Type() ValueType    { return e.Expr.Type() }
+func (e *UnaryExpr) Type() ValueType    { return e.Expr.Type() }
+func (*AggregateExpr) Type() ValueType  { return ValueTypeVector }
+func (e *Call) Type() ValueType         { return e.Func.ReturnType }
+
+// Type of a binary expression: scalar only when both sides are scalars.
+func (e *BinaryExpr) Type() ValueType {
+	if e.LHS.Type() == ValueTypeScalar && e.RHS.Type() == ValueTypeScalar {
+		return ValueTypeScalar
+	}
+	return ValueTypeVector
+}
+
+// Children returns the direct sub-expressions of a node, in source order.
+func Children(e Expr) []Expr {
+	switch n := e.(type) {
+	case *MatrixSelector:
+		return []Expr{n.VectorSelector}
+	case *SubqueryExpr:
+		return []Expr{n.Expr}
+	case *ParenExpr:
+		return []Expr{n.Expr}
+	case *UnaryExpr:
+		return []Expr{n.Expr}
+	case *BinaryExpr:
+		return []Expr{n.LHS, n.RHS}
+	case *AggregateExpr:
+		if n.Param != nil {
+			return []Expr{n.Param, n.Expr}
+		}
+		return []Expr{n.Expr}
+	case *Call:
+		return n.Args
+	}
+	return nil
+}
+
+// Inspect calls f for e and every expression below it, depth first, with
+// the path of ancestors; it stops descending where f returns false.
+func Inspect(e Expr, f func(e Expr, path []Expr) bool) {
+	var walk func(e Expr, path []Expr)
+	walk = func(e Expr, path []Expr) {
+		if !f(e, path) {
+			return
+		}
+		path = append(path, e)
+		for _, c := range Children(e) {
+			walk(c, path)
+		}
+	}
+	walk(e, nil)
+}
+
+// UnwrapParens strips any parentheses around e.
+func UnwrapParens(e Expr) Expr {
+	for {
+		p, ok := e.(*ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.Expr
+	}
+}

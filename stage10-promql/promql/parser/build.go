@@ -1,0 +1,642 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+)
+
+// builder turns participle's concrete tree into the typed AST, checking
+// types as it goes, bottom-up: by the time a node is built its children are
+// known to be well-typed, so each check only looks one level down.
+type builder struct {
+	input string
+}
+
+// buildError carries a positioned error out of the recursive builder; it is
+// recovered in ParseExpr and never escapes the package.
+type buildError struct {
+	pos PosRange
+	err error
+}
+
+func fail(pr PosRange, format string, a ...any) {
+	panic(buildError{pr, fmt.Errorf(format, a...)})
+}
+
+func at(p lexer.Position) PosRange { return PosRange{Pos(p.Offset), Pos(p.Offset)} }
+
+// expr builds a binary-operator chain by precedence climbing: the grammar
+// hands over "operand op operand op operand …" and climb groups it by
+// Op.Precedence, left to right, except ^ which groups right to left.
+func (b *builder) expr(g *gExpr) Expr {
+	c := &chain{b: b, ops: g.Rest}
+	return c.climb(c.operand(g.First), 1)
+}
+
+type chain struct {
+	b    *builder
+	ops  []*gBinOp
+	next int // index in ops of the next operator to consume
+}
+
+func (c *chain) peek() (Op, bool) {
+	if c.next >= len(c.ops) {
+		return OpInvalid, false
+	}
+	g := c.ops[c.next]
+	op, ok := binaryOps[g.Op]
+	if !ok { // the grammar accepts any Op or Ident token here
+		fail(at(g.Pos), "unexpected %q: expected a binary operator", g.Op)
+	}
+	return op, true
+}
+
+// climb extends lhs with every following operator that binds at least as
+// tightly as minPrec.
+func (c *chain) climb(lhs Expr, minPrec int) Expr {
+	for {
+		op, ok := c.peek()
+		if !ok || op.Precedence() < minPrec {
+			return lhs
+		}
+		g := c.ops[c.next]
+		c.next++
+		rhs := c.operand(g.Right)
+		for {
+			nop, ok := c.peek()
+			if !ok {
+				break
+			}
+			if np := nop.Precedence(); np > op.Precedence() {
+				rhs = c.climb(rhs, op.Precedence()+1)
+			} else if np == op.Precedence() && op == POW {
+				rhs = c.climb(rhs, np) // right-associative: a^b^c is a^(b^c)
+			} else {
+				break
+			}
+		}
+		lhs = c.b.binary(lhs, g, rhs)
+	}
+}
+
+// operand builds one operand and its signs. A sign binds looser than ^ and
+// tighter than everything else, so a signed operand first swallows any ^
+// chain that follows it: -2^2 is -(2^2), but -a*b is (-a)*b.
+func (c *chain) operand(g *gOperand) Expr {
+	e := c.b.postfix(g)
+	if len(g.Signs) == 0 {
+		return e
+	}
+	e = c.climb(e, POW.Precedence())
+	pos := c.b.signPositions(g)
+	for i := len(g.Signs) - 1; i >= 0; i-- {
+		e = c.b.unary(g.Signs[i], Pos(pos[i]), e)
+	}
+	return e
+}
+
+func (b *builder) unary(sign string, start Pos, operand Expr) Expr {
+	pr := PosRange{start, operand.PositionRange().End}
+	if t := operand.Type(); t != ValueTypeScalar && t != ValueTypeVector {
+		fail(pr, "unary expression only allowed on expressions of type scalar or instant vector, got %q", t.DocumentedType())
+	}
+	op := ADD
+	if sign == "-" {
+		op = SUB
+	}
+	// -1 is the number -1, not an operation on 1: Prometheus folds the sign
+	// into the literal, and so must we for the trees to compare equal.
+	if n, ok := operand.(*NumberLiteral); ok {
+		if op == SUB {
+			n.Val = -n.Val
+		}
+		n.PosRange = pr
+		return n
+	}
+	return &UnaryExpr{Op: op, Expr: operand, PosRange: pr}
+}
+
+func isVectorOrScalar(t ValueType) bool { return t == ValueTypeScalar || t == ValueTypeVector }
+
+func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
+	op := binaryOps[g.Op] // checked by chain.peek
+	opPos := g.Pos
+	be := &BinaryExpr{Op: op, LHS: lhs, RHS: rhs,
+		PosRange: PosRange{lhs.PositionRange().Start, rhs.PositionRange().End}}
+	for _, side := range []Expr{lhs, rhs} {
+		if !isVectorOrScalar(side.Type()) {
+			fail(side.PositionRange(), "binary expression must contain only scalar and instant vector types")
+		}
+	}
+	lt, rt := lhs.Type(), rhs.Type()
+	bothVectors := lt == ValueTypeVector && rt == ValueTypeVector
+	if g.Bool {
+		if !op.IsComparisonOperator() {
+			fail(at(opPos), "bool modifier can only be used on comparison operators")
+		}
+		be.ReturnBool = true
+	}
+	if op.IsComparisonOperator() && !be.ReturnBool && lt == ValueTypeScalar && rt == ValueTypeScalar {
+		fail(at(opPos), "comparisons between scalars must use BOOL modifier")
+	}
+	if op.IsSetOperator() && (lt == ValueTypeScalar || rt == ValueTypeScalar) {
+		fail(be.PosRange, "set operator %q not allowed in binary scalar expression", op.String())
+	}
+	mt := g.Matching
+	if mt != nil && !bothVectors {
+		fail(be.PosRange, "vector matching only allowed between instant vectors")
+	}
+	if !bothVectors {
+		return be
+	}
+	vm := &VectorMatching{Card: CardOneToOne}
+	if op.IsSetOperator() {
+		vm.Card = CardManyToMany
+	}
+	if mt != nil {
+		vm.On = mt.Kind == "on"
+		vm.MatchingLabels = b.labelList(mt.Labels)
+		if mt.Group != "" {
+			if op.IsSetOperator() {
+				fail(be.PosRange, "no grouping allowed for %q operation", op.String())
+			}
+			vm.Card = CardManyToOne
+			if mt.Group == "group_right" {
+				vm.Card = CardOneToMany
+			}
+			if mt.Incl != nil {
+				vm.Include = b.labelList(mt.Incl)
+			}
+			if vm.On {
+				for _, l := range vm.Include {
+					for _, o := range vm.MatchingLabels {
+						if l == o {
+							fail(at(opPos), "label %q must not occur in ON and GROUP clause at once", l)
+						}
+					}
+				}
+			}
+		}
+	}
+	be.VectorMatching = vm
+	return be
+}
+
+func (b *builder) labelList(g *gLabelList) []string {
+	out := make([]string, 0, len(g.Labels))
+	for _, l := range g.Labels {
+		name := l
+		if strings.ContainsAny(l[:1], "\"'`") {
+			var err error
+			if name, err = unquote(l); err != nil {
+				fail(at(g.Pos), "%v", err)
+			}
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// signPositions finds where each of an operand's signs stands (the
+// grammar captures only their text): one character each, from the
+// operand's start, skipping whitespace and comments.
+func (b *builder) signPositions(g *gOperand) []int {
+	pos := make([]int, len(g.Signs))
+	off := g.Pos.Offset
+	for i := range g.Signs {
+		off = b.skipSpace(off)
+		pos[i] = off
+		off++
+	}
+	return pos
+}
+
+// suffix is one of an operand's [range], [range:step], offset, @, in
+// source order.
+type suffix struct {
+	start, end int // the keyword or "[", and the end of the suffix
+	rng        *gRange
+	offset     *gOffset
+	at         *gAt
+}
+
+// suffixes merges the grammar's per-kind lists back into source order and
+// finds each keyword's position (the grammar records the position of what
+// follows it).
+func (b *builder) suffixes(g *gOperand) []suffix {
+	var out []suffix
+	for _, r := range g.Ranges {
+		out = append(out, suffix{start: b.trimSpace(r.Pos.Offset) - 1, end: r.EndPos.Offset, rng: r})
+	}
+	for _, o := range g.Offsets {
+		out = append(out, suffix{start: b.trimSpace(o.Pos.Offset) - len("offset"), end: o.EndPos.Offset, offset: o})
+	}
+	for _, a := range g.Ats {
+		out = append(out, suffix{start: b.trimSpace(a.Pos.Offset) - 1, end: a.EndPos.Offset, at: a})
+	}
+	slices.SortFunc(out, func(x, y suffix) int { return x.start - y.start })
+	return out
+}
+
+// postfix builds an operand's primary expression and applies its
+// suffixes ([range], [range:step], offset, @) left to right.
+func (b *builder) postfix(g *gOperand) Expr {
+	start := g.Pos.Offset
+	if n := len(g.Signs); n > 0 {
+		start = b.skipSpace(b.signPositions(g)[n-1] + 1)
+	}
+	sfx := b.suffixes(g)
+	end := g.EndPos.Offset
+	if len(sfx) > 0 {
+		end = b.trimSpace(sfx[0].start)
+	}
+	e := b.primary(g, PosRange{Pos(start), Pos(end)})
+	from := PosRange{Pos(start), Pos(start)}
+	var offsetSet, atSet bool // for the current target of offset/@
+	for _, s := range sfx {
+		end := Pos(s.end)
+		switch {
+		case s.rng != nil && !s.rng.Colon:
+			vs, ok := e.(*VectorSelector)
+			if !ok {
+				fail(PosRange{Pos(s.start), end}, "ranges only allowed for vector selectors")
+			}
+			if offsetSet {
+				fail(PosRange{Pos(s.start), end}, "no offset modifiers allowed before range")
+			}
+			if atSet {
+				fail(PosRange{Pos(s.start), end}, "no @ modifiers allowed before range")
+			}
+			e = &MatrixSelector{VectorSelector: vs, Range: b.duration(s.rng.Range, s.rng.Pos, false),
+				PosRange: PosRange{vs.Start, end}}
+		case s.rng != nil:
+			if e.Type() != ValueTypeVector {
+				fail(from, "subquery is only allowed on instant vector, got %s instead", e.Type())
+			}
+			sq := &SubqueryExpr{Expr: e, Range: b.duration(s.rng.Range, s.rng.Pos, false),
+				PosRange: PosRange{e.PositionRange().Start, end}}
+			if s.rng.Step != nil {
+				sq.Step = b.duration(*s.rng.Step, s.rng.Pos, false)
+			}
+			e, offsetSet, atSet = sq, false, false
+		case s.offset != nil:
+			if offsetSet {
+				fail(e.PositionRange(), "offset may not be set multiple times")
+			}
+			d := b.duration(s.offset.Dur, s.offset.Pos, true)
+			if s.offset.Sign == "-" {
+				d = -d
+			}
+			switch n := e.(type) {
+			case *VectorSelector:
+				n.Offset = d
+			case *MatrixSelector:
+				n.VectorSelector.Offset = d
+			case *SubqueryExpr:
+				n.Offset = d
+			default:
+				fail(e.PositionRange(), "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery")
+			}
+			offsetSet = true
+			setEnd(e, end)
+		case s.at != nil:
+			if atSet {
+				fail(e.PositionRange(), "@ <timestamp> may not be set multiple times")
+			}
+			am := b.atModifier(s.at)
+			switch n := e.(type) {
+			case *VectorSelector:
+				n.At = am
+			case *MatrixSelector:
+				n.VectorSelector.At = am
+			case *SubqueryExpr:
+				n.At = am
+			default:
+				fail(e.PositionRange(), "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery")
+			}
+			atSet = true
+			setEnd(e, end)
+		}
+	}
+	return e
+}
+
+func setEnd(e Expr, end Pos) {
+	switch n := e.(type) {
+	case *VectorSelector:
+		n.End = end
+	case *MatrixSelector:
+		n.End = end
+	case *SubqueryExpr:
+		n.End = end
+	}
+}
+
+func (b *builder) atModifier(g *gAt) *AtModifier {
+	if g.Fn != "" {
+		return &AtModifier{StartOrEnd: g.Fn}
+	}
+	var f float64
+	if isDurationToken(g.Num) {
+		f = b.duration(g.Num, g.Pos, true).Seconds()
+	} else {
+		var err error
+		if f, err = parseNumber(g.Num); err != nil {
+			fail(at(g.Pos), "%v", err)
+		}
+	}
+	if g.Sign == "-" {
+		f = -f
+	}
+	ms := math.Round(f * 1000)
+	if math.IsNaN(ms) || math.IsInf(ms, 0) || ms >= math.MaxInt64 || ms <= math.MinInt64 {
+		fail(at(g.Pos), "timestamp out of bounds for @ modifier: %v", f)
+	}
+	return &AtModifier{Timestamp: int64(ms)}
+}
+
+func isDurationToken(s string) bool {
+	c := s[len(s)-1]
+	return c < '0' || c > '9'
+}
+
+// duration reads a Duration or Number token (a number is seconds). Ranges
+// and steps must be positive; offsets may be zero.
+func (b *builder) duration(tok string, p lexer.Position, zeroOK bool) time.Duration {
+	var d time.Duration
+	if isDurationToken(tok) && !strings.HasPrefix(tok, "0x") && !strings.HasPrefix(tok, "0X") {
+		var err error
+		if d, err = ParseDuration(tok); err != nil {
+			fail(at(p), "%v", err)
+		}
+	} else {
+		f, err := parseNumber(tok)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f*1e9 > math.MaxInt64 {
+			fail(at(p), "invalid duration %q", tok)
+		}
+		d = time.Duration(math.Round(f*1000)) * time.Millisecond
+	}
+	if d == 0 && !zeroOK {
+		fail(at(p), "duration must be greater than 0")
+	}
+	return d
+}
+
+func (b *builder) primary(g *gOperand, pr PosRange) Expr {
+	switch {
+	case g.Paren != nil:
+		return &ParenExpr{Expr: b.expr(g.Paren), PosRange: pr}
+	case g.Number != nil:
+		tok := *g.Number
+		if isDurationToken(tok) {
+			return &NumberLiteral{Val: b.duration(tok, g.Pos, true).Seconds(), PosRange: pr}
+		}
+		f, err := parseNumber(tok)
+		if err != nil {
+			fail(pr, "%v", err)
+		}
+		return &NumberLiteral{Val: f, PosRange: pr}
+	case g.Str != nil:
+		s, err := unquote(*g.Str)
+		if err != nil {
+			fail(pr, "%v", err)
+		}
+		return &StringLiteral{Val: s, PosRange: pr}
+	case g.Braces:
+		return b.selector("", g.Matchers, pr)
+	}
+	return b.ident(g, pr)
+}
+
+func (b *builder) skipSpace(off int) int {
+	for off < len(b.input) && strings.IndexByte(" \t\r\n", b.input[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+func (b *builder) trimSpace(off int) int {
+	for off > 0 && strings.IndexByte(" \t\r\n", b.input[off-1]) >= 0 {
+		off--
+	}
+	return off
+}
+
+// keywords cannot be metric names: the grammar gives them a meaning.
+var keywords = map[string]bool{
+	"and": true, "or": true, "unless": true, "atan2": true, "by": true, "without": true, "on": true,
+	"ignoring": true, "group_left": true, "group_right": true, "bool": true, "offset": true,
+	"start": true, "end": true,
+}
+
+func (b *builder) ident(g *gOperand, pr PosRange) Expr {
+	name := *g.Name
+	if !g.Call {
+		if g.PreKind != "" {
+			fail(pr, "unexpected grouping %q without an aggregation body", g.PreKind)
+		}
+		if keywords[name] {
+			fail(pr, "unexpected %q: expected an expression", name)
+		}
+		if !g.NameBraces {
+			switch strings.ToLower(name) {
+			case "inf":
+				return &NumberLiteral{Val: math.Inf(1), PosRange: pr}
+			case "nan":
+				return &NumberLiteral{Val: math.NaN(), PosRange: pr}
+			}
+		}
+		return b.selector(name, g.NameMatchers, pr)
+	}
+	if g.NameBraces {
+		fail(pr, "unexpected \"{\" after a call to %q", name)
+	}
+	args := make([]Expr, len(g.Args))
+	for i, a := range g.Args {
+		args[i] = b.expr(a)
+	}
+	if op, ok := aggregateOps[name]; ok {
+		return b.aggregate(op, g, args, pr)
+	}
+	if g.PreKind != "" || g.PostKind != "" {
+		fail(pr, "grouping is only allowed on aggregations, not on function %q", name)
+	}
+	fn, ok := Functions[name]
+	if !ok {
+		fail(pr, "unknown function with name %q", name)
+	}
+	b.checkCall(fn, args, pr)
+	return &Call{Func: fn, Args: args, PosRange: pr}
+}
+
+func (b *builder) checkCall(fn *Function, args []Expr, pr PosRange) {
+	n, want := len(args), len(fn.ArgTypes)
+	switch {
+	case fn.Variadic == 0 && n != want:
+		fail(pr, "expected %d argument(s) in call to %q, got %d", want, fn.Name, n)
+	case fn.Variadic > 0 && n < want-fn.Variadic:
+		fail(pr, "expected at least %d argument(s) in call to %q, got %d", want-fn.Variadic, fn.Name, n)
+	case fn.Variadic > 0 && n > want:
+		fail(pr, "expected at most %d argument(s) in call to %q, got %d", want, fn.Name, n)
+	case fn.Variadic < 0 && n < want-1:
+		fail(pr, "expected at least %d argument(s) in call to %q, got %d", want-1, fn.Name, n)
+	}
+	for i, a := range args {
+		wt := fn.ArgTypes[min(i, want-1)]
+		if a.Type() != wt {
+			fail(a.PositionRange(), "expected type %s in call to function %q, got %s",
+				wt.DocumentedType(), fn.Name, a.Type().DocumentedType())
+		}
+	}
+}
+
+func (b *builder) aggregate(op Op, g *gOperand, args []Expr, pr PosRange) Expr {
+	ae := &AggregateExpr{Op: op, PosRange: pr}
+	if g.PreKind != "" && g.PostKind != "" {
+		fail(pr, "aggregation must have only one grouping clause")
+	}
+	switch {
+	case g.PreKind != "":
+		ae.Without = g.PreKind == "without"
+		ae.Grouping = b.labelList(g.PreLabels)
+	case g.PostKind != "":
+		ae.Without = g.PostKind == "without"
+		ae.Grouping = b.labelList(g.PostLabels)
+	}
+	want := 1
+	if op.IsAggregatorWithParam() {
+		want = 2
+	}
+	if len(args) != want {
+		fail(pr, "wrong number of arguments for aggregate expression provided, expected %d, got %d", want, len(args))
+	}
+	ae.Expr = args[want-1]
+	if t := ae.Expr.Type(); t != ValueTypeVector {
+		fail(ae.Expr.PositionRange(), "expected type instant vector in aggregation expression, got %s", t.DocumentedType())
+	}
+	if want == 2 {
+		ae.Param = args[0]
+		wt := ValueTypeScalar
+		if op == COUNT_VALUES {
+			wt = ValueTypeString
+		}
+		if t := ae.Param.Type(); t != wt {
+			fail(ae.Param.PositionRange(), "expected type %s in aggregation parameter, got %s", wt.DocumentedType(), t.DocumentedType())
+		}
+	}
+	return ae
+}
+
+func (b *builder) selector(name string, matchers []*gMatcher, pr PosRange) *VectorSelector {
+	vs := &VectorSelector{Name: name, PosRange: pr}
+	if name != "" {
+		vs.LabelMatchers = append(vs.LabelMatchers, index.MustNewMatcher(index.MatchEqual, model.MetricName, name))
+	}
+	for _, gm := range matchers {
+		mpr := at(gm.Pos)
+		lname := gm.Name
+		quoted := strings.ContainsAny(lname[:1], "\"'`")
+		if quoted {
+			var err error
+			if lname, err = unquote(lname); err != nil {
+				fail(mpr, "%v", err)
+			}
+		}
+		if gm.Op == "" {
+			// A bare quoted string in braces is the metric name: {"http.requests"}.
+			if !quoted {
+				fail(mpr, "unexpected %q in label matching, expected label matching operator", lname)
+			}
+			if vs.Name != "" {
+				fail(pr, "metric name must not be set twice: %q or %q", vs.Name, lname)
+			}
+			vs.Name = lname
+			vs.LabelMatchers = append([]*index.Matcher{index.MustNewMatcher(index.MatchEqual, model.MetricName, lname)}, vs.LabelMatchers...)
+			continue
+		}
+		val, err := unquote(*gm.Value)
+		if err != nil {
+			fail(mpr, "%v", err)
+		}
+		if lname == model.MetricName && vs.Name != "" {
+			fail(pr, "metric name must not be set twice: %q or %q", vs.Name, val)
+		}
+		mt, ok := matchTypes[gm.Op]
+		if !ok {
+			fail(mpr, "unexpected %q in label matching, expected one of =, !=, =~, !~", gm.Op)
+		}
+		m, err := index.NewMatcher(mt, lname, val)
+		if err != nil {
+			fail(mpr, "%v", errors.Unwrap(err))
+		}
+		vs.LabelMatchers = append(vs.LabelMatchers, m)
+	}
+
+	nonEmpty := false
+	for _, m := range vs.LabelMatchers {
+		if !m.Matches("") {
+			nonEmpty = true
+		}
+	}
+	if !nonEmpty {
+		fail(pr, "vector selector must contain at least one non-empty matcher")
+	}
+	return vs
+}
+
+var matchTypes = map[string]index.MatchType{
+	"=": index.MatchEqual, "!=": index.MatchNotEqual, "=~": index.MatchRegexp, "!~": index.MatchNotRegexp,
+}
+
+// parseNumber reads a Number token: decimal, exponent or hex.
+func parseNumber(s string) (float64, error) {
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		u, err := strconv.ParseUint(s[2:], 16, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad number %q", s)
+		}
+		return float64(u), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("bad number %q", s)
+	}
+	return f, nil
+}
+
+// unquote reads a String token in any of PromQL's three quotings: "…" and
+// '…' with Go escapes, `…` raw.
+func unquote(s string) (string, error) {
+	if len(s) < 2 || s[0] != s[len(s)-1] {
+		return "", fmt.Errorf("bad string %s", s)
+	}
+	q, body := s[0], s[1:len(s)-1]
+	if q == '`' {
+		return body, nil
+	}
+	var out strings.Builder
+	for len(body) > 0 {
+		r, mb, tail, err := strconv.UnquoteChar(body, q)
+		if err != nil {
+			return "", fmt.Errorf("invalid escape in string %s", s)
+		}
+		// \xff is a byte, \u00ff a character: only the latter is UTF-8 encoded.
+		if r < utf8.RuneSelf || mb {
+			out.WriteRune(r)
+		} else {
+			out.WriteByte(byte(r))
+		}
+		body = tail
+	}
+	return out.String(), nil
+}

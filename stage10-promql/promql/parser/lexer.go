@@ -1,0 +1,29 @@
+package parser
+
+import "github.com/alecthomas/participle/v2/lexer"
+
+// promqlLexer is the specification of PromQL's tokens; the parser runs
+// scanner.go, a hand-written implementation of exactly these rules. Rules
+// are tried in order and the first match wins, which is why the order
+// matters:
+//   - Duration before Number, so 5m is one token and not 5 followed by m;
+//   - two-character operators (=~ != == <= >=) before their one-character
+//     prefixes;
+//   - an Ident may not start with ":" followed by a digit, so [5m:1m] lexes as
+//     5m, ":", 1m;
+//   - keywords (by, on, offset, …) are plain Idents: the grammar matches them
+//     by value, so a label may still be named "on" or "by";
+//   - + and - are a type of their own, Sign, because they are both unary and
+//     binary operators: the grammar asks for @Sign* before every operand,
+//     which is cheaper than a choice between two spellings.
+var promqlLexer = lexer.MustSimple([]lexer.SimpleRule{
+	{Name: "Comment", Pattern: `#[^\n]*`},
+	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
+	{Name: "Duration", Pattern: `(\d+(ms|[smhdwy]))+\b`},
+	{Name: "Number", Pattern: `0[xX][0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?`},
+	{Name: "String", Pattern: `"(\\.|[^"\\\n])*"|'(\\.|[^'\\\n])*'|` + "`[^`]*`"},
+	{Name: "Ident", Pattern: `[a-zA-Z_][a-zA-Z0-9_:]*|:[a-zA-Z_][a-zA-Z0-9_:]*`},
+	{Name: "Sign", Pattern: `[-+]`},
+	{Name: "Op", Pattern: `=~|!~|!=|==|<=|>=|[*/%^<>=@]`},
+	{Name: "Punct", Pattern: `[(){}\[\],:]`},
+})

@@ -1,0 +1,116 @@
+package parser
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/alecthomas/participle/v2"
+)
+
+// ParseErr is a syntax or type error with the place it was found. Its text
+// is Prometheus's: "1:14: parse error: expected type range vector in call
+// to function \"rate\", got instant vector" (line and column are 1-based,
+// the column counts bytes).
+type ParseErr struct {
+	PositionRange PosRange
+	Err           error
+	Query         string
+}
+
+func (e *ParseErr) Error() string {
+	if e.Query == "" {
+		return "unknown position: parse error: " + e.Err.Error()
+	}
+	line, col := lineCol(e.Query, int(e.PositionRange.Start))
+	return fmt.Sprintf("%d:%d: parse error: %v", line, col, e.Err)
+}
+
+func (e *ParseErr) Unwrap() error { return e.Err }
+
+// ErrParse is wrapped by every error ParseExpr returns, so callers (an HTTP
+// API answering "bad_data") can branch on errors.Is(err, ErrParse).
+var ErrParse = errors.New("parse error")
+
+func lineCol(q string, off int) (line, col int) {
+	if off > len(q) {
+		off = len(q)
+	}
+	line = 1 + strings.Count(q[:off], "\n")
+	col = off - strings.LastIndexByte(q[:off], '\n')
+	return line, col
+}
+
+// The participle parser is built once: building it reflects over every
+// grammar struct, which costs far more than parsing a query.
+var (
+	grammarOnce sync.Once
+	grammar     *participle.Parser[gExpr]
+	grammarErr  error
+)
+
+func getGrammar() (*participle.Parser[gExpr], error) {
+	grammarOnce.Do(func() {
+		grammar, grammarErr = participle.Build[gExpr](
+			participle.Lexer(fastLexer),
+			participle.Elide("Comment", "Whitespace"),
+		)
+	})
+	return grammar, grammarErr
+}
+
+// ParseExpr parses and type-checks one PromQL expression.
+func ParseExpr(input string) (expr Expr, err error) {
+	g, err := getGrammar()
+	if err != nil {
+		return nil, fmt.Errorf("promql grammar: %w", err)
+	}
+	if onlyComments(input) {
+		return nil, &ParseErr{Err: errors.New("no expression found in input"), Query: input}
+	}
+	tree, err := g.ParseString("", input)
+	if err != nil {
+		var pe participle.Error
+		if errors.As(err, &pe) {
+			off := pe.Position().Offset
+			return nil, &ParseErr{PositionRange: PosRange{Pos(off), Pos(off)}, Err: errors.New(pe.Message()), Query: input}
+		}
+		return nil, &ParseErr{Err: err, Query: input}
+	}
+	b := &builder{input: input}
+	defer func() {
+		if r := recover(); r != nil {
+			be, ok := r.(buildError)
+			if !ok {
+				panic(r)
+			}
+			expr, err = nil, &ParseErr{PositionRange: be.pos, Err: be.err, Query: input}
+		}
+	}()
+	return b.expr(tree), nil
+}
+
+// MustParseExpr is ParseExpr for queries written in source code.
+func MustParseExpr(input string) Expr {
+	e, err := ParseExpr(input)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// onlyComments reports an input with no token but whitespace and comments.
+func onlyComments(s string) bool {
+	for len(s) > 0 {
+		rule, n := match(s)
+		if n == 0 || (rule != ruleComment && rule != ruleWhitespace) {
+			return false
+		}
+		s = s[n:]
+	}
+	return true
+}
+
+// Is makes errors.Is(err, ErrParse) true for every ParseErr.
+func (e *ParseErr) Is(target error) bool { return target == ErrParse }

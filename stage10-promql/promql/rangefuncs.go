@@ -1,0 +1,333 @@
+package promql
+
+import (
+	"math"
+
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// window is what a range function sees at one step: the samples in
+// (start, end] and the step's scalar arguments.
+type window struct {
+	pts        []Point
+	start, end int64 // the window's bounds, ms: (end - range, end]
+	args       []float64
+}
+
+type rangeFunc struct {
+	fn       func(w *window) (float64, bool)
+	keepName bool // last_over_time returns a sample of the metric itself
+	matrix   int  // which argument is the range vector
+}
+
+var rangeFuncs = map[string]rangeFunc{
+	"rate":                         {fn: func(w *window) (float64, bool) { return extrapolatedRate(w, true, true) }},
+	"increase":                     {fn: func(w *window) (float64, bool) { return extrapolatedRate(w, true, false) }},
+	"delta":                        {fn: func(w *window) (float64, bool) { return extrapolatedRate(w, false, false) }},
+	"irate":                        {fn: func(w *window) (float64, bool) { return instantValue(w, true) }},
+	"idelta":                       {fn: func(w *window) (float64, bool) { return instantValue(w, false) }},
+	"deriv":                        {fn: deriv},
+	"predict_linear":               {fn: predictLinear},
+	"double_exponential_smoothing": {fn: doubleExpSmoothing},
+	"holt_winters":                 {fn: doubleExpSmoothing},
+	"changes":                      {fn: changes},
+	"resets":                       {fn: resets},
+	"avg_over_time":                {fn: avgOverTime},
+	"sum_over_time":                {fn: sumOverTime},
+	"count_over_time":              {fn: func(w *window) (float64, bool) { return float64(len(w.pts)), true }},
+	"min_over_time":                {fn: func(w *window) (float64, bool) { return extremum(w, -1) }},
+	"max_over_time":                {fn: func(w *window) (float64, bool) { return extremum(w, 1) }},
+	"last_over_time":               {fn: func(w *window) (float64, bool) { return w.pts[len(w.pts)-1].V, true }, keepName: true},
+	"present_over_time":            {fn: func(*window) (float64, bool) { return 1, true }},
+	"stddev_over_time":             {fn: func(w *window) (float64, bool) { v := variance(w.pts); return math.Sqrt(v), true }},
+	"stdvar_over_time":             {fn: func(w *window) (float64, bool) { return variance(w.pts), true }},
+	"quantile_over_time": {fn: func(w *window) (float64, bool) {
+		vals := make([]float64, len(w.pts))
+		for i, p := range w.pts {
+			vals[i] = p.V
+		}
+		return quantileValue(w.args[0], vals), true
+	}, matrix: 1},
+}
+
+// rangeCall slides each series' window over the steps. Both window edges
+// only move forward, so a whole series costs one pass over its samples plus
+// the function's own work.
+func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
+	var scalars [][]float64 // the other arguments, evaluated per step
+	for i, a := range c.Args {
+		if i == rf.matrix {
+			continue
+		}
+		sc, err := ev.evalScalar(a)
+		if err != nil {
+			return nil, err
+		}
+		scalars = append(scalars, sc)
+	}
+	if n := c.Func.Name; n == "double_exponential_smoothing" || n == "holt_winters" {
+		for i := 0; i < ev.steps; i++ {
+			if sf := scalars[0][i]; !(sf > 0 && sf < 1) {
+				return nil, errorf("invalid smoothing factor. Expected: 0 < sf < 1, got: %v", sf)
+			}
+			if tf := scalars[1][i]; !(tf > 0 && tf < 1) {
+				return nil, errorf("invalid trend factor. Expected: 0 < tf < 1, got: %v", tf)
+			}
+		}
+	}
+	r, err := ev.rangeArg(c.Args[rf.matrix])
+	if err != nil {
+		return nil, err
+	}
+	w := &window{args: make([]float64, len(scalars))}
+	mg := newMerger()
+	for k, s := range r.series {
+		if k%256 == 0 {
+			if err := ev.checkCtx(); err != nil {
+				return nil, err
+			}
+		}
+		var pts []Point
+		lo, hi := 0, 0
+		for i := 0; i < ev.steps; i++ {
+			end := r.ref(i)
+			start := end - r.rng
+			for hi < len(s.samples) && s.samples[hi].T <= end {
+				hi++
+			}
+			for lo < hi && s.samples[lo].T <= start {
+				lo++
+			}
+			if lo == hi {
+				continue
+			}
+			w.pts, w.start, w.end = s.samples[lo:hi], start, end
+			for j := range scalars {
+				w.args[j] = scalars[j][i]
+			}
+			if v, ok := rf.fn(w); ok {
+				if pts == nil {
+					pts = make([]Point, 0, ev.steps-i)
+				}
+				pts = append(pts, Point{T: ev.ts(i), V: v})
+			}
+		}
+		l := s.labels
+		if !rf.keepName {
+			l = dropName(l)
+		}
+		if err := mg.add(l, pts); err != nil {
+			return nil, err
+		}
+	}
+	return mg.matrix(), nil
+}
+
+// extrapolatedRate is rate, increase and delta. The samples in a window
+// rarely sit on its edges, so the raw difference last-first covers less
+// time than the window. Prometheus extrapolates it towards each edge, by at
+// most half an average sample interval when the series seems to go on
+// beyond the window (the gap to the edge is less than 1.1 intervals), and
+// for counters never below zero (a counter can't have been negative).
+func extrapolatedRate(w *window, isCounter, isRate bool) (float64, bool) {
+	pts := w.pts
+	if len(pts) < 2 {
+		return 0, false
+	}
+	first, last := pts[0], pts[len(pts)-1]
+	result := last.V - first.V
+	if isCounter { // a drop is a reset: the counter restarted from 0
+		prev := first.V
+		for _, p := range pts[1:] {
+			if p.V < prev {
+				result += prev
+			}
+			prev = p.V
+		}
+	}
+	sampled := float64(last.T-first.T) / 1000
+	avgStep := sampled / float64(len(pts)-1)
+	toStart := float64(first.T-w.start) / 1000
+	toEnd := float64(w.end-last.T) / 1000
+	threshold := avgStep * 1.1
+	if toStart >= threshold {
+		toStart = avgStep / 2
+	}
+	if isCounter && result > 0 && first.V >= 0 {
+		// The counter started at 0 at most this long before the first sample.
+		if toZero := sampled * (first.V / result); toZero < toStart {
+			toStart = toZero
+		}
+	}
+	if toEnd >= threshold {
+		toEnd = avgStep / 2
+	}
+	factor := (sampled + toStart + toEnd) / sampled
+	if isRate {
+		factor /= float64(w.end-w.start) / 1000
+	}
+	return result * factor, true
+}
+
+// instantValue is irate and idelta: only the last two samples count.
+func instantValue(w *window, isRate bool) (float64, bool) {
+	pts := w.pts
+	if len(pts) < 2 {
+		return 0, false
+	}
+	prev, last := pts[len(pts)-2], pts[len(pts)-1]
+	d := last.V - prev.V
+	if !isRate {
+		return d, true
+	}
+	if last.V < prev.V { // counter reset
+		d = last.V
+	}
+	dt := float64(last.T-prev.T) / 1000
+	if dt == 0 {
+		return 0, false
+	}
+	return d / dt, true
+}
+
+// linearRegression fits v = slope·x + intercept by least squares, x being
+// seconds since interceptTime. A constant series has slope exactly 0 (the
+// float formula would give rounding noise).
+func linearRegression(pts []Point, interceptTime int64) (slope, intercept float64) {
+	var n, sumX, cX, sumY, cY, sumXY, cXY, sumX2, cX2 float64
+	constY := true
+	for i, p := range pts {
+		if i > 0 && p.V != pts[0].V {
+			constY = false
+		}
+		n++
+		x := float64(p.T-interceptTime) / 1000
+		sumX, cX = kahanInc(x, sumX, cX)
+		sumY, cY = kahanInc(p.V, sumY, cY)
+		sumXY, cXY = kahanInc(x*p.V, sumXY, cXY)
+		sumX2, cX2 = kahanInc(x*x, sumX2, cX2)
+	}
+	if constY {
+		if math.IsInf(pts[0].V, 0) {
+			return math.NaN(), math.NaN()
+		}
+		return 0, pts[0].V
+	}
+	sumX, sumY, sumXY, sumX2 = sumX+cX, sumY+cY, sumXY+cXY, sumX2+cX2
+	covXY := sumXY - sumX*sumY/n
+	varX := sumX2 - sumX*sumX/n
+	slope = covXY / varX
+	intercept = sumY/n - slope*sumX/n
+	return slope, intercept
+}
+
+func deriv(w *window) (float64, bool) {
+	if len(w.pts) < 2 {
+		return 0, false
+	}
+	// x relative to the first sample keeps the squares small.
+	slope, _ := linearRegression(w.pts, w.pts[0].T)
+	return slope, true
+}
+
+func predictLinear(w *window) (float64, bool) {
+	if len(w.pts) < 2 {
+		return 0, false
+	}
+	slope, intercept := linearRegression(w.pts, w.end)
+	return slope*w.args[0] + intercept, true
+}
+
+// doubleExpSmoothing (formerly holt_winters): level s smoothed with factor
+// sf, trend b smoothed with factor tf; the result is the last level.
+func doubleExpSmoothing(w *window) (float64, bool) {
+	pts := w.pts
+	if len(pts) < 2 {
+		return 0, false
+	}
+	sf, tf := w.args[0], w.args[1]
+	s0, s1 := 0.0, pts[0].V
+	b := pts[1].V - pts[0].V
+	for i := 1; i < len(pts); i++ {
+		if i > 1 { // the first trend is the first difference as is
+			b = tf*(s1-s0) + (1-tf)*b
+		}
+		s0, s1 = s1, sf*pts[i].V+(1-sf)*(s1+b)
+	}
+	return s1, true
+}
+
+func changes(w *window) (float64, bool) {
+	n := 0
+	for i := 1; i < len(w.pts); i++ {
+		a, b := w.pts[i-1].V, w.pts[i].V
+		if a != b && !(math.IsNaN(a) && math.IsNaN(b)) {
+			n++
+		}
+	}
+	return float64(n), true
+}
+
+func resets(w *window) (float64, bool) {
+	n := 0
+	for i := 1; i < len(w.pts); i++ {
+		if w.pts[i].V < w.pts[i-1].V {
+			n++
+		}
+	}
+	return float64(n), true
+}
+
+func sumOverTime(w *window) (float64, bool) {
+	var s, c float64
+	for _, p := range w.pts {
+		s, c = kahanInc(p.V, s, c)
+	}
+	if math.IsInf(s, 0) {
+		return s, true
+	}
+	return s + c, true
+}
+
+func avgOverTime(w *window) (float64, bool) {
+	var s, c float64
+	for _, p := range w.pts {
+		s, c = kahanInc(p.V, s, c)
+	}
+	n := float64(len(w.pts))
+	if math.IsInf(s, 0) {
+		// The sum overflowed: fall back to a running mean, which does not.
+		mean := 0.0
+		for i, p := range w.pts {
+			mean += (p.V - mean) / float64(i+1)
+		}
+		return mean, true
+	}
+	return s/n + c/n, true
+}
+
+// extremum is min_over_time (sign -1) and max_over_time (+1); NaN loses to
+// any number.
+func extremum(w *window, sign float64) (float64, bool) {
+	m := w.pts[0].V
+	for _, p := range w.pts[1:] {
+		if math.IsNaN(m) || (sign > 0 && p.V > m) || (sign < 0 && p.V < m) {
+			m = p.V
+		}
+	}
+	return m, true
+}
+
+// variance is the population variance, by Welford's method with the
+// running mean and sum of squares both Kahan-compensated, as Prometheus
+// computes it (so the two agree to the last bit).
+func variance(pts []Point) float64 {
+	var n, mean, cMean, aux, cAux float64
+	for _, p := range pts {
+		n++
+		d := p.V - (mean + cMean)
+		mean, cMean = kahanInc(d/n, mean, cMean)
+		aux, cAux = kahanInc(d*(p.V-(mean+cMean)), aux, cAux)
+	}
+	return (aux + cAux) / n
+}

@@ -1,0 +1,241 @@
+package promql
+
+import (
+	"slices"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// rawSeries is a series as read from storage (or produced by a subquery):
+// its samples in time order.
+type rawSeries struct {
+	labels  model.Labels
+	samples []Point
+}
+
+// sampleSlicer is an optional fast path a StorageSeries may offer: the
+// samples as a slice the engine may read but not modify.
+type sampleSlicer interface{ Samples() []model.Sample }
+
+// load reads the series matching ms with samples in (mint, maxt]. Range
+// selectors never see stale markers (dropStale); instant selectors need
+// them to stop looking back.
+func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool) ([]rawSeries, error) {
+	set := ev.st.Select(ev.ctx, mint+1, maxt, ms...)
+	var out []rawSeries
+	for set.Next() {
+		s := set.At()
+		var pts []Point
+		if sl, ok := s.(sampleSlicer); ok {
+			pts = sl.Samples()
+			lo, _ := slices.BinarySearchFunc(pts, mint+1, func(p Point, t int64) int { return cmpInt(p.T, t) })
+			hi, found := slices.BinarySearchFunc(pts, maxt, func(p Point, t int64) int { return cmpInt(p.T, t) })
+			if found {
+				hi++
+			}
+			pts = pts[lo:hi:hi]
+			if dropStale && slices.ContainsFunc(pts, func(p Point) bool { return IsStaleNaN(p.V) }) {
+				pts = slices.DeleteFunc(slices.Clone(pts), func(p Point) bool { return IsStaleNaN(p.V) })
+			}
+		} else {
+			it := s.Iterator()
+			for it.Next() {
+				t, v := it.At()
+				if t <= mint || t > maxt || (dropStale && IsStaleNaN(v)) {
+					continue
+				}
+				pts = append(pts, Point{T: t, V: v})
+			}
+			if err := it.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		if err := ev.addSamples(len(pts)); err != nil {
+			return nil, err
+		}
+		out = append(out, rawSeries{labels: s.Labels(), samples: pts})
+	}
+	if err := set.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// vectorSelector evaluates foo{…} at every step: the latest sample in
+// (t - lookback, t], unless that sample is a staleness marker. With
+// sampleTime, the value is the sample's own timestamp in seconds (what
+// timestamp(foo) returns) instead of its value.
+func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) (Matrix, error) {
+	ref := ev.refTimes(vs.At, vs.Offset)
+	series, err := ev.load(vs.LabelMatchers, ref(0)-ev.lookback, ref(ev.steps-1), false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(Matrix, 0, len(series))
+	for k, s := range series {
+		if k%256 == 0 {
+			if err := ev.checkCtx(); err != nil {
+				return nil, err
+			}
+		}
+		var pts []Point
+		j := 0 // samples[:j] are at or before the current reference time
+		for i := 0; i < ev.steps; i++ {
+			t := ref(i)
+			for j < len(s.samples) && s.samples[j].T <= t {
+				j++
+			}
+			if j == 0 {
+				continue
+			}
+			last := s.samples[j-1]
+			if last.T <= t-ev.lookback || IsStaleNaN(last.V) {
+				continue
+			}
+			if pts == nil {
+				pts = make([]Point, 0, ev.steps-i)
+			}
+			v := last.V
+			if sampleTime {
+				v = float64(last.T) / 1000
+			}
+			pts = append(pts, Point{T: ev.ts(i), V: v})
+		}
+		if len(pts) > 0 {
+			out = append(out, Series{Metric: s.labels, Floats: pts})
+		}
+	}
+	return out, nil
+}
+
+// rangeInput is the argument of a range-vector function, ready to slide:
+// the series and, for every step, the window (ref(i) - rng, ref(i)].
+type rangeInput struct {
+	series []rawSeries
+	rng    int64
+	ref    func(i int) int64
+	// fromSelector: the series came from a matrix selector, so they keep
+	// the selector's matchers for absent_over_time's labels.
+	selector *parser.VectorSelector
+}
+
+// window returns the bounds of step i's window in samples, searching from
+// scratch (sliding callers keep their own cursors instead).
+func (r *rangeInput) window(samples []Point, i, _ int) (lo, hi int) {
+	t := r.ref(i)
+	hi, _ = slices.BinarySearchFunc(samples, t+1, func(p Point, t int64) int { return cmpInt(p.T, t) })
+	lo, _ = slices.BinarySearchFunc(samples[:hi], t-r.rng+1, func(p Point, t int64) int { return cmpInt(p.T, t) })
+	return lo, hi
+}
+
+// rangeArg evaluates a matrix selector or subquery into a rangeInput.
+func (ev *evaluator) rangeArg(e parser.Expr) (*rangeInput, error) {
+	switch n := parser.UnwrapParens(e).(type) {
+	case *parser.MatrixSelector:
+		vs := n.VectorSelector
+		r := &rangeInput{rng: n.Range.Milliseconds(), ref: ev.refTimes(vs.At, vs.Offset), selector: vs}
+		var err error
+		r.series, err = ev.load(vs.LabelMatchers, r.ref(0)-r.rng, r.ref(ev.steps-1), true)
+		return r, err
+	case *parser.SubqueryExpr:
+		return ev.subquery(n)
+	}
+	return nil, errorf("expected a range vector, got %T", e)
+}
+
+// subquery evaluates expr[range:step] as a range query over every window
+// the outer steps need. Its own steps are aligned to multiples of step (in
+// absolute time), so the same subquery gives the same points whatever the
+// outer query's start: Prometheus does the same.
+func (ev *evaluator) subquery(sq *parser.SubqueryExpr) (*rangeInput, error) {
+	r := &rangeInput{rng: sq.Range.Milliseconds(), ref: ev.refTimes(sq.At, sq.Offset)}
+	step := sq.Step.Milliseconds()
+	if step == 0 {
+		step = ev.subStep
+	}
+	lo, hi := r.ref(0)-r.rng, r.ref(ev.steps-1)
+	start := lo / step * step
+	if start < lo {
+		start += step
+	}
+	c := ev.child(start, hi, step)
+	if c.steps == 0 {
+		return r, nil
+	}
+	m, err := c.evalVector(sq.Expr)
+	if err != nil {
+		return nil, err
+	}
+	r.series = make([]rawSeries, len(m))
+	n := 0
+	for i, s := range m {
+		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats}
+		n += len(s.Floats)
+	}
+	return r, ev.addSamples(n)
+}
+
+// merger assembles a result Matrix from series whose label sets may
+// collide, as they do once a function drops __name__ (rate of a and of b
+// with otherwise equal labels). Collisions at different steps merge into one
+// series; at the same step they are an error, as in Prometheus.
+type merger struct {
+	byHash map[uint64][]int
+	out    Matrix
+}
+
+func newMerger() *merger { return &merger{byHash: map[uint64][]int{}} }
+
+func (mg *merger) add(l model.Labels, pts []Point) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	h := l.Hash()
+	for _, i := range mg.byHash[h] {
+		if mg.out[i].Metric.Equal(l) {
+			merged, ok := mergePoints(mg.out[i].Floats, pts)
+			if !ok {
+				return errorf("vector cannot contain metrics with the same labelset")
+			}
+			mg.out[i].Floats = merged
+			return nil
+		}
+	}
+	mg.byHash[h] = append(mg.byHash[h], len(mg.out))
+	mg.out = append(mg.out, Series{Metric: l, Floats: pts})
+	return nil
+}
+
+func (mg *merger) matrix() Matrix { return mg.out }
+
+// mergePoints merges two time-sorted point lists; false if a time repeats.
+func mergePoints(a, b []Point) ([]Point, bool) {
+	out := make([]Point, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i].T < b[j].T:
+			out = append(out, a[i])
+			i++
+		case a[i].T > b[j].T:
+			out = append(out, b[j])
+			j++
+		default:
+			return nil, false
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...), true
+}
+
+func dropName(l model.Labels) model.Labels {
+	if !l.Has(model.MetricName) {
+		return l
+	}
+	return l.Without(model.MetricName)
+}
