@@ -78,7 +78,7 @@ func writePhase(c writeConfig, o wal.Options, stdout, stderr io.Writer) (writeRe
 	total := (c.points + seriesPerHost - 1) / seriesPerHost
 	var acked atomic.Int64
 	var outMu sync.Mutex
-	stopProgress := progress(stderr, "write", func() (int, int) { return int(acked.Load()), total * seriesPerHost })
+	prog := cli.NewProgress(stderr, "write", int64(total*seriesPerHost), time.Second)
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, c.appenders)
@@ -101,23 +101,27 @@ func writePhase(c writeConfig, o wal.Options, stdout, stderr io.Writer) (writeRe
 					return
 				}
 				// The batch is acknowledged: durable as the policy promises.
+				// Counting, printing and the crash check happen under one
+				// lock, so that when the process kills itself every count
+				// up to the fatal one has its ack line out.
+				outMu.Lock()
 				n := acked.Add(seriesPerHost)
+				prog.Add(seriesPerHost)
 				if c.ack {
-					outMu.Lock()
 					fmt.Fprintf(stdout, "ack %d %d\n", g, b)
-					outMu.Unlock()
 				}
 				if c.crashAfter > 0 && n >= int64(c.crashAfter) {
 					// A real crash: no deferred code, no Close, no flush.
 					syscall.Kill(os.Getpid(), syscall.SIGKILL)
 				}
+				outMu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
 	res.elapsed = time.Since(start)
-	stopProgress()
+	prog.Done()
 	res.stats = w.Stats()
 	if err := w.Close(); err != nil {
 		return res, err
@@ -166,26 +170,4 @@ func segmentList(dir string) string {
 		return "(none)"
 	}
 	return s
-}
-
-// progress prints "name: x of y" on stderr every second until stopped, so
-// long runs show they are alive; short ones print nothing.
-func progress(stderr io.Writer, name string, f func() (int, int)) func() {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				x, y := f()
-				fmt.Fprintf(stderr, "%s: %s of %s points\n", name, cli.Thousands(x), cli.Thousands(y))
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
