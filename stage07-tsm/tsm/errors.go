@@ -1,0 +1,18 @@
+package tsm
+
+import "errors"
+
+// Sentinel errors callers branch on (errors.Is).
+var (
+	// ErrCorrupt marks a TSM, tombstone or manifest file that does not
+	// decode: bad magic, checksum mismatch, impossible offsets or lengths.
+	ErrCorrupt = errors.New("tsm: corrupt")
+	// ErrFieldType rejects a write whose value type differs from the type
+	// the key already has (InfluxDB's "field type conflict").
+	ErrFieldType = errors.New("tsm: field type conflict")
+	// ErrInvalidKey rejects a key the format cannot hold: empty, longer
+	// than MaxKeySize, or containing the field separator twice.
+	ErrInvalidKey = errors.New("tsm: invalid key")
+	// ErrClosed is returned by every method of a closed engine.
+	ErrClosed = errors.New("tsm: engine closed")
+)
