@@ -1,0 +1,222 @@
+package block
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/chunks"
+)
+
+// Block is an open, immutable block. Its methods are safe for concurrent
+// use. Readers pin it with Acquire/Release; Close waits for none of them,
+// so the owner (the DB) calls it only once the last reader is done
+// (CloseWhenUnused).
+type Block struct {
+	dir      string
+	meta     Meta
+	indexMap []byte
+	ix       *index.Index
+	segs     *chunks.Segments
+	size     int64
+
+	tombMu sync.Mutex // serialises Delete's read-modify-write
+	tombs  atomic.Pointer[Tombstones]
+
+	refMu    sync.Mutex
+	refCond  *sync.Cond
+	refs     int
+	closing  bool
+	closed   bool
+	closeErr error
+}
+
+// Open opens the block in dir. Everything is checked before the block is
+// returned, so a damaged block is reported (the error wraps ErrCorrupt)
+// instead of being half-read later: meta.json, the index (stage05's CRCs
+// and structure), every series' chunk list, the segment headers and the
+// tombstones. Chunk bytes are checked against their CRCs when read.
+func Open(dir string) (b *Block, err error) {
+	meta, err := ReadMeta(dir)
+	if err != nil {
+		return nil, err
+	}
+	b = &Block{dir: dir, meta: meta}
+	b.refCond = sync.NewCond(&b.refMu)
+	defer func() {
+		if err != nil {
+			b.release()
+			if !errors.Is(err, ErrCorrupt) && (errors.Is(err, index.ErrCorrupt) || errors.Is(err, chunks.ErrCorrupt)) {
+				err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+			}
+			err = fmt.Errorf("block %s: %w", filepath.Base(dir), err)
+		}
+	}()
+	if b.indexMap, err = chunks.MapFile(filepath.Join(dir, IndexFilename)); err != nil {
+		return nil, err
+	}
+	if b.ix, err = index.Decode(b.indexMap); err != nil {
+		return nil, err
+	}
+	if b.segs, err = chunks.OpenSegments(filepath.Join(dir, ChunksDirname)); err != nil {
+		return nil, err
+	}
+	if uint64(b.ix.Len()) != meta.Stats.NumSeries {
+		return nil, fmt.Errorf("%w: index has %d series, meta.json %d", ErrCorrupt, b.ix.Len(), meta.Stats.NumSeries)
+	}
+	var metas []chunks.Meta
+	var nchunks uint64
+	var bad error
+	b.ix.All().Iterate(func(id uint32) bool {
+		metas, bad = chunks.DecodeMetas(b.ix.Payload(id), metas)
+		if bad == nil && len(metas) == 0 {
+			bad = fmt.Errorf("%w: series %d has no chunks", ErrCorrupt, id)
+		}
+		for _, m := range metas {
+			if m.MinT < meta.MinTime || m.MaxT >= meta.MaxTime || m.MinT > m.MaxT {
+				bad = fmt.Errorf("%w: series %d: chunk [%d, %d] outside the block", ErrCorrupt, id, m.MinT, m.MaxT)
+			}
+		}
+		nchunks += uint64(len(metas))
+		return bad == nil
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if nchunks != meta.Stats.NumChunks {
+		return nil, fmt.Errorf("%w: index has %d chunks, meta.json %d", ErrCorrupt, nchunks, meta.Stats.NumChunks)
+	}
+	tb, err := os.ReadFile(filepath.Join(dir, TombstonesFilename))
+	if err != nil {
+		return nil, err
+	}
+	t, err := DecodeTombstones(tb)
+	if err != nil {
+		return nil, err
+	}
+	b.tombs.Store(&t)
+	b.size, err = dirSize(dir)
+	return b, err
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n += fi.Size()
+		}
+		return err
+	})
+	return n, err
+}
+
+// Dir is the block's directory.
+func (b *Block) Dir() string { return b.dir }
+
+// Meta is the block's meta.json.
+func (b *Block) Meta() Meta { return b.meta }
+
+// Index is the block's index. Series IDs are in label order.
+func (b *Block) Index() *index.Index { return b.ix }
+
+// Size is the block's size on disk in bytes.
+func (b *Block) Size() int64 { return b.size }
+
+// IndexSize is the size of the index file.
+func (b *Block) IndexSize() int64 { return int64(len(b.indexMap)) }
+
+// Labels returns the labels of series id.
+func (b *Block) Labels(id uint32) (model.Labels, bool) { return b.ix.Labels(id) }
+
+// Chunks decodes the chunk list of series id into dst.
+func (b *Block) Chunks(id uint32, dst []chunks.Meta) ([]chunks.Meta, error) {
+	return chunks.DecodeMetas(b.ix.Payload(id), dst)
+}
+
+// Chunk returns the bytes of a chunk (aliasing the mapping: valid while the
+// block is acquired).
+func (b *Block) Chunk(ref chunks.Ref) ([]byte, error) { return b.segs.Chunk(ref) }
+
+// Tombstones returns the current tombstones; the map must not be modified.
+func (b *Block) Tombstones() Tombstones { return *b.tombs.Load() }
+
+// Delete adds the interval [mint, maxt] to the tombstones of the given
+// series and rewrites the tombstones file atomically. Readers that already
+// loaded the tombstones keep their copy.
+func (b *Block) Delete(ids []uint32, mint, maxt int64) error {
+	b.tombMu.Lock()
+	defer b.tombMu.Unlock()
+	old := *b.tombs.Load()
+	t := make(Tombstones, len(old)+len(ids))
+	for id, s := range old {
+		t[id] = s
+	}
+	for _, id := range ids {
+		t[id] = t[id].Add(Interval{mint, maxt})
+	}
+	n, err := writeTombstones(b.dir, t)
+	if err != nil {
+		return fmt.Errorf("block %s: tombstones: %w", b.meta.ULID, err)
+	}
+	b.tombs.Store(&t)
+	b.size, _ = dirSize(b.dir)
+	_ = n
+	return nil
+}
+
+// Acquire pins the block for a reader; it returns false if the block is
+// already closing (the reader must then not use it).
+func (b *Block) Acquire() bool {
+	b.refMu.Lock()
+	defer b.refMu.Unlock()
+	if b.closing {
+		return false
+	}
+	b.refs++
+	return true
+}
+
+// Release unpins the block.
+func (b *Block) Release() {
+	b.refMu.Lock()
+	b.refs--
+	if b.refs == 0 {
+		b.refCond.Broadcast()
+	}
+	b.refMu.Unlock()
+}
+
+// Close refuses new readers, waits until none holds the block, then unmaps
+// it.
+func (b *Block) Close() error {
+	b.refMu.Lock()
+	defer b.refMu.Unlock()
+	b.closing = true
+	for b.refs > 0 {
+		b.refCond.Wait()
+	}
+	if !b.closed {
+		b.closed = true
+		b.closeErr = b.release()
+	}
+	return b.closeErr
+}
+
+func (b *Block) release() error {
+	var err error
+	if b.segs != nil {
+		err = b.segs.Close()
+	}
+	if b.indexMap != nil {
+		if e := chunks.Unmap(b.indexMap); err == nil {
+			err = e
+		}
+		b.indexMap = nil
+	}
+	return err
+}

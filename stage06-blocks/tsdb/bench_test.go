@@ -1,0 +1,114 @@
+package tsdb
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage04-wal/wal"
+)
+
+// BenchmarkAppend: 10,000 series, one sample per series per commit (a
+// scrape), refs reused, WAL on, one or two appending goroutines each with
+// half the series. b.N counts scrapes of all 10,000 series.
+func BenchmarkAppend(b *testing.B) {
+	for _, g := range []int{1, 2} {
+		for _, sync := range []wal.SyncPolicy{wal.SyncNone, wal.SyncBatch} {
+			b.Run(fmt.Sprintf("goroutines=%d/sync=%s", g, sync), func(b *testing.B) { benchAppend(b, g, sync) })
+		}
+	}
+}
+
+func benchAppend(b *testing.B, goroutines int, policy wal.SyncPolicy) {
+	const n = 10_000
+	opts := Options{WALSync: policy, NoBackgroundCompaction: true}
+	db, err := Open(b.TempDir(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	per := n / goroutines
+	lsets := make([][]model.Labels, goroutines)
+	refs := make([][]uint64, goroutines)
+	for g := range goroutines {
+		for i := range per {
+			lsets[g] = append(lsets[g], model.MustFromStrings(model.MetricName, "bench", "g", fmt.Sprint(g), "i", fmt.Sprint(i), "job", "api"))
+		}
+		refs[g] = make([]uint64, per)
+	}
+	scrape := func(g int, t int64) error {
+		app := db.Appender(nil)
+		for i, l := range lsets[g] {
+			r, err := app.Append(refs[g][i], l, t, float64(t+int64(i)))
+			if err != nil {
+				return err
+			}
+			refs[g][i] = r
+		}
+		return app.Commit()
+	}
+	for g := range goroutines {
+		if err := scrape(g, 0); err != nil { // series creation, not timed
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 1; k <= b.N; k++ {
+				if err := scrape(g, int64(k)*15000); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	if got := db.Head().samples.Load(); got != uint64(n*(b.N+1)) {
+		b.Fatalf("head has %d samples, want %d", got, n*(b.N+1))
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkCreateSeries: the first scrape, every series new.
+func BenchmarkCreateSeries(b *testing.B) {
+	const n = 10_000
+	lsets := make([]model.Labels, n)
+	for i := range lsets {
+		lsets[i] = model.MustFromStrings(model.MetricName, "bench", "instance", fmt.Sprint("host-", i), "job", "api", "region", "eu")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		db, err := Open(b.TempDir(), Options{WALSync: wal.SyncNone, NoBackgroundCompaction: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		app := db.Appender(nil)
+		for i, l := range lsets {
+			if _, err := app.Append(0, l, 1000, float64(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/series")
+}

@@ -1,0 +1,141 @@
+package tsdb
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tsdb-course/stage04-wal/wal"
+)
+
+// The crash tests run the test binary itself as the writer: TestMain sees
+// the environment variable and becomes the child, which ingests (and, in
+// "compact" mode, cuts blocks and compacts in a loop) and prints "ack K"
+// after each Commit returns. The parent kills it with SIGKILL at a random
+// moment, reopens the directory and checks every acknowledged sample.
+const (
+	crashEnvDir  = "TSDB_CRASH_CHILD_DIR"
+	crashEnvMode = "TSDB_CRASH_CHILD_MODE"
+	crashSeries  = 50
+	crashStep    = int64(1000)
+)
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashEnvDir); dir != "" {
+		if err := crashChild(dir, os.Getenv(crashEnvMode)); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func crashOpts() Options {
+	return Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true,
+		HeadChunkFileSize: 64 << 10, WALSegmentSize: 64 << 10,
+		CompactionRanges: []int64{20 * crashStep, 60 * crashStep, 180 * crashStep}}
+}
+
+func crashValue(i int, k int64) float64 { return float64(i)*1e6 + float64(k) + 0.25 }
+
+func crashChild(dir, mode string) error {
+	db, err := Open(dir, crashOpts())
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriter(os.Stdout)
+	// Continue after what a previous run committed.
+	start := db.Head().MaxTime()/crashStep + 1
+	for _, b := range db.Blocks() {
+		start = max(start, b.MaxTime/crashStep)
+	}
+	start = max(start, 0)
+	if mode == "compact" {
+		go func() {
+			for {
+				if err := db.Compact(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	refs := make([]uint64, crashSeries)
+	for k := start; k < start+1_000_000; k++ {
+		app := db.Appender(nil)
+		for i := range crashSeries {
+			ref, err := app.Append(refs[i], lbls("crash", "i", strconv.Itoa(i)), k*crashStep, crashValue(i, k))
+			if err != nil {
+				return err
+			}
+			refs[i] = ref
+		}
+		if err := app.Commit(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "ack %d\n", k)
+		out.Flush()
+	}
+	return nil
+}
+
+func runCrash(t *testing.T, mode string) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	acked := int64(-1)
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvMode+"="+mode)
+		stdout, _ := cmd.StdoutPipe()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		killAt := 100 + rng.IntN(400)
+		sc := bufio.NewScanner(stdout)
+		n := 0
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 2 && f[0] == "ack" {
+				k, _ := strconv.ParseInt(f[1], 10, 64)
+				acked = max(acked, k)
+				if n++; n == killAt {
+					cmd.Process.Signal(syscall.SIGKILL)
+					break
+				}
+			}
+		}
+		cmd.Wait()
+		if n < killAt {
+			t.Fatalf("round %d: child ended after %d acks: %s", round, n, stderr.String())
+		}
+		db := openDB(t, dir, crashOpts())
+		res := collect(t, db, math.MinInt64, math.MaxInt64)
+		for i := range crashSeries {
+			ss := res[lbls("crash", "i", strconv.Itoa(i)).String()]
+			if int64(len(ss)) < acked+1 {
+				t.Fatalf("round %d (%s): series %d has %d samples, %d acknowledged; recovery %+v", round, mode, i, len(ss), acked+1, db.Recovery())
+			}
+			for j, s := range ss {
+				if s.T != int64(j)*crashStep || s.V != crashValue(i, int64(j)) {
+					t.Fatalf("round %d: series %d sample %d = %v", round, i, j, s)
+				}
+			}
+		}
+		t.Logf("round %d: killed after ack %d; %d blocks; recovery: %d WAL records, %d head chunks re-mapped", round, acked, len(db.Blocks()), db.Recovery().WALRecords, db.Recovery().HeadChunks)
+		db.Close()
+	}
+}
+
+func TestCrashDuringIngestion(t *testing.T) { runCrash(t, "ingest") }
+
+func TestCrashDuringBlockWriting(t *testing.T) { runCrash(t, "compact") }

@@ -1,0 +1,222 @@
+package tsdb
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage03-gorilla/gorilla"
+	"github.com/tsdb-course/stage04-wal/wal"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/block"
+	"github.com/tsdb-course/stage06-blocks/chunks"
+)
+
+// Head is the in-memory part of the DB: the most recent samples, every one
+// of them logged to the WAL before it is applied, so a crash loses none.
+type Head struct {
+	opts Options
+	ix   *index.Index // label lookups (stage05), keyed by series ID
+	// byRef resolves the refs appenders hold; byID the index's IDs. The two
+	// differ after a restart: refs are what the WAL and the head-chunks
+	// files name series by, so they survive restarts; index IDs are
+	// reassigned by the replay.
+	byRef, byID seriesTable
+	createMu    sync.Mutex // series creation and removal
+	nextRef     atomic.Uint64
+
+	wal *wal.WAL
+	hc  *chunks.HeadChunks
+	iso *isolation
+
+	minT, maxT atomic.Int64 // range of the samples in the head
+	// minValid is the end of the newest block cut from the head: older
+	// samples would land in a range already persisted, so they are refused.
+	minValid atomic.Int64
+
+	samples  atomic.Uint64 // samples appended since Open (in order and not)
+	oooCount atomic.Uint64 // out-of-order samples accepted
+	dropped  atomic.Uint64 // samples that lost a race at Commit (see Commit)
+	chunkErr atomic.Pointer[error]
+}
+
+func newHead(opts Options, w *wal.WAL, hc *chunks.HeadChunks) *Head {
+	h := &Head{opts: opts, ix: index.New(), wal: w, hc: hc, iso: newIsolation()}
+	h.nextRef.Store(1) // ref 0 means "no ref" to Append
+	h.minT.Store(math.MaxInt64)
+	h.maxT.Store(math.MinInt64)
+	h.minValid.Store(math.MinInt64)
+	return h
+}
+
+// getOrCreate returns the series of lset, creating it if needed.
+func (h *Head) getOrCreate(lset model.Labels) (*memSeries, bool, error) {
+	if id, ok := h.ix.Lookup(lset); ok {
+		if s := h.byID.get(uint64(id)); s != nil {
+			return s, false, nil
+		}
+	}
+	h.createMu.Lock()
+	defer h.createMu.Unlock()
+	return h.createLocked(lset, 0)
+}
+
+// createLocked finds or creates the series, with ref if not 0 (replay).
+func (h *Head) createLocked(lset model.Labels, ref uint64) (*memSeries, bool, error) {
+	id, created, err := h.ix.Add(lset)
+	if err != nil {
+		return nil, false, fmt.Errorf("tsdb: series %s: %w", lset, err)
+	}
+	if !created {
+		if s := h.byID.get(uint64(id)); s != nil {
+			return s, false, nil
+		}
+	}
+	if ref == 0 {
+		ref = h.nextRef.Add(1) - 1
+	} else if ref >= h.nextRef.Load() {
+		h.nextRef.Store(ref + 1)
+	}
+	s := newMemSeries(ref, id)
+	h.byRef.set(ref, s)
+	h.byID.set(uint64(id), s)
+	return s, true, nil
+}
+
+// NumSeries is the number of series in the head.
+func (h *Head) NumSeries() int { return h.byID.len() }
+
+// MinTime and MaxTime bound the head's samples (MaxInt64 / MinInt64 when
+// empty).
+func (h *Head) MinTime() int64 { return h.minT.Load() }
+
+// MaxTime is the newest sample's timestamp.
+func (h *Head) MaxTime() int64 { return h.maxT.Load() }
+
+// updateRange widens the head's time range.
+func (h *Head) updateRange(mint, maxt int64) {
+	for {
+		cur := h.minT.Load()
+		if mint >= cur || h.minT.CompareAndSwap(cur, mint) {
+			break
+		}
+	}
+	for {
+		cur := h.maxT.Load()
+		if maxt <= cur || h.maxT.CompareAndSwap(cur, maxt) {
+			break
+		}
+	}
+}
+
+// HeadStats describes the head for the demo and `inspect`.
+type HeadStats struct {
+	Series          int
+	MinT, MaxT      int64
+	OpenChunks      int
+	MappedChunks    int
+	OOOChunks       int
+	OpenChunkBytes  int64 // bytes of open chunks on the Go heap
+	HeadChunkBytes  int64 // bytes written to the head-chunks files
+	SamplesAppended uint64
+	OOOAccepted     uint64
+}
+
+// Stats walks the head's series.
+func (h *Head) Stats() HeadStats {
+	st := HeadStats{MinT: h.MinTime(), MaxT: h.MaxTime(), SamplesAppended: h.samples.Load(), OOOAccepted: h.oooCount.Load()}
+	h.byID.each(func(s *memSeries) bool {
+		s.mu.Lock()
+		st.Series++
+		st.MappedChunks += len(s.mmapped)
+		if s.openN > 0 {
+			st.OpenChunks++
+			st.OpenChunkBytes += int64(len(s.open.Bytes()))
+		}
+		if s.ooo != nil {
+			st.OOOChunks += len(s.ooo.chunks)
+		}
+		s.mu.Unlock()
+		return true
+	})
+	if h.hc != nil {
+		st.HeadChunkBytes = h.hc.Size()
+	}
+	return st
+}
+
+// writeFull stores a chunk that has just become full in the head-chunks
+// file. Called with s.mu held. If the write fails the chunk's samples are
+// missing from the head until a restart replays them from the WAL; the
+// error is kept and returned by the next Commit.
+func (h *Head) writeFull(s *memSeries, data []byte, mint, maxt int64) {
+	ref, err := h.hc.Write(s.ref, mint, maxt, data)
+	if err != nil {
+		err = fmt.Errorf("tsdb: head chunk of series %d lost from memory (still in the WAL): %w", s.ref, err)
+		h.chunkErr.Store(&err)
+		return
+	}
+	s.mmapped = append(s.mmapped, chunks.Meta{Ref: ref, MinT: mint, MaxT: maxt})
+}
+
+// truncateMemory drops everything before mint from the head: mapped chunks
+// ending before it, open chunks of series idle since, out-of-order samples
+// and tombstones before it, and series left with nothing. The data is in a
+// block by now; the caller has waited for queriers that might still read
+// it.
+func (h *Head) truncateMemory(mint int64) (removed int) {
+	var dead []*memSeries
+	h.byID.each(func(s *memSeries) bool {
+		s.mu.Lock()
+		i := 0
+		for i < len(s.mmapped) && s.mmapped[i].MaxT < mint {
+			i++
+		}
+		if i > 0 {
+			// A new slice: a reader may still hold the old one.
+			s.mmapped = append([]chunks.Meta(nil), s.mmapped[i:]...)
+		}
+		if s.openN > 0 && s.maxT < mint {
+			s.openN = 0
+			s.open, s.app = gorilla.Chunk{}, gorilla.Appender{}
+			s.txs = nil
+		}
+		if s.ooo != nil {
+			s.ooo.truncate(mint)
+			if s.ooo.empty() {
+				s.ooo = nil
+			}
+		}
+		if len(s.stones) > 0 {
+			var keep block.Intervals
+			for _, iv := range s.stones {
+				if iv.Maxt >= mint {
+					keep = append(keep, iv)
+				}
+			}
+			s.stones = keep
+		}
+		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo == nil && s.pending == math.MinInt64 {
+			s.dead = true
+			dead = append(dead, s)
+		}
+		s.mu.Unlock()
+		return true
+	})
+	h.createMu.Lock()
+	for _, s := range dead {
+		h.ix.Delete(s.id)
+		h.byRef.del(s.ref)
+		h.byID.del(uint64(s.id))
+	}
+	h.createMu.Unlock()
+	for {
+		cur := h.minT.Load()
+		if cur >= mint || h.minT.CompareAndSwap(cur, mint) {
+			break
+		}
+	}
+	return len(dead)
+}

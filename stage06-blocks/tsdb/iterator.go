@@ -1,0 +1,203 @@
+package tsdb
+
+import (
+	"math"
+	"sort"
+	"sync/atomic"
+
+	"github.com/tsdb-course/stage03-gorilla/gorilla"
+)
+
+// Iterator walks a series' samples in time order. The contract is
+// Prometheus's: call Next (or SeekTo) before At; once either returned false
+// the iterator is done and Err says whether it stopped on an error.
+type Iterator interface {
+	Next() bool
+	// SeekTo advances to the first sample at or after t; it never moves
+	// backwards.
+	SeekTo(t int64) bool
+	At() (int64, float64)
+	Err() error
+}
+
+// newSeriesIterator returns an iterator over the samples of srcs in
+// [mint, maxt], without deleted samples or samples hidden by isolation.
+// srcs must be sorted by minT. Chunks that do not overlap are read one
+// after the other (the common case: one source, or blocks side by side);
+// overlapping ones (out-of-order chunks, overlapping blocks, a block and
+// the head just after a cut) are merged, and of samples with the same
+// timestamp the first in srcs order wins, in-order before out-of-order.
+func newSeriesIterator(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) Iterator {
+	hi := int64(math.MinInt64)
+	overlap := false
+	for _, c := range srcs {
+		if c.ooo || c.minT <= hi {
+			overlap = true
+			break
+		}
+		hi = c.maxT
+	}
+	if !overlap {
+		return &listIterator{srcs: srcs, mint: mint, maxt: maxt, count: count}
+	}
+	return mergeSamples(srcs, mint, maxt, count)
+}
+
+// listIterator reads non-overlapping chunks in order.
+type listIterator struct {
+	srcs       []chunkSrc
+	next       int
+	in         bool
+	it         gorilla.Iterator
+	mint, maxt int64
+	hi         int64 // min(maxt, current chunk's capT)
+	cur        *chunkSrc
+	t          int64
+	v          float64
+	err        error
+	count      *atomic.Int64
+	n          int64
+}
+
+func (l *listIterator) Next() bool {
+	for {
+		if !l.in {
+			if l.next >= len(l.srcs) || l.err != nil {
+				l.finish()
+				return false
+			}
+			l.cur = &l.srcs[l.next]
+			l.next++
+			b, err := l.cur.bytes()
+			if err != nil {
+				l.err = err
+				continue
+			}
+			l.it.Reset(b)
+			l.hi = min(l.maxt, l.cur.capT)
+			l.in = true
+		}
+		if !l.it.Next() {
+			if err := l.it.Err(); err != nil {
+				l.err = err
+			}
+			l.in = false
+			continue
+		}
+		t, v := l.it.At()
+		if t < l.mint {
+			continue
+		}
+		if t > l.hi {
+			l.in = false
+			continue
+		}
+		if len(l.cur.stones) > 0 && l.cur.stones.Contains(t) {
+			continue
+		}
+		l.t, l.v = t, v
+		l.n++
+		return true
+	}
+}
+
+func (l *listIterator) finish() {
+	if l.count != nil && l.n > 0 {
+		l.count.Add(l.n)
+		l.n = 0
+	}
+}
+
+func (l *listIterator) SeekTo(t int64) bool {
+	if l.in && l.t >= t {
+		return true
+	}
+	if t > l.mint {
+		l.mint = t
+	}
+	// Skip whole chunks that end before t.
+	if !l.in {
+		for l.next < len(l.srcs) && l.srcs[l.next].maxT < t {
+			l.next++
+		}
+	}
+	return l.Next()
+}
+
+func (l *listIterator) At() (int64, float64) { return l.t, l.v }
+func (l *listIterator) Err() error           { return l.err }
+
+// sliceIterator iterates decoded samples.
+type sliceIterator struct {
+	ts  []int64
+	vs  []float64
+	i   int
+	err error
+}
+
+func (s *sliceIterator) Next() bool {
+	if s.i+1 >= len(s.ts) {
+		s.i = len(s.ts)
+		return false
+	}
+	s.i++
+	return true
+}
+
+func (s *sliceIterator) SeekTo(t int64) bool {
+	if s.i < 0 {
+		s.i = 0
+	}
+	if s.i < len(s.ts) && s.ts[s.i] >= t {
+		return true
+	}
+	j := sort.Search(len(s.ts)-s.i, func(k int) bool { return s.ts[s.i+k] >= t })
+	s.i += j
+	return s.i < len(s.ts)
+}
+
+func (s *sliceIterator) At() (int64, float64) { return s.ts[s.i], s.vs[s.i] }
+func (s *sliceIterator) Err() error           { return s.err }
+
+// mergeSamples decodes overlapping chunks and merges them into one sorted,
+// deduplicated run.
+func mergeSamples(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) Iterator {
+	type sample struct {
+		t    int64
+		v    float64
+		prio int
+	}
+	var all []sample
+	var err error
+	for i := range srcs {
+		prio := i
+		if srcs[i].ooo {
+			prio += len(srcs)
+		}
+		one := &listIterator{srcs: srcs[i : i+1], mint: mint, maxt: maxt}
+		for one.Next() {
+			all = append(all, sample{one.t, one.v, prio})
+		}
+		if one.err != nil && err == nil {
+			err = one.err
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].t != all[j].t {
+			return all[i].t < all[j].t
+		}
+		return all[i].prio < all[j].prio
+	})
+	it := &sliceIterator{i: -1, err: err}
+	for i, s := range all {
+		if i > 0 && s.t == all[i-1].t {
+			continue
+		}
+		it.ts = append(it.ts, s.t)
+		it.vs = append(it.vs, s.v)
+	}
+	if count != nil {
+		count.Add(int64(len(it.ts)))
+	}
+	return it
+}

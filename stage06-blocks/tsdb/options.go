@@ -1,0 +1,105 @@
+// Package tsdb is the storage engine of stage 06: a Prometheus-style TSDB
+// with an in-memory head (backed by the stage04 WAL and memory-mapped head
+// chunks), immutable on-disk blocks (package block), a querier that merges
+// them, deletes, leveled compaction and retention.
+//
+// The files, one concept each:
+//
+//	db.go         DB: Open (load blocks, replay the WAL), Close, Blocks, Delete
+//	options.go    Options and their defaults
+//	head.go       the head: series tables, stage05 index, WAL, head chunks, truncation
+//	series.go     memSeries: one series' chunks in the head, appending, cutting
+//	ooo.go        out-of-order samples of a series
+//	isolation.go  append IDs and reader snapshots (a query never sees half a commit)
+//	appender.go   Appender: Append / Commit / Rollback
+//	recover.go    WAL replay and head-chunk re-mapping on Open
+//	querier.go    Querier: Select, LabelNames, LabelValues over head + blocks
+//	iterator.go   sample iterators: one chunk list, merged and deduplicated
+//	compact.go    head → block, block planning and merging, retention
+//	readers.go    reader generations: what may be truncated or unmapped when
+package tsdb
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tsdb-course/stage04-wal/wal"
+)
+
+// Durations in milliseconds, the unit of every timestamp here.
+const (
+	Minute int64 = 60 * 1000
+	Hour         = 60 * Minute
+	// DefaultBlockRange is the head's block range: two hours, as in
+	// Prometheus and the guide.
+	DefaultBlockRange = 2 * Hour
+)
+
+// Errors callers branch on.
+var (
+	// ErrOutOfOrder: the sample is older than the series' newest sample and
+	// no out-of-order window (or not a wide enough one) is configured.
+	ErrOutOfOrder = errors.New("tsdb: out of order sample")
+	// ErrDuplicate: a sample with the series' newest timestamp but another
+	// value. The same value again is accepted and ignored.
+	ErrDuplicate = errors.New("tsdb: duplicate sample for timestamp")
+	// ErrOutOfBounds: the sample is older than the head's lower limit
+	// (its range is already in a block).
+	ErrOutOfBounds = errors.New("tsdb: sample out of bounds")
+	// ErrClosed is returned by a closed DB and a finished Appender.
+	ErrClosed = errors.New("tsdb: closed")
+	// ErrCorrupt wraps errors about damaged data found on Open.
+	ErrCorrupt = errors.New("tsdb: corrupt")
+)
+
+// Options configure a DB. The zero value is valid; each field documents its
+// default.
+type Options struct {
+	// BlockRange is the span of a block cut from the head, in ms. The head
+	// is cut once it spans 1.5 × BlockRange. Defaults to DefaultBlockRange.
+	BlockRange int64
+	// CompactionRanges are the spans of the compaction levels, each a
+	// multiple of the previous. Defaults to BlockRange × 1, 3, 9, 27
+	// (2 h, 6 h, 18 h, 54 h).
+	CompactionRanges []int64
+	// OutOfOrderWindow accepts samples up to this much (ms) older than the
+	// head's newest sample into separate out-of-order chunks. Defaults to 0:
+	// such samples get ErrOutOfOrder.
+	OutOfOrderWindow int64
+	// WALSync is the WAL's fsync policy. Defaults to wal.SyncBatch (group
+	// commit: Commit returns once its records are on disk).
+	WALSync wal.SyncPolicy
+	// WALSegmentSize defaults to wal.DefaultSegmentSize (16 MiB).
+	WALSegmentSize int64
+	// HeadChunkFileSize is the size of a head-chunks file. Defaults to
+	// chunks.DefaultHeadFileSize (128 MiB, sparse).
+	HeadChunkFileSize int
+	// ChunkSegmentSize caps a block's chunk segment file. Defaults to 512 MiB.
+	ChunkSegmentSize int64
+	// RetentionTime deletes blocks whose data all lies more than this (ms)
+	// before the newest block's end. Defaults to 0: no time limit.
+	RetentionTime int64
+	// RetentionSize deletes the oldest blocks while all blocks together take
+	// more bytes than this. Defaults to 0: no size limit.
+	RetentionSize int64
+	// NoBackgroundCompaction turns off the goroutine that cuts the head and
+	// compacts blocks when they are due; Compact does it on demand.
+	// Defaults to false.
+	NoBackgroundCompaction bool
+	// ReaderWait bounds how long a head truncation waits for queriers that
+	// may still read the truncated range. Defaults to one minute.
+	ReaderWait time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.BlockRange <= 0 {
+		o.BlockRange = DefaultBlockRange
+	}
+	if len(o.CompactionRanges) == 0 {
+		o.CompactionRanges = []int64{o.BlockRange, 3 * o.BlockRange, 9 * o.BlockRange, 27 * o.BlockRange}
+	}
+	if o.ReaderWait <= 0 {
+		o.ReaderWait = time.Minute
+	}
+	return o
+}

@@ -1,0 +1,332 @@
+package tsdb
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"sync/atomic"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/block"
+	"github.com/tsdb-course/stage06-blocks/chunks"
+)
+
+// Querier reads a time range of the DB: the blocks and the head as they
+// were when it was opened. It must be closed: until then it pins the
+// blocks it reads (compaction deletes them only afterwards) and holds back
+// head truncation of its range.
+type Querier interface {
+	// Select returns the series matching every matcher (no matcher: all
+	// series), sorted by labels, each with the samples in the querier's
+	// range merged over head and blocks, duplicates dropped, deleted
+	// samples left out.
+	Select(ms ...*index.Matcher) SeriesSet
+	// LabelNames returns the sorted label names of the series matching ms
+	// (all series without ms).
+	LabelNames(ms ...*index.Matcher) ([]string, error)
+	// LabelValues returns the sorted values of a label, over the series
+	// matching ms.
+	LabelValues(name string, ms ...*index.Matcher) ([]string, error)
+	// Stats counts what the queries of this querier read so far.
+	Stats() QueryStats
+	Close() error
+}
+
+// SeriesSet iterates series.
+type SeriesSet interface {
+	Next() bool
+	At() Series
+	Err() error
+}
+
+// Series is one series of a query result.
+type Series interface {
+	Labels() model.Labels
+	// Iterator returns an iterator over the series' samples; it may reuse
+	// the iterator passed in (nil: allocate).
+	Iterator(Iterator) Iterator
+}
+
+// QueryStats are the figures the demo prints for a query.
+type QueryStats struct {
+	Blocks  int   // blocks with at least one selected chunk
+	Head    bool  // whether the head had selected chunks
+	Series  int   // series returned
+	Chunks  int   // chunks selected
+	Samples int64 // samples returned by the iterators
+}
+
+type querier struct {
+	db         *DB
+	mint, maxt int64
+	blocks     []*block.Block
+	iso        *isoState
+	gen        uint64
+	closed     bool
+
+	blocksHit map[*block.Block]bool
+	headHit   bool
+	series    int
+	chunks    int
+	samples   atomic.Int64
+}
+
+// Querier opens a querier over [mint, maxt] (inclusive, ms).
+func (db *DB) Querier(mint, maxt int64) (Querier, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	q := &querier{db: db, mint: mint, maxt: maxt, blocksHit: map[*block.Block]bool{}}
+	db.mu.RLock()
+	for _, b := range db.blocks {
+		if b.Meta().Overlaps(mint, maxt) && b.Acquire() {
+			q.blocks = append(q.blocks, b)
+		}
+	}
+	q.gen = db.readers.acquire()
+	q.iso = db.head.iso.snapshot()
+	db.mu.RUnlock()
+	return q, nil
+}
+
+func (q *querier) Close() error {
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	for _, b := range q.blocks {
+		b.Release()
+	}
+	q.db.head.iso.release(q.iso)
+	q.db.removeHeadFiles(q.db.readers.release(q.gen))
+	return nil
+}
+
+func (q *querier) Stats() QueryStats {
+	return QueryStats{Blocks: len(q.blocksHit), Head: q.headHit, Series: q.series, Chunks: q.chunks, Samples: q.samples.Load()}
+}
+
+// entry is a series of one source (a block or the head) with its chunks.
+type entry struct {
+	lset   model.Labels
+	chunks []chunkSrc
+}
+
+func (q *querier) Select(ms ...*index.Matcher) SeriesSet {
+	var lists [][]entry
+	var err error
+	for _, b := range q.blocks {
+		l, e := q.selectBlock(b, ms)
+		if e != nil && err == nil {
+			err = e
+		}
+		if len(l) > 0 {
+			lists = append(lists, l)
+		}
+	}
+	if l := q.selectHead(ms); len(l) > 0 {
+		lists = append(lists, l)
+	}
+	merged := mergeEntries(lists)
+	q.series += len(merged)
+	for _, e := range merged {
+		q.chunks += len(e.chunks)
+	}
+	return &seriesSet{q: q, entries: merged, i: -1, err: err}
+}
+
+// selectBlock lists the matching series of a block. Series IDs of a block
+// are in label order, so the list comes out sorted.
+func (q *querier) selectBlock(b *block.Block, ms []*index.Matcher) ([]entry, error) {
+	var out []entry
+	var metas []chunks.Meta
+	var err error
+	stones := b.Tombstones()
+	for _, id := range b.Index().Select(ms...).ToArray() {
+		if metas, err = b.Chunks(id, metas); err != nil {
+			return out, err
+		}
+		var cs []chunkSrc
+		st := stones[id]
+		for _, m := range metas {
+			if m.Overlaps(q.mint, q.maxt) && !st.Covers(m.MinT, m.MaxT) {
+				cs = append(cs, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, blk: b, stones: st, capT: math.MaxInt64})
+			}
+		}
+		if len(cs) == 0 {
+			continue
+		}
+		lset, _ := b.Labels(id)
+		out = append(out, entry{lset: lset, chunks: cs})
+		q.blocksHit[b] = true
+	}
+	return out, nil
+}
+
+func (q *querier) selectHead(ms []*index.Matcher) []entry {
+	h := q.db.head
+	var out []entry
+	for _, id := range h.ix.Select(ms...).ToArray() {
+		s := h.byID.get(uint64(id))
+		if s == nil {
+			continue
+		}
+		cs := s.snapshot(nil, h.hc, q.mint, q.maxt, q.iso)
+		if len(cs) == 0 {
+			continue
+		}
+		lset, ok := h.ix.Labels(id)
+		if !ok {
+			continue
+		}
+		out = append(out, entry{lset: lset, chunks: cs})
+	}
+	if len(out) > 0 {
+		q.headHit = true
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].lset.Compare(out[j].lset) < 0 })
+	return out
+}
+
+// mergeEntries merges sorted lists; equal label sets become one entry with
+// the chunks of all, sorted by time.
+func mergeEntries(lists [][]entry) []entry {
+	if len(lists) == 1 {
+		return lists[0]
+	}
+	var out []entry
+	pos := make([]int, len(lists))
+	for {
+		best := -1
+		for i, l := range lists {
+			if pos[i] < len(l) && (best < 0 || l[pos[i]].lset.Compare(lists[best][pos[best]].lset) < 0) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		e := lists[best][pos[best]]
+		pos[best]++
+		merged := false
+		for i, l := range lists {
+			if pos[i] < len(l) && l[pos[i]].lset.Equal(e.lset) {
+				if !merged {
+					e.chunks = slices.Clone(e.chunks)
+					merged = true
+				}
+				e.chunks = append(e.chunks, l[pos[i]].chunks...)
+				pos[i]++
+			}
+		}
+		if merged {
+			sort.SliceStable(e.chunks, func(i, j int) bool { return e.chunks[i].minT < e.chunks[j].minT })
+		}
+		out = append(out, e)
+	}
+}
+
+type seriesSet struct {
+	q       *querier
+	entries []entry
+	i       int
+	err     error
+}
+
+func (s *seriesSet) Next() bool {
+	if s.i+1 >= len(s.entries) {
+		s.i = len(s.entries)
+		return false
+	}
+	s.i++
+	return true
+}
+
+func (s *seriesSet) At() Series { return &series{e: &s.entries[s.i], q: s.q} }
+func (s *seriesSet) Err() error { return s.err }
+
+type series struct {
+	e *entry
+	q *querier
+}
+
+func (s *series) Labels() model.Labels { return s.e.lset }
+
+func (s *series) Iterator(it Iterator) Iterator {
+	if l, ok := it.(*listIterator); ok && !hasOverlap(s.e.chunks) {
+		*l = listIterator{srcs: s.e.chunks, mint: s.q.mint, maxt: s.q.maxt, count: &s.q.samples}
+		return l
+	}
+	return newSeriesIterator(s.e.chunks, s.q.mint, s.q.maxt, &s.q.samples)
+}
+
+func hasOverlap(srcs []chunkSrc) bool {
+	hi := int64(math.MinInt64)
+	for _, c := range srcs {
+		if c.ooo || c.minT <= hi {
+			return true
+		}
+		hi = c.maxT
+	}
+	return false
+}
+
+func (q *querier) LabelNames(ms ...*index.Matcher) ([]string, error) {
+	seen := map[string]struct{}{}
+	if len(ms) == 0 {
+		for _, n := range q.db.head.ix.LabelNames() {
+			seen[n] = struct{}{}
+		}
+		for _, b := range q.blocks {
+			for _, n := range b.Index().LabelNames() {
+				seen[n] = struct{}{}
+			}
+		}
+	} else {
+		ss := q.Select(ms...)
+		for ss.Next() {
+			for l := range ss.At().Labels().All() {
+				seen[l.Name] = struct{}{}
+			}
+		}
+		if err := ss.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return sortedKeys(seen), nil
+}
+
+func (q *querier) LabelValues(name string, ms ...*index.Matcher) ([]string, error) {
+	seen := map[string]struct{}{}
+	if len(ms) == 0 {
+		for _, v := range q.db.head.ix.LabelValues(name) {
+			seen[v] = struct{}{}
+		}
+		for _, b := range q.blocks {
+			for _, v := range b.Index().LabelValues(name) {
+				seen[v] = struct{}{}
+			}
+		}
+	} else {
+		ss := q.Select(ms...)
+		for ss.Next() {
+			if v := ss.At().Labels().Get(name); v != "" {
+				seen[v] = struct{}{}
+			}
+		}
+		if err := ss.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return sortedKeys(seen), nil
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
