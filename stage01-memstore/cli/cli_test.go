@@ -31,8 +31,13 @@ func TestDurationAndSig3(t *testing.T) {
 		850 * time.Microsecond:   "850µs",
 		120:                      "120ns",
 		0:                        "0ns",
-		90 * time.Second:         "90s",
-		1234 * time.Second:       "1234s",
+		59 * time.Second:         "59s",
+		90 * time.Second:         "1m30s",
+		1234 * time.Second:       "20m34s",
+		2 * time.Hour:            "2h",
+		5400 * time.Second:       "1h30m",
+		-2 * time.Hour:           "-2h",
+		61500 * time.Millisecond: "1m2s",
 	} {
 		if got := Duration(d); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", d, got, want)

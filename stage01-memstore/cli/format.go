@@ -24,10 +24,14 @@ func Thousands(n int) string {
 	return sign + string(out)
 }
 
-// Duration prints d with three significant digits in the largest unit that
-// keeps it at least 1, like the guide's "12.3ms": 1.5s, 12.3ms, 850µs, 120ns.
+// Duration prints d the way the guide does: with three significant digits
+// in the largest unit that keeps it at least 1 (1.5s, 12.3ms, 850µs, 120ns),
+// and from one minute on as hours, minutes and seconds without the zero
+// parts (2h, 1h30m, 1m30s).
 func Duration(d time.Duration) string {
 	switch a := d.Abs(); {
+	case a >= time.Minute:
+		return clock(d.Round(time.Second))
 	case a >= time.Second:
 		return Sig3(d.Seconds()) + "s"
 	case a >= time.Millisecond:
@@ -36,6 +40,26 @@ func Duration(d time.Duration) string {
 		return Sig3(float64(d)/float64(time.Microsecond)) + "µs"
 	}
 	return strconv.FormatInt(int64(d), 10) + "ns"
+}
+
+// clock prints a whole number of seconds as 2h, 1h30m, 1m5s.
+func clock(d time.Duration) string {
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	h, m, sec := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+	out := sign
+	if h > 0 {
+		out += strconv.FormatInt(h, 10) + "h"
+	}
+	if m > 0 {
+		out += strconv.FormatInt(m, 10) + "m"
+	}
+	if sec > 0 {
+		out += strconv.FormatInt(sec, 10) + "s"
+	}
+	return out
 }
 
 // Sig3 formats x rounded to three significant digits, in the shortest form
