@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,15 +13,10 @@ import (
 // expressions and their diffs.
 func cmdTest(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags(prog, "test", "FILE...", stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err // usage already printed; exit status 0
-		}
-		return cli.Usagef("test: %v", err)
-	}
-	files := fs.Args()
-	if len(files) == 0 {
-		return cli.Usagef("test: want at least one script file")
+	// cli.Parse takes flags anywhere ("test a.test -h").
+	files, err := cli.Parse(fs, args, "FILE...")
+	if err != nil {
+		return err // flag.ErrHelp (usage printed, status 0) or a UsageError
 	}
 	eng := promql.NewEngine(promql.Opts{})
 	failed, evals := 0, 0

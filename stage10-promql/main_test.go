@@ -36,6 +36,15 @@ func TestTestSubcommand(t *testing.T) {
 	if code := run([]string{"test"}, nil, &out, &errb); code != 2 {
 		t.Errorf("test without files: exit %d, want 2", code)
 	}
+	// Flags are read after the file names too.
+	errb.Reset()
+	if code := run([]string{"test", bad, "-h"}, nil, &out, &errb); code != 0 || !strings.Contains(errb.String(), "usage: ") {
+		t.Errorf("test FILE -h: exit %d, stderr %q; want 0 and the usage", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"test", bad, "-nosuch"}, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "-nosuch") {
+		t.Errorf("test FILE -nosuch: exit %d, stderr %q; want 2 naming the flag", code, errb.String())
+	}
 }
 
 func TestRepl(t *testing.T) {

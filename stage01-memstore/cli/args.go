@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // UsageError is bad command-line input: wrong arguments, unknown flags or
@@ -37,7 +38,8 @@ func NewFlags(prog, name, synopsis string, w io.Writer) *flag.FlagSet {
 // Parse parses flags wherever they stand among the positional arguments (the
 // flag package alone stops at the first positional one, so "compress in out
 // --window 1h" would silently ignore the flag) and checks that exactly the
-// named positional arguments were given (none, when no names are given). -h returns flag.ErrHelp after
+// named positional arguments were given (none, when no names are given). A
+// last name ending in "..." (FILE...) takes one or more arguments. -h returns flag.ErrHelp after
 // printing the usage; everything else wrong returns a UsageError.
 func Parse(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
 	var pos []string
@@ -58,6 +60,12 @@ func Parse(fs *flag.FlagSet, args []string, names ...string) ([]string, error) {
 		}
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	if n := len(names); n > 0 && strings.HasSuffix(names[n-1], "...") {
+		if len(pos) < n {
+			return nil, Usagef("%s: want at least %d argument(s) %v, got %d; -h for help", fs.Name(), n, names, len(pos))
+		}
+		return pos, nil
 	}
 	switch {
 	case len(names) == 0 && len(pos) > 0:

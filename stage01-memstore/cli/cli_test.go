@@ -87,6 +87,14 @@ func TestParse(t *testing.T) {
 		t.Errorf("no names means no arguments: err %v", err)
 	}
 	fs, _ = newFS()
+	if pos, err := Parse(fs, []string{"a", "b", "--n", "3", "c"}, "OUT", "IN..."); err != nil || !slices.Equal(pos, []string{"a", "b", "c"}) {
+		t.Errorf("variadic: %v, %v", pos, err)
+	}
+	fs, _ = newFS()
+	if _, err := Parse(fs, []string{"a"}, "OUT", "IN..."); !errors.As(err, new(UsageError)) {
+		t.Errorf("variadic with too few: err %v", err)
+	}
+	fs, _ = newFS()
 	if pos, err := Parse(fs, []string{"--n", "2"}); err != nil || len(pos) != 0 {
 		t.Errorf("flags only: %v, %v", pos, err)
 	}

@@ -82,15 +82,20 @@ func (s *MemStorage) Stats() (series, samples int) {
 
 // Select scans every series; a real index (stage05) answers from postings,
 // but a scan is the obviously-correct oracle the tests want here.
+//
+// Selects share a read lock, so they run in parallel with each other; only
+// the first Select after a new series sorts the series list, under the
+// write lock.
 func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*index.Matcher) SeriesSet {
-	s.mu.Lock()
-	if s.sorted == nil {
-		for _, l := range s.byHash {
-			s.sorted = append(s.sorted, l...)
-		}
-		slices.SortFunc(s.sorted, func(a, b *memSeries) int { return a.labels.Compare(b.labels) })
-	}
+	s.mu.RLock()
 	all := s.sorted
+	if all == nil {
+		s.mu.RUnlock()
+		all = s.sortSeries()
+		s.mu.RLock()
+		// A series appended in between is not in all: this Select then
+		// reads as if it came just before that Append.
+	}
 	var out []memSet
 	for _, ms := range all {
 		ok := true
@@ -115,8 +120,25 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 			out = append(out, memSet{labels: ms.labels, samples: smp[lo:hi:hi]})
 		}
 	}
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	return &memSeriesSet{list: out, i: -1, ctx: ctx}
+}
+
+// sortSeries returns the series sorted by label set, sorting them if no
+// one has since the last new series. The slice is never changed once
+// built (a new series replaces it), so readers may keep it.
+func (s *MemStorage) sortSeries() []*memSeries {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sorted == nil {
+		sorted := make([]*memSeries, 0, len(s.byHash))
+		for _, l := range s.byHash {
+			sorted = append(sorted, l...)
+		}
+		slices.SortFunc(sorted, func(a, b *memSeries) int { return a.labels.Compare(b.labels) })
+		s.sorted = sorted
+	}
+	return s.sorted
 }
 
 func cmpInt(a, b int64) int {

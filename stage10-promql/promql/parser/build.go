@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +39,7 @@ func at(p lexer.Position) PosRange { return PosRange{Pos(p.Offset), Pos(p.Offset
 // Op.Precedence, left to right, except ^ which groups right to left.
 func (b *builder) expr(g *gExpr) Expr {
 	c := &chain{b: b, ops: g.Rest}
-	return c.climb(c.operand(g.First), 1)
+	return c.climb(c.operand(&g.First), 1)
 }
 
 type chain struct {
@@ -53,9 +52,9 @@ func (c *chain) peek() (Op, bool) {
 	if c.next >= len(c.ops) {
 		return OpInvalid, false
 	}
-	g := c.ops[c.next]
+	g := c.ops[c.next].Op
 	op, ok := binaryOps[g.Op]
-	if !ok { // the grammar accepts any Op or Ident token here
+	if !ok { // the grammar accepts any Op, Sign or Ident token here
 		fail(at(g.Pos), "unexpected %q: expected a binary operator", g.Op)
 	}
 	return op, true
@@ -71,7 +70,7 @@ func (c *chain) climb(lhs Expr, minPrec int) Expr {
 		}
 		g := c.ops[c.next]
 		c.next++
-		rhs := c.operand(g.Right)
+		rhs := c.operand(&g.Right)
 		for {
 			nop, ok := c.peek()
 			if !ok {
@@ -129,8 +128,8 @@ func (b *builder) unary(sign string, start Pos, operand Expr) Expr {
 func isVectorOrScalar(t ValueType) bool { return t == ValueTypeScalar || t == ValueTypeVector }
 
 func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
-	op := binaryOps[g.Op] // checked by chain.peek
-	opPos := g.Pos
+	op := binaryOps[g.Op.Op] // checked by chain.peek
+	opPos := g.Op.Pos
 	be := &BinaryExpr{Op: op, LHS: lhs, RHS: rhs,
 		PosRange: PosRange{lhs.PositionRange().Start, rhs.PositionRange().End}}
 	for _, side := range []Expr{lhs, rhs} {
@@ -140,7 +139,7 @@ func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
 	}
 	lt, rt := lhs.Type(), rhs.Type()
 	bothVectors := lt == ValueTypeVector && rt == ValueTypeVector
-	if g.Bool {
+	if g.Op.Bool {
 		if !op.IsComparisonOperator() {
 			fail(at(opPos), "bool modifier can only be used on comparison operators")
 		}
@@ -152,8 +151,8 @@ func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
 	if op.IsSetOperator() && (lt == ValueTypeScalar || rt == ValueTypeScalar) {
 		fail(be.PosRange, "set operator %q not allowed in binary scalar expression", op.String())
 	}
-	mt := g.Matching
-	if mt != nil && !bothVectors {
+	mt := &g.Matching
+	if mt.Kind != "" && !bothVectors {
 		fail(be.PosRange, "vector matching only allowed between instant vectors")
 	}
 	if !bothVectors {
@@ -163,9 +162,9 @@ func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
 	if op.IsSetOperator() {
 		vm.Card = CardManyToMany
 	}
-	if mt != nil {
+	if mt.Kind != "" {
 		vm.On = mt.Kind == "on"
-		vm.MatchingLabels = b.labelList(mt.Labels)
+		vm.MatchingLabels = b.labelList(&mt.Labels)
 		if mt.Group != "" {
 			if op.IsSetOperator() {
 				fail(be.PosRange, "no grouping allowed for %q operation", op.String())
@@ -221,33 +220,6 @@ func (b *builder) signPositions(g *gOperand) []int {
 	return pos
 }
 
-// suffix is one of an operand's [range], [range:step], offset, @, in
-// source order.
-type suffix struct {
-	start, end int // the keyword or "[", and the end of the suffix
-	rng        *gRange
-	offset     *gOffset
-	at         *gAt
-}
-
-// suffixes merges the grammar's per-kind lists back into source order and
-// finds each keyword's position (the grammar records the position of what
-// follows it).
-func (b *builder) suffixes(g *gOperand) []suffix {
-	var out []suffix
-	for _, r := range g.Ranges {
-		out = append(out, suffix{start: b.trimSpace(r.Pos.Offset) - 1, end: r.EndPos.Offset, rng: r})
-	}
-	for _, o := range g.Offsets {
-		out = append(out, suffix{start: b.trimSpace(o.Pos.Offset) - len("offset"), end: o.EndPos.Offset, offset: o})
-	}
-	for _, a := range g.Ats {
-		out = append(out, suffix{start: b.trimSpace(a.Pos.Offset) - 1, end: a.EndPos.Offset, at: a})
-	}
-	slices.SortFunc(out, func(x, y suffix) int { return x.start - y.start })
-	return out
-}
-
 // postfix builds an operand's primary expression and applies its
 // suffixes ([range], [range:step], offset, @) left to right.
 func (b *builder) postfix(g *gOperand) Expr {
@@ -255,46 +227,46 @@ func (b *builder) postfix(g *gOperand) Expr {
 	if n := len(g.Signs); n > 0 {
 		start = b.skipSpace(b.signPositions(g)[n-1] + 1)
 	}
-	sfx := b.suffixes(g)
+	sfx := g.Suffixes
 	end := g.EndPos.Offset
 	if len(sfx) > 0 {
-		end = b.trimSpace(sfx[0].start)
+		end = b.trimSpace(sfx[0].Start)
 	}
 	e := b.primary(g, PosRange{Pos(start), Pos(end)})
 	from := PosRange{Pos(start), Pos(start)}
 	var offsetSet, atSet bool // for the current target of offset/@
 	for _, s := range sfx {
-		end := Pos(s.end)
+		end, start := Pos(s.End), Pos(s.Start)
 		switch {
-		case s.rng != nil && !s.rng.Colon:
+		case s.Kind == '[' && !s.Colon:
 			vs, ok := e.(*VectorSelector)
 			if !ok {
-				fail(PosRange{Pos(s.start), end}, "ranges only allowed for vector selectors")
+				fail(PosRange{start, end}, "ranges only allowed for vector selectors")
 			}
 			if offsetSet {
-				fail(PosRange{Pos(s.start), end}, "no offset modifiers allowed before range")
+				fail(PosRange{start, end}, "no offset modifiers allowed before range")
 			}
 			if atSet {
-				fail(PosRange{Pos(s.start), end}, "no @ modifiers allowed before range")
+				fail(PosRange{start, end}, "no @ modifiers allowed before range")
 			}
-			e = &MatrixSelector{VectorSelector: vs, Range: b.duration(s.rng.Range, s.rng.Pos, false),
+			e = &MatrixSelector{VectorSelector: vs, Range: b.duration(s.Range, s.Pos, false),
 				PosRange: PosRange{vs.Start, end}}
-		case s.rng != nil:
+		case s.Kind == '[':
 			if e.Type() != ValueTypeVector {
 				fail(from, "subquery is only allowed on instant vector, got %s instead", e.Type())
 			}
-			sq := &SubqueryExpr{Expr: e, Range: b.duration(s.rng.Range, s.rng.Pos, false),
+			sq := &SubqueryExpr{Expr: e, Range: b.duration(s.Range, s.Pos, false),
 				PosRange: PosRange{e.PositionRange().Start, end}}
-			if s.rng.Step != nil {
-				sq.Step = b.duration(*s.rng.Step, s.rng.Pos, false)
+			if s.Step != "" {
+				sq.Step = b.duration(s.Step, s.Pos, false)
 			}
 			e, offsetSet, atSet = sq, false, false
-		case s.offset != nil:
+		case s.Kind == 'o':
 			if offsetSet {
 				fail(e.PositionRange(), "offset may not be set multiple times")
 			}
-			d := b.duration(s.offset.Dur, s.offset.Pos, true)
-			if s.offset.Sign == "-" {
+			d := b.duration(s.Num, s.Pos, true)
+			if s.Sign == "-" {
 				d = -d
 			}
 			switch n := e.(type) {
@@ -309,11 +281,11 @@ func (b *builder) postfix(g *gOperand) Expr {
 			}
 			offsetSet = true
 			setEnd(e, end)
-		case s.at != nil:
+		case s.Kind == '@':
 			if atSet {
 				fail(e.PositionRange(), "@ <timestamp> may not be set multiple times")
 			}
-			am := b.atModifier(s.at)
+			am := b.atModifier(s)
 			switch n := e.(type) {
 			case *VectorSelector:
 				n.At = am
@@ -342,7 +314,7 @@ func setEnd(e Expr, end Pos) {
 	}
 }
 
-func (b *builder) atModifier(g *gAt) *AtModifier {
+func (b *builder) atModifier(g *gSuffix) *AtModifier {
 	if g.Fn != "" {
 		return &AtModifier{StartOrEnd: g.Fn}
 	}
@@ -396,8 +368,8 @@ func (b *builder) primary(g *gOperand, pr PosRange) Expr {
 	switch {
 	case g.Paren != nil:
 		return &ParenExpr{Expr: b.expr(g.Paren), PosRange: pr}
-	case g.Number != nil:
-		tok := *g.Number
+	case g.Number != "":
+		tok := g.Number
 		if isDurationToken(tok) {
 			return &NumberLiteral{Val: b.duration(tok, g.Pos, true).Seconds(), PosRange: pr}
 		}
@@ -406,14 +378,14 @@ func (b *builder) primary(g *gOperand, pr PosRange) Expr {
 			fail(pr, "%v", err)
 		}
 		return &NumberLiteral{Val: f, PosRange: pr}
-	case g.Str != nil:
-		s, err := unquote(*g.Str)
+	case g.Str != "":
+		s, err := unquote(g.Str)
 		if err != nil {
 			fail(pr, "%v", err)
 		}
 		return &StringLiteral{Val: s, PosRange: pr}
-	case g.Braces:
-		return b.selector("", g.Matchers, pr)
+	case g.Sel.Braces:
+		return b.selector("", g.Sel.List, pr)
 	}
 	return b.ident(g, pr)
 }
@@ -440,15 +412,15 @@ var keywords = map[string]bool{
 }
 
 func (b *builder) ident(g *gOperand, pr PosRange) Expr {
-	name := *g.Name
+	name, pre := g.Head.Name, &g.Head.Pre
 	if !g.Call {
-		if g.PreKind != "" {
-			fail(pr, "unexpected grouping %q without an aggregation body", g.PreKind)
+		if pre.Kind != "" {
+			fail(pr, "unexpected grouping %q without an aggregation body", pre.Kind)
 		}
 		if keywords[name] {
 			fail(pr, "unexpected %q: expected an expression", name)
 		}
-		if !g.NameBraces {
+		if !g.NameSel.Braces {
 			switch strings.ToLower(name) {
 			case "inf":
 				return &NumberLiteral{Val: math.Inf(1), PosRange: pr}
@@ -456,9 +428,9 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 				return &NumberLiteral{Val: math.NaN(), PosRange: pr}
 			}
 		}
-		return b.selector(name, g.NameMatchers, pr)
+		return b.selector(name, g.NameSel.List, pr)
 	}
-	if g.NameBraces {
+	if g.NameSel.Braces {
 		fail(pr, "unexpected \"{\" after a call to %q", name)
 	}
 	args := make([]Expr, len(g.Args))
@@ -468,7 +440,7 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 	if op, ok := aggregateOps[name]; ok {
 		return b.aggregate(op, g, args, pr)
 	}
-	if g.PreKind != "" || g.PostKind != "" {
+	if pre.Kind != "" || g.Post.Kind != "" {
 		fail(pr, "grouping is only allowed on aggregations, not on function %q", name)
 	}
 	fn, ok := Functions[name]
@@ -502,16 +474,17 @@ func (b *builder) checkCall(fn *Function, args []Expr, pr PosRange) {
 
 func (b *builder) aggregate(op Op, g *gOperand, args []Expr, pr PosRange) Expr {
 	ae := &AggregateExpr{Op: op, PosRange: pr}
-	if g.PreKind != "" && g.PostKind != "" {
+	pre, post := &g.Head.Pre, &g.Post
+	if pre.Kind != "" && post.Kind != "" {
 		fail(pr, "aggregation must have only one grouping clause")
 	}
-	switch {
-	case g.PreKind != "":
-		ae.Without = g.PreKind == "without"
-		ae.Grouping = b.labelList(g.PreLabels)
-	case g.PostKind != "":
-		ae.Without = g.PostKind == "without"
-		ae.Grouping = b.labelList(g.PostLabels)
+	gr := pre
+	if post.Kind != "" {
+		gr = post
+	}
+	if gr.Kind != "" {
+		ae.Without = gr.Kind == "without"
+		ae.Grouping = b.labelList(&gr.gLabelList)
 	}
 	want := 1
 	if op.IsAggregatorWithParam() {
@@ -537,7 +510,7 @@ func (b *builder) aggregate(op Op, g *gOperand, args []Expr, pr PosRange) Expr {
 	return ae
 }
 
-func (b *builder) selector(name string, matchers []*gMatcher, pr PosRange) *VectorSelector {
+func (b *builder) selector(name string, matchers []gMatcher, pr PosRange) *VectorSelector {
 	vs := &VectorSelector{Name: name, PosRange: pr}
 	if name != "" {
 		vs.LabelMatchers = append(vs.LabelMatchers, index.MustNewMatcher(index.MatchEqual, model.MetricName, name))
@@ -564,7 +537,7 @@ func (b *builder) selector(name string, matchers []*gMatcher, pr PosRange) *Vect
 			vs.LabelMatchers = append([]*index.Matcher{index.MustNewMatcher(index.MatchEqual, model.MetricName, lname)}, vs.LabelMatchers...)
 			continue
 		}
-		val, err := unquote(*gm.Value)
+		val, err := unquote(gm.Value)
 		if err != nil {
 			fail(mpr, "%v", err)
 		}
@@ -621,8 +594,8 @@ func unquote(s string) (string, error) {
 		return "", fmt.Errorf("bad string %s", s)
 	}
 	q, body := s[0], s[1:len(s)-1]
-	if q == '`' {
-		return body, nil
+	if q == '`' || strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+		return body, nil // nothing to decode
 	}
 	var out strings.Builder
 	for len(body) > 0 {

@@ -223,6 +223,14 @@ func TestSyntaxErrors(t *testing.T) {
 		{`'it''s'`, "1:5:"},
 		{"foo[5m", "1:7:"},
 		{"a +* b", "1:4:"},
+		{"sum by (a", "1:10:"},
+		{"foo{a=}", "1:6:"},
+		{"foo[5m:", "1:8:"},
+		{"foo offset -", "1:13:"},
+		{"foo @ -", "1:8:"},
+		{"foo @ start(", "1:13:"},
+		{"a / on(x) group_left(y", "1:23:"},
+		{"rate(x,)", "1:7:"},
 	} {
 		_, err := ParseExpr(c.in)
 		if err == nil || !strings.HasPrefix(err.Error(), c.pos+" parse error: ") {

@@ -204,12 +204,18 @@ func runEval(eng *promql.Engine, st promql.Storage, c *evalCmd) string {
 		if c.scalar != nil {
 			return "expected a scalar, got a vector"
 		}
+		if c.rangeVector {
+			return "expected a range vector, got an instant vector"
+		}
 		return compareVector(c, v)
 	case promql.Matrix:
-		if c.instant {
-			return "range-vector results of instant queries are not compared by this runner"
+		if !c.instant {
+			return compareMatrix(c, v, c.start, c.end, c.step)
 		}
-		return compareMatrix(c, v)
+		if !c.rangeVector {
+			return `got a range vector; an "expect range vector from <t> to <t> step <d>" line says which timestamps the expected values stand for`
+		}
+		return compareMatrix(c, v, c.rvFrom, c.rvTo, c.rvStep)
 	}
 	return fmt.Sprintf("unexpected result type %T", val)
 }
@@ -253,8 +259,17 @@ func compareVector(c *evalCmd, got promql.Vector) string {
 	return strings.Join(diff, "\n")
 }
 
-func compareMatrix(c *evalCmd, got promql.Matrix) string {
-	steps := int((c.end-c.start)/c.step) + 1
+// compareMatrix compares a range query's result, or an instant query's
+// range vector, with the expected values, which stand for the timestamps
+// start, start+step, … end ("_" where no point is expected). A point off
+// that grid is a difference too.
+func compareMatrix(c *evalCmd, got promql.Matrix, start, end, step time.Duration) string {
+	steps := int((end-start)/step) + 1
+	slot := func(t int64) (int, bool) {
+		d := time.Duration(t)*time.Millisecond - start
+		i := int(d / step)
+		return i, d >= 0 && d%step == 0 && i < steps
+	}
 	var diff []string
 	seen := map[string]bool{}
 	wantBy := map[string]expectedSeries{}
@@ -266,11 +281,16 @@ func compareMatrix(c *evalCmd, got promql.Matrix) string {
 		for i := range out {
 			out[i] = "_"
 		}
+		var off []string
 		for _, p := range pts {
-			i := int((time.Duration(p.T)*time.Millisecond - c.start) / c.step)
-			if i >= 0 && i < steps {
+			if i, ok := slot(p.T); ok {
 				out[i] = promql.FormatValue(p.V)
+			} else {
+				off = append(off, fmt.Sprintf("%s@%s", promql.FormatValue(p.V), time.Duration(p.T)*time.Millisecond))
 			}
+		}
+		if len(off) > 0 {
+			out = append(out, "(off the grid: "+strings.Join(off, " ")+")")
 		}
 		return strings.Join(out, " ")
 	}
@@ -282,19 +302,29 @@ func compareMatrix(c *evalCmd, got promql.Matrix) string {
 			diff = append(diff, "+ "+k+" "+render(s.Floats))
 			continue
 		}
-		if len(e.values) != steps {
+		if len(e.values) > steps {
 			diff = append(diff, fmt.Sprintf("~ %s: %d expected values for %d steps", k, len(e.values), steps))
 			continue
 		}
+		// Fewer values than steps: no point is expected at the last ones
+		// (Prometheus's runner reads them so too).
+		for len(e.values) < steps {
+			e.values = append(e.values[:len(e.values):len(e.values)], seqValue{missing: true})
+		}
 		gotAt := make([]*float64, steps)
+		offGrid := false
 		for _, p := range s.Floats {
-			i := int((time.Duration(p.T)*time.Millisecond - c.start) / c.step)
+			i, ok := slot(p.T)
+			if !ok {
+				offGrid = true
+				continue
+			}
 			v := p.V
 			gotAt[i] = &v
 		}
 		for i, w := range e.values {
 			g := gotAt[i]
-			if w.missing != (g == nil) || (g != nil && !almostEqual(w.v, *g)) {
+			if offGrid || w.missing != (g == nil) || (g != nil && !almostEqual(w.v, *g)) {
 				exp := make([]string, steps)
 				for j, x := range e.values {
 					exp[j] = "_"

@@ -60,6 +60,12 @@ type evalCmd struct {
 	expected         []expectedSeries
 	scalar           *float64
 	str              *string
+	// For an instant eval whose result is a range vector: "expect range
+	// vector from <t> to <t> step <d>" gives the timestamps the expected
+	// values stand for (and, as in Prometheus, moves the eval time to the
+	// end of that range).
+	rangeVector          bool
+	rvFrom, rvTo, rvStep time.Duration
 }
 
 type expectedSeries struct {
@@ -111,7 +117,9 @@ func parseScript(src string) ([]command, error) {
 		case "load":
 			cmd, err = parseLoad(lineNo, strings.TrimSpace(rest), block)
 		case "clear":
-			cmd = &clearCmd{at: lineNo}
+			// A line of its own: what follows it is the next command,
+			// blank line or not (as in Prometheus's runner).
+			cmd, j = &clearCmd{at: lineNo}, i+1
 		case "eval", "eval_fail", "eval_ordered", "eval_warn", "eval_info":
 			cmd, err = parseEval(lineNo, word, strings.TrimSpace(rest), block)
 		default:
@@ -143,8 +151,9 @@ func parseLoad(lineNo int, arg string, block []string) (*loadCmd, error) {
 }
 
 var (
-	instantRE = regexp.MustCompile(`^instant\s+at\s+(\S+)\s+(.+)$`)
-	rangeRE   = regexp.MustCompile(`^range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$`)
+	rangeVectorRE = regexp.MustCompile(`^vector\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)$`)
+	instantRE     = regexp.MustCompile(`^instant\s+at\s+(\S+)\s+(.+)$`)
+	rangeRE       = regexp.MustCompile(`^range\s+from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.+)$`)
 )
 
 func parseEval(lineNo int, word, rest string, block []string) (*evalCmd, error) {
@@ -227,6 +236,20 @@ func (c *evalCmd) parseExpect(s string) error {
 		case rest != "":
 			return fmt.Errorf("bad expect fail %q", rest)
 		}
+	case "range":
+		m := rangeVectorRE.FindStringSubmatch(rest)
+		if m == nil {
+			return fmt.Errorf("want \"expect range vector from <t> to <t> step <d>\", got %q", s)
+		}
+		var e1, e2, e3 error
+		c.rvFrom, e1 = parseTime(m[1])
+		c.rvTo, e2 = parseTime(m[2])
+		c.rvStep, e3 = parseTime(m[3])
+		if e1 != nil || e2 != nil || e3 != nil || c.rvStep <= 0 || c.rvTo < c.rvFrom {
+			return fmt.Errorf("bad range vector %q", rest)
+		}
+		c.rangeVector = true
+		c.start = c.rvTo
 	case "warn", "info", "no_warn", "no_info":
 	default:
 		return fmt.Errorf("unknown expectation %q", kind)

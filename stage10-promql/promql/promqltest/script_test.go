@@ -89,6 +89,66 @@ eval instant at 0 1
 	}
 }
 
+// TestRangeVectorResults: an instant eval whose result is a range vector is
+// compared point by point once "expect range vector" says which timestamps
+// the values stand for (the passing evals are Prometheus's own, from its
+// range_queries.test; the values are the raw samples in each window).
+func TestRangeVectorResults(t *testing.T) {
+	eng := promql.NewEngine(promql.Opts{})
+	r := Run("t", `
+load 10s
+  some_metric{env="a"} 1+1x5
+  some_metric{env="b"} 2+2x5
+
+eval instant at 1m some_metric[1m]
+  expect range vector from 10s to 1m step 10s
+  some_metric{env="a"} 2 3 4 5 6
+  some_metric{env="b"} 4 6 8 10 12
+
+# wrong value
+eval instant at 1m some_metric{env="a"}[1m]
+  expect range vector from 10s to 1m step 10s
+  some_metric{env="a"} 2 3 4 5 7
+
+# the samples are 10s apart: with a 20s grid, 10s, 30s, 50s are off it
+eval instant at 1m some_metric{env="a"}[1m]
+  expect range vector from 20s to 1m step 20s
+  some_metric{env="a"} 3 5
+
+# no directive
+eval instant at 1m some_metric{env="a"}[1m]
+  some_metric{env="a"} 2
+
+clear
+load 1m
+  some_metric_with_stale_marker 0 1 stale 3
+
+eval instant at 3m some_metric_with_stale_marker[3m]
+  expect range vector from 1m to 3m step 60s
+  some_metric_with_stale_marker{} 1 _ 3
+
+eval instant at 1m some_nonexistent_metric[1m]
+  expect range vector from 10s to 1m step 10s
+
+# the eval time is the range's end, 3m, not 10m (at 10m the window is empty)
+eval instant at 10m some_metric_with_stale_marker[1m]
+  expect range vector from 2m30s to 3m step 30s
+  some_metric_with_stale_marker _ 3
+`, eng)
+	if r.Err != nil || r.Evals != 7 || len(r.Failures) != 3 {
+		t.Fatalf("evals %d, failures %+v, err %v", r.Evals, r.Failures, r.Err)
+	}
+	for i, want := range []string{
+		"expected 2 3 4 5 7 _\n         got 2 3 4 5 6 _",
+		"(off the grid: 2@10s 4@30s 6@50s)",
+		`got a range vector; an "expect range vector`,
+	} {
+		if !strings.Contains(r.Failures[i].Msg, want) {
+			t.Errorf("failure %d lacks %q:\n%s", i, want, r.Failures[i].Msg)
+		}
+	}
+}
+
 func TestAlmostEqual(t *testing.T) {
 	if !almostEqual(0.0333333, 1.0/30) || almostEqual(0.0333, 1.0/30) || !almostEqual(math.NaN(), math.NaN()) || almostEqual(0, 1e-300) {
 		t.Error("almostEqual")
