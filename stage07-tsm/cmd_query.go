@@ -72,7 +72,7 @@ func printQueryStats(w io.Writer, res *influxql.Result, el time.Duration) {
 	s := res.Stats
 	fmt.Fprintf(w, "Files scanned: %d of %d TSM (using index: %d index searches, %d key lookups rejected by bloom filters), %d blocks decoded, %s values from the cache\n",
 		s.FilesRead, s.Files, s.IndexSearches, s.BloomRejects, s.Blocks, cli.Thousands(s.CacheValues))
-	fmt.Fprintf(w, "Points returned: %s (%s series)\n", cli.Thousands(res.Points), cli.Thousands(res.SeriesScanned))
+	fmt.Fprintf(w, "Points returned: %s (%s series, selected with the series index)\n", cli.Thousands(res.Points), cli.Thousands(res.SeriesScanned))
 	fmt.Fprintf(w, "Query time: %s\n", cli.Duration(el))
 }
 

@@ -8,12 +8,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage07-tsm/tsm"
 )
 
-// Storage is what a query needs from an engine (tsm.Engine implements it).
+// Storage is what a query needs from an engine (tsm.Engine implements it):
+// the series index, to turn the WHERE tag conditions into a set of series,
+// and reads by storage key.
 type Storage interface {
-	MeasurementKeys(m string) ([]string, map[string]tsm.Type, error)
+	// SelectSeries returns the series of measurement m whose tags satisfy
+	// every matcher (all of m with none).
+	SelectSeries(m string, ms ...*index.Matcher) *roaring.Bitmap
+	// Series describes one series: its key, tags and fields.
+	Series(id index.SeriesID) (tsm.SeriesInfo, bool)
 	Read(key string, min, max int64) (tsm.Values, tsm.ReadStats, error)
 }
 
@@ -62,39 +70,32 @@ func Exec(s Storage, q *Query, now time.Time) (*Result, error) {
 			return nil, err
 		}
 	}
-	keys, types, err := s.MeasurementKeys(q.From)
+	ids, err := selectSeries(s, q.From, q.Where)
 	if err != nil {
 		return nil, err
 	}
-	// Group keys by series, keep the series whose tags match.
 	type series struct {
 		key    string
 		tags   [][2]string
 		fields map[string]string // field → storage key
 	}
-	var all []*series
-	byKey := map[string]*series{}
-	for _, k := range keys {
-		sk, field, ok := tsm.SplitKey(k)
+	res := &Result{}
+	matched := make([]*series, 0, ids.GetCardinality())
+	types := map[string]tsm.Type{}
+	for it := ids.Iterator(); it.HasNext(); {
+		info, ok := s.Series(it.Next())
 		if !ok {
 			continue
 		}
-		se := byKey[sk]
-		if se == nil {
-			_, tags := tsm.ParseSeriesKey(sk)
-			se = &series{key: sk, tags: tags, fields: map[string]string{}}
-			byKey[sk] = se
-			all = append(all, se)
+		se := &series{key: info.Key, tags: info.Tags, fields: make(map[string]string, len(info.Fields))}
+		for _, f := range info.Fields {
+			se.fields[f.Name] = f.Key
+			types[f.Key] = f.Type
 		}
-		se.fields[field] = k
+		matched = append(matched, se)
 	}
-	res := &Result{}
-	var matched []*series
-	for _, se := range all {
-		if q.Where == nil || matchTags(q.Where, se.tags) {
-			matched = append(matched, se)
-		}
-	}
+	// Series IDs follow arrival order; results are in series key order.
+	slices.SortFunc(matched, func(a, b *series) int { return strings.Compare(a.key, b.key) })
 	res.SeriesScanned = len(matched)
 
 	if q.Fields[0].Call() != nil {
@@ -321,35 +322,51 @@ func timeRange(o *Or, now time.Time, min, max int64) (int64, int64, error) {
 func maxInt(a, b int64) int64 { return max(a, b) }
 func minInt(a, b int64) int64 { return min(a, b) }
 
-// matchTags evaluates the tag conditions (time conditions count as true);
-// a tag the series lacks has the value "".
-func matchTags(o *Or, tags [][2]string) bool {
+// selectSeries evaluates the WHERE clause's tag conditions on the series
+// index: in each conjunction the tag comparisons become matchers of one
+// Select (stage05 orders them, smallest postings first), parenthesised
+// parts are intersected with it, and the conjunctions of an OR are united.
+// Time conditions select every series (they restrict the time range).
+// A missing tag has the value "" (stage05's semantics, and InfluxDB's).
+func selectSeries(s Storage, m string, o *Or) (*roaring.Bitmap, error) {
+	if o == nil {
+		return s.SelectSeries(m), nil
+	}
+	var res *roaring.Bitmap
 	for _, a := range o.And {
-		ok := true
+		var ms []*index.Matcher
+		var parts []*roaring.Bitmap
 		for _, t := range a.Terms {
 			switch {
 			case t.Paren != nil:
-				ok = matchTags(t.Paren, tags)
-			case t.Tag != nil:
-				v := ""
-				for _, tg := range tags {
-					if tg[0] == t.Tag.Key {
-						v = tg[1]
-						break
-					}
+				b, err := selectSeries(s, m, t.Paren)
+				if err != nil {
+					return nil, err
 				}
-				eq := v == *t.Tag.Value.Str
-				ok = eq == (t.Tag.Op == "=")
-			}
-			if !ok {
-				break
+				parts = append(parts, b)
+			case t.Tag != nil:
+				typ := index.MatchEqual
+				if t.Tag.Op != "=" {
+					typ = index.MatchNotEqual
+				}
+				mt, err := index.NewMatcher(typ, t.Tag.Key, *t.Tag.Value.Str)
+				if err != nil {
+					return nil, errAt(t.Pos, "%v", err)
+				}
+				ms = append(ms, mt)
 			}
 		}
-		if ok {
-			return true
+		b := s.SelectSeries(m, ms...)
+		for _, p := range parts {
+			b.And(p)
+		}
+		if res == nil {
+			res = b
+		} else {
+			res.Or(b)
 		}
 	}
-	return false
+	return res, nil
 }
 
 // Format writes a result as text tables (for the CLI).

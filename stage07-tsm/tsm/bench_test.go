@@ -3,6 +3,7 @@ package tsm
 import (
 	"compress/gzip"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,28 +96,53 @@ func BenchmarkIngestTSBS(b *testing.B) {
 
 // BenchmarkFullCompactionTSBS loads cpu-only as ten flushed files, then
 // times a full compaction and reports the size of the result per value.
+// integer: the file's values as written (integer fields); float: the same
+// numbers stored as floats, for the float blocks (timestamp column + XOR).
 func BenchmarkFullCompactionTSBS(b *testing.B) {
 	batches := tsbsBatches(b, "tsbs-cpu-only-100h-6h.influx.gz", 5000)
 	n := countValues(batches)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var size int64
-	for range b.N {
-		b.StopTimer()
-		e := loadFiles(b, batches, 10)
-		b.StartTimer()
-		st, err := e.Compact(true)
-		mustNoErr(b, err)
-		b.StopTimer()
-		if st.Output.Values != n {
-			b.Fatalf("compacted %d values, want %d", st.Output.Values, n)
+	run := func(b *testing.B, batches []*Batch) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		var size int64
+		for range b.N {
+			b.StopTimer()
+			e := loadFiles(b, batches, 10)
+			b.StartTimer()
+			st, err := e.Compact(true)
+			mustNoErr(b, err)
+			b.StopTimer()
+			if st.Output.Values != n {
+				b.Fatalf("compacted %d values, want %d", st.Output.Values, n)
+			}
+			size = st.Output.Size
+			e.Close()
+			b.StartTimer()
 		}
-		size = st.Output.Size
-		e.Close()
-		b.StartTimer()
+		b.ReportMetric(float64(size)/float64(n), "B/value")
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "values/s")
 	}
-	b.ReportMetric(float64(size)/float64(n), "B/value")
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "values/s")
+	b.Run("integer", func(b *testing.B) { run(b, batches) })
+	b.Run("float", func(b *testing.B) { run(b, asFloats(batches)) })
+}
+
+// asFloats copies batches with every integer value turned into a float.
+func asFloats(bs []*Batch) []*Batch {
+	out := make([]*Batch, len(bs))
+	for i, bt := range bs {
+		out[i] = NewBatch()
+		for j, k := range bt.keys {
+			v := &bt.vals[j]
+			for x := range v.T {
+				f := v.V[x]
+				if v.Type == IntegerType {
+					f = math.Float64bits(float64(int64(f)))
+				}
+				out[i].Add([]byte(k), FloatType, v.T[x], f, "")
+			}
+		}
+	}
+	return out
 }
 
 // loadFiles writes batches into a new engine flushing into `files` files.

@@ -28,12 +28,14 @@ const maxStringColumn = MaxPointsPerBlock << 16
 //	0     4  CRC-32C of bytes 4…end
 //	4     1  type (FloatType … StringType)
 //	5     …  uvarint n, the number of values (1 … MaxPointsPerBlock)
-//	then, FloatType:  a stage03 Gorilla XOR chunk holding timestamps and values
-//	      others:     uvarint len(ts) | timestamp column | value column
+//	then              uvarint len(ts) | timestamp column | value column
 //
 // The timestamp column is stage02's: the first timestamp as 8 bytes, then
 // zig-zag delta-of-deltas packed with Simple-8b or varints. Value columns:
 //
+//	FloatType     stage03's values-only Gorilla XOR stream: v0 as 64 bits,
+//	              then each value's XOR with the previous one ('0' | '10' …
+//	              | '11' …), zero-padded to a byte
 //	IntegerType   uvarint zigzag(v0), then Simple-8b of zigzag(v[i]-v[i-1])
 //	UnsignedType  the same on the two's-complement differences
 //	BooleanType   ⌈n/8⌉ bytes, value i is bit i%8 of byte i/8
@@ -52,31 +54,25 @@ func AppendBlock(dst []byte, v *Values) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, byte(v.Type))
 	dst = binary.AppendUvarint(dst, uint64(n))
-	switch v.Type {
-	case FloatType:
-		fs := make([]float64, n)
-		for i, b := range v.V {
-			fs[i] = math.Float64frombits(b)
-		}
-		c, err := gorilla.Encode(v.T, fs, gorilla.XOR)
-		if err != nil {
-			return dst[:start], fmt.Errorf("tsm: float block: %w", err)
-		}
-		dst = append(dst, c.Bytes()...)
-	case IntegerType, UnsignedType, BooleanType, StringType:
-		ts := delta.AppendTimestamps(nil, v.T)
-		dst = binary.AppendUvarint(dst, uint64(len(ts)))
-		dst = append(dst, ts...)
-		dst = appendValueColumn(dst, v)
-	default:
+	if !v.Type.valid() {
 		return dst[:start], fmt.Errorf("tsm: block of unknown type %d", v.Type)
 	}
+	ts := delta.AppendTimestamps(nil, v.T)
+	dst = binary.AppendUvarint(dst, uint64(len(ts)))
+	dst = append(dst, ts...)
+	dst = appendValueColumn(dst, v)
 	binary.LittleEndian.PutUint32(dst[start:], crc32.Checksum(dst[start+4:], castagnoli))
 	return dst, nil
 }
 
 func appendValueColumn(dst []byte, v *Values) []byte {
 	switch v.Type {
+	case FloatType:
+		fs := make([]float64, len(v.V))
+		for i, b := range v.V {
+			fs[i] = math.Float64frombits(b)
+		}
+		return gorilla.AppendXORValues(dst, fs)
 	case IntegerType, UnsignedType:
 		dst = binary.AppendUvarint(dst, delta.ZigZag(int64(v.V[0])))
 		d := make([]uint64, len(v.V)-1)
@@ -139,20 +135,6 @@ func DecodeBlock(b []byte, dst *Values) error {
 	dst.Type = t
 	_, k := binary.Uvarint(b[5:])
 	body := b[5+k:]
-	if t == FloatType {
-		ts, fs, err := gorilla.DecodeAll(body, nil, nil)
-		if err != nil {
-			return fmt.Errorf("%w: float block: %v", ErrCorrupt, err)
-		}
-		if len(ts) != n {
-			return fmt.Errorf("%w: float block holds %d values, header says %d", ErrCorrupt, len(ts), n)
-		}
-		dst.T = append(dst.T, ts...)
-		for _, f := range fs {
-			dst.V = append(dst.V, math.Float64bits(f))
-		}
-		return nil
-	}
 	tl, k := binary.Uvarint(body)
 	if k <= 0 || tl > uint64(len(body)-k) {
 		return fmt.Errorf("%w: timestamp column length", ErrCorrupt)
@@ -174,6 +156,14 @@ func DecodeBlock(b []byte, dst *Values) error {
 
 func decodeValueColumn(t Type, n int, col []byte, dst *Values) error {
 	switch t {
+	case FloatType:
+		fs, err := gorilla.DecodeXORValues(make([]float64, 0, n), col, n)
+		if err != nil {
+			return fmt.Errorf("%w: float values: %v", ErrCorrupt, err)
+		}
+		for _, f := range fs {
+			dst.V = append(dst.V, math.Float64bits(f))
+		}
 	case IntegerType, UnsignedType:
 		v0, k := binary.Uvarint(col)
 		if k <= 0 {

@@ -3,8 +3,11 @@ package tsm
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsdb-course/stage02-delta/delta"
 )
 
 // TestBlockRoundTrip encodes random blocks of every type and size and
@@ -53,6 +56,31 @@ func TestBlockBytes(t *testing.T) {
 	if bits == 0 || w&(1<<bits-1) != 1 || (w>>bits)&(1<<bits-1) != 4 || len(vals) != 9 {
 		t.Fatalf("delta word %016x (selector %d), %d value bytes", w, sel, len(vals))
 	}
+}
+
+// TestFloatBlockBytes checks a float block's layout by hand: the same
+// timestamp column as the other types, then the values 1.0, 1.0, 2.0 as a
+// values-only XOR stream (bytes derived in stage03's TestXORValuesBytes:
+// 1.0 as 64 raw bits, '0' for the repeat, '11' 00001 001011 + 11 ones for
+// the XOR 0x7ff0000000000000, padding).
+func TestFloatBlockBytes(t *testing.T) {
+	v := Values{Type: FloatType, T: []int64{10, 20, 30}, V: []uint64{math.Float64bits(1), math.Float64bits(1), math.Float64bits(2)}}
+	b, err := AppendBlock(nil, &v)
+	mustNoErr(t, err)
+	if b[4] != 1 || b[5] != 3 {
+		t.Fatalf("header % x", b[:6])
+	}
+	tl := int(b[6])
+	if want := delta.AppendTimestamps(nil, v.T); string(b[7:7+tl]) != string(want) {
+		t.Fatalf("timestamp column % x, want stage02's % x", b[7:7+tl], want)
+	}
+	want := []byte{0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x61, 0x2f, 0xff, 0x80}
+	if got := b[7+tl:]; string(got) != string(want) {
+		t.Fatalf("value stream % x, want % x", got, want)
+	}
+	var got Values
+	mustNoErr(t, DecodeBlock(b, &got))
+	mustNoErr(t, sameValues(got, v))
 }
 
 func TestBlockCorruption(t *testing.T) {

@@ -139,6 +139,9 @@ func (e *Engine) Compact(full bool) (CompactStats, error) {
 	if err := e.install(inputs, installPath, gen, -1); err != nil {
 		return st, err
 	}
+	// Committed: the manifest lists the output and not the inputs, which
+	// are still on disk until the deferred releases below delete them.
+	e.at("compact:installed")
 	st.Duration = time.Since(start)
 	e.compactions.Add(1)
 	e.compactBytes.Add(out.Size)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,16 +46,23 @@ func childValue(k int, b int64) float64 { return float64(b)*100 + float64(k) + 0
 // be killed.
 func crashChild(dir, point string) error {
 	out := bufio.NewWriter(os.Stdout)
+	var mu sync.Mutex // out and seen: the hook runs in the flush and compaction goroutines
 	opts := Options{CacheMaxSize: 16 << 10, AutoCompact: true, WAL: wal.Options{Sync: wal.SyncBatch, SegmentSize: 64 << 10}}
 	seen := 0
 	opts.hook = func(p string) {
-		if p == point {
-			if seen++; seen == 2 {
-				fmt.Fprintf(out, "stopped %s\n", p)
-				out.Flush()
-				time.Sleep(time.Hour) // wait for SIGKILL (a sleeping goroutine keeps the runtime from declaring a deadlock)
-			}
+		if p != point {
+			return
 		}
+		mu.Lock()
+		if seen++; seen == 2 {
+			fmt.Fprintf(out, "stopped %s\n", p)
+			out.Flush()
+			// Keep mu: no more acks are printed while the process waits
+			// for SIGKILL (a sleeping goroutine keeps the runtime from
+			// declaring a deadlock).
+			time.Sleep(time.Hour)
+		}
+		mu.Unlock()
 	}
 	e, err := Open(dir, opts)
 	if err != nil {
@@ -68,8 +76,10 @@ func crashChild(dir, point string) error {
 		if err := e.WriteBatch(batch); err != nil {
 			return err
 		}
+		mu.Lock()
 		fmt.Fprintf(out, "ack %d\n", b)
 		out.Flush()
+		mu.Unlock()
 	}
 	return nil
 }
@@ -88,6 +98,7 @@ func TestCrashDuringFlushAndCompaction(t *testing.T) {
 		{"flush after the file is renamed, before the manifest", "flush:written"},
 		{"compaction after the output is renamed, before the manifest", "compact:written"},
 		{"after a manifest commit, before inputs are deleted", "install:committed"},
+		{"compaction installed, before its inputs are deleted", "compact:installed"},
 		{"at an arbitrary moment", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,7 +147,8 @@ func TestCrashDuringFlushAndCompaction(t *testing.T) {
 			}
 			// At these points a complete but uncommitted file is on disk:
 			// the crash really left something for Open to clean up.
-			if c.point == "flush:written" || c.point == "compact:written" {
+			// At compact:installed the inputs are the uncommitted leftovers.
+			if c.point == "flush:written" || c.point == "compact:written" || c.point == "compact:installed" {
 				ents, _ := os.ReadDir(dir)
 				orphans := 0
 				for _, x := range ents {

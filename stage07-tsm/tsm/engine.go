@@ -27,11 +27,24 @@ type Options struct {
 	// snapshotted and flushed to a TSM file in the background while writes
 	// go on into a fresh cache. Defaults to DefaultCacheMaxSize.
 	CacheMaxSize int64
+	// CacheHardLimit bounds the memory of the cache and the snapshot being
+	// flushed together (InfluxDB's cache-max-memory-size; CacheMaxSize is
+	// its cache-snapshot-memory-size). A write that would pass it waits
+	// until a flush makes room, or fails with ErrCacheFull if
+	// RejectWhenFull is set. A single batch larger than the limit is let
+	// in when the cache and snapshot are empty. Defaults to 2×CacheMaxSize.
+	CacheHardLimit int64
+	// RejectWhenFull makes a write that finds the cache at CacheHardLimit
+	// fail at once with ErrCacheFull instead of waiting for room: for a
+	// front end that would rather answer "try again later" than hold the
+	// connection.
+	RejectWhenFull bool
 	// WAL configures the write-ahead log (segment size, sync policy).
 	// Defaults to stage04's: 16 MiB segments, SyncBatch (group commit).
 	WAL wal.Options
-	// AutoCompact runs level compactions in the background after each
-	// flush. Defaults to false (call Compact).
+	// AutoCompact runs level compactions in the background (in a goroutine
+	// of their own, so that flushes are never held up behind a merge) after
+	// each flush. Defaults to false (call Compact).
 	AutoCompact bool
 	// ColdDuration: CompactIfCold runs a full compaction once no write has
 	// arrived for this long. Defaults to DefaultColdDuration.
@@ -85,27 +98,31 @@ type Engine struct {
 
 	// mu guards the fields below it; cond (on mu) wakes writers waiting
 	// for a flush to make room.
-	mu      sync.RWMutex
-	cond    *sync.Cond
-	cache   *Cache
-	snap    *Cache    // being flushed, nil otherwise
-	snapSeg int       // the last WAL segment snap covers
-	files   []*Reader // live files, oldest generation first
-	gens    map[*Reader]int
-	man     manifest
-	bgErr   error // a background flush failed: writes report it
+	mu       sync.RWMutex
+	cond     *sync.Cond
+	cache    *Cache
+	snap     *Cache    // being flushed, nil otherwise
+	reserved int64     // bytes admitted (admit) but not yet in the cache
+	snapSeg  int       // the last WAL segment snap covers
+	files    []*Reader // live files, oldest generation first
+	gens     map[*Reader]int
+	man      manifest
+	bgErr    error // a background flush failed: writes report it
 
 	// types is every key's type, from files and writes: the field type
-	// check costs one map lookup per key per batch.
+	// check costs one map lookup per key per batch. series is the series
+	// index (seriesindex.go), fed with each key types learns.
 	typesMu sync.RWMutex
 	types   map[string]Type
+	series  *seriesIndex
 
-	flushMu   sync.Mutex // one flush at a time
-	compactMu sync.Mutex // one compaction at a time
-	flushing  atomic.Bool
-	lastWrite atomic.Int64 // unix ns of the last write, for CompactIfCold
-	bg        sync.WaitGroup
-	closed    atomic.Bool
+	flushMu    sync.Mutex // one flush at a time
+	compactMu  sync.Mutex // one compaction at a time
+	flushing   atomic.Bool
+	compacting atomic.Bool  // a background compaction goroutine runs
+	lastWrite  atomic.Int64 // unix ns of the last write, for CompactIfCold
+	bg         sync.WaitGroup
+	closed     atomic.Bool
 
 	flushes, compactions     atomic.Int64
 	flushBytes, compactBytes atomic.Int64
@@ -118,6 +135,10 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if opts.CacheMaxSize <= 0 {
 		opts.CacheMaxSize = DefaultCacheMaxSize
 	}
+	if opts.CacheHardLimit <= 0 {
+		opts.CacheHardLimit = 2 * opts.CacheMaxSize
+	}
+	opts.CacheHardLimit = max(opts.CacheHardLimit, opts.CacheMaxSize)
 	if opts.ColdDuration <= 0 {
 		opts.ColdDuration = DefaultColdDuration
 	}
@@ -134,7 +155,8 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if _, err := cleanDir(dir, m); err != nil {
 		return nil, err
 	}
-	e := &Engine{dir: dir, opts: opts, cache: NewCache(), man: m, gens: map[*Reader]int{}, types: map[string]Type{}}
+	e := &Engine{dir: dir, opts: opts, cache: NewCache(), man: m, gens: map[*Reader]int{}, types: map[string]Type{},
+		series: newSeriesIndex()}
 	e.cond = sync.NewCond(&e.mu)
 	e.lastWrite.Store(opts.Now().UnixNano())
 	for _, name := range m.Files {
@@ -175,6 +197,9 @@ func (e *Engine) learnTypes(r *Reader) error {
 			return err
 		}
 		if _, ok := e.types[string(k)]; !ok {
+			if err := e.series.add(string(k), t); err != nil {
+				return fmt.Errorf("%s: %w", r.Path(), err)
+			}
 			e.types[string(k)] = t
 		}
 	}
@@ -255,6 +280,9 @@ func (e *Engine) checkTypes(b *Batch) error {
 	}
 	for i, k := range b.keys {
 		if _, ok := e.types[k]; !ok {
+			if err := e.series.add(k, b.vals[i].Type); err != nil {
+				return err
+			}
 			e.types[k] = b.vals[i].Type
 		}
 	}
@@ -276,8 +304,10 @@ func (e *Engine) WritePoints(pts []lineprotocol.Point) error {
 
 // WriteBatch logs b to the WAL and, once the WAL has made it durable (per
 // the sync policy), applies it to the cache. If the cache then exceeds
-// CacheMaxSize a background flush starts; if a flush is already running and
-// the cache is full again, the write waits for it (back-pressure).
+// CacheMaxSize a background flush starts. If the cache and the snapshot
+// being flushed would pass CacheHardLimit, the write first waits for a
+// flush to make room (back-pressure), or fails with ErrCacheFull
+// (RejectWhenFull).
 func (e *Engine) WriteBatch(b *Batch) error {
 	if b.Len() == 0 {
 		return nil
@@ -285,26 +315,48 @@ func (e *Engine) WriteBatch(b *Batch) error {
 	if e.closed.Load() {
 		return ErrClosed
 	}
-	if err := e.waitForRoom(); err != nil {
-		return err
-	}
 	if err := e.checkTypes(b); err != nil {
 		return err
 	}
+	n := batchCost(b)
+	if err := e.admit(n); err != nil {
+		return err
+	}
+	err := e.logAndApply(b)
+	e.mu.Lock()
+	e.reserved -= n
+	e.cond.Broadcast()
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	e.lastWrite.Store(e.opts.Now().UnixNano())
+	e.maybeFlush()
+	return nil
+}
+
+func (e *Engine) logAndApply(b *Batch) error {
 	rec := AppendWriteRecord(nil, b)
 	e.writeMu.RLock()
+	defer e.writeMu.RUnlock()
 	if err := e.w.Log(rec); err != nil {
-		e.writeMu.RUnlock()
 		return fmt.Errorf("tsm: %w", err)
 	}
 	e.mu.RLock()
 	c := e.cache
 	e.mu.RUnlock()
 	c.Write(b)
-	e.writeMu.RUnlock()
-	e.lastWrite.Store(e.opts.Now().UnixNano())
-	e.maybeFlush()
 	return nil
+}
+
+// batchCost is the most b can add to the cache's Size: every key counted as
+// new (Cache.Write charges a known key only its values).
+func batchCost(b *Batch) int64 {
+	var n int64
+	for i, k := range b.keys {
+		n += int64(len(k)) + entryOverhead + int64(b.vals[i].size())
+	}
+	return n
 }
 
 // maybeFlush starts a background flush if the cache is over its limit and
@@ -312,16 +364,24 @@ func (e *Engine) WriteBatch(b *Batch) error {
 // limit when it finishes (writes went on meanwhile), and re-checks after
 // clearing its flag, so a write that saw the flag set is never left with an
 // oversized cache and no flush coming.
-func (e *Engine) maybeFlush() {
-	for e.cacheSize() > e.opts.CacheMaxSize && e.flushing.CompareAndSwap(false, true) {
+func (e *Engine) maybeFlush() { e.startFlush(false) }
+
+// startFlush is maybeFlush; force flushes once even below CacheMaxSize (a
+// write waiting at the hard limit needs the cache emptied).
+func (e *Engine) startFlush(force bool) {
+	for (force || e.cacheSize() > e.opts.CacheMaxSize) && !e.closed.Load() && e.flushing.CompareAndSwap(false, true) {
 		e.bg.Add(1)
 		go func() {
 			defer e.bg.Done()
 			defer func() {
 				e.flushing.Store(false)
+				// A writer that found the flag set waits for this.
+				e.mu.Lock()
+				e.cond.Broadcast()
+				e.mu.Unlock()
 				e.maybeFlush()
 			}()
-			for e.cacheSize() > e.opts.CacheMaxSize {
+			for first := force; (first || e.cacheSize() > e.opts.CacheMaxSize) && !e.closed.Load(); first = false {
 				if _, err := e.Flush(); err != nil {
 					e.mu.Lock()
 					e.bgErr = err
@@ -329,18 +389,41 @@ func (e *Engine) maybeFlush() {
 					e.mu.Unlock()
 					return
 				}
-				if e.opts.AutoCompact {
-					for {
-						st, err := e.Compact(false)
-						if err != nil || len(st.Inputs) == 0 {
-							break
-						}
-					}
+				e.maybeCompact()
+			}
+		}()
+		return
+	}
+}
+
+// maybeCompact starts a goroutine running level compactions while one is
+// due (AutoCompact), unless one is running. Like maybeFlush it re-checks
+// after clearing its flag, so a flush that finished meanwhile is not left
+// without its compaction.
+func (e *Engine) maybeCompact() {
+	for e.opts.AutoCompact && !e.closed.Load() && e.levelDue() && e.compacting.CompareAndSwap(false, true) {
+		e.bg.Add(1)
+		go func() {
+			defer e.bg.Done()
+			defer func() {
+				e.compacting.Store(false)
+				e.maybeCompact()
+			}()
+			for !e.closed.Load() {
+				st, err := e.Compact(false)
+				if err != nil || len(st.Inputs) == 0 {
+					return
 				}
 			}
 		}()
 		return
 	}
+}
+
+func (e *Engine) levelDue() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return planLevel(e.files) != nil
 }
 
 func (e *Engine) cacheSize() int64 {
@@ -350,15 +433,49 @@ func (e *Engine) cacheSize() int64 {
 	return c.Size()
 }
 
-// waitForRoom blocks while the cache is full and a flush is still writing
-// the previous snapshot.
-func (e *Engine) waitForRoom() error {
+// admit reserves n bytes of the hard limit for a write: the cache, the
+// snapshot and the writes admitted but not yet applied must stay within
+// CacheHardLimit, so the bound holds however many writers run at once. It
+// waits (cond: woken when a write releases its reservation, a flush swaps
+// the cache or installs its file, or a flush fails) or, with
+// RejectWhenFull, fails with ErrCacheFull.
+func (e *Engine) admit(n int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for e.bgErr == nil && e.snap != nil && e.cache.Size() > e.opts.CacheMaxSize {
+	kicked := false
+	for {
+		if e.bgErr != nil {
+			return e.bgErr
+		}
+		if e.closed.Load() {
+			return ErrClosed
+		}
+		used := e.cache.Size() + e.reserved
+		if e.snap != nil {
+			used += e.snap.Size()
+		}
+		if used+n <= e.opts.CacheHardLimit || used == 0 {
+			e.reserved += n
+			return nil
+		}
+		if e.opts.RejectWhenFull {
+			return fmt.Errorf("%w: %d bytes in the cache and snapshot, the write needs %d, limit %d",
+				ErrCacheFull, used, n, e.opts.CacheHardLimit)
+		}
+		// Room comes from a flush: make sure one is coming (forced: the
+		// cache may be under CacheMaxSize when a big batch waits), once per
+		// wake-up. A snapshot being written, a write in flight and a flusher
+		// that ends all Broadcast when they are done.
+		if !kicked && e.snap == nil && e.cache.Size() > 0 {
+			kicked = true
+			e.mu.Unlock()
+			e.startFlush(true)
+			e.mu.Lock()
+			continue
+		}
+		kicked = false
 		e.cond.Wait()
 	}
-	return e.bgErr
 }
 
 // Flush snapshots the cache and writes it to a new level-1 TSM file, then
@@ -397,6 +514,7 @@ func (e *Engine) Flush() (FlushStats, error) {
 		snap = e.cache
 		e.snap, e.cache = snap, NewCache()
 		e.snapSeg = seg
+		e.cond.Broadcast()
 		e.mu.Unlock()
 		e.writeMu.Unlock()
 	} else {
@@ -556,6 +674,9 @@ func (e *Engine) Close() error {
 	if !e.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	e.mu.Lock()
+	e.cond.Broadcast() // writers waiting for room give up
+	e.mu.Unlock()
 	e.bg.Wait()
 	e.flushMu.Lock()
 	e.compactMu.Lock()
@@ -605,15 +726,18 @@ func (e *Engine) Stats() Stats {
 	e.mu.RLock()
 	c, snap := e.cache, e.snap
 	s := Stats{Files: make([]FileInfo, 0, len(e.files))}
+	// Sizes read under mu: a flush swaps cache and snapshot under it, so
+	// CacheBytes + SnapshotBytes is the memory at one moment.
+	s.CacheBytes = c.Size()
+	if snap != nil {
+		s.SnapshotBytes = snap.Size()
+	}
 	for _, f := range e.files {
 		s.Files = append(s.Files, FileInfo{Name: filepath.Base(f.Path()), Generation: e.gens[f], Level: f.Level(),
 			Size: f.Size(), Keys: f.KeyCount(), Tombstones: f.Tombstones().Len()})
 	}
 	e.mu.RUnlock()
-	s.CacheBytes, s.CacheValues, s.CacheKeys = c.Size(), c.Len(), c.Keys()
-	if snap != nil {
-		s.SnapshotBytes = snap.Size()
-	}
+	s.CacheValues, s.CacheKeys = c.Len(), c.Keys()
 	s.WAL = e.w.Stats()
 	s.Flushes, s.Compactions = e.flushes.Load(), e.compactions.Load()
 	s.FlushBytes, s.CompactBytes = e.flushBytes.Load(), e.compactBytes.Load()

@@ -13,6 +13,10 @@ var (
 	// ErrInvalidKey rejects a key the format cannot hold: empty, longer
 	// than MaxKeySize, or containing the field separator twice.
 	ErrInvalidKey = errors.New("tsm: invalid key")
+	// ErrCacheFull rejects a write that finds the cache and the snapshot
+	// being flushed at Options.CacheHardLimit (with RejectWhenFull; without
+	// it the write waits for room).
+	ErrCacheFull = errors.New("tsm: cache full")
 	// ErrClosed is returned by every method of a closed engine.
 	ErrClosed = errors.New("tsm: engine closed")
 )

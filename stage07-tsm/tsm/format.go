@@ -3,7 +3,7 @@ package tsm
 // A TSM file, byte by byte (integers little-endian):
 //
 //	header   0   4  magic "TSM7"
-//	         4   1  version (1)
+//	         4   1  version (2; version 1 stored float blocks as stage03 chunks)
 //	         5   1  level: 1 for a cache flush, L+1 for a level compaction of
 //	                level-L files, ≥ 4 for a full compaction
 //	blocks   6   …  blocks (block.go), each key's blocks together, in key order
@@ -25,7 +25,7 @@ package tsm
 // once when the file is opened.
 const (
 	fileMagic   = "TSM7"
-	fileVersion = 1
+	fileVersion = 2 // 2: float blocks hold a timestamp column and a values-only XOR stream
 	headerSize  = 6
 	footerSize  = 36
 	entrySize   = 28 // min, max, offset, size of one block in the index

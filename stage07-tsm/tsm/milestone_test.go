@@ -71,7 +71,7 @@ func TestMilestone1_CacheFlushesProduceValidTSMFiles(t *testing.T) {
 		path := filepath.Join(dir, fi.Name)
 		raw, err := os.ReadFile(path)
 		mustNoErr(t, err)
-		if string(raw[:4]) != "TSM7" || raw[4] != 1 || raw[5] != 1 || string(raw[len(raw)-4:]) != "TSM7" {
+		if string(raw[:4]) != "TSM7" || raw[4] != 2 || raw[5] != 1 || string(raw[len(raw)-4:]) != "TSM7" {
 			t.Fatalf("%s: header % x, footer magic %q", fi.Name, raw[:6], raw[len(raw)-4:])
 		}
 		r, err := OpenReader(path)
