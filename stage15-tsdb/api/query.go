@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+	"github.com/tsdb-course/stage15-tsdb/storage"
+)
+
+// maxPoints is Prometheus's cap on steps per series of a range query.
+const maxPoints = 11000
+
+// queryResult is the data of a query answer; it is written with the
+// hand-made encoder of json.go.
+type queryResult struct{ v promql.Value }
+
+// query serves /api/v1/query: query, time (default now), timeout.
+func (a *API) query(r *http.Request) (any, *apiError) {
+	ts, aerr := timeParam(r, "time", a.now())
+	if aerr != nil {
+		return nil, aerr
+	}
+	expr, ctx, cancel, aerr := a.prepare(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	defer cancel()
+	v, err := a.run(ctx, "instant", func(st promql.Storage) (promql.Value, error) {
+		return a.engine.Eval(ctx, st, expr, ts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return queryResult{v}, nil
+}
+
+// queryRange serves /api/v1/query_range: query, start, end, step, timeout.
+func (a *API) queryRange(r *http.Request) (any, *apiError) {
+	var ps [2]time.Time
+	for i, name := range []string{"start", "end"} {
+		s := r.FormValue(name)
+		if s == "" {
+			return nil, badParam(name, errors.New("missing"))
+		}
+		t, err := parseTime(s)
+		if err != nil {
+			return nil, badParam(name, err)
+		}
+		ps[i] = t
+	}
+	start, end := ps[0], ps[1]
+	if end.Before(start) {
+		return nil, badParam("end", errors.New("end timestamp must not be before start time"))
+	}
+	stepS := r.FormValue("step")
+	if stepS == "" {
+		return nil, badParam("step", errors.New("missing"))
+	}
+	step, err := parseDuration(stepS)
+	if err != nil {
+		return nil, badParam("step", err)
+	}
+	if step <= 0 {
+		return nil, badParam("step", errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"))
+	}
+	if end.Sub(start)/step > maxPoints {
+		return nil, newError(ErrBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))
+	}
+	expr, ctx, cancel, aerr := a.prepare(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	defer cancel()
+	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
+		return nil, newError(ErrBadData, fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", t.DocumentedType()))
+	}
+	v, aerr := a.run(ctx, "range", func(st promql.Storage) (promql.Value, error) {
+		return a.engine.EvalRange(ctx, st, expr, start, end, step)
+	})
+	if aerr != nil {
+		return nil, aerr
+	}
+	return queryResult{v}, nil
+}
+
+// prepare parses the query and makes its context: the request's, bounded by
+// the timeout parameter if one is given (the engine's own timeout bounds it
+// anyway).
+func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.CancelFunc, *apiError) {
+	q := r.FormValue("query")
+	if q == "" {
+		return nil, nil, nil, badParam("query", errors.New("missing"))
+	}
+	expr, err := parser.ParseExpr(q)
+	if err != nil {
+		return nil, nil, nil, badParam("query", err)
+	}
+	ctx, cancel := r.Context(), context.CancelFunc(func() {})
+	if s := r.FormValue("timeout"); s != "" {
+		d, err := parseDuration(s)
+		if err != nil || d <= 0 {
+			if err == nil {
+				err = errors.New("timeout must be positive")
+			}
+			return nil, nil, nil, badParam("timeout", err)
+		}
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	return expr, ctx, cancel, nil
+}
+
+// run evaluates one query under the concurrency limit, over a fresh
+// storage adapter that is closed (releasing its queriers) afterwards, and
+// maps the engine's errors to API error types.
+func (a *API) run(ctx context.Context, typ string, eval func(promql.Storage) (promql.Value, error)) (promql.Value, *apiError) {
+	select {
+	case a.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, engineError(ctx.Err())
+	}
+	defer func() { <-a.sem }()
+	m := a.opts.Metrics
+	if m != nil {
+		m.QueriesRunning.Inc()
+		defer m.QueriesRunning.Dec()
+	}
+	start := time.Now()
+	st := storage.NewQueryStorage(a.db)
+	v, err := eval(st)
+	cerr := st.Close()
+	el := time.Since(start)
+	a.queryStats.observe(el)
+	if m != nil {
+		m.Queries.WithLabelValues(typ).Inc()
+		m.QueryDuration.WithLabelValues(typ).Observe(el.Seconds())
+	}
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, engineError(err)
+	}
+	return v, nil
+}
+
+func engineError(err error) *apiError {
+	switch {
+	case errors.Is(err, promql.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return newError(ErrTimeout, err)
+	case errors.Is(err, promql.ErrCanceled), errors.Is(err, context.Canceled):
+		return newError(ErrCanceled, err)
+	case errors.Is(err, promql.ErrExecution):
+		return newError(ErrExecution, err)
+	}
+	return newError(ErrInternal, err)
+}

@@ -1,0 +1,243 @@
+package api
+
+import (
+	"cmp"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// BuildInfo is /api/v1/status/buildinfo's data.
+type BuildInfo struct {
+	Version   string `json:"version"`
+	Revision  string `json:"revision"`
+	Branch    string `json:"branch"`
+	BuildUser string `json:"buildUser"`
+	BuildDate string `json:"buildDate"`
+	GoVersion string `json:"goVersion"`
+}
+
+// ReadBuildInfo fills BuildInfo from the binary's embedded build settings.
+func ReadBuildInfo(version string) BuildInfo {
+	bi := BuildInfo{Version: version, GoVersion: runtime.Version(), Branch: "HEAD", BuildUser: "unknown", BuildDate: "unknown", Revision: "unknown"}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				bi.Revision = s.Value
+			case "vcs.time":
+				bi.BuildDate = s.Value
+			}
+		}
+	}
+	return bi
+}
+
+func (a *API) buildInfo(*http.Request) (any, *apiError) { return a.opts.BuildInfo, nil }
+
+// runtimeInfo serves /api/v1/status/runtimeinfo with Prometheus's fields.
+func (a *API) runtimeInfo(*http.Request) (any, *apiError) {
+	cwd, _ := os.Getwd()
+	retention := "0s"
+	if a.opts.Retention > 0 {
+		retention = a.opts.Retention.String()
+	}
+	return map[string]any{
+		"startTime":           a.opts.StartTime.UTC().Format(time.RFC3339Nano),
+		"CWD":                 cwd,
+		"reloadConfigSuccess": true,
+		"lastConfigTime":      a.opts.StartTime.UTC().Format(time.RFC3339Nano),
+		"corruptionCount":     len(a.db.Recovery().CorruptBlocks),
+		"goroutineCount":      runtime.NumGoroutine(),
+		"GOMAXPROCS":          runtime.GOMAXPROCS(0),
+		"GOMEMLIMIT":          debug.SetMemoryLimit(-1),
+		"GOGC":                os.Getenv("GOGC"),
+		"GODEBUG":             os.Getenv("GODEBUG"),
+		"storageRetention":    retention,
+	}, nil
+}
+
+type nameValue struct {
+	Name  string `json:"name"`
+	Value uint64 `json:"value"`
+}
+
+// topN returns the n largest counts, largest first (ties by name).
+func topN(m map[string]uint64, n int) []nameValue {
+	out := make([]nameValue, 0, len(m))
+	for k, v := range m {
+		out = append(out, nameValue{k, v})
+	}
+	slices.SortFunc(out, func(a, b nameValue) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out[:min(n, len(out))]
+}
+
+// tsdbStatus serves /api/v1/status/tsdb: head statistics and the top ten
+// of series count by metric name and by label pair, label values by label
+// name, and label bytes by label name, over the head's series (as
+// Prometheus computes them). limit (default 10) changes the ten.
+func (a *API) tsdbStatus(r *http.Request) (any, *apiError) {
+	limit := 10
+	if s := r.FormValue("limit"); s != "" {
+		n, err := parseInt(s)
+		if err != nil || n < 1 {
+			return nil, badParam("limit", errNotPositive)
+		}
+		limit = n
+	}
+	head := a.db.Head()
+	st := head.Stats()
+	byName, byPair, bytesByLabel := map[string]uint64{}, map[string]uint64{}, map[string]uint64{}
+	values := map[string]map[string]struct{}{}
+	if st.Series > 0 {
+		q, err := a.db.Querier(st.MinT, st.MaxT)
+		if err != nil {
+			return nil, newError(ErrInternal, err)
+		}
+		defer q.Close()
+		ss := q.Select()
+		for ss.Next() {
+			for l := range ss.At().Labels().All() {
+				if l.Name == "__name__" {
+					byName[l.Value]++
+				}
+				pair := l.Name + "=" + l.Value
+				if byPair[pair] == 0 {
+					bytesByLabel[l.Name] += uint64(len(l.Value))
+				}
+				byPair[pair]++
+				if values[l.Name] == nil {
+					values[l.Name] = map[string]struct{}{}
+				}
+				values[l.Name][l.Value] = struct{}{}
+			}
+		}
+		if err := ss.Err(); err != nil {
+			return nil, newError(ErrInternal, err)
+		}
+	}
+	valueCount := map[string]uint64{}
+	for name, vs := range values {
+		valueCount[name] = uint64(len(vs))
+	}
+	minT, maxT := st.MinT, st.MaxT
+	if st.Series == 0 || minT == math.MaxInt64 {
+		minT, maxT = 0, 0
+	}
+	return map[string]any{
+		"headStats": map[string]any{
+			"numSeries":     st.Series,
+			"numLabelPairs": len(byPair),
+			"chunkCount":    st.OpenChunks + st.MappedChunks + st.OOOChunks,
+			"minTime":       minT,
+			"maxTime":       maxT,
+		},
+		"seriesCountByMetricName":     topN(byName, limit),
+		"labelValueCountByLabelName":  topN(valueCount, limit),
+		"memoryInBytesByLabelName":    topN(bytesByLabel, limit),
+		"seriesCountByLabelValuePair": topN(byPair, limit),
+	}, nil
+}
+
+// queryStats sums query count and latency for /admin/status.
+type queryStats struct {
+	count atomic.Int64
+	nanos atomic.Int64
+}
+
+func (s *queryStats) observe(d time.Duration) {
+	s.count.Add(1)
+	s.nanos.Add(int64(d))
+}
+
+// rawSampleBytes is what one sample takes uncompressed: an int64 timestamp
+// and a float64 value. The compression ratio compares against it.
+const rawSampleBytes = 16
+
+// adminStatus serves the guide's GET /admin/status.
+func (a *API) adminStatus(*http.Request) (any, *apiError) {
+	head := a.db.Head()
+	st := head.Stats()
+	var blockSamples, blockBytes int64
+	for _, b := range a.db.Blocks() {
+		blockSamples += int64(b.Stats.NumSamples)
+		blockBytes += b.Size
+	}
+	headSamples := int64(0)
+	if a.opts.HeadSamples != nil {
+		headSamples = a.opts.HeadSamples()
+	}
+	samples := blockSamples + headSamples
+	stored := blockBytes + st.HeadChunkBytes + st.OpenChunkBytes
+	ratio := 0.0
+	if stored > 0 {
+		ratio = math.Round(float64(samples*rawSampleBytes)/float64(stored)*10) / 10
+	}
+	totalSeries, err := a.countSeries()
+	if err != nil {
+		return nil, newError(ErrInternal, err)
+	}
+	n, sum := a.queryStats.count.Load(), a.queryStats.nanos.Load()
+	avg := 0.0
+	if n > 0 {
+		avg = math.Round(float64(sum)/float64(n)/1e4) / 100
+	}
+	return map[string]any{
+		"status": "healthy",
+		"storage": map[string]any{
+			"total_series":      totalSeries,
+			"total_samples":     samples,
+			"disk_usage_bytes":  dirSize(a.db.Dir()),
+			"compression_ratio": ratio,
+		},
+		"ingestion": map[string]any{
+			"samples_per_second": math.Round(a.ingestRate.PerSecond()),
+			"active_series":      st.Series,
+		},
+		"query": map[string]any{
+			"queries_per_second": math.Round(a.queryRate.PerSecond()*100) / 100,
+			"avg_latency_ms":     avg,
+		},
+	}, nil
+}
+
+// countSeries counts the distinct series of the whole DB (head and blocks).
+func (a *API) countSeries() (int, error) {
+	q, err := a.db.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return 0, err
+	}
+	defer q.Close()
+	ss := q.Select()
+	n := 0
+	for ss.Next() {
+		n++
+	}
+	return n, ss.Err()
+}
+
+// dirSize is the bytes of the regular files under dir (snapshots included:
+// they are on the same disk, though their hard links share space).
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
+	"github.com/tsdb-course/stage15-tsdb/config"
+	"github.com/tsdb-course/stage15-tsdb/server"
+)
+
+// cmdStart runs the server until SIGINT or SIGTERM. Settings: defaults,
+// then the --config file, then the flags given on the command line.
+func cmdStart(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "start", "[--listen ADDR] [--data-dir DIR] [--retention 15d] [--config FILE]", stderr)
+	def := config.Default()
+	listen := fs.String("listen", def.Listen, "HTTP listen address")
+	dataDir := fs.String("data-dir", def.DataDir, "data directory (blocks, WAL, snapshots)")
+	retention := def.Retention
+	fs.Var(&retention, "retention", "drop blocks older than this (0: keep everything)")
+	cfgFile := fs.String("config", "", "YAML config file (see README); flags override it")
+	qTimeout := def.Query.Timeout
+	fs.Var(&qTimeout, "query.timeout", "per-query timeout")
+	qConc := fs.Int("query.max-concurrency", def.Query.MaxConcurrency, "queries evaluated at once")
+	qSamples := fs.Int("query.max-samples", def.Query.MaxSamples, "samples one query may load")
+	compactEvery := fs.Duration("compact-interval", time.Minute, "how often background compaction looks for work")
+	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	cfg := def
+	if *cfgFile != "" {
+		c, err := config.Load(*cfgFile)
+		if err != nil {
+			return err
+		}
+		cfg = c
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = *listen
+		case "data-dir":
+			cfg.DataDir = *dataDir
+		case "retention":
+			cfg.Retention = retention
+		case "query.timeout":
+			cfg.Query.Timeout = qTimeout
+		case "query.max-concurrency":
+			cfg.Query.MaxConcurrency = *qConc
+		case "query.max-samples":
+			cfg.Query.MaxSamples = *qSamples
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return cli.Usagef("--log.level: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.Run(ctx, 30*time.Second)
+}

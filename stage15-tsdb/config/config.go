@@ -1,0 +1,155 @@
+// Package config holds the server's settings: their defaults, the YAML file
+// that may set them (`start --config FILE`), and the checks they must pass.
+//
+// A file sets any subset; flags given on the command line override the file;
+// everything else keeps its default:
+//
+//	listen: 127.0.0.1:9090
+//	data_dir: ./data
+//	retention: 15d
+//	query:
+//	  timeout: 2m
+//	  max_concurrency: 20
+//	  max_samples: 50000000
+//	  lookback_delta: 5m
+//	write:
+//	  max_body_bytes: 33554432
+//	  out_of_order_window: 0s
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrInvalid is wrapped by every error about a bad setting.
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is the whole configuration of a server.
+type Config struct {
+	// Listen is the HTTP address. Defaults to 127.0.0.1:9090.
+	Listen string `yaml:"listen"`
+	// DataDir holds the blocks, the WAL and snapshots. Defaults to ./data.
+	DataDir string `yaml:"data_dir"`
+	// Retention drops blocks older than this. Defaults to 15d; 0 keeps all.
+	Retention Duration `yaml:"retention"`
+	// RetentionSize drops the oldest blocks while all take more bytes than
+	// this. Defaults to 0: no limit.
+	RetentionSize int64       `yaml:"retention_size"`
+	Query         QueryConfig `yaml:"query"`
+	Write         WriteConfig `yaml:"write"`
+}
+
+// QueryConfig configures the query engine and its limits.
+type QueryConfig struct {
+	// Timeout bounds one query. Defaults to 2m.
+	Timeout Duration `yaml:"timeout"`
+	// MaxConcurrency is how many queries run at once; more wait.
+	// Defaults to 20.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// MaxSamples caps the samples one query may load. Defaults to 50,000,000.
+	MaxSamples int `yaml:"max_samples"`
+	// LookbackDelta is the instant-selector lookback. Defaults to 5m.
+	LookbackDelta Duration `yaml:"lookback_delta"`
+}
+
+// WriteConfig configures ingestion.
+type WriteConfig struct {
+	// MaxBodyBytes caps a write request's body (after decompression for
+	// remote write). Defaults to 32 MiB; larger bodies get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// OutOfOrderWindow accepts samples this much older than a head's newest
+	// sample. Defaults to 0: they are rejected.
+	OutOfOrderWindow Duration `yaml:"out_of_order_window"`
+}
+
+// Defaults used for every field a file or flag leaves unset.
+const (
+	DefaultListen         = "127.0.0.1:9090"
+	DefaultDataDir        = "./data"
+	DefaultRetention      = 15 * 24 * time.Hour
+	DefaultQueryTimeout   = 2 * time.Minute
+	DefaultMaxConcurrency = 20
+	DefaultMaxSamples     = 50_000_000
+	DefaultLookbackDelta  = 5 * time.Minute
+	DefaultMaxBodyBytes   = 32 << 20
+)
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	return Config{
+		Listen:    DefaultListen,
+		DataDir:   DefaultDataDir,
+		Retention: Duration(DefaultRetention),
+		Query: QueryConfig{
+			Timeout:        Duration(DefaultQueryTimeout),
+			MaxConcurrency: DefaultMaxConcurrency,
+			MaxSamples:     DefaultMaxSamples,
+			LookbackDelta:  Duration(DefaultLookbackDelta),
+		},
+		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes},
+	}
+}
+
+// Load reads a YAML file over the defaults. Unknown keys are errors, so a
+// misspelt setting is not silently ignored.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads YAML over the defaults and validates the result.
+func Parse(data []byte) (Config, error) {
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every setting.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("%w: listen %q: %v", ErrInvalid, c.Listen, err)
+	}
+	switch {
+	case c.DataDir == "":
+		return fmt.Errorf("%w: data_dir is empty", ErrInvalid)
+	case c.Retention < 0:
+		return fmt.Errorf("%w: retention %s is negative", ErrInvalid, c.Retention)
+	case c.RetentionSize < 0:
+		return fmt.Errorf("%w: retention_size %d is negative", ErrInvalid, c.RetentionSize)
+	case c.Query.Timeout <= 0:
+		return fmt.Errorf("%w: query.timeout must be positive", ErrInvalid)
+	case c.Query.MaxConcurrency < 1:
+		return fmt.Errorf("%w: query.max_concurrency must be at least 1", ErrInvalid)
+	case c.Query.MaxSamples < 1:
+		return fmt.Errorf("%w: query.max_samples must be at least 1", ErrInvalid)
+	case c.Query.LookbackDelta <= 0:
+		return fmt.Errorf("%w: query.lookback_delta must be positive", ErrInvalid)
+	case c.Write.MaxBodyBytes < 1:
+		return fmt.Errorf("%w: write.max_body_bytes must be at least 1", ErrInvalid)
+	case c.Write.OutOfOrderWindow < 0:
+		return fmt.Errorf("%w: write.out_of_order_window is negative", ErrInvalid)
+	}
+	return nil
+}

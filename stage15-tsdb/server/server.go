@@ -1,0 +1,342 @@
+// Package server composes the capstone: the storage engine (stage06's
+// tsdb.DB), the PromQL engine (stage10), the HTTP API (package api) and
+// self-monitoring (package selfmon), with their lifecycle:
+//
+//	Start   listen at once (/-/healthy answers, /-/ready says 503), open the
+//	        DB in the background (blocks loaded, WAL replayed), then serve
+//	        the API and start the compaction loop
+//	Run     Start, wait for the context (SIGINT/SIGTERM in `tsdb start`),
+//	        Shutdown
+//	Shutdown stop accepting, let in-flight requests finish, stop compaction,
+//	        close the DB (WAL synced, head chunks and blocks closed)
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage15-tsdb/api"
+	"github.com/tsdb-course/stage15-tsdb/config"
+	"github.com/tsdb-course/stage15-tsdb/selfmon"
+	"github.com/tsdb-course/stage15-tsdb/storage"
+)
+
+// Version is the server's version, printed at start-up and by buildinfo.
+const Version = "0.15.0"
+
+// Options are the settings that are not in the config file.
+type Options struct {
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// CompactInterval is how often the compaction loop looks for due work.
+	// Defaults to one minute.
+	CompactInterval time.Duration
+	// Storage overrides the storage engine's options (tests); Retention
+	// and the out-of-order window still come from the config.
+	Storage tsdb.Options
+}
+
+// Server is one running TSDB server.
+type Server struct {
+	cfg  config.Config
+	opts Options
+	log  *slog.Logger
+
+	ln      net.Listener
+	http    *http.Server
+	metrics *selfmon.Metrics
+
+	db      atomic.Pointer[tsdb.DB]
+	api     atomic.Pointer[api.API]
+	handler atomic.Pointer[http.Handler]
+	ready   chan struct{}
+	openErr error // set before ready is closed
+
+	compactMu   sync.Mutex
+	headSamples atomic.Int64 // estimate: replayed + ingested − cut into blocks
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+	closeErr    error
+	started     time.Time
+}
+
+// New returns a server for cfg; Start runs it.
+func New(cfg config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.CompactInterval <= 0 {
+		opts.CompactInterval = time.Minute
+	}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, ready: make(chan struct{}), stop: make(chan struct{})}
+	s.metrics = selfmon.New(selfmon.Gauges{
+		HeadSeries: s.gauge(func(db *tsdb.DB) float64 { return float64(db.Head().NumSeries()) }),
+		HeadChunks: s.gauge(func(db *tsdb.DB) float64 {
+			st := db.Head().Stats()
+			return float64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+		}),
+		WALBytes: s.gauge(func(db *tsdb.DB) float64 { return float64(db.WALSize()) }),
+		Blocks:   s.gauge(func(db *tsdb.DB) float64 { return float64(len(db.Blocks())) }),
+	})
+	return s, nil
+}
+
+func (s *Server) gauge(f func(*tsdb.DB) float64) func() float64 {
+	return func() float64 {
+		if db := s.db.Load(); db != nil {
+			return f(db)
+		}
+		return 0
+	}
+}
+
+// Metrics returns the server's self-metrics.
+func (s *Server) Metrics() *selfmon.Metrics { return s.metrics }
+
+// Addr is the address the server listens on (after Start).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Ready is closed once the DB is open (or failed to open: see Err).
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Err is the error that kept the DB from opening, once Ready is closed.
+func (s *Server) Err() error {
+	<-s.ready
+	return s.openErr
+}
+
+// DB is the storage engine, nil until ready.
+func (s *Server) DB() *tsdb.DB { return s.db.Load() }
+
+// Start listens and serves, and opens the DB in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.ln = ln
+	s.started = time.Now()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("Healthy.\n"))
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if s.handler.Load() == nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("Service Unavailable: replaying the WAL.\n"))
+			return
+		}
+		_, _ = w.Write([]byte("Ready.\n"))
+	})
+	mux.Handle("GET /metrics", s.metrics.Instrument("metrics", s.metrics.Handler()))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if h := s.handler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		api.RespondError(w, api.ErrUnavailable, "the server is starting: replaying the WAL")
+	})
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server", "err", err)
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.open()
+	}()
+	return nil
+}
+
+// open opens the DB (the slow part of a restart: WAL replay) and then
+// switches the API on.
+func (s *Server) open() {
+	defer close(s.ready)
+	so := s.opts.Storage
+	so.NoBackgroundCompaction = true // the server's loop compacts, to time it
+	so.RetentionTime = time.Duration(s.cfg.Retention).Milliseconds()
+	so.RetentionSize = s.cfg.RetentionSize
+	so.OutOfOrderWindow = time.Duration(s.cfg.Write.OutOfOrderWindow).Milliseconds()
+	db, err := tsdb.Open(s.cfg.DataDir, so)
+	if err != nil {
+		s.openErr = err
+		s.log.Error("opening storage failed", "dir", s.cfg.DataDir, "err", err)
+		return
+	}
+	select {
+	case <-s.stop: // shut down while opening
+		s.openErr = errors.New("server: shut down while opening")
+		_ = db.Close()
+		return
+	default:
+	}
+	rec := db.Recovery()
+	s.headSamples.Store(int64(rec.SamplesLoaded))
+	s.db.Store(db)
+	engine := promql.NewEngine(promql.Opts{
+		LookbackDelta: time.Duration(s.cfg.Query.LookbackDelta),
+		MaxSamples:    s.cfg.Query.MaxSamples,
+		Timeout:       time.Duration(s.cfg.Query.Timeout),
+	})
+	a := api.New(storage.Guard{DB: db}, api.Options{
+		Engine:         engine,
+		MaxConcurrency: s.cfg.Query.MaxConcurrency,
+		MaxBodyBytes:   s.cfg.Write.MaxBodyBytes,
+		Retention:      time.Duration(s.cfg.Retention),
+		Metrics:        s.metrics,
+		Logger:         s.log,
+		BuildInfo:      api.ReadBuildInfo(Version),
+		StartTime:      s.started,
+		Snapshot:       func(withHead bool) (string, error) { return storage.Snapshot(db, withHead) },
+		Compact:        s.compact,
+		HeadSamples:    func() int64 { return s.headSamples.Load() + int64(db.Head().Stats().SamplesAppended) },
+	})
+	s.api.Store(a)
+	mux := http.NewServeMux()
+	a.Register(mux)
+	var h http.Handler = mux
+	s.handler.Store(&h)
+	s.log.Info("storage ready",
+		"blocks", rec.Blocks, "series", rec.SeriesLoaded, "wal_samples", rec.SamplesLoaded,
+		"head_chunks", rec.HeadChunks, "replay", rec.Duration.Round(time.Millisecond))
+	if len(rec.CorruptBlocks) > 0 || rec.WALRepaired != nil || rec.HeadChunksErr != nil {
+		s.log.Warn("storage recovered from damage", "corrupt_blocks", len(rec.CorruptBlocks),
+			"wal_repaired", rec.WALRepaired != nil, "head_chunks_err", rec.HeadChunksErr)
+	}
+	s.wg.Add(2)
+	go s.compactLoop()
+	go s.tickLoop()
+}
+
+// compact runs whatever compaction is due, timing and logging each block.
+func (s *Server) compact() ([]tsdb.CompactStats, error) {
+	db := s.db.Load()
+	if db == nil {
+		return nil, errors.New("server: storage not open")
+	}
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	rep, err := db.CompactReport()
+	for _, c := range rep {
+		s.metrics.Compactions.Inc()
+		s.metrics.CompactionDuration.Observe(c.Duration.Seconds())
+		if len(c.Parents) == 0 {
+			s.headSamples.Add(-int64(c.Meta.Stats.NumSamples))
+		}
+		s.log.Info("compaction", "block", c.Meta.ULID.String(), "level", c.Meta.Compaction.Level, "parents", len(c.Parents),
+			"mint", c.Meta.MinTime, "maxt", c.Meta.MaxTime, "samples", c.Meta.Stats.NumSamples,
+			"bytes", c.Size, "duration", c.Duration.Round(time.Millisecond))
+	}
+	if err != nil {
+		s.metrics.CompactionFailures.Inc()
+		s.log.Error("compaction failed", "err", err)
+	}
+	return rep, err
+}
+
+func (s *Server) compactLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.CompactInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			_, _ = s.compact()
+		}
+	}
+}
+
+// tickLoop feeds /admin/status's rates.
+func (s *Server) tickLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			if a := s.api.Load(); a != nil {
+				a.Tick(now, counterValue(s.metrics))
+			}
+		}
+	}
+}
+
+// Shutdown stops accepting connections, waits for in-flight requests
+// (until ctx ends), stops the background loops and closes the DB.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		herr := s.http.Shutdown(ctx)
+		<-s.ready
+		s.compactMu.Lock() // let a running compaction finish
+		s.compactMu.Unlock()
+		s.wg.Wait()
+		if db := s.db.Load(); db != nil {
+			s.closeErr = db.Close()
+		}
+		if herr != nil && s.closeErr == nil {
+			s.closeErr = herr
+		}
+	})
+	return s.closeErr
+}
+
+// Run starts the server and serves until ctx is done, then shuts down
+// (giving in-flight requests up to grace).
+func (s *Server) Run(ctx context.Context, grace time.Duration) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	s.logSummary()
+	select {
+	case <-ctx.Done():
+	case <-s.ready:
+		if s.openErr != nil {
+			_ = s.Shutdown(context.Background())
+			return s.openErr
+		}
+		<-ctx.Done()
+	}
+	s.log.Info("shutting down: no new connections, finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if err == nil {
+		s.log.Info("shutdown complete: head closed cleanly")
+	}
+	return err
+}

@@ -1,0 +1,88 @@
+package storage
+
+import (
+	"context"
+	"sync"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage10-promql/promql"
+)
+
+// QueryStorage adapts a Queryable to the PromQL engine's promql.Storage for
+// one query: each Select opens a querier over exactly the range asked for,
+// and Close closes them all once the query's result has been built (a
+// querier pins blocks and holds back head truncation while it is open, so
+// it must not outlive the query).
+type QueryStorage struct {
+	q Queryable
+
+	mu       sync.Mutex
+	queriers []tsdb.Querier
+	stats    tsdb.QueryStats
+}
+
+// NewQueryStorage returns a storage for one query over q.
+func NewQueryStorage(q Queryable) *QueryStorage { return &QueryStorage{q: q} }
+
+var _ promql.Storage = (*QueryStorage)(nil)
+
+// Select implements promql.Storage.
+func (s *QueryStorage) Select(ctx context.Context, mint, maxt int64, ms ...*index.Matcher) promql.SeriesSet {
+	if err := ctx.Err(); err != nil {
+		return errSet{err}
+	}
+	q, err := s.q.Querier(mint, maxt)
+	if err != nil {
+		return errSet{err}
+	}
+	s.mu.Lock()
+	s.queriers = append(s.queriers, q)
+	s.mu.Unlock()
+	return &seriesSet{ss: q.Select(ms...)}
+}
+
+// Stats sums what the queriers of this query read; valid after Close.
+func (s *QueryStorage) Stats() tsdb.QueryStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Close closes every querier the query opened and returns the first error.
+func (s *QueryStorage) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for _, q := range s.queriers {
+		st := q.Stats()
+		s.stats.Blocks += st.Blocks
+		s.stats.Head = s.stats.Head || st.Head
+		s.stats.Series += st.Series
+		s.stats.Chunks += st.Chunks
+		s.stats.Samples += st.Samples
+		if err := q.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.queriers = nil
+	return first
+}
+
+type seriesSet struct{ ss tsdb.SeriesSet }
+
+func (s *seriesSet) Next() bool               { return s.ss.Next() }
+func (s *seriesSet) At() promql.StorageSeries { return series{s.ss.At()} }
+func (s *seriesSet) Err() error               { return s.ss.Err() }
+
+type series struct{ s tsdb.Series }
+
+func (s series) Labels() model.Labels      { return s.s.Labels() }
+func (s series) Iterator() promql.Iterator { return s.s.Iterator(nil) }
+
+type errSet struct{ err error }
+
+func (errSet) Next() bool               { return false }
+func (errSet) At() promql.StorageSeries { return nil }
+func (e errSet) Err() error             { return e.err }

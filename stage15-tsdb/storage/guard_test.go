@@ -1,0 +1,89 @@
+package storage
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage10-promql/promql"
+)
+
+func openDB(t *testing.T) *tsdb.DB {
+	t.Helper()
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{NoBackgroundCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestGuardNoMatch(t *testing.T) {
+	db := openDB(t)
+	app := db.Appender(context.Background())
+	if _, err := app.Append(0, model.MustFromStrings("__name__", "a"), 1000, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Guard{db}.Querier(0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	none := index.MustNewMatcher(index.MatchEqual, "__name__", "missing")
+	if ss := q.Select(none); ss.Next() || ss.Err() != nil {
+		t.Fatal("series for a missing metric")
+	}
+	if vs, err := q.LabelValues("__name__", none); len(vs) != 0 || err != nil {
+		t.Fatalf("%v %v", vs, err)
+	}
+	ss := q.Select(index.MustNewMatcher(index.MatchEqual, "__name__", "a"))
+	if !ss.Next() || ss.At().Labels().Name() != "a" {
+		t.Fatal("existing series not found")
+	}
+}
+
+// The engine adapter reads through the storage engine: the oracle is the
+// same samples in stage10's MemStorage.
+func TestQueryStorageMatchesMemStorage(t *testing.T) {
+	db := openDB(t)
+	mem := promql.NewMemStorage()
+	app := db.Appender(context.Background())
+	for s := range 20 {
+		l := model.MustFromStrings("__name__", "m", "s", string(rune('a'+s%5)), "i", string(rune('a'+s)))
+		for i := range 100 {
+			ts, v := int64(i)*15_000, float64(i*s)
+			if _, err := app.Append(0, l, ts, v); err != nil {
+				t.Fatal(err)
+			}
+			if err := mem.Append(l, ts, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	eng := promql.NewEngine(promql.Opts{})
+	for _, query := range []string{"sum by (s) (rate(m[5m]))", "m", "count(m > 100)", "missing", "max_over_time(m[10m])"} {
+		st := NewQueryStorage(Guard{db})
+		got, err := eng.QueryRange(context.Background(), st, query, unix(0), unix(1500), 60e9)
+		if cerr := st.Close(); err != nil || cerr != nil {
+			t.Fatalf("%s: %v %v", query, err, cerr)
+		}
+		want, err := eng.QueryRange(context.Background(), mem, query, unix(0), unix(1500), 60e9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s:\n got %s\nwant %s", query, got, want)
+		}
+	}
+}
+
+func unix(s int64) time.Time { return time.Unix(s, 0) }

@@ -1,0 +1,112 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+)
+
+// ErrInvalidSeries: a series' labels could not be built (no metric name,
+// empty or repeated label names…).
+var ErrInvalidSeries = errors.New("storage: invalid series")
+
+// WriteResult counts the samples of one write request.
+type WriteResult struct {
+	Accepted    int
+	OutOfOrder  int
+	Duplicate   int
+	OutOfBounds int
+	Invalid     int   // samples of series whose labels were invalid
+	FirstError  error // the first refusal, for the message
+	Commit      time.Duration
+}
+
+// Rejected is the number of samples refused.
+func (r *WriteResult) Rejected() int { return r.OutOfOrder + r.Duplicate + r.OutOfBounds + r.Invalid }
+
+// Batch appends one request's samples through one appender, resolving
+// series by cached ref; refused samples are counted and skipped, so the
+// valid ones of the same request are kept. Commit (or Rollback) ends it.
+type Batch struct {
+	app   tsdb.Appender
+	cache *RefCache
+	Res   WriteResult
+}
+
+// NewBatch starts a batch on a.
+func NewBatch(ctx context.Context, a Appendable, cache *RefCache) *Batch {
+	return &Batch{app: a.Appender(ctx), cache: cache}
+}
+
+// Add appends samples to the series known by key (cached) or else by the
+// labels that labels() builds. An error is returned only for a failure that
+// should abort the request (the appender is closed); refusals are counted.
+func (b *Batch) Add(key []byte, labels func() (model.Labels, error), samples []model.Sample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	ref := uint64(0)
+	if b.cache != nil && key != nil {
+		ref = b.cache.Get(key)
+	}
+	var lset model.Labels
+	built := false
+	for _, s := range samples {
+		r, err := b.app.Append(ref, lset, s.T, s.V)
+		if errors.Is(err, tsdb.ErrUnknownRef) && !built {
+			var lerr error
+			if lset, lerr = labels(); lerr != nil {
+				b.refuse(fmt.Errorf("%w: %v", ErrInvalidSeries, lerr), len(samples))
+				return nil
+			}
+			built = true
+			r, err = b.app.Append(0, lset, s.T, s.V)
+		}
+		if r != 0 && r != ref {
+			ref = r
+			if b.cache != nil && key != nil {
+				b.cache.Set(key, r)
+			}
+		}
+		if err != nil {
+			if errors.Is(err, tsdb.ErrClosed) {
+				return err
+			}
+			b.refuse(err, 1)
+			continue
+		}
+		b.Res.Accepted++
+	}
+	return nil
+}
+
+func (b *Batch) refuse(err error, n int) {
+	switch {
+	case errors.Is(err, tsdb.ErrOutOfOrder):
+		b.Res.OutOfOrder += n
+	case errors.Is(err, tsdb.ErrDuplicate):
+		b.Res.Duplicate += n
+	case errors.Is(err, tsdb.ErrOutOfBounds):
+		b.Res.OutOfBounds += n
+	default:
+		b.Res.Invalid += n
+	}
+	if b.Res.FirstError == nil {
+		b.Res.FirstError = err
+	}
+}
+
+// Commit makes the accepted samples durable (WAL) and visible.
+func (b *Batch) Commit() error {
+	start := time.Now()
+	err := b.app.Commit()
+	b.Res.Commit = time.Since(start)
+	return err
+}
+
+// Rollback discards the batch.
+func (b *Batch) Rollback() error { return b.app.Rollback() }
