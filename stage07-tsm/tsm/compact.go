@@ -2,6 +2,7 @@ package tsm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -159,6 +160,51 @@ func (e *Engine) CompactIfCold() (CompactStats, error) {
 		return CompactStats{}, nil
 	}
 	return e.Compact(true)
+}
+
+// coldLoop is the background cold check (AutoCompact): at every tick,
+// coldCheck. It ends when Close closes done.
+func (e *Engine) coldLoop(ticks <-chan time.Time, stop func()) {
+	defer e.bg.Done()
+	defer stop()
+	for {
+		select {
+		case <-e.done:
+			return
+		case <-ticks:
+			_, err := e.coldCheck()
+			e.noteCompact(err)
+		}
+	}
+}
+
+// coldCheck is what the background check does once writes have gone cold
+// (no write for ColdDuration by the engine's clock): flush the cache, so
+// that the WAL empties and the last writes join the merge, then a full
+// compaction. InfluxDB does the same with its two cold durations (cache
+// snapshot, full compaction); one suffices here. A cold engine already
+// compacted to one file without tombstones is left alone: the check costs
+// a clock reading and a look at the file list.
+func (e *Engine) coldCheck() (CompactStats, error) {
+	if e.opts.Now().Sub(time.Unix(0, e.lastWrite.Load())) < e.opts.ColdDuration {
+		return CompactStats{}, nil
+	}
+	if _, err := e.Flush(); err != nil {
+		return CompactStats{}, err
+	}
+	return e.Compact(true)
+}
+
+// noteCompact records the outcome of a background compaction for Stats.
+func (e *Engine) noteCompact(err error) {
+	if errors.Is(err, ErrClosed) {
+		return
+	}
+	if err == nil {
+		e.compactErr.Store(nil)
+		return
+	}
+	e.compactErr.Store(&err)
 }
 
 // merge writes the union of inputs (oldest first) to a new file at path.

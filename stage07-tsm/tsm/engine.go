@@ -21,6 +21,10 @@ const DefaultCacheMaxSize = 256 << 20
 // a full compaction (InfluxDB's compact-full-write-cold-duration).
 const DefaultColdDuration = 4 * time.Hour
 
+// DefaultColdCheckInterval is how often, with AutoCompact, the engine checks
+// whether writes have gone cold.
+const DefaultColdCheckInterval = time.Minute
+
 // Options configure an Engine. The zero value is valid.
 type Options struct {
 	// CacheMaxSize: when the cache holds more than this many bytes it is
@@ -44,11 +48,19 @@ type Options struct {
 	WAL wal.Options
 	// AutoCompact runs level compactions in the background (in a goroutine
 	// of their own, so that flushes are never held up behind a merge) after
-	// each flush. Defaults to false (call Compact).
+	// each flush, and checks every ColdCheckInterval whether writes have
+	// gone cold (see ColdDuration). Defaults to false (call Compact,
+	// CompactIfCold).
 	AutoCompact bool
 	// ColdDuration: CompactIfCold runs a full compaction once no write has
-	// arrived for this long. Defaults to DefaultColdDuration.
+	// arrived for this long; with AutoCompact the background check also
+	// flushes the cache first, so a cold engine ends as one file and an
+	// empty WAL. Defaults to DefaultColdDuration.
 	ColdDuration time.Duration
+	// ColdCheckInterval is how often the background check (AutoCompact)
+	// looks at the time since the last write. Defaults to
+	// DefaultColdCheckInterval.
+	ColdCheckInterval time.Duration
 	// Now is the clock: timestamps for points without one, and the cold
 	// check. Defaults to time.Now.
 	Now func() time.Time
@@ -60,6 +72,9 @@ type Options struct {
 	// hook is called at named points of a flush or compaction (tests use
 	// it to kill the process at exactly that point).
 	hook func(point string)
+	// ticker makes the ticks of the cold check (time.NewTicker unless a
+	// test injects its own, together with Now).
+	ticker func(d time.Duration) (ticks <-chan time.Time, stop func())
 }
 
 func (e *Engine) at(point string) {
@@ -123,6 +138,9 @@ type Engine struct {
 	lastWrite  atomic.Int64 // unix ns of the last write, for CompactIfCold
 	bg         sync.WaitGroup
 	closed     atomic.Bool
+	done       chan struct{} // closed by Close: stops the cold check
+
+	compactErr atomic.Pointer[error] // the last background compaction's error
 
 	flushes, compactions     atomic.Int64
 	flushBytes, compactBytes atomic.Int64
@@ -142,6 +160,15 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if opts.ColdDuration <= 0 {
 		opts.ColdDuration = DefaultColdDuration
 	}
+	if opts.ColdCheckInterval <= 0 {
+		opts.ColdCheckInterval = DefaultColdCheckInterval
+	}
+	if opts.ticker == nil {
+		opts.ticker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -156,7 +183,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{dir: dir, opts: opts, cache: NewCache(), man: m, gens: map[*Reader]int{}, types: map[string]Type{},
-		series: newSeriesIndex()}
+		series: newSeriesIndex(), done: make(chan struct{})}
 	e.cond = sync.NewCond(&e.mu)
 	e.lastWrite.Store(opts.Now().UnixNano())
 	for _, name := range m.Files {
@@ -183,6 +210,11 @@ func Open(dir string, opts Options) (*Engine, error) {
 		e.w.Close()
 		e.closeFiles()
 		return nil, err
+	}
+	if opts.AutoCompact {
+		ticks, stop := opts.ticker(opts.ColdCheckInterval)
+		e.bg.Add(1)
+		go e.coldLoop(ticks, stop)
 	}
 	return e, nil
 }
@@ -411,6 +443,7 @@ func (e *Engine) maybeCompact() {
 			}()
 			for !e.closed.Load() {
 				st, err := e.Compact(false)
+				e.noteCompact(err)
 				if err != nil || len(st.Inputs) == 0 {
 					return
 				}
@@ -677,6 +710,7 @@ func (e *Engine) Close() error {
 	e.mu.Lock()
 	e.cond.Broadcast() // writers waiting for room give up
 	e.mu.Unlock()
+	close(e.done)
 	e.bg.Wait()
 	e.flushMu.Lock()
 	e.compactMu.Lock()
@@ -709,6 +743,10 @@ type Stats struct {
 	Flushes, Compactions    int64
 	FlushBytes              int64 // bytes of TSM files written by flushes
 	CompactBytes            int64 // … and by compactions
+	// CompactErr is the error of the last background compaction (level or
+	// cold), nil once one succeeds. A failed compaction loses nothing (its
+	// inputs stay live); the next check retries.
+	CompactErr error
 }
 
 // FileInfo describes a live TSM file.
@@ -741,5 +779,8 @@ func (e *Engine) Stats() Stats {
 	s.WAL = e.w.Stats()
 	s.Flushes, s.Compactions = e.flushes.Load(), e.compactions.Load()
 	s.FlushBytes, s.CompactBytes = e.flushBytes.Load(), e.compactBytes.Load()
+	if p := e.compactErr.Load(); p != nil {
+		s.CompactErr = *p
+	}
 	return s
 }
