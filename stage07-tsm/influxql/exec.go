@@ -61,14 +61,22 @@ func Run(s Storage, q string, now time.Time) (*Result, error) {
 	return Exec(s, ast, now)
 }
 
+// TimeRange is the [min, max] (ns, inclusive) that the query's time
+// conditions select, math.MinInt64 / math.MaxInt64 on an unbounded side. A
+// planner (stage08's shard manager) needs it before execution.
+func (q *Query) TimeRange(now time.Time) (min, max int64, err error) {
+	min, max = math.MinInt64, math.MaxInt64
+	if q.Where == nil {
+		return min, max, nil
+	}
+	return timeRange(q.Where, now, min, max)
+}
+
 // Exec executes a parsed query.
 func Exec(s Storage, q *Query, now time.Time) (*Result, error) {
-	min, max := int64(math.MinInt64), int64(math.MaxInt64)
-	if q.Where != nil {
-		var err error
-		if min, max, err = timeRange(q.Where, now, min, max); err != nil {
-			return nil, err
-		}
+	min, max, err := q.TimeRange(now)
+	if err != nil {
+		return nil, err
 	}
 	ids, err := selectSeries(s, q.From, q.Where)
 	if err != nil {

@@ -149,9 +149,9 @@ func (e *TimeExpr) eval(now time.Time) (int64, error) {
 		}
 		return t, nil
 	case e.Str != nil:
-		t, err := time.Parse(time.RFC3339Nano, *e.Str)
+		t, err := parseTimeLiteral(*e.Str)
 		if err != nil {
-			return 0, errAt(e.Pos, "bad time %q (want RFC 3339, e.g. '2024-01-01T00:00:00Z')", *e.Str)
+			return 0, errAt(e.Pos, "bad time %q (want RFC 3339, e.g. '2024-01-01T00:00:00Z', or a date '2024-01-01')", *e.Str)
 		}
 		return t.UnixNano(), nil
 	default:
@@ -161,6 +161,15 @@ func (e *TimeExpr) eval(now time.Time) (int64, error) {
 		}
 		return n, nil
 	}
+}
+
+// parseTimeLiteral reads an RFC 3339 time or, as InfluxDB allows, a date
+// alone, which means midnight UTC: time > '2024-01-14'.
+func parseTimeLiteral(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
 }
 
 // ParseDuration parses an InfluxQL duration literal: an integer and a unit

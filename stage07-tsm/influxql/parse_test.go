@@ -2,8 +2,10 @@ package influxql
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -49,5 +51,32 @@ func TestParseAccepts(t *testing.T) {
 		if _, err := Parse(q); err != nil {
 			t.Errorf("%s: %v", q, err)
 		}
+	}
+}
+
+// A date alone means midnight UTC, as in InfluxDB; the range then starts
+// exactly there: 2024-01-14T00:00:00Z is 1705190400 s after the epoch.
+func TestTimeRangeDateLiteral(t *testing.T) {
+	now := time.Date(2024, 1, 20, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		q        string
+		min, max int64
+	}{
+		{`SELECT * FROM cpu WHERE time > '2024-01-14'`, 1705190400e9 + 1, math.MaxInt64},
+		{`SELECT * FROM cpu WHERE time >= '2024-01-14' AND time <= '2024-01-14T00:00:10Z'`, 1705190400e9, 1705190410e9},
+		{`SELECT * FROM cpu WHERE time > now() - 1h`, now.UnixNano() - 3600e9 + 1, math.MaxInt64},
+		{`SELECT * FROM cpu`, math.MinInt64, math.MaxInt64},
+	} {
+		q, err := Parse(tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.q, err)
+		}
+		min, max, err := q.TimeRange(now)
+		if err != nil || min != tc.min || max != tc.max {
+			t.Errorf("%s: TimeRange = %d, %d, %v; want %d, %d", tc.q, min, max, err, tc.min, tc.max)
+		}
+	}
+	if _, err := Parse(`SELECT * FROM cpu WHERE time > '2024-13-01'`); err == nil {
+		t.Error("a bad date parsed")
 	}
 }
