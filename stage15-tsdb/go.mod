@@ -7,8 +7,10 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/tsdb-course/stage01-memstore v0.0.0
+	github.com/tsdb-course/stage04-wal v0.0.0
 	github.com/tsdb-course/stage05-index v0.0.0
 	github.com/tsdb-course/stage06-blocks v0.0.0
+	github.com/tsdb-course/stage07-tsm v0.0.0
 	github.com/tsdb-course/stage10-promql v0.0.0
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
@@ -27,7 +29,6 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/tsdb-course/stage02-delta v0.0.0 // indirect
 	github.com/tsdb-course/stage03-gorilla v0.0.0 // indirect
-	github.com/tsdb-course/stage04-wal v0.0.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
 

@@ -40,6 +40,12 @@ func main() {
 // run is main without the process: it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	return cli.Dispatch(usageText, cli.Command{Name: "start", Run: cmdStart}, []cli.Command{
-		{Name: "start", Run: cmdStart},
+		{Name: "write", Run: cmdWrite},
+		{Name: "query", Run: cmdQuery},
+		{Name: "inspect", Run: cmdInspect},
+		{Name: "import", Run: cmdImport},
+		{Name: "compact", Run: cmdCompact},
+		{Name: "snapshot", Run: cmdSnapshot},
+		{Name: "bench-write", Run: cmdBenchWrite},
 	}, args, stdout, stderr)
 }

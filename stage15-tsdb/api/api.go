@@ -145,6 +145,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	get("/api/v1/status/buildinfo", "buildinfo", a.buildInfo)
 	get("/api/v1/status/runtimeinfo", "runtimeinfo", a.runtimeInfo)
 	get("/api/v1/status/tsdb", "status_tsdb", a.tsdbStatus)
+	get("/api/v1/status/blocks", "status_blocks", a.blocksStatus)
 	handle("POST /api/v1/admin/tsdb/snapshot", a.wrap("snapshot", a.apiFunc(a.snapshot)))
 	for _, m := range []string{"POST ", "PUT "} {
 		handle(m+"/api/v1/admin/tsdb/delete_series", a.wrap("delete_series", http.HandlerFunc(a.deleteSeries)))

@@ -15,7 +15,6 @@ import (
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage15-tsdb/remote"
 	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
-	"github.com/tsdb-course/stage15-tsdb/storage"
 )
 
 // fixture: three counters sampled every minute from t=0 to t=60m:
@@ -35,7 +34,7 @@ func newTestAPI(t *testing.T, opts Options) (*httptest.Server, *tsdb.DB) {
 	t.Cleanup(func() { db.Close() })
 	opts.Logger = discardLogger()
 	opts.Now = func() time.Time { return time.Unix(3600, 0) }
-	a := New(storage.Guard{DB: db}, opts)
+	a := New(db, opts)
 	mux := http.NewServeMux()
 	a.Register(mux)
 	srv := httptest.NewServer(mux)

@@ -15,6 +15,7 @@
 //	write:
 //	  max_body_bytes: 33554432
 //	  out_of_order_window: 0s
+//	  wal_sync: batch
 package config
 
 import (
@@ -26,6 +27,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tsdb-course/stage04-wal/wal"
 	"gopkg.in/yaml.v3"
 )
 
@@ -68,6 +70,13 @@ type WriteConfig struct {
 	// OutOfOrderWindow accepts samples this much older than a head's newest
 	// sample. Defaults to 0: they are rejected.
 	OutOfOrderWindow Duration `yaml:"out_of_order_window"`
+	// WALSync is when the WAL is fsynced, that is, what an acknowledged
+	// write survives: "batch" (group commit: a write is answered once it is
+	// on disk; survives a power cut), "interval" (answered once written to
+	// the OS, fsynced in the background; survives a crash of the process,
+	// not a power cut: what Prometheus and VictoriaMetrics do), "always"
+	// or "none". Defaults to batch.
+	WALSync string `yaml:"wal_sync"`
 }
 
 // Defaults used for every field a file or flag leaves unset.
@@ -94,7 +103,7 @@ func Default() Config {
 			MaxSamples:     DefaultMaxSamples,
 			LookbackDelta:  Duration(DefaultLookbackDelta),
 		},
-		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes},
+		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, WALSync: "batch"},
 	}
 }
 
@@ -150,6 +159,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: write.max_body_bytes must be at least 1", ErrInvalid)
 	case c.Write.OutOfOrderWindow < 0:
 		return fmt.Errorf("%w: write.out_of_order_window is negative", ErrInvalid)
+	}
+	if _, err := wal.ParseSyncPolicy(c.Write.WALSync); err != nil {
+		return fmt.Errorf("%w: write.wal_sync: %v", ErrInvalid, err)
 	}
 	return nil
 }

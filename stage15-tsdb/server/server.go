@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage15-tsdb/api"
@@ -187,6 +188,7 @@ func (s *Server) open() {
 	so.RetentionTime = time.Duration(s.cfg.Retention).Milliseconds()
 	so.RetentionSize = s.cfg.RetentionSize
 	so.OutOfOrderWindow = time.Duration(s.cfg.Write.OutOfOrderWindow).Milliseconds()
+	so.WALSync, _ = wal.ParseSyncPolicy(s.cfg.Write.WALSync) // checked by Validate
 	db, err := tsdb.Open(s.cfg.DataDir, so)
 	if err != nil {
 		s.openErr = err
@@ -208,7 +210,7 @@ func (s *Server) open() {
 		MaxSamples:    s.cfg.Query.MaxSamples,
 		Timeout:       time.Duration(s.cfg.Query.Timeout),
 	})
-	a := api.New(storage.Guard{DB: db}, api.Options{
+	a := api.New(db, api.Options{
 		Engine:         engine,
 		MaxConcurrency: s.cfg.Query.MaxConcurrency,
 		MaxBodyBytes:   s.cfg.Write.MaxBodyBytes,

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
 )
@@ -19,33 +18,6 @@ func openDB(t *testing.T) *tsdb.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-func TestGuardNoMatch(t *testing.T) {
-	db := openDB(t)
-	app := db.Appender(context.Background())
-	if _, err := app.Append(0, model.MustFromStrings("__name__", "a"), 1000, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	q, err := Guard{db}.Querier(0, 10_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	none := index.MustNewMatcher(index.MatchEqual, "__name__", "missing")
-	if ss := q.Select(none); ss.Next() || ss.Err() != nil {
-		t.Fatal("series for a missing metric")
-	}
-	if vs, err := q.LabelValues("__name__", none); len(vs) != 0 || err != nil {
-		t.Fatalf("%v %v", vs, err)
-	}
-	ss := q.Select(index.MustNewMatcher(index.MatchEqual, "__name__", "a"))
-	if !ss.Next() || ss.At().Labels().Name() != "a" {
-		t.Fatal("existing series not found")
-	}
 }
 
 // The engine adapter reads through the storage engine: the oracle is the
@@ -71,7 +43,7 @@ func TestQueryStorageMatchesMemStorage(t *testing.T) {
 	}
 	eng := promql.NewEngine(promql.Opts{})
 	for _, query := range []string{"sum by (s) (rate(m[5m]))", "m", "count(m > 100)", "missing", "max_over_time(m[10m])"} {
-		st := NewQueryStorage(Guard{db})
+		st := NewQueryStorage(db)
 		got, err := eng.QueryRange(context.Background(), st, query, unix(0), unix(1500), 60e9)
 		if cerr := st.Close(); err != nil || cerr != nil {
 			t.Fatalf("%s: %v %v", query, err, cerr)

@@ -1,0 +1,220 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+)
+
+// rangeForm is the match[], start and end of a series or label lookup
+// (zero times are left out: all time).
+func rangeForm(start, end time.Time, matches []string) url.Values {
+	form := url.Values{}
+	for _, m := range matches {
+		form.Add("match[]", m)
+	}
+	if !start.IsZero() {
+		form.Set("start", formatTime(start))
+	}
+	if !end.IsZero() {
+		form.Set("end", formatTime(end))
+	}
+	return form
+}
+
+// Series returns the label sets of the series matching any of the
+// selectors (at least one) with samples between start and end.
+func (c *Client) Series(ctx context.Context, start, end time.Time, matches ...string) ([]model.Labels, error) {
+	var data []map[string]string
+	if _, err := c.getJSON(ctx, request{method: http.MethodPost, path: "/api/v1/series", form: rangeForm(start, end, matches)}, &data); err != nil {
+		return nil, err
+	}
+	out := make([]model.Labels, len(data))
+	for i, m := range data {
+		lset, err := labelsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = lset
+	}
+	return out, nil
+}
+
+// Labels returns the label names of the series matching the selectors
+// (none: all series), sorted.
+func (c *Client) Labels(ctx context.Context, start, end time.Time, matches ...string) ([]string, error) {
+	var names []string
+	_, err := c.getJSON(ctx, request{method: http.MethodPost, path: "/api/v1/labels", form: rangeForm(start, end, matches)}, &names)
+	return names, err
+}
+
+// LabelValues returns the values of label name over the series matching
+// the selectors (none: all series), sorted.
+func (c *Client) LabelValues(ctx context.Context, name string, start, end time.Time, matches ...string) ([]string, error) {
+	var values []string
+	_, err := c.getJSON(ctx, request{method: http.MethodGet, path: "/api/v1/label/" + url.PathEscape(name) + "/values", query: rangeForm(start, end, matches)}, &values)
+	return values, err
+}
+
+// Status is the guide's /admin/status.
+type Status struct {
+	Status  string `json:"status"`
+	Storage struct {
+		TotalSeries      int64   `json:"total_series"`
+		TotalSamples     int64   `json:"total_samples"`
+		DiskUsageBytes   int64   `json:"disk_usage_bytes"`
+		CompressionRatio float64 `json:"compression_ratio"`
+	} `json:"storage"`
+	Ingestion struct {
+		SamplesPerSecond float64 `json:"samples_per_second"`
+		ActiveSeries     int64   `json:"active_series"`
+	} `json:"ingestion"`
+	Query struct {
+		QueriesPerSecond float64 `json:"queries_per_second"`
+		AvgLatencyMs     float64 `json:"avg_latency_ms"`
+	} `json:"query"`
+}
+
+// Status fetches /admin/status.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	body, err := c.do(ctx, request{method: http.MethodGet, path: "/admin/status"})
+	if err != nil {
+		return nil, err
+	}
+	var st Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		return nil, fmt.Errorf("client: decoding /admin/status: %w", err)
+	}
+	return &st, nil
+}
+
+// NameCount is one entry of a top-N list of TSDBStatus.
+type NameCount struct {
+	Name  string `json:"name"`
+	Value uint64 `json:"value"`
+}
+
+// TSDBStatus is /api/v1/status/tsdb: head statistics and top-N lists.
+type TSDBStatus struct {
+	HeadStats struct {
+		NumSeries     int64 `json:"numSeries"`
+		NumLabelPairs int64 `json:"numLabelPairs"`
+		ChunkCount    int64 `json:"chunkCount"`
+		MinTime       int64 `json:"minTime"`
+		MaxTime       int64 `json:"maxTime"`
+	} `json:"headStats"`
+	SeriesCountByMetricName     []NameCount `json:"seriesCountByMetricName"`
+	LabelValueCountByLabelName  []NameCount `json:"labelValueCountByLabelName"`
+	MemoryInBytesByLabelName    []NameCount `json:"memoryInBytesByLabelName"`
+	SeriesCountByLabelValuePair []NameCount `json:"seriesCountByLabelValuePair"`
+}
+
+// TSDBStatus fetches /api/v1/status/tsdb with top-limit lists (0: the
+// server's default, 10).
+func (c *Client) TSDBStatus(ctx context.Context, limit int) (*TSDBStatus, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var st TSDBStatus
+	if _, err := c.getJSON(ctx, request{method: http.MethodGet, path: "/api/v1/status/tsdb", query: q}, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Block is one persisted block.
+type Block struct {
+	ULID       string `json:"ulid"`
+	MinTime    int64  `json:"minTime"`
+	MaxTime    int64  `json:"maxTime"`
+	NumSamples uint64 `json:"numSamples"`
+	NumSeries  uint64 `json:"numSeries"`
+	NumChunks  uint64 `json:"numChunks"`
+	Level      int    `json:"level"`
+	Bytes      int64  `json:"bytes"`
+	IndexBytes int64  `json:"indexBytes"`
+	Tombstones int    `json:"tombstones"`
+}
+
+// Blocks is /api/v1/status/blocks: the blocks, oldest first, and the head.
+type Blocks struct {
+	Blocks []Block `json:"blocks"`
+	Head   struct {
+		NumSeries  int64 `json:"numSeries"`
+		NumSamples int64 `json:"numSamples"`
+		MinTime    int64 `json:"minTime"`
+		MaxTime    int64 `json:"maxTime"`
+		Chunks     int64 `json:"chunks"`
+		ChunkBytes int64 `json:"chunkBytes"`
+	} `json:"head"`
+}
+
+// Blocks fetches /api/v1/status/blocks (a stage15 server's own endpoint).
+func (c *Client) Blocks(ctx context.Context) (*Blocks, error) {
+	var b Blocks
+	if _, err := c.getJSON(ctx, request{method: http.MethodGet, path: "/api/v1/status/blocks"}, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// CompactedBlock is a block written by Compact.
+type CompactedBlock struct {
+	ULID       string  `json:"ulid"`
+	MinTime    int64   `json:"minTime"`
+	MaxTime    int64   `json:"maxTime"`
+	NumSamples uint64  `json:"numSamples"`
+	NumSeries  uint64  `json:"numSeries"`
+	Level      int     `json:"level"`
+	Parents    int     `json:"parents"`
+	Bytes      int64   `json:"bytes"`
+	Seconds    float64 `json:"durationSeconds"`
+}
+
+// Compact asks the server to run the compactions that are due now and
+// returns the blocks written (none: nothing was due). It is not retried:
+// a compaction that timed out may still be running.
+func (c *Client) Compact(ctx context.Context) ([]CompactedBlock, error) {
+	var out []CompactedBlock
+	_, err := c.noRetry().getJSON(ctx, request{method: http.MethodPost, path: "/api/v1/admin/tsdb/compact"}, &out)
+	return out, err
+}
+
+// Snapshot asks the server for a snapshot and returns its name, a
+// directory under <data-dir>/snapshots. skipHead leaves out the head (the
+// samples not yet in a block).
+func (c *Client) Snapshot(ctx context.Context, skipHead bool) (string, error) {
+	var out struct {
+		Name string `json:"name"`
+	}
+	q := url.Values{"skip_head": {strconv.FormatBool(skipHead)}}
+	_, err := c.noRetry().getJSON(ctx, request{method: http.MethodPost, path: "/api/v1/admin/tsdb/snapshot", query: q}, &out)
+	return out.Name, err
+}
+
+// Ready reports whether the server answers /-/ready with 200 (it has
+// replayed its WAL). One attempt, no retries.
+func (c *Client) Ready(ctx context.Context) (bool, error) {
+	_, err := c.noRetry().do(ctx, request{method: http.MethodGet, path: "/-/ready"})
+	if err == nil {
+		return true, nil
+	}
+	if IsStatus(err, http.StatusServiceUnavailable) {
+		return false, nil
+	}
+	return false, err
+}
+
+// noRetry is a copy of c that makes one attempt per call.
+func (c *Client) noRetry() *Client {
+	cc := *c
+	cc.opts.MaxRetries = -1
+	return &cc
+}

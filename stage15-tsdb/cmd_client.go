@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage15-tsdb/client"
+	"github.com/tsdb-course/stage15-tsdb/config"
+	"github.com/tsdb-course/stage15-tsdb/remote"
+)
+
+// clientFlags are the flags every client subcommand has.
+type clientFlags struct {
+	addr    *string
+	timeout *time.Duration
+}
+
+func addClientFlags(fs *flag.FlagSet) clientFlags {
+	return clientFlags{
+		addr:    fs.String("addr", config.Default().Listen, "the server: host:port or an http(s) URL"),
+		timeout: fs.Duration("timeout", 30*time.Second, "give up after this long (retries included)"),
+	}
+}
+
+func (f clientFlags) dial() (*client.Client, context.Context, context.CancelFunc, error) {
+	c, err := client.New(*f.addr, client.Options{Timeout: *f.timeout})
+	if err != nil {
+		return nil, nil, nil, cli.Usagef("--addr: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *f.timeout)
+	return c, ctx, cancel, nil
+}
+
+// cmdWrite parses sample lines locally (so a bad line is reported before
+// anything is sent) and writes them by remote write.
+func cmdWrite(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "write", `'<metric>{labels} <value> [<unix s>]' ... [--addr HOST:PORT]`, stderr)
+	cf := addClientFlags(fs)
+	lines, err := cli.Parse(fs, args, "LINE...")
+	if err != nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	var series []remote.Series
+	index := map[uint64][]int{}
+	n, total := 0, 0
+	for _, arg := range lines {
+		for line := range strings.SplitSeq(arg, "\n") {
+			n++
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			s, err := remote.ParseLine(line)
+			if err != nil {
+				return cli.Usagef("line %d: %v", n, strings.TrimPrefix(err.Error(), remote.ErrInvalid.Error()+": "))
+			}
+			if !s.HasTime {
+				s.T = now
+			}
+			series = addSample(series, index, s.Labels, model.Sample{T: s.T, V: s.V})
+			total++
+		}
+	}
+	if total == 0 {
+		return cli.Usagef("write: no samples given")
+	}
+	c, ctx, cancel, err := cf.dial()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := c.Write(ctx, series); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s samples of %s series to %s\n", cli.Thousands(total), cli.Thousands(len(series)), c.Addr())
+	return nil
+}
+
+// addSample appends a sample to its series in series (found by hash).
+func addSample(series []remote.Series, index map[uint64][]int, lset model.Labels, s model.Sample) []remote.Series {
+	h := lset.Hash()
+	for _, i := range index[h] {
+		if series[i].Labels.Equal(lset) {
+			series[i].Samples = append(series[i].Samples, s)
+			return series
+		}
+	}
+	index[h] = append(index[h], len(series))
+	return append(series, remote.Series{Labels: lset, Samples: []model.Sample{s}})
+}
+
+// parseTime reads a time flag: unix seconds (fractions allowed), RFC 3339,
+// "now", or a duration relative to now ("-1h", "now-1h").
+func parseTime(s string, now time.Time) (time.Time, error) {
+	switch {
+	case s == "now":
+		return now, nil
+	case strings.HasPrefix(s, "now-") || strings.HasPrefix(s, "-"):
+		d, err := config.ParseDuration(strings.TrimPrefix(strings.TrimPrefix(s, "now"), "-"))
+		if err != nil {
+			return time.Time{}, err
+		}
+		return now.Add(-time.Duration(d)), nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.UnixMilli(int64(math.Round(f * 1000))), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: want unix seconds, RFC 3339, now or now-1h", s)
+}
+
+// cmdQuery runs an instant or a range query and prints a table (or the
+// server's JSON with --json).
+func cmdQuery(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "query", "'<promql>' [--time T | --start T --end T --step D] [--json] [--addr HOST:PORT]", stderr)
+	cf := addClientFlags(fs)
+	at := fs.String("time", "", "evaluation time of an instant query (default: now)")
+	startS := fs.String("start", "", "start of a range query: unix s, RFC 3339, now-1h …")
+	endS := fs.String("end", "", "end of a range query (default: now)")
+	stepS := fs.String("step", "", "resolution of a range query: 60s, 5m … (default: range/250, at least 1s)")
+	raw := fs.Bool("json", false, "print the server's JSON answer as it came")
+	pos, err := cli.Parse(fs, args, "PROMQL")
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	isRange := *startS != "" || *endS != "" || *stepS != ""
+	if isRange && *at != "" {
+		return cli.Usagef("query: --time is for an instant query; a range query takes --start, --end and --step")
+	}
+	c, ctx, cancel, err := cf.dial()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	var res *client.Result
+	if isRange {
+		if *startS == "" {
+			return cli.Usagef("query: a range query needs --start")
+		}
+		start, err := parseTime(*startS, now)
+		if err != nil {
+			return cli.Usagef("--start: %v", err)
+		}
+		end := now
+		if *endS != "" {
+			if end, err = parseTime(*endS, now); err != nil {
+				return cli.Usagef("--end: %v", err)
+			}
+		}
+		step := max(end.Sub(start)/250, time.Second).Round(time.Second)
+		if *stepS != "" {
+			if f, err := strconv.ParseFloat(*stepS, 64); err == nil {
+				step = time.Duration(f * float64(time.Second))
+			} else if d, err := config.ParseDuration(*stepS); err == nil {
+				step = time.Duration(d)
+			} else {
+				return cli.Usagef("--step: %q is not a duration", *stepS)
+			}
+		}
+		if res, err = c.QueryRange(ctx, pos[0], start, end, step); err != nil {
+			return err
+		}
+	} else {
+		t := time.Time{}
+		if *at != "" {
+			if t, err = parseTime(*at, now); err != nil {
+				return cli.Usagef("--time: %v", err)
+			}
+		}
+		if res, err = c.Query(ctx, pos[0], t); err != nil {
+			return err
+		}
+	}
+	if *raw {
+		_, err := stdout.Write(res.Raw)
+		return err
+	}
+	printResult(stdout, res)
+	return nil
+}
+
+// printResult prints a query result as a table.
+func printResult(w io.Writer, res *client.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	switch res.Type {
+	case client.ValueVector:
+		fmt.Fprintln(tw, "SERIES\tTIME\tVALUE")
+		for _, s := range res.Vector {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Metric, fmtTime(s.T), fmtValue(s.V))
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "%s series\n", cli.Thousands(len(res.Vector)))
+	case client.ValueMatrix:
+		fmt.Fprintln(tw, "SERIES\tTIME\tVALUE")
+		points := 0
+		for _, s := range res.Matrix {
+			for i, p := range s.Samples {
+				name := ""
+				if i == 0 {
+					name = s.Metric.String()
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", name, fmtTime(p.T), fmtValue(p.V))
+			}
+			points += len(s.Samples)
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "%s series, %s points\n", cli.Thousands(len(res.Matrix)), cli.Thousands(points))
+	case client.ValueScalar:
+		fmt.Fprintln(tw, "SCALAR\tTIME")
+		fmt.Fprintf(tw, "%s\t%s\n", fmtValue(res.Scalar.V), fmtTime(res.Scalar.T))
+		tw.Flush()
+	case client.ValueString:
+		fmt.Fprintln(tw, "STRING\tTIME")
+		fmt.Fprintf(tw, "%q\t%s\n", res.String, fmtTime(res.Scalar.T))
+		tw.Flush()
+	}
+	for _, warn := range res.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+}
+
+func fmtTime(ms int64) string {
+	t := time.UnixMilli(ms).UTC()
+	if ms%1000 != 0 {
+		return t.Format("2006-01-02T15:04:05.000Z")
+	}
+	return t.Format("2006-01-02T15:04:05Z")
+}
+
+func fmtValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// cmdInspect prints what the server holds: status, blocks, head, and the
+// series counts by metric name and by label.
+func cmdInspect(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "inspect", "[--addr HOST:PORT] [--top N]", stderr)
+	cf := addClientFlags(fs)
+	top := fs.Int("top", 10, "entries in each top-N list")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *top < 1 {
+		return cli.Usagef("--top must be at least 1")
+	}
+	c, ctx, cancel, err := cf.dial()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	bl, err := c.Blocks(ctx)
+	if err != nil {
+		return err
+	}
+	ts, err := c.TSDBStatus(ctx, *top)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Server %s: %s\n", c.Addr(), st.Status)
+	fmt.Fprintf(stdout, "  storage:   %s series, %s samples, %s on disk, compression %.1fx\n",
+		cli.Thousands(int(st.Storage.TotalSeries)), cli.Thousands(int(st.Storage.TotalSamples)),
+		cli.Bytes(st.Storage.DiskUsageBytes), st.Storage.CompressionRatio)
+	fmt.Fprintf(stdout, "  ingestion: %s samples/s, %s active series\n", cli.Rate(st.Ingestion.SamplesPerSecond), cli.Thousands(int(st.Ingestion.ActiveSeries)))
+	fmt.Fprintf(stdout, "  queries:   %s/s, %s ms average\n", cli.Sig3(st.Query.QueriesPerSecond), cli.Sig3(st.Query.AvgLatencyMs))
+
+	fmt.Fprintf(stdout, "\nBlocks (%d)\n", len(bl.Blocks))
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if len(bl.Blocks) > 0 {
+		fmt.Fprintln(tw, "ULID\tMIN TIME\tMAX TIME\tSERIES\tSAMPLES\tCHUNKS\tLEVEL\tSIZE\t")
+		for _, b := range bl.Blocks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n", b.ULID, fmtTime(b.MinTime), fmtTime(b.MaxTime),
+				cli.Thousands(int(b.NumSeries)), cli.Thousands(int(b.NumSamples)), cli.Thousands(int(b.NumChunks)), b.Level, cli.Bytes(b.Bytes))
+		}
+		tw.Flush()
+	}
+	h := bl.Head
+	fmt.Fprintf(stdout, "\nHead: %s series, %s samples, %s chunks (%s)", cli.Thousands(int(h.NumSeries)),
+		cli.Thousands(int(h.NumSamples)), cli.Thousands(int(h.Chunks)), cli.Bytes(h.ChunkBytes))
+	if h.NumSeries > 0 {
+		fmt.Fprintf(stdout, ", %s to %s", fmtTime(h.MinTime), fmtTime(h.MaxTime))
+	}
+	fmt.Fprintln(stdout)
+	for _, list := range []struct {
+		title string
+		l     []client.NameCount
+	}{
+		{"Series by metric name", ts.SeriesCountByMetricName},
+		{"Series by label pair", ts.SeriesCountByLabelValuePair},
+		{"Values by label name", ts.LabelValueCountByLabelName},
+	} {
+		if len(list.l) == 0 {
+			continue
+		}
+		fmt.Fprintf(stdout, "\n%s (head, top %d)\n", list.title, *top)
+		for _, e := range list.l {
+			fmt.Fprintf(tw, "%s\t  %s\n", cli.Thousands(int(e.Value)), e.Name)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+// cmdCompact runs the compactions that are due on the server.
+func cmdCompact(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "compact", "[--addr HOST:PORT]", stderr)
+	cf := addClientFlags(fs)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.dial()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	blocks, err := c.Compact(ctx)
+	if err != nil {
+		return err
+	}
+	if len(blocks) == 0 {
+		fmt.Fprintln(stdout, "nothing to compact: the head spans less than 1.5 block ranges and no blocks are due for merging")
+		return nil
+	}
+	for _, b := range blocks {
+		what := "head → block"
+		if b.Parents > 0 {
+			what = fmt.Sprintf("%d blocks → 1", b.Parents)
+		}
+		fmt.Fprintf(stdout, "%s  %s  %s to %s, %s series, %s samples, level %d, %s, %s\n", b.ULID, what,
+			fmtTime(b.MinTime), fmtTime(b.MaxTime), cli.Thousands(int(b.NumSeries)), cli.Thousands(int(b.NumSamples)),
+			b.Level, cli.Bytes(b.Bytes), cli.Duration(time.Duration(b.Seconds*float64(time.Second))))
+	}
+	return nil
+}
+
+// cmdSnapshot asks the server for a snapshot.
+func cmdSnapshot(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "snapshot", "[--skip-head] [--addr HOST:PORT]", stderr)
+	cf := addClientFlags(fs)
+	skip := fs.Bool("skip-head", false, "leave out the head (samples not yet in a block)")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.dial()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	name, err := c.Snapshot(ctx, *skip)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "snapshot %s written to <data-dir>/snapshots/%s (serve it with: %s start --data-dir <data-dir>/snapshots/%s)\n", name, name, prog, name)
+	return nil
+}
