@@ -13,7 +13,6 @@ import (
 	"fmt"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
-
 	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 )

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
-
 	"github.com/tsdb-course/stage02-delta/delta"
 	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"

@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
-
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage10-promql/gen"
 	"github.com/tsdb-course/stage10-promql/promql"

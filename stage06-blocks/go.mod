@@ -15,7 +15,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/oklog/ulid/v2 v2.1.2
-	github.com/tsdb-course/stage02-delta v0.0.0 // indirect
+	github.com/tsdb-course/stage02-delta v0.0.0
 	golang.org/x/sys v0.30.0 // indirect
 )
 

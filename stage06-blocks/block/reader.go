@@ -41,12 +41,14 @@ type Block struct {
 // instead of being half-read later: meta.json, the index (stage05's CRCs
 // and structure), every series' chunk list, the segment headers and the
 // tombstones. Chunk bytes are checked against their CRCs when read.
-func Open(dir string) (b *Block, err error) {
+func Open(dir string) (_ *Block, err error) {
 	meta, err := ReadMeta(dir)
 	if err != nil {
 		return nil, err
 	}
-	b = &Block{dir: dir, meta: meta}
+	// b is not the named result: every "return nil, err" below sets that
+	// to nil before the deferred cleanup runs, which must unmap b's files.
+	b := &Block{dir: dir, meta: meta}
 	b.refCond = sync.NewCond(&b.refMu)
 	defer func() {
 		if err != nil {

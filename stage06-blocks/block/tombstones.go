@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,7 +73,7 @@ func (t Tombstones) Count() int {
 //	header  4 bytes magic "TST6" | 1 byte version (1) | 3 zero bytes
 //	uvarint number of series
 //	series  uvarint ID − previous ID (the first: the ID) | uvarint k
-//	        | k × (varint Mint | uvarint Maxt − Mint)
+//	        | k × (varint Mint | uvarint Maxt − Mint, as uint64)
 //	uint32 LE CRC-32C of every byte before it
 const tombstonesMagic = "TST6"
 
@@ -140,11 +141,13 @@ func DecodeTombstones(b []byte) (Tombstones, error) {
 				return nil, fmt.Errorf("%w: tombstones: interval", ErrCorrupt)
 			}
 			p = p[m:]
+			// The width is Maxt−Mint as an unsigned number: up to 2⁶⁴−1
+			// for [MinInt64, MaxInt64], which overflows int64.
 			w, ok := uv()
-			if !ok || w > 1<<63-1 || mint > 1<<63-1-int64(w) {
+			if !ok || w > uint64(math.MaxInt64)-uint64(mint) {
 				return nil, fmt.Errorf("%w: tombstones: interval", ErrCorrupt)
 			}
-			s = s.Add(Interval{mint, mint + int64(w)})
+			s = s.Add(Interval{mint, int64(uint64(mint) + w)})
 		}
 		t[uint32(id)] = s
 	}

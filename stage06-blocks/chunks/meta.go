@@ -52,10 +52,11 @@ func (m Meta) Overlaps(mint, maxt int64) bool { return m.MinT <= maxt && m.MaxT 
 //
 //	uvarint  number of chunks
 //	chunk 0  varint MinT | uvarint MaxT-MinT | uvarint Ref
-//	chunk i  varint MinT-prev.MaxT | uvarint MaxT-MinT | varint Ref-prev.Ref
+//	chunk i  varint MinT-prev.MaxT | varint (MaxT-MinT)-(prev.MaxT-prev.MinT) | varint Ref-prev.Ref
 //
 // Consecutive chunks of a series sit side by side in time and in the
-// segment file, so the deltas take one or two bytes each.
+// segment file, and regular scrapes give full chunks the same span, so
+// the deltas take one or two bytes each.
 func AppendMetas(dst []byte, ms []Meta) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(ms)))
 	for i, m := range ms {
@@ -67,7 +68,7 @@ func AppendMetas(dst []byte, ms []Meta) []byte {
 		}
 		p := ms[i-1]
 		dst = binary.AppendVarint(dst, m.MinT-p.MaxT)
-		dst = binary.AppendUvarint(dst, uint64(m.MaxT-m.MinT))
+		dst = binary.AppendVarint(dst, (m.MaxT-m.MinT)-(p.MaxT-p.MinT))
 		dst = binary.AppendVarint(dst, int64(m.Ref-p.Ref))
 	}
 	return dst
@@ -88,11 +89,22 @@ func DecodeMetas(b []byte, dst []Meta) ([]Meta, error) {
 			return dst, fmt.Errorf("%w: chunk %d mint", ErrCorrupt, i)
 		}
 		b = b[k1:]
-		d, k2 := binary.Uvarint(b)
-		if k2 <= 0 || d > 1<<62 {
-			return dst, fmt.Errorf("%w: chunk %d maxt", ErrCorrupt, i)
+		var d uint64 // MaxT-MinT
+		if i == 0 {
+			w, k2 := binary.Uvarint(b)
+			if k2 <= 0 || w > 1<<62 {
+				return dst, fmt.Errorf("%w: chunk %d maxt", ErrCorrupt, i)
+			}
+			d, b = w, b[k2:]
+		} else {
+			p := dst[len(dst)-1]
+			dw, k2 := binary.Varint(b)
+			w := p.MaxT - p.MinT + dw
+			if k2 <= 0 || dw < -1<<62 || dw > 1<<62 || w < 0 || w > 1<<62 {
+				return dst, fmt.Errorf("%w: chunk %d maxt", ErrCorrupt, i)
+			}
+			d, b = uint64(w), b[k2:]
 		}
-		b = b[k2:]
 		if i == 0 {
 			r, k3 := binary.Uvarint(b)
 			if k3 <= 0 {

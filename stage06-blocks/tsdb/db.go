@@ -16,7 +16,6 @@ import (
 	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/block"
-	"github.com/tsdb-course/stage06-blocks/chunks"
 )
 
 // Directory layout of a DB:
@@ -102,8 +101,27 @@ func Open(dir string, opts Options) (*DB, error) {
 		db.recovery.WALTruncated = &tr
 	}
 	db.wal = w
-	if err := db.recoverHead(); err != nil {
-		w.Close()
+	err = db.recoverHead()
+	if errors.Is(err, wal.ErrCorrupt) && db.recovery.WALRepaired == nil {
+		// wal.Open checks only the tail; damage in an earlier segment
+		// shows up during the replay. Cut the log there and replay again
+		// into a fresh head.
+		db.closeHead()
+		rep, rerr := wal.Repair(walDir)
+		if rerr != nil || rep.Damage == nil {
+			db.closeBlocks()
+			return nil, errors.Join(err, rerr)
+		}
+		db.recovery = Recovery{CorruptBlocks: db.recovery.CorruptBlocks, RemovedBlocks: db.recovery.RemovedBlocks, WALRepaired: &rep}
+		if w, err = wal.Open(walDir, wal.Options{Sync: opts.WALSync, SegmentSize: opts.WALSegmentSize}); err != nil {
+			db.closeBlocks()
+			return nil, fmt.Errorf("tsdb: %w", err)
+		}
+		db.wal = w
+		err = db.recoverHead()
+	}
+	if err != nil {
+		db.closeHead()
 		db.closeBlocks()
 		return nil, err
 	}
@@ -176,6 +194,15 @@ func sortBlocks(bs []*block.Block) {
 		}
 		return mi.ULID.Compare(mj.ULID) < 0
 	})
+}
+
+// closeHead closes the WAL and the head chunks after a failed replay.
+func (db *DB) closeHead() {
+	db.wal.Close()
+	if db.head != nil && db.head.hc != nil {
+		db.head.hc.Close()
+	}
+	db.head = nil
 }
 
 func (db *DB) closeBlocks() {
@@ -361,5 +388,3 @@ func (db *DB) maybeCompact() {
 		}
 	}
 }
-
-var _ = chunks.Meta{}

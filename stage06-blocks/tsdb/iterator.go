@@ -133,6 +133,9 @@ type sliceIterator struct {
 	vs  []float64
 	i   int
 	err error
+	// pooled: the buffers belong to a read-ahead, which takes them back
+	// when the iterator is passed in for reuse.
+	pooled bool
 }
 
 func (s *sliceIterator) Next() bool {

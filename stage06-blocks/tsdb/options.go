@@ -15,6 +15,7 @@
 //	recover.go    WAL replay and head-chunk re-mapping on Open
 //	querier.go    Querier: Select, LabelNames, LabelValues over head + blocks
 //	iterator.go   sample iterators: one chunk list, merged and deduplicated
+//	readahead.go  decoding the next series on other cores while one is read
 //	compact.go    head → block, block planning and merging, retention
 //	readers.go    reader generations: what may be truncated or unmapped when
 package tsdb

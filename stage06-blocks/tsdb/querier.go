@@ -1,9 +1,11 @@
 package tsdb
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -65,6 +67,7 @@ type querier struct {
 	gen        uint64
 	closed     bool
 
+	workers   sync.WaitGroup // read-ahead decoders (readahead.go)
 	blocksHit map[*block.Block]bool
 	headHit   bool
 	series    int
@@ -95,6 +98,7 @@ func (q *querier) Close() error {
 		return nil
 	}
 	q.closed = true
+	q.workers.Wait()
 	for _, b := range q.blocks {
 		b.Release()
 	}
@@ -139,26 +143,33 @@ func (q *querier) Select(ms ...*index.Matcher) SeriesSet {
 // selectBlock lists the matching series of a block. Series IDs of a block
 // are in label order, so the list comes out sorted.
 func (q *querier) selectBlock(b *block.Block, ms []*index.Matcher) ([]entry, error) {
-	var out []entry
 	var metas []chunks.Meta
 	var err error
 	stones := b.Tombstones()
-	for _, id := range b.Index().Select(ms...).ToArray() {
+	ids := b.Index().Select(ms...).ToArray()
+	out := make([]entry, 0, len(ids))
+	// The chunk lists of all series share one backing array, grown in
+	// large steps: one allocation per block rather than one per series.
+	var all []chunkSrc
+	for _, id := range ids {
 		if metas, err = b.Chunks(id, metas); err != nil {
 			return out, err
 		}
-		var cs []chunkSrc
+		if cap(all)-len(all) < len(metas) {
+			all = make([]chunkSrc, 0, max(len(metas), 64*len(metas), 1024))
+		}
+		start := len(all)
 		st := stones[id]
 		for _, m := range metas {
 			if m.Overlaps(q.mint, q.maxt) && !st.Covers(m.MinT, m.MaxT) {
-				cs = append(cs, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, blk: b, stones: st, capT: math.MaxInt64})
+				all = append(all, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, blk: b, stones: st, capT: math.MaxInt64})
 			}
 		}
-		if len(cs) == 0 {
+		if len(all) == start {
 			continue
 		}
 		lset, _ := b.Labels(id)
-		out = append(out, entry{lset: lset, chunks: cs})
+		out = append(out, entry{lset: lset, chunks: all[start:len(all):len(all)]})
 		q.blocksHit[b] = true
 	}
 	return out, nil
@@ -192,10 +203,18 @@ func (q *querier) selectHead(ms []*index.Matcher) []entry {
 // mergeEntries merges sorted lists; equal label sets become one entry with
 // the chunks of all, sorted by time.
 func mergeEntries(lists [][]entry) []entry {
-	if len(lists) == 1 {
+	switch len(lists) {
+	case 0:
+		return nil
+	case 1:
 		return lists[0]
 	}
-	var out []entry
+	if len(lists) > 64 {
+		// The merge marks lists in a 64-bit set; more than 64 sources
+		// (blocks + head) are merged in two rounds.
+		return mergeEntries([][]entry{mergeEntries(lists[:len(lists)/2]), mergeEntries(lists[len(lists)/2:])})
+	}
+	out := make([]entry, 0, len(lists[0]))
 	pos := make([]int, len(lists))
 	for {
 		best := -1
@@ -209,19 +228,30 @@ func mergeEntries(lists [][]entry) []entry {
 		}
 		e := lists[best][pos[best]]
 		pos[best]++
-		merged := false
+		// Every list holding the same series: count first, so that the
+		// merged chunk list is allocated once.
+		n, same := len(e.chunks), uint64(0)
 		for i, l := range lists {
 			if pos[i] < len(l) && l[pos[i]].lset.Equal(e.lset) {
-				if !merged {
-					e.chunks = slices.Clone(e.chunks)
-					merged = true
-				}
-				e.chunks = append(e.chunks, l[pos[i]].chunks...)
-				pos[i]++
+				n += len(l[pos[i]].chunks)
+				same |= 1 << i
 			}
 		}
-		if merged {
-			sort.SliceStable(e.chunks, func(i, j int) bool { return e.chunks[i].minT < e.chunks[j].minT })
+		if same != 0 {
+			cs := make([]chunkSrc, 0, n)
+			cs = append(cs, e.chunks...)
+			for i, l := range lists {
+				if same&(1<<i) != 0 {
+					cs = append(cs, l[pos[i]].chunks...)
+					pos[i]++
+				}
+			}
+			// Blocks come sorted by time and the head last, so the list
+			// is usually in order already.
+			if !slices.IsSortedFunc(cs, func(a, b chunkSrc) int { return cmp.Compare(a.minT, b.minT) }) {
+				sort.SliceStable(cs, func(i, j int) bool { return cs[i].minT < cs[j].minT })
+			}
+			e.chunks = cs
 		}
 		out = append(out, e)
 	}
@@ -232,6 +262,8 @@ type seriesSet struct {
 	entries []entry
 	i       int
 	err     error
+	ra      *readAhead // started by the first Iterator call
+	raInit  bool
 }
 
 func (s *seriesSet) Next() bool {
@@ -243,17 +275,28 @@ func (s *seriesSet) Next() bool {
 	return true
 }
 
-func (s *seriesSet) At() Series { return &series{e: &s.entries[s.i], q: s.q} }
+func (s *seriesSet) At() Series { return &series{e: &s.entries[s.i], q: s.q, set: s, i: s.i} }
 func (s *seriesSet) Err() error { return s.err }
 
 type series struct {
-	e *entry
-	q *querier
+	e   *entry
+	q   *querier
+	set *seriesSet
+	i   int
 }
 
 func (s *series) Labels() model.Labels { return s.e.lset }
 
 func (s *series) Iterator(it Iterator) Iterator {
+	if set := s.set; set != nil {
+		if !set.raInit {
+			set.raInit = true
+			set.ra = newReadAhead(s.q, len(set.entries))
+		}
+		if set.ra != nil {
+			return set.ra.iterator(set.entries, s.i, it)
+		}
+	}
 	if l, ok := it.(*listIterator); ok && !hasOverlap(s.e.chunks) {
 		*l = listIterator{srcs: s.e.chunks, mint: s.q.mint, maxt: s.q.maxt, count: &s.q.samples}
 		return l

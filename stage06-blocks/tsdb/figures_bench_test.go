@@ -1,0 +1,389 @@
+package tsdb
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage02-delta/tsbs"
+	"github.com/tsdb-course/stage04-wal/wal"
+	"github.com/tsdb-course/stage05-index/index"
+)
+
+// The benchmarks behind the README's performance table. Each builds its
+// data once (in the parent benchmark) and measures in sub-benchmarks.
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+func benchOpts() Options {
+	return Options{WALSync: wal.SyncNone, NoBackgroundCompaction: true}
+}
+
+// BenchmarkTSBSBlock writes the TSBS devops file (1,010 series × 720
+// samples, 2 h at 10 s) into the head and cuts it into a block: B/sample
+// is the block's size on disk, index and meta.json included, per sample.
+func BenchmarkTSBSBlock(b *testing.B) {
+	path, err := tsbs.Path(tsbs.DevOps)
+	if errors.Is(err, tsbs.ErrNoData) {
+		b.Skip(err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	series, err := tsbs.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := 0
+	for _, s := range series {
+		total += len(s.T)
+	}
+	b.ReportAllocs()
+	var size, indexSize int64
+	for b.Loop() {
+		b.StopTimer()
+		db, err := Open(b.TempDir(), benchOpts())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		// Scrape order: every series at each tick.
+		refs := make([]uint64, len(series))
+		for k := 0; ; k++ {
+			app := db.Appender(nil)
+			n := 0
+			for i, s := range series {
+				if k < len(s.T) {
+					if refs[i], err = app.Append(refs[i], s.Labels, s.T[k], s.V[k]); err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+			}
+			if err := app.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if _, err := db.FlushHead(); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		size, indexSize = 0, 0
+		var samples uint64
+		for _, bi := range db.Blocks() {
+			size += bi.Size
+			indexSize += bi.IndexSize
+			samples += bi.Stats.NumSamples
+		}
+		if samples != uint64(total) {
+			b.Fatalf("blocks hold %d samples, the file %d", samples, total)
+		}
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(size)/float64(total), "B/sample")
+	b.ReportMetric(float64(indexSize)/float64(total), "index-B/sample")
+	b.ReportMetric(float64(total), "samples")
+}
+
+// millionLabels is series i of the 1M-series benchmarks: 10 labels, one
+// of them (instance) unique, the rest shared the way scrape targets share
+// them.
+func millionLabels(i int) model.Labels {
+	return model.MustFromStrings(
+		model.MetricName, fmt.Sprint("metric_", i%100),
+		"az", fmt.Sprint("az-", i%3),
+		"env", []string{"prod", "staging", "dev"}[i%3],
+		"instance", fmt.Sprint("10.", i>>16, ".", (i>>8)&255, ".", i&255, ":9100"),
+		"job", fmt.Sprint("job-", i%50),
+		"pod", fmt.Sprint("pod-", i/100),
+		"region", fmt.Sprint("region-", i%8),
+		"service", fmt.Sprint("svc-", i%200),
+		"team", fmt.Sprint("team-", i%20),
+		"version", fmt.Sprint("v1.", i%5),
+	)
+}
+
+const million = 1_000_000
+
+// fillMillion creates the 1M series, one sample each (one open chunk per
+// series), in commits of 10,000.
+func fillMillion(b *testing.B, db *DB, lsets []model.Labels) {
+	for lo := 0; lo < len(lsets); lo += 10_000 {
+		app := db.Appender(nil)
+		for i, l := range lsets[lo:min(lo+10_000, len(lsets))] {
+			if _, err := app.Append(0, l, 1000, float64(lo+i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if db.Head().NumSeries() != len(lsets) {
+		b.Fatalf("head has %d series, want %d", db.Head().NumSeries(), len(lsets))
+	}
+}
+
+// BenchmarkHeadMemory: the live heap a head of 1M series × 10 labels, one
+// open chunk each, holds (measured after GC, the label sets passed in
+// excluded). Use -benchtime 1x: one op builds the whole head.
+func BenchmarkHeadMemory(b *testing.B) {
+	lsets := make([]model.Labels, million)
+	for i := range lsets {
+		lsets[i] = millionLabels(i)
+	}
+	var perSeries float64
+	for b.Loop() {
+		b.StopTimer()
+		db, err := Open(b.TempDir(), benchOpts())
+		if err != nil {
+			b.Fatal(err)
+		}
+		before := liveHeap()
+		b.StartTimer()
+		fillMillion(b, db, lsets)
+		b.StopTimer()
+		perSeries = float64(liveHeap()-before) / million
+		runtime.KeepAlive(db)
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(perSeries, "B/series")
+	b.ReportMetric(perSeries*million/(1<<20), "MiB")
+	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*million), "ns/series")
+}
+
+// BenchmarkSelectOneOfMillion: a querier over a 1M-series head selects
+// one series by its unique instance label and reads its sample.
+func BenchmarkSelectOneOfMillion(b *testing.B) {
+	lsets := make([]model.Labels, million)
+	for i := range lsets {
+		lsets[i] = millionLabels(i)
+	}
+	db, err := Open(b.TempDir(), benchOpts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	fillMillion(b, db, lsets)
+	lsets = nil
+	b.Run("instance", func(b *testing.B) {
+		b.ReportAllocs()
+		k := 0
+		for b.Loop() {
+			i := (k * 7919) % million
+			k++
+			want := millionLabels(i)
+			m := index.MustNewMatcher(index.MatchEqual, "instance", want.Get("instance"))
+			q, err := db.Querier(math.MinInt64, math.MaxInt64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ss := q.Select(m)
+			n := 0
+			for ss.Next() {
+				it := ss.At().Iterator(nil)
+				for it.Next() {
+					if _, v := it.At(); v != float64(i) {
+						b.Fatalf("series %d: value %g", i, v)
+					}
+					n++
+				}
+			}
+			q.Close()
+			if n != 1 {
+				b.Fatalf("series %d: %d samples, want 1", i, n)
+			}
+		}
+	})
+}
+
+// The week benchmark's data: 1,000 series × 1 week at 60 s (10.08M
+// samples).
+const (
+	weekSeries  = 1000
+	weekStep    = Minute
+	weekPoints  = 7 * 24 * 60
+	weekSamples = weekSeries * weekPoints
+)
+
+func weekValue(i, k int) float64 { return float64(i*7+k%60) + float64(k/60) }
+
+// buildWeek writes the week into blocks (compacting as it goes, as the
+// background loop would) and returns the directory.
+func buildWeek(b *testing.B) string {
+	dir := b.TempDir()
+	db, err := Open(dir, benchOpts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	lsets := make([]model.Labels, weekSeries)
+	refs := make([]uint64, weekSeries)
+	for i := range lsets {
+		lsets[i] = model.MustFromStrings(model.MetricName, "node_cpu_seconds_total", "cpu", fmt.Sprint(i%8), "instance", fmt.Sprint("host-", i/8), "job", "node")
+	}
+	for k := range weekPoints {
+		app := db.Appender(nil)
+		for i, l := range lsets {
+			if refs[i], err = app.Append(refs[i], l, int64(k)*weekStep, weekValue(i, k)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		if k%(6*60) == 0 {
+			if err := db.Compact(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if _, err := db.FlushHead(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Compact(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkQueryWeek reads every sample of 1,000 series × 1 week at 60 s
+// (10.08M samples, in blocks) through the querier.
+func BenchmarkQueryWeek(b *testing.B) {
+	dir := buildWeek(b)
+	db, err := Open(dir, benchOpts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	b.Logf("%d blocks", len(db.Blocks()))
+	b.Run("all-series", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			q, err := db.Querier(math.MinInt64, math.MaxInt64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ss := q.Select(index.MustNewMatcher(index.MatchEqual, "job", "node"))
+			var it Iterator
+			n, sum := 0, 0.0
+			for ss.Next() {
+				it = ss.At().Iterator(it)
+				for it.Next() {
+					_, v := it.At()
+					sum += v
+					n++
+				}
+				if err := it.Err(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			q.Close()
+			if n != weekSamples {
+				b.Fatalf("%d samples, want %d", n, weekSamples)
+			}
+		}
+		b.ReportMetric(float64(weekSamples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/query")
+	})
+}
+
+// BenchmarkCompaction merges three 2 h blocks of 2,000 series at 15 s
+// (2.88M samples) into one; MB/s is the input blocks' size per second.
+func BenchmarkCompaction(b *testing.B) {
+	src := b.TempDir()
+	opts := benchOpts()
+	opts.CompactionRanges = []int64{DefaultBlockRange} // FlushHead must not merge them itself
+	db, err := Open(src, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 2000
+	refs := make([]uint64, n)
+	for k := range 3 * 2 * 240 {
+		app := db.Appender(nil)
+		for i := range n {
+			l := model.MustFromStrings(model.MetricName, "http_requests_total", "i", fmt.Sprint(i), "job", "api")
+			if refs[i], err = app.Append(refs[i], l, int64(k)*15000, float64(k*(i%17))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := db.FlushHead(); err != nil {
+		b.Fatal(err)
+	}
+	if len(db.Blocks()) != 3 {
+		b.Fatalf("%d blocks", len(db.Blocks()))
+	}
+	db.Close()
+	b.Run("3x2h", func(b *testing.B) {
+		var in int64
+		var took time.Duration
+		for b.Loop() {
+			b.StopTimer()
+			dir := filepath.Join(b.TempDir(), "db")
+			copyTree(b, src, dir)
+			db, err := Open(dir, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bs := db.Blocks()
+			b.StartTimer()
+			st, err := db.CompactBlocks(bs[0].ULID, bs[1].ULID, bs[2].ULID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if st.Meta.Stats.NumSamples != 3*2*240*n {
+				b.Fatalf("merged block has %d samples", st.Meta.Stats.NumSamples)
+			}
+			in += st.InSize
+			took += st.Duration
+			db.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(in)/1e6/b.Elapsed().Seconds(), "MB/s")
+	})
+}
+
+func copyTree(b *testing.B, src, dst string) {
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if fi.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
