@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage05-index/index"
 )
 
@@ -94,6 +95,7 @@ func BenchmarkQuery7Shards(b *testing.B) {
 				m := openManager(b, dir, eng, c, Options{QueryWorkers: workers})
 				defer m.Close()
 				b.ReportAllocs()
+				cpu0 := measure.CPUTime()
 				for b.Loop() {
 					res, plan, err := m.Select(bg, -1<<62, 1<<62)
 					if err != nil {
@@ -104,6 +106,14 @@ func BenchmarkQuery7Shards(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(want)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+				// CPU time of every thread (workers, the engines' own
+				// goroutines, the garbage collector) per query, and how
+				// many cores that kept busy on average: the speed-up 2
+				// workers can give over 1 is bounded by the cores 1
+				// worker leaves idle.
+				cpu := measure.CPUTime() - cpu0
+				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+				b.ReportMetric(cpu.Seconds()/b.Elapsed().Seconds(), "cores")
 			})
 		}
 	}

@@ -3,6 +3,8 @@ package shard
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -14,7 +16,8 @@ import (
 // millisecond samples are its own data model, so the adapter only batches
 // appends and drains iterators.
 type BlocksEngine struct {
-	db *tsdb.DB
+	db      *tsdb.DB
+	scratch sync.Pool // *[]model.Sample, Select's drain buffers
 }
 
 // OpenBlocks opens a block engine in dir.
@@ -54,6 +57,15 @@ func (b *BlocksEngine) Select(ctx context.Context, mint, maxt int64, ms ...*inde
 	defer q.Close()
 	var out []Series
 	var it tsdb.Iterator
+	// The iterator does not say how many samples a series has: drain it
+	// into a scratch buffer reused across series (and queries), then copy
+	// out exactly that many, rather than growing each series by doubling
+	// (≈ 3× the bytes allocated, half of them garbage at once).
+	sp, _ := b.scratch.Get().(*[]model.Sample)
+	if sp == nil {
+		sp = new([]model.Sample)
+	}
+	defer b.scratch.Put(sp)
 	ss := q.Select(ms...)
 	for ss.Next() {
 		if err := ctx.Err(); err != nil {
@@ -61,16 +73,17 @@ func (b *BlocksEngine) Select(ctx context.Context, mint, maxt int64, ms ...*inde
 		}
 		s := ss.At()
 		it = s.Iterator(it)
-		var samples []model.Sample
+		buf := (*sp)[:0]
 		for it.Next() {
 			t, v := it.At()
-			samples = append(samples, model.Sample{T: t, V: v})
+			buf = append(buf, model.Sample{T: t, V: v})
 		}
+		*sp = buf
 		if err := it.Err(); err != nil {
 			return nil, err
 		}
-		if len(samples) > 0 {
-			out = append(out, Series{Labels: s.Labels(), Samples: samples})
+		if len(buf) > 0 {
+			out = append(out, Series{Labels: s.Labels(), Samples: slices.Clone(buf)})
 		}
 	}
 	return out, ss.Err()

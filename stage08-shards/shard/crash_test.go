@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -36,7 +37,11 @@ var crashClock = day("2024-01-15").Add(12 * time.Hour)
 var crashPolicy = Policy{WarmAfter: 0, ColdAfter: 48 * time.Hour, Retention: 3 * 24 * time.Hour}
 
 func crashChild(dir, step, op string) error {
-	m, err := Open(dir, Options{Now: func() time.Time { return crashClock }})
+	opts := Options{Now: func() time.Time { return crashClock }}
+	if op == "tier-exdev" {
+		opts.rename = crossDevice(new(atomic.Int64))
+	}
+	m, err := Open(dir, opts)
 	if err != nil {
 		return err
 	}
@@ -47,7 +52,7 @@ func crashChild(dir, step, op string) error {
 		}
 	}
 	switch op {
-	case "tier":
+	case "tier", "tier-exdev":
 		_, err = m.Tier(bg)
 	case "retention":
 		_, err = m.EnforceRetention()
@@ -56,7 +61,8 @@ func crashChild(dir, step, op string) error {
 }
 
 // TestManifestCrash kills a real process at every step of a manifest write,
-// of a cold move and of a retention deletion, then reopens: the manifest is
+// of a cold move (by rename, and by copy across file systems) and of a
+// retention deletion, then reopens: the manifest is
 // the old or the new one, whole, the directories agree with it, and every
 // sample the states say should be there is there.
 func TestManifestCrash(t *testing.T) {
@@ -78,6 +84,13 @@ func TestManifestCrash(t *testing.T) {
 		{stepColdCompacted, "tier", wantState("shard_2024-01-12", Warm)},
 		{stepColdCommitted, "tier", wantState("shard_2024-01-12", Cold)},
 		{stepColdMoved, "tier", wantState("shard_2024-01-12", Cold)},
+		// The same move across file systems (every rename fails with
+		// EXDEV, in the child and in the reopening parent): killed with
+		// the copy half made, whole but not in place, in place with the
+		// source still there.
+		{stepColdCopying, "tier-exdev", wantState("shard_2024-01-12", Cold)},
+		{stepColdCopied, "tier-exdev", wantState("shard_2024-01-12", Cold)},
+		{stepColdInstalled, "tier-exdev", wantState("shard_2024-01-12", Cold)},
 		{stepRetentionCommitted, "retention", wantState("shard_2024-01-11", "")},
 	}
 	for _, tc := range cases {
@@ -100,7 +113,11 @@ func TestManifestCrash(t *testing.T) {
 				t.Fatalf("child was not killed at %s: %v\n%s", tc.step, err, out)
 			}
 
-			m = openManager(t, dir, EngineTSM, c, Options{})
+			var reopen Options
+			if tc.op == "tier-exdev" {
+				reopen.rename = crossDevice(new(atomic.Int64))
+			}
+			m = openManager(t, dir, EngineTSM, c, reopen)
 			defer m.Close()
 			if _, err := os.Stat(filepath.Join(dir, ManifestName+".tmp")); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("MANIFEST.tmp left behind: %v", err)

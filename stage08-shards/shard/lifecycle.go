@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -103,10 +102,11 @@ const (
 )
 
 // toCold: full compaction (queries go on), then, holding the shard
-// exclusively: close the engine, commit "cold" to the manifest, rename the
-// directory into the cold directory, reopen. A crash after the commit
-// leaves the directory in the hot tree; Open's finishMove completes the
-// rename.
+// exclusively: close the engine, commit "cold" to the manifest, move the
+// directory into the cold directory (moveDir: a rename, or a copy across
+// file systems), reopen. A crash after the commit leaves the directory in
+// the hot tree, or both trees mid-copy; Open's finishMove completes the
+// move.
 func (m *Manager) toCold(sh *shard) (Transition, error) {
 	start := time.Now()
 	sh.mu.RLock()
@@ -129,13 +129,15 @@ func (m *Manager) toCold(sh *shard) (Transition, error) {
 		sh.state = Warm
 	} else {
 		crashPoint(stepColdCommitted)
-		err = moveDir(from, to)
+		err = m.moveDir(from, to)
 	}
 	dir := to
 	if err != nil {
 		// Not committed, or not moved: reopen where the data is, so
 		// the shard stays readable; the manifest or Open sorts it out.
-		if _, serr := os.Stat(from); serr == nil {
+		// A copy across file systems that is in place is the data even
+		// if removing its source failed.
+		if _, serr := os.Stat(to); serr != nil {
 			dir = from
 		}
 		err = fmt.Errorf("shard: %s to cold: %w", sh.id, err)
@@ -150,18 +152,6 @@ func (m *Manager) toCold(sh *shard) (Transition, error) {
 	}
 	b, _ := dirSize(to)
 	return Transition{ID: sh.id, From: Warm, To: Cold, Bytes: b, Duration: time.Since(start)}, nil
-}
-
-// moveDir renames a shard directory into another tier and makes both
-// parent directories durable. A rename is what "moving to slower storage"
-// costs when both trees are on one file system; across file systems it
-// fails (EXDEV) and the shard stays where it is.
-func moveDir(from, to string) error {
-	if err := os.Rename(from, to); err != nil {
-		return err
-	}
-	crashPoint(stepColdMoved)
-	return errors.Join(syncDir(filepath.Dir(from)), syncDir(filepath.Dir(to)))
 }
 
 // Deletion is one shard retention deleted.

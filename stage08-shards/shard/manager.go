@@ -69,6 +69,10 @@ type Options struct {
 	CacheBytes int64
 	// Now is the clock of every lifecycle decision. Defaults to time.Now.
 	Now func() time.Time
+
+	// rename moves a shard directory between tiers (os.Rename): tests
+	// replace it to take the path a move across file systems takes.
+	rename func(from, to string) error
 }
 
 // Manager routes writes to time-window shards, fans queries out over them
@@ -82,6 +86,7 @@ type Manager struct {
 	workers              int
 	cacheBytes           int64
 	now                  func() time.Time
+	rename               func(from, to string) error // moves a shard between tiers
 
 	// metaMu serialises what changes the shard set or a state (creation,
 	// tiering, retention, close) and every manifest write, so the manifest
@@ -114,7 +119,10 @@ type shard struct {
 // shard's engine in the state the manifest records.
 func Open(dir string, opts Options) (*Manager, error) {
 	m := &Manager{dir: dir, hotDir: filepath.Join(dir, "hot"), coldDir: opts.ColdDir,
-		workers: opts.QueryWorkers, cacheBytes: opts.CacheBytes, now: opts.Now, shards: map[int64]*shard{}}
+		workers: opts.QueryWorkers, cacheBytes: opts.CacheBytes, now: opts.Now, rename: opts.rename, shards: map[int64]*shard{}}
+	if m.rename == nil {
+		m.rename = os.Rename
+	}
 	if m.coldDir == "" {
 		m.coldDir = filepath.Join(dir, "cold")
 	}
@@ -206,23 +214,31 @@ func (m *Manager) shardDir(id string, st State) string {
 }
 
 // finishMove completes a move between tiers that a crash interrupted after
-// the manifest committed the new state (lifecycle.go: moveCold).
+// the manifest committed the new state (lifecycle.go: toCold; move.go).
 func (m *Manager) finishMove(sh *shard) error {
 	want := m.shardDir(sh.id, sh.state)
-	if _, err := os.Stat(want); err == nil {
-		return nil
-	}
 	other := m.shardDir(sh.id, Hot)
 	if sh.state != Cold {
 		other = m.shardDir(sh.id, Cold)
 	}
+	if _, err := os.Stat(want); err == nil {
+		// A copy across file systems is put in place before its source
+		// is removed: a crash in between leaves both, and the source
+		// is the stale one.
+		if _, err := os.Stat(other); err == nil && sh.state == Cold {
+			if err := removeDir(other); err != nil {
+				return fmt.Errorf("shard: %s: removing the source of a finished move: %w", sh.id, err)
+			}
+		}
+		return nil
+	}
 	if _, err := os.Stat(other); err != nil {
 		return nil // never written to: the engine creates it
 	}
-	if err := os.Rename(other, want); err != nil {
+	if err := m.moveDir(other, want); err != nil {
 		return fmt.Errorf("shard: %s: finishing the move to %s: %w", sh.id, want, err)
 	}
-	return errors.Join(syncDir(filepath.Dir(other)), syncDir(filepath.Dir(want)))
+	return nil
 }
 
 // removeOrphans deletes shard directories the manifest does not list: a
@@ -376,8 +392,9 @@ func (m *Manager) sorted() []*shard {
 	return out
 }
 
-// dirSize is the bytes of the regular files under dir (0 if it does not
-// exist).
+// dirSize is the bytes the regular files under dir occupy on disk
+// (diskBytes: allocated blocks, so a sparse file counts what is written),
+// 0 if dir does not exist.
 func dirSize(dir string) (int64, error) {
 	var n int64
 	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -392,7 +409,7 @@ func dirSize(dir string) (int64, error) {
 			if err != nil {
 				return err
 			}
-			n += fi.Size()
+			n += diskBytes(fi)
 		}
 		return nil
 	})

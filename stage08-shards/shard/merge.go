@@ -7,10 +7,29 @@ import (
 )
 
 // mergeSeries merges per-shard results (each sorted by labels) into one
-// list sorted by labels: a heap of one cursor per shard yields the
-// smallest label set next; the runs of the same series from several shards
-// are merged by time (mergeSamples).
+// list sorted by labels (groupSeries), then merges each series' runs by
+// time (mergeSamples), serially. Run does the second step on its workers.
 func mergeSeries(sets [][]Series) []Series {
+	groups := groupSeries(sets)
+	out := make([]Series, len(groups))
+	for i, g := range groups {
+		out[i] = Series{Labels: g.labels, Samples: mergeSamples(g.runs)}
+	}
+	return out
+}
+
+// seriesRuns is one series of a query and its runs of samples, one per
+// shard that holds it, oldest shard first.
+type seriesRuns struct {
+	labels model.Labels
+	runs   [][]model.Sample
+}
+
+// groupSeries is the label half of the merge: a heap of one cursor per
+// shard yields the smallest label set next, and the runs of one series
+// from several shards are collected together. It touches labels only, not
+// samples, so it is cheap next to the sample half.
+func groupSeries(sets [][]Series) []seriesRuns {
 	h := &seriesHeap{}
 	total := 0
 	for i, s := range sets {
@@ -19,19 +38,18 @@ func mergeSeries(sets [][]Series) []Series {
 			total += len(s)
 		}
 	}
-	if len(h.cur) == 1 {
-		return h.cur[0].s
-	}
 	heap.Init(h)
-	out := make([]Series, 0, total)
-	var runs [][]model.Sample
+	out := make([]seriesRuns, 0, total)
+	// Every group's runs are a window of one backing array: one
+	// allocation rather than one per series.
+	all := make([][]model.Sample, 0, total)
 	for h.Len() > 0 {
 		lset := h.cur[0].s[0].Labels
-		runs = runs[:0]
+		start := len(all)
 		// Shards are visited oldest first (p.shards is sorted), and the
 		// heap breaks label ties by shard, so runs come oldest first.
 		for h.Len() > 0 && h.cur[0].s[0].Labels.Equal(lset) {
-			runs = append(runs, h.cur[0].s[0].Samples)
+			all = append(all, h.cur[0].s[0].Samples)
 			h.cur[0].s = h.cur[0].s[1:]
 			if len(h.cur[0].s) == 0 {
 				heap.Pop(h)
@@ -39,7 +57,7 @@ func mergeSeries(sets [][]Series) []Series {
 				heap.Fix(h, 0)
 			}
 		}
-		out = append(out, Series{Labels: lset, Samples: mergeSamples(runs)})
+		out = append(out, seriesRuns{labels: lset, runs: all[start:len(all):len(all)]})
 	}
 	return out
 }
@@ -66,22 +84,45 @@ func (h *seriesHeap) Pop() any {
 	return x
 }
 
-// mergeSamples k-way merges runs sorted by time into one sorted run. On
-// equal timestamps the later run wins (runs come oldest shard first;
-// time windows are disjoint, so this only matters for a run given twice).
-// One run is returned as it is; otherwise a heap of cursors picks the
-// smallest head each step: O(n log k).
+// mergeSamples merges runs sorted by time into one sorted run. On equal
+// timestamps the later run wins (runs come oldest shard first).
+//
+// Shards' windows are disjoint, so the runs of a series almost always
+// follow one another: each starts after the previous one ends. Then the
+// merge is a concatenation, one allocation of the exact size and one
+// memmove per run. One run is returned as it is. Only runs that
+// interleave (a run given twice, overlapping windows) take the general
+// path: a heap of cursors picks the smallest head each step, O(n log k).
 func mergeSamples(runs [][]model.Sample) []model.Sample {
-	switch len(runs) {
-	case 0:
-		return nil
-	case 1:
-		return runs[0]
+	n, k, last := 0, 0, -1
+	ordered := true
+	prevMax := int64(0)
+	for i, r := range runs {
+		if len(r) == 0 {
+			continue
+		}
+		if k > 0 && r[0].T <= prevMax {
+			ordered = false
+		}
+		n += len(r)
+		k++
+		last = i
+		prevMax = r[len(r)-1].T
 	}
-	n := 0
+	switch {
+	case k == 0:
+		return nil
+	case k == 1:
+		return runs[last]
+	case ordered:
+		out := make([]model.Sample, 0, n)
+		for _, r := range runs {
+			out = append(out, r...)
+		}
+		return out
+	}
 	h := &sampleHeap{}
 	for i, r := range runs {
-		n += len(r)
 		if len(r) > 0 {
 			h.cur = append(h.cur, sampleCursor{run: i, s: r})
 		}
