@@ -205,13 +205,8 @@ func (s *Server) open() {
 	rec := db.Recovery()
 	s.headSamples.Store(int64(rec.SamplesLoaded))
 	s.db.Store(db)
-	engine := promql.NewEngine(promql.Opts{
-		LookbackDelta: time.Duration(s.cfg.Query.LookbackDelta),
-		MaxSamples:    s.cfg.Query.MaxSamples,
-		Timeout:       time.Duration(s.cfg.Query.Timeout),
-	})
 	a := api.New(db, api.Options{
-		Engine:         engine,
+		Engine:         newEngine(s.cfg),
 		MaxConcurrency: s.cfg.Query.MaxConcurrency,
 		MaxBodyBytes:   s.cfg.Write.MaxBodyBytes,
 		Retention:      time.Duration(s.cfg.Retention),
@@ -238,6 +233,16 @@ func (s *Server) open() {
 	s.wg.Add(2)
 	go s.compactLoop()
 	go s.tickLoop()
+}
+
+// newEngine is the PromQL engine the API runs queries on, set up from the
+// config's query section.
+func newEngine(cfg config.Config) *promql.Engine {
+	return promql.NewEngine(promql.Opts{
+		LookbackDelta: time.Duration(cfg.Query.LookbackDelta),
+		MaxSamples:    cfg.Query.MaxSamples,
+		Timeout:       time.Duration(cfg.Query.Timeout),
+	})
 }
 
 // compact runs whatever compaction is due, timing and logging each block.
