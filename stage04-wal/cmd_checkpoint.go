@@ -16,7 +16,7 @@ func cmdCheckpoint(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := needDir(*dir, "checkpoint"); err != nil {
+	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
 	_, err := checkpointPhase(*dir, *mint, *drop, stdout)

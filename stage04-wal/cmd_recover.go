@@ -18,7 +18,7 @@ func cmdRecover(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := needDir(*dir, "recover"); err != nil {
+	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
 	_, err := recoverPhase(*dir, *repair, stdout)

@@ -47,11 +47,3 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{Name: "checkpoint", Run: cmdCheckpoint},
 	}, args, stdout, stderr)
 }
-
-// needDir checks that --data-dir was given.
-func needDir(dir, cmd string) error {
-	if dir == "" {
-		return cli.Usagef("%s: --data-dir is required", cmd)
-	}
-	return nil
-}

@@ -60,8 +60,8 @@ func cmdBuild(args []string, stdout, stderr io.Writer) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	if *file == "" {
-		return cli.Usagef("build: --file is required")
+	if err := cli.Require(fs, "file"); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "Building index from %s series...\n", cli.Thousands(d.series))
 	b, err := buildGenerated(d.series, d.seed, stderr)

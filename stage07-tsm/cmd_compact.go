@@ -17,7 +17,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := needDir(ef.dir, "compact"); err != nil {
+	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
 	e, err := ef.open(stdout)

@@ -23,7 +23,7 @@ func cmdQuery(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := needDir(ef.dir, "query"); err != nil {
+	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
 	now := time.Now()

@@ -60,7 +60,7 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := needDir(ef.dir, "write"); err != nil {
+	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
 	if *file == "" || *batch < 1 {

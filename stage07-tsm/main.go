@@ -43,10 +43,3 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{Name: "inspect", Run: cmdInspect},
 	}, args, stdout, stderr)
 }
-
-func needDir(dir, cmd string) error {
-	if dir == "" {
-		return cli.Usagef("%s: --data-dir is required", cmd)
-	}
-	return nil
-}

@@ -32,8 +32,8 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return cli.Usagef("import: --file is required")
+	if err := cli.Require(fs, "file"); err != nil {
+		return err
 	}
 	name := strings.TrimSuffix(*file, ".gz")
 	if *format == "" {

@@ -93,3 +93,15 @@ func Exit(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "error: %v\n", err)
 	return 1
 }
+
+// Require checks that the named flags of fs were given a non-empty value,
+// for flags that have no sensible default (--data-dir of a command that
+// works on existing data): "recover: --data-dir is required".
+func Require(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if f := fs.Lookup(n); f == nil || f.Value.String() == "" {
+			return Usagef("%s: --%s is required", fs.Name(), n)
+		}
+	}
+	return nil
+}

@@ -210,3 +210,18 @@ func TestREPL(t *testing.T) {
 		t.Errorf("interactive: %q, want %q", out.String(), want)
 	}
 }
+
+func TestRequire(t *testing.T) {
+	fs := NewFlags("prog", "recover", "", io.Discard)
+	dir := fs.String("data-dir", "", "")
+	if err := Require(fs, "data-dir"); !errors.As(err, new(UsageError)) || err.Error() != "recover: --data-dir is required" {
+		t.Errorf("missing: %v", err)
+	}
+	*dir = "/tmp/x"
+	if err := Require(fs, "data-dir"); err != nil {
+		t.Errorf("given: %v", err)
+	}
+	if err := Require(fs, "nope"); err == nil {
+		t.Error("an undefined flag passed")
+	}
+}
