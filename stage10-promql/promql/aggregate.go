@@ -2,6 +2,7 @@ package promql
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"slices"
 	"sort"
@@ -17,48 +18,67 @@ import (
 // steps: the label sets of a Matrix do not change from step to step, so
 // there is no reason to recompute a grouping key per sample.
 func groups(m Matrix, by []string, without bool) (groupOf []int, labels []model.Labels) {
+	gr := newGrouper(by, without)
 	groupOf = make([]int, len(m))
-	index := map[string]int{}
-	var key strings.Builder
-	drop := append([]string{model.MetricName}, by...)
 	for i, s := range m {
-		key.Reset()
-		if without {
-			for l := range s.Metric.All() {
-				if !slices.Contains(drop, l.Name) {
-					key.WriteString(l.Name)
-					key.WriteByte(0xfe)
-					key.WriteString(l.Value)
-					key.WriteByte(0xff)
-				}
-			}
-		} else {
-			for _, n := range by {
-				key.WriteString(s.Metric.Get(n))
+		groupOf[i] = gr.group(s.Metric)
+	}
+	return groupOf, gr.labels
+}
+
+// grouper numbers the groups of an aggregation in the order their first
+// series arrives; labels[g] is group g's label set.
+type grouper struct {
+	by      []string
+	without bool
+	drop    []string
+	index   map[string]int
+	key     strings.Builder
+	labels  []model.Labels
+}
+
+func newGrouper(by []string, without bool) *grouper {
+	return &grouper{by: by, without: without, drop: append([]string{model.MetricName}, by...), index: map[string]int{}}
+}
+
+func (gr *grouper) group(l model.Labels) int {
+	key := &gr.key
+	key.Reset()
+	if gr.without {
+		for x := range l.All() {
+			if !slices.Contains(gr.drop, x.Name) {
+				key.WriteString(x.Name)
+				key.WriteByte(0xfe)
+				key.WriteString(x.Value)
 				key.WriteByte(0xff)
 			}
 		}
-		g, ok := index[key.String()]
-		if !ok {
-			g = len(labels)
-			index[key.String()] = g
-			var gl model.Labels
-			if without {
-				gl = s.Metric.Without(drop...)
-			} else {
-				ps := make([]model.Label, 0, len(by))
-				for _, n := range by {
-					if !slices.ContainsFunc(ps, func(p model.Label) bool { return p.Name == n }) {
-						ps = append(ps, model.Label{Name: n, Value: s.Metric.Get(n)})
-					}
-				}
-				gl, _ = model.New(ps...)
-			}
-			labels = append(labels, gl)
+	} else {
+		for _, n := range gr.by {
+			key.WriteString(l.Get(n))
+			key.WriteByte(0xff)
 		}
-		groupOf[i] = g
 	}
-	return groupOf, labels
+	g, ok := gr.index[key.String()]
+	if ok {
+		return g
+	}
+	g = len(gr.labels)
+	gr.index[key.String()] = g
+	var gl model.Labels
+	if gr.without {
+		gl = l.Without(gr.drop...)
+	} else {
+		ps := make([]model.Label, 0, len(gr.by))
+		for _, n := range gr.by {
+			if !slices.ContainsFunc(ps, func(p model.Label) bool { return p.Name == n }) {
+				ps = append(ps, model.Label{Name: n, Value: l.Get(n)})
+			}
+		}
+		gl, _ = model.New(ps...)
+	}
+	gr.labels = append(gr.labels, gl)
+	return g
 }
 
 func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
@@ -77,6 +97,12 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 			}
 		}
 	}
+	switch n.Op {
+	case parser.SUM, parser.AVG, parser.COUNT, parser.GROUP, parser.MIN, parser.MAX, parser.STDDEV, parser.STDVAR:
+		if m, ok, err := ev.streamFold(n); ok || err != nil {
+			return m, err
+		}
+	}
 	m, err := ev.evalVector(n.Expr)
 	if err != nil {
 		return nil, err
@@ -90,84 +116,158 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 	case parser.COUNT_VALUES:
 		return ev.countValues(m, groupOf, glabels, label)
 	}
-	return ev.foldAgg(n.Op, m, groupOf, glabels)
-}
-
-// foldAgg computes sum, avg, count, min, max, group, stddev and stdvar in
-// one pass over the points, with an accumulator per (group, step).
-func (ev *evaluator) foldAgg(op parser.Op, m Matrix, groupOf []int, glabels []model.Labels) (Matrix, error) {
-	ns := ev.steps
-	size := len(glabels) * ns
-	cnt := make([]float64, size)
-	val := make([]float64, size) // sum, min, max, or the running mean
-	aux := make([]float64, size) // Kahan compensation, or Welford's M2
+	f := ev.newFolder(n.Op)
 	for si, s := range m {
 		if si%1024 == 0 {
 			if err := ev.checkCtx(); err != nil {
 				return nil, err
 			}
 		}
-		base := groupOf[si] * ns
-		for _, p := range s.Floats {
-			k := base + ev.step(p.T)
-			cnt[k]++
-			f := p.V
-			switch op {
-			case parser.SUM, parser.AVG:
-				val[k], aux[k] = kahanInc(f, val[k], aux[k])
-			case parser.MIN:
-				// NaN loses to any number, so min of {NaN, 1} is 1.
-				if cnt[k] == 1 || val[k] > f || math.IsNaN(val[k]) {
-					val[k] = f
-				}
-			case parser.MAX:
-				if cnt[k] == 1 || val[k] < f || math.IsNaN(val[k]) {
-					val[k] = f
-				}
-			case parser.STDDEV, parser.STDVAR:
-				// Welford's online variance: stable where sum of squares is not.
-				d := f - val[k]
-				val[k] += d / cnt[k]
-				aux[k] += d * (f - val[k])
+		f.add(groupOf[si], s.Floats)
+	}
+	return f.result(glabels), nil
+}
+
+// errCollision stops a streamed aggregation whose input has two series with
+// the same label set: only the collected Matrix can merge them (merger) in
+// the order the folds must see, so aggregate starts over from that.
+var errCollision = errors.New("promql: label sets collide")
+
+// streamFold aggregates a selector or range function without its result
+// Matrix: each input series is folded into its group as it is produced,
+// and its points buffer is reused for the next. sum(rate(x[5m])) over
+// 10,000 series then holds one series' window and points at a time, not
+// 10,000 series of points. ok is false when n.Expr does not stream (or two
+// input series collide), and the caller evaluates it the ordinary way; the
+// folds see the series in the same order either way, so the results are
+// the same to the bit.
+func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err error) {
+	base := *ev.held
+	gr := newGrouper(n.Grouping, n.Without)
+	f := ev.newFolder(n.Op)
+	seen := map[uint64]struct{}{}
+	k := 0
+	fold := func(l model.Labels, pts []Point) error {
+		if k++; k%1024 == 0 {
+			if err := ev.checkCtx(); err != nil {
+				return err
 			}
 		}
+		h := l.Hash()
+		if _, dup := seen[h]; dup {
+			return errCollision
+		}
+		seen[h] = struct{}{}
+		f.add(gr.group(l), pts)
+		return nil
 	}
+	switch e := parser.UnwrapParens(n.Expr).(type) {
+	case *parser.VectorSelector:
+		err = ev.streamSelector(e, false, false, fold)
+	case *parser.Call:
+		rf, isRange := rangeFuncs[e.Func.Name]
+		if !isRange {
+			return nil, false, nil
+		}
+		err = ev.rangeSeries(e, rf, false, fold)
+	default:
+		return nil, false, nil
+	}
+	*ev.held = base
+	if errors.Is(err, errCollision) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return f.result(gr.labels), true, nil
+}
+
+// folder computes sum, avg, count, min, max, group, stddev and stdvar in
+// one pass over the points, with an accumulator per (group, step); groups
+// may be added as series arrive.
+type folder struct {
+	ev            *evaluator
+	op            parser.Op
+	cnt, val, aux []float64 // count; sum, min, max or running mean; Kahan compensation or Welford's M2
+}
+
+func (ev *evaluator) newFolder(op parser.Op) *folder { return &folder{ev: ev, op: op} }
+
+// add folds one series of group g.
+func (f *folder) add(g int, pts []Point) {
+	ns := f.ev.steps
+	if need := (g + 1) * ns; need > len(f.cnt) {
+		f.cnt = append(f.cnt, make([]float64, need-len(f.cnt))...)
+		f.val = append(f.val, make([]float64, need-len(f.val))...)
+		f.aux = append(f.aux, make([]float64, need-len(f.aux))...)
+	}
+	cnt, val, aux := f.cnt, f.val, f.aux
+	base := g * ns
+	for _, p := range pts {
+		k := base + f.ev.step(p.T)
+		cnt[k]++
+		v := p.V
+		switch f.op {
+		case parser.SUM, parser.AVG:
+			val[k], aux[k] = kahanInc(v, val[k], aux[k])
+		case parser.MIN:
+			// NaN loses to any number, so min of {NaN, 1} is 1.
+			if cnt[k] == 1 || val[k] > v || math.IsNaN(val[k]) {
+				val[k] = v
+			}
+		case parser.MAX:
+			if cnt[k] == 1 || val[k] < v || math.IsNaN(val[k]) {
+				val[k] = v
+			}
+		case parser.STDDEV, parser.STDVAR:
+			// Welford's online variance: stable where sum of squares is not.
+			d := v - val[k]
+			val[k] += d / cnt[k]
+			aux[k] += d * (v - val[k])
+		}
+	}
+}
+
+// result is one series per group with at least one point.
+func (f *folder) result(glabels []model.Labels) Matrix {
+	ns := f.ev.steps
 	out := make(Matrix, 0, len(glabels))
 	for g, l := range glabels {
 		var pts []Point
-		for i := 0; i < ns; i++ {
+		for i := 0; i < ns && (g+1)*ns <= len(f.cnt); i++ {
 			k := g*ns + i
-			c := cnt[k]
+			c := f.cnt[k]
 			if c == 0 {
 				continue
 			}
 			var v float64
-			switch op {
+			switch f.op {
 			case parser.SUM:
-				v = val[k] + aux[k]
+				v = f.val[k] + f.aux[k]
 			case parser.AVG:
-				v = val[k]/c + aux[k]/c
-				if math.IsInf(val[k], 0) && !math.IsInf(v, 0) {
-					v = val[k]
+				v = f.val[k]/c + f.aux[k]/c
+				if math.IsInf(f.val[k], 0) && !math.IsInf(v, 0) {
+					v = f.val[k]
 				}
 			case parser.COUNT:
 				v = c
 			case parser.GROUP:
 				v = 1
 			case parser.MIN, parser.MAX:
-				v = val[k]
+				v = f.val[k]
 			case parser.STDVAR:
-				v = aux[k] / c
+				v = f.aux[k] / c
 			case parser.STDDEV:
-				v = math.Sqrt(aux[k] / c)
+				v = math.Sqrt(f.aux[k] / c)
 			}
-			pts = append(pts, Point{T: ev.ts(i), V: v})
+			pts = append(pts, Point{T: f.ev.ts(i), V: v})
 		}
 		if len(pts) > 0 {
 			out = append(out, Series{Metric: l, Floats: pts})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // kahanInc adds f to sum with Kahan-Babuška (Neumaier) compensation c, so

@@ -38,8 +38,11 @@ type Opts struct {
 	// LookbackDelta is how far back an instant selector looks for a
 	// sample. Defaults to 5m, as in Prometheus.
 	LookbackDelta time.Duration
-	// MaxSamples caps the samples one query may read from storage (and hold
-	// as subquery points). Defaults to 50,000,000, Prometheus's default.
+	// MaxSamples caps the samples one query holds in memory at once: the
+	// windows range functions are sliding, subquery points, and the results
+	// of sub-expressions still needed, counted at their peak as Prometheus
+	// does (samples read and let go do not count). Defaults to 50,000,000,
+	// Prometheus's default.
 	MaxSamples int
 	// Timeout bounds one query's evaluation. Defaults to 2m.
 	Timeout time.Duration

@@ -304,3 +304,123 @@ func TestInstantRangeVector(t *testing.T) {
 		t.Errorf("x[3m] at 3m = %v, want 2@60000 4@180000", m)
 	}
 }
+
+// TestStreamedAggregation: an aggregation over a selector or a range
+// function folds each series as it is produced instead of building the
+// Matrix first. -(-x) is x to the bit but is not streamed, so it is the
+// oracle; both the slice and the iterator path are checked.
+func TestStreamedAggregation(t *testing.T) {
+	st := demoStorage(t)
+	eng := promql.NewEngine(promql.Opts{})
+	ctx := context.Background()
+	for _, inner := range []string{
+		`rate(http_requests_total[5m])`,
+		`http_requests_total`,
+		`resets(http_requests_total[30m])`,
+		`max_over_time(rate(http_requests_total[1m])[10m:30s])`,
+		`avg_over_time(room_temperature_celsius[7m] offset 3m)`,
+		`up`,
+	} {
+		for _, agg := range []string{"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar"} {
+			for _, grouping := range []string{"", " by (method)", " without (status)"} {
+				q := agg + grouping + " (" + inner + ")"
+				oracle := agg + grouping + " (-(-" + inner + "))"
+				for _, cs := range []*countingStorage{{st: st}, {st: st, iterOnly: true}} {
+					a, err1 := eng.QueryRange(ctx, cs, q, demoStart, demoEnd, 45*time.Second)
+					b, err2 := eng.QueryRange(ctx, cs, oracle, demoStart, demoEnd, 45*time.Second)
+					if err1 != nil || err2 != nil {
+						t.Fatalf("%s: %v / %v", q, err1, err2)
+					}
+					if len(a) == 0 || a.String() != b.String() {
+						t.Errorf("%s (iterator only: %v): streamed %v, collected %v", q, cs.iterOnly, a, b)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestStreamedAggregationCollision: rate drops __name__, so a and b below
+// give the same label set. At different steps the two results merge into
+// one series, and the streamed sum must give what summing the merged
+// series gives (it starts over from the collected Matrix); at the same
+// step they are an error either way. (a ends at 285s, b starts at 390s:
+// no 1m window holds both, every 10m window between 390s and 885s does.)
+func TestStreamedAggregationCollision(t *testing.T) {
+	st := promql.NewMemStorage()
+	other := model.MustFromStrings("__name__", "z", "job", "y")
+	for i := range 40 {
+		ts := int64(i) * 15_000
+		name := "a"
+		if i >= 26 {
+			name = "b"
+		}
+		if i < 20 || i >= 26 {
+			if err := st.Append(model.MustFromStrings("__name__", name, "job", "x"), ts, float64(i*i)/3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Append(other, ts, float64(i)/7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eng := promql.NewEngine(promql.Opts{})
+	ctx := context.Background()
+	start, end := time.UnixMilli(60_000), time.UnixMilli(600_000)
+	a, err1 := eng.QueryRange(ctx, st, `sum(rate({__name__=~"a|b|z"}[1m]))`, start, end, 15*time.Second)
+	b, err2 := eng.QueryRange(ctx, st, `sum(-(-rate({__name__=~"a|b|z"}[1m])))`, start, end, 15*time.Second)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("%v / %v", err1, err2)
+	}
+	if len(a) != 1 || len(a[0].Floats) != 37 || a.String() != b.String() {
+		t.Errorf("streamed %v, collected %v", a, b)
+	}
+	_, err := eng.QueryRange(ctx, st, `sum(rate({__name__=~"a|b"}[10m]))`, start, end, 15*time.Second)
+	if err == nil || err.Error() != "vector cannot contain metrics with the same labelset" {
+		t.Errorf("same labels at the same step: err = %v", err)
+	}
+}
+
+// TestMaxSamplesCountsThePeak: the limit is on the samples held at once,
+// as in Prometheus, not on the samples read. A day of one-second samples
+// (86,400) through 5m windows holds at most 300 of them at once, and a
+// streamed sum no more than its own result (1,435 points at a 1m step).
+func TestMaxSamplesCountsThePeak(t *testing.T) {
+	st := promql.NewMemStorage()
+	for i := range 86_400 {
+		if err := st.Append(model.MustFromStrings("__name__", "c"), int64(i)*1000, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	start, end := time.UnixMilli(300_000), time.UnixMilli(86_399_000)
+	for _, iterOnly := range []bool{false, true} {
+		cs := &countingStorage{st: st, iterOnly: iterOnly}
+		for _, c := range []struct {
+			q     string
+			limit int
+			ok    bool
+		}{
+			{`sum(rate(c[5m]))`, 1_435, true}, // the result; the windows came and went
+			{`sum(rate(c[5m]))`, 1_434, false},
+			{`rate(c[5m])`, 1_435, true}, // the same, unaggregated
+			{`rate(c[5m])`, 299, false},  // a 300-sample window does not fit
+			// The subquery's points (0s…86,340s, the last step) and the result.
+			{`max_over_time(c[5m:1s])`, 86_341 + 1_435, true},
+			{`max_over_time(c[5m:1s])`, 86_341 + 1_434, false},
+			// The subquery's points (82,799s…86,399s) and a 1h window of them.
+			{`max_over_time(c[1h:1s] @ 86399)`, 3_601 + 3_600, true},
+			{`max_over_time(c[1h:1s] @ 86399)`, 3_601 + 3_599, false},
+			{`sum(c) + sum(rate(c[5m]))`, 3 * 1_435, true}, // both operands and the result
+			{`sum(c) + sum(rate(c[5m]))`, 3*1_435 - 1, false},
+			{`count_over_time(c[10m])`, 1_435, true}, // a 600-sample window, then the result
+			{`count_over_time(c[10m])`, 599, false},
+		} {
+			eng := promql.NewEngine(promql.Opts{MaxSamples: c.limit})
+			_, err := eng.QueryRange(ctx, cs, c.q, start, end, time.Minute)
+			if c.ok && err != nil || !c.ok && !errors.Is(err, promql.ErrTooManySamples) {
+				t.Errorf("%s with limit %d (iterator only: %v): err = %v", c.q, c.limit, iterOnly, err)
+			}
+		}
+	}
+}

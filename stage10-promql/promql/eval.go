@@ -23,7 +23,7 @@ type evaluator struct {
 	steps                int
 	lookback             int64
 	maxSamples           int
-	samples              *int  // samples read so far; shared with subquery evaluators
+	held                 *int  // samples in memory now; shared with subquery evaluators
 	qStart, qEnd         int64 // the query's own range, for @ start() / @ end()
 	subStep              int64
 }
@@ -34,7 +34,7 @@ func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, inter
 	return &evaluator{
 		ctx: ctx, st: st, start: start, end: end, interval: interval,
 		steps:    int((end-start)/interval) + 1,
-		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, samples: &n,
+		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, held: &n,
 		qStart: start, qEnd: end, subStep: e.opts.SubqueryStep.Milliseconds(),
 	}, cancel
 }
@@ -75,12 +75,30 @@ func (ev *evaluator) wrap(err error) error {
 	return err
 }
 
-func (ev *evaluator) addSamples(n int) error {
-	*ev.samples += n
-	if *ev.samples > ev.maxSamples {
+// hold and release count the samples the query holds in memory, against
+// MaxSamples. As in Prometheus, the limit is on the peak, not on the
+// samples read: every node's result counts while a parent still needs it
+// (evalVector), and a range function's current window counts while it
+// slides over a series (rangeSeries), but a sample read and let go no
+// longer does. So a 24 h rate over 10,000 series holds its 5 m windows one
+// series at a time, not the 57.8M samples it reads.
+func (ev *evaluator) hold(n int) error {
+	*ev.held += n
+	if *ev.held > ev.maxSamples {
 		return &execError{msg: ErrTooManySamples.Error(), also: ErrTooManySamples}
 	}
 	return nil
+}
+
+func (ev *evaluator) release(n int) { *ev.held -= n }
+
+// points is how many samples a Matrix holds.
+func points(m Matrix) int {
+	n := 0
+	for _, s := range m {
+		n += len(s.Floats)
+	}
+	return n
 }
 
 // refTimes gives, for each step, the time a selector or subquery with the
@@ -147,14 +165,31 @@ func (ev *evaluator) evalScalar(e parser.Expr) ([]float64, error) {
 	return nil, errorf("unexpected scalar expression %T", e)
 }
 
-// evalVector evaluates an instant-vector expression at every step.
+// evalVector evaluates an instant-vector expression at every step. Its
+// result counts against the sample limit together with what its operands
+// still held (their results, at most); once it is built, the operands are
+// let go and only the result stays counted, until the caller lets it go.
 func (ev *evaluator) evalVector(e parser.Expr) (Matrix, error) {
+	base := *ev.held
+	m, err := ev.evalNode(e)
+	if err != nil {
+		return nil, err
+	}
+	n := points(m)
+	if err := ev.hold(n); err != nil {
+		return nil, err
+	}
+	*ev.held = base + n
+	return m, nil
+}
+
+func (ev *evaluator) evalNode(e parser.Expr) (Matrix, error) {
 	if err := ev.checkCtx(); err != nil {
 		return nil, err
 	}
 	switch n := e.(type) {
 	case *parser.ParenExpr:
-		return ev.evalVector(n.Expr)
+		return ev.evalNode(n.Expr)
 	case *parser.VectorSelector:
 		return ev.vectorSelector(n, false)
 	case *parser.UnaryExpr:

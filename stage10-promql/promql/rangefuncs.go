@@ -2,7 +2,9 @@ package promql
 
 import (
 	"math"
+	"slices"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
@@ -12,6 +14,7 @@ type window struct {
 	pts        []Point
 	start, end int64 // the window's bounds, ms: (end - range, end]
 	args       []float64
+	drops      int // how many samples in pts are lower than the one before
 }
 
 type rangeFunc struct {
@@ -50,10 +53,22 @@ var rangeFuncs = map[string]rangeFunc{
 	}, matrix: 1},
 }
 
-// rangeCall slides each series' window over the steps. Both window edges
-// only move forward, so a whole series costs one pass over its samples plus
-// the function's own work.
+// rangeCall slides each series' window over the steps (rangeSeries) and
+// collects the results.
 func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
+	mg := newMerger()
+	err := ev.rangeSeries(c, rf, true, mg.add)
+	return mg.matrix(), err
+}
+
+// rangeSeries evaluates a range function series by series and emits each
+// series' result (labels without __name__ unless the function keeps it).
+// Both window edges only move forward, so a series costs one pass over its
+// samples plus the function's own work; a matrix selector's series are read
+// from storage one at a time and only a window of each is held (slider).
+// With keep false, pts is a buffer reused for the next series, so emit must
+// not retain it.
+func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit func(model.Labels, []Point) error) error {
 	var scalars [][]float64 // the other arguments, evaluated per step
 	for i, a := range c.Args {
 		if i == rf.matrix {
@@ -61,47 +76,45 @@ func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
 		}
 		sc, err := ev.evalScalar(a)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		scalars = append(scalars, sc)
 	}
 	if n := c.Func.Name; n == "double_exponential_smoothing" || n == "holt_winters" {
 		for i := 0; i < ev.steps; i++ {
 			if sf := scalars[0][i]; !(sf > 0 && sf < 1) {
-				return nil, errorf("invalid smoothing factor. Expected: 0 < sf < 1, got: %v", sf)
+				return errorf("invalid smoothing factor. Expected: 0 < sf < 1, got: %v", sf)
 			}
 			if tf := scalars[1][i]; !(tf > 0 && tf < 1) {
-				return nil, errorf("invalid trend factor. Expected: 0 < tf < 1, got: %v", tf)
+				return errorf("invalid trend factor. Expected: 0 < tf < 1, got: %v", tf)
 			}
 		}
-	}
-	r, err := ev.rangeArg(c.Args[rf.matrix])
-	if err != nil {
-		return nil, err
 	}
 	w := &window{args: make([]float64, len(scalars))}
-	mg := newMerger()
-	for k, s := range r.series {
-		if k%256 == 0 {
-			if err := ev.checkCtx(); err != nil {
-				return nil, err
-			}
-		}
+	var sl slider
+	var buf, scratch, noStale []Point
+	// slide runs the function over one series; held is how many window
+	// samples count against the sample limit at the moment.
+	slide := func(l model.Labels, rng int64, ref func(int) int64) error {
 		var pts []Point
-		lo, hi := 0, 0
+		if !keep {
+			pts = scratch[:0]
+		}
+		held := 0
 		for i := 0; i < ev.steps; i++ {
-			end := r.ref(i)
-			start := end - r.rng
-			for hi < len(s.samples) && s.samples[hi].T <= end {
-				hi++
+			end := ref(i)
+			start := end - rng
+			win := sl.advance(start, end)
+			if d := len(win) - held; d != 0 {
+				held += d
+				if err := ev.hold(d); err != nil {
+					return err
+				}
 			}
-			for lo < hi && s.samples[lo].T <= start {
-				lo++
-			}
-			if lo == hi {
+			if len(win) == 0 {
 				continue
 			}
-			w.pts, w.start, w.end = s.samples[lo:hi], start, end
+			w.pts, w.start, w.end, w.drops = win, start, end, sl.drops
 			for j := range scalars {
 				w.args[j] = scalars[j][i]
 			}
@@ -112,15 +125,66 @@ func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
 				pts = append(pts, Point{T: ev.ts(i), V: v})
 			}
 		}
-		l := s.labels
+		ev.release(held)
+		if sl.it != nil {
+			buf = sl.buf
+		}
+		if !keep {
+			scratch = pts
+		}
 		if !rf.keepName {
 			l = dropName(l)
 		}
-		if err := mg.add(l, pts); err != nil {
-			return nil, err
+		if len(pts) == 0 {
+			return nil
 		}
+		return emit(l, pts)
 	}
-	return mg.matrix(), nil
+	switch n := parser.UnwrapParens(c.Args[rf.matrix]).(type) {
+	case *parser.MatrixSelector:
+		vs := n.VectorSelector
+		rng, ref := n.Range.Milliseconds(), ev.refTimes(vs.At, vs.Offset)
+		return ev.eachSeries(vs.LabelMatchers, ref(0)-rng, ref(ev.steps-1), func(s StorageSeries) error {
+			if ss, ok := s.(sampleSlicer); ok {
+				pts := ss.Samples()
+				if slices.ContainsFunc(pts, func(p Point) bool { return IsStaleNaN(p.V) }) {
+					noStale = noStale[:0]
+					for _, p := range pts {
+						if !IsStaleNaN(p.V) {
+							noStale = append(noStale, p)
+						}
+					}
+					pts = noStale
+				}
+				sl.fromSlice(pts)
+				return slide(s.Labels(), rng, ref)
+			}
+			it := s.Iterator()
+			sl.fromIterator(it, buf)
+			if err := slide(s.Labels(), rng, ref); err != nil {
+				return err
+			}
+			return it.Err()
+		})
+	case *parser.SubqueryExpr:
+		r, err := ev.subquery(n)
+		if err != nil {
+			return err
+		}
+		for k, s := range r.series {
+			if k%256 == 0 {
+				if err := ev.checkCtx(); err != nil {
+					return err
+				}
+			}
+			sl.fromSlice(s.samples)
+			if err := slide(s.labels, r.rng, r.ref); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return errorf("expected a range vector, got %T", c.Args[rf.matrix])
 }
 
 // extrapolatedRate is rate, increase and delta. The samples in a window
@@ -136,7 +200,7 @@ func extrapolatedRate(w *window, isCounter, isRate bool) (float64, bool) {
 	}
 	first, last := pts[0], pts[len(pts)-1]
 	result := last.V - first.V
-	if isCounter { // a drop is a reset: the counter restarted from 0
+	if isCounter && w.drops > 0 { // a drop is a reset: the counter restarted from 0
 		prev := first.V
 		for _, p := range pts[1:] {
 			if p.V < prev {
@@ -268,15 +332,7 @@ func changes(w *window) (float64, bool) {
 	return float64(n), true
 }
 
-func resets(w *window) (float64, bool) {
-	n := 0
-	for i := 1; i < len(w.pts); i++ {
-		if w.pts[i].V < w.pts[i-1].V {
-			n++
-		}
-	}
-	return float64(n), true
-}
+func resets(w *window) (float64, bool) { return float64(w.drops), true }
 
 func sumOverTime(w *window) (float64, bool) {
 	var s, c float64

@@ -19,9 +19,11 @@ type rawSeries struct {
 // samples as a slice the engine may read but not modify.
 type sampleSlicer interface{ Samples() []model.Sample }
 
-// load reads the series matching ms with samples in (mint, maxt]. Range
-// selectors never see stale markers (dropStale); instant selectors need
-// them to stop looking back.
+// load reads the series matching ms with samples in (mint, maxt], whole:
+// for a range vector that is itself the result (an instant query of x[5m])
+// or absent_over_time. Functions over ranges stream instead (rangeSeries).
+// Range selectors never see stale markers (dropStale); instant selectors
+// need them to stop looking back.
 func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool) ([]rawSeries, error) {
 	set := ev.st.Select(ev.ctx, mint+1, maxt, ms...)
 	var out []rawSeries
@@ -55,7 +57,7 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 		if len(pts) == 0 {
 			continue
 		}
-		if err := ev.addSamples(len(pts)); err != nil {
+		if err := ev.hold(len(pts)); err != nil {
 			return nil, err
 		}
 		out = append(out, rawSeries{labels: s.Labels(), samples: pts})
@@ -66,36 +68,51 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 	return out, nil
 }
 
+// eachSeries calls fn for every series matching ms with samples in
+// (mint, maxt], one at a time, as storage returns them (sorted by labels).
+func (ev *evaluator) eachSeries(ms []*index.Matcher, mint, maxt int64, fn func(StorageSeries) error) error {
+	set := ev.st.Select(ev.ctx, mint+1, maxt, ms...)
+	for k := 0; set.Next(); k++ {
+		if k%256 == 0 {
+			if err := ev.checkCtx(); err != nil {
+				return err
+			}
+		}
+		if err := fn(set.At()); err != nil {
+			return err
+		}
+	}
+	return set.Err()
+}
+
 // vectorSelector evaluates foo{…} at every step: the latest sample in
 // (t - lookback, t], unless that sample is a staleness marker. With
 // sampleTime, the value is the sample's own timestamp in seconds (what
 // timestamp(foo) returns) instead of its value.
 func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) (Matrix, error) {
+	var out Matrix
+	err := ev.streamSelector(vs, sampleTime, true, func(l model.Labels, pts []Point) error {
+		out = append(out, Series{Metric: l, Floats: pts})
+		return nil
+	})
+	return out, err
+}
+
+// streamSelector is vectorSelector one series at a time: each series is
+// read straight from its iterator (or slice), keeping only the latest
+// sample, and emitted with its points. With keep false, pts is a buffer
+// reused for the next series, so emit must not retain it.
+func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep bool, emit func(model.Labels, []Point) error) error {
 	ref := ev.refTimes(vs.At, vs.Offset)
-	series, err := ev.load(vs.LabelMatchers, ref(0)-ev.lookback, ref(ev.steps-1), false)
-	if err != nil {
-		return nil, err
-	}
-	out := make(Matrix, 0, len(series))
-	for k, s := range series {
-		if k%256 == 0 {
-			if err := ev.checkCtx(); err != nil {
-				return nil, err
-			}
-		}
+	var scratch []Point
+	return ev.eachSeries(vs.LabelMatchers, ref(0)-ev.lookback, ref(ev.steps-1), func(s StorageSeries) error {
 		var pts []Point
-		j := 0 // samples[:j] are at or before the current reference time
-		for i := 0; i < ev.steps; i++ {
-			t := ref(i)
-			for j < len(s.samples) && s.samples[j].T <= t {
-				j++
-			}
-			if j == 0 {
-				continue
-			}
-			last := s.samples[j-1]
-			if last.T <= t-ev.lookback || IsStaleNaN(last.V) {
-				continue
+		if !keep {
+			pts = scratch[:0]
+		}
+		point := func(i int, last Point) {
+			if last.T <= ref(i)-ev.lookback || IsStaleNaN(last.V) {
+				return
 			}
 			if pts == nil {
 				pts = make([]Point, 0, ev.steps-i)
@@ -106,11 +123,53 @@ func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) 
 			}
 			pts = append(pts, Point{T: ev.ts(i), V: v})
 		}
-		if len(pts) > 0 {
-			out = append(out, Series{Metric: s.labels, Floats: pts})
+		if sl, ok := s.(sampleSlicer); ok {
+			samples := sl.Samples()
+			j := 0 // samples[:j] are at or before the current reference time
+			for i := 0; i < ev.steps; i++ {
+				t := ref(i)
+				for j < len(samples) && samples[j].T <= t {
+					j++
+				}
+				if j > 0 {
+					point(i, samples[j-1])
+				}
+			}
+		} else {
+			it := s.Iterator()
+			var last, next Point
+			have, ahead := false, false
+			for i := 0; i < ev.steps; i++ {
+				t := ref(i)
+				for {
+					if !ahead {
+						if !it.Next() {
+							break
+						}
+						next.T, next.V = it.At()
+						ahead = true
+					}
+					if next.T > t {
+						break
+					}
+					last, have, ahead = next, true, false
+				}
+				if have {
+					point(i, last)
+				}
+			}
+			if err := it.Err(); err != nil {
+				return err
+			}
 		}
-	}
-	return out, nil
+		if !keep {
+			scratch = pts
+		}
+		if len(pts) == 0 {
+			return nil
+		}
+		return emit(s.Labels(), pts)
+	})
 }
 
 // rangeInput is the argument of a range-vector function, ready to slide:
@@ -171,13 +230,13 @@ func (ev *evaluator) subquery(sq *parser.SubqueryExpr) (*rangeInput, error) {
 	if err != nil {
 		return nil, err
 	}
+	// m's points stay counted against the limit (c.evalVector counted
+	// them) until the caller's evalVector lets them go.
 	r.series = make([]rawSeries, len(m))
-	n := 0
 	for i, s := range m {
 		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats}
-		n += len(s.Floats)
 	}
-	return r, ev.addSamples(n)
+	return r, nil
 }
 
 // merger assembles a result Matrix from series whose label sets may
