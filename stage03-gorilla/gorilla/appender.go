@@ -10,13 +10,16 @@ import (
 // Appender adds samples to the end of a chunk. It holds exactly the state
 // the encoder needs to code the next sample: the previous timestamp and
 // delta, the previous value and the current XOR window.
+//
+// The one-byte fields come last, together, so the struct is 40 bytes, not 48:
+// stage06 keeps one Appender per series in memory.
 type Appender struct {
 	c      *Chunk
-	enc    Encoding
 	t      int64
 	tDelta int64
 	v      uint64 // previous value: float64 bits (XOR) or int64 (Integer)
 
+	enc               Encoding
 	leading, trailing uint8 // XOR window; leading == noWindow before the first one
 }
 

@@ -81,13 +81,28 @@ type Chunk struct {
 
 // NewChunk returns an empty chunk with the given value encoding.
 func NewChunk(enc Encoding) (*Chunk, error) {
+	// A 120-sample chunk of regular data fits, with the 8 bytes the writer
+	// stores past its last bit.
+	return NewChunkSize(enc, 144)
+}
+
+// MinChunkSize is the smallest buffer a chunk starts with: the header and
+// the 8 bytes the writer stores past its last bit.
+const MinChunkSize = headerSize + 8
+
+// NewChunkSize is NewChunk with a buffer of size bytes (at least
+// MinChunkSize) to start with; it grows as samples are appended, and the
+// encoded bytes are the same whatever the size. A store that keeps many
+// chunks open with few samples each starts them small: stage06's head keeps
+// one open chunk per series, and 144 bytes each would be 144 MB for a
+// million series that have one sample. 28 bytes hold the first sample of
+// any series (a 10-byte timestamp varint and 8 bytes of value).
+func NewChunkSize(enc Encoding, size int) (*Chunk, error) {
 	if enc != XOR && enc != Integer {
 		return nil, fmt.Errorf("%w: %d", ErrEncoding, enc)
 	}
 	c := &Chunk{owned: true}
-	// A 120-sample chunk of regular data fits, with the 8 bytes the writer
-	// stores past its last bit.
-	c.w.buf = make([]byte, 144)
+	c.w.buf = make([]byte, max(size, MinChunkSize))
 	c.w.at = headerSize
 	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
 	return c, nil

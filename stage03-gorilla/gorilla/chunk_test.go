@@ -238,3 +238,48 @@ func TestStatsAddUp(t *testing.T) {
 		}
 	}
 }
+
+// A chunk started with any buffer size encodes the same bytes as the
+// reference encoder; the buffer grows as needed.
+func TestNewChunkSize(t *testing.T) {
+	for _, size := range []int{-1, 0, MinChunkSize, 28, 32, 144, 1024} {
+		for _, enc := range []Encoding{XOR, Integer} {
+			sets := datasets()
+			if enc == Integer {
+				sets = integerDatasets()
+			}
+			for _, d := range sets {
+				c, err := NewChunkSize(enc, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, err := c.Appender()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range d.ts {
+					if err := a.Append(d.ts[i], d.vs[i]); err != nil {
+						t.Fatalf("size %d %v/%s: sample %d: %v", size, enc, d.name, i, err)
+					}
+				}
+				if want := refChunk(d.ts, d.vs, enc); !bytes.Equal(c.Bytes(), want) {
+					t.Fatalf("size %d %v/%s: chunk differs from the reference encoder\n got %x\nwant %x", size, enc, d.name, c.Bytes(), want)
+				}
+			}
+		}
+	}
+	if _, err := NewChunkSize(Encoding(3), 32); !errors.Is(err, ErrEncoding) {
+		t.Fatalf("encoding 3: %v, want ErrEncoding", err)
+	}
+	// The size NewChunkSize's comment gives for one sample of any series.
+	for _, ts := range []int64{0, math.MinInt64, math.MaxInt64} {
+		c, _ := NewChunkSize(XOR, 28)
+		a, _ := c.Appender()
+		if err := a.Append(ts, math.Pi); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.w.buf) != 28 {
+			t.Fatalf("t=%d: the first sample grew the 28-byte buffer to %d", ts, len(c.w.buf))
+		}
+	}
+}

@@ -143,7 +143,7 @@ func (ix *Index) WriteTo(w io.Writer, payload PayloadFunc) (int64, error) {
 	fw.write(b)
 	for _, r := range order {
 		p := &ix.pairs[r]
-		bm := p.postings.Clone()
+		bm := p.clone()
 		bm.RunOptimize()
 		b = binary.AppendUvarint(b[:0], uint64(syms.refs[p.name.name]))
 		b = binary.AppendUvarint(b, uint64(syms.refs[p.value]))
@@ -323,9 +323,14 @@ func (ix *Index) decodePostings(body []byte, syms []string, nextID uint64) (uint
 		if bm.IsEmpty() || uint64(bm.Maximum()) >= nextID {
 			return 0, fmt.Errorf("%w: pair %d %s=%q: empty, or a series ID ≥ the next ID %d", ErrCorrupt, i, name, value, nextID)
 		}
-		total += bm.GetCardinality()
+		n := bm.GetCardinality()
+		total += n
 		ln.values[value] = uint32(len(ix.pairs))
-		ix.pairs = append(ix.pairs, pair{name: ln, value: value, postings: bm})
+		if n == 1 { // kept as a single ID, as Add keeps it
+			ix.pairs = append(ix.pairs, pair{name: ln, value: value, one: bm.Minimum()})
+		} else {
+			ix.pairs = append(ix.pairs, pair{name: ln, value: value, postings: bm})
+		}
 	}
 	if ln != nil {
 		ix.finishName(ln)
@@ -405,7 +410,7 @@ func (ix *Index) decodeSeries(body []byte, nextID uint64, postings uint64) error
 	}
 	ix.all.AddMany(ids)
 	for i := range ix.pairs {
-		if p := ix.pairs[i].postings; p.AndCardinality(ix.all) != p.GetCardinality() {
+		if p := &ix.pairs[i]; !p.within(ix.all) {
 			return fmt.Errorf("%w: postings of %s=%q name a series not in the file", ErrCorrupt, ix.pairs[i].name.name, ix.pairs[i].value)
 		}
 	}

@@ -53,10 +53,17 @@ type Index struct {
 }
 
 // pair is one label pair and its postings: the IDs of the series that have it.
+//
+// A pair that one series has (a unique label such as instance, one pair per
+// series) keeps that ID in one and no bitmap: a roaring bitmap of one
+// element costs about 150 bytes on the heap. The second series converts it
+// to a bitmap, and a Delete that leaves one series converts it back
+// (postings.go: add, remove).
 type pair struct {
 	name     *labelName
 	value    string
-	postings *roaring.Bitmap
+	postings *roaring.Bitmap // nil: the pair has the one series one
+	one      SeriesID
 }
 
 // labelName is one label name and its values.
@@ -104,15 +111,12 @@ func (ix *Index) Add(ls model.Labels) (id SeriesID, created bool, err error) {
 		return 0, false, ErrLimit
 	}
 	refs := ix.scratch[:0]
+	id = SeriesID(ix.series.next)
 	for l := range ls.All() {
-		refs = append(refs, ix.internPair(l.Name, l.Value))
+		refs = append(refs, ix.internPair(l.Name, l.Value, id))
 	}
 	ix.scratch = refs
-	id = SeriesID(ix.series.next)
 	ix.series.put(id, refs)
-	for _, r := range refs {
-		ix.pairs[r].postings.Add(id)
-	}
 	ix.all.Add(id)
 	ix.remember(h, id)
 	return id, true, nil
@@ -180,10 +184,11 @@ func (ix *Index) equal(id SeriesID, ls model.Labels) bool {
 	return true
 }
 
-// internPair returns the reference of name=value, creating the pair (and the
-// name) on first sight. Strings are cloned so the index never pins a
-// caller's larger buffer (a parsed request, a file) in memory.
-func (ix *Index) internPair(name, value string) uint32 {
+// internPair adds id to the postings of name=value and returns the pair's
+// reference, creating the pair (and the name) on first sight. Strings are
+// cloned so the index never pins a caller's larger buffer (a parsed request,
+// a file) in memory.
+func (ix *Index) internPair(name, value string, id SeriesID) uint32 {
 	ln := ix.names[name]
 	if ln == nil {
 		name = strings.Clone(name)
@@ -193,10 +198,11 @@ func (ix *Index) internPair(name, value string) uint32 {
 		ix.nameList = slices.Insert(ix.nameList, i, name)
 	}
 	if r, ok := ln.values[value]; ok {
+		ix.pairs[r].add(id)
 		return r
 	}
 	value = strings.Clone(value)
-	p := pair{name: ln, value: value, postings: roaring.New()}
+	p := pair{name: ln, value: value, one: id}
 	var r uint32
 	if n := len(ix.freePairs); n > 0 {
 		r = ix.freePairs[n-1]
@@ -225,8 +231,7 @@ func (ix *Index) Delete(id SeriesID) bool {
 	ix.forget(ls.Hash(), id)
 	for _, r := range ix.series.get(id) {
 		p := &ix.pairs[r]
-		p.postings.Remove(id)
-		if !p.postings.IsEmpty() {
+		if !p.remove(id) {
 			continue
 		}
 		ln := p.name
@@ -343,7 +348,7 @@ func (ix *Index) Postings(name, value string) *roaring.Bitmap {
 	defer ix.mu.RUnlock()
 	if ln := ix.names[name]; ln != nil {
 		if r, ok := ln.values[value]; ok {
-			return ix.pairs[r].postings.Clone()
+			return ix.pairs[r].clone()
 		}
 	}
 	return roaring.New()

@@ -229,3 +229,82 @@ func TestStats(t *testing.T) {
 		t.Fatalf("ValuesPerName %v", st.ValuesPerName)
 	}
 }
+
+// TestSinglePostings follows one pair through its two forms (postings.go):
+// a single ID while one series has it, a bitmap from the second series on,
+// a single ID again when deletes leave one, gone with the last; and checks
+// Select, Postings, Stats and a file round trip against the oracle at each
+// step.
+func TestSinglePostings(t *testing.T) {
+	ix, o := New(), newOracle()
+	add := func(kv ...string) SeriesID {
+		t.Helper()
+		ls := model.MustFromStrings(kv...)
+		id, created, err := ix.Add(ls)
+		if err != nil || !created {
+			t.Fatalf("Add(%v) = %d, %v, %v", ls, id, created, err)
+		}
+		o.series[id] = ls
+		return id
+	}
+	del := func(id SeriesID) {
+		t.Helper()
+		if !ix.Delete(id) {
+			t.Fatalf("Delete(%d) = false", id)
+		}
+		delete(o.series, id)
+	}
+	// form checks the representation of inst=x and everything the oracle
+	// can check, in ix and in ix read back from a file.
+	form := func(step string, want []SeriesID, single bool) {
+		t.Helper()
+		for _, x := range []*Index{ix, roundTripBytes(t, ix)} {
+			r, ok := x.names["inst"].values["x"]
+			if len(want) == 0 {
+				if ok {
+					t.Fatalf("%s: inst=x still indexed", step)
+				}
+			} else if !ok || (x.pairs[r].postings == nil) != single {
+				t.Fatalf("%s: inst=x present %v, single %v, want single %v", step, ok, ok && x.pairs[r].postings == nil, single)
+			}
+			if got := x.Postings("inst", "x").ToArray(); !slices.Equal(got, want) && len(got)+len(want) > 0 {
+				t.Fatalf("%s: Postings(inst=x) = %v, want %v", step, got, want)
+			}
+			st := x.Stats(100)
+			for _, c := range st.SeriesPerPair {
+				if c.Name == "inst=x" && c.Count != uint64(len(want)) {
+					t.Fatalf("%s: Stats counts %d series for inst=x, want %d", step, c.Count, len(want))
+				}
+			}
+		}
+		for _, ms := range [][]*Matcher{
+			{MustNewMatcher(MatchEqual, "inst", "x")},
+			{MustNewMatcher(MatchEqual, "inst", "x"), MustNewMatcher(MatchEqual, "job", "a")},
+			{MustNewMatcher(MatchEqual, "job", "a"), MustNewMatcher(MatchEqual, "inst", "y")},
+			{MustNewMatcher(MatchEqual, "inst", "x"), MustNewMatcher(MatchEqual, "inst2", "z")},
+			{MustNewMatcher(MatchRegexp, "inst", "x|y")},
+			{MustNewMatcher(MatchRegexp, "inst", ".+"), MustNewMatcher(MatchEqual, "job", "b")},
+			{MustNewMatcher(MatchNotEqual, "inst", "x")},
+			{MustNewMatcher(MatchNotRegexp, "inst", "y|z"), MustNewMatcher(MatchEqual, "job", "a")},
+		} {
+			checkSelect(t, ix, o, ms)
+		}
+	}
+	a := add("inst", "x", "job", "a")
+	add("inst", "y", "job", "a", "inst2", "z")
+	form("one series", []SeriesID{a}, true)
+	b := add("inst", "x", "job", "b")
+	form("second series", []SeriesID{a, b}, false)
+	c := add("inst", "x", "job", "c", "inst2", "z")
+	form("third series", []SeriesID{a, b, c}, false)
+	del(a)
+	del(c)
+	form("deletes leave one", []SeriesID{b}, true)
+	d := add("inst", "x", "job", "a")
+	form("a second one again", []SeriesID{b, d}, false)
+	del(b)
+	del(d)
+	form("all deleted", nil, false)
+	e := add("inst", "x", "job", "d")
+	form("back", []SeriesID{e}, true)
+}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -29,8 +30,8 @@ func (ix *Index) Select(ms ...*Matcher) *roaring.Bitmap {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 
-	var eq []*roaring.Bitmap // postings of equality matchers (not ours: never modify)
-	var pos, sub []*Matcher  // other matchers that do not / do match ""
+	var eq []*pair          // pairs of equality matchers (their postings are not ours: never modify)
+	var pos, sub []*Matcher // other matchers that do not / do match ""
 	for _, m := range ms {
 		ln := ix.names[m.name]
 		switch {
@@ -45,7 +46,7 @@ func (ix *Index) Select(ms ...*Matcher) *roaring.Bitmap {
 			if !ok {
 				return roaring.New()
 			}
-			eq = append(eq, ix.pairs[r].postings)
+			eq = append(eq, &ix.pairs[r])
 		default:
 			pos = append(pos, m)
 		}
@@ -53,25 +54,23 @@ func (ix *Index) Select(ms ...*Matcher) *roaring.Bitmap {
 
 	var res *roaring.Bitmap
 	if len(eq) > 0 {
-		slices.SortFunc(eq, func(a, b *roaring.Bitmap) int {
-			ca, cb := a.GetCardinality(), b.GetCardinality()
-			switch {
-			case ca < cb:
-				return -1
-			case ca > cb:
-				return 1
+		slices.SortFunc(eq, func(a, b *pair) int { return cmp.Compare(a.card(), b.card()) })
+		switch {
+		case eq[0].postings == nil:
+			// The smallest has one series: the result is it or nothing.
+			res = roaring.New()
+			if !slices.ContainsFunc(eq[1:], func(p *pair) bool { return !p.contains(eq[0].one) }) {
+				res.Add(eq[0].one)
 			}
-			return 0
-		})
-		if len(eq) == 1 {
-			res = eq[0].Clone()
-		} else {
-			res = roaring.And(eq[0], eq[1])
-			for _, b := range eq[2:] {
+		case len(eq) == 1:
+			res = eq[0].postings.Clone()
+		default:
+			res = roaring.And(eq[0].postings, eq[1].postings)
+			for _, p := range eq[2:] {
 				if res.IsEmpty() {
 					return res
 				}
-				res.And(b)
+				res.And(p.postings)
 			}
 		}
 	}
@@ -143,17 +142,98 @@ func (ix *Index) filterSeries(res *roaring.Bitmap, ln *labelName, m *Matcher) *r
 // list, which the caller must not modify.
 func (ix *Index) union(ln *labelName, pat *pattern, want bool) (bm *roaring.Bitmap, owned bool) {
 	refs := ix.matchingRefs(ln, pat, want)
-	switch len(refs) {
-	case 0:
-		return roaring.New(), true
-	case 1:
+	if len(refs) == 1 && ix.pairs[refs[0]].postings != nil {
 		return ix.pairs[refs[0]].postings, false
 	}
-	bms := make([]*roaring.Bitmap, len(refs))
-	for i, r := range refs {
-		bms[i] = ix.pairs[r].postings
+	// The IDs of pairs of one series are collected into one more bitmap.
+	var bms []*roaring.Bitmap
+	var ones []SeriesID
+	for _, r := range refs {
+		if p := &ix.pairs[r]; p.postings != nil {
+			bms = append(bms, p.postings)
+		} else {
+			ones = append(ones, p.one)
+		}
+	}
+	if len(ones) > 0 {
+		slices.Sort(ones)
+		bm := roaring.New()
+		bm.AddMany(ones)
+		if len(bms) == 0 {
+			return bm, true
+		}
+		bms = append(bms, bm)
+	}
+	if len(bms) == 0 {
+		return roaring.New(), true
 	}
 	return roaring.FastOr(bms...), true
+}
+
+// The postings of a pair: one ID, or a bitmap once a second series has the
+// pair (see pair).
+
+// add adds series id, which the pair does not have yet.
+func (p *pair) add(id SeriesID) {
+	if p.postings == nil {
+		p.postings = roaring.BitmapOf(p.one, id)
+		p.one = 0
+		return
+	}
+	p.postings.Add(id)
+}
+
+// remove removes series id, which the pair has, and reports whether the
+// pair is left without series.
+func (p *pair) remove(id SeriesID) (empty bool) {
+	if p.postings == nil {
+		return true
+	}
+	p.postings.Remove(id)
+	if p.postings.GetCardinality() == 1 {
+		p.postings, p.one = nil, p.postings.Minimum()
+	}
+	return false
+}
+
+// card is the number of series with the pair.
+func (p *pair) card() uint64 {
+	if p.postings == nil {
+		return 1
+	}
+	return p.postings.GetCardinality()
+}
+
+func (p *pair) contains(id SeriesID) bool {
+	if p.postings == nil {
+		return p.one == id
+	}
+	return p.postings.Contains(id)
+}
+
+// clone returns the postings as a new bitmap.
+func (p *pair) clone() *roaring.Bitmap {
+	if p.postings == nil {
+		return roaring.BitmapOf(p.one)
+	}
+	return p.postings.Clone()
+}
+
+// within reports whether every series of the pair is in all.
+func (p *pair) within(all *roaring.Bitmap) bool {
+	if p.postings == nil {
+		return all.Contains(p.one)
+	}
+	return p.postings.AndCardinality(all) == p.postings.GetCardinality()
+}
+
+// sizeInBytes is the memory of the postings, for Stats: 4 bytes for a single
+// ID.
+func (p *pair) sizeInBytes() uint64 {
+	if p.postings == nil {
+		return 4
+	}
+	return p.postings.GetSizeInBytes()
 }
 
 // matchingRefs returns the pairs of ln whose value v has pat.match(v) == want,

@@ -13,7 +13,7 @@ type Stats struct {
 	Series        int    // live series
 	LabelNames    int    // distinct label names
 	LabelPairs    int    // distinct name=value pairs = postings lists
-	PostingsBytes uint64 // in-memory size of the postings bitmaps (roaring's GetSizeInBytes)
+	PostingsBytes uint64 // in-memory size of the postings bitmaps (roaring's GetSizeInBytes; 4 for a pair of one series)
 	SeriesBytes   uint64 // in-memory size of the per-series label references
 	StringBytes   uint64 // bytes of the distinct names and values
 
@@ -46,9 +46,9 @@ func (ix *Index) Stats(topN int) Stats {
 			continue
 		}
 		st.LabelPairs++
-		st.PostingsBytes += p.postings.GetSizeInBytes()
+		st.PostingsBytes += p.sizeInBytes()
 		st.StringBytes += uint64(len(p.value))
-		n := p.postings.GetCardinality()
+		n := p.card()
 		perPair = append(perPair, Count{p.name.name + "=" + p.value, n})
 		if p.name.name == model.MetricName {
 			perMetric = append(perMetric, Count{p.value, n})

@@ -191,10 +191,7 @@ func (a *headAppender) Commit() error {
 				dropped++ // same timestamp as the in-order sample: it wins
 				break
 			}
-			if s.ooo == nil {
-				s.ooo = &oooSamples{}
-			}
-			s.ooo.add(p.t, p.v)
+			s.addOOO(p.t, p.v)
 			ooo++
 		default:
 			// Another appender committed a sample at or after p.t between

@@ -99,7 +99,7 @@ func (db *DB) compactHead(mint, maxt int64) (*CompactStats, error) {
 	}
 	var list []hs
 	h.byID.each(func(s *memSeries) bool {
-		srcs := s.snapshot(nil, h.hc, mint, maxt-1, nil)
+		srcs := s.snapshot(nil, nil, h.hc, mint, maxt-1, nil)
 		if len(srcs) == 0 {
 			return true
 		}

@@ -304,7 +304,7 @@ func (db *DB) Delete(mint, maxt int64, ms ...*index.Matcher) error {
 	}
 	for _, s := range targets {
 		s.mu.Lock()
-		s.stones = s.stones.Add(block.Interval{Mint: mint, Maxt: maxt})
+		s.addStone(block.Interval{Mint: mint, Maxt: maxt})
 		s.mu.Unlock()
 	}
 	return nil

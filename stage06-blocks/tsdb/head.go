@@ -135,8 +135,8 @@ func (h *Head) Stats() HeadStats {
 			st.OpenChunks++
 			st.OpenChunkBytes += int64(len(s.open.Bytes()))
 		}
-		if s.ooo != nil {
-			st.OOOChunks += len(s.ooo.chunks)
+		if o := s.ooo(); o != nil {
+			st.OOOChunks += len(o.chunks)
 		}
 		s.mu.Unlock()
 		return true
@@ -163,11 +163,13 @@ func (h *Head) writeFull(s *memSeries, data []byte, mint, maxt int64) {
 
 // truncateMemory drops everything before mint from the head: mapped chunks
 // ending before it, open chunks of series idle since, out-of-order samples
-// and tombstones before it, and series left with nothing. The data is in a
+// and tombstones before it, isolation entries every reader sees, and series
+// left with nothing. The data is in a
 // block by now; the caller has waited for queriers that might still read
 // it.
 func (h *Head) truncateMemory(mint int64) (removed int) {
 	var dead []*memSeries
+	low := h.iso.low.Load()
 	h.byID.each(func(s *memSeries) bool {
 		s.mu.Lock()
 		i := 0
@@ -181,24 +183,34 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 		if s.openN > 0 && s.maxT < mint {
 			s.openN = 0
 			s.open, s.app = gorilla.Chunk{}, gorilla.Appender{}
-			s.txs = nil
-		}
-		if s.ooo != nil {
-			s.ooo.truncate(mint)
-			if s.ooo.empty() {
-				s.ooo = nil
+			s.txID = 0
+			if s.extra != nil {
+				s.extra.txs = nil
 			}
 		}
-		if len(s.stones) > 0 {
-			var keep block.Intervals
-			for _, iv := range s.stones {
-				if iv.Maxt >= mint {
-					keep = append(keep, iv)
+		if x := s.extra; x != nil {
+			x.txs = forgetSeen(x.txs, low)
+			if len(x.txs) == 0 {
+				x.txs = nil
+			}
+			if x.ooo != nil {
+				x.ooo.truncate(mint)
+				if x.ooo.empty() {
+					x.ooo = nil
 				}
 			}
-			s.stones = keep
+			if len(x.stones) > 0 {
+				var keep block.Intervals
+				for _, iv := range x.stones {
+					if iv.Maxt >= mint {
+						keep = append(keep, iv)
+					}
+				}
+				x.stones = keep
+			}
+			s.tidy()
 		}
-		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo == nil && s.pending == math.MinInt64 {
+		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && s.pending == math.MinInt64 {
 			s.dead = true
 			dead = append(dead, s)
 		}

@@ -11,9 +11,9 @@ import (
 // nothing of the others, although appends go on while it reads.
 //
 // Each Commit takes an append ID (1, 2, …) and every series it appends to
-// records (ID, timestamp) of the sample (series.go, txs). A reader's snapshot
-// (isoState) is the last ID handed out when it started and the IDs still
-// being applied then. Reading a series, it walks the series' recent entries:
+// records (ID, timestamp) of the sample (series.go: txID, extra.txs). A
+// reader's snapshot (isoState) is the last ID handed out when it started and
+// the IDs still being applied then. Reading a series, it walks the series' recent entries:
 // the first sample of an invisible commit, and everything after it, is
 // hidden. In-order samples of a series only ever grow in time, so "hide from
 // the first invisible sample on" is a cap on the timestamp.
@@ -112,15 +112,21 @@ type tx struct {
 	t  int64
 }
 
-// capFor returns the largest timestamp of txs' series visible to st.
-func (st *isoState) capFor(txs []tx) int64 {
+// capFor returns the largest timestamp of the series' in-order samples
+// visible to st (nil: everything is). Called with s.mu.
+func (s *memSeries) capFor(st *isoState) int64 {
 	if st == nil {
 		return math.MaxInt64
 	}
-	for _, e := range txs {
-		if !st.visible(e.id) {
-			return e.t - 1
+	if s.extra != nil {
+		for _, e := range s.extra.txs {
+			if !st.visible(e.id) {
+				return e.t - 1
+			}
 		}
+	}
+	if !st.visible(s.txID) {
+		return s.maxT - 1
 	}
 	return math.MaxInt64
 }

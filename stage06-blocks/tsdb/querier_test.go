@@ -49,3 +49,50 @@ func TestMergeEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestSortByLabels checks the head's key sort against sort.SliceStable with
+// model.Labels.Compare, on label sets built from strings chosen to meet the
+// encoding's edge cases: 0 and 255 bytes, strings that extend others,
+// label sets that extend others, long shared prefixes (the 8-byte integer
+// step), and sets that differ only in a name.
+func TestSortByLabels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	strs := []string{"a", "a\x00", "a\x00\x00", "a\x01", "a\xff", "ab", "b", "\x00", "\xff", "\x00\xff", "long-shared-prefix-1", "long-shared-prefix-10", "long-shared-prefix-2"}
+	names := []string{"__name__", "a", "a\x00", "b", "job", "long-shared-prefix-1"}
+	for round := range 300 {
+		n := rng.IntN(40)
+		seen := map[string]bool{}
+		var es []entry
+		for len(es) < n {
+			var kv []model.Label
+			for _, name := range names {
+				if rng.IntN(3) > 0 {
+					kv = append(kv, model.Label{Name: name, Value: strs[rng.IntN(len(strs))]})
+				}
+			}
+			if len(kv) == 0 {
+				continue
+			}
+			ls, err := model.New(kv...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[ls.String()] { // head series are unique
+				continue
+			}
+			seen[ls.String()] = true
+			es = append(es, entry{lset: ls, chunks: []chunkSrc{{minT: int64(len(es))}}})
+		}
+		want := append([]entry(nil), es...)
+		sort.SliceStable(want, func(i, j int) bool { return want[i].lset.Compare(want[j].lset) < 0 })
+		got := sortByLabels(es)
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d entries, want %d", round, len(got), len(want))
+		}
+		for i := range want {
+			if !got[i].lset.Equal(want[i].lset) || got[i].chunks[0].minT != want[i].chunks[0].minT {
+				t.Fatalf("round %d, position %d: %q, want %q", round, i, got[i].lset, want[i].lset)
+			}
+		}
+	}
+}

@@ -131,10 +131,7 @@ func (db *DB) recoverHead() error {
 					rec.SamplesSkipped++
 					continue
 				case h.opts.OutOfOrderWindow > 0:
-					if s.ooo == nil {
-						s.ooo = &oooSamples{}
-					}
-					s.ooo.add(rs.T, rs.V)
+					s.addOOO(rs.T, rs.V)
 				default:
 					rec.SamplesSkipped++
 					continue
@@ -151,7 +148,7 @@ func (db *DB) recoverHead() error {
 			}
 			for _, st := range stones {
 				if s := lookup(st.Ref); s != nil {
-					s.stones = s.stones.Add(block.Interval{Mint: st.Mint, Maxt: st.Maxt})
+					s.addStone(block.Interval{Mint: st.Mint, Maxt: st.Maxt})
 				}
 			}
 		}

@@ -15,17 +15,33 @@ import (
 // and a query decoding a chunk for a few samples still decodes few.
 const SamplesPerChunk = 120
 
+// openChunkSize is the buffer a new open chunk starts with: room for the
+// first sample of any series (gorilla.NewChunkSize), and a size class of
+// Go's allocator. A head of a million series, most of them with a few
+// samples in their open chunk, then holds 32 MB of buffers instead of the
+// 144 MB of gorilla.NewChunk's 120-sample buffer; a chunk that fills up
+// grows to it in two more steps.
+const openChunkSize = 32
+
 // memSeries is one series in the head. Full chunks are in the head-chunks
 // file (mmapped: only their references are in memory); the open chunk is the
 // only sample data on the Go heap.
 //
 // mu guards every field below it. Readers copy what they need under mu
 // (the references, the open chunk's bytes) and read after unlocking.
+//
+// A head holds one memSeries per active series, so its size counts: 192
+// bytes, an allocator size class. The small fields sit together, the block
+// boundary of the open chunk is computed rather than stored, the isolation
+// entry of the newest sample is one ID (its timestamp is maxT), and what few
+// series need (older isolation entries, out-of-order samples, tombstones)
+// is in extra, allocated on first use. BenchmarkHeadMemory reports the size.
 type memSeries struct {
 	ref uint64 // head ref: what Append returns and the WAL names the series by
 	id  uint32 // ID in the head's index
 
-	mu sync.Mutex
+	mu    sync.Mutex
+	openN uint16 // samples in the open chunk (≤ SamplesPerChunk)
 	// logged: a series record for ref is in the WAL; until then, every
 	// Commit that appends to the series logs one (duplicates are harmless).
 	logged bool
@@ -37,19 +53,24 @@ type memSeries struct {
 
 	open     gorilla.Chunk    // the open chunk; valid when openN > 0
 	app      gorilla.Appender // its appender
-	openN    int              // samples in the open chunk
 	openMinT int64
-	// boundary is the end of the block range openMinT is in: a sample at or
-	// after it starts a new chunk, so no chunk ever spans two blocks and
-	// cutting a block from the head never re-encodes a chunk.
-	boundary int64
 
 	maxT    int64   // newest in-order sample; math.MinInt64 when none
 	lastV   float64 // its value
 	pending int64   // newest timestamp accepted by an uncommitted Append
+	// txID is the append ID of the sample at maxT (isolation.go); 0 when
+	// there is none to hide from a reader (replayed, truncated).
+	txID uint64
 
-	txs []tx // isolation entries (isolation.go)
+	extra *seriesExtra // nil for most series
+}
 
+// seriesExtra holds the parts of a series that most series do not need. It
+// is allocated on first use and dropped when it is empty again (tidy).
+type seriesExtra struct {
+	// txs are isolation entries older than txID that some reader may not
+	// see yet, in the order they were applied.
+	txs    []tx
 	ooo    *oooSamples     // out-of-order samples, nil without any
 	stones block.Intervals // deleted ranges (Delete)
 }
@@ -58,39 +79,106 @@ func newMemSeries(ref uint64, id uint32) *memSeries {
 	return &memSeries{ref: ref, id: id, maxT: math.MinInt64, pending: math.MinInt64}
 }
 
+// more returns extra, allocating it. Called with mu.
+func (s *memSeries) more() *seriesExtra {
+	if s.extra == nil {
+		s.extra = &seriesExtra{}
+	}
+	return s.extra
+}
+
+// tidy drops extra once it holds nothing. Called with mu.
+func (s *memSeries) tidy() {
+	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && len(x.stones) == 0 {
+		s.extra = nil
+	}
+}
+
+// ooo returns the out-of-order samples, nil without any. Called with mu.
+func (s *memSeries) ooo() *oooSamples {
+	if s.extra == nil {
+		return nil
+	}
+	return s.extra.ooo
+}
+
+// addOOO adds an out-of-order sample. Called with mu.
+func (s *memSeries) addOOO(t int64, v float64) {
+	x := s.more()
+	if x.ooo == nil {
+		x.ooo = &oooSamples{}
+	}
+	x.ooo.add(t, v)
+}
+
+// stones returns the deleted ranges. Called with mu.
+func (s *memSeries) stones() block.Intervals {
+	if s.extra == nil {
+		return nil
+	}
+	return s.extra.stones
+}
+
+// addStone records a deleted range. Called with mu.
+func (s *memSeries) addStone(iv block.Interval) {
+	x := s.more()
+	x.stones = x.stones.Add(iv)
+}
+
 // appendInOrder adds a sample newer than maxT. cut reports a chunk that
 // became full (its bytes are only valid until the next append: the caller
-// writes them to the head-chunks file at once, under mu).
+// writes them to the head-chunks file at once, under mu). id is the
+// sample's append ID and low the isolation low watermark (isolation.go).
 func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low uint64) (full []byte, fullMin, fullMax int64) {
-	if s.openN > 0 && (s.openN >= SamplesPerChunk || t >= s.boundary) {
+	// The open chunk ends at the end of the block range its first sample
+	// is in: a sample at or after it starts a new chunk, so no chunk ever
+	// spans two blocks and cutting a block from the head never re-encodes
+	// a chunk.
+	if s.openN > 0 && (s.openN >= SamplesPerChunk || t >= blockEnd(s.openMinT, blockRange)) {
 		full, fullMin, fullMax = s.open.Bytes(), s.openMinT, s.maxT
 		s.openN = 0
 	}
 	if s.openN == 0 {
-		// A new chunk has a buffer of its own, so full stays valid.
-		c, _ := gorilla.NewChunk(gorilla.XOR) // XOR is always valid
+		// A new chunk has a buffer of its own, so full stays valid. It
+		// starts small (openChunkSize) and grows as samples come.
+		c, _ := gorilla.NewChunkSize(gorilla.XOR, openChunkSize) // XOR is always valid
 		s.open = *c
 		a, _ := s.open.Appender() // an empty owned chunk: cannot fail
 		s.app = *a
 		s.openMinT = t
-		s.boundary = (floorDiv(t, blockRange) + 1) * blockRange
 	}
 	// A head chunk has at most 120 samples and any float is valid in an
 	// XOR chunk: Append cannot fail.
 	_ = s.app.Append(t, v)
 	s.openN++
-	s.maxT, s.lastV = t, v
 
-	// Isolation: forget entries every reader sees, then record this one.
+	// Isolation: the entry of the sample at maxT moves to the older ones
+	// if a reader may not see it yet (or older ones are kept: they stay in
+	// order); entries every reader sees are forgotten. An emptied extra is
+	// kept (the next commit that overlaps another would allocate it again)
+	// until truncateMemory tidies it.
+	if s.txID >= low || s.extra != nil && len(s.extra.txs) > 0 {
+		x := s.more()
+		x.txs = append(x.txs, tx{id: s.txID, t: s.maxT})
+		x.txs = forgetSeen(x.txs, low)
+	}
+	s.maxT, s.lastV, s.txID = t, v, id
+	return full, fullMin, fullMax
+}
+
+// forgetSeen drops the leading entries that every reader sees (IDs below
+// the low watermark).
+func forgetSeen(txs []tx, low uint64) []tx {
 	n := 0
-	for n < len(s.txs) && s.txs[n].id < low {
+	for n < len(txs) && txs[n].id < low {
 		n++
 	}
-	if n > 0 {
-		s.txs = s.txs[:copy(s.txs, s.txs[n:])]
-	}
-	s.txs = append(s.txs, tx{id: id, t: t})
-	return full, fullMin, fullMax
+	return txs[:copy(txs, txs[n:])]
+}
+
+// blockEnd is the end of the block range t is in.
+func blockEnd(t, blockRange int64) int64 {
+	return (floorDiv(t, blockRange) + 1) * blockRange
 }
 
 // floorDiv divides rounding towards minus infinity, so that negative
@@ -112,8 +200,8 @@ func (s *memSeries) minTime() int64 {
 	} else if s.openN > 0 {
 		m = s.openMinT
 	}
-	if s.ooo != nil {
-		m = min(m, s.ooo.minTime())
+	if o := s.ooo(); o != nil {
+		m = min(m, o.minTime())
 	}
 	return m
 }
@@ -145,23 +233,42 @@ func (c *chunkSrc) bytes() ([]byte, error) {
 }
 
 // snapshot appends the chunks of the series overlapping [mint, maxt] as a
-// reader with snapshot st sees them.
-func (s *memSeries) snapshot(dst []chunkSrc, hc *chunks.HeadChunks, mint, maxt int64, st *isoState) []chunkSrc {
+// reader with snapshot st sees them. The copy of the open chunk goes into
+// *arena (nil: a buffer of its own), so that a query copying thousands of
+// open chunks allocates a few large buffers rather than one each.
+func (s *memSeries) snapshot(dst []chunkSrc, arena *[]byte, hc *chunks.HeadChunks, mint, maxt int64, st *isoState) []chunkSrc {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	capT := st.capFor(s.txs)
+	capT := s.capFor(st)
 	hi := min(maxt, capT)
+	stones := s.stones()
 	for _, m := range s.mmapped {
 		if m.Overlaps(mint, hi) {
-			dst = append(dst, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, hc: hc, stones: s.stones, capT: capT})
+			dst = append(dst, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, hc: hc, stones: stones, capT: capT})
 		}
 	}
 	if s.openN > 0 && s.openMinT <= hi && s.maxT >= mint {
-		b := s.open.Bytes()
-		dst = append(dst, chunkSrc{minT: s.openMinT, maxT: s.maxT, data: append(make([]byte, 0, len(b)), b...), stones: s.stones, capT: capT})
+		dst = append(dst, chunkSrc{minT: s.openMinT, maxT: s.maxT, data: copyTo(arena, s.open.Bytes()), stones: stones, capT: capT})
 	}
-	if s.ooo != nil {
-		dst = s.ooo.snapshot(dst, mint, maxt, s.stones)
+	if o := s.ooo(); o != nil {
+		dst = o.snapshot(dst, mint, maxt, stones)
 	}
 	return dst
+}
+
+// copyTo returns a copy of b in *arena (nil: in a slice of its own). When
+// the arena is full, a new one twice as large replaces it (up to 1 MiB);
+// the earlier copies stay where they are, so they stay valid.
+func copyTo(arena *[]byte, b []byte) []byte {
+	if arena == nil {
+		return append(make([]byte, 0, len(b)), b...)
+	}
+	a := *arena
+	if cap(a)-len(a) < len(b) {
+		a = make([]byte, 0, max(min(2*cap(a), 1<<20), 512, len(b)))
+	}
+	n := len(a)
+	a = append(a, b...)
+	*arena = a
+	return a[n:len(a):len(a)]
 }
