@@ -151,7 +151,10 @@ func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
 	if op.IsSetOperator() && (lt == ValueTypeScalar || rt == ValueTypeScalar) {
 		fail(be.PosRange, "set operator %q not allowed in binary scalar expression", op.String())
 	}
-	mt := &g.Matching
+	mt := g.Matching
+	if mt == nil {
+		mt = &gMatching{}
+	}
 	if mt.Kind != "" && !bothVectors {
 		fail(be.PosRange, "vector matching only allowed between instant vectors")
 	}
@@ -211,7 +214,7 @@ func (b *builder) labelList(g *gLabelList) []string {
 // operand's start, skipping whitespace and comments.
 func (b *builder) signPositions(g *gOperand) []int {
 	pos := make([]int, len(g.Signs))
-	off := g.Pos.Offset
+	off := g.start()
 	for i := range g.Signs {
 		off = b.skipSpace(off)
 		pos[i] = off
@@ -223,12 +226,12 @@ func (b *builder) signPositions(g *gOperand) []int {
 // postfix builds an operand's primary expression and applies its
 // suffixes ([range], [range:step], offset, @) left to right.
 func (b *builder) postfix(g *gOperand) Expr {
-	start := g.Pos.Offset
+	start := g.start()
 	if n := len(g.Signs); n > 0 {
 		start = b.skipSpace(b.signPositions(g)[n-1] + 1)
 	}
 	sfx := g.Suffixes
-	end := g.EndPos.Offset
+	end := g.end()
 	if len(sfx) > 0 {
 		end = b.trimSpace(sfx[0].Start)
 	}
@@ -368,18 +371,18 @@ func (b *builder) primary(g *gOperand, pr PosRange) Expr {
 	switch {
 	case g.Paren != nil:
 		return &ParenExpr{Expr: b.expr(g.Paren), PosRange: pr}
-	case g.Number != "":
-		tok := g.Number
+	case g.Head.Name == "" && !g.Sel.Braces && isNumber(g.lead()):
+		tok := g.lead().Value
 		if isDurationToken(tok) {
-			return &NumberLiteral{Val: b.duration(tok, g.Pos, true).Seconds(), PosRange: pr}
+			return &NumberLiteral{Val: b.duration(tok, lexer.Position{Offset: g.start()}, true).Seconds(), PosRange: pr}
 		}
 		f, err := parseNumber(tok)
 		if err != nil {
 			fail(pr, "%v", err)
 		}
 		return &NumberLiteral{Val: f, PosRange: pr}
-	case g.Str != "":
-		s, err := unquote(g.Str)
+	case g.lead().Type == tokString:
+		s, err := unquote(g.lead().Value)
 		if err != nil {
 			fail(pr, "%v", err)
 		}
@@ -413,7 +416,7 @@ var keywords = map[string]bool{
 
 func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 	name, pre := g.Head.Name, &g.Head.Pre
-	if !g.Call {
+	if !g.call() {
 		if pre.Kind != "" {
 			fail(pr, "unexpected grouping %q without an aggregation body", pre.Kind)
 		}
@@ -440,7 +443,7 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 	if op, ok := aggregateOps[name]; ok {
 		return b.aggregate(op, g, args, pr)
 	}
-	if pre.Kind != "" || g.Post.Kind != "" {
+	if pre.Kind != "" || g.Post != nil {
 		fail(pr, "grouping is only allowed on aggregations, not on function %q", name)
 	}
 	fn, ok := Functions[name]
@@ -474,7 +477,10 @@ func (b *builder) checkCall(fn *Function, args []Expr, pr PosRange) {
 
 func (b *builder) aggregate(op Op, g *gOperand, args []Expr, pr PosRange) Expr {
 	ae := &AggregateExpr{Op: op, PosRange: pr}
-	pre, post := &g.Head.Pre, &g.Post
+	pre, post := &g.Head.Pre, g.Post
+	if post == nil {
+		post = &gGrouping{}
+	}
 	if pre.Kind != "" && post.Kind != "" {
 		fail(pr, "aggregation must have only one grouping clause")
 	}

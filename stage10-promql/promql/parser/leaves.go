@@ -24,13 +24,15 @@ import (
 
 // Token types, as the scanner numbers them.
 var (
-	tokDuration = fastLexer.typ[ruleDuration]
-	tokNumber   = fastLexer.typ[ruleNumber]
-	tokString   = fastLexer.typ[ruleString]
-	tokIdent    = fastLexer.typ[ruleIdent]
-	tokSign     = fastLexer.typ[ruleSign]
-	tokOp       = fastLexer.typ[ruleOp]
-	tokPunct    = fastLexer.typ[rulePunct]
+	tokComment    = fastLexer.typ[ruleComment]
+	tokWhitespace = fastLexer.typ[ruleWhitespace]
+	tokDuration   = fastLexer.typ[ruleDuration]
+	tokNumber     = fastLexer.typ[ruleNumber]
+	tokString     = fastLexer.typ[ruleString]
+	tokIdent      = fastLexer.typ[ruleIdent]
+	tokSign       = fastLexer.typ[ruleSign]
+	tokOp         = fastLexer.typ[ruleOp]
+	tokPunct      = fastLexer.typ[rulePunct]
 )
 
 func isPunct(t *lexer.Token, p string) bool { return t.Type == tokPunct && t.Value == p }
@@ -85,6 +87,7 @@ type gGrouping struct {
 // an aggregation's grouping if it comes first ("sum by (x) (…)").
 type gHead struct {
 	Name string
+	End  int // offset just past the name or the grouping
 	Pre  gGrouping
 }
 
@@ -94,12 +97,15 @@ func (g *gHead) Parse(lex *lexer.PeekingLexer) error {
 		return participle.NextMatch
 	}
 	g.Name = t.Value
+	g.End = t.Pos.Offset + len(t.Value)
 	lex.Next()
 	// The grouping is optional: one that fails right after its keyword
 	// is given back, and the keyword is left for what follows.
 	cp := lex.MakeCheckpoint()
 	switch err := g.Pre.Parse(lex); {
-	case err == nil, err == participle.NextMatch:
+	case err == nil:
+		g.End = lex.RawPeek().Pos.Offset
+	case err == participle.NextMatch:
 	case lex.Cursor() > cp.Cursor()+1:
 		return err
 	default:
