@@ -120,7 +120,7 @@ func (ix *Index) WriteTo(w io.Writer, payload PayloadFunc) (int64, error) {
 
 	// File order of the pairs: by name, then value. fileRef maps a pair
 	// reference in memory to its position in the file.
-	fileRef := make([]uint32, len(ix.pairs))
+	fileRef := make([]uint32, ix.pairs.len())
 	var order []uint32
 	for _, name := range ix.nameList {
 		for _, r := range ix.sortedRefs(ix.names[name]) {
@@ -142,7 +142,7 @@ func (ix *Index) WriteTo(w io.Writer, payload PayloadFunc) (int64, error) {
 	b = binary.AppendUvarint(b[:0], uint64(len(order)))
 	fw.write(b)
 	for _, r := range order {
-		p := &ix.pairs[r]
+		p := ix.pairs.at(r)
 		bm := p.clone()
 		bm.RunOptimize()
 		b = binary.AppendUvarint(b[:0], uint64(syms.refs[p.name.name]))
@@ -285,7 +285,7 @@ func (ix *Index) decodePostings(body []byte, syms []string, nextID uint64) (uint
 	body = append([]byte(nil), body...)
 	d := decoder{b: body}
 	n := d.count(4)
-	ix.pairs = make([]pair, 0, n)
+	ix.pairs.reset(n)
 	var total uint64
 	var ln *labelName
 	prevName, prevValue := uint64(0), uint64(0)
@@ -325,11 +325,10 @@ func (ix *Index) decodePostings(body []byte, syms []string, nextID uint64) (uint
 		}
 		n := bm.GetCardinality()
 		total += n
-		ln.values[value] = uint32(len(ix.pairs))
 		if n == 1 { // kept as a single ID, as Add keeps it
-			ix.pairs = append(ix.pairs, pair{name: ln, value: value, one: bm.Minimum()})
+			ln.values[value] = ix.pairs.add(pair{name: ln, value: value, one: bm.Minimum()})
 		} else {
-			ix.pairs = append(ix.pairs, pair{name: ln, value: value, postings: bm})
+			ln.values[value] = ix.pairs.add(pair{name: ln, value: value, postings: bm})
 		}
 	}
 	if ln != nil {
@@ -342,7 +341,7 @@ func (ix *Index) decodePostings(body []byte, syms []string, nextID uint64) (uint
 // pairs are consecutive and already in value order.
 func (ix *Index) finishName(ln *labelName) {
 	refs := make([]uint32, len(ln.values))
-	first := uint32(len(ix.pairs) - len(refs))
+	first := uint32(ix.pairs.len() - len(refs))
 	for i := range refs {
 		refs[i] = first + uint32(i)
 	}
@@ -377,14 +376,14 @@ func (ix *Index) decodeSeries(body []byte, nextID uint64, postings uint64) error
 		refs = refs[:0]
 		for j := 0; j < nl && d.err == nil; j++ {
 			r := d.uvarint()
-			if r >= uint64(len(ix.pairs)) {
+			if r >= uint64(ix.pairs.len()) {
 				d.fail("series %d: pair reference %d out of range", id, r)
 				break
 			}
 			// Pairs are sorted by name, then value; a series' labels by name
 			// with no name twice, so its references strictly increase and
 			// change name at each step.
-			if j > 0 && (uint32(r) <= refs[j-1] || ix.pairs[r].name == ix.pairs[refs[j-1]].name) {
+			if j > 0 && (uint32(r) <= refs[j-1] || ix.pairs.at(uint32(r)).name == ix.pairs.at(refs[j-1]).name) {
 				d.fail("series %d: labels out of order or repeated", id)
 				break
 			}
@@ -409,9 +408,9 @@ func (ix *Index) decodeSeries(body []byte, nextID uint64, postings uint64) error
 		return fmt.Errorf("%w: series have %d labels but postings hold %d entries", ErrCorrupt, labels, postings)
 	}
 	ix.all.AddMany(ids)
-	for i := range ix.pairs {
-		if p := &ix.pairs[i]; !p.within(ix.all) {
-			return fmt.Errorf("%w: postings of %s=%q name a series not in the file", ErrCorrupt, ix.pairs[i].name.name, ix.pairs[i].value)
+	for i := range ix.pairs.len() {
+		if p := ix.pairs.at(uint32(i)); !p.within(ix.all) {
+			return fmt.Errorf("%w: postings of %s=%q name a series not in the file", ErrCorrupt, p.name.name, p.value)
 		}
 	}
 	ix.series.skipTo(nextID)

@@ -34,7 +34,7 @@ type Index struct {
 	hashOnce      sync.Once
 	pendingHashes []uint64
 
-	pairs     []pair // by pair reference
+	pairs     pairTable // by pair reference
 	freePairs []uint32
 	names     map[string]*labelName
 	nameList  []string // sorted names of the labels some live series has
@@ -101,24 +101,55 @@ func (ix *Index) Add(ls model.Labels) (id SeriesID, created bool, err error) {
 	if ok {
 		return id, false, nil
 	}
+	return ix.AddHash(h, ls)
+}
 
+// AddHash is Add for a caller that has the label set's hash, h =
+// ls.Hash(), and has just looked it up with LookupHash without finding it:
+// the first scrape of a series hashes its labels once, not twice, and skips
+// Add's read-locked lookup (AddHash looks up again under the write lock, so
+// a series added meanwhile is still found). A wrong h indexes the series
+// where Lookup cannot find it.
+func (ix *Index) AddHash(h uint64, ls model.Labels) (id SeriesID, created bool, err error) {
+	if ls.Len() == 0 {
+		return 0, false, ErrEmptyLabels
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if id, ok := ix.lookup(h, ls); ok { // added meanwhile by another writer
-		return id, false, nil
+	ix.hashOnce.Do(ix.fillHashes)
+	first, taken := ix.byHash[h]
+	if taken {
+		if id, ok := ix.lookupFrom(first, h, ls); ok { // added meanwhile by another writer
+			return id, false, nil
+		}
 	}
 	if ix.series.full() {
 		return 0, false, ErrLimit
 	}
+	// scratch still holds the pair references of the series added last,
+	// and series added one after the other mostly share their label names
+	// and many values (one scrape target's series): its i-th pair is
+	// internPair's guess for label i. refs overwrites prev as it goes,
+	// each element after it was read.
+	prev := ix.scratch
 	refs := ix.scratch[:0]
 	id = SeriesID(ix.series.next)
-	for l := range ls.All() {
-		refs = append(refs, ix.internPair(l.Name, l.Value, id))
+	for i := range ls.Len() {
+		l := ls.At(i)
+		guess := noGuess
+		if i < len(prev) {
+			guess = prev[i]
+		}
+		refs = append(refs, ix.internPair(l.Name, l.Value, id, guess))
 	}
 	ix.scratch = refs
 	ix.series.put(id, refs)
 	ix.all.Add(id)
-	ix.remember(h, id)
+	if taken { // remember, without looking h up again
+		ix.collisions[h] = append(ix.collisions[h], id)
+	} else {
+		ix.byHash[h] = id
+	}
 	return id, true, nil
 }
 
@@ -148,7 +179,12 @@ func (ix *Index) remember(h uint64, id SeriesID) {
 
 // Lookup returns the ID of a label set if it is indexed.
 func (ix *Index) Lookup(ls model.Labels) (SeriesID, bool) {
-	h := ls.Hash()
+	return ix.LookupHash(ls.Hash(), ls)
+}
+
+// LookupHash is Lookup with the label set's hash, h = ls.Hash(), computed
+// by the caller, who can pass it on to AddHash if the series is not found.
+func (ix *Index) LookupHash(h uint64, ls model.Labels) (SeriesID, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	ix.hashOnce.Do(ix.fillHashes)
@@ -157,13 +193,19 @@ func (ix *Index) Lookup(ls model.Labels) (SeriesID, bool) {
 
 func (ix *Index) lookup(h uint64, ls model.Labels) (SeriesID, bool) {
 	if id, ok := ix.byHash[h]; ok {
+		return ix.lookupFrom(id, h, ls)
+	}
+	return 0, false
+}
+
+// lookupFrom is lookup once byHash[h] is known to be first.
+func (ix *Index) lookupFrom(first SeriesID, h uint64, ls model.Labels) (SeriesID, bool) {
+	if ix.equal(first, ls) {
+		return first, true
+	}
+	for _, id := range ix.collisions[h] {
 		if ix.equal(id, ls) {
 			return id, true
-		}
-		for _, id := range ix.collisions[h] {
-			if ix.equal(id, ls) {
-				return id, true
-			}
 		}
 	}
 	return 0, false
@@ -176,7 +218,7 @@ func (ix *Index) equal(id SeriesID, ls model.Labels) bool {
 		return false
 	}
 	for i, r := range refs {
-		p, l := &ix.pairs[r], ls.At(i)
+		p, l := ix.pairs.at(r), ls.At(i)
 		if p.value != l.Value || p.name.name != l.Name {
 			return false
 		}
@@ -184,12 +226,33 @@ func (ix *Index) equal(id SeriesID, ls model.Labels) bool {
 	return true
 }
 
+// noGuess is internPair's guess when there is none.
+const noGuess = ^uint32(0)
+
 // internPair adds id to the postings of name=value and returns the pair's
 // reference, creating the pair (and the name) on first sight. Strings are
 // cloned so the index never pins a caller's larger buffer (a parsed request,
 // a file) in memory.
-func (ix *Index) internPair(name, value string, id SeriesID) uint32 {
-	ln := ix.names[name]
+//
+// guess is a pair reference that may well be name=value's, or that of
+// another value of name: checking it costs two string comparisons, and
+// saves one or both map lookups when it is right. Any guess is safe: a pair
+// is unique, so a live pair with this name and value is the one, and a
+// freed one has no name.
+func (ix *Index) internPair(name, value string, id SeriesID, guess uint32) uint32 {
+	var ln *labelName
+	if uint64(guess) < uint64(ix.pairs.len()) {
+		if p := ix.pairs.at(guess); p.name != nil && p.name.name == name {
+			if p.value == value {
+				p.add(id)
+				return guess
+			}
+			ln = p.name
+		}
+	}
+	if ln == nil {
+		ln = ix.names[name]
+	}
 	if ln == nil {
 		name = strings.Clone(name)
 		ln = &labelName{name: name, values: map[string]uint32{}}
@@ -198,7 +261,7 @@ func (ix *Index) internPair(name, value string, id SeriesID) uint32 {
 		ix.nameList = slices.Insert(ix.nameList, i, name)
 	}
 	if r, ok := ln.values[value]; ok {
-		ix.pairs[r].add(id)
+		ix.pairs.at(r).add(id)
 		return r
 	}
 	value = strings.Clone(value)
@@ -207,13 +270,14 @@ func (ix *Index) internPair(name, value string, id SeriesID) uint32 {
 	if n := len(ix.freePairs); n > 0 {
 		r = ix.freePairs[n-1]
 		ix.freePairs = ix.freePairs[:n-1]
-		ix.pairs[r] = p
+		*ix.pairs.at(r) = p
 	} else {
-		r = uint32(len(ix.pairs))
-		ix.pairs = append(ix.pairs, p)
+		r = ix.pairs.add(p)
 	}
 	ln.values[value] = r
-	ln.sorted.Store(nil)
+	if ln.sorted.Load() != nil { // most adds find no cache to drop: skip the store
+		ln.sorted.Store(nil)
+	}
 	return r
 }
 
@@ -230,7 +294,7 @@ func (ix *Index) Delete(id SeriesID) bool {
 	ls := ix.labels(id)
 	ix.forget(ls.Hash(), id)
 	for _, r := range ix.series.get(id) {
-		p := &ix.pairs[r]
+		p := ix.pairs.at(r)
 		if !p.remove(id) {
 			continue
 		}
@@ -242,7 +306,7 @@ func (ix *Index) Delete(id SeriesID) bool {
 			i, _ := slices.BinarySearch(ix.nameList, ln.name)
 			ix.nameList = slices.Delete(ix.nameList, i, i+1)
 		}
-		ix.pairs[r] = pair{}
+		*ix.pairs.at(r) = pair{}
 		ix.freePairs = append(ix.freePairs, r)
 	}
 	ix.all.Remove(id)
@@ -283,7 +347,8 @@ func (ix *Index) labels(id SeriesID) model.Labels {
 	refs := ix.series.get(id)
 	ls := make([]model.Label, len(refs))
 	for i, r := range refs {
-		ls[i] = model.Label{Name: ix.pairs[r].name.name, Value: ix.pairs[r].value}
+		p := ix.pairs.at(r)
+		ls[i] = model.Label{Name: p.name.name, Value: p.value}
 	}
 	// Stored labels are valid and sorted, so New cannot fail.
 	out, _ := model.New(ls...)
@@ -322,7 +387,7 @@ func (ix *Index) LabelValues(name string) []string {
 	refs := ix.sortedRefs(ln)
 	vs := make([]string, len(refs))
 	for i, r := range refs {
-		vs[i] = ix.pairs[r].value
+		vs[i] = ix.pairs.at(r).value
 	}
 	return vs
 }
@@ -337,7 +402,7 @@ func (ix *Index) sortedRefs(ln *labelName) []uint32 {
 	for _, r := range ln.values {
 		refs = append(refs, r)
 	}
-	slices.SortFunc(refs, func(a, b uint32) int { return strings.Compare(ix.pairs[a].value, ix.pairs[b].value) })
+	slices.SortFunc(refs, func(a, b uint32) int { return strings.Compare(ix.pairs.at(a).value, ix.pairs.at(b).value) })
 	ln.sorted.Store(&refs)
 	return refs
 }
@@ -348,7 +413,7 @@ func (ix *Index) Postings(name, value string) *roaring.Bitmap {
 	defer ix.mu.RUnlock()
 	if ln := ix.names[name]; ln != nil {
 		if r, ok := ln.values[value]; ok {
-			return ix.pairs[r].clone()
+			return ix.pairs.at(r).clone()
 		}
 	}
 	return roaring.New()
@@ -367,8 +432,8 @@ func (ix *Index) All() *roaring.Bitmap {
 func (ix *Index) Optimize() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for i := range ix.pairs {
-		if p := ix.pairs[i].postings; p != nil {
+	for i := range ix.pairs.len() {
+		if p := ix.pairs.at(uint32(i)).postings; p != nil {
 			p.RunOptimize()
 		}
 	}

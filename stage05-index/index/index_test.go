@@ -264,8 +264,8 @@ func TestSinglePostings(t *testing.T) {
 				if ok {
 					t.Fatalf("%s: inst=x still indexed", step)
 				}
-			} else if !ok || (x.pairs[r].postings == nil) != single {
-				t.Fatalf("%s: inst=x present %v, single %v, want single %v", step, ok, ok && x.pairs[r].postings == nil, single)
+			} else if !ok || (x.pairs.at(r).postings == nil) != single {
+				t.Fatalf("%s: inst=x present %v, single %v, want single %v", step, ok, ok && x.pairs.at(r).postings == nil, single)
 			}
 			if got := x.Postings("inst", "x").ToArray(); !slices.Equal(got, want) && len(got)+len(want) > 0 {
 				t.Fatalf("%s: Postings(inst=x) = %v, want %v", step, got, want)
@@ -307,4 +307,124 @@ func TestSinglePostings(t *testing.T) {
 	form("all deleted", nil, false)
 	e := add("inst", "x", "job", "d")
 	form("back", []SeriesID{e}, true)
+}
+
+// TestAddHashLookupHash checks the hashed forms against Add and Lookup, and
+// the collision path: two label sets given the same hash both stay findable,
+// also after the first is deleted.
+func TestAddHashLookupHash(t *testing.T) {
+	ix := New()
+	a := model.MustFromStrings("__name__", "cpu", "host", "a")
+	b := model.MustFromStrings("__name__", "cpu", "host", "b")
+	c := model.MustFromStrings("__name__", "mem", "host", "a")
+	if _, ok := ix.LookupHash(a.Hash(), a); ok {
+		t.Fatal("empty index found a")
+	}
+	ida, created, err := ix.AddHash(a.Hash(), a)
+	if err != nil || !created {
+		t.Fatalf("AddHash(a) = %d, %v, %v", ida, created, err)
+	}
+	if id, created, _ := ix.Add(a); id != ida || created {
+		t.Fatalf("Add(a) after AddHash = %d, %v; want %d, false", id, created, ida)
+	}
+	if id, ok := ix.Lookup(a); !ok || id != ida {
+		t.Fatalf("Lookup(a) = %d, %v", id, ok)
+	}
+	if _, _, err := ix.AddHash(1, model.Labels{}); !errors.Is(err, ErrEmptyLabels) {
+		t.Fatalf("AddHash(empty) error = %v", err)
+	}
+
+	// b and c collide with each other on a made-up hash.
+	const h = 42
+	idb, created, err := ix.AddHash(h, b)
+	if err != nil || !created {
+		t.Fatalf("AddHash(b) = %d, %v, %v", idb, created, err)
+	}
+	idc, created, err := ix.AddHash(h, c)
+	if err != nil || !created || idc == idb {
+		t.Fatalf("AddHash(c) = %d, %v, %v (b is %d)", idc, created, err, idb)
+	}
+	for _, x := range []struct {
+		ls model.Labels
+		id SeriesID
+	}{{b, idb}, {c, idc}} {
+		if id, ok := ix.LookupHash(h, x.ls); !ok || id != x.id {
+			t.Fatalf("LookupHash(%s) = %d, %v; want %d", x.ls, id, ok, x.id)
+		}
+		if id, created, _ := ix.AddHash(h, x.ls); id != x.id || created {
+			t.Fatalf("AddHash(%s) again = %d, %v; want %d, false", x.ls, id, created, x.id)
+		}
+	}
+	if _, ok := ix.LookupHash(h, a); ok {
+		t.Fatal("LookupHash found a under a hash it does not have")
+	}
+	if got, _ := ix.Labels(idc); !got.Equal(c) {
+		t.Fatalf("Labels(%d) = %s, want %s", idc, got, c)
+	}
+	// The collision path of forget: Delete uses the real hash, so delete a
+	// (its own hash) and check the others are unaffected.
+	if !ix.Delete(ida) {
+		t.Fatal("Delete(a) = false")
+	}
+	if _, ok := ix.Lookup(a); ok {
+		t.Fatal("a found after Delete")
+	}
+	if id, ok := ix.LookupHash(h, c); !ok || id != idc {
+		t.Fatalf("LookupHash(c) after deleting a = %d, %v", id, ok)
+	}
+	if got := ix.Postings("host", "a").ToArray(); !slices.Equal(got, []uint32{uint32(idc)}) {
+		t.Fatalf("postings host=a = %v, want [%d]", got, idc)
+	}
+}
+
+// TestAddReusesGuessedPairs adds series that share some pairs with the one
+// added before (internPair's guess), some not, and across a Delete that
+// frees and reuses pair references: every series must read back as added.
+func TestAddReusesGuessedPairs(t *testing.T) {
+	ix := New()
+	sets := []model.Labels{
+		model.MustFromStrings("__name__", "up", "instance", "a", "job", "x"),
+		model.MustFromStrings("__name__", "up", "instance", "b", "job", "x"),
+		model.MustFromStrings("__name__", "up", "job", "x", "zone", "1"),
+		model.MustFromStrings("__name__", "down", "instance", "b"),
+		model.MustFromStrings("__name__", "up", "instance", "c", "job", "y"),
+	}
+	ids := make([]SeriesID, len(sets))
+	for i, ls := range sets {
+		ids[i], _, _ = ix.Add(ls)
+	}
+	// Frees the pairs instance=c and job=y (only series 4 has them), which
+	// the next Add may reuse; scratch still names them.
+	ix.Delete(ids[4])
+	more := []model.Labels{
+		model.MustFromStrings("__name__", "up", "instance", "d", "job", "z"),
+		model.MustFromStrings("__name__", "up", "instance", "c", "job", "y"),
+		model.MustFromStrings("__name__", "up", "instance", "c", "job", "x"),
+	}
+	for _, ls := range more {
+		id, created, err := ix.Add(ls)
+		if err != nil || !created {
+			t.Fatalf("Add(%s) = %d, %v, %v", ls, id, created, err)
+		}
+		sets, ids = append(sets, ls), append(ids, id)
+	}
+	for i, ls := range sets {
+		if i == 4 {
+			continue
+		}
+		if got, ok := ix.Labels(ids[i]); !ok || !got.Equal(ls) {
+			t.Fatalf("Labels(%d) = %s, want %s", ids[i], got, ls)
+		}
+		for l := range ls.All() {
+			if !ix.Postings(l.Name, l.Value).Contains(uint32(ids[i])) {
+				t.Fatalf("postings %s=%s miss series %d", l.Name, l.Value, ids[i])
+			}
+		}
+	}
+	if got := ix.LabelValues("job"); !slices.Equal(got, []string{"x", "y", "z"}) {
+		t.Fatalf("LabelValues(job) = %v", got)
+	}
+	if got := ix.Postings("job", "y").ToArray(); !slices.Equal(got, []uint32{uint32(ids[6])}) {
+		t.Fatalf("postings job=y = %v, want [%d]", got, ids[6])
+	}
 }

@@ -46,7 +46,7 @@ func (ix *Index) Select(ms ...*Matcher) *roaring.Bitmap {
 			if !ok {
 				return roaring.New()
 			}
-			eq = append(eq, &ix.pairs[r])
+			eq = append(eq, ix.pairs.at(r))
 		default:
 			pos = append(pos, m)
 		}
@@ -125,8 +125,8 @@ func (ix *Index) filterSeries(res *roaring.Bitmap, ln *labelName, m *Matcher) *r
 		id := it.Next()
 		v := ""
 		for _, r := range ix.series.get(id) {
-			if ix.pairs[r].name == ln {
-				v = ix.pairs[r].value
+			if ix.pairs.at(r).name == ln {
+				v = ix.pairs.at(r).value
 				break
 			}
 		}
@@ -142,14 +142,14 @@ func (ix *Index) filterSeries(res *roaring.Bitmap, ln *labelName, m *Matcher) *r
 // list, which the caller must not modify.
 func (ix *Index) union(ln *labelName, pat *pattern, want bool) (bm *roaring.Bitmap, owned bool) {
 	refs := ix.matchingRefs(ln, pat, want)
-	if len(refs) == 1 && ix.pairs[refs[0]].postings != nil {
-		return ix.pairs[refs[0]].postings, false
+	if len(refs) == 1 && ix.pairs.at(refs[0]).postings != nil {
+		return ix.pairs.at(refs[0]).postings, false
 	}
 	// The IDs of pairs of one series are collected into one more bitmap.
 	var bms []*roaring.Bitmap
 	var ones []SeriesID
 	for _, r := range refs {
-		if p := &ix.pairs[r]; p.postings != nil {
+		if p := ix.pairs.at(r); p.postings != nil {
 			bms = append(bms, p.postings)
 		} else {
 			ones = append(ones, p.one)
@@ -272,7 +272,7 @@ func (ix *Index) matchingRefs(ln *labelName, pat *pattern, want bool) []uint32 {
 			refs = append(refs, sorted[:lo]...)
 		}
 		for _, r := range sorted[lo:hi] {
-			if pat.re.MatchString(ix.pairs[r].value) == want {
+			if pat.re.MatchString(ix.pairs.at(r).value) == want {
 				refs = append(refs, r)
 			}
 		}
@@ -283,7 +283,7 @@ func (ix *Index) matchingRefs(ln *labelName, pat *pattern, want bool) []uint32 {
 	}
 	var refs []uint32
 	for _, r := range ix.sortedRefs(ln) {
-		if pat.match(ix.pairs[r].value) == want {
+		if pat.match(ix.pairs.at(r).value) == want {
 			refs = append(refs, r)
 		}
 	}
@@ -297,10 +297,10 @@ func (ix *Index) prefixRange(sorted []uint32, prefix string) (lo, hi int) {
 		return 0, len(sorted)
 	}
 	lo, _ = slices.BinarySearchFunc(sorted, prefix, func(r uint32, p string) int {
-		return strings.Compare(ix.pairs[r].value, p)
+		return strings.Compare(ix.pairs.at(r).value, p)
 	})
 	n, _ := slices.BinarySearchFunc(sorted[lo:], prefix, func(r uint32, p string) int {
-		if strings.HasPrefix(ix.pairs[r].value, p) {
+		if strings.HasPrefix(ix.pairs.at(r).value, p) {
 			return -1
 		}
 		return 1

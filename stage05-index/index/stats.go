@@ -40,8 +40,8 @@ func (ix *Index) Stats(topN int) Stats {
 		SeriesBytes: ix.series.bytes(),
 	}
 	var perPair, perMetric []Count
-	for i := range ix.pairs {
-		p := &ix.pairs[i]
+	for i := range ix.pairs.len() {
+		p := ix.pairs.at(uint32(i))
 		if p.name == nil { // a freed slot
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -128,7 +129,6 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 		a.toLog = append(a.toLog, s)
 	}
 	a.pending = append(a.pending, pendingSample{s: s, t: t, v: v, ooo: ooo})
-	a.walS = append(a.walS, wal.RefSample{Ref: s.ref, T: t, V: v})
 	a.mint, a.maxt = min(a.mint, t), max(a.maxt, t)
 	return s.ref, nil
 }
@@ -141,7 +141,13 @@ func (a *headAppender) records(withSamples bool) [][]byte {
 		a.recS = wal.AppendSeries(a.recS[:0], a.series)
 		recs = append(recs, a.recS)
 	}
-	if withSamples && len(a.walS) > 0 {
+	if withSamples && len(a.pending) > 0 {
+		// The samples' WAL form is built here, at its final size, rather
+		// than grown an Append at a time.
+		a.walS = slices.Grow(a.walS[:0], len(a.pending))
+		for _, p := range a.pending {
+			a.walS = append(a.walS, wal.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
+		}
 		a.recX = wal.AppendSamples(a.recX[:0], a.walS)
 		recs = append(recs, a.recX)
 	}

@@ -76,7 +76,15 @@ type seriesExtra struct {
 }
 
 func newMemSeries(ref uint64, id uint32) *memSeries {
-	return &memSeries{ref: ref, id: id, maxT: math.MinInt64, pending: math.MinInt64}
+	s := &memSeries{}
+	initMemSeries(s, ref, id)
+	return s
+}
+
+// initMemSeries sets up a zero memSeries (Head.newSeries allocates them in
+// slabs).
+func initMemSeries(s *memSeries, ref uint64, id uint32) {
+	s.ref, s.id, s.maxT, s.pending = ref, id, math.MinInt64, math.MinInt64
 }
 
 // more returns extra, allocating it. Called with mu.
