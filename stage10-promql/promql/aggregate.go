@@ -451,19 +451,34 @@ func quantileValue(q float64, values []float64) float64 {
 }
 
 func (ev *evaluator) quantileAgg(m Matrix, groupOf []int, glabels []model.Labels, param []float64) (Matrix, error) {
+	return perStepGroups(ev, m, groupOf, glabels,
+		func(_ int, v float64) float64 { return v },
+		func(step int, vs []float64) float64 { return quantileValue(param[step], vs) }), nil
+}
+
+// perStepGroups evaluates f, at every step, over the elements of each group
+// that has any there (elem makes one from a series' index and value; a
+// series with groupOf < 0 belongs to no group), and returns the groups as
+// series, leaving out those with no point. quantile and histogram_quantile
+// both need all of a group's values at once, unlike the streaming
+// aggregations.
+func perStepGroups[T any](ev *evaluator, m Matrix, groupOf []int, glabels []model.Labels,
+	elem func(idx int, v float64) T, f func(step int, xs []T) float64) Matrix {
 	steps := ev.byStep(m)
 	out := make(Matrix, len(glabels))
-	vals := make([][]float64, len(glabels))
+	xs := make([][]T, len(glabels))
 	for i := 0; i < ev.steps; i++ {
-		for g := range vals {
-			vals[g] = vals[g][:0]
+		for g := range xs {
+			xs[g] = xs[g][:0]
 		}
 		for _, e := range steps[i] {
-			vals[groupOf[e.idx]] = append(vals[groupOf[e.idx]], e.v)
+			if g := groupOf[e.idx]; g >= 0 {
+				xs[g] = append(xs[g], elem(int(e.idx), e.v))
+			}
 		}
-		for g, vs := range vals {
-			if len(vs) > 0 {
-				out[g].Floats = append(out[g].Floats, Point{T: ev.ts(i), V: quantileValue(param[i], vs)})
+		for g, x := range xs {
+			if len(x) > 0 {
+				out[g].Floats = append(out[g].Floats, Point{T: ev.ts(i), V: f(i, x)})
 			}
 		}
 	}
@@ -474,7 +489,7 @@ func (ev *evaluator) quantileAgg(m Matrix, groupOf []int, glabels []model.Labels
 			res = append(res, s)
 		}
 	}
-	return res, nil
+	return res
 }
 
 // countValues counts, per group, how many series have each value; the

@@ -55,32 +55,9 @@ func (ev *evaluator) histogramQuantile(c *parser.Call) (Matrix, error) {
 		}
 		groupOf[i] = g
 	}
-	steps := ev.byStep(m)
-	out := make(Matrix, len(glabels))
-	bs := make([][]bucket, len(glabels))
-	for i := 0; i < ev.steps; i++ {
-		for g := range bs {
-			bs[g] = bs[g][:0]
-		}
-		for _, e := range steps[i] {
-			if g := groupOf[e.idx]; g >= 0 {
-				bs[g] = append(bs[g], bucket{les[e.idx], e.v})
-			}
-		}
-		for g, b := range bs {
-			if len(b) > 0 {
-				out[g].Floats = append(out[g].Floats, Point{T: ev.ts(i), V: bucketQuantile(q[i], b)})
-			}
-		}
-	}
-	res := out[:0]
-	for g, s := range out {
-		if len(s.Floats) > 0 {
-			s.Metric = glabels[g]
-			res = append(res, s)
-		}
-	}
-	return res, nil
+	return perStepGroups(ev, m, groupOf, glabels,
+		func(idx int, v float64) bucket { return bucket{les[idx], v} },
+		func(step int, b []bucket) float64 { return bucketQuantile(q[step], b) }), nil
 }
 
 // bucketQuantile: find the bucket the rank φ·total falls in and interpolate
