@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // CheckpointStats reports what Checkpoint kept and removed.
@@ -156,55 +157,38 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 			if series, err = DecodeSeries(in, series); err != nil {
 				return positioned(r, err)
 			}
-			n := 0
-			for _, s := range series {
-				if keep(s.Ref) {
-					series[n] = s
-					n++
-				}
-			}
-			st.SeriesKept += n
-			st.SeriesDropped += len(series) - n
-			if n > 0 {
-				rec = AppendSeries(rec[:0], series[:n])
-			}
-			if n == 0 {
+			before := len(series)
+			series = slices.DeleteFunc(series, func(s RefSeries) bool { return !keep(s.Ref) })
+			st.SeriesKept += len(series)
+			st.SeriesDropped += before - len(series)
+			if len(series) == 0 {
 				continue
 			}
+			rec = AppendSeries(rec[:0], series)
 		case RecordSamples:
 			if samples, err = DecodeSamples(in, samples); err != nil {
 				return positioned(r, err)
 			}
-			n := 0
-			for _, s := range samples {
-				if s.T >= mint && keep(s.Ref) {
-					samples[n] = s
-					n++
-				}
-			}
-			st.SamplesKept += n
-			st.SamplesDropped += len(samples) - n
-			if n == 0 {
+			before := len(samples)
+			samples = slices.DeleteFunc(samples, func(s RefSample) bool { return s.T < mint || !keep(s.Ref) })
+			st.SamplesKept += len(samples)
+			st.SamplesDropped += before - len(samples)
+			if len(samples) == 0 {
 				continue
 			}
-			rec = AppendSamples(rec[:0], samples[:n])
+			rec = AppendSamples(rec[:0], samples)
 		case RecordDeletes:
 			if stones, err = DecodeTombstones(in, stones); err != nil {
 				return positioned(r, err)
 			}
-			n := 0
-			for _, s := range stones {
-				if s.Maxt >= mint && keep(s.Ref) {
-					stones[n] = s
-					n++
-				}
-			}
-			st.TombstonesKept += n
-			st.TombstonesDropped += len(stones) - n
-			if n == 0 {
+			before := len(stones)
+			stones = slices.DeleteFunc(stones, func(s Tombstone) bool { return s.Maxt < mint || !keep(s.Ref) })
+			st.TombstonesKept += len(stones)
+			st.TombstonesDropped += before - len(stones)
+			if len(stones) == 0 {
 				continue
 			}
-			rec = AppendTombstones(rec[:0], stones[:n])
+			rec = AppendTombstones(rec[:0], stones)
 		default:
 			st.OtherRecords++
 			rec = append(rec[:0], in...)
