@@ -16,6 +16,7 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage15-tsdb/client"
+	"github.com/tsdb-course/stage15-tsdb/config"
 	"github.com/tsdb-course/stage15-tsdb/loadgen"
 )
 
@@ -33,7 +34,7 @@ func cmdBenchWrite(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 2_000, "samples per request")
 	senders := fs.Int("senders", 4, "concurrent keep-alive senders")
 	samples := fs.Int("samples", 10_000_000, "samples to send in all (the requests are built before the run, about 25 bytes a sample)")
-	walSync := fs.String("wal.sync", "batch", "the started server's --wal.sync (batch: every answered write is on disk; interval: fsync in the background)")
+	walSync := fs.String("wal.sync", config.DefaultWALSync, "the started server's --wal.sync (interval: fsync in the background; batch: every answered write is on disk)")
 	dataDir := fs.String("data-dir", "", "data directory of the server started (default: a temporary one, removed afterwards)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err

@@ -29,7 +29,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&qTimeout, "query.timeout", "per-query timeout")
 	qConc := fs.Int("query.max-concurrency", def.Query.MaxConcurrency, "queries evaluated at once")
 	qSamples := fs.Int("query.max-samples", def.Query.MaxSamples, "samples one query may load")
-	walSync := fs.String("wal.sync", def.Write.WALSync, "when the WAL is fsynced: batch (a write is answered once on disk), interval (once written to the OS; fsync in the background), always, none")
+	walSync := fs.String("wal.sync", def.Write.WALSync, "when the WAL is fsynced: interval (a write is answered once written to the OS, fsynced every 100ms: survives kill -9), batch (answered once on disk: survives a power cut), always, none")
 	compactEvery := fs.Duration("compact-interval", time.Minute, "how often background compaction looks for work")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
 	if _, err := cli.Parse(fs, args); err != nil {

@@ -198,40 +198,46 @@ func checkStream(t *testing.T, p *proc, sel string, n, acked int) {
 
 // TestKill9 writes a stream of remote-write requests, kills the server with
 // SIGKILL in the middle of it, restarts it, and checks that every
-// acknowledged sample is there.
+// acknowledged sample is there: with the default --wal.sync (interval: an
+// answer waits for write(), not fsync; the OS keeps what a killed process
+// wrote) and with batch (every answer fsynced).
 func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
-	dir := t.TempDir()
-	p := startServer(t, dir)
-	const series = 50
-	client := &http.Client{Timeout: 10 * time.Second}
-	acked := 0
-	killed := false
-	for i := 0; i < 3000; i++ {
-		if i == 400 { // kill while the next requests are in flight
-			go func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) }()
-			killed = true
-		}
-		code, body, err := remoteWrite(client, p.addr, streamRequest(t, i, series))
-		if err != nil {
-			if !killed {
-				t.Fatalf("request %d: %v", i, err)
+	for _, policy := range []string{"interval", "batch"} {
+		t.Run(policy, func(t *testing.T) {
+			dir := t.TempDir()
+			p := startServer(t, dir, "--wal.sync", policy)
+			const series = 50
+			client := &http.Client{Timeout: 10 * time.Second}
+			acked := 0
+			killed := false
+			for i := 0; i < 3000; i++ {
+				if i == 400 { // kill while the next requests are in flight
+					go func() { _ = p.cmd.Process.Signal(syscall.SIGKILL) }()
+					killed = true
+				}
+				code, body, err := remoteWrite(client, p.addr, streamRequest(t, i, series))
+				if err != nil {
+					if !killed {
+						t.Fatalf("request %d: %v", i, err)
+					}
+					break
+				}
+				if code != http.StatusNoContent {
+					t.Fatalf("request %d: %d %s", i, code, body)
+				}
+				acked = i + 1
 			}
-			break
-		}
-		if code != http.StatusNoContent {
-			t.Fatalf("request %d: %d %s", i, code, body)
-		}
-		acked = i + 1
+			<-p.done
+			if acked < 400 {
+				t.Fatalf("only %d requests acknowledged", acked)
+			}
+			p2 := startServer(t, dir, "--wal.sync", policy)
+			checkStream(t, p2, "stream", series, acked)
+		})
 	}
-	<-p.done
-	if acked < 400 {
-		t.Fatalf("only %d requests acknowledged", acked)
-	}
-	p2 := startServer(t, dir)
-	checkStream(t, p2, "stream", series, acked)
 }
 
 // TestGracefulShutdown: SIGTERM exits 0 after closing the head; a restart

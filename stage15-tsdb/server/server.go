@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage15-tsdb/api"
@@ -188,7 +187,7 @@ func (s *Server) open() {
 	so.RetentionTime = time.Duration(s.cfg.Retention).Milliseconds()
 	so.RetentionSize = s.cfg.RetentionSize
 	so.OutOfOrderWindow = time.Duration(s.cfg.Write.OutOfOrderWindow).Milliseconds()
-	so.WALSync, _ = wal.ParseSyncPolicy(s.cfg.Write.WALSync) // checked by Validate
+	so.WALSync = s.walSync()
 	db, err := tsdb.Open(s.cfg.DataDir, so)
 	if err != nil {
 		s.openErr = err
