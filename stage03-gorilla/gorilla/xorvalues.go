@@ -3,6 +3,8 @@ package gorilla
 import (
 	"fmt"
 	"math"
+	"slices"
+	"unsafe"
 )
 
 // A values-only XOR stream: the value half of a chunk, for a format that
@@ -46,6 +48,21 @@ func AppendXORValues(dst []byte, vs []float64) []byte {
 // wrote it, padding included); anything else is an error wrapping
 // ErrCorrupt. Nothing panics on damaged input.
 func DecodeXORValues(dst []float64, b []byte, n int) ([]float64, error) {
+	base := len(dst)
+	if n > 0 {
+		dst = growF(dst, n)
+	}
+	// A float64 and its bits have the same size and alignment: decode the
+	// bits straight into dst's memory rather than through a second slice.
+	bits := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(dst))), cap(dst))[:base]
+	bits, err := DecodeXORBits(bits, b, n)
+	return dst[:len(bits)], err
+}
+
+// DecodeXORBits is DecodeXORValues for a reader that keeps values as their
+// IEEE 754 bits (stage07's TSM values hold every type in a uint64): the
+// same stream, appended to dst without converting.
+func DecodeXORBits(dst []uint64, b []byte, n int) ([]uint64, error) {
 	if n < 0 {
 		return dst, fmt.Errorf("%w: %d values", ErrCorrupt, n)
 	}
@@ -61,11 +78,11 @@ func DecodeXORValues(dst []float64, b []byte, n int) ([]float64, error) {
 		return dst, fmt.Errorf("%w: %d bytes cannot hold %d values", ErrCorrupt, len(b), n)
 	}
 	base := len(dst)
-	dst = growF(dst, n)[:base+n]
+	dst = slices.Grow(dst, n)[:base+n]
 	out := dst[base:]
 	r := bitReader{b: b}
 	v := r.readBits64(64)
-	out[0] = math.Float64frombits(v)
+	out[0] = v
 	leading, trailing := uint8(noWindow), uint8(0)
 	limit := len(b) << 3
 	for i := 1; i < n; i++ {
@@ -77,7 +94,7 @@ func DecodeXORValues(dst []float64, b []byte, n int) ([]float64, error) {
 			return dst[:base], fmt.Errorf("%w: value %d runs past the end of the stream", ErrCorrupt, i)
 		}
 		v ^= x
-		out[i] = math.Float64frombits(v)
+		out[i] = v
 	}
 	if (r.pos+7)>>3 != len(b) {
 		return dst[:base], fmt.Errorf("%w: %d bytes after the last value", ErrCorrupt, len(b)-(r.pos+7)>>3)

@@ -95,6 +95,18 @@ func TestXORValuesRoundTrip(t *testing.T) {
 				t.Fatalf("dst's first element overwritten")
 			}
 			sameFloats(t, got[1:], d.vs)
+			bits, err := DecodeXORBits([]uint64{7}, s, len(d.vs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bits[0] != 7 || len(bits) != len(d.vs)+1 {
+				t.Fatalf("DecodeXORBits: dst's first element %d, %d values", bits[0], len(bits)-1)
+			}
+			for i, v := range d.vs {
+				if bits[i+1] != math.Float64bits(v) {
+					t.Fatalf("DecodeXORBits value %d: %x, want the bits of %v", i, bits[i+1], v)
+				}
+			}
 			if len(d.vs) > 1 {
 				st, err := ChunkStats(mustEncode(t, d.ts, d.vs, XOR).Bytes())
 				if err != nil {

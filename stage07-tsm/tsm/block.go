@@ -157,27 +157,30 @@ func DecodeBlock(b []byte, dst *Values) error {
 func decodeValueColumn(t Type, n int, col []byte, dst *Values) error {
 	switch t {
 	case FloatType:
-		fs, err := gorilla.DecodeXORValues(make([]float64, 0, n), col, n)
+		v, err := gorilla.DecodeXORBits(dst.V, col, n)
 		if err != nil {
 			return fmt.Errorf("%w: float values: %v", ErrCorrupt, err)
 		}
-		for _, f := range fs {
-			dst.V = append(dst.V, math.Float64bits(f))
-		}
+		dst.V = v
 	case IntegerType, UnsignedType:
 		v0, k := binary.Uvarint(col)
 		if k <= 0 {
 			return fmt.Errorf("%w: first integer", ErrCorrupt)
 		}
-		d := make([]uint64, n-1)
-		if err := delta.DecodeSimple8b(d, col[k:]); err != nil {
+		// The deltas are decoded in place, behind the first value, and
+		// summed up there: no scratch slice per block.
+		base := len(dst.V)
+		dst.V = append(dst.V, make([]uint64, n)...)
+		out := dst.V[base:]
+		if err := delta.DecodeSimple8b(out[1:], col[k:]); err != nil {
+			dst.V = dst.V[:base]
 			return fmt.Errorf("%w: integer deltas: %v", ErrCorrupt, err)
 		}
 		prev := uint64(delta.UnZigZag(v0))
-		dst.V = append(dst.V, prev)
-		for _, z := range d {
+		out[0] = prev
+		for i, z := range out[1:] {
 			prev += uint64(delta.UnZigZag(z))
-			dst.V = append(dst.V, prev)
+			out[i+1] = prev
 		}
 	case BooleanType:
 		if len(col) != (n+7)/8 {

@@ -2,6 +2,7 @@ package tsm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -98,7 +99,9 @@ func (v view) read(key []byte, min, max int64) (Values, ReadStats, error) {
 			st.Blocks += n
 		}
 		if out.Len() == 0 {
-			out = part.Clone()
+			// The first file with data: its values become the result as they
+			// are, and part decodes the next file into buffers of its own.
+			out, part = part, Values{}
 		} else {
 			out.Merge(&part)
 		}
@@ -217,6 +220,23 @@ func (r *Reader) lookup(key []byte) (t Type, es []IndexEntry, ok, rejected bool,
 func (r *Reader) readEntries(key []byte, t Type, es []IndexEntry, min, max int64, dst *Values) (int, error) {
 	dst.Type = t
 	tomb := r.tomb.Load()
+	// Size dst once from the blocks' counts instead of letting appends
+	// double it: the count is the varint after a block's checksum and type
+	// byte, read here unchecked (DecodeBlock checks it) and capped.
+	want := 0
+	for _, e := range es {
+		if b := r.Block(e); e.Overlaps(min, max) && len(b) > 5 {
+			if n, _ := binary.Uvarint(b[5:]); n <= MaxPointsPerBlock {
+				want += int(n)
+			}
+		}
+	}
+	dst.T = slices.Grow(dst.T, want)
+	if t == StringType {
+		dst.S = slices.Grow(dst.S, want)
+	} else {
+		dst.V = slices.Grow(dst.V, want)
+	}
 	blocks := 0
 	for _, e := range es {
 		if !e.Overlaps(min, max) || tomb.covers(key, e.MinTime, e.MaxTime) {
