@@ -30,7 +30,18 @@ type Appender struct {
 // the bytes are copied, so appending never writes into the caller's slice.
 // A corrupt chunk gives an error wrapping ErrCorrupt.
 func (c *Chunk) Appender() (*Appender, error) {
-	a := &Appender{c: c, enc: c.Encoding(), leading: noWindow}
+	a := new(Appender)
+	if err := a.Reset(c); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Reset points a at chunk c, positioned after its last sample, as
+// c.Appender() does, without allocating a new Appender. On an error a is
+// the zero Appender, which must not be used.
+func (a *Appender) Reset(c *Chunk) error {
+	*a = Appender{c: c, enc: c.Encoding(), leading: noWindow}
 	end := headerSize * 8
 	if c.NumSamples() > 0 {
 		var d decoder
@@ -40,7 +51,8 @@ func (c *Chunk) Appender() (*Appender, error) {
 		for d.decode(ts[:], vs[:]) > 0 {
 		}
 		if d.err != nil {
-			return nil, fmt.Errorf("gorilla: resume appending: %w", d.err)
+			*a = Appender{}
+			return fmt.Errorf("gorilla: resume appending: %w", d.err)
 		}
 		a.t, a.tDelta, a.v = d.t, d.tDelta, d.v
 		a.leading, a.trailing = d.leading, d.trailing
@@ -57,7 +69,7 @@ func (c *Chunk) Appender() (*Appender, error) {
 		c.w.seek(end)
 		c.owned = true
 	}
-	return a, nil
+	return nil
 }
 
 // Append adds one sample. Timestamps are expected to increase (Iterator.Seek

@@ -98,14 +98,24 @@ const MinChunkSize = headerSize + 8
 // million series that have one sample. 28 bytes hold the first sample of
 // any series (a 10-byte timestamp varint and 8 bytes of value).
 func NewChunkSize(enc Encoding, size int) (*Chunk, error) {
-	if enc != XOR && enc != Integer {
-		return nil, fmt.Errorf("%w: %d", ErrEncoding, enc)
+	c := new(Chunk)
+	if err := c.Reset(enc, size); err != nil {
+		return nil, err
 	}
-	c := &Chunk{owned: true}
-	c.w.buf = make([]byte, max(size, MinChunkSize))
-	c.w.at = headerSize
-	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
 	return c, nil
+}
+
+// Reset makes c an empty chunk with a new buffer of size bytes, as
+// NewChunkSize does, in place: a store that embeds its open chunk (and its
+// Appender, see Appender.Reset) in a larger struct starts a chunk with one
+// allocation, the buffer. Bytes returned before stay valid.
+func (c *Chunk) Reset(enc Encoding, size int) error {
+	if enc != XOR && enc != Integer {
+		return fmt.Errorf("%w: %d", ErrEncoding, enc)
+	}
+	*c = Chunk{owned: true, w: bitWriter{buf: make([]byte, max(size, MinChunkSize)), at: headerSize}}
+	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
+	return nil
 }
 
 // FromBytes wraps bytes produced by Bytes. It checks the header only; the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -281,5 +282,66 @@ func TestNewChunkSize(t *testing.T) {
 		if len(c.w.buf) != 28 {
 			t.Fatalf("t=%d: the first sample grew the 28-byte buffer to %d", ts, len(c.w.buf))
 		}
+	}
+}
+
+// TestResetInPlace: a chunk and appender embedded in a struct and started
+// with Reset encode exactly what Encode does; Reset starts a new buffer,
+// so bytes taken before it stay as they were; Appender.Reset resumes a
+// chunk read back with FromBytes as Chunk.Appender does.
+func TestResetInPlace(t *testing.T) {
+	var held struct {
+		c Chunk
+		a Appender
+	}
+	for _, d := range datasets() {
+		if len(d.ts) > MaxSamples {
+			d.ts, d.vs = d.ts[:MaxSamples], d.vs[:MaxSamples]
+		}
+		if err := held.c.Reset(XOR, MinChunkSize); err != nil {
+			t.Fatal(err)
+		}
+		if err := held.a.Reset(&held.c); err != nil {
+			t.Fatal(err)
+		}
+		half := len(d.ts) / 2
+		for i := range half {
+			if err := held.a.Append(d.ts[i], d.vs[i]); err != nil {
+				t.Fatalf("%s: %v", d.name, err)
+			}
+		}
+		// Resume from the bytes, as a reader that only has them would.
+		c, err := FromBytes(slices.Clone(held.c.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a Appender
+		if err := a.Reset(c); err != nil {
+			t.Fatalf("%s: %v", d.name, err)
+		}
+		for i := half; i < len(d.ts); i++ {
+			if err := a.Append(d.ts[i], d.vs[i]); err != nil {
+				t.Fatalf("%s: %v", d.name, err)
+			}
+		}
+		want := mustEncode(t, d.ts, d.vs, XOR).Bytes()
+		if !bytes.Equal(c.Bytes(), want) {
+			t.Fatalf("%s: resumed with Appender.Reset: bytes differ from Encode", d.name)
+		}
+		before := slices.Clone(held.c.Bytes())
+		kept := held.c.Bytes()
+		if err := held.c.Reset(XOR, MinChunkSize); err != nil {
+			t.Fatal(err)
+		}
+		if err := held.a.Reset(&held.c); err != nil {
+			t.Fatal(err)
+		}
+		_ = held.a.Append(1, 2)
+		if !bytes.Equal(kept, before) {
+			t.Fatalf("%s: bytes taken before Reset changed", d.name)
+		}
+	}
+	if err := held.c.Reset(Encoding(3), 0); !errors.Is(err, ErrEncoding) {
+		t.Fatalf("Reset with a bad encoding: %v", err)
 	}
 }

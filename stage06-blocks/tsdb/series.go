@@ -149,10 +149,8 @@ func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low 
 	if s.openN == 0 {
 		// A new chunk has a buffer of its own, so full stays valid. It
 		// starts small (openChunkSize) and grows as samples come.
-		c, _ := gorilla.NewChunkSize(gorilla.XOR, openChunkSize) // XOR is always valid
-		s.open = *c
-		a, _ := s.open.Appender() // an empty owned chunk: cannot fail
-		s.app = *a
+		_ = s.open.Reset(gorilla.XOR, openChunkSize) // XOR is always valid
+		_ = s.app.Reset(&s.open)                     // an empty owned chunk: cannot fail
 		s.openMinT = t
 	}
 	// A head chunk has at most 120 samples and any float is valid in an
