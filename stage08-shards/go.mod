@@ -10,15 +10,17 @@ require (
 	github.com/tsdb-course/stage07-tsm v0.0.0
 )
 
+require github.com/alecthomas/participle/v2 v2.1.4 // indirect
+
 require (
-	github.com/RoaringBitmap/roaring/v2 v2.30.0 // indirect
+	github.com/RoaringBitmap/roaring/v2 v2.30.0
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/tsdb-course/stage02-delta v0.0.0 // indirect
 	github.com/tsdb-course/stage03-gorilla v0.0.0 // indirect
-	github.com/tsdb-course/stage04-wal v0.0.0 // indirect
+	github.com/tsdb-course/stage04-wal v0.0.0
 	golang.org/x/sync v0.24.0
 	golang.org/x/sys v0.30.0 // indirect
 )

@@ -106,7 +106,7 @@ func Checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64) (C
 	if err := hook("renamed"); err != nil {
 		return st, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		return st, err
 	}
 	if err := hook("synced"); err != nil {
@@ -228,7 +228,7 @@ func removeCheckpointsBefore(dir string, cps []int, n int) error {
 		removed = true
 	}
 	if removed {
-		return syncDir(dir)
+		return SyncDir(dir)
 	}
 	return nil
 }

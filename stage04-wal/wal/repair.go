@@ -113,7 +113,7 @@ func removeSegmentsAfter(dir string, segs []int, n int) ([]int, error) {
 		removed = append([]int{segs[i]}, removed...)
 	}
 	if len(removed) > 0 {
-		return removed, syncDir(dir)
+		return removed, SyncDir(dir)
 	}
 	return removed, nil
 }

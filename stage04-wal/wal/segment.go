@@ -145,10 +145,11 @@ func createSegment(dir string, n int) (*os.File, error) {
 	return f, nil
 }
 
-// syncDir fsyncs a directory, which makes a create, rename or remove in it
+// SyncDir fsyncs a directory, which makes a create, rename or remove in it
 // durable. Without it a power cut can bring back a deleted segment or lose a
-// new one even though the file's own data was fsynced.
-func syncDir(dir string) error {
+// new one even though the file's own data was fsynced. Every stage that
+// publishes a file by renaming it (blocks, TSM files, manifests) calls it.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("wal: sync dir: %w", err)
@@ -177,7 +178,7 @@ func removeSegments(dir string, segs []int, upto int) ([]int, error) {
 		removed = append(removed, s)
 	}
 	if len(removed) > 0 {
-		return removed, syncDir(dir)
+		return removed, SyncDir(dir)
 	}
 	return removed, nil
 }

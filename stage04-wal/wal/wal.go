@@ -164,7 +164,7 @@ func (w *WAL) recover() error {
 		return err
 	}
 	if w.opts.Sync != SyncNone {
-		if err := syncDir(w.dir); err != nil {
+		if err := SyncDir(w.dir); err != nil {
 			f.Close()
 			return err
 		}
@@ -346,7 +346,7 @@ func (w *WAL) rotate() error {
 	}
 	f, err := createSegment(w.dir, w.segIndex+1)
 	if err == nil && w.opts.Sync != SyncNone {
-		err = syncDir(w.dir)
+		err = SyncDir(w.dir)
 	}
 	if err != nil {
 		w.seg = nil

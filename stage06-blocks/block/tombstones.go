@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+
+	"github.com/tsdb-course/stage04-wal/wal"
 )
 
 // Interval is a closed time range [Mint, Maxt] of deleted samples.
@@ -168,5 +170,5 @@ func writeTombstones(dir string, t Tombstones) (int64, error) {
 	if err := os.Rename(tmp, filepath.Join(dir, TombstonesFilename)); err != nil {
 		return 0, err
 	}
-	return int64(len(b)), syncDir(dir)
+	return int64(len(b)), wal.SyncDir(dir)
 }

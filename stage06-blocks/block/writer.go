@@ -9,6 +9,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
@@ -132,14 +133,14 @@ func (w *Writer) Finish(mint, maxt int64, level int, sources, parents []ulid.ULI
 		return fail(err)
 	}
 	for _, d := range []string{filepath.Join(w.tmp, ChunksDirname), w.tmp} {
-		if err := syncDir(d); err != nil {
+		if err := wal.SyncDir(d); err != nil {
 			return fail(err)
 		}
 	}
 	if err := os.Rename(w.tmp, filepath.Join(w.parent, w.id.String())); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(w.parent); err != nil {
+	if err := wal.SyncDir(w.parent); err != nil {
 		return m, fmt.Errorf("block %s: %w", w.id, err)
 	}
 	return m, nil

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tsdb-course/stage04-wal/wal"
 )
 
 // The manifest (file MANIFEST in the data directory) is the single source of
@@ -116,7 +118,7 @@ func cleanDir(dir string, m manifest) ([]string, error) {
 		}
 	}
 	if len(removed) > 0 {
-		return removed, syncDir(dir)
+		return removed, wal.SyncDir(dir)
 	}
 	return nil, nil
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/tsdb-course/stage04-wal/wal"
 )
 
 // TimeRange is an inclusive range of timestamps.
@@ -158,7 +160,7 @@ func writeFileAtomic(path string, b []byte) error {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = wal.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		os.Remove(tmp)

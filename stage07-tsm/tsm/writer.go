@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/tsdb-course/stage04-wal/wal"
 )
 
 // Writer streams a TSM file: keys must come in ascending byte order, each
@@ -184,7 +185,7 @@ func (w *Writer) Close() (FileStats, error) {
 		w.err = os.Rename(w.path+".tmp", w.path)
 	}
 	if w.err == nil {
-		w.err = syncDir(filepath.Dir(w.path))
+		w.err = wal.SyncDir(filepath.Dir(w.path))
 	}
 	if w.err != nil {
 		os.Remove(w.path + ".tmp")
@@ -198,17 +199,4 @@ func (w *Writer) Close() (FileStats, error) {
 func (w *Writer) Abort() {
 	w.f.Close()
 	os.Remove(w.path + ".tmp")
-}
-
-// syncDir fsyncs a directory so that a rename or removal in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/tsdb-course/stage04-wal/wal"
 )
 
 // ManifestName is the manifest's file name in the data directory.
@@ -118,23 +120,11 @@ func writeManifest(dir string, m *manifest) error {
 		return fmt.Errorf("shard: manifest: %w", err)
 	}
 	crashPoint(stepRenamed)
-	if err := syncDir(dir); err != nil {
+	if err := wal.SyncDir(dir); err != nil {
 		return fmt.Errorf("shard: manifest: %w", err)
 	}
 	crashPoint(stepDirSynced)
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // readManifest reads dir/MANIFEST; ok is false when there is none (a new

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+
+	"github.com/tsdb-course/stage04-wal/wal"
 )
 
 // Crash points of a move across file systems (see crashHook).
@@ -32,7 +34,7 @@ func (m *Manager) moveDir(from, to string) error {
 	err := m.rename(from, to)
 	if err == nil {
 		crashPoint(stepColdMoved)
-		return errors.Join(syncDir(filepath.Dir(from)), syncDir(filepath.Dir(to)))
+		return errors.Join(wal.SyncDir(filepath.Dir(from)), wal.SyncDir(filepath.Dir(to)))
 	}
 	if !errors.Is(err, syscall.EXDEV) {
 		return err
@@ -64,7 +66,7 @@ func copyMove(from, to string) error {
 	if err := os.Rename(tmp, to); err != nil {
 		return errors.Join(err, os.RemoveAll(tmp))
 	}
-	if err := syncDir(filepath.Dir(to)); err != nil {
+	if err := wal.SyncDir(filepath.Dir(to)); err != nil {
 		return err
 	}
 	crashPoint(stepColdInstalled)
@@ -76,7 +78,7 @@ func removeDir(dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dir))
+	return wal.SyncDir(filepath.Dir(dir))
 }
 
 // copyTree copies the directory from to the new directory to: regular
@@ -115,7 +117,7 @@ func copyTree(from, to string) error {
 		return err
 	}
 	for _, d := range slices.Backward(dirs) {
-		if err := syncDir(d); err != nil {
+		if err := wal.SyncDir(d); err != nil {
 			return err
 		}
 	}
