@@ -13,15 +13,30 @@ const sep = '\xff'
 // different label sets may collide, so every map keyed by Hash must compare the
 // labels too (memstore keeps a short collision list per hash).
 func (l Labels) Hash() uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	var s [1]byte
-	s[0] = sep
-	for _, x := range l.ls {
-		d.WriteString(x.Name)
-		d.Write(s[:])
-		d.WriteString(x.Value)
-		d.Write(s[:])
+	// One call over the whole stream, assembled in a stack buffer, costs a
+	// fraction of a Digest fed four small writes per label (~150 ns for a
+	// 5-label set): series creation hashes every new label set. A set too
+	// long for the buffer streams the rest into a Digest; the hash is the
+	// same either way.
+	var buf [256]byte
+	b := buf[:0]
+	for i, x := range l.ls {
+		if len(b)+len(x.Name)+len(x.Value)+2 > len(buf) {
+			d := xxhash.New()
+			_, _ = d.Write(b)
+			s := [1]byte{sep}
+			for _, x := range l.ls[i:] {
+				_, _ = d.WriteString(x.Name)
+				_, _ = d.Write(s[:])
+				_, _ = d.WriteString(x.Value)
+				_, _ = d.Write(s[:])
+			}
+			return d.Sum64()
+		}
+		b = append(b, x.Name...)
+		b = append(b, sep)
+		b = append(b, x.Value...)
+		b = append(b, sep)
 	}
-	return d.Sum64()
+	return xxhash.Sum64(b)
 }

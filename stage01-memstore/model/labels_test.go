@@ -2,7 +2,10 @@ package model
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 func TestOrderDoesNotMatter(t *testing.T) {
@@ -141,5 +144,24 @@ func TestWithWithout(t *testing.T) {
 	}
 	if m := s.Map(); len(m) != 2 || m["host"] != "a" {
 		t.Errorf("Map = %v", m)
+	}
+}
+
+// TestHashIsXXHashOfTheStream: Hash is xxHash64 of name 0xff value 0xff …,
+// whether the set fits Hash's stack buffer or spills into the streaming
+// digest (values around and far past the buffer's size).
+func TestHashIsXXHashOfTheStream(t *testing.T) {
+	for _, n := range []int{0, 1, 50, 100, 117, 118, 119, 120, 200, 300, 1000} {
+		ls := MustFromStrings("__name__", "m", "a", strings.Repeat("x", n), "b", strings.Repeat("y", n/2), "c", "z")
+		var stream []byte
+		for l := range ls.All() {
+			stream = append(stream, l.Name...)
+			stream = append(stream, 0xff)
+			stream = append(stream, l.Value...)
+			stream = append(stream, 0xff)
+		}
+		if got, want := ls.Hash(), xxhash.Sum64(stream); got != want {
+			t.Fatalf("value length %d: Hash %x, xxhash of the stream %x", n, got, want)
+		}
 	}
 }
