@@ -73,8 +73,8 @@ func ParseExpr(input string) (expr Expr, err error) {
 	if err != nil {
 		var pe participle.Error
 		if errors.As(err, &pe) {
-			off := pe.Position().Offset
-			return nil, &ParseErr{PositionRange: PosRange{Pos(off), Pos(off)}, Err: errors.New(pe.Message()), Query: input}
+			pos, msg := syntaxError(pe, input)
+			return nil, &ParseErr{PositionRange: PosRange{pos, pos}, Err: msg, Query: input}
 		}
 		return nil, &ParseErr{Err: err, Query: input}
 	}

@@ -192,6 +192,18 @@ var errorCases = []struct{ in, want string }{
 	{"", `unknown position: parse error: no expression found in input`},
 	{"# only a comment", `1:1: parse error: no expression found in input`},
 	{"foo\n  + on", "2:5: parse error: unexpected \"on\": expected an expression"},
+	// Syntax errors in Prometheus's words, not the grammar's node names.
+	{"rate(cpu_usage", `1:15: parse error: unclosed left parenthesis`},
+	{"sum by (a) (x[5m] # comment (", `1:30: parse error: unclosed left parenthesis`},
+	{`foo{a="b"`, `1:10: parse error: unexpected end of input inside braces`},
+	{`foo{a="}("`, `1:11: parse error: unexpected end of input inside braces`},
+	{"foo[5m", `1:7: parse error: unclosed left bracket`},
+	{"1 +", `1:4: parse error: unexpected end of input`},
+	{"(1) + (2)) * 3", `1:10: parse error: unexpected ")"`},
+	{"1 + * 2", `1:5: parse error: unexpected "*"`},
+	{"foo{a=}", `1:6: parse error: unexpected "=", expected "}"`},
+	{`foo{a="b" c="d"}`, `1:11: parse error: unexpected identifier "c", expected "}"`},
+	{"rate(x[5m] 3)", `1:12: parse error: unexpected number "3"`},
 }
 
 func TestParseErrors(t *testing.T) {
