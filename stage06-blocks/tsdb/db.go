@@ -48,6 +48,9 @@ type DB struct {
 	bgErr     atomic.Pointer[error]
 
 	recovery Recovery
+	// headOrder is the head series' label order an earlier query found
+	// (headorder.go).
+	headOrder atomic.Pointer[headOrder]
 }
 
 // Recovery reports what Open found and did.

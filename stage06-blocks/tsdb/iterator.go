@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync/atomic"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 )
 
@@ -129,18 +130,17 @@ func (l *listIterator) Err() error           { return l.err }
 
 // sliceIterator iterates decoded samples.
 type sliceIterator struct {
-	ts  []int64
-	vs  []float64
+	ss  []model.Sample
 	i   int
 	err error
-	// pooled: the buffers belong to a read-ahead, which takes them back
-	// when the iterator is passed in for reuse.
-	pooled bool
+	// job: the buffer belongs to a read-ahead job, which takes it back
+	// when every iterator over it has been passed in for reuse.
+	job *raJob
 }
 
 func (s *sliceIterator) Next() bool {
-	if s.i+1 >= len(s.ts) {
-		s.i = len(s.ts)
+	if s.i+1 >= len(s.ss) {
+		s.i = len(s.ss)
 		return false
 	}
 	s.i++
@@ -151,16 +151,23 @@ func (s *sliceIterator) SeekTo(t int64) bool {
 	if s.i < 0 {
 		s.i = 0
 	}
-	if s.i < len(s.ts) && s.ts[s.i] >= t {
+	if s.i < len(s.ss) && s.ss[s.i].T >= t {
 		return true
 	}
-	j := sort.Search(len(s.ts)-s.i, func(k int) bool { return s.ts[s.i+k] >= t })
+	j := sort.Search(len(s.ss)-s.i, func(k int) bool { return s.ss[s.i+k].T >= t })
 	s.i += j
-	return s.i < len(s.ts)
+	return s.i < len(s.ss)
 }
 
-func (s *sliceIterator) At() (int64, float64) { return s.ts[s.i], s.vs[s.i] }
+func (s *sliceIterator) At() (int64, float64) { return s.ss[s.i].T, s.ss[s.i].V }
 func (s *sliceIterator) Err() error           { return s.err }
+
+// Samples returns the samples Next has not returned yet, in order, without
+// copying: a reader that wants them all (a query engine sliding windows)
+// reads the slice instead of calling Next and At per sample. It must not
+// modify them, and they stay valid only until the iterator is passed to
+// Series.Iterator for reuse.
+func (s *sliceIterator) Samples() []model.Sample { return s.ss[min(s.i+1, len(s.ss)):] }
 
 // mergeSamples decodes overlapping chunks and merges them into one sorted,
 // deduplicated run.
@@ -196,11 +203,10 @@ func mergeSamples(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) Iterat
 		if i > 0 && s.t == all[i-1].t {
 			continue
 		}
-		it.ts = append(it.ts, s.t)
-		it.vs = append(it.vs, s.v)
+		it.ss = append(it.ss, model.Sample{T: s.t, V: s.v})
 	}
 	if count != nil {
-		count.Add(int64(len(it.ts)))
+		count.Add(int64(len(it.ss)))
 	}
 	return it
 }

@@ -71,6 +71,9 @@ type querier struct {
 	closed     bool
 
 	workers   sync.WaitGroup // read-ahead decoders (readahead.go)
+	raMu      sync.Mutex
+	ras       []*readAhead // to stop at Close
+	raClosed  bool         // Close began: no new read-ahead
 	blocksHit map[*block.Block]bool
 	headHit   bool
 	series    int
@@ -101,6 +104,12 @@ func (q *querier) Close() error {
 		return nil
 	}
 	q.closed = true
+	q.raMu.Lock()
+	q.raClosed = true
+	for _, r := range q.ras {
+		r.stop()
+	}
+	q.raMu.Unlock()
 	q.workers.Wait()
 	for _, b := range q.blocks {
 		b.Release()
@@ -108,6 +117,18 @@ func (q *querier) Close() error {
 	q.db.head.iso.release(q.iso)
 	q.db.removeHeadFiles(q.db.readers.release(q.gen))
 	return nil
+}
+
+// addReadAhead registers a read-ahead for Close to stop; false once the
+// querier is closing.
+func (q *querier) addReadAhead(r *readAhead) bool {
+	q.raMu.Lock()
+	defer q.raMu.Unlock()
+	if q.raClosed {
+		return false
+	}
+	q.ras = append(q.ras, r)
+	return true
 }
 
 func (q *querier) Stats() QueryStats {
@@ -179,7 +200,8 @@ func (q *querier) selectBlock(b *block.Block, ms []*index.Matcher) ([]entry, err
 }
 
 // selectHead lists the matching series of the head. Their index IDs are
-// in order of arrival, so the list is sorted here (sortByLabels). The chunk
+// in order of arrival, so the list is sorted here (sortHead: by the order
+// an earlier query found where it can, else sortByLabels). The chunk
 // lists of all series share one backing array and the open chunks' copies
 // a few buffers (snapshot's arena): a query of 10,000 series allocates
 // little more than their label sets.
@@ -187,6 +209,7 @@ func (q *querier) selectHead(ms []*index.Matcher) []entry {
 	h := q.db.head
 	ids := h.ix.Select(ms...).ToArray()
 	out := make([]entry, 0, len(ids))
+	outIDs := make([]uint32, 0, len(ids))
 	var all []chunkSrc
 	var arena []byte
 	for k, id := range ids {
@@ -211,11 +234,12 @@ func (q *querier) selectHead(ms []*index.Matcher) []entry {
 			continue
 		}
 		out = append(out, entry{lset: lset, chunks: all[start:len(all):len(all)]})
+		outIDs = append(outIDs, id)
 	}
 	if len(out) > 0 {
 		q.headHit = true
 	}
-	return sortByLabels(out)
+	return q.db.sortHead(out, outIDs)
 }
 
 // sortByLabels returns entries sorted by label set (model.Labels.Compare),
@@ -225,8 +249,15 @@ func (q *querier) selectHead(ms []*index.Matcher) []entry {
 // share, as one integer, and the rest of the keys only where those are
 // equal. Moved around are small pointer-free triples, not the entries.
 func sortByLabels(es []entry) []entry {
+	out, _ := sortByLabelsOrder(es)
+	return out
+}
+
+// sortByLabelsOrder is sortByLabels that also returns the permutation:
+// order[r] is the position in es of the entry at r in the result.
+func sortByLabelsOrder(es []entry) ([]entry, []uint32) {
 	if len(es) < 2 {
-		return es
+		return es, make([]uint32, len(es))
 	}
 	type keyed struct {
 		head          uint64 // 8 bytes after the common prefix, big-endian, zero-padded
@@ -267,10 +298,11 @@ func sortByLabels(es []entry) []entry {
 		return bytes.Compare(buf[a.off:a.end], buf[b.off:b.end])
 	})
 	out := make([]entry, len(es))
+	order := make([]uint32, len(es))
 	for i, k := range ks {
-		out[i] = es[k.idx]
+		out[i], order[i] = es[k.idx], k.idx
 	}
-	return out
+	return out, order
 }
 
 // appendSortKey appends the key of ls: every name and value in label order,
@@ -314,6 +346,10 @@ func mergeEntries(lists [][]entry) []entry {
 	}
 	out := make([]entry, 0, len(lists[0]))
 	pos := make([]int, len(lists))
+	// The merged chunk lists are cut from arrays of a few thousand chunks:
+	// a 24 h query over 10,000 series merges 50 chunks each from five
+	// sources, about 120 allocations instead of 10,000.
+	var slab []chunkSrc
 	for {
 		best := -1
 		for i, l := range lists {
@@ -336,7 +372,11 @@ func mergeEntries(lists [][]entry) []entry {
 			}
 		}
 		if same != 0 {
-			cs := make([]chunkSrc, 0, n)
+			if cap(slab)-len(slab) < n {
+				slab = make([]chunkSrc, 0, max(n, 4096))
+			}
+			cs := slab[len(slab) : len(slab) : len(slab)+n]
+			slab = slab[:len(slab)+n]
 			cs = append(cs, e.chunks...)
 			for i, l := range lists {
 				if same&(1<<i) != 0 {
@@ -397,10 +437,10 @@ func (s *series) Iterator(it Iterator) Iterator {
 	if set := s.set; set != nil {
 		if !set.raInit {
 			set.raInit = true
-			set.ra = newReadAhead(s.q, len(set.entries))
+			set.ra = newReadAhead(s.q, set.entries)
 		}
 		if set.ra != nil {
-			return set.ra.iterator(set.entries, s.i, it)
+			return set.ra.iterator(s.i, it)
 		}
 	}
 	if l, ok := it.(*listIterator); ok && !hasOverlap(s.e.chunks) {

@@ -3,8 +3,10 @@ package tsdb
 import (
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 )
 
@@ -13,124 +15,264 @@ import (
 // the SeriesSet API stays sequential.
 //
 // It starts when the reader asks for a series' iterator (a reader that
-// only looks at labels decodes nothing) and keeps up to GOMAXPROCS of the
-// following series decoding. A reader that asks for series i gets a
-// slice iterator over the samples a worker decoded, or, if nobody decoded
-// them, the ordinary streaming iterator. The querier's Close waits for
-// the workers, since they read chunk bytes that Close releases.
+// only looks at labels decodes nothing). A fixed pool of GOMAXPROCS worker
+// goroutines decodes jobs: runs of consecutive series of about
+// jobChunks chunks, so that a query of 10,000 short series pays for 400
+// hand-overs rather than 10,000, while a series of a 24 h query is a job of
+// its own. The reader keeps depth jobs ahead of itself and gets, for each
+// series, a slice iterator over the samples a worker decoded. A series
+// asked for again, or behind the reader, gets the ordinary streaming
+// iterator. The querier's Close stops the workers and waits for them,
+// since they read chunk bytes that Close releases.
+//
+// Buffers are recycled: a job's buffer goes back to a free list once the
+// reader has moved past the job and has handed back (passed to Iterator for
+// reuse) every iterator it got from it, so a reader that reuses its
+// iterator decodes a whole query into a few buffers.
 type readAhead struct {
-	q     *querier
-	depth int
-	slots []*decoded // by entry index; nil: not started
-	free  [][2]any   // recycled ts/vs buffers (only the reader touches it)
+	q       *querier
+	entries []entry
+	depth   int
+	queue   []*raJob // dispatched jobs the reader has not moved past, in order
+	next    int      // first entry not in any job yet
+	last    int      // highest entry the reader asked for; -1 before the first
+	free    [][]model.Sample
+
+	mu      sync.Mutex // orders stop against start's send
+	jobs    chan *raJob
+	stopped atomic.Bool
 }
 
-// decoded is one series decoded by a worker; done is closed when ready.
-type decoded struct {
-	done chan struct{}
-	ts   []int64
-	vs   []float64
-	err  error
+// raJob is the series entries[a:b], decoded into buf: series a+k is
+// buf[off[k]:off[k+1]]. done is closed when ready.
+type raJob struct {
+	a, b   int
+	done   chan struct{}
+	buf    []model.Sample
+	off    []int
+	err    error
+	handed int  // iterators over buf given out and not handed back
+	passed bool // the reader asked for a series after b-1: buf gets no new readers
 }
 
-// taken marks a slot the reader has had its iterator for: asked again,
-// it gets a streaming iterator.
-var taken = &decoded{}
+// jobChunks is about how many chunks a job decodes: a few hundred
+// microseconds of work, large against the cost of handing it over.
+const jobChunks = 32
 
 // newReadAhead returns nil when it cannot help: one core, or a result of
 // fewer than two series.
-func newReadAhead(q *querier, n int) *readAhead {
-	depth := runtime.GOMAXPROCS(0)
-	if depth < 2 || n < 2 {
+func newReadAhead(q *querier, entries []entry) *readAhead {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 || len(entries) < 2 {
 		return nil
 	}
-	return &readAhead{q: q, depth: depth, slots: make([]*decoded, n)}
+	depth := 2 * workers
+	r := &readAhead{q: q, entries: entries, depth: depth, last: -1, jobs: make(chan *raJob, depth+1)}
+	if !q.addReadAhead(r) {
+		return nil
+	}
+	for range workers {
+		q.workers.Add(1)
+		go r.work()
+	}
+	return r
 }
 
-// iterator returns the iterator of entry i of entries, reusing it if it
-// is one of ours, and starts decoding the next entries.
-func (r *readAhead) iterator(entries []entry, i int, it Iterator) Iterator {
-	si, _ := it.(*sliceIterator)
-	if si != nil && si.pooled {
-		r.free = append(r.free, [2]any{si.ts[:0], si.vs[:0]})
+// stop makes the workers finish: jobs not started yet end with ErrClosed.
+func (r *readAhead) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.stopped.Swap(true) {
+		close(r.jobs)
 	}
-	for j := i + 1; j < len(entries) && j <= i+r.depth; j++ {
-		if r.slots[j] == nil {
-			r.start(&entries[j], j)
+}
+
+func (r *readAhead) work() {
+	defer r.q.workers.Done()
+	var sc decodeScratch
+	for j := range r.jobs {
+		if r.stopped.Load() {
+			j.err = ErrClosed
+		} else {
+			r.decode(j, &sc)
 		}
+		// A job that failed or never ran still gives every series a
+		// (short or empty) run of buf.
+		for len(j.off) < j.b-j.a+1 {
+			j.off = append(j.off, len(j.buf))
+		}
+		close(j.done)
 	}
-	d := r.slots[i]
-	if d == nil || d == taken {
-		r.slots[i] = taken // never start it behind the reader
-		return newSeriesIterator(entries[i].chunks, r.q.mint, r.q.maxt, &r.q.samples)
+}
+
+// iterator returns the iterator of entry i, reusing it if it is one of
+// ours, and keeps the next jobs decoding.
+func (r *readAhead) iterator(i int, it Iterator) Iterator {
+	si, _ := it.(*sliceIterator)
+	if si != nil && si.job != nil {
+		j := si.job
+		si.job = nil
+		j.handed--
+		r.recycle(j)
 	}
-	<-d.done
-	r.slots[i] = taken
+	if i <= r.last {
+		// Asked again, or behind the reader: nothing decoded it for us.
+		e := &r.entries[i]
+		return newSeriesIterator(e.chunks, r.q.mint, r.q.maxt, &r.q.samples)
+	}
+	r.last = i
+	for len(r.queue) > 0 && r.queue[0].b <= i {
+		j := r.queue[0]
+		r.queue = r.queue[1:]
+		j.passed = true
+		r.recycle(j)
+	}
+	if len(r.queue) == 0 && r.next <= i {
+		r.next = i // the series skipped before i are never decoded
+	}
+	for len(r.queue) < r.depth && r.next < len(r.entries) && r.start() {
+	}
+	if len(r.queue) == 0 || r.queue[0].a > i {
+		// The workers are stopped (the querier is closed).
+		e := &r.entries[i]
+		return newSeriesIterator(e.chunks, r.q.mint, r.q.maxt, &r.q.samples)
+	}
+	j := r.queue[0]
+	<-j.done
 	if si == nil {
 		si = &sliceIterator{}
 	}
-	*si = sliceIterator{ts: d.ts, vs: d.vs, i: -1, err: d.err, pooled: true}
+	k := i - j.a
+	*si = sliceIterator{ss: j.buf[j.off[k]:j.off[k+1]:j.off[k+1]], i: -1, err: j.err, job: j}
+	j.handed++
 	return si
 }
 
-func (r *readAhead) start(e *entry, j int) {
-	d := &decoded{done: make(chan struct{})}
-	if n := len(r.free); n > 0 {
-		d.ts, d.vs = r.free[n-1][0].([]int64), r.free[n-1][1].([]float64)
-		r.free = r.free[:n-1]
+// recycle takes back the buffer of a job nobody reads any more.
+func (r *readAhead) recycle(j *raJob) {
+	if j.passed && j.handed == 0 && j.buf != nil {
+		r.free = append(r.free, j.buf[:0])
+		j.buf = nil
 	}
-	r.slots[j] = d
-	q := r.q
-	q.workers.Add(1)
-	go func() {
-		defer q.workers.Done()
-		d.ts, d.vs, d.err = decodeSeries(e.chunks, q.mint, q.maxt, &q.samples, d.ts, d.vs)
-		close(d.done)
-	}()
 }
 
-// decodeSeries appends all samples of a series to ts and vs. Chunks side
-// by side (the common case) are decoded whole with gorilla.DecodeAll, the
-// fast loop, and then filtered in place; overlapping ones go through the
-// merging iterator.
-func decodeSeries(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64, ts []int64, vs []float64) ([]int64, []float64, error) {
+// start dispatches the next job; false when the workers are stopped.
+func (r *readAhead) start() bool {
+	a, b, n := r.next, r.next, 0
+	for b < len(r.entries) && (b == a || n+len(r.entries[b].chunks) <= jobChunks) {
+		n += len(r.entries[b].chunks)
+		b++
+	}
+	j := &raJob{a: a, b: b, done: make(chan struct{})}
+	if k := len(r.free); k > 0 {
+		j.buf, r.free = r.free[k-1], r.free[:k-1]
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped.Load() {
+		return false
+	}
+	r.next = b
+	r.queue = append(r.queue, j)
+	r.jobs <- j // never blocks: at most depth jobs are out, the channel holds depth+1
+	return true
+}
+
+// decodeScratch is a worker's: one chunk's samples and a job's chunk bytes.
+type decodeScratch struct {
+	ts []int64
+	vs []float64
+	bs [][]byte
+}
+
+func (r *readAhead) decode(j *raJob, sc *decodeScratch) {
+	q := r.q
+	entries := r.entries[j.a:j.b]
+	j.off = make([]int, 1, len(entries)+1)
+	j.buf = j.buf[:0]
+	// Size the buffer once from the chunk headers: the samples each chunk
+	// has in the range (a guess for a chunk that straddles an edge).
+	sc.bs = sc.bs[:0]
+	need := 0
+	for k := range entries {
+		for c := range entries[k].chunks {
+			src := &entries[k].chunks[c]
+			b, err := src.bytes()
+			if err != nil {
+				j.err = err
+				return
+			}
+			sc.bs = append(sc.bs, b)
+			need += src.estimate(gorilla.NumSamples(b), q.mint, q.maxt)
+		}
+	}
+	buf := slices.Grow(j.buf, need)
+	bi := 0
+	for k := range entries {
+		srcs := entries[k].chunks
+		var err error
+		buf, err = decodeSeries(srcs, sc.bs[bi:bi+len(srcs)], q.mint, q.maxt, buf, sc)
+		bi += len(srcs)
+		if err != nil && j.err == nil {
+			j.err = err
+		}
+		j.off = append(j.off, len(buf))
+	}
+	j.buf = buf
+	q.samples.Add(int64(len(buf)))
+}
+
+// estimate is how many of the chunk's n samples fall in [mint, maxt]:
+// exact for a chunk wholly inside, proportional to the overlap otherwise.
+func (c *chunkSrc) estimate(n int, mint, maxt int64) int {
+	lo, hi := max(c.minT, mint), min(c.maxT, maxt, c.capT)
+	switch {
+	case hi < lo:
+		return 0
+	case lo == c.minT && hi == c.maxT, c.maxT == c.minT:
+		return n
+	}
+	return int(float64(n)*float64(hi-lo)/float64(c.maxT-c.minT)) + 2
+}
+
+// decodeSeries appends the samples of a series in [mint, maxt] to dst; bs
+// are its chunks' bytes. Chunks side by side (the common case) are decoded
+// whole with gorilla.DecodeAll, the fast loop, into the scratch buffers and
+// copied with the ones out of range, deleted or hidden by isolation left
+// out; overlapping ones go through the merging iterator.
+func decodeSeries(srcs []chunkSrc, bs [][]byte, mint, maxt int64, dst []model.Sample, sc *decodeScratch) ([]model.Sample, error) {
 	if hasOverlap(srcs) {
-		it := newSeriesIterator(srcs, mint, maxt, count)
+		it := newSeriesIterator(srcs, mint, maxt, nil)
 		for it.Next() {
 			t, v := it.At()
-			ts = append(ts, t)
-			vs = append(vs, v)
+			dst = append(dst, model.Sample{T: t, V: v})
 		}
-		return ts, vs, it.Err()
+		return dst, it.Err()
 	}
-	n0 := len(ts)
-	defer func() { count.Add(int64(len(ts) - n0)) }()
 	for i := range srcs {
 		c := &srcs[i]
-		b, err := c.bytes()
+		var err error
+		sc.ts, sc.vs, err = gorilla.DecodeAll(bs[i], sc.ts[:0], sc.vs[:0])
 		if err != nil {
-			return ts, vs, err
+			return dst, err
 		}
-		// Grow by doubling here: DecodeAll grows by one chunk at a time.
-		ts, vs = slices.Grow(ts, 2*SamplesPerChunk), slices.Grow(vs, 2*SamplesPerChunk)
-		start := len(ts)
-		if ts, vs, err = gorilla.DecodeAll(b, ts, vs); err != nil {
-			return ts[:start], vs[:start], err
-		}
+		ts, vs := sc.ts, sc.vs[:len(sc.ts)]
 		hi := min(maxt, c.capT)
 		if c.minT >= mint && c.maxT <= hi && len(c.stones) == 0 {
+			dst = slices.Grow(dst, len(ts))
+			out := dst[len(dst) : len(dst)+len(ts)]
+			for k := range out {
+				out[k] = model.Sample{T: ts[k], V: vs[k]}
+			}
+			dst = dst[:len(dst)+len(ts)]
 			continue
 		}
-		k := start
-		for j := start; j < len(ts); j++ {
-			t := ts[j]
+		for k, t := range ts {
 			if t < mint || t > hi || (len(c.stones) > 0 && c.stones.Contains(t)) {
 				continue
 			}
-			ts[k], vs[k] = t, vs[j]
-			k++
+			dst = append(dst, model.Sample{T: t, V: vs[k]})
 		}
-		ts, vs = ts[:k], vs[:k]
 	}
-	return ts, vs, nil
+	return dst, nil
 }

@@ -33,17 +33,6 @@ func TestReadAhead(t *testing.T) {
 	o.del(30*Minute, 3*Hour, func(k string) bool { return len(k) > 0 && k[len(k)-4:] == `j2"}` })
 	mint, maxt := int64(10*Minute), int64(4*Hour+7*Minute)
 	want := o.expect(mint, maxt, nil)
-	read := func(it Iterator) []model.Sample {
-		var out []model.Sample
-		for it.Next() {
-			ts, v := it.At()
-			out = append(out, model.Sample{T: ts, V: v})
-		}
-		if err := it.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
 	for _, skip := range []int{1, 2, 3, 7} {
 		q, err := db.Querier(mint, maxt)
 		if err != nil {
@@ -58,10 +47,10 @@ func TestReadAhead(t *testing.T) {
 			}
 			s := ss.At()
 			it = s.Iterator(it)
-			got := read(it)
+			got := readAll(t, it)
 			if i%5 == 0 {
 				// A second iterator for the same series.
-				if again := read(s.Iterator(nil)); len(again) != len(got) {
+				if again := readAll(t, s.Iterator(nil)); len(again) != len(got) {
 					t.Fatalf("second iterator: %d samples, first %d", len(again), len(got))
 				}
 			}
@@ -80,5 +69,126 @@ func TestReadAhead(t *testing.T) {
 			}
 		}
 		q.Close()
+	}
+}
+
+// TestReadAheadReuse: the read-ahead's buffers are recycled only once
+// nobody reads them. A reader that passes one iterator back for every
+// series (so buffers go round), while also keeping the iterators of some
+// series it never hands back and reading them only at the end, gets exactly
+// the oracle's samples for every series, through Next/At and through
+// Samples alike. Ranges cover the short-series case (many series per
+// read-ahead job, chunks cut by the range's edges) and the long one (a
+// job per series, buffers recycled).
+func TestReadAheadReuse(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("read-ahead needs GOMAXPROCS ≥ 2")
+	}
+	dir := t.TempDir()
+	db := openDB(t, dir, testOpts())
+	defer db.Close()
+	o := oracle{}
+	ingest(t, db, o, 100, 0, Minute, 5*60)
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	type slicer interface{ Samples() []model.Sample }
+	for _, r := range [][2]int64{{5*Hour - 7*Minute, 5 * Hour}, {10 * Minute, 4*Hour + 7*Minute}, {0, 5 * Hour}} {
+		want := o.expect(r[0], r[1], nil)
+		q, err := db.Querier(r[0], r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A failed check must still close the querier: db.Close waits for it.
+		defer q.Close()
+		ss := q.Select()
+		var it Iterator
+		kept := map[string]Iterator{}
+		n := 0
+		for i := 0; ss.Next(); i++ {
+			s := ss.At()
+			name := s.Labels().String()
+			if i%7 == 3 {
+				kept[name] = s.Iterator(nil) // never handed back
+				continue
+			}
+			it = s.Iterator(it)
+			var got []model.Sample
+			if i%2 == 0 {
+				sl, ok := it.(slicer)
+				if !ok {
+					t.Fatalf("%s: iterator %T has no Samples", name, it)
+				}
+				got = append(got, sl.Samples()...)
+			} else {
+				got = readAll(t, it)
+			}
+			checkSamples(t, name, got, want[name])
+			n++
+		}
+		for name, it := range kept {
+			checkSamples(t, name+" (kept)", readAll(t, it), want[name])
+			n++
+		}
+		if n != len(want) {
+			t.Fatalf("range %v: %d series read, want %d", r, n, len(want))
+		}
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readAll(t *testing.T, it Iterator) []model.Sample {
+	t.Helper()
+	var out []model.Sample
+	for it.Next() {
+		ts, v := it.At()
+		out = append(out, model.Sample{T: ts, V: v})
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func checkSamples(t *testing.T, name string, got, want []model.Sample) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d samples, want %d", name, len(got), len(want))
+	}
+	for k := range want {
+		if got[k].T != want[k].T || math.Float64bits(got[k].V) != math.Float64bits(want[k].V) {
+			t.Fatalf("%s sample %d: %v, want %v", name, k, got[k], want[k])
+		}
+	}
+}
+
+// TestChunkEstimate: the read-ahead's buffer guess is exact for a chunk
+// inside the range, 0 for one outside, and for one cut by the range at
+// least the samples inside when they are evenly spaced.
+func TestChunkEstimate(t *testing.T) {
+	c := chunkSrc{minT: 1000, maxT: 120 * 1000, capT: math.MaxInt64} // 120 samples, 1 s apart
+	for _, tc := range []struct {
+		mint, maxt int64
+		atLeast    int
+		exact      bool
+	}{
+		{0, 200000, 120, true},
+		{1000, 120000, 120, true},
+		{121000, 200000, 0, true},
+		{0, 999, 0, true},
+		{60500, 200000, 60, false},
+		{0, 30000, 30, false},
+		{50000, 50000, 1, false},
+	} {
+		got := c.estimate(120, tc.mint, tc.maxt)
+		if got < tc.atLeast || (tc.exact && got != tc.atLeast) || got > 120+2 {
+			t.Errorf("estimate in [%d, %d] = %d, want %d (exact %v)", tc.mint, tc.maxt, got, tc.atLeast, tc.exact)
+		}
+	}
+	c.capT = 60000 // isolation hides the samples after 60 s
+	if got := c.estimate(120, 0, 200000); got < 60 || got > 62 {
+		t.Errorf("estimate under isolation = %d, want about 60", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
@@ -33,7 +34,7 @@ type grouper struct {
 	without bool
 	drop    []string
 	index   map[string]int
-	key     strings.Builder
+	key     []byte // reused: a lookup with string(key) does not allocate
 	labels  []model.Labels
 }
 
@@ -42,29 +43,29 @@ func newGrouper(by []string, without bool) *grouper {
 }
 
 func (gr *grouper) group(l model.Labels) int {
-	key := &gr.key
-	key.Reset()
+	key := gr.key[:0]
 	if gr.without {
 		for x := range l.All() {
 			if !slices.Contains(gr.drop, x.Name) {
-				key.WriteString(x.Name)
-				key.WriteByte(0xfe)
-				key.WriteString(x.Value)
-				key.WriteByte(0xff)
+				key = append(key, x.Name...)
+				key = append(key, 0xfe)
+				key = append(key, x.Value...)
+				key = append(key, 0xff)
 			}
 		}
 	} else {
 		for _, n := range gr.by {
-			key.WriteString(l.Get(n))
-			key.WriteByte(0xff)
+			key = append(key, l.Get(n)...)
+			key = append(key, 0xff)
 		}
 	}
-	g, ok := gr.index[key.String()]
+	gr.key = key
+	g, ok := gr.index[string(key)]
 	if ok {
 		return g
 	}
 	g = len(gr.labels)
-	gr.index[key.String()] = g
+	gr.index[string(key)] = g
 	var gl model.Labels
 	if gr.without {
 		gl = l.Without(gr.drop...)
@@ -147,27 +148,36 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 	f := ev.newFolder(n.Op)
 	seen := map[uint64]struct{}{}
 	k := 0
+	// Input series collide only where a function drops the metric name of
+	// series that differ in it; storage never returns one label set twice.
+	check := true
 	fold := func(l model.Labels, pts []Point) error {
 		if k++; k%1024 == 0 {
 			if err := ev.checkCtx(); err != nil {
 				return err
 			}
 		}
-		h := l.Hash()
-		if _, dup := seen[h]; dup {
-			return errCollision
+		if check {
+			h := l.Hash()
+			if _, dup := seen[h]; dup {
+				return errCollision
+			}
+			seen[h] = struct{}{}
 		}
-		seen[h] = struct{}{}
 		f.add(gr.group(l), pts)
 		return nil
 	}
 	switch e := parser.UnwrapParens(n.Expr).(type) {
 	case *parser.VectorSelector:
+		check = false
 		err = ev.streamSelector(e, false, false, fold)
 	case *parser.Call:
 		rf, isRange := rangeFuncs[e.Func.Name]
 		if !isRange {
 			return nil, false, nil
+		}
+		if ms, ok := parser.UnwrapParens(e.Args[rf.matrix]).(*parser.MatrixSelector); ok {
+			check = !rf.keepName && !oneName(ms.VectorSelector.LabelMatchers)
 		}
 		err = ev.rangeSeries(e, rf, false, fold)
 	default:
@@ -181,6 +191,17 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 		return nil, true, err
 	}
 	return f.result(gr.labels), true, nil
+}
+
+// oneName reports whether ms pin the metric name to one value, so that
+// the series they select differ in labels other than the name.
+func oneName(ms []*index.Matcher) bool {
+	for _, m := range ms {
+		if m.Name() == model.MetricName && m.Type() == index.MatchEqual {
+			return true
+		}
+	}
+	return false
 }
 
 // folder computes sum, avg, count, min, max, group, stddev and stdvar in
@@ -202,29 +223,59 @@ func (f *folder) add(g int, pts []Point) {
 		f.val = append(f.val, make([]float64, need-len(f.val))...)
 		f.aux = append(f.aux, make([]float64, need-len(f.aux))...)
 	}
-	cnt, val, aux := f.cnt, f.val, f.aux
-	base := g * ns
-	for _, p := range pts {
-		k := base + f.ev.step(p.T)
-		cnt[k]++
-		v := p.V
-		switch f.op {
-		case parser.SUM, parser.AVG:
-			val[k], aux[k] = kahanInc(v, val[k], aux[k])
-		case parser.MIN:
+	cnt, val, aux := f.cnt[g*ns:(g+1)*ns], f.val[g*ns:(g+1)*ns], f.aux[g*ns:(g+1)*ns]
+	// pts are on the step grid, in order and mostly one step apart: the
+	// step of each is the one after the previous point's, checked, rather
+	// than a 64-bit division per point.
+	ev := f.ev
+	i, ti := -1, ev.start-ev.interval // ti = ev.ts(i)
+	at := func(t int64) int {
+		switch t {
+		case ti + ev.interval:
+			i, ti = i+1, t
+		case ti:
+		default:
+			i = ev.step(t)
+			ti = ev.ts(i)
+		}
+		return i
+	}
+	switch f.op {
+	case parser.SUM, parser.AVG:
+		for _, p := range pts {
+			k := at(p.T)
+			cnt[k]++
+			val[k], aux[k] = kahanInc(p.V, val[k], aux[k])
+		}
+	case parser.MIN:
+		for _, p := range pts {
+			k, v := at(p.T), p.V
+			cnt[k]++
 			// NaN loses to any number, so min of {NaN, 1} is 1.
 			if cnt[k] == 1 || val[k] > v || math.IsNaN(val[k]) {
 				val[k] = v
 			}
-		case parser.MAX:
+		}
+	case parser.MAX:
+		for _, p := range pts {
+			k, v := at(p.T), p.V
+			cnt[k]++
 			if cnt[k] == 1 || val[k] < v || math.IsNaN(val[k]) {
 				val[k] = v
 			}
-		case parser.STDDEV, parser.STDVAR:
+		}
+	case parser.STDDEV, parser.STDVAR:
+		for _, p := range pts {
+			k, v := at(p.T), p.V
+			cnt[k]++
 			// Welford's online variance: stable where sum of squares is not.
 			d := v - val[k]
 			val[k] += d / cnt[k]
 			aux[k] += d * (v - val[k])
+		}
+	default:
+		for _, p := range pts {
+			cnt[at(p.T)]++
 		}
 	}
 }

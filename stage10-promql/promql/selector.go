@@ -16,7 +16,10 @@ type rawSeries struct {
 }
 
 // sampleSlicer is an optional fast path a StorageSeries may offer: the
-// samples as a slice the engine may read but not modify.
+// samples as a slice the engine may read but not modify. An Iterator may
+// offer it too, for the samples it holds decoded and has not returned yet
+// (valid until the iterator is handed back for reuse): reading the slice
+// saves two interface calls and a copy per sample.
 type sampleSlicer interface{ Samples() []model.Sample }
 
 // load reads the series matching ms with samples in (mint, maxt], whole:
@@ -27,6 +30,7 @@ type sampleSlicer interface{ Samples() []model.Sample }
 func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool) ([]rawSeries, error) {
 	set := ev.st.Select(ev.ctx, mint+1, maxt, ms...)
 	var out []rawSeries
+	var its iterators // pts are copies: each iterator can be reused
 	for set.Next() {
 		s := set.At()
 		var pts []Point
@@ -42,7 +46,7 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 				pts = slices.DeleteFunc(slices.Clone(pts), func(p Point) bool { return IsStaleNaN(p.V) })
 			}
 		} else {
-			it := s.Iterator()
+			it := its.of(s)
 			for it.Next() {
 				t, v := it.At()
 				if t <= mint || t > maxt || (dropStale && IsStaleNaN(v)) {
@@ -105,6 +109,7 @@ func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) 
 func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep bool, emit func(model.Labels, []Point) error) error {
 	ref := ev.refTimes(vs.At, vs.Offset)
 	var scratch []Point
+	var its iterators
 	return ev.eachSeries(vs.LabelMatchers, ref(0)-ev.lookback, ref(ev.steps-1), func(s StorageSeries) error {
 		var pts []Point
 		if !keep {
@@ -123,8 +128,8 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 			}
 			pts = append(pts, Point{T: ev.ts(i), V: v})
 		}
-		if sl, ok := s.(sampleSlicer); ok {
-			samples := sl.Samples()
+		samples, it, ok := its.samplesOf(s)
+		if ok {
 			j := 0 // samples[:j] are at or before the current reference time
 			for i := 0; i < ev.steps; i++ {
 				t := ref(i)
@@ -136,7 +141,6 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 				}
 			}
 		} else {
-			it := s.Iterator()
 			var last, next Point
 			have, ahead := false, false
 			for i := 0; i < ev.steps; i++ {
@@ -158,6 +162,8 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 					point(i, last)
 				}
 			}
+		}
+		if it != nil {
 			if err := it.Err(); err != nil {
 				return err
 			}

@@ -1,6 +1,9 @@
 package promql
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // slider is one series' window (start, end] moving forward over its
 // samples, step by step, for a range function. Fed from a storage iterator
@@ -24,28 +27,50 @@ type slider struct {
 	// moves, it lets rate skip its reset scan when there are none and is
 	// resets' answer as is.
 	drops int
+	// noFalls: fed from a slice in which no value falls (a counter without
+	// resets, the usual case), so drops stays 0 and advanceSlice only
+	// compares timestamps.
+	noFalls bool
 }
 
 // fromSlice starts the slider over pts, which it reads but never modifies.
 func (s *slider) fromSlice(pts []Point) {
+	_, falls := scanSlice(pts)
+	s.fromScanned(pts, falls)
+}
+
+// fromScanned is fromSlice for a caller that has scanned pts already.
+func (s *slider) fromScanned(pts []Point, falls bool) {
 	s.buf, s.lo, s.hi, s.it, s.ahead, s.drops = pts, 0, 0, nil, false, 0
+	s.noFalls = !falls
+}
+
+// scanSlice reports whether pts hold a stale marker and whether a value
+// falls below the one before: one pass, as it runs over every sample of a
+// range query.
+func scanSlice(pts []Point) (stale, falls bool) {
+	for i := range pts {
+		if math.Float64bits(pts[i].V) == staleNaNBits {
+			stale = true
+		}
+		if i > 0 && pts[i].V < pts[i-1].V {
+			falls = true
+		}
+	}
+	return stale, falls
 }
 
 // fromIterator starts the slider over it, reusing the buffer of the
 // previous series (its capacity is what one window needed so far).
 func (s *slider) fromIterator(it Iterator, buf []Point) {
-	s.buf, s.lo, s.hi, s.it, s.ahead, s.drops = buf[:cap(buf)], 0, 0, it, false, 0
+	s.buf, s.lo, s.hi, s.it, s.ahead, s.drops, s.noFalls = buf[:cap(buf)], 0, 0, it, false, 0, false
 }
 
 // advance moves the window to (start, end] and returns its samples, valid
 // until the next call.
 func (s *slider) advance(start, end int64) []Point {
 	if s.it == nil {
-		for s.hi < len(s.buf) && s.buf[s.hi].T <= end {
-			s.push()
-		}
-		s.dropBefore(start)
-		return s.buf[s.lo:s.hi]
+		return s.advanceSlice(start, end)
 	}
 	s.dropBefore(start)
 	if s.lo == s.hi {
@@ -86,6 +111,37 @@ func (s *slider) advance(start, end int64) []Point {
 		s.push()
 	}
 	return s.buf[s.lo:s.hi]
+}
+
+// advanceSlice is advance when fed from a slice: the hot loop of a range
+// query over a storage that hands out decoded series, so it is kept apart
+// from the iterator mode.
+func (s *slider) advanceSlice(start, end int64) []Point {
+	buf, lo, hi, drops := s.buf, s.lo, s.hi, s.drops
+	if s.noFalls {
+		for hi < len(buf) && buf[hi].T <= end {
+			hi++
+		}
+		for lo < hi && buf[lo].T <= start {
+			lo++
+		}
+		s.lo, s.hi = lo, hi
+		return buf[lo:hi]
+	}
+	for hi < len(buf) && buf[hi].T <= end {
+		if hi > lo && buf[hi].V < buf[hi-1].V {
+			drops++
+		}
+		hi++
+	}
+	for lo < hi && buf[lo].T <= start {
+		if lo+1 < hi && buf[lo+1].V < buf[lo].V {
+			drops--
+		}
+		lo++
+	}
+	s.lo, s.hi, s.drops = lo, hi, drops
+	return buf[lo:hi]
 }
 
 // push takes buf[hi] into the window.

@@ -36,6 +36,46 @@ type StorageSeries interface {
 	Iterator() Iterator
 }
 
+// reusingSeries is an optional StorageSeries method, as Prometheus's
+// Series.Iterator(chunkenc.Iterator): the engine passes in the iterator of
+// the previous series of the same Select, which it has finished reading
+// (nil for the first), so that the storage can reuse it and its buffers
+// instead of allocating per series. A storage that decodes whole series
+// ahead of the reader (stage06's read-ahead) then decodes a query into a
+// few buffers.
+type reusingSeries interface {
+	ReuseIterator(old Iterator) Iterator
+}
+
+// iterators hands out the iterators of one Select's series, passing each
+// series the previous iterator for reuse where the storage takes it. The
+// caller is done with a series' iterator (and any slice it got from it)
+// when it asks for the next one.
+type iterators struct{ prev Iterator }
+
+func (r *iterators) of(s StorageSeries) Iterator {
+	rs, ok := s.(reusingSeries)
+	if !ok {
+		return s.Iterator()
+	}
+	r.prev = rs.ReuseIterator(r.prev)
+	return r.prev
+}
+
+// samplesOf is the sample slice of s where the series or its iterator
+// offers one (sampleSlicer; ok true), else the iterator to read. it is
+// non-nil whenever one was opened: its Err is the caller's to check.
+func (r *iterators) samplesOf(s StorageSeries) (samples []Point, it Iterator, ok bool) {
+	if sl, ok := s.(sampleSlicer); ok {
+		return sl.Samples(), nil, true
+	}
+	it = r.of(s)
+	if sl, ok := it.(sampleSlicer); ok {
+		return sl.Samples(), it, true
+	}
+	return nil, it, false
+}
+
 // Iterator walks one series' samples in increasing time order, stale
 // markers (StaleNaN) included.
 type Iterator interface {

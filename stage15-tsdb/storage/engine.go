@@ -81,6 +81,16 @@ type series struct{ s tsdb.Series }
 func (s series) Labels() model.Labels      { return s.s.Labels() }
 func (s series) Iterator() promql.Iterator { return s.s.Iterator(nil) }
 
+// ReuseIterator is Iterator reusing old, the iterator of a series the
+// engine has finished reading: stage06 then recycles the buffer its
+// read-ahead decoded that series into. Its iterators also hand the engine
+// their decoded samples as a slice (Samples), which the engine reads
+// directly.
+func (s series) ReuseIterator(old promql.Iterator) promql.Iterator {
+	ti, _ := old.(tsdb.Iterator)
+	return s.s.Iterator(ti)
+}
+
 type errSet struct{ err error }
 
 func (errSet) Next() bool               { return false }
