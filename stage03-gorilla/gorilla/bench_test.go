@@ -1,6 +1,7 @@
 package gorilla
 
 import (
+	"math/rand/v2"
 	"testing"
 )
 
@@ -42,6 +43,27 @@ func tsbsChunked(b *testing.B, n int) chunkedData {
 func syntheticChunked(n int) chunkedData {
 	ts, vs := Synthetic(1_000_000, 1)
 	return chunked([][]int64{ts}, [][]float64{vs}, n)
+}
+
+// countersChunked is 1,000 counters scraped every 15 s, each growing at
+// its own rate of 0.1-10 per second with ±50 % noise: increments of 0-227,
+// the shape of http_requests_total that stage15's query benchmark reads.
+func countersChunked(n int) chunkedData {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ts [][]int64
+	var vs [][]float64
+	for range 1000 {
+		rate := 0.1 + 10*rng.Float64()
+		t, v := make([]int64, 720), make([]float64, 720)
+		for i := range t {
+			t[i] = int64(i) * 15_000
+			if i > 0 {
+				v[i] = v[i-1] + float64(int(rate*15*(0.5+rng.Float64())))
+			}
+		}
+		ts, vs = append(ts, t), append(vs, v)
+	}
+	return chunked(ts, vs, n)
 }
 
 func benchEncode(b *testing.B, d chunkedData, enc Encoding) {
@@ -147,6 +169,7 @@ func BenchmarkIterate(b *testing.B) {
 func BenchmarkDecodeAll(b *testing.B) {
 	b.Run("tsbs-cpu/120/xor", func(b *testing.B) { benchDecodeAll(b, tsbsChunked(b, 120), XOR) })
 	b.Run("tsbs-cpu/120/integer", func(b *testing.B) { benchDecodeAll(b, tsbsChunked(b, 120), Integer) })
+	b.Run("counters/120/integer", func(b *testing.B) { benchDecodeAll(b, countersChunked(120), Integer) })
 	b.Run("tsbs-cpu/2h/xor", func(b *testing.B) { benchDecodeAll(b, tsbsChunked(b, 720), XOR) })
 	b.Run("synthetic/120/xor", func(b *testing.B) { benchDecodeAll(b, syntheticChunked(120), XOR) })
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // The fast loops. On the TSBS data (integers 0-100 every 10 s) every
@@ -204,6 +205,16 @@ func (d *decoder) decodeInt(ts []int64, vs []float64) int {
 			s += 1 + s>>63          // positive differences are stored minus one
 			v += uint64(s) & small
 			pos += 2 + int(3&small) // '0': 1+1 bits; '10': 1+2+2
+			t += delta
+		} else if ones := bits.LeadingZeros64(^(w << 1)); w>>63 == 0 && ones <= len(intBuckets) {
+			// dod 0 and a difference in a wider bucket: counters, whose
+			// increments are rarely within ±2. The whole code (at most
+			// 1+5+24 bits) is in w, so no second load.
+			bk := &intBuckets[ones-1]
+			s := int64(w<<(1+bk.prefixLen)) >> (64 - uint(bk.payload))
+			s += 1 + s>>63 // positive differences are stored minus one
+			v += uint64(s)
+			pos += 1 + int(bk.prefixLen) + bk.payload
 			t += delta
 		} else {
 			r := bitReader{b: b, pos: pos}

@@ -102,6 +102,22 @@ func integerDatasets() []dataset {
 		vs[i] = v
 	}
 	out = append(out, dataset{"int-walk", ts, vs})
+	// Regular timestamps and differences from every bucket, each bucket's
+	// edges included, far from the chunk's end: the decoders' paths for
+	// dod 0 with a wider difference (counters), not only at the tail.
+	ts, vs = make([]int64, n), make([]float64, n)
+	v = 0
+	for i := range ts {
+		ts[i] = int64(i) * 15000
+		half := int64(1) << []int{1, 5, 12, 23, 40}[rng.IntN(5)]
+		d := rng.Int64N(2*half+1) - half
+		if rng.IntN(8) == 0 {
+			d = []int64{-half, half, half + 1, -half - 1}[rng.IntN(4)]
+		}
+		v += float64(d)
+		vs[i] = v
+	}
+	out = append(out, dataset{"int-counter-buckets", ts, vs})
 	out = append(out, dataset{"int-extremes", []int64{1, 2, 3, 4}, []float64{-(1 << 63), 1 << 62, -(1 << 63), 0}})
 	return out
 }
