@@ -217,6 +217,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 // returns them with the samples the last window holds against the limit.
 func (ev *evaluator) rateSlide(buf []Point, rng int64, ref func(int) int64, rf rangeFunc, pts []Point) ([]Point, int, error) {
 	lo, hi, held := 0, 0, 0
+	var memo rateMemo // isCounter and isRate are fixed for the loop
 	for i := 0; i < ev.steps; i++ {
 		end := ref(i)
 		start := end - rng
@@ -236,7 +237,7 @@ func (ev *evaluator) rateSlide(buf []Point, rng int64, ref func(int) int64, rf r
 			continue
 		}
 		first, last := buf[lo], buf[hi-1]
-		v := extrapolate(first, last, hi-lo, last.V-first.V, start, end, rf.isCounter, rf.isRate)
+		v := memo.rate(first, last, hi-lo, last.V-first.V, start, end, rf.isCounter, rf.isRate)
 		if pts == nil {
 			pts = make([]Point, 0, ev.steps-i)
 		}
@@ -273,28 +274,84 @@ func extrapolatedRate(w *window, isCounter, isRate bool) (float64, bool) {
 // extrapolate is extrapolatedRate once the raw increase (result) of the n
 // samples from first to last in the window (start, end] is known.
 func extrapolate(first, last Point, n int, result float64, start, end int64, isCounter, isRate bool) float64 {
-	sampled := float64(last.T-first.T) / 1000
+	e := edgesOf(first.T, last.T, n, start, end)
+	return result * e.factor(e.startFor(first.V, result, isCounter), end-start, isRate)
+}
+
+// edges is the part of extrapolate that depends only on where the window's
+// samples sit: how much time they span and how far towards each edge the
+// increase is extrapolated.
+type edges struct{ sampled, toStart, toEnd float64 }
+
+func edgesOf(firstT, lastT int64, n int, start, end int64) edges {
+	sampled := float64(lastT-firstT) / 1000
 	avgStep := sampled / float64(n-1)
-	toStart := float64(first.T-start) / 1000
-	toEnd := float64(end-last.T) / 1000
+	toStart := float64(firstT-start) / 1000
+	toEnd := float64(end-lastT) / 1000
 	threshold := avgStep * 1.1
 	if toStart >= threshold {
 		toStart = avgStep / 2
 	}
-	if isCounter && result > 0 && first.V >= 0 {
-		// The counter started at 0 at most this long before the first sample.
-		if toZero := sampled * (first.V / result); toZero < toStart {
-			toStart = toZero
-		}
-	}
 	if toEnd >= threshold {
 		toEnd = avgStep / 2
 	}
-	factor := (sampled + toStart + toEnd) / sampled
-	if isRate {
-		factor /= float64(end-start) / 1000
+	return edges{sampled, toStart, toEnd}
+}
+
+// startFor is toStart for a window whose first value is firstV and whose
+// increase is result: a counter started at 0 at most sampled·firstV/result
+// before its first sample, and is extrapolated no further back than that.
+func (e edges) startFor(firstV, result float64, isCounter bool) float64 {
+	if isCounter && result > 0 && firstV >= 0 {
+		if toZero := e.sampled * (firstV / result); toZero < e.toStart {
+			return toZero
+		}
 	}
-	return result * factor
+	return e.toStart
+}
+
+// factor is what the increase is multiplied by, with the operations in
+// Prometheus's order so that results are bit-identical to its.
+func (e edges) factor(toStart float64, rng int64, isRate bool) float64 {
+	f := (e.sampled + toStart + e.toEnd) / e.sampled
+	if isRate {
+		f /= float64(rng) / 1000
+	}
+	return f
+}
+
+// rateMemo is extrapolate for a sliding window. Over regular samples
+// consecutive windows usually have the same shape (the same distances to
+// their edges, the same count), so it keeps the last shape's edges and
+// factor and, when the next window has that shape too, costs a comparison
+// and a multiplication instead of extrapolate's chain of divisions. The one
+// value-dependent part, a counter's distance to zero, is computed exactly
+// whenever a cheap bound cannot rule it out.
+type rateMemo struct {
+	// The shape: offsets of the first and last sample from the window's
+	// start, the window's length and the sample count. Compared field by
+	// field: an array comparison would be a call to memequal.
+	first, last, rng int64
+	n                int
+	e                edges
+	factor           float64
+}
+
+func (m *rateMemo) rate(first, last Point, n int, result float64, start, end int64, isCounter, isRate bool) float64 {
+	if first.T-start != m.first || last.T-start != m.last || end-start != m.rng || n != m.n {
+		// n is never 0 for a window, so the zero rateMemo always misses.
+		m.first, m.last, m.rng, m.n = first.T-start, last.T-start, end-start, n
+		m.e = edgesOf(first.T, last.T, n, start, end)
+		m.factor = m.e.factor(m.e.toStart, end-start, isRate)
+	}
+	// The distance to zero, sampled·first/result, is at least toStart
+	// (so toStart stands) when first·sampled > 2·toStart·result: the
+	// factor 2 covers the rounding of both sides. NaNs, infinities and a
+	// zero first value fail the test and take the exact path.
+	if isCounter && result > 0 && first.V >= 0 && !(first.V*m.e.sampled > 2*m.e.toStart*result) {
+		return result * m.e.factor(m.e.startFor(first.V, result, isCounter), end-start, isRate)
+	}
+	return result * m.factor
 }
 
 // instantValue is irate and idelta: only the last two samples count.
