@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/tsdb-course/stage01-memstore/model"
 )
 
 // Appender adds samples to the end of a chunk. It holds exactly the state
@@ -46,9 +48,8 @@ func (a *Appender) Reset(c *Chunk) error {
 	if c.NumSamples() > 0 {
 		var d decoder
 		d.reset(c.Bytes())
-		var ts [batchSize]int64
-		var vs [batchSize]float64
-		for d.decode(ts[:], vs[:]) > 0 {
+		var ss [batchSize]model.Sample
+		for d.decode(ss[:]) > 0 {
 		}
 		if d.err != nil {
 			*a = Appender{}

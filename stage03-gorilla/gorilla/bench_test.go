@@ -3,6 +3,8 @@ package gorilla
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
 )
 
 // Benchmarks report domain units: ns/sample and samples/s for speed,
@@ -145,6 +147,29 @@ func benchDecodeAll(b *testing.B, d chunkedData, enc Encoding) {
 	report(b, d.samples)
 }
 
+// benchAppendSamples is benchDecodeAll writing rows (AppendSamples), as
+// stage06's query path does.
+func benchAppendSamples(b *testing.B, d chunkedData, enc Encoding) {
+	chunks := encodeAll(b, d, enc)
+	b.ReportAllocs()
+	ss := make([]model.Sample, 0, MaxSamples)
+	for b.Loop() {
+		n := 0
+		for _, c := range chunks {
+			var err error
+			ss, err = AppendSamples(c, ss[:0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(ss)
+		}
+		if n != d.samples {
+			b.Fatalf("decoded %d samples, want %d", n, d.samples)
+		}
+	}
+	report(b, d.samples)
+}
+
 func report(b *testing.B, samples int) {
 	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(perOp/float64(samples), "ns/sample")
@@ -172,4 +197,11 @@ func BenchmarkDecodeAll(b *testing.B) {
 	b.Run("counters/120/integer", func(b *testing.B) { benchDecodeAll(b, countersChunked(120), Integer) })
 	b.Run("tsbs-cpu/2h/xor", func(b *testing.B) { benchDecodeAll(b, tsbsChunked(b, 720), XOR) })
 	b.Run("synthetic/120/xor", func(b *testing.B) { benchDecodeAll(b, syntheticChunked(120), XOR) })
+}
+
+func BenchmarkAppendSamples(b *testing.B) {
+	b.Run("tsbs-cpu/120/xor", func(b *testing.B) { benchAppendSamples(b, tsbsChunked(b, 120), XOR) })
+	b.Run("tsbs-cpu/120/integer", func(b *testing.B) { benchAppendSamples(b, tsbsChunked(b, 120), Integer) })
+	b.Run("counters/120/integer", func(b *testing.B) { benchAppendSamples(b, countersChunked(120), Integer) })
+	b.Run("synthetic/120/xor", func(b *testing.B) { benchAppendSamples(b, syntheticChunked(120), XOR) })
 }

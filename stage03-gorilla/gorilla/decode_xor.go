@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/tsdb-course/stage01-memstore/model"
 )
 
 // The fast loops. On the TSBS data (integers 0-100 every 10 s) every
@@ -45,7 +47,7 @@ type xorState struct {
 }
 
 // decodeXOR decodes the next samples (after the second) of an XOR chunk
-// into ts and vs, at most len(ts) and at most to the end of the chunk.
+// into ss, at most len(ss) and at most to the end of the chunk.
 // It returns how many it decoded; on corrupt data it sets d.err and
 // returns the samples before the damage.
 //
@@ -55,12 +57,11 @@ type xorState struct {
 // path (measured: ~1.5 ns/sample). Everything the inner loop cannot do
 // inline breaks out to the outer loop, which decodes that one sample with
 // stepXOR and re-enters.
-func (d *decoder) decodeXOR(ts []int64, vs []float64) int {
-	n := min(len(ts), d.total-d.read)
-	ts, vs = ts[:n], vs[:n] // equal lengths: one bounds check covers both
+func (d *decoder) decodeXOR(ss []model.Sample) int {
+	ss = ss[:min(len(ss), d.total-d.read)]
 	b := d.r.b
 	if len(b) < 8 { // a valid chunk is longer by now; loadAt needs 8 bytes
-		return d.decodeXORSteps(ts, vs)
+		return d.decodeXORSteps(ss)
 	}
 	pos, limit := d.r.pos, len(b)<<3
 	t, delta, v := d.t, d.tDelta, d.v
@@ -73,8 +74,8 @@ func (d *decoder) decodeXOR(ts []int64, vs []float64) int {
 	var w uint64
 	avail := 0
 	k := 0
-	for k < len(ts) {
-		for ; k < len(ts); k++ {
+	for k < len(ss) {
+		for ; k < len(ss); k++ {
 			if avail < 3+m {
 				w, avail = loadAt(b, pos), 64-pos&7
 			}
@@ -107,10 +108,9 @@ func (d *decoder) decodeXOR(ts []int64, vs []float64) int {
 			if pos > limit {
 				break
 			}
-			ts[k] = t
-			vs[k] = math.Float64frombits(v)
+			ss[k] = model.Sample{T: t, V: math.Float64frombits(v)}
 		}
-		if k == len(ts) {
+		if k == len(ss) {
 			break
 		}
 		if pos > limit {
@@ -134,8 +134,7 @@ func (d *decoder) decodeXOR(ts []int64, vs []float64) int {
 		pos, t, delta, v = next, s.t, s.delta, s.v
 		m, tz = 64-int(s.leading)-int(s.trailing), uint(s.trailing)
 		avail = 0 // reload at the new position
-		ts[k] = t
-		vs[k] = math.Float64frombits(v)
+		ss[k] = model.Sample{T: t, V: math.Float64frombits(v)}
 		k++
 	}
 	d.r.pos, d.t, d.tDelta, d.v = pos, t, delta, v
@@ -149,10 +148,10 @@ func (d *decoder) decodeXOR(ts []int64, vs []float64) int {
 
 // decodeXORSteps decodes like decodeXOR, one stepXOR per sample: the path
 // for a stream too short for loadAt, which can only be corrupt.
-func (d *decoder) decodeXORSteps(ts []int64, vs []float64) int {
+func (d *decoder) decodeXORSteps(ss []model.Sample) int {
 	k := 0
-	for ; k < len(ts) && d.step(); k++ {
-		ts[k], vs[k] = d.t, d.value()
+	for ; k < len(ss) && d.step(); k++ {
+		ss[k] = model.Sample{T: d.t, V: d.value()}
 	}
 	return k
 }
@@ -183,14 +182,13 @@ func stepXOR(b []byte, pos int, s xorState) (int, xorState, bool) {
 // decodeInt is decodeXOR for Integer chunks. The branch-free case is
 // "dod 0, then '0' (difference 0) or '10' + 2 bits (±1, ±2)": 99 % of the
 // TSBS samples.
-func (d *decoder) decodeInt(ts []int64, vs []float64) int {
-	n := min(len(ts), d.total-d.read)
-	ts, vs = ts[:n], vs[:n]
+func (d *decoder) decodeInt(ss []model.Sample) int {
+	ss = ss[:min(len(ss), d.total-d.read)]
 	b := d.r.b
 	pos, limit := d.r.pos, len(b)<<3
 	t, delta, v := d.t, d.tDelta, d.v
 	k := 0
-	for ; k < len(ts); k++ {
+	for ; k < len(ss); k++ {
 		// One load per sample: the simpler loop, without decodeXOR's bit
 		// buffer (Integer chunks are optional and have no speed target).
 		var w uint64 // peekAt, written out: its cost is just over the inlining budget
@@ -227,8 +225,7 @@ func (d *decoder) decodeInt(ts []int64, vs []float64) int {
 			d.err = fmt.Errorf("%w: sample %d runs past the end of the chunk", ErrCorrupt, d.read+k)
 			break
 		}
-		ts[k] = t
-		vs[k] = float64(int64(v))
+		ss[k] = model.Sample{T: t, V: float64(int64(v))}
 	}
 	d.r.pos, d.t, d.tDelta, d.v = pos, t, delta, v
 	d.read += k

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/tsdb-course/stage01-memstore/model"
 )
 
 // decoder is the state of a chunk being read: the bit position, what has
@@ -148,24 +150,25 @@ func (d *decoder) readValue() bool {
 	return true
 }
 
-// decode decodes up to len(ts) samples (len(vs) >= len(ts)) into ts and vs
-// and returns how many it decoded. It stops early at the end of the chunk
-// or at corrupt data (d.err is set then); the samples before the damage are
-// returned, which is what makes the iterator lazy.
-func (d *decoder) decode(ts []int64, vs []float64) int {
+// decode decodes up to len(ss) samples into ss and returns how many it
+// decoded. It stops early at the end of the chunk or at corrupt data (d.err
+// is set then); the samples before the damage are returned, which is what
+// makes the iterator lazy. It writes rows, what a query engine reads
+// (AppendSamples, Iterator); DecodeAll splits them into columns.
+func (d *decoder) decode(ss []model.Sample) int {
 	k := 0
 	// Samples 0 and 1 have their own byte-aligned layout: the reference step.
-	for k < len(ts) && d.read < 2 && d.step() {
-		ts[k], vs[k] = d.t, d.value()
+	for k < len(ss) && d.read < 2 && d.step() {
+		ss[k] = model.Sample{T: d.t, V: d.value()}
 		k++
 	}
-	if k == len(ts) || d.err != nil || d.read < 2 || d.read >= d.total {
+	if k == len(ss) || d.err != nil || d.read < 2 || d.read >= d.total {
 		return k
 	}
 	if d.enc == Integer {
-		k += d.decodeInt(ts[k:], vs[k:len(ts)])
+		k += d.decodeInt(ss[k:])
 	} else {
-		k += d.decodeXOR(ts[k:], vs[k:len(ts)])
+		k += d.decodeXOR(ss[k:])
 	}
 	if d.err == nil && d.read == d.total && !d.checkEnd() {
 		k-- // as in step: a chunk with bytes after its last sample ends in an error, not in that sample

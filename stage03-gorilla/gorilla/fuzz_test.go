@@ -29,11 +29,12 @@ func seedChunks(f *testing.F) {
 	f.Add([]byte{0xff, 0xff})
 }
 
-// FuzzIterator: arbitrary bytes never panic or loop; the fast loops agree
-// with the one-step reference decoder, samples and verdict; when the iterator
-// accepts a chunk, DecodeAll and Stats agree with it, and re-encoding
-// what it yielded reproduces the chunk exactly (the format has one
-// spelling per sample sequence, apart from padding a corrupt tail).
+// FuzzIterator: arbitrary bytes never panic or loop; the fast loops (into
+// columns and into rows) agree with the one-step reference decoder, samples
+// and verdict; when the iterator accepts a chunk, DecodeAll and Stats agree
+// with it, and re-encoding what it yielded reproduces the chunk exactly
+// (the format has one spelling per sample sequence, apart from padding a
+// corrupt tail).
 func FuzzIterator(f *testing.F) {
 	seedChunks(f)
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,8 +1,10 @@
 package gorilla
 
+import "github.com/tsdb-course/stage01-memstore/model"
+
 // Iterator reads a chunk one sample at a time. It is lazy, in small steps:
 // each time it runs out it decodes the next batch of up to batchSize samples
-// into two arrays it owns, so iterating allocates nothing, holds at most
+// into an array it owns, so iterating allocates nothing, holds at most
 // batchSize decoded samples, stops decoding when the caller stops asking,
 // and meets corrupt data only when it gets there (the samples before the
 // damage are yielded first, then Next returns false and Err says why).
@@ -20,9 +22,8 @@ package gorilla
 // stopped on corrupt data.
 type Iterator struct {
 	d    decoder
-	i, n int // ts[i], vs[i] is the current sample, of n decoded in the batch
-	ts   [batchSize]int64
-	vs   [batchSize]float64
+	i, n int // ss[i] is the current sample, of n decoded in the batch
+	ss   [batchSize]model.Sample
 }
 
 // batchSize is a power of two (At masks its index with batchSize-1 so the
@@ -62,14 +63,14 @@ func (it *Iterator) Next() bool {
 //go:noinline
 func (it *Iterator) fill() bool {
 	it.i = 0
-	it.n = it.d.decode(it.ts[:], it.vs[:])
+	it.n = it.d.decode(it.ss[:])
 	return it.n > 0
 }
 
 // At returns the current sample.
 func (it *Iterator) At() (int64, float64) {
-	i := it.i & (batchSize - 1)
-	return it.ts[i], it.vs[i]
+	s := &it.ss[it.i&(batchSize-1)]
+	return s.T, s.V
 }
 
 // SeekTo advances to the first sample with a timestamp >= t and reports
@@ -81,11 +82,11 @@ func (it *Iterator) At() (int64, float64) {
 // Seek whose first parameter is an int64 for io.Seeker's signature
 // (Seek(int64, int) (int64, error)) and rejects Seek(int64) bool.
 func (it *Iterator) SeekTo(t int64) bool {
-	if it.n > 0 && it.ts[it.i&(batchSize-1)] >= t {
+	if it.n > 0 && it.ss[it.i&(batchSize-1)].T >= t {
 		return true
 	}
 	for it.Next() {
-		if it.ts[it.i&(batchSize-1)] >= t {
+		if it.ss[it.i&(batchSize-1)].T >= t {
 			return true
 		}
 	}

@@ -98,8 +98,9 @@ func (db *DB) compactHead(mint, maxt int64) (*CompactStats, error) {
 		srcs []chunkSrc
 	}
 	var list []hs
+	var ss sourceSet
 	h.byID.each(func(s *memSeries) bool {
-		srcs := s.snapshot(nil, nil, h.hc, mint, maxt-1, nil)
+		srcs := s.snapshot(nil, &ss, h.hc, mint, maxt-1, nil)
 		if len(srcs) == 0 {
 			return true
 		}
@@ -173,7 +174,7 @@ func (db *DB) compactHead(mint, maxt int64) (*CompactStats, error) {
 func buildChunks(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
 	direct := !hasOverlap(srcs)
 	for _, c := range srcs {
-		if c.minT < mint || c.maxT >= maxt || c.stones.Overlaps(c.minT, c.maxT) {
+		if c.minT < mint || c.maxT >= maxt || c.stones().Overlaps(c.minT, c.maxT) {
 			direct = false
 		}
 	}
@@ -366,6 +367,7 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 	}
 	labelsOf := func(c *cursor) model.Labels { l, _ := c.b.Labels(c.ids[0]); return l }
 	var metas []chunks.Meta
+	var ss sourceSet
 	for {
 		var best model.Labels
 		found := false
@@ -393,7 +395,7 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 			s := c.stones[id]
 			for _, m := range metas {
 				if !s.Covers(m.MinT, m.MaxT) {
-					srcs = append(srcs, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, blk: c.b, stones: s, capT: math.MaxInt64})
+					srcs = append(srcs, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, src: ss.block(c.b, s)})
 				}
 			}
 		}

@@ -32,7 +32,7 @@ func newSeriesIterator(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) I
 	hi := int64(math.MinInt64)
 	overlap := false
 	for _, c := range srcs {
-		if c.ooo || c.minT <= hi {
+		if c.ooo() || c.minT <= hi {
 			overlap = true
 			break
 		}
@@ -75,7 +75,7 @@ func (l *listIterator) Next() bool {
 				continue
 			}
 			l.it.Reset(b)
-			l.hi = min(l.maxt, l.cur.capT)
+			l.hi = min(l.maxt, l.cur.capT())
 			l.in = true
 		}
 		if !l.it.Next() {
@@ -93,7 +93,7 @@ func (l *listIterator) Next() bool {
 			l.in = false
 			continue
 		}
-		if len(l.cur.stones) > 0 && l.cur.stones.Contains(t) {
+		if st := l.cur.stones(); len(st) > 0 && st.Contains(t) {
 			continue
 		}
 		l.t, l.v = t, v
@@ -181,7 +181,7 @@ func mergeSamples(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) Iterat
 	var err error
 	for i := range srcs {
 		prio := i
-		if srcs[i].ooo {
+		if srcs[i].ooo() {
 			prio += len(srcs)
 		}
 		one := &listIterator{srcs: srcs[i : i+1], mint: mint, maxt: maxt}

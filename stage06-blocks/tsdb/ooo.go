@@ -91,17 +91,19 @@ func (o *oooSamples) empty() bool { return len(o.chunks) == 0 && len(o.batch) ==
 
 // snapshot appends the out-of-order chunks overlapping [mint, maxt], the
 // pending batch encoded as one more.
-func (o *oooSamples) snapshot(dst []chunkSrc, mint, maxt int64, stones block.Intervals) []chunkSrc {
-	for _, c := range o.chunks {
+func (o *oooSamples) snapshot(dst []chunkSrc, ss *sourceSet, mint, maxt int64, stones block.Intervals) []chunkSrc {
+	add := func(c oooChunk) {
 		if c.minT <= maxt && c.maxT >= mint {
-			dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, data: c.data, stones: stones, capT: math.MaxInt64, ooo: true})
+			src := ss.new(source{data: c.data, stones: stones, capT: math.MaxInt64, ooo: true})
+			dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, ref: dataRef(0, len(c.data)), src: src})
 		}
+	}
+	for _, c := range o.chunks {
+		add(c)
 	}
 	if len(o.batch) > 0 {
 		for _, c := range encodeSamples(sortedUnique(o.batch)) {
-			if c.minT <= maxt && c.maxT >= mint {
-				dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, data: c.data, stones: stones, capT: math.MaxInt64, ooo: true})
-			}
+			add(c)
 		}
 	}
 	return dst

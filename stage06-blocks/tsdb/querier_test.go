@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage06-blocks/chunks"
 )
 
-// TestMergeEntries merges up to 100 sorted source lists (more than the 64
-// one round handles) and checks the result against a map: every label set
-// once, in order, with the chunks of all its sources sorted by time.
+// TestMergeEntries merges up to 100 sorted source lists and checks the
+// result against a map: every label set with chunks once, in order, with
+// the chunks of all its sources sorted by time, each listed by its own
+// source's function; a series without chunks in any source is left out.
 func TestMergeEntries(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, nLists := range []int{0, 1, 2, 5, 64, 65, 100} {
@@ -24,11 +26,22 @@ func TestMergeEntries(t *testing.T) {
 				}
 				ls := model.MustFromStrings("__name__", "m", "s", fmt.Sprintf("%02d", s))
 				minT := int64(li*1000 + rng.IntN(500))
-				lists[li] = append(lists[li], entry{lset: ls, chunks: []chunkSrc{{minT: minT, maxT: minT + 10}}})
-				want[ls.String()] = append(want[ls.String()], minT)
+				var cs []chunkSrc
+				if s%7 != 3 { // series 3, 10, 17, 24 have no chunks anywhere
+					cs = []chunkSrc{{minT: minT, maxT: minT + 10, ref: chunks.Ref(li)}}
+					want[ls.String()] = append(want[ls.String()], minT)
+				}
+				lists[li] = append(lists[li], entry{lset: ls, chunks: cs})
 			}
 		}
-		got := mergeEntries(lists)
+		got := mergeEntries(lists, func(i int, e *entry, dst []chunkSrc) []chunkSrc {
+			for _, c := range e.chunks {
+				if c.ref != chunks.Ref(i) {
+					t.Fatalf("%d lists: chunk of list %d listed as list %d's", nLists, c.ref, i)
+				}
+			}
+			return append(dst, e.chunks...)
+		})
 		if len(got) != len(want) {
 			t.Fatalf("%d lists: %d series, want %d", nLists, len(got), len(want))
 		}

@@ -178,11 +178,11 @@ func (r *readAhead) start() bool {
 	return true
 }
 
-// decodeScratch is a worker's: one chunk's samples and a job's chunk bytes.
+// decodeScratch is a worker's: a job's chunk bytes, and the samples of a
+// chunk that straddles an edge of the range (decodeSeries).
 type decodeScratch struct {
-	ts []int64
-	vs []float64
 	bs [][]byte
+	ss []model.Sample
 }
 
 func (r *readAhead) decode(j *raJob, sc *decodeScratch) {
@@ -225,7 +225,7 @@ func (r *readAhead) decode(j *raJob, sc *decodeScratch) {
 // estimate is how many of the chunk's n samples fall in [mint, maxt]:
 // exact for a chunk wholly inside, proportional to the overlap otherwise.
 func (c *chunkSrc) estimate(n int, mint, maxt int64) int {
-	lo, hi := max(c.minT, mint), min(c.maxT, maxt, c.capT)
+	lo, hi := max(c.minT, mint), min(c.maxT, maxt, c.capT())
 	switch {
 	case hi < lo:
 		return 0
@@ -236,10 +236,14 @@ func (c *chunkSrc) estimate(n int, mint, maxt int64) int {
 }
 
 // decodeSeries appends the samples of a series in [mint, maxt] to dst; bs
-// are its chunks' bytes. Chunks side by side (the common case) are decoded
-// whole with gorilla.DecodeAll, the fast loop, into the scratch buffers and
-// copied with the ones out of range, deleted or hidden by isolation left
-// out; overlapping ones go through the merging iterator.
+// are its chunks' bytes; sc (nil: allocate) is scratch for chunks with
+// samples to leave out. Chunks side by side (the common case) are decoded
+// whole with gorilla.AppendSamples, the fast loop writing model.Samples
+// straight into dst. A chunk with samples to leave out (out of the range,
+// deleted, hidden by isolation) is decoded into the scratch instead and
+// its samples kept are copied: a chunk at the edge of a short range, most
+// of it outside, would otherwise be written whole into dst to be cut back.
+// Overlapping chunks go through the merging iterator.
 func decodeSeries(srcs []chunkSrc, bs [][]byte, mint, maxt int64, dst []model.Sample, sc *decodeScratch) ([]model.Sample, error) {
 	if hasOverlap(srcs) {
 		it := newSeriesIterator(srcs, mint, maxt, nil)
@@ -249,29 +253,28 @@ func decodeSeries(srcs []chunkSrc, bs [][]byte, mint, maxt int64, dst []model.Sa
 		}
 		return dst, it.Err()
 	}
+	if sc == nil {
+		sc = &decodeScratch{}
+	}
 	for i := range srcs {
 		c := &srcs[i]
-		var err error
-		sc.ts, sc.vs, err = gorilla.DecodeAll(bs[i], sc.ts[:0], sc.vs[:0])
-		if err != nil {
-			return dst, err
-		}
-		ts, vs := sc.ts, sc.vs[:len(sc.ts)]
-		hi := min(maxt, c.capT)
-		if c.minT >= mint && c.maxT <= hi && len(c.stones) == 0 {
-			dst = slices.Grow(dst, len(ts))
-			out := dst[len(dst) : len(dst)+len(ts)]
-			for k := range out {
-				out[k] = model.Sample{T: ts[k], V: vs[k]}
+		hi, stones := min(maxt, c.capT()), c.stones()
+		if c.minT >= mint && c.maxT <= hi && len(stones) == 0 {
+			var err error
+			if dst, err = gorilla.AppendSamples(bs[i], dst); err != nil {
+				return dst, err
 			}
-			dst = dst[:len(dst)+len(ts)]
 			continue
 		}
-		for k, t := range ts {
-			if t < mint || t > hi || (len(c.stones) > 0 && c.stones.Contains(t)) {
+		var err error
+		if sc.ss, err = gorilla.AppendSamples(bs[i], sc.ss[:0]); err != nil {
+			return dst, err
+		}
+		for _, s := range sc.ss {
+			if s.T < mint || s.T > hi || (len(stones) > 0 && stones.Contains(s.T)) {
 				continue
 			}
-			dst = append(dst, model.Sample{T: t, V: vs[k]})
+			dst = append(dst, s)
 		}
 	}
 	return dst, nil

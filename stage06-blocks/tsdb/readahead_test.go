@@ -3,10 +3,13 @@ package tsdb
 import (
 	"math"
 	"runtime"
+	"sort"
 	"testing"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/block"
 )
 
 // TestReadAhead: a reader that skips series, asks for an iterator twice,
@@ -168,7 +171,7 @@ func checkSamples(t *testing.T, name string, got, want []model.Sample) {
 // inside the range, 0 for one outside, and for one cut by the range at
 // least the samples inside when they are evenly spaced.
 func TestChunkEstimate(t *testing.T) {
-	c := chunkSrc{minT: 1000, maxT: 120 * 1000, capT: math.MaxInt64} // 120 samples, 1 s apart
+	c := chunkSrc{minT: 1000, maxT: 120 * 1000, src: &source{capT: math.MaxInt64}} // 120 samples, 1 s apart
 	for _, tc := range []struct {
 		mint, maxt int64
 		atLeast    int
@@ -187,8 +190,100 @@ func TestChunkEstimate(t *testing.T) {
 			t.Errorf("estimate in [%d, %d] = %d, want %d (exact %v)", tc.mint, tc.maxt, got, tc.atLeast, tc.exact)
 		}
 	}
-	c.capT = 60000 // isolation hides the samples after 60 s
+	c.src.capT = 60000 // isolation hides the samples after 60 s
 	if got := c.estimate(120, 0, 200000); got < 60 || got > 62 {
 		t.Errorf("estimate under isolation = %d, want about 60", got)
 	}
+}
+
+// TestDecodeSeries: the read-ahead's bulk decoding (gorilla.AppendSamples
+// into the buffer, or into scratch for a chunk with samples to leave out)
+// against the streaming iterator, the
+// straightforward path: three chunks side by side (XOR, Integer, an open
+// chunk's copy in a shared arena), cut by the range at either end, with
+// deleted ranges, under an isolation cap, and appended after samples
+// already in the buffer; and overlapping chunks, which take the merge.
+func TestDecodeSeries(t *testing.T) {
+	var ss sourceSet
+	var srcs []chunkSrc
+	for k, enc := range []gorilla.Encoding{gorilla.XOR, gorilla.Integer, gorilla.XOR} {
+		var ts []int64
+		var vs []float64
+		for i := range 100 {
+			ts = append(ts, int64(k*100_000+i*1000))
+			vs = append(vs, float64(k*1000+i*i%37))
+		}
+		c, err := gorilla.Encode(ts, vs, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := ss.copyOpen(c.Bytes(), nil, math.MaxInt64)
+		cs.minT, cs.maxT = ts[0], ts[len(ts)-1]
+		srcs = append(srcs, cs)
+	}
+	if srcs[0].src != srcs[2].src {
+		t.Fatal("copies in one arena buffer do not share their source")
+	}
+	withSource := func(cs []chunkSrc, i int, s source) []chunkSrc {
+		out := append([]chunkSrc(nil), cs...)
+		data := *out[i].src
+		s.data = data.data
+		out[i].src = &s
+		return out
+	}
+	stoned := withSource(srcs, 1, source{stones: block.Intervals{{Mint: 110_000, Maxt: 150_000}, {Mint: 170_500, Maxt: 171_000}}, capT: math.MaxInt64})
+	capped := withSource(srcs, 2, source{capT: 250_000})
+	overlap := append(append([]chunkSrc(nil), srcs...), chunkSrc{minT: 150_000, maxT: 249_000, ref: srcs[2].ref, src: &source{data: srcs[2].src.data, capT: math.MaxInt64, ooo: true}})
+	sort.SliceStable(overlap, func(i, j int) bool { return overlap[i].minT < overlap[j].minT })
+	prefix := []model.Sample{{T: -5, V: 1}}
+	sc := &decodeScratch{} // shared by the cases, as a worker's is
+	for _, tc := range []struct {
+		name       string
+		srcs       []chunkSrc
+		mint, maxt int64
+	}{
+		{"whole", srcs, math.MinInt64, math.MaxInt64},
+		{"cut both ends", srcs, 50_500, 230_000},
+		{"inside one chunk", srcs, 120_000, 130_000},
+		{"nothing in range", srcs, 100_000_000, 100_000_001},
+		{"deleted ranges", stoned, 0, 300_000},
+		{"isolation cap", capped, 0, 300_000},
+		{"overlapping chunks", overlap, 0, 300_000},
+	} {
+		var bs [][]byte
+		for i := range tc.srcs {
+			b, err := tc.srcs[i].bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs = append(bs, b)
+		}
+		want := readAll(t, newSeriesIterator(tc.srcs, tc.mint, tc.maxt, nil))
+		got, err := decodeSeries(tc.srcs, bs, tc.mint, tc.maxt, append([]model.Sample(nil), prefix...), sc)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got[0] != prefix[0] {
+			t.Fatalf("%s: the samples already in the buffer changed: %v", tc.name, got[0])
+		}
+		checkSamples(t, tc.name, got[1:], want)
+		if tc.name == "whole" && len(want) != 300 || tc.name == "deleted ranges" && len(want) != 300-41-1 {
+			t.Fatalf("%s: the oracle read %d samples", tc.name, len(want))
+		}
+	}
+	// A corrupt chunk: the samples of the series before it, and the error.
+	bad := append([]chunkSrc(nil), srcs...)
+	got, err := decodeSeries(bad, [][]byte{mustBytes(t, bad[0]), {0xff}, mustBytes(t, bad[2])}, math.MinInt64, math.MaxInt64, nil, nil)
+	if err == nil || len(got) != 100 {
+		t.Fatalf("corrupt second chunk: %d samples, err %v; want the first chunk's 100 and an error", len(got), err)
+	}
+}
+
+func mustBytes(t *testing.T, c chunkSrc) []byte {
+	t.Helper()
+	b, err := c.bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
