@@ -174,7 +174,10 @@ func (a *headAppender) Commit() error {
 			return fmt.Errorf("tsdb: commit: %w", err)
 		}
 	}
-	a.markLogged()
+	// The series records are in the WAL now. Every series of a.toLog has a
+	// sample in a.pending (Append adds to both or to neither), so the loop
+	// below marks them logged under the lock it takes anyway, instead of a
+	// second lock per new series (markLogged, which Rollback uses).
 	id := h.iso.begin()
 	low := h.iso.low.Load()
 	var dropped, ooo, oob uint64
@@ -182,6 +185,7 @@ func (a *headAppender) Commit() error {
 	for _, p := range a.pending {
 		s := p.s
 		s.mu.Lock()
+		s.logged = true
 		switch {
 		case p.t < minValid:
 			// A head cut took the range between Append and Commit.
