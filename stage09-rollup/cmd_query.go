@@ -81,8 +81,11 @@ func query(w io.Writer, e *rollup.Engine, q *rollup.Query, now time.Time, rng ti
 		total += " = " + cli.Thousands(int(points))
 	}
 	fmt.Fprintf(w, "  Total points scanned: %s\n", total)
-	if points > 0 {
+	switch {
+	case points > 0 && raw > points:
 		fmt.Fprintf(w, "  (vs. %s without rollups - %sx fewer points!)\n", cli.Thousands(int(raw)), cli.Sig3(float64(raw)/float64(points)))
+	case points > 0:
+		fmt.Fprintf(w, "  (raw data only: the range is within the raw tier's retention)\n")
 	}
 	a := r.Aggregate
 	fmt.Fprintf(w, "\nResult: %s=%s", q.Func, cli.Sig3(r.Value))

@@ -57,7 +57,7 @@ func status(w io.Writer, e *rollup.Engine) error {
 		if !t.Oldest.IsZero() {
 			oldest = t.Oldest.Format("2006-01-02")
 		}
-		fmt.Fprintf(w, "  %-4s %3d shards  %12s samples  %9s  oldest shard %s\n", t.Name, t.Shards, cli.Thousands(int(t.Points)), cli.Bytes(t.Bytes), oldest)
+		fmt.Fprintf(w, "  %-4s %10s  %12s samples  %9s  oldest shard %s\n", t.Name, plural(t.Shards, "shard"), cli.Thousands(int(t.Points)), cli.Bytes(t.Bytes), oldest)
 	}
 	return nil
 }
