@@ -142,27 +142,32 @@ func refChunk(ts []int64, vs []float64, enc Encoding) []byte {
 			prevV = v
 			continue
 		}
-		x := v ^ prevV
+		r.putXOR(v^prevV, &winL, &winT)
 		prevV = v
-		if x == 0 {
-			r.putBits("0")
-			continue
-		}
-		lead, trail := refLeading(x), refTrailing(x)
-		if lead > 31 {
-			lead = 31
-		}
-		if winL >= 0 && lead >= winL && trail >= winT {
-			r.putBits("10")
-			r.put(x>>uint(winT), 64-winL-winT)
-			continue
-		}
-		winL, winT = lead, trail
-		m := 64 - lead - trail
-		r.putBits("11")
-		r.put(uint64(lead), 5)
-		r.put(uint64(m%64), 6)
-		r.put(x>>uint(trail), m)
 	}
 	return packBits(r.String())
+}
+
+// putXOR writes one XOR code as the paper describes it: '0' for no change,
+// '10' and the meaningful bits inside the current window (winL leading,
+// winT trailing zeros; winL < 0 before the first window), or '11', 5 bits
+// of leading zeros (at most 31), 6 bits of width (64 written as 0) and the
+// meaningful bits, which opens a new window.
+func (r *refBits) putXOR(x uint64, winL, winT *int) {
+	if x == 0 {
+		r.putBits("0")
+		return
+	}
+	lead, trail := min(refLeading(x), 31), refTrailing(x)
+	if *winL >= 0 && lead >= *winL && trail >= *winT {
+		r.putBits("10")
+		r.put(x>>uint(*winT), 64-*winL-*winT)
+		return
+	}
+	*winL, *winT = lead, trail
+	m := 64 - lead - trail
+	r.putBits("11")
+	r.put(uint64(lead), 5)
+	r.put(uint64(m%64), 6)
+	r.put(x>>uint(trail), m)
 }

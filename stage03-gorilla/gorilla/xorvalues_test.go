@@ -19,24 +19,8 @@ func refXORValues(vs []float64) []byte {
 	winL, winT := -1, -1
 	for _, f := range vs[1:] {
 		v := math.Float64bits(f)
-		x := v ^ prev
+		r.putXOR(v^prev, &winL, &winT)
 		prev = v
-		if x == 0 {
-			r.putBits("0")
-			continue
-		}
-		lead, trail := min(refLeading(x), 31), refTrailing(x)
-		if winL >= 0 && lead >= winL && trail >= winT {
-			r.putBits("10")
-			r.put(x>>uint(winT), 64-winL-winT)
-			continue
-		}
-		winL, winT = lead, trail
-		m := 64 - lead - trail
-		r.putBits("11")
-		r.put(uint64(lead), 5)
-		r.put(uint64(m%64), 6)
-		r.put(x>>uint(trail), m)
 	}
 	return packBits(r.String())
 }
