@@ -263,7 +263,9 @@ func FuzzOpenCorrupt(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, file uint8, off uint32, xor uint8, truncate bool) {
 		dir := filepath.Join(t.TempDir(), m.ULID.String())
-		copyDir(t, srcDir, dir)
+		if err := os.CopyFS(dir, os.DirFS(srcDir)); err != nil {
+			t.Fatal(err)
+		}
 		path := filepath.Join(dir, damageFiles[int(file)%len(damageFiles)])
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -304,25 +306,4 @@ func FuzzOpenCorrupt(f *testing.F) {
 			}
 		}
 	})
-}
-
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -347,7 +347,9 @@ func BenchmarkCompaction(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			dir := filepath.Join(b.TempDir(), "db")
-			copyTree(b, src, dir)
+			if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+				b.Fatal(err)
+			}
 			db, err := Open(dir, opts)
 			if err != nil {
 				b.Fatal(err)
@@ -369,26 +371,6 @@ func BenchmarkCompaction(b *testing.B) {
 		}
 		b.ReportMetric(float64(in)/1e6/b.Elapsed().Seconds(), "MB/s")
 	})
-}
-
-func copyTree(b *testing.B, src, dst string) {
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
 }
 
 // The head-select benchmark's data: 10,000 series of 3 h at 15 s (720

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -317,7 +316,7 @@ func crashedDir(b *testing.B) string {
 		}
 		if err == nil {
 			benchCrash.dir = benchTempDir(b)
-			err = copyDir(live, benchCrash.dir)
+			err = os.CopyFS(benchCrash.dir, os.DirFS(live))
 		}
 		benchCrash.walMB = float64(db.WALSize()) / 1e6
 		if cerr := db.Close(); err == nil {
@@ -346,7 +345,7 @@ func BenchmarkRestartAfterKill(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		dir := benchTempDir(b)
-		if err := copyDir(src, dir); err != nil {
+		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -371,39 +370,4 @@ func BenchmarkRestartAfterKill(b *testing.B) {
 	b.ReportMetric(float64(rec.SamplesLoaded), "samples-replayed")
 	b.ReportMetric(float64(rec.HeadChunks), "head-chunks-mapped")
 	b.ReportMetric(float64(benchCrash.samples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-}
-
-// copyDir copies a data directory's regular files (the WAL, head chunks,
-// blocks), keeping the tree.
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		out := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, in); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	})
 }
