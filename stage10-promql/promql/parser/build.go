@@ -272,33 +272,14 @@ func (b *builder) postfix(g *gOperand) Expr {
 			if s.Sign == "-" {
 				d = -d
 			}
-			switch n := e.(type) {
-			case *VectorSelector:
-				n.Offset = d
-			case *MatrixSelector:
-				n.VectorSelector.Offset = d
-			case *SubqueryExpr:
-				n.Offset = d
-			default:
-				fail(e.PositionRange(), "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery")
-			}
+			*modified(e, "offset").offset = d
 			offsetSet = true
 			setEnd(e, end)
 		case s.Kind == '@':
 			if atSet {
 				fail(e.PositionRange(), "@ <timestamp> may not be set multiple times")
 			}
-			am := b.atModifier(s)
-			switch n := e.(type) {
-			case *VectorSelector:
-				n.At = am
-			case *MatrixSelector:
-				n.VectorSelector.At = am
-			case *SubqueryExpr:
-				n.At = am
-			default:
-				fail(e.PositionRange(), "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery")
-			}
+			*modified(e, "@").at = b.atModifier(s)
 			atSet = true
 			setEnd(e, end)
 		}
@@ -618,4 +599,25 @@ func unquote(s string) (string, error) {
 		body = tail
 	}
 	return out.String(), nil
+}
+
+// modifiable is where an offset or @ modifier goes in the node it follows.
+type modifiable struct {
+	offset *time.Duration
+	at     **AtModifier
+}
+
+// modified returns the modifier fields of e, the only kinds of node that
+// take one, or fails naming the modifier.
+func modified(e Expr, modifier string) modifiable {
+	switch n := e.(type) {
+	case *VectorSelector:
+		return modifiable{&n.Offset, &n.At}
+	case *MatrixSelector:
+		return modifiable{&n.VectorSelector.Offset, &n.VectorSelector.At}
+	case *SubqueryExpr:
+		return modifiable{&n.Offset, &n.At}
+	}
+	fail(e.PositionRange(), "%s modifier must be preceded by an instant vector selector or range vector selector or a subquery", modifier)
+	return modifiable{}
 }
