@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/tsdb-course/stage15-tsdb/client"
 )
 
 // BuildInfo is /api/v1/status/buildinfo's data.
@@ -242,50 +244,31 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-// blockStatus is one block of /api/v1/status/blocks.
-type blockStatus struct {
-	ULID       string `json:"ulid"`
-	MinTime    int64  `json:"minTime"`
-	MaxTime    int64  `json:"maxTime"`
-	NumSamples uint64 `json:"numSamples"`
-	NumSeries  uint64 `json:"numSeries"`
-	NumChunks  uint64 `json:"numChunks"`
-	Level      int    `json:"level"`
-	Bytes      int64  `json:"bytes"`
-	IndexBytes int64  `json:"indexBytes"`
-	Tombstones int    `json:"tombstones"`
-}
-
 // blocksStatus serves /api/v1/status/blocks (this server's own, for `tsdb
 // inspect`): the persisted blocks, oldest first, and the head's range and
 // size.
 func (a *API) blocksStatus(*http.Request) (any, *apiError) {
-	blocks := []blockStatus{}
+	// The response is the client package's type: one definition of the
+	// wire format for both ends.
+	out := client.Blocks{Blocks: []client.Block{}}
 	for _, b := range a.db.Blocks() {
-		blocks = append(blocks, blockStatus{
+		out.Blocks = append(out.Blocks, client.Block{
 			ULID: b.ULID.String(), MinTime: b.MinTime, MaxTime: b.MaxTime,
 			NumSamples: b.Stats.NumSamples, NumSeries: b.Stats.NumSeries, NumChunks: b.Stats.NumChunks,
 			Level: b.Compaction.Level, Bytes: b.Size, IndexBytes: b.IndexSize, Tombstones: b.Tombstones,
 		})
 	}
 	st := a.db.Head().Stats()
-	minT, maxT := st.MinT, st.MaxT
-	if st.Series == 0 || minT == math.MaxInt64 {
-		minT, maxT = 0, 0
+	h := &out.Head
+	h.NumSeries, h.MinTime, h.MaxTime = int64(st.Series), st.MinT, st.MaxT
+	if st.Series == 0 || st.MinT == math.MaxInt64 {
+		h.MinTime, h.MaxTime = 0, 0
 	}
-	headSamples := int64(st.SamplesAppended)
+	h.NumSamples = int64(st.SamplesAppended)
 	if a.opts.HeadSamples != nil {
-		headSamples = a.opts.HeadSamples()
+		h.NumSamples = a.opts.HeadSamples()
 	}
-	return map[string]any{
-		"blocks": blocks,
-		"head": map[string]any{
-			"numSeries":  st.Series,
-			"numSamples": headSamples,
-			"minTime":    minT,
-			"maxTime":    maxT,
-			"chunks":     st.OpenChunks + st.MappedChunks + st.OOOChunks,
-			"chunkBytes": st.OpenChunkBytes + st.HeadChunkBytes,
-		},
-	}, nil
+	h.Chunks = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+	h.ChunkBytes = int64(st.OpenChunkBytes + st.HeadChunkBytes)
+	return out, nil
 }

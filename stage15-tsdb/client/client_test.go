@@ -1,4 +1,4 @@
-package client
+package client_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage15-tsdb/client"
 	"github.com/tsdb-course/stage15-tsdb/config"
 	"github.com/tsdb-course/stage15-tsdb/remote"
 	"github.com/tsdb-course/stage15-tsdb/server"
@@ -46,9 +47,9 @@ func startServer(t *testing.T) *server.Server {
 	return s
 }
 
-func newClient(t *testing.T, addr string, o Options) *Client {
+func newClient(t *testing.T, addr string, o client.Options) *client.Client {
 	t.Helper()
-	c, err := New(addr, o)
+	c, err := client.New(addr, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func counters() []remote.Series {
 
 func TestClientAgainstServer(t *testing.T) {
 	s := startServer(t)
-	c := newClient(t, s.Addr(), Options{BatchSamples: 100}) // 12 × 81 samples: 10 requests
+	c := newClient(t, s.Addr(), client.Options{BatchSamples: 100}) // 12 × 81 samples: 10 requests
 	ctx := context.Background()
 	if err := c.Write(ctx, counters()); err != nil {
 		t.Fatal(err)
@@ -89,7 +90,7 @@ func TestClientAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Type != ValueVector || len(res.Vector) != 3 {
+	if res.Type != client.ValueVector || len(res.Vector) != 3 {
 		t.Fatalf("result %s with %d elements: %s", res.Type, len(res.Vector), res.Raw)
 	}
 	for _, smp := range res.Vector {
@@ -104,7 +105,7 @@ func TestClientAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Type != ValueMatrix || len(res.Matrix) != 1 || len(res.Matrix[0].Samples) != 11 {
+	if res.Type != client.ValueMatrix || len(res.Matrix) != 1 || len(res.Matrix[0].Samples) != 11 {
 		t.Fatalf("range result: %s", res.Raw)
 	}
 	for k, p := range res.Matrix[0].Samples {
@@ -117,10 +118,10 @@ func TestClientAgainstServer(t *testing.T) {
 	}
 
 	// Scalars and strings.
-	if res, err := c.Query(ctx, `scalar(count(http_requests_total))`, at); err != nil || res.Type != ValueScalar || res.Scalar.V != 12 || res.Scalar.T != at.UnixMilli() {
+	if res, err := c.Query(ctx, `scalar(count(http_requests_total))`, at); err != nil || res.Type != client.ValueScalar || res.Scalar.V != 12 || res.Scalar.T != at.UnixMilli() {
 		t.Errorf("scalar: %+v %v", res, err)
 	}
-	if res, err := c.Query(ctx, `"hello"`, at); err != nil || res.Type != ValueString || res.String != "hello" {
+	if res, err := c.Query(ctx, `"hello"`, at); err != nil || res.Type != client.ValueString || res.String != "hello" {
 		t.Errorf("string: %+v %v", res, err)
 	}
 
@@ -152,7 +153,7 @@ func TestClientAgainstServer(t *testing.T) {
 	}
 	ts, err := c.TSDBStatus(ctx, 2)
 	if err != nil || ts.HeadStats.NumSeries != 12 || len(ts.SeriesCountByLabelValuePair) != 2 ||
-		ts.SeriesCountByLabelValuePair[0] != (NameCount{"__name__=http_requests_total", 12}) {
+		ts.SeriesCountByLabelValuePair[0] != (client.NameCount{"__name__=http_requests_total", 12}) {
 		t.Errorf("tsdb status: %+v %v", ts, err)
 	}
 	bl, err := c.Blocks(ctx)
@@ -172,29 +173,29 @@ func TestClientAgainstServer(t *testing.T) {
 
 func TestClientErrors(t *testing.T) {
 	s := startServer(t)
-	c := newClient(t, s.Addr(), Options{MinBackoff: time.Millisecond})
+	c := newClient(t, s.Addr(), client.Options{MinBackoff: time.Millisecond})
 	ctx := context.Background()
 	_, err := c.Query(ctx, `sum(`, time.Time{})
-	var e *Error
+	var e *client.Error
 	if !errors.As(err, &e) || e.StatusCode != 400 || e.Type != "bad_data" || e.Msg == "" || e.Retries != 0 {
 		t.Fatalf("bad query: %#v", err)
 	}
-	if _, err := c.Series(ctx, time.Time{}, time.Time{}); !IsStatus(err, 400) {
+	if _, err := c.Series(ctx, time.Time{}, time.Time{}); !client.IsStatus(err, 400) {
 		t.Errorf("series without match[]: %v", err)
 	}
 	// A write with an out-of-order sample: the server keeps the rest and
 	// answers 400; the client reports it, does not retry it.
 	lset := model.MustFromStrings("__name__", "x")
 	err = c.Write(ctx, []remote.Series{{Labels: lset, Samples: []model.Sample{{T: 2000, V: 1}, {T: 1000, V: 2}, {T: 3000, V: 3}}}})
-	var we *WriteError
-	if !errors.As(err, &we) || !IsStatus(err, 400) || we.Acked != 0 {
+	var we *client.WriteError
+	if !errors.As(err, &we) || !client.IsStatus(err, 400) || we.Acked != 0 {
 		t.Fatalf("partial write: %v", err)
 	}
 	res, err := c.Query(ctx, `count_over_time(x[1h])`, time.UnixMilli(3000))
 	if err != nil || len(res.Vector) != 1 || res.Vector[0].V != 2 {
 		t.Fatalf("the valid samples of a refused request: %+v %v", res, err)
 	}
-	if _, err := New("ftp://x", Options{}); err == nil {
+	if _, err := client.New("ftp://x", client.Options{}); err == nil {
 		t.Error("ftp address accepted")
 	}
 }
@@ -204,7 +205,7 @@ func TestClientErrors(t *testing.T) {
 // them as out of order).
 func TestWriterConcurrentInOrder(t *testing.T) {
 	s := startServer(t)
-	c := newClient(t, s.Addr(), Options{BatchSamples: 64})
+	c := newClient(t, s.Addr(), client.Options{BatchSamples: 64})
 	var acked atomic.Int64
 	w := c.NewWriter(context.Background(), 4, func(n int) { acked.Add(int64(n)) })
 	const series, points = 50, 40
@@ -221,7 +222,7 @@ func TestWriterConcurrentInOrder(t *testing.T) {
 	if acked.Load() != series*points || w.Acked() != series*points {
 		t.Fatalf("acked %d / %d, want %d", acked.Load(), w.Acked(), series*points)
 	}
-	if err := w.Append(model.MustFromStrings("__name__", "w"), 0, 0); !errors.Is(err, ErrClosed) {
+	if err := w.Append(model.MustFromStrings("__name__", "w"), 0, 0); !errors.Is(err, client.ErrClosed) {
 		t.Errorf("append after close: %v", err)
 	}
 	res, err := c.QueryRange(context.Background(), `w`, time.UnixMilli(t0), time.UnixMilli(t0+(points-1)*1000), time.Second)
@@ -266,7 +267,7 @@ func okQuery(w http.ResponseWriter, _ *http.Request) {
 
 func TestRetries(t *testing.T) {
 	ctx := context.Background()
-	fast := Options{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
+	fast := client.Options{MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
 	for _, tc := range []struct {
 		name      string
 		fails     int32
@@ -295,7 +296,7 @@ func TestRetries(t *testing.T) {
 			if err == nil && (res.Scalar != model.Sample{T: 1500, V: 7}) {
 				t.Errorf("result %+v", res.Scalar)
 			}
-			var e *Error
+			var e *client.Error
 			if err != nil && (!errors.As(err, &e) || e.StatusCode != tc.code || e.Msg != "try later") {
 				t.Errorf("error %#v", err)
 			}
@@ -343,7 +344,7 @@ func TestRetries(t *testing.T) {
 		defer srv.Close()
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 		defer cancel()
-		o := Options{MinBackoff: 20 * time.Millisecond, MaxRetries: 100}
+		o := client.Options{MinBackoff: 20 * time.Millisecond, MaxRetries: 100}
 		_, err := newClient(t, srv.URL, o).Query(cctx, "x", time.Time{})
 		if !errors.Is(err, context.DeadlineExceeded) || calls.Load() > 5 {
 			t.Fatalf("%v after %d calls", err, calls.Load())
@@ -396,7 +397,7 @@ func TestWriteSplitsBatches(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	defer srv.Close()
-	c := newClient(t, srv.URL, Options{BatchSamples: 300})
+	c := newClient(t, srv.URL, client.Options{BatchSamples: 300})
 	if err := c.Write(context.Background(), counters()); err != nil { // 972 samples
 		t.Fatal(err)
 	}
