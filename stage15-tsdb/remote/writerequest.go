@@ -74,6 +74,11 @@ type Decoder struct {
 	key []byte
 }
 
+// Each message type has a loop of its own over its fields. One shared
+// "next field" function would remove the repetition, but it is a call per
+// field, about twenty per series: BenchmarkDecode measured it 40-60 %
+// slower (a 2,000-series request 0.48 -> 0.70 ms), on the ingestion path.
+
 // Decode walks a WriteRequest: fn gets each series (stopping at its first
 // error, which Decode returns), meta (if not nil) each metadata entry.
 // A malformed message is an error wrapping ErrInvalid; series before the
