@@ -70,10 +70,12 @@ type Engine struct {
 	mgrs       []*shard.Manager
 	sketches   []*sketchStore // nil for the raw tier
 
-	// claimMu orders raw writes against the first job's claim: Write
-	// holds it shared from the late check to the end of the write, Run
-	// exclusively while it raises claimed. A sample is therefore either
-	// written before the job reads its window or seen as late.
+	// claimMu orders raw writes against the first job: Write holds it
+	// shared from the late check to the end of the write, Run exclusively
+	// while it raises claimed and while it snapshots the dirty windows. A
+	// sample is therefore either written before the job reads its window
+	// or seen as late, and a late mark is never consumed before its
+	// sample is written.
 	claimMu sync.RWMutex
 	claimed int64 // first rollup tier: windows before it are rolled up or being rolled up
 
@@ -83,6 +85,8 @@ type Engine struct {
 	seq   uint64
 
 	runMu sync.Mutex // Run, EnforceRetention, Close
+
+	afterLateMark func() // tests: runs between a late mark and its write
 }
 
 // Open opens (creating if needed) the rollup engine in dir.
@@ -246,6 +250,9 @@ func (e *Engine) Write(batch []shard.Series) error {
 	if len(late) > 0 {
 		if err := e.markDirty(1, late); err != nil {
 			return err
+		}
+		if e.afterLateMark != nil {
+			e.afterLateMark()
 		}
 	}
 	return e.mgrs[0].Write(batch)

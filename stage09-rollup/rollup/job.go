@@ -83,10 +83,19 @@ func (e *Engine) runTier(ctx context.Context, k int, now int64) (TierReport, err
 	res := t.res()
 	tr := TierReport{Tier: t.Name}
 
-	// 1. Dirty windows.
+	// 1. Dirty windows. Write marks a raw window dirty before its
+	// samples land, so the first tier takes its snapshot with claimMu
+	// held exclusively: every write whose mark it sees has finished, and
+	// the recomputation cannot run between a mark and its samples.
+	if k == 1 {
+		e.claimMu.Lock()
+	}
 	e.stMu.Lock()
 	dirty := maps.Clone(e.dirty[k])
 	e.stMu.Unlock()
+	if k == 1 {
+		e.claimMu.Unlock()
+	}
 	if len(dirty) > 0 {
 		ws := slices.Sorted(maps.Keys(dirty))
 		var parents []int64

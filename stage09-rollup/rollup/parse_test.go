@@ -142,3 +142,51 @@ func TestConcurrentWritesAndRuns(t *testing.T) {
 	}
 	checkAllTiers(t, e, o, t0.UnixMilli())
 }
+
+// TestRunBetweenLateMarkAndWrite puts a Run exactly where a late write
+// has marked its window dirty but not yet written the sample. The Run
+// must wait for the write (or leave the mark): if it consumed the mark
+// first, the window would be recomputed without the sample and never
+// again.
+func TestRunBetweenLateMarkAndWrite(t *testing.T) {
+	clk := newClock(t0.Add(25 * time.Hour)) // every tier has a complete window
+	e := openEngine(t, t.TempDir(), clk, nil)
+	defer e.Close()
+	o := newOracle(1)
+	var s []model.Sample
+	for ts := t0; ts.Before(t0.Add(2 * time.Hour)); ts = ts.Add(time.Minute) {
+		s = append(s, model.Sample{T: ts.UnixMilli(), V: dyadic(0, ts.UnixMilli())})
+	}
+	if err := e.Write([]shard.Series{{Labels: o.lsets[0], Samples: s}}); err != nil {
+		t.Fatal(err)
+	}
+	o.samples[0] = s
+	if _, err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	ran := make(chan error, 1)
+	e.afterLateMark = func() {
+		e.afterLateMark = nil
+		go func() { _, err := e.Run(ctx); ran <- err }()
+		// Give an unblocked Run ample time to finish here; a correct
+		// one is still waiting for this write.
+		select {
+		case <-ran:
+			ran <- nil
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	late := model.Sample{T: t0.Add(30*time.Minute + 7*time.Second).UnixMilli(), V: 1000.25}
+	if err := e.Write([]shard.Series{{Labels: o.lsets[0], Samples: []model.Sample{late}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	o.samples[0] = append(o.samples[0], late)
+	if _, err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkAllTiers(t, e, o, t0.UnixMilli())
+}
