@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/chunks"
@@ -102,19 +103,8 @@ func Open(dir string) (_ *Block, err error) {
 		return nil, err
 	}
 	b.tombs.Store(&t)
-	b.size, err = dirSize(dir)
+	b.size, err = measure.DirSize(dir)
 	return b, err
-}
-
-func dirSize(dir string) (int64, error) {
-	var n int64
-	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			n += fi.Size()
-		}
-		return err
-	})
-	return n, err
 }
 
 // Dir is the block's directory.
@@ -166,7 +156,7 @@ func (b *Block) Delete(ids []uint32, mint, maxt int64) error {
 		return fmt.Errorf("block %s: tombstones: %w", b.meta.ULID, err)
 	}
 	b.tombs.Store(&t)
-	b.size, _ = dirSize(b.dir)
+	b.size, _ = measure.DirSize(b.dir)
 	_ = n
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/block"
@@ -244,16 +245,8 @@ type BlockInfo struct {
 }
 
 // WALSize is the size of the WAL directory in bytes.
-func (db *DB) WALSize() int64 { return dirSize(filepath.Join(db.dir, WALDirname)) }
-
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			n += fi.Size()
-		}
-		return nil
-	})
+func (db *DB) WALSize() int64 {
+	n, _ := measure.DirSize(filepath.Join(db.dir, WALDirname))
 	return n
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/tsdb-course/stage01-memstore/measure"
 )
 
 // Transition is one lifecycle step Tier took.
@@ -90,7 +92,7 @@ func (m *Manager) toWarm(sh *shard) (Transition, error) {
 		// later Tier succeeds, which retries the compaction.
 		return Transition{}, fmt.Errorf("shard: %s to warm: %w", sh.id, err)
 	}
-	b, _ := dirSize(m.shardDir(sh.id, Warm))
+	b, _ := measure.DiskUsage(m.shardDir(sh.id, Warm))
 	return Transition{ID: sh.id, From: Hot, To: Warm, Bytes: b, Duration: time.Since(start)}, nil
 }
 
@@ -150,7 +152,7 @@ func (m *Manager) toCold(sh *shard) (Transition, error) {
 	if err != nil {
 		return Transition{}, err
 	}
-	b, _ := dirSize(to)
+	b, _ := measure.DiskUsage(to)
 	return Transition{ID: sh.id, From: Warm, To: Cold, Bytes: b, Duration: time.Since(start)}, nil
 }
 
@@ -186,7 +188,7 @@ func (m *Manager) EnforceRetention() ([]Deletion, error) {
 			continue
 		}
 		dir := m.shardDir(sh.id, sh.state)
-		b, err := dirSize(dir)
+		b, err := measure.DiskUsage(dir)
 		if err != nil {
 			return nil, err
 		}

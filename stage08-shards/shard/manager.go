@@ -3,7 +3,6 @@ package shard
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tsdb-course/stage01-memstore/measure"
 )
 
 // Errors callers branch on (errors.Is).
@@ -372,7 +373,7 @@ func (m *Manager) Shards() ([]ShardInfo, error) {
 		if err != nil {
 			return nil, fmt.Errorf("shard: %s: %w", sh.id, err)
 		}
-		if info.Bytes, err = dirSize(info.Dir); err != nil {
+		if info.Bytes, err = measure.DiskUsage(info.Dir); err != nil {
 			return nil, err
 		}
 		out = append(out, info)
@@ -390,28 +391,4 @@ func (m *Manager) sorted() []*shard {
 	}
 	slices.SortFunc(out, func(a, b *shard) int { return cmpInt64(a.start, b.start) })
 	return out
-}
-
-// dirSize is the bytes the regular files under dir occupy on disk
-// (diskBytes: allocated blocks, so a sparse file counts what is written),
-// 0 if dir does not exist.
-func dirSize(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if d.Type().IsRegular() {
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			n += diskBytes(fi)
-		}
-		return nil
-	})
-	return n, err
 }

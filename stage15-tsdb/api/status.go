@@ -5,13 +5,13 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage15-tsdb/client"
 )
 
@@ -190,6 +190,9 @@ func (a *API) adminStatus(*http.Request) (any, *apiError) {
 	if err != nil {
 		return nil, newError(ErrInternal, err)
 	}
+	// Snapshots count too: they are on the same disk, though their hard
+	// links share space.
+	diskUsage, _ := measure.DirSize(a.db.Dir())
 	n, sum := a.queryStats.count.Load(), a.queryStats.nanos.Load()
 	avg := 0.0
 	if n > 0 {
@@ -200,7 +203,7 @@ func (a *API) adminStatus(*http.Request) (any, *apiError) {
 		"storage": map[string]any{
 			"total_series":      totalSeries,
 			"total_samples":     samples,
-			"disk_usage_bytes":  dirSize(a.db.Dir()),
+			"disk_usage_bytes":  diskUsage,
 			"compression_ratio": ratio,
 		},
 		"ingestion": map[string]any{
@@ -227,21 +230,6 @@ func (a *API) countSeries() (int, error) {
 		n++
 	}
 	return n, ss.Err()
-}
-
-// dirSize is the bytes of the regular files under dir (snapshots included:
-// they are on the same disk, though their hard links share space).
-func dirSize(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // blocksStatus serves /api/v1/status/blocks (this server's own, for `tsdb
