@@ -235,6 +235,22 @@ func TestTimeoutAndCancel(t *testing.T) {
 	}
 }
 
+// lateTimerCtx has a deadline that has passed while its Err is still nil:
+// a context whose timer a busy machine has not run yet.
+type lateTimerCtx struct{ context.Context }
+
+func (lateTimerCtx) Deadline() (time.Time, bool) { return time.Now().Add(-time.Second), true }
+
+// TestDeadlineWithoutTimer: a query past its deadline stops at the first
+// check whether or not the context's timer has fired.
+func TestDeadlineWithoutTimer(t *testing.T) {
+	ctx := lateTimerCtx{context.Background()}
+	_, err := promql.NewEngine(promql.Opts{}).Query(ctx, demoStorage(t), `sum(http_requests_total)`, demoStart.Add(30*time.Minute))
+	if !errors.Is(err, promql.ErrTimeout) {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+}
+
 func TestRangeQueryErrors(t *testing.T) {
 	st := promql.NewMemStorage()
 	eng := promql.NewEngine(promql.Opts{})

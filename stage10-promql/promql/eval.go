@@ -18,6 +18,7 @@ import (
 // read, never a new Select.
 type evaluator struct {
 	ctx                  context.Context
+	deadline             time.Time // ctx's, zero if none
 	st                   Storage
 	start, end, interval int64
 	steps                int
@@ -30,9 +31,10 @@ type evaluator struct {
 
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	deadline, _ := ctx.Deadline()
 	n := 0
 	return &evaluator{
-		ctx: ctx, st: st, start: start, end: end, interval: interval,
+		ctx: ctx, deadline: deadline, st: st, start: start, end: end, interval: interval,
 		steps:    int((end-start)/interval) + 1,
 		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, held: &n,
 		qStart: start, qEnd: end, subStep: e.opts.SubqueryStep.Milliseconds(),
@@ -56,10 +58,16 @@ func (ev *evaluator) ts(i int) int64 { return ev.start + int64(i)*ev.interval }
 // step is the index of a grid timestamp.
 func (ev *evaluator) step(t int64) int { return int((t - ev.start) / ev.interval) }
 
-// checkCtx is called between series and between steps of long loops.
+// checkCtx is called between series and between steps of long loops. It
+// reads the clock as well as ctx: a context's deadline is marked by a timer
+// that a busy machine may run late, and a query past its deadline must
+// stop at the next check whatever the scheduler did.
 func (ev *evaluator) checkCtx() error {
 	if err := ev.ctx.Err(); err != nil {
 		return err
+	}
+	if !ev.deadline.IsZero() && !time.Now().Before(ev.deadline) {
+		return context.DeadlineExceeded
 	}
 	return nil
 }

@@ -190,7 +190,7 @@ func TestQueryErrors(t *testing.T) {
 
 func TestQueryTimeout(t *testing.T) {
 	srv, _ := newTestAPI(t, Options{})
-	got := get(t, srv.URL+q("/api/v1/query", "query", "sum(x)", "time", "3600", "timeout", "0.000001"))
+	got := get(t, srv.URL+q("/api/v1/query", "query", "sum(x)", "time", "3600", "timeout", "0.000000001"))
 	typ, msg := errorBody(t, got)
 	if got.code != 503 || typ != "timeout" {
 		t.Fatalf("got %d %s %s", got.code, typ, msg)
