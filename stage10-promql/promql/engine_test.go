@@ -410,7 +410,12 @@ func TestMaxSamplesCountsThePeak(t *testing.T) {
 	}
 	ctx := context.Background()
 	start, end := time.UnixMilli(300_000), time.UnixMilli(86_399_000)
-	for _, iterOnly := range []bool{false, true} {
+	for _, mode := range []struct {
+		iterOnly bool
+		taskCost int // 1: on rangePipe's workers
+	}{{false, 1}, {false, 1 << 30}, {true, 1}} {
+		iterOnly := mode.iterOnly
+		restore := promql.SetTaskCost(mode.taskCost)
 		cs := &countingStorage{st: st, iterOnly: iterOnly}
 		for _, c := range []struct {
 			q     string
@@ -435,8 +440,9 @@ func TestMaxSamplesCountsThePeak(t *testing.T) {
 			eng := promql.NewEngine(promql.Opts{MaxSamples: c.limit})
 			_, err := eng.QueryRange(ctx, cs, c.q, start, end, time.Minute)
 			if c.ok && err != nil || !c.ok && !errors.Is(err, promql.ErrTooManySamples) {
-				t.Errorf("%s with limit %d (iterator only: %v): err = %v", c.q, c.limit, iterOnly, err)
+				t.Errorf("%s with limit %d (iterator only: %v, task cost %d): err = %v", c.q, c.limit, iterOnly, mode.taskCost, err)
 			}
 		}
+		restore()
 	}
 }

@@ -109,11 +109,18 @@ func points(m Matrix) int {
 	return n
 }
 
-// refTimes gives, for each step, the time a selector or subquery with the
+// refGrid gives, for each step, the time a selector or subquery with a
 // given @ and offset actually looks at: the step's time (or the fixed @
-// time) minus the offset. It never decreases from one step to the next,
-// which is what lets windows slide forward.
-func (ev *evaluator) refTimes(at *parser.AtModifier, offset time.Duration) func(i int) int64 {
+// time) minus the offset, i.e. first + i·stride with stride the query's
+// interval (0 with @). It never decreases from one step to the next,
+// which is what lets windows slide forward, and a loop over the steps can
+// add the stride instead of calling anything.
+type refGrid struct{ first, stride int64 }
+
+func (r refGrid) at(i int) int64 { return r.first + int64(i)*r.stride }
+
+// refTimes is the refGrid of a selector or subquery.
+func (ev *evaluator) refTimes(at *parser.AtModifier, offset time.Duration) refGrid {
 	off := offset.Milliseconds()
 	if at != nil {
 		t := at.Timestamp
@@ -123,9 +130,9 @@ func (ev *evaluator) refTimes(at *parser.AtModifier, offset time.Duration) func(
 		case "end":
 			t = ev.qEnd
 		}
-		return func(int) int64 { return t - off }
+		return refGrid{first: t - off}
 	}
-	return func(i int) int64 { return ev.ts(i) - off }
+	return refGrid{first: ev.start - off, stride: ev.interval}
 }
 
 // evalScalar evaluates a scalar expression at every step.

@@ -65,12 +65,13 @@ func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
 }
 
 // rangeSeries evaluates a range function series by series and emits each
-// series' result (labels without __name__ unless the function keeps it).
-// Both window edges only move forward, so a series costs one pass over its
-// samples plus the function's own work; a matrix selector's series are read
-// from storage one at a time and only a window of each is held (slider).
-// With keep false, pts is a buffer reused for the next series, so emit must
-// not retain it.
+// series' result (labels without __name__ unless the function keeps it),
+// in the order storage returned the series. Both window edges only move
+// forward, so a series costs one pass over its samples plus the
+// function's own work; a matrix selector's series are read from storage
+// one at a time and only a window of each is held (slider), and their
+// work is shared out between the cores (rangePipe). With keep false, pts
+// is a buffer reused for later series, so emit must not retain it.
 func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit func(model.Labels, []Point) error) error {
 	var scalars [][]float64 // the other arguments, evaluated per step
 	for i, a := range c.Args {
@@ -93,113 +94,38 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 			}
 		}
 	}
-	w := &window{args: make([]float64, len(scalars))}
-	var sl slider
-	var buf, scratch, noStale []Point
-	// slide runs the function over one series; held is how many window
-	// samples count against the sample limit at the moment.
-	slide := func(l model.Labels, rng int64, ref func(int) int64) error {
-		var pts []Point
-		if !keep {
-			pts = scratch[:0]
-		}
-		held := 0
-		steps := ev.steps
-		if rf.extrapolated && sl.it == nil && sl.noFalls {
-			var err error
-			if pts, held, err = ev.rateSlide(sl.buf, rng, ref, rf, pts); err != nil {
-				return err
-			}
-			steps = 0 // done
-		}
-		for i := 0; i < steps; i++ {
-			end := ref(i)
-			start := end - rng
-			var win []Point
-			if sl.it == nil {
-				win = sl.advanceSlice(start, end)
-			} else {
-				win = sl.advance(start, end)
-			}
-			if d := len(win) - held; d != 0 {
-				held += d
-				if err := ev.hold(d); err != nil {
-					return err
-				}
-			}
-			if len(win) == 0 {
-				continue
-			}
-			w.pts, w.start, w.end, w.drops = win, start, end, sl.drops
-			for j := range scalars {
-				w.args[j] = scalars[j][i]
-			}
-			if v, ok := rf.fn(w); ok {
-				if pts == nil {
-					pts = make([]Point, 0, ev.steps-i)
-				}
-				pts = append(pts, Point{T: ev.ts(i), V: v})
-			}
-		}
-		ev.release(held)
-		if sl.it != nil {
-			buf = sl.buf
-		}
-		if !keep {
-			scratch = pts
-		}
-		if !rf.keepName {
-			l = dropName(l)
-		}
-		if len(pts) == 0 {
-			return nil
-		}
-		return emit(l, pts)
-	}
+	re := &rangeEval{ev: ev, rf: rf, scalars: scalars, limit: ev.maxSamples - *ev.held}
+	re.w.args = make([]float64, len(scalars))
 	switch n := parser.UnwrapParens(c.Args[rf.matrix]).(type) {
 	case *parser.MatrixSelector:
 		vs := n.VectorSelector
-		rng, ref := n.Range.Milliseconds(), ev.refTimes(vs.At, vs.Offset)
-		var its iterators
-		return ev.eachSeries(vs.LabelMatchers, ref(0)-rng, ref(ev.steps-1), func(s StorageSeries) error {
-			pts, it, ok := its.samplesOf(s)
-			if ok {
-				stale, falls := scanSlice(pts)
-				if stale {
-					noStale = noStale[:0]
-					for _, p := range pts {
-						if !IsStaleNaN(p.V) {
-							noStale = append(noStale, p)
-						}
-					}
-					pts = noStale
-					_, falls = scanSlice(pts)
-				}
-				sl.fromScanned(pts, falls)
-			} else {
-				sl.fromIterator(it, buf)
-			}
-			if err := slide(s.Labels(), rng, ref); err != nil {
-				return err
-			}
-			if it != nil {
-				return it.Err()
-			}
-			return nil
-		})
+		p := ev.newRangePipe(re, n.Range.Milliseconds(), ev.refTimes(vs.At, vs.Offset), keep, emit)
+		defer p.stop()
+		if err := ev.eachSeries(vs.LabelMatchers, p.ref.at(0)-p.rng, p.ref.at(ev.steps-1), p.add); err != nil {
+			return err
+		}
+		return p.finish()
 	case *parser.SubqueryExpr:
 		r, err := ev.subquery(n)
 		if err != nil {
 			return err
 		}
+		var scratch []Point
 		for k, s := range r.series {
 			if k%256 == 0 {
 				if err := ev.checkCtx(); err != nil {
 					return err
 				}
 			}
-			sl.fromSlice(s.samples)
-			if err := slide(s.labels, r.rng, r.ref); err != nil {
+			var pts []Point
+			if !keep {
+				pts = scratch[:0]
+			}
+			pts, peak := re.series(s.samples, nil, false, r.rng, r.ref, pts)
+			if !keep {
+				scratch = pts
+			}
+			if err := ev.emitRange(s.labels, pts, peak, rf, emit); err != nil {
 				return err
 			}
 		}
@@ -208,18 +134,130 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 	return errorf("expected a range vector, got %T", c.Args[rf.matrix])
 }
 
-// rateSlide is the step loop of rangeSeries for rate, increase and delta
-// over a series given as a slice in which no value falls, so that no window
+// emitRange passes one series' result to emit, in series order, once its
+// largest window has been counted against the sample limit.
+//
+// The count is the series' peak, taken after the series rather than step
+// by step: the limit is on what the query holds at once, and while a
+// series slides nothing else changes what the query holds, so base + peak
+// exceeds the limit exactly when some step's base + window would. That is
+// what lets series be evaluated on other goroutines (rangePipe) with the
+// errors, and the step at which a query fails, unchanged.
+func (ev *evaluator) emitRange(l model.Labels, pts []Point, peak int, rf rangeFunc, emit func(model.Labels, []Point) error) error {
+	if err := ev.hold(peak); err != nil {
+		return err
+	}
+	ev.release(peak)
+	if len(pts) == 0 {
+		return nil
+	}
+	if !rf.keepName {
+		l = dropName(l)
+	}
+	return emit(l, pts)
+}
+
+// rangeEval is the work of rangeSeries on one series: the function slid
+// over the steps, with the buffers of the goroutine that runs it. It reads
+// the evaluator (the step grid, the scalars) and never writes to it, so
+// copies of one rangeEval run side by side.
+type rangeEval struct {
+	ev      *evaluator
+	rf      rangeFunc
+	scalars [][]float64
+	// limit is the largest window the sample limit allows (the limit less
+	// what the query holds elsewhere): a series whose window grows past it
+	// stops there, so that an over-limit query never reads a huge window
+	// into memory before it fails.
+	limit   int
+	w       window
+	sl      slider
+	buf     []Point // the slider's window buffer in iterator mode, kept for the next series
+	noStale []Point
+}
+
+// clone is a rangeEval for another goroutine: the same function and
+// arguments, buffers of its own.
+func (re *rangeEval) clone() *rangeEval {
+	c := &rangeEval{ev: re.ev, rf: re.rf, scalars: re.scalars, limit: re.limit}
+	c.w.args = make([]float64, len(re.scalars))
+	return c
+}
+
+// series runs the function over one series at the windows (ref(i) − rng,
+// ref(i)]: samples given as a slice (it nil; with dropStale its stale
+// markers are skipped, as range selectors never see them), or an iterator.
+// It appends the result's points to pts and returns them with the most
+// samples one window held (more than limit: stopped early).
+func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng int64, ref refGrid, pts []Point) ([]Point, int) {
+	sl, rf, ev := &re.sl, re.rf, re.ev
+	if it != nil {
+		sl.fromIterator(it, re.buf)
+	} else {
+		stale, falls := scanSlice(samples)
+		if stale && dropStale {
+			re.noStale = re.noStale[:0]
+			for _, p := range samples {
+				if !IsStaleNaN(p.V) {
+					re.noStale = append(re.noStale, p)
+				}
+			}
+			samples = re.noStale
+			_, falls = scanSlice(samples)
+		}
+		sl.fromScanned(samples, falls)
+	}
+	if rf.extrapolated && sl.it == nil && sl.noFalls {
+		return re.rateSlide(sl.buf, rng, ref, pts)
+	}
+	peak := 0
+	w := &re.w
+	for i := 0; i < ev.steps; i++ {
+		end := ref.at(i)
+		start := end - rng
+		var win []Point
+		if sl.it == nil {
+			win = sl.advanceSlice(start, end)
+		} else {
+			win = sl.advance(start, end)
+		}
+		if len(win) > peak {
+			if peak = len(win); peak > re.limit {
+				break
+			}
+		}
+		if len(win) == 0 {
+			continue
+		}
+		w.pts, w.start, w.end, w.drops = win, start, end, sl.drops
+		for j := range re.scalars {
+			w.args[j] = re.scalars[j][i]
+		}
+		if v, ok := rf.fn(w); ok {
+			if pts == nil {
+				pts = make([]Point, 0, ev.steps-i)
+			}
+			pts = append(pts, Point{T: ev.ts(i), V: v})
+		}
+	}
+	if sl.it != nil {
+		re.buf = sl.buf
+	}
+	return pts, peak
+}
+
+// rateSlide is the step loop of series for rate, increase and delta over
+// a series given as a slice in which no value falls, so that no window
 // has a counter reset: the window's edges move by comparing timestamps and
 // extrapolate is called directly, without the window struct and the
 // function value, which makes the loop short enough for the CPU to overlap
-// the divisions of consecutive steps. It appends the points to pts and
-// returns them with the samples the last window holds against the limit.
-func (ev *evaluator) rateSlide(buf []Point, rng int64, ref func(int) int64, rf rangeFunc, pts []Point) ([]Point, int, error) {
-	lo, hi, held := 0, 0, 0
+// the divisions of consecutive steps.
+func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point) ([]Point, int) {
+	ev, rf := re.ev, re.rf
+	lo, hi, peak := 0, 0, 0
 	var memo rateMemo // isCounter and isRate are fixed for the loop
-	for i := 0; i < ev.steps; i++ {
-		end := ref(i)
+	end, t := ref.first, ev.start
+	for i := 0; i < ev.steps; i, end, t = i+1, end+ref.stride, t+ev.interval {
 		start := end - rng
 		for hi < len(buf) && buf[hi].T <= end {
 			hi++
@@ -227,10 +265,9 @@ func (ev *evaluator) rateSlide(buf []Point, rng int64, ref func(int) int64, rf r
 		for lo < hi && buf[lo].T <= start {
 			lo++
 		}
-		if d := hi - lo - held; d != 0 {
-			held += d
-			if err := ev.hold(d); err != nil {
-				return pts, held, err
+		if hi-lo > peak {
+			if peak = hi - lo; peak > re.limit {
+				break
 			}
 		}
 		if hi-lo < 2 {
@@ -241,9 +278,9 @@ func (ev *evaluator) rateSlide(buf []Point, rng int64, ref func(int) int64, rf r
 		if pts == nil {
 			pts = make([]Point, 0, ev.steps-i)
 		}
-		pts = append(pts, Point{T: ev.ts(i), V: v})
+		pts = append(pts, Point{T: t, V: v})
 	}
-	return pts, held, nil
+	return pts, peak
 }
 
 // extrapolatedRate is rate, increase and delta. The samples in a window

@@ -75,8 +75,19 @@ func (p *pooledIter) Samples() []model.Sample { return p.buf[min(p.i+1, len(p.bu
 // TestReusedIteratorPath: every query of the consistency list gives the
 // same answer through a storage that reuses iterators and hands out
 // slices from them as through plain iterators and through the series
-// slice path.
+// slice path; with every series a rangePipe task of its own (many series
+// in flight on the workers, iterators handed back out of order) and with
+// everything on the main goroutine.
 func TestReusedIteratorPath(t *testing.T) {
+	for _, cost := range []int{1, 1 << 30} {
+		t.Run(fmt.Sprintf("taskCost=%d", cost), func(t *testing.T) {
+			defer promql.SetTaskCost(cost)()
+			testReusedIteratorPath(t)
+		})
+	}
+}
+
+func testReusedIteratorPath(t *testing.T) {
 	st := demoStorage(t)
 	reusing := &reusingStorage{st: st}
 	plain := &countingStorage{st: st, iterOnly: true}
@@ -114,6 +125,7 @@ func TestReusedIteratorPath(t *testing.T) {
 // on random counters with and without resets, stale markers and gaps,
 // through all three storage paths.
 func TestRateMatchesScratch(t *testing.T) {
+	defer promql.SetTaskCost(1)() // the pipeline, on the workers
 	rng := rand.New(rand.NewPCG(7, 8))
 	st := promql.NewMemStorage()
 	raw := map[string][]model.Sample{}

@@ -110,13 +110,13 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 	ref := ev.refTimes(vs.At, vs.Offset)
 	var scratch []Point
 	var its iterators
-	return ev.eachSeries(vs.LabelMatchers, ref(0)-ev.lookback, ref(ev.steps-1), func(s StorageSeries) error {
+	return ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1), func(s StorageSeries) error {
 		var pts []Point
 		if !keep {
 			pts = scratch[:0]
 		}
 		point := func(i int, last Point) {
-			if last.T <= ref(i)-ev.lookback || IsStaleNaN(last.V) {
+			if last.T <= ref.at(i)-ev.lookback || IsStaleNaN(last.V) {
 				return
 			}
 			if pts == nil {
@@ -132,7 +132,7 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 		if ok {
 			j := 0 // samples[:j] are at or before the current reference time
 			for i := 0; i < ev.steps; i++ {
-				t := ref(i)
+				t := ref.at(i)
 				for j < len(samples) && samples[j].T <= t {
 					j++
 				}
@@ -144,7 +144,7 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 			var last, next Point
 			have, ahead := false, false
 			for i := 0; i < ev.steps; i++ {
-				t := ref(i)
+				t := ref.at(i)
 				for {
 					if !ahead {
 						if !it.Next() {
@@ -179,11 +179,11 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 }
 
 // rangeInput is the argument of a range-vector function, ready to slide:
-// the series and, for every step, the window (ref(i) - rng, ref(i)].
+// the series and, for every step, the window (ref.at(i) - rng, ref.at(i)].
 type rangeInput struct {
 	series []rawSeries
 	rng    int64
-	ref    func(i int) int64
+	ref    refGrid
 	// fromSelector: the series came from a matrix selector, so they keep
 	// the selector's matchers for absent_over_time's labels.
 	selector *parser.VectorSelector
@@ -192,7 +192,7 @@ type rangeInput struct {
 // window returns the bounds of step i's window in samples, searching from
 // scratch (sliding callers keep their own cursors instead).
 func (r *rangeInput) window(samples []Point, i, _ int) (lo, hi int) {
-	t := r.ref(i)
+	t := r.ref.at(i)
 	hi, _ = slices.BinarySearchFunc(samples, t+1, func(p Point, t int64) int { return cmpInt(p.T, t) })
 	lo, _ = slices.BinarySearchFunc(samples[:hi], t-r.rng+1, func(p Point, t int64) int { return cmpInt(p.T, t) })
 	return lo, hi
@@ -205,7 +205,7 @@ func (ev *evaluator) rangeArg(e parser.Expr) (*rangeInput, error) {
 		vs := n.VectorSelector
 		r := &rangeInput{rng: n.Range.Milliseconds(), ref: ev.refTimes(vs.At, vs.Offset), selector: vs}
 		var err error
-		r.series, err = ev.load(vs.LabelMatchers, r.ref(0)-r.rng, r.ref(ev.steps-1), true)
+		r.series, err = ev.load(vs.LabelMatchers, r.ref.at(0)-r.rng, r.ref.at(ev.steps-1), true)
 		return r, err
 	case *parser.SubqueryExpr:
 		return ev.subquery(n)
@@ -223,7 +223,7 @@ func (ev *evaluator) subquery(sq *parser.SubqueryExpr) (*rangeInput, error) {
 	if step == 0 {
 		step = ev.subStep
 	}
-	lo, hi := r.ref(0)-r.rng, r.ref(ev.steps-1)
+	lo, hi := r.ref.at(0)-r.rng, r.ref.at(ev.steps-1)
 	start := lo / step * step
 	if start < lo {
 		start += step

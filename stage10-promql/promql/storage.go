@@ -48,18 +48,37 @@ type reusingSeries interface {
 }
 
 // iterators hands out the iterators of one Select's series, passing each
-// series the previous iterator for reuse where the storage takes it. The
-// caller is done with a series' iterator (and any slice it got from it)
-// when it asks for the next one.
-type iterators struct{ prev Iterator }
+// series an iterator the caller has finished reading, for reuse where the
+// storage takes it. By default the caller is done with a series' iterator
+// (and any slice it got from it) when it asks for the next one; a caller
+// that reads several series at once (rangePipe) sets explicit and hands
+// each iterator back with done.
+type iterators struct {
+	explicit bool
+	free     []Iterator
+}
 
 func (r *iterators) of(s StorageSeries) Iterator {
 	rs, ok := s.(reusingSeries)
 	if !ok {
 		return s.Iterator()
 	}
-	r.prev = rs.ReuseIterator(r.prev)
-	return r.prev
+	var old Iterator
+	if n := len(r.free); n > 0 {
+		old, r.free = r.free[n-1], r.free[:n-1]
+	}
+	it := rs.ReuseIterator(old)
+	if !r.explicit {
+		r.free = append(r.free, it)
+	}
+	return it
+}
+
+// done hands back an iterator (explicit mode; a no-op otherwise).
+func (r *iterators) done(it Iterator) {
+	if r.explicit {
+		r.free = append(r.free, it)
+	}
 }
 
 // samplesOf is the sample slice of s where the series or its iterator
