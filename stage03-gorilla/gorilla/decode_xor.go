@@ -179,55 +179,95 @@ func stepXOR(b []byte, pos int, s xorState) (int, xorState, bool) {
 	return r.pos, s, ok
 }
 
-// decodeInt is decodeXOR for Integer chunks. The branch-free case is
-// "dod 0, then '0' (difference 0) or '10' + 2 bits (±1, ±2)": 99 % of the
-// TSBS samples.
+// decodeInt is decodeXOR for Integer chunks, with the same 64-bit bit
+// buffer. Two cases are decoded in the inner loop: "dod 0, then '0'
+// (difference 0) or '10' + 2 bits (±1, ±2)" without a branch between them
+// (99 % of the TSBS samples), and "dod 0, then a wider bucket" (counters,
+// whose increments are rarely within ±2), whose prefix and payload lengths
+// are computed from the count of leading ones rather than loaded from
+// intBuckets, so that a table load is not on the path from one sample to
+// the next. Anything else (a non-zero dod, a 64-bit difference) is decoded
+// by the step functions.
 func (d *decoder) decodeInt(ss []model.Sample) int {
 	ss = ss[:min(len(ss), d.total-d.read)]
 	b := d.r.b
+	if len(b) < 8 { // loadAt needs 8 bytes
+		return d.decodeIntSteps(ss)
+	}
 	pos, limit := d.r.pos, len(b)<<3
 	t, delta, v := d.t, d.tDelta, d.v
+	var w uint64 // the stream from bit pos on, left-aligned, as in decodeXOR
+	avail := 0
 	k := 0
-	for ; k < len(ss); k++ {
-		// One load per sample: the simpler loop, without decodeXOR's bit
-		// buffer (Integer chunks are optional and have no speed target).
-		var w uint64 // peekAt, written out: its cost is just over the inlining budget
-		if i := pos >> 3; i+8 <= len(b) {
-			w = binary.BigEndian.Uint64(b[i:]) << uint(pos&7)
-		} else {
-			w = peekTail(b, pos)
+	for k < len(ss) {
+		for ; k < len(ss); k++ {
+			if avail < maxIntCode {
+				w, avail = loadAt(b, pos), 64-pos&7
+			}
+			used := 0
+			if w>>61 <= 0b010 {
+				small := -(w >> 62 & 1) // all ones for '10', zero for '0'
+				s := int64(w<<3) >> 62  // the 2-bit payload, sign-extended
+				s += 1 + s>>63          // positive differences are stored minus one
+				v += uint64(s) & small
+				used = 2 + int(3&small) // '0': 1+1 bits; '10': 1+2+2
+			} else if ones := bits.LeadingZeros64(^(w << 1)); w>>63 == 0 && ones <= len(intBuckets) {
+				prefixLen := ones + 1 // '110' has 2 ones and 3 bits
+				payload := int(intPayloads >> (8 * uint(ones-1) & 63) & 0xff)
+				s := int64(w<<uint(1+prefixLen)) >> uint(64-payload)
+				s += 1 + s>>63
+				v += uint64(s)
+				used = 1 + prefixLen + payload
+			} else {
+				break // a non-zero dod or a 64-bit difference
+			}
+			w <<= uint(used) & 63
+			avail -= used
+			pos += used
+			t += delta
+			if pos > limit {
+				break
+			}
+			ss[k] = model.Sample{T: t, V: float64(int64(v))}
 		}
-		if w>>61 <= 0b010 {
-			small := -(w >> 62 & 1) // all ones for '10', zero for '0'
-			s := int64(w<<3) >> 62  // the 2-bit payload, sign-extended
-			s += 1 + s>>63          // positive differences are stored minus one
-			v += uint64(s) & small
-			pos += 2 + int(3&small) // '0': 1+1 bits; '10': 1+2+2
-			t += delta
-		} else if ones := bits.LeadingZeros64(^(w << 1)); w>>63 == 0 && ones <= len(intBuckets) {
-			// dod 0 and a difference in a wider bucket: counters, whose
-			// increments are rarely within ±2. The whole code (at most
-			// 1+5+24 bits) is in w, so no second load.
-			bk := &intBuckets[ones-1]
-			s := int64(w<<(1+bk.prefixLen)) >> (64 - uint(bk.payload))
-			s += 1 + s>>63 // positive differences are stored minus one
-			v += uint64(s)
-			pos += 1 + int(bk.prefixLen) + bk.payload
-			t += delta
-		} else {
-			r := bitReader{b: b, pos: pos}
-			delta += r.readDod()
-			t += delta
-			v += uint64(r.readIntDelta())
-			pos = r.pos
+		if k == len(ss) {
+			break
 		}
 		if pos > limit {
 			d.err = fmt.Errorf("%w: sample %d runs past the end of the chunk", ErrCorrupt, d.read+k)
 			break
 		}
+		r := bitReader{b: b, pos: pos}
+		delta += r.readDod()
+		t += delta
+		v += uint64(r.readIntDelta())
+		if pos = r.pos; pos > limit {
+			d.err = fmt.Errorf("%w: sample %d runs past the end of the chunk", ErrCorrupt, d.read+k)
+			break
+		}
+		avail = 0 // reload at the new position
 		ss[k] = model.Sample{T: t, V: float64(int64(v))}
+		k++
 	}
 	d.r.pos, d.t, d.tDelta, d.v = pos, t, delta, v
 	d.read += k
+	return k
+}
+
+// maxIntCode is the longest code decodeInt's inner loop takes from w: a
+// '0' dod bit, the '11110' prefix and 24 bits of payload.
+const maxIntCode = 1 + 5 + 24
+
+// intPayloads packs the payload lengths of intBuckets, one per byte,
+// lowest byte first: 2, 6, 13 and 24 bits.
+const intPayloads = 2 | 6<<8 | 13<<16 | 24<<24
+
+// decodeIntSteps is decodeInt one step per sample, for a stream too short
+// for loadAt.
+func (d *decoder) decodeIntSteps(ss []model.Sample) int {
+	k := 0
+	for ; k < len(ss) && d.step(); k++ {
+		ss[k] = model.Sample{T: d.t, V: d.value()}
+	}
 	return k
 }

@@ -84,3 +84,12 @@ func (r *bitReader) readIntDelta() int64 {
 	}
 	return s
 }
+
+func init() {
+	// decodeInt computes the bucket layout instead of loading it.
+	for i, bk := range intBuckets {
+		if int(bk.prefixLen) != i+2 || int(intPayloads>>(8*i)&0xff) != bk.payload {
+			panic("gorilla: intPayloads does not match intBuckets")
+		}
+	}
+}
