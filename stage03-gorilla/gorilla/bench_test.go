@@ -203,5 +203,6 @@ func BenchmarkAppendSamples(b *testing.B) {
 	b.Run("tsbs-cpu/120/xor", func(b *testing.B) { benchAppendSamples(b, tsbsChunked(b, 120), XOR) })
 	b.Run("tsbs-cpu/120/integer", func(b *testing.B) { benchAppendSamples(b, tsbsChunked(b, 120), Integer) })
 	b.Run("counters/120/integer", func(b *testing.B) { benchAppendSamples(b, countersChunked(120), Integer) })
+	b.Run("counters/120/xor", func(b *testing.B) { benchAppendSamples(b, countersChunked(120), XOR) })
 	b.Run("synthetic/120/xor", func(b *testing.B) { benchAppendSamples(b, syntheticChunked(120), XOR) })
 }

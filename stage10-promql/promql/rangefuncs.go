@@ -125,7 +125,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 			if !keep {
 				scratch = pts
 			}
-			if err := ev.emitRange(s.labels, pts, peak, rf, emit); err != nil {
+			if err := ev.emitRange(rf.outLabels(s.labels, pts), pts, peak, emit); err != nil {
 				return err
 			}
 		}
@@ -135,7 +135,8 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 }
 
 // emitRange passes one series' result to emit, in series order, once its
-// largest window has been counted against the sample limit.
+// largest window has been counted against the sample limit. l is the
+// series' labels as the function returns them (nameless, see outLabels).
 //
 // The count is the series' peak, taken after the series rather than step
 // by step: the limit is on what the query holds at once, and while a
@@ -143,7 +144,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 // exceeds the limit exactly when some step's base + window would. That is
 // what lets series be evaluated on other goroutines (rangePipe) with the
 // errors, and the step at which a query fails, unchanged.
-func (ev *evaluator) emitRange(l model.Labels, pts []Point, peak int, rf rangeFunc, emit func(model.Labels, []Point) error) error {
+func (ev *evaluator) emitRange(l model.Labels, pts []Point, peak int, emit func(model.Labels, []Point) error) error {
 	if err := ev.hold(peak); err != nil {
 		return err
 	}
@@ -151,10 +152,17 @@ func (ev *evaluator) emitRange(l model.Labels, pts []Point, peak int, rf rangeFu
 	if len(pts) == 0 {
 		return nil
 	}
-	if !rf.keepName {
-		l = dropName(l)
-	}
 	return emit(l, pts)
+}
+
+// outLabels are the labels of a result series: without __name__ unless
+// the function keeps it (last_over_time). Worked out only for a series
+// with points, as only those are emitted.
+func (rf rangeFunc) outLabels(l model.Labels, pts []Point) model.Labels {
+	if rf.keepName || len(pts) == 0 {
+		return l
+	}
+	return dropName(l)
 }
 
 // rangeEval is the work of rangeSeries on one series: the function slid

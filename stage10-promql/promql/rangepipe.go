@@ -41,7 +41,8 @@ type rangePipe struct {
 
 // rangeTask is a run of consecutive series and, once done is closed,
 // their results: series k's points are out[off[k]:off[k+1]] (or own[k]
-// with keep, which must not share a buffer), its peak window peaks[k].
+// with keep, which must not share a buffer), its peak window peaks[k],
+// its output labels labels[k] (rewritten by the worker).
 type rangeTask struct {
 	labels  []model.Labels
 	samples [][]Point
@@ -58,6 +59,12 @@ type rangeTask struct {
 // task carries: a few tens of microseconds, large against the two channel
 // operations that hand it over and back.
 var taskCost = 16384 // a var for the tests, which make every series a task
+
+// maxTaskSeries bounds a task of short series (an instant query): each
+// series in flight holds a buffer of stage06's read-ahead until its
+// iterator is handed back, so a task of 800 series would keep a few MB of
+// them from being reused.
+const maxTaskSeries = 64
 
 func (ev *evaluator) newRangePipe(re *rangeEval, rng int64, ref refGrid, keep bool, emit func(model.Labels, []Point) error) *rangePipe {
 	w := runtime.GOMAXPROCS(0)
@@ -88,7 +95,7 @@ func (p *rangePipe) add(s StorageSeries) error {
 		if err := it.Err(); err != nil {
 			return err
 		}
-		err := p.ev.emitRange(s.Labels(), pts, peak, p.re.rf, p.emit)
+		err := p.ev.emitRange(p.re.rf.outLabels(s.Labels(), pts), pts, peak, p.emit)
 		p.its.done(it)
 		return err
 	}
@@ -100,7 +107,7 @@ func (p *rangePipe) add(s StorageSeries) error {
 	t.labels = append(t.labels, s.Labels())
 	t.samples = append(t.samples, samples)
 	t.its = append(t.its, it)
-	if t.cost += len(samples) + p.ev.steps; t.cost >= taskCost && p.workers > 0 {
+	if t.cost += len(samples) + p.ev.steps; (t.cost >= taskCost || len(t.labels) == maxTaskSeries) && p.workers > 0 {
 		return p.dispatch()
 	}
 	return nil
@@ -151,7 +158,7 @@ func (p *rangePipe) work(re *rangeEval) {
 // run evaluates the series of t with re.
 func (p *rangePipe) run(re *rangeEval, t *rangeTask) {
 	t.out, t.off, t.own, t.peaks = t.out[:0], append(t.off[:0], 0), t.own[:0], t.peaks[:0]
-	for _, samples := range t.samples {
+	for k, samples := range t.samples {
 		var pts []Point
 		if !p.keep {
 			pts = t.out
@@ -162,7 +169,9 @@ func (p *rangePipe) run(re *rangeEval, t *rangeTask) {
 		} else {
 			t.out = pts
 			t.off = append(t.off, len(pts))
+			pts = pts[t.off[k]:]
 		}
+		t.labels[k] = re.rf.outLabels(t.labels[k], pts)
 		t.peaks = append(t.peaks, peak)
 	}
 }
@@ -184,7 +193,7 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 		} else {
 			pts = t.out[t.off[k]:t.off[k+1]]
 		}
-		if err := p.ev.emitRange(l, pts, t.peaks[k], p.re.rf, p.emit); err != nil {
+		if err := p.ev.emitRange(l, pts, t.peaks[k], p.emit); err != nil {
 			return err
 		}
 		if it := t.its[k]; it != nil {
