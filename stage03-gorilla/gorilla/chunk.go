@@ -118,6 +118,23 @@ func (c *Chunk) Reset(enc Encoding, size int) error {
 	return nil
 }
 
+// ResetBuf is Reset with a buffer the caller gives instead of a new one:
+// at least MinChunkSize bytes, whose contents do not matter, which the
+// chunk owns from then on (it grows past it by reallocating, never by
+// writing beyond len(buf)). A store that starts many chunks at once can
+// carve their buffers from one allocation.
+func (c *Chunk) ResetBuf(enc Encoding, buf []byte) error {
+	if enc != XOR && enc != Integer {
+		return fmt.Errorf("%w: %d", ErrEncoding, enc)
+	}
+	if len(buf) < MinChunkSize {
+		return fmt.Errorf("gorilla: chunk buffer of %d bytes, need at least %d", len(buf), MinChunkSize)
+	}
+	*c = Chunk{owned: true, w: bitWriter{buf: buf[:len(buf):len(buf)], at: headerSize}}
+	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
+	return nil
+}
+
 // FromBytes wraps bytes produced by Bytes. It checks the header only; the
 // samples are checked as they are decoded. The chunk keeps b (no copy) and
 // never modifies it.

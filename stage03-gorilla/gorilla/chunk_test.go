@@ -345,3 +345,73 @@ func TestResetInPlace(t *testing.T) {
 		t.Fatalf("Reset with a bad encoding: %v", err)
 	}
 }
+
+// TestResetBuf: chunks started in neighbouring pieces of one garbage-filled
+// slab encode exactly what Encode does, growing out of their piece without
+// writing into the next one; a piece shorter than MinChunkSize is refused.
+func TestResetBuf(t *testing.T) {
+	const piece = 32
+	for _, d := range datasets() {
+		if len(d.ts) > MaxSamples {
+			d.ts, d.vs = d.ts[:MaxSamples], d.vs[:MaxSamples]
+		}
+		slab := bytes.Repeat([]byte{0xa5}, 3*piece)
+		var cs [3]Chunk
+		for i := range cs {
+			if err := cs[i].ResetBuf(Integer, slab[i*piece:(i+1)*piece]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The middle chunk holds the data; its neighbours one sample each,
+		// appended after it grew, so any write past its piece shows.
+		a, err := cs[1].Appender()
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := XOR
+		for i := range d.ts {
+			if err := a.Append(d.ts[i], d.vs[i]); errors.Is(err, ErrNotInteger) {
+				enc = XOR
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			enc = Integer
+		}
+		if enc == XOR {
+			if err := cs[1].ResetBuf(XOR, slab[piece:2*piece]); err != nil {
+				t.Fatal(err)
+			}
+			if a, err = cs[1].Appender(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range d.ts {
+				if err := a.Append(d.ts[i], d.vs[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if want := mustEncode(t, d.ts, d.vs, enc).Bytes(); !bytes.Equal(cs[1].Bytes(), want) {
+			t.Fatalf("%s: bytes differ from Encode", d.name)
+		}
+		for _, i := range []int{0, 2} {
+			a, err := cs[i].Appender()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Append(7, 3); err != nil {
+				t.Fatal(err)
+			}
+			if want := mustEncode(t, []int64{7}, []float64{3}, Integer).Bytes(); !bytes.Equal(cs[i].Bytes(), want) {
+				t.Fatalf("%s: neighbour %d: % x, want % x", d.name, i, cs[i].Bytes(), want)
+			}
+		}
+	}
+	var c Chunk
+	if err := c.ResetBuf(XOR, make([]byte, MinChunkSize-1)); err == nil {
+		t.Fatal("a buffer shorter than MinChunkSize was accepted")
+	}
+	if err := c.ResetBuf(Encoding(3), make([]byte, MinChunkSize)); !errors.Is(err, ErrEncoding) {
+		t.Fatalf("bad encoding: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -256,7 +257,7 @@ func (w *WAL) Log(recs ...[]byte) error {
 	if bp == nil {
 		bp = new([]byte)
 	}
-	buf := (*bp)[:0]
+	buf := slices.Grow((*bp)[:0], size) // one allocation for a first or larger batch, not a doubling chain
 	for _, r := range recs {
 		buf = appendFrame(buf, r)
 	}

@@ -46,6 +46,7 @@ type Index struct {
 	payloadBuf []byte
 
 	scratch []uint32 // Add's buffer of pair references, under mu
+	strs    strArena // copies of new names and values, under mu
 
 	// noSeriesFilter turns off Select's per-series filtering so tests can
 	// check both ways of evaluating a matcher.
@@ -254,7 +255,7 @@ func (ix *Index) internPair(name, value string, id SeriesID, guess uint32) uint3
 		ln = ix.names[name]
 	}
 	if ln == nil {
-		name = strings.Clone(name)
+		name = ix.strs.clone(name)
 		ln = &labelName{name: name, values: map[string]uint32{}}
 		ix.names[name] = ln
 		i, _ := slices.BinarySearch(ix.nameList, name)
@@ -264,7 +265,7 @@ func (ix *Index) internPair(name, value string, id SeriesID, guess uint32) uint3
 		ix.pairs.at(r).add(id)
 		return r
 	}
-	value = strings.Clone(value)
+	value = ix.strs.clone(value)
 	p := pair{name: ln, value: value, one: id}
 	var r uint32
 	if n := len(ix.freePairs); n > 0 {

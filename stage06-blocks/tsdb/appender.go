@@ -60,6 +60,7 @@ type appendBufs struct {
 	toLog   []*memSeries // series whose record goes into this commit
 	recS    []byte
 	recX    []byte
+	slab    chunkSlab
 }
 
 var bufPool = sync.Pool{New: func() any { return &appendBufs{} }}
@@ -191,7 +192,7 @@ func (a *headAppender) Commit() error {
 			// A head cut took the range between Append and Commit.
 			oob++
 		case !p.ooo && p.t > s.maxT:
-			if full, fmin, fmax := s.appendInOrder(p.t, p.v, h.opts.BlockRange, id, low); full != nil {
+			if full, fmin, fmax := s.appendInOrder(p.t, p.v, h.opts.BlockRange, id, low, &a.slab); full != nil {
 				h.writeFull(s, full, fmin, fmax)
 			}
 		case p.ooo || h.opts.OutOfOrderWindow > 0:

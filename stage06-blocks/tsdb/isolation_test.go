@@ -48,7 +48,7 @@ func TestIsolationEntries(t *testing.T) {
 			case len(open) > 0:
 				id := open[r.IntN(len(open))]
 				ts += 1 + r.Int64N(3)
-				s.appendInOrder(ts, float64(ts), 1<<40, id, iso.low.Load())
+				s.appendInOrder(ts, float64(ts), 1<<40, id, iso.low.Load(), new(chunkSlab))
 				hist = append(hist, tx{id: id, t: ts})
 			}
 			for _, st := range readers {
@@ -66,7 +66,7 @@ func TestIsolationEntries(t *testing.T) {
 			iso.release(st)
 		}
 		id := iso.begin()
-		s.appendInOrder(ts+1, 0, 1<<40, id, iso.low.Load())
+		s.appendInOrder(ts+1, 0, 1<<40, id, iso.low.Load(), new(chunkSlab))
 		iso.end(id)
 		if s.extra != nil && len(s.extra.txs) > 0 {
 			t.Fatalf("round %d: %d isolation entries kept with no reader and no open commit", round, len(s.extra.txs))

@@ -59,6 +59,7 @@ func (db *DB) recoverHead() error {
 		series  []wal.RefSeries
 		samples []wal.RefSample
 		stones  []wal.Tombstone
+		slab    chunkSlab
 		alias   = map[uint64]*memSeries{}
 		rec     = &db.recovery
 	)
@@ -124,7 +125,7 @@ func (db *DB) recoverHead() error {
 				}
 				switch {
 				case rs.T > s.maxT:
-					if full, fmin, fmax := s.appendInOrder(rs.T, rs.V, h.opts.BlockRange, 0, 1); full != nil {
+					if full, fmin, fmax := s.appendInOrder(rs.T, rs.V, h.opts.BlockRange, 0, 1, &slab); full != nil {
 						h.writeFull(s, full, fmin, fmax)
 					}
 				case rs.T == s.maxT:

@@ -23,6 +23,24 @@ const SamplesPerChunk = 120
 // grows to it in two more steps.
 const openChunkSize = 32
 
+// chunkSlab hands out open chunks' first buffers, openChunkSize bytes
+// each, carved from one allocation: a scrape that creates many series (or
+// cuts many chunks) allocates once per 64 of them instead of once each.
+// Each goroutine that appends has its own (appendBufs, replay). A chunk
+// grows out of its piece by reallocating (gorilla.Chunk.ResetBuf), so a
+// slab stays in memory until the last chunk started in it has grown or
+// been cut: regular scrapes grow neighbours together.
+type chunkSlab []byte
+
+func (c *chunkSlab) next() []byte {
+	if len(*c) < openChunkSize {
+		*c = make([]byte, 64*openChunkSize)
+	}
+	b := (*c)[:openChunkSize:openChunkSize]
+	*c = (*c)[openChunkSize:]
+	return b
+}
+
 // memSeries is one series in the head. Full chunks are in the head-chunks
 // file (mmapped: only their references are in memory); the open chunk is the
 // only sample data on the Go heap.
@@ -137,7 +155,7 @@ func (s *memSeries) addStone(iv block.Interval) {
 // became full (its bytes are only valid until the next append: the caller
 // writes them to the head-chunks file at once, under mu). id is the
 // sample's append ID and low the isolation low watermark (isolation.go).
-func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low uint64) (full []byte, fullMin, fullMax int64) {
+func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low uint64, slab *chunkSlab) (full []byte, fullMin, fullMax int64) {
 	// The open chunk ends at the end of the block range its first sample
 	// is in: a sample at or after it starts a new chunk, so no chunk ever
 	// spans two blocks and cutting a block from the head never re-encodes
@@ -149,8 +167,8 @@ func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low 
 	if s.openN == 0 {
 		// A new chunk has a buffer of its own, so full stays valid. It
 		// starts small (openChunkSize) and grows as samples come.
-		_ = s.open.Reset(gorilla.XOR, openChunkSize) // XOR is always valid
-		_ = s.app.Reset(&s.open)                     // an empty owned chunk: cannot fail
+		_ = s.open.ResetBuf(gorilla.XOR, slab.next()) // XOR and a 32-byte buffer are always valid
+		_ = s.app.Reset(&s.open)                      // an empty owned chunk: cannot fail
 		s.openMinT = t
 	}
 	// A head chunk has at most 120 samples and any float is valid in an
