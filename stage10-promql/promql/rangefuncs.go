@@ -199,6 +199,17 @@ func (re *rangeEval) clone() *rangeEval {
 // samples one window held (more than limit: stopped early).
 func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng int64, ref refGrid, pts []Point) ([]Point, int) {
 	sl, rf, ev := &re.sl, re.rf, re.ev
+	if it == nil && rf.extrapolated {
+		// The usual case, a counter without resets or stale markers:
+		// rateSlide checks for both as its window passes the samples, which
+		// saves scanSlice's pass over them, and gives up on finding one.
+		n := len(pts)
+		out, peak, ok := re.rateSlide(samples, rng, ref, pts)
+		if ok {
+			return out, peak
+		}
+		pts = out[:n]
+	}
 	if it != nil {
 		sl.fromIterator(it, re.buf)
 	} else {
@@ -216,7 +227,13 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 		sl.fromScanned(samples, falls)
 	}
 	if rf.extrapolated && sl.it == nil && sl.noFalls {
-		return re.rateSlide(sl.buf, rng, ref, pts)
+		// No falls once the stale markers are dropped.
+		n := len(pts)
+		out, peak, ok := re.rateSlide(sl.buf, rng, ref, pts)
+		if ok {
+			return out, peak
+		}
+		pts = out[:n]
 	}
 	peak := 0
 	w := &re.w
@@ -260,14 +277,22 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 // extrapolate is called directly, without the window struct and the
 // function value, which makes the loop short enough for the CPU to overlap
 // the divisions of consecutive steps.
-func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point) ([]Point, int) {
+//
+// It checks that as it goes: ok is false, and pts to be cut back to their
+// length before the call, if a sample entering a window falls below the
+// one before it or is a stale marker. Samples no window reaches are never
+// looked at, and need not be: they change no result.
+func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point) (_ []Point, peak int, ok bool) {
 	ev, rf := re.ev, re.rf
-	lo, hi, peak := 0, 0, 0
+	lo, hi := 0, 0
 	var memo rateMemo // isCounter and isRate are fixed for the loop
 	end, t := ref.first, ev.start
 	for i := 0; i < ev.steps; i, end, t = i+1, end+ref.stride, t+ev.interval {
 		start := end - rng
 		for hi < len(buf) && buf[hi].T <= end {
+			if v := buf[hi].V; math.Float64bits(v) == staleNaNBits || hi > 0 && v < buf[hi-1].V {
+				return pts, 0, false
+			}
 			hi++
 		}
 		for lo < hi && buf[lo].T <= start {
@@ -288,7 +313,7 @@ func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point)
 		}
 		pts = append(pts, Point{T: t, V: v})
 	}
-	return pts, peak
+	return pts, peak, true
 }
 
 // extrapolatedRate is rate, increase and delta. The samples in a window
