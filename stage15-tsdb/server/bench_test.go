@@ -233,7 +233,7 @@ func BenchmarkQuery(b *testing.B) {
 			read = st.Stats().Samples
 		}
 		b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/query")
-		b.ReportMetric((measure.CPUTime() - cpu0).Seconds()/float64(b.N), "cpu-s/query")
+		b.ReportMetric((measure.CPUTime()-cpu0).Seconds()/float64(b.N), "cpu-s/query")
 		b.ReportMetric(float64(read), "samples-read/query")
 		b.ReportMetric(float64(read)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 	}
