@@ -107,10 +107,17 @@ func (p *rangePipe) add(s StorageSeries) error {
 	t.labels = append(t.labels, s.Labels())
 	t.samples = append(t.samples, samples)
 	t.its = append(t.its, it)
-	if t.cost += len(samples) + p.ev.steps; (t.cost >= taskCost || len(t.labels) == maxTaskSeries) && p.workers > 0 {
-		return p.dispatch()
+	if t.cost += len(samples) + p.ev.steps; t.cost < taskCost && len(t.labels) < maxTaskSeries {
+		return nil
 	}
-	return nil
+	if p.workers == 0 {
+		// One core: run the task here now, so that memory and
+		// cancellation are per task, as with workers.
+		p.cur = nil
+		p.run(p.re, t)
+		return p.emitTask(t)
+	}
+	return p.dispatch()
 }
 
 func (p *rangePipe) newTask() *rangeTask {
@@ -187,19 +194,23 @@ func (p *rangePipe) retire() error {
 
 func (p *rangePipe) emitTask(t *rangeTask) error {
 	for k, l := range t.labels {
+		// A storage error comes before anything computed from the
+		// samples it cut short.
+		if it := t.its[k]; it != nil {
+			if err := it.Err(); err != nil {
+				return err
+			}
+		}
 		var pts []Point
 		if p.keep {
 			pts = t.own[k]
 		} else {
-			pts = t.out[t.off[k]:t.off[k+1]]
+			pts = t.out[t.off[k]:t.off[k+1]:t.off[k+1]] // an emit that appends must not write over series k+1
 		}
 		if err := p.ev.emitRange(l, pts, t.peaks[k], p.emit); err != nil {
 			return err
 		}
 		if it := t.its[k]; it != nil {
-			if err := it.Err(); err != nil {
-				return err
-			}
 			p.its.done(it)
 		}
 	}

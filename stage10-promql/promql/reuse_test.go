@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -84,6 +85,28 @@ func TestReusedIteratorPath(t *testing.T) {
 			defer promql.SetTaskCost(cost)()
 			testReusedIteratorPath(t)
 		})
+	}
+	t.Run("GOMAXPROCS=1", func(t *testing.T) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		defer promql.SetTaskCost(1)()
+		testReusedIteratorPath(t)
+	})
+}
+
+// TestOneCoreRunsTasksAsTheyFill: without workers, a range function's
+// tasks still run (and hand their iterators back for reuse) as they fill,
+// not all together at the end of the query, which would hold every
+// series' points and samples at once and ignore cancellation until then.
+func TestOneCoreRunsTasksAsTheyFill(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	defer promql.SetTaskCost(1)()
+	rs := &reusingStorage{st: demoStorage(t)}
+	v, err := promql.NewEngine(promql.Opts{}).QueryRange(context.Background(), rs, `sum(rate(http_requests_total[5m]))`, demoStart, demoEnd, time.Minute)
+	if err != nil || len(v) != 1 {
+		t.Fatalf("%v, %v", v, err)
+	}
+	if rs.reuse == 0 {
+		t.Fatal("no iterator was handed back before the query ended")
 	}
 }
 

@@ -37,10 +37,11 @@ type StorageSeries interface {
 }
 
 // reusingSeries is an optional StorageSeries method, as Prometheus's
-// Series.Iterator(chunkenc.Iterator): the engine passes in the iterator of
-// the previous series of the same Select, which it has finished reading
-// (nil for the first), so that the storage can reuse it and its buffers
-// instead of allocating per series. A storage that decodes whole series
+// Series.Iterator(chunkenc.Iterator): the engine passes in an iterator of
+// an earlier series of the same Select that it has finished reading
+// (usually the previous series'; an older one, or nil, when it reads
+// several series at once), so that the storage can reuse it and its
+// buffers instead of allocating per series. A storage that decodes whole series
 // ahead of the reader (stage06's read-ahead) then decodes a query into a
 // few buffers.
 type reusingSeries interface {
@@ -63,9 +64,12 @@ func (r *iterators) of(s StorageSeries) Iterator {
 	if !ok {
 		return s.Iterator()
 	}
+	// First in, first out: a storage that recycles a buffer once every
+	// iterator over it is back (stage06's read-ahead) gets the oldest
+	// ones back first, instead of a few staying at the bottom for good.
 	var old Iterator
-	if n := len(r.free); n > 0 {
-		old, r.free = r.free[n-1], r.free[:n-1]
+	if len(r.free) > 0 {
+		old, r.free = r.free[0], r.free[1:]
 	}
 	it := rs.ReuseIterator(old)
 	if !r.explicit {
