@@ -63,8 +63,11 @@ func NewReader(dir string) (*Reader, error) {
 // newReader reads files in order; tailRule allows a torn tail in the last
 // file when that file is a segment (checkpoints are fsynced before they are
 // renamed into place, so a torn checkpoint is always corruption).
+//
+// The 1 MiB read buffer comes with the first read (fileScanner.fill): opening
+// an empty WAL, as every new database does, allocates none.
 func newReader(files []logFile, tailRule bool) *Reader {
-	return &Reader{files: files, buf: make([]byte, 0, 1<<20), noTail: !tailRule}
+	return &Reader{files: files, noTail: !tailRule}
 }
 
 // Next advances to the next record. It returns false at the end of the log
