@@ -1,7 +1,6 @@
 package tsdb
 
 import (
-	"sync"
 	"sync/atomic"
 )
 
@@ -9,13 +8,14 @@ import (
 // series. Lookups take no lock: the table is a directory of fixed-size
 // pages behind atomic pointers, so appenders resolving refs on two cores do
 // not contend on a shared lock word, as they would with a map under an
-// RWMutex. Inserts and deletes are serialised by mu; a page whose entries
-// are all deleted is freed.
+// RWMutex. Inserts and deletes are serialised by the caller: the head calls
+// set and del with its createMu held (or during replay, alone), so the
+// table takes no lock of its own on the path of every new series. A page
+// whose entries are all deleted is freed.
 type seriesTable struct {
-	mu     sync.Mutex
 	dir    atomic.Pointer[[]*seriesPage]
-	counts []int
-	n      int
+	counts []int // per page, under the caller's lock
+	n      atomic.Int64
 }
 
 const (
@@ -38,9 +38,8 @@ func (t *seriesTable) get(k uint64) *memSeries {
 	return pg[k&(pageSize-1)].Load()
 }
 
+// set stores s under k. The caller serialises set and del.
 func (t *seriesTable) set(k uint64, s *memSeries) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	p := int(k >> pageBits)
 	var d []*seriesPage
 	if dp := t.dir.Load(); dp != nil {
@@ -58,13 +57,12 @@ func (t *seriesTable) set(k uint64, s *memSeries) {
 	}
 	if d[p][k&(pageSize-1)].Swap(s) == nil {
 		t.counts[p]++
-		t.n++
+		t.n.Add(1)
 	}
 }
 
+// del removes k. The caller serialises set and del.
 func (t *seriesTable) del(k uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	dp := t.dir.Load()
 	p := int(k >> pageBits)
 	if dp == nil || p >= len(*dp) || (*dp)[p] == nil {
@@ -72,7 +70,7 @@ func (t *seriesTable) del(k uint64) {
 	}
 	if (*dp)[p][k&(pageSize-1)].Swap(nil) != nil {
 		t.counts[p]--
-		t.n--
+		t.n.Add(-1)
 		if t.counts[p] == 0 {
 			nd := append([]*seriesPage(nil), *dp...)
 			nd[p] = nil
@@ -82,11 +80,7 @@ func (t *seriesTable) del(k uint64) {
 }
 
 // len is the number of series.
-func (t *seriesTable) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.n
-}
+func (t *seriesTable) len() int { return int(t.n.Load()) }
 
 // each calls fn for every series, in key order, until it returns false.
 func (t *seriesTable) each(fn func(*memSeries) bool) {
