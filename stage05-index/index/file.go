@@ -112,9 +112,7 @@ func (ix *Index) WriteTo(w io.Writer, payload PayloadFunc) (int64, error) {
 	var strs []string
 	for _, name := range ix.nameList {
 		strs = append(strs, name)
-		for v := range ix.names[name].values {
-			strs = append(strs, v)
-		}
+		ix.names[name].values.each(func(r uint32) { strs = append(strs, ix.pairs.at(r).value) })
 	}
 	syms := newSymbolTable(strs)
 
@@ -308,7 +306,7 @@ func (ix *Index) decodePostings(body []byte, syms []string, nextID uint64) (uint
 			if ln != nil {
 				ix.finishName(ln)
 			}
-			ln = &labelName{name: name, values: map[string]uint32{}}
+			ln = &labelName{name: name}
 			ix.names[name] = ln
 			ix.nameList = append(ix.nameList, name)
 		}
@@ -325,11 +323,11 @@ func (ix *Index) decodePostings(body []byte, syms []string, nextID uint64) (uint
 		}
 		n := bm.GetCardinality()
 		total += n
+		p := pair{name: ln, value: value, postings: bm}
 		if n == 1 { // kept as a single ID, as Add keeps it
-			ln.values[value] = ix.pairs.add(pair{name: ln, value: value, one: bm.Minimum()})
-		} else {
-			ln.values[value] = ix.pairs.add(pair{name: ln, value: value, postings: bm})
+			p = pair{name: ln, value: value, one: bm.Minimum()}
 		}
+		ln.values.set(&ix.pairs, value, ix.pairs.add(p))
 	}
 	if ln != nil {
 		ix.finishName(ln)
@@ -340,7 +338,7 @@ func (ix *Index) decodePostings(body []byte, syms []string, nextID uint64) (uint
 // finishName sets the sorted-values cache of a name read from a file: its
 // pairs are consecutive and already in value order.
 func (ix *Index) finishName(ln *labelName) {
-	refs := make([]uint32, len(ln.values))
+	refs := make([]uint32, ln.values.len())
 	first := uint32(ix.pairs.len() - len(refs))
 	for i := range refs {
 		refs[i] = first + uint32(i)

@@ -70,7 +70,7 @@ type pair struct {
 // labelName is one label name and its values.
 type labelName struct {
 	name   string
-	values map[string]uint32 // value → pair reference
+	values valueTable // value → pair reference
 	// sorted caches the pair references in value order (nil when stale). It is
 	// built by readers, under the read lock, so it is an atomic pointer; every
 	// reader builds the same slice, so a race to store it is harmless.
@@ -256,12 +256,14 @@ func (ix *Index) internPair(name, value string, id SeriesID, guess uint32) uint3
 	}
 	if ln == nil {
 		name = ix.strs.clone(name)
-		ln = &labelName{name: name, values: map[string]uint32{}}
+		ln = &labelName{name: name}
 		ix.names[name] = ln
 		i, _ := slices.BinarySearch(ix.nameList, name)
 		ix.nameList = slices.Insert(ix.nameList, i, name)
 	}
-	if r, ok := ln.values[value]; ok {
+	slot, h, found := ln.values.find(&ix.pairs, value)
+	if found {
+		r := ln.values.slots[slot].ref - 1
 		ix.pairs.at(r).add(id)
 		return r
 	}
@@ -275,7 +277,7 @@ func (ix *Index) internPair(name, value string, id SeriesID, guess uint32) uint3
 	} else {
 		r = ix.pairs.add(p)
 	}
-	ln.values[value] = r
+	ln.values.insertAt(&ix.pairs, slot, h, r)
 	if ln.sorted.Load() != nil { // most adds find no cache to drop: skip the store
 		ln.sorted.Store(nil)
 	}
@@ -300,9 +302,9 @@ func (ix *Index) Delete(id SeriesID) bool {
 			continue
 		}
 		ln := p.name
-		delete(ln.values, p.value)
+		ln.values.del(&ix.pairs, p.value)
 		ln.sorted.Store(nil)
-		if len(ln.values) == 0 {
+		if ln.values.len() == 0 {
 			delete(ix.names, ln.name)
 			i, _ := slices.BinarySearch(ix.nameList, ln.name)
 			ix.nameList = slices.Delete(ix.nameList, i, i+1)
@@ -399,10 +401,8 @@ func (ix *Index) sortedRefs(ln *labelName) []uint32 {
 	if p := ln.sorted.Load(); p != nil {
 		return *p
 	}
-	refs := make([]uint32, 0, len(ln.values))
-	for _, r := range ln.values {
-		refs = append(refs, r)
-	}
+	refs := make([]uint32, 0, ln.values.len())
+	ln.values.each(func(r uint32) { refs = append(refs, r) })
 	slices.SortFunc(refs, func(a, b uint32) int { return strings.Compare(ix.pairs.at(a).value, ix.pairs.at(b).value) })
 	ln.sorted.Store(&refs)
 	return refs
@@ -413,7 +413,7 @@ func (ix *Index) Postings(name, value string) *roaring.Bitmap {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ln := ix.names[name]; ln != nil {
-		if r, ok := ln.values[value]; ok {
+		if r, ok := ln.values.get(&ix.pairs, value); ok {
 			return ix.pairs.at(r).clone()
 		}
 	}

@@ -259,7 +259,11 @@ func TestSinglePostings(t *testing.T) {
 	form := func(step string, want []SeriesID, single bool) {
 		t.Helper()
 		for _, x := range []*Index{ix, roundTripBytes(t, ix)} {
-			r, ok := x.names["inst"].values["x"]
+			var r uint32
+			var ok bool
+			if ln := x.names["inst"]; ln != nil {
+				r, ok = ln.values.get(&x.pairs, "x")
+			}
 			if len(want) == 0 {
 				if ok {
 					t.Fatalf("%s: inst=x still indexed", step)

@@ -42,7 +42,7 @@ func (ix *Index) Select(ms ...*Matcher) *roaring.Bitmap {
 		case ln == nil:
 			return roaring.New()
 		case m.typ == MatchEqual:
-			r, ok := ln.values[m.value]
+			r, ok := ln.values.get(&ix.pairs, m.value)
 			if !ok {
 				return roaring.New()
 			}
@@ -114,7 +114,7 @@ func (ix *Index) Select(ms ...*Matcher) *roaring.Bitmap {
 // filterCheaper reports whether testing each of res's series is cheaper than
 // testing each value of ln: both cost one match per item.
 func (ix *Index) filterCheaper(res *roaring.Bitmap, ln *labelName) bool {
-	return !ix.noSeriesFilter && res.GetCardinality() < uint64(len(ln.values))
+	return !ix.noSeriesFilter && res.GetCardinality() < uint64(ln.values.len())
 }
 
 // filterSeries keeps the series of res whose value of ln satisfies m.
@@ -252,7 +252,7 @@ func (ix *Index) matchingRefs(ln *labelName, pat *pattern, want bool) []uint32 {
 		if want {
 			var refs []uint32
 			for _, v := range pat.set {
-				if r, ok := ln.values[v]; ok {
+				if r, ok := ln.values.get(&ix.pairs, v); ok {
 					refs = append(refs, r)
 				}
 			}

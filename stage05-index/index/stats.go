@@ -57,11 +57,9 @@ func (ix *Index) Stats(topN int) Stats {
 	var perName, bytesPerName []Count
 	for _, ln := range ix.names {
 		st.StringBytes += uint64(len(ln.name))
-		perName = append(perName, Count{ln.name, uint64(len(ln.values))})
+		perName = append(perName, Count{ln.name, uint64(ln.values.len())})
 		var b uint64
-		for v := range ln.values {
-			b += uint64(len(v))
-		}
+		ln.values.each(func(r uint32) { b += uint64(len(ix.pairs.at(r).value)) })
 		bytesPerName = append(bytesPerName, Count{ln.name, b})
 	}
 	st.ValuesPerName = top(perName, topN)
