@@ -9,13 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
 )
 
-func runCLI(args ...string) (stdout, stderr string, code int) {
-	var o, e bytes.Buffer
-	code = run(args, &o, &e)
-	return o.String(), e.String(), code
-}
+func runCLI(args ...string) (stdout, stderr string, code int) { return cli.Capture(run, args...) }
 
 func fileSize(t *testing.T, p string) int {
 	t.Helper()

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
 )
 
-func runCLI(args ...string) (stdout, stderr string, code int) {
-	var o, e bytes.Buffer
-	code = run(args, &o, &e)
-	return o.String(), e.String(), code
-}
+func runCLI(args ...string) (stdout, stderr string, code int) { return cli.Capture(run, args...) }
 
 // TestDemo runs the demo on 40 series (10 of them GET) and checks the
 // guide's transcript shape and the numbers that follow from the data:

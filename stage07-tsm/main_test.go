@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
 )
 
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
-	return out.String(), errb.String(), code
+	return cli.Capture(run, args...)
 }
 
 // TestDemo runs the demo end to end at a small scale; it checks its own

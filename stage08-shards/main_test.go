@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
 )
 
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
-	return out.String(), errb.String(), code
+	return cli.Capture(run, args...)
 }
 
 // TestCLI runs the guide's session on a small data dir and checks each

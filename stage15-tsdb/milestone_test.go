@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage15-tsdb/client"
@@ -52,9 +53,7 @@ func inProcess(t testing.TB, dir string, sync string) (*server.Server, *client.C
 
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
-	return out.String(), errb.String(), code
+	return cli.Capture(run, args...)
 }
 
 // Milestone 1: all components integrate. Data goes in through every

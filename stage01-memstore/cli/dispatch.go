@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -48,4 +49,13 @@ func IsTerminal(r io.Reader) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// Capture runs a program's run function (main without the process: args,
+// stdout, stderr, exit status) with args and returns what it printed and
+// its status: how the stages' tests drive their CLIs.
+func Capture(run func(args []string, stdout, stderr io.Writer) int, args ...string) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
 }
