@@ -289,7 +289,8 @@ func demoBoth(t testing.TB) both {
 // same values, bit for bit.
 func TestEnginesAgree(t *testing.T) {
 	b := demoBoth(t)
-	ours := promql.NewEngine(promql.Opts{})
+	// The experimental functions on both sides (newPromEngine).
+	ours := promql.NewEngine(promql.Opts{Features: promql.Features{ExperimentalFunctions: true}})
 	theirs := newPromEngine()
 	ctx := context.Background()
 	start := time.Date(2025, 1, 1, 0, 3, 0, 0, time.UTC)

@@ -98,6 +98,9 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 			}
 		}
 	}
+	if empty, err := ev.checkParam(n, param); empty || err != nil {
+		return nil, err
+	}
 	switch n.Op {
 	case parser.SUM, parser.AVG, parser.COUNT, parser.GROUP, parser.MIN, parser.MAX, parser.STDDEV, parser.STDVAR:
 		if m, ok, err := ev.streamFold(n); ok || err != nil {
@@ -336,6 +339,67 @@ func kahanInc(f, sum, c float64) (float64, float64) {
 	return t, c
 }
 
+// Prometheus's bounds for a k: the float64s nearest to ±2^63 that an
+// int64 holds.
+const (
+	maxK = 9223372036854774784
+	minK = -9223372036854775808
+)
+
+// checkParam checks an aggregation's parameter over all steps, as
+// Prometheus does before aggregating: k of topk, bottomk and limitk must be
+// a number within int64 (a k below 1 everywhere is an empty result), a
+// ratio a number (capped to [-1, 1] with a warning), a quantile φ in
+// [0, 1] or a warning.
+func (ev *evaluator) checkParam(n *parser.AggregateExpr, param []float64) (empty bool, err error) {
+	if param == nil {
+		return false, nil
+	}
+	// The smallest and largest, a NaN making both NaN (math.Min, math.Max).
+	mn, mx, nan := math.MaxFloat64, -math.MaxFloat64, false
+	for _, p := range param {
+		mn, mx, nan = math.Min(mn, p), math.Max(mx, p), nan || math.IsNaN(p)
+	}
+	pos := n.Param.PositionRange()
+	switch n.Op {
+	case parser.TOPK, parser.BOTTOMK, parser.LIMITK:
+		switch {
+		case mx < 1:
+			return true, nil
+		case nan:
+			return false, errorf("Parameter value is NaN")
+		case mn <= minK:
+			return false, errorf("Scalar value %v underflows int64", mn)
+		case mx >= maxK:
+			return false, errorf("Scalar value %v overflows int64", mx)
+		}
+	case parser.LIMIT_RATIO:
+		switch {
+		case mx == 0 && mn == 0:
+			return true, nil
+		case nan:
+			return false, errorf("Ratio value is NaN")
+		}
+		if mx > 1 {
+			ev.annos.add(invalidRatioWarning(mx, 1, pos))
+		}
+		if mn < -1 {
+			ev.annos.add(invalidRatioWarning(mn, -1, pos))
+		}
+	case parser.QUANTILE:
+		if nan {
+			ev.annos.add(invalidQuantileWarning(math.NaN(), pos))
+		}
+		if mx > 1 {
+			ev.annos.add(invalidQuantileWarning(mx, pos))
+		}
+		if mn < 0 {
+			ev.annos.add(invalidQuantileWarning(mn, pos))
+		}
+	}
+	return false, nil
+}
+
 // selectK is topk, bottomk, limitk and limit_ratio: per step and group,
 // which series survive. The survivors keep all their labels (__name__ too).
 func (ev *evaluator) selectK(n *parser.AggregateExpr, m Matrix, groupOf []int, ngroups int, param []float64) (Matrix, error) {
@@ -355,15 +419,8 @@ func (ev *evaluator) selectK(n *parser.AggregateExpr, m Matrix, groupOf []int, n
 		for _, e := range steps[i] {
 			perGroup[groupOf[e.idx]] = append(perGroup[groupOf[e.idx]], e)
 		}
-		var k int
-		if n.Op != parser.LIMIT_RATIO {
-			if math.IsNaN(p) || p > math.MaxInt64/2 || p < -math.MaxInt64/2 {
-				return nil, errorf("scalar parameter %v for %s is not a valid count", p, n.Op)
-			}
-			k = int(p)
-		} else if math.IsNaN(p) || p < -1 || p > 1 {
-			return nil, errorf("limit_ratio parameter must be between -1 and 1, got %v", p)
-		}
+		k := min(int(p), len(m)) // checkParam made p a number within int64
+		p = max(-1, min(1, p))   // a ratio, capped
 		for _, es := range perGroup {
 			switch n.Op {
 			case parser.TOPK, parser.BOTTOMK:

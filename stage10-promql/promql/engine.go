@@ -49,6 +49,10 @@ type Opts struct {
 	// SubqueryStep is the step of a subquery written without one
 	// (foo[1h:]). Defaults to 1m, Prometheus's default evaluation interval.
 	SubqueryStep time.Duration
+	// Features are the --enable-feature flags that change the language
+	// (what parses, through Parse) and the evaluation (delayed __name__
+	// removal). The zero value is Prometheus 3's default.
+	Features Features
 }
 
 // Engine evaluates queries. It holds only configuration, so one Engine may
@@ -74,13 +78,68 @@ func NewEngine(opts Opts) *Engine {
 	return &Engine{opts: opts}
 }
 
-// Eval runs an instant query at ts. The result is a Vector, Scalar, String
-// or (for a range-vector expression such as foo[5m]) a Matrix of raw
-// samples.
+// Parse parses a query with the language the engine's Features enable.
+func (e *Engine) Parse(q string) (parser.Expr, error) {
+	return e.opts.Features.Parser().ParseExpr(q)
+}
+
+// Features are the features the engine was made with.
+func (e *Engine) Features() Features { return e.opts.Features }
+
+// A Query is a parsed expression and when to evaluate it: at Start alone
+// (an instant query, Step 0), or at Start, Start+Step, … up to End (a range
+// query).
+type Query struct {
+	Expr       parser.Expr
+	Start, End time.Time
+	Step       time.Duration
+}
+
+// Result is what a query returns: its value and its annotations.
+type Result struct {
+	// Value is a Vector, Scalar or String for an instant query (a Matrix
+	// of raw samples for a range-vector expression such as foo[5m]), a
+	// Matrix sorted by label set for a range query.
+	Value Value
+	// Annotations are Prometheus's warnings and infos about the query.
+	Annotations Annotations
+}
+
+// Exec runs a query. An instant vector keeps the order of a top-level
+// sort, sort_desc, sort_by_label, topk or bottomk; any other result is
+// sorted by label set.
+func (e *Engine) Exec(ctx context.Context, st Storage, q Query) (*Result, error) {
+	if q.Step == 0 {
+		return e.instant(ctx, st, q.Expr, q.Start)
+	}
+	return e.rangeQuery(ctx, st, q.Expr, q.Start, q.End, q.Step)
+}
+
+// Eval runs an instant query at ts: Exec without the annotations.
 func (e *Engine) Eval(ctx context.Context, st Storage, expr parser.Expr, ts time.Time) (Value, error) {
+	r, err := e.instant(ctx, st, expr, ts)
+	if err != nil {
+		return nil, err
+	}
+	return r.Value, nil
+}
+
+// EvalRange runs a range query: expr at start, start+step, … up to end,
+// Exec without the annotations.
+func (e *Engine) EvalRange(ctx context.Context, st Storage, expr parser.Expr, start, end time.Time, step time.Duration) (Matrix, error) {
+	r, err := e.rangeQuery(ctx, st, expr, start, end, step)
+	if err != nil {
+		return nil, err
+	}
+	return r.Value.(Matrix), nil
+}
+
+func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts time.Time) (*Result, error) {
 	t := ts.UnixMilli()
 	ev, cancel := e.newEvaluator(ctx, st, t, t, 1)
 	defer cancel()
+	ev.qStep = 0 // an instant query has no step
+	res := &Result{}
 	switch expr.Type() {
 	case parser.ValueTypeMatrix:
 		r, err := ev.rangeArg(parser.UnwrapParens(expr))
@@ -95,35 +154,36 @@ func (e *Engine) Eval(ctx context.Context, st Storage, expr parser.Expr, ts time
 			}
 		}
 		sortMatrix(out)
-		return out, nil
+		res.Value = out
 	case parser.ValueTypeString:
-		return String{T: t, V: parser.UnwrapParens(expr).(*parser.StringLiteral).Val}, nil
+		res.Value = String{T: t, V: parser.UnwrapParens(expr).(*parser.StringLiteral).Val}
 	case parser.ValueTypeScalar:
 		sc, err := ev.evalScalar(expr)
 		if err != nil {
 			return nil, ev.wrap(err)
 		}
-		return Scalar{T: t, V: sc[0]}, nil
-	}
-	m, err := ev.evalVector(expr)
-	if err != nil {
-		return nil, ev.wrap(err)
-	}
-	if !keepsOrder(expr) {
-		sortMatrix(m)
-	}
-	vec := make(Vector, 0, len(m))
-	for _, s := range m {
-		for _, p := range s.Floats {
-			vec = append(vec, Sample{Metric: s.Metric, T: t, F: p.V})
+		res.Value = Scalar{T: t, V: sc[0]}
+	default:
+		m, err := ev.evalVector(expr)
+		if err != nil {
+			return nil, ev.wrap(err)
 		}
+		if !keepsOrder(expr) {
+			sortMatrix(m)
+		}
+		vec := make(Vector, 0, len(m))
+		for _, s := range m {
+			for _, p := range s.Floats {
+				vec = append(vec, Sample{Metric: s.Metric, T: t, F: p.V})
+			}
+		}
+		res.Value = vec
 	}
-	return vec, nil
+	res.Annotations = *ev.annos
+	return res, nil
 }
 
-// EvalRange runs a range query: expr at start, start+step, … up to end.
-// The result is a Matrix sorted by label set.
-func (e *Engine) EvalRange(ctx context.Context, st Storage, expr parser.Expr, start, end time.Time, step time.Duration) (Matrix, error) {
+func (e *Engine) rangeQuery(ctx context.Context, st Storage, expr parser.Expr, start, end time.Time, step time.Duration) (*Result, error) {
 	s, en, stp := start.UnixMilli(), end.UnixMilli(), step.Milliseconds()
 	if stp <= 0 {
 		return nil, errorf("zero or negative query resolution step widths are not accepted. Try a positive integer")
@@ -157,24 +217,26 @@ func (e *Engine) EvalRange(ctx context.Context, st Storage, expr parser.Expr, st
 		}
 		sortMatrix(m)
 	}
-	return m, nil
+	return &Result{Value: m, Annotations: *ev.annos}, nil
 }
 
 // maxSteps is Prometheus's cap on a range query's points per series.
 const maxSteps = 11_000
 
-// Query parses q and runs it as an instant query.
+// Query parses q (with the engine's Features) and runs it as an instant
+// query.
 func (e *Engine) Query(ctx context.Context, st Storage, q string, ts time.Time) (Value, error) {
-	expr, err := parser.ParseExpr(q)
+	expr, err := e.Parse(q)
 	if err != nil {
 		return nil, err
 	}
 	return e.Eval(ctx, st, expr, ts)
 }
 
-// QueryRange parses q and runs it as a range query.
+// QueryRange parses q (with the engine's Features) and runs it as a range
+// query.
 func (e *Engine) QueryRange(ctx context.Context, st Storage, q string, start, end time.Time, step time.Duration) (Matrix, error) {
-	expr, err := parser.ParseExpr(q)
+	expr, err := e.Parse(q)
 	if err != nil {
 		return nil, err
 	}

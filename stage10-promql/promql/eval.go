@@ -26,7 +26,10 @@ type evaluator struct {
 	maxSamples           int
 	held                 *int  // samples in memory now; shared with subquery evaluators
 	qStart, qEnd         int64 // the query's own range, for @ start() / @ end()
+	qStep                int64 // the query's step (0: instant), for step()
 	subStep              int64
+	features             Features
+	annos                *Annotations // shared with subquery evaluators
 }
 
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
@@ -37,7 +40,8 @@ func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, inter
 		ctx: ctx, deadline: deadline, st: st, start: start, end: end, interval: interval,
 		steps:    int((end-start)/interval) + 1,
 		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, held: &n,
-		qStart: start, qEnd: end, subStep: e.opts.SubqueryStep.Milliseconds(),
+		qStart: start, qEnd: end, qStep: interval, subStep: e.opts.SubqueryStep.Milliseconds(),
+		features: e.opts.Features, annos: &Annotations{},
 	}, cancel
 }
 

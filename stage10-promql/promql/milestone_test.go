@@ -21,7 +21,7 @@ func scripts(t *testing.T, names ...string) {
 	for i, n := range names {
 		paths[i] = "../testdata/" + n
 	}
-	promqltest.Check(t, promql.NewEngine(promql.Opts{}), paths...)
+	promqltest.Check(t, promql.NewEngine(promql.Opts{Features: promql.AllFeatures}), paths...)
 }
 
 // Milestone 1: simple selectors work. The selector script, and the REPL's

@@ -2,6 +2,7 @@ package promql
 
 import (
 	"math"
+	"strings"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
@@ -94,7 +95,8 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 			}
 		}
 	}
-	re := &rangeEval{ev: ev, rf: rf, scalars: scalars, limit: ev.maxSamples - *ev.held}
+	re := &rangeEval{ev: ev, rf: rf, scalars: scalars, limit: ev.maxSamples - *ev.held,
+		counterInfo: c.Func.Name == "rate" || c.Func.Name == "increase", argPos: c.Args[rf.matrix].PositionRange()}
 	re.w.args = make([]float64, len(scalars))
 	switch n := parser.UnwrapParens(c.Args[rf.matrix]).(type) {
 	case *parser.MatrixSelector:
@@ -125,6 +127,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 			if !keep {
 				scratch = pts
 			}
+			re.checkCounter(re.nonCounterName(s.labels), pts)
 			if err := ev.emitRange(rf.outLabels(s.labels, pts), pts, peak, emit); err != nil {
 				return err
 			}
@@ -132,6 +135,31 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 		return nil
 	}
 	return errorf("expected a range vector, got %T", c.Args[rf.matrix])
+}
+
+// nonCounterName is the series' metric name if rate or increase over it
+// deserve Prometheus's info that it might not be a counter: the name does
+// not end in _total, _sum, _count or _bucket. "" otherwise.
+func (re *rangeEval) nonCounterName(l model.Labels) string {
+	if !re.counterInfo {
+		return ""
+	}
+	name := l.Name()
+	for _, suffix := range []string{"_total", "_sum", "_count", "_bucket"} {
+		if strings.HasSuffix(name, suffix) {
+			return ""
+		}
+	}
+	return name
+}
+
+// checkCounter notes the non-counter info for a series named name (see
+// nonCounterName) if rate or increase gave it a result. Only the main
+// goroutine calls it, in series order.
+func (re *rangeEval) checkCounter(name string, pts []Point) {
+	if name != "" && len(pts) > 0 {
+		re.ev.annos.add(nonCounterInfo(name, re.argPos))
+	}
 }
 
 // emitRange passes one series' result to emit, in series order, once its
@@ -177,17 +205,22 @@ type rangeEval struct {
 	// what the query holds elsewhere): a series whose window grows past it
 	// stops there, so that an over-limit query never reads a huge window
 	// into memory before it fails.
-	limit   int
-	w       window
-	sl      slider
-	buf     []Point // the slider's window buffer in iterator mode, kept for the next series
-	noStale []Point
+	limit int
+	// counterInfo: the function is rate or increase, which note a series
+	// whose name does not say counter (checkCounter); argPos is where
+	// their argument is, for the annotation.
+	counterInfo bool
+	argPos      parser.PosRange
+	w           window
+	sl          slider
+	buf         []Point // the slider's window buffer in iterator mode, kept for the next series
+	noStale     []Point
 }
 
 // clone is a rangeEval for another goroutine: the same function and
 // arguments, buffers of its own.
 func (re *rangeEval) clone() *rangeEval {
-	c := &rangeEval{ev: re.ev, rf: re.rf, scalars: re.scalars, limit: re.limit}
+	c := &rangeEval{ev: re.ev, rf: re.rf, scalars: re.scalars, limit: re.limit, counterInfo: re.counterInfo, argPos: re.argPos}
 	c.w.args = make([]float64, len(re.scalars))
 	return c
 }

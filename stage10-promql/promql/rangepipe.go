@@ -45,6 +45,7 @@ type rangePipe struct {
 // its output labels labels[k] (rewritten by the worker).
 type rangeTask struct {
 	labels  []model.Labels
+	names   []string // each series' name if it needs rate's non-counter info (nonCounterName)
 	samples [][]Point
 	its     []Iterator // to hand back to storage once the results are out; nil entries for none
 	cost    int
@@ -95,6 +96,7 @@ func (p *rangePipe) add(s StorageSeries) error {
 		if err := it.Err(); err != nil {
 			return err
 		}
+		p.re.checkCounter(p.re.nonCounterName(s.Labels()), pts)
 		err := p.ev.emitRange(p.re.rf.outLabels(s.Labels(), pts), pts, peak, p.emit)
 		p.its.done(it)
 		return err
@@ -105,6 +107,7 @@ func (p *rangePipe) add(s StorageSeries) error {
 		p.cur = t
 	}
 	t.labels = append(t.labels, s.Labels())
+	t.names = append(t.names, p.re.nonCounterName(s.Labels()))
 	t.samples = append(t.samples, samples)
 	t.its = append(t.its, it)
 	if t.cost += len(samples) + p.ev.steps; t.cost < taskCost && len(t.labels) < maxTaskSeries {
@@ -207,6 +210,7 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 		} else {
 			pts = t.out[t.off[k]:t.off[k+1]:t.off[k+1]] // an emit that appends must not write over series k+1
 		}
+		p.re.checkCounter(t.names[k], pts)
 		if err := p.ev.emitRange(l, pts, t.peaks[k], p.emit); err != nil {
 			return err
 		}
@@ -215,10 +219,11 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 		}
 	}
 	clear(t.labels)
+	clear(t.names)
 	clear(t.samples)
 	clear(t.its)
 	clear(t.own)
-	t.labels, t.samples, t.its, t.own, t.cost = t.labels[:0], t.samples[:0], t.its[:0], t.own[:0], 0
+	t.labels, t.names, t.samples, t.its, t.own, t.cost = t.labels[:0], t.names[:0], t.samples[:0], t.its[:0], t.own[:0], 0
 	p.free = append(p.free, t)
 	return nil
 }

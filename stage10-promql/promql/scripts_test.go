@@ -14,5 +14,5 @@ func TestScripts(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts found: %v", err)
 	}
-	promqltest.Check(t, promql.NewEngine(promql.Opts{}), files...)
+	promqltest.Check(t, promql.NewEngine(promql.Opts{Features: promql.AllFeatures}), files...)
 }

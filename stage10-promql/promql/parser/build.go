@@ -19,6 +19,7 @@ import (
 // known to be well-typed, so each check only looks one level down.
 type builder struct {
 	input string
+	opts  Options
 }
 
 // buildError carries a positioned error out of the recursive builder; it is
@@ -53,7 +54,7 @@ func (c *chain) peek() (Op, bool) {
 		return OpInvalid, false
 	}
 	g := c.ops[c.next].Op
-	op, ok := binaryOps[g.Op]
+	op, ok := binaryOps[lowerKeyword(g.Op)]
 	if !ok { // the grammar accepts any Op, Sign or Ident token here
 		fail(at(g.Pos), "unexpected %q: expected a binary operator", g.Op)
 	}
@@ -128,7 +129,7 @@ func (b *builder) unary(sign string, start Pos, operand Expr) Expr {
 func isVectorOrScalar(t ValueType) bool { return t == ValueTypeScalar || t == ValueTypeVector }
 
 func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
-	op := binaryOps[g.Op.Op] // checked by chain.peek
+	op := binaryOps[lowerKeyword(g.Op.Op)] // checked by chain.peek
 	opPos := g.Op.Pos
 	be := &BinaryExpr{Op: op, LHS: lhs, RHS: rhs,
 		PosRange: PosRange{lhs.PositionRange().Start, rhs.PositionRange().End}}
@@ -200,7 +201,7 @@ func (b *builder) labelList(g *gLabelList) []string {
 		name := l
 		if strings.ContainsAny(l[:1], "\"'`") {
 			var err error
-			if name, err = unquote(l); err != nil {
+			if name, err = Unquote(l); err != nil {
 				fail(at(g.Pos), "%v", err)
 			}
 		}
@@ -321,16 +322,21 @@ func (b *builder) atModifier(g *gSuffix) *AtModifier {
 	return &AtModifier{Timestamp: int64(ms)}
 }
 
+// isDurationToken tells a Duration token (5m, 1h30m) from a Number token
+// (5, 1., 0x1d) by its last character, a unit.
 func isDurationToken(s string) bool {
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		return false
+	}
 	c := s[len(s)-1]
-	return c < '0' || c > '9'
+	return c >= 'a' && c <= 'z'
 }
 
 // duration reads a Duration or Number token (a number is seconds). Ranges
 // and steps must be positive; offsets may be zero.
 func (b *builder) duration(tok string, p lexer.Position, zeroOK bool) time.Duration {
 	var d time.Duration
-	if isDurationToken(tok) && !strings.HasPrefix(tok, "0x") && !strings.HasPrefix(tok, "0X") {
+	if isDurationToken(tok) {
 		var err error
 		if d, err = ParseDuration(tok); err != nil {
 			fail(at(p), "%v", err)
@@ -363,7 +369,7 @@ func (b *builder) primary(g *gOperand, pr PosRange) Expr {
 		}
 		return &NumberLiteral{Val: f, PosRange: pr}
 	case g.lead().Type == tokString:
-		s, err := unquote(g.lead().Value)
+		s, err := Unquote(g.lead().Value)
 		if err != nil {
 			fail(pr, "%v", err)
 		}
@@ -401,7 +407,7 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 		if pre.Kind != "" {
 			fail(pr, "unexpected grouping %q without an aggregation body", pre.Kind)
 		}
-		if keywords[name] {
+		if keywords[lowerKeyword(name)] {
 			fail(pr, "unexpected %q: expected an expression", name)
 		}
 		if !g.NameSel.Braces {
@@ -421,7 +427,7 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 	for i, a := range g.Args {
 		args[i] = b.expr(a)
 	}
-	if op, ok := aggregateOps[name]; ok {
+	if op, ok := aggregateOps[lowerKeyword(name)]; ok {
 		return b.aggregate(op, g, args, pr)
 	}
 	if pre.Kind != "" || g.Post != nil {
@@ -430,6 +436,9 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 	fn, ok := Functions[name]
 	if !ok {
 		fail(pr, "unknown function with name %q", name)
+	}
+	if fn.Experimental && !b.opts.ExperimentalFunctions {
+		fail(pr, "function %q is not enabled", name)
 	}
 	b.checkCall(fn, args, pr)
 	return &Call{Func: fn, Args: args, PosRange: pr}
@@ -440,12 +449,10 @@ func (b *builder) checkCall(fn *Function, args []Expr, pr PosRange) {
 	switch {
 	case fn.Variadic == 0 && n != want:
 		fail(pr, "expected %d argument(s) in call to %q, got %d", want, fn.Name, n)
-	case fn.Variadic > 0 && n < want-fn.Variadic:
-		fail(pr, "expected at least %d argument(s) in call to %q, got %d", want-fn.Variadic, fn.Name, n)
-	case fn.Variadic > 0 && n > want:
-		fail(pr, "expected at most %d argument(s) in call to %q, got %d", want, fn.Name, n)
-	case fn.Variadic < 0 && n < want-1:
+	case fn.Variadic != 0 && n < want-1:
 		fail(pr, "expected at least %d argument(s) in call to %q, got %d", want-1, fn.Name, n)
+	case fn.Variadic > 0 && n > want-1+fn.Variadic:
+		fail(pr, "expected at most %d argument(s) in call to %q, got %d", want-1+fn.Variadic, fn.Name, n)
 	}
 	for i, a := range args {
 		wt := fn.ArgTypes[min(i, want-1)]
@@ -473,8 +480,14 @@ func (b *builder) aggregate(op Op, g *gOperand, args []Expr, pr PosRange) Expr {
 		ae.Without = gr.Kind == "without"
 		ae.Grouping = b.labelList(&gr.gLabelList)
 	}
+	if len(args) == 0 {
+		fail(pr, "no arguments for aggregate expression provided")
+	}
 	want := 1
 	if op.IsAggregatorWithParam() {
+		if op.IsExperimental() && !b.opts.ExperimentalFunctions {
+			fail(pr, "%s() is experimental and must be enabled with --enable-feature=promql-experimental-functions", op)
+		}
 		want = 2
 	}
 	if len(args) != want {
@@ -508,7 +521,7 @@ func (b *builder) selector(name string, matchers []gMatcher, pr PosRange) *Vecto
 		quoted := strings.ContainsAny(lname[:1], "\"'`")
 		if quoted {
 			var err error
-			if lname, err = unquote(lname); err != nil {
+			if lname, err = Unquote(lname); err != nil {
 				fail(mpr, "%v", err)
 			}
 		}
@@ -524,7 +537,7 @@ func (b *builder) selector(name string, matchers []gMatcher, pr PosRange) *Vecto
 			vs.LabelMatchers = append([]*index.Matcher{index.MustNewMatcher(index.MatchEqual, model.MetricName, lname)}, vs.LabelMatchers...)
 			continue
 		}
-		val, err := unquote(gm.Value)
+		val, err := Unquote(gm.Value)
 		if err != nil {
 			fail(mpr, "%v", err)
 		}
@@ -558,25 +571,23 @@ var matchTypes = map[string]index.MatchType{
 	"=": index.MatchEqual, "!=": index.MatchNotEqual, "=~": index.MatchRegexp, "!~": index.MatchNotRegexp,
 }
 
-// parseNumber reads a Number token: decimal, exponent or hex.
+// parseNumber reads a Number token as Prometheus does: as an integer in Go
+// syntax if it is one (0x1f, 017 octal, 1_000), else as a float (1.5e3,
+// 2., .5).
 func parseNumber(s string) (float64, error) {
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		u, err := strconv.ParseUint(s[2:], 16, 64)
-		if err != nil {
-			return 0, fmt.Errorf("bad number %q", s)
-		}
-		return float64(u), nil
+	if n, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return float64(n), nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, fmt.Errorf("bad number %q", s)
+		return 0, fmt.Errorf("error parsing number: %w", err)
 	}
 	return f, nil
 }
 
-// unquote reads a String token in any of PromQL's three quotings: "…" and
+// Unquote reads a string literal in any of PromQL's three quotings: "…" and
 // '…' with Go escapes, `…` raw.
-func unquote(s string) (string, error) {
+func Unquote(s string) (string, error) {
 	if len(s) < 2 || s[0] != s[len(s)-1] {
 		return "", fmt.Errorf("bad string %s", s)
 	}

@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"strings"
+
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
 )
@@ -36,9 +38,44 @@ var (
 )
 
 func isPunct(t *lexer.Token, p string) bool { return t.Type == tokPunct && t.Value == p }
-func isIdent(t *lexer.Token, v string) bool { return t.Type == tokIdent && t.Value == v }
-func isLabel(t *lexer.Token) bool           { return t.Type == tokIdent || t.Type == tokString }
-func isNumber(t *lexer.Token) bool          { return t.Type == tokNumber || t.Type == tokDuration }
+
+// isIdent reports the keyword v (lower case) in any case, as Prometheus's
+// lexer reads keywords: BY, By and by are the same word.
+func isIdent(t *lexer.Token, v string) bool { return t.Type == tokIdent && keywordIs(t.Value, v) }
+
+// keywordIs compares a word with a lower-case ASCII keyword, ignoring the
+// word's case. Only ASCII letters fold: Prometheus lower-cases a word to
+// look it up but refuses any word with a non-ASCII character.
+func keywordIs(word, kw string) bool {
+	if len(word) != len(kw) {
+		return false
+	}
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != kw[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerKeyword is word in lower case if it is ASCII (a keyword's
+// spelling), else word as it is.
+func lowerKeyword(word string) string {
+	for i := 0; i < len(word); i++ {
+		if c := word[i]; c >= 0x80 {
+			return word
+		} else if 'A' <= c && c <= 'Z' {
+			return strings.ToLower(word)
+		}
+	}
+	return word
+}
+func isLabel(t *lexer.Token) bool  { return t.Type == tokIdent || t.Type == tokString }
+func isNumber(t *lexer.Token) bool { return t.Type == tokNumber || t.Type == tokDuration }
 
 func unexpected(lex *lexer.PeekingLexer, expect string) error {
 	return &participle.UnexpectedTokenError{Unexpected: *lex.Peek(), Expect: expect}
@@ -120,7 +157,7 @@ func (g *gGrouping) Parse(lex *lexer.PeekingLexer) error {
 	if !isIdent(t, "by") && !isIdent(t, "without") {
 		return participle.NextMatch
 	}
-	g.Kind = t.Value
+	g.Kind = lowerKeyword(t.Value)
 	lex.Next()
 	if err := g.gLabelList.Parse(lex); err != participle.NextMatch {
 		return err
@@ -216,7 +253,7 @@ func (g *gMatching) Parse(lex *lexer.PeekingLexer) error {
 	if !isIdent(t, "on") && !isIdent(t, "ignoring") {
 		return participle.NextMatch
 	}
-	g.Kind = t.Value
+	g.Kind = lowerKeyword(t.Value)
 	lex.Next()
 	switch err := g.Labels.Parse(lex); err {
 	case nil:
@@ -228,7 +265,7 @@ func (g *gMatching) Parse(lex *lexer.PeekingLexer) error {
 	if t = lex.Peek(); !isIdent(t, "group_left") && !isIdent(t, "group_right") {
 		return nil
 	}
-	g.Group = t.Value
+	g.Group = lowerKeyword(t.Value)
 	lex.Next()
 	// A label list that fails right after its "(" is left unread, as an
 	// optional part that did not match: "(" then starts the right operand.
@@ -323,7 +360,7 @@ func (g *gSuffix) Parse(lex *lexer.PeekingLexer) error {
 		case isNumber(t):
 			g.Num = g.end(lex.Next())
 		case isIdent(t, "start") || isIdent(t, "end"):
-			g.Fn = t.Value
+			g.Fn = lowerKeyword(t.Value)
 			lex.Next()
 			if !isPunct(lex.Peek(), "(") {
 				err := unexpected(lex, `"("`)

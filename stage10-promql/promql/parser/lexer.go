@@ -12,7 +12,9 @@ import "github.com/alecthomas/participle/v2/lexer"
 //   - an Ident may not start with ":" followed by a digit, so [5m:1m] lexes as
 //     5m, ":", 1m;
 //   - keywords (by, on, offset, …) are plain Idents: the grammar matches them
-//     by value, so a label may still be named "on" or "by";
+//     by value, in any case (BY is by), so a label may still be named "on";
+//   - a number may separate its digits with single underscores (1_000,
+//     0x_ff), as Go and Prometheus allow;
 //   - + and - are a type of their own, Sign, because they are both unary and
 //     binary operators: the grammar asks for @Sign* before every operand,
 //     which is cheaper than a choice between two spellings.
@@ -20,7 +22,7 @@ var promqlLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Comment", Pattern: `#[^\n]*`},
 	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
 	{Name: "Duration", Pattern: `(\d+(ms|[smhdwy]))+\b`},
-	{Name: "Number", Pattern: `0[xX][0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?`},
+	{Name: "Number", Pattern: `0[xX]_?[0-9a-fA-F]+(_[0-9a-fA-F]+)*|(\d+(_\d+)*\.?(\d+(_\d+)*)?|\.\d+(_\d+)*)([eE][-+]?\d+(_\d+)*)?`},
 	{Name: "String", Pattern: `"(\\.|[^"\\\n])*"|'(\\.|[^'\\\n])*'|` + "`[^`]*`"},
 	{Name: "Ident", Pattern: `[a-zA-Z_][a-zA-Z0-9_:]*|:[a-zA-Z_][a-zA-Z0-9_:]*`},
 	{Name: "Sign", Pattern: `[-+]`},

@@ -89,6 +89,10 @@ func (o Op) IsAggregatorWithParam() bool {
 	return o == TOPK || o == BOTTOMK || o == COUNT_VALUES || o == QUANTILE || o == LIMITK || o == LIMIT_RATIO
 }
 
+// IsExperimental reports the aggregations Prometheus keeps behind
+// --enable-feature=promql-experimental-functions.
+func (o Op) IsExperimental() bool { return o == LIMITK || o == LIMIT_RATIO }
+
 // Precedence is how tightly a binary operator binds (higher binds tighter):
 // or < and,unless < comparisons < +,- < *,/,%,atan2 < ^. Unary minus sits
 // between * and ^, so -2^2 is -(2^2) but -a*b is (-a)*b.

@@ -23,7 +23,7 @@ func (e *ParseErr) Error() string {
 	if e.Query == "" {
 		return "unknown position: parse error: " + e.Err.Error()
 	}
-	line, col := lineCol(e.Query, int(e.PositionRange.Start))
+	line, col := e.PositionRange.LineCol(e.Query)
 	return fmt.Sprintf("%d:%d: parse error: %v", line, col, e.Err)
 }
 
@@ -33,7 +33,10 @@ func (e *ParseErr) Unwrap() error { return e.Err }
 // API answering "bad_data") can branch on errors.Is(err, ErrParse).
 var ErrParse = errors.New("parse error")
 
-func lineCol(q string, off int) (line, col int) {
+// LineCol is where the range starts in the query q: a 1-based line and a
+// 1-based column counted in bytes, as Prometheus reports positions.
+func (p PosRange) LineCol(q string) (line, col int) {
+	off := int(p.Start)
 	if off > len(q) {
 		off = len(q)
 	}
@@ -60,8 +63,13 @@ func getGrammar() (*participle.Parser[gExpr], error) {
 	return grammar, grammarErr
 }
 
-// ParseExpr parses and type-checks one PromQL expression.
-func ParseExpr(input string) (expr Expr, err error) {
+// ParseExpr parses and type-checks one PromQL expression with the default
+// Options: Prometheus 3's language without its experimental features.
+func ParseExpr(input string) (Expr, error) { return Options{}.ParseExpr(input) }
+
+// ParseExpr parses and type-checks one PromQL expression with the features
+// o enables.
+func (o Options) ParseExpr(input string) (expr Expr, err error) {
 	g, err := getGrammar()
 	if err != nil {
 		return nil, fmt.Errorf("promql grammar: %w", err)
@@ -78,7 +86,7 @@ func ParseExpr(input string) (expr Expr, err error) {
 		}
 		return nil, &ParseErr{Err: err, Query: input}
 	}
-	b := &builder{input: input}
+	b := &builder{input: input, opts: o}
 	defer func() {
 		if r := recover(); r != nil {
 			be, ok := r.(buildError)

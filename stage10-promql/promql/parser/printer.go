@@ -65,7 +65,7 @@ func matcherString(m *index.Matcher) string {
 }
 
 func printableMetricName(n string) bool {
-	if !identRE.MatchString(n) || keywords[n] {
+	if !identRE.MatchString(n) || keywords[lowerKeyword(n)] {
 		return false
 	}
 	l := strings.ToLower(n)

@@ -179,32 +179,28 @@ func durationAt(s string, i int) (int, bool) {
 	return 0, false
 }
 
-// numberAt matches 0[xX][0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?.
+// numberAt matches promqlLexer's Number rule:
+// 0[xX]_?[0-9a-fA-F]+(_[0-9a-fA-F]+)* |
+// (\d+(_\d+)*\.?(\d+(_\d+)*)?|\.\d+(_\d+)*)([eE][-+]?\d+(_\d+)*)?
 func numberAt(s string) int {
-	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && isHex(s[2]) {
-		n := 3
-		for n < len(s) && isHex(s[n]) {
-			n++
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		k := 2
+		if s[k] == '_' {
+			k++
 		}
-		return n
+		if n := runAt(s, k, isHex); n > k {
+			return n
+		}
 	}
 	n := 0
 	switch {
 	case isDigit(s[0]):
-		for n < len(s) && isDigit(s[n]) {
-			n++
-		}
+		n = runAt(s, 0, isDigit)
 		if n < len(s) && s[n] == '.' {
-			n++
-			for n < len(s) && isDigit(s[n]) {
-				n++
-			}
+			n = max(n+1, runAt(s, n+1, isDigit))
 		}
 	case s[0] == '.' && len(s) > 1 && isDigit(s[1]):
-		n = 1
-		for n < len(s) && isDigit(s[n]) {
-			n++
-		}
+		n = runAt(s, 1, isDigit)
 	default:
 		return 0
 	}
@@ -213,11 +209,28 @@ func numberAt(s string) int {
 		if k < len(s) && (s[k] == '+' || s[k] == '-') {
 			k++
 		}
-		if k < len(s) && isDigit(s[k]) {
-			for k < len(s) && isDigit(s[k]) {
-				k++
-			}
-			n = k
+		if e := runAt(s, k, isDigit); e > k {
+			n = e
+		}
+	}
+	return n
+}
+
+// runAt matches d+(_d+)* at s[i:] for the digits d that ok accepts and
+// returns where the match ends (i: no match). An underscore counts only
+// between two digits.
+func runAt(s string, i int, ok func(byte) bool) int {
+	n := i
+	for n < len(s) && ok(s[n]) {
+		n++
+	}
+	if n == i {
+		return i
+	}
+	for n+1 < len(s) && s[n] == '_' && ok(s[n+1]) {
+		n++
+		for n < len(s) && ok(s[n]) {
+			n++
 		}
 	}
 	return n

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -13,31 +14,73 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
-// Failure is one eval whose result differed from the script's.
-type Failure struct {
+// Eval is the outcome of one eval command.
+type Eval struct {
 	Line int
 	Expr string
-	// Msg explains the difference; for wrong results it is a diff, one line
-	// per series: "- " expected but missing, "+ " returned but not
-	// expected, "~ " present with other values.
-	Msg string
+	// Native: the eval reads or expects native histogram samples, which
+	// this engine does not store; it was not run.
+	Native bool
+	// Failure says why the eval failed, "" if it passed. For wrong results
+	// it is a diff, one line per series: "- " expected but missing, "+ "
+	// returned but not expected, "~ " present with other values.
+	Failure string
 }
 
 // Result is the outcome of one script.
 type Result struct {
-	Name     string
-	Evals    int
-	Failures []Failure
-	// Err is a script that could not be read or parsed; nothing ran.
+	Name  string
+	Evals []Eval
+	// Err is a script that could not be read or parsed (nothing ran), or a
+	// load that failed (the evals before it ran).
 	Err error
 }
 
-// Passed reports whether the script parsed and every eval matched.
-func (r *Result) Passed() bool { return r.Err == nil && len(r.Failures) == 0 }
+// Counts are how many evals passed, failed, and were not run because they
+// need native histograms.
+func (r *Result) Counts() (passed, failed, native int) {
+	for _, e := range r.Evals {
+		switch {
+		case e.Native:
+			native++
+		case e.Failure != "":
+			failed++
+		default:
+			passed++
+		}
+	}
+	return passed, failed, native
+}
 
-// Run executes a script against a fresh in-memory store.
+// Failures are the evals that ran and failed.
+func (r *Result) Failures() []Eval {
+	var out []Eval
+	for _, e := range r.Evals {
+		if !e.Native && e.Failure != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Passed reports whether the script parsed and every eval it ran matched.
+func (r *Result) Passed() bool { return r.Err == nil && len(r.Failures()) == 0 }
+
+// runner runs one script's commands against a fresh in-memory store.
+type runner struct {
+	eng *promql.Engine
+	st  *promql.MemStorage
+	// native are the series that hold native histogram samples (which the
+	// store does not keep): an eval selecting one of them is not run.
+	native []model.Labels
+}
+
+// Run executes a script against a fresh in-memory store, evaluating with
+// eng (whose Features decide what parses, as Prometheus's test engine
+// enables all of them).
 func Run(name, script string, eng *promql.Engine) *Result {
 	res := &Result{Name: name}
 	cmds, err := parseScript(script)
@@ -45,21 +88,25 @@ func Run(name, script string, eng *promql.Engine) *Result {
 		res.Err = err
 		return res
 	}
-	st := promql.NewMemStorage()
+	r := &runner{eng: eng, st: promql.NewMemStorage()}
 	for _, c := range cmds {
 		switch c := c.(type) {
 		case *loadCmd:
-			if err := load(st, c); err != nil {
+			if err := r.load(c); err != nil {
 				res.Err = fmt.Errorf("line %d: %v", c.at, err)
 				return res
 			}
 		case *clearCmd:
-			st.Clear()
+			r.st.Clear()
+			r.native = nil
 		case *evalCmd:
-			res.Evals++
-			if msg := runEval(eng, st, c); msg != "" {
-				res.Failures = append(res.Failures, Failure{Line: c.at, Expr: c.expr, Msg: msg})
+			e := Eval{Line: c.at, Expr: c.expr}
+			if r.isNative(c) {
+				e.Native = true
+			} else {
+				e.Failure = r.eval(c)
 			}
+			res.Evals = append(res.Evals, e)
 		}
 	}
 	return res
@@ -82,18 +129,19 @@ func Load(st *promql.MemStorage, script string) (series, samples int, last int64
 	if err != nil {
 		return 0, 0, 0, err
 	}
+	r := &runner{st: st}
 	for _, c := range cmds {
 		l, ok := c.(*loadCmd)
 		if !ok {
 			continue
 		}
-		if err := load(st, l); err != nil {
+		if err := r.load(l); err != nil {
 			return series, samples, last, err
 		}
 		series += len(l.series)
 		for _, s := range l.series {
 			for i, v := range s.values {
-				if !v.missing {
+				if !v.missing && !v.hist {
 					samples++
 					last = max(last, int64(i)*l.interval.Milliseconds())
 				}
@@ -103,172 +151,389 @@ func Load(st *promql.MemStorage, script string) (series, samples int, last int64
 	return series, samples, last, nil
 }
 
-func load(st *promql.MemStorage, c *loadCmd) error {
-	for _, s := range c.series {
-		for i, v := range s.values {
+func (r *runner) load(c *loadCmd) error {
+	// A series given twice in one block is the later line, as in
+	// Prometheus's runner (which keeps one definition per series).
+	last := map[string]int{}
+	for i, s := range c.series {
+		last[s.labels.String()] = i
+	}
+	for i, s := range c.series {
+		if last[s.labels.String()] != i {
+			continue
+		}
+		hasHist := false
+		for k, v := range s.values {
 			if v.missing {
 				continue
 			}
-			if err := st.Append(s.labels, int64(i)*c.interval.Milliseconds(), v.v); err != nil {
+			if v.hist {
+				hasHist = true
+				continue
+			}
+			if err := r.st.Append(s.labels, int64(k)*c.interval.Milliseconds(), v.v); err != nil {
 				return err
+			}
+		}
+		if hasHist {
+			r.native = append(r.native, s.labels)
+		}
+		if c.withNHCB {
+			if l, ok := nhcbSeries(s.labels); ok {
+				r.native = append(r.native, l)
 			}
 		}
 	}
 	return nil
 }
 
-// Check runs script files as subtests of t, reporting each failure with
-// its file and line.
-func Check(t *testing.T, eng *promql.Engine, paths ...string) {
-	t.Helper()
-	if len(paths) == 0 {
-		t.Fatal("promqltest.Check: no script files")
+// nhcbSeries is the native histogram that load_with_nhcb makes of a
+// classic histogram's series: foo_bucket{le="…"}, foo_count and foo_sum
+// are all part of foo.
+func nhcbSeries(l model.Labels) (model.Labels, bool) {
+	name := l.Name()
+	for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			nl, err := l.Without("le").With(model.MetricName, base)
+			return nl, err == nil
+		}
 	}
-	for _, p := range paths {
-		t.Run(p, func(t *testing.T) {
-			r := RunFile(p, eng)
-			if r.Err != nil {
-				t.Fatalf("%s: %v", p, r.Err)
-			}
-			if r.Evals == 0 {
-				t.Fatalf("%s: no eval commands", p)
-			}
-			for _, f := range r.Failures {
-				t.Errorf("%s:%d: %s\n%s", p, f.Line, f.Expr, f.Msg)
-			}
-		})
-	}
+	return model.Labels{}, false
 }
 
-// Report prints one line per script and the details of each failure.
-func Report(w io.Writer, r *Result) {
-	switch {
-	case r.Err != nil:
-		fmt.Fprintf(w, "FAIL %s: %v\n", r.Name, r.Err)
-	case len(r.Failures) == 0:
-		fmt.Fprintf(w, "PASS %s (%d evals)\n", r.Name, r.Evals)
-	default:
-		fmt.Fprintf(w, "FAIL %s (%d of %d evals failed)\n", r.Name, len(r.Failures), r.Evals)
-		for _, f := range r.Failures {
-			fmt.Fprintf(w, "  line %d: %s\n", f.Line, f.Expr)
-			for l := range strings.SplitSeq(strings.TrimRight(f.Msg, "\n"), "\n") {
-				fmt.Fprintf(w, "    %s\n", l)
+// isNative reports an eval that needs native histograms: it expects a
+// histogram value, or one of its selectors matches a series holding
+// histogram samples.
+func (r *runner) isNative(c *evalCmd) bool {
+	for _, e := range c.expected {
+		for _, v := range e.values {
+			if v.hist {
+				return true
 			}
 		}
 	}
+	if len(r.native) == 0 {
+		return false
+	}
+	expr, err := r.eng.Parse(c.expr)
+	if err != nil {
+		return false
+	}
+	native := false
+	parser.Inspect(expr, func(e parser.Expr, _ []parser.Expr) bool {
+		vs, ok := e.(*parser.VectorSelector)
+		if !ok {
+			return !native
+		}
+		for _, l := range r.native {
+			all := true
+			for _, m := range vs.LabelMatchers {
+				if !m.Matches(l.Get(m.Name())) {
+					all = false
+					break
+				}
+			}
+			native = native || all
+		}
+		return !native
+	})
+	return native
 }
 
-// runEval returns "" if the eval matched, else why not.
-func runEval(eng *promql.Engine, st promql.Storage, c *evalCmd) string {
-	ctx := context.Background()
-	var (
-		val promql.Value
-		err error
-	)
-	if c.instant {
-		val, err = eng.Query(ctx, st, c.expr, time.UnixMilli(c.start.Milliseconds()))
-	} else {
-		var m promql.Matrix
-		m, err = eng.QueryRange(ctx, st, c.expr, time.UnixMilli(c.start.Milliseconds()), time.UnixMilli(c.end.Milliseconds()), c.step)
-		val = m
+// eval runs one eval command as Prometheus's runner does and returns ""
+// or why it failed. An instant query is also run with every selector
+// pinned to its time by @ at other evaluation times (the result must not
+// change), and as a range query around its time (the middle step must
+// equal the instant result).
+func (r *runner) eval(c *evalCmd) string {
+	if !c.instant {
+		return r.rangeEval(c)
 	}
-	if c.fail {
-		switch {
-		case err == nil:
-			return "expected an error, the query succeeded"
-		case c.failMsg != "" && err.Error() != c.failMsg:
-			return fmt.Sprintf("expected error %q\n     got error %q", c.failMsg, err.Error())
-		case c.failRegexp != nil && !c.failRegexp.MatchString(err.Error()):
-			return fmt.Sprintf("expected an error matching %q\n     got error %q", c.failRegexp, err.Error())
+	at := ms(c.evalAt)
+	if msg := r.instant(c, c.expr, at); msg != "" {
+		return msg
+	}
+	variant, times := r.atVariants(c.expr, at)
+	for _, t := range times {
+		if msg := r.instant(c, variant, t); msg != "" {
+			return fmt.Sprintf("with @ at %s, as %s:\n%s", time.Duration(t)*time.Millisecond, variant, msg)
 		}
+	}
+	return ""
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// queryContextRE finds the functions whose value depends on the query's
+// own range: a range query around an instant one answers differently.
+var queryContextRE = regexp.MustCompile(`(start|end|range|step)\(\)`)
+
+func (r *runner) instant(c *evalCmd, expr string, at int64) string {
+	res, err := r.exec(expr, time.UnixMilli(at), time.UnixMilli(at), 0)
+	if err != nil || c.isFail() {
+		return c.checkFailure(err)
+	}
+	if msg := c.checkAnnotations(expr, res.Annotations); msg != "" {
+		return msg
+	}
+	if msg := c.compare(res.Value, at); msg != "" {
+		return msg
+	}
+	if c.notInRangeMode || queryContextRE.MatchString(expr) {
 		return ""
 	}
+	rr, err := r.exec(expr, time.UnixMilli(at-60_000), time.UnixMilli(at+60_000), time.Minute)
 	if err != nil {
-		return "unexpected error: " + err.Error()
+		return "in range mode: unexpected error: " + err.Error()
 	}
-	switch v := val.(type) {
+	if c.isOrdered() {
+		return "" // range results are ordered by labels
+	}
+	m := rr.Value.(promql.Matrix)
+	var vec promql.Vector
+	for _, s := range m {
+		for _, p := range s.Floats {
+			if p.T == at {
+				vec = append(vec, promql.Sample{Metric: s.Metric, T: at, F: p.V})
+				break
+			}
+		}
+	}
+	var msg string
+	if _, ok := res.Value.(promql.Scalar); ok {
+		if len(vec) == 0 {
+			return "in range mode: no scalar at the instant query's time"
+		}
+		msg = c.compare(promql.Scalar{T: at, V: vec[0].F}, at)
+	} else {
+		msg = c.compare(vec, at)
+	}
+	if msg != "" {
+		return "in range mode:\n" + msg
+	}
+	return ""
+}
+
+func (r *runner) rangeEval(c *evalCmd) string {
+	res, err := r.exec(c.expr, time.UnixMilli(ms(c.start)), time.UnixMilli(ms(c.end)), c.step)
+	if err != nil || c.isFail() {
+		return c.checkFailure(err)
+	}
+	if msg := c.checkAnnotations(c.expr, res.Annotations); msg != "" {
+		return msg
+	}
+	return c.compare(res.Value, 0)
+}
+
+// exec parses and runs one query (step 0: instant).
+func (r *runner) exec(q string, start, end time.Time, step time.Duration) (*promql.Result, error) {
+	expr, err := r.eng.Parse(q)
+	if err != nil {
+		return nil, err
+	}
+	return r.eng.Exec(context.Background(), r.st, promql.Query{Expr: expr, Start: start, End: end, Step: step})
+}
+
+// atVariants is the query with an @ at the evaluation time on every
+// selector and subquery that has none (and is not inside a subquery that
+// has one), and the times to run it at: other times give the same answer.
+// Queries using a function whose value depends on the evaluation time
+// (time(), hour(), timestamp(), …) get none, as in Prometheus's runner.
+func (r *runner) atVariants(q string, at int64) (string, []int64) {
+	expr, err := r.eng.Parse(q)
+	if err != nil {
+		return "", nil
+	}
+	unsafe := false
+	parser.Inspect(expr, func(e parser.Expr, path []parser.Expr) bool {
+		for _, p := range path {
+			if sq, ok := p.(*parser.SubqueryExpr); ok && sq.At != nil {
+				return false
+			}
+		}
+		pin := func(a **parser.AtModifier) {
+			if *a == nil {
+				*a = &parser.AtModifier{Timestamp: at}
+			}
+		}
+		switch n := e.(type) {
+		case *parser.VectorSelector:
+			pin(&n.At)
+		case *parser.MatrixSelector:
+			pin(&n.VectorSelector.At)
+		case *parser.SubqueryExpr:
+			pin(&n.At)
+		case *parser.Call:
+			unsafe = unsafe || atUnsafe[n.Func.Name]
+		}
+		return true
+	})
+	if unsafe {
+		return "", nil
+	}
+	times := []int64{-10 * at, 0, at / 5, at, 10 * at}
+	if at == 0 {
+		times = []int64{-1000, 0, 1000}
+	}
+	return expr.String(), times
+}
+
+// atUnsafe are the functions whose result depends on the evaluation time
+// even when their arguments are pinned by @.
+var atUnsafe = map[string]bool{
+	"days_in_month": true, "day_of_month": true, "day_of_week": true, "day_of_year": true,
+	"end": true, "hour": true, "minute": true, "month": true, "year": true, "predict_linear": true,
+	"range": true, "start": true, "step": true, "time": true, "timestamp": true,
+}
+
+// checkFailure compares a query's error with what the eval expects.
+func (c *evalCmd) checkFailure(err error) string {
+	switch {
+	case err == nil:
+		return "expected an error, the query succeeded"
+	case !c.isFail():
+		return "unexpected error: " + err.Error()
+	case c.failMsg != "" && err.Error() != c.failMsg:
+		return fmt.Sprintf("expected error %q\n     got error %q", c.failMsg, err.Error())
+	case c.failRegexp != nil && !c.failRegexp.MatchString(err.Error()):
+		return fmt.Sprintf("expected an error matching %q\n     got error %q", c.failRegexp, err.Error())
+	}
+	if es := c.expects[expectFail]; len(es) > 0 && !es[0].matches(err.Error()) {
+		return fmt.Sprintf("expected an error matching %s\n     got error %q", es[0], err.Error())
+	}
+	return ""
+}
+
+// checkAnnotations compares the query's warnings and infos with the
+// eval's expect lines, as Prometheus's runner does: each expected one
+// must be there, and once any is expected, every one there must be.
+func (c *evalCmd) checkAnnotations(expr string, as promql.Annotations) string {
+	warnings, infos := as.Strings(expr)
+	switch {
+	case c.warn && len(warnings) == 0:
+		return "expected warnings, got none"
+	case c.info && len(infos) == 0:
+		return "expected infos, got none"
+	}
+	for _, k := range []struct {
+		kind, none expectKind
+		what       string
+		got        []string
+	}{{expectWarn, expectNoWarn, "warning", warnings}, {expectInfo, expectNoInfo, "info", infos}} {
+		want := c.expects[k.kind]
+		if len(want) > 0 && len(k.got) == 0 {
+			return fmt.Sprintf("expected %s annotations, got none", k.what)
+		}
+		for _, w := range want {
+			if !slices.ContainsFunc(k.got, w.matches) {
+				return fmt.Sprintf("expected a %s matching %s, got %q", k.what, w, k.got)
+			}
+		}
+		for _, g := range k.got {
+			if len(want) > 0 && !slices.ContainsFunc(want, func(w expectation) bool { return w.matches(g) }) {
+				return fmt.Sprintf("unexpected %s %q", k.what, g)
+			}
+		}
+		if c.expects[k.none] != nil && len(k.got) > 0 {
+			return fmt.Sprintf("expected no %s, got %q", k.what, k.got)
+		}
+	}
+	return ""
+}
+
+// compare checks a result against the expected values. at is an instant
+// query's time.
+func (c *evalCmd) compare(v promql.Value, at int64) string {
+	switch v := v.(type) {
 	case promql.Scalar:
 		if c.scalar == nil {
-			return fmt.Sprintf("got scalar %s, expected a vector", promql.FormatValue(v.V))
+			return fmt.Sprintf("got scalar %s, expected a vector or matrix", promql.FormatValue(v.V))
 		}
 		if !almostEqual(*c.scalar, v.V) {
 			return fmt.Sprintf("expected scalar %s, got %s", promql.FormatValue(*c.scalar), promql.FormatValue(v.V))
 		}
-		return ""
 	case promql.String:
-		if c.str == nil || *c.str != v.V {
-			return fmt.Sprintf("got string %q", v.V)
+		want := ""
+		if c.str != nil {
+			want = *c.str
 		}
-		return ""
+		if v.V != want {
+			return fmt.Sprintf("expected string %q, got %q", want, v.V)
+		}
 	case promql.Vector:
 		if c.scalar != nil {
 			return "expected a scalar, got a vector"
 		}
-		if c.rangeVector {
-			return "expected a range vector, got an instant vector"
-		}
-		return compareVector(c, v)
+		return c.compareVector(v)
 	case promql.Matrix:
-		if !c.instant {
-			return compareMatrix(c, v, c.start, c.end, c.step)
+		if c.isOrdered() {
+			return "expected an ordered result, the query returned a matrix"
 		}
-		if !c.rangeVector {
-			return `got a range vector; an "expect range vector from <t> to <t> step <d>" line says which timestamps the expected values stand for`
+		if c.scalar != nil {
+			return "expected a scalar, got a matrix"
 		}
-		return compareMatrix(c, v, c.rvFrom, c.rvTo, c.rvStep)
+		if c.instant && !c.rangeVector {
+			// Only an empty range vector can match: the expected
+			// values have no timestamps.
+			return c.compareMatrix(v, at, at-1, 1)
+		}
+		return c.compareMatrix(v, ms(c.start), ms(c.end), ms(c.step))
+	default:
+		return fmt.Sprintf("unexpected result type %T", v)
 	}
-	return fmt.Sprintf("unexpected result type %T", val)
+	return ""
 }
 
 func key(l model.Labels) string { return promql.MetricString(l) }
 
-func compareVector(c *evalCmd, got promql.Vector) string {
+func (c *evalCmd) compareVector(got promql.Vector) string {
 	var diff []string
-	want := map[string]float64{}
-	var wantOrder []string
+	want := map[string]expectedSeries{}
 	for _, e := range c.expected {
 		if len(e.values) != 1 || e.values[0].missing {
 			return fmt.Sprintf("line %d: an instant result needs exactly one value per series", e.line)
 		}
-		want[key(e.labels)] = e.values[0].v
-		wantOrder = append(wantOrder, key(e.labels))
+		want[key(e.labels)] = e
 	}
 	seen := map[string]bool{}
-	var gotOrder []string
-	for _, s := range got {
+	misplaced := false
+	for i, s := range got {
 		k := key(s.Metric)
 		seen[k] = true
-		gotOrder = append(gotOrder, k)
 		w, ok := want[k]
 		switch {
 		case !ok:
 			diff = append(diff, fmt.Sprintf("+ %s %s", k, promql.FormatValue(s.F)))
-		case !almostEqual(w, s.F):
-			diff = append(diff, fmt.Sprintf("~ %s expected %s, got %s", k, promql.FormatValue(w), promql.FormatValue(s.F)))
+		case !almostEqual(w.values[0].v, s.F):
+			diff = append(diff, fmt.Sprintf("~ %s expected %s, got %s", k, promql.FormatValue(w.values[0].v), promql.FormatValue(s.F)))
+		case c.isOrdered() && w.pos != i+1:
+			misplaced = true
 		}
 	}
-	for _, k := range wantOrder {
-		if !seen[k] {
-			diff = append(diff, fmt.Sprintf("- %s %s", k, promql.FormatValue(want[k])))
+	for _, e := range c.expected {
+		if k := key(e.labels); !seen[k] {
+			diff = append(diff, fmt.Sprintf("- %s %s", k, promql.FormatValue(e.values[0].v)))
 		}
 	}
-	if len(diff) == 0 && c.ordered && !slices.Equal(gotOrder, wantOrder) {
+	if len(diff) == 0 && misplaced {
 		diff = append(diff, "order differs; got:")
-		diff = append(diff, gotOrder...)
+		for _, s := range got {
+			diff = append(diff, "  "+key(s.Metric))
+		}
 	}
 	return strings.Join(diff, "\n")
 }
 
 // compareMatrix compares a range query's result, or an instant query's
 // range vector, with the expected values, which stand for the timestamps
-// start, start+step, … end ("_" where no point is expected). A point off
-// that grid is a difference too.
-func compareMatrix(c *evalCmd, got promql.Matrix, start, end, step time.Duration) string {
-	steps := int((end-start)/step) + 1
-	slot := func(t int64) (int, bool) {
-		d := time.Duration(t)*time.Millisecond - start
-		i := int(d / step)
-		return i, d >= 0 && d%step == 0 && i < steps
+// start, start+step, … up to end ("_" where no point is expected; fewer
+// values than steps: none at the last ones). The result must be sorted
+// by labels, and a point at any other time is a difference.
+func (c *evalCmd) compareMatrix(got promql.Matrix, start, end, step int64) string {
+	for i := 1; i < len(got); i++ {
+		if got[i-1].Metric.Compare(got[i].Metric) > 0 {
+			return fmt.Sprintf("the matrix is not sorted by labels: %s before %s", key(got[i-1].Metric), key(got[i].Metric))
+		}
 	}
 	var diff []string
 	seen := map[string]bool{}
@@ -277,20 +542,9 @@ func compareMatrix(c *evalCmd, got promql.Matrix, start, end, step time.Duration
 		wantBy[key(e.labels)] = e
 	}
 	render := func(pts []promql.Point) string {
-		out := make([]string, steps)
-		for i := range out {
-			out[i] = "_"
-		}
-		var off []string
+		var out []string
 		for _, p := range pts {
-			if i, ok := slot(p.T); ok {
-				out[i] = promql.FormatValue(p.V)
-			} else {
-				off = append(off, fmt.Sprintf("%s@%s", promql.FormatValue(p.V), time.Duration(p.T)*time.Millisecond))
-			}
-		}
-		if len(off) > 0 {
-			out = append(out, "(off the grid: "+strings.Join(off, " ")+")")
+			out = append(out, fmt.Sprintf("%s@%s", promql.FormatValue(p.V), time.Duration(p.T)*time.Millisecond))
 		}
 		return strings.Join(out, " ")
 	}
@@ -302,39 +556,24 @@ func compareMatrix(c *evalCmd, got promql.Matrix, start, end, step time.Duration
 			diff = append(diff, "+ "+k+" "+render(s.Floats))
 			continue
 		}
-		if len(e.values) > steps {
-			diff = append(diff, fmt.Sprintf("~ %s: %d expected values for %d steps", k, len(e.values), steps))
-			continue
-		}
-		// Fewer values than steps: no point is expected at the last ones
-		// (Prometheus's runner reads them so too).
-		for len(e.values) < steps {
-			e.values = append(e.values[:len(e.values):len(e.values)], seqValue{missing: true})
-		}
-		gotAt := make([]*float64, steps)
-		offGrid := false
-		for _, p := range s.Floats {
-			i, ok := slot(p.T)
-			if !ok {
-				offGrid = true
-				continue
-			}
-			v := p.V
-			gotAt[i] = &v
-		}
-		for i, w := range e.values {
-			g := gotAt[i]
-			if offGrid || w.missing != (g == nil) || (g != nil && !almostEqual(w.v, *g)) {
-				exp := make([]string, steps)
-				for j, x := range e.values {
-					exp[j] = "_"
-					if !x.missing {
-						exp[j] = promql.FormatValue(x.v)
-					}
-				}
-				diff = append(diff, fmt.Sprintf("~ %s\n    expected %s\n         got %s", k, strings.Join(exp, " "), render(s.Floats)))
+		var want []promql.Point
+		for i, v := range e.values {
+			t := start + int64(i)*step
+			if t > end {
+				diff = append(diff, fmt.Sprintf("~ %s: %d expected values, more than the query's steps", k, len(e.values)))
+				want = nil
 				break
 			}
+			if !v.missing {
+				want = append(want, promql.Point{T: t, V: v.v})
+			}
+		}
+		same := len(want) == len(s.Floats)
+		for i := 0; same && i < len(want); i++ {
+			same = want[i].T == s.Floats[i].T && almostEqual(want[i].V, s.Floats[i].V)
+		}
+		if !same {
+			diff = append(diff, fmt.Sprintf("~ %s\n    expected %s\n         got %s", k, render(want), render(s.Floats)))
 		}
 	}
 	for _, e := range c.expected {
@@ -346,8 +585,11 @@ func compareMatrix(c *evalCmd, got promql.Matrix, start, end, step time.Duration
 }
 
 // almostEqual: equal within a relative 1e-6 (the precision expected values
-// are written with), NaN equal to NaN.
+// are written with), NaN equal to NaN, a staleness marker only to one.
 func almostEqual(a, b float64) bool {
+	if promql.IsStaleNaN(a) || promql.IsStaleNaN(b) {
+		return promql.IsStaleNaN(a) && promql.IsStaleNaN(b)
+	}
 	if math.IsNaN(a) || math.IsNaN(b) {
 		return math.IsNaN(a) && math.IsNaN(b)
 	}
@@ -361,4 +603,56 @@ func almostEqual(a, b float64) bool {
 		return diff < 1e-6*minNormal
 	}
 	return diff/math.Min(sum, math.MaxFloat64) < 1e-6
+}
+
+// Check runs script files as subtests of t, reporting each failure with
+// its file and line. An eval that needs native histograms fails too: the
+// stage's own scripts must test only what the engine does.
+func Check(t *testing.T, eng *promql.Engine, paths ...string) {
+	t.Helper()
+	if len(paths) == 0 {
+		t.Fatal("promqltest.Check: no script files")
+	}
+	for _, p := range paths {
+		t.Run(p, func(t *testing.T) {
+			r := RunFile(p, eng)
+			if r.Err != nil {
+				t.Fatalf("%s: %v", p, r.Err)
+			}
+			if len(r.Evals) == 0 {
+				t.Fatalf("%s: no eval commands", p)
+			}
+			for _, e := range r.Evals {
+				switch {
+				case e.Native:
+					t.Errorf("%s:%d: %s: needs native histograms", p, e.Line, e.Expr)
+				case e.Failure != "":
+					t.Errorf("%s:%d: %s\n%s", p, e.Line, e.Expr, e.Failure)
+				}
+			}
+		})
+	}
+}
+
+// Report prints one line per script and the details of each failure.
+func Report(w io.Writer, r *Result) {
+	passed, failed, native := r.Counts()
+	skipped := ""
+	if native > 0 {
+		skipped = fmt.Sprintf(", %d not run: they need native histograms", native)
+	}
+	switch {
+	case r.Err != nil:
+		fmt.Fprintf(w, "FAIL %s: %v\n", r.Name, r.Err)
+	case failed == 0:
+		fmt.Fprintf(w, "PASS %s (%d evals%s)\n", r.Name, passed, skipped)
+	default:
+		fmt.Fprintf(w, "FAIL %s (%d of %d evals failed%s)\n", r.Name, failed, passed+failed, skipped)
+	}
+	for _, f := range r.Failures() {
+		fmt.Fprintf(w, "  line %d: %s\n", f.Line, f.Expr)
+		for l := range strings.SplitSeq(strings.TrimRight(f.Failure, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
+	}
 }
