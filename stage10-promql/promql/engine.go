@@ -139,6 +139,10 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 	ev, cancel := e.newEvaluator(ctx, st, t, t, 1)
 	defer cancel()
 	ev.qStep = 0 // an instant query has no step
+	expr, err := resolveDurations(expr, t, t, 0)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{}
 	switch expr.Type() {
 	case parser.ValueTypeMatrix:
@@ -148,9 +152,15 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 		}
 		out := make(Matrix, 0, len(r.series))
 		for _, s := range r.series {
-			lo, hi := r.window(s.samples, 0, 0)
-			if lo < hi {
-				out = append(out, Series{Metric: s.labels, Floats: slices.Clone(s.samples[lo:hi])})
+			var pts []Point
+			if r.extended {
+				end := r.ref.at(0)
+				pts = extendPoints(s.samples, end-r.rng, end, r.selector.Smoothed)
+			} else if lo, hi := r.window(s.samples, 0, 0); lo < hi {
+				pts = slices.Clone(s.samples[lo:hi])
+			}
+			if len(pts) > 0 {
+				out = append(out, Series{Metric: s.labels, Floats: pts})
 			}
 		}
 		sortMatrix(out)
@@ -199,6 +209,10 @@ func (e *Engine) rangeQuery(ctx context.Context, st Storage, expr parser.Expr, s
 	}
 	ev, cancel := e.newEvaluator(ctx, st, s, en, stp)
 	defer cancel()
+	expr, err := resolveDurations(expr, s, en, stp)
+	if err != nil {
+		return nil, err
+	}
 	var m Matrix
 	if expr.Type() == parser.ValueTypeScalar {
 		sc, err := ev.evalScalar(expr)
@@ -211,7 +225,6 @@ func (e *Engine) rangeQuery(ctx context.Context, st Storage, expr parser.Expr, s
 		}
 		m = Matrix{{Floats: pts}}
 	} else {
-		var err error
 		if m, err = ev.evalVector(expr); err != nil {
 			return nil, ev.wrap(err)
 		}

@@ -16,6 +16,9 @@ import (
 // call evaluates a function returning an instant vector.
 func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 	name := c.Func.Name
+	if err := checkExtended(c); err != nil {
+		return nil, err
+	}
 	if rf, ok := rangeFuncs[name]; ok {
 		return ev.rangeCall(c, rf)
 	}
@@ -116,6 +119,32 @@ func (ev *evaluator) scalarCall(c *parser.Call) ([]float64, error) {
 	case "pi":
 		for i := range out {
 			out[i] = math.Pi
+		}
+	case "start", "end", "range", "step":
+		// The query's own range and step, the same at every step (a
+		// subquery's grid does not change them).
+		v := map[string]int64{"start": ev.qStart, "end": ev.qEnd, "range": ev.qEnd - ev.qStart, "step": ev.qStep}[c.Func.Name]
+		if c.Func.Name == "step" && ev.qStart == ev.qEnd {
+			v = 0
+		}
+		for i := range out {
+			out[i] = float64(v) / 1000
+		}
+	case "min_of", "max_of":
+		a, err := ev.evalScalar(c.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		b, err := ev.evalScalar(c.Args[1])
+		if err != nil {
+			return nil, err
+		}
+		f := math.Min
+		if c.Func.Name == "max_of" {
+			f = math.Max
+		}
+		for i := range out {
+			out[i] = f(a[i], b[i])
 		}
 	case "scalar":
 		m, err := ev.evalVector(c.Args[0])

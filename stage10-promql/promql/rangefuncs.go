@@ -95,15 +95,18 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 			}
 		}
 	}
-	re := &rangeEval{ev: ev, rf: rf, scalars: scalars, limit: ev.maxSamples - *ev.held,
+	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn, scalars: scalars, limit: ev.maxSamples - *ev.held,
 		counterInfo: c.Func.Name == "rate" || c.Func.Name == "increase", argPos: c.Args[rf.matrix].PositionRange()}
 	re.w.args = make([]float64, len(scalars))
 	switch n := parser.UnwrapParens(c.Args[rf.matrix]).(type) {
 	case *parser.MatrixSelector:
 		vs := n.VectorSelector
+		if err := re.extend(c.Func.Name, vs); err != nil {
+			return err
+		}
 		p := ev.newRangePipe(re, n.Range.Milliseconds(), ev.refTimes(vs.At, vs.Offset), keep, emit)
 		defer p.stop()
-		if err := ev.eachSeries(vs.LabelMatchers, p.ref.at(0)-p.rng, p.ref.at(ev.steps-1), p.add); err != nil {
+		if err := ev.eachSeries(vs.LabelMatchers, p.ref.at(0)-p.rng-re.extLeft, p.ref.at(ev.steps-1)+re.extRight, p.add); err != nil {
 			return err
 		}
 		return p.finish()
@@ -198,8 +201,13 @@ func (rf rangeFunc) outLabels(l model.Labels, pts []Point) model.Labels {
 // the evaluator (the step grid, the scalars) and never writes to it, so
 // copies of one rangeEval run side by side.
 type rangeEval struct {
-	ev      *evaluator
-	rf      rangeFunc
+	ev *evaluator
+	rf rangeFunc
+	fn func(w *window) (float64, bool) // rf.fn, or its anchored or smoothed form
+	// extLeft and extRight widen each window beyond (start, end] for an
+	// anchored or smoothed selector (extend): the function sees those
+	// samples too, and the window's own bounds.
+	extLeft, extRight int64
 	scalars [][]float64
 	// limit is the largest window the sample limit allows (the limit less
 	// what the query holds elsewhere): a series whose window grows past it
@@ -220,7 +228,8 @@ type rangeEval struct {
 // clone is a rangeEval for another goroutine: the same function and
 // arguments, buffers of its own.
 func (re *rangeEval) clone() *rangeEval {
-	c := &rangeEval{ev: re.ev, rf: re.rf, scalars: re.scalars, limit: re.limit, counterInfo: re.counterInfo, argPos: re.argPos}
+	c := &rangeEval{ev: re.ev, rf: re.rf, fn: re.fn, extLeft: re.extLeft, extRight: re.extRight,
+		scalars: re.scalars, limit: re.limit, counterInfo: re.counterInfo, argPos: re.argPos}
 	c.w.args = make([]float64, len(re.scalars))
 	return c
 }
@@ -232,7 +241,8 @@ func (re *rangeEval) clone() *rangeEval {
 // samples one window held (more than limit: stopped early).
 func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng int64, ref refGrid, pts []Point) ([]Point, int) {
 	sl, rf, ev := &re.sl, re.rf, re.ev
-	if it == nil && rf.extrapolated {
+	extended := re.extLeft != 0 || re.extRight != 0
+	if it == nil && rf.extrapolated && !extended {
 		// The usual case, a counter without resets or stale markers:
 		// rateSlide checks for both as its window passes the samples, which
 		// saves scanSlice's pass over them, and gives up on finding one.
@@ -259,7 +269,7 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 		}
 		sl.fromScanned(samples, falls)
 	}
-	if rf.extrapolated && sl.it == nil && sl.noFalls {
+	if rf.extrapolated && sl.it == nil && sl.noFalls && !extended {
 		// No falls once the stale markers are dropped.
 		n := len(pts)
 		out, peak, ok := re.rateSlide(sl.buf, rng, ref, pts)
@@ -275,9 +285,9 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 		start := end - rng
 		var win []Point
 		if sl.it == nil {
-			win = sl.advanceSlice(start, end)
+			win = sl.advanceSlice(start-re.extLeft, end+re.extRight)
 		} else {
-			win = sl.advance(start, end)
+			win = sl.advance(start-re.extLeft, end+re.extRight)
 		}
 		if len(win) > peak {
 			if peak = len(win); peak > re.limit {
@@ -291,7 +301,7 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 		for j := range re.scalars {
 			w.args[j] = re.scalars[j][i]
 		}
-		if v, ok := rf.fn(w); ok {
+		if v, ok := re.fn(w); ok {
 			if pts == nil {
 				pts = make([]Point, 0, ev.steps-i)
 			}

@@ -107,6 +107,9 @@ func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) 
 // sample, and emitted with its points. With keep false, pts is a buffer
 // reused for the next series, so emit must not retain it.
 func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep bool, emit func(model.Labels, []Point) error) error {
+	if vs.Smoothed {
+		return ev.smoothedSelector(vs, emit)
+	}
 	ref := ev.refTimes(vs.At, vs.Offset)
 	var scratch []Point
 	var its iterators
@@ -178,6 +181,58 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 	})
 }
 
+// smoothedSelector is a smoothed instant selector (foo smoothed): at each
+// step the series interpolated linearly between the samples either side
+// of the step's time, each at most a lookback away; the last sample
+// carried forward if none is after it yet; nothing before the first.
+func (ev *evaluator) smoothedSelector(vs *parser.VectorSelector, emit func(model.Labels, []Point) error) error {
+	ref := ev.refTimes(vs.At, vs.Offset)
+	var its iterators
+	return ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1)+ev.lookback, func(s StorageSeries) error {
+		samples, it, ok := its.samplesOf(s)
+		if !ok {
+			for it.Next() {
+				t, v := it.At()
+				samples = append(samples, Point{T: t, V: v})
+			}
+		}
+		if it != nil {
+			if err := it.Err(); err != nil {
+				return err
+			}
+		}
+		if slices.ContainsFunc(samples, func(p Point) bool { return IsStaleNaN(p.V) }) {
+			samples = slices.DeleteFunc(slices.Clone(samples), func(p Point) bool { return IsStaleNaN(p.V) })
+		}
+		var pts []Point
+		for i := 0; i < ev.steps; i++ {
+			t := ref.at(i)
+			lo, _ := slices.BinarySearchFunc(samples, t-ev.lookback+1, cmpPointTime)
+			hi, _ := slices.BinarySearchFunc(samples, t+ev.lookback+1, cmpPointTime)
+			win := samples[lo:hi]
+			j, exact := slices.BinarySearchFunc(win, t, cmpPointTime)
+			var v float64
+			switch {
+			case exact:
+				v = win[j].V
+			case j > 0 && j < len(win):
+				v = interpolate(win[j-1], win[j], t, false)
+			case j > 0:
+				v = win[j-1].V
+			default:
+				continue
+			}
+			pts = append(pts, Point{T: ev.ts(i), V: v})
+		}
+		if len(pts) == 0 {
+			return nil
+		}
+		return emit(s.Labels(), pts)
+	})
+}
+
+func cmpPointTime(p Point, t int64) int { return cmpInt(p.T, t) }
+
 // rangeInput is the argument of a range-vector function, ready to slide:
 // the series and, for every step, the window (ref.at(i) - rng, ref.at(i)].
 type rangeInput struct {
@@ -187,6 +242,9 @@ type rangeInput struct {
 	// fromSelector: the series came from a matrix selector, so they keep
 	// the selector's matchers for absent_over_time's labels.
 	selector *parser.VectorSelector
+	// extended: the selector is anchored or smoothed, and the series
+	// reach as far beyond the windows as that reads (evaluator.extension).
+	extended bool
 }
 
 // window returns the bounds of step i's window in samples, searching from
@@ -204,8 +262,10 @@ func (ev *evaluator) rangeArg(e parser.Expr) (*rangeInput, error) {
 	case *parser.MatrixSelector:
 		vs := n.VectorSelector
 		r := &rangeInput{rng: n.Range.Milliseconds(), ref: ev.refTimes(vs.At, vs.Offset), selector: vs}
+		left, right := ev.extension(vs)
+		r.extended = left != 0
 		var err error
-		r.series, err = ev.load(vs.LabelMatchers, r.ref.at(0)-r.rng, r.ref.at(ev.steps-1), true)
+		r.series, err = ev.load(vs.LabelMatchers, r.ref.at(0)-r.rng-left, r.ref.at(ev.steps-1)+right, true)
 		return r, err
 	case *parser.SubqueryExpr:
 		return ev.subquery(n)

@@ -37,6 +37,8 @@ type Expr interface {
 // of seconds (5m is 300). A leading unary minus is folded into the literal.
 type NumberLiteral struct {
 	Val float64
+	// Duration: written as a duration (5m), which printing keeps.
+	Duration bool
 	PosRange
 }
 
@@ -61,7 +63,16 @@ type VectorSelector struct {
 	Name          string
 	LabelMatchers []*index.Matcher
 	Offset        time.Duration
-	At            *AtModifier
+	// OffsetExpr is an offset computed when the query runs (offset
+	// step(), offset (1h / 2)); Offset is then 0 until the engine works
+	// it out.
+	OffsetExpr *DurationExpr
+	At         *AtModifier
+	// Anchored and Smoothed are the extended range selectors
+	// (foo[5m] anchored, foo smoothed): the window reaches back to the
+	// last sample before it (anchored), or is interpolated at both edges
+	// (smoothed).
+	Anchored, Smoothed bool
 	PosRange
 }
 
@@ -71,6 +82,9 @@ type VectorSelector struct {
 type MatrixSelector struct {
 	VectorSelector *VectorSelector
 	Range          time.Duration
+	// RangeExpr is a range computed when the query runs ([step() * 2],
+	// [1h + 5m]); Range is then 0 until the engine works it out.
+	RangeExpr *DurationExpr
 	PosRange
 }
 
@@ -82,7 +96,25 @@ type SubqueryExpr struct {
 	Range  time.Duration
 	Step   time.Duration
 	Offset time.Duration
-	At     *AtModifier
+	// The duration expressions computed when the query runs, if any (see
+	// MatrixSelector.RangeExpr).
+	RangeExpr, StepExpr, OffsetExpr *DurationExpr
+	At                              *AtModifier
+	PosRange
+}
+
+// DurationExpr is a duration computed when a query runs, written where a
+// range, a subquery step or an offset goes: step(), range() (the query's
+// step and range), min_of(a, b), max_of(a, b), arithmetic (+ - * / % ^) and
+// signs over those and number or duration literals, in seconds. A plain
+// literal ([5m]) is no DurationExpr: it is the duration itself.
+type DurationExpr struct {
+	Op Op // ADD, SUB, MUL, DIV, MOD, POW, STEP, RANGE, MIN_OF or MAX_OF
+	// LHS and RHS are NumberLiterals or DurationExprs; a sign has only
+	// RHS, step() and range() neither.
+	LHS, RHS Expr
+	// Wrapped: written in parentheses (kept for printing).
+	Wrapped bool
 	PosRange
 }
 
@@ -114,6 +146,10 @@ const (
 // VectorMatching is on(…)/ignoring(…) and group_left(…)/group_right(…).
 type VectorMatching struct {
 	Card VectorMatchCardinality
+	// FillLHS and FillRHS are fill_left(v) and fill_right(v) (fill(v) is
+	// both): the value a missing series on that side stands in with, so
+	// that a series without a match still gives a result.
+	FillLHS, FillRHS *float64
 	// MatchingLabels are the on(…) labels if On, else the ignoring(…) ones.
 	MatchingLabels []string
 	On             bool
@@ -160,6 +196,7 @@ func (*UnaryExpr) expr()      {}
 func (*BinaryExpr) expr()     {}
 func (*AggregateExpr) expr()  {}
 func (*Call) expr()           {}
+func (*DurationExpr) expr()   {}
 
 // Type is what each node evaluates to.
 func (*NumberLiteral) Type() ValueType  { return ValueTypeScalar }
@@ -171,6 +208,7 @@ func (e *ParenExpr) Type() ValueType    { return e.Expr.Type() }
 func (e *UnaryExpr) Type() ValueType    { return e.Expr.Type() }
 func (*AggregateExpr) Type() ValueType  { return ValueTypeVector }
 func (e *Call) Type() ValueType         { return e.Func.ReturnType }
+func (*DurationExpr) Type() ValueType   { return ValueTypeScalar }
 
 // Type of a binary expression: scalar only when both sides are scalars.
 func (e *BinaryExpr) Type() ValueType {

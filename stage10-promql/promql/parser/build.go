@@ -156,8 +156,17 @@ func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
 	if mt == nil {
 		mt = &gMatching{}
 	}
+	if len(mt.Fills) > 0 && !b.opts.FillModifiers {
+		fail(be.PosRange, "binop fill modifiers are experimental and not enabled")
+	}
 	if mt.Kind != "" && !bothVectors {
 		fail(be.PosRange, "vector matching only allowed between instant vectors")
+	}
+	if len(mt.Fills) > 0 && !bothVectors {
+		fail(be.PosRange, "filling in missing series only allowed between instant vectors")
+	}
+	if len(mt.Fills) > 0 && op.IsSetOperator() {
+		fail(be.PosRange, "filling in missing series not allowed for set operators")
 	}
 	if !bothVectors {
 		return be
@@ -191,8 +200,36 @@ func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
 			}
 		}
 	}
+	for _, f := range mt.Fills {
+		v := b.fillValue(f)
+		switch f.Kind {
+		case "fill":
+			vm.FillLHS, vm.FillRHS = &v, &v
+		case "fill_left":
+			vm.FillLHS = &v
+		case "fill_right":
+			vm.FillRHS = &v
+		}
+	}
 	be.VectorMatching = vm
 	return be
+}
+
+// fillValue is a fill modifier's number (or duration, in seconds).
+func (b *builder) fillValue(f gFill) float64 {
+	var v float64
+	switch strings.ToLower(f.Num) {
+	case "inf":
+		v = math.Inf(1)
+	case "nan":
+		v = math.NaN()
+	default:
+		v = b.numberLiteral(f.Num, at(f.Pos)).Val
+	}
+	if f.Sign == "-" {
+		v = -v
+	}
+	return v
 }
 
 func (b *builder) labelList(g *gLabelList) []string {
@@ -253,27 +290,25 @@ func (b *builder) postfix(g *gOperand) Expr {
 			if atSet {
 				fail(PosRange{start, end}, "no @ modifiers allowed before range")
 			}
-			e = &MatrixSelector{VectorSelector: vs, Range: b.duration(s.Range, s.Pos, false),
-				PosRange: PosRange{vs.Start, end}}
+			ms := &MatrixSelector{VectorSelector: vs, PosRange: PosRange{vs.Start, end}}
+			ms.Range, ms.RangeExpr = b.durationArg(s.Range, true)
+			e = ms
 		case s.Kind == '[':
 			if e.Type() != ValueTypeVector {
 				fail(from, "subquery is only allowed on instant vector, got %s instead", e.Type())
 			}
-			sq := &SubqueryExpr{Expr: e, Range: b.duration(s.Range, s.Pos, false),
-				PosRange: PosRange{e.PositionRange().Start, end}}
-			if s.Step != "" {
-				sq.Step = b.duration(s.Step, s.Pos, false)
+			sq := &SubqueryExpr{Expr: e, PosRange: PosRange{e.PositionRange().Start, end}}
+			sq.Range, sq.RangeExpr = b.durationArg(s.Range, true)
+			if s.Step != nil {
+				sq.Step, sq.StepExpr = b.durationArg(s.Step, true)
 			}
 			e, offsetSet, atSet = sq, false, false
 		case s.Kind == 'o':
 			if offsetSet {
 				fail(e.PositionRange(), "offset may not be set multiple times")
 			}
-			d := b.duration(s.Num, s.Pos, true)
-			if s.Sign == "-" {
-				d = -d
-			}
-			*modified(e, "offset").offset = d
+			m := modified(e, "offset")
+			*m.offset, *m.offsetExpr = b.durationArg(s.Off, false)
 			offsetSet = true
 			setEnd(e, end)
 		case s.Kind == '@':
@@ -283,9 +318,117 @@ func (b *builder) postfix(g *gOperand) Expr {
 			*modified(e, "@").at = b.atModifier(s)
 			atSet = true
 			setEnd(e, end)
+		case s.Kind == 'a' || s.Kind == 's':
+			extend(e, s.Kind == 'a')
 		}
 	}
 	return e
+}
+
+// extend marks a selector anchored or smoothed.
+func extend(e Expr, anchored bool) {
+	name := "smoothed"
+	if anchored {
+		name = "anchored"
+	}
+	var vs *VectorSelector
+	switch n := e.(type) {
+	case *VectorSelector:
+		vs = n
+	case *MatrixSelector:
+		vs = n.VectorSelector
+	case *SubqueryExpr:
+		fail(e.PositionRange(), "%s modifier is not supported for subqueries", name)
+	default:
+		fail(e.PositionRange(), "%s modifier not implemented", name)
+	}
+	if anchored {
+		vs.Anchored = true
+	} else {
+		vs.Smoothed = true
+	}
+	if vs.Anchored && vs.Smoothed {
+		fail(e.PositionRange(), "anchored and smoothed modifiers cannot be used together")
+	}
+}
+
+// durationArg builds a range, a subquery step or an offset: a literal is
+// the duration itself (a range or step must be positive), anything else a
+// DurationExpr the engine works out when the query runs.
+func (b *builder) durationArg(g *gDur, positive bool) (time.Duration, *DurationExpr) {
+	switch e := b.durTree(g).(type) {
+	case *NumberLiteral:
+		if positive && e.Val <= 0 {
+			fail(e.PosRange, "duration must be greater than 0")
+		}
+		return time.Duration(math.Round(e.Val * float64(time.Second))), nil
+	case *DurationExpr:
+		return 0, e
+	}
+	panic("unreachable")
+}
+
+// maxDurationSeconds bounds a duration literal: its nanoseconds must fit
+// an int64.
+const maxDurationSeconds = 1 << 63 / 1e9
+
+// durTree turns a duration expression as read into a NumberLiteral (a
+// literal, signs folded in) or a DurationExpr, as Prometheus's grammar
+// builds them.
+func (b *builder) durTree(g *gDur) Expr {
+	pr := PosRange{Pos(g.Start), Pos(g.End)}
+	switch {
+	case g.Tok != nil:
+		n := b.numberLiteral(g.Tok.Value, pr)
+		if n.Val > maxDurationSeconds || n.Val < -maxDurationSeconds {
+			fail(pr, "duration out of range")
+		}
+		return n
+	case g.Fn == "step" || g.Fn == "range":
+		op := STEP
+		if g.Fn == "range" {
+			op = RANGE
+		}
+		return &DurationExpr{Op: op, PosRange: pr}
+	case g.Fn != "":
+		op := MIN_OF
+		if g.Fn == "max_of" {
+			op = MAX_OF
+		}
+		return &DurationExpr{Op: op, LHS: b.durTree(g.L), RHS: b.durTree(g.R), PosRange: pr}
+	case g.Paren:
+		switch inner := b.durTree(g.R).(type) {
+		case *DurationExpr:
+			inner.Wrapped = true
+			return inner
+		case *NumberLiteral:
+			return &DurationExpr{Op: ADD, RHS: inner, Wrapped: true, PosRange: pr}
+		}
+	case g.L == nil: // a sign
+		switch operand := b.durTree(g.R).(type) {
+		case *NumberLiteral:
+			if g.Op == "-" {
+				operand.Val = -operand.Val
+			}
+			operand.PosRange = pr
+			return operand
+		case *DurationExpr:
+			if g.Op == "-" {
+				return &DurationExpr{Op: SUB, RHS: operand, PosRange: pr}
+			}
+			return operand
+		}
+	}
+	l, r := b.durTree(g.L), b.durTree(g.R)
+	op := binaryOps[g.Op]
+	if n, ok := r.(*NumberLiteral); ok && n.Val == 0 && (op == DIV || op == MOD) {
+		opPos := Pos(b.skipSpace(g.L.End))
+		if op == DIV {
+			fail(PosRange{opPos, opPos + 1}, "division by zero")
+		}
+		fail(PosRange{opPos, opPos + 1}, "modulo by zero")
+	}
+	return &DurationExpr{Op: op, LHS: l, RHS: r, PosRange: pr}
 }
 
 func setEnd(e Expr, end Pos) {
@@ -332,6 +475,22 @@ func isDurationToken(s string) bool {
 	return c >= 'a' && c <= 'z'
 }
 
+// numberLiteral is a Number or Duration token (in seconds) as a literal.
+func (b *builder) numberLiteral(tok string, pr PosRange) *NumberLiteral {
+	if isDurationToken(tok) {
+		d, err := ParseDuration(tok)
+		if err != nil {
+			fail(pr, "%v", err)
+		}
+		return &NumberLiteral{Val: d.Seconds(), Duration: true, PosRange: pr}
+	}
+	f, err := parseNumber(tok)
+	if err != nil {
+		fail(pr, "%v", err)
+	}
+	return &NumberLiteral{Val: f, PosRange: pr}
+}
+
 // duration reads a Duration or Number token (a number is seconds). Ranges
 // and steps must be positive; offsets may be zero.
 func (b *builder) duration(tok string, p lexer.Position, zeroOK bool) time.Duration {
@@ -359,15 +518,7 @@ func (b *builder) primary(g *gOperand, pr PosRange) Expr {
 	case g.Paren != nil:
 		return &ParenExpr{Expr: b.expr(g.Paren), PosRange: pr}
 	case g.Head.Name == "" && !g.Sel.Braces && isNumber(g.lead()):
-		tok := g.lead().Value
-		if isDurationToken(tok) {
-			return &NumberLiteral{Val: b.duration(tok, lexer.Position{Offset: g.start()}, true).Seconds(), PosRange: pr}
-		}
-		f, err := parseNumber(tok)
-		if err != nil {
-			fail(pr, "%v", err)
-		}
-		return &NumberLiteral{Val: f, PosRange: pr}
+		return b.numberLiteral(g.lead().Value, pr)
 	case g.lead().Type == tokString:
 		s, err := Unquote(g.lead().Value)
 		if err != nil {
@@ -614,8 +765,9 @@ func Unquote(s string) (string, error) {
 
 // modifiable is where an offset or @ modifier goes in the node it follows.
 type modifiable struct {
-	offset *time.Duration
-	at     **AtModifier
+	offset     *time.Duration
+	offsetExpr **DurationExpr
+	at         **AtModifier
 }
 
 // modified returns the modifier fields of e, the only kinds of node that
@@ -623,11 +775,11 @@ type modifiable struct {
 func modified(e Expr, modifier string) modifiable {
 	switch n := e.(type) {
 	case *VectorSelector:
-		return modifiable{&n.Offset, &n.At}
+		return modifiable{&n.Offset, &n.OffsetExpr, &n.At}
 	case *MatrixSelector:
-		return modifiable{&n.VectorSelector.Offset, &n.VectorSelector.At}
+		return modifiable{&n.VectorSelector.Offset, &n.VectorSelector.OffsetExpr, &n.VectorSelector.At}
 	case *SubqueryExpr:
-		return modifiable{&n.Offset, &n.At}
+		return modifiable{&n.Offset, &n.OffsetExpr, &n.At}
 	}
 	fail(e.PositionRange(), "%s modifier must be preceded by an instant vector selector or range vector selector or a subquery", modifier)
 	return modifiable{}

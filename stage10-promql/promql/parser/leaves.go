@@ -240,19 +240,43 @@ func (g *gBinOpToken) Parse(lex *lexer.PeekingLexer) error {
 }
 
 // gMatching is on(…)/ignoring(…), then optionally group_left/group_right
-// with an optional label list (Kind empty: absent).
+// with an optional label list (Kind empty: absent), then optionally the
+// fill modifiers: fill(v), or fill_left(v) and/or fill_right(v).
 type gMatching struct {
-	Kind   string
-	Labels gLabelList
-	Group  string
-	Incl   *gLabelList
+	Kind     string
+	Labels   gLabelList
+	Group    string
+	Incl     *gLabelList
+	Fills    []gFill
+	FillsPos lexer.Position
+}
+
+// gFill is fill(v), fill_left(v) or fill_right(v).
+type gFill struct {
+	Kind string
+	Pos  lexer.Position // of the value
+	Sign string
+	Num  string
 }
 
 func (g *gMatching) Parse(lex *lexer.PeekingLexer) error {
 	t := lex.Peek()
-	if !isIdent(t, "on") && !isIdent(t, "ignoring") {
+	if isIdent(t, "on") || isIdent(t, "ignoring") {
+		if err := g.parseMatching(lex); err != nil {
+			return err
+		}
+	}
+	if err := g.parseFills(lex); err != nil {
+		return err
+	}
+	if g.Kind == "" && len(g.Fills) == 0 {
 		return participle.NextMatch
 	}
+	return nil
+}
+
+func (g *gMatching) parseMatching(lex *lexer.PeekingLexer) error {
+	t := lex.Peek()
 	g.Kind = lowerKeyword(t.Value)
 	lex.Next()
 	switch err := g.Labels.Parse(lex); err {
@@ -282,18 +306,66 @@ func (g *gMatching) Parse(lex *lexer.PeekingLexer) error {
 	return nil
 }
 
+// parseFills reads fill(v) alone, or fill_left(v) and fill_right(v) in
+// either order or alone. A fill word is a keyword only when "(" follows
+// (as Prometheus's lexer decides): fill without it is the right operand.
+func (g *gMatching) parseFills(lex *lexer.PeekingLexer) error {
+	for {
+		t := lex.Peek()
+		kind := ""
+		for _, k := range []string{"fill", "fill_left", "fill_right"} {
+			if isIdent(t, k) {
+				kind = k
+			}
+		}
+		if kind == "" {
+			return nil
+		}
+		cp := lex.MakeCheckpoint()
+		lex.Next()
+		if !isPunct(lex.Peek(), "(") {
+			lex.LoadCheckpoint(cp)
+			return nil
+		}
+		allowed := len(g.Fills) == 0 || (len(g.Fills) == 1 && g.Fills[0].Kind != "fill" && kind != "fill" && kind != g.Fills[0].Kind)
+		if !allowed {
+			return &participle.UnexpectedTokenError{Unexpected: *t}
+		}
+		if len(g.Fills) == 0 {
+			g.FillsPos = t.Pos
+		}
+		lex.Next()
+		f := gFill{Kind: kind, Pos: lex.Peek().Pos}
+		if v := lex.Peek(); v.Type == tokSign {
+			f.Sign = v.Value
+			lex.Next()
+		}
+		if v := lex.Peek(); !isNumber(v) && !isIdent(v, "inf") && !isIdent(v, "nan") {
+			return unexpected(lex, "<number>")
+		}
+		f.Num = lex.Next().Value
+		if !isPunct(lex.Peek(), ")") {
+			return unexpected(lex, `")"`)
+		}
+		lex.Next()
+		g.Fills = append(g.Fills, f)
+	}
+}
+
 // gSuffix is one of an operand's suffixes: "[" range "]", "[" range ":"
-// [step] "]", "offset" [sign] duration, "@" [sign] number, "@" start() or
-// "@" end().
+// [step] "]", "offset" duration, "@" [sign] number, "@" start() or
+// "@" end(), "anchored", "smoothed". Ranges, steps and offsets are
+// duration expressions (gDur).
 type gSuffix struct {
-	Kind  byte           // '[', 'o' (offset) or '@'
-	Start int            // offset of "[", "offset" or "@"
+	Kind  byte           // '[', 'o' (offset), '@', 'a' (anchored) or 's' (smoothed)
+	Start int            // offset of "[", "offset", "@", "anchored" or "smoothed"
 	Pos   lexer.Position // of the first token after it
 	End   int            // offset just past the suffix
-	Range string         // [Range] or [Range:Step]
+	Range *gDur          // [Range] or [Range:Step]
 	Colon bool
-	Step  string
-	Sign  string // offset and @
+	Step  *gDur
+	Off   *gDur  // offset
+	Sign  string // @
 	Num   string
 	Fn    string // "start" or "end"
 }
@@ -307,26 +379,34 @@ func (g *gSuffix) Parse(lex *lexer.PeekingLexer) error {
 		g.Kind = 'o'
 	case t.Type == tokOp && t.Value == "@":
 		g.Kind = '@'
+	case isIdent(t, "anchored"):
+		g.Kind = 'a'
+	case isIdent(t, "smoothed"):
+		g.Kind = 's'
 	default:
 		return participle.NextMatch
 	}
 	g.Start = t.Pos.Offset
 	lex.Next()
+	if g.Kind == 'a' || g.Kind == 's' {
+		g.End = g.Start + len(t.Value)
+		return nil
+	}
 	t = lex.Peek()
 	g.Pos = t.Pos
+	var err error
 	switch g.Kind {
 	case '[':
-		if !isNumber(t) {
-			return unexpected(lex, "<duration>")
+		if g.Range, err = durExpr(lex, 1); err != nil {
+			return err
 		}
-		g.Range = t.Value
-		lex.Next()
 		if t = lex.Peek(); isPunct(t, ":") {
 			g.Colon = true
 			lex.Next()
-			if t = lex.Peek(); isNumber(t) {
-				g.Step = t.Value
-				lex.Next()
+			if t = lex.Peek(); !isPunct(t, "]") {
+				if g.Step, err = durExpr(lex, 1); err != nil {
+					return err
+				}
 			}
 		}
 		if !isPunct(lex.Peek(), "]") {
@@ -334,14 +414,13 @@ func (g *gSuffix) Parse(lex *lexer.PeekingLexer) error {
 		}
 		g.end(lex.Next())
 	case 'o':
-		if t.Type == tokSign {
-			g.Sign = t.Value
-			lex.Next()
+		// An offset takes one signed operand, not an expression:
+		// "x offset 1m + 2" is (x offset 1m) + 2, "x offset -2 ^ 2" is
+		// (x offset -2) ^ 2. Parentheses make it an expression.
+		if g.Off, err = durSigned(lex, false); err != nil {
+			return err
 		}
-		if !isNumber(lex.Peek()) {
-			return unexpected(lex, "<duration>")
-		}
-		g.Num = g.end(lex.Next())
+		g.End = g.Off.End
 	case '@':
 		// After "@" come two alternatives, [sign] number and start() or
 		// end(); one that fails on its second token is given back whole,
@@ -383,4 +462,136 @@ func (g *gSuffix) Parse(lex *lexer.PeekingLexer) error {
 func (g *gSuffix) end(t *lexer.Token) string {
 	g.End = t.Pos.Offset + len(t.Value)
 	return t.Value
+}
+
+// gDur is a duration expression as read: a number or duration literal
+// (Tok), a sign (Op "+"/"-", R), a binary operation (Op, L, R), step() or
+// range() (Fn), min_of(L, R) or max_of(L, R) (Fn), or parentheses (Paren,
+// R). The builder turns it into a NumberLiteral or a DurationExpr.
+type gDur struct {
+	Tok        *lexer.Token
+	Op         string
+	Fn         string
+	Paren      bool
+	L, R       *gDur
+	Start, End int // byte offsets
+}
+
+// durPrec is how tightly a duration operator binds; 0: not one.
+func durPrec(t *lexer.Token) int {
+	switch {
+	case t.Type == tokSign:
+		return 1
+	case t.Type == tokOp && (t.Value == "*" || t.Value == "/" || t.Value == "%"):
+		return 2
+	case t.Type == tokOp && t.Value == "^":
+		return 3
+	}
+	return 0
+}
+
+// durExpr reads a duration expression by precedence climbing: + - below
+// * / % below ^, which groups to the right; a sign binds like *.
+func durExpr(lex *lexer.PeekingLexer, minPrec int) (*gDur, error) {
+	lhs, err := durSigned(lex, true)
+	if err != nil {
+		return nil, err
+	}
+	return durClimb(lex, lhs, minPrec)
+}
+
+func durClimb(lex *lexer.PeekingLexer, lhs *gDur, minPrec int) (*gDur, error) {
+	for {
+		t := lex.Peek()
+		p := durPrec(t)
+		if p == 0 || p < minPrec {
+			return lhs, nil
+		}
+		op := t.Value
+		lex.Next()
+		next := p + 1
+		if op == "^" {
+			next = p // right-associative
+		}
+		rhs, err := durExpr(lex, next)
+		if err != nil {
+			return nil, err
+		}
+		lhs = &gDur{Op: op, L: lhs, R: rhs, Start: lhs.Start, End: rhs.End}
+	}
+}
+
+// durSigned reads any signs and a primary. In an expression (full) a
+// sign takes what follows up to a * / %: -2^2 is -(2^2).
+func durSigned(lex *lexer.PeekingLexer, full bool) (*gDur, error) {
+	t := lex.Peek()
+	if t.Type != tokSign {
+		return durPrimary(lex)
+	}
+	start := t.Pos.Offset
+	sign := t.Value
+	lex.Next()
+	var operand *gDur
+	var err error
+	if full {
+		if operand, err = durSigned(lex, true); err == nil {
+			operand, err = durClimb(lex, operand, 3)
+		}
+	} else {
+		operand, err = durPrimary(lex)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &gDur{Op: sign, R: operand, Start: start, End: operand.End}, nil
+}
+
+func durPrimary(lex *lexer.PeekingLexer) (*gDur, error) {
+	t := lex.Peek()
+	switch {
+	case isNumber(t):
+		lex.Next()
+		return &gDur{Tok: t, Start: t.Pos.Offset, End: t.Pos.Offset + len(t.Value)}, nil
+	case isPunct(t, "("):
+		start := t.Pos.Offset
+		lex.Next()
+		e, err := durExpr(lex, 1)
+		if err != nil {
+			return nil, err
+		}
+		if t = lex.Peek(); !isPunct(t, ")") {
+			return nil, unexpected(lex, `")"`)
+		}
+		lex.Next()
+		return &gDur{Paren: true, R: e, Start: start, End: t.Pos.Offset + 1}, nil
+	case isIdent(t, "step") || isIdent(t, "range") || isIdent(t, "min_of") || isIdent(t, "max_of"):
+		fn := lowerKeyword(t.Value)
+		start := t.Pos.Offset
+		lex.Next()
+		if !isPunct(lex.Peek(), "(") {
+			return nil, unexpected(lex, `"("`)
+		}
+		lex.Next()
+		d := &gDur{Fn: fn, Start: start}
+		if fn == "min_of" || fn == "max_of" {
+			var err error
+			if d.L, err = durExpr(lex, 1); err != nil {
+				return nil, err
+			}
+			if !isPunct(lex.Peek(), ",") {
+				return nil, unexpected(lex, `","`)
+			}
+			lex.Next()
+			if d.R, err = durExpr(lex, 1); err != nil {
+				return nil, err
+			}
+		}
+		if t = lex.Peek(); !isPunct(t, ")") {
+			return nil, unexpected(lex, `")"`)
+		}
+		lex.Next()
+		d.End = t.Pos.Offset + 1
+		return d, nil
+	}
+	return nil, unexpected(lex, "<duration>")
 }

@@ -7,8 +7,8 @@ import "github.com/alecthomas/participle/v2/lexer"
 // are tried in order and the first match wins, which is why the order
 // matters:
 //   - Duration before Number, so 5m is one token and not 5 followed by m;
-//   - two-character operators (=~ != == <= >=) before their one-character
-//     prefixes;
+//   - two-character operators (=~ != == <= >= and the histogram trims </ >/)
+//     before their one-character prefixes;
 //   - an Ident may not start with ":" followed by a digit, so [5m:1m] lexes as
 //     5m, ":", 1m;
 //   - keywords (by, on, offset, …) are plain Idents: the grammar matches them
@@ -26,6 +26,6 @@ var promqlLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "String", Pattern: `"(\\.|[^"\\\n])*"|'(\\.|[^'\\\n])*'|` + "`[^`]*`"},
 	{Name: "Ident", Pattern: `[a-zA-Z_][a-zA-Z0-9_:]*|:[a-zA-Z_][a-zA-Z0-9_:]*`},
 	{Name: "Sign", Pattern: `[-+]`},
-	{Name: "Op", Pattern: `=~|!~|!=|==|<=|>=|[*/%^<>=@]`},
+	{Name: "Op", Pattern: `=~|!~|!=|==|<=|>=|</|>/|[*/%^<>=@]`},
 	{Name: "Punct", Pattern: `[(){}\[\],:]`},
 })

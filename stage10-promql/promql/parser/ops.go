@@ -18,6 +18,10 @@ const (
 	LSS
 	GTE
 	GTR
+	// native histogram bucket trimming (</, >/): no comparison, the same
+	// precedence
+	TRIM_UPPER
+	TRIM_LOWER
 	// arithmetic
 	ADD
 	SUB
@@ -41,16 +45,22 @@ const (
 	QUANTILE
 	LIMITK
 	LIMIT_RATIO
+	// duration expressions: step(), range(), min_of(a, b), max_of(a, b)
+	STEP
+	RANGE
+	MIN_OF
+	MAX_OF
 )
 
 var opNames = [...]string{
 	OpInvalid: "<invalid>",
 	LOR:       "or", LAND: "and", LUNLESS: "unless",
-	EQLC: "==", NEQ: "!=", LTE: "<=", LSS: "<", GTE: ">=", GTR: ">",
+	EQLC: "==", NEQ: "!=", LTE: "<=", LSS: "<", GTE: ">=", GTR: ">", TRIM_UPPER: "</", TRIM_LOWER: ">/",
 	ADD: "+", SUB: "-", MUL: "*", DIV: "/", MOD: "%", ATAN2: "atan2", POW: "^",
 	SUM: "sum", AVG: "avg", COUNT: "count", MIN: "min", MAX: "max", GROUP: "group",
 	STDDEV: "stddev", STDVAR: "stdvar", TOPK: "topk", BOTTOMK: "bottomk",
 	COUNT_VALUES: "count_values", QUANTILE: "quantile", LIMITK: "limitk", LIMIT_RATIO: "limit_ratio",
+	STEP: "step", RANGE: "range", MIN_OF: "min_of", MAX_OF: "max_of",
 }
 
 func (o Op) String() string {
@@ -102,7 +112,7 @@ func (o Op) Precedence() int {
 		return 1
 	case o == LAND || o == LUNLESS:
 		return 2
-	case o.IsComparisonOperator():
+	case o.IsComparisonOperator() || o == TRIM_UPPER || o == TRIM_LOWER:
 		return 3
 	case o == ADD || o == SUB:
 		return 4

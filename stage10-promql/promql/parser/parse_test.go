@@ -19,8 +19,8 @@ var canonical = []struct{ in, want string }{
 	{"Inf", "Inf"},
 	{"-inf", "-Inf"},
 	{"NaN", "NaN"},
-	{"1h30m", "5400"},
-	{"-5m", "-300"},
+	{"1h30m", "1h30m"},
+	{"-5m", "-5m"},
 	{`"a\"b"`, `"a\"b"`},
 	{`'it''s'`, ""}, // two strings side by side: a syntax error, checked below
 	{"`raw\\n`", `"raw\\n"`},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage05-index/index"
@@ -37,7 +38,35 @@ func FormatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-func (e *NumberLiteral) String() string { return FormatFloat(e.Val) }
+func (e *NumberLiteral) String() string {
+	if e.Duration {
+		if e.Val < 0 {
+			return "-" + FormatDuration(time.Duration(-e.Val*1e9))
+		}
+		return FormatDuration(time.Duration(e.Val * 1e9))
+	}
+	return FormatFloat(e.Val)
+}
+
+func (e *DurationExpr) String() string {
+	var s string
+	switch {
+	case e.Op == STEP || e.Op == RANGE:
+		s = e.Op.String() + "()"
+	case e.Op == MIN_OF || e.Op == MAX_OF:
+		s = e.Op.String() + "(" + e.LHS.String() + ", " + e.RHS.String() + ")"
+	case e.LHS == nil && e.Op == SUB:
+		s = "-" + e.RHS.String()
+	case e.LHS == nil:
+		s = e.RHS.String()
+	default:
+		s = e.LHS.String() + " " + e.Op.String() + " " + e.RHS.String()
+	}
+	if e.Wrapped {
+		return "(" + s + ")"
+	}
+	return s
+}
 
 func (e *StringLiteral) String() string { return strconv.Quote(e.Val) }
 
@@ -93,7 +122,8 @@ func (e *VectorSelector) selectorString() string {
 	return "{" + strings.Join(append([]string{strconv.Quote(e.Name)}, ms...), ", ") + "}"
 }
 
-func modifiers(offset int64, am *AtModifier) string {
+// modifiers prints @, anchored/smoothed and offset, in Prometheus's order.
+func modifiers(offset time.Duration, offsetExpr *DurationExpr, am *AtModifier, extended string) string {
 	var b strings.Builder
 	if am != nil {
 		if am.StartOrEnd != "" {
@@ -102,27 +132,50 @@ func modifiers(offset int64, am *AtModifier) string {
 			b.WriteString(" @ " + strconv.FormatFloat(float64(am.Timestamp)/1000, 'f', -1, 64))
 		}
 	}
-	if offset != 0 {
-		b.WriteString(" offset " + FormatDuration(durationOf(offset)))
+	b.WriteString(extended)
+	switch {
+	case offsetExpr != nil:
+		b.WriteString(" offset " + offsetExpr.String())
+	case offset != 0:
+		b.WriteString(" offset " + FormatDuration(offset))
 	}
 	return b.String()
 }
 
+func (e *VectorSelector) extended() string {
+	switch {
+	case e.Anchored:
+		return " anchored"
+	case e.Smoothed:
+		return " smoothed"
+	}
+	return ""
+}
+
 func (e *VectorSelector) String() string {
-	return e.selectorString() + modifiers(int64(e.Offset), e.At)
+	return e.selectorString() + modifiers(e.Offset, e.OffsetExpr, e.At, e.extended())
+}
+
+func durationString(d time.Duration, de *DurationExpr) string {
+	if de != nil {
+		return de.String()
+	}
+	return FormatDuration(d)
 }
 
 func (e *MatrixSelector) String() string {
 	vs := e.VectorSelector
-	return vs.selectorString() + "[" + FormatDuration(e.Range) + "]" + modifiers(int64(vs.Offset), vs.At)
+	return vs.selectorString() + "[" + durationString(e.Range, e.RangeExpr) + "]" + vs.extended() +
+		modifiers(vs.Offset, vs.OffsetExpr, vs.At, "")
 }
 
 func (e *SubqueryExpr) String() string {
 	step := ""
-	if e.Step != 0 {
-		step = FormatDuration(e.Step)
+	if e.Step != 0 || e.StepExpr != nil {
+		step = durationString(e.Step, e.StepExpr)
 	}
-	return e.Expr.String() + "[" + FormatDuration(e.Range) + ":" + step + "]" + modifiers(int64(e.Offset), e.At)
+	return e.Expr.String() + "[" + durationString(e.Range, e.RangeExpr) + ":" + step + "]" +
+		modifiers(e.Offset, e.OffsetExpr, e.At, "")
 }
 
 func (e *ParenExpr) String() string { return "(" + e.Expr.String() + ")" }
@@ -154,6 +207,17 @@ func (e *BinaryExpr) String() string {
 			}
 			if len(vm.Include) > 0 {
 				b.WriteString(labelList(vm.Include))
+			}
+		}
+		switch l, r := vm.FillLHS, vm.FillRHS; {
+		case l != nil && r != nil && *l == *r:
+			b.WriteString(" fill(" + FormatFloat(*l) + ")")
+		default:
+			if l != nil {
+				b.WriteString(" fill_left(" + FormatFloat(*l) + ")")
+			}
+			if r != nil {
+				b.WriteString(" fill_right(" + FormatFloat(*r) + ")")
 			}
 		}
 	}
@@ -215,10 +279,12 @@ func describe(e Expr) string {
 	case *VectorSelector:
 		return "VectorSelector " + selectorDetail(n)
 	case *MatrixSelector:
-		return "MatrixSelector " + selectorDetail(n.VectorSelector) + " range=" + FormatDuration(n.Range)
+		return "MatrixSelector " + selectorDetail(n.VectorSelector) + " range=" + durationString(n.Range, n.RangeExpr)
 	case *SubqueryExpr:
-		return fmt.Sprintf("SubqueryExpr range=%s step=%s%s", FormatDuration(n.Range), FormatDuration(n.Step),
-			modifiers(int64(n.Offset), n.At))
+		return fmt.Sprintf("SubqueryExpr range=%s step=%s%s", durationString(n.Range, n.RangeExpr),
+			durationString(n.Step, n.StepExpr), modifiers(n.Offset, n.OffsetExpr, n.At, ""))
+	case *DurationExpr:
+		return "DurationExpr " + n.String()
 	case *ParenExpr:
 		return "ParenExpr"
 	case *UnaryExpr:
@@ -254,5 +320,5 @@ func selectorDetail(vs *VectorSelector) string {
 	for i, m := range vs.LabelMatchers {
 		ms[i] = matcherString(m)
 	}
-	return fmt.Sprintf("name=%q {%s}%s", vs.Name, strings.Join(ms, ", "), modifiers(int64(vs.Offset), vs.At))
+	return fmt.Sprintf("name=%q {%s}%s", vs.Name, strings.Join(ms, ", "), modifiers(vs.Offset, vs.OffsetExpr, vs.At, vs.extended()))
 }

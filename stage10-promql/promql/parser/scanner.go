@@ -133,7 +133,7 @@ func match(s string) (rule, n int) {
 	}
 	if len(s) > 1 {
 		switch s[:2] {
-		case "=~", "!~", "!=", "==", "<=", ">=":
+		case "=~", "!~", "!=", "==", "<=", ">=", "</", ">/":
 			return ruleOp, 2
 		}
 	}
