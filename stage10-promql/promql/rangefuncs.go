@@ -208,7 +208,7 @@ type rangeEval struct {
 	// anchored or smoothed selector (extend): the function sees those
 	// samples too, and the window's own bounds.
 	extLeft, extRight int64
-	scalars [][]float64
+	scalars           [][]float64
 	// limit is the largest window the sample limit allows (the limit less
 	// what the query holds elsewhere): a series whose window grows past it
 	// stops there, so that an over-limit query never reads a huge window
