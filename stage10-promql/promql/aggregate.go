@@ -214,6 +214,10 @@ type folder struct {
 	ev            *evaluator
 	op            parser.Op
 	cnt, val, aux []float64 // count; sum, min, max or running mean; Kahan compensation or Welford's M2
+	// avg's means: once a sum would overflow, the mean goes on
+	// incrementally in mean (and aux), as Prometheus does.
+	mean []float64
+	incr []bool
 }
 
 func (ev *evaluator) newFolder(op parser.Op) *folder { return &folder{ev: ev, op: op} }
@@ -227,6 +231,10 @@ func (f *folder) add(g int, pts []Point) {
 		f.aux = append(f.aux, make([]float64, need-len(f.aux))...)
 	}
 	cnt, val, aux := f.cnt[g*ns:(g+1)*ns], f.val[g*ns:(g+1)*ns], f.aux[g*ns:(g+1)*ns]
+	if f.op == parser.AVG && len(f.mean) < len(f.cnt) {
+		f.mean = append(f.mean, make([]float64, len(f.cnt)-len(f.mean))...)
+		f.incr = append(f.incr, make([]bool, len(f.cnt)-len(f.incr))...)
+	}
 	// pts are on the step grid, in order and mostly one step apart: the
 	// step of each is the one after the previous point's, checked, rather
 	// than a 64-bit division per point.
@@ -244,11 +252,18 @@ func (f *folder) add(g int, pts []Point) {
 		return i
 	}
 	switch f.op {
-	case parser.SUM, parser.AVG:
+	case parser.SUM:
 		for _, p := range pts {
 			k := at(p.T)
 			cnt[k]++
 			val[k], aux[k] = kahanInc(p.V, val[k], aux[k])
+		}
+	case parser.AVG:
+		mean, incr := f.mean[g*ns:(g+1)*ns], f.incr[g*ns:(g+1)*ns]
+		for _, p := range pts {
+			k := at(p.T)
+			cnt[k]++
+			mean[k], val[k], aux[k], incr[k] = meanInc(p.V, cnt[k], mean[k], val[k], aux[k], incr[k])
 		}
 	case parser.MIN:
 		for _, p := range pts {
@@ -300,10 +315,7 @@ func (f *folder) result(glabels []model.Labels) Matrix {
 			case parser.SUM:
 				v = f.val[k] + f.aux[k]
 			case parser.AVG:
-				v = f.val[k]/c + f.aux[k]/c
-				if math.IsInf(f.val[k], 0) && !math.IsInf(v, 0) {
-					v = f.val[k]
-				}
+				v = meanOf(c, f.mean[k], f.val[k], f.aux[k], f.incr[k])
 			case parser.COUNT:
 				v = c
 			case parser.GROUP:
@@ -322,6 +334,38 @@ func (f *folder) result(glabels []model.Labels) Matrix {
 		}
 	}
 	return out
+}
+
+// meanInc adds v, the n-th value (n counts it), to a mean kept as a compensated sum
+// (sum, c) while the sum stays finite, and from the value that would make
+// it overflow on as an incremental mean (mean, c): the sum is the more
+// accurate, the incremental mean the one that cannot overflow. Prometheus
+// computes avg and avg_over_time so, and so must we to agree on the last
+// bit and on huge values.
+func meanInc(v, n, mean, sum, c float64, incr bool) (newMean, newSum, newC float64, newIncr bool) {
+	if n == 1 {
+		return 0, v, 0, false
+	}
+	if !incr {
+		ns, nc := kahanInc(v, sum, c)
+		if !math.IsInf(ns, 0) {
+			return mean, ns, nc, false
+		}
+		incr = true
+		mean = sum / (n - 1)
+		c /= n - 1
+	}
+	q := (n - 1) / n
+	mean, c = kahanInc(v/n, q*mean, q*c)
+	return mean, sum, c, incr
+}
+
+// meanOf is the mean meanInc kept over n values.
+func meanOf(n, mean, sum, c float64, incr bool) float64 {
+	if incr {
+		return mean + c
+	}
+	return sum/n + c/n
 }
 
 // kahanInc adds f to sum with Kahan-Babuška (Neumaier) compensation c, so
@@ -555,6 +599,9 @@ func quantileValue(q float64, values []float64) float64 {
 	lo := math.Max(0, math.Floor(rank))
 	hi := math.Min(float64(len(values)-1), lo+1)
 	w := rank - math.Floor(rank)
+	if w == 0 { // on a sample: no weighting, which would make ±Inf·0 a NaN
+		return values[int(lo)]
+	}
 	return values[int(lo)]*(1-w) + values[int(hi)]*w
 }
 

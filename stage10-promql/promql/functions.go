@@ -4,6 +4,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -179,8 +180,9 @@ var simpleFuncs = map[string]func(float64) float64{
 	"acos": math.Acos, "acosh": math.Acosh, "asin": math.Asin, "asinh": math.Asinh, "atan": math.Atan,
 	"atanh": math.Atanh, "cos": math.Cos, "cosh": math.Cosh, "sin": math.Sin, "sinh": math.Sinh,
 	"tan": math.Tan, "tanh": math.Tanh,
-	"deg": func(v float64) float64 { return v * 180 / math.Pi },
-	"rad": func(v float64) float64 { return v * math.Pi / 180 },
+	// One factor, not v·180/π: that overflows for v near MaxFloat64.
+	"deg": func(v float64) float64 { return v * (180 / math.Pi) },
+	"rad": func(v float64) float64 { return v * (math.Pi / 180) },
 	"sgn": func(v float64) float64 {
 		switch {
 		case v < 0:
@@ -299,7 +301,11 @@ func (ev *evaluator) sortCall(c *parser.Call) (Matrix, error) {
 		slices.SortStableFunc(m, func(a, b Series) int {
 			r := 0
 			for _, n := range names {
-				if r = strings.Compare(a.Metric.Get(n), b.Metric.Get(n)); r != 0 {
+				if x, y := a.Metric.Get(n), b.Metric.Get(n); x != y {
+					r = 1
+					if naturalLess(x, y) {
+						r = -1
+					}
 					break
 				}
 			}
@@ -314,6 +320,49 @@ func (ev *evaluator) sortCall(c *parser.Call) (Matrix, error) {
 	}
 	return m, nil
 }
+
+// naturalLess orders label values naturally, as sort_by_label does in
+// Prometheus: runs of digits compare as numbers (a9 < a10), other runs as
+// strings; of two values equal chunk by chunk the one that ends first (or
+// either, when both do) comes first.
+func naturalLess(a, b string) bool {
+	ca, cb := chunks(a), chunks(b)
+	for i := range ca {
+		if i >= len(cb) {
+			return false
+		}
+		x, xerr := strconv.Atoi(ca[i])
+		y, yerr := strconv.Atoi(cb[i])
+		numeric := xerr == nil && yerr == nil
+		switch {
+		case numeric && x != y:
+			return x < y
+		case !numeric && ca[i] != cb[i]:
+			return ca[i] < cb[i]
+		case i == len(ca)-1:
+			return true
+		case i == len(cb)-1:
+			return false
+		}
+	}
+	return false
+}
+
+// chunks splits s into runs of ASCII digits and runs of anything else.
+func chunks(s string) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		j := i + 1
+		for j < len(s) && isDigit(s[j]) == isDigit(s[i]) {
+			j++
+		}
+		out = append(out, s[i:j])
+		i = j
+	}
+	return out
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // absentLabels: the labels absent() reports are those its selector pins
 // with "=", except __name__ and any label constrained more than once.

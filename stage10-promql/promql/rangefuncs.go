@@ -13,6 +13,7 @@ import (
 type window struct {
 	pts        []Point
 	start, end int64 // the window's bounds, ms: (end - range, end]
+	t          int64 // the step's time (end is earlier by an offset, or pinned by @)
 	args       []float64
 	drops      int // how many samples in pts are lower than the one before
 }
@@ -45,6 +46,13 @@ var rangeFuncs = map[string]rangeFunc{
 	"min_over_time":                {fn: func(w *window) (float64, bool) { return extremum(w, -1) }},
 	"max_over_time":                {fn: func(w *window) (float64, bool) { return extremum(w, 1) }},
 	"last_over_time":               {fn: func(w *window) (float64, bool) { return w.pts[len(w.pts)-1].V, true }, keepName: true},
+	"first_over_time":              {fn: func(w *window) (float64, bool) { return w.pts[0].V, true }, keepName: true},
+	"ts_of_first_over_time":        {fn: func(w *window) (float64, bool) { return seconds(w.pts[0].T), true }},
+	"ts_of_last_over_time":         {fn: func(w *window) (float64, bool) { return seconds(w.pts[len(w.pts)-1].T), true }},
+	"ts_of_max_over_time":          {fn: func(w *window) (float64, bool) { return seconds(w.pts[extremumIndex(w, 1)].T), true }},
+	"ts_of_min_over_time":          {fn: func(w *window) (float64, bool) { return seconds(w.pts[extremumIndex(w, -1)].T), true }},
+	"mad_over_time":                {fn: madOverTime},
+	"integral":                     {fn: integral},
 	"present_over_time":            {fn: func(*window) (float64, bool) { return 1, true }},
 	"stddev_over_time":             {fn: func(w *window) (float64, bool) { v := variance(w.pts); return math.Sqrt(v), true }},
 	"stdvar_over_time":             {fn: func(w *window) (float64, bool) { return variance(w.pts), true }},
@@ -95,6 +103,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 			}
 		}
 	}
+	emit = ev.paramWarnings(c, scalars, emit)
 	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn, scalars: scalars, limit: ev.maxSamples - *ev.held,
 		counterInfo: c.Func.Name == "rate" || c.Func.Name == "increase", argPos: c.Args[rf.matrix].PositionRange()}
 	re.w.args = make([]float64, len(scalars))
@@ -138,6 +147,44 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 		return nil
 	}
 	return errorf("expected a range vector, got %T", c.Args[rf.matrix])
+}
+
+// paramWarnings wraps emit so that a result computed with a parameter
+// Prometheus warns about (a quantile_over_time φ outside [0, 1], an
+// integral strategy not 0, 1 or 2) notes the warning, as Prometheus does
+// for the windows it applies the function to.
+func (ev *evaluator) paramWarnings(c *parser.Call, scalars [][]float64, emit func(model.Labels, []Point) error) func(model.Labels, []Point) error {
+	var warn []Annotation // per step
+	for i := 0; i < ev.steps && len(scalars) > 0; i++ {
+		var a Annotation
+		switch v := scalars[0][i]; c.Func.Name {
+		case "quantile_over_time":
+			if math.IsNaN(v) || v < 0 || v > 1 {
+				a = invalidQuantileWarning(v, c.Args[0].PositionRange())
+			}
+		case "integral":
+			if integralStrategy(&window{args: []float64{v}}) != int(v) || v != math.Trunc(v) {
+				a = invalidIntegralStrategyWarning(v, c.Args[1].PositionRange())
+			}
+		}
+		if a.Text != "" {
+			if warn == nil {
+				warn = make([]Annotation, ev.steps)
+			}
+			warn[i] = a
+		}
+	}
+	if warn == nil {
+		return emit
+	}
+	return func(l model.Labels, pts []Point) error {
+		for _, p := range pts {
+			if a := warn[ev.step(p.T)]; a.Text != "" {
+				ev.annos.add(a)
+			}
+		}
+		return emit(l, pts)
+	}
 }
 
 // nonCounterName is the series' metric name if rate or increase over it
@@ -297,7 +344,7 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 		if len(win) == 0 {
 			continue
 		}
-		w.pts, w.start, w.end, w.drops = win, start, end, sl.drops
+		w.pts, w.start, w.end, w.t, w.drops = win, start, end, ev.ts(i), sl.drops
 		for j := range re.scalars {
 			w.args[j] = re.scalars[j][i]
 		}
@@ -532,7 +579,9 @@ func predictLinear(w *window) (float64, bool) {
 	if len(w.pts) < 2 {
 		return 0, false
 	}
-	slope, intercept := linearRegression(w.pts, w.end)
+	// From the step's time, as Prometheus does: with @ or offset the line
+	// goes on from the window to the step.
+	slope, intercept := linearRegression(w.pts, w.t)
 	return slope*w.args[0] + intercept, true
 }
 
@@ -580,32 +629,112 @@ func sumOverTime(w *window) (float64, bool) {
 }
 
 func avgOverTime(w *window) (float64, bool) {
-	var s, c float64
-	for _, p := range w.pts {
-		s, c = kahanInc(p.V, s, c)
+	var mean, sum, c float64
+	var incr bool
+	for i, p := range w.pts {
+		mean, sum, c, incr = meanInc(p.V, float64(i+1), mean, sum, c, incr)
 	}
-	n := float64(len(w.pts))
-	if math.IsInf(s, 0) {
-		// The sum overflowed: fall back to a running mean, which does not.
-		mean := 0.0
-		for i, p := range w.pts {
-			mean += (p.V - mean) / float64(i+1)
-		}
-		return mean, true
-	}
-	return s/n + c/n, true
+	return meanOf(float64(len(w.pts)), mean, sum, c, incr), true
 }
 
 // extremum is min_over_time (sign -1) and max_over_time (+1); NaN loses to
 // any number.
 func extremum(w *window, sign float64) (float64, bool) {
-	m := w.pts[0].V
-	for _, p := range w.pts[1:] {
-		if math.IsNaN(m) || (sign > 0 && p.V > m) || (sign < 0 && p.V < m) {
-			m = p.V
+	return w.pts[extremumIndex(w, sign)].V, true
+}
+
+// extremumIndex is where the window's minimum (sign -1) or maximum (+1)
+// is, the first one if it repeats.
+func extremumIndex(w *window, sign float64) int {
+	k := 0
+	for i, p := range w.pts[1:] {
+		if m := w.pts[k].V; math.IsNaN(m) || (sign > 0 && p.V > m) || (sign < 0 && p.V < m) {
+			k = i + 1
 		}
 	}
-	return m, true
+	return k
+}
+
+func seconds(ms int64) float64 { return float64(ms) / 1000 }
+
+// madOverTime is the median absolute deviation: the median of the
+// distances from the median. A NaN makes it NaN.
+func madOverTime(w *window) (float64, bool) {
+	vals := make([]float64, len(w.pts))
+	for i, p := range w.pts {
+		if math.IsNaN(p.V) {
+			return math.NaN(), true
+		}
+		vals[i] = p.V
+	}
+	median := quantileValue(0.5, vals)
+	for i := range vals {
+		vals[i] = math.Abs(vals[i] - median)
+	}
+	return quantileValue(0.5, vals), true
+}
+
+// The integral strategies: rectangles from each interval's left or right
+// sample, or trapezoids (the default).
+const (
+	integralLeft = iota
+	integralRight
+	integralTrapezoid
+)
+
+// integralStrategy is integral's optional second argument, or the default
+// when it is missing or not one of 0, 1 and 2.
+func integralStrategy(w *window) int {
+	if len(w.args) == 0 {
+		return integralTrapezoid
+	}
+	s := w.args[0]
+	if math.IsNaN(s) || math.IsInf(s, 0) || math.Trunc(s) != s || s < integralLeft || s > integralTrapezoid {
+		return integralTrapezoid
+	}
+	return int(s)
+}
+
+// integral is the area under the window's samples, value × seconds,
+// summed interval by interval with the strategy's rule; a NaN counts as 0.
+func integral(w *window) (float64, bool) {
+	strategy := integralStrategy(w)
+	nanAsZero := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return 0
+		}
+		return v
+	}
+	var sum, c float64
+	for i := 1; i < len(w.pts); i++ {
+		prev, cur := nanAsZero(w.pts[i-1].V), nanAsZero(w.pts[i].V)
+		var v, cv float64
+		switch strategy {
+		case integralLeft:
+			v = prev
+		case integralRight:
+			v = cur
+		default:
+			// The mean of the two, compensated, halving first where the
+			// sum of two finite values would overflow.
+			if prev != 0 || cur != 0 {
+				v, cv = kahanInc(cur, prev, 0)
+				if math.IsInf(v, 0) && !math.IsInf(cur, 0) && !math.IsInf(prev, 0) {
+					v, cv = kahanInc(cur/2, prev/2, 0)
+				} else {
+					v, cv = v/2, cv/2
+				}
+			}
+		}
+		if v != 0 || cv != 0 {
+			dt := seconds(w.pts[i].T - w.pts[i-1].T)
+			sum, c = kahanInc(v*dt, sum, c+cv*dt)
+		}
+	}
+	if math.IsInf(sum, 0) {
+		return sum, true
+	}
+	return sum + c, true
 }
 
 // variance is the population variance, by Welford's method with the

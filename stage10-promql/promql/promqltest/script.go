@@ -646,16 +646,39 @@ func expand(tok string) ([]seqValue, error) {
 		}
 		return out, nil
 	}
-	a, b, n, err := sequence(tok, parseNumber)
+	a, b, n, err := sequence(tok, seriesNumber)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]seqValue, n+1)
 	for i := range out {
-		// a + i*b, not repeated addition: no drift after many steps.
-		out[i] = seqValue{v: a + float64(i)*b}
+		// Repeated addition, as Prometheus's series parser does, rounding
+		// included: 0+0.99x100 must give the same floats there and here.
+		out[i] = seqValue{v: a}
+		a += b
 	}
 	return out, nil
+}
+
+// seriesNumber reads a value of a series line: a sign, then a number that
+// is not hexadecimal (0x59 is 0 repeated 60 times), as Prometheus's series
+// lexer reads them; -0 is negative zero.
+func seriesNumber(s string) (float64, error) {
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, s[1:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") || strings.HasPrefix(s, "+") || strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("bad number %q", s)
+	}
+	f, err := parseNumber(s)
+	if neg {
+		f = -f
+	}
+	return f, err
 }
 
 // sequence reads a, axn, a+bxn or a-bxn with num reading a and b; axn is
