@@ -18,31 +18,34 @@ import (
 // groups assigns every input series to its output group once, for all
 // steps: the label sets of a Matrix do not change from step to step, so
 // there is no reason to recompute a grouping key per sample.
-func groups(m Matrix, by []string, without bool) (groupOf []int, labels []model.Labels) {
-	gr := newGrouper(by, without)
+func groups(m Matrix, by []string, without bool) (groupOf []int, gr *grouper) {
+	gr = newGrouper(by, without)
 	groupOf = make([]int, len(m))
 	for i, s := range m {
-		groupOf[i] = gr.group(s.Metric)
+		groupOf[i] = gr.group(s.Metric, s.DropName)
 	}
-	return groupOf, gr.labels
+	return groupOf, gr
 }
 
 // grouper numbers the groups of an aggregation in the order their first
-// series arrives; labels[g] is group g's label set.
+// series arrives; labels[g] is group g's label set, dropName[g] whether
+// any of its series is marked for delayed name removal (then so is the
+// group's).
 type grouper struct {
-	by      []string
-	without bool
-	drop    []string
-	index   map[string]int
-	key     []byte // reused: a lookup with string(key) does not allocate
-	labels  []model.Labels
+	by       []string
+	without  bool
+	drop     []string
+	index    map[string]int
+	key      []byte // reused: a lookup with string(key) does not allocate
+	labels   []model.Labels
+	dropName []bool
 }
 
 func newGrouper(by []string, without bool) *grouper {
 	return &grouper{by: by, without: without, drop: append([]string{model.MetricName}, by...), index: map[string]int{}}
 }
 
-func (gr *grouper) group(l model.Labels) int {
+func (gr *grouper) group(l model.Labels, dropName bool) int {
 	key := gr.key[:0]
 	if gr.without {
 		for x := range l.All() {
@@ -62,13 +65,16 @@ func (gr *grouper) group(l model.Labels) int {
 	gr.key = key
 	g, ok := gr.index[string(key)]
 	if ok {
+		gr.dropName[g] = gr.dropName[g] || dropName
 		return g
 	}
 	g = len(gr.labels)
 	gr.index[string(key)] = g
 	var gl model.Labels
 	if gr.without {
-		gl = l.Without(gr.drop...)
+		// The key keeps __type__ and __unit__ (as Prometheus's does),
+		// the labels not.
+		gl = dropMetadata(l.Without(gr.drop...))
 	} else {
 		ps := make([]model.Label, 0, len(gr.by))
 		for _, n := range gr.by {
@@ -79,6 +85,7 @@ func (gr *grouper) group(l model.Labels) int {
 		gl, _ = model.New(ps...)
 	}
 	gr.labels = append(gr.labels, gl)
+	gr.dropName = append(gr.dropName, dropName)
 	return g
 }
 
@@ -111,14 +118,14 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	groupOf, glabels := groups(m, n.Grouping, n.Without)
+	groupOf, gr := groups(m, n.Grouping, n.Without)
 	switch n.Op {
 	case parser.TOPK, parser.BOTTOMK, parser.LIMITK, parser.LIMIT_RATIO:
-		return ev.selectK(n, m, groupOf, len(glabels), param)
+		return ev.selectK(n, m, groupOf, len(gr.labels), param)
 	case parser.QUANTILE:
-		return ev.quantileAgg(m, groupOf, glabels, param)
+		return ev.quantileAgg(m, groupOf, gr, param)
 	case parser.COUNT_VALUES:
-		return ev.countValues(m, groupOf, glabels, label)
+		return ev.countValues(m, groupOf, gr, label)
 	}
 	f := ev.newFolder(n.Op)
 	for si, s := range m {
@@ -129,7 +136,7 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 		}
 		f.add(groupOf[si], s.Floats)
 	}
-	return f.result(glabels), nil
+	return f.result(gr), nil
 }
 
 // errCollision stops a streamed aggregation whose input has two series with
@@ -154,7 +161,7 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 	// Input series collide only where a function drops the metric name of
 	// series that differ in it; storage never returns one label set twice.
 	check := true
-	fold := func(l model.Labels, pts []Point) error {
+	fold := func(l model.Labels, drop bool, pts []Point) error {
 		if k++; k%1024 == 0 {
 			if err := ev.checkCtx(); err != nil {
 				return err
@@ -167,7 +174,7 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 			}
 			seen[h] = struct{}{}
 		}
-		f.add(gr.group(l), pts)
+		f.add(gr.group(l, drop), pts)
 		return nil
 	}
 	switch e := parser.UnwrapParens(n.Expr).(type) {
@@ -193,7 +200,7 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 	if err != nil {
 		return nil, true, err
 	}
-	return f.result(gr.labels), true, nil
+	return f.result(gr), true, nil
 }
 
 // oneName reports whether ms pin the metric name to one value, so that
@@ -299,10 +306,10 @@ func (f *folder) add(g int, pts []Point) {
 }
 
 // result is one series per group with at least one point.
-func (f *folder) result(glabels []model.Labels) Matrix {
+func (f *folder) result(gr *grouper) Matrix {
 	ns := f.ev.steps
-	out := make(Matrix, 0, len(glabels))
-	for g, l := range glabels {
+	out := make(Matrix, 0, len(gr.labels))
+	for g, l := range gr.labels {
 		var pts []Point
 		for i := 0; i < ns && (g+1)*ns <= len(f.cnt); i++ {
 			k := g*ns + i
@@ -330,7 +337,7 @@ func (f *folder) result(glabels []model.Labels) Matrix {
 			pts = append(pts, Point{T: f.ev.ts(i), V: v})
 		}
 		if len(pts) > 0 {
-			out = append(out, Series{Metric: l, Floats: pts})
+			out = append(out, Series{Metric: l, Floats: pts, DropName: gr.dropName[g]})
 		}
 	}
 	return out
@@ -450,7 +457,7 @@ func (ev *evaluator) selectK(n *parser.AggregateExpr, m Matrix, groupOf []int, n
 	steps := ev.byStep(m)
 	out := make(Matrix, len(m))
 	for i, s := range m {
-		out[i].Metric = s.Metric
+		out[i].Metric, out[i].DropName = s.Metric, s.DropName
 	}
 	var order []int32 // series in output order, for an instant query
 	seen := make([]bool, len(m))
@@ -605,23 +612,32 @@ func quantileValue(q float64, values []float64) float64 {
 	return values[int(lo)]*(1-w) + values[int(hi)]*w
 }
 
-func (ev *evaluator) quantileAgg(m Matrix, groupOf []int, glabels []model.Labels, param []float64) (Matrix, error) {
-	return perStepGroups(ev, m, groupOf, glabels,
+func (ev *evaluator) quantileAgg(m Matrix, groupOf []int, gr *grouper, param []float64) (Matrix, error) {
+	out := make(Matrix, len(gr.labels))
+	eachStepGroup(ev, m, groupOf, len(gr.labels),
 		func(_ int, v float64) float64 { return v },
-		func(step int, vs []float64) float64 { return quantileValue(param[step], vs) }), nil
+		func(step, g int, vs []float64) {
+			out[g].Floats = append(out[g].Floats, Point{T: ev.ts(step), V: quantileValue(param[step], vs)})
+		})
+	res := out[:0]
+	for g, s := range out {
+		if len(s.Floats) > 0 {
+			s.Metric, s.DropName = gr.labels[g], gr.dropName[g]
+			res = append(res, s)
+		}
+	}
+	return res, nil
 }
 
-// perStepGroups evaluates f, at every step, over the elements of each group
+// eachStepGroup calls f, at every step, with the elements of each group
 // that has any there (elem makes one from a series' index and value; a
-// series with groupOf < 0 belongs to no group), and returns the groups as
-// series, leaving out those with no point. quantile and histogram_quantile
-// both need all of a group's values at once, unlike the streaming
-// aggregations.
-func perStepGroups[T any](ev *evaluator, m Matrix, groupOf []int, glabels []model.Labels,
-	elem func(idx int, v float64) T, f func(step int, xs []T) float64) Matrix {
+// series with groupOf < 0 belongs to no group). quantile and the
+// histogram functions need all of a group's values at once, unlike the
+// streaming aggregations.
+func eachStepGroup[T any](ev *evaluator, m Matrix, groupOf []int, ngroups int,
+	elem func(idx int, v float64) T, f func(step, g int, xs []T)) {
 	steps := ev.byStep(m)
-	out := make(Matrix, len(glabels))
-	xs := make([][]T, len(glabels))
+	xs := make([][]T, ngroups)
 	for i := 0; i < ev.steps; i++ {
 		for g := range xs {
 			xs[g] = xs[g][:0]
@@ -633,23 +649,15 @@ func perStepGroups[T any](ev *evaluator, m Matrix, groupOf []int, glabels []mode
 		}
 		for g, x := range xs {
 			if len(x) > 0 {
-				out[g].Floats = append(out[g].Floats, Point{T: ev.ts(i), V: f(i, x)})
+				f(i, g, x)
 			}
 		}
 	}
-	res := out[:0]
-	for g, s := range out {
-		if len(s.Floats) > 0 {
-			s.Metric = glabels[g]
-			res = append(res, s)
-		}
-	}
-	return res
 }
 
 // countValues counts, per group, how many series have each value; the
 // value becomes a label.
-func (ev *evaluator) countValues(m Matrix, groupOf []int, glabels []model.Labels, label string) (Matrix, error) {
+func (ev *evaluator) countValues(m Matrix, groupOf []int, gr *grouper, label string) (Matrix, error) {
 	steps := ev.byStep(m)
 	out := newStepOut()
 	type key struct {
@@ -669,11 +677,13 @@ func (ev *evaluator) countValues(m Matrix, groupOf []int, glabels []model.Labels
 			counts[k]++
 		}
 		for _, k := range keys {
-			l, err := glabels[k.g].With(label, k.v)
+			l, err := gr.labels[k.g].With(label, k.v)
 			if err != nil {
 				return nil, errorf("invalid label name %q", label)
 			}
-			out.add(out.index(l), ev.ts(i), float64(counts[k]))
+			oi := out.index(l)
+			out.series[oi].DropName = gr.dropName[k.g]
+			out.add(oi, ev.ts(i), float64(counts[k]))
 		}
 	}
 	return out.matrix(), nil

@@ -69,11 +69,11 @@ func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, 
 				pts = append(pts, Point{T: p.T, V: v})
 			}
 		}
-		l := s.Metric
+		l, drop := s.Metric, s.DropName
 		if dropsName(n) {
-			l = dropName(l)
+			l, drop = ev.nameless(l, drop)
 		}
-		if err := mg.add(l, pts); err != nil {
+		if err := mg.add(l, drop, pts); err != nil {
 			return nil, err
 		}
 	}
@@ -81,7 +81,8 @@ func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, 
 }
 
 // signatures computes each series' match key once: the values of the on(…)
-// labels, or every label but the ignoring(…) ones and __name__.
+// labels, or every label but the ignoring(…) ones and the metadata labels
+// (__name__, __type__, __unit__).
 func signatures(m Matrix, vm *parser.VectorMatching) []string {
 	out := make([]string, len(m))
 	var b strings.Builder
@@ -94,7 +95,7 @@ func signatures(m Matrix, vm *parser.VectorMatching) []string {
 			}
 		} else {
 			for l := range s.Metric.All() {
-				if l.Name == model.MetricName || slices.Contains(vm.MatchingLabels, l.Name) {
+				if slices.Contains(metadataLabels, l.Name) || slices.Contains(vm.MatchingLabels, l.Name) {
 					continue
 				}
 				b.WriteString(l.Name)
@@ -120,7 +121,7 @@ func matchLabels(l model.Labels, vm *parser.VectorMatching) model.Labels {
 		out, _ := model.New(ps...)
 		return out
 	}
-	return l.Without(append([]string{model.MetricName}, vm.MatchingLabels...)...)
+	return dropMetadata(l).Without(vm.MatchingLabels...)
 }
 
 // promString prints labels as Prometheus's error messages do, name inside
@@ -217,11 +218,15 @@ func (o *stepOut) matrix() Matrix {
 
 // vectorVector matches series one-to-one or many-to-one (group_left; and
 // group_right, by swapping sides) at each step and applies the operator.
+// With fill modifiers, a series without a match meets its fill value
+// instead, standing in as a series with the match labels alone.
 func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error) {
 	vm := n.VectorMatching
 	swapped := vm.Card == parser.CardOneToMany
+	fillL, fillR := vm.FillLHS, vm.FillRHS
 	if swapped { // make lhs the "many" side
 		lhs, rhs = rhs, lhs
+		fillL, fillR = fillR, fillL
 	}
 	oneSide := "right"
 	if swapped {
@@ -230,9 +235,53 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 	lsig, rsig := signatures(lhs, vm), signatures(rhs, vm)
 	lsteps, rsteps := ev.byStep(lhs), ev.byStep(rhs)
 	out := newStepOut()
-	pairOut := map[[2]int32]int{} // (lhs, rhs) series → output series
+	pairOut := map[[2]int32]int{} // (lhs, rhs) series → output series; -1: a fill
 	right := map[string]entry{}
 	matched := map[string]bool{}
+	var t int64
+	// apply computes one result sample of the pair (li, ri); -1 stands for
+	// the fill value fv of a series without a match.
+	apply := func(li, ri int32, lv, rv float64, sig string) error {
+		if vm.Card == parser.CardOneToOne {
+			if matched[sig] {
+				return errorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
+			}
+		}
+		matched[sig] = true
+		if swapped {
+			lv, rv = rv, lv
+		}
+		v, keep := binop(n.Op, lv, rv)
+		if n.ReturnBool {
+			v, keep = boolValue(keep), true
+		}
+		if !keep {
+			return nil
+		}
+		key := [2]int32{li, ri}
+		oi, ok := pairOut[key]
+		if !ok {
+			var l, r model.Labels
+			switch {
+			case li < 0:
+				r = rhs[ri].Metric
+				l = matchLabels(r, vm)
+			case ri < 0:
+				l = lhs[li].Metric
+				r = matchLabels(l, vm)
+			default:
+				l, r = lhs[li].Metric, rhs[ri].Metric
+			}
+			rl, drop := ev.resultMetric(l, r, n)
+			oi = out.index(rl)
+			out.series[oi].DropName = drop
+			pairOut[key] = oi
+		}
+		if !out.add(oi, t, v) {
+			return errorf("multiple matches for labels: grouping labels must ensure unique matches")
+		}
+		return nil
+	}
 	for i := 0; i < ev.steps; i++ {
 		if i%64 == 0 {
 			if err := ev.checkCtx(); err != nil {
@@ -243,57 +292,58 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 		for _, r := range rsteps[i] {
 			sig := rsig[r.idx]
 			if d, dup := right[sig]; dup {
+				a, b := promString(rhs[d.idx].Metric), promString(rhs[r.idx].Metric)
+				if a > b {
+					a, b = b, a
+				}
 				return nil, errorf("found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
-					promString(matchLabels(rhs[r.idx].Metric, vm)), oneSide, promString(rhs[d.idx].Metric), promString(rhs[r.idx].Metric))
+					promString(matchLabels(rhs[r.idx].Metric, vm)), oneSide, a, b)
 			}
 			right[sig] = r
 		}
 		clear(matched)
-		t := ev.ts(i)
+		t = ev.ts(i)
 		for _, l := range lsteps[i] {
 			sig := lsig[l.idx]
 			r, ok := right[sig]
-			if !ok {
-				continue
+			var err error
+			switch {
+			case ok:
+				err = apply(l.idx, r.idx, l.v, r.v, sig)
+			case fillR != nil:
+				err = apply(l.idx, -1, l.v, *fillR, sig)
 			}
-			if vm.Card == parser.CardOneToOne {
-				if matched[sig] {
-					return nil, errorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
+			if err != nil {
+				return nil, err
+			}
+		}
+		if fillL != nil {
+			for _, r := range rsteps[i] {
+				if sig := rsig[r.idx]; !matched[sig] {
+					if err := apply(-1, r.idx, *fillL, r.v, sig); err != nil {
+						return nil, err
+					}
 				}
-				matched[sig] = true
-			}
-			lv, rv := l.v, r.v
-			if swapped {
-				lv, rv = rv, lv
-			}
-			v, keep := binop(n.Op, lv, rv)
-			if n.ReturnBool {
-				v, keep = boolValue(keep), true
-			}
-			if !keep {
-				continue
-			}
-			key := [2]int32{l.idx, r.idx}
-			oi, ok := pairOut[key]
-			if !ok {
-				oi = out.index(resultMetric(lhs[l.idx].Metric, rhs[r.idx].Metric, n))
-				pairOut[key] = oi
-			}
-			if !out.add(oi, t, v) {
-				return nil, errorf("multiple matches for labels: grouping labels must ensure unique matches")
 			}
 		}
 	}
 	return out.matrix(), nil
 }
 
-// resultMetric: the "many" side's labels, without __name__ where the
-// operator drops it; one-to-one keeps only the on(…) labels (or drops the
-// ignoring(…) ones); group_x(…) copies the listed labels from the "one" side.
-func resultMetric(l, r model.Labels, n *parser.BinaryExpr) model.Labels {
+// resultMetric: the "many" side's labels, without the metadata labels
+// where the operator drops the name; one-to-one keeps only the on(…)
+// labels (or drops the ignoring(…) ones); group_x(…) copies the listed
+// labels from the "one" side. Arithmetic drops the name at once even with
+// delayed name removal (as Prometheus does); a bool comparison marks it;
+// a filtering comparison keeps it, unmarked.
+func (ev *evaluator) resultMetric(l, r model.Labels, n *parser.BinaryExpr) (model.Labels, bool) {
 	vm := n.VectorMatching
-	if dropsName(n) {
-		l = dropName(l)
+	drop := false
+	switch {
+	case !n.Op.IsComparisonOperator():
+		l = dropMetadata(l)
+	case n.ReturnBool:
+		l, drop = ev.nameless(l, false)
 	}
 	if vm.Card == parser.CardOneToOne {
 		if vm.On {
@@ -314,7 +364,7 @@ func resultMetric(l, r model.Labels, n *parser.BinaryExpr) model.Labels {
 			l = nl
 		}
 	}
-	return l
+	return l, drop
 }
 
 // setOp: and keeps lhs samples whose match group has an rhs sample at the
@@ -326,10 +376,10 @@ func (ev *evaluator) setOp(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error
 	lsteps, rsteps := ev.byStep(lhs), ev.byStep(rhs)
 	out := make(Matrix, len(lhs)+len(rhs))
 	for i, s := range lhs {
-		out[i].Metric = s.Metric
+		out[i].Metric, out[i].DropName = s.Metric, s.DropName
 	}
 	for i, s := range rhs {
-		out[len(lhs)+i].Metric = s.Metric
+		out[len(lhs)+i].Metric, out[len(lhs)+i].DropName = s.Metric, s.DropName
 	}
 	present := map[string]bool{}
 	for i := 0; i < ev.steps; i++ {
@@ -360,7 +410,7 @@ func (ev *evaluator) setOp(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error
 	}
 	mg := newMerger()
 	for _, s := range out {
-		if err := mg.add(s.Metric, s.Floats); err != nil {
+		if err := mg.add(s.Metric, s.DropName, s.Floats); err != nil {
 			return nil, err
 		}
 	}

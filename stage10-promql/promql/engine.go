@@ -160,8 +160,11 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 				pts = slices.Clone(s.samples[lo:hi])
 			}
 			if len(pts) > 0 {
-				out = append(out, Series{Metric: s.labels, Floats: pts})
+				out = append(out, Series{Metric: s.labels, Floats: pts, DropName: s.dropName})
 			}
+		}
+		if out, err = finish(out, false); err != nil {
+			return nil, ev.wrap(err)
 		}
 		sortMatrix(out)
 		res.Value = out
@@ -176,6 +179,9 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 	default:
 		m, err := ev.evalVector(expr)
 		if err != nil {
+			return nil, ev.wrap(err)
+		}
+		if m, err = finish(m, true); err != nil {
 			return nil, ev.wrap(err)
 		}
 		if !keepsOrder(expr) {
@@ -226,6 +232,9 @@ func (e *Engine) rangeQuery(ctx context.Context, st Storage, expr parser.Expr, s
 		m = Matrix{{Floats: pts}}
 	} else {
 		if m, err = ev.evalVector(expr); err != nil {
+			return nil, ev.wrap(err)
+		}
+		if m, err = finish(m, false); err != nil {
 			return nil, ev.wrap(err)
 		}
 		sortMatrix(m)

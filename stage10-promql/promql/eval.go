@@ -221,7 +221,8 @@ func (ev *evaluator) evalNode(e parser.Expr) (Matrix, error) {
 			for j := range s.Floats {
 				s.Floats[j].V = -s.Floats[j].V
 			}
-			if err := mg.add(dropName(s.Metric), s.Floats); err != nil {
+			l, drop := ev.nameless(s.Metric, s.DropName)
+			if err := mg.add(l, drop, s.Floats); err != nil {
 				return nil, err
 			}
 		}

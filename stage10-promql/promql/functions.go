@@ -82,7 +82,7 @@ func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 		if err != nil {
 			return nil, err
 		}
-		return relabel(m, dropName)
+		return relabel(m, ev.drop)
 	case "vector":
 		sc, err := ev.evalScalar(c.Args[0])
 		if err != nil {
@@ -99,8 +99,15 @@ func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 		return ev.absent(c)
 	case "absent_over_time":
 		return ev.absentOverTime(c)
-	case "histogram_quantile":
+	case "histogram_quantile", "histogram_quantiles":
 		return ev.histogramQuantile(c)
+	case "histogram_fraction":
+		return ev.histogramFraction(c)
+	case "histogram_avg", "histogram_count", "histogram_sum", "histogram_stddev", "histogram_stdvar":
+		// These read native histograms only, which this engine does not
+		// store: over float samples they are empty, as in Prometheus.
+		_, err := ev.evalVector(c.Args[0])
+		return nil, err
 	case "label_replace":
 		return ev.labelReplace(c)
 	case "label_join":
@@ -211,19 +218,33 @@ func (ev *evaluator) mapCall(c *parser.Call, f func(v float64, step int) (float6
 		}
 		m[k].Floats = pts
 	}
-	return relabel(m, dropName)
+	return relabel(m, ev.drop)
 }
 
-// relabel rewrites every series' labels and merges the result, failing if
-// two series now collide at the same step.
-func relabel(m Matrix, f func(model.Labels) model.Labels) (Matrix, error) {
+// relabel rewrites every series' labels (and its mark for delayed name
+// removal) and merges the result, failing if two series now collide at
+// the same step.
+func relabel(m Matrix, f func(s Series) (model.Labels, bool)) (Matrix, error) {
 	mg := newMerger()
 	for _, s := range m {
-		if err := mg.add(f(s.Metric), s.Floats); err != nil {
+		l, drop := f(s)
+		if err := mg.add(l, drop, s.Floats); err != nil {
 			return nil, err
 		}
 	}
 	return mg.matrix(), nil
+}
+
+// drop is relabel's function for a result that is no longer the metric:
+// its name goes (nameless).
+func (ev *evaluator) drop(s Series) (model.Labels, bool) { return ev.nameless(s.Metric, s.DropName) }
+
+// setLabel is label_replace's and label_join's relabelling: the series
+// keeps its mark for delayed name removal, unless the label set is the
+// name itself, which then stays.
+func setLabel(s Series, name, value string) (model.Labels, bool, error) {
+	l, err := s.Metric.With(name, value)
+	return l, s.DropName && name != model.MetricName, err
 }
 
 func (ev *evaluator) dateCall(c *parser.Call) (Matrix, error) {
@@ -265,7 +286,7 @@ func (ev *evaluator) dateCall(c *parser.Call) (Matrix, error) {
 			s.Floats[j].V = f(s.Floats[j].V)
 		}
 	}
-	return relabel(m, dropName)
+	return relabel(m, ev.drop)
 }
 
 func (ev *evaluator) sortCall(c *parser.Call) (Matrix, error) {
@@ -453,18 +474,17 @@ func (ev *evaluator) labelReplace(c *parser.Call) (Matrix, error) {
 		return nil, err
 	}
 	var bad error
-	out, err := relabel(m, func(l model.Labels) model.Labels {
-		v := l.Get(src)
+	out, err := relabel(m, func(s Series) (model.Labels, bool) {
+		v := s.Metric.Get(src)
 		idx := re.FindStringSubmatchIndex(v)
 		if idx == nil {
-			return l
+			return s.Metric, s.DropName
 		}
-		res := string(re.ExpandString(nil, repl, v, idx))
-		nl, err := l.With(dst, res)
+		nl, drop, err := setLabel(s, dst, string(re.ExpandString(nil, repl, v, idx)))
 		if err != nil {
 			bad = err
 		}
-		return nl
+		return nl, drop
 	})
 	if bad != nil {
 		return nil, errorf("label_replace: %v", bad)
@@ -489,12 +509,12 @@ func (ev *evaluator) labelJoin(c *parser.Call) (Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	return relabel(m, func(l model.Labels) model.Labels {
+	return relabel(m, func(s Series) (model.Labels, bool) {
 		vals := make([]string, len(srcs))
-		for i, s := range srcs {
-			vals[i] = l.Get(s)
+		for i, src := range srcs {
+			vals[i] = s.Metric.Get(src)
 		}
-		nl, _ := l.With(dst, strings.Join(vals, sep))
-		return nl
+		nl, drop, _ := setLabel(s, dst, strings.Join(vals, sep))
+		return nl, drop
 	})
 }

@@ -81,7 +81,7 @@ func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
 // one at a time and only a window of each is held (slider), and their
 // work is shared out between the cores (rangePipe). With keep false, pts
 // is a buffer reused for later series, so emit must not retain it.
-func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit func(model.Labels, []Point) error) error {
+func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit emitFunc) error {
 	var scalars [][]float64 // the other arguments, evaluated per step
 	for i, a := range c.Args {
 		if i == rf.matrix {
@@ -140,7 +140,8 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 				scratch = pts
 			}
 			re.checkCounter(re.nonCounterName(s.labels), pts)
-			if err := ev.emitRange(rf.outLabels(s.labels, pts), pts, peak, emit); err != nil {
+			l, drop := re.outLabels(s.labels, s.dropName, pts)
+			if err := ev.emitRange(l, drop, pts, peak, emit); err != nil {
 				return err
 			}
 		}
@@ -153,7 +154,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit f
 // Prometheus warns about (a quantile_over_time φ outside [0, 1], an
 // integral strategy not 0, 1 or 2) notes the warning, as Prometheus does
 // for the windows it applies the function to.
-func (ev *evaluator) paramWarnings(c *parser.Call, scalars [][]float64, emit func(model.Labels, []Point) error) func(model.Labels, []Point) error {
+func (ev *evaluator) paramWarnings(c *parser.Call, scalars [][]float64, emit emitFunc) emitFunc {
 	var warn []Annotation // per step
 	for i := 0; i < ev.steps && len(scalars) > 0; i++ {
 		var a Annotation
@@ -177,13 +178,13 @@ func (ev *evaluator) paramWarnings(c *parser.Call, scalars [][]float64, emit fun
 	if warn == nil {
 		return emit
 	}
-	return func(l model.Labels, pts []Point) error {
+	return func(l model.Labels, drop bool, pts []Point) error {
 		for _, p := range pts {
 			if a := warn[ev.step(p.T)]; a.Text != "" {
 				ev.annos.add(a)
 			}
 		}
-		return emit(l, pts)
+		return emit(l, drop, pts)
 	}
 }
 
@@ -222,7 +223,7 @@ func (re *rangeEval) checkCounter(name string, pts []Point) {
 // exceeds the limit exactly when some step's base + window would. That is
 // what lets series be evaluated on other goroutines (rangePipe) with the
 // errors, and the step at which a query fails, unchanged.
-func (ev *evaluator) emitRange(l model.Labels, pts []Point, peak int, emit func(model.Labels, []Point) error) error {
+func (ev *evaluator) emitRange(l model.Labels, drop bool, pts []Point, peak int, emit emitFunc) error {
 	if err := ev.hold(peak); err != nil {
 		return err
 	}
@@ -230,17 +231,18 @@ func (ev *evaluator) emitRange(l model.Labels, pts []Point, peak int, emit func(
 	if len(pts) == 0 {
 		return nil
 	}
-	return emit(l, pts)
+	return emit(l, drop, pts)
 }
 
-// outLabels are the labels of a result series: without __name__ unless
-// the function keeps it (last_over_time). Worked out only for a series
-// with points, as only those are emitted.
-func (rf rangeFunc) outLabels(l model.Labels, pts []Point) model.Labels {
-	if rf.keepName || len(pts) == 0 {
-		return l
+// outLabels are the labels of a result series and its mark for delayed
+// name removal (drop: the input's mark): without __name__ unless the
+// function keeps it (last_over_time), see nameless. Worked out only for a
+// series with points, as only those are emitted.
+func (re *rangeEval) outLabels(l model.Labels, drop bool, pts []Point) (model.Labels, bool) {
+	if re.rf.keepName || len(pts) == 0 {
+		return l, drop
 	}
-	return dropName(l)
+	return re.ev.nameless(l, drop)
 }
 
 // rangeEval is the work of rangeSeries on one series: the function slid

@@ -26,7 +26,7 @@ type rangePipe struct {
 	rng  int64
 	ref  refGrid
 	keep bool
-	emit func(model.Labels, []Point) error
+	emit emitFunc
 	its  iterators
 	buf  []Point // the main goroutine's points buffer, without keep
 
@@ -45,6 +45,7 @@ type rangePipe struct {
 // its output labels labels[k] (rewritten by the worker).
 type rangeTask struct {
 	labels  []model.Labels
+	drops   []bool   // each series' mark for delayed name removal (rewritten by the worker)
 	names   []string // each series' name if it needs rate's non-counter info (nonCounterName)
 	samples [][]Point
 	its     []Iterator // to hand back to storage once the results are out; nil entries for none
@@ -67,7 +68,7 @@ var taskCost = 16384 // a var for the tests, which make every series a task
 // them from being reused.
 const maxTaskSeries = 64
 
-func (ev *evaluator) newRangePipe(re *rangeEval, rng int64, ref refGrid, keep bool, emit func(model.Labels, []Point) error) *rangePipe {
+func (ev *evaluator) newRangePipe(re *rangeEval, rng int64, ref refGrid, keep bool, emit emitFunc) *rangePipe {
 	w := runtime.GOMAXPROCS(0)
 	if w < 2 {
 		w = 0 // everything inline
@@ -97,7 +98,8 @@ func (p *rangePipe) add(s StorageSeries) error {
 			return err
 		}
 		p.re.checkCounter(p.re.nonCounterName(s.Labels()), pts)
-		err := p.ev.emitRange(p.re.rf.outLabels(s.Labels(), pts), pts, peak, p.emit)
+		l, drop := p.re.outLabels(s.Labels(), false, pts)
+		err := p.ev.emitRange(l, drop, pts, peak, p.emit)
 		p.its.done(it)
 		return err
 	}
@@ -107,6 +109,7 @@ func (p *rangePipe) add(s StorageSeries) error {
 		p.cur = t
 	}
 	t.labels = append(t.labels, s.Labels())
+	t.drops = append(t.drops, false)
 	t.names = append(t.names, p.re.nonCounterName(s.Labels()))
 	t.samples = append(t.samples, samples)
 	t.its = append(t.its, it)
@@ -181,7 +184,7 @@ func (p *rangePipe) run(re *rangeEval, t *rangeTask) {
 			t.off = append(t.off, len(pts))
 			pts = pts[t.off[k]:]
 		}
-		t.labels[k] = re.rf.outLabels(t.labels[k], pts)
+		t.labels[k], t.drops[k] = re.outLabels(t.labels[k], t.drops[k], pts)
 		t.peaks = append(t.peaks, peak)
 	}
 }
@@ -211,7 +214,7 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 			pts = t.out[t.off[k]:t.off[k+1]:t.off[k+1]] // an emit that appends must not write over series k+1
 		}
 		p.re.checkCounter(t.names[k], pts)
-		if err := p.ev.emitRange(l, pts, t.peaks[k], p.emit); err != nil {
+		if err := p.ev.emitRange(l, t.drops[k], pts, t.peaks[k], p.emit); err != nil {
 			return err
 		}
 		if it := t.its[k]; it != nil {
@@ -219,11 +222,12 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 		}
 	}
 	clear(t.labels)
+	clear(t.drops)
 	clear(t.names)
 	clear(t.samples)
 	clear(t.its)
 	clear(t.own)
-	t.labels, t.names, t.samples, t.its, t.own, t.cost = t.labels[:0], t.names[:0], t.samples[:0], t.its[:0], t.own[:0], 0
+	t.labels, t.drops, t.names, t.samples, t.its, t.own, t.cost = t.labels[:0], t.drops[:0], t.names[:0], t.samples[:0], t.its[:0], t.own[:0], 0
 	p.free = append(p.free, t)
 	return nil
 }

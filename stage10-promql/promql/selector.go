@@ -11,8 +11,9 @@ import (
 // rawSeries is a series as read from storage (or produced by a subquery):
 // its samples in time order.
 type rawSeries struct {
-	labels  model.Labels
-	samples []Point
+	labels   model.Labels
+	samples  []Point
+	dropName bool // a subquery's series marked for delayed name removal
 }
 
 // sampleSlicer is an optional fast path a StorageSeries may offer: the
@@ -95,18 +96,22 @@ func (ev *evaluator) eachSeries(ms []*index.Matcher, mint, maxt int64, fn func(S
 // timestamp(foo) returns) instead of its value.
 func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) (Matrix, error) {
 	var out Matrix
-	err := ev.streamSelector(vs, sampleTime, true, func(l model.Labels, pts []Point) error {
+	err := ev.streamSelector(vs, sampleTime, true, func(l model.Labels, _ bool, pts []Point) error {
 		out = append(out, Series{Metric: l, Floats: pts})
 		return nil
 	})
 	return out, err
 }
 
+// emitFunc takes a series a streaming evaluation produced: its labels,
+// whether its name is marked for delayed removal, its points.
+type emitFunc func(l model.Labels, dropName bool, pts []Point) error
+
 // streamSelector is vectorSelector one series at a time: each series is
 // read straight from its iterator (or slice), keeping only the latest
 // sample, and emitted with its points. With keep false, pts is a buffer
 // reused for the next series, so emit must not retain it.
-func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep bool, emit func(model.Labels, []Point) error) error {
+func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep bool, emit emitFunc) error {
 	if vs.Smoothed {
 		return ev.smoothedSelector(vs, emit)
 	}
@@ -177,7 +182,7 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 		if len(pts) == 0 {
 			return nil
 		}
-		return emit(s.Labels(), pts)
+		return emit(s.Labels(), false, pts)
 	})
 }
 
@@ -185,7 +190,7 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 // step the series interpolated linearly between the samples either side
 // of the step's time, each at most a lookback away; the last sample
 // carried forward if none is after it yet; nothing before the first.
-func (ev *evaluator) smoothedSelector(vs *parser.VectorSelector, emit func(model.Labels, []Point) error) error {
+func (ev *evaluator) smoothedSelector(vs *parser.VectorSelector, emit emitFunc) error {
 	ref := ev.refTimes(vs.At, vs.Offset)
 	var its iterators
 	return ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1)+ev.lookback, func(s StorageSeries) error {
@@ -227,7 +232,7 @@ func (ev *evaluator) smoothedSelector(vs *parser.VectorSelector, emit func(model
 		if len(pts) == 0 {
 			return nil
 		}
-		return emit(s.Labels(), pts)
+		return emit(s.Labels(), false, pts)
 	})
 }
 
@@ -300,7 +305,7 @@ func (ev *evaluator) subquery(sq *parser.SubqueryExpr) (*rangeInput, error) {
 	// them) until the caller's evalVector lets them go.
 	r.series = make([]rawSeries, len(m))
 	for i, s := range m {
-		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats}
+		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats, dropName: s.DropName}
 	}
 	return r, nil
 }
@@ -316,7 +321,7 @@ type merger struct {
 
 func newMerger() *merger { return &merger{byHash: map[uint64][]int{}} }
 
-func (mg *merger) add(l model.Labels, pts []Point) error {
+func (mg *merger) add(l model.Labels, dropName bool, pts []Point) error {
 	if len(pts) == 0 {
 		return nil
 	}
@@ -332,7 +337,7 @@ func (mg *merger) add(l model.Labels, pts []Point) error {
 		}
 	}
 	mg.byHash[h] = append(mg.byHash[h], len(mg.out))
-	mg.out = append(mg.out, Series{Metric: l, Floats: pts})
+	mg.out = append(mg.out, Series{Metric: l, Floats: pts, DropName: dropName})
 	return nil
 }
 
@@ -356,11 +361,4 @@ func mergePoints(a, b []Point) ([]Point, bool) {
 	}
 	out = append(out, a[i:]...)
 	return append(out, b[j:]...), true
-}
-
-func dropName(l model.Labels) model.Labels {
-	if !l.Has(model.MetricName) {
-		return l
-	}
-	return l.Without(model.MetricName)
 }

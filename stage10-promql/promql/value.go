@@ -58,6 +58,9 @@ type Vector []Sample
 type Series struct {
 	Metric model.Labels
 	Floats []model.Sample
+	// DropName marks a series whose metric name goes when the query is
+	// done (delayed name removal, names.go); never set in a result.
+	DropName bool
 }
 
 // Matrix is a range vector or a range query's result.
