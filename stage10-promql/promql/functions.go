@@ -103,6 +103,8 @@ func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 		return ev.histogramQuantile(c)
 	case "histogram_fraction":
 		return ev.histogramFraction(c)
+	case "info":
+		return ev.info(c)
 	case "histogram_avg", "histogram_count", "histogram_sum", "histogram_stddev", "histogram_stdvar":
 		// These read native histograms only, which this engine does not
 		// store: over float samples they are empty, as in Prometheus.

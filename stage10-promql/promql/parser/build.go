@@ -20,6 +20,9 @@ import (
 type builder struct {
 	input string
 	opts  Options
+	// labelSelector: the selector being built is info's second argument,
+	// label matchers only, which may all match the empty string.
+	labelSelector bool
 }
 
 // buildError carries a positioned error out of the recursive builder; it is
@@ -576,7 +579,9 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 	}
 	args := make([]Expr, len(g.Args))
 	for i, a := range g.Args {
+		b.labelSelector = i == 1 && name == "info"
 		args[i] = b.expr(a)
+		b.labelSelector = false
 	}
 	if op, ok := aggregateOps[lowerKeyword(name)]; ok {
 		return b.aggregate(op, g, args, pr)
@@ -592,6 +597,15 @@ func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 		fail(pr, "function %q is not enabled", name)
 	}
 	b.checkCall(fn, args, pr)
+	if name == "info" && len(args) > 1 {
+		// The second argument selects info metrics and their labels.
+		switch vs, ok := args[1].(*VectorSelector); {
+		case !ok:
+			fail(args[1].PositionRange(), "expected label selectors only")
+		case vs.Name != "":
+			fail(args[1].PositionRange(), "expected label selectors only, got vector selector instead")
+		}
+	}
 	return &Call{Func: fn, Args: args, PosRange: pr}
 }
 
@@ -712,7 +726,7 @@ func (b *builder) selector(name string, matchers []gMatcher, pr PosRange) *Vecto
 			nonEmpty = true
 		}
 	}
-	if !nonEmpty {
+	if !nonEmpty && !b.labelSelector {
 		fail(pr, "vector selector must contain at least one non-empty matcher")
 	}
 	return vs
