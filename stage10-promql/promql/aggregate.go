@@ -42,7 +42,7 @@ type grouper struct {
 }
 
 func newGrouper(by []string, without bool) *grouper {
-	return &grouper{by: by, without: without, drop: append([]string{model.MetricName}, by...), index: map[string]int{}}
+	return &grouper{by: by, without: without, drop: append(slices.Clone(metadataLabels), by...), index: map[string]int{}}
 }
 
 func (gr *grouper) group(l model.Labels, dropName bool) int {
@@ -72,9 +72,7 @@ func (gr *grouper) group(l model.Labels, dropName bool) int {
 	gr.index[string(key)] = g
 	var gl model.Labels
 	if gr.without {
-		// The key keeps __type__ and __unit__ (as Prometheus's does),
-		// the labels not.
-		gl = dropMetadata(l.Without(gr.drop...))
+		gl = l.Without(gr.drop...)
 	} else {
 		ps := make([]model.Label, 0, len(gr.by))
 		for _, n := range gr.by {

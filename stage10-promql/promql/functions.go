@@ -292,6 +292,9 @@ func (ev *evaluator) dateCall(c *parser.Call) (Matrix, error) {
 }
 
 func (ev *evaluator) sortCall(c *parser.Call) (Matrix, error) {
+	if ev.start != ev.end {
+		ev.annos.add(sortInRangeQueryWarning(c.PositionRange()))
+	}
 	m, err := ev.evalVector(c.Args[0])
 	if err != nil || ev.steps != 1 { // a range query's result is ordered by labels anyway
 		return m, err
@@ -388,7 +391,8 @@ func chunks(s string) []string {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // absentLabels: the labels absent() reports are those its selector pins
-// with "=", except __name__ and any label constrained more than once.
+// with "=", except the metadata labels; a label matched again, or matched
+// otherwise, is left out (Prometheus's rule, kept for compatibility).
 func absentLabels(e parser.Expr) model.Labels {
 	var ms []*index.Matcher
 	switch n := parser.UnwrapParens(e).(type) {
@@ -397,14 +401,16 @@ func absentLabels(e parser.Expr) model.Labels {
 	case *parser.MatrixSelector:
 		ms = n.VectorSelector.LabelMatchers
 	}
-	seen := map[string]int{}
-	for _, m := range ms {
-		seen[m.Name()]++
-	}
 	var ps []model.Label
+	set := map[string]bool{}
 	for _, m := range ms {
-		if m.Name() != model.MetricName && m.Type() == index.MatchEqual && seen[m.Name()] == 1 {
+		if slices.Contains(metadataLabels, m.Name()) {
+			continue
+		}
+		ps = slices.DeleteFunc(ps, func(p model.Label) bool { return p.Name == m.Name() })
+		if m.Type() == index.MatchEqual && !set[m.Name()] {
 			ps = append(ps, model.Label{Name: m.Name(), Value: m.Value()})
+			set[m.Name()] = true
 		}
 	}
 	l, _ := model.New(ps...)

@@ -237,17 +237,34 @@ func (b *builder) fillValue(f gFill) float64 {
 
 func (b *builder) labelList(g *gLabelList) []string {
 	out := make([]string, 0, len(g.Labels))
-	for _, l := range g.Labels {
+	for i, l := range g.Labels {
 		name := l
 		if strings.ContainsAny(l[:1], "\"'`") {
 			var err error
 			if name, err = Unquote(l); err != nil {
 				fail(at(g.Pos), "%v", err)
 			}
+		} else {
+			b.checkName(l, g.Offsets[i], "")
 		}
 		out = append(out, name)
 	}
 	return out
+}
+
+// checkName refuses an unquoted name with a character only
+// Options.UnquotedUTF8Names allows (a letter beyond ASCII, a dot), where
+// Prometheus's lexer would stop: "unexpected character" (context says
+// where, " inside braces").
+func (b *builder) checkName(name string, off int, context string) {
+	if b.opts.UnquotedUTF8Names {
+		return
+	}
+	for i, r := range name {
+		if r == '.' || r >= utf8.RuneSelf {
+			fail(PosRange{Pos(off + i), Pos(off + i)}, "unexpected character%s: %q", context, r)
+		}
+	}
 }
 
 // signPositions finds where each of an operand's signs stands (the
@@ -557,6 +574,7 @@ var keywords = map[string]bool{
 
 func (b *builder) ident(g *gOperand, pr PosRange) Expr {
 	name, pre := g.Head.Name, &g.Head.Pre
+	b.checkName(name, g.Head.Start, "")
 	if !g.call() {
 		if pre.Kind != "" {
 			fail(pr, "unexpected grouping %q without an aggregation body", pre.Kind)
@@ -689,6 +707,9 @@ func (b *builder) selector(name string, matchers []gMatcher, pr PosRange) *Vecto
 			if lname, err = Unquote(lname); err != nil {
 				fail(mpr, "%v", err)
 			}
+		}
+		if !quoted {
+			b.checkName(lname, gm.Pos.Offset, " inside braces")
 		}
 		if gm.Op == "" {
 			// A bare quoted string in braces is the metric name: {"http.requests"}.

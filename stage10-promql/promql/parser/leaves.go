@@ -84,8 +84,9 @@ func unexpected(lex *lexer.PeekingLexer, expect string) error {
 // gLabelList is "(" [label {"," label} [","]] ")", a label being a name or
 // a quoted string.
 type gLabelList struct {
-	Pos    lexer.Position // of "("
-	Labels []string
+	Pos     lexer.Position // of "("
+	Labels  []string
+	Offsets []int // of each label
 }
 
 func (g *gLabelList) Parse(lex *lexer.PeekingLexer) error {
@@ -99,6 +100,7 @@ func (g *gLabelList) Parse(lex *lexer.PeekingLexer) error {
 		t = lex.Peek()
 		if isLabel(t) {
 			g.Labels = append(g.Labels, t.Value)
+			g.Offsets = append(g.Offsets, t.Pos.Offset)
 			lex.Next()
 			if t = lex.Peek(); isPunct(t, ",") {
 				lex.Next()
@@ -123,9 +125,10 @@ type gGrouping struct {
 // gHead is the name that starts a selector, a call or an aggregation, and
 // an aggregation's grouping if it comes first ("sum by (x) (…)").
 type gHead struct {
-	Name string
-	End  int // offset just past the name or the grouping
-	Pre  gGrouping
+	Name  string
+	Start int // offset of the name
+	End   int // offset just past the name or the grouping
+	Pre   gGrouping
 }
 
 func (g *gHead) Parse(lex *lexer.PeekingLexer) error {
@@ -134,6 +137,7 @@ func (g *gHead) Parse(lex *lexer.PeekingLexer) error {
 		return participle.NextMatch
 	}
 	g.Name = t.Value
+	g.Start = t.Pos.Offset
 	g.End = t.Pos.Offset + len(t.Value)
 	lex.Next()
 	// The grouping is optional: one that fails right after its keyword

@@ -11,6 +11,9 @@ import "github.com/alecthomas/participle/v2/lexer"
 //     before their one-character prefixes;
 //   - an Ident may not start with ":" followed by a digit, so [5m:1m] lexes as
 //     5m, ":", 1m;
+//   - an Ident may hold letters of any script, and dots after its first
+//     character (http.requests, 温度): the builder refuses them unless
+//     Options.UnquotedUTF8Names allows them, as Prometheus's lexer does;
 //   - keywords (by, on, offset, …) are plain Idents: the grammar matches them
 //     by value, in any case (BY is by), so a label may still be named "on";
 //   - a number may separate its digits with single underscores (1_000,
@@ -24,7 +27,7 @@ var promqlLexer = lexer.MustSimple([]lexer.SimpleRule{
 	{Name: "Duration", Pattern: `(\d+(ms|[smhdwy]))+\b`},
 	{Name: "Number", Pattern: `0[xX]_?[0-9a-fA-F]+(_[0-9a-fA-F]+)*|(\d+(_\d+)*\.?(\d+(_\d+)*)?|\.\d+(_\d+)*)([eE][-+]?\d+(_\d+)*)?`},
 	{Name: "String", Pattern: `"(\\.|[^"\\\n])*"|'(\\.|[^'\\\n])*'|` + "`[^`]*`"},
-	{Name: "Ident", Pattern: `[a-zA-Z_][a-zA-Z0-9_:]*|:[a-zA-Z_][a-zA-Z0-9_:]*`},
+	{Name: "Ident", Pattern: `[a-zA-Z_\p{L}][a-zA-Z0-9_:.\p{L}]*|:[a-zA-Z_\p{L}][a-zA-Z0-9_:.\p{L}]*`},
 	{Name: "Sign", Pattern: `[-+]`},
 	{Name: "Op", Pattern: `=~|!~|!=|==|<=|>=|</|>/|[*/%^<>=@]`},
 	{Name: "Punct", Pattern: `[(){}\[\],:]`},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
 )
@@ -124,11 +126,7 @@ func match(s string) (rule, n int) {
 			return ruleString, n
 		}
 	}
-	if isAlpha(c) || (c == ':' && len(s) > 1 && isAlpha(s[1])) {
-		n = 1
-		for n < len(s) && (isWord(s[n]) || s[n] == ':') {
-			n++
-		}
+	if n := identAt(s); n > 0 {
 		return ruleIdent, n
 	}
 	if len(s) > 1 {
@@ -147,6 +145,49 @@ func match(s string) (rule, n int) {
 		return rulePunct, 1
 	}
 	return 0, 0
+}
+
+// identAt matches promqlLexer's Ident rule:
+// [a-zA-Z_\p{L}][a-zA-Z0-9_:.\p{L}]*|:[a-zA-Z_\p{L}][a-zA-Z0-9_:.\p{L}]*.
+func identAt(s string) int {
+	n := 0
+	if s[0] == ':' {
+		n = 1
+	}
+	if w := letterAt(s, n); w > 0 {
+		n += w
+	} else {
+		return 0
+	}
+	for n < len(s) {
+		if c := s[n]; isDigit(c) || c == ':' || c == '.' {
+			n++
+		} else if w := letterAt(s, n); w > 0 {
+			n += w
+		} else {
+			break
+		}
+	}
+	return n
+}
+
+// letterAt is the length of the letter (ASCII, _ or any Unicode letter)
+// at s[i:], 0 if there is none.
+func letterAt(s string, i int) int {
+	if i >= len(s) {
+		return 0
+	}
+	if c := s[i]; c < utf8.RuneSelf {
+		if isAlpha(c) {
+			return 1
+		}
+		return 0
+	}
+	r, w := utf8.DecodeRuneInString(s[i:])
+	if unicode.IsLetter(r) {
+		return w
+	}
+	return 0
 }
 
 // durationAt matches (\d+(ms|[smhdwy]))+\b at s[i:] the way a backtracking
