@@ -27,6 +27,9 @@ type Annotation struct {
 	// mono is histogram_quantile's monotonicity fix, whose message also
 	// says over which buckets, samples and times it happened.
 	mono *monotonicity
+	// count is how many times a counted annotation (the start time
+	// overlap warning) happened; annotations with the same text add up.
+	count int
 }
 
 // monotonicity is what NewHistogramQuantileForcedMonotonicityInfo
@@ -46,7 +49,7 @@ func (a Annotation) Message(query string) string {
 		return fmt.Sprintf("%s, from buckets %g to %g, with a max diff of %.2g, over %d samples from %s to %s (%d:%d)",
 			a.Text, m.minBucket, m.maxBucket, m.maxDiff, m.count, rfc3339(m.minT), rfc3339(m.maxT), line, col)
 	}
-	return fmt.Sprintf("%s (%d:%d)", a.Text, line, col)
+	return fmt.Sprintf("%s%s (%d:%d)", a.Text, annotationCount(a.count), line, col)
 }
 
 func rfc3339(ms int64) string { return time.Unix(ms/1000, 0).UTC().Format(time.RFC3339) }
@@ -69,6 +72,7 @@ func (as *Annotations) add(a Annotation) {
 				m.count += a.mono.count
 				a.mono = &m
 			}
+			a.count += old.count
 			*old = a
 			return
 		}

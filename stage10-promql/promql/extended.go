@@ -59,25 +59,25 @@ func (re *rangeEval) extend(fn string, vs *parser.VectorSelector) error {
 	if re.extLeft == 0 {
 		return nil
 	}
-	smoothed := vs.Smoothed
+	smoothed, lookback := vs.Smoothed, re.ev.lookback
 	switch fn {
 	case "rate", "increase", "delta":
 		isCounter, isRate := fn != "delta", fn == "rate"
-		re.fn = func(w *window) (float64, bool) { return extendedRate(w, isCounter, isRate, smoothed) }
+		re.fn = func(w *window) (float64, bool) { return extendedRate(w, lookback, isCounter, isRate, smoothed) }
 	case "changes", "resets":
 		re.fn = func(w *window) (float64, bool) {
 			i, ok := anchorIndex(w.pts, w.start)
 			if !ok {
 				return 0, false
 			}
-			pts := w.pts[i:]
-			n := 0
-			for j := 1; j < len(pts); j++ {
-				if fn == "resets" && pts[j].V < pts[j-1].V || fn == "changes" && pts[j].V != pts[j-1].V && !(pts[j].V != pts[j].V && pts[j-1].V != pts[j-1].V) {
-					n++
+			if fn == "resets" {
+				var sts []int64
+				if w.st != nil {
+					sts = w.st[i:]
 				}
+				return float64(countResets(w.pts[i:], sts)), true
 			}
-			return float64(n), true
+			return changes(&window{pts: w.pts[i:]})
 		}
 	}
 	return nil
@@ -95,25 +95,49 @@ func anchorIndex(pts []Point, start int64) (int, bool) {
 }
 
 // extendedRate is rate, increase and delta over an anchored or smoothed
-// window (w.pts reach a lookback beyond w.start, and beyond w.end when
+// window (w.pts reach lookback beyond w.start, and beyond w.end when
 // smoothed): the value at the window's end less the value at its start
-// (edges), plus, for a counter, the values lost at resets in between.
-// Nothing is extrapolated.
-func extendedRate(w *window, isCounter, isRate, smoothed bool) (float64, bool) {
-	first, last, left, right, ok := extendedEdges(w.pts, w.start, w.end, smoothed, isCounter)
-	if !ok {
+// (pickLeft, pickRight), plus, for a counter, the values lost at resets in
+// between. Nothing is extrapolated.
+func extendedRate(w *window, lookback int64, isCounter, isRate, smoothed bool) (float64, bool) {
+	f, sts := w.pts, w.st
+	if len(f) == 0 {
 		return 0, false
 	}
+	last := len(f) - 1
+	first := max(0, sort.Search(last, func(i int) bool { return f[i].T > w.start })-1)
+	if smoothed {
+		last = sort.Search(last, func(i int) bool { return f[i].T >= w.end })
+	}
+	lookbackStart := w.start - lookback
+	if f[last].T <= w.start {
+		return 0, false
+	}
+	if t, st := f[first].T, stAt(sts, first); smoothed && t > w.end &&
+		(!isCounter || !stResetAfter(lookbackStart, st, t) || stResetAfter(w.end, st, t)) {
+		return 0, false // nothing before the end, and no restart to begin from
+	}
+	left, leftST := pickLeft(f, sts, first, w.start, lookbackStart, smoothed, isCounter)
+	right, rightST := pickRight(f, sts, last, w.end, lookbackStart, smoothed, isCounter)
 	result := right - left
 	if isCounter {
-		prev := left
-		for _, p := range w.pts[first : last+1] {
-			if p.V < prev {
+		// The samples strictly inside the window; the edges are left and
+		// right.
+		if f[first].T <= w.start {
+			first++
+		}
+		if f[last].T >= w.end {
+			last--
+		}
+		prev, prevT, prevST := left, w.start, leftST
+		for i := first; i <= last; i++ {
+			p, st := f[i], stAt(sts, i)
+			if p.V < prev || stReset(prevST, prevT, st, p.T) {
 				result += prev
 			}
-			prev = p.V
+			prev, prevT, prevST = p.V, p.T, st
 		}
-		if right < prev {
+		if right < prev || stReset(prevST, prevT, rightST, w.end) {
 			result += prev
 		}
 	}
@@ -123,42 +147,36 @@ func extendedRate(w *window, isCounter, isRate, smoothed bool) (float64, bool) {
 	return result, true
 }
 
-// extendedEdges finds an extended window's values at its start and end, left and
-// right: the last sample at or before the start (the anchor; without one
-// the first sample) and the last sample at or before the end, or, when
-// smoothed, the series interpolated at each edge. pts[first:last+1] are
-// the samples strictly between. ok is false when there is nothing to
-// measure: no sample after the start, or (smoothed) none before the end.
-func extendedEdges(pts []Point, start, end int64, smoothed, isCounter bool) (first, last int, left, right float64, ok bool) {
+// extendPoints is an anchored or smoothed range vector as a query returns
+// it (x[5m] anchored): the samples strictly inside (start, end], framed by
+// the values at start and end. pts reach a lookback beyond start (and end
+// when smoothed).
+func extendPoints(pts []Point, start, end int64, smoothed bool) []Point {
 	if len(pts) == 0 {
-		return 0, 0, 0, 0, false
+		return nil
 	}
-	last = len(pts) - 1
-	first = max(0, sort.Search(last, func(i int) bool { return pts[i].T > start })-1)
+	last := len(pts) - 1
+	first := max(0, sort.Search(last, func(i int) bool { return pts[i].T > start })-1)
 	if smoothed {
 		last = sort.Search(last, func(i int) bool { return pts[i].T >= end })
 	}
-	if pts[last].T <= start || smoothed && pts[first].T > end {
-		return 0, 0, 0, 0, false
+	if pts[last].T <= start {
+		return nil
 	}
-	left = pts[first].V
-	if smoothed && pts[first].T < start {
-		left = interpolate(pts[first], pts[first+1], start, isCounter)
-	}
-	right = pts[last].V
-	if pts[last].T > end && last > 0 {
-		right = pts[last-1].V
-		if smoothed {
-			right = interpolate(pts[last-1], pts[last], end, isCounter)
-		}
-	}
+	left, _ := pickLeft(pts, nil, first, start, start, smoothed, false)
+	right, _ := pickRight(pts, nil, last, end, start, smoothed, false)
 	if pts[first].T <= start {
 		first++
 	}
 	if pts[last].T >= end {
 		last--
 	}
-	return first, last, left, right, true
+	out := make([]Point, 0, max(last-first+1, 0)+2)
+	out = append(out, Point{T: start, V: left})
+	if first <= last {
+		out = append(out, pts[first:last+1]...)
+	}
+	return append(out, Point{T: end, V: right})
 }
 
 // interpolate is the value at t on the line from p1 to p2; for a counter
@@ -169,21 +187,4 @@ func interpolate(p1, p2 Point, t int64, isCounter bool) float64 {
 		y1 = 0
 	}
 	return y1 + (p2.V-y1)*float64(t-p1.T)/float64(p2.T-p1.T)
-}
-
-// extendPoints is an anchored or smoothed range vector as a query returns
-// it (x[5m] anchored): the samples strictly inside (start, end], framed by
-// the values at start and end (extendedEdges). pts reach a lookback beyond start
-// (and end when smoothed).
-func extendPoints(pts []Point, start, end int64, smoothed bool) []Point {
-	first, last, left, right, ok := extendedEdges(pts, start, end, smoothed, false)
-	if !ok {
-		return nil
-	}
-	out := make([]Point, 0, max(last-first+1, 0)+2)
-	out = append(out, Point{T: start, V: left})
-	if first <= last {
-		out = append(out, pts[first:last+1]...)
-	}
-	return append(out, Point{T: end, V: right})
 }

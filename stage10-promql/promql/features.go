@@ -24,6 +24,12 @@ type Features struct {
 	FillModifiers bool
 	// UnquotedUTF8Names: promql-unquoted-utf8-names.
 	UnquotedUTF8Names bool
+	// StartTimestamps: use-start-timestamps. rate, increase, irate and
+	// resets read the samples' start times where the storage keeps them
+	// (a start after the previous sample is a counter reset, a start
+	// inside the window an exact beginning), and start_timestamp()
+	// returns them.
+	StartTimestamps bool
 }
 
 // featureFlags maps Prometheus's --enable-feature values to the fields
@@ -33,13 +39,14 @@ var featureFlags = map[string]func(*Features){
 	"promql-delayed-name-removal":     func(f *Features) { f.DelayedNameRemoval = true },
 	"promql-binop-fill-modifiers":     func(f *Features) { f.FillModifiers = true },
 	"promql-unquoted-utf8-names":      func(f *Features) { f.UnquotedUTF8Names = true },
+	"use-start-timestamps":            func(f *Features) { f.StartTimestamps = true },
 	"promql-duration-expr":            func(*Features) {},
 	"promql-extended-range-selectors": func(*Features) {},
 }
 
 // AllFeatures enables every feature: what Prometheus's own PromQL test
 // suite runs with.
-var AllFeatures = Features{ExperimentalFunctions: true, DelayedNameRemoval: true, FillModifiers: true, UnquotedUTF8Names: true}
+var AllFeatures = Features{ExperimentalFunctions: true, DelayedNameRemoval: true, FillModifiers: true, UnquotedUTF8Names: true, StartTimestamps: true}
 
 // ParseFeatures reads --enable-feature values, each a comma-separated
 // list (the flag may be given several times, as in Prometheus). It returns
@@ -83,6 +90,7 @@ func (f Features) Flags() []string {
 		{f.DelayedNameRemoval, "promql-delayed-name-removal"},
 		{f.FillModifiers, "promql-binop-fill-modifiers"},
 		{f.UnquotedUTF8Names, "promql-unquoted-utf8-names"},
+		{f.StartTimestamps, "use-start-timestamps"},
 	} {
 		if fl.on {
 			out = append(out, fl.name)

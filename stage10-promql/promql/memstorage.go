@@ -27,6 +27,7 @@ type MemStorage struct {
 type memSeries struct {
 	labels  model.Labels
 	samples []model.Sample
+	sts     []int64 // each sample's start time, 0 unknown; nil while none is known
 }
 
 // NewMemStorage returns an empty store.
@@ -36,13 +37,28 @@ func NewMemStorage() *MemStorage {
 
 // Append adds a sample; timestamps of a series must increase.
 func (s *MemStorage) Append(l model.Labels, t int64, v float64) error {
+	return s.AppendWithStart(l, t, v, 0)
+}
+
+// AppendWithStart adds a sample with its start time st (ms; 0 unknown):
+// when the counter it belongs to (re)started, as OpenTelemetry and
+// Prometheus's created timestamps report it. With the use-start-timestamps
+// feature, rate, increase, irate and resets read a later start time as a
+// reset even where the value did not fall.
+func (s *MemStorage) AppendWithStart(l model.Labels, t int64, v float64, st int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ms := s.get(l)
 	if n := len(ms.samples); n > 0 && ms.samples[n-1].T >= t {
 		return fmt.Errorf("%w: %s at %d, last %d", ErrOutOfOrder, l, t, ms.samples[n-1].T)
 	}
+	if st != 0 && ms.sts == nil {
+		ms.sts = make([]int64, len(ms.samples), cap(ms.samples))
+	}
 	ms.samples = append(ms.samples, model.Sample{T: t, V: v})
+	if ms.sts != nil {
+		ms.sts = append(ms.sts, st)
+	}
 	return nil
 }
 
@@ -117,7 +133,11 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 			hi++
 		}
 		if lo < hi {
-			out = append(out, memSet{labels: ms.labels, samples: smp[lo:hi:hi]})
+			set := memSet{labels: ms.labels, samples: smp[lo:hi:hi]}
+			if ms.sts != nil {
+				set.sts = ms.sts[lo:hi:hi]
+			}
+			out = append(out, set)
 		}
 	}
 	s.mu.RUnlock()
@@ -154,6 +174,7 @@ func cmpInt(a, b int64) int {
 type memSet struct {
 	labels  model.Labels
 	samples []model.Sample
+	sts     []int64
 }
 
 func (m memSet) Labels() model.Labels { return m.labels }
@@ -162,6 +183,10 @@ func (m memSet) Iterator() Iterator   { return &sliceIterator{s: m.samples, i: -
 // Samples exposes the selected slice directly; the engine uses it to skip
 // the per-sample iterator calls (an optional fast path, see loadSeries).
 func (m memSet) Samples() []model.Sample { return m.samples }
+
+// StartTimestamps are the samples' start times (startTimestamper), nil if
+// the series has none.
+func (m memSet) StartTimestamps() []int64 { return m.sts }
 
 type memSeriesSet struct {
 	list []memSet

@@ -12,8 +12,10 @@ import (
 // (start, end] and the step's scalar arguments.
 type window struct {
 	pts        []Point
-	start, end int64 // the window's bounds, ms: (end - range, end]
-	t          int64 // the step's time (end is earlier by an offset, or pinned by @)
+	st         []int64 // the samples' start times, nil if not known
+	start, end int64   // the window's bounds, ms: (end - range, end]
+	t          int64   // the step's time (end is earlier by an offset, or pinned by @)
+	overlaps   int     // windows of this series with overlapping start times (extrapolatedRateST)
 	args       []float64
 	drops      int // how many samples in pts are lower than the one before
 }
@@ -29,8 +31,8 @@ type rangeFunc struct {
 }
 
 var rangeFuncs = map[string]rangeFunc{
-	"rate":                         {fn: func(w *window) (float64, bool) { return extrapolatedRate(w, true, true) }, extrapolated: true, isCounter: true, isRate: true},
-	"increase":                     {fn: func(w *window) (float64, bool) { return extrapolatedRate(w, true, false) }, extrapolated: true, isCounter: true},
+	"rate":                         {fn: func(w *window) (float64, bool) { return counterRate(w, true) }, extrapolated: true, isCounter: true, isRate: true},
+	"increase":                     {fn: func(w *window) (float64, bool) { return counterRate(w, false) }, extrapolated: true, isCounter: true},
 	"delta":                        {fn: func(w *window) (float64, bool) { return extrapolatedRate(w, false, false) }, extrapolated: true},
 	"irate":                        {fn: func(w *window) (float64, bool) { return instantValue(w, true) }},
 	"idelta":                       {fn: func(w *window) (float64, bool) { return instantValue(w, false) }},
@@ -104,7 +106,9 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit e
 		}
 	}
 	emit = ev.paramWarnings(c, scalars, emit)
+	name := c.Func.Name
 	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn, scalars: scalars, limit: ev.maxSamples - *ev.held,
+		useST:       ev.features.StartTimestamps && (name == "rate" || name == "increase" || name == "irate" || name == "resets"),
 		counterInfo: c.Func.Name == "rate" || c.Func.Name == "increase", argPos: c.Args[rf.matrix].PositionRange()}
 	re.w.args = make([]float64, len(scalars))
 	switch n := parser.UnwrapParens(c.Args[rf.matrix]).(type) {
@@ -135,7 +139,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit e
 			if !keep {
 				pts = scratch[:0]
 			}
-			pts, peak := re.series(s.samples, nil, false, r.rng, r.ref, pts)
+			pts, peak := re.series(s.samples, nil, nil, false, r.rng, r.ref, pts)
 			if !keep {
 				scratch = pts
 			}
@@ -263,6 +267,9 @@ type rangeEval struct {
 	// stops there, so that an over-limit query never reads a huge window
 	// into memory before it fails.
 	limit int
+	// useST: the function reads start times (rate, increase, irate,
+	// resets with the use-start-timestamps feature).
+	useST bool
 	// counterInfo: the function is rate or increase, which note a series
 	// whose name does not say counter (checkCounter); argPos is where
 	// their argument is, for the annotation.
@@ -277,7 +284,7 @@ type rangeEval struct {
 // clone is a rangeEval for another goroutine: the same function and
 // arguments, buffers of its own.
 func (re *rangeEval) clone() *rangeEval {
-	c := &rangeEval{ev: re.ev, rf: re.rf, fn: re.fn, extLeft: re.extLeft, extRight: re.extRight,
+	c := &rangeEval{ev: re.ev, rf: re.rf, fn: re.fn, extLeft: re.extLeft, extRight: re.extRight, useST: re.useST,
 		scalars: re.scalars, limit: re.limit, counterInfo: re.counterInfo, argPos: re.argPos}
 	c.w.args = make([]float64, len(re.scalars))
 	return c
@@ -288,9 +295,10 @@ func (re *rangeEval) clone() *rangeEval {
 // markers are skipped, as range selectors never see them), or an iterator.
 // It appends the result's points to pts and returns them with the most
 // samples one window held (more than limit: stopped early).
-func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng int64, ref refGrid, pts []Point) ([]Point, int) {
+func (re *rangeEval) series(samples []Point, sts []int64, it Iterator, dropStale bool, rng int64, ref refGrid, pts []Point) ([]Point, int) {
 	sl, rf, ev := &re.sl, re.rf, re.ev
-	extended := re.extLeft != 0 || re.extRight != 0
+	// Windows with start times, or extended, take the general loop.
+	extended := re.extLeft != 0 || re.extRight != 0 || sts != nil
 	if it == nil && rf.extrapolated && !extended {
 		// The usual case, a counter without resets or stale markers:
 		// rateSlide checks for both as its window passes the samples, which
@@ -308,12 +316,16 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 		stale, falls := scanSlice(samples)
 		if stale && dropStale {
 			re.noStale = re.noStale[:0]
-			for _, p := range samples {
+			var kept []int64
+			for i, p := range samples {
 				if !IsStaleNaN(p.V) {
 					re.noStale = append(re.noStale, p)
+					if sts != nil {
+						kept = append(kept, sts[i])
+					}
 				}
 			}
-			samples = re.noStale
+			samples, sts = re.noStale, kept
 			_, falls = scanSlice(samples)
 		}
 		sl.fromScanned(samples, falls)
@@ -347,6 +359,10 @@ func (re *rangeEval) series(samples []Point, it Iterator, dropStale bool, rng in
 			continue
 		}
 		w.pts, w.start, w.end, w.t, w.drops = win, start, end, ev.ts(i), sl.drops
+		w.st = nil
+		if sts != nil {
+			w.st = sts[sl.lo:sl.hi]
+		}
 		for j := range re.scalars {
 			w.args[j] = re.scalars[j][i]
 		}
@@ -527,7 +543,8 @@ func instantValue(w *window, isRate bool) (float64, bool) {
 	if !isRate {
 		return d, true
 	}
-	if last.V < prev.V { // counter reset
+	n := len(pts)
+	if last.V < prev.V || n-1 < len(w.st) && stReset(w.st[n-2], prev.T, w.st[n-1], last.T) { // counter reset
 		d = last.V
 	}
 	dt := float64(last.T-prev.T) / 1000
@@ -617,7 +634,21 @@ func changes(w *window) (float64, bool) {
 	return float64(n), true
 }
 
-func resets(w *window) (float64, bool) { return float64(w.drops), true }
+func resets(w *window) (float64, bool) {
+	if w.st != nil {
+		return float64(countResets(w.pts, w.st)), true
+	}
+	return float64(w.drops), true
+}
+
+// counterRate is rate and increase, with start times where the window
+// has them.
+func counterRate(w *window, isRate bool) (float64, bool) {
+	if w.st != nil {
+		return extrapolatedRateST(w, true, isRate)
+	}
+	return extrapolatedRate(w, true, isRate)
+}
 
 func sumOverTime(w *window) (float64, bool) {
 	var s, c float64

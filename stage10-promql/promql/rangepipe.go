@@ -48,6 +48,9 @@ type rangeTask struct {
 	drops   []bool   // each series' mark for delayed name removal (rewritten by the worker)
 	names   []string // each series' name if it needs rate's non-counter info (nonCounterName)
 	samples [][]Point
+	sts     [][]int64  // the samples' start times (nil: none, or not read)
+	metric  []string   // each series' name, for the start-time overlap warning
+	overlap []int      // windows whose start times overlap (rangeEval.overlaps)
 	its     []Iterator // to hand back to storage once the results are out; nil entries for none
 	cost    int
 	out     []Point
@@ -90,7 +93,7 @@ func (p *rangePipe) add(s StorageSeries) error {
 		if !p.keep {
 			pts = p.buf[:0]
 		}
-		pts, peak := p.re.series(nil, it, true, p.rng, p.ref, pts)
+		pts, peak := p.re.series(nil, nil, it, true, p.rng, p.ref, pts)
 		if !p.keep {
 			p.buf = pts
 		}
@@ -112,6 +115,14 @@ func (p *rangePipe) add(s StorageSeries) error {
 	t.drops = append(t.drops, false)
 	t.names = append(t.names, p.re.nonCounterName(s.Labels()))
 	t.samples = append(t.samples, samples)
+	var sts []int64
+	if p.re.useST {
+		if st, ok := s.(startTimestamper); ok {
+			sts = st.StartTimestamps()
+		}
+	}
+	t.sts = append(t.sts, sts)
+	t.metric = append(t.metric, s.Labels().Name())
 	t.its = append(t.its, it)
 	if t.cost += len(samples) + p.ev.steps; t.cost < taskCost && len(t.labels) < maxTaskSeries {
 		return nil
@@ -170,13 +181,15 @@ func (p *rangePipe) work(re *rangeEval) {
 
 // run evaluates the series of t with re.
 func (p *rangePipe) run(re *rangeEval, t *rangeTask) {
-	t.out, t.off, t.own, t.peaks = t.out[:0], append(t.off[:0], 0), t.own[:0], t.peaks[:0]
+	t.out, t.off, t.own, t.peaks, t.overlap = t.out[:0], append(t.off[:0], 0), t.own[:0], t.peaks[:0], t.overlap[:0]
 	for k, samples := range t.samples {
 		var pts []Point
 		if !p.keep {
 			pts = t.out
 		}
-		pts, peak := re.series(samples, nil, true, p.rng, p.ref, pts)
+		re.w.overlaps = 0
+		pts, peak := re.series(samples, t.sts[k], nil, true, p.rng, p.ref, pts)
+		t.overlap = append(t.overlap, re.w.overlaps)
 		if p.keep {
 			t.own = append(t.own, pts)
 		} else {
@@ -214,6 +227,9 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 			pts = t.out[t.off[k]:t.off[k+1]:t.off[k+1]] // an emit that appends must not write over series k+1
 		}
 		p.re.checkCounter(t.names[k], pts)
+		if t.overlap[k] > 0 {
+			p.ev.annos.add(startTimeOverlapWarning(t.metric[k], t.overlap[k], p.re.argPos))
+		}
 		if err := p.ev.emitRange(l, t.drops[k], pts, t.peaks[k], p.emit); err != nil {
 			return err
 		}
@@ -225,9 +241,12 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 	clear(t.drops)
 	clear(t.names)
 	clear(t.samples)
+	clear(t.sts)
+	clear(t.metric)
 	clear(t.its)
 	clear(t.own)
 	t.labels, t.drops, t.names, t.samples, t.its, t.own, t.cost = t.labels[:0], t.drops[:0], t.names[:0], t.samples[:0], t.its[:0], t.own[:0], 0
+	t.sts, t.metric = t.sts[:0], t.metric[:0]
 	p.free = append(p.free, t)
 	return nil
 }

@@ -99,6 +99,13 @@ func (r *iterators) samplesOf(s StorageSeries) (samples []Point, it Iterator, ok
 	return nil, it, false
 }
 
+// startTimestamper is an optional method of a StorageSeries that offers
+// its samples as a slice (sampleSlicer): each sample's start time in ms, 0
+// where unknown, in step with Samples(); nil if it has none. The engine
+// reads it for rate, increase, irate and resets when the
+// use-start-timestamps feature is on.
+type startTimestamper interface{ StartTimestamps() []int64 }
+
 // Iterator walks one series' samples in increasing time order, stale
 // markers (StaleNaN) included.
 type Iterator interface {

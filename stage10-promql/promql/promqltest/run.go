@@ -171,7 +171,11 @@ func (r *runner) load(c *loadCmd) error {
 				hasHist = true
 				continue
 			}
-			if err := r.st.Append(s.labels, int64(k)*c.interval.Milliseconds(), v.v); err != nil {
+			t, st := int64(k)*c.interval.Milliseconds(), int64(0)
+			if k < len(s.st) && !s.st[k].missing {
+				st = t + int64(s.st[k].v) // an offset from the sample's time
+			}
+			if err := r.st.AppendWithStart(s.labels, t, v.v, st); err != nil {
 				return err
 			}
 		}
