@@ -16,8 +16,11 @@ import (
 const prog = "stage10-promql"
 
 const usage = `usage:
-  stage10-promql [repl] [--seed N]    the REPL over a generated demo data set (reads stdin)
-  stage10-promql test FILE...         run PromQL test scripts; non-zero exit on failure
+  stage10-promql [repl] [--seed N] [--enable-feature F,...]
+                                      the REPL over a generated demo data set (reads stdin);
+                                      --enable-feature takes Prometheus's PromQL features
+  stage10-promql test FILE...         run PromQL test scripts (every feature on, as in
+                                      Prometheus's test engine); non-zero exit on failure
 
 REPL commands:
 %s`

@@ -81,6 +81,45 @@ func TestRepl(t *testing.T) {
 	}
 }
 
+// TestReplFeaturesAndAnnotations: --enable-feature (repeatable, comma
+// lists) opens the experimental functions; without it they are Prometheus's
+// parse error. Warnings and infos follow the result with their positions.
+func TestReplFeaturesAndAnnotations(t *testing.T) {
+	queries := strings.Join([]string{
+		"limitk(1, up)",
+		"quantile(1.5, up)",
+		"rate(room_temperature_celsius[5m])",
+		":range 2025-01-01T00:00:00Z 2025-01-01T00:10:00Z 5m",
+		"sort(up)",
+	}, "\n")
+	var out, errb bytes.Buffer
+	if code := run(nil, strings.NewReader(queries), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, re := range []string{
+		`(?m)^error: 1:1: parse error: limitk\(\) is experimental and must be enabled with --enable-feature=promql-experimental-functions$`,
+		`(?m)^\{\} \+Inf\nwarning: quantile value should be between 0 and 1, got 1.5 \(1:10\)$`,
+		`(?m)^info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "room_temperature_celsius" \(1:6\)$`,
+		`(?m)^warning: sort is ineffective for range queries since results are always ordered by labels \(1:1\)$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out.String()) {
+			t.Errorf("output does not match %s:\n%s", re, out.String())
+		}
+	}
+	out.Reset()
+	errb.Reset()
+	args := []string{"--enable-feature", "promql-delayed-name-removal,nosuch", "--enable-feature=promql-experimental-functions"}
+	if code := run(args, strings.NewReader("limitk(1, up)"), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !regexp.MustCompile(`(?m)^up\{instance="a"\} 1$`).MatchString(out.String()) {
+		t.Errorf("limitk with the feature:\n%s", out.String())
+	}
+	if !strings.Contains(errb.String(), `unknown --enable-feature "nosuch"`) {
+		t.Errorf("no warning about the unknown feature: %q", errb.String())
+	}
+}
+
 func TestUsage(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"-h"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), ":range") {

@@ -47,12 +47,20 @@ type session struct {
 }
 
 func cmdRepl(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "repl", "[--seed N]", stderr)
+	fs := cli.NewFlags(prog, "repl", "[--seed N] [--enable-feature F,...]", stderr)
 	seed := fs.Uint64("seed", 1, "seed of the generated demo data")
+	var flags promql.FeatureFlag
+	fs.Var(&flags, "enable-feature", "PromQL features to enable, comma-separated, repeatable, as in Prometheus: "+
+		"promql-experimental-functions, promql-delayed-name-removal, promql-binop-fill-modifiers, "+
+		"promql-unquoted-utf8-names, use-start-timestamps")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	s, err := newSession(*seed)
+	features, unknown := promql.ParseFeatures(flags)
+	for _, f := range unknown {
+		fmt.Fprintf(stderr, "warning: unknown --enable-feature %q ignored\n", f)
+	}
+	s, err := newSession(*seed, features)
 	if err != nil {
 		return err
 	}
@@ -67,8 +75,8 @@ func cmdRepl(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func newSession(seed uint64) (*session, error) {
-	s := &session{eng: promql.NewEngine(promql.Opts{Timeout: 30 * time.Second}), st: promql.NewMemStorage(),
+func newSession(seed uint64, features promql.Features) (*session, error) {
+	s := &session{eng: promql.NewEngine(promql.Opts{Timeout: 30 * time.Second, Features: features}), st: promql.NewMemStorage(),
 		at: demoEnd, now: time.Now}
 	if err := gen.Demo(s.st, demoEnd.Add(-demoSpan), demoSpan, demoScrape, seed); err != nil {
 		return nil, err
@@ -132,7 +140,7 @@ func (s *session) exec(line string, w io.Writer) error {
 		s.start, s.end, s.step, s.rangeMode = start, end, step, true
 		fmt.Fprintf(w, "range queries from %s to %s every %s\n", start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), parser.FormatDuration(step))
 	case ":explain":
-		e, err := parser.ParseExpr(arg)
+		e, err := s.eng.Parse(arg)
 		if err != nil {
 			return err
 		}
@@ -159,28 +167,31 @@ func (s *session) exec(line string, w io.Writer) error {
 }
 
 // query parses and evaluates one expression; "Query time" covers both.
+// Warnings and infos follow the result, as Prometheus's API returns them.
 func (s *session) query(q string, w io.Writer) error {
 	t0 := s.now()
-	expr, err := parser.ParseExpr(q)
+	expr, err := s.eng.Parse(q)
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
 	if s.rangeMode {
-		m, err := s.eng.EvalRange(ctx, s.st, expr, s.start, s.end, s.step)
+		r, err := s.eng.Exec(ctx, s.st, promql.Query{Expr: expr, Start: s.start, End: s.end, Step: s.step})
 		if err != nil {
 			return err
 		}
 		elapsed := s.now().Sub(t0)
 		fmt.Fprintf(w, "TYPE: range vector (%s evaluated at %d steps)\n", expr.Type().DocumentedType(), int(s.end.Sub(s.start)/s.step)+1)
-		printRange(w, m)
+		printRange(w, r.Value.(promql.Matrix))
+		printAnnotations(w, q, r.Annotations)
 		fmt.Fprintf(w, "Query time: %s\n", cli.Duration(elapsed))
 		return nil
 	}
-	v, err := s.eng.Eval(ctx, s.st, expr, s.at)
+	r, err := s.eng.Exec(ctx, s.st, promql.Query{Expr: expr, Start: s.at, End: s.at})
 	if err != nil {
 		return err
 	}
+	v := r.Value
 	elapsed := s.now().Sub(t0)
 	fmt.Fprintf(w, "TYPE: %s\n", expr.Type().DocumentedType())
 	switch v := v.(type) {
@@ -203,8 +214,20 @@ func (s *session) query(q string, w io.Writer) error {
 			}
 		}
 	}
+	printAnnotations(w, q, r.Annotations)
 	fmt.Fprintf(w, "Query time: %s\n", cli.Duration(elapsed))
 	return nil
+}
+
+// printAnnotations shows a query's warnings and infos, one per line.
+func printAnnotations(w io.Writer, q string, as promql.Annotations) {
+	warnings, infos := as.Strings(q)
+	for _, m := range warnings {
+		fmt.Fprintln(w, "warning:", strings.TrimPrefix(m, "PromQL warning: "))
+	}
+	for _, m := range infos {
+		fmt.Fprintln(w, "info:", strings.TrimPrefix(m, "PromQL info: "))
+	}
 }
 
 // printRange shows each series of a range result as min, max and a

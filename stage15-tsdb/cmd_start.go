@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/cli"
+	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage15-tsdb/config"
 	"github.com/tsdb-course/stage15-tsdb/server"
 )
@@ -32,6 +33,10 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	walSync := fs.String("wal.sync", def.Write.WALSync, "when the WAL is fsynced: interval (a write is answered once written to the OS, fsynced every 100ms: survives kill -9), batch (answered once on disk: survives a power cut), always, none")
 	compactEvery := fs.Duration("compact-interval", time.Minute, "how often background compaction looks for work")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
+	var features promql.FeatureFlag
+	fs.Var(&features, "enable-feature", "PromQL features to enable, comma-separated, repeatable, as in Prometheus: "+
+		"promql-experimental-functions, promql-delayed-name-removal, promql-binop-fill-modifiers, "+
+		"promql-unquoted-utf8-names, use-start-timestamps")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -69,7 +74,11 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--log.level: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery})
+	promqlFeatures, unknown := promql.ParseFeatures(features)
+	for _, f := range unknown {
+		logger.Warn("Unknown option for --enable-feature", "option", f)
+	}
+	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery, Features: promqlFeatures})
 	if err != nil {
 		return err
 	}

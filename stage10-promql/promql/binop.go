@@ -50,6 +50,12 @@ func dropsName(n *parser.BinaryExpr) bool {
 }
 
 func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, swap bool) (Matrix, error) {
+	if isTrim(n.Op) {
+		if points(m) > 0 {
+			ev.trimmed(n)
+		}
+		return nil, nil
+	}
 	mg := newMerger()
 	for _, s := range m {
 		pts := s.Floats[:0]
@@ -250,6 +256,9 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 		matched[sig] = true
 		if swapped {
 			lv, rv = rv, lv
+		}
+		if isTrim(n.Op) {
+			ev.trimmed(n)
 		}
 		v, keep := binop(n.Op, lv, rv)
 		if n.ReturnBool {

@@ -162,6 +162,9 @@ func (ev *evaluator) evalScalar(e parser.Expr) ([]float64, error) {
 		}
 		return v, nil
 	case *parser.BinaryExpr:
+		if isTrim(n.Op) {
+			return nil, errorf("operator %q not allowed for Scalar operations", n.Op)
+		}
 		l, err := ev.evalScalar(n.LHS)
 		if err != nil {
 			return nil, err
@@ -237,6 +240,15 @@ func (ev *evaluator) evalNode(e parser.Expr) (Matrix, error) {
 	return nil, errorf("unexpected instant-vector expression %T", e)
 }
 
+// isTrim reports the native histogram bucket trims, </ and >/, which have
+// no meaning for floats.
+func isTrim(op parser.Op) bool { return op == parser.TRIM_UPPER || op == parser.TRIM_LOWER }
+
+// trimmed notes that a trim met floats: Prometheus's info, and no result.
+func (ev *evaluator) trimmed(n *parser.BinaryExpr) {
+	ev.annos.add(info(n.PositionRange(), "incompatible sample types encountered for binary operator %q: float %s float", n.Op.String(), n.Op))
+}
+
 func boolValue(b bool) float64 {
 	if b {
 		return 1
@@ -245,9 +257,12 @@ func boolValue(b bool) float64 {
 }
 
 // binop applies an arithmetic or comparison operator; for comparisons, keep
-// reports whether it held (and the value is the left operand).
+// reports whether it held (and the value is the left operand). The
+// histogram trims (</, >/) keep no float (trimmed notes why).
 func binop(op parser.Op, l, r float64) (v float64, keep bool) {
 	switch op {
+	case parser.TRIM_UPPER, parser.TRIM_LOWER:
+		return 0, false
 	case parser.ADD:
 		return l + r, true
 	case parser.SUB:

@@ -69,6 +69,18 @@ func ParseFeatures(values []string) (f Features, unknown []string) {
 	return f, unknown
 }
 
+// FeatureFlag is a flag.Value for Prometheus's --enable-feature: each use
+// adds a comma-separated list (ParseFeatures reads them all).
+type FeatureFlag []string
+
+func (f *FeatureFlag) String() string { return strings.Join(*f, ",") }
+
+// Set adds one --enable-feature value.
+func (f *FeatureFlag) Set(v string) error {
+	*f = append(*f, v)
+	return nil
+}
+
 // Parser is the parser configuration these features ask for.
 func (f Features) Parser() parser.Options {
 	return parser.Options{

@@ -96,7 +96,7 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 	if q == "" {
 		return nil, nil, nil, badParam("query", errors.New("missing"))
 	}
-	expr, err := parser.ParseExpr(q)
+	expr, err := a.engine.Parse(q) // the language the engine's features allow
 	if err != nil {
 		return nil, nil, nil, badParam("query", err)
 	}

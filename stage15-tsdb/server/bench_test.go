@@ -210,7 +210,7 @@ const benchSumRate = `sum by (method) (rate(http_requests_total[5m]))`
 // concurrency limit, JSON encoding).
 func BenchmarkQuery(b *testing.B) {
 	s := queryServer(b)
-	eng := newEngine(benchConfig(""))
+	eng := newEngine(benchConfig(""), promql.Features{})
 	ctx := context.Background()
 	run := func(b *testing.B, q string, wantSeries int, eval func(promql.Storage) (promql.Value, error)) {
 		b.ReportAllocs()

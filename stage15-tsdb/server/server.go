@@ -44,6 +44,8 @@ type Options struct {
 	// Storage overrides the storage engine's options (tests); Retention
 	// and the out-of-order window still come from the config.
 	Storage tsdb.Options
+	// Features are the PromQL features --enable-feature turned on.
+	Features promql.Features
 }
 
 // Server is one running TSDB server.
@@ -205,7 +207,7 @@ func (s *Server) open() {
 	s.headSamples.Store(int64(rec.SamplesLoaded))
 	s.db.Store(db)
 	a := api.New(db, api.Options{
-		Engine:         newEngine(s.cfg),
+		Engine:         newEngine(s.cfg, s.opts.Features),
 		MaxConcurrency: s.cfg.Query.MaxConcurrency,
 		MaxBodyBytes:   s.cfg.Write.MaxBodyBytes,
 		Retention:      time.Duration(s.cfg.Retention),
@@ -236,8 +238,9 @@ func (s *Server) open() {
 
 // newEngine is the PromQL engine the API runs queries on, set up from the
 // config's query section.
-func newEngine(cfg config.Config) *promql.Engine {
+func newEngine(cfg config.Config, features promql.Features) *promql.Engine {
 	return promql.NewEngine(promql.Opts{
+		Features:      features,
 		LookbackDelta: time.Duration(cfg.Query.LookbackDelta),
 		MaxSamples:    cfg.Query.MaxSamples,
 		Timeout:       time.Duration(cfg.Query.Timeout),
