@@ -154,10 +154,14 @@ func newPromEngine() *prom.Engine {
 		EnableNegativeOffset:     true,
 		NoStepSubqueryIntervalFn: func(int64) int64 { return time.Minute.Milliseconds() },
 		// double_exponential_smoothing, limitk, limit_ratio, sort_by_label
-		// are experimental in Prometheus 3.
-		Parser: parser.NewParser(parser.Options{EnableExperimentalFunctions: true}),
+		// and others are experimental in Prometheus 3, and so are the fill
+		// modifiers; both engines get them (ourFeatures).
+		Parser: parser.NewParser(parser.Options{EnableExperimentalFunctions: true, EnableBinopFillModifiers: true}),
 	})
 }
+
+// ourFeatures are newPromEngine's on our side.
+var ourFeatures = promql.Features{ExperimentalFunctions: true, FillModifiers: true}
 
 // metricKey prints Prometheus's labels the way ours print.
 func promKey(l labels.Labels) string {
@@ -265,6 +269,40 @@ var agreeQueries = []string{
 	`limit_ratio(0.5, http_requests_total)`,
 	`limit_ratio(-0.5, http_requests_total)`,
 	`sort_by_label(http_requests_total, "status")`,
+	// Prometheus 3's language: keywords in any case, number forms,
+	// duration expressions, extended selectors, fill modifiers, the newer
+	// functions.
+	`SUM BY (method) (http_requests_total) AND ON (method) http_requests_started`,
+	`AVG(room_temperature_celsius) BY (room) * 5./6. + 0x10 - 1_000 / 2.`,
+	`rate(http_requests_total[2m+3m] offset (1m * 2))`,
+	`max_over_time(up[min_of(10m, 1h):max_of(30s, 1m)])`,
+	`increase(http_requests_total[5m] anchored)`,
+	`rate(http_requests_total[5m] smoothed)`,
+	`room_temperature_celsius smoothed`,
+	`changes(up[10m] anchored)`,
+	`http_requests_total / on (method, status) fill_right(1) http_requests_started`,
+	`up + on (instance) fill(0) node_memory_used_bytes`,
+	`first_over_time(room_temperature_celsius[7m])`,
+	`ts_of_max_over_time(room_temperature_celsius[7m])`,
+	`ts_of_min_over_time(room_temperature_celsius[7m])`,
+	`ts_of_first_over_time(up[7m])`,
+	`ts_of_last_over_time(up[7m])`,
+	`mad_over_time(node_memory_used_bytes[10m])`,
+	`integral(room_temperature_celsius[10m])`,
+	`integral(room_temperature_celsius[10m], 0)`,
+	`histogram_fraction(0, 0.25, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))`,
+	`histogram_quantiles(sum by (le) (rate(http_request_duration_seconds_bucket[5m])), "q", 0.5, 0.9, 0.99)`,
+	`vector(scalar(up{instance="a"}) * step() + start() - end() + range())`,
+	// Annotations: the same warnings and infos, at the same positions.
+	`rate(room_temperature_celsius[5m])`,
+	`increase({__name__=~"up|room_temperature_celsius"}[5m])`,
+	`quantile(1.5, http_requests_total)`,
+	`quantile_over_time(-0.5, room_temperature_celsius[5m])`,
+	`histogram_quantile(2, rate(http_request_duration_seconds_bucket[5m]))`,
+	`histogram_quantile(0.5, rate(http_requests_total[5m]))`,
+	`limit_ratio(1.5, http_requests_total)`,
+	`integral(room_temperature_celsius[5m], 7)`,
+	`sort_desc(rate(http_requests_total[5m]))`,
 }
 
 var demoStores struct {
@@ -289,8 +327,7 @@ func demoBoth(t testing.TB) both {
 // same values, bit for bit.
 func TestEnginesAgree(t *testing.T) {
 	b := demoBoth(t)
-	// The experimental functions on both sides (newPromEngine).
-	ours := promql.NewEngine(promql.Opts{Features: promql.Features{ExperimentalFunctions: true}})
+	ours := promql.NewEngine(promql.Opts{Features: ourFeatures})
 	theirs := newPromEngine()
 	ctx := context.Background()
 	start := time.Date(2025, 1, 1, 0, 3, 0, 0, time.UTC)
@@ -313,17 +350,23 @@ func TestEnginesAgree(t *testing.T) {
 			}
 		}
 		pq.Close()
-		m, err := ours.QueryRange(ctx, b.ours, q, start, end, step)
+		expr, err := ours.Parse(q)
 		if err != nil {
 			t.Fatalf("ours: %s: %v", q, err)
 		}
+		r, err := ours.Exec(ctx, b.ours, promql.Query{Expr: expr, Start: start, End: end, Step: step})
+		if err != nil {
+			t.Fatalf("ours: %s: %v", q, err)
+		}
+		m := r.Value.(promql.Matrix)
+		sameAnnotations(t, "range "+q, q, res.Warnings, r.Annotations)
 		got := map[string]float64{}
 		for _, s := range m {
 			for _, p := range s.Floats {
 				got[promql.MetricString(s.Metric)+"@"+time.UnixMilli(p.T).Format("15:04:05")] = p.V
 			}
 		}
-		if len(want) == 0 {
+		if len(want) == 0 && len(res.Warnings) == 0 {
 			t.Errorf("%s: Prometheus returns nothing; the query compares nothing", q)
 		}
 		bad := 0
@@ -358,10 +401,12 @@ func TestEnginesAgree(t *testing.T) {
 		if err != nil {
 			t.Fatalf("prometheus: %s: %v", q, err)
 		}
-		ov, err := ours.Query(ctx, b.ours, q, end)
+		ir, err := ours.Exec(ctx, b.ours, promql.Query{Expr: expr, Start: end, End: end})
 		if err != nil {
 			t.Fatalf("ours: %s: %v", q, err)
 		}
+		ov := ir.Value
+		sameAnnotations(t, "instant "+q, q, ires.Warnings, ir.Annotations)
 		var pk, ok []string
 		for _, s := range pv {
 			pk = append(pk, promKey(s.Metric)+"="+promql.FormatValue(s.F))
@@ -377,6 +422,20 @@ func TestEnginesAgree(t *testing.T) {
 			t.Errorf("instant %s:\n prometheus %v\n       ours %v", q, pk, ok)
 		}
 		iq.Close()
+	}
+}
+
+// sameAnnotations: our warnings and infos are Prometheus's, texts and
+// positions.
+func sameAnnotations(t *testing.T, what, q string, theirs annotations.Annotations, ours promql.Annotations) {
+	t.Helper()
+	pw, pi := theirs.AsStrings(q, 0, 0)
+	ow, oi := ours.Strings(q)
+	for _, l := range [][]string{pw, pi, ow, oi} {
+		slices.Sort(l)
+	}
+	if !slices.Equal(pw, ow) || !slices.Equal(pi, oi) {
+		t.Errorf("%s: annotations differ\n prometheus warnings %q infos %q\n       ours warnings %q infos %q", what, pw, pi, ow, oi)
 	}
 }
 

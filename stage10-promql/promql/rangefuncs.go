@@ -51,8 +51,8 @@ var rangeFuncs = map[string]rangeFunc{
 	"first_over_time":              {fn: func(w *window) (float64, bool) { return w.pts[0].V, true }, keepName: true},
 	"ts_of_first_over_time":        {fn: func(w *window) (float64, bool) { return seconds(w.pts[0].T), true }},
 	"ts_of_last_over_time":         {fn: func(w *window) (float64, bool) { return seconds(w.pts[len(w.pts)-1].T), true }},
-	"ts_of_max_over_time":          {fn: func(w *window) (float64, bool) { return seconds(w.pts[extremumIndex(w, 1)].T), true }},
-	"ts_of_min_over_time":          {fn: func(w *window) (float64, bool) { return seconds(w.pts[extremumIndex(w, -1)].T), true }},
+	"ts_of_max_over_time":          {fn: func(w *window) (float64, bool) { return seconds(w.pts[extremumIndex(w, 1, true)].T), true }},
+	"ts_of_min_over_time":          {fn: func(w *window) (float64, bool) { return seconds(w.pts[extremumIndex(w, -1, true)].T), true }},
 	"mad_over_time":                {fn: madOverTime},
 	"integral":                     {fn: integral},
 	"present_over_time":            {fn: func(*window) (float64, bool) { return 1, true }},
@@ -673,15 +673,17 @@ func avgOverTime(w *window) (float64, bool) {
 // extremum is min_over_time (sign -1) and max_over_time (+1); NaN loses to
 // any number.
 func extremum(w *window, sign float64) (float64, bool) {
-	return w.pts[extremumIndex(w, sign)].V, true
+	return w.pts[extremumIndex(w, sign, false)].V, true
 }
 
 // extremumIndex is where the window's minimum (sign -1) or maximum (+1)
-// is, the first one if it repeats.
-func extremumIndex(w *window, sign float64) int {
+// is: the first one if it repeats, or the last (ts_of_*_over_time, as in
+// Prometheus).
+func extremumIndex(w *window, sign float64, last bool) int {
 	k := 0
 	for i, p := range w.pts[1:] {
-		if m := w.pts[k].V; math.IsNaN(m) || (sign > 0 && p.V > m) || (sign < 0 && p.V < m) {
+		m := w.pts[k].V
+		if math.IsNaN(m) || (sign > 0 && p.V > m) || (sign < 0 && p.V < m) || (last && p.V == m) {
 			k = i + 1
 		}
 	}

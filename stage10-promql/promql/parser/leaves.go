@@ -404,13 +404,22 @@ func (g *gSuffix) Parse(lex *lexer.PeekingLexer) error {
 		if g.Range, err = durExpr(lex, 1); err != nil {
 			return err
 		}
-		if t = lex.Peek(); isPunct(t, ":") {
+		switch t = lex.Peek(); {
+		case isPunct(t, ":"):
 			g.Colon = true
 			lex.Next()
 			if t = lex.Peek(); !isPunct(t, "]") {
 				if g.Step, err = durExpr(lex, 1); err != nil {
 					return err
 				}
+			}
+		case t.Type == tokIdent && strings.HasPrefix(t.Value, ":"):
+			// [1h:step()] lexes as 1h, ":step": a name may start with a
+			// colon (job:rate5m). The colon belongs to the brackets here,
+			// the rest is a duration function.
+			g.Colon = true
+			if g.Step, err = durExprAfter(lex, t); err != nil {
+				return err
 			}
 		}
 		if !isPunct(lex.Peek(), "]") {
@@ -550,6 +559,21 @@ func durSigned(lex *lexer.PeekingLexer, full bool) (*gDur, error) {
 	return &gDur{Op: sign, R: operand, Start: start, End: operand.End}, nil
 }
 
+// durExprAfter reads a subquery step whose first token t is ":name":
+// the step is the duration function name(…) and whatever follows it.
+func durExprAfter(lex *lexer.PeekingLexer, t *lexer.Token) (*gDur, error) {
+	fn := lowerKeyword(t.Value[1:])
+	if fn != "step" && fn != "range" && fn != "min_of" && fn != "max_of" {
+		return nil, unexpected(lex, `":"`)
+	}
+	lex.Next()
+	first, err := durCall(lex, fn, t.Pos.Offset+1)
+	if err != nil {
+		return nil, err
+	}
+	return durClimb(lex, first, 1)
+}
+
 func durPrimary(lex *lexer.PeekingLexer) (*gDur, error) {
 	t := lex.Peek()
 	switch {
@@ -569,33 +593,38 @@ func durPrimary(lex *lexer.PeekingLexer) (*gDur, error) {
 		lex.Next()
 		return &gDur{Paren: true, R: e, Start: start, End: t.Pos.Offset + 1}, nil
 	case isIdent(t, "step") || isIdent(t, "range") || isIdent(t, "min_of") || isIdent(t, "max_of"):
-		fn := lowerKeyword(t.Value)
-		start := t.Pos.Offset
 		lex.Next()
-		if !isPunct(lex.Peek(), "(") {
-			return nil, unexpected(lex, `"("`)
-		}
-		lex.Next()
-		d := &gDur{Fn: fn, Start: start}
-		if fn == "min_of" || fn == "max_of" {
-			var err error
-			if d.L, err = durExpr(lex, 1); err != nil {
-				return nil, err
-			}
-			if !isPunct(lex.Peek(), ",") {
-				return nil, unexpected(lex, `","`)
-			}
-			lex.Next()
-			if d.R, err = durExpr(lex, 1); err != nil {
-				return nil, err
-			}
-		}
-		if t = lex.Peek(); !isPunct(t, ")") {
-			return nil, unexpected(lex, `")"`)
-		}
-		lex.Next()
-		d.End = t.Pos.Offset + 1
-		return d, nil
+		return durCall(lex, lowerKeyword(t.Value), t.Pos.Offset)
 	}
 	return nil, unexpected(lex, "<duration>")
+}
+
+// durCall reads the parenthesised part of step(), range(), min_of(a, b)
+// or max_of(a, b), the name (at offset start) read already.
+func durCall(lex *lexer.PeekingLexer, fn string, start int) (*gDur, error) {
+	if !isPunct(lex.Peek(), "(") {
+		return nil, unexpected(lex, `"("`)
+	}
+	lex.Next()
+	d := &gDur{Fn: fn, Start: start}
+	if fn == "min_of" || fn == "max_of" {
+		var err error
+		if d.L, err = durExpr(lex, 1); err != nil {
+			return nil, err
+		}
+		if !isPunct(lex.Peek(), ",") {
+			return nil, unexpected(lex, `","`)
+		}
+		lex.Next()
+		if d.R, err = durExpr(lex, 1); err != nil {
+			return nil, err
+		}
+	}
+	t := lex.Peek()
+	if !isPunct(t, ")") {
+		return nil, unexpected(lex, `")"`)
+	}
+	lex.Next()
+	d.End = t.Pos.Offset + 1
+	return d, nil
 }
