@@ -459,13 +459,19 @@ func TestEngineErrorsAgree(t *testing.T) {
 		`http_requests_total + on() http_requests_started`,
 		`abs({__name__=~"node_memory_used_bytes|up"})`,
 		`label_replace(up, "instance", "x", "instance", ".*")`,
+		`rate(up[1m - 1m])`,
+		`rate(up[step()])`,
+		`1 </ 2`,
+		`deriv(up[5m] anchored)`,
+		`max_over_time(up[5m] smoothed)`,
 	} {
-		pq, err := theirs.NewInstantQuery(ctx, b.their, nil, q, at)
-		if err != nil {
-			t.Fatal(err)
+		// Prometheus works out duration expressions when it prepares a
+		// query: their errors come before Exec.
+		pq, perr := theirs.NewInstantQuery(ctx, b.their, nil, q, at)
+		if perr == nil {
+			perr = pq.Exec(ctx).Err
+			pq.Close()
 		}
-		perr := pq.Exec(ctx).Err
-		pq.Close()
 		_, oerr := ours.Query(ctx, b.ours, q, at)
 		if perr == nil || oerr == nil || perr.Error() != oerr.Error() {
 			t.Errorf("%s:\n prometheus: %v\n       ours: %v", q, perr, oerr)
@@ -513,4 +519,21 @@ var parseErrorQueries = []string{
 	`foo{__name__="bar"}`,
 	"foo[0s]",
 	"",
+	// Prometheus 3: features off by default, the newer syntax.
+	"limitk(1, x)",
+	`sort_by_label(x, "a")`,
+	"mad_over_time(x[5m])",
+	"holt_winters(x[5m], 0.5, 0.5)",
+	"x + fill(0) y",
+	"x[5m] anchored smoothed",
+	"x[1h:5m] anchored",
+	"x[5m / 0]",
+	"x[5m % 0]",
+	"x[-5m]",
+	"http.requests",
+	`{a.b="c"}`,
+	"sum by (a.b) (x)",
+	"温度",
+	"sum()",
+	"SUM BY (a) ()",
 }
