@@ -209,20 +209,25 @@ func (e *BinaryExpr) String() string {
 				b.WriteString(labelList(vm.Include))
 			}
 		}
-		switch l, r := vm.FillLHS, vm.FillRHS; {
-		case l != nil && r != nil && *l == *r:
-			b.WriteString(" fill(" + FormatFloat(*l) + ")")
-		default:
-			if l != nil {
-				b.WriteString(" fill_left(" + FormatFloat(*l) + ")")
-			}
-			if r != nil {
-				b.WriteString(" fill_right(" + FormatFloat(*r) + ")")
-			}
-		}
+		b.WriteString(vm.fills())
 	}
 	b.WriteString(" " + e.RHS.String())
 	return b.String()
+}
+
+// fills prints the fill modifiers, fill(v) when both sides have the same.
+func (vm *VectorMatching) fills() string {
+	switch l, r := vm.FillLHS, vm.FillRHS; {
+	case l != nil && r != nil && *l == *r:
+		return " fill(" + FormatFloat(*l) + ")"
+	case l != nil && r != nil:
+		return " fill_left(" + FormatFloat(*l) + ") fill_right(" + FormatFloat(*r) + ")"
+	case l != nil:
+		return " fill_left(" + FormatFloat(*l) + ")"
+	case r != nil:
+		return " fill_right(" + FormatFloat(*r) + ")"
+	}
+	return ""
 }
 
 func (e *AggregateExpr) String() string {
@@ -300,7 +305,7 @@ func describe(e Expr) string {
 			if vm.On {
 				kind = "on"
 			}
-			s += fmt.Sprintf(" %s %s%s include%s", card, kind, labelList(vm.MatchingLabels), labelList(vm.Include))
+			s += fmt.Sprintf(" %s %s%s include%s%s", card, kind, labelList(vm.MatchingLabels), labelList(vm.Include), vm.fills())
 		}
 		return s
 	case *AggregateExpr:
