@@ -40,7 +40,7 @@ func FormatFloat(f float64) string {
 
 func (e *NumberLiteral) String() string {
 	if e.Duration {
-		if e.Val < 0 {
+		if math.Signbit(e.Val) { // -0y keeps its sign
 			return "-" + FormatDuration(time.Duration(-e.Val*1e9))
 		}
 		return FormatDuration(time.Duration(e.Val * 1e9))
