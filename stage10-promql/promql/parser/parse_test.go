@@ -255,12 +255,18 @@ func TestSyntaxErrors(t *testing.T) {
 // explains identically (Tree shows every field that matters, no positions).
 func checkRoundTrip(t testing.TB, in string) {
 	t.Helper()
-	e1, err := ParseExpr(in)
+	checkRoundTripWith(t, Options{}, in)
+}
+
+// checkRoundTripWith is checkRoundTrip with options.
+func checkRoundTripWith(t testing.TB, o Options, in string) {
+	t.Helper()
+	e1, err := o.ParseExpr(in)
 	if err != nil {
 		return
 	}
 	s1 := e1.String()
-	e2, err := ParseExpr(s1)
+	e2, err := o.ParseExpr(s1)
 	if err != nil {
 		t.Fatalf("%q printed as %q, which does not parse: %v", in, s1, err)
 	}

@@ -134,26 +134,6 @@ func TestFeatureErrors(t *testing.T) {
 	}
 }
 
-// checkRoundTripWith is checkRoundTrip with options.
-func checkRoundTripWith(t testing.TB, o Options, in string) {
-	t.Helper()
-	e1, err := o.ParseExpr(in)
-	if err != nil {
-		return
-	}
-	s1 := e1.String()
-	e2, err := o.ParseExpr(s1)
-	if err != nil {
-		t.Fatalf("%q printed as %q, which does not parse: %v", in, s1, err)
-	}
-	if s2 := e2.String(); s2 != s1 {
-		t.Fatalf("%q printed as %q, then as %q", in, s1, s2)
-	}
-	if t1, t2 := Tree(e1), Tree(e2); t1 != t2 {
-		t.Fatalf("%q and its printed form %q parse to different trees:\n%s\n%s", in, s1, t1, t2)
-	}
-}
-
 // FuzzRoundTripAll is FuzzRoundTrip with every option on, from the new
 // syntax.
 func FuzzRoundTripAll(f *testing.F) {
