@@ -30,6 +30,7 @@ func inProcess(t testing.TB, dir string, sync string) (*server.Server, *client.C
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen, cfg.DataDir, cfg.Retention = "127.0.0.1:0", dir, 0
+	cfg.Web.EnableAdminAPI = true
 	if sync != "" {
 		cfg.Write.WALSync = sync
 	}
