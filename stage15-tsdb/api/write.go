@@ -237,4 +237,3 @@ func refusal(before, after storage.WriteResult) string {
 	}
 	return "invalid series"
 }
-
