@@ -108,7 +108,7 @@ func snapshotWAL(src, dst string) error {
 type SnapshotInfo struct {
 	Name    string
 	Time    time.Time // when it was taken (from its name)
-	Blocks  int       // block directories in it
+	Blocks  int       // block directories in it (those with a meta.json)
 	WithWAL bool      // whether it holds the head (the WAL)
 	Bytes   int64     // the size of its files (hard links counted in full)
 }
@@ -143,7 +143,9 @@ func ListSnapshots(dataDir string) ([]SnapshotInfo, error) {
 			case s.Name() == tsdb.WALDirname:
 				info.WithWAL = true
 			case s.IsDir():
-				info.Blocks++
+				if _, err := os.Stat(filepath.Join(dir, s.Name(), "meta.json")); err == nil {
+					info.Blocks++
+				}
 			}
 		}
 		if info.Bytes, err = measure.DirSize(dir); err != nil {
