@@ -217,7 +217,9 @@ func TestWALReplayStatus(t *testing.T) {
 	s := startTest(t, dir)
 	defer s.Shutdown(t.Context())
 	_, body := call(t, "GET", "http://"+s.Addr()+"/api/v1/status/walreplay", "")
-	var env struct{ Data struct{ Min, Max, Current int } }
+	var env struct {
+		Data struct{ Min, Max, Current int }
+	}
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
 		t.Fatal(err, body)
 	}
