@@ -105,18 +105,13 @@ func (a *API) walReplayStatus(*http.Request) (any, []string, *apiError) {
 	return a.opts.WALReplay(), nil, nil
 }
 
-type nameValue struct {
-	Name  string `json:"name"`
-	Value uint64 `json:"value"`
-}
-
 // topN returns the n largest counts, largest first (ties by name).
-func topN(m map[string]uint64, n int) []nameValue {
-	out := make([]nameValue, 0, len(m))
+func topN(m map[string]uint64, n int) []client.NameCount {
+	out := make([]client.NameCount, 0, len(m))
 	for k, v := range m {
-		out = append(out, nameValue{k, v})
+		out = append(out, client.NameCount{Name: k, Value: v})
 	}
-	slices.SortFunc(out, func(a, b nameValue) int {
+	slices.SortFunc(out, func(a, b client.NameCount) int {
 		if c := cmp.Compare(b.Value, a.Value); c != 0 {
 			return c
 		}
@@ -177,19 +172,15 @@ func (a *API) tsdbStatus(r *http.Request) (any, []string, *apiError) {
 	if st.Series == 0 || minT == math.MaxInt64 {
 		minT, maxT = 0, 0
 	}
-	return map[string]any{
-		"headStats": map[string]any{
-			"numSeries":     st.Series,
-			"numLabelPairs": len(byPair),
-			"chunkCount":    st.OpenChunks + st.MappedChunks + st.OOOChunks,
-			"minTime":       minT,
-			"maxTime":       maxT,
-		},
-		"seriesCountByMetricName":     topN(byName, limit),
-		"labelValueCountByLabelName":  topN(valueCount, limit),
-		"memoryInBytesByLabelName":    topN(bytesByLabel, limit),
-		"seriesCountByLabelValuePair": topN(byPair, limit),
-	}, nil, nil
+	var out client.TSDBStatus
+	out.HeadStats.NumSeries, out.HeadStats.NumLabelPairs = int64(st.Series), int64(len(byPair))
+	out.HeadStats.ChunkCount = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+	out.HeadStats.MinTime, out.HeadStats.MaxTime = minT, maxT
+	out.SeriesCountByMetricName = topN(byName, limit)
+	out.LabelValueCountByLabelName = topN(valueCount, limit)
+	out.MemoryInBytesByLabelName = topN(bytesByLabel, limit)
+	out.SeriesCountByLabelValuePair = topN(byPair, limit)
+	return out, nil, nil
 }
 
 // queryStats sums query count and latency for /admin/status.
@@ -238,23 +229,13 @@ func (a *API) adminStatus(*http.Request) (any, []string, *apiError) {
 	if n > 0 {
 		avg = math.Round(float64(sum)/float64(n)/1e4) / 100
 	}
-	return map[string]any{
-		"status": "healthy",
-		"storage": map[string]any{
-			"total_series":      totalSeries,
-			"total_samples":     samples,
-			"disk_usage_bytes":  diskUsage,
-			"compression_ratio": ratio,
-		},
-		"ingestion": map[string]any{
-			"samples_per_second": math.Round(a.ingestRate.PerSecond()),
-			"active_series":      st.Series,
-		},
-		"query": map[string]any{
-			"queries_per_second": math.Round(a.queryRate.PerSecond()*100) / 100,
-			"avg_latency_ms":     avg,
-		},
-	}, nil, nil
+	var out client.Status
+	out.Status = "healthy"
+	out.Storage.TotalSeries, out.Storage.TotalSamples = int64(totalSeries), samples
+	out.Storage.DiskUsageBytes, out.Storage.CompressionRatio = diskUsage, ratio
+	out.Ingestion.SamplesPerSecond, out.Ingestion.ActiveSeries = math.Round(a.ingestRate.PerSecond()), int64(st.Series)
+	out.Query.QueriesPerSecond, out.Query.AvgLatencyMs = math.Round(a.queryRate.PerSecond()*100)/100, avg
+	return out, nil, nil
 }
 
 // countSeries counts the distinct series of the whole DB (head and blocks).
