@@ -104,15 +104,24 @@ func parseFrame(b []byte) (rec []byte, size int, st frameStatus) {
 	return rec, size, frameOK
 }
 
-// validFrameAfter reports whether any offset of b starts a valid frame. It
-// decides whether damage is at the tail: a crash can only tear the last
-// write, so if an intact record follows the damage, the damage is not a torn
-// tail but corruption of data that was once whole. A false positive needs a
-// random 32-bit checksum to match, about 2^-32 per candidate offset.
-func validFrameAfter(b []byte) (int, bool) {
-	for i := 0; i+frameHeaderSize < len(b); i++ {
-		if _, _, st := parseFrame(b[i:]); st == frameOK {
-			return i, true
+// resync returns the first offset at or after from where an intact record
+// starts, ok false if none does. It is the one rule that tells a torn tail
+// from corruption (a crash tears only the last write, so damage followed by
+// an intact record is not a tear) and where Repair resumes after damage.
+//
+// An intact record here is a valid frame that ends at the end of b or is
+// followed by another valid frame or by a frame cut short by the end of b:
+// one frame alone matches a random checksum with probability 2^-32 per
+// offset, which over a 128 MiB scan is not negligible; two in a row are.
+func resync(b []byte, from int) (int, bool) {
+	for i := from; i+frameHeaderSize < len(b); i++ {
+		if _, size, st := parseFrame(b[i:]); st == frameOK {
+			if i+size == len(b) {
+				return i, true
+			}
+			if _, _, st2 := parseFrame(b[i+size:]); st2 == frameOK || st2 == frameShort {
+				return i, true
+			}
 		}
 	}
 	return 0, false
