@@ -132,7 +132,9 @@ func TestCorruptionTable(t *testing.T) {
 			},
 			problems: []int{tornTail}, cutBytes: 500, gone: span(25, 30)},
 		{name: "garbage appended", read: 30, torn: true, tailOff: 1000, tailBytes: int64(len(garbage)),
-			damage:   func(t *testing.T, d string) { edit(t, seg(d, 2), func(b []byte) []byte { return append(b, garbage...) }) },
+			damage: func(t *testing.T, d string) {
+				edit(t, seg(d, 2), func(b []byte) []byte { return append(b, garbage...) })
+			},
 			problems: []int{tornTail}, cutBytes: int64(len(garbage))},
 		{name: "zeroes appended (preallocated tail)", read: 30, torn: true, tailOff: 1000, tailBytes: 4096,
 			damage: func(t *testing.T, d string) {
@@ -140,7 +142,9 @@ func TestCorruptionTable(t *testing.T) {
 			},
 			problems: []int{tornTail}, cutBytes: 4096},
 		{name: "garbage appended to a middle segment", read: 20, wantErr: true, errSeg: 1, errOff: 1000,
-			damage:   func(t *testing.T, d string) { edit(t, seg(d, 1), func(b []byte) []byte { return append(b, garbage...) }) },
+			damage: func(t *testing.T, d string) {
+				edit(t, seg(d, 1), func(b []byte) []byte { return append(b, garbage...) })
+			},
 			problems: []int{corrupt}, cutBytes: int64(len(garbage)), lost: 1, rewritten: []string{"00000001"}},
 		{name: "truncated middle segment", read: 9, wantErr: true, errSeg: 0, errOff: 900,
 			damage:   func(t *testing.T, d string) { edit(t, seg(d, 0), cut(950)) },
