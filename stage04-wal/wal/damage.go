@@ -107,13 +107,21 @@ func (r Report) Damaged() bool {
 	return false
 }
 
-// String is one line per problem, then what was (or would be) done.
+// String is one line per problem, then the Summary.
 func (r Report) String() string {
 	var b strings.Builder
 	for _, p := range r.Problems {
 		b.WriteString(p.String())
 		b.WriteByte('\n')
 	}
+	b.WriteString(r.Summary())
+	return b.String()
+}
+
+// Summary is one line: what was (or would be) kept, lost, cut, rewritten
+// and created.
+func (r Report) Summary() string {
+	var b strings.Builder
 	verb := "would keep"
 	if r.Repaired {
 		verb = "kept"
