@@ -2,6 +2,7 @@ package wal
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 )
 
@@ -125,4 +126,36 @@ func resync(b []byte, from int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// AppendFrame appends the frame of rec (type byte ≠ 0, then payload) to
+// dst: the framing of a segment, for other files of records that want its
+// checks (stage09's sketch files). It does not check rec (see Log).
+func AppendFrame(dst, rec []byte) []byte { return appendFrame(dst, rec) }
+
+// ReadFrames calls fn for each record of b[from:], a whole file of frames
+// after a header of from bytes, in order, and returns where (in b) the
+// intact records end. It follows the rule of
+// the log: damage after which no intact record follows is a torn append (a
+// crash cut the last write), and ReadFrames returns its offset with a nil
+// error, for the caller to truncate there before appending again; damage
+// followed by an intact record is corruption of data once whole, returned
+// as an error wrapping ErrCorrupt, never to be cut away. An error from fn
+// stops the walk and is returned as is.
+func ReadFrames(b []byte, from int, fn func(rec []byte) error) (end int, err error) {
+	off := from
+	for off < len(b) {
+		rec, size, st := parseFrame(b[off:])
+		if st != frameOK {
+			if at, ok := resync(b, off+1); ok {
+				return off, fmt.Errorf("%w at offset %d: %s (an intact record follows at offset %d)", ErrCorrupt, off, st, at)
+			}
+			return off, nil
+		}
+		if err := fn(rec); err != nil {
+			return off, err
+		}
+		off += size
+	}
+	return off, nil
 }
