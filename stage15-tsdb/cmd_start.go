@@ -35,6 +35,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	webCfg := fs.String("web.config.file", def.Web.ConfigFile, "Prometheus web configuration file: TLS and basic-auth users (exporter-toolkit format)")
 	compactEvery := fs.Duration("compact-interval", time.Minute, "how often background compaction looks for work")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
+	repair := fs.Bool("storage.repair", false, "repair a damaged data directory instead of refusing to start: cut damaged WAL bytes out (every intact record is kept), move damaged blocks into <data-dir>/corrupted; what is dropped is logged (see the repair command)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--log.level: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery, Flags: flags})
+	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery, Repair: *repair, Flags: flags})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,7 @@ type DB interface {
 	Blocks() []tsdb.BlockInfo
 	Dir() string
 	Recovery() tsdb.Recovery
+	Damage() []tsdb.BlockDamage
 }
 
 var _ DB = (*tsdb.DB)(nil)
@@ -102,6 +104,7 @@ type API struct {
 
 	queryStats            queryStats
 	ingestRate, queryRate *selfmon.Rate
+	warned                sync.Map // query warnings logged once
 }
 
 // New returns an API over db.

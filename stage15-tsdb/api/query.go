@@ -16,7 +16,9 @@ import (
 const maxPoints = 11000
 
 // queryResult is the data of a query answer; it is written with the
-// hand-made encoder of json.go. stats is nil unless the request asked.
+// hand-made encoder of json.go. stats is nil unless the request asked;
+// the warnings (damaged blocks in the query's range, a limit…) go in the
+// envelope, returned by the handler.
 type queryResult struct {
 	v     promql.Value
 	stats *evalStats
@@ -35,13 +37,13 @@ func (a *API) query(r *http.Request) (any, []string, *apiError) {
 	}
 	defer cancel()
 	ctx = qs.start(ctx)
-	v, err := a.run(ctx, "instant", qs, func(st promql.Storage) (promql.Value, error) {
+	v, warn, err := a.run(ctx, "instant", qs, func(st promql.Storage) (promql.Value, error) {
 		return a.engine.Eval(ctx, st, expr, ts)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return queryResult{v, qs}, warnings, nil
+	return queryResult{v, qs}, append(warn, warnings...), nil
 }
 
 // queryRange serves /api/v1/query_range: query, start, end, step, timeout.
@@ -86,13 +88,13 @@ func (a *API) queryRange(r *http.Request) (any, []string, *apiError) {
 	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
 		return nil, nil, newError(ErrBadData, fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", t.DocumentedType()))
 	}
-	v, aerr := a.run(ctx, "range", qs, func(st promql.Storage) (promql.Value, error) {
+	v, warn, aerr := a.run(ctx, "range", qs, func(st promql.Storage) (promql.Value, error) {
 		return a.engine.EvalRange(ctx, st, expr, start, end, step)
 	})
 	if aerr != nil {
 		return nil, nil, aerr
 	}
-	return queryResult{v, qs}, warnings, nil
+	return queryResult{v, qs}, append(warn, warnings...), nil
 }
 
 // prepare parses the query and makes its context: the request's, bounded by
@@ -123,12 +125,13 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 
 // run evaluates one query under the concurrency limit, over a fresh
 // storage adapter that is closed (releasing its queriers) afterwards, and
-// maps the engine's errors to API error types.
-func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(promql.Storage) (promql.Value, error)) (promql.Value, *apiError) {
+// maps the engine's errors to API error types. It returns the storage's
+// warnings too (each logged the first time it is seen).
+func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(promql.Storage) (promql.Value, error)) (promql.Value, []string, *apiError) {
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, engineError(ctx.Err())
+		return nil, nil, engineError(ctx.Err())
 	}
 	defer func() { <-a.sem }()
 	qs.dequeuedNow()
@@ -152,9 +155,15 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(prom
 		err = cerr
 	}
 	if err != nil {
-		return nil, engineError(err)
+		return nil, nil, engineError(err)
 	}
-	return v, nil
+	warn := st.Warnings()
+	for _, w := range warn {
+		if _, seen := a.warned.LoadOrStore(w, true); !seen {
+			a.log.Warn("query answered without damaged data", "warning", w)
+		}
+	}
+	return v, warn, nil
 }
 
 func engineError(err error) *apiError {

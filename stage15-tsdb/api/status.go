@@ -52,11 +52,6 @@ func (a *API) runtimeInfo(*http.Request) (any, []string, *apiError) {
 	if a.opts.Retention > 0 {
 		retention = config.Duration(a.opts.Retention).String()
 	}
-	rec := a.db.Recovery()
-	corrupt := int64(len(rec.CorruptBlocks))
-	if rec.WALRepaired != nil {
-		corrupt++
-	}
 	return client.RuntimeInfo{
 		StartTime:           a.opts.StartTime.UTC(),
 		CWD:                 cwd,
@@ -64,7 +59,7 @@ func (a *API) runtimeInfo(*http.Request) (any, []string, *apiError) {
 		ServerTime:          a.now().UTC(),
 		ReloadConfigSuccess: true,
 		LastConfigTime:      a.opts.StartTime.UTC(),
-		CorruptionCount:     corrupt,
+		CorruptionCount:     int64(len(a.db.Damage())),
 		GoroutineCount:      runtime.NumGoroutine(),
 		GOMAXPROCS:          runtime.GOMAXPROCS(0),
 		GOMEMLIMIT:          debug.SetMemoryLimit(-1),
@@ -279,5 +274,26 @@ func (a *API) blocksStatus(*http.Request) (any, []string, *apiError) {
 	}
 	h.Chunks = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
 	h.ChunkBytes = int64(st.OpenChunkBytes + st.HeadChunkBytes)
+	out.Damaged = []client.DamagedBlock{}
+	for _, d := range a.db.Damage() {
+		db := client.DamagedBlock{ULID: d.ULID, Dir: d.Dir, MinTime: d.MinTime, MaxTime: d.MaxTime, Reason: d.Reason, Moved: d.Moved, Chunks: d.Chunks}
+		if !d.Found.IsZero() {
+			db.Found = d.Found.UTC().Format(time.RFC3339)
+		}
+		out.Damaged = append(out.Damaged, db)
+	}
+	rec := a.db.Recovery()
+	out.WAL.Records = rec.WALRecords
+	if rec.WALTruncated != nil {
+		out.WAL.TornTailBytes = rec.WALTruncated.Bytes
+	}
+	if rec.Repaired != nil {
+		w := rec.Repaired.WAL
+		r := &client.WALRepair{KeptRecords: w.Records, LostRecords: w.LostRecords, CutBytes: w.CutBytes, Problems: []string{}, Rewritten: w.Rewritten, Created: w.Created}
+		for _, p := range w.Problems {
+			r.Problems = append(r.Problems, p.String())
+		}
+		out.WAL.Repair = r
+	}
 	return out, nil, nil
 }
