@@ -30,6 +30,7 @@ type evaluator struct {
 	subStep              int64
 	features             Features
 	annos                *Annotations // shared with subquery evaluators
+	stats                *Stats       // nil unless the caller asked (WithStats)
 }
 
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
@@ -41,7 +42,7 @@ func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, inter
 		steps:    int((end-start)/interval) + 1,
 		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, held: &n,
 		qStart: start, qEnd: end, qStep: interval, subStep: e.opts.SubqueryStep.Milliseconds(),
-		features: e.opts.Features, annos: &Annotations{},
+		features: e.opts.Features, annos: &Annotations{}, stats: statsFrom(ctx),
 	}, cancel
 }
 
@@ -96,6 +97,9 @@ func (ev *evaluator) wrap(err error) error {
 // series at a time, not the 57.8M samples it reads.
 func (ev *evaluator) hold(n int) error {
 	*ev.held += n
+	if ev.stats != nil && *ev.held > ev.stats.PeakSamples {
+		ev.stats.PeakSamples = *ev.held
+	}
 	if *ev.held > ev.maxSamples {
 		return &execError{msg: ErrTooManySamples.Error(), also: ErrTooManySamples}
 	}

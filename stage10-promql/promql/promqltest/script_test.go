@@ -342,7 +342,7 @@ eval instant at 1m req_count
 func TestAtVariants(t *testing.T) {
 	r := &runner{eng: allFeatures}
 	q, times := r.atVariants(`rate(x[5m]) + max_over_time(y[10m:1m] @ 30) - z offset 1m`, 60_000)
-	if want := `rate(x[5m] @ 60) + max_over_time(y[10m:1m] @ 30) - z @ 60 offset 1m`; q != want {
+	if want := `rate(x[5m] @ 60.000) + max_over_time(y[10m:1m] @ 30.000) - z @ 60.000 offset 1m`; q != want {
 		t.Errorf("variant %s, want %s", q, want)
 	}
 	if want := []int64{-600_000, 0, 12_000, 60_000, 600_000}; !slices.Equal(times, want) {
