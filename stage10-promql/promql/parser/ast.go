@@ -74,6 +74,10 @@ type VectorSelector struct {
 	// (smoothed).
 	Anchored, Smoothed bool
 	PosRange
+	// unquotedNames: parsed with Options.UnquotedUTF8Names, so the
+	// printer leaves names such as service.name unquoted, as Prometheus's
+	// does.
+	unquotedNames bool
 }
 
 // MatrixSelector is foo[5m]: the samples of each selected series in the
@@ -156,6 +160,10 @@ type VectorMatching struct {
 	// Include are the labels group_left(…)/group_right(…) copy from the
 	// "one" side.
 	Include []string
+	// unquotedNames: parsed with Options.UnquotedUTF8Names, so the
+	// printer leaves names such as service.name unquoted, as Prometheus's
+	// does.
+	unquotedNames bool
 }
 
 // BinaryExpr is lhs op rhs. VectorMatching is nil unless both sides are
@@ -177,6 +185,10 @@ type AggregateExpr struct {
 	Grouping []string
 	Without  bool
 	PosRange
+	// unquotedNames: parsed with Options.UnquotedUTF8Names, so the
+	// printer leaves names such as service.name unquoted, as Prometheus's
+	// does.
+	unquotedNames bool
 }
 
 // Call is a function call.

@@ -174,7 +174,7 @@ func (b *builder) binary(lhs Expr, g *gBinOp, rhs Expr) Expr {
 	if !bothVectors {
 		return be
 	}
-	vm := &VectorMatching{Card: CardOneToOne}
+	vm := &VectorMatching{Card: CardOneToOne, unquotedNames: b.opts.UnquotedUTF8Names}
 	if op.IsSetOperator() {
 		vm.Card = CardManyToMany
 	}
@@ -647,7 +647,7 @@ func (b *builder) checkCall(fn *Function, args []Expr, pr PosRange) {
 }
 
 func (b *builder) aggregate(op Op, g *gOperand, args []Expr, pr PosRange) Expr {
-	ae := &AggregateExpr{Op: op, PosRange: pr}
+	ae := &AggregateExpr{Op: op, PosRange: pr, unquotedNames: b.opts.UnquotedUTF8Names}
 	pre, post := &g.Head.Pre, g.Post
 	if post == nil {
 		post = &gGrouping{}
@@ -694,7 +694,7 @@ func (b *builder) aggregate(op Op, g *gOperand, args []Expr, pr PosRange) Expr {
 }
 
 func (b *builder) selector(name string, matchers []gMatcher, pr PosRange) *VectorSelector {
-	vs := &VectorSelector{Name: name, PosRange: pr}
+	vs := &VectorSelector{Name: name, PosRange: pr, unquotedNames: b.opts.UnquotedUTF8Names}
 	if name != "" {
 		vs.LabelMatchers = append(vs.LabelMatchers, index.MustNewMatcher(index.MatchEqual, model.MetricName, name))
 	}
@@ -712,15 +712,17 @@ func (b *builder) selector(name string, matchers []gMatcher, pr PosRange) *Vecto
 			b.checkName(lname, gm.Pos.Offset, " inside braces")
 		}
 		if gm.Op == "" {
-			// A bare quoted string in braces is the metric name: {"http.requests"}.
+			// A bare quoted string in braces is a __name__ matcher:
+			// {"http.requests"}. As in Prometheus it leaves Name (a name
+			// before the braces) empty, so it prints {__name__="…"}, and
+			// may be given beside another: {"a", __name__="b"}.
 			if !quoted {
 				fail(mpr, "unexpected %q in label matching, expected label matching operator", lname)
 			}
 			if vs.Name != "" {
 				fail(pr, "metric name must not be set twice: %q or %q", vs.Name, lname)
 			}
-			vs.Name = lname
-			vs.LabelMatchers = append([]*index.Matcher{index.MustNewMatcher(index.MatchEqual, model.MetricName, lname)}, vs.LabelMatchers...)
+			vs.LabelMatchers = append(vs.LabelMatchers, index.MustNewMatcher(index.MatchEqual, model.MetricName, lname))
 			continue
 		}
 		val, err := Unquote(gm.Value)

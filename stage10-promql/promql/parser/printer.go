@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage05-index/index"
@@ -22,22 +23,10 @@ import (
 var identRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 var labelRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
-// FormatFloat prints a number literal so that it parses back to the same
-// float64: Inf, -Inf, NaN, or the shortest exact decimal.
-func FormatFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Inf"
-	case math.IsInf(f, -1):
-		return "-Inf"
-	}
-	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e15) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
+// FormatFloat prints a number literal as Prometheus does, so that it
+// parses back to the same float64: +Inf, -Inf, NaN, or the shortest exact
+// decimal, never with an exponent.
+func FormatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 func (e *NumberLiteral) String() string {
 	if e.Duration {
@@ -71,27 +60,34 @@ func (e *DurationExpr) String() string {
 
 func (e *StringLiteral) String() string { return strconv.Quote(e.Val) }
 
-func labelName(n string) string {
-	if labelRE.MatchString(n) && !keywordLike(n) {
+func labelName(n string, unquoted bool) string {
+	if labelRE.MatchString(n) || unquoted && utf8Name(n) {
 		return n
 	}
 	return strconv.Quote(n)
 }
 
-// keywordLike names must be quoted in label lists only where the grammar
-// would misread them; no keyword is ambiguous there, so none needs quoting.
-func keywordLike(string) bool { return false }
+// utf8Name: the lexer reads n as one name under Options.UnquotedUTF8Names:
+// a letter or _ first, then letters, digits, _ and dots.
+func utf8Name(n string) bool {
+	for i, r := range n {
+		if !(r == '_' || unicode.IsLetter(r) || i > 0 && (r == '.' || '0' <= r && r <= '9')) {
+			return false
+		}
+	}
+	return n != ""
+}
 
-func labelList(ls []string) string {
+func labelList(ls []string, unquoted bool) string {
 	q := make([]string, len(ls))
 	for i, l := range ls {
-		q[i] = labelName(l)
+		q[i] = labelName(l, unquoted)
 	}
 	return "(" + strings.Join(q, ", ") + ")"
 }
 
-func matcherString(m *index.Matcher) string {
-	return labelName(m.Name()) + m.Type().String() + strconv.Quote(m.Value())
+func matcherString(m *index.Matcher, unquoted bool) string {
+	return labelName(m.Name(), unquoted) + m.Type().String() + strconv.Quote(m.Value())
 }
 
 func printableMetricName(n string) bool {
@@ -110,16 +106,16 @@ func (e *VectorSelector) selectorString() string {
 			skippedName = true
 			continue
 		}
-		ms = append(ms, matcherString(m))
+		ms = append(ms, matcherString(m, e.unquotedNames))
 	}
 	// Sorted and comma-separated without spaces, as Prometheus prints them.
 	slices.Sort(ms)
 	switch {
 	case e.Name == "":
 		return "{" + strings.Join(ms, ",") + "}"
-	case printableMetricName(e.Name) && len(ms) == 0:
+	case (e.unquotedNames || printableMetricName(e.Name)) && len(ms) == 0:
 		return e.Name
-	case printableMetricName(e.Name):
+	case e.unquotedNames || printableMetricName(e.Name):
 		return e.Name + "{" + strings.Join(ms, ",") + "}"
 	}
 	return "{" + strings.Join(append([]string{strconv.Quote(e.Name)}, ms...), ",") + "}"
@@ -205,7 +201,7 @@ func (e *BinaryExpr) opString() string {
 			} else {
 				b.WriteString(" ignoring ")
 			}
-			b.WriteString(labelList(vm.MatchingLabels))
+			b.WriteString(labelList(vm.MatchingLabels, vm.unquotedNames))
 		}
 		if grouped {
 			if vm.Card == CardManyToOne {
@@ -213,24 +209,26 @@ func (e *BinaryExpr) opString() string {
 			} else {
 				b.WriteString(" group_right ")
 			}
-			b.WriteString(labelList(vm.Include))
+			b.WriteString(labelList(vm.Include, vm.unquotedNames))
 		}
 		b.WriteString(vm.fills())
 	}
 	return b.String()
 }
 
-// fills prints the fill modifiers, fill(v) when both sides have the same.
+// fills prints the fill modifiers as Prometheus does: fill (v) when both
+// sides have the same, the value as Go's %v prints it (1e+06, +Inf).
 func (vm *VectorMatching) fills() string {
+	v := func(f *float64) string { return "(" + strconv.FormatFloat(*f, 'g', -1, 64) + ")" }
 	switch l, r := vm.FillLHS, vm.FillRHS; {
 	case l != nil && r != nil && *l == *r:
-		return " fill(" + FormatFloat(*l) + ")"
+		return " fill " + v(l)
 	case l != nil && r != nil:
-		return " fill_left(" + FormatFloat(*l) + ") fill_right(" + FormatFloat(*r) + ")"
+		return " fill_left " + v(l) + " fill_right " + v(r)
 	case l != nil:
-		return " fill_left(" + FormatFloat(*l) + ")"
+		return " fill_left " + v(l)
 	case r != nil:
-		return " fill_right(" + FormatFloat(*r) + ")"
+		return " fill_right " + v(r)
 	}
 	return ""
 }
@@ -251,9 +249,9 @@ func (e *AggregateExpr) String() string {
 func (e *AggregateExpr) head() string {
 	switch {
 	case e.Without:
-		return e.Op.String() + " without " + labelList(e.Grouping) + " "
+		return e.Op.String() + " without " + labelList(e.Grouping, e.unquotedNames) + " "
 	case len(e.Grouping) > 0:
-		return e.Op.String() + " by " + labelList(e.Grouping) + " "
+		return e.Op.String() + " by " + labelList(e.Grouping, e.unquotedNames) + " "
 	}
 	return e.Op.String()
 }
@@ -316,7 +314,7 @@ func describe(e Expr) string {
 			if vm.On {
 				kind = "on"
 			}
-			s += fmt.Sprintf(" %s %s%s include%s%s", card, kind, labelList(vm.MatchingLabels), labelList(vm.Include), vm.fills())
+			s += fmt.Sprintf(" %s %s%s include%s%s", card, kind, labelList(vm.MatchingLabels, false), labelList(vm.Include, false), vm.fills())
 		}
 		return s
 	case *AggregateExpr:
@@ -324,7 +322,7 @@ func describe(e Expr) string {
 		if n.Without {
 			kind = "without"
 		}
-		return fmt.Sprintf("AggregateExpr %s %s%s", n.Op, kind, labelList(n.Grouping))
+		return fmt.Sprintf("AggregateExpr %s %s%s", n.Op, kind, labelList(n.Grouping, false))
 	case *Call:
 		return "Call " + n.Func.Name
 	}
@@ -334,7 +332,8 @@ func describe(e Expr) string {
 func selectorDetail(vs *VectorSelector) string {
 	ms := make([]string, len(vs.LabelMatchers))
 	for i, m := range vs.LabelMatchers {
-		ms[i] = matcherString(m)
+		ms[i] = matcherString(m, false)
 	}
+	slices.Sort(ms) // in any order they select the same, and print sorted
 	return fmt.Sprintf("name=%q {%s}%s", vs.Name, strings.Join(ms, ", "), modifiers(vs.Offset, vs.OffsetExpr, vs.At, vs.extended()))
 }

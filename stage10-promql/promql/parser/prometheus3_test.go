@@ -66,12 +66,12 @@ func TestNewSyntaxTrees(t *testing.T) {
 		{"x[min_of(1h, range()):MAX_OF(step(), 1m)] offset min_of(step(), 1s)", "SubqueryExpr range=min_of(1h, range()) step=max_of(step(), 1m) offset min_of(step(), 1s) :: range vector\n  VectorSelector name=\"x\" {__name__=\"x\"} :: instant vector\n"},
 		{"rate(x[5m] anchored)", "Call rate :: instant vector\n  MatrixSelector name=\"x\" {__name__=\"x\"} anchored range=5m :: range vector\n"},
 		{"x SMOOTHED", "VectorSelector name=\"x\" {__name__=\"x\"} smoothed :: instant vector\n"},
-		{"a + on(x) fill(0) b", "BinaryExpr + one-to-one on(x) include() fill(0) :: instant vector\n  VectorSelector name=\"a\" {__name__=\"a\"} :: instant vector\n  VectorSelector name=\"b\" {__name__=\"b\"} :: instant vector\n"},
-		{"a + fill_right(-1) FILL_LEFT(2) b", "BinaryExpr + one-to-one ignoring() include() fill_left(2) fill_right(-1) :: instant vector\n  VectorSelector name=\"a\" {__name__=\"a\"} :: instant vector\n  VectorSelector name=\"b\" {__name__=\"b\"} :: instant vector\n"},
+		{"a + on(x) fill(0) b", "BinaryExpr + one-to-one on(x) include() fill (0) :: instant vector\n  VectorSelector name=\"a\" {__name__=\"a\"} :: instant vector\n  VectorSelector name=\"b\" {__name__=\"b\"} :: instant vector\n"},
+		{"a + fill_right(-1) FILL_LEFT(2) b", "BinaryExpr + one-to-one ignoring() include() fill_left (2) fill_right (-1) :: instant vector\n  VectorSelector name=\"a\" {__name__=\"a\"} :: instant vector\n  VectorSelector name=\"b\" {__name__=\"b\"} :: instant vector\n"},
 		// fill without "(" is a name.
 		{"a + fill", "BinaryExpr + one-to-one ignoring() include() :: instant vector\n  VectorSelector name=\"a\" {__name__=\"a\"} :: instant vector\n  VectorSelector name=\"fill\" {__name__=\"fill\"} :: instant vector\n"},
 		{"a </ 1 >/ 2", "BinaryExpr >/ :: instant vector\n  BinaryExpr </ :: instant vector\n    VectorSelector name=\"a\" {__name__=\"a\"} :: instant vector\n    NumberLiteral 1 :: scalar\n  NumberLiteral 2 :: scalar\n"},
-		{`http.requests{service.name="a"}`, "VectorSelector name=\"http.requests\" {__name__=\"http.requests\", \"service.name\"=\"a\"} :: instant vector\n"},
+		{`http.requests{service.name="a"}`, "VectorSelector name=\"http.requests\" {\"service.name\"=\"a\", __name__=\"http.requests\"} :: instant vector\n"},
 		{`info(up, {version=~".*"})`, "Call info :: instant vector\n  VectorSelector name=\"up\" {__name__=\"up\"} :: instant vector\n  VectorSelector name=\"\" {version=~\".*\"} :: instant vector\n"},
 	} {
 		e, err := allOptions.ParseExpr(c.in)
