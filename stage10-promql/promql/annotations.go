@@ -58,26 +58,37 @@ func rfc3339(ms int64) string { return time.Unix(ms/1000, 0).UTC().Format(time.R
 // first found.
 type Annotations []Annotation
 
+// annotationSet is a query's annotations as they are found: a list in
+// the order found, and where each text is in it.
+type annotationSet struct {
+	list   Annotations
+	byText map[string]int
+}
+
 // add records a, or, if one with the same text is there, takes its
 // place as Prometheus does (its annotations are a map keyed by text), or
 // merges the monotonicity spans.
-func (as *Annotations) add(a Annotation) {
-	for i := range *as {
-		if old := &(*as)[i]; old.Text == a.Text {
-			if old.mono != nil && a.mono != nil {
-				m := *old.mono
-				m.minT, m.maxT = min(m.minT, a.mono.minT), max(m.maxT, a.mono.maxT)
-				m.minBucket, m.maxBucket = min(m.minBucket, a.mono.minBucket), max(m.maxBucket, a.mono.maxBucket)
-				m.maxDiff = max(m.maxDiff, a.mono.maxDiff)
-				m.count += a.mono.count
-				a.mono = &m
-			}
-			a.count += old.count
-			*old = a
-			return
+func (as *annotationSet) add(a Annotation) {
+	i, ok := as.byText[a.Text]
+	if !ok {
+		if as.byText == nil {
+			as.byText = map[string]int{}
 		}
+		as.byText[a.Text] = len(as.list)
+		as.list = append(as.list, a)
+		return
 	}
-	*as = append(*as, a)
+	old := &as.list[i]
+	if old.mono != nil && a.mono != nil {
+		m := *old.mono
+		m.minT, m.maxT = min(m.minT, a.mono.minT), max(m.maxT, a.mono.maxT)
+		m.minBucket, m.maxBucket = min(m.minBucket, a.mono.minBucket), max(m.maxBucket, a.mono.maxBucket)
+		m.maxDiff = max(m.maxDiff, a.mono.maxDiff)
+		m.count += a.mono.count
+		a.mono = &m
+	}
+	a.count += old.count
+	*old = a
 }
 
 // Strings splits the annotations into warnings and infos as Prometheus's

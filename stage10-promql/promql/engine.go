@@ -195,7 +195,7 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 		}
 		res.Value = vec
 	}
-	res.Annotations = *ev.annos
+	res.Annotations = ev.annos.list
 	return res, nil
 }
 
@@ -239,7 +239,7 @@ func (e *Engine) rangeQuery(ctx context.Context, st Storage, expr parser.Expr, s
 		}
 		sortMatrix(m)
 	}
-	return &Result{Value: m, Annotations: *ev.annos}, nil
+	return &Result{Value: m, Annotations: ev.annos.list}, nil
 }
 
 // maxSteps is Prometheus's cap on a range query's points per series.

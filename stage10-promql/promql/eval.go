@@ -29,8 +29,8 @@ type evaluator struct {
 	qStep                int64 // the query's step (0: instant), for step()
 	subStep              int64
 	features             Features
-	annos                *Annotations // shared with subquery evaluators
-	stats                *Stats       // nil unless the caller asked (WithStats)
+	annos                *annotationSet // shared with subquery evaluators
+	stats                *Stats         // nil unless the caller asked (WithStats)
 }
 
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
@@ -42,7 +42,7 @@ func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, inter
 		steps:    int((end-start)/interval) + 1,
 		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, held: &n,
 		qStart: start, qEnd: end, qStep: interval, subStep: e.opts.SubqueryStep.Milliseconds(),
-		features: e.opts.Features, annos: &Annotations{}, stats: statsFrom(ctx),
+		features: e.opts.Features, annos: &annotationSet{}, stats: statsFrom(ctx),
 	}, cancel
 }
 
