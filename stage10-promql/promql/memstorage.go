@@ -113,6 +113,7 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 		// reads as if it came just before that Append.
 	}
 	var out []memSet
+	var sts map[int][]int64 // the start times of the series in out that have them
 	for _, ms := range all {
 		ok := true
 		for _, m := range matchers {
@@ -133,15 +134,17 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 			hi++
 		}
 		if lo < hi {
-			set := memSet{labels: ms.labels, samples: smp[lo:hi:hi]}
+			out = append(out, memSet{labels: ms.labels, samples: smp[lo:hi:hi]})
 			if ms.sts != nil {
-				set.sts = ms.sts[lo:hi:hi]
+				if sts == nil {
+					sts = map[int][]int64{}
+				}
+				sts[len(out)-1] = ms.sts[lo:hi:hi]
 			}
-			out = append(out, set)
 		}
 	}
 	s.mu.RUnlock()
-	return &memSeriesSet{list: out, i: -1, ctx: ctx}
+	return &memSeriesSet{list: out, sts: sts, i: -1, ctx: ctx}
 }
 
 // sortSeries returns the series sorted by label set, sorting them if no
@@ -174,7 +177,6 @@ func cmpInt(a, b int64) int {
 type memSet struct {
 	labels  model.Labels
 	samples []model.Sample
-	sts     []int64
 }
 
 func (m memSet) Labels() model.Labels { return m.labels }
@@ -184,12 +186,20 @@ func (m memSet) Iterator() Iterator   { return &sliceIterator{s: m.samples, i: -
 // the per-sample iterator calls (an optional fast path, see loadSeries).
 func (m memSet) Samples() []model.Sample { return m.samples }
 
-// StartTimestamps are the samples' start times (startTimestamper), nil if
-// the series has none.
-func (m memSet) StartTimestamps() []int64 { return m.sts }
+// memSetST is a memSet whose samples have start times (startTimestamper).
+// A type of its own keeps memSet, of which a Select makes one per series,
+// as small as before start times.
+type memSetST struct {
+	memSet
+	sts []int64
+}
+
+// StartTimestamps are the samples' start times, 0 where unknown.
+func (m memSetST) StartTimestamps() []int64 { return m.sts }
 
 type memSeriesSet struct {
 	list []memSet
+	sts  map[int][]int64 // by index in list, for the series that have start times
 	i    int
 	ctx  context.Context
 }
@@ -201,8 +211,15 @@ func (s *memSeriesSet) Next() bool {
 	s.i++
 	return s.i < len(s.list)
 }
-func (s *memSeriesSet) At() StorageSeries { return s.list[s.i] }
-func (s *memSeriesSet) Err() error        { return s.ctx.Err() }
+
+func (s *memSeriesSet) At() StorageSeries {
+	if st, ok := s.sts[s.i]; ok {
+		return memSetST{s.list[s.i], st}
+	}
+	return s.list[s.i]
+}
+
+func (s *memSeriesSet) Err() error { return s.ctx.Err() }
 
 type sliceIterator struct {
 	s []model.Sample

@@ -39,7 +39,6 @@ var rangeFuncs = map[string]rangeFunc{
 	"deriv":                        {fn: deriv},
 	"predict_linear":               {fn: predictLinear},
 	"double_exponential_smoothing": {fn: doubleExpSmoothing},
-	"holt_winters":                 {fn: doubleExpSmoothing},
 	"changes":                      {fn: changes},
 	"resets":                       {fn: resets},
 	"avg_over_time":                {fn: avgOverTime},
@@ -95,7 +94,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit e
 		}
 		scalars = append(scalars, sc)
 	}
-	if n := c.Func.Name; n == "double_exponential_smoothing" || n == "holt_winters" {
+	if c.Func.Name == "double_exponential_smoothing" {
 		for i := 0; i < ev.steps; i++ {
 			if sf := scalars[0][i]; !(sf > 0 && sf < 1) {
 				return errorf("invalid smoothing factor. Expected: 0 < sf < 1, got: %v", sf)
