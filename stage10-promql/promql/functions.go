@@ -83,6 +83,12 @@ func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 			return nil, err
 		}
 		return relabel(m, ev.drop)
+	case "start_timestamp":
+		m, err := ev.startTimestamps(c.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		return relabel(m, ev.drop)
 	case "vector":
 		sc, err := ev.evalScalar(c.Args[0])
 		if err != nil {

@@ -3,6 +3,8 @@ package promql
 import (
 	"fmt"
 
+	"github.com/tsdb-course/stage01-memstore/model"
+
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
@@ -235,4 +237,53 @@ func annotationCount(n int) string {
 		return fmt.Sprintf(" (%d occurrences)", n)
 	}
 	return ""
+}
+
+// startTimestamps is start_timestamp(arg): at each step, the start time
+// (in seconds; 0 unknown) of the sample a selector picks there. As in
+// Prometheus only a selector has start times, and only with the
+// use-start-timestamps feature: otherwise, and for any other argument,
+// the result is empty.
+func (ev *evaluator) startTimestamps(arg parser.Expr) (Matrix, error) {
+	vs, ok := parser.UnwrapParens(arg).(*parser.VectorSelector)
+	if !ok || !ev.features.StartTimestamps || vs.Smoothed {
+		_, err := ev.evalVector(arg)
+		return nil, err
+	}
+	ref := ev.refTimes(vs.At, vs.Offset)
+	var its iterators
+	var out Matrix
+	err := ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1), func(s StorageSeries) error {
+		samples, it, ok := its.samplesOf(s)
+		if !ok { // start times come beside a slice of samples only
+			for it.Next() {
+				t, v := it.At()
+				samples = append(samples, model.Sample{T: t, V: v})
+			}
+			if err := it.Err(); err != nil {
+				return err
+			}
+		}
+		var sts []int64
+		if st, ok := s.(startTimestamper); ok {
+			sts = st.StartTimestamps()
+		}
+		var pts []Point
+		j := 0 // samples[:j] are at or before the current reference time
+		for i := 0; i < ev.steps; i++ {
+			t := ref.at(i)
+			for j < len(samples) && samples[j].T <= t {
+				j++
+			}
+			if j == 0 || samples[j-1].T <= t-ev.lookback || IsStaleNaN(samples[j-1].V) {
+				continue
+			}
+			pts = append(pts, Point{T: ev.ts(i), V: float64(stAt(sts, j-1)) / 1000})
+		}
+		if len(pts) > 0 {
+			out = append(out, Series{Metric: s.Labels(), Floats: pts})
+		}
+		return nil
+	})
+	return out, err
 }
