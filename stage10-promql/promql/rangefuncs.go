@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
@@ -116,6 +117,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit e
 		if err := re.extend(c.Func.Name, vs); err != nil {
 			return err
 		}
+		re.fixName(vs.LabelMatchers)
 		p := ev.newRangePipe(re, n.Range.Milliseconds(), ev.refTimes(vs.At, vs.Offset), keep, emit)
 		defer p.stop()
 		if err := ev.eachSeries(vs.LabelMatchers, p.ref.at(0)-p.rng-re.extLeft, p.ref.at(ev.steps-1)+re.extRight, p.add); err != nil {
@@ -194,11 +196,21 @@ func (ev *evaluator) paramWarnings(c *parser.Call, scalars [][]float64, emit emi
 // nonCounterName is the series' metric name if rate or increase over it
 // deserve Prometheus's info that it might not be a counter: the name does
 // not end in _total, _sum, _count or _bucket. "" otherwise.
+// When the selector names the metric (nameFixed) the answer is the same
+// for every series and the labels are not read: reading each series' name
+// cost 5 % of an instant sum of rates over 10,000 series.
 func (re *rangeEval) nonCounterName(l model.Labels) string {
-	if !re.counterInfo {
+	switch {
+	case !re.counterInfo:
 		return ""
+	case re.nameFixed:
+		return re.fixedNonCounter
 	}
-	name := l.Name()
+	return nonCounter(l.Name())
+}
+
+// nonCounter is name unless it ends in _total, _sum, _count or _bucket.
+func nonCounter(name string) string {
 	for _, suffix := range []string{"_total", "_sum", "_count", "_bucket"} {
 		if strings.HasSuffix(name, suffix) {
 			return ""
@@ -207,12 +219,28 @@ func (re *rangeEval) nonCounterName(l model.Labels) string {
 	return name
 }
 
+// fixName notes the metric name a selector's matchers fix, if they do
+// (__name__="x"), for nonCounterName.
+func (re *rangeEval) fixName(ms []*index.Matcher) {
+	for _, m := range ms {
+		if m.Name() == model.MetricName && m.Type() == index.MatchEqual {
+			re.nameFixed = true
+			if re.counterInfo {
+				re.fixedNonCounter = nonCounter(m.Value())
+			}
+			return
+		}
+	}
+}
+
 // checkCounter notes the non-counter info for a series named name (see
 // nonCounterName) if rate or increase gave it a result. Only the main
-// goroutine calls it, in series order.
+// goroutine calls it, in series order; a name just noted is not noted
+// again (the text would be the same).
 func (re *rangeEval) checkCounter(name string, pts []Point) {
-	if name != "" && len(pts) > 0 {
+	if name != "" && name != re.noted && len(pts) > 0 {
 		re.ev.annos.add(nonCounterInfo(name, re.argPos))
+		re.noted = name
 	}
 }
 
@@ -274,10 +302,16 @@ type rangeEval struct {
 	// their argument is, for the annotation.
 	counterInfo bool
 	argPos      parser.PosRange
-	w           window
-	sl          slider
-	buf         []Point // the slider's window buffer in iterator mode, kept for the next series
-	noStale     []Point
+	// nameFixed: the selector fixes the metric name, whose
+	// nonCounterName is fixedNonCounter; noted is the name checkCounter
+	// noted last.
+	nameFixed       bool
+	fixedNonCounter string
+	noted           string
+	w               window
+	sl              slider
+	buf             []Point // the slider's window buffer in iterator mode, kept for the next series
+	noStale         []Point
 }
 
 // clone is a rangeEval for another goroutine: the same function and

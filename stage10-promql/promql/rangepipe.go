@@ -46,10 +46,10 @@ type rangePipe struct {
 type rangeTask struct {
 	labels  []model.Labels
 	drops   []bool   // each series' mark for delayed name removal (rewritten by the worker)
-	names   []string // each series' name if it needs rate's non-counter info (nonCounterName)
+	names   []string // unless the selector fixes it, each series' nonCounterName (rate, increase)
 	samples [][]Point
-	sts     [][]int64  // the samples' start times (nil: none, or not read)
-	metric  []string   // each series' name, for the start-time overlap warning
+	sts     [][]int64  // with useST, the samples' start times (nil: none)
+	metric  []string   // with useST, each series' name, for the start-time overlap warning
 	overlap []int      // windows whose start times overlap (rangeEval.overlaps)
 	its     []Iterator // to hand back to storage once the results are out; nil entries for none
 	cost    int
@@ -113,16 +113,20 @@ func (p *rangePipe) add(s StorageSeries) error {
 	}
 	t.labels = append(t.labels, s.Labels())
 	t.drops = append(t.drops, false)
-	t.names = append(t.names, p.re.nonCounterName(s.Labels()))
+	if p.re.counterInfo && !p.re.nameFixed {
+		t.names = append(t.names, p.re.nonCounterName(s.Labels()))
+	}
 	t.samples = append(t.samples, samples)
-	var sts []int64
 	if p.re.useST {
+		var sts []int64
 		if st, ok := s.(startTimestamper); ok {
 			sts = st.StartTimestamps()
 		}
+		t.sts = append(t.sts, sts)
+		// The name for the start-time overlap warning, before the
+		// worker drops it.
+		t.metric = append(t.metric, s.Labels().Name())
 	}
-	t.sts = append(t.sts, sts)
-	t.metric = append(t.metric, s.Labels().Name())
 	t.its = append(t.its, it)
 	if t.cost += len(samples) + p.ev.steps; t.cost < taskCost && len(t.labels) < maxTaskSeries {
 		return nil
@@ -188,7 +192,11 @@ func (p *rangePipe) run(re *rangeEval, t *rangeTask) {
 			pts = t.out
 		}
 		re.w.overlaps = 0
-		pts, peak := re.series(samples, t.sts[k], nil, true, p.rng, p.ref, pts)
+		var sts []int64
+		if len(t.sts) > 0 {
+			sts = t.sts[k]
+		}
+		pts, peak := re.series(samples, sts, nil, true, p.rng, p.ref, pts)
 		t.overlap = append(t.overlap, re.w.overlaps)
 		if p.keep {
 			t.own = append(t.own, pts)
@@ -226,7 +234,11 @@ func (p *rangePipe) emitTask(t *rangeTask) error {
 		} else {
 			pts = t.out[t.off[k]:t.off[k+1]:t.off[k+1]] // an emit that appends must not write over series k+1
 		}
-		p.re.checkCounter(t.names[k], pts)
+		if len(t.names) > 0 {
+			p.re.checkCounter(t.names[k], pts)
+		} else {
+			p.re.checkCounter(p.re.fixedNonCounter, pts)
+		}
 		if t.overlap[k] > 0 {
 			p.ev.annos.add(startTimeOverlapWarning(t.metric[k], t.overlap[k], p.re.argPos))
 		}
