@@ -341,7 +341,8 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 	st := CompactStats{}
 	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
 	level := 0
-	var sources, parents []ulid.ULID
+	var sources []ulid.ULID
+	var parents []block.BlockDesc
 	for _, b := range group {
 		m := b.Meta()
 		st.Parents = append(st.Parents, m)
@@ -349,7 +350,7 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 		mint, maxt = min(mint, m.MinTime), max(maxt, m.MaxTime)
 		level = max(level, m.Compaction.Level)
 		sources = append(sources, m.Compaction.Sources...)
-		parents = append(parents, m.ULID)
+		parents = append(parents, block.BlockDesc{ULID: m.ULID, MinTime: m.MinTime, MaxTime: m.MaxTime})
 	}
 	sort.Slice(sources, func(i, j int) bool { return sources[i].Compare(sources[j]) < 0 })
 	w, err := block.NewWriter(db.dir, db.opts.ChunkSegmentSize)

@@ -174,7 +174,7 @@ func (db *DB) loadBlocks() error {
 	parents := map[ulid.ULID]bool{}
 	for _, b := range blocks {
 		for _, p := range b.Meta().Compaction.Parents {
-			parents[p] = true
+			parents[p.ULID] = true
 		}
 	}
 	for _, b := range blocks {
