@@ -3,7 +3,6 @@ package tsdb
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -377,7 +376,7 @@ func (db *DB) maybeCompact() {
 		return
 	}
 	h := db.head
-	if mint, maxt := h.minT.Load(), h.maxT.Load(); mint != math.MaxInt64 && maxt-mint >= db.opts.BlockRange/2*3 {
+	if mint, maxt := h.minT.Load(), h.maxT.Load(); mint <= maxt && maxt-mint >= db.opts.BlockRange/2*3 {
 		select {
 		case db.compactc <- struct{}{}:
 		default:

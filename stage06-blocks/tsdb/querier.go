@@ -33,9 +33,15 @@ type Querier interface {
 	// LabelValues returns the sorted values of a label, over the series
 	// matching ms.
 	LabelValues(name string, ms ...*index.Matcher) ([]string, error)
+	Close() error
+}
+
+// StatsQuerier is a Querier that counts what it read: the DB's queriers
+// are, for the demo and a server's query log.
+type StatsQuerier interface {
+	Querier
 	// Stats counts what the queries of this querier read so far.
 	Stats() QueryStats
-	Close() error
 }
 
 // SeriesSet iterates series.

@@ -252,7 +252,7 @@ func (s *Server) compact() ([]tsdb.CompactStats, error) {
 	}
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
-	rep, err := db.CompactReport()
+	rep, err := db.CompactReport(context.Background())
 	for _, c := range rep {
 		s.metrics.Compactions.Inc()
 		s.metrics.CompactionDuration.Observe(c.Duration.Seconds())
