@@ -103,13 +103,20 @@ func TestMilestone1_ComponentsIntegrate(t *testing.T) {
 	if out, errs, code := runCLI(t, "import", addr, "--file", file); code != 0 || !strings.Contains(out, "imported 200 samples from 100 lines") {
 		t.Fatalf("import: %d %s %s", code, out, errs)
 	}
-	// Compaction cuts the head: 5 h of data, blocks of 2 h.
-	blocks, err := c.Compact(ctx)
-	if err != nil || len(blocks) == 0 {
-		t.Fatalf("compact: %v %v", blocks, err)
+	// Compaction cuts the head: 5 h of data, blocks of 2 h. The CLI
+	// follows the job to its end and lists every block written.
+	out, errs, code := runCLI(t, "compact", addr, "--poll=20ms")
+	if code != 0 || strings.Count(out, "head → block") == 0 {
+		t.Fatalf("compact: %d %s %s", code, out, errs)
 	}
-	if bl, err := c.Blocks(ctx); err != nil || len(bl.Blocks) != len(blocks) {
-		t.Fatalf("blocks: %+v %v", bl, err)
+	bl, err := c.Blocks(ctx)
+	if err != nil || len(bl.Blocks) != strings.Count(out, "head → block") {
+		t.Fatalf("blocks: %+v %v; the CLI said:\n%s", bl, err, out)
+	}
+	for _, b := range bl.Blocks {
+		if !strings.Contains(out, b.ULID) {
+			t.Fatalf("block %s not listed by compact:\n%s", b.ULID, out)
+		}
 	}
 	check := func(c *client.Client) {
 		t.Helper()

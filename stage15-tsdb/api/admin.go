@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 )
 
 // snapshot serves POST /api/v1/admin/tsdb/snapshot (skip_head=true leaves
@@ -70,39 +69,4 @@ func (a *API) cleanTombstones(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// compactedBlock describes one block written by POST /api/v1/admin/tsdb/compact.
-type compactedBlock struct {
-	ULID       string  `json:"ulid"`
-	MinTime    int64   `json:"minTime"`
-	MaxTime    int64   `json:"maxTime"`
-	NumSamples uint64  `json:"numSamples"`
-	NumSeries  uint64  `json:"numSeries"`
-	Level      int     `json:"level"`
-	Parents    int     `json:"parents"`
-	Bytes      int64   `json:"bytes"`
-	Seconds    float64 `json:"durationSeconds"`
-}
-
-// compact serves POST /api/v1/admin/tsdb/compact (this server's own
-// endpoint, for `tsdb compact`): runs whatever compaction is due and lists
-// the blocks written.
-func (a *API) compact(*http.Request) (any, *apiError) {
-	if a.opts.Compact == nil {
-		return nil, newError(ErrUnavailable, errors.New("compaction is not available"))
-	}
-	rep, err := a.opts.Compact()
-	if err != nil {
-		return nil, newError(ErrInternal, err)
-	}
-	out := []compactedBlock{}
-	for _, c := range rep {
-		out = append(out, compactedBlock{
-			ULID: c.Meta.ULID.String(), MinTime: c.Meta.MinTime, MaxTime: c.Meta.MaxTime,
-			NumSamples: uint64(c.Meta.Stats.NumSamples), NumSeries: uint64(c.Meta.Stats.NumSeries),
-			Level: c.Meta.Compaction.Level, Parents: len(c.Parents), Bytes: c.Size, Seconds: c.Duration.Round(time.Millisecond).Seconds(),
-		})
-	}
-	return out, nil
 }
