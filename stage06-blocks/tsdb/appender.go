@@ -27,7 +27,8 @@ type Appender interface {
 	// timestamp and same value bits, is accepted and not stored twice.
 	// Errors: ErrDuplicate (same timestamp, another value),
 	// ErrOutOfOrder, ErrOutOfBounds, ErrTooOld, ErrTooNew,
-	// ErrUnknownRef; the batch is unaffected by a refused sample.
+	// ErrUnknownRef, and Options.AdmitSeries's refusal of a new series;
+	// the batch is unaffected by a refused sample.
 	Append(ref uint64, lset model.Labels, t int64, v float64) (uint64, error)
 	// Commit logs the batch to the WAL (returning once the sync policy is
 	// met) and then applies it to the head. An error from the WAL means
