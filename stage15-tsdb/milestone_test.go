@@ -244,7 +244,7 @@ func TestMilestone3_FailureScenarios(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s2.Shutdown(context.Background())
-		c2, _ := client.New(s2.Addr(), client.Options{MaxRetries: 50, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+		c2, _ := client.New(s2.Addr(), client.Options{MaxRetries: 600, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}) // up to ~30 s: a loaded machine under -race replays slowly
 		res, err := c2.Query(context.Background(), "count(m)", time.UnixMilli(99_000))
 		if err != nil || len(res.Vector) != 1 || res.Vector[0].V != 2000 {
 			t.Fatalf("after restart: %+v %v", res, err)
