@@ -34,6 +34,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	walSync := fs.String("wal.sync", def.Write.WALSync, "when the WAL is fsynced: interval (a write is answered once written to the OS, fsynced every 100ms: survives kill -9), batch (answered once on disk: survives a power cut), always, none")
 	compactEvery := fs.Duration("compact-interval", time.Minute, "how often background compaction looks for work")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
+	repair := fs.Bool("storage.repair", false, "repair a damaged data directory instead of refusing to start: cut damaged WAL bytes out (every intact record is kept), move damaged blocks into <data-dir>/corrupted; what is dropped is logged (see the repair command)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--log.level: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery})
+	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery, Repair: *repair})
 	if err != nil {
 		return err
 	}

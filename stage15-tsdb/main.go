@@ -5,6 +5,7 @@
 //	go run ./stage15-tsdb query 'rate(x[5m])' [--time T | --start S --end E --step 60s] [--json]
 //	go run ./stage15-tsdb inspect | import --file X.influx[.gz] | compact | snapshot
 //	go run ./stage15-tsdb bench-write [--series 10000] [--batch 2000] [--senders 4]
+//	go run ./stage15-tsdb repair --data-dir ./data [--yes]
 package main
 
 import (
@@ -26,6 +27,8 @@ const usageText = `usage:
   stage15-tsdb import --file X[.influx][.gz]  bulk import (text lines, or InfluxDB line protocol)
   stage15-tsdb compact                        run due compactions now
   stage15-tsdb snapshot [--skip-head]         snapshot the data directory
+  stage15-tsdb repair --data-dir DIR [--yes]  list the damage a start refuses or moves aside (server stopped);
+                                              --yes: repair it, dropping only the damage listed
   stage15-tsdb bench-write [--series N] [--batch N] [--senders N] [--duration D]
                                               remote-write load generator (starts its own server
                                               unless --addr is given)
@@ -47,5 +50,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{Name: "compact", Run: cmdCompact},
 		{Name: "snapshot", Run: cmdSnapshot},
 		{Name: "bench-write", Run: cmdBenchWrite},
+		{Name: "repair", Run: cmdRepair},
 	}, args, stdout, stderr)
 }

@@ -354,7 +354,7 @@ func TestMilestone5_Documentation(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(readme)
-	for _, cmd := range []string{"start", "write", "query", "inspect", "import", "compact", "snapshot", "bench-write"} {
+	for _, cmd := range []string{"start", "write", "query", "inspect", "import", "compact", "snapshot", "bench-write", "repair"} {
 		if !strings.Contains(usageText, "stage15-tsdb "+cmd) {
 			t.Errorf("usage lacks %s", cmd)
 		}

@@ -129,6 +129,13 @@ type Options struct {
 	// ReaderWait bounds how long a head truncation waits for queriers that
 	// may still read the truncated range. Defaults to one minute.
 	ReaderWait time.Duration
+	// Repair lets Open repair the damage it would otherwise refuse (a
+	// *DamageError): it runs Repair first, which cuts damaged bytes out of
+	// the WAL, stands empty files in for missing ones and moves damaged
+	// blocks into dir/corrupted, and reports what it did in
+	// Recovery().Repaired. Defaults to false: Open refuses and changes
+	// nothing.
+	Repair bool
 	// AdmitSeries, if set, is asked before an Append creates a series:
 	// admission control (stage12's cardinality limiter). Defaults to nil:
 	// every series is admitted.

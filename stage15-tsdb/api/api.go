@@ -12,11 +12,13 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tsdb-course/stage05-index/index"
@@ -36,6 +38,7 @@ type DB interface {
 	Blocks() []tsdb.BlockInfo
 	Dir() string
 	Recovery() tsdb.Recovery
+	Damage() []tsdb.BlockDamage
 }
 
 var _ DB = (*tsdb.DB)(nil)
@@ -85,6 +88,7 @@ type API struct {
 
 	queryStats            queryStats
 	ingestRate, queryRate *selfmon.Rate
+	warned                sync.Map // query warnings logged once
 }
 
 // New returns an API over db.
@@ -194,7 +198,12 @@ func (a *API) apiFunc(f func(*http.Request) (any, *apiError)) http.Handler {
 		if qr, ok := data.(queryResult); ok {
 			b := append(make([]byte, 0, 4096), `{"status":"success","data":{`...)
 			b = appendValue(b, qr.v)
-			writeRaw(w, http.StatusOK, append(b, "}}\n"...))
+			b = append(b, '}')
+			if len(qr.warnings) > 0 {
+				ws, _ := json.Marshal(qr.warnings)
+				b = append(append(b, `,"warnings":`...), ws...)
+			}
+			writeRaw(w, http.StatusOK, append(b, "}\n"...))
 			return
 		}
 		respond(w, data, nil)

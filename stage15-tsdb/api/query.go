@@ -16,8 +16,12 @@ import (
 const maxPoints = 11000
 
 // queryResult is the data of a query answer; it is written with the
-// hand-made encoder of json.go.
-type queryResult struct{ v promql.Value }
+// hand-made encoder of json.go. warnings say why it may be incomplete
+// (damaged blocks in its range).
+type queryResult struct {
+	v        promql.Value
+	warnings []string
+}
 
 // query serves /api/v1/query: query, time (default now), timeout.
 func (a *API) query(r *http.Request) (any, *apiError) {
@@ -30,13 +34,13 @@ func (a *API) query(r *http.Request) (any, *apiError) {
 		return nil, aerr
 	}
 	defer cancel()
-	v, err := a.run(ctx, "instant", func(st promql.Storage) (promql.Value, error) {
+	v, warn, err := a.run(ctx, "instant", func(st promql.Storage) (promql.Value, error) {
 		return a.engine.Eval(ctx, st, expr, ts)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return queryResult{v}, nil
+	return queryResult{v, warn}, nil
 }
 
 // queryRange serves /api/v1/query_range: query, start, end, step, timeout.
@@ -79,13 +83,13 @@ func (a *API) queryRange(r *http.Request) (any, *apiError) {
 	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
 		return nil, newError(ErrBadData, fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", t.DocumentedType()))
 	}
-	v, aerr := a.run(ctx, "range", func(st promql.Storage) (promql.Value, error) {
+	v, warn, aerr := a.run(ctx, "range", func(st promql.Storage) (promql.Value, error) {
 		return a.engine.EvalRange(ctx, st, expr, start, end, step)
 	})
 	if aerr != nil {
 		return nil, aerr
 	}
-	return queryResult{v}, nil
+	return queryResult{v, warn}, nil
 }
 
 // prepare parses the query and makes its context: the request's, bounded by
@@ -116,12 +120,13 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 
 // run evaluates one query under the concurrency limit, over a fresh
 // storage adapter that is closed (releasing its queriers) afterwards, and
-// maps the engine's errors to API error types.
-func (a *API) run(ctx context.Context, typ string, eval func(promql.Storage) (promql.Value, error)) (promql.Value, *apiError) {
+// maps the engine's errors to API error types. It returns the storage's
+// warnings too (each logged the first time it is seen).
+func (a *API) run(ctx context.Context, typ string, eval func(promql.Storage) (promql.Value, error)) (promql.Value, []string, *apiError) {
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, engineError(ctx.Err())
+		return nil, nil, engineError(ctx.Err())
 	}
 	defer func() { <-a.sem }()
 	m := a.opts.Metrics
@@ -143,9 +148,15 @@ func (a *API) run(ctx context.Context, typ string, eval func(promql.Storage) (pr
 		err = cerr
 	}
 	if err != nil {
-		return nil, engineError(err)
+		return nil, nil, engineError(err)
 	}
-	return v, nil
+	warn := st.Warnings()
+	for _, w := range warn {
+		if _, seen := a.warned.LoadOrStore(w, true); !seen {
+			a.log.Warn("query answered without damaged data", "warning", w)
+		}
+	}
+	return v, warn, nil
 }
 
 func engineError(err error) *apiError {

@@ -55,7 +55,7 @@ func (a *API) runtimeInfo(*http.Request) (any, *apiError) {
 		"CWD":                 cwd,
 		"reloadConfigSuccess": true,
 		"lastConfigTime":      a.opts.StartTime.UTC().Format(time.RFC3339Nano),
-		"corruptionCount":     len(a.db.Recovery().CorruptBlocks),
+		"corruptionCount":     len(a.db.Damage()),
 		"goroutineCount":      runtime.NumGoroutine(),
 		"GOMAXPROCS":          runtime.GOMAXPROCS(0),
 		"GOMEMLIMIT":          debug.SetMemoryLimit(-1),
@@ -259,5 +259,26 @@ func (a *API) blocksStatus(*http.Request) (any, *apiError) {
 	}
 	h.Chunks = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
 	h.ChunkBytes = int64(st.OpenChunkBytes + st.HeadChunkBytes)
+	out.Damaged = []client.DamagedBlock{}
+	for _, d := range a.db.Damage() {
+		db := client.DamagedBlock{ULID: d.ULID, Dir: d.Dir, MinTime: d.MinTime, MaxTime: d.MaxTime, Reason: d.Reason, Moved: d.Moved, Chunks: d.Chunks}
+		if !d.Found.IsZero() {
+			db.Found = d.Found.UTC().Format(time.RFC3339)
+		}
+		out.Damaged = append(out.Damaged, db)
+	}
+	rec := a.db.Recovery()
+	out.WAL.Records = rec.WALRecords
+	if rec.WALTruncated != nil {
+		out.WAL.TornTailBytes = rec.WALTruncated.Bytes
+	}
+	if rec.Repaired != nil {
+		w := rec.Repaired.WAL
+		r := &client.WALRepair{KeptRecords: w.Records, LostRecords: w.LostRecords, CutBytes: w.CutBytes, Problems: []string{}, Rewritten: w.Rewritten, Created: w.Created}
+		for _, p := range w.Problems {
+			r.Problems = append(r.Problems, p.String())
+		}
+		out.WAL.Repair = r
+	}
 	return out, nil
 }

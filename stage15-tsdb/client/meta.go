@@ -154,6 +154,44 @@ type Blocks struct {
 		Chunks     int64 `json:"chunks"`
 		ChunkBytes int64 `json:"chunkBytes"`
 	} `json:"head"`
+	// Damaged are the blocks that are not served whole: moved into
+	// <data-dir>/corrupted (unreadable), or with chunks that failed their
+	// checksum (left out of queries, the block out of compaction).
+	Damaged []DamagedBlock `json:"damaged"`
+	// WAL is what the last start found in the WAL and did about it.
+	WAL WALRecovery `json:"wal"`
+}
+
+// DamagedBlock is a damaged block, named with why.
+type DamagedBlock struct {
+	ULID    string `json:"ulid"`
+	Dir     string `json:"dir"`
+	MinTime int64  `json:"minTime"` // 0 and 0: meta.json unreadable
+	MaxTime int64  `json:"maxTime"`
+	Reason  string `json:"reason"`
+	Moved   bool   `json:"moved"`
+	Chunks  int    `json:"chunks,omitempty"` // chunk reads that failed
+	Found   string `json:"found,omitempty"`  // RFC 3339
+}
+
+// WALRecovery says what the start found in the WAL: a torn tail cut off
+// (a crash's unacknowledged last write), and what a repair
+// (--storage.repair) did.
+type WALRecovery struct {
+	Records       int   `json:"records"` // replayed
+	TornTailBytes int64 `json:"tornTailBytes"`
+	// Repair is nil unless the server started with --storage.repair.
+	Repair *WALRepair `json:"repair,omitempty"`
+}
+
+// WALRepair is what a repair of the WAL did.
+type WALRepair struct {
+	Problems    []string `json:"problems"`
+	KeptRecords int      `json:"keptRecords"`
+	LostRecords int      `json:"lostRecords"` // at least
+	CutBytes    int64    `json:"cutBytes"`
+	Rewritten   []string `json:"rewritten"` // originals kept as NAME.damaged
+	Created     []string `json:"created"`   // empty files standing for missing ones
 }
 
 // Blocks fetches /api/v1/status/blocks (a stage15 server's own endpoint).

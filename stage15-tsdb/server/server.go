@@ -44,6 +44,11 @@ type Options struct {
 	// Storage overrides the storage engine's options (tests); Retention
 	// and the out-of-order window still come from the config.
 	Storage tsdb.Options
+	// Repair lets the start repair a damaged data directory instead of
+	// refusing it (--storage.repair): damaged WAL bytes are cut out,
+	// damaged blocks moved into <data-dir>/corrupted, and what was dropped
+	// is logged and shown by /api/v1/status/blocks.
+	Repair bool
 }
 
 // Server is one running TSDB server.
@@ -197,7 +202,11 @@ func (s *Server) open() {
 	so.WALSync = s.walSync()
 	so.OnBlockWritten = s.blockWritten
 	so.OnRetention = s.retentionDeleted
+	so.Repair = so.Repair || s.opts.Repair
 	db, err := tsdb.Open(s.cfg.DataDir, so)
+	if errors.Is(err, tsdb.ErrDamaged) {
+		err = fmt.Errorf("%w\nTo see what a repair drops: stage15-tsdb repair --data-dir %s\nTo repair and start: stage15-tsdb start --storage.repair (with the same flags)", err, s.cfg.DataDir)
+	}
 	if err != nil {
 		s.openErr = err
 		s.log.Error("opening storage failed", "dir", s.cfg.DataDir, "err", err)
@@ -235,13 +244,34 @@ func (s *Server) open() {
 	s.log.Info("storage ready",
 		"blocks", rec.Blocks, "series", rec.SeriesLoaded, "wal_samples", rec.SamplesLoaded,
 		"head_chunks", rec.HeadChunks, "replay", rec.Duration.Round(time.Millisecond))
-	if len(rec.CorruptBlocks) > 0 || rec.WALRepaired != nil || rec.HeadChunksErr != nil {
-		s.log.Warn("storage recovered from damage", "corrupt_blocks", len(rec.CorruptBlocks),
-			"wal_repaired", rec.WALRepaired != nil, "head_chunks_err", rec.HeadChunksErr)
-	}
+	s.logRecovery(db)
 	s.wg.Add(2)
 	go s.compactLoop()
 	go s.tickLoop()
+}
+
+// logRecovery logs what the start found on disk and did about it: each
+// damaged block by name and reason, a torn WAL tail, a repair's every cut.
+func (s *Server) logRecovery(db *tsdb.DB) {
+	rec := db.Recovery()
+	if tr := rec.WALTruncated; tr != nil {
+		s.log.Info("wal: torn tail cut (a write the crash interrupted, never acknowledged)",
+			"segment", tr.Segment, "offset", tr.Offset, "bytes", tr.Bytes, "reason", tr.Reason)
+	}
+	if r := rec.Repaired; r != nil {
+		for _, p := range r.WAL.Problems {
+			s.log.Warn("storage repair: wal", "problem", p.String())
+		}
+		s.log.Warn("storage repair: wal done", "kept_records", r.WAL.Records, "lost_records", r.WAL.LostRecords,
+			"cut_bytes", r.WAL.CutBytes, "rewritten", r.WAL.Rewritten, "created", r.WAL.Created)
+	}
+	for _, d := range db.Damage() {
+		s.log.Warn("damaged block not served; queries over its range answer with a warning", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
+			"reason", d.Reason, "moved_to", d.Dir)
+	}
+	if rec.HeadChunksErr != nil {
+		s.log.Warn("head chunks damaged: rebuilt from the WAL", "err", rec.HeadChunksErr)
+	}
 }
 
 // newEngine is the PromQL engine the API runs queries on, set up from the
