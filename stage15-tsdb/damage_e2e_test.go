@@ -398,6 +398,7 @@ func TestKill9DuringReplayAndCompaction(t *testing.T) {
 					seen[e.Name()] = true
 				}
 			}
+			time.Sleep(100 * time.Microsecond) // polling: a block takes milliseconds to write
 		}
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
