@@ -307,7 +307,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
-	p := startServer(t, t.TempDir(), "--query.max-samples", "1000")
+	p := startServer(t, t.TempDir(), "--query.max-samples", "1000", "--web.enable-admin-api")
 	client := &http.Client{Timeout: 10 * time.Second}
 	for i := range 30 {
 		if code, body, err := remoteWrite(client, p.addr, streamRequest(t, i, 50)); err != nil || code != 204 {

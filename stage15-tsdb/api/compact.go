@@ -25,26 +25,26 @@ type CompactJobs interface {
 // finds the job already running) and answers the job at once; its
 // progress is at GET /api/v1/admin/tsdb/compact/<id>. The answers are
 // the client package's CompactJob: one definition of the wire format.
-func (a *API) compact(*http.Request) (any, *apiError) {
+func (a *API) compact(*http.Request) (any, []string, *apiError) {
 	if a.opts.CompactJobs == nil {
-		return nil, newError(ErrUnavailable, errors.New("compaction is not available"))
+		return nil, nil, newError(ErrUnavailable, errors.New("compaction is not available"))
 	}
-	return a.opts.CompactJobs.Start(), nil
+	return a.opts.CompactJobs.Start(), nil, nil
 }
 
 // compactJob serves GET /api/v1/admin/tsdb/compact/<id>: the job's blocks
 // written and deleted so far and its state; 404 once a newer job started.
-func (a *API) compactJob(r *http.Request) (any, *apiError) {
+func (a *API) compactJob(r *http.Request) (any, []string, *apiError) {
 	if a.opts.CompactJobs == nil {
-		return nil, newError(ErrUnavailable, errors.New("compaction is not available"))
+		return nil, nil, newError(ErrUnavailable, errors.New("compaction is not available"))
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return nil, badParam("id", err)
+		return nil, nil, badParam("id", err)
 	}
 	job, ok := a.opts.CompactJobs.Job(id)
 	if !ok {
-		return nil, newError(ErrNotFound, fmt.Errorf("no compaction job %d (only the latest is kept)", id))
+		return nil, nil, newError(ErrNotFound, fmt.Errorf("no compaction job %d (only the latest is kept)", id))
 	}
-	return job, nil
+	return job, nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -18,7 +19,7 @@ func TestParseOverDefaults(t *testing.T) {
 	want.Retention = Duration(30 * 24 * time.Hour)
 	want.Write.FutureGrace = Duration(time.Hour)
 	want.Query.Timeout = Duration(10 * time.Second)
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
 }
@@ -28,7 +29,7 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c != Default() {
+	if !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("got %+v", c)
 	}
 	if c.Retention != 0 || time.Duration(c.Write.FutureGrace) != 10*time.Minute || c.Listen != "127.0.0.1:9090" || c.DataDir != "./data" {

@@ -34,6 +34,7 @@ func (s *Server) compact(job *compactJob) ([]tsdb.CompactStats, error) {
 		s.metrics.CompactionFailures.Inc()
 		s.log.Error("compaction failed", "err", err)
 	}
+	s.logDamage(db)
 	return rep, err
 }
 

@@ -52,11 +52,12 @@ func (c *testClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// startWith starts a server on cfg with the storage clock clk (nil: the
-// real clock), logging to log.
-func startWith(t *testing.T, cfg config.Config, clk *testClock, log *syncBuffer) (*Server, *client.Client) {
+// startClocked starts a server on cfg, its admin API on, with the storage
+// clock clk (nil: the real clock), logging to log.
+func startClocked(t *testing.T, cfg config.Config, clk *testClock, log *syncBuffer) (*Server, *client.Client) {
 	t.Helper()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.Web.EnableAdminAPI = true
 	cfg.DataDir = t.TempDir()
 	opts := Options{Logger: slog.New(slog.NewTextHandler(log, nil)), CompactInterval: time.Hour}
 	if clk != nil {
@@ -129,7 +130,7 @@ func TestRetentionAndGraceThroughTheServer(t *testing.T) {
 	cfg := config.Default()
 	cfg.Retention = config.Duration(15 * 24 * time.Hour)
 	log := &syncBuffer{}
-	s, c := startWith(t, cfg, clk, log)
+	s, c := startClocked(t, cfg, clk, log)
 	base := "http://" + s.Addr()
 	sec := func(d time.Duration) int64 { return now.Add(d).Unix() }
 	ms := func(d time.Duration) int64 { return now.Add(d).UnixMilli() }
@@ -226,7 +227,7 @@ func rwJSON(name string, ts int64, v float64) string {
 // December 2023 lines, a January 2024 import and a write "now", then a
 // compaction, delete nothing, and every sample still answers.
 func TestDefaultsKeepTheExamples(t *testing.T) {
-	s, c := startWith(t, config.Default(), nil, &syncBuffer{})
+	s, c := startClocked(t, config.Default(), nil, &syncBuffer{})
 	base := "http://" + s.Addr()
 	now := time.Now().Unix()
 	var lines strings.Builder
@@ -263,7 +264,7 @@ func TestDefaultsKeepTheExamples(t *testing.T) {
 // sparse, preallocated head-chunks file: a few samples take kilobytes.
 func TestStatusCountsAllocatedBytes(t *testing.T) {
 	cfg := config.Default()
-	s, _ := startWith(t, cfg, nil, &syncBuffer{})
+	s, _ := startClocked(t, cfg, nil, &syncBuffer{})
 	base := "http://" + s.Addr()
 	// Enough samples for full chunks: the head-chunks file exists.
 	var lines strings.Builder
