@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/tsdb-course/stage15-tsdb/config"
 )
 
 // TestWritesResumeAfterDiskFull: on a real full file system (a small tmpfs
@@ -39,23 +35,8 @@ func TestWritesResumeAfterDiskFull(t *testing.T) {
 			t.Errorf("umount %s: %v %s", mnt, err, out)
 		}
 	})
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = filepath.Join(mnt, "data")
-	start := func() *Server {
-		s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	s := start()
+	dataDir := filepath.Join(mnt, "data")
+	s := startTest(t, dataDir)
 	defer func() { s.Shutdown(context.Background()) }()
 	base := "http://" + s.Addr()
 	write := func(k int) (int, string) {
@@ -112,6 +93,6 @@ func TestWritesResumeAfterDiskFull(t *testing.T) {
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s = start()
+	s = startTest(t, dataDir)
 	check(s)
 }
