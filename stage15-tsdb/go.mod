@@ -3,7 +3,6 @@ module github.com/tsdb-course/stage15-tsdb
 go 1.26.0
 
 require (
-	github.com/klauspost/compress v1.20.3
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/tsdb-course/stage01-memstore v0.0.0
@@ -12,6 +11,7 @@ require (
 	github.com/tsdb-course/stage06-blocks v0.0.0
 	github.com/tsdb-course/stage07-tsm v0.0.0
 	github.com/tsdb-course/stage10-promql v0.0.0
+	github.com/tsdb-course/stage11-ingest v0.0.0
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -22,6 +22,8 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/oklog/ulid/v2 v2.1.2 // indirect
@@ -41,4 +43,5 @@ replace (
 	github.com/tsdb-course/stage06-blocks => ../stage06-blocks
 	github.com/tsdb-course/stage07-tsm => ../stage07-tsm
 	github.com/tsdb-course/stage10-promql => ../stage10-promql
+	github.com/tsdb-course/stage11-ingest => ../stage11-ingest
 )

@@ -36,7 +36,7 @@ func (ps *parser) parse() error {
 		line = line[:n-1]
 		ps.line = line
 	}
-	p.Measurement, p.Tags, p.Fields, p.Time, p.HasTime = nil, p.Tags[:0], p.Fields[:0], 0, false
+	p.Key, p.Measurement, p.Tags, p.Fields, p.Time, p.HasTime = nil, nil, p.Tags[:0], p.Fields[:0], 0, false
 	p.buf = p.buf[:0]
 	// Names that need unescaping are copied into p.buf; reserving the line's
 	// length up front means buf never moves while slices point into it.
@@ -44,25 +44,8 @@ func (ps *parser) parse() error {
 		p.buf = make([]byte, 0, len(line))
 	}
 
-	if len(line) == 0 {
-		return ps.errf(0, "empty line")
-	}
-	if line[0] == ' ' {
-		return ps.errf(0, "line starts with whitespace, expected a measurement")
-	}
-	if line[0] == '#' {
-		return ps.errf(0, "comment line, not a point")
-	}
-	m, err := ps.name(measurementDelims, "measurement")
-	if err != nil {
+	if err := ps.key(); err != nil {
 		return err
-	}
-	p.Measurement = m
-	for ps.i < len(line) && line[ps.i] == ',' {
-		ps.i++
-		if err := ps.tag(); err != nil {
-			return err
-		}
 	}
 	if err := ps.spaces("a space before the fields"); err != nil {
 		return err
@@ -88,6 +71,52 @@ func (ps *parser) parse() error {
 		return nil // trailing whitespace, no timestamp
 	}
 	return ps.timestamp()
+}
+
+// key parses the measurement and the tag set.
+func (ps *parser) key() error {
+	line, p := ps.line, ps.p
+	if len(line) == 0 {
+		return ps.errf(0, "empty line")
+	}
+	if line[0] == ' ' {
+		return ps.errf(0, "line starts with whitespace, expected a measurement")
+	}
+	if line[0] == '#' {
+		return ps.errf(0, "comment line, not a point")
+	}
+	m, err := ps.name(measurementDelims, "measurement")
+	if err != nil {
+		return err
+	}
+	p.Measurement = m
+	for ps.i < len(line) && line[ps.i] == ',' {
+		ps.i++
+		if err := ps.tag(); err != nil {
+			return err
+		}
+	}
+	p.Key = line[:ps.i]
+	return nil
+}
+
+// ParseKey parses a series key, the measurement and tag set of a line as
+// Point.Key holds it, into p's Key, Measurement and Tags (Fields are
+// emptied). Errors are *SyntaxError with Line 0.
+func ParseKey(key []byte, p *Point) error {
+	p.Key, p.Measurement, p.Tags, p.Fields, p.Time, p.HasTime = nil, nil, p.Tags[:0], p.Fields[:0], 0, false
+	p.buf = p.buf[:0]
+	if cap(p.buf) < len(key) {
+		p.buf = make([]byte, 0, len(key))
+	}
+	ps := parser{line: key, p: p}
+	if err := ps.key(); err != nil {
+		return err
+	}
+	if ps.i != len(key) {
+		return ps.errf(ps.i, "unexpected %q after the tag set", key[ps.i])
+	}
+	return nil
 }
 
 // delimiter sets: which unescaped bytes end a name.

@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tsdb-course/stage05-index/index"
@@ -77,6 +79,11 @@ type API struct {
 	refs   *storage.RefCache
 	meta   metadataStore
 	log    *slog.Logger
+
+	// histSenders are the senders already told (in the log) that their
+	// native histograms are dropped.
+	histSenders     sync.Map
+	histSendersSeen atomic.Int32
 
 	queryStats            queryStats
 	ingestRate, queryRate *selfmon.Rate

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage15-tsdb/remote"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/text"
 	"github.com/tsdb-course/stage15-tsdb/storage"
 )
 
@@ -86,10 +88,37 @@ func (a *API) remoteWrite(w http.ResponseWriter, r *http.Request) {
 	}
 	wb.raw = raw
 	batch := storage.NewBatch(r.Context(), a.db, a.refs)
-	_, err = wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
+	st, err := wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
 		return batch.Add(ts.Key, ts.ModelLabels, ts.Samples)
 	}, a.meta.add)
+	if st.Histograms > 0 {
+		a.droppedHistograms(r, st.Histograms)
+	}
 	a.finishWrite(w, batch, err)
+}
+
+// maxHistSenders bounds the senders remembered by droppedHistograms.
+const maxHistSenders = 1000
+
+// droppedHistograms counts the native histogram samples of a remote-write
+// request, which are not stored, and logs it the first time a sender (its
+// address and User-Agent) sends some: once per sender, not per request.
+func (a *API) droppedHistograms(r *http.Request, n int) {
+	if m := a.opts.Metrics; m != nil {
+		m.HistogramsDropped.Add(float64(n))
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if a.histSendersSeen.Load() >= maxHistSenders {
+		return
+	}
+	if _, seen := a.histSenders.LoadOrStore(host+" "+r.UserAgent(), true); !seen {
+		a.histSendersSeen.Add(1)
+		a.log.Warn("remote write: native histograms are not stored yet; this sender's are dropped (counted in tsdb_remote_write_histograms_dropped_total)",
+			"sender", host, "user_agent", r.UserAgent(), "histograms", n)
+	}
 }
 
 // writeJSON is remoteWrite for JSON bodies.
@@ -184,7 +213,7 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		s, err := remote.ParseLine(line)
+		s, err := text.ParseLine(line)
 		if err == nil {
 			if !s.HasTime {
 				s.T = now
@@ -198,7 +227,7 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			bad++
 			if len(lineErrs) < maxLineErrors {
-				lineErrs = append(lineErrs, fmt.Sprintf("line %d: %v", n, strings.TrimPrefix(err.Error(), remote.ErrInvalid.Error()+": ")))
+				lineErrs = append(lineErrs, fmt.Sprintf("line %d: %v", n, strings.TrimPrefix(err.Error(), text.ErrSyntax.Error()+": ")))
 			}
 		}
 	}
