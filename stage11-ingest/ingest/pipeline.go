@@ -150,10 +150,10 @@ type Pipeline struct {
 
 // stats are the pipeline's counters (Stats returns a copy).
 type stats struct {
-	batches, points, refused       atomic.Int64
+	batches, points, refused          atomic.Int64
 	sealedFull, sealedAge, sealedIdle atomic.Int64
-	rejected, blocked, sinkErrors  atomic.Int64
-	seq                            atomic.Uint64
+	rejected, blocked, sinkErrors     atomic.Int64
+	seq                               atomic.Uint64
 }
 
 // Stats is a snapshot of a pipeline's counters.

@@ -355,7 +355,10 @@ func TestRefusalsGoToTheirWrite(t *testing.T) {
 	}
 	g.release()
 	<-first
-	for i, want := range []struct{ points, refused int; first string }{{4, 2, "negative value -2"}, {2, 0, ""}, {3, 2, "negative value -7"}} {
+	for i, want := range []struct {
+		points, refused int
+		first           string
+	}{{4, 2, "negative value -2"}, {2, 0, ""}, {3, 2, "negative value -7"}} {
 		res := <-results[i]
 		msg := ""
 		if res.First != nil {
