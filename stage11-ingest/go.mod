@@ -1,10 +1,12 @@
 module github.com/tsdb-course/stage11-ingest
 
-go 1.26.0
+go 1.26.7
 
 require (
 	github.com/klauspost/compress v1.20.3
+	github.com/prometheus/prometheus v0.316.0
 	github.com/tsdb-course/stage01-memstore v0.0.0
+	github.com/tsdb-course/stage03-gorilla v0.0.0
 	github.com/tsdb-course/stage06-blocks v0.0.0
 	github.com/tsdb-course/stage07-tsm v0.0.0
 	google.golang.org/protobuf v1.36.12
@@ -14,13 +16,17 @@ require (
 	github.com/RoaringBitmap/roaring/v2 v2.30.0 // indirect
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gogo/protobuf v1.3.2 // indirect
+	github.com/grafana/regexp v0.0.0-20250905093917-f7b3be9d1853 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/oklog/ulid/v2 v2.1.2 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.1 // indirect
 	github.com/tsdb-course/stage02-delta v0.0.0 // indirect
-	github.com/tsdb-course/stage03-gorilla v0.0.0 // indirect
 	github.com/tsdb-course/stage04-wal v0.0.0 // indirect
 	github.com/tsdb-course/stage05-index v0.0.0 // indirect
-	golang.org/x/sys v0.30.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )
 
 replace (
@@ -32,3 +38,7 @@ replace (
 	github.com/tsdb-course/stage06-blocks => ../stage06-blocks
 	github.com/tsdb-course/stage07-tsm => ../stage07-tsm
 )
+
+// The module proxy refuses the client_golang/exp version prometheus
+// v0.316.0 asks for; only prometheus/config uses it (not imported here).
+replace github.com/prometheus/client_golang/exp => github.com/prometheus/client_golang/exp v0.0.0-20260724065723-ecdb8254ba61
