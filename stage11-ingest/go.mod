@@ -4,11 +4,13 @@ go 1.26.7
 
 require (
 	github.com/klauspost/compress v1.20.3
+	github.com/prometheus/otlptranslator v1.0.0
 	github.com/prometheus/prometheus v0.316.0
 	github.com/tsdb-course/stage01-memstore v0.0.0
 	github.com/tsdb-course/stage03-gorilla v0.0.0
 	github.com/tsdb-course/stage06-blocks v0.0.0
 	github.com/tsdb-course/stage07-tsm v0.0.0
+	go.opentelemetry.io/proto/otlp v1.11.1
 	google.golang.org/protobuf v1.36.12
 )
 
@@ -18,6 +20,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/grafana/regexp v0.0.0-20250905093917-f7b3be9d1853 // indirect
+	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/oklog/ulid/v2 v2.1.2 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
@@ -25,8 +28,12 @@ require (
 	github.com/tsdb-course/stage02-delta v0.0.0 // indirect
 	github.com/tsdb-course/stage04-wal v0.0.0 // indirect
 	github.com/tsdb-course/stage05-index v0.0.0 // indirect
+	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261012220534-4341edf3f941 // indirect
+	google.golang.org/grpc v1.84.0 // indirect
 )
 
 replace (
