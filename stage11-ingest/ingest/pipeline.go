@@ -422,11 +422,8 @@ func (p *Pipeline) flush(b *Batch) {
 		for k < len(ref) && ref[k].i < w.to {
 			k++
 		}
-		var first error
-		if k > j {
-			first = ref[j].err
-		}
-		w.ack.done(int(w.to-w.from), k-j, first, err)
+		// A write never spans batches: its positions start at from.
+		w.ack.done(int(w.to-w.from), ref[j:k], w.from, err)
 		j = k
 	}
 	putBatch(b)

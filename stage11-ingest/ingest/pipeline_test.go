@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -358,13 +359,14 @@ func TestRefusalsGoToTheirWrite(t *testing.T) {
 	for i, want := range []struct {
 		points, refused int
 		first           string
-	}{{4, 2, "negative value -2"}, {2, 0, ""}, {3, 2, "negative value -7"}} {
+		at              []int
+	}{{4, 2, "negative value -2", []int{1, 3}}, {2, 0, "", nil}, {3, 2, "negative value -7", []int{0, 2}}} {
 		res := <-results[i]
 		msg := ""
 		if res.First != nil {
 			msg = res.First.Error()
 		}
-		if res.Points != want.points || res.Refused != want.refused || msg != want.first {
+		if res.Points != want.points || res.Refused != want.refused || msg != want.first || !slices.Equal(res.RefusedAt, want.at) {
 			t.Errorf("write %d: %+v, want %+v", i, res, want)
 		}
 	}

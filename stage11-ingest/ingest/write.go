@@ -12,7 +12,14 @@ type Result struct {
 	Points  int   // points the write added
 	Refused int   // of those, points the sink refused (out of order, invalid series …)
 	First   error // the first refusal
+	// RefusedAt are the refused points' positions in the write (the order
+	// of Add, from 0), the first MaxRefusedAt of them: a TCP listener
+	// answers the line that held each.
+	RefusedAt []int
 }
+
+// MaxRefusedAt caps Result.RefusedAt.
+const MaxRefusedAt = 1000
 
 // ack collects the outcome of the batches that hold a write's points and
 // wakes the write when the last one is flushed.
@@ -24,13 +31,19 @@ type ack struct {
 	err     error
 }
 
-func (a *ack) done(points, refused int, first, err error) {
+func (a *ack) done(points int, refused []refusal, from int32, err error) {
 	a.mu.Lock()
 	a.res.Points += points
-	if refused > 0 && a.res.Refused == 0 {
-		a.res.First = first
+	if len(refused) > 0 && a.res.Refused == 0 {
+		a.res.First = refused[0].err
 	}
-	a.res.Refused += refused
+	a.res.Refused += len(refused)
+	for _, r := range refused {
+		if len(a.res.RefusedAt) == MaxRefusedAt {
+			break
+		}
+		a.res.RefusedAt = append(a.res.RefusedAt, int(r.i-from))
+	}
 	if err != nil && a.err == nil {
 		a.err = err
 	}
