@@ -3,7 +3,6 @@ package ingest
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -67,20 +66,29 @@ type Batch struct {
 	seq     uint64 // order of sealing, for tests and the bench's counters
 }
 
-var batchPool = sync.Pool{New: func() any { return &Batch{buf: make([]byte, 0, 64<<10)} }}
+// batchPool is the free list of batches: a Ring too, so taking and
+// returning a batch is lock-free (sync.Pool takes a global lock the first
+// time each P uses it after a GC). A batch is allocated only when the list
+// is empty, and dropped when it is full.
+type batchPool struct{ free *Ring[*Batch] }
 
-func getBatch() *Batch {
-	b := batchPool.Get().(*Batch)
+func newBatchPool(n int) batchPool { return batchPool{NewRing[*Batch](n)} }
+
+func (bp batchPool) get() *Batch {
+	b, ok := bp.free.Pop()
+	if !ok {
+		b = &Batch{buf: make([]byte, 0, 64<<10)}
+	}
 	b.created = time.Now()
 	return b
 }
 
-func putBatch(b *Batch) {
+func (bp batchPool) put(b *Batch) {
 	clear(b.rows) // drop the Format interfaces
 	clear(b.waiters)
 	clear(b.refused)
 	b.buf, b.rows, b.points, b.waiters, b.refused = b.buf[:0], b.rows[:0], b.points[:0], b.waiters[:0], b.refused[:0]
-	batchPool.Put(b)
+	bp.free.Push(b)
 }
 
 // Len is the number of points.

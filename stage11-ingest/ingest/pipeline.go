@@ -79,8 +79,14 @@ type Options struct {
 	// buffered channel, for comparison).
 	Queue string
 	// Receivers is the number of batches being filled at once. Defaults to
-	// 4 × GOMAXPROCS, at least 8.
+	// 4 × GOMAXPROCS, at least 16.
 	Receivers int
+	// MaxPending bounds the points written but not yet flushed (in the
+	// queue, and in filling batches whose writes wait): past it, writes
+	// get back-pressure even if the queue has room, since batches that do
+	// not fill go to the sink without passing through it. Defaults to
+	// QueueSize × BatchSize.
+	MaxPending int
 	// Flushers is the number of goroutines writing batches to the sink.
 	// Defaults to GOMAXPROCS.
 	Flushers int
@@ -99,11 +105,14 @@ func (o Options) withDefaults() Options {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 16
 	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = o.QueueSize * o.BatchSize
+	}
 	if o.Queue == "" {
 		o.Queue = "ring"
 	}
 	if o.Receivers <= 0 {
-		o.Receivers = max(8, 4*runtime.GOMAXPROCS(0))
+		o.Receivers = max(16, 4*runtime.GOMAXPROCS(0))
 	}
 	if o.Flushers <= 0 {
 		o.Flushers = runtime.GOMAXPROCS(0)
@@ -120,9 +129,10 @@ func (o Options) withDefaults() Options {
 type receiver struct {
 	mu      sync.Mutex
 	b       *Batch
+	w       Write        // the write holding the receiver: no allocation per write
 	since   atomic.Int64 // unix ns of the batch's first point; 0: empty
 	waiting atomic.Bool  // a committed write waits for this batch
-	_       [40]byte     // keep receivers on separate cache lines
+	_       [64]byte     // keep receivers on separate cache lines
 }
 
 // Pipeline is the ingestion pipeline: receivers fill batches, sealed
@@ -133,6 +143,7 @@ type Pipeline struct {
 	opts Options
 	q    queue
 	recv []receiver
+	pool batchPool
 
 	wake   chan struct{} // a batch was queued or a write waits
 	closed atomic.Bool
@@ -140,6 +151,8 @@ type Pipeline struct {
 	active sync.WaitGroup
 	stop   chan struct{}
 	wg     sync.WaitGroup
+
+	pending atomic.Int64 // points of ended writes not yet flushed
 
 	spaceMu      sync.Mutex
 	spaceCh      chan struct{} // closed when a flusher frees a slot
@@ -169,6 +182,7 @@ type Stats struct {
 	SinkErrors int64 // batches the sink failed to store
 	Queued     int   // sealed batches waiting now
 	QueueCap   int
+	Pending    int64 // points of ended writes not yet flushed
 }
 
 // New starts a pipeline writing into sink.
@@ -184,8 +198,9 @@ func New(sink Sink, opts Options) (*Pipeline, error) {
 	default:
 		return nil, fmt.Errorf("ingest: queue %q: want ring or chan", opts.Queue)
 	}
+	p.pool = newBatchPool(opts.QueueSize + opts.Receivers + opts.Flushers)
 	for i := range p.recv {
-		p.recv[i].b = getBatch()
+		p.recv[i].b = p.pool.get()
 	}
 	for range opts.Flushers {
 		p.wg.Add(1)
@@ -203,7 +218,7 @@ func (p *Pipeline) Stats() Stats {
 	return Stats{Batches: s.batches.Load(), Points: s.points.Load(), Refused: s.refused.Load(),
 		SealedFull: s.sealedFull.Load(), SealedAge: s.sealedAge.Load(), SealedIdle: s.sealedIdle.Load(),
 		Rejected: s.rejected.Load(), Blocked: s.blocked.Load(), SinkErrors: s.sinkErrors.Load(),
-		Queued: p.q.len(), QueueCap: p.q.cap()}
+		Queued: p.q.len(), QueueCap: p.q.cap(), Pending: p.pending.Load()}
 }
 
 // Close stops taking writes, waits for the writes under way to commit,
@@ -220,7 +235,7 @@ func (p *Pipeline) Close() error {
 	close(p.stop)
 	p.wg.Wait()
 	for i := range p.recv {
-		putBatch(p.recv[i].b)
+		p.pool.put(p.recv[i].b)
 		p.recv[i].b = nil
 	}
 	return nil
@@ -234,9 +249,15 @@ func (p *Pipeline) signal() {
 	}
 }
 
-// admit applies back-pressure: with room in the queue it returns at once.
+// room reports whether the queue has a free slot and the pending points
+// are under MaxPending.
+func (p *Pipeline) room() bool {
+	return p.q.len() < p.q.cap() && p.pending.Load() < int64(p.opts.MaxPending)
+}
+
+// admit applies back-pressure: with room it returns at once.
 func (p *Pipeline) admit(ctx context.Context, mode Backpressure) error {
-	if p.q.len() < p.q.cap() {
+	if p.room() {
 		return nil
 	}
 	if mode == Reject {
@@ -251,7 +272,7 @@ func (p *Pipeline) admit(ctx context.Context, mode Backpressure) error {
 		p.spaceMu.Lock()
 		ch := p.spaceCh
 		p.spaceMu.Unlock()
-		if p.q.len() < p.q.cap() {
+		if p.room() {
 			p.spaceWaiters.Add(-1)
 			return nil
 		}
@@ -269,7 +290,7 @@ func (p *Pipeline) admit(ctx context.Context, mode Backpressure) error {
 			p.spaceWaiters.Add(-1)
 			return ErrClosed
 		}
-		if p.q.len() < p.q.cap() {
+		if p.room() {
 			return nil
 		}
 	}
@@ -291,10 +312,13 @@ func (p *Pipeline) freed() {
 func (p *Pipeline) acquire() *receiver {
 	n := len(p.recv)
 	start := rand.IntN(n)
-	for i := range n {
+	for i := range 2 * n { // twice round: a flusher may hold one for a moment
 		r := &p.recv[(start+i)%n]
 		if r.mu.TryLock() {
 			return r
+		}
+		if i == n-1 {
+			runtime.Gosched()
 		}
 	}
 	r := &p.recv[start]
@@ -310,7 +334,7 @@ func (p *Pipeline) enqueue(r *receiver) bool {
 		return false
 	}
 	p.stats.sealedFull.Add(1)
-	r.b = getBatch()
+	r.b = p.pool.get()
 	r.since.Store(0)
 	r.waiting.Store(false)
 	p.signal()
@@ -326,7 +350,7 @@ func (p *Pipeline) take(r *receiver) *Batch {
 	if len(r.b.points) > 0 {
 		b = r.b
 		b.seq = p.stats.seq.Add(1)
-		r.b = getBatch()
+		r.b = p.pool.get()
 		r.since.Store(0)
 		r.waiting.Store(false)
 	}
@@ -352,7 +376,6 @@ func (p *Pipeline) next(idle *time.Ticker) *Batch {
 			}
 		}
 		if b := p.q.pop(); b != nil {
-			p.freed()
 			return b
 		}
 		start := rand.IntN(len(p.recv))
@@ -426,5 +449,7 @@ func (p *Pipeline) flush(b *Batch) {
 		w.ack.done(int(w.to-w.from), ref[j:k], w.from, err)
 		j = k
 	}
-	putBatch(b)
+	p.pending.Add(-int64(len(b.points)))
+	p.freed()
+	p.pool.put(b)
 }

@@ -77,8 +77,6 @@ type Write struct {
 	started bool // b had no points when this write took it
 }
 
-var writePool = sync.Pool{New: func() any { return &Write{} }}
-
 // Begin starts a write. With the queue of sealed batches full it waits
 // (Block) or refuses (Reject) with ErrBackpressure; ErrClosed once the
 // pipeline is closing.
@@ -104,7 +102,7 @@ func (p *Pipeline) Begin(ctx context.Context, mode Backpressure) (*Write, error)
 			return nil, err
 		}
 	}
-	w := writePool.Get().(*Write)
+	w := &r.w
 	a := &ack{ch: make(chan struct{}, 1)}
 	a.pending.Store(1)
 	*w = Write{p: p, r: r, b: r.b, ack: a}
@@ -158,9 +156,10 @@ func (w *Write) release() {
 	} else if len(w.b.rows) > w.rows {
 		w.b.truncate(w.rows, w.from, w.bufLen) // series without points
 	}
-	r.mu.Unlock()
+	joined := w.joined
+	r.mu.Unlock() // from here on w is the next write's
 	p.active.Done()
-	if w.joined {
+	if joined {
 		p.signal()
 	}
 }
@@ -175,10 +174,9 @@ func (w *Write) Commit(ctx context.Context) (Result, error) {
 // Ack tells when the points are in the sink. A TCP connection ends one
 // chunk of lines and reads the next while the first is being flushed.
 func (w *Write) End() *Ack {
-	w.release()
+	w.p.pending.Add(int64(w.points))
 	a := w.ack
-	*w = Write{}
-	writePool.Put(w)
+	w.release() // w belongs to the receiver: not used after this
 	return (*Ack)(a)
 }
 
@@ -215,6 +213,4 @@ func (w *Write) Abort() {
 		w.r.since.Store(0)
 	}
 	w.release()
-	*w = Write{}
-	writePool.Put(w)
 }

@@ -83,6 +83,10 @@ func (g *Generator) PointsPerRequest() int { return len(g.Hosts) * len(Fields) *
 // Seq is the number of requests made so far.
 func (g *Generator) Seq() int64 { return g.next / int64(g.Rounds) }
 
+// Rewind steps back one request: the next one has the same timestamps
+// (a refused request sent again).
+func (g *Generator) Rewind() { g.next = max(0, g.next-int64(g.Rounds)) }
+
 func (g *Generator) step() {
 	for i := range g.vals {
 		v := g.vals[i] + int64(g.rnd.IntN(5)) - 2
