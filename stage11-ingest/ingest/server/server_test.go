@@ -453,3 +453,28 @@ func TestTCP(t *testing.T) {
 		`cpu_usage{host="a"}`:       {{T: 1000, V: 1}, {T: 3000, V: 3}},
 	})
 }
+
+// TestTelegrafRequestShapes: the requests Telegraf's influxdb and
+// influxdb_v2 outputs send with telegraf.conf (Telegraf itself is not in
+// Debian and too large to build here): POST /write?db=telegraf and POST
+// /api/v2/write?bucket=telegraf&org=demo, no precision (nanoseconds),
+// text/plain, gzip, a User-Agent and (v2) a token the server ignores.
+func TestTelegrafRequestShapes(t *testing.T) {
+	f := newFixture(t, ingest.NewMemorySink(), Options{}, ingest.Options{})
+	body := "cpu,cpu=cpu-total,host=h1 usage_idle=97.5,usage_user=1.25 1703001600000000000\nmem,host=h1 used=123456789i,used_percent=42.5,available=1u 1703001600000000000\n"
+	for _, c := range []struct{ path, auth string }{{"/write?db=telegraf", ""}, {"/api/v2/write?bucket=telegraf&org=demo", "Token unused"}} {
+		hdr := []string{"Content-Encoding", "gzip", "User-Agent", "Telegraf/1.34.0 Go/1.24.2"}
+		if c.auth != "" {
+			hdr = append(hdr, "Authorization", c.auth)
+		}
+		if r := post(t, f.url+c.path, "text/plain; charset=utf-8", gz([]byte(body)), hdr...); r.code != 204 {
+			t.Fatalf("%s: %d %s", c.path, r.code, r.body)
+		}
+	}
+	got := f.sink.Series()
+	for _, name := range []string{`cpu_usage_idle{cpu="cpu-total",host="h1"}`, `mem_used{host="h1"}`, `mem_available{host="h1"}`} {
+		if s := got[name]; len(s) != 2 || s[1].T != 1703001600000 { // once per request (the memory sink keeps both)
+			t.Errorf("%s: %v", name, s)
+		}
+	}
+}
