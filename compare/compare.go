@@ -35,10 +35,7 @@ type Data struct {
 	Samples int
 }
 
-// ErrNoData wraps tsbs.ErrNoData: the TSBS files are not beside the workspace.
-var ErrNoData = tsbs.ErrNoData
-
-// LoadTSBS loads a TSBS file from ../shared/data and cuts every series into
+// LoadTSBS loads a TSBS file from the repository's testdata/tsbs and cuts every series into
 // chunks of n samples.
 func LoadTSBS(name string, n int) (Data, error) {
 	path, err := tsbs.Path(name)

@@ -1,7 +1,6 @@
 package delta
 
 import (
-	"errors"
 	"math"
 	"sync"
 	"testing"
@@ -15,8 +14,7 @@ var (
 	cpuOnlyErr    error
 )
 
-// cpuOnly loads ../shared/data's cpu-only file once per test binary, or
-// skips the test when the data folder is absent.
+// cpuOnly loads the TSBS cpu-only file (testdata/tsbs) once per test binary.
 func cpuOnly(tb testing.TB) []tsbs.Series {
 	tb.Helper()
 	cpuOnlyOnce.Do(func() {
@@ -26,9 +24,6 @@ func cpuOnly(tb testing.TB) []tsbs.Series {
 			cpuOnlySeries, cpuOnlyErr = tsbs.Load(p)
 		}
 	})
-	if errors.Is(cpuOnlyErr, tsbs.ErrNoData) {
-		tb.Skipf("shared data absent: %v", cpuOnlyErr)
-	}
 	if cpuOnlyErr != nil {
 		tb.Fatal(cpuOnlyErr)
 	}

@@ -1,5 +1,5 @@
-// Package tsbs loads the TSBS benchmark files kept in ../shared/data (see its
-// README) as series of samples, for the realistic-data tests and benchmarks of
+// Package tsbs loads the TSBS benchmark files kept in the repository's
+// testdata/tsbs (see the README there) as series of samples, for the realistic-data tests and benchmarks of
 // the compression stages.
 //
 // Series naming follows the data README: one series per (measurement, tag set,
@@ -26,14 +26,15 @@ import (
 	"github.com/tsdb-course/stage01-memstore/model"
 )
 
-// Files in ../shared/data.
+// Files in testdata/tsbs at the repository root.
 const (
 	CPUOnly = "tsbs-cpu-only-100h-6h.influx.gz"
 	DevOps  = "tsbs-devops-10h-2h.influx.gz"
 )
 
-// ErrNoData means the shared data folder was not found.
-var ErrNoData = errors.New("tsbs: ../shared/data not found beside the workspace root (set TSDB_DATA_DIR to its path)")
+// ErrNoData means no testdata/tsbs folder holding the file was found in the
+// working directory or any of its parents.
+var ErrNoData = errors.New("tsbs: testdata/tsbs not found in this directory or a parent (run from inside the repository)")
 
 // Series is one loaded series with its samples in file order.
 type Series struct {
@@ -42,31 +43,22 @@ type Series struct {
 	V      []float64
 }
 
-// Path finds a data file: $TSDB_DATA_DIR/name if set, else ../shared/data/name
-// relative to the workspace root (the first parent directory holding go.work).
+// Path finds a data file: testdata/tsbs/name in the working directory or the
+// nearest parent that has it, so it works from the repository root, from a
+// stage's module directory (GOWORK=off) and from a package directory (go test).
 func Path(name string) (string, error) {
-	if dir := os.Getenv("TSDB_DATA_DIR"); dir != "" {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("tsbs: %w", err)
-		}
-		return p, nil
-	}
 	dir, err := os.Getwd()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("tsbs: %w", err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "data", name)
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("%w: %v", ErrNoData, err)
-			}
+		p := filepath.Join(dir, "testdata", "tsbs", name)
+		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", ErrNoData
+			return "", fmt.Errorf("%w: %s", ErrNoData, name)
 		}
 		dir = parent
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/bits"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 )
@@ -93,12 +92,9 @@ func (a *Appender) Append(t int64, v float64) error {
 	case XOR:
 		vb := math.Float64bits(v)
 		x := vb ^ a.v
-		lz := min(bits.LeadingZeros64(x), 31)
-		tz := bits.TrailingZeros64(x)
+		_, _, fits := fitsWindow(x, a.leading, a.trailing) // true for a repeat too
 		m := 64 - int(a.leading) - int(a.trailing)
-		// An XOR of 0 passes this window test by itself (64 leading and
-		// trailing zeros, the leading count clamped to 31).
-		if lz >= int(a.leading) && tz >= int(a.trailing) && m <= 61 { // 3+m bits fit one write
+		if fits && m <= 61 { // 3+m bits fit one write
 			nz := -((x | -x) >> 63)
 			code := (0b10<<uint(m&63) | x>>(a.trailing&63)) & nz
 			w.writeBits(code, 2+int(uint64(m+1)&nz)) // '0''0', or '0''10' + m bits

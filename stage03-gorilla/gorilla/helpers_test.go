@@ -1,6 +1,7 @@
 package gorilla
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -66,6 +67,34 @@ func datasets() []dataset {
 		vs[i] = v
 	}
 	add("random-walk", ts, vs)
+
+	// A new window for every leading-zero count from 63 down to 2, so each
+	// count reaches the 5-bit field: 31 is the largest stored as itself, 32
+	// the first that must be clamped (unclamped, its bit 5 would spill into
+	// the control bits), 63 the largest. Before each, a one-bit XOR at bit
+	// 62 opens the window (1, 62), which the next XOR (fewer trailing zeros)
+	// cannot reuse. Descending, because a window of 0 or 1 leading zeros
+	// would take every later XOR. Once with a low bit set (a window of
+	// 64-lz bits), once with a single bit (a 1-bit window).
+	for _, oneBit := range []bool{false, true} {
+		ts, vs = nil, nil
+		prev := uint64(0)
+		put := func(x uint64) {
+			prev ^= x
+			ts = append(ts, int64(len(ts))*1000)
+			vs = append(vs, math.Float64frombits(prev))
+		}
+		put(0)
+		for lz := 63; lz >= 2; lz-- {
+			put(1 << 62)
+			x := uint64(1) << (63 - lz)
+			if !oneBit {
+				x |= 1
+			}
+			put(x)
+		}
+		add(fmt.Sprintf("leading-zero-edges-onebit=%v", oneBit), ts, vs)
+	}
 
 	ts, vs = Synthetic(3000, 3)
 	add("synthetic", ts, vs)

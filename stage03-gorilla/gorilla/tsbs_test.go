@@ -1,7 +1,6 @@
 package gorilla
 
 import (
-	"errors"
 	"sync"
 	"testing"
 
@@ -14,7 +13,7 @@ var tsbsCache struct {
 	err    error
 }
 
-// loadCPUOnly loads the TSBS cpu-only file once per test binary, or skips.
+// loadCPUOnly loads the TSBS cpu-only file once per test binary.
 func loadCPUOnly(tb testing.TB) []tsbs.Series {
 	tb.Helper()
 	tsbsCache.once.Do(func() {
@@ -25,9 +24,6 @@ func loadCPUOnly(tb testing.TB) []tsbs.Series {
 		}
 		tsbsCache.series, tsbsCache.err = tsbs.Load(path)
 	})
-	if errors.Is(tsbsCache.err, tsbs.ErrNoData) {
-		tb.Skipf("TSBS data absent: %v", tsbsCache.err)
-	}
 	if tsbsCache.err != nil {
 		tb.Fatal(tsbsCache.err)
 	}
@@ -35,7 +31,7 @@ func loadCPUOnly(tb testing.TB) []tsbs.Series {
 }
 
 // prometheusXORBytesPerSample is what Prometheus v0.316.0's XOR chunks need
-// on the same data in 120-sample chunks (../shared/data/README.md); the
+// on the same data in 120-sample chunks (testdata/tsbs/README.md); the
 // compare module measures it again side by side.
 const prometheusXORBytesPerSample = 0.926
 

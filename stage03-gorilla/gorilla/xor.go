@@ -20,8 +20,24 @@ import "math/bits"
 //   - The length field has 6 bits but a length can be 1..64. A length of 0 is
 //     impossible (the XOR is not zero), so 0 stands for 64.
 
-// noWindow marks "no window yet": the first non-zero XOR of a chunk must open one.
+// noWindow marks "no window yet": the first non-zero XOR of a chunk must open
+// one. It is above any leading count, so no XOR fits it (fitsWindow).
 const noWindow = 0xff
+
+// maxLeading is the largest leading-zero count the 5-bit field holds.
+const maxLeading = 31
+
+// fitsWindow is the window rule, the one place it is written: it returns x's
+// leading and trailing zero counts as a new window would store them
+// (leading clamped to maxLeading) and whether x's meaningful bits lie inside
+// the current window, so that x is coded '10' with the old bounds. An XOR of
+// zero fits any window (64 trailing zeros); no XOR fits noWindow. Small
+// enough to inline into the appender's fast path.
+func fitsWindow(x uint64, leading, trailing uint8) (lz, tz uint8, fits bool) {
+	lz = uint8(min(bits.LeadingZeros64(x), maxLeading))
+	tz = uint8(bits.TrailingZeros64(x))
+	return lz, tz, lz >= leading && tz >= trailing
+}
 
 // writeXOR appends the XOR of a value with its predecessor and updates the
 // window. The value's code is preceded by the pn bits of prefix (0 or 1 bits:
@@ -35,12 +51,8 @@ func (w *bitWriter) writeXOR(prefix uint64, pn int, x uint64, leading, trailing 
 	if pn > 0 {
 		w.writeBits(prefix, pn)
 	}
-	lz := uint8(bits.LeadingZeros64(x))
-	tz := uint8(bits.TrailingZeros64(x))
-	if lz > 31 {
-		lz = 31
-	}
-	if *leading != noWindow && lz >= *leading && tz >= *trailing {
+	lz, tz, fits := fitsWindow(x, *leading, *trailing)
+	if fits {
 		// '10': reuse the window; the run is stored with the old bounds.
 		m := 64 - int(*leading) - int(*trailing)
 		if m+2 <= maxFast {

@@ -6,12 +6,14 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"github.com/tsdb-course/stage02-delta/tsbs"
 )
 
 // BenchmarkParseTSBS parses the cpu-only file from memory (decompressed
 // first, so gzip is not measured).
 func BenchmarkParseTSBS(b *testing.B) {
-	fh, err := os.Open(tsbsPath(b, "tsbs-cpu-only-100h-6h.influx.gz"))
+	fh, err := os.Open(tsbsPath(b, tsbs.CPUOnly))
 	if err != nil {
 		b.Fatal(err)
 	}

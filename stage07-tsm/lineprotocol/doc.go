@@ -1,5 +1,5 @@
 // Package lineprotocol parses and writes InfluxDB line protocol, the text
-// format in which InfluxDB (and the TSBS benchmark files in ../shared/data)
+// format in which InfluxDB (and the TSBS files in the repository's testdata/tsbs)
 // carry points:
 //
 //	measurement[,tag=value…] field=value[,field=value…] [timestamp]

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tsdb-course/stage02-delta/tsbs"
 )
 
 // want is a point written out by hand, the oracle for the parse table.
@@ -307,25 +308,12 @@ func TestKey(t *testing.T) {
 	}
 }
 
-// tsbsPath finds a ../shared/data file or skips the test.
+// tsbsPath is the path of a file of the repository's testdata/tsbs.
 func tsbsPath(tb testing.TB, name string) string {
 	tb.Helper()
-	dir := os.Getenv("TSDB_DATA_DIR")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "data")
-				break
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("TSBS data not found (%s): see ../shared/data/README.md", p)
+	p, err := tsbs.Path(name)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return p
 }
@@ -336,7 +324,7 @@ func TestTSBSFiles(t *testing.T) {
 	for _, c := range []struct {
 		name          string
 		lines, fields int
-	}{{"tsbs-cpu-only-100h-6h.influx.gz", 216_000, 2_160_000}, {"tsbs-devops-10h-2h.influx.gz", 64_800, 727_200}} {
+	}{{tsbs.CPUOnly, 216_000, 2_160_000}, {tsbs.DevOps, 64_800, 727_200}} {
 		fh, err := os.Open(tsbsPath(t, c.name))
 		if err != nil {
 			t.Fatal(err)

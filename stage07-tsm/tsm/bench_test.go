@@ -5,33 +5,22 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage07-tsm/lineprotocol"
 )
 
-// tsbsBatches parses a TSBS file once into write batches of `lines` lines
-// (the benchmarks time the engine, not the parser), skipping when
-// ../shared/data is absent.
+// tsbsBatches parses a file of testdata/tsbs once into write batches of
+// `lines` lines (the benchmarks time the engine, not the parser).
 func tsbsBatches(tb testing.TB, name string, lines int) []*Batch {
 	tb.Helper()
-	dir := os.Getenv("TSDB_DATA_DIR")
-	if dir == "" {
-		wd, _ := os.Getwd()
-		for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "data")
-				break
-			}
-		}
-	}
-	fh, err := os.Open(filepath.Join(dir, name))
-	if err != nil {
-		tb.Skipf("TSBS data not found (%v): see ../shared/data/README.md", err)
-	}
+	path, err := tsbs.Path(name)
+	mustNoErr(tb, err)
+	fh, err := os.Open(path)
+	mustNoErr(tb, err)
 	defer fh.Close()
 	zr, err := gzip.NewReader(fh)
 	mustNoErr(tb, err)
@@ -66,7 +55,7 @@ func countValues(bs []*Batch) int {
 // beforehand) through WAL (sync=batch: every write acknowledged after an
 // fsync covering it) and cache, default 256 MiB cache (no flush).
 func BenchmarkIngestTSBS(b *testing.B) {
-	batches := tsbsBatches(b, "tsbs-cpu-only-100h-6h.influx.gz", 5000)
+	batches := tsbsBatches(b, tsbs.CPUOnly, 5000)
 	n := countValues(batches)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -99,7 +88,7 @@ func BenchmarkIngestTSBS(b *testing.B) {
 // integer: the file's values as written (integer fields); float: the same
 // numbers stored as floats, for the float blocks (timestamp column + XOR).
 func BenchmarkFullCompactionTSBS(b *testing.B) {
-	batches := tsbsBatches(b, "tsbs-cpu-only-100h-6h.influx.gz", 5000)
+	batches := tsbsBatches(b, tsbs.CPUOnly, 5000)
 	n := countValues(batches)
 	run := func(b *testing.B, batches []*Batch) {
 		b.ReportAllocs()
@@ -172,7 +161,7 @@ func loadFiles(tb testing.TB, batches []*Batch, files int) *Engine {
 //     10 are rejected by the bloom filter without their index being touched
 //     (reported as bloom-rejects/query).
 func BenchmarkQueryOneKeyHour(b *testing.B) {
-	batches := tsbsBatches(b, "tsbs-cpu-only-100h-6h.influx.gz", 5000)
+	batches := tsbsBatches(b, tsbs.CPUOnly, 5000)
 	const key = "cpu,arch=x64,datacenter=us-west-1b,hostname=host_5,os=Ubuntu16.10,rack=18,region=us-west-1,service=14,service_environment=staging,service_version=0,team=CHI#!~#usage_user"
 	start := time.Date(2024, 1, 1, 2, 0, 0, 0, time.UTC).UnixNano()
 	run := func(b *testing.B, e *Engine) {

@@ -3,11 +3,14 @@ package tsm
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage07-tsm/lineprotocol"
@@ -179,4 +182,71 @@ func TestOpenCleansLeftovers(t *testing.T) {
 	if err != nil || v.Len() != 1 {
 		t.Fatalf("read: %d values, %v", v.Len(), err)
 	}
+}
+
+// TestCacheNewerThanSnapshot rewrites a timestamp while a flush is writing
+// the snapshot that holds its older value: every read during and after the
+// flush, and after a reopen, must return the newer value (the cache is
+// newer than the snapshot, which is newer than the files).
+func TestCacheNewerThanSnapshot(t *testing.T) {
+	opts := testOptions()
+	reached, release := make(chan struct{}), make(chan struct{})
+	opts.hook = func(p string) {
+		if p == "flush:snapshot" {
+			close(reached)
+			<-release
+		}
+	}
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	dir := t.TempDir()
+	e, err := Open(dir, opts)
+	mustNoErr(t, err)
+	defer func() {
+		unblock() // a failed check must not leave the flush, and so Close, waiting
+		e.Close()
+	}()
+	const key = "cpu,host=a#!~#v"
+	write := func(ts int64, v float64) {
+		t.Helper()
+		b := NewBatch()
+		mustNoErr(t, b.Add([]byte(key), FloatType, ts, math.Float64bits(v), ""))
+		mustNoErr(t, e.WriteBatch(b))
+	}
+	check := func(when string) {
+		t.Helper()
+		got, _, err := e.Read(key, 0, 100)
+		mustNoErr(t, err)
+		want := Values{Type: FloatType}
+		want.Append(10, math.Float64bits(2), "")
+		want.Append(20, math.Float64bits(1), "")
+		if err := sameValues(got, want); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+	write(10, 1)
+	write(20, 1)
+	flushed := make(chan error, 1)
+	go func() {
+		_, err := e.Flush()
+		flushed <- err
+	}()
+	select {
+	case <-reached:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the flush never reached its snapshot")
+	}
+	write(10, 2) // into the fresh cache; the snapshot holds 10 → 1
+	check("during the flush")
+	unblock()
+	mustNoErr(t, <-flushed)
+	if st := e.Stats(); len(st.Files) != 1 || st.CacheValues != 1 {
+		t.Fatalf("after the flush: %d files, %d cache values, want 1 and 1", len(st.Files), st.CacheValues)
+	}
+	check("after the flush")
+	mustNoErr(t, e.Close())
+	opts.hook = nil
+	e, err = Open(dir, opts)
+	mustNoErr(t, err)
+	check("after a reopen")
 }

@@ -2,7 +2,6 @@ package tsm
 
 import (
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -67,7 +66,7 @@ var versus struct {
 func versusPoints(tb testing.TB) []lineprotocol.Point {
 	tb.Helper()
 	versus.once.Do(func() {
-		path, err := tbsbPath()
+		path, err := tsbs.Path(tsbs.CPUOnly)
 		if err != nil {
 			versus.err = err
 			return
@@ -131,20 +130,8 @@ func versusPoints(tb testing.TB) []lineprotocol.Point {
 			versus.start = versus.points[0].Time
 		}
 	})
-	if errors.Is(versus.err, tsbs.ErrNoData) || errors.Is(versus.err, os.ErrNotExist) {
-		tb.Skipf("TSBS data not found (%v): see ../shared/data/README.md", versus.err)
-	}
 	mustNoErr(tb, versus.err)
 	return versus.points
-}
-
-func tbsbPath() (string, error) {
-	path, err := tsbs.Path(tsbs.CPUOnly)
-	if err != nil {
-		return "", err
-	}
-	_, err = os.Stat(path)
-	return path, err
 }
 
 func tagValue(tags []lineprotocol.Tag, k string) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage11-ingest/remote"
@@ -213,7 +214,13 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		s, err := text.ParseLine(line)
+		var s text.TextSample
+		var err error
+		if utf8.ValidString(line) {
+			s, err = text.ParseLine(line)
+		} else {
+			err = errors.New("not valid UTF-8")
+		}
 		if err == nil {
 			if !s.HasTime {
 				s.T = now
