@@ -6,46 +6,43 @@ import (
 	"context"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	vminflux "github.com/VictoriaMetrics/VictoriaMetrics/lib/protoparser/influx"
 	influxlp "github.com/influxdata/line-protocol/v2/lineprotocol"
+	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage07-tsm/lineprotocol"
 	"github.com/tsdb-course/stage11-ingest/influx"
 	"github.com/tsdb-course/stage11-ingest/ingest"
-	"github.com/tsdb-course/stage11-ingest/loadgen"
 )
 
-// lineBody is 21,600 lines (216,000 values) of TSBS cpu-only line
-// protocol: the head of the TSBS file when it is at hand (testdata/ at
-// the repository's root, or ../shared/data), else loadgen's lines of the
-// same shape.
+// lineBody is the first 21,600 lines (216,000 values) of TSBS's
+// cpu-only file.
 func lineBody(b *testing.B) ([]byte, int) {
 	const lines = 21_600
-	wd, _ := os.Getwd()
-	for _, dir := range []string{filepath.Join(wd, "..", "testdata"), filepath.Join(wd, "..", "..", "shared", "data")} {
-		fh, err := os.Open(filepath.Join(dir, "tsbs-cpu-only-100h-6h.influx.gz"))
-		if err != nil {
-			continue
-		}
-		defer fh.Close()
-		zr, err := gzip.NewReader(fh)
-		if err != nil {
-			b.Fatal(err)
-		}
-		all, err := io.ReadAll(zr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		end := 0
-		for range lines {
-			end += bytes.IndexByte(all[end:], '\n') + 1
-		}
-		return all[:end], lines * 10
+	p, err := tsbs.Path("tsbs-cpu-only-100h-6h.influx.gz")
+	if err != nil {
+		b.Fatal(err)
 	}
-	return loadgen.New(0, 1, lines/10, 10).Line(nil), lines * 10
+	fh, err := os.Open(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fh.Close()
+	zr, err := gzip.NewReader(fh)
+	if err != nil {
+		b.Fatal(err)
+	}
+	all, err := io.ReadAll(zr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	end := 0
+	for range lines {
+		end += bytes.IndexByte(all[end:], '\n') + 1
+	}
+	return all[:end], lines * 10
 }
 
 // BenchmarkLineProtocol parses the same TSBS lines with this workspace's

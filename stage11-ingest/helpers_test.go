@@ -2,54 +2,41 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage11-ingest/influx"
 	"github.com/tsdb-course/stage11-ingest/ingest"
-	"github.com/tsdb-course/stage11-ingest/loadgen"
 )
 
-// tsbsLines returns up to n lines of TSBS's cpu-only file when the
-// repository has it (testdata/ at the root, or ../shared/data beside it),
-// else n lines of the same shape from loadgen.
-func tsbsLines(t testing.TB, n int) ([][]byte, string) {
-	wd, _ := os.Getwd()
-	for _, p := range []string{filepath.Join(wd, "..", "testdata"), filepath.Join(wd, "..", "..", "shared", "data")} {
-		fh, err := os.Open(filepath.Join(p, "tsbs-cpu-only-100h-6h.influx.gz"))
-		if err != nil {
-			continue
-		}
-		defer fh.Close()
-		zr, err := gzip.NewReader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out [][]byte
-		sc := bufio.NewScanner(zr)
-		for sc.Scan() && len(out) < n {
-			out = append(out, append([]byte(nil), sc.Bytes()...))
-		}
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out, "the TSBS cpu-only file"
+// tsbsLines returns up to n lines of TSBS's cpu-only file
+// (testdata/tsbs at the repository's root).
+func tsbsLines(t testing.TB, n int) [][]byte {
+	p, err := tsbs.Path("tsbs-cpu-only-100h-6h.influx.gz")
+	if err != nil {
+		t.Fatal(err)
 	}
-	g := loadgen.New(0, 1, 1000, 1)
+	fh, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	zr, err := gzip.NewReader(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out [][]byte
-	for len(out) < n {
-		body := g.Line(nil)
-		for len(body) > 0 {
-			i := bytes.IndexByte(body, '\n')
-			out = append(out, body[:i])
-			body = body[i+1:]
-		}
+	sc := bufio.NewScanner(zr)
+	for sc.Scan() && len(out) < n {
+		out = append(out, append([]byte(nil), sc.Bytes()...))
 	}
-	return out[:n], "loadgen's TSBS-shaped lines (the TSBS file is not in the repository)"
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // bodies joins lines into request bodies of per lines each.

@@ -25,7 +25,7 @@ func TestMilestone1_SingleThreadedParsing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("CPU time under the race detector means nothing")
 	}
-	lines, src := tsbsLines(t, 216_000)
+	lines := tsbsLines(t, 216_000)
 	bs := bodies(lines, 1000)
 	p, err := ingest.New(ingest.Discard{}, ingest.Options{Flushers: 1})
 	if err != nil {
@@ -45,7 +45,7 @@ func TestMilestone1_SingleThreadedParsing(t *testing.T) {
 		t.Fatalf("%d values from %d lines, want 10 per line", values, parsed)
 	}
 	rate := float64(parsed) / cpu.Seconds()
-	t.Logf("%s: %d points (%d values) in %.2f CPU-s: %.0f points/s, %.0f values/s per core", src, parsed, values, cpu.Seconds(), rate, rate*10)
+	t.Logf("%d TSBS points (%d values) in %.2f CPU-s: %.0f points/s, %.0f values/s per core", parsed, values, cpu.Seconds(), rate, rate*10)
 	if cpu > 5*time.Second*time.Duration(parsed)/1_000_000 {
 		t.Fatalf("%.2f CPU-s for %d points: more than 5 CPU-s per million (200K points/s)", cpu.Seconds(), parsed)
 	}
@@ -58,7 +58,7 @@ func TestMilestone2_ScalesWithWriters(t *testing.T) {
 	if raceEnabled {
 		t.Skip("CPU time under the race detector means nothing")
 	}
-	lines, _ := tsbsLines(t, 80_000)
+	lines := tsbsLines(t, 80_000)
 	bs := bodies(lines, 500)
 	perPoint := map[int]float64{}
 	for range 5 { // rounds alternate the writer counts; the best of each counts (other jobs only add CPU time)
