@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -522,6 +523,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.hosts, "hosts", 10, "hosts per writer (10 series each)")
 	fs.IntVar(&o.rounds, "rounds", 10, "timestamps per request (a request holds hosts × rounds × 10 points)")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append \"writer seq\" for each acknowledged request to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -534,6 +536,17 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := runBench(context.Background(), o)
 	if err != nil {
 		var ue cli.UsageError

@@ -36,10 +36,15 @@ type RowIDs struct {
 	ids      []uint64
 }
 
-// Get returns the id of the series with suffix, or 0.
-func (r *RowIDs) Get(suffix []byte) uint64 {
+// Get returns the id of the series with suffix, or 0. hint is where to
+// look first: a row's points come in the same order line after line (a
+// line's fields), so the k-th point of a row is usually the k-th suffix.
+func (r *RowIDs) Get(suffix []byte, hint int) uint64 {
 	if r == nil {
 		return 0
+	}
+	if hint < len(r.suffixes) && r.suffixes[hint] == string(suffix) {
+		return r.ids[hint]
 	}
 	for i, s := range r.suffixes {
 		if s == string(suffix) {

@@ -35,15 +35,17 @@ func (s *BlocksSink) Write(b *Batch) error {
 	var ids *RowIDs
 	var key []byte
 	var f Format
+	k := 0 // the point's position in its row
 	for i := range b.Len() {
 		p := b.At(i)
 		if p.Row != row {
-			row = p.Row
+			row, k = p.Row, 0
 			key, f = b.Key(row)
 			ids = s.cache.Row(f, key)
 		}
 		suffix := b.Suffix(i)
-		ref := ids.Get(suffix)
+		ref := ids.Get(suffix, k)
+		k++
 		var err error
 		if ref != 0 {
 			ref, err = app.Append(ref, model.Labels{}, p.T, p.V)
@@ -89,17 +91,19 @@ func (s *MemorySink) Write(b *Batch) error {
 	var ids *RowIDs
 	var key []byte
 	var f Format
+	k := 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range b.Len() {
 		p := b.At(i)
 		if p.Row != row {
-			row = p.Row
+			row, k = p.Row, 0
 			key, f = b.Key(row)
 			ids = s.cache.Row(f, key)
 		}
 		suffix := b.Suffix(i)
-		id := ids.Get(suffix)
+		id := ids.Get(suffix, k)
+		k++
 		if id == 0 {
 			lset, err := b.Labels(i)
 			if err != nil {
