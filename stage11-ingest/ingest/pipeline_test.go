@@ -442,3 +442,32 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Begin after Close: %v", err)
 	}
 }
+
+// TestBackpressurePending: batches that never fill do not pass through the
+// queue, so the points written but not flushed are bounded too
+// (MaxPending): with an empty queue, a write past the bound is refused.
+func TestBackpressurePending(t *testing.T) {
+	g := newGate()
+	p := newPipeline(t, g, Options{Receivers: 2, Flushers: 1, MaxPending: 5})
+	first, _ := oneWrite(t, p, Reject, 0, 3)
+	<-g.entered // the flusher holds the first write's batch: 3 pending
+	second, err := oneWrite(t, p, Reject, 1, 3)
+	if err != nil {
+		t.Fatalf("3 pending of 5: %v", err)
+	}
+	if _, err := oneWrite(t, p, Reject, 2, 1); !errors.Is(err, ErrBackpressure) {
+		t.Fatalf("6 pending of 5: %v (stats %+v)", err, p.Stats())
+	}
+	if st := p.Stats(); st.Queued != 0 || st.Pending != 6 {
+		t.Fatalf("stats %+v", st)
+	}
+	g.release()
+	for _, c := range []chan error{first, second} {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := p.Stats(); st.Pending != 0 {
+		t.Fatalf("pending after the flushes: %+v", st)
+	}
+}

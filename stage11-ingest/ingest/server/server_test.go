@@ -345,7 +345,7 @@ func (s *stuck) release() { s.once.Do(func() { close(s.open) }) }
 // backpressure` over TCP; once the sink moves, writes go through.
 func TestBackpressureHTTPAndTCP(t *testing.T) {
 	s := newStuck()
-	f := newFixture(t, s, Options{Backpressure: ingest.Reject}, ingest.Options{Receivers: 1, Flushers: 1, BatchSize: 1, QueueSize: 2})
+	f := newFixture(t, s, Options{Backpressure: ingest.Reject}, ingest.Options{Receivers: 1, Flushers: 1, BatchSize: 1, QueueSize: 2, MaxPending: 100})
 	t.Cleanup(s.release)
 	var wg sync.WaitGroup
 	codes := make(chan int, 3)
