@@ -58,6 +58,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("tcp reply: %w", err)
 	}
+	if reply != "OK\n" {
+		return fmt.Errorf("tcp reply %q, want OK", reply)
+	}
 	host, port, _ := net.SplitHostPort(s.Addr())
 	fmt.Fprintf(stdout, "\n$ echo %q | nc %s %s\n%s", line, host, port, reply)
 
@@ -67,6 +70,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("HTTP write: %s", resp.Status)
+	}
 	fmt.Fprintf(stdout, "\n$ curl -i -XPOST 'http://%s/api/v2/write?org=demo&bucket=demo' --data-binary @two-lines.txt\nHTTP/1.1 %s\n", s.Addr(), resp.Status)
 	st := s.p.Stats()
 	fmt.Fprintf(stdout, "\nThe server's sink (stage06's head, WAL fsynced before each answer) holds the %d points, in %d batches.\n", st.Points, st.Batches)
