@@ -44,7 +44,8 @@ func (s *splitListener) route(c net.Conn) {
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	isHTTP := false
 	for n := 1; n <= 4096; {
-		b, err := br.Peek(n)
+		_, err := br.Peek(n) // waits for n bytes
+		b, _ := br.Peek(br.Buffered())
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			line := bytes.TrimRight(b[:i], "\r")
 			for _, m := range httpMethods {
