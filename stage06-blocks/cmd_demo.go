@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -71,7 +72,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	p.Done()
 	fmt.Fprintf(stdout, "Head spans %s: flushing the oldest %s to disk...\n", span(db.Head().MaxTime()-db.Head().MinTime()), span(tsdb.DefaultBlockRange))
-	rep, err := db.CompactReport()
+	rep, err := db.CompactReport(context.Background())
 	if err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	p.Done()
-	rep, err = db.CompactReport()
+	rep, err = db.CompactReport(context.Background())
 	if err != nil || len(rep) == 0 {
 		return fmt.Errorf("second block: %v", err)
 	}
