@@ -142,3 +142,105 @@ func sorted(s []string) []string {
 	}
 	return out
 }
+
+const flappingRules = `groups:
+  - name: flapping
+    interval: 15s
+    rules:
+      - alert: Flapping
+        expr: x > 0.8
+        for: 1m
+      - alert: FlappingNoFor
+        expr: x > 0.8
+      - alert: Down
+        expr: up == 0
+        keep_firing_for: 2m
+      - alert: DownNoKeep
+        expr: up == 0
+`
+
+// A series crossing the threshold every evaluation never stays above it for
+// `for`, so the alert never fires (and nothing is sent); without `for` the
+// same series fires and resolves 20 times each. keep_firing_for holds a
+// firing alert through gaps shorter than itself.
+func TestMilestone2_ForPreventsFlapping(t *testing.T) {
+	e := newEnv(t, flappingRules, rules.ManagerOptions{})
+	var x []float64
+	for i := 0; i < 40; i++ {
+		x = append(x, []float64{0.9, 0.5}[i%2])
+	}
+	e.series(`x`, base, 15*time.Second, x...)
+	// up: down 0-60s, up 75-120s (a 45s gap), down 135-150s, up from 165s.
+	var up []float64
+	for i := 0; i < 40; i++ {
+		v := 1.0
+		if i <= 4 || i == 9 || i == 10 {
+			v = 0
+		}
+		up = append(up, v)
+	}
+	e.series(`up`, base, 15*time.Second, up...)
+
+	flap := alertingRule(t, e.mgr, "Flapping")
+	down := alertingRule(t, e.mgr, "Down")
+	downNoKeep := alertingRule(t, e.mgr, "DownNoKeep")
+	var downStates, noKeepStates []string
+	for i := 0; i < 40; i++ {
+		ts := at(time.Duration(i) * 15 * time.Second)
+		e.evalAll(ts)
+		if s := flap.State(); s == rules.StateFiring {
+			t.Fatalf("t=%ds: Flapping fired", i*15)
+		} else if want := []rules.AlertState{rules.StatePending, rules.StateInactive}[i%2]; s != want {
+			t.Errorf("t=%ds: Flapping %v, want %v", i*15, s, want)
+		}
+		if i < 22 {
+			downStates = append(downStates, down.State().String()[:1])
+			noKeepStates = append(noKeepStates, downNoKeep.State().String()[:1])
+		}
+		if i >= 5 && i <= 8 {
+			as := down.ActiveAlerts()
+			if len(as) != 1 || !as[0].KeepFiringSince.Equal(at(75*time.Second)) || !as[0].FiredAt.Equal(base) {
+				t.Errorf("t=%ds: Down alerts %+v, want firing since 0s, kept since 75s", i*15, as)
+			}
+		}
+	}
+	end := at(39 * 15 * time.Second)
+	if got := e.query(`count_over_time(ALERTS{alertname="Flapping", alertstate="firing"}[15m])`, end); got != "" {
+		t.Errorf("Flapping has firing ALERTS samples: %s", got)
+	}
+	if got := e.query(`count_over_time(ALERTS{alertname="Flapping", alertstate="pending"}[15m])`, end); got != `{alertname="Flapping", alertstate="pending"} 20` {
+		t.Errorf("Flapping pending samples: %q, want 20 (every other evaluation)", got)
+	}
+
+	// f: firing, i: inactive, one letter per 15s from 0s to 315s.
+	if got, want := strings.Join(downStates, ""), "fffffffffffffffffffi"+"ii"; got != want {
+		t.Errorf("Down (keep_firing_for 2m):\n got %s\nwant %s", got, want)
+	}
+	if got, want := strings.Join(noKeepStates, ""), "fffffiiiiffiiiiiiiiiii"; got != want {
+		t.Errorf("DownNoKeep:\n got %s\nwant %s", got, want)
+	}
+
+	count := map[string]int{}
+	var downSent []string
+	for _, a := range e.sent.take() {
+		count[a.Labels.Get("alertname")+" "+a.State.String()]++
+		if a.Labels.Get("alertname") == "Down" {
+			downSent = append(downSent, fmt.Sprintf("%s@%v", a.State, a.LastSentAt.Sub(base)))
+		}
+	}
+	if count["Flapping firing"]+count["Flapping inactive"] != 0 {
+		t.Errorf("Flapping was sent: %v", count)
+	}
+	if count["FlappingNoFor firing"] != 20 || count["FlappingNoFor inactive"] != 20 {
+		t.Errorf("FlappingNoFor sent %d firing, %d resolved; want 20 and 20", count["FlappingNoFor firing"], count["FlappingNoFor inactive"])
+	}
+	// Down: fired at 0s, re-sent once each resend delay (1m) has passed
+	// (the first evaluation after it: every 1m15s), never resolved during
+	// the gaps, resolved at 4m45s; the resolution is re-sent the same way
+	// for the 15 minutes a resolved alert is kept, so a notifier that
+	// missed it still hears of it.
+	if got, want := strings.Join(downSent, " "), "firing@0s firing@1m15s firing@2m30s firing@3m45s "+
+		"inactive@4m45s inactive@6m0s inactive@7m15s inactive@8m30s inactive@9m45s"; got != want {
+		t.Errorf("Down sent %s\nwant %s", got, want)
+	}
+}
