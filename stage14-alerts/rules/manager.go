@@ -183,7 +183,7 @@ func (m *Manager) newGroup(file string, rg rulefmt.RuleGroup, restore bool) (*Gr
 		if err != nil {
 			return nil, err
 		}
-		labels, err := labelsFromMaps(rg.Labels, r.Labels)
+		labels, err := FromMaps(rg.Labels, r.Labels)
 		if err != nil {
 			return nil, err
 		}

@@ -127,9 +127,9 @@ func (errSet) Next() bool               { return false }
 func (errSet) At() promql.StorageSeries { return nil }
 func (e errSet) Err() error             { return e.err }
 
-// labelsFromMaps merges maps, later ones winning, into a label set; an empty
-// value removes the label.
-func labelsFromMaps(maps ...map[string]string) (model.Labels, error) {
+// FromMaps merges maps, later ones winning, into a label set (a rule's
+// labels: its group's, then its own); an empty value removes the label.
+func FromMaps(maps ...map[string]string) (model.Labels, error) {
 	merged := map[string]string{}
 	for _, m := range maps {
 		for k, v := range m {
