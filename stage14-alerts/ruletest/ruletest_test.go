@@ -32,7 +32,9 @@ func TestCheckRules(t *testing.T) {
 		t.Errorf("good file: %d %q %q", code, out, errOut)
 	}
 
-	out, errOut, code = run(t, func(o, e *bytes.Buffer) int { return CheckRules(nil, o, e, CheckOptions{}, "bad_rules.yml", "alerts.yml") })
+	out, errOut, code = run(t, func(o, e *bytes.Buffer) int {
+		return CheckRules(nil, o, e, CheckOptions{}, "bad_rules.yml", "alerts.yml")
+	})
 	wantErr := `  FAILED:
 bad_rules.yml: 0:0: group "broken", rule 1, "NoExpr": field 'expr' must be set in rule
 bad_rules.yml: 5:17: group "broken", rule 2, "job:up{x}": invalid field 'for' in recording rule
@@ -59,7 +61,9 @@ bad_rules.yml: 14:17: 15:16: group "broken", rule 1, "A": only one of 'record' a
 	}); code != 3 {
 		t.Errorf("--lint-fatal: exit %d, want 3", code)
 	}
-	out, _, code = run(t, func(o, e *bytes.Buffer) int { return CheckRules(nil, o, e, CheckOptions{NoLint: true}, "dup_rules.yml") })
+	out, _, code = run(t, func(o, e *bytes.Buffer) int {
+		return CheckRules(nil, o, e, CheckOptions{NoLint: true}, "dup_rules.yml")
+	})
 	if code != 0 || out != "Checking dup_rules.yml\n  SUCCESS: 2 rules found\n\n" {
 		t.Errorf("--lint=none: %d %q", code, out)
 	}
