@@ -46,10 +46,13 @@ type DispatcherOptions struct {
 type Notification struct {
 	Receiver    string // receiver name
 	Integration string // webhook, slack, pagerduty, stdout
-	Data        *Data
-	Attempts    int
-	Err         error
-	At          time.Time
+	// Target is where it went: the webhook URL, the Slack channel, the
+	// PagerDuty events URL; "" for stdout.
+	Target   string
+	Data     *Data
+	Attempts int
+	Err      error
+	At       time.Time
 }
 
 // Dispatcher is the notifier: it takes alerts, routes and groups them,
@@ -341,7 +344,8 @@ func (d *Dispatcher) notify(ctx context.Context, g *aggrGroup, idx int, integ In
 		}
 	}
 	if d.opts.OnNotify != nil {
-		d.opts.OnNotify(Notification{Receiver: g.route.Receiver, Integration: integ.Name(), Data: data, Attempts: attempts, Err: err, At: now})
+		d.opts.OnNotify(Notification{Receiver: g.route.Receiver, Integration: integ.Name(), Target: targetOf(integ),
+			Data: data, Attempts: attempts, Err: err, At: now})
 	}
 	if err != nil {
 		return false
@@ -445,4 +449,16 @@ func (d *Dispatcher) GroupCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.groups)
+}
+
+func targetOf(i Integration) string {
+	switch i := i.(type) {
+	case *webhook:
+		return i.cfg.URL
+	case *slack:
+		return i.cfg.Channel
+	case *pagerduty:
+		return i.cfg.URL
+	}
+	return ""
 }

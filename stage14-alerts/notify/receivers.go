@@ -186,11 +186,10 @@ func (p *pagerduty) SendResolved() bool { return boolOr(p.cfg.SendResolved, true
 // key is the SHA-256 of the group key, as Alertmanager's, so a later
 // notification of the same group updates the same incident.
 func (p *pagerduty) Notify(ctx context.Context, d *Data) (bool, error) {
-	sum := sha256.Sum256([]byte(d.GroupKey))
 	ev := PagerdutyEvent{
 		RoutingKey:  p.cfg.RoutingKey,
 		EventAction: "trigger",
-		DedupKey:    hex.EncodeToString(sum[:]),
+		DedupKey:    PagerdutyDedupKey(d.GroupKey),
 		Client:      orDefault(p.cfg.Client, "Alertmanager"),
 		ClientURL:   orDefault(p.cfg.ClientURL, d.ExternalURL+"/#/alerts?receiver="+urlQuery(d.Receiver)),
 	}
@@ -218,6 +217,13 @@ func (p *pagerduty) Notify(ctx context.Context, d *Data) (bool, error) {
 	}
 	ev.Payload = &PagerdutyPayload{Summary: summary, Source: ev.Client, Severity: orDefault(p.cfg.Severity, "error"), CustomDetails: details}
 	return postJSON(ctx, p.client, p.cfg.URL, ev, 0)
+}
+
+// PagerdutyDedupKey is the incident key of a group: the SHA-256 of its key,
+// in hex.
+func PagerdutyDedupKey(groupKey string) string {
+	sum := sha256.Sum256([]byte(groupKey))
+	return hex.EncodeToString(sum[:])
 }
 
 // alertList is Alertmanager's plain-text list of alerts.

@@ -53,6 +53,9 @@ type ManagerOptions struct {
 	ForGracePeriod time.Duration
 	// ResendDelay is how often a firing alert is re-sent. Defaults to 1m.
 	ResendDelay time.Duration
+	// OnGroupEval, if set, is called after each scheduled evaluation of a
+	// group, on the evaluating goroutine (a transcript, metrics).
+	OnGroupEval func(g *Group, ts time.Time)
 }
 
 // ErrNoQuery: ManagerOptions.Query is nil.
@@ -339,6 +342,9 @@ func (m *Manager) tick(r *groupRun) {
 		// Errors leave the alerts as evaluated: they start over, which is
 		// what a manager without history does anyway.
 		_ = g.RestoreForState(m.ctx, m.opts.Clock.Now())
+	}
+	if m.opts.OnGroupEval != nil {
+		m.opts.OnGroupEval(g, ts)
 	}
 	r.evalMu.Unlock()
 
