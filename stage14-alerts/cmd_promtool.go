@@ -30,7 +30,7 @@ func cmdCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.Exit(err, stderr)
 	}
-	opts := ruletest.CheckOptions{LintFatal: *fatal, IgnoreUnknownFields: *ignore}
+	opts := ruletest.CheckOptions{LintFatal: *fatal, IgnoreUnknownFields: *ignore, Prog: prog}
 	switch *lint {
 	case "none":
 		opts.NoLint = true
@@ -77,5 +77,5 @@ func cmdTest(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.Exit(err, stderr)
 	}
-	return ruletest.TestRules(stdout, stderr, ruletest.TestOptions{Run: run}, files...)
+	return ruletest.TestRules(stdout, stderr, ruletest.TestOptions{Run: run, Prog: prog}, files...)
 }

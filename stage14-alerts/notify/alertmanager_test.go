@@ -164,8 +164,8 @@ receivers:
 	now := time.Now().UTC().Truncate(time.Second)
 	mk := func(instance, job string) *Alert {
 		return &Alert{
-			Labels:       model.MustFromStrings("alertname", "HighCPU", "cluster", "eu", "instance", instance, "job", job, "severity", "warning"),
-			Annotations:  map[string]string{"summary": "High CPU on " + instance, "runbook": "https://runbooks/cpu"},
+			Labels:      model.MustFromStrings("alertname", "HighCPU", "cluster", "eu", "instance", instance, "job", job, "severity", "warning"),
+			Annotations: map[string]string{"summary": "High CPU on " + instance, "runbook": "https://runbooks/cpu"},
 			// Starting now: an alert older than group_wait is flushed at
 			// once, racing the rest of the batch into its group.
 			StartsAt:     now,
@@ -173,7 +173,7 @@ receivers:
 			GeneratorURL: "http://prometheus:9090/graph?g0.expr=up&g0.tab=1",
 		}
 	}
-	alerts := []*Alert{mk("b:9100", "node"), mk("a:9100", "node"), mk("a:9100", "api")}
+	alerts := []*Alert{mk("b:9100", "node"), mk("a:9100", "node"), mk("a:9100", "api"), mk("b:9100", "api")}
 
 	// 1. Sent as Prometheus sends them, listed by the real Alertmanager.
 	s := NewSender(SenderOptions{URLs: []string{base}})
@@ -258,7 +258,7 @@ receivers:
 		ob, _ := json.MarshalIndent(ours, "", "  ")
 		t.Errorf("webhook payloads differ.\nreal Alertmanager:\n%s\nours:\n%s", tb, ob)
 	}
-	if ours["version"] != "4" || len(ours["alerts"].([]any)) != 3 {
+	if ours["version"] != "4" || len(ours["alerts"].([]any)) != 4 {
 		t.Errorf("payload %v", ours)
 	}
 }

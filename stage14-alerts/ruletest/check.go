@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -32,6 +33,24 @@ type CheckOptions struct {
 	LintFatal bool
 	// IgnoreUnknownFields skips unknown keys (--ignore-unknown-fields).
 	IgnoreUnknownFields bool
+	// Prog names the program in the error about a file that does not
+	// exist. Defaults to "promtool".
+	Prog string
+}
+
+// missingFile reports the first file that does not exist as promtool's
+// argument parser does, before anything is checked.
+func missingFile(stderr io.Writer, prog string, files []string) bool {
+	if prog == "" {
+		prog = "promtool"
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			fmt.Fprintf(stderr, "%s: error: path '%s' does not exist, try --help\n", prog, f)
+			return true
+		}
+	}
+	return false
 }
 
 var errLint = errors.New("lint error")
@@ -40,6 +59,9 @@ var errLint = errors.New("lint error")
 // or the content of stdin when no file is given, and returns the exit
 // status. Progress goes to stdout, problems to stderr.
 func CheckRules(stdin io.Reader, stdout, stderr io.Writer, opts CheckOptions, files ...string) int {
+	if missingFile(stderr, opts.Prog, files) {
+		return ExitFailure
+	}
 	failed, hasErrors := false, false
 	check := func(name string, parse func() (*rulefmt.RuleGroups, []error)) {
 		fmt.Fprintln(stdout, "Checking", name)

@@ -31,8 +31,9 @@ type TestOptions struct {
 	// Run selects test groups by name: regular expressions, any of which
 	// may match (--run, repeatable).
 	Run []string
-	// IgnoreUnknownFields skips unknown keys in the rule files.
-	IgnoreUnknownFields bool
+	// Prog names the program in the error about a file that does not
+	// exist. Defaults to "promtool".
+	Prog string
 }
 
 // unitTestFile is promtool's unit-test file.
@@ -103,6 +104,9 @@ func (t *startTimestamp) UnmarshalYAML(unmarshal func(any) error) error {
 // TestRules runs unit-test files as `promtool test rules FILE...` does and
 // returns the exit status: what was run goes to stdout, failures to stderr.
 func TestRules(stdout, stderr io.Writer, opts TestOptions, files ...string) int {
+	if missingFile(stderr, opts.Prog, files) {
+		return ExitFailure
+	}
 	var run *regexp.Regexp
 	if len(opts.Run) > 0 {
 		re, err := regexp.Compile(strings.Join(opts.Run, "|"))
