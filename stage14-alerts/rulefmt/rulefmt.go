@@ -13,14 +13,14 @@ package rulefmt
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
-	"time"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -55,7 +55,13 @@ type Rule struct {
 	KeepFiringFor promtime.Duration `yaml:"keep_firing_for,omitempty"`
 	Labels        map[string]string `yaml:"labels,omitempty"`
 	Annotations   map[string]string `yaml:"annotations,omitempty"`
+
+	parsed parser.Expr // set by validation
 }
+
+// ParsedExpr is Expr parsed, once a file has been validated (nil before,
+// or for a rule built in code): loading need not parse it again.
+func (r *Rule) ParsedExpr() parser.Expr { return r.parsed }
 
 // ruleGroups, RuleGroupNode and RuleNode mirror the types above with
 // yaml.Nodes where a message needs a position. (The embedded Node of a group
@@ -146,6 +152,16 @@ func Parse(content []byte, ignoreUnknownFields bool) (*RuleGroups, []error) {
 		nodes  ruleGroups
 		errs   []error
 	)
+	// The two reads are independent: the mirror is read on another core.
+	var (
+		wg      sync.WaitGroup
+		nodeErr error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		nodeErr = yaml.Unmarshal(content, &nodes)
+	}()
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	dec.KnownFields(!ignoreUnknownFields)
 	if err := dec.Decode(&groups); err != nil && !errors.Is(err, io.EOF) {
@@ -153,8 +169,9 @@ func Parse(content []byte, ignoreUnknownFields bool) (*RuleGroups, []error) {
 	}
 	// Only the first document counts (Prometheus logs a warning about the
 	// others; a library does not log).
-	if err := yaml.Unmarshal(content, &nodes); err != nil {
-		errs = append(errs, err)
+	wg.Wait()
+	if nodeErr != nil {
+		errs = append(errs, nodeErr)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -195,12 +212,14 @@ func (g *RuleGroups) validate(nodes ruleGroups) (errs []error) {
 				errs = append(errs, invalidf("invalid label value: %s", grp.Labels[k]))
 			}
 		}
-		for i, r := range grp.Rules {
+		exprs := parseAll(grp.Rules)
+		for i := range grp.Rules {
+			r := &grp.Rules[i]
 			name := r.Alert
 			if name == "" {
 				name = r.Record
 			}
-			for _, we := range r.Validate(node.Rules[i]) {
+			for _, we := range r.validate(node.Rules[i], exprs[i]) {
 				errs = append(errs, &Error{Group: grp.Name, Rule: i + 1, RuleName: name, Err: we})
 			}
 		}
@@ -212,8 +231,43 @@ func invalidf(format string, a ...any) error {
 	return &WrappedError{err: fmt.Errorf(format, a...)}
 }
 
+// parsed is one rule's expression parsed, or why it did not parse.
+type parsed struct {
+	expr parser.Expr
+	err  error
+}
+
+// parseAll parses the rules' expressions on every core: parsing is most of
+// the cost of loading a large rule file, and each expression stands alone.
+func parseAll(rules []Rule) []parsed {
+	out := make([]parsed, len(rules))
+	workers := min(runtime.GOMAXPROCS(0), len(rules)/64+1)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(rules); i += workers {
+				if rules[i].Expr != "" {
+					out[i].expr, out[i].err = parser.ParseExpr(rules[i].Expr)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // Validate checks one rule against its positional mirror.
-func (r *Rule) Validate(node RuleNode) (errs []WrappedError) {
+func (r *Rule) Validate(node RuleNode) []WrappedError {
+	var p parsed
+	if r.Expr != "" {
+		p.expr, p.err = parser.ParseExpr(r.Expr)
+	}
+	return r.validate(node, p)
+}
+
+func (r *Rule) validate(node RuleNode, p parsed) (errs []WrappedError) {
 	add := func(err error, n, alt *yaml.Node) { errs = append(errs, WrappedError{err: err, node: n, nodeAlt: alt}) }
 	if r.Record != "" && r.Alert != "" {
 		add(errors.New("only one of 'record' and 'alert' must be set"), &node.Record, &node.Alert)
@@ -223,8 +277,10 @@ func (r *Rule) Validate(node RuleNode) (errs []WrappedError) {
 	}
 	if r.Expr == "" {
 		add(errors.New("field 'expr' must be set in rule"), &node.Expr, nil)
-	} else if _, err := parser.ParseExpr(r.Expr); err != nil {
-		add(fmt.Errorf("could not parse expression: %w", err), &node.Expr, nil)
+	} else if p.err != nil {
+		add(fmt.Errorf("could not parse expression: %w", p.err), &node.Expr, nil)
+	} else {
+		r.parsed = p.expr
 	}
 	if r.Record != "" {
 		if len(r.Annotations) > 0 {
@@ -260,9 +316,7 @@ func (r *Rule) Validate(node RuleNode) (errs []WrappedError) {
 	if r.Alert != "" {
 		// Templates are parsed now, so a typo is found at load time and not
 		// when the alert fires.
-		parseTest := func(text string) error {
-			return template.NewAlert(context.Background(), text, r.Alert, template.AlertData{}, time.Time{}, nil, nil).ParseTest()
-		}
+		parseTest := func(text string) error { return template.CheckAlert(text, r.Alert) }
 		for _, k := range sortedKeys(r.Labels) {
 			if err := parseTest(r.Labels[k]); err != nil {
 				add(fmt.Errorf("label %q: %w", k, err), nil, nil)

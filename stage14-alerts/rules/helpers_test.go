@@ -83,7 +83,7 @@ func newEnv(t *testing.T, ruleFile string, opts rules.ManagerOptions) *env {
 	return e
 }
 
-func writeFile(t *testing.T, name, content string) string {
+func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {

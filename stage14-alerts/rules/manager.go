@@ -182,9 +182,12 @@ func (m *Manager) newGroup(file string, rg rulefmt.RuleGroup, restore bool) (*Gr
 		g.queryOffset = time.Duration(*rg.QueryOffset)
 	}
 	for _, r := range rg.Rules {
-		expr, err := parser.ParseExpr(r.Expr)
-		if err != nil {
-			return nil, err
+		expr := r.ParsedExpr()
+		if expr == nil {
+			var err error
+			if expr, err = parser.ParseExpr(r.Expr); err != nil {
+				return nil, err
+			}
 		}
 		labels, err := FromMaps(rg.Labels, r.Labels)
 		if err != nil {

@@ -106,6 +106,22 @@ func (e *Expander) ParseTest() error {
 	return err
 }
 
+// parseFuncs are the function names for parse checks: parsing only looks
+// the names up, so one map serves every check (building the real one per
+// template costs more than the parse).
+var parseFuncs = funcs(context.Background(), time.Time{}, nil, nil)
+
+// CheckAlert parses the text of an alerting rule's label or annotation as
+// NewAlert(…).ParseTest() would, without building an expander: what rule
+// validation runs on every label and annotation at load time.
+func CheckAlert(text, alertName string) error {
+	if IsPlain(text) {
+		return nil
+	}
+	_, err := texttemplate.New("__alert_" + alertName).Funcs(parseFuncs).Option("missingkey=zero").Parse(alertDefs + text)
+	return err
+}
+
 // IsPlain reports whether text has no template actions at all, so expanding
 // it would return it unchanged: the rule manager skips the template machinery
 // for such labels (severity: page), which are most of them.
