@@ -232,6 +232,16 @@ func runDemo(w io.Writer, dataDir string, seconds int) error {
 	defer lr.srv.Close()
 
 	dir := dataDir
+	if dir != "" {
+		// The demo writes its scrapes at fixed times: a DB that already has
+		// them would refuse them as out of order.
+		if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+			return cli.Usagef("the demo needs a new or empty --data-dir; %s holds %d entries", dir, len(ents))
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "stage14-demo-")
 		if err != nil {

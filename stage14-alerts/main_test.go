@@ -293,3 +293,12 @@ func TestRunWithURLAndAlertmanager(t *testing.T) {
 		t.Errorf("posted %v", a)
 	}
 }
+
+func TestShortDur(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "0s", 30 * time.Second: "30s", 5 * time.Minute: "5m", 315 * time.Second: "5m15s",
+		time.Hour: "1h", 90 * time.Minute: "1h30m", 3601 * time.Second: "1h0m1s"} {
+		if got := shortDur(d); got != want {
+			t.Errorf("shortDur(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -203,15 +203,14 @@ func braces(m map[string]string, quote bool) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-// shortDur prints 15s, 5m, 5m15s.
+// shortDur prints 15s, 30s, 5m, 5m15s, 1h, 1h30m.
 func shortDur(d time.Duration) string {
 	s := d.Round(time.Second).String()
-	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
 	if strings.HasSuffix(s, "h0m") {
 		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
-		return "0s"
 	}
 	return s
 }
