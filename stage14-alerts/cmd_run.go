@@ -50,6 +50,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		nc = c
 	}
+	// The transcript (evaluations) and stdout receivers (notifications)
+	// write from different goroutines.
+	stdout = &lockedWriter{w: stdout}
 	tr := newTranscript(stdout, nil)
 	tr.timeFormat = time.DateTime
 	e, err := openEngine(engineOpts{
