@@ -54,7 +54,7 @@ func (db *DB) compact(flush bool) ([]CompactStats, error) {
 		if mint == math.MaxInt64 || mint > maxt || (!flush && maxt-mint < r/2*3) {
 			break
 		}
-		lo := floorDiv(mint, r) * r
+		lo := model.FloorDiv(mint, r) * r
 		st, err := db.compactHead(lo, lo+r)
 		if err != nil {
 			return out, err
@@ -285,7 +285,7 @@ func (db *DB) plan() []*block.Block {
 	newest := bs[len(bs)-1].Meta().MaxTime
 	for _, r := range db.opts.CompactionRanges[1:] {
 		for i := 0; i < len(bs); {
-			k := floorDiv(bs[i].Meta().MinTime, r)
+			k := model.FloorDiv(bs[i].Meta().MinTime, r)
 			lo, hi := k*r, (k+1)*r
 			j := i
 			for j < len(bs) && bs[j].Meta().MinTime >= lo && bs[j].Meta().MaxTime <= hi {

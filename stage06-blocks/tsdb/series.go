@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
@@ -202,17 +203,7 @@ func forgetSeen(txs []tx, low uint64) []tx {
 
 // blockEnd is the end of the block range t is in.
 func blockEnd(t, blockRange int64) int64 {
-	return (floorDiv(t, blockRange) + 1) * blockRange
-}
-
-// floorDiv divides rounding towards minus infinity, so that negative
-// timestamps align to block boundaries too.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
+	return (model.FloorDiv(t, blockRange) + 1) * blockRange
 }
 
 // minTime is the oldest sample the series holds in memory or in the head
