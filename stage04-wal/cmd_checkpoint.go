@@ -28,7 +28,7 @@ func cmdCheckpoint(args []string, stdout, stderr io.Writer) error {
 // delete those segments.
 func checkpointPhase(dir string, mint int64, dropHost int, stdout io.Writer) (wal.CheckpointStats, error) {
 	if mint == 0 {
-		res, _, err := replay(dir)
+		res, _, err := replay(dir, false)
 		if err != nil {
 			return wal.CheckpointStats{}, err
 		}

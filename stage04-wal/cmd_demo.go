@@ -111,7 +111,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	after, _, err := replay(dir)
+	after, _, err := replay(dir, false)
 	if err != nil {
 		return err
 	}

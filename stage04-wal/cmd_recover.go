@@ -14,7 +14,7 @@ import (
 func cmdRecover(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags(prog, "recover", "--data-dir DIR [--repair]", stderr)
 	dir := fs.String("data-dir", "", "WAL directory")
-	repair := fs.Bool("repair", false, "if the log is corrupt before its tail, cut it at the damage (losing what follows) and recover the rest")
+	repair := fs.Bool("repair", false, "if the log is damaged before its tail, cut the damaged bytes out (keeping every intact record after them) and recover the rest")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -36,33 +36,31 @@ type recoverResult struct {
 // before the tail is an error unless repair is set.
 func recoverPhase(dir string, repair bool, stdout io.Writer) (recoverResult, error) {
 	fmt.Fprintln(stdout, "Scanning WAL segments...")
-	res, stats, err := replay(dir)
+	res, stats, err := replay(dir, false)
 	var ce *wal.CorruptionError
 	if errors.As(err, &ce) {
 		printStats(stdout, stats)
 		if !repair {
-			return res, fmt.Errorf("%w (run recover --repair to cut the log there, losing everything after it)", err)
+			return res, fmt.Errorf("%w (run recover --repair to cut the damaged bytes out; intact records after them are kept)", err)
 		}
-		rep, rerr := wal.Repair(dir)
+		rep, rerr := wal.Repair(dir, wal.Options{})
 		if rerr != nil {
 			return res, rerr
 		}
-		fmt.Fprintf(stdout, "Repaired: cut %s at offset %s (%s bytes), removed segments %v; kept %s records\n",
-			wal.SegmentName(rep.Damage.Segment), cli.Thousands(int(rep.Damage.Offset)), cli.Thousands(int(rep.TruncatedBytes)), rep.RemovedSegments, cli.Thousands(rep.KeptRecords))
+		fmt.Fprintf(stdout, "Repaired:\n  %s\n", strings.ReplaceAll(rep.String(), "\n", "\n  "))
 		fmt.Fprintln(stdout, "Scanning WAL segments again...")
-		res, stats, err = replay(dir)
+		res, stats, err = replay(dir, true)
 	}
 	if err != nil {
 		return res, err
 	}
 	printStats(stdout, stats)
 	if n := len(stats); n > 0 && stats[n-1].TornTail {
-		rep, err := wal.Repair(dir)
-		if err != nil {
+		if _, err := wal.Repair(dir, wal.Options{}); err != nil {
 			return res, err
 		}
 		fmt.Fprintf(stdout, "Truncated the torn tail of %s at offset %s (%s bytes)\n",
-			stats[n-1].Name, cli.Thousands(int(rep.Damage.Offset)), cli.Thousands(int(rep.TruncatedBytes)))
+			stats[n-1].Name, cli.Thousands(int(stats[n-1].TailOffset)), cli.Thousands(int(stats[n-1].TailBytes)))
 	}
 	h := res.state
 	fmt.Fprintf(stdout, "Recovered %s data points (%s series) in %s (%s points/s)\n",
@@ -71,13 +69,21 @@ func recoverPhase(dir string, repair bool, stdout io.Writer) (recoverResult, err
 		fmt.Fprintf(stdout, "In-memory state is WRONG:\n  %s\n", strings.Join(h.errs, "\n  "))
 		return res, errVerify
 	}
+	if h.orphans > 0 {
+		fmt.Fprintf(stdout, "%s points dropped: their series record was in the damage\n", cli.Thousands(h.orphans))
+	}
+	if h.missing > 0 {
+		fmt.Fprintf(stdout, "%s batches of a series were in the records the damage cost\n", cli.Thousands(h.missing))
+	}
 	fmt.Fprintln(stdout, "In-memory state rebuilt successfully! (every sample checked against the generator)")
 	return res, nil
 }
 
-// replay reads the whole log into a new headState.
-func replay(dir string) (recoverResult, []wal.SegmentStats, error) {
+// replay reads the whole log into a new headState; repaired says that
+// records were cut out of it, so batches may be missing.
+func replay(dir string, repaired bool) (recoverResult, []wal.SegmentStats, error) {
 	res := recoverResult{state: newHeadState()}
+	res.state.repaired = repaired
 	start := time.Now()
 	r, err := wal.NewReader(dir)
 	if err != nil {

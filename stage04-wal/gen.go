@@ -68,6 +68,11 @@ type headState struct {
 	points  int
 	deleted int
 	errs    []string
+	// repaired: records were cut out of the log (recover --repair), so a
+	// series may skip batches; they are counted in missing, not failed.
+	repaired bool
+	missing  int
+	orphans  int
 }
 
 func newHeadState() *headState {
@@ -104,13 +109,21 @@ func (h *headState) apply(rec []byte, series []wal.RefSeries, samples []wal.RefS
 		for _, s := range samples {
 			b := int((s.T - startMs) / stepMs)
 			if _, ok := h.labels[s.Ref]; !ok {
+				if h.repaired {
+					h.orphans++ // its series record was in the damage: it cannot be placed
+					continue
+				}
 				h.fail("sample of series %d before its series record", s.Ref)
 			}
 			if s.T != batchTime(b) || s.V != sampleValue(s.Ref, b) {
 				h.fail("series %d: sample (%d, %v) is not the generator's", s.Ref, s.T, s.V)
 			}
 			if want, seen := h.next[s.Ref]; seen && b != want {
-				h.fail("series %d: batch %d follows batch %d", s.Ref, b, want-1)
+				if h.repaired && b > want {
+					h.missing += b - want
+				} else {
+					h.fail("series %d: batch %d follows batch %d", s.Ref, b, want-1)
+				}
 			}
 			h.next[s.Ref] = b + 1
 			h.minT, h.maxT = min(h.minT, s.T), max(h.maxT, s.T)

@@ -81,7 +81,7 @@ func TestCLICrashAfter(t *testing.T) {
 	if acked < 30000 {
 		t.Fatalf("only %d points acknowledged", acked)
 	}
-	res, _, err := replay(dir)
+	res, _, err := replay(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +130,15 @@ func TestCLIErrors(t *testing.T) {
 			t.Errorf("%v: exit %d stderr %q", args, code, errb.String())
 		}
 	}
-	// The corruption error names segment and offset; --repair cuts there.
+	// The corruption error names segment and offset; --repair cuts out
+	// the damaged record and keeps the rest.
 	var out, errb bytes.Buffer
 	run([]string{"recover", "--data-dir", corrupt}, &out, &errb)
 	mustMatch(t, errb.String(), `^error: wal: segment 0 offset [0-9]+: corrupt: checksum mismatch`)
 	out2 := runOK(t, "recover", "--data-dir", corrupt, "--repair")
-	mustMatch(t, out2, `(?m)^Repaired: cut 00000000 at offset [0-9,]+`, `(?m)^In-memory state rebuilt successfully!`)
+	mustMatch(t, out2, `(?m)^Repaired:\n  00000000: corrupt at offset [0-9]+ \([0-9]+ bytes, 1 record\(s\)\): checksum mismatch$`,
+		`(?m)^  kept [0-9]+ intact records; 1 damaged record\(s\) lost`, `(?m)^[0-9,]+ (batches of a series were in the records the damage cost|points dropped: their series record was in the damage)$`,
+		`(?m)^In-memory state rebuilt successfully!`)
 
 	for _, args := range [][]string{{"-h"}, {"write", "-h"}, {"recover", "-h"}, {"checkpoint", "-h"}} {
 		var out, errb bytes.Buffer

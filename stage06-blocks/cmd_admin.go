@@ -128,8 +128,8 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "Blocks: %d, %s on disk\n", len(db.Blocks()), cli.Bytes(total))
-	for _, e := range rec.CorruptBlocks {
-		fmt.Fprintf(stdout, "Left out (corrupt): %v\n", e)
+	for _, d := range db.Damage() {
+		fmt.Fprintf(stdout, "Damaged: %v\n", d)
 	}
 	hs := db.Head().Stats()
 	if hs.Series > 0 {

@@ -5,6 +5,7 @@
 //	go run ./stage06-blocks query 'http_requests_total{method="GET"}[5m]' --data-dir D [--at T]
 //	go run ./stage06-blocks compact --data-dir D [--flush]
 //	go run ./stage06-blocks inspect --data-dir D
+//	go run ./stage06-blocks repair --data-dir D [--yes]
 package main
 
 import (
@@ -25,6 +26,8 @@ const usageText = `usage:
                                                             or ms; default: the newest sample)
   stage06-blocks compact --data-dir DIR [--flush]           run due compactions (--flush: cut the whole head)
   stage06-blocks inspect --data-dir DIR                     blocks, their meta and stats; head and WAL
+  stage06-blocks repair --data-dir DIR [--yes]              list the damage Open refuses or moves aside;
+                                                            --yes: repair it (drops only the damage listed)
 
 Run a subcommand with -h for its flags.
 `
@@ -40,5 +43,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{Name: "query", Run: cmdQuery},
 		{Name: "compact", Run: cmdCompact},
 		{Name: "inspect", Run: cmdInspect},
+		{Name: "repair", Run: cmdRepair},
 	}, args, stdout, stderr)
 }

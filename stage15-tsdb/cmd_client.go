@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -347,9 +348,19 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// cmdSnapshot asks the server for a snapshot.
+// cmdSnapshot asks the server for a snapshot, or lists (`snapshot list`)
+// or deletes (`snapshot delete NAME...`) snapshots. All are admin API calls:
+// the server must run with --web.enable-admin-api.
 func cmdSnapshot(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "snapshot", "[--skip-head] [--addr HOST:PORT]", stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "list":
+			return cmdSnapshotList(args[1:], stdout, stderr)
+		case "delete":
+			return cmdSnapshotDelete(args[1:], stdout, stderr)
+		}
+	}
+	fs := cli.NewFlags(prog, "snapshot", "[--skip-head] [--addr HOST:PORT] | list | delete NAME...", stderr)
 	cf := addClientFlags(fs)
 	skip := fs.Bool("skip-head", false, "leave out the head (samples not yet in a block)")
 	if _, err := cli.Parse(fs, args); err != nil {
@@ -364,6 +375,84 @@ func cmdSnapshot(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "snapshot %s written to <data-dir>/snapshots/%s (serve it with: %s start --data-dir <data-dir>/snapshots/%s)\n", name, name, prog, name)
+	dir := snapshotDir(ctx, c, name)
+	fmt.Fprintf(stdout, "snapshot %s written to %s\nserve it with: %s start --data-dir %s\n", name, dir, prog, dir)
+	return nil
+}
+
+// snapshotDir is where the server put snapshot name: <data_dir>/snapshots/
+// <name>, data_dir from the server's configuration, made absolute with its
+// working directory. If the server does not say, the path is given
+// relative to its data directory.
+func snapshotDir(ctx context.Context, c *client.Client, name string) string {
+	rel := filepath.Join("snapshots", name)
+	y, err := c.Config(ctx)
+	if err != nil {
+		return "<the server's data directory>/" + rel
+	}
+	cfg, err := config.Parse([]byte(y))
+	if err != nil {
+		return "<the server's data directory>/" + rel
+	}
+	dir := filepath.Join(cfg.DataDir, rel)
+	if !filepath.IsAbs(dir) {
+		if ri, err := c.RuntimeInfo(ctx); err == nil && ri.CWD != "" {
+			dir = filepath.Join(ri.CWD, dir)
+		}
+	}
+	return dir
+}
+
+func cmdSnapshotList(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "snapshot list", "[--addr HOST:PORT]", stderr)
+	cf := addClientFlags(fs)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.dial()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	list, err := c.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, "no snapshots")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTAKEN\tBLOCKS\tHEAD\tSIZE")
+	for _, s := range list {
+		head := "no"
+		if s.WithHead {
+			head = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Name, s.Time, s.Blocks, head, cli.Bytes(s.Bytes))
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout, "(sizes count hard-linked files in full; they share their bytes with the data directory)")
+	return nil
+}
+
+func cmdSnapshotDelete(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "snapshot delete", "NAME... [--addr HOST:PORT]", stderr)
+	cf := addClientFlags(fs)
+	names, err := cli.Parse(fs, args, "NAME...")
+	if err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.dial()
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	for _, n := range names {
+		if err := c.DeleteSnapshot(ctx, n); err != nil {
+			return fmt.Errorf("snapshot %s: %w", n, err)
+		}
+		fmt.Fprintf(stdout, "deleted snapshot %s\n", n)
+	}
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 // cmdStart runs the server until SIGINT or SIGTERM. Settings: defaults,
 // then the --config file, then the flags given on the command line.
 func cmdStart(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "start", "[--listen ADDR] [--data-dir DIR] [--retention 15d] [--config FILE]", stderr)
+	fs := cli.NewFlags(prog, "start", "[--listen ADDR] [--data-dir DIR] [--retention 15d] [--config FILE] [--web.enable-admin-api] [--web.config.file FILE]", stderr)
 	def := config.Default()
 	listen := fs.String("listen", def.Listen, "HTTP listen address")
 	dataDir := fs.String("data-dir", def.DataDir, "data directory (blocks, WAL, snapshots)")
@@ -30,8 +30,12 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	qConc := fs.Int("query.max-concurrency", def.Query.MaxConcurrency, "queries evaluated at once")
 	qSamples := fs.Int("query.max-samples", def.Query.MaxSamples, "samples one query may load")
 	walSync := fs.String("wal.sync", def.Write.WALSync, "when the WAL is fsynced: interval (a write is answered once written to the OS, fsynced every 100ms: survives kill -9), batch (answered once on disk: survives a power cut), always, none")
+	adminAPI := fs.Bool("web.enable-admin-api", def.Web.EnableAdminAPI, "serve /api/v1/admin/... (delete_series, clean_tombstones, snapshot, snapshots, compact)")
+	pprofOn := fs.Bool("web.enable-pprof", def.Web.EnablePprof, "serve Go's profiler under /debug/pprof/")
+	webCfg := fs.String("web.config.file", def.Web.ConfigFile, "Prometheus web configuration file: TLS and basic-auth users (exporter-toolkit format)")
 	compactEvery := fs.Duration("compact-interval", time.Minute, "how often background compaction looks for work")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
+	repair := fs.Bool("storage.repair", false, "repair a damaged data directory instead of refusing to start: cut damaged WAL bytes out (every intact record is kept), move damaged blocks into <data-dir>/corrupted; what is dropped is logged (see the repair command)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -59,8 +63,16 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 			cfg.Query.MaxSamples = *qSamples
 		case "wal.sync":
 			cfg.Write.WALSync = *walSync
+		case "web.enable-admin-api":
+			cfg.Web.EnableAdminAPI = *adminAPI
+		case "web.enable-pprof":
+			cfg.Web.EnablePprof = *pprofOn
+		case "web.config.file":
+			cfg.Web.ConfigFile = *webCfg
 		}
 	})
+	flags := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { flags[f.Name] = f.Value.String() })
 	if err := cfg.Validate(); err != nil {
 		return cli.Usagef("%v", err)
 	}
@@ -69,7 +81,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--log.level: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery})
+	srv, err := server.New(cfg, server.Options{Logger: logger, CompactInterval: *compactEvery, Repair: *repair, Flags: flags})
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,17 @@ var listenRE = regexp.MustCompile(`listening=http://(127\.0\.0\.1:\d+)`)
 // until it is ready.
 func startServer(t *testing.T, dataDir string, extra ...string) *proc {
 	t.Helper()
+	p := startProc(t, dataDir, extra...)
+	if err := p.waitReady(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, p.logs())
+	}
+	return p
+}
+
+// startProc runs `tsdb start` and returns once it listens (the storage
+// may still be opening: /-/ready says 503 until it is).
+func startProc(t *testing.T, dataDir string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"start", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
 	cmd := exec.Command(binary, args...)
 	pr, pw := io.Pipe()
@@ -91,24 +102,41 @@ func startServer(t *testing.T, dataDir string, extra ...string) *proc {
 	select {
 	case p.addr = <-addrc:
 	case err := <-p.done:
-		t.Fatalf("server exited: %v", err)
+		<-p.scanned
+		t.Fatalf("server exited: %v\n%s", err, p.logs())
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not print its address")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.addr + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
+	return p
+}
+
+// ready asks /-/ready once.
+func (p *proc) ready() bool {
+	resp, err := http.Get("http://" + p.addr + "/-/ready")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// waitReady polls /-/ready until it answers 200, or the process exits.
+func (p *proc) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for !p.ready() {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			<-p.scanned
+			return fmt.Errorf("server exited before it was ready: %v", err)
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("server not ready in 30s")
+			return fmt.Errorf("server not ready in %s", timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return nil
 }
 
 func (p *proc) url(path string, kv ...string) string {
@@ -279,7 +307,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
-	p := startServer(t, t.TempDir(), "--query.max-samples", "1000")
+	p := startServer(t, t.TempDir(), "--query.max-samples", "1000", "--web.enable-admin-api")
 	client := &http.Client{Timeout: 10 * time.Second}
 	for i := range 30 {
 		if code, body, err := remoteWrite(client, p.addr, streamRequest(t, i, 50)); err != nil || code != 204 {

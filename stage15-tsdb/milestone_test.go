@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func inProcess(t testing.TB, dir string, sync string) (*server.Server, *client.C
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen, cfg.DataDir, cfg.Retention = "127.0.0.1:0", dir, 0
+	cfg.Web.EnableAdminAPI = true
 	if sync != "" {
 		cfg.Write.WALSync = sync
 	}
@@ -347,7 +349,7 @@ func TestMilestone5_Documentation(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(readme)
-	for _, cmd := range []string{"start", "write", "query", "inspect", "import", "compact", "snapshot", "bench-write"} {
+	for _, cmd := range []string{"start", "write", "query", "inspect", "import", "compact", "snapshot", "bench-write", "repair"} {
 		if !strings.Contains(usageText, "stage15-tsdb "+cmd) {
 			t.Errorf("usage lacks %s", cmd)
 		}
@@ -358,14 +360,41 @@ func TestMilestone5_Documentation(t *testing.T) {
 			t.Errorf("%s -h: exit %d, %q", cmd, code, out+errs)
 		}
 	}
-	for _, ep := range []string{"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/label/<name>/values",
-		"/api/v1/metadata", "/api/v1/status/tsdb", "/api/v1/status/blocks", "/api/v1/admin/tsdb/snapshot", "/api/v1/admin/tsdb/compact",
-		"/api/v1/write", "/write", "/admin/status", "/metrics", "/-/ready"} {
+	for _, ep := range []string{"/api/v1/query", "/api/v1/query_range", "/query", "/query_range", "/api/v1/format_query", "/api/v1/parse_query",
+		"/api/v1/series", "/api/v1/labels", "/api/v1/label/<name>/values", "/api/v1/metadata", "/api/v1/query_exemplars",
+		"/api/v1/status/buildinfo", "/api/v1/status/runtimeinfo", "/api/v1/status/config", "/api/v1/status/flags", "/api/v1/status/walreplay",
+		"/api/v1/status/tsdb", "/api/v1/status/blocks", "/federate", "/api/v1/admin/tsdb/snapshot", "/api/v1/admin/snapshot",
+		"/api/v1/admin/tsdb/snapshots", "/api/v1/admin/tsdb/snapshots/<name>", "/api/v1/admin/tsdb/delete_series",
+		"/api/v1/admin/tsdb/clean_tombstones", "/api/v1/admin/tsdb/compact",
+		"/api/v1/write", "/write", "/admin/status", "/metrics", "/-/healthy", "/-/ready", "/debug/pprof/"} {
 		if !strings.Contains(doc, "`"+ep+"`") && !strings.Contains(doc, ep+"`") {
 			t.Errorf("README does not document %s", ep)
 		}
 	}
-	for _, want := range []string{"remote_write:", "url: http://127.0.0.1:9090/api/v1/write", "Grafana", "Prometheus server URL", "| figure |"} {
+	// Every flag the usage text advertises exists: its subcommand's -h
+	// lists it.
+	for _, line := range regexp.MustCompile(`(?m)^  stage15-tsdb (\S+)(.*)$`).FindAllStringSubmatch(usageText, -1) {
+		_, sub, _ := runCLI(t, line[1], "-h")
+		for _, f := range regexp.MustCompile(`--([a-z][a-z.-]*)`).FindAllStringSubmatch(line[2], -1) {
+			if !strings.Contains(sub, "-"+f[1]+" ") && !strings.Contains(sub, "-"+f[1]+"\n") {
+				t.Errorf("usage advertises %s --%s, which %s -h does not list", line[1], f[1], line[1])
+			}
+		}
+	}
+	// Every flag of start, with its default, is in the flags table.
+	_, help, _ := runCLI(t, "start", "-h")
+	flagRE := regexp.MustCompile(`(?m)^\s+-(\S+)`)
+	flags := flagRE.FindAllStringSubmatch(help, -1)
+	if len(flags) < 10 {
+		t.Fatalf("start -h lists %d flags:\n%s", len(flags), help)
+	}
+	for _, f := range flags {
+		if !strings.Contains(doc, "| `--"+f[1]+"` |") {
+			t.Errorf("README's flags table lacks --%s", f[1])
+		}
+	}
+	for _, want := range []string{"remote_write:", "url: http://127.0.0.1:9090/api/v1/write", "Grafana", "Prometheus server URL", "| figure |",
+		"--web.enable-admin-api", "Who may do what", "Open by default"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("README lacks %q", want)
 		}

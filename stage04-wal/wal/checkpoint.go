@@ -26,18 +26,6 @@ type CheckpointStats struct {
 	SegmentsDeleted []int
 }
 
-// checkpointHook, if set (tests only), runs after each step of Checkpoint;
-// an error stops Checkpoint right there, leaving the directory as a crash at
-// that point would.
-var checkpointHook func(step string) error
-
-func hook(step string) error {
-	if checkpointHook == nil {
-		return nil
-	}
-	return checkpointHook(step)
-}
-
 // Checkpoint folds everything up to segment upto into one file and deletes
 // those segments. Call it once the samples of those segments are persisted
 // elsewhere (in a block): what recovery still needs from them is
@@ -59,6 +47,17 @@ func hook(step string) error {
 // removes; after it, readers take the checkpoint and skip the segments it
 // covers even if they still exist, and Open finishes deleting them.
 func Checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64) (CheckpointStats, error) {
+	return checkpoint(dir, upto, keep, mint, nil)
+}
+
+// checkpoint is Checkpoint with a hook (tests) that runs after each step;
+// an error from it stops there, leaving the directory as a crash at that
+// point would. It is a parameter, not a package variable, so tests that
+// crash one checkpoint cannot disturb another running in parallel.
+func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, hook func(step string) error) (CheckpointStats, error) {
+	if hook == nil {
+		hook = func(string) error { return nil }
+	}
 	st := CheckpointStats{Name: CheckpointName(upto), Upto: upto, FromCheckpoint: -1}
 	c, err := listDir(dir)
 	if err != nil {

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 )
 
@@ -104,16 +105,57 @@ func parseFrame(b []byte) (rec []byte, size int, st frameStatus) {
 	return rec, size, frameOK
 }
 
-// validFrameAfter reports whether any offset of b starts a valid frame. It
-// decides whether damage is at the tail: a crash can only tear the last
-// write, so if an intact record follows the damage, the damage is not a torn
-// tail but corruption of data that was once whole. A false positive needs a
-// random 32-bit checksum to match, about 2^-32 per candidate offset.
-func validFrameAfter(b []byte) (int, bool) {
-	for i := 0; i+frameHeaderSize < len(b); i++ {
-		if _, _, st := parseFrame(b[i:]); st == frameOK {
-			return i, true
+// resync returns the first offset at or after from where an intact record
+// starts, ok false if none does. It is the one rule that tells a torn tail
+// from corruption (a crash tears only the last write, so damage followed by
+// an intact record is not a tear) and where Repair resumes after damage.
+//
+// An intact record here is a valid frame that ends at the end of b or is
+// followed by another valid frame or by a frame cut short by the end of b:
+// one frame alone matches a random checksum with probability 2^-32 per
+// offset, which over a 128 MiB scan is not negligible; two in a row are.
+func resync(b []byte, from int) (int, bool) {
+	for i := from; i+frameHeaderSize < len(b); i++ {
+		if _, size, st := parseFrame(b[i:]); st == frameOK {
+			if i+size == len(b) {
+				return i, true
+			}
+			if _, _, st2 := parseFrame(b[i+size:]); st2 == frameOK || st2 == frameShort {
+				return i, true
+			}
 		}
 	}
 	return 0, false
+}
+
+// AppendFrame appends the frame of rec (type byte ≠ 0, then payload) to
+// dst: the framing of a segment, for other files of records that want its
+// checks (stage09's sketch files). It does not check rec (see Log).
+func AppendFrame(dst, rec []byte) []byte { return appendFrame(dst, rec) }
+
+// ReadFrames calls fn for each record of b[from:], a whole file of frames
+// after a header of from bytes, in order, and returns where (in b) the
+// intact records end. It follows the rule of
+// the log: damage after which no intact record follows is a torn append (a
+// crash cut the last write), and ReadFrames returns its offset with a nil
+// error, for the caller to truncate there before appending again; damage
+// followed by an intact record is corruption of data once whole, returned
+// as an error wrapping ErrCorrupt, never to be cut away. An error from fn
+// stops the walk and is returned as is.
+func ReadFrames(b []byte, from int, fn func(rec []byte) error) (end int, err error) {
+	off := from
+	for off < len(b) {
+		rec, size, st := parseFrame(b[off:])
+		if st != frameOK {
+			if at, ok := resync(b, off+1); ok {
+				return off, fmt.Errorf("%w at offset %d: %s (an intact record follows at offset %d)", ErrCorrupt, off, st, at)
+			}
+			return off, nil
+		}
+		if err := fn(rec); err != nil {
+			return off, err
+		}
+		off += size
+	}
+	return off, nil
 }

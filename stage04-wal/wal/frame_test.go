@@ -66,3 +66,52 @@ func TestLogRejectsInvalidRecords(t *testing.T) {
 		t.Errorf("a rejected call wrote something: %+v", s)
 	}
 }
+
+// ReadFrames applies the log's rule to a whole file of frames: a torn end
+// is reported by its offset for the caller to cut, damage with an intact
+// record after it is ErrCorrupt and never a place to cut.
+func TestReadFrames(t *testing.T) {
+	var file []byte
+	var ends []int // where frame i ends
+	for i := range 5 {
+		file = AppendFrame(file, fixedRecord(i))
+		ends = append(ends, len(file))
+	}
+	for _, tc := range []struct {
+		name    string
+		b       []byte
+		records int
+		end     int
+		corrupt bool
+	}{
+		{"whole", file, 5, ends[4], false},
+		{"cut mid-record", file[:ends[3]+50], 4, ends[3], false},
+		{"cut mid-header", file[:ends[3]+3], 4, ends[3], false},
+		{"garbage appended", append(bytes.Clone(file), 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7), 5, ends[4], false},
+		{"bit flip in the last record", flipAt(file, ends[3]+20), 4, ends[3], false},
+		{"bit flip in the middle", flipAt(file, ends[1]+20), 2, ends[1], true},
+		{"zeroed middle record", zeroAt(file, ends[1], ends[2]), 2, ends[1], true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			end, err := ReadFrames(tc.b, 0, func(rec []byte) error {
+				if !bytes.Equal(rec, fixedRecord(n)) {
+					t.Fatalf("record %d differs", n)
+				}
+				n++
+				return nil
+			})
+			if n != tc.records || end != tc.end || errors.Is(err, ErrCorrupt) != tc.corrupt || (err != nil && !tc.corrupt) {
+				t.Fatalf("%d records, end %d, err %v; want %d, %d, corrupt %v", n, end, err, tc.records, tc.end, tc.corrupt)
+			}
+		})
+	}
+	stop := errors.New("stop")
+	if end, err := ReadFrames(file, 0, func([]byte) error { return stop }); err != stop || end != 0 {
+		t.Fatalf("fn's error: %d %v", end, err)
+	}
+}
+
+func flipAt(b []byte, i int) []byte { c := bytes.Clone(b); c[i] ^= 0x10; return c }
+
+func zeroAt(b []byte, i, j int) []byte { c := bytes.Clone(b); clear(c[i:j]); return c }

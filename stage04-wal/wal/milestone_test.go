@@ -118,6 +118,7 @@ func TestMilestone3_RotationBoundsGrowth(t *testing.T) {
 		want[SegmentName(15)] = 25 * 1008
 		want[SegmentName(16)] = 8 + 100<<10
 		want[SegmentName(17)] = 1008
+		want[ClosedMarkerName] = int64(len("00000017 1008\n")) // Close's marker: the last segment and its size
 		if !reflect.DeepEqual(files, want) {
 			t.Fatalf("segments %v\nwant     %v", files, want)
 		}
@@ -194,14 +195,12 @@ func TestMilestone3_RotationBoundsGrowth(t *testing.T) {
 					t.Fatalf("replay before the checkpoint: %v, want %v", got.summary(), before.summary())
 				}
 
-				checkpointHook = func(s string) error {
+				_, err = checkpoint(dir, upto, keep, mint, func(s string) error {
 					if s == step {
 						return fmt.Errorf("crash after %s", s)
 					}
 					return nil
-				}
-				_, err = Checkpoint(dir, upto, keep, mint)
-				checkpointHook = nil
+				})
 				if (err != nil) != (step != "") {
 					t.Fatalf("Checkpoint: %v", err)
 				}

@@ -57,7 +57,9 @@ func NewReader(dir string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newReader(files, true), nil
+	// After a clean Close the last segment is whole: damage at its end
+	// is not a crash's torn write.
+	return newReader(files, c.closed == nil), nil
 }
 
 // newReader reads files in order; tailRule allows a torn tail in the last
@@ -230,20 +232,21 @@ func (s *fileScanner) fill(need int) error {
 }
 
 // setDamage records the bad frame at s.off and decides whether it is a torn
-// tail: only in the last segment, and only if no intact frame follows.
+// tail: only in the last segment, and only if no intact record follows
+// (resync).
 func (s *fileScanner) setDamage(st frameStatus) {
 	d := &damage{offset: s.off, bytes: s.size - s.off, reason: st.String()}
 	s.damage = d
 	if !s.last {
 		return
 	}
-	rest := make([]byte, s.size-s.off-1)
-	if _, err := s.f.ReadAt(rest, s.off+1); err != nil && !errors.Is(err, io.EOF) {
+	rest := make([]byte, s.size-s.off)
+	if _, err := s.f.ReadAt(rest, s.off); err != nil && !errors.Is(err, io.EOF) {
 		s.err = fmt.Errorf("wal: read %s: %w", s.file.name(), err)
 		return
 	}
-	if at, ok := validFrameAfter(rest); ok {
-		d.reason += fmt.Sprintf(" (an intact record follows at offset %d)", s.off+1+int64(at))
+	if at, ok := resync(rest, 1); ok {
+		d.reason += fmt.Sprintf(" (an intact record follows at offset %d)", s.off+int64(at))
 		return
 	}
 	d.tail = true

@@ -46,6 +46,7 @@ type dirContents struct {
 	segments    []int // sorted
 	checkpoints []int // sorted
 	tmp         []string
+	closed      *closedMarker // left by a clean Close, nil after a crash
 }
 
 func (c dirContents) lastCheckpoint() (int, bool) {
@@ -65,7 +66,7 @@ func listDir(dir string) (dirContents, error) {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case strings.HasSuffix(name, tmpSuffix) && strings.HasPrefix(name, checkpointPrefix):
+		case strings.HasSuffix(name, tmpSuffix) && (strings.HasPrefix(name, checkpointPrefix) || name == ClosedMarkerName+tmpSuffix):
 			c.tmp = append(c.tmp, name)
 		case strings.HasPrefix(name, checkpointPrefix):
 			if n, ok := parseIndex(strings.TrimPrefix(name, checkpointPrefix)); ok && e.Type().IsRegular() {
@@ -79,7 +80,8 @@ func listDir(dir string) (dirContents, error) {
 	}
 	slices.Sort(c.segments)
 	slices.Sort(c.checkpoints)
-	return c, nil
+	c.closed, err = readClosedMarker(dir)
+	return c, err
 }
 
 // Segments returns the first and last segment numbers in dir; ok is false

@@ -27,6 +27,13 @@ type Options struct {
 	Sync SyncPolicy
 	// SyncInterval is SyncInterval's period. Defaults to DefaultSyncInterval.
 	SyncInterval time.Duration
+	// CheckpointRequired says that segments are only ever removed by
+	// Checkpoint (as a TSDB head does), never by Truncate alone: a log
+	// whose first segment is not 00000000 must then start with the
+	// checkpoint of the segments before it, and one that does not has lost
+	// it. Open, Check and Repair report that instead of replaying a log
+	// whose older series and samples are gone.
+	CheckpointRequired bool
 
 	tick <-chan time.Time // tests: drives SyncInterval's fsyncs instead of a ticker
 }
@@ -77,6 +84,10 @@ type Truncation struct {
 // and truncates a torn record at the tail of the last segment (reported by
 // TruncatedTail). Damage before the tail makes Open fail with a
 // *CorruptionError: appending after it would bury it; call Repair first.
+// So does a log that a clean Close left (ClosedMarkerName) whose last
+// segment is no longer as Close left it, and, with CheckpointRequired, a
+// log that has lost its checkpoint. Open reads only the last segment;
+// damage further back is found by the replay (Reader) or by Check.
 //
 // Appends go to a new segment after the last one (or to the last one if
 // it is empty), so a segment written before a crash is never reopened.
@@ -143,13 +154,22 @@ func (w *WAL) recover() error {
 			return err
 		}
 	}
+	if err := c.checkCheckpoint(w.opts.CheckpointRequired); err != nil {
+		return err
+	}
+	if err := (&c).checkClosed(w.dir); err != nil {
+		return err
+	}
 	if n := len(c.segments); n > 0 {
 		last := c.segments[n-1]
-		tr, size, err := truncateTail(w.dir, last)
+		tr, size, err := truncateTail(w.dir, last, c.closed == nil)
 		if err != nil {
 			return err
 		}
 		w.torn = tr
+		if err := removeClosedMarker(w.dir); err != nil {
+			return err
+		}
 		if size == 0 {
 			f, err := os.OpenFile(filepath.Join(w.dir, SegmentName(last)), os.O_WRONLY|os.O_APPEND, 0)
 			if err != nil {
@@ -159,6 +179,8 @@ func (w *WAL) recover() error {
 			return nil
 		}
 		next = last + 1
+	} else if err := removeClosedMarker(w.dir); err != nil {
+		return err
 	}
 	f, err := createSegment(w.dir, next)
 	if err != nil {
@@ -174,11 +196,12 @@ func (w *WAL) recover() error {
 	return nil
 }
 
-// truncateTail scans segment n as the last of the log; a torn tail is cut
-// off (and fsynced), other damage is returned. It returns the valid size.
-func truncateTail(dir string, n int) (*Truncation, int64, error) {
+// truncateTail scans segment n as the last of the log; with tailRule a torn
+// tail is cut off (and fsynced), other damage is returned. It returns the
+// valid size.
+func truncateTail(dir string, n int, tailRule bool) (*Truncation, int64, error) {
 	lf := logFile{path: filepath.Join(dir, SegmentName(n)), index: n}
-	sc, err := openScanner(lf, true, nil)
+	sc, err := openScanner(lf, tailRule, nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -431,10 +454,21 @@ func (w *WAL) Close() error {
 				err = fmt.Errorf("wal: segment %d: fsync on close: %w", w.segIndex, err)
 			}
 		}
+		var size int64
+		if fi, serr := w.seg.Stat(); serr == nil {
+			size = fi.Size()
+		} else if err == nil {
+			err = fmt.Errorf("wal: segment %d: %w", w.segIndex, serr)
+		}
 		if cerr := w.seg.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("wal: segment %d: close: %w", w.segIndex, cerr)
 		}
 		w.seg = nil
+		// Only a log that ends exactly where its last Log call did gets
+		// the marker: after a failed write a torn frame may sit there.
+		if err == nil && w.err == nil {
+			err = writeClosedMarker(w.dir, w.segIndex, size, w.opts.Sync != SyncNone)
+		}
 	}
 	if err == nil {
 		err = w.err

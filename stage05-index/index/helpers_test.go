@@ -82,6 +82,17 @@ func (o *oracle) labelValues(name string) []string {
 	return vs
 }
 
+// counts is, for each value of a label, the number of series with it.
+func (o *oracle) counts(name string) map[string]int {
+	n := map[string]int{}
+	for _, ls := range o.series {
+		if v := ls.Get(name); v != "" {
+			n[v]++
+		}
+	}
+	return n
+}
+
 // labelNames is the sorted distinct names.
 func (o *oracle) labelNames() []string {
 	set := map[string]bool{}

@@ -420,6 +420,21 @@ func (ix *Index) Postings(name, value string) *roaring.Bitmap {
 	return roaring.New()
 }
 
+// Count is the number of series with the label name=value, 0 if none: the
+// length of a postings list without copying it. An admission check asks it
+// for every new series (__name__=metric: the metric's series), so it must
+// cost a lookup, not a bitmap clone.
+func (ix *Index) Count(name, value string) int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ln := ix.names[name]; ln != nil {
+		if r, ok := ln.values.get(&ix.pairs, value); ok {
+			return int(ix.pairs.at(r).card())
+		}
+	}
+	return 0
+}
+
 // All returns a copy of the IDs of every series.
 func (ix *Index) All() *roaring.Bitmap {
 	ix.mu.RLock()

@@ -139,6 +139,17 @@ func checkAll(t *testing.T, ix *Index, o *oracle, r *rand.Rand) {
 		if got, want := ix.LabelValues(name), o.labelValues(name); !slices.Equal(got, want) {
 			t.Fatalf("LabelValues(%s) %v, want %v", name, got, want)
 		}
+		for v, want := range o.counts(name) {
+			if got := ix.Count(name, v); got != want {
+				t.Fatalf("Count(%s, %s) = %d, want %d", name, v, got, want)
+			}
+		}
+		if got := ix.Count(name, "no such value"); got != 0 {
+			t.Fatalf("Count(%s, absent) = %d", name, got)
+		}
+	}
+	if got := ix.Count("no such name", "x"); got != 0 {
+		t.Fatalf("Count(absent name) = %d", got)
 	}
 	for range 40 {
 		ms := make([]*Matcher, 1+r.IntN(3))

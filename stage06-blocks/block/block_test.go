@@ -1,6 +1,7 @@
 package block
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,6 +235,43 @@ func TestReadMetaRejects(t *testing.T) {
 	if got, err := ReadMeta(dir); err != nil || !reflect.DeepEqual(got, good) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
+	// An edit that leaves valid JSON (a later maxTime) fails the checksum.
+	path := filepath.Join(dir, MetaFilename)
+	b, _ := os.ReadFile(path)
+	if !bytes.Contains(b, []byte(`"checksum": "crc32c:`)) {
+		t.Fatalf("meta.json has no checksum:\n%s", b)
+	}
+	os.WriteFile(path, bytes.Replace(b, []byte(`"maxTime": 10`), []byte(`"maxTime": 20`), 1), 0o644)
+	if _, err := ReadMeta(dir); !errors.Is(err, ErrMetaMismatch) || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("edited meta.json: %v, want ErrMetaMismatch", err)
+	}
+}
+
+// TestOpenMissingFile: a block with any of its files gone is damaged
+// (ErrCorrupt), found by Open, never by a later read: the chunk references
+// of the index are checked against the segment files that exist.
+func TestOpenMissingFile(t *testing.T) {
+	src := t.TempDir()
+	m := writeTestBlock(t, src, testData(6, 3), 250)
+	segs, _ := os.ReadDir(filepath.Join(src, m.ULID.String(), ChunksDirname))
+	last := ChunksDirname + "/" + segs[len(segs)-1].Name() // no gap in the numbering: only the references tell
+	for _, name := range append(slices.Clone(damageFiles), last) {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), m.ULID.String())
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join(src, m.ULID.String()))); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := Open(dir); !errors.Is(err, ErrCorrupt) {
+				if err == nil {
+					b.Close()
+				}
+				t.Fatalf("Open without %s: %v, want ErrCorrupt", name, err)
+			}
+		})
+	}
 }
 
 // damageFiles are the files of a test block a corruption may hit.
@@ -293,10 +331,16 @@ func FuzzOpenCorrupt(f *testing.F) {
 		defer blk.Close()
 		got, err := readAll(blk)
 		if err != nil {
-			if !errors.Is(err, chunks.ErrCorrupt) {
+			if !errors.Is(err, chunks.ErrCorrupt) || !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("read: %v", err)
 			}
+			if n, first := blk.Damage(); n == 0 || first == nil {
+				t.Fatalf("a chunk failed on read, the block does not say so")
+			}
 			return
+		}
+		if n, _ := blk.Damage(); n != 0 {
+			t.Fatalf("every chunk read, yet %d reported damaged", n)
 		}
 		// Damage Open does not see (meta.json stats, a ULID-neutral byte)
 		// must not change the data.

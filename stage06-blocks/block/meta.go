@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 
@@ -26,6 +27,13 @@ import (
 
 // ErrCorrupt wraps every error about a malformed block.
 var ErrCorrupt = errors.New("block: corrupt")
+
+// ErrMetaMismatch is the damage of a meta.json that reads as valid JSON but
+// cannot be the one the writer wrote: it fails its checksum, or it
+// disagrees with the index (series or chunk counts, chunks outside its
+// time range). It matches ErrCorrupt too. It is told apart because a wrong
+// meta is acted on without a trace: the head drops WAL samples older than
+// the newest block's MaxTime, so a MaxTime moved later costs head data.
 
 // File names inside a block directory.
 const (
@@ -47,6 +55,25 @@ type Meta struct {
 	Stats      Stats      `json:"stats"`
 	Compaction Compaction `json:"compaction"`
 	Version    int        `json:"version"`
+	// Checksum is "crc32c:" and the CRC-32C, in hex, of the meta's JSON
+	// (as writeMeta writes it) with Checksum empty. ReadMeta checks it and
+	// returns the meta without it; a meta.json without one (written
+	// before it existed) is read unchecked.
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// ErrMetaMismatch: see the variable's comment.
+var ErrMetaMismatch = fmt.Errorf("%w: meta.json disagrees with the block", ErrCorrupt)
+
+// encodeMeta is meta.json's bytes without the checksum field.
+func encodeMeta(m Meta) ([]byte, error) {
+	m.Checksum = ""
+	b, err := json.MarshalIndent(m, "", "\t")
+	return append(b, '\n'), err
+}
+
+func metaChecksum(b []byte) string {
+	return fmt.Sprintf("crc32c:%08x", crc32.Checksum(b, castagnoli))
 }
 
 // Stats counts what a block holds.
@@ -75,11 +102,24 @@ func (m Meta) Overlaps(mint, maxt int64) bool { return m.MinTime <= maxt && m.Ma
 func ReadMeta(dir string) (Meta, error) {
 	var m Meta
 	b, err := os.ReadFile(filepath.Join(dir, MetaFilename))
+	if errors.Is(err, os.ErrNotExist) {
+		return m, fmt.Errorf("block %s: %w: meta.json missing", filepath.Base(dir), ErrCorrupt)
+	}
 	if err != nil {
 		return m, fmt.Errorf("block %s: %w", filepath.Base(dir), err)
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return m, fmt.Errorf("block %s: %w: meta.json: %v", filepath.Base(dir), ErrCorrupt, err)
+	}
+	if m.Checksum != "" {
+		enc, err := encodeMeta(m)
+		if err != nil {
+			return m, fmt.Errorf("block %s: %w: meta.json: %v", filepath.Base(dir), ErrCorrupt, err)
+		}
+		if sum := metaChecksum(enc); sum != m.Checksum {
+			return m, fmt.Errorf("block %s: %w: checksum %s, its content sums to %s", filepath.Base(dir), ErrMetaMismatch, m.Checksum, sum)
+		}
+		m.Checksum = ""
 	}
 	if m.Version != metaVersion {
 		return m, fmt.Errorf("block %s: %w: meta.json version %d", filepath.Base(dir), ErrCorrupt, m.Version)
@@ -93,10 +133,14 @@ func ReadMeta(dir string) (Meta, error) {
 	return m, nil
 }
 
-// writeMeta writes meta.json and fsyncs it.
+// writeMeta writes meta.json, with its checksum, and fsyncs it.
 func writeMeta(dir string, m Meta) error {
-	b, err := json.MarshalIndent(m, "", "\t")
+	b, err := encodeMeta(m)
 	if err != nil {
+		return err
+	}
+	m.Checksum = metaChecksum(b)
+	if b, err = json.MarshalIndent(m, "", "\t"); err != nil {
 		return err
 	}
 	return writeFileSync(filepath.Join(dir, MetaFilename), append(b, '\n'))

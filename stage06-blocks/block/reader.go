@@ -29,6 +29,10 @@ type Block struct {
 	tombMu sync.Mutex // serialises Delete's read-modify-write
 	tombs  atomic.Pointer[Tombstones]
 
+	damageMu sync.Mutex
+	damage   error // the first chunk found damaged on read
+	damaged  int   // reads that failed
+
 	refMu    sync.Mutex
 	refCond  *sync.Cond
 	refs     int
@@ -37,11 +41,15 @@ type Block struct {
 	closeErr error
 }
 
-// Open opens the block in dir. Everything is checked before the block is
-// returned, so a damaged block is reported (the error wraps ErrCorrupt)
-// instead of being half-read later: meta.json, the index (stage05's CRCs
-// and structure), every series' chunk list, the segment headers and the
-// tombstones. Chunk bytes are checked against their CRCs when read.
+// Open opens the block in dir. Everything that can be checked without
+// reading the chunk data is checked before the block is returned, so a
+// damaged block is reported (the error wraps ErrCorrupt) instead of being
+// half-read later: meta.json (its checksum), the index (stage05's CRCs and
+// structure), every series' chunk list, that each chunk lies in the meta's
+// time range and in an existing segment file, the segment headers, that
+// the meta's counts are the index's (those two wrap ErrMetaMismatch) and
+// the tombstones (their CRC). A missing file is damage too. Chunk bytes are
+// checked against their CRCs when read (Chunk).
 func Open(dir string) (_ *Block, err error) {
 	meta, err := ReadMeta(dir)
 	if err != nil {
@@ -54,13 +62,17 @@ func Open(dir string) (_ *Block, err error) {
 	defer func() {
 		if err != nil {
 			b.release()
-			if !errors.Is(err, ErrCorrupt) && (errors.Is(err, index.ErrCorrupt) || errors.Is(err, chunks.ErrCorrupt)) {
+			// A file of the block gone missing is damage like any other.
+			if !errors.Is(err, ErrCorrupt) && (errors.Is(err, index.ErrCorrupt) || errors.Is(err, chunks.ErrCorrupt) || errors.Is(err, os.ErrNotExist)) {
 				err = fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 			err = fmt.Errorf("block %s: %w", filepath.Base(dir), err)
 		}
 	}()
 	if b.indexMap, err = chunks.MapFile(filepath.Join(dir, IndexFilename)); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			err = fmt.Errorf("%w: index missing", ErrCorrupt)
+		}
 		return nil, err
 	}
 	if b.ix, err = index.Decode(b.indexMap); err != nil {
@@ -70,7 +82,7 @@ func Open(dir string) (_ *Block, err error) {
 		return nil, err
 	}
 	if uint64(b.ix.Len()) != meta.Stats.NumSeries {
-		return nil, fmt.Errorf("%w: index has %d series, meta.json %d", ErrCorrupt, b.ix.Len(), meta.Stats.NumSeries)
+		return nil, fmt.Errorf("%w: index has %d series, meta.json %d", ErrMetaMismatch, b.ix.Len(), meta.Stats.NumSeries)
 	}
 	var metas []chunks.Meta
 	var nchunks uint64
@@ -81,8 +93,15 @@ func Open(dir string) (_ *Block, err error) {
 			bad = fmt.Errorf("%w: series %d has no chunks", ErrCorrupt, id)
 		}
 		for _, m := range metas {
-			if m.MinT < meta.MinTime || m.MaxT >= meta.MaxTime || m.MinT > m.MaxT {
-				bad = fmt.Errorf("%w: series %d: chunk [%d, %d] outside the block", ErrCorrupt, id, m.MinT, m.MaxT)
+			switch {
+			case m.MinT > m.MaxT:
+				bad = fmt.Errorf("%w: series %d: chunk [%d, %d] ends before it starts", ErrCorrupt, id, m.MinT, m.MaxT)
+			case m.MinT < meta.MinTime || m.MaxT >= meta.MaxTime:
+				bad = fmt.Errorf("%w: series %d: chunk [%d, %d] outside the block's [%d, %d)", ErrMetaMismatch, id, m.MinT, m.MaxT, meta.MinTime, meta.MaxTime)
+			default:
+				if e := b.segs.Check(m.Ref); e != nil {
+					bad = fmt.Errorf("series %d: %w", id, e)
+				}
 			}
 		}
 		nchunks += uint64(len(metas))
@@ -92,9 +111,12 @@ func Open(dir string) (_ *Block, err error) {
 		return nil, bad
 	}
 	if nchunks != meta.Stats.NumChunks {
-		return nil, fmt.Errorf("%w: index has %d chunks, meta.json %d", ErrCorrupt, nchunks, meta.Stats.NumChunks)
+		return nil, fmt.Errorf("%w: index has %d chunks, meta.json %d", ErrMetaMismatch, nchunks, meta.Stats.NumChunks)
 	}
 	tb, err := os.ReadFile(filepath.Join(dir, TombstonesFilename))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: tombstones missing", ErrCorrupt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +153,30 @@ func (b *Block) Chunks(id uint32, dst []chunks.Meta) ([]chunks.Meta, error) {
 }
 
 // Chunk returns the bytes of a chunk (aliasing the mapping: valid while the
-// block is acquired).
-func (b *Block) Chunk(ref chunks.Ref) ([]byte, error) { return b.segs.Chunk(ref) }
+// block is acquired), checked against their CRC. A chunk that fails is
+// damage the block remembers (Damage); the error wraps ErrCorrupt and
+// names the block.
+func (b *Block) Chunk(ref chunks.Ref) ([]byte, error) {
+	data, err := b.segs.Chunk(ref)
+	if err != nil {
+		err = fmt.Errorf("block %s: %w: %w", b.meta.ULID, ErrCorrupt, err)
+		b.damageMu.Lock()
+		if b.damage == nil {
+			b.damage = err
+		}
+		b.damaged++
+		b.damageMu.Unlock()
+	}
+	return data, err
+}
+
+// Damage is how many chunk reads failed since Open, and the first error;
+// 0 and nil while every chunk read was whole.
+func (b *Block) Damage() (n int, first error) {
+	b.damageMu.Lock()
+	defer b.damageMu.Unlock()
+	return b.damaged, b.damage
+}
 
 // Tombstones returns the current tombstones; the map must not be modified.
 func (b *Block) Tombstones() Tombstones { return *b.tombs.Load() }

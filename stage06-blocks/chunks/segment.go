@@ -162,6 +162,21 @@ func OpenSegments(dir string) (*Segments, error) {
 	return s, nil
 }
 
+// Check tells whether ref can point at a chunk: its segment exists and
+// its offset leaves room for an entry in it. It reads no chunk data (a
+// block's Open checks every reference this way, cheaply; a chunk's bytes
+// are checked when Chunk reads them).
+func (s *Segments) Check(ref Ref) error {
+	n, off := ref.File(), ref.Offset()
+	if n < 1 || n > len(s.maps) {
+		return fmt.Errorf("%w: chunk ref %d: segment %s missing", ErrCorrupt, ref, SegmentName(n))
+	}
+	if size := len(s.maps[n-1]); off < SegmentHeader || off+6 > size { // uvarint, ≥ 1 byte, CRC
+		return fmt.Errorf("%w: chunk ref %d: offset %d outside segment %s of %d bytes", ErrCorrupt, ref, off, SegmentName(n), size)
+	}
+	return nil
+}
+
 // Chunk returns the bytes of the chunk at ref, checked against its CRC.
 // The slice aliases the mapping: valid until Close.
 func (s *Segments) Chunk(ref Ref) ([]byte, error) {

@@ -23,8 +23,8 @@ type Appender interface {
 	// Append adds a sample to the series named by ref (from an earlier
 	// Append; 0 if unknown) or else by lset, and returns the series' ref
 	// for the next Append. Errors: ErrOutOfOrder, ErrDuplicate,
-	// ErrOutOfBounds, ErrUnknownRef; the batch is unaffected by a refused
-	// sample.
+	// ErrOutOfBounds, ErrUnknownRef, and Options.AdmitSeries's refusal of
+	// a new series; the batch is unaffected by a refused sample.
 	Append(ref uint64, lset model.Labels, t int64, v float64) (uint64, error)
 	// Commit logs the batch to the WAL (returning once the sync policy is
 	// met) and then applies it to the head.
@@ -117,8 +117,9 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 	case h.opts.OutOfOrderWindow > 0 && t >= h.maxT.Load()-h.opts.OutOfOrderWindow:
 		ooo = true
 	default:
+		newest := max(s.maxT, s.pending) // read under the lock: another appender may be writing it
 		s.mu.Unlock()
-		return s.ref, fmt.Errorf("%w: series %d t=%d, newest %d", ErrOutOfOrder, s.ref, t, max(s.maxT, s.pending))
+		return s.ref, fmt.Errorf("%w: series %d t=%d, newest %d", ErrOutOfOrder, s.ref, t, newest)
 	}
 	logged := s.logged
 	s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -69,6 +70,9 @@ func (db *DB) compact(flush bool) ([]CompactStats, error) {
 			break
 		}
 		st, err := db.compactBlocks(group)
+		if err != nil && slices.ContainsFunc(group, damaged) {
+			continue // the next plan leaves the damaged block out
+		}
 		if err != nil {
 			return out, err
 		}
@@ -267,7 +271,7 @@ func encodeBest(ts []int64, vs []float64) (block.ChunkData, error) {
 //     disk.
 func (db *DB) plan() []*block.Block {
 	db.mu.RLock()
-	bs := append([]*block.Block(nil), db.blocks...)
+	bs := slices.DeleteFunc(append([]*block.Block(nil), db.blocks...), damaged)
 	db.mu.RUnlock()
 	if len(bs) == 0 {
 		return nil
@@ -408,6 +412,12 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 			w.Abort()
 			return st, err
 		}
+	}
+	if slices.ContainsFunc(group, damaged) {
+		// A chunk failed on read: the merge may have left it out, and
+		// the parents must not go.
+		w.Abort()
+		return st, fmt.Errorf("tsdb: compact: %w", block.ErrCorrupt)
 	}
 	if w.NumSeries() == 0 {
 		// Everything was deleted: the parents just go.

@@ -56,11 +56,15 @@ type DB struct {
 
 // Recovery reports what Open found and did.
 type Recovery struct {
-	Blocks         int
-	CorruptBlocks  []error     // blocks left out, each error wraps block.ErrCorrupt
-	RemovedBlocks  []ulid.ULID // parents of a compacted block a crash left behind
-	WALTruncated   *wal.Truncation
-	WALRepaired    *wal.RepairReport // mid-log damage cut by wal.Repair
+	Blocks int
+	// Damaged are the blocks moved into dir/corrupted, at this Open (they
+	// could not be read) or before it; none of them is served.
+	Damaged       []BlockDamage
+	RemovedBlocks []ulid.ULID // parents of a compacted block a crash left behind
+	WALTruncated  *wal.Truncation
+	// Repaired is what Repair did before the DB was opened (Options.Repair),
+	// nil if it was not asked to.
+	Repaired       *Damage
 	WALRecords     int
 	SeriesLoaded   int
 	SamplesLoaded  int
@@ -81,54 +85,53 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("tsdb: %w", err)
 	}
 	db := &DB{dir: dir, opts: opts, readers: newReaderGens(), compactc: make(chan struct{}, 1), stopc: make(chan struct{}), donec: make(chan struct{})}
-	if err := db.loadBlocks(); err != nil {
+	if opts.Repair {
+		d, err := Repair(dir, opts)
+		if err != nil {
+			return nil, err
+		}
+		db.recovery.Repaired = &d
+	}
+	var refused []BlockDamage
+	if err := db.loadBlocks(&refused); err != nil {
+		db.closeBlocks()
 		return nil, err
 	}
-	walDir := filepath.Join(dir, WALDirname)
-	w, err := wal.Open(walDir, wal.Options{Sync: opts.WALSync, SegmentSize: opts.WALSegmentSize})
-	if errors.Is(err, wal.ErrCorrupt) {
-		// Damage before the tail: keep everything before it, as Prometheus
-		// does; what follows it cannot be replayed in order.
-		rep, rerr := wal.Repair(walDir)
-		if rerr != nil {
-			db.closeBlocks()
-			return nil, fmt.Errorf("tsdb: wal repair: %w", rerr)
-		}
-		db.recovery.WALRepaired = &rep
-		w, err = wal.Open(walDir, wal.Options{Sync: opts.WALSync, SegmentSize: opts.WALSegmentSize})
-	}
-	if err != nil {
+	if len(refused) > 0 {
 		db.closeBlocks()
+		return nil, db.refuse(refused)
+	}
+	// The replay runs before the WAL is opened for appending: it reads
+	// every record, so it finds damage anywhere in the log, and a refusal
+	// then leaves the directory exactly as it was (wal.Open would already
+	// have started a segment).
+	if err := os.MkdirAll(filepath.Join(dir, WALDirname), 0o755); err != nil {
+		db.closeBlocks()
+		return nil, fmt.Errorf("tsdb: %w", err)
+	}
+	if err := db.recoverHead(); err != nil {
+		db.closeHead()
+		db.closeBlocks()
+		if errors.Is(err, wal.ErrCorrupt) {
+			return nil, db.refuse(nil)
+		}
+		return nil, err
+	}
+	w, err := wal.Open(filepath.Join(dir, WALDirname), walOptions(opts))
+	if err != nil {
+		db.closeHead()
+		db.closeBlocks()
+		if errors.Is(err, wal.ErrCorrupt) {
+			// What the replay cannot see: a lost checkpoint, a newest
+			// segment shorter than the last clean shutdown left it.
+			return nil, db.refuse(nil)
+		}
 		return nil, fmt.Errorf("tsdb: %w", err)
 	}
 	if tr, ok := w.TruncatedTail(); ok {
 		db.recovery.WALTruncated = &tr
 	}
-	db.wal = w
-	err = db.recoverHead()
-	if errors.Is(err, wal.ErrCorrupt) && db.recovery.WALRepaired == nil {
-		// wal.Open checks only the tail; damage in an earlier segment
-		// shows up during the replay. Cut the log there and replay again
-		// into a fresh head.
-		db.closeHead()
-		rep, rerr := wal.Repair(walDir)
-		if rerr != nil || rep.Damage == nil {
-			db.closeBlocks()
-			return nil, errors.Join(err, rerr)
-		}
-		db.recovery = Recovery{CorruptBlocks: db.recovery.CorruptBlocks, RemovedBlocks: db.recovery.RemovedBlocks, WALRepaired: &rep}
-		if w, err = wal.Open(walDir, wal.Options{Sync: opts.WALSync, SegmentSize: opts.WALSegmentSize}); err != nil {
-			db.closeBlocks()
-			return nil, fmt.Errorf("tsdb: %w", err)
-		}
-		db.wal = w
-		err = db.recoverHead()
-	}
-	if err != nil {
-		db.closeHead()
-		db.closeBlocks()
-		return nil, err
-	}
+	db.wal, db.head.wal = w, w
 	db.recovery.Blocks = len(db.blocks)
 	db.recovery.Duration = time.Since(start)
 	if opts.NoBackgroundCompaction {
@@ -139,9 +142,11 @@ func Open(dir string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// loadBlocks opens every block directory; damaged blocks are reported
-// and left out, leftovers of interrupted writes and compactions removed.
-func (db *DB) loadBlocks() error {
+// loadBlocks opens every block directory and removes the leftovers of
+// interrupted writes and compactions. A block that cannot be read is moved
+// into dir/corrupted (Recovery().Damaged); one whose meta.json disagrees
+// with it goes to *refused, for Open to refuse.
+func (db *DB) loadBlocks(refused *[]BlockDamage) error {
 	ents, err := os.ReadDir(db.dir)
 	if err != nil {
 		return fmt.Errorf("tsdb: %w", err)
@@ -163,12 +168,29 @@ func (db *DB) loadBlocks() error {
 			continue
 		}
 		b, err := block.Open(filepath.Join(db.dir, name))
-		if err != nil {
-			db.recovery.CorruptBlocks = append(db.recovery.CorruptBlocks, err)
-			continue
+		switch {
+		case err == nil:
+			blocks = append(blocks, b)
+		case errors.Is(err, block.ErrMetaMismatch):
+			*refused = append(*refused, newBlockDamage(filepath.Join(db.dir, name), err))
+		case errors.Is(err, block.ErrCorrupt):
+			d, err := quarantine(db.dir, filepath.Join(db.dir, name), err)
+			if err != nil {
+				return err
+			}
+			db.recovery.Damaged = append(db.recovery.Damaged, d)
+		default:
+			for _, b := range blocks {
+				b.Close()
+			}
+			return fmt.Errorf("tsdb: %w", err)
 		}
-		blocks = append(blocks, b)
 	}
+	old, err := listCorrupted(db.dir)
+	if err != nil {
+		return err
+	}
+	db.recovery.Damaged = old // with those just moved: quarantine records why
 	// A compaction writes its block before deleting the parents: a crash in
 	// between leaves both, and the parents are garbage.
 	parents := map[ulid.ULID]bool{}
@@ -190,6 +212,18 @@ func (db *DB) loadBlocks() error {
 	return nil
 }
 
+// refuse builds Open's refusal: the blocks whose meta disagrees with them,
+// the blocks moved aside, and everything wrong with the WAL.
+func (db *DB) refuse(blocks []BlockDamage) error {
+	d := Damage{Blocks: append(append([]BlockDamage(nil), db.recovery.Damaged...), blocks...), Refused: true}
+	rep, err := wal.Check(filepath.Join(db.dir, WALDirname), walOptions(db.opts))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("tsdb: %w", err)
+	}
+	d.WAL = rep
+	return &DamageError{Dir: db.dir, Damage: d}
+}
+
 func sortBlocks(bs []*block.Block) {
 	sort.Slice(bs, func(i, j int) bool {
 		mi, mj := bs[i].Meta(), bs[j].Meta()
@@ -202,7 +236,9 @@ func sortBlocks(bs []*block.Block) {
 
 // closeHead closes the WAL and the head chunks after a failed replay.
 func (db *DB) closeHead() {
-	db.wal.Close()
+	if db.wal != nil {
+		db.wal.Close()
+	}
 	if db.head != nil && db.head.hc != nil {
 		db.head.hc.Close()
 	}

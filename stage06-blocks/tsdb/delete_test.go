@@ -79,8 +79,8 @@ func TestHeadDelete(t *testing.T) {
 	db.Close()
 	db = openDB(t, dir, testOpts())
 	defer db.Close()
-	if rec := db.Recovery(); len(rec.CorruptBlocks) != 0 {
-		t.Fatalf("blocks reported corrupt after a delete: %v", rec.CorruptBlocks)
+	if d := db.Damage(); len(d) != 0 {
+		t.Fatalf("blocks reported damaged after a delete: %v", d)
 	}
 	check("block-reopened")
 }

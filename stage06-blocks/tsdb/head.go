@@ -59,6 +59,9 @@ func newHead(opts Options, w *wal.WAL, hc *chunks.HeadChunks) *Head {
 // set is hashed once, for the lookup and, if it misses, the creation.
 func (h *Head) getOrCreate(lset model.Labels) (*memSeries, bool, error) {
 	hash := lset.Hash()
+	// nextRef grows with every series created (under createMu): if it has
+	// not moved by the time createMu is held, the lookup's miss still holds.
+	gen := h.nextRef.Load()
 	if id, ok := h.ix.LookupHash(hash, lset); ok {
 		if s := h.byID.get(uint64(id)); s != nil {
 			return s, false, nil
@@ -66,6 +69,20 @@ func (h *Head) getOrCreate(lset model.Labels) (*memSeries, bool, error) {
 	}
 	h.createMu.Lock()
 	defer h.createMu.Unlock()
+	if admit := h.opts.AdmitSeries; admit != nil {
+		// Ask only about a series that is really new: another appender
+		// may have created it since the lookup.
+		if h.nextRef.Load() != gen {
+			if id, ok := h.ix.LookupHash(hash, lset); ok {
+				if s := h.byID.get(uint64(id)); s != nil {
+					return s, false, nil
+				}
+			}
+		}
+		if err := admit(lset, hash, h); err != nil {
+			return nil, false, err
+		}
+	}
 	return h.createHashed(lset, hash, 0)
 }
 
@@ -87,13 +104,16 @@ func (h *Head) createHashed(lset model.Labels, hash, ref uint64) (*memSeries, bo
 		}
 	}
 	if ref == 0 {
-		ref = h.nextRef.Add(1) - 1
-	} else if ref >= h.nextRef.Load() {
-		h.nextRef.Store(ref + 1)
+		ref = h.nextRef.Load()
 	}
 	s := h.newSeries(ref, id)
 	h.byRef.set(ref, s)
 	h.byID.set(uint64(id), s)
+	// nextRef moves last, once the series can be found: getOrCreate takes
+	// an unchanged nextRef for "nothing was created since my lookup".
+	if ref >= h.nextRef.Load() {
+		h.nextRef.Store(ref + 1)
+	}
 	return s, true, nil
 }
 
@@ -119,6 +139,9 @@ func (h *Head) newSeries(ref uint64, id uint32) *memSeries {
 
 // NumSeries is the number of series in the head.
 func (h *Head) NumSeries() int { return h.byID.len() }
+
+// MetricSeries is the number of series in the head named metric.
+func (h *Head) MetricSeries(metric string) int { return h.ix.Count(model.MetricName, metric) }
 
 // MinTime and MaxTime bound the head's samples (MaxInt64 / MinInt64 when
 // empty).

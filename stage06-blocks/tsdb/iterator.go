@@ -69,7 +69,7 @@ func (l *listIterator) Next() bool {
 			}
 			l.cur = &l.srcs[l.next]
 			l.next++
-			b, err := l.cur.bytes()
+			b, err := l.cur.queryBytes()
 			if err != nil {
 				l.err = err
 				continue

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 
@@ -90,6 +91,36 @@ type Options struct {
 	// ReaderWait bounds how long a head truncation waits for queriers that
 	// may still read the truncated range. Defaults to one minute.
 	ReaderWait time.Duration
+	// Repair lets Open repair the damage it would otherwise refuse (a
+	// *DamageError): it runs Repair first, which cuts damaged bytes out of
+	// the WAL, stands empty files in for missing ones and moves damaged
+	// blocks into dir/corrupted, and reports what it did in
+	// Recovery().Repaired. Defaults to false: Open refuses and changes
+	// nothing.
+	Repair bool
+	// AdmitSeries, if set, is asked before an Append creates a series:
+	// admission control (stage12's cardinality limiter). Defaults to nil:
+	// every series is admitted.
+	AdmitSeries AdmitFunc
+}
+
+// AdmitFunc decides whether the head may create the series lset (hash is
+// lset.Hash()). It is called once for each series an Append is about to
+// create, before the head changes; an error refuses the series, and Append
+// returns it unwrapped (no series, no WAL record). Samples of existing
+// series never reach it, nor do series replayed from the WAL: a series
+// admitted once stays admitted across restarts. Calls are serialised with
+// series creation and removal, so counts cannot change during a call.
+type AdmitFunc func(lset model.Labels, hash uint64, counts SeriesCounts) error
+
+// SeriesCounts are the head's exact series counts, which an AdmitFunc
+// checks its limits against.
+type SeriesCounts interface {
+	// NumSeries is the number of series in the head.
+	NumSeries() int
+	// MetricSeries is the number of series in the head whose metric name
+	// (label __name__) is metric.
+	MetricSeries(metric string) int
 }
 
 func (o Options) withDefaults() Options {

@@ -35,6 +35,11 @@ type Querier interface {
 	LabelValues(name string, ms ...*index.Matcher) ([]string, error)
 	// Stats counts what the queries of this querier read so far.
 	Stats() QueryStats
+	// Warnings say why a result may be incomplete: one for each damaged
+	// block that may hide data in the querier's range (moved aside, or
+	// with chunks that failed their checksum, which are left out). Valid
+	// once the series read are done with.
+	Warnings() []string
 	Close() error
 }
 
@@ -130,6 +135,8 @@ func (q *querier) addReadAhead(r *readAhead) bool {
 	q.ras = append(q.ras, r)
 	return true
 }
+
+func (q *querier) Warnings() []string { return q.db.damageWarnings(q.mint, q.maxt) }
 
 func (q *querier) Stats() QueryStats {
 	return QueryStats{Blocks: len(q.blocksHit), Head: q.headHit, Series: q.series, Chunks: q.chunks, Samples: q.samples.Load()}

@@ -197,7 +197,7 @@ func (r *readAhead) decode(j *raJob, sc *decodeScratch) {
 	for k := range entries {
 		for c := range entries[k].chunks {
 			src := &entries[k].chunks[c]
-			b, err := src.bytes()
+			b, err := src.queryBytes()
 			if err != nil {
 				j.err = err
 				return

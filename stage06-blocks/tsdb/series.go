@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"errors"
 	"math"
 	"sync"
 
@@ -267,6 +268,26 @@ func (c *chunkSrc) bytes() ([]byte, error) {
 		return s.hc.Chunk(c.ref)
 	}
 }
+
+// queryBytes is bytes for a query: a block's chunk that fails its checks
+// reads as an empty chunk. The block has recorded the damage (block.Damage),
+// the querier warns about it, and the rest of the result is served.
+func (c *chunkSrc) queryBytes() ([]byte, error) {
+	b, err := c.bytes()
+	if err != nil && c.src.blk != nil && errors.Is(err, block.ErrCorrupt) {
+		return emptyChunk, nil
+	}
+	return b, err
+}
+
+// emptyChunk is a valid chunk of no samples.
+var emptyChunk = func() []byte {
+	c, err := gorilla.NewChunk(gorilla.XOR)
+	if err != nil {
+		panic(err)
+	}
+	return c.Bytes()
+}()
 
 func (c *chunkSrc) capT() int64             { return c.src.capT }
 func (c *chunkSrc) stones() block.Intervals { return c.src.stones }

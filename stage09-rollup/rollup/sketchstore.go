@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,10 +22,16 @@ import (
 // file per shard window (README "Sketch files"):
 //
 //	<tier>/sketches/shard_2024-W03.sk
-//	  magic "RSKETCH1"
-//	  records: uvarint len | payload (len bytes) | crc32c(payload) 4 bytes LE
-//	  payload 1 (series): 0x01 | uvarint id | uvarint n | n × (uvarint len, name, uvarint len, value)
-//	  payload 2 (sketch): 0x02 | uvarint id | varint window start (ms) | uvarint len, sketch (MarshalBinary)
+//	  magic "RSKETCH2"
+//	  records, each a stage04 WAL frame: uint32 LE length | uint32 LE CRC-32C | type | payload
+//	  type 1 (series): uvarint id | uvarint n | n × (uvarint len, name, uvarint len, value)
+//	  type 2 (sketch): uvarint id | varint window start (ms) | uvarint len, sketch (MarshalBinary)
+//
+// Damage follows the WAL's rule (wal.ReadFrames): a record cut short or
+// failing its checksum with no intact record after it is a torn append,
+// cut off before the next append; damage followed by intact records is
+// corruption, reported (ErrCorrupt, with the file and offset) and never cut
+// away, so one flipped bit cannot silently discard the sketches after it.
 //
 // A series is defined once per file and its sketches refer to it by id.
 // Records are only appended: a recomputed window appends a new sketch
@@ -34,14 +39,12 @@ import (
 // same rule TSM applies to the tier's count/sum/min/max samples. Retention
 // removes whole files with the same rule as the shards.
 
-const sketchMagic = "RSKETCH1"
+const sketchMagic = "RSKETCH2"
 
 const (
 	recSeries = 1
 	recSketch = 2
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 type sketchStore struct {
 	dir string
@@ -107,11 +110,7 @@ func (s *sketchStore) appendFile(start int64, recs []sketchRec) error {
 	if d.size == 0 {
 		buf = append(buf, sketchMagic...)
 	}
-	frame := func() {
-		buf = binary.AppendUvarint(buf, uint64(len(payload)))
-		buf = append(buf, payload...)
-		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(payload, castagnoli))
-	}
+	frame := func() { buf = wal.AppendFrame(buf, payload) }
 	added := map[string]uint64{}
 	for _, r := range recs {
 		key := r.labels.String()
@@ -171,7 +170,8 @@ func appendBytes(b []byte, s string) []byte {
 
 // dict returns the dictionary of a file, scanning it the first time. A
 // torn last record (a crash in the middle of an append) is cut off: the
-// next append overwrites it.
+// next append overwrites it. A file damaged before its end is ErrCorrupt:
+// appending after the damage would bury it.
 func (s *sketchStore) dict(start int64) (*sketchDict, error) {
 	if d, ok := s.files[start]; ok {
 		return d, nil
@@ -203,9 +203,10 @@ func (s *sketchStore) dict(start int64) (*sketchDict, error) {
 }
 
 // parseSketchFile calls onSeries and onSketch (either may be nil) for each
-// record and returns the length of the valid prefix: a record cut short or
-// failing its checksum ends the file (a torn append). Series ids must be
-// defined in order before use, anything else is ErrCorrupt.
+// record and returns the length of the intact prefix: a torn last record
+// ends it without an error (wal.ReadFrames). Damage followed by intact
+// records, and records that do not decode (series ids must be defined in
+// order before use), are ErrCorrupt.
 func parseSketchFile(data []byte, onSeries func(id uint64, l model.Labels), onSketch func(id uint64, t int64, enc []byte) error) (int, error) {
 	if len(data) < len(sketchMagic) {
 		return 0, nil
@@ -213,30 +214,21 @@ func parseSketchFile(data []byte, onSeries func(id uint64, l model.Labels), onSk
 	if string(data[:len(sketchMagic)]) != sketchMagic {
 		return 0, fmt.Errorf("%w: bad magic", ErrCorrupt)
 	}
-	off := len(sketchMagic)
 	var nseries uint64
-	for off < len(data) {
-		n, k := binary.Uvarint(data[off:])
-		if k <= 0 || n > uint64(len(data)-off-k) || uint64(len(data)-off-k)-n < 4 {
-			return off, nil
-		}
-		payload := data[off+k : off+k+int(n)]
-		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(data[off+k+int(n):]) {
-			return off, nil
-		}
-		d := decoder{b: payload}
-		typ := d.byte()
+	end, err := wal.ReadFrames(data, len(sketchMagic), func(rec []byte) error {
+		d := decoder{b: rec[1:]}
+		typ := rec[0]
 		id := d.uvarint()
 		switch {
 		case d.err != nil:
-			return off, d.err
+			return d.err
 		case typ == recSeries:
 			if id != nseries {
-				return off, fmt.Errorf("%w: series id %d, want %d", ErrCorrupt, id, nseries)
+				return fmt.Errorf("%w: series id %d, want %d", ErrCorrupt, id, nseries)
 			}
 			nl := d.uvarint()
 			if nl > uint64(len(d.b)) {
-				return off, fmt.Errorf("%w: %d labels", ErrCorrupt, nl)
+				return fmt.Errorf("%w: %d labels", ErrCorrupt, nl)
 			}
 			pairs := make([]model.Label, nl)
 			for i := range pairs {
@@ -244,7 +236,7 @@ func parseSketchFile(data []byte, onSeries func(id uint64, l model.Labels), onSk
 			}
 			l, err := model.New(pairs...)
 			if d.err != nil || err != nil || len(d.b) != 0 {
-				return off, fmt.Errorf("%w: series record %d", ErrCorrupt, id)
+				return fmt.Errorf("%w: series record %d", ErrCorrupt, id)
 			}
 			nseries++
 			if onSeries != nil {
@@ -254,19 +246,22 @@ func parseSketchFile(data []byte, onSeries func(id uint64, l model.Labels), onSk
 			t := d.varint()
 			enc := d.bytes()
 			if d.err != nil || len(d.b) != 0 || id >= nseries {
-				return off, fmt.Errorf("%w: sketch record of series %d", ErrCorrupt, id)
+				return fmt.Errorf("%w: sketch record of series %d", ErrCorrupt, id)
 			}
 			if onSketch != nil {
-				if err := onSketch(id, t, enc); err != nil {
-					return off, err
-				}
+				return onSketch(id, t, enc)
 			}
 		default:
-			return off, fmt.Errorf("%w: record type %d", ErrCorrupt, typ)
+			return fmt.Errorf("%w: record type %d", ErrCorrupt, typ)
 		}
-		off += k + int(n) + 4
+		return nil
+	})
+	if errors.Is(err, wal.ErrCorrupt) {
+		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+	} else if err != nil {
+		err = fmt.Errorf("record at offset %d: %w", end, err)
 	}
-	return off, nil
+	return end, err
 }
 
 // read returns the newest sketch of every (series, window) with the window

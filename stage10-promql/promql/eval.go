@@ -27,6 +27,7 @@ type evaluator struct {
 	held                 *int  // samples in memory now; shared with subquery evaluators
 	qStart, qEnd         int64 // the query's own range, for @ start() / @ end()
 	subStep              int64
+	stats                *Stats // nil unless the caller asked (WithStats)
 }
 
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
@@ -38,6 +39,7 @@ func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, inter
 		steps:    int((end-start)/interval) + 1,
 		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, held: &n,
 		qStart: start, qEnd: end, subStep: e.opts.SubqueryStep.Milliseconds(),
+		stats: statsFrom(ctx),
 	}, cancel
 }
 
@@ -92,6 +94,9 @@ func (ev *evaluator) wrap(err error) error {
 // series at a time, not the 57.8M samples it reads.
 func (ev *evaluator) hold(n int) error {
 	*ev.held += n
+	if ev.stats != nil && *ev.held > ev.stats.PeakSamples {
+		ev.stats.PeakSamples = *ev.held
+	}
 	if *ev.held > ev.maxSamples {
 		return &execError{msg: ErrTooManySamples.Error(), also: ErrTooManySamples}
 	}

@@ -5,27 +5,62 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/tsdb-course/stage15-tsdb/client"
+	"github.com/tsdb-course/stage15-tsdb/storage"
 )
+
+// The answers of the admin endpoints (and of /api/v1/status/blocks) are
+// the client package's types: one definition of each wire format for both
+// ends.
 
 // snapshot serves POST /api/v1/admin/tsdb/snapshot (skip_head=true leaves
 // the head out): {"name":"20240101T000000Z-0123456789abcdef"}, a directory
 // under <data-dir>/snapshots.
-func (a *API) snapshot(r *http.Request) (any, *apiError) {
+func (a *API) snapshot(r *http.Request) (any, []string, *apiError) {
 	if a.opts.Snapshot == nil {
-		return nil, newError(ErrUnavailable, errors.New("snapshots are not available"))
+		return nil, nil, newError(ErrUnavailable, errors.New("snapshots are not available"))
 	}
 	skip := false
 	if s := r.FormValue("skip_head"); s != "" {
 		var err error
 		if skip, err = strconv.ParseBool(s); err != nil {
-			return nil, badParam("skip_head", err)
+			return nil, nil, badParam("skip_head", err)
 		}
 	}
 	name, err := a.opts.Snapshot(!skip)
 	if err != nil {
-		return nil, newError(ErrInternal, err)
+		return nil, nil, newError(ErrInternal, err)
 	}
-	return map[string]string{"name": name}, nil
+	return client.SnapshotName{Name: name}, nil, nil
+}
+
+// listSnapshots serves GET /api/v1/admin/tsdb/snapshots (this server's
+// own): the snapshots under <data-dir>/snapshots, oldest first.
+func (a *API) listSnapshots(*http.Request) (any, []string, *apiError) {
+	list, err := storage.ListSnapshots(a.db.Dir())
+	if err != nil {
+		return nil, nil, newError(ErrInternal, err)
+	}
+	out := make([]client.Snapshot, len(list))
+	for i, s := range list {
+		out[i] = client.Snapshot{Name: s.Name, Time: s.Time.UTC().Format(time.RFC3339), Blocks: s.Blocks, WithHead: s.WithWAL, Bytes: s.Bytes}
+	}
+	return out, nil, nil
+}
+
+// deleteSnapshot serves DELETE /api/v1/admin/tsdb/snapshots/<name> (this
+// server's own): 204, or 404 for a name that is not a snapshot.
+func (a *API) deleteSnapshot(w http.ResponseWriter, r *http.Request) {
+	err := storage.DeleteSnapshot(a.db.Dir(), r.PathValue("name"))
+	switch {
+	case errors.Is(err, storage.ErrNoSnapshot):
+		respondError(w, newError(ErrNotFound, err))
+	case err != nil:
+		respondError(w, newError(ErrInternal, err))
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
 // deleteSeries serves POST|PUT /api/v1/admin/tsdb/delete_series: match[]
@@ -72,37 +107,24 @@ func (a *API) cleanTombstones(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// compactedBlock describes one block written by POST /api/v1/admin/tsdb/compact.
-type compactedBlock struct {
-	ULID       string  `json:"ulid"`
-	MinTime    int64   `json:"minTime"`
-	MaxTime    int64   `json:"maxTime"`
-	NumSamples uint64  `json:"numSamples"`
-	NumSeries  uint64  `json:"numSeries"`
-	Level      int     `json:"level"`
-	Parents    int     `json:"parents"`
-	Bytes      int64   `json:"bytes"`
-	Seconds    float64 `json:"durationSeconds"`
-}
-
 // compact serves POST /api/v1/admin/tsdb/compact (this server's own
 // endpoint, for `tsdb compact`): runs whatever compaction is due and lists
 // the blocks written.
-func (a *API) compact(*http.Request) (any, *apiError) {
+func (a *API) compact(*http.Request) (any, []string, *apiError) {
 	if a.opts.Compact == nil {
-		return nil, newError(ErrUnavailable, errors.New("compaction is not available"))
+		return nil, nil, newError(ErrUnavailable, errors.New("compaction is not available"))
 	}
 	rep, err := a.opts.Compact()
 	if err != nil {
-		return nil, newError(ErrInternal, err)
+		return nil, nil, newError(ErrInternal, err)
 	}
-	out := []compactedBlock{}
+	out := []client.CompactedBlock{}
 	for _, c := range rep {
-		out = append(out, compactedBlock{
+		out = append(out, client.CompactedBlock{
 			ULID: c.Meta.ULID.String(), MinTime: c.Meta.MinTime, MaxTime: c.Meta.MaxTime,
 			NumSamples: uint64(c.Meta.Stats.NumSamples), NumSeries: uint64(c.Meta.Stats.NumSeries),
 			Level: c.Meta.Compaction.Level, Parents: len(c.Parents), Bytes: c.Size, Seconds: c.Duration.Round(time.Millisecond).Seconds(),
 		})
 	}
-	return out, nil
+	return out, nil, nil
 }

@@ -17,8 +17,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
@@ -36,6 +40,7 @@ type DB interface {
 	Blocks() []tsdb.BlockInfo
 	Dir() string
 	Recovery() tsdb.Recovery
+	Damage() []tsdb.BlockDamage
 }
 
 var _ DB = (*tsdb.DB)(nil)
@@ -66,6 +71,25 @@ type Options struct {
 	// Now is the clock (default time.Now): the default query time, the
 	// timestamp of /write lines without one.
 	Now func() time.Time
+	// EnableAdminAPI serves /api/v1/admin/…; off, they answer 503 "admin
+	// APIs disabled", as Prometheus does without --web.enable-admin-api.
+	EnableAdminAPI bool
+	// ConfigYAML is the effective configuration, for /api/v1/status/config.
+	ConfigYAML string
+	// Flags are the command line's flags with their values (defaults
+	// included), for /api/v1/status/flags.
+	Flags map[string]string
+	// WALReplay reports the WAL segments replayed at start-up, for
+	// /api/v1/status/walreplay. Nil answers min = max = current = 0.
+	WALReplay func() WALReplayStatus
+	// ExternalLabels are added by /federate to series that lack them.
+	ExternalLabels model.Labels
+	// LookbackDelta is how far back /federate looks for a series' newest
+	// sample. Defaults to 5m (the engine's default).
+	LookbackDelta time.Duration
+	// MaxMetadata caps the metric families whose metadata is kept (default
+	// 10,000); MaxMetadataPerMetric the entries per family (default 10).
+	MaxMetadata, MaxMetadataPerMetric int
 }
 
 // API serves the endpoints over one DB.
@@ -75,11 +99,12 @@ type API struct {
 	opts   Options
 	sem    chan struct{}
 	refs   *storage.RefCache
-	meta   metadataStore
+	meta   *metadataStore
 	log    *slog.Logger
 
 	queryStats            queryStats
 	ingestRate, queryRate *selfmon.Rate
+	warned                sync.Map // query warnings logged once
 }
 
 // New returns an API over db.
@@ -102,13 +127,30 @@ func New(db DB, opts Options) *API {
 	if opts.StartTime.IsZero() {
 		opts.StartTime = opts.Now()
 	}
-	return &API{
+	if opts.LookbackDelta <= 0 {
+		opts.LookbackDelta = 5 * time.Minute
+	}
+	if opts.MaxMetadata <= 0 {
+		opts.MaxMetadata = 10_000
+	}
+	if opts.MaxMetadataPerMetric <= 0 {
+		opts.MaxMetadataPerMetric = 10
+	}
+	a := &API{
 		db: db, engine: opts.Engine, opts: opts, log: opts.Logger,
+		meta:       newMetadataStore(opts.MaxMetadata, opts.MaxMetadataPerMetric),
 		sem:        make(chan struct{}, opts.MaxConcurrency),
 		refs:       storage.NewRefCache(4 << 20),
 		ingestRate: selfmon.NewRate(5 * time.Second),
 		queryRate:  selfmon.NewRate(5 * time.Second),
 	}
+	if opts.Metrics != nil {
+		_ = opts.Metrics.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "tsdb_metadata_dropped_total",
+			Help: "Remote-write metadata entries not kept: over write.max_metadata families or write.max_metadata_per_metric entries.",
+		}, func() float64 { return float64(a.meta.Dropped()) }))
+	}
+	return a
 }
 
 func (a *API) now() time.Time { return a.opts.Now() }
@@ -120,23 +162,37 @@ func (a *API) Tick(now time.Time, samplesIngested float64) {
 	a.queryRate.Observe(now, float64(a.queryStats.count.Load()))
 }
 
-// Register adds every endpoint to mux.
+// Register adds every endpoint to mux. The guide's paths (/query,
+// /query_range, /write, /admin/status, and the roadmap's
+// /api/v1/admin/snapshot) are served beside Prometheus's.
 func (a *API) Register(mux *http.ServeMux) {
 	known := map[string]bool{}
 	handle := func(pattern string, h http.Handler) {
 		mux.Handle(pattern, h)
 		known[pattern[strings.IndexByte(pattern, ' ')+1:]] = true
 	}
-	get := func(pattern, name string, f func(*http.Request) (any, *apiError)) {
+	get := func(pattern, name string, f apiHandler) {
 		handle("GET "+pattern, a.wrap(name, a.apiFunc(f)))
 	}
-	getPost := func(pattern, name string, f func(*http.Request) (any, *apiError)) {
+	getPost := func(pattern, name string, f apiHandler) {
 		h := a.wrap(name, a.apiFunc(f))
 		handle("GET "+pattern, h)
 		handle("POST "+pattern, h)
 	}
-	getPost("/api/v1/query", "query", a.query)
-	getPost("/api/v1/query_range", "query_range", a.queryRange)
+	// admin endpoints change or copy the stored data: off unless enabled,
+	// and never on a cross-origin browser request (see security.go).
+	admin := func(methods, pattern, name string, h http.Handler) {
+		h = a.wrap(name, a.adminOnly(h))
+		for m := range strings.SplitSeq(methods, ",") {
+			handle(m+" "+pattern, h)
+		}
+	}
+	for _, prefix := range []string{"/api/v1", ""} { // "": the guide's paths
+		getPost(prefix+"/query", "query", a.query)
+		getPost(prefix+"/query_range", "query_range", a.queryRange)
+	}
+	getPost("/api/v1/format_query", "format_query", a.formatQuery)
+	getPost("/api/v1/parse_query", "parse_query", a.parseQuery)
 	getPost("/api/v1/series", "series", a.series)
 	getPost("/api/v1/labels", "labels", a.labels)
 	get("/api/v1/label/{name}/values", "label_values", a.labelValues)
@@ -144,16 +200,21 @@ func (a *API) Register(mux *http.ServeMux) {
 	getPost("/api/v1/query_exemplars", "query_exemplars", a.exemplars)
 	get("/api/v1/status/buildinfo", "buildinfo", a.buildInfo)
 	get("/api/v1/status/runtimeinfo", "runtimeinfo", a.runtimeInfo)
+	get("/api/v1/status/config", "status_config", a.configStatus)
+	get("/api/v1/status/flags", "status_flags", a.flagsStatus)
+	get("/api/v1/status/walreplay", "status_walreplay", a.walReplayStatus)
 	get("/api/v1/status/tsdb", "status_tsdb", a.tsdbStatus)
 	get("/api/v1/status/blocks", "status_blocks", a.blocksStatus)
-	handle("POST /api/v1/admin/tsdb/snapshot", a.wrap("snapshot", a.apiFunc(a.snapshot)))
-	for _, m := range []string{"POST ", "PUT "} {
-		handle(m+"/api/v1/admin/tsdb/delete_series", a.wrap("delete_series", http.HandlerFunc(a.deleteSeries)))
-		handle(m+"/api/v1/admin/tsdb/clean_tombstones", a.wrap("clean_tombstones", http.HandlerFunc(a.cleanTombstones)))
-	}
-	handle("POST /api/v1/admin/tsdb/compact", a.wrap("compact", a.apiFunc(a.compact)))
-	handle("POST /api/v1/write", a.wrap("remote_write", http.HandlerFunc(a.remoteWrite)))
-	handle("POST /write", a.wrap("write", http.HandlerFunc(a.textWrite)))
+	handle("GET /federate", a.wrap("federate", http.HandlerFunc(a.federate)))
+	admin("POST", "/api/v1/admin/tsdb/snapshot", "snapshot", a.apiFunc(a.snapshot))
+	admin("POST", "/api/v1/admin/snapshot", "snapshot", a.apiFunc(a.snapshot)) // the roadmap's path
+	admin("GET", "/api/v1/admin/tsdb/snapshots", "snapshots", a.apiFunc(a.listSnapshots))
+	admin("DELETE", "/api/v1/admin/tsdb/snapshots/{name}", "delete_snapshot", http.HandlerFunc(a.deleteSnapshot))
+	admin("POST,PUT", "/api/v1/admin/tsdb/delete_series", "delete_series", http.HandlerFunc(a.deleteSeries))
+	admin("POST,PUT", "/api/v1/admin/tsdb/clean_tombstones", "clean_tombstones", http.HandlerFunc(a.cleanTombstones))
+	admin("POST", "/api/v1/admin/tsdb/compact", "compact", a.apiFunc(a.compact))
+	handle("POST /api/v1/write", a.wrap("remote_write", sameOrigin(http.HandlerFunc(a.remoteWrite))))
+	handle("POST /write", a.wrap("write", sameOrigin(http.HandlerFunc(a.textWrite))))
 	handle("GET /admin/status", a.wrap("admin_status", a.apiRaw(a.adminStatus)))
 	mux.Handle("/api/", a.wrap("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if known[r.URL.Path] {
@@ -167,8 +228,13 @@ func (a *API) Register(mux *http.ServeMux) {
 // maxFormBytes caps a form-encoded POST body of the query endpoints.
 const maxFormBytes = 1 << 20
 
-// apiFunc adapts a handler returning (data, error) to the envelope.
-func (a *API) apiFunc(f func(*http.Request) (any, *apiError)) http.Handler {
+// apiHandler is an endpoint that returns its data (or an error) and any
+// warnings; apiFunc writes the envelope.
+type apiHandler func(*http.Request) (any, []string, *apiError)
+
+// apiFunc adapts a handler returning (data, warnings, error) to the
+// envelope.
+func (a *API) apiFunc(f apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
@@ -180,25 +246,23 @@ func (a *API) apiFunc(f func(*http.Request) (any, *apiError)) http.Handler {
 			respondError(w, newError(ErrBadData, errors.New("error parsing form values: "+err.Error())))
 			return
 		}
-		data, aerr := f(r)
+		data, warnings, aerr := f(r)
 		if aerr != nil {
 			respondError(w, aerr)
 			return
 		}
 		if qr, ok := data.(queryResult); ok {
-			b := append(make([]byte, 0, 4096), `{"status":"success","data":{`...)
-			b = appendValue(b, qr.v)
-			writeRaw(w, http.StatusOK, append(b, "}}\n"...))
+			writeRaw(w, http.StatusOK, qr.appendJSON(make([]byte, 0, 4096), warnings))
 			return
 		}
-		respond(w, data, nil)
+		respond(w, data, warnings)
 	})
 }
 
 // apiRaw writes the data itself, without the envelope (/admin/status).
-func (a *API) apiRaw(f func(*http.Request) (any, *apiError)) http.Handler {
+func (a *API) apiRaw(f apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, aerr := f(r)
+		data, _, aerr := f(r)
 		if aerr != nil {
 			respondError(w, aerr)
 			return

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage15-tsdb/client"
 	"github.com/tsdb-course/stage15-tsdb/remote"
 	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
 )
@@ -205,9 +206,9 @@ func TestStatusPages(t *testing.T) {
 				NumSeries, NumLabelPairs int
 				MinTime, MaxTime         int64
 			}
-			SeriesCountByMetricName     []nameValue
-			SeriesCountByLabelValuePair []nameValue
-			LabelValueCountByLabelName  []nameValue
+			SeriesCountByMetricName     []client.NameCount
+			SeriesCountByLabelValuePair []client.NameCount
+			LabelValueCountByLabelName  []client.NameCount
 		}
 	}
 	r := get(t, srv.URL+"/api/v1/status/tsdb")
@@ -219,9 +220,9 @@ func TestStatusPages(t *testing.T) {
 	if d.HeadStats.NumSeries != 3 || d.HeadStats.NumLabelPairs != 5 || d.HeadStats.MinTime != 0 || d.HeadStats.MaxTime != 3_600_000 {
 		t.Errorf("head stats %+v", d.HeadStats)
 	}
-	wantPairs := []nameValue{{"__name__=x", 3}, {"inst=a", 2}, {"method=GET", 2}, {"inst=b", 1}, {"method=POST", 1}}
-	if !equalNV(d.SeriesCountByLabelValuePair, wantPairs) || !equalNV(d.SeriesCountByMetricName, []nameValue{{"x", 3}}) ||
-		!equalNV(d.LabelValueCountByLabelName, []nameValue{{"inst", 2}, {"method", 2}, {"__name__", 1}}) {
+	wantPairs := []client.NameCount{{Name: "__name__=x", Value: 3}, {Name: "inst=a", Value: 2}, {Name: "method=GET", Value: 2}, {Name: "inst=b", Value: 1}, {Name: "method=POST", Value: 1}}
+	if !equalNV(d.SeriesCountByLabelValuePair, wantPairs) || !equalNV(d.SeriesCountByMetricName, []client.NameCount{{Name: "x", Value: 3}}) ||
+		!equalNV(d.LabelValueCountByLabelName, []client.NameCount{{Name: "inst", Value: 2}, {Name: "method", Value: 2}, {Name: "__name__", Value: 1}}) {
 		t.Errorf("top lists %+v", d)
 	}
 	if r := get(t, srv.URL+"/api/v1/status/buildinfo"); !strings.Contains(r.body, `"version":"v-test"`) {
@@ -243,7 +244,7 @@ func TestStatusPages(t *testing.T) {
 	}
 }
 
-func equalNV(a, b []nameValue) bool {
+func equalNV(a, b []client.NameCount) bool {
 	if len(a) != len(b) {
 		return false
 	}

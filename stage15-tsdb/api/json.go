@@ -1,12 +1,28 @@
 package api
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage10-promql/promql"
 )
+
+// appendWarnings writes ,"warnings":[…] (nothing without warnings).
+func appendWarnings(b []byte, warnings []string) []byte {
+	if len(warnings) == 0 {
+		return b
+	}
+	b = append(b, `,"warnings":[`...)
+	for i, w := range warnings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, w)
+	}
+	return append(b, ']')
+}
 
 // Query results are written by hand rather than through encoding/json: a
 // range query over 10,000 series at 1,440 steps is 14 million points, and
@@ -35,12 +51,24 @@ func appendTime(b []byte, t int64) []byte {
 	return b
 }
 
+// appendFloat writes a sample value as Prometheus's JSON does: the
+// shortest decimal that reads back exactly, in exponent form when its
+// magnitude is below 1e-6 or at least 1e21 (3.29e-07, 1e+21, as
+// JavaScript's Number.toString), +Inf, -Inf and NaN as strconv spells them.
+func appendFloat(b []byte, v float64) []byte {
+	format := byte('f')
+	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(b, v, format, -1, 64)
+}
+
 // appendPoint writes [<seconds>,"<value>"].
 func appendPoint(b []byte, t int64, v float64) []byte {
 	b = append(b, '[')
 	b = appendTime(b, t)
 	b = append(b, ',', '"')
-	b = append(b, promql.FormatValue(v)...)
+	b = appendFloat(b, v)
 	return append(b, '"', ']')
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -32,21 +33,25 @@ func rangeParams(r *http.Request) (mint, maxt int64, aerr *apiError) {
 
 // series serves /api/v1/series: the label sets of the series matching any
 // match[] selector (at least one is required).
-func (a *API) series(r *http.Request) (any, *apiError) {
+func (a *API) series(r *http.Request) (any, []string, *apiError) {
+	limit, aerr := limitParam(r)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
 	sets, aerr := matchersParam(r)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	if len(sets) == 0 {
-		return nil, newError(ErrBadData, errors.New("no match[] parameter provided"))
+		return nil, nil, newError(ErrBadData, errors.New("no match[] parameter provided"))
 	}
 	mint, maxt, aerr := rangeParams(r)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	q, err := a.db.Querier(mint, maxt)
 	if err != nil {
-		return nil, newError(ErrInternal, err)
+		return nil, nil, newError(ErrInternal, err)
 	}
 	defer q.Close()
 	var all []model.Labels
@@ -56,34 +61,35 @@ func (a *API) series(r *http.Request) (any, *apiError) {
 			all = append(all, ss.At().Labels())
 		}
 		if err := ss.Err(); err != nil {
-			return nil, newError(ErrInternal, err)
+			return nil, nil, newError(ErrInternal, err)
 		}
 	}
 	slices.SortFunc(all, model.Labels.Compare)
 	all = slices.CompactFunc(all, model.Labels.Equal)
+	all, warnings := truncate(all, limit)
 	out := make([]map[string]string, len(all))
 	for i, l := range all {
 		out[i] = l.Map()
 	}
-	return out, nil
+	return out, warnings, nil
 }
 
 // labels serves /api/v1/labels: label names, over the series matching any
 // match[] selector (all series without one).
-func (a *API) labels(r *http.Request) (any, *apiError) {
+func (a *API) labels(r *http.Request) (any, []string, *apiError) {
 	return a.labelLookup(r, func(q tsdb.Querier, ms []*index.Matcher) ([]string, error) {
 		return q.LabelNames(ms...)
 	})
 }
 
 // labelValues serves /api/v1/label/<name>/values.
-func (a *API) labelValues(r *http.Request) (any, *apiError) {
+func (a *API) labelValues(r *http.Request) (any, []string, *apiError) {
 	name := r.PathValue("name")
 	if strings.HasPrefix(name, "U__") {
 		name = unescapeLabelName(name)
 	}
 	if name == "" {
-		return nil, newError(ErrBadData, errors.New("invalid label name: \"\""))
+		return nil, nil, newError(ErrBadData, errors.New("invalid label name: \"\""))
 	}
 	return a.labelLookup(r, func(q tsdb.Querier, ms []*index.Matcher) ([]string, error) {
 		return q.LabelValues(name, ms...)
@@ -92,18 +98,22 @@ func (a *API) labelValues(r *http.Request) (any, *apiError) {
 
 // labelLookup runs get over a querier of the request's range, once per
 // match[] selector, and merges the sorted answers.
-func (a *API) labelLookup(r *http.Request, get func(tsdb.Querier, []*index.Matcher) ([]string, error)) (any, *apiError) {
+func (a *API) labelLookup(r *http.Request, get func(tsdb.Querier, []*index.Matcher) ([]string, error)) (any, []string, *apiError) {
+	limit, aerr := limitParam(r)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
 	sets, aerr := matchersParam(r)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	mint, maxt, aerr := rangeParams(r)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	q, err := a.db.Querier(mint, maxt)
 	if err != nil {
-		return nil, newError(ErrInternal, err)
+		return nil, nil, newError(ErrInternal, err)
 	}
 	defer q.Close()
 	if len(sets) == 0 {
@@ -113,12 +123,41 @@ func (a *API) labelLookup(r *http.Request, get func(tsdb.Querier, []*index.Match
 	for _, ms := range sets {
 		vs, err := get(q, ms)
 		if err != nil {
-			return nil, newError(ErrInternal, err)
+			return nil, nil, newError(ErrInternal, err)
 		}
 		out = append(out, vs...)
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	out, warnings := truncate(slices.Compact(out), limit)
+	return out, warnings, nil
+}
+
+// limitParam reads the limit of a series or label lookup: a non-negative
+// integer, 0 (the default) for none.
+func limitParam(r *http.Request) (int, *apiError) {
+	s := r.FormValue("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, badParam("limit", err)
+	}
+	if n < 0 {
+		return 0, badParam("limit", errors.New("limit must be non-negative"))
+	}
+	return n, nil
+}
+
+// truncateWarning is Prometheus's warning when a limit cut the answer.
+const truncateWarning = "results truncated due to limit"
+
+// truncate keeps the first limit items (all with limit 0) and says so.
+func truncate[T any](items []T, limit int) ([]T, []string) {
+	if limit > 0 && len(items) > limit {
+		return items[:limit], []string{truncateWarning}
+	}
+	return items, nil
 }
 
 // unescapeLabelName undoes Prometheus's U__ escaping of label names in
@@ -157,16 +196,33 @@ func unescapeLabelName(s string) string {
 
 // metadataStore keeps the metric metadata that remote-write senders
 // include (type, help, unit by metric family), for /api/v1/metadata. It is
-// memory only: senders resend it every minute.
+// memory only: senders resend it every minute. It is bounded: at most
+// maxFamilies families and perFamily distinct entries per family; what
+// does not fit is dropped (and counted), the entries kept stay. Adding is
+// a map lookup, so a request with 60,000 entries costs 60,000 lookups.
 type metadataStore struct {
-	mu sync.Mutex
-	m  map[string][]metadataEntry
+	maxFamilies, perFamily int
+
+	mu      sync.Mutex
+	m       map[string]*metadataFamily
+	dropped int64
+}
+
+// metadataFamily is one family's entries, in the order first seen, and
+// the set of them for the duplicate check.
+type metadataFamily struct {
+	entries []metadataEntry
+	seen    map[metadataEntry]struct{}
 }
 
 type metadataEntry struct {
 	Type string `json:"type"`
 	Help string `json:"help"`
 	Unit string `json:"unit"`
+}
+
+func newMetadataStore(maxFamilies, perFamily int) *metadataStore {
+	return &metadataStore{maxFamilies: maxFamilies, perFamily: perFamily, m: map[string]*metadataFamily{}}
 }
 
 func (s *metadataStore) add(m remote.Metadata) {
@@ -176,21 +232,41 @@ func (s *metadataStore) add(m remote.Metadata) {
 	e := metadataEntry{Type: m.Type, Help: m.Help, Unit: m.Unit}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string][]metadataEntry{}
+	f := s.m[m.Family]
+	if f == nil {
+		if len(s.m) >= s.maxFamilies {
+			s.dropped++
+			return
+		}
+		f = &metadataFamily{seen: map[metadataEntry]struct{}{}}
+		s.m[strings.Clone(m.Family)] = f
 	}
-	if !slices.Contains(s.m[m.Family], e) {
-		s.m[m.Family] = append(s.m[m.Family], e)
+	if _, ok := f.seen[e]; ok {
+		return
 	}
+	if len(f.entries) >= s.perFamily {
+		s.dropped++
+		return
+	}
+	e = metadataEntry{Type: strings.Clone(e.Type), Help: strings.Clone(e.Help), Unit: strings.Clone(e.Unit)}
+	f.seen[e] = struct{}{}
+	f.entries = append(f.entries, e)
+}
+
+// Dropped is how many metadata entries did not fit the bounds.
+func (s *metadataStore) Dropped() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
 }
 
 // metadata serves /api/v1/metadata (parameters metric, limit).
-func (a *API) metadata(r *http.Request) (any, *apiError) {
+func (a *API) metadata(r *http.Request) (any, []string, *apiError) {
 	limit := -1
 	if s := r.FormValue("limit"); s != "" {
 		n, err := parseInt(s)
 		if err != nil {
-			return nil, badParam("limit", err)
+			return nil, nil, badParam("limit", err)
 		}
 		limit = n
 	}
@@ -209,19 +285,19 @@ func (a *API) metadata(r *http.Request) (any, *apiError) {
 		if limit >= 0 && len(out) >= limit {
 			break
 		}
-		out[name] = slices.Clone(a.meta.m[name])
+		out[name] = slices.Clone(a.meta.m[name].entries)
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // exemplars serves /api/v1/query_exemplars: exemplars are not stored, so
 // the answer is always an empty list (after checking the parameters).
-func (a *API) exemplars(r *http.Request) (any, *apiError) {
+func (a *API) exemplars(r *http.Request) (any, []string, *apiError) {
 	if q := r.FormValue("query"); q == "" {
-		return nil, badParam("query", errors.New("missing"))
+		return nil, nil, badParam("query", errors.New("missing"))
 	}
 	if _, _, aerr := rangeParams(r); aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
-	return []struct{}{}, nil
+	return []struct{}{}, nil, nil
 }

@@ -16,76 +16,85 @@ import (
 const maxPoints = 11000
 
 // queryResult is the data of a query answer; it is written with the
-// hand-made encoder of json.go.
-type queryResult struct{ v promql.Value }
+// hand-made encoder of json.go. stats is nil unless the request asked;
+// the warnings (damaged blocks in the query's range, a limit…) go in the
+// envelope, returned by the handler.
+type queryResult struct {
+	v     promql.Value
+	stats *evalStats
+}
 
 // query serves /api/v1/query: query, time (default now), timeout.
-func (a *API) query(r *http.Request) (any, *apiError) {
+func (a *API) query(r *http.Request) (any, []string, *apiError) {
 	ts, aerr := timeParam(r, "time", a.now())
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
+	qs, warnings := statsParam(r)
 	expr, ctx, cancel, aerr := a.prepare(r)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	defer cancel()
-	v, err := a.run(ctx, "instant", func(st promql.Storage) (promql.Value, error) {
+	ctx = qs.start(ctx)
+	v, warn, err := a.run(ctx, "instant", qs, func(st promql.Storage) (promql.Value, error) {
 		return a.engine.Eval(ctx, st, expr, ts)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return queryResult{v}, nil
+	return queryResult{v, qs}, append(warn, warnings...), nil
 }
 
 // queryRange serves /api/v1/query_range: query, start, end, step, timeout.
-func (a *API) queryRange(r *http.Request) (any, *apiError) {
+func (a *API) queryRange(r *http.Request) (any, []string, *apiError) {
 	var ps [2]time.Time
 	for i, name := range []string{"start", "end"} {
 		s := r.FormValue(name)
 		if s == "" {
-			return nil, badParam(name, errors.New("missing"))
+			return nil, nil, badParam(name, errors.New("missing"))
 		}
 		t, err := parseTime(s)
 		if err != nil {
-			return nil, badParam(name, err)
+			return nil, nil, badParam(name, err)
 		}
 		ps[i] = t
 	}
 	start, end := ps[0], ps[1]
 	if end.Before(start) {
-		return nil, badParam("end", errors.New("end timestamp must not be before start time"))
+		return nil, nil, badParam("end", errors.New("end timestamp must not be before start time"))
 	}
 	stepS := r.FormValue("step")
 	if stepS == "" {
-		return nil, badParam("step", errors.New("missing"))
+		return nil, nil, badParam("step", errors.New("missing"))
 	}
 	step, err := parseDuration(stepS)
 	if err != nil {
-		return nil, badParam("step", err)
+		return nil, nil, badParam("step", err)
 	}
 	if step <= 0 {
-		return nil, badParam("step", errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"))
+		return nil, nil, badParam("step", errors.New("zero or negative query resolution step widths are not accepted. Try a positive integer"))
 	}
 	if end.Sub(start)/step > maxPoints {
-		return nil, newError(ErrBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))
+		return nil, nil, newError(ErrBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))
 	}
+	qs, warnings := statsParam(r)
 	expr, ctx, cancel, aerr := a.prepare(r)
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
 	defer cancel()
+	ctx = qs.start(ctx)
 	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
-		return nil, newError(ErrBadData, fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", t.DocumentedType()))
+		return nil, nil, newError(ErrBadData, fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", t.DocumentedType()))
 	}
-	v, aerr := a.run(ctx, "range", func(st promql.Storage) (promql.Value, error) {
+	v, warn, aerr := a.run(ctx, "range", qs, func(st promql.Storage) (promql.Value, error) {
 		return a.engine.EvalRange(ctx, st, expr, start, end, step)
 	})
 	if aerr != nil {
-		return nil, aerr
+		return nil, nil, aerr
 	}
-	return queryResult{v}, nil
+	return queryResult{v, qs}, append(warn, warnings...), nil
 }
 
 // prepare parses the query and makes its context: the request's, bounded by
@@ -116,14 +125,16 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 
 // run evaluates one query under the concurrency limit, over a fresh
 // storage adapter that is closed (releasing its queriers) afterwards, and
-// maps the engine's errors to API error types.
-func (a *API) run(ctx context.Context, typ string, eval func(promql.Storage) (promql.Value, error)) (promql.Value, *apiError) {
+// maps the engine's errors to API error types. It returns the storage's
+// warnings too (each logged the first time it is seen).
+func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(promql.Storage) (promql.Value, error)) (promql.Value, []string, *apiError) {
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, engineError(ctx.Err())
+		return nil, nil, engineError(ctx.Err())
 	}
 	defer func() { <-a.sem }()
+	qs.dequeuedNow()
 	m := a.opts.Metrics
 	if m != nil {
 		m.QueriesRunning.Inc()
@@ -134,6 +145,7 @@ func (a *API) run(ctx context.Context, typ string, eval func(promql.Storage) (pr
 	v, err := eval(st)
 	cerr := st.Close()
 	el := time.Since(start)
+	qs.evaluated(el, st.Stats())
 	a.queryStats.observe(el)
 	if m != nil {
 		m.Queries.WithLabelValues(typ).Inc()
@@ -143,9 +155,15 @@ func (a *API) run(ctx context.Context, typ string, eval func(promql.Storage) (pr
 		err = cerr
 	}
 	if err != nil {
-		return nil, engineError(err)
+		return nil, nil, engineError(err)
 	}
-	return v, nil
+	warn := st.Warnings()
+	for _, w := range warn {
+		if _, seen := a.warned.LoadOrStore(w, true); !seen {
+			a.log.Warn("query answered without damaged data", "warning", w)
+		}
+	}
+	return v, warn, nil
 }
 
 func engineError(err error) *apiError {

@@ -82,6 +82,10 @@ func respondError(w http.ResponseWriter, err error) {
 	writeJSON(w, status, response{Status: "error", ErrorType: ae.typ, Error: ae.err.Error()})
 }
 
+// Respond writes a success envelope; the server uses it for answers
+// outside the API (the WAL replay status while replaying).
+func Respond(w http.ResponseWriter, data any) { respond(w, data, nil) }
+
 // RespondError writes an error envelope; the server uses it for answers
 // outside the API (not ready, not found).
 func RespondError(w http.ResponseWriter, t ErrorType, msg string) {

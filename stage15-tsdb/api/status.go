@@ -13,6 +13,7 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage15-tsdb/client"
+	"github.com/tsdb-course/stage15-tsdb/config"
 )
 
 // BuildInfo is /api/v1/status/buildinfo's data.
@@ -41,42 +42,71 @@ func ReadBuildInfo(version string) BuildInfo {
 	return bi
 }
 
-func (a *API) buildInfo(*http.Request) (any, *apiError) { return a.opts.BuildInfo, nil }
+func (a *API) buildInfo(*http.Request) (any, []string, *apiError) { return a.opts.BuildInfo, nil, nil }
 
-// runtimeInfo serves /api/v1/status/runtimeinfo with Prometheus's fields.
-func (a *API) runtimeInfo(*http.Request) (any, *apiError) {
+// runtimeInfo serves /api/v1/status/runtimeinfo.
+func (a *API) runtimeInfo(*http.Request) (any, []string, *apiError) {
 	cwd, _ := os.Getwd()
+	host, _ := os.Hostname()
 	retention := "0s"
 	if a.opts.Retention > 0 {
-		retention = a.opts.Retention.String()
+		retention = config.Duration(a.opts.Retention).String()
 	}
-	return map[string]any{
-		"startTime":           a.opts.StartTime.UTC().Format(time.RFC3339Nano),
-		"CWD":                 cwd,
-		"reloadConfigSuccess": true,
-		"lastConfigTime":      a.opts.StartTime.UTC().Format(time.RFC3339Nano),
-		"corruptionCount":     len(a.db.Recovery().CorruptBlocks),
-		"goroutineCount":      runtime.NumGoroutine(),
-		"GOMAXPROCS":          runtime.GOMAXPROCS(0),
-		"GOMEMLIMIT":          debug.SetMemoryLimit(-1),
-		"GOGC":                os.Getenv("GOGC"),
-		"GODEBUG":             os.Getenv("GODEBUG"),
-		"storageRetention":    retention,
-	}, nil
+	return client.RuntimeInfo{
+		StartTime:           a.opts.StartTime.UTC(),
+		CWD:                 cwd,
+		Hostname:            host,
+		ServerTime:          a.now().UTC(),
+		ReloadConfigSuccess: true,
+		LastConfigTime:      a.opts.StartTime.UTC(),
+		CorruptionCount:     int64(len(a.db.Damage())),
+		GoroutineCount:      runtime.NumGoroutine(),
+		GOMAXPROCS:          runtime.GOMAXPROCS(0),
+		GOMEMLIMIT:          debug.SetMemoryLimit(-1),
+		GOGC:                os.Getenv("GOGC"),
+		GODEBUG:             os.Getenv("GODEBUG"),
+		StorageRetention:    retention,
+	}, nil, nil
 }
 
-type nameValue struct {
-	Name  string `json:"name"`
-	Value uint64 `json:"value"`
+// configStatus serves /api/v1/status/config: {"yaml": the effective
+// configuration, every key with its value, defaults included}.
+func (a *API) configStatus(*http.Request) (any, []string, *apiError) {
+	return map[string]string{"yaml": a.opts.ConfigYAML}, nil, nil
+}
+
+// flagsStatus serves /api/v1/status/flags: every command-line flag with
+// its value (the default where not given), as strings.
+func (a *API) flagsStatus(*http.Request) (any, []string, *apiError) {
+	if a.opts.Flags == nil {
+		return map[string]string{}, nil, nil
+	}
+	return a.opts.Flags, nil, nil
+}
+
+// WALReplayStatus is /api/v1/status/walreplay's data: the first and last
+// WAL segments found at start-up and the segment being replayed (Current
+// is Max once the replay is done).
+type WALReplayStatus struct {
+	Min     int `json:"min"`
+	Max     int `json:"max"`
+	Current int `json:"current"`
+}
+
+func (a *API) walReplayStatus(*http.Request) (any, []string, *apiError) {
+	if a.opts.WALReplay == nil {
+		return WALReplayStatus{}, nil, nil
+	}
+	return a.opts.WALReplay(), nil, nil
 }
 
 // topN returns the n largest counts, largest first (ties by name).
-func topN(m map[string]uint64, n int) []nameValue {
-	out := make([]nameValue, 0, len(m))
+func topN(m map[string]uint64, n int) []client.NameCount {
+	out := make([]client.NameCount, 0, len(m))
 	for k, v := range m {
-		out = append(out, nameValue{k, v})
+		out = append(out, client.NameCount{Name: k, Value: v})
 	}
-	slices.SortFunc(out, func(a, b nameValue) int {
+	slices.SortFunc(out, func(a, b client.NameCount) int {
 		if c := cmp.Compare(b.Value, a.Value); c != 0 {
 			return c
 		}
@@ -89,12 +119,12 @@ func topN(m map[string]uint64, n int) []nameValue {
 // of series count by metric name and by label pair, label values by label
 // name, and label bytes by label name, over the head's series (as
 // Prometheus computes them). limit (default 10) changes the ten.
-func (a *API) tsdbStatus(r *http.Request) (any, *apiError) {
+func (a *API) tsdbStatus(r *http.Request) (any, []string, *apiError) {
 	limit := 10
 	if s := r.FormValue("limit"); s != "" {
 		n, err := parseInt(s)
 		if err != nil || n < 1 {
-			return nil, badParam("limit", errNotPositive)
+			return nil, nil, badParam("limit", errNotPositive)
 		}
 		limit = n
 	}
@@ -105,7 +135,7 @@ func (a *API) tsdbStatus(r *http.Request) (any, *apiError) {
 	if st.Series > 0 {
 		q, err := a.db.Querier(st.MinT, st.MaxT)
 		if err != nil {
-			return nil, newError(ErrInternal, err)
+			return nil, nil, newError(ErrInternal, err)
 		}
 		defer q.Close()
 		ss := q.Select()
@@ -126,7 +156,7 @@ func (a *API) tsdbStatus(r *http.Request) (any, *apiError) {
 			}
 		}
 		if err := ss.Err(); err != nil {
-			return nil, newError(ErrInternal, err)
+			return nil, nil, newError(ErrInternal, err)
 		}
 	}
 	valueCount := map[string]uint64{}
@@ -137,19 +167,15 @@ func (a *API) tsdbStatus(r *http.Request) (any, *apiError) {
 	if st.Series == 0 || minT == math.MaxInt64 {
 		minT, maxT = 0, 0
 	}
-	return map[string]any{
-		"headStats": map[string]any{
-			"numSeries":     st.Series,
-			"numLabelPairs": len(byPair),
-			"chunkCount":    st.OpenChunks + st.MappedChunks + st.OOOChunks,
-			"minTime":       minT,
-			"maxTime":       maxT,
-		},
-		"seriesCountByMetricName":     topN(byName, limit),
-		"labelValueCountByLabelName":  topN(valueCount, limit),
-		"memoryInBytesByLabelName":    topN(bytesByLabel, limit),
-		"seriesCountByLabelValuePair": topN(byPair, limit),
-	}, nil
+	var out client.TSDBStatus
+	out.HeadStats.NumSeries, out.HeadStats.NumLabelPairs = int64(st.Series), int64(len(byPair))
+	out.HeadStats.ChunkCount = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+	out.HeadStats.MinTime, out.HeadStats.MaxTime = minT, maxT
+	out.SeriesCountByMetricName = topN(byName, limit)
+	out.LabelValueCountByLabelName = topN(valueCount, limit)
+	out.MemoryInBytesByLabelName = topN(bytesByLabel, limit)
+	out.SeriesCountByLabelValuePair = topN(byPair, limit)
+	return out, nil, nil
 }
 
 // queryStats sums query count and latency for /admin/status.
@@ -168,7 +194,7 @@ func (s *queryStats) observe(d time.Duration) {
 const rawSampleBytes = 16
 
 // adminStatus serves the guide's GET /admin/status.
-func (a *API) adminStatus(*http.Request) (any, *apiError) {
+func (a *API) adminStatus(*http.Request) (any, []string, *apiError) {
 	head := a.db.Head()
 	st := head.Stats()
 	var blockSamples, blockBytes int64
@@ -188,7 +214,7 @@ func (a *API) adminStatus(*http.Request) (any, *apiError) {
 	}
 	totalSeries, err := a.countSeries()
 	if err != nil {
-		return nil, newError(ErrInternal, err)
+		return nil, nil, newError(ErrInternal, err)
 	}
 	// Snapshots count too: they are on the same disk, though their hard
 	// links share space.
@@ -198,23 +224,13 @@ func (a *API) adminStatus(*http.Request) (any, *apiError) {
 	if n > 0 {
 		avg = math.Round(float64(sum)/float64(n)/1e4) / 100
 	}
-	return map[string]any{
-		"status": "healthy",
-		"storage": map[string]any{
-			"total_series":      totalSeries,
-			"total_samples":     samples,
-			"disk_usage_bytes":  diskUsage,
-			"compression_ratio": ratio,
-		},
-		"ingestion": map[string]any{
-			"samples_per_second": math.Round(a.ingestRate.PerSecond()),
-			"active_series":      st.Series,
-		},
-		"query": map[string]any{
-			"queries_per_second": math.Round(a.queryRate.PerSecond()*100) / 100,
-			"avg_latency_ms":     avg,
-		},
-	}, nil
+	var out client.Status
+	out.Status = "healthy"
+	out.Storage.TotalSeries, out.Storage.TotalSamples = int64(totalSeries), samples
+	out.Storage.DiskUsageBytes, out.Storage.CompressionRatio = diskUsage, ratio
+	out.Ingestion.SamplesPerSecond, out.Ingestion.ActiveSeries = math.Round(a.ingestRate.PerSecond()), int64(st.Series)
+	out.Query.QueriesPerSecond, out.Query.AvgLatencyMs = math.Round(a.queryRate.PerSecond()*100)/100, avg
+	return out, nil, nil
 }
 
 // countSeries counts the distinct series of the whole DB (head and blocks).
@@ -235,7 +251,7 @@ func (a *API) countSeries() (int, error) {
 // blocksStatus serves /api/v1/status/blocks (this server's own, for `tsdb
 // inspect`): the persisted blocks, oldest first, and the head's range and
 // size.
-func (a *API) blocksStatus(*http.Request) (any, *apiError) {
+func (a *API) blocksStatus(*http.Request) (any, []string, *apiError) {
 	// The response is the client package's type: one definition of the
 	// wire format for both ends.
 	out := client.Blocks{Blocks: []client.Block{}}
@@ -258,5 +274,26 @@ func (a *API) blocksStatus(*http.Request) (any, *apiError) {
 	}
 	h.Chunks = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
 	h.ChunkBytes = int64(st.OpenChunkBytes + st.HeadChunkBytes)
-	return out, nil
+	out.Damaged = []client.DamagedBlock{}
+	for _, d := range a.db.Damage() {
+		db := client.DamagedBlock{ULID: d.ULID, Dir: d.Dir, MinTime: d.MinTime, MaxTime: d.MaxTime, Reason: d.Reason, Moved: d.Moved, Chunks: d.Chunks}
+		if !d.Found.IsZero() {
+			db.Found = d.Found.UTC().Format(time.RFC3339)
+		}
+		out.Damaged = append(out.Damaged, db)
+	}
+	rec := a.db.Recovery()
+	out.WAL.Records = rec.WALRecords
+	if rec.WALTruncated != nil {
+		out.WAL.TornTailBytes = rec.WALTruncated.Bytes
+	}
+	if rec.Repaired != nil {
+		w := rec.Repaired.WAL
+		r := &client.WALRepair{KeptRecords: w.Records, LostRecords: w.LostRecords, CutBytes: w.CutBytes, Problems: []string{}, Rewritten: w.Rewritten, Created: w.Created}
+		for _, p := range w.Problems {
+			r.Problems = append(r.Problems, p.String())
+		}
+		out.WAL.Repair = r
+	}
+	return out, nil, nil
 }

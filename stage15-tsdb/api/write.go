@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage15-tsdb/remote"
@@ -184,7 +185,13 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		s, err := remote.ParseLine(line)
+		var s remote.TextSample
+		var err error
+		if utf8.ValidString(line) {
+			s, err = remote.ParseLine(line)
+		} else {
+			err = errors.New("not valid UTF-8")
+		}
 		if err == nil {
 			if !s.HasTime {
 				s.T = now

@@ -118,7 +118,7 @@ func TestTextWrite(t *testing.T) {
 }
 
 func TestAdminEndpoints(t *testing.T) {
-	srv, db := newTestAPI(t, Options{})
+	srv, db := newTestAPI(t, Options{EnableAdminAPI: true})
 	// Delete x{inst="b"} in [0, 30m]: queries stop returning those samples.
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+q("/api/v1/admin/tsdb/delete_series", "match[]", `x{inst="b"}`, "start", "0", "end", "1800"), nil)
 	if r := do(t, req); r.code != 204 {

@@ -29,6 +29,7 @@ func startServer(t *testing.T) *server.Server {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Retention = 0
+	cfg.Web.EnableAdminAPI = true
 	s, err := server.New(cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -62,6 +62,45 @@ func (c *Client) LabelValues(ctx context.Context, name string, start, end time.T
 	return values, err
 }
 
+// RuntimeInfo is /api/v1/status/runtimeinfo's data, Prometheus's fields in
+// Prometheus's order. A stage15 server reads its configuration once, at
+// start-up, so lastConfigTime is the start time and reloadConfigSuccess is
+// true; corruptionCount counts the damage found on opening the storage
+// (corrupt blocks left out, a WAL repaired).
+type RuntimeInfo struct {
+	StartTime           time.Time `json:"startTime"`
+	CWD                 string    `json:"CWD"`
+	Hostname            string    `json:"hostname"`
+	ServerTime          time.Time `json:"serverTime"`
+	ReloadConfigSuccess bool      `json:"reloadConfigSuccess"`
+	LastConfigTime      time.Time `json:"lastConfigTime"`
+	CorruptionCount     int64     `json:"corruptionCount"`
+	GoroutineCount      int       `json:"goroutineCount"`
+	GOMAXPROCS          int       `json:"GOMAXPROCS"`
+	GOMEMLIMIT          int64     `json:"GOMEMLIMIT"`
+	GOGC                string    `json:"GOGC"`
+	GODEBUG             string    `json:"GODEBUG"`
+	StorageRetention    string    `json:"storageRetention"`
+}
+
+// RuntimeInfo fetches /api/v1/status/runtimeinfo.
+func (c *Client) RuntimeInfo(ctx context.Context) (*RuntimeInfo, error) {
+	var ri RuntimeInfo
+	if _, err := c.getJSON(ctx, request{method: http.MethodGet, path: "/api/v1/status/runtimeinfo"}, &ri); err != nil {
+		return nil, err
+	}
+	return &ri, nil
+}
+
+// Config fetches /api/v1/status/config: the server's configuration as YAML.
+func (c *Client) Config(ctx context.Context) (string, error) {
+	var out struct {
+		YAML string `json:"yaml"`
+	}
+	_, err := c.getJSON(ctx, request{method: http.MethodGet, path: "/api/v1/status/config"}, &out)
+	return out.YAML, err
+}
+
 // Status is the guide's /admin/status.
 type Status struct {
 	Status  string `json:"status"`
@@ -154,6 +193,44 @@ type Blocks struct {
 		Chunks     int64 `json:"chunks"`
 		ChunkBytes int64 `json:"chunkBytes"`
 	} `json:"head"`
+	// Damaged are the blocks that are not served whole: moved into
+	// <data-dir>/corrupted (unreadable), or with chunks that failed their
+	// checksum (left out of queries, the block out of compaction).
+	Damaged []DamagedBlock `json:"damaged"`
+	// WAL is what the last start found in the WAL and did about it.
+	WAL WALRecovery `json:"wal"`
+}
+
+// DamagedBlock is a damaged block, named with why.
+type DamagedBlock struct {
+	ULID    string `json:"ulid"`
+	Dir     string `json:"dir"`
+	MinTime int64  `json:"minTime"` // 0 and 0: meta.json unreadable
+	MaxTime int64  `json:"maxTime"`
+	Reason  string `json:"reason"`
+	Moved   bool   `json:"moved"`
+	Chunks  int    `json:"chunks,omitempty"` // chunk reads that failed
+	Found   string `json:"found,omitempty"`  // RFC 3339
+}
+
+// WALRecovery says what the start found in the WAL: a torn tail cut off
+// (a crash's unacknowledged last write), and what a repair
+// (--storage.repair) did.
+type WALRecovery struct {
+	Records       int   `json:"records"` // replayed
+	TornTailBytes int64 `json:"tornTailBytes"`
+	// Repair is nil unless the server started with --storage.repair.
+	Repair *WALRepair `json:"repair,omitempty"`
+}
+
+// WALRepair is what a repair of the WAL did.
+type WALRepair struct {
+	Problems    []string `json:"problems"`
+	KeptRecords int      `json:"keptRecords"`
+	LostRecords int      `json:"lostRecords"` // at least
+	CutBytes    int64    `json:"cutBytes"`
+	Rewritten   []string `json:"rewritten"` // originals kept as NAME.damaged
+	Created     []string `json:"created"`   // empty files standing for missing ones
 }
 
 // Blocks fetches /api/v1/status/blocks (a stage15 server's own endpoint).
@@ -187,16 +264,42 @@ func (c *Client) Compact(ctx context.Context) ([]CompactedBlock, error) {
 	return out, err
 }
 
+// SnapshotName is the answer of POST /api/v1/admin/tsdb/snapshot.
+type SnapshotName struct {
+	Name string `json:"name"`
+}
+
 // Snapshot asks the server for a snapshot and returns its name, a
 // directory under <data-dir>/snapshots. skipHead leaves out the head (the
 // samples not yet in a block).
 func (c *Client) Snapshot(ctx context.Context, skipHead bool) (string, error) {
-	var out struct {
-		Name string `json:"name"`
-	}
+	var out SnapshotName
 	q := url.Values{"skip_head": {strconv.FormatBool(skipHead)}}
 	_, err := c.noRetry().getJSON(ctx, request{method: http.MethodPost, path: "/api/v1/admin/tsdb/snapshot", query: q}, &out)
 	return out.Name, err
+}
+
+// Snapshot is one entry of GET /api/v1/admin/tsdb/snapshots.
+type Snapshot struct {
+	Name     string `json:"name"`
+	Time     string `json:"time"` // RFC 3339, UTC
+	Blocks   int    `json:"blocks"`
+	WithHead bool   `json:"withHead"` // it holds the WAL, so the head too
+	Bytes    int64  `json:"bytes"`    // its files' sizes; hard links share them with the data directory
+}
+
+// Snapshots lists the server's snapshots, oldest first.
+func (c *Client) Snapshots(ctx context.Context) ([]Snapshot, error) {
+	var out []Snapshot
+	_, err := c.getJSON(ctx, request{method: http.MethodGet, path: "/api/v1/admin/tsdb/snapshots"}, &out)
+	return out, err
+}
+
+// DeleteSnapshot removes the snapshot name; a name that is not a snapshot
+// is an *Error with status 404.
+func (c *Client) DeleteSnapshot(ctx context.Context, name string) error {
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: "/api/v1/admin/tsdb/snapshots/" + url.PathEscape(name)})
+	return err
 }
 
 // Ready reports whether the server answers /-/ready with 200 (it has

@@ -16,6 +16,15 @@
 //	  max_body_bytes: 33554432
 //	  out_of_order_window: 0s
 //	  wal_sync: interval
+//	  max_metadata: 10000
+//	  max_metadata_per_metric: 10
+//	web:
+//	  enable_admin_api: false
+//	  enable_pprof: false
+//	  config_file: ""
+//	external_labels: {}
+//
+// tsdb.example.yml beside the command is this list with every key explained.
 package config
 
 import (
@@ -47,6 +56,26 @@ type Config struct {
 	RetentionSize int64       `yaml:"retention_size"`
 	Query         QueryConfig `yaml:"query"`
 	Write         WriteConfig `yaml:"write"`
+	Web           WebConfig   `yaml:"web"`
+	// ExternalLabels are added to every series /federate exposes that does
+	// not have the label already, as Prometheus's global.external_labels.
+	ExternalLabels map[string]string `yaml:"external_labels"`
+}
+
+// WebConfig says who may do what over HTTP.
+type WebConfig struct {
+	// EnableAdminAPI serves the endpoints that change or copy the stored
+	// data (/api/v1/admin/…: delete_series, clean_tombstones, snapshot,
+	// compact). Defaults to false: they answer 503, as in Prometheus.
+	EnableAdminAPI bool `yaml:"enable_admin_api"`
+	// EnablePprof serves Go's profiler under /debug/pprof/. Defaults to
+	// false: a CPU profile or trace costs the server CPU for as long as it
+	// is asked to run, and the command line it shows may hold secrets.
+	EnablePprof bool `yaml:"enable_pprof"`
+	// ConfigFile is a web configuration file in Prometheus's format
+	// (exporter-toolkit): TLS and basic-auth users. Defaults to none:
+	// plain HTTP without authentication.
+	ConfigFile string `yaml:"config_file"`
 }
 
 // QueryConfig configures the query engine and its limits.
@@ -78,6 +107,13 @@ type WriteConfig struct {
 	// about half the throughput: each request waits for an fsync), "always"
 	// or "none". Defaults to interval.
 	WALSync string `yaml:"wal_sync"`
+	// MaxMetadata caps the metric families whose remote-write metadata
+	// (type, help, unit) is kept for /api/v1/metadata; metadata of further
+	// families is dropped and counted. Defaults to 10,000.
+	MaxMetadata int `yaml:"max_metadata"`
+	// MaxMetadataPerMetric caps the distinct metadata entries kept per
+	// family (Mimir's max_metadata_per_metric). Defaults to 10.
+	MaxMetadataPerMetric int `yaml:"max_metadata_per_metric"`
 }
 
 // Defaults used for every field a file or flag leaves unset.
@@ -91,6 +127,8 @@ const (
 	DefaultLookbackDelta  = 5 * time.Minute
 	DefaultMaxBodyBytes   = 32 << 20
 	DefaultWALSync        = "interval"
+	DefaultMaxMetadata    = 10_000
+	DefaultMaxMetaPerName = 10
 )
 
 // Default returns the configuration with every default applied.
@@ -105,7 +143,8 @@ func Default() Config {
 			MaxSamples:     DefaultMaxSamples,
 			LookbackDelta:  Duration(DefaultLookbackDelta),
 		},
-		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, WALSync: DefaultWALSync},
+		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, WALSync: DefaultWALSync,
+			MaxMetadata: DefaultMaxMetadata, MaxMetadataPerMetric: DefaultMaxMetaPerName},
 	}
 }
 
@@ -161,9 +200,42 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: write.max_body_bytes must be at least 1", ErrInvalid)
 	case c.Write.OutOfOrderWindow < 0:
 		return fmt.Errorf("%w: write.out_of_order_window is negative", ErrInvalid)
+	case c.Write.MaxMetadata < 0:
+		return fmt.Errorf("%w: write.max_metadata is negative", ErrInvalid)
+	case c.Write.MaxMetadataPerMetric < 1:
+		return fmt.Errorf("%w: write.max_metadata_per_metric must be at least 1", ErrInvalid)
+	}
+	for name := range c.ExternalLabels {
+		if !validLabelName(name) {
+			return fmt.Errorf("%w: external_labels: %q is not a valid label name", ErrInvalid, name)
+		}
 	}
 	if _, err := wal.ParseSyncPolicy(c.Write.WALSync); err != nil {
 		return fmt.Errorf("%w: write.wal_sync: %v", ErrInvalid, err)
 	}
 	return nil
+}
+
+// validLabelName is Prometheus's legacy label-name rule, which external
+// labels must follow (they are written unquoted in the exposition format).
+func validLabelName(s string) bool {
+	if s == "" || s == "__name__" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && i > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// YAML writes the configuration as a file would give it: every key, the
+// defaults included (/api/v1/status/config serves it).
+func (c Config) YAML() string {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -17,7 +18,7 @@ func TestParseOverDefaults(t *testing.T) {
 	want.Listen = "127.0.0.1:9999"
 	want.Retention = Duration(30 * 24 * time.Hour)
 	want.Query.Timeout = Duration(10 * time.Second)
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
 }
@@ -27,7 +28,7 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c != Default() {
+	if !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("got %+v", c)
 	}
 	if time.Duration(c.Retention) != 15*24*time.Hour || c.Listen != "127.0.0.1:9090" || c.DataDir != "./data" {

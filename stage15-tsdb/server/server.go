@@ -19,10 +19,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage15-tsdb/api"
@@ -44,6 +50,14 @@ type Options struct {
 	// Storage overrides the storage engine's options (tests); Retention
 	// and the out-of-order window still come from the config.
 	Storage tsdb.Options
+	// Flags are the command line's flags and values, for
+	// /api/v1/status/flags.
+	Flags map[string]string
+	// Repair lets the start repair a damaged data directory instead of
+	// refusing it (--storage.repair): damaged WAL bytes are cut out,
+	// damaged blocks moved into <data-dir>/corrupted, and what was dropped
+	// is logged and shown by /api/v1/status/blocks.
+	Repair bool
 }
 
 // Server is one running TSDB server.
@@ -62,8 +76,9 @@ type Server struct {
 	ready   chan struct{}
 	openErr error // set before ready is closed
 
-	compactMu   sync.Mutex
+	compactMu   sync.Mutex   // one compaction or snapshot at a time
 	headSamples atomic.Int64 // estimate: replayed + ingested − cut into blocks
+	walReplay   atomic.Pointer[api.WALReplayStatus]
 	stop        chan struct{}
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
@@ -122,8 +137,14 @@ func (s *Server) Err() error {
 // DB is the storage engine, nil until ready.
 func (s *Server) DB() *tsdb.DB { return s.db.Load() }
 
-// Start listens and serves, and opens the DB in the background.
+// Start listens and serves, and opens the DB in the background. With a
+// web configuration file (web.config_file) it serves TLS and asks for
+// basic auth as the file says; the file is checked here, so a bad one is
+// an error before anything is served.
 func (s *Server) Start() error {
+	if err := web.Validate(s.cfg.Web.ConfigFile); err != nil {
+		return fmt.Errorf("server: web config %s: %w", s.cfg.Web.ConfigFile, err)
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -145,18 +166,35 @@ func (s *Server) Start() error {
 		_, _ = w.Write([]byte("Ready.\n"))
 	})
 	mux.Handle("GET /metrics", s.metrics.Instrument("metrics", s.metrics.Handler()))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Web.EnablePprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	// The WAL replay's progress is answered while the API is not up yet.
+	s.walReplay.Store(walSegments(s.cfg.DataDir))
+	mux.HandleFunc("GET /api/v1/status/walreplay", func(w http.ResponseWriter, r *http.Request) {
+		if h := s.handler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		api.Respond(w, *s.walReplay.Load())
+	})
+	// Answers are gzip-compressed for clients that accept it (Grafana,
+	// Prometheus, browsers); /metrics compresses by itself.
+	gz, err := gzhttp.NewWrapper()
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	mux.Handle("/", gz(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := s.handler.Load(); h != nil {
 			(*h).ServeHTTP(w, r)
 			return
 		}
 		api.RespondError(w, api.ErrUnavailable, "the server is starting: replaying the WAL")
-	})
+	})))
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -166,7 +204,9 @@ func (s *Server) Start() error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		cfgFile := s.cfg.Web.ConfigFile
+		err := web.Serve(ln, s.http, &web.FlagConfig{WebConfigFile: &cfgFile}, s.log)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server", "err", err)
 		}
 	}()
@@ -188,7 +228,11 @@ func (s *Server) open() {
 	so.RetentionSize = s.cfg.RetentionSize
 	so.OutOfOrderWindow = time.Duration(s.cfg.Write.OutOfOrderWindow).Milliseconds()
 	so.WALSync = s.walSync()
+	so.Repair = so.Repair || s.opts.Repair
 	db, err := tsdb.Open(s.cfg.DataDir, so)
+	if errors.Is(err, tsdb.ErrDamaged) {
+		err = fmt.Errorf("%w\nTo see what a repair drops: stage15-tsdb repair --data-dir %s\nTo repair and start: stage15-tsdb start --storage.repair (with the same flags)", err, s.cfg.DataDir)
+	}
 	if err != nil {
 		s.openErr = err
 		s.log.Error("opening storage failed", "dir", s.cfg.DataDir, "err", err)
@@ -204,6 +248,14 @@ func (s *Server) open() {
 	rec := db.Recovery()
 	s.headSamples.Store(int64(rec.SamplesLoaded))
 	s.db.Store(db)
+	done := *s.walReplay.Load()
+	done.Current = done.Max
+	s.walReplay.Store(&done)
+	ext := make([]string, 0, 2*len(s.cfg.ExternalLabels))
+	for k, v := range s.cfg.ExternalLabels {
+		ext = append(ext, k, v)
+	}
+	extLabels, _ := model.FromStrings(ext...) // names checked by cfg.Validate
 	a := api.New(db, api.Options{
 		Engine:         newEngine(s.cfg),
 		MaxConcurrency: s.cfg.Query.MaxConcurrency,
@@ -213,9 +265,18 @@ func (s *Server) open() {
 		Logger:         s.log,
 		BuildInfo:      api.ReadBuildInfo(Version),
 		StartTime:      s.started,
-		Snapshot:       func(withHead bool) (string, error) { return storage.Snapshot(db, withHead) },
+		Snapshot:       s.snapshot,
 		Compact:        s.compact,
 		HeadSamples:    func() int64 { return s.headSamples.Load() + int64(db.Head().Stats().SamplesAppended) },
+		EnableAdminAPI: s.cfg.Web.EnableAdminAPI,
+		ConfigYAML:     s.cfg.YAML(),
+		Flags:          s.opts.Flags,
+		WALReplay:      func() api.WALReplayStatus { return *s.walReplay.Load() },
+		ExternalLabels: extLabels,
+		LookbackDelta:  time.Duration(s.cfg.Query.LookbackDelta),
+		MaxMetadata:    s.cfg.Write.MaxMetadata,
+
+		MaxMetadataPerMetric: s.cfg.Write.MaxMetadataPerMetric,
 	})
 	s.api.Store(a)
 	mux := http.NewServeMux()
@@ -225,13 +286,34 @@ func (s *Server) open() {
 	s.log.Info("storage ready",
 		"blocks", rec.Blocks, "series", rec.SeriesLoaded, "wal_samples", rec.SamplesLoaded,
 		"head_chunks", rec.HeadChunks, "replay", rec.Duration.Round(time.Millisecond))
-	if len(rec.CorruptBlocks) > 0 || rec.WALRepaired != nil || rec.HeadChunksErr != nil {
-		s.log.Warn("storage recovered from damage", "corrupt_blocks", len(rec.CorruptBlocks),
-			"wal_repaired", rec.WALRepaired != nil, "head_chunks_err", rec.HeadChunksErr)
-	}
+	s.logRecovery(db)
 	s.wg.Add(2)
 	go s.compactLoop()
 	go s.tickLoop()
+}
+
+// logRecovery logs what the start found on disk and did about it: each
+// damaged block by name and reason, a torn WAL tail, a repair's every cut.
+func (s *Server) logRecovery(db *tsdb.DB) {
+	rec := db.Recovery()
+	if tr := rec.WALTruncated; tr != nil {
+		s.log.Info("wal: torn tail cut (a write the crash interrupted, never acknowledged)",
+			"segment", tr.Segment, "offset", tr.Offset, "bytes", tr.Bytes, "reason", tr.Reason)
+	}
+	if r := rec.Repaired; r != nil {
+		for _, p := range r.WAL.Problems {
+			s.log.Warn("storage repair: wal", "problem", p.String())
+		}
+		s.log.Warn("storage repair: wal done", "kept_records", r.WAL.Records, "lost_records", r.WAL.LostRecords,
+			"cut_bytes", r.WAL.CutBytes, "rewritten", r.WAL.Rewritten, "created", r.WAL.Created)
+	}
+	for _, d := range db.Damage() {
+		s.log.Warn("damaged block not served; queries over its range answer with a warning", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
+			"reason", d.Reason, "moved_to", d.Dir)
+	}
+	if rec.HeadChunksErr != nil {
+		s.log.Warn("head chunks damaged: rebuilt from the WAL", "err", rec.HeadChunksErr)
+	}
 }
 
 // newEngine is the PromQL engine the API runs queries on, set up from the
@@ -242,6 +324,29 @@ func newEngine(cfg config.Config) *promql.Engine {
 		MaxSamples:    cfg.Query.MaxSamples,
 		Timeout:       time.Duration(cfg.Query.Timeout),
 	})
+}
+
+// walSegments is the WAL replay status before the replay: the first and
+// last segment on disk, current at the first.
+func walSegments(dataDir string) *api.WALReplayStatus {
+	first, last, _, _ := wal.Segments(filepath.Join(dataDir, tsdb.WALDirname))
+	return &api.WALReplayStatus{Min: first, Max: last, Current: first}
+}
+
+// snapshot takes a snapshot while no compaction runs (compaction
+// checkpoints the WAL and deletes segments and blocks the snapshot links).
+func (s *Server) snapshot(withHead bool) (string, error) {
+	db := s.db.Load()
+	if db == nil {
+		return "", errors.New("server: storage not open")
+	}
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	name, err := storage.Snapshot(db, withHead)
+	if err == nil {
+		s.log.Info("snapshot", "name", name, "dir", filepath.Join(s.cfg.DataDir, storage.SnapshotDirname, name), "with_head", withHead)
+	}
+	return name, err
 }
 
 // compact runs whatever compaction is due, timing and logging each block.

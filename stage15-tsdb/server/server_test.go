@@ -19,6 +19,7 @@ func startTest(t *testing.T, dir string) *Server {
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = dir
+	cfg.Web.EnableAdminAPI, cfg.Web.EnablePprof = true, true
 	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

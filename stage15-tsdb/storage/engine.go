@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -21,6 +22,7 @@ type QueryStorage struct {
 	mu       sync.Mutex
 	queriers []tsdb.Querier
 	stats    tsdb.QueryStats
+	warnings []string
 }
 
 // NewQueryStorage returns a storage for one query over q.
@@ -50,6 +52,14 @@ func (s *QueryStorage) Stats() tsdb.QueryStats {
 	return s.stats
 }
 
+// Warnings are the queriers' warnings (a result left incomplete by damaged
+// blocks), each once; valid after Close.
+func (s *QueryStorage) Warnings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.warnings
+}
+
 // Close closes every querier the query opened and returns the first error.
 func (s *QueryStorage) Close() error {
 	s.mu.Lock()
@@ -62,6 +72,11 @@ func (s *QueryStorage) Close() error {
 		s.stats.Series += st.Series
 		s.stats.Chunks += st.Chunks
 		s.stats.Samples += st.Samples
+		for _, w := range q.Warnings() {
+			if !slices.Contains(s.warnings, w) {
+				s.warnings = append(s.warnings, w)
+			}
+		}
 		if err := q.Close(); err != nil && first == nil {
 			first = err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,15 +83,17 @@ func (e *VectorSelector) selectorString() string {
 		}
 		ms = append(ms, matcherString(m))
 	}
+	// Sorted and comma-separated without spaces, as Prometheus prints them.
+	slices.Sort(ms)
 	switch {
 	case e.Name == "":
-		return "{" + strings.Join(ms, ", ") + "}"
+		return "{" + strings.Join(ms, ",") + "}"
 	case printableMetricName(e.Name) && len(ms) == 0:
 		return e.Name
 	case printableMetricName(e.Name):
-		return e.Name + "{" + strings.Join(ms, ", ") + "}"
+		return e.Name + "{" + strings.Join(ms, ",") + "}"
 	}
-	return "{" + strings.Join(append([]string{strconv.Quote(e.Name)}, ms...), ", ") + "}"
+	return "{" + strings.Join(append([]string{strconv.Quote(e.Name)}, ms...), ",") + "}"
 }
 
 func modifiers(offset int64, am *AtModifier) string {
@@ -99,7 +102,7 @@ func modifiers(offset int64, am *AtModifier) string {
 		if am.StartOrEnd != "" {
 			b.WriteString(" @ " + am.StartOrEnd + "()")
 		} else {
-			b.WriteString(" @ " + strconv.FormatFloat(float64(am.Timestamp)/1000, 'f', -1, 64))
+			b.WriteString(" @ " + strconv.FormatFloat(float64(am.Timestamp)/1000, 'f', 3, 64))
 		}
 	}
 	if offset != 0 {
@@ -130,9 +133,14 @@ func (e *ParenExpr) String() string { return "(" + e.Expr.String() + ")" }
 func (e *UnaryExpr) String() string { return e.Op.String() + e.Expr.String() }
 
 func (e *BinaryExpr) String() string {
+	return e.LHS.String() + " " + e.opString() + " " + e.RHS.String()
+}
+
+// opString is the operator with its bool and vector-matching modifiers:
+// "/ on (a) group_left (b)".
+func (e *BinaryExpr) opString() string {
 	var b strings.Builder
-	b.WriteString(e.LHS.String())
-	b.WriteString(" " + e.Op.String())
+	b.WriteString(e.Op.String())
 	if e.ReturnBool {
 		b.WriteString(" bool")
 	}
@@ -140,42 +148,45 @@ func (e *BinaryExpr) String() string {
 		grouped := vm.Card == CardManyToOne || vm.Card == CardOneToMany
 		if vm.On || len(vm.MatchingLabels) > 0 || grouped {
 			if vm.On {
-				b.WriteString(" on")
+				b.WriteString(" on ")
 			} else {
-				b.WriteString(" ignoring")
+				b.WriteString(" ignoring ")
 			}
 			b.WriteString(labelList(vm.MatchingLabels))
 		}
 		if grouped {
 			if vm.Card == CardManyToOne {
-				b.WriteString(" group_left")
+				b.WriteString(" group_left ")
 			} else {
-				b.WriteString(" group_right")
+				b.WriteString(" group_right ")
 			}
-			if len(vm.Include) > 0 {
-				b.WriteString(labelList(vm.Include))
-			}
+			b.WriteString(labelList(vm.Include))
 		}
 	}
-	b.WriteString(" " + e.RHS.String())
 	return b.String()
 }
 
 func (e *AggregateExpr) String() string {
 	var b strings.Builder
-	b.WriteString(e.Op.String())
-	switch {
-	case e.Without:
-		b.WriteString(" without " + labelList(e.Grouping) + " ")
-	case len(e.Grouping) > 0:
-		b.WriteString(" by " + labelList(e.Grouping) + " ")
-	}
+	b.WriteString(e.head())
 	b.WriteByte('(')
 	if e.Param != nil {
 		b.WriteString(e.Param.String() + ", ")
 	}
 	b.WriteString(e.Expr.String() + ")")
 	return b.String()
+}
+
+// head is the operator and its grouping, up to the opening parenthesis:
+// "sum by (job) ".
+func (e *AggregateExpr) head() string {
+	switch {
+	case e.Without:
+		return e.Op.String() + " without " + labelList(e.Grouping) + " "
+	case len(e.Grouping) > 0:
+		return e.Op.String() + " by " + labelList(e.Grouping) + " "
+	}
+	return e.Op.String()
 }
 
 func (e *Call) String() string {

@@ -1,0 +1,56 @@
+package wal
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+)
+
+// What a checkpoint keeps at the edges of its filter, stated by hand: a
+// sample at mint is kept and one at mint-1 dropped; a tombstone is kept
+// while any part of it reaches [mint, …) (it still deletes samples the
+// head holds), dropped once it ends before mint, and dropped with its
+// series.
+func TestCheckpointFilterEdges(t *testing.T) {
+	const mint = 10_000
+	dir := t.TempDir()
+	w := mustOpen(t, dir, Options{Sync: SyncNone})
+	ls := func(n string) model.Labels { return model.MustFromStrings(model.MetricName, n) }
+	stones := []Tombstone{
+		{Ref: 1, Mint: mint - 100, Maxt: mint - 1},  // ends before mint: dropped
+		{Ref: 1, Mint: mint - 100, Maxt: mint},      // reaches mint: kept
+		{Ref: 2, Mint: mint - 100, Maxt: mint + 50}, // straddles mint: kept
+		{Ref: 2, Mint: mint + 10, Maxt: mint + 20},  // after mint: kept
+		{Ref: 3, Mint: mint + 10, Maxt: mint + 20},  // series 3 is not kept: dropped
+	}
+	for _, rec := range [][]byte{
+		AppendSeries(nil, []RefSeries{{Ref: 1, Labels: ls("a")}, {Ref: 2, Labels: ls("b")}, {Ref: 3, Labels: ls("c")}}),
+		AppendSamples(nil, []RefSample{{Ref: 1, T: mint - 1, V: 1}, {Ref: 1, T: mint, V: 2}, {Ref: 3, T: mint + 5, V: 3}}),
+		AppendTombstones(nil, stones),
+	} {
+		if err := w.Log(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upto, err := w.NextSegment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Checkpoint(dir, upto, func(ref uint64) bool { return ref != 3 }, mint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TombstonesKept != 3 || st.TombstonesDropped != 2 || st.SamplesKept != 1 || st.SamplesDropped != 2 || st.SeriesKept != 2 || st.SeriesDropped != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	got := replayState(t, dir)
+	want := state{
+		Series:  map[uint64]string{1: ls("a").String(), 2: ls("b").String()},
+		Samples: []RefSample{{Ref: 1, T: mint, V: 2}},
+		Stones:  []Tombstone{stones[1], stones[2], stones[3]},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("checkpoint holds\n%+v\nwant\n%+v", got, want)
+	}
+}
