@@ -227,8 +227,8 @@ func (s *memSeries) minTime() int64 {
 // series have in common (the block or head-chunks file, the deleted
 // ranges, the isolation cap) is in a source they share, so a chunkSrc is
 // 32 bytes: a 24 h query over 10,000 series lists half a million of them
-// (at 104 bytes, with a copy per source and a merged one, they were most
-// of what such a query allocated).
+// (at 104 bytes, with a copy per source and a merged one, they would be most
+// of what such a query allocates).
 type chunkSrc struct {
 	minT, maxT int64
 	// ref is where the chunk is in src's block or head-chunks file; for a

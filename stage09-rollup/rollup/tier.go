@@ -20,7 +20,7 @@ type Tier struct {
 
 const day = 24 * time.Hour
 
-// DefaultTiers are the issue's: raw 7 d, 1 m rollups 30 d, 1 h rollups a
+// DefaultTiers are the guide's: raw 7 d, 1 m rollups 30 d, 1 h rollups a
 // year, 1 d rollups forever.
 var DefaultTiers = []Tier{
 	{Name: "raw", Retention: 7 * day},
