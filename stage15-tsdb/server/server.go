@@ -76,14 +76,15 @@ type Server struct {
 	ready   chan struct{}
 	openErr error // set before ready is closed
 
-	compactMu   sync.Mutex   // one compaction or snapshot at a time
-	headSamples atomic.Int64 // estimate: replayed + ingested − cut into blocks
-	walReplay   atomic.Pointer[api.WALReplayStatus]
-	stop        chan struct{}
-	wg          sync.WaitGroup
-	closeOnce   sync.Once
-	closeErr    error
-	started     time.Time
+	compactMu    sync.Mutex   // one compaction or snapshot at a time
+	headSamples  atomic.Int64 // estimate: replayed + ingested − cut into blocks
+	walReplay    atomic.Pointer[api.WALReplayStatus]
+	damageLogged sync.Map // block ULIDs whose damage was logged
+	stop         chan struct{}
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+	closeErr     error
+	started      time.Time
 }
 
 // New returns a server for cfg; Start runs it.
@@ -307,12 +308,27 @@ func (s *Server) logRecovery(db *tsdb.DB) {
 		s.log.Warn("storage repair: wal done", "kept_records", r.WAL.Records, "lost_records", r.WAL.LostRecords,
 			"cut_bytes", r.WAL.CutBytes, "rewritten", r.WAL.Rewritten, "created", r.WAL.Created)
 	}
-	for _, d := range db.Damage() {
-		s.log.Warn("damaged block not served; queries over its range answer with a warning", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
-			"reason", d.Reason, "moved_to", d.Dir)
-	}
+	s.logDamage(db)
 	if rec.HeadChunksErr != nil {
 		s.log.Warn("head chunks damaged: rebuilt from the WAL", "err", rec.HeadChunksErr)
+	}
+}
+
+// logDamage logs each damaged block once: those found at start-up, and
+// those whose chunks failed their checksum later, when a query or a
+// compaction read them.
+func (s *Server) logDamage(db *tsdb.DB) {
+	for _, d := range db.Damage() {
+		if _, seen := s.damageLogged.LoadOrStore(d.ULID, true); seen {
+			continue
+		}
+		if d.Moved {
+			s.log.Warn("damaged block not served; queries over its range answer with a warning", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
+				"reason", d.Reason, "moved_to", d.Dir)
+		} else {
+			s.log.Warn("damaged chunks left out of queries (with a warning), the block out of compaction", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
+				"reason", d.Reason, "dir", d.Dir)
+		}
 	}
 }
 
@@ -372,6 +388,7 @@ func (s *Server) compact() ([]tsdb.CompactStats, error) {
 		s.metrics.CompactionFailures.Inc()
 		s.log.Error("compaction failed", "err", err)
 	}
+	s.logDamage(db)
 	return rep, err
 }
 
