@@ -14,9 +14,10 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/text"
 	"github.com/tsdb-course/stage15-tsdb/client"
 	"github.com/tsdb-course/stage15-tsdb/config"
-	"github.com/tsdb-course/stage15-tsdb/remote"
 )
 
 // clientFlags are the flags every client subcommand has.
@@ -61,9 +62,9 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			s, err := remote.ParseLine(line)
+			s, err := text.ParseLine(line)
 			if err != nil {
-				return cli.Usagef("line %d: %v", n, strings.TrimPrefix(err.Error(), remote.ErrInvalid.Error()+": "))
+				return cli.Usagef("line %d: %v", n, strings.TrimPrefix(err.Error(), text.ErrSyntax.Error()+": "))
 			}
 			if !s.HasTime {
 				s.T = now

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage06-blocks/block"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 	"github.com/tsdb-course/stage15-tsdb/client"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
 )
 
 // series is the data of the damage and kill tests: n series d{s="k"}, one

@@ -19,10 +19,10 @@ import (
 	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage11-ingest/remote"
 	"github.com/tsdb-course/stage15-tsdb/client"
 	"github.com/tsdb-course/stage15-tsdb/config"
 	"github.com/tsdb-course/stage15-tsdb/loadgen"
-	"github.com/tsdb-course/stage15-tsdb/remote"
 	"github.com/tsdb-course/stage15-tsdb/server"
 )
 

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,6 +102,11 @@ type API struct {
 	refs   *storage.RefCache
 	meta   *metadataStore
 	log    *slog.Logger
+
+	// histSenders are the senders already told (in the log) that their
+	// native histograms are dropped.
+	histSenders     sync.Map
+	histSendersSeen atomic.Int32
 
 	queryStats            queryStats
 	ingestRate, queryRate *selfmon.Rate

@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage15-tsdb/remote"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/text"
 	"github.com/tsdb-course/stage15-tsdb/storage"
 )
 
@@ -87,10 +89,37 @@ func (a *API) remoteWrite(w http.ResponseWriter, r *http.Request) {
 	}
 	wb.raw = raw
 	batch := storage.NewBatch(r.Context(), a.db, a.refs)
-	_, err = wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
+	st, err := wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
 		return batch.Add(ts.Key, ts.ModelLabels, ts.Samples)
 	}, a.meta.add)
+	if st.Histograms > 0 {
+		a.droppedHistograms(r, st.Histograms)
+	}
 	a.finishWrite(w, batch, err)
+}
+
+// maxHistSenders bounds the senders remembered by droppedHistograms.
+const maxHistSenders = 1000
+
+// droppedHistograms counts the native histogram samples of a remote-write
+// request, which are not stored, and logs it the first time a sender (its
+// address and User-Agent) sends some: once per sender, not per request.
+func (a *API) droppedHistograms(r *http.Request, n int) {
+	if m := a.opts.Metrics; m != nil {
+		m.HistogramsDropped.Add(float64(n))
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if a.histSendersSeen.Load() >= maxHistSenders {
+		return
+	}
+	if _, seen := a.histSenders.LoadOrStore(host+" "+r.UserAgent(), true); !seen {
+		a.histSendersSeen.Add(1)
+		a.log.Warn("remote write: native histograms are not stored yet; this sender's are dropped (counted in tsdb_remote_write_histograms_dropped_total)",
+			"sender", host, "user_agent", r.UserAgent(), "histograms", n)
+	}
 }
 
 // writeJSON is remoteWrite for JSON bodies.
@@ -185,10 +214,10 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		var s remote.TextSample
+		var s text.TextSample
 		var err error
 		if utf8.ValidString(line) {
-			s, err = remote.ParseLine(line)
+			s, err = text.ParseLine(line)
 		} else {
 			err = errors.New("not valid UTF-8")
 		}
@@ -205,7 +234,7 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			bad++
 			if len(lineErrs) < maxLineErrors {
-				lineErrs = append(lineErrs, fmt.Sprintf("line %d: %v", n, strings.TrimPrefix(err.Error(), remote.ErrInvalid.Error()+": ")))
+				lineErrs = append(lineErrs, fmt.Sprintf("line %d: %v", n, strings.TrimPrefix(err.Error(), text.ErrSyntax.Error()+": ")))
 			}
 		}
 	}
