@@ -102,3 +102,19 @@ func TestStripComment(t *testing.T) {
 		}
 	}
 }
+
+func TestServerRE(t *testing.T) {
+	for c, want := range map[string]bool{
+		"curl localhost:9090/admin/status":                          true,
+		"go run ./stage15-tsdb start --listen 127.0.0.1:9191":       true,
+		"go run ./stage11-ingest server --port 9090 &":              true,
+		"echo x | nc -q1 127.0.0.1 9090":                            false, // nc not first: still a client, but harmless to run
+		"go run ./stage06-blocks compact --data-dir /tmp/d":         false,
+		"go run ./stage15-tsdb bench-write --samples 2000000":       false,
+		"go run ./stage07-tsm query --data-dir /tmp/t \"SELECT 1\"": false,
+	} {
+		if got := serverRE.MatchString(c); got != want {
+			t.Errorf("serverRE(%q) = %v, want %v", c, got, want)
+		}
+	}
+}

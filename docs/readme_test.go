@@ -215,7 +215,7 @@ func buildStages(t *testing.T, root string) string {
 var (
 	goRunRE  = regexp.MustCompile(`\bgo run \./(stage\d\d-[a-z0-9]+)/?`)
 	exitRE   = regexp.MustCompile(`exit status (\d+)`)
-	serverRE = regexp.MustCompile(`^(curl|prometheus|docker|grafana)\b|go run \./stage\d\d-[a-z0-9]+/? start\b`)
+	serverRE = regexp.MustCompile(`^(curl|prometheus|docker|grafana|nc)\b|go run \./stage\d\d-[a-z0-9]+/? (start|server)\b|&\s*(#.*)?$`)
 )
 
 // TestREADMECommands runs every README's ```sh commands in order and checks
