@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -80,7 +81,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 		if rep, err = db.FlushHead(); err != nil {
 			return err
 		}
-	} else if rep, err = db.CompactReport(); err != nil {
+	} else if rep, err = db.CompactReport(context.Background()); err != nil {
 		return err
 	}
 	if len(rep) == 0 {

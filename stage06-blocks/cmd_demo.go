@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -107,7 +108,7 @@ func (d *demo) cutBlock() (tsdb.CompactStats, error) {
 	}
 	h := d.db.Head()
 	fmt.Fprintf(d.stdout, "Head spans %s: flushing the oldest %s to disk...\n", span(h.MaxTime()-h.MinTime()), span(tsdb.DefaultBlockRange))
-	rep, err := d.db.CompactReport()
+	rep, err := d.db.CompactReport(context.Background())
 	if err != nil {
 		return tsdb.CompactStats{}, err
 	}
@@ -137,7 +138,7 @@ func (d *demo) compact(first tsdb.CompactStats) error {
 	if _, err := d.scrape(demoStart+3*tsdb.Hour+demoStep, demoStart+5*tsdb.Hour+demoStep); err != nil {
 		return err
 	}
-	rep, err := d.db.CompactReport()
+	rep, err := d.db.CompactReport(context.Background())
 	if err != nil || len(rep) == 0 {
 		return fmt.Errorf("second block: %v", err)
 	}

@@ -163,7 +163,7 @@ func printQuery(w io.Writer, db *tsdb.DB, sel string, t int64, verbose bool) err
 		return err
 	}
 	el := time.Since(start)
-	st := q.Stats()
+	st := q.(tsdb.StatsQuerier).Stats()
 	for _, l := range lines {
 		fmt.Fprintln(w, l)
 	}

@@ -29,7 +29,7 @@ func TestRemoteWritePartialAcceptance(t *testing.T) {
 		{Labels: [][2]string{{"job", "nameless"}}, Samples: [][2]float64{{5, 1}, {6, 2}}},
 	}
 	r := post(t, srv.URL+"/api/v1/write", "application/x-protobuf", remote.Compress(nil, prompbtest.Marshal(t, req, nil)))
-	if r.code != 400 || !strings.Contains(r.body, "4 of 6 samples rejected (out of order: 1, duplicate: 1, out of bounds: 0, invalid series: 2)") {
+	if r.code != 400 || !strings.Contains(r.body, "4 of 6 samples rejected (out of order: 1, duplicate: 1, out of bounds: 0, too old: 0, too new: 0, invalid series: 2)") {
 		t.Fatalf("got %d %s", r.code, r.body)
 	}
 	// The two valid samples were kept.
