@@ -3,6 +3,8 @@ module github.com/tsdb-course/compare
 go 1.26.7
 
 require (
+	github.com/VictoriaMetrics/VictoriaMetrics v1.151.0
+	github.com/influxdata/line-protocol/v2 v2.2.1
 	github.com/prometheus/prometheus v0.316.0
 	github.com/tsdb-course/stage02-delta v0.0.0
 	github.com/tsdb-course/stage03-gorilla v0.0.0
@@ -20,6 +22,8 @@ require (
 	github.com/Azure/azure-sdk-for-go/sdk/internal v1.13.0 // indirect
 	github.com/AzureAD/microsoft-authentication-library-for-go v1.10.1 // indirect
 	github.com/RoaringBitmap/roaring/v2 v2.30.0 // indirect
+	github.com/VictoriaMetrics/metrics v1.44.0 // indirect
+	github.com/VictoriaMetrics/metricsql v0.87.3 // indirect
 	github.com/alecthomas/participle/v2 v2.1.4 // indirect
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect
 	github.com/aws/aws-sdk-go-v2 v1.47.3 // indirect
@@ -68,6 +72,11 @@ require (
 	github.com/prometheus/sigv4 v0.5.0 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/tsdb-course/stage05-index v0.0.0 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	github.com/valyala/fastjson v1.6.10 // indirect
+	github.com/valyala/fastrand v1.1.0 // indirect
+	github.com/valyala/histogram v1.2.0 // indirect
+	github.com/valyala/quicktemplate v1.8.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
@@ -92,7 +101,7 @@ require (
 	k8s.io/apimachinery v0.37.1 // indirect
 	k8s.io/client-go v0.37.1 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
-	k8s.io/utils v0.0.0-20260626114624-be93311217bd // indirect
+	k8s.io/utils v0.0.0-20260707023825-cf1189d6abe3 // indirect
 )
 
 require (
@@ -101,7 +110,9 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.1 // indirect
 	github.com/tsdb-course/stage01-memstore v0.0.0
+	github.com/tsdb-course/stage07-tsm v0.0.0
 	github.com/tsdb-course/stage10-promql v0.0.0
+	github.com/tsdb-course/stage11-ingest v0.0.0
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
@@ -125,3 +136,7 @@ replace github.com/tsdb-course/stage04-wal => ../stage04-wal
 replace github.com/tsdb-course/stage06-blocks => ../stage06-blocks
 
 replace github.com/tsdb-course/stage14-alerts => ../stage14-alerts
+
+replace github.com/tsdb-course/stage11-ingest => ../stage11-ingest
+
+replace github.com/tsdb-course/stage07-tsm => ../stage07-tsm

@@ -14,9 +14,10 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/text"
 	"github.com/tsdb-course/stage15-tsdb/client"
 	"github.com/tsdb-course/stage15-tsdb/config"
-	"github.com/tsdb-course/stage15-tsdb/remote"
 )
 
 // clientFlags are the flags every client subcommand has.
@@ -61,9 +62,9 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			s, err := remote.ParseLine(line)
+			s, err := text.ParseLine(line)
 			if err != nil {
-				return cli.Usagef("line %d: %v", n, strings.TrimPrefix(err.Error(), remote.ErrInvalid.Error()+": "))
+				return cli.Usagef("line %d: %v", n, strings.TrimPrefix(err.Error(), text.ErrSyntax.Error()+": "))
 			}
 			if !s.HasTime {
 				s.T = now
@@ -316,36 +317,74 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// cmdCompact runs the compactions that are due on the server.
+// cmdCompact starts the compactions that are due on the server and
+// follows the job until it ends, printing each block as it is written or
+// deleted, and a line on stderr every few seconds while nothing changes.
 func cmdCompact(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "compact", "[--addr HOST:PORT]", stderr)
+	fs := cli.NewFlags(prog, "compact", "[--addr HOST:PORT] [--poll 500ms]", stderr)
 	cf := addClientFlags(fs)
+	poll := fs.Duration("poll", 500*time.Millisecond, "how often to ask the server how the job is going")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	c, ctx, cancel, err := cf.dial()
+	if *poll <= 0 {
+		return cli.Usagef("--poll must be positive")
+	}
+	c, err := client.New(*cf.addr, client.Options{Timeout: *cf.timeout})
+	if err != nil {
+		return cli.Usagef("--addr: %v", err)
+	}
+	// No deadline for the whole job (--timeout bounds each request): a
+	// head spanning months takes as long as it takes.
+	ctx := context.Background()
+	job, err := c.Compact(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
-	blocks, err := c.Compact(ctx)
-	if err != nil {
-		return err
-	}
-	if len(blocks) == 0 {
-		fmt.Fprintln(stdout, "nothing to compact: the head spans less than 1.5 block ranges and no blocks are due for merging")
-		return nil
-	}
-	for _, b := range blocks {
-		what := "head → block"
-		if b.Parents > 0 {
-			what = fmt.Sprintf("%d blocks → 1", b.Parents)
+	fmt.Fprintf(stderr, "compaction job %d started %s\n", job.ID, job.Started)
+	blocks, deleted := 0, 0
+	lastNews := time.Now()
+	for {
+		for _, b := range job.Blocks[blocks:] {
+			printCompacted(stdout, b)
 		}
-		fmt.Fprintf(stdout, "%s  %s  %s to %s, %s series, %s samples, level %d, %s, %s\n", b.ULID, what,
-			fmtTime(b.MinTime), fmtTime(b.MaxTime), cli.Thousands(int(b.NumSeries)), cli.Thousands(int(b.NumSamples)),
-			b.Level, cli.Bytes(b.Bytes), cli.Duration(time.Duration(b.Seconds*float64(time.Second))))
+		for _, d := range job.Deleted[deleted:] {
+			fmt.Fprintf(stdout, "%s  deleted by retention (%s)  %s to %s, %s\n", d.ULID, d.Reason, fmtTime(d.MinTime), fmtTime(d.MaxTime), cli.Bytes(d.Bytes))
+		}
+		if len(job.Blocks) > blocks || len(job.Deleted) > deleted {
+			lastNews = time.Now()
+		}
+		blocks, deleted = len(job.Blocks), len(job.Deleted)
+		if job.State != client.JobRunning {
+			break
+		}
+		if time.Since(lastNews) >= 5*time.Second {
+			fmt.Fprintf(stderr, "compacting: %d blocks written, %d deleted, %s\n", blocks, deleted, cli.Duration(time.Duration(job.Seconds*float64(time.Second))))
+			lastNews = time.Now()
+		}
+		time.Sleep(*poll)
+		if job, err = c.CompactJob(ctx, job.ID); err != nil {
+			return err
+		}
+	}
+	if job.State == client.JobFailed {
+		return fmt.Errorf("compaction job %d failed after %s: %s", job.ID, cli.Duration(time.Duration(job.Seconds*float64(time.Second))), job.Error)
+	}
+	if blocks == 0 && deleted == 0 {
+		fmt.Fprintln(stdout, "nothing to compact: the head spans less than 1.5 block ranges, no blocks are due for merging and none is past the retention")
 	}
 	return nil
+}
+
+// printCompacted prints a block written by a compaction.
+func printCompacted(w io.Writer, b client.CompactedBlock) {
+	what := "head → block"
+	if b.Parents > 0 {
+		what = fmt.Sprintf("%d blocks → 1", b.Parents)
+	}
+	fmt.Fprintf(w, "%s  %s  %s to %s, %s series, %s samples, level %d, %s, %s\n", b.ULID, what,
+		fmtTime(b.MinTime), fmtTime(b.MaxTime), cli.Thousands(int(b.NumSeries)), cli.Thousands(int(b.NumSamples)),
+		b.Level, cli.Bytes(b.Bytes), cli.Duration(time.Duration(b.Seconds*float64(time.Second))))
 }
 
 // cmdSnapshot asks the server for a snapshot, or lists (`snapshot list`)

@@ -15,8 +15,9 @@ import (
 	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage07-tsm/lineprotocol"
+	"github.com/tsdb-course/stage11-ingest/influx"
+	"github.com/tsdb-course/stage11-ingest/text"
 	"github.com/tsdb-course/stage15-tsdb/client"
-	"github.com/tsdb-course/stage15-tsdb/remote"
 )
 
 // cmdImport streams a file to the server by remote write: the guide's text
@@ -132,7 +133,7 @@ type importStats struct {
 
 func importInflux(in io.Reader, w *client.Writer, st *importStats) error {
 	d := lineprotocol.NewDecoder(in)
-	conv := remote.NewInflux()
+	conv := influx.NewConverter()
 	now := time.Now().UnixMilli()
 	var p lineprotocol.Point
 	for d.Next(&p) {
@@ -164,9 +165,9 @@ func importText(in io.Reader, w *client.Writer, st *importStats) error {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		s, err := remote.ParseLine(line)
+		s, err := text.ParseLine(line)
 		if err != nil {
-			return cli.Usagef("line %d: %v", st.lines, strings.TrimPrefix(err.Error(), remote.ErrInvalid.Error()+": "))
+			return cli.Usagef("line %d: %v", st.lines, strings.TrimPrefix(err.Error(), text.ErrSyntax.Error()+": "))
 		}
 		if !s.HasTime {
 			s.T = now

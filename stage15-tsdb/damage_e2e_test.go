@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage06-blocks/block"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 	"github.com/tsdb-course/stage15-tsdb/client"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
 )
 
 // series is the data of the damage and kill tests: n series d{s="k"}, one
@@ -302,6 +302,10 @@ func TestDamageE2E(t *testing.T) {
 				if len(st.Damaged) != 1 || st.Damaged[0].Moved || st.Damaged[0].Chunks == 0 {
 					t.Fatalf("status damaged = %+v", st.Damaged)
 				}
+				// The query's warning is logged once, as soon as it is seen.
+				if logs := p.logs(); !strings.Contains(logs, "query answered without damaged data") || !strings.Contains(logs, firstID) {
+					t.Fatalf("the damage is not logged:\n%s", logs)
+				}
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -394,6 +398,7 @@ func TestKill9DuringReplayAndCompaction(t *testing.T) {
 					seen[e.Name()] = true
 				}
 			}
+			time.Sleep(100 * time.Microsecond) // polling: a block takes milliseconds to write
 		}
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)

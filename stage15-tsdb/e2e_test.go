@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsdb-course/stage15-tsdb/remote"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 )
 
 // binary is the server built once for the end-to-end tests.

@@ -1,12 +1,12 @@
 module github.com/tsdb-course/stage15-tsdb
 
-go 1.26.0
+go 1.26.7
 
 require (
 	github.com/klauspost/compress v1.20.3
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
-	github.com/prometheus/common v0.72.0
+	github.com/prometheus/common v0.72.1
 	github.com/prometheus/exporter-toolkit v0.20.0
 	github.com/tsdb-course/stage01-memstore v0.0.0
 	github.com/tsdb-course/stage04-wal v0.0.0
@@ -14,6 +14,8 @@ require (
 	github.com/tsdb-course/stage06-blocks v0.0.0
 	github.com/tsdb-course/stage07-tsm v0.0.0
 	github.com/tsdb-course/stage10-promql v0.0.0
+	github.com/tsdb-course/stage11-ingest v0.0.0
+	golang.org/x/crypto v0.58.0
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -28,6 +30,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jpillora/backoff v1.0.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/mdlayher/socket v0.6.0 // indirect
 	github.com/mdlayher/vsock v1.3.0 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
@@ -38,12 +41,11 @@ require (
 	github.com/tsdb-course/stage02-delta v0.0.0 // indirect
 	github.com/tsdb-course/stage03-gorilla v0.0.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
-	golang.org/x/crypto v0.57.0 // indirect
-	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/sync v0.23.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.42.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )
 
@@ -56,4 +58,5 @@ replace (
 	github.com/tsdb-course/stage06-blocks => ../stage06-blocks
 	github.com/tsdb-course/stage07-tsm => ../stage07-tsm
 	github.com/tsdb-course/stage10-promql => ../stage10-promql
+	github.com/tsdb-course/stage11-ingest => ../stage11-ingest
 )

@@ -1,6 +1,6 @@
 // Command stage15-tsdb is the capstone server and its command line.
 //
-//	go run ./stage15-tsdb start [--listen 127.0.0.1:9090] [--data-dir ./data] [--retention 15d] [--config FILE]
+//	go run ./stage15-tsdb start [--listen 127.0.0.1:9090] [--data-dir ./data] [--retention 0] [--config FILE]
 //	go run ./stage15-tsdb write 'cpu_usage{host="a"} 0.75 [ts]' [--addr 127.0.0.1:9090]
 //	go run ./stage15-tsdb query 'rate(x[5m])' [--time T | --start S --end E --step 60s] [--json]
 //	go run ./stage15-tsdb inspect | import --file X.influx[.gz] | compact | snapshot [list | delete NAME]
@@ -18,7 +18,7 @@ import (
 const prog = "stage15-tsdb"
 
 const usageText = `usage:
-  stage15-tsdb start [--listen 127.0.0.1:9090] [--data-dir ./data] [--retention 15d] [--config FILE]
+  stage15-tsdb start [--listen 127.0.0.1:9090] [--data-dir ./data] [--retention 0] [--config FILE]
                      [--web.enable-admin-api] [--web.config.file FILE]
                                               run the server (the main job); Ctrl-C stops it cleanly
   stage15-tsdb write '<metric>{labels} <value> [<unix s>]' ...   write samples to a running server
@@ -26,7 +26,7 @@ const usageText = `usage:
                                               run a query: a table, or the raw JSON with --json
   stage15-tsdb inspect                        server status, blocks, head, top series by label
   stage15-tsdb import --file X[.influx][.gz]  bulk import (text lines, or InfluxDB line protocol)
-  stage15-tsdb compact                        run due compactions now (admin API)
+  stage15-tsdb compact                        start due compactions and follow them to the end (admin API)
   stage15-tsdb snapshot [--skip-head]         snapshot the data directory (admin API)
   stage15-tsdb snapshot list | delete NAME... list or delete snapshots (admin API)
   stage15-tsdb repair --data-dir DIR [--yes]  list the damage a start refuses or moves aside (server stopped);

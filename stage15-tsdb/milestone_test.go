@@ -19,10 +19,10 @@ import (
 	"github.com/tsdb-course/stage01-memstore/cli"
 	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage11-ingest/remote"
 	"github.com/tsdb-course/stage15-tsdb/client"
 	"github.com/tsdb-course/stage15-tsdb/config"
 	"github.com/tsdb-course/stage15-tsdb/loadgen"
-	"github.com/tsdb-course/stage15-tsdb/remote"
 	"github.com/tsdb-course/stage15-tsdb/server"
 )
 
@@ -105,13 +105,20 @@ func TestMilestone1_ComponentsIntegrate(t *testing.T) {
 	if out, errs, code := runCLI(t, "import", addr, "--file", file); code != 0 || !strings.Contains(out, "imported 200 samples from 100 lines") {
 		t.Fatalf("import: %d %s %s", code, out, errs)
 	}
-	// Compaction cuts the head: 5 h of data, blocks of 2 h.
-	blocks, err := c.Compact(ctx)
-	if err != nil || len(blocks) == 0 {
-		t.Fatalf("compact: %v %v", blocks, err)
+	// Compaction cuts the head: 5 h of data, blocks of 2 h. The CLI
+	// follows the job to its end and lists every block written.
+	out, errs, code := runCLI(t, "compact", addr, "--poll=20ms")
+	if code != 0 || strings.Count(out, "head → block") == 0 {
+		t.Fatalf("compact: %d %s %s", code, out, errs)
 	}
-	if bl, err := c.Blocks(ctx); err != nil || len(bl.Blocks) != len(blocks) {
-		t.Fatalf("blocks: %+v %v", bl, err)
+	bl, err := c.Blocks(ctx)
+	if err != nil || len(bl.Blocks) != strings.Count(out, "head → block") {
+		t.Fatalf("blocks: %+v %v; the CLI said:\n%s", bl, err, out)
+	}
+	for _, b := range bl.Blocks {
+		if !strings.Contains(out, b.ULID) {
+			t.Fatalf("block %s not listed by compact:\n%s", b.ULID, out)
+		}
 	}
 	check := func(c *client.Client) {
 		t.Helper()
@@ -239,7 +246,7 @@ func TestMilestone3_FailureScenarios(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s2.Shutdown(context.Background())
-		c2, _ := client.New(s2.Addr(), client.Options{MaxRetries: 50, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+		c2, _ := client.New(s2.Addr(), client.Options{MaxRetries: 600, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}) // up to ~30 s: a loaded machine under -race replays slowly
 		res, err := c2.Query(context.Background(), "count(m)", time.UnixMilli(99_000))
 		if err != nil || len(res.Vector) != 1 || res.Vector[0].V != 2000 {
 			t.Fatalf("after restart: %+v %v", res, err)

@@ -19,8 +19,24 @@ func DirSize(dir string) (int64, error) {
 
 // DiskUsage is what the regular files under dir occupy on disk (what `du`
 // shows): their allocated blocks, not their length, where the platform
-// tells (see DiskBytes). It tolerates vanishing files as DirSize does.
-func DiskUsage(dir string) (int64, error) { return walkSize(dir, DiskBytes) }
+// tells (see DiskBytes), and a file with several names under dir (hard
+// links: a snapshot's blocks) once. It tolerates vanishing files as
+// DirSize does.
+func DiskUsage(dir string) (int64, error) {
+	seen := map[fileID]bool{}
+	return walkSize(dir, func(fi fs.FileInfo) int64 {
+		if id, ok := fileIdentity(fi); ok {
+			if seen[id] {
+				return 0
+			}
+			seen[id] = true
+		}
+		return DiskBytes(fi)
+	})
+}
+
+// fileID names a file whatever its path: device and inode on unix.
+type fileID struct{ dev, ino uint64 }
 
 func walkSize(dir string, size func(fs.FileInfo) int64) (int64, error) {
 	var n int64

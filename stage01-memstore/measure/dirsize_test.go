@@ -86,3 +86,32 @@ func TestDirSizeFileVanishes(t *testing.T) {
 		t.Fatalf("got %d, %v; want 200 bytes (a and c), nil", n, err)
 	}
 }
+
+// TestDiskUsageCountsHardLinksOnce: a file with two names (a snapshot's
+// hard link) takes its blocks once, as du counts; DirSize counts each name.
+func TestDiskUsageCountsHardLinksOnce(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("no inode numbers here")
+	}
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	if err := os.WriteFile(a, make([]byte, 64<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	one, err := DiskUsage(dir)
+	if err != nil || one < 64<<10 {
+		t.Fatalf("one file: %d, %v", one, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "snap"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(a, filepath.Join(dir, "snap", "a")); err != nil {
+		t.Fatal(err)
+	}
+	if two, err := DiskUsage(dir); err != nil || two != one {
+		t.Fatalf("with a hard link: %d, %v; want %d", two, err, one)
+	}
+	if n, _ := DirSize(dir); n != 2*64<<10 {
+		t.Fatalf("DirSize %d, want both names", n)
+	}
+}

@@ -18,3 +18,11 @@ func DiskBytes(fi fs.FileInfo) int64 {
 	}
 	return fi.Size()
 }
+
+// fileIdentity is the file's device and inode.
+func fileIdentity(fi fs.FileInfo) (fileID, bool) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return fileID{uint64(st.Dev), st.Ino}, true
+	}
+	return fileID{}, false
+}

@@ -51,7 +51,7 @@ type WAL struct {
 	segSize  int64
 	written  uint64 // logical bytes written since Open, all segments
 	closed   bool
-	err      error // sticky: after a failed write or fsync nothing more is logged
+	err      error // sticky: after a failed fsync, or a failed write that could not be cut off, nothing more is logged
 	torn     *Truncation
 
 	syncMu   sync.Mutex // guards the group-commit state below
@@ -66,7 +66,8 @@ type WAL struct {
 	fsyncs, records, rotations atomic.Int64
 	bufs                       sync.Pool
 
-	syncHook func() error // tests: runs before every fsync
+	syncHook  func() error              // tests: runs before every fsync
+	writeHook func([]byte) (int, error) // tests: writes to the segment instead of Write
 }
 
 // Truncation reports a torn tail that Open or Repair cut off.
@@ -339,24 +340,45 @@ func (w *WAL) write(buf []byte, recs [][]byte) (uint64, error) {
 }
 
 // writeOut writes b to the current segment. Caller holds w.mu.
+//
+// A failed write (a full disk) may leave part of a frame at the end of the
+// segment. It is cut off at once, so the log goes on where it was once
+// there is room again, without a restart; only if that fails too is the
+// error sticky, since logging after a partial frame would turn a torn tail
+// into mid-log corruption.
 func (w *WAL) writeOut(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	n, err := w.seg.Write(b)
-	w.segSize += int64(n)
-	w.written += uint64(n)
-	if err != nil {
-		// A partial frame may now sit at the end of the segment; logging
-		// after it would turn a torn tail into mid-log corruption.
-		w.err = fmt.Errorf("wal: segment %d offset %d: write: %w", w.segIndex, w.segSize-int64(n), err)
-		return w.err
+	var n int
+	var err error
+	if w.writeHook != nil {
+		n, err = w.writeHook(b)
+	} else {
+		n, err = w.seg.Write(b)
 	}
-	return nil
+	if err == nil {
+		w.segSize += int64(n)
+		w.written += uint64(n)
+		return nil
+	}
+	err = fmt.Errorf("wal: segment %d offset %d: write: %w", w.segIndex, w.segSize, err)
+	if n > 0 {
+		if terr := w.seg.Truncate(w.segSize); terr != nil {
+			w.segSize += int64(n)
+			w.written += uint64(n)
+			w.err = fmt.Errorf("%w; cutting the partial frame: %v", err, terr)
+			return w.err
+		}
+	}
+	return err
 }
 
 // rotate closes the current segment (fsynced first unless SyncNone, so a
-// closed segment is always durable) and starts the next. Caller holds w.mu.
+// closed segment is always durable and a torn frame can only ever be at the
+// tail of the last segment) and starts the next. If the next segment cannot
+// be created (a full disk), the current one stays open and a later Log
+// tries again. Caller holds w.mu.
 func (w *WAL) rotate() error {
 	if w.opts.Sync != SyncNone {
 		if err := w.fsync(w.seg); err != nil {
@@ -364,18 +386,21 @@ func (w *WAL) rotate() error {
 			return w.err
 		}
 	}
+	f, err := createSegment(w.dir, w.segIndex+1)
+	if err != nil {
+		return err
+	}
+	if w.opts.Sync != SyncNone {
+		if err := SyncDir(w.dir); err != nil {
+			f.Close()
+			w.err = err
+			return err
+		}
+	}
 	if err := w.seg.Close(); err != nil {
+		f.Close()
 		w.err = fmt.Errorf("wal: segment %d: close: %w", w.segIndex, err)
 		return w.err
-	}
-	f, err := createSegment(w.dir, w.segIndex+1)
-	if err == nil && w.opts.Sync != SyncNone {
-		err = SyncDir(w.dir)
-	}
-	if err != nil {
-		w.seg = nil
-		w.err = err
-		return err
 	}
 	w.seg, w.segIndex, w.segSize = f, w.segIndex+1, 0
 	w.rotations.Add(1)

@@ -351,3 +351,67 @@ func FuzzOpenCorrupt(f *testing.F) {
 		}
 	})
 }
+
+// meta.json names a compacted block's parents as Prometheus does, objects
+// with their ULID and time range, and still reads the bare ULIDs that older
+// blocks of this package hold.
+func TestMetaParentsShape(t *testing.T) {
+	parent := t.TempDir()
+	w, err := NewWriter(parent, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testData(1, 1)
+	if err := w.AddSeries(d[0].lset, []ChunkData{encode(t, d[0].chunks[0])}); err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := NewULID(), NewULID()
+	parents := []BlockDesc{{ULID: p1, MinTime: 0, MaxTime: 7_200_000}, {ULID: p2, MinTime: 7_200_000, MaxTime: 14_400_000}}
+	m, err := w.Finish(0, 14_400_000, 2, []ulid.ULID{p1, p2}, parents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(parent, m.ULID.String())
+	raw, err := os.ReadFile(filepath.Join(dir, MetaFilename))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file as Prometheus's tooling reads it: decoded into plain maps.
+	var generic struct {
+		Compaction struct {
+			Parents []map[string]any `json:"parents"`
+		} `json:"compaction"`
+	}
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		t.Fatalf("parents are not objects: %v\n%s", err, raw)
+	}
+	want := []map[string]any{
+		{"ulid": p1.String(), "minTime": float64(0), "maxTime": float64(7_200_000)},
+		{"ulid": p2.String(), "minTime": float64(7_200_000), "maxTime": float64(14_400_000)},
+	}
+	if !reflect.DeepEqual(generic.Compaction.Parents, want) {
+		t.Fatalf("parents in meta.json = %v, want %v", generic.Compaction.Parents, want)
+	}
+	if got, err := ReadMeta(dir); err != nil || !reflect.DeepEqual(got.Compaction.Parents, parents) {
+		t.Fatalf("ReadMeta parents = %+v, %v", got.Compaction.Parents, err)
+	}
+
+	// An older meta.json: parents as bare ULID strings.
+	var oldMeta map[string]any
+	if err := json.Unmarshal(raw, &oldMeta); err != nil {
+		t.Fatal(err)
+	}
+	oldMeta["compaction"].(map[string]any)["parents"] = []string{p1.String(), p2.String()}
+	delete(oldMeta, "checksum") // older files have none
+	b, _ := json.Marshal(oldMeta)
+	if err := os.WriteFile(filepath.Join(dir, MetaFilename), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadMeta(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Compaction.Parents) != 2 || got.Compaction.Parents[0].ULID != p1 || got.Compaction.Parents[1].ULID != p2 {
+		t.Fatalf("old-format parents read as %+v", got.Compaction.Parents)
+	}
+}

@@ -86,13 +86,34 @@ type Stats struct {
 
 // Compaction records how a block was made. A block cut from the head has
 // level 1 and itself as its only source; a compacted block has the highest
-// level of its parents plus one and the union of their sources, which is how
-// Open recognises parents that a crash left behind after their child was
-// written (their ULIDs are in the child's Parents).
+// level of its parents plus one and the union of their sources, and names
+// its parents, which is how Open recognises parents that a crash left
+// behind after their child was written.
 type Compaction struct {
 	Level   int         `json:"level"`
 	Sources []ulid.ULID `json:"sources"`
-	Parents []ulid.ULID `json:"parents,omitempty"`
+	Parents []BlockDesc `json:"parents,omitempty"`
+}
+
+// BlockDesc names a parent block and its time range, as Prometheus's
+// meta.json does: {"ulid": …, "minTime": …, "maxTime": …}.
+type BlockDesc struct {
+	ULID    ulid.ULID `json:"ulid"`
+	MinTime int64     `json:"minTime"`
+	MaxTime int64     `json:"maxTime"`
+}
+
+// UnmarshalJSON reads a parent in Prometheus's shape or, from blocks
+// written before this package used that shape, a bare ULID string (time
+// range unknown: zero).
+func (d *BlockDesc) UnmarshalJSON(b []byte) error {
+	var id ulid.ULID
+	if err := json.Unmarshal(b, &id); err == nil {
+		*d = BlockDesc{ULID: id}
+		return nil
+	}
+	type plain BlockDesc // without this method
+	return json.Unmarshal(b, (*plain)(d))
 }
 
 // Overlaps reports whether the block has data in [mint, maxt] (inclusive).

@@ -103,7 +103,7 @@ func (w *Writer) NumSeries() uint64 { return w.stats.NumSeries }
 // renames the directory to its ULID. mint and maxt are the block's range
 // ([mint, maxt), the meta's times); parents are the blocks it replaces
 // (nil for a block cut from the head). It returns the meta written.
-func (w *Writer) Finish(mint, maxt int64, level int, sources, parents []ulid.ULID) (Meta, error) {
+func (w *Writer) Finish(mint, maxt int64, level int, sources []ulid.ULID, parents []BlockDesc) (Meta, error) {
 	w.done = true
 	m := Meta{ULID: w.id, MinTime: mint, MaxTime: maxt, Stats: w.stats, Version: metaVersion,
 		Compaction: Compaction{Level: level, Sources: sources, Parents: parents}}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage04-wal/wal"
@@ -22,12 +23,17 @@ var ErrUnknownRef = errors.New("tsdb: unknown series ref")
 type Appender interface {
 	// Append adds a sample to the series named by ref (from an earlier
 	// Append; 0 if unknown) or else by lset, and returns the series' ref
-	// for the next Append. Errors: ErrOutOfOrder, ErrDuplicate,
-	// ErrOutOfBounds, ErrUnknownRef, and Options.AdmitSeries's refusal of
-	// a new series; the batch is unaffected by a refused sample.
+	// for the next Append. The series' newest sample again, same
+	// timestamp and same value bits, is accepted and not stored twice.
+	// Errors: ErrDuplicate (same timestamp, another value),
+	// ErrOutOfOrder, ErrOutOfBounds, ErrTooOld, ErrTooNew,
+	// ErrUnknownRef, and Options.AdmitSeries's refusal of a new series;
+	// the batch is unaffected by a refused sample.
 	Append(ref uint64, lset model.Labels, t int64, v float64) (uint64, error)
 	// Commit logs the batch to the WAL (returning once the sync policy is
-	// met) and then applies it to the head.
+	// met) and then applies it to the head. An error from the WAL means
+	// nothing was applied; a *CommitError, that all but the samples it
+	// counts were.
 	Commit() error
 	// Rollback discards the batch.
 	Rollback() error
@@ -48,7 +54,12 @@ type headAppender struct {
 	db   *DB
 	mint int64
 	maxt int64
-	done bool
+	// oldest and newest bound the timestamps the batch takes: the
+	// retention and the future grace, from the clock read once when the
+	// appender was made (a batch is short; a clock read per sample is not
+	// free).
+	oldest, newest int64
+	done           bool
 	*appendBufs
 }
 
@@ -68,17 +79,109 @@ var bufPool = sync.Pool{New: func() any { return &appendBufs{} }}
 // Appender returns a new appender. The context is accepted for the shape of
 // the API (Prometheus's Appender(ctx)); appending does not block on it.
 func (db *DB) Appender(_ context.Context) Appender {
-	return &headAppender{h: db.head, db: db, mint: math.MaxInt64, maxt: math.MinInt64, appendBufs: bufPool.Get().(*appendBufs)}
+	oldest, newest := db.timeBounds()
+	return &headAppender{h: db.head, db: db, mint: math.MaxInt64, maxt: math.MinInt64, oldest: oldest, newest: newest, appendBufs: bufPool.Get().(*appendBufs)}
 }
+
+// timeBounds are the oldest and newest timestamps a sample may have now:
+// the clock minus the retention, the clock plus the future grace, within
+// [MinTimestamp, MaxTimestamp].
+func (db *DB) timeBounds() (oldest, newest int64) {
+	now := db.opts.Now().UnixMilli()
+	oldest, newest = MinTimestamp, MaxTimestamp
+	if rt := db.opts.RetentionTime; rt > 0 {
+		oldest = max(oldest, now-rt)
+	}
+	if g := db.opts.FutureGrace; g >= 0 {
+		newest = min(newest, now+g)
+	}
+	return oldest, newest
+}
+
+// checkTime refuses a timestamp outside [a.oldest, a.newest].
+func (a *headAppender) checkTime(t int64) error {
+	switch {
+	case t < MinTimestamp:
+		return fmt.Errorf("%w: t=%d is before the earliest timestamp stored (%d)", ErrTooOld, t, MinTimestamp)
+	case t > MaxTimestamp:
+		return fmt.Errorf("%w: t=%d is after the latest timestamp stored (%d)", ErrTooNew, t, MaxTimestamp)
+	case t < a.oldest:
+		return fmt.Errorf("%w: t=%d (%s) is before %s, the retention of %s back from now", ErrTooOld, t, fmtMillis(t), fmtMillis(a.oldest), time.Duration(a.db.opts.RetentionTime)*time.Millisecond)
+	case t > a.newest:
+		return fmt.Errorf("%w: t=%d (%s) is after %s, now plus the grace of %s", ErrTooNew, t, fmtMillis(t), fmtMillis(a.newest), time.Duration(a.db.opts.FutureGrace)*time.Millisecond)
+	}
+	return nil
+}
+
+// fmtMillis formats a timestamp for an error message.
+func fmtMillis(t int64) string { return time.UnixMilli(t).UTC().Format(time.RFC3339Nano) }
 
 func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64) (uint64, error) {
 	if a.done {
 		return 0, ErrClosed
 	}
+	if err := a.checkTime(t); err != nil {
+		return 0, err
+	}
 	h := a.h
 	if t < h.minValid.Load() {
 		return 0, fmt.Errorf("%w: t=%d before %d", ErrOutOfBounds, t, h.minValid.Load())
 	}
+	s, err := a.lockSeries(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	// s.mu is held.
+	ooo := false
+	switch {
+	case s.is(flagHasMax) && t == s.maxT:
+		// The newest committed sample again. The same value (a retried
+		// request, federation) is accepted and not stored twice, as in
+		// Prometheus; another value is a conflict.
+		same := math.Float64bits(v) == math.Float64bits(s.lastV)
+		s.mu.Unlock()
+		if same {
+			return s.ref, nil
+		}
+		return s.ref, fmt.Errorf("%w: series %d t=%d: %v, stored %v", ErrDuplicate, s.ref, t, v, s.lastV)
+	case (!s.is(flagHasMax) || t > s.maxT) && (!s.is(flagHasPending) || t > s.pending):
+		s.pending = t
+		s.set(flagHasPending)
+	case s.is(flagHasPending) && t == s.pending:
+		// The newest timestamp an uncommitted batch claimed. This batch's
+		// own: as above. Another appender's: its value is unknown until it
+		// commits, so Commit settles it (stored if that one rolls back,
+		// not stored twice if it is the same sample, refused otherwise).
+		isLogged := s.is(flagLogged)
+		s.mu.Unlock()
+		if pv, ok := a.pendingValue(s, t); ok {
+			if math.Float64bits(v) == math.Float64bits(pv) {
+				return s.ref, nil
+			}
+			return s.ref, fmt.Errorf("%w: series %d t=%d: %v, %v earlier in the batch", ErrDuplicate, s.ref, t, v, pv)
+		}
+		a.add(s, isLogged, lset, t, v, false)
+		return s.ref, nil
+	case h.opts.OutOfOrderWindow > 0 && t >= h.maxT.Load()-h.opts.OutOfOrderWindow:
+		ooo = true
+	default:
+		newest := s.maxT
+		if s.is(flagHasPending) {
+			newest = max(newest, s.pending)
+		}
+		s.mu.Unlock()
+		return s.ref, fmt.Errorf("%w: series %d t=%d, newest %d", ErrOutOfOrder, s.ref, t, newest)
+	}
+	isLogged := s.is(flagLogged)
+	s.mu.Unlock()
+	a.add(s, isLogged, lset, t, v, ooo)
+	return s.ref, nil
+}
+
+// lockSeries returns the series named by ref, or else by lset, created if
+// needed, with its lock held and not removed by truncation.
+func (a *headAppender) lockSeries(ref uint64, lset model.Labels) (*memSeries, error) {
+	h := a.h
 	var s *memSeries
 	if ref != 0 {
 		s = h.byRef.get(ref)
@@ -86,53 +189,49 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 	for {
 		if s == nil {
 			if lset.Len() == 0 {
-				return 0, fmt.Errorf("%w: %d", ErrUnknownRef, ref)
+				return nil, fmt.Errorf("%w: %d", ErrUnknownRef, ref)
 			}
 			var err error
 			if s, _, err = h.getOrCreate(lset); err != nil {
-				return 0, err
+				return nil, err
 			}
 		}
 		s.mu.Lock()
-		if !s.dead {
-			break
+		if !s.is(flagDead) {
+			return s, nil
 		}
 		s.mu.Unlock()
 		s = nil
 		if lset.Len() == 0 {
-			return 0, fmt.Errorf("%w: %d (series removed by truncation)", ErrUnknownRef, ref)
+			return nil, fmt.Errorf("%w: %d (series removed by truncation)", ErrUnknownRef, ref)
 		}
 	}
-	ooo := false
-	switch {
-	case t > s.maxT && t > s.pending:
-		s.pending = t
-	case t == s.maxT && s.pending <= t:
-		dup := math.Float64bits(v) == math.Float64bits(s.lastV)
-		s.mu.Unlock()
-		if dup {
-			return s.ref, nil // the same sample again: nothing to do
-		}
-		return s.ref, fmt.Errorf("%w: series %d t=%d", ErrDuplicate, s.ref, t)
-	case h.opts.OutOfOrderWindow > 0 && t >= h.maxT.Load()-h.opts.OutOfOrderWindow:
-		ooo = true
-	default:
-		newest := max(s.maxT, s.pending) // read under the lock: another appender may be writing it
-		s.mu.Unlock()
-		return s.ref, fmt.Errorf("%w: series %d t=%d, newest %d", ErrOutOfOrder, s.ref, t, newest)
-	}
-	logged := s.logged
-	s.mu.Unlock()
-	if !logged {
+}
+
+// add puts an accepted sample into the batch, with the series record if
+// the WAL has none yet (isLogged, read under the series' lock).
+func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int64, v float64, ooo bool) {
+	if !isLogged {
 		if lset.Len() == 0 {
-			lset, _ = h.ix.Labels(s.id)
+			lset, _ = a.h.ix.Labels(s.id)
 		}
 		a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
 		a.toLog = append(a.toLog, s)
 	}
 	a.pending = append(a.pending, pendingSample{s: s, t: t, v: v, ooo: ooo})
 	a.mint, a.maxt = min(a.mint, t), max(a.maxt, t)
-	return s.ref, nil
+}
+
+// pendingValue finds the value this batch appended to s at t. It scans the
+// batch backwards, which only a sample claiming the batch's newest
+// timestamp of its series again (a duplicate) pays for.
+func (a *headAppender) pendingValue(s *memSeries, t int64) (float64, bool) {
+	for i := len(a.pending) - 1; i >= 0; i-- {
+		if p := &a.pending[i]; p.s == s && p.t == t && !p.ooo {
+			return p.v, true
+		}
+	}
+	return 0, false
 }
 
 // records encodes the batch's WAL records: the series records, and the
@@ -159,9 +258,31 @@ func (a *headAppender) records(withSamples bool) [][]byte {
 func (a *headAppender) markLogged() {
 	for _, s := range a.toLog {
 		s.mu.Lock()
-		s.logged = true
+		s.set(flagLogged)
 		s.mu.Unlock()
 	}
+}
+
+// CommitError is what Commit returns when it stored the batch except some
+// samples that became unstorable between their Append and the Commit: a
+// head cut took their range (OutOfBounds), or another appender committed
+// a sample of the same series first, at the same timestamp with another
+// value (Duplicate) or at a later one (OutOfOrder). The rest of the batch
+// is stored. errors.Is matches the sentinel of each kind present.
+type CommitError struct {
+	OutOfBounds, Duplicate, OutOfOrder int
+}
+
+func (e *CommitError) Error() string {
+	return fmt.Sprintf("tsdb: commit: %d samples not stored: %d out of bounds (their range was cut to a block meanwhile), %d duplicate and %d out of order (another writer committed to their series first)",
+		e.Refused(), e.OutOfBounds, e.Duplicate, e.OutOfOrder)
+}
+
+// Refused is the number of samples of the batch not stored.
+func (e *CommitError) Refused() int { return e.OutOfBounds + e.Duplicate + e.OutOfOrder }
+
+func (e *CommitError) Is(target error) bool {
+	return target == ErrOutOfBounds && e.OutOfBounds > 0 || target == ErrDuplicate && e.Duplicate > 0 || target == ErrOutOfOrder && e.OutOfOrder > 0
 }
 
 func (a *headAppender) Commit() error {
@@ -182,53 +303,55 @@ func (a *headAppender) Commit() error {
 	// second lock per new series (markLogged, which Rollback uses).
 	id := h.iso.begin()
 	low := h.iso.low.Load()
-	var dropped, ooo, oob uint64
+	var ce CommitError
+	var stored, ooo uint64
 	minValid := h.minValid.Load()
 	for _, p := range a.pending {
 		s := p.s
 		s.mu.Lock()
-		s.logged = true
+		s.set(flagLogged)
 		switch {
 		case p.t < minValid:
-			// A head cut took the range between Append and Commit.
-			oob++
-		case !p.ooo && p.t > s.maxT:
+			ce.OutOfBounds++
+		case !p.ooo && (!s.is(flagHasMax) || p.t > s.maxT):
 			if full, fmin, fmax := s.appendInOrder(p.t, p.v, h.opts.BlockRange, id, low, &a.slab); full != nil {
 				h.writeFull(s, full, fmin, fmax)
+			}
+			stored++
+		case s.is(flagHasMax) && p.t == s.maxT:
+			// Another appender committed this timestamp first (or the
+			// sample claimed it after another batch's claim): the same
+			// sample is stored already; another value is refused.
+			if math.Float64bits(p.v) != math.Float64bits(s.lastV) {
+				ce.Duplicate++
 			}
 		case p.ooo || h.opts.OutOfOrderWindow > 0:
 			// Accepted as out of order at Append, or became so because
 			// another appender committed a newer sample first.
-			if p.t == s.maxT {
-				dropped++ // same timestamp as the in-order sample: it wins
-				break
-			}
 			s.addOOO(p.t, p.v)
+			stored++
 			ooo++
 		default:
-			// Another appender committed a sample at or after p.t between
-			// our Append and Commit. The WAL has ours; replay applies the
-			// records in log order, so it may keep it.
-			dropped++
+			// Another appender committed a newer sample between our
+			// Append and Commit. The WAL has ours: replay applies records
+			// in log order, so after a restart it may be the one kept.
+			ce.OutOfOrder++
 		}
-		if s.pending <= p.t {
-			s.pending = math.MinInt64
+		if s.is(flagHasPending) && s.pending <= p.t {
+			s.clear(flagHasPending)
 		}
 		s.mu.Unlock()
 	}
 	h.iso.end(id)
 	if len(a.pending) > 0 {
 		h.updateRange(a.mint, a.maxt)
-		h.samples.Add(uint64(len(a.pending)) - dropped - oob)
+		h.samples.Add(stored)
 		h.oooCount.Add(ooo)
-		h.dropped.Add(dropped)
+		h.dropped.Add(uint64(ce.Refused()))
 		a.db.maybeCompact()
 	}
-	if e := h.chunkErr.Swap(nil); e != nil {
-		return *e
-	}
-	if oob > 0 {
-		return fmt.Errorf("%w: %d samples of the batch fell into a range cut to a block during the commit", ErrOutOfBounds, oob)
+	if ce.Refused() > 0 {
+		return &ce
 	}
 	return nil
 }
@@ -237,8 +360,8 @@ func (a *headAppender) Commit() error {
 func (a *headAppender) resetPending() {
 	for _, p := range a.pending {
 		p.s.mu.Lock()
-		if p.s.pending <= p.t {
-			p.s.pending = math.MinInt64
+		if p.s.is(flagHasPending) && p.s.pending <= p.t {
+			p.s.clear(flagHasPending)
 		}
 		p.s.mu.Unlock()
 	}

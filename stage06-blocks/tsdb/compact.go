@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -26,45 +27,59 @@ type CompactStats struct {
 	Duration time.Duration
 }
 
+// RetentionDeletion reports a block that retention deleted.
+type RetentionDeletion struct {
+	Meta   block.Meta
+	Size   int64
+	Reason string // RetentionTimeReason or RetentionSizeReason
+}
+
+// Why retention deleted a block.
+const (
+	// RetentionTimeReason: all its data is older than the clock's now
+	// minus RetentionTime.
+	RetentionTimeReason = "time"
+	// RetentionSizeReason: the blocks took more than RetentionSize and it
+	// was the oldest.
+	RetentionSizeReason = "size"
+)
+
 // Compact does whatever is due: cuts the head into blocks while it spans
-// 1.5 block ranges, merges blocks (overlapping ones first, then leveled
-// ranges, then blocks with tombstones), and applies retention. The
-// background loop calls it; callers may too.
+// 1.5 block ranges, applies retention, merges blocks (overlapping ones
+// first, then leveled ranges, then blocks with tombstones). The background
+// loop calls it; callers may too.
 func (db *DB) Compact() error {
-	_, err := db.compact(false)
+	_, err := db.compact(context.Background(), false)
 	return err
 }
 
-// CompactReport is Compact returning what it wrote.
-func (db *DB) CompactReport() ([]CompactStats, error) { return db.compact(false) }
+// CompactReport is Compact returning the blocks it wrote. It stops between
+// two blocks when ctx is done (returning ctx's error) or the DB is closed
+// (ErrClosed); what it wrote until then stays.
+func (db *DB) CompactReport(ctx context.Context) ([]CompactStats, error) {
+	return db.compact(ctx, false)
+}
 
-// FlushHead writes everything in the head to blocks (one per block range)
-// at once, whatever its span; the CLI's ingest and the tests use it.
-func (db *DB) FlushHead() ([]CompactStats, error) { return db.compact(true) }
+// FlushHead writes everything in the head to blocks (one per block range
+// that holds samples) at once, whatever its span; the CLI's ingest and the
+// tests use it.
+func (db *DB) FlushHead() ([]CompactStats, error) { return db.compact(context.Background(), true) }
 
-func (db *DB) compact(flush bool) ([]CompactStats, error) {
+func (db *DB) compact(ctx context.Context, flush bool) ([]CompactStats, error) {
 	db.compactMu.Lock()
 	defer db.compactMu.Unlock()
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	var out []CompactStats
-	h, r := db.head, db.opts.BlockRange
-	for {
-		mint, maxt := h.minT.Load(), h.maxT.Load()
-		if mint == math.MaxInt64 || mint > maxt || (!flush && maxt-mint < r/2*3) {
-			break
-		}
-		lo := floorDiv(mint, r) * r
-		st, err := db.compactHead(lo, lo+r)
-		if err != nil {
+	out, err := db.cutHead(ctx, flush)
+	if err != nil {
+		return out, err
+	}
+	db.applyRetention()
+	for range 1000 {
+		if err := db.interrupted(ctx); err != nil {
 			return out, err
 		}
-		if st != nil {
-			out = append(out, *st)
-		}
-	}
-	for range 1000 {
 		group := db.plan()
 		if len(group) == 0 {
 			break
@@ -82,9 +97,67 @@ func (db *DB) compact(flush bool) ([]CompactStats, error) {
 	return out, nil
 }
 
-// compactHead writes the head's samples in [mint, maxt) as a block, then
-// truncates the head and checkpoints the WAL.
-func (db *DB) compactHead(mint, maxt int64) (*CompactStats, error) {
+// interrupted says whether a compaction should stop before its next block.
+func (db *DB) interrupted(ctx context.Context) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// written makes a new block visible and reports it.
+func (db *DB) written(st *CompactStats, start time.Time) {
+	st.Duration = time.Since(start)
+	if f := db.opts.OnBlockWritten; f != nil {
+		f(*st)
+	}
+}
+
+// cutHead writes the head's oldest block ranges to blocks while the head
+// spans 1.5 block ranges (everything with flush), then checkpoints the WAL
+// once. Each range it cuts holds samples: after a cut the head's MinTime
+// is its oldest sample left (truncateMemory), so a head holding last
+// year's data and one sample of today costs a block per range of last
+// year's data, not one per two hours in between.
+func (db *DB) cutHead(ctx context.Context, flush bool) ([]CompactStats, error) {
+	h, r := db.head, db.opts.BlockRange
+	var out []CompactStats
+	var err error
+	cutTo, cut := int64(math.MinInt64), false
+	for {
+		if err = db.interrupted(ctx); err != nil {
+			break
+		}
+		mint, maxt := h.minT.Load(), h.maxT.Load()
+		if mint > maxt || (!flush && maxt-mint < r/2*3) {
+			break
+		}
+		// Never a range already cut: a chunk spanning ranges (head chunks
+		// written with another BlockRange) keeps MinTime below the cut.
+		lo := model.FloorDiv(mint, r) * r
+		if cut {
+			lo = max(lo, cutTo)
+		}
+		var st *CompactStats
+		if st, err = db.cutHeadRange(lo, lo+r); err != nil {
+			break
+		}
+		if st != nil {
+			out = append(out, *st)
+		}
+		cutTo, cut = lo+r, true
+	}
+	if cut {
+		if cerr := db.checkpoint(cutTo); err == nil {
+			err = cerr
+		}
+	}
+	return out, err
+}
+
+// cutHeadRange writes the head's samples in [mint, maxt) as a block (none
+// if it has no sample there) and drops them from the head's memory.
+func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	start := time.Now()
 	h := db.head
 	// No new sample may enter the range from now on, and commits already
@@ -131,22 +204,17 @@ func (db *DB) compactHead(mint, maxt int64) (*CompactStats, error) {
 				return nil, err
 			}
 		}
-		if w.NumSeries() == 0 {
-			w.Abort()
-		} else {
-			meta, err := w.Finish(mint, maxt, 1, nil, nil)
-			if err != nil {
-				return nil, err
-			}
-			b, err := block.Open(filepath.Join(db.dir, meta.ULID.String()))
-			if err != nil {
-				return nil, err
-			}
+		nb, err := db.finishBlock(w, mint, maxt, 1, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		if nb != nil {
 			db.mu.Lock()
-			db.blocks = append(db.blocks, b)
+			db.blocks = append(db.blocks, nb)
 			sortBlocks(db.blocks)
 			db.mu.Unlock()
-			st = &CompactStats{Meta: meta, Size: b.Size()}
+			st = &CompactStats{Meta: nb.Meta(), Size: nb.Size()}
+			db.written(st, start)
 		}
 	}
 
@@ -156,18 +224,35 @@ func (db *DB) compactHead(mint, maxt int64) (*CompactStats, error) {
 	db.readers.wait(g, db.opts.ReaderWait)
 	h.truncateMemory(maxt)
 	db.removeHeadFiles(db.readers.schedule(g, h.hc.FilesBefore(maxt)))
+	return st, nil
+}
 
+// finishBlock finishes a block being written and opens it; nil, nil when
+// it got no series (its files are removed).
+func (db *DB) finishBlock(w *block.Writer, mint, maxt int64, level int, sources []ulid.ULID, parents []block.BlockDesc) (*block.Block, error) {
+	if w.NumSeries() == 0 {
+		w.Abort()
+		return nil, nil
+	}
+	meta, err := w.Finish(mint, maxt, level, sources, parents)
+	if err != nil {
+		return nil, err
+	}
+	return block.Open(filepath.Join(db.dir, meta.ULID.String()))
+}
+
+// checkpoint starts a new WAL segment and checkpoints the ones before it:
+// the series still in the head, their samples from mint on.
+func (db *DB) checkpoint(mint int64) error {
 	seg, err := db.wal.NextSegment()
 	if err != nil {
-		return st, fmt.Errorf("tsdb: wal: %w", err)
+		return fmt.Errorf("tsdb: wal: %w", err)
 	}
-	if _, err := wal.Checkpoint(filepath.Join(db.dir, WALDirname), seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, maxt); err != nil {
-		return st, fmt.Errorf("tsdb: wal checkpoint: %w", err)
+	h := db.head
+	if _, err := wal.Checkpoint(filepath.Join(db.dir, WALDirname), seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, mint); err != nil {
+		return fmt.Errorf("tsdb: wal checkpoint: %w", err)
 	}
-	if st != nil {
-		st.Duration = time.Since(start)
-	}
-	return st, nil
+	return nil
 }
 
 // buildChunks turns a series' chunks into the chunks of a block covering
@@ -289,7 +374,7 @@ func (db *DB) plan() []*block.Block {
 	newest := bs[len(bs)-1].Meta().MaxTime
 	for _, r := range db.opts.CompactionRanges[1:] {
 		for i := 0; i < len(bs); {
-			k := floorDiv(bs[i].Meta().MinTime, r)
+			k := model.FloorDiv(bs[i].Meta().MinTime, r)
 			lo, hi := k*r, (k+1)*r
 			j := i
 			for j < len(bs) && bs[j].Meta().MinTime >= lo && bs[j].Meta().MaxTime <= hi {
@@ -337,81 +422,19 @@ func (db *DB) CompactBlocks(ids ...ulid.ULID) (CompactStats, error) {
 
 // compactBlocks merges blocks (sorted by MinTime) into one: series merged
 // by labels, chunks copied or, where they overlap or have deleted samples,
-// merged and re-encoded. The new block is made visible and the old ones
-// dropped from the list in one step; they are deleted once their last
-// reader is done. Called with compactMu.
+// merged and re-encoded. The new block replaces the old ones in the list in
+// one step; they are deleted once their last reader is done. Called with
+// compactMu.
 func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 	start := time.Now()
-	st := CompactStats{}
-	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
-	level := 0
-	var sources, parents []ulid.ULID
-	for _, b := range group {
-		m := b.Meta()
-		st.Parents = append(st.Parents, m)
-		st.InSize += b.Size()
-		mint, maxt = min(mint, m.MinTime), max(maxt, m.MaxTime)
-		level = max(level, m.Compaction.Level)
-		sources = append(sources, m.Compaction.Sources...)
-		parents = append(parents, m.ULID)
-	}
-	sort.Slice(sources, func(i, j int) bool { return sources[i].Compare(sources[j]) < 0 })
+	st, mint, maxt, level, sources, parents := describeParents(group)
 	w, err := block.NewWriter(db.dir, db.opts.ChunkSegmentSize)
 	if err != nil {
 		return st, err
 	}
-	type cursor struct {
-		b      *block.Block
-		ids    []uint32
-		stones block.Tombstones
-	}
-	curs := make([]*cursor, len(group))
-	for i, b := range group {
-		curs[i] = &cursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
-	}
-	labelsOf := func(c *cursor) model.Labels { l, _ := c.b.Labels(c.ids[0]); return l }
-	var metas []chunks.Meta
-	var ss sourceSet
-	for {
-		var best model.Labels
-		found := false
-		for _, c := range curs {
-			if len(c.ids) > 0 {
-				if l := labelsOf(c); !found || l.Compare(best) < 0 {
-					best, found = l, true
-				}
-			}
-		}
-		if !found {
-			break
-		}
-		var srcs []chunkSrc
-		for _, c := range curs {
-			if len(c.ids) == 0 || !labelsOf(c).Equal(best) {
-				continue
-			}
-			id := c.ids[0]
-			c.ids = c.ids[1:]
-			if metas, err = c.b.Chunks(id, metas); err != nil {
-				w.Abort()
-				return st, err
-			}
-			s := c.stones[id]
-			for _, m := range metas {
-				if !s.Covers(m.MinT, m.MaxT) {
-					srcs = append(srcs, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, src: ss.block(c.b, s)})
-				}
-			}
-		}
-		sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].minT < srcs[j].minT })
-		cs, err := buildChunks(srcs, mint, maxt)
-		if err == nil {
-			err = w.AddSeries(best, cs)
-		}
-		if err != nil {
-			w.Abort()
-			return st, err
-		}
+	if err := mergeSeries(w, group, mint, maxt); err != nil {
+		w.Abort()
+		return st, err
 	}
 	if slices.ContainsFunc(group, damaged) {
 		// A chunk failed on read: the merge may have left it out, and
@@ -419,62 +442,133 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 		w.Abort()
 		return st, fmt.Errorf("tsdb: compact: %w", block.ErrCorrupt)
 	}
-	if w.NumSeries() == 0 {
-		// Everything was deleted: the parents just go.
-		w.Abort()
-		db.retire(group)
-		st.Duration = time.Since(start)
-		return st, nil
-	}
 	if len(group) > 1 {
 		level++ // a rewrite of one block (tombstones) stays at its level
 	}
-	meta, err := w.Finish(mint, maxt, level, sources, parents)
+	nb, err := db.finishBlock(w, mint, maxt, level, sources, parents)
 	if err != nil {
 		return st, err
 	}
-	nb, err := block.Open(filepath.Join(db.dir, meta.ULID.String()))
-	if err != nil {
-		return st, err
+	if nb == nil {
+		// Everything was deleted: the parents just go.
+		db.replace(group, nil)
+		st.Duration = time.Since(start)
+		return st, nil
 	}
-	st.Meta, st.Size = meta, nb.Size()
-	db.mu.Lock()
-	keep := db.blocks[:0:0]
-	for _, b := range db.blocks {
-		old := false
-		for _, g := range group {
-			old = old || g == b
-		}
-		if !old {
-			keep = append(keep, b)
-		}
-	}
-	db.blocks = append(keep, nb)
-	sortBlocks(db.blocks)
-	db.mu.Unlock()
-	db.retire(group)
-	st.Duration = time.Since(start)
+	st.Meta, st.Size = nb.Meta(), nb.Size()
+	db.replace(group, nb)
+	db.written(&st, start)
 	return st, nil
 }
 
-// retire removes blocks from the list (if still there) and deletes them
-// once no reader holds them: renamed to <ulid>.tmp first, so a crash
-// mid-delete leaves a name Open cleans up, never half a block.
-func (db *DB) retire(bs []*block.Block) {
+// describeParents sums up the blocks to merge: the stats listing them,
+// their overall range, highest level, sources (sorted) and descriptions.
+func describeParents(group []*block.Block) (st CompactStats, mint, maxt int64, level int, sources []ulid.ULID, parents []block.BlockDesc) {
+	mint, maxt = math.MaxInt64, math.MinInt64
+	for _, b := range group {
+		m := b.Meta()
+		st.Parents = append(st.Parents, m)
+		st.InSize += b.Size()
+		mint, maxt = min(mint, m.MinTime), max(maxt, m.MaxTime)
+		level = max(level, m.Compaction.Level)
+		sources = append(sources, m.Compaction.Sources...)
+		parents = append(parents, block.BlockDesc{ULID: m.ULID, MinTime: m.MinTime, MaxTime: m.MaxTime})
+	}
+	sort.Slice(sources, func(i, j int) bool { return sources[i].Compare(sources[j]) < 0 })
+	return st, mint, maxt, level, sources, parents
+}
+
+// blockCursor walks one parent's series in label order (a block's series
+// IDs are in label order), with the labels of the current one decoded once.
+type blockCursor struct {
+	b      *block.Block
+	ids    []uint32
+	lset   model.Labels
+	stones block.Tombstones
+}
+
+func (c *blockCursor) valid() bool { return len(c.ids) > 0 }
+
+// advance moves to the next series (the first one on the first call).
+func (c *blockCursor) advance(first bool) {
+	if !first {
+		c.ids = c.ids[1:]
+	}
+	if len(c.ids) > 0 {
+		c.lset, _ = c.b.Labels(c.ids[0])
+	}
+}
+
+// mergeSeries writes the union of the blocks' series to w in label order,
+// each with its chunks from every block that has it.
+func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64) error {
+	curs := make([]*blockCursor, len(group))
+	for i, b := range group {
+		curs[i] = &blockCursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
+		curs[i].advance(true)
+	}
+	var metas []chunks.Meta
+	var ss sourceSet
+	var srcs []chunkSrc
+	for {
+		var next *blockCursor
+		for _, c := range curs {
+			if c.valid() && (next == nil || c.lset.Compare(next.lset) < 0) {
+				next = c
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		lset := next.lset
+		srcs = srcs[:0]
+		for _, c := range curs {
+			if !c.valid() || !c.lset.Equal(lset) {
+				continue
+			}
+			id := c.ids[0]
+			var err error
+			if metas, err = c.b.Chunks(id, metas); err != nil {
+				return err
+			}
+			s := c.stones[id]
+			for _, m := range metas {
+				if !s.Covers(m.MinT, m.MaxT) {
+					srcs = append(srcs, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, src: ss.block(c.b, s)})
+				}
+			}
+			c.advance(false)
+		}
+		sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].minT < srcs[j].minT })
+		cs, err := buildChunks(srcs, mint, maxt)
+		if err == nil {
+			err = w.AddSeries(lset, cs)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// replace swaps blocks for their replacement (nb, nil for none) in the
+// list, in one step, and deletes them once no reader holds them: renamed
+// to <ulid>.tmp first, so a crash mid-delete leaves a name Open cleans up,
+// never half a block.
+func (db *DB) replace(old []*block.Block, nb *block.Block) {
 	db.mu.Lock()
 	keep := db.blocks[:0:0]
 	for _, b := range db.blocks {
-		gone := false
-		for _, x := range bs {
-			gone = gone || x == b
-		}
-		if !gone {
+		if !slices.Contains(old, b) {
 			keep = append(keep, b)
 		}
 	}
+	if nb != nil {
+		keep = append(keep, nb)
+		sortBlocks(keep)
+	}
 	db.blocks = keep
 	db.mu.Unlock()
-	for _, b := range bs {
+	for _, b := range old {
 		db.deleting.Add(1)
 		go func() {
 			defer db.deleting.Done()
@@ -487,43 +581,48 @@ func (db *DB) retire(bs []*block.Block) {
 	}
 }
 
-// applyRetention deletes whole blocks past the time or size limit.
+// applyRetention deletes whole blocks past the time or size limit and
+// reports each. The time limit is measured from the clock, not from the
+// newest sample: a sample dated in the future must not make the past look
+// expired.
 func (db *DB) applyRetention() {
 	db.mu.RLock()
 	bs := append([]*block.Block(nil), db.blocks...)
 	db.mu.RUnlock()
 	var drop []*block.Block
-	if rt := db.opts.RetentionTime; rt > 0 && len(bs) > 0 {
-		newest := db.head.maxT.Load()
+	var why []string
+	if rt := db.opts.RetentionTime; rt > 0 {
+		cutoff := db.opts.Now().UnixMilli() - rt
 		for _, b := range bs {
-			newest = max(newest, b.Meta().MaxTime)
-		}
-		for _, b := range bs {
-			if b.Meta().MaxTime <= newest-rt {
-				drop = append(drop, b)
+			if b.Meta().MaxTime <= cutoff {
+				drop, why = append(drop, b), append(why, RetentionTimeReason)
 			}
 		}
 	}
 	if rs := db.opts.RetentionSize; rs > 0 {
 		var total int64
 		for _, b := range bs {
-			total += b.Size()
+			if !slices.Contains(drop, b) {
+				total += b.Size()
+			}
 		}
 		for _, b := range bs { // oldest first
 			if total <= rs {
 				break
 			}
-			total -= b.Size()
-			dup := false
-			for _, d := range drop {
-				dup = dup || d == b
-			}
-			if !dup {
-				drop = append(drop, b)
+			if !slices.Contains(drop, b) {
+				total -= b.Size()
+				drop, why = append(drop, b), append(why, RetentionSizeReason)
 			}
 		}
 	}
-	if len(drop) > 0 {
-		db.retire(drop)
+	if len(drop) == 0 {
+		return
+	}
+	db.replace(drop, nil)
+	if f := db.opts.OnRetention; f != nil {
+		for i, b := range drop {
+			f(RetentionDeletion{Meta: b.Meta(), Size: b.Size(), Reason: why[i]})
+		}
 	}
 }

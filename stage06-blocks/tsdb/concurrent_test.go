@@ -117,8 +117,10 @@ func TestConcurrentOracle(t *testing.T) {
 					errc <- err
 					return
 				}
-				res := collectQ(t, q, index.MustNewMatcher(index.MatchEqual, "__name__", "c"))
-				q.Close()
+				res := func() map[string][]model.Sample {
+					defer q.Close() // on every path: db.Close waits for it
+					return collectQ(t, q, index.MustNewMatcher(index.MatchEqual, "__name__", "c"))
+				}()
 				if err := check(res, lo); err != nil {
 					errc <- err
 					return

@@ -3,7 +3,6 @@ package tsdb
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -196,7 +195,7 @@ func (db *DB) loadBlocks(refused *[]BlockDamage) error {
 	parents := map[ulid.ULID]bool{}
 	for _, b := range blocks {
 		for _, p := range b.Meta().Compaction.Parents {
-			parents[p] = true
+			parents[p.ULID] = true
 		}
 	}
 	for _, b := range blocks {
@@ -413,7 +412,7 @@ func (db *DB) maybeCompact() {
 		return
 	}
 	h := db.head
-	if mint, maxt := h.minT.Load(), h.maxT.Load(); mint != math.MaxInt64 && maxt-mint >= db.opts.BlockRange/2*3 {
+	if mint, maxt := h.minT.Load(), h.maxT.Load(); mint <= maxt && maxt-mint >= db.opts.BlockRange/2*3 {
 		select {
 		case db.compactc <- struct{}{}:
 		default:

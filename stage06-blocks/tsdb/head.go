@@ -33,9 +33,18 @@ type Head struct {
 
 	wal *wal.WAL
 	hc  *chunks.HeadChunks
-	iso *isolation
+	// writeChunk is hc.Write (tests make it fail, as a full disk does).
+	writeChunk func(series uint64, mint, maxt int64, data []byte) (chunks.Ref, error)
+	iso        *isolation
 
-	minT, maxT atomic.Int64 // range of the samples in the head
+	// minT and maxT bound the samples in the head: minT is the oldest
+	// (a lower bound while commits run), maxT the newest ever appended.
+	// Empty: minT > maxT. Every sample is within [MinTimestamp,
+	// MaxTimestamp], so the empty markers are never a sample's.
+	minT, maxT atomic.Int64
+	// recentMin is the oldest sample committed while truncateMemory
+	// recomputes minT (see there).
+	recentMin atomic.Int64
 	// minValid is the end of the newest block cut from the head: older
 	// samples would land in a range already persisted, so they are refused.
 	minValid atomic.Int64
@@ -43,14 +52,18 @@ type Head struct {
 	samples  atomic.Uint64 // samples appended since Open (in order and not)
 	oooCount atomic.Uint64 // out-of-order samples accepted
 	dropped  atomic.Uint64 // samples that lost a race at Commit (see Commit)
-	chunkErr atomic.Pointer[error]
+	// chunkWriteErrs counts full chunks the head-chunks file refused
+	// (writeFull); chunkErr is the last such error.
+	chunkWriteErrs atomic.Uint64
+	chunkErr       atomic.Pointer[error]
 }
 
 func newHead(opts Options, w *wal.WAL, hc *chunks.HeadChunks) *Head {
-	h := &Head{opts: opts, ix: index.New(), wal: w, hc: hc, iso: newIsolation()}
+	h := &Head{opts: opts, ix: index.New(), wal: w, hc: hc, writeChunk: hc.Write, iso: newIsolation()}
 	h.nextRef.Store(1) // ref 0 means "no ref" to Append
 	h.minT.Store(math.MaxInt64)
 	h.maxT.Store(math.MinInt64)
+	h.recentMin.Store(math.MaxInt64)
 	h.minValid.Store(math.MinInt64)
 	return h
 }
@@ -143,21 +156,21 @@ func (h *Head) NumSeries() int { return h.byID.len() }
 // MetricSeries is the number of series in the head named metric.
 func (h *Head) MetricSeries(metric string) int { return h.ix.Count(model.MetricName, metric) }
 
-// MinTime and MaxTime bound the head's samples (MaxInt64 / MinInt64 when
-// empty).
+// MinTime is the oldest sample's timestamp in the head, math.MaxInt64
+// when the head is empty.
 func (h *Head) MinTime() int64 { return h.minT.Load() }
 
-// MaxTime is the newest sample's timestamp.
+// MaxTime is the newest sample's timestamp ever appended to the head,
+// math.MinInt64 before the first.
 func (h *Head) MaxTime() int64 { return h.maxT.Load() }
+
+// Empty reports whether the head holds no sample.
+func (h *Head) Empty() bool { return h.minT.Load() > h.maxT.Load() }
 
 // updateRange widens the head's time range.
 func (h *Head) updateRange(mint, maxt int64) {
-	for {
-		cur := h.minT.Load()
-		if mint >= cur || h.minT.CompareAndSwap(cur, mint) {
-			break
-		}
-	}
+	lowerTo(&h.minT, mint)
+	lowerTo(&h.recentMin, mint)
 	for {
 		cur := h.maxT.Load()
 		if maxt <= cur || h.maxT.CompareAndSwap(cur, maxt) {
@@ -166,22 +179,36 @@ func (h *Head) updateRange(mint, maxt int64) {
 	}
 }
 
+// lowerTo sets a to v if v is lower.
+func lowerTo(a *atomic.Int64, v int64) {
+	for {
+		cur := a.Load()
+		if v >= cur || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
 // HeadStats describes the head for the demo and `inspect`.
 type HeadStats struct {
-	Series          int
-	MinT, MaxT      int64
-	OpenChunks      int
-	MappedChunks    int
-	OOOChunks       int
-	OpenChunkBytes  int64 // bytes of open chunks on the Go heap
-	HeadChunkBytes  int64 // bytes written to the head-chunks files
-	SamplesAppended uint64
-	OOOAccepted     uint64
+	Series         int
+	MinT, MaxT     int64
+	OpenChunks     int
+	MappedChunks   int
+	OOOChunks      int
+	OpenChunkBytes int64 // bytes of open chunks on the Go heap
+	HeadChunkBytes int64 // bytes written to the head-chunks files
+	// UnmappedChunks are full chunks kept in memory because the
+	// head-chunks file refused them (ChunkWriteErrors times so far).
+	UnmappedChunks   int
+	ChunkWriteErrors uint64
+	SamplesAppended  uint64
+	OOOAccepted      uint64
 }
 
 // Stats walks the head's series.
 func (h *Head) Stats() HeadStats {
-	st := HeadStats{MinT: h.MinTime(), MaxT: h.MaxTime(), SamplesAppended: h.samples.Load(), OOOAccepted: h.oooCount.Load()}
+	st := HeadStats{MinT: h.MinTime(), MaxT: h.MaxTime(), SamplesAppended: h.samples.Load(), OOOAccepted: h.oooCount.Load(), ChunkWriteErrors: h.chunkWriteErrs.Load()}
 	h.byID.each(func(s *memSeries) bool {
 		s.mu.Lock()
 		st.Series++
@@ -193,6 +220,9 @@ func (h *Head) Stats() HeadStats {
 		if o := s.ooo(); o != nil {
 			st.OOOChunks += len(o.chunks)
 		}
+		if s.extra != nil {
+			st.UnmappedChunks += len(s.extra.unmapped)
+		}
 		s.mu.Unlock()
 		return true
 	})
@@ -203,17 +233,45 @@ func (h *Head) Stats() HeadStats {
 }
 
 // writeFull stores a chunk that has just become full in the head-chunks
-// file. Called with s.mu held. If the write fails the chunk's samples are
-// missing from the head until a restart replays them from the WAL; the
-// error is kept and returned by the next Commit.
+// file. Called with s.mu held. If the file refuses it (a full disk), the
+// chunk stays in memory, readable as before, and is written first the next
+// time the series fills a chunk: a series' chunks in the file are always
+// its oldest ones, with no gap, which WAL replay relies on (it skips the
+// samples up to the last chunk it re-maps). Nothing is lost and no Commit
+// fails for it; HeadStats counts it.
 func (h *Head) writeFull(s *memSeries, data []byte, mint, maxt int64) {
-	ref, err := h.hc.Write(s.ref, mint, maxt, data)
-	if err != nil {
-		err = fmt.Errorf("tsdb: head chunk of series %d lost from memory (still in the WAL): %w", s.ref, err)
-		h.chunkErr.Store(&err)
-		return
+	var queue []memChunk
+	if x := s.extra; x != nil {
+		queue = x.unmapped
 	}
-	s.mmapped = append(s.mmapped, chunks.Meta{Ref: ref, MinT: mint, MaxT: maxt})
+	queue = append(queue, memChunk{minT: mint, maxT: maxt, data: data[:len(data):len(data)]})
+	for len(queue) > 0 {
+		c := queue[0]
+		ref, err := h.writeChunk(s.ref, c.minT, c.maxT, c.data)
+		if err != nil {
+			err = fmt.Errorf("tsdb: head chunk of series %d kept in memory: %w", s.ref, err)
+			h.chunkErr.Store(&err)
+			h.chunkWriteErrs.Add(1)
+			break
+		}
+		s.mmapped = append(s.mmapped, chunks.Meta{Ref: ref, MinT: c.minT, MaxT: c.maxT})
+		queue = queue[1:]
+	}
+	if len(queue) > 0 {
+		s.more().unmapped = append([]memChunk(nil), queue...)
+	} else if s.extra != nil && s.extra.unmapped != nil {
+		s.extra.unmapped = nil
+		s.tidy()
+	}
+}
+
+// ChunkWriteError is the last error writing a full chunk to the
+// head-chunks file, nil if there was none.
+func (h *Head) ChunkWriteError() error {
+	if e := h.chunkErr.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // truncateMemory drops everything before mint from the head: mapped chunks
@@ -222,9 +280,18 @@ func (h *Head) writeFull(s *memSeries, data []byte, mint, maxt int64) {
 // left with nothing. The data is in a
 // block by now; the caller has waited for queriers that might still read
 // it.
+//
+// It also sets minT to the oldest sample left, so that a head holding
+// sparse data (last year's import and one sample of today) is cut only
+// where it has samples. Commits run meanwhile: one that applied a sample
+// before the walk passed its series is seen by the walk; one that applied
+// it after lowers recentMin, which the walk started afresh, or, if it
+// updates the range after minT is stored, lowers minT itself.
 func (h *Head) truncateMemory(mint int64) (removed int) {
 	var dead []*memSeries
 	low := h.iso.low.Load()
+	h.recentMin.Store(math.MaxInt64)
+	oldest := int64(math.MaxInt64)
 	h.byID.each(func(s *memSeries) bool {
 		s.mu.Lock()
 		i := 0
@@ -254,6 +321,19 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 					x.ooo = nil
 				}
 			}
+			if len(x.unmapped) > 0 {
+				k := 0
+				for k < len(x.unmapped) && x.unmapped[k].maxT < mint {
+					k++
+				}
+				if k > 0 {
+					// A new slice: a reader may still hold the old one.
+					x.unmapped = append([]memChunk(nil), x.unmapped[k:]...)
+				}
+				if len(x.unmapped) == 0 {
+					x.unmapped = nil
+				}
+			}
 			if len(x.stones) > 0 {
 				var keep block.Intervals
 				for _, iv := range x.stones {
@@ -265,9 +345,11 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 			}
 			s.tidy()
 		}
-		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && s.pending == math.MinInt64 {
-			s.dead = true
+		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && (s.extra == nil || s.extra.unmapped == nil) && !s.is(flagHasPending) {
+			s.set(flagDead)
 			dead = append(dead, s)
+		} else {
+			oldest = min(oldest, s.minTime())
 		}
 		s.mu.Unlock()
 		return true
@@ -279,11 +361,6 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 		h.byID.del(uint64(s.id))
 	}
 	h.createMu.Unlock()
-	for {
-		cur := h.minT.Load()
-		if cur >= mint || h.minT.CompareAndSwap(cur, mint) {
-			break
-		}
-	}
+	h.minT.Store(min(oldest, h.recentMin.Load()))
 	return len(dead)
 }

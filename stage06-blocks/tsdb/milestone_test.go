@@ -166,8 +166,11 @@ func TestMilestone3_QueriesSpanHeadAndBlocks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Closed on every path, before the deferred db.Close that waits
+		// for it.
+		defer q.Close()
 		equalResults(t, collectQ(t, q, index.MustNewMatcher(index.MatchEqual, "job", "j0")), o.expect(r[0], r[1], job0))
-		st := q.Stats()
+		st := q.(StatsQuerier).Stats()
 		if r[0] < 2*Hour && r[1] >= 2*Hour && (st.Blocks == 0 || !st.Head) {
 			t.Fatalf("range %v: stats %+v, want block and head", r, st)
 		}

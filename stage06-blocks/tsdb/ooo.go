@@ -18,13 +18,8 @@ const oooBatch = 32
 // oooSamples holds a series' out-of-order samples: sorted chunks that may
 // overlap each other and the in-order chunks, plus a batch being collected.
 type oooSamples struct {
-	chunks []oooChunk
+	chunks []memChunk
 	batch  []model.Sample
-}
-
-type oooChunk struct {
-	minT, maxT int64
-	data       []byte
 }
 
 func (o *oooSamples) add(t int64, v float64) {
@@ -61,8 +56,8 @@ func sortedUnique(ss []model.Sample) []model.Sample {
 }
 
 // encodeSamples encodes sorted samples into chunks of SamplesPerChunk.
-func encodeSamples(ss []model.Sample) []oooChunk {
-	var out []oooChunk
+func encodeSamples(ss []model.Sample) []memChunk {
+	var out []memChunk
 	for len(ss) > 0 {
 		n := min(len(ss), SamplesPerChunk)
 		c, _ := gorilla.NewChunk(gorilla.XOR)
@@ -70,7 +65,7 @@ func encodeSamples(ss []model.Sample) []oooChunk {
 		for _, s := range ss[:n] {
 			_ = a.Append(s.T, s.V) // ≤ 120 samples, any float: cannot fail
 		}
-		out = append(out, oooChunk{minT: ss[0].T, maxT: ss[n-1].T, data: append([]byte(nil), c.Bytes()...)})
+		out = append(out, memChunk{minT: ss[0].T, maxT: ss[n-1].T, data: append([]byte(nil), c.Bytes()...)})
 		ss = ss[n:]
 	}
 	return out
@@ -92,7 +87,7 @@ func (o *oooSamples) empty() bool { return len(o.chunks) == 0 && len(o.batch) ==
 // snapshot appends the out-of-order chunks overlapping [mint, maxt], the
 // pending batch encoded as one more.
 func (o *oooSamples) snapshot(dst []chunkSrc, ss *sourceSet, mint, maxt int64, stones block.Intervals) []chunkSrc {
-	add := func(c oooChunk) {
+	add := func(c memChunk) {
 		if c.minT <= maxt && c.maxT >= mint {
 			src := ss.new(source{data: c.data, stones: stones, capT: math.MaxInt64, ooo: true})
 			dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, ref: dataRef(0, len(c.data)), src: src})
@@ -111,7 +106,7 @@ func (o *oooSamples) snapshot(dst []chunkSrc, ss *sourceSet, mint, maxt int64, s
 
 // truncate drops samples before mint, re-encoding chunks that straddle it.
 func (o *oooSamples) truncate(mint int64) {
-	var keep []oooChunk
+	var keep []memChunk
 	for _, c := range o.chunks {
 		switch {
 		case c.maxT < mint:

@@ -3,6 +3,8 @@ package tsdb
 import (
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -89,4 +91,56 @@ func TestOutOfOrderWindow(t *testing.T) {
 		t.Fatalf("blocks hold %d samples, oracle %d; head series left %d", blockSamples, total, db.Head().NumSeries())
 	}
 	check("blocks")
+}
+
+// TestOutOfOrderRecoveryRemapsHeadChunks: with the out-of-order window on,
+// a restart re-maps the head-chunks files like any other (no error
+// recorded, no file deleted) and still finds every out-of-order sample,
+// including those inside the range of a re-mapped chunk, which never went
+// into a head-chunks file: the WAL says which samples were out of order
+// (older than one logged before them for the series).
+func TestOutOfOrderRecoveryRemapsHeadChunks(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts()
+	opts.OutOfOrderWindow = Hour
+	db := openDB(t, dir, opts)
+	o := oracle{}
+	const n = 4
+	ingest(t, db, o, n, 0, 2*Minute, 61) // even minutes 0 … 2 h: one full chunk per series, mapped
+	app := db.Appender(nil)
+	for m := int64(119); m >= 61; m -= 2 { // odd minutes inside the mapped chunks' range
+		for i := range n {
+			v := -float64(i*1000) - float64(m)
+			if _, err := app.Append(0, seriesName(i), m*Minute, v); err != nil {
+				t.Fatal(err)
+			}
+			o.add(seriesName(i), m*Minute, v)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, db, o, n, 122*Minute, 2*Minute, 5) // in order again after them
+	mapped := db.Head().Stats().MappedChunks
+	if mapped == 0 {
+		t.Fatal("no mapped chunk: the test needs some")
+	}
+	files, err := os.ReadDir(filepath.Join(dir, HeadChunksDirname))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("head-chunks files: %v, %v", files, err)
+	}
+	db.Close()
+	for range 2 { // twice: the first restart must not have damaged anything
+		db = openDB(t, dir, opts)
+		rec := db.Recovery()
+		if rec.HeadChunksErr != nil || rec.HeadChunks != mapped {
+			t.Fatalf("restart: %d chunks re-mapped (want %d), error %v", rec.HeadChunks, mapped, rec.HeadChunksErr)
+		}
+		after, _ := os.ReadDir(filepath.Join(dir, HeadChunksDirname))
+		if len(after) == 0 || after[0].Name() != files[0].Name() {
+			t.Fatalf("head-chunks files %v after restart, were %v", after, files)
+		}
+		equalResults(t, collect(t, db, math.MinInt64, all), o.expect(math.MinInt64, all, nil))
+		db.Close()
+	}
 }

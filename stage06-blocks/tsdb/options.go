@@ -35,6 +35,20 @@ const (
 	// DefaultBlockRange is the head's block range: two hours, as in
 	// Prometheus and the guide.
 	DefaultBlockRange = 2 * Hour
+	// DefaultFutureGrace is how far ahead of the clock a sample may be:
+	// ten minutes, Mimir's creation_grace_period (clocks drift; a day
+	// ahead is a bug in the sender).
+	DefaultFutureGrace = 10 * Minute
+)
+
+// The timestamps the DB stores: ±2^62 ms, about ±146 million years. Block
+// ranges are aligned by integer division and end at a range's start plus
+// its length; within these bounds no such sum overflows, and the head's
+// markers for "no sample" (math.MinInt64, math.MaxInt64) are never a
+// sample's timestamp.
+const (
+	MinTimestamp int64 = -1 << 62
+	MaxTimestamp int64 = 1<<62 - 1
 )
 
 // Errors callers branch on.
@@ -48,6 +62,13 @@ var (
 	// ErrOutOfBounds: the sample is older than the head's lower limit
 	// (its range is already in a block).
 	ErrOutOfBounds = errors.New("tsdb: sample out of bounds")
+	// ErrTooOld: the sample is older than the retention keeps (the clock's
+	// now minus RetentionTime), or before MinTimestamp. Storing it would
+	// only have the next compaction delete it.
+	ErrTooOld = errors.New("tsdb: sample older than the retention")
+	// ErrTooNew: the sample is further ahead of the clock than FutureGrace,
+	// or after MaxTimestamp.
+	ErrTooNew = errors.New("tsdb: sample too far in the future")
 	// ErrClosed is returned by a closed DB and a finished Appender.
 	ErrClosed = errors.New("tsdb: closed")
 	// ErrCorrupt wraps errors about damaged data found on Open.
@@ -78,12 +99,29 @@ type Options struct {
 	HeadChunkFileSize int
 	// ChunkSegmentSize caps a block's chunk segment file. Defaults to 512 MiB.
 	ChunkSegmentSize int64
-	// RetentionTime deletes blocks whose data all lies more than this (ms)
-	// before the newest block's end. Defaults to 0: no time limit.
+	// RetentionTime (ms) deletes the blocks whose data all lies more than
+	// this before the clock's now, and refuses samples older than that
+	// (ErrTooOld). It is anchored on the clock, never on the newest
+	// sample, so no sample, however far in the future, makes older data
+	// look expired. Defaults to 0: no time limit.
 	RetentionTime int64
 	// RetentionSize deletes the oldest blocks while all blocks together take
 	// more bytes than this. Defaults to 0: no size limit.
 	RetentionSize int64
+	// FutureGrace (ms) is how far after the clock's now a sample may be;
+	// later ones get ErrTooNew. Defaults to DefaultFutureGrace; negative:
+	// no limit but MaxTimestamp.
+	FutureGrace int64
+	// Now is the clock that retention and FutureGrace read. Defaults to
+	// time.Now.
+	Now func() time.Time
+	// OnBlockWritten is called for each block that compaction writes, as
+	// it is written; OnRetention for each block that retention deletes.
+	// They run on the goroutine compacting, which waits for them, and
+	// must not call the DB's compaction methods. The DB never logs: this
+	// is how a server learns what its storage did. Default to nil.
+	OnBlockWritten func(CompactStats)
+	OnRetention    func(RetentionDeletion)
 	// NoBackgroundCompaction turns off the goroutine that cuts the head and
 	// compacts blocks when they are due; Compact does it on demand.
 	// Defaults to false.
@@ -132,6 +170,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReaderWait <= 0 {
 		o.ReaderWait = time.Minute
+	}
+	if o.FutureGrace == 0 {
+		o.FutureGrace = DefaultFutureGrace
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }

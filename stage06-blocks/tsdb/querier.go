@@ -33,14 +33,20 @@ type Querier interface {
 	// LabelValues returns the sorted values of a label, over the series
 	// matching ms.
 	LabelValues(name string, ms ...*index.Matcher) ([]string, error)
-	// Stats counts what the queries of this querier read so far.
-	Stats() QueryStats
 	// Warnings say why a result may be incomplete: one for each damaged
 	// block that may hide data in the querier's range (moved aside, or
 	// with chunks that failed their checksum, which are left out). Valid
 	// once the series read are done with.
 	Warnings() []string
 	Close() error
+}
+
+// StatsQuerier is a Querier that counts what it read: the DB's queriers
+// are, for the demo and a server's query log.
+type StatsQuerier interface {
+	Querier
+	// Stats counts what the queries of this querier read so far.
+	Stats() QueryStats
 }
 
 // SeriesSet iterates series.

@@ -41,6 +41,10 @@ func TestReadAhead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A failed check must still close the querier (deferred after
+		// db.Close, so run before it): db.Close waits for it, and would
+		// hang the test instead of reporting the failure.
+		defer q.Close()
 		ss := q.Select()
 		var it Iterator
 		n := 0

@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -13,153 +14,229 @@ import (
 )
 
 // recoverHead rebuilds the head: the full chunks from the head-chunks
-// files (by series ref), then the WAL from its last checkpoint on. A sample
-// is skipped when a block already covers its time or a re-mapped chunk
-// already holds it, so the WAL only fills the open chunks.
+// files (by series ref), then the WAL from its last checkpoint on. A WAL
+// sample is skipped when a block already covers its time or a re-mapped
+// chunk already holds it, so the WAL only fills the open chunks and the
+// out-of-order samples.
 func (db *DB) recoverHead() error {
 	minValid := int64(math.MinInt64)
 	for _, b := range db.blocks {
 		minValid = max(minValid, b.Meta().MaxTime)
 	}
-	mapped := map[uint64][]chunks.Meta{}
-	hcDir := filepath.Join(db.dir, HeadChunksDirname)
-	hc, err := chunks.OpenHeadChunks(hcDir, db.opts.HeadChunkFileSize, func(r chunks.HeadRecord) {
-		if r.MaxT >= minValid {
-			mapped[r.Series] = append(mapped[r.Series], chunks.Meta{Ref: r.Ref, MinT: r.MinT, MaxT: r.MaxT})
-		}
-	})
-	if err == nil && db.opts.OutOfOrderWindow > 0 && len(mapped) > 0 {
-		// With out-of-order samples, a WAL sample older than a mapped
-		// chunk's end may be one that never went into that chunk; rather
-		// than decode chunks to tell, rebuild the head from the WAL alone.
-		err = fmt.Errorf("out-of-order window set: head chunks not re-mapped")
-	}
+	hc, mapped, err := db.openHeadChunks(minValid)
 	if err != nil {
-		if hc == nil {
-			return fmt.Errorf("tsdb: %w", err)
-		}
-		// A damaged head-chunks file: the WAL holds every sample in it, so
-		// start over from the WAL alone.
-		db.recovery.HeadChunksErr = err
-		mapped = map[uint64][]chunks.Meta{}
-		if err := hc.RemoveAll(); err != nil {
-			return fmt.Errorf("tsdb: %w", err)
-		}
+		return err
 	}
 	h := newHead(db.opts, db.wal, hc)
 	h.minValid.Store(minValid)
 	db.head = h
+	rp := &replayer{h: h, rec: &db.recovery, mapped: mapped, minValid: minValid, alias: map[uint64]*memSeries{}}
+	if err := rp.replay(filepath.Join(db.dir, WALDirname)); err != nil {
+		return err
+	}
+	rp.finish()
+	h.samples.Store(0)
+	return nil
+}
 
-	r, err := wal.NewReader(filepath.Join(db.dir, WALDirname))
+// openHeadChunks opens the head-chunks files and lists, by series ref, the
+// chunks that end at or after minValid (older ones are in blocks). Damaged
+// files are discarded, the error kept in Recovery.HeadChunksErr: the WAL
+// holds every sample they had.
+func (db *DB) openHeadChunks(minValid int64) (*chunks.HeadChunks, map[uint64][]chunks.Meta, error) {
+	mapped := map[uint64][]chunks.Meta{}
+	hc, err := chunks.OpenHeadChunks(filepath.Join(db.dir, HeadChunksDirname), db.opts.HeadChunkFileSize, func(r chunks.HeadRecord) {
+		if r.MaxT >= minValid {
+			mapped[r.Series] = append(mapped[r.Series], chunks.Meta{Ref: r.Ref, MinT: r.MinT, MaxT: r.MaxT})
+		}
+	})
+	if err == nil {
+		return hc, mapped, nil
+	}
+	if hc == nil || !errors.Is(err, chunks.ErrCorrupt) {
+		if hc != nil {
+			hc.Close()
+		}
+		return nil, nil, fmt.Errorf("tsdb: %w", err)
+	}
+	db.recovery.HeadChunksErr = err
+	if err := hc.RemoveAll(); err != nil {
+		return nil, nil, fmt.Errorf("tsdb: %w", err)
+	}
+	return hc, map[uint64][]chunks.Meta{}, nil
+}
+
+// replayer applies WAL records to a fresh head.
+//
+// Which WAL samples a re-mapped chunk holds: a sample was in order when it
+// was newer than every sample of its series logged before it, and in-order
+// samples fill the chunks one after the other, so those up to the last
+// re-mapped chunk's end are in the re-mapped chunks (a series' chunks in
+// the file are always its oldest, see Head.writeFull). The others were out
+// of order and never went into a head-chunks file. During the replay a
+// series' maxT is therefore the newest sample replayed (or skipped as
+// re-mapped), not the end of its re-mapped chunks; finish sets that where
+// the WAL did not reach it.
+type replayer struct {
+	h        *Head
+	rec      *Recovery
+	mapped   map[uint64][]chunks.Meta
+	minValid int64
+	// alias: a series' labels logged again under a newer ref (the series
+	// was truncated away and came back); samples may use either ref.
+	alias map[uint64]*memSeries
+
+	series  []wal.RefSeries
+	samples []wal.RefSample
+	stones  []wal.Tombstone
+	slab    chunkSlab
+}
+
+func (rp *replayer) replay(dir string) error {
+	r, err := wal.NewReader(dir)
 	if err != nil {
 		return fmt.Errorf("tsdb: wal replay: %w", err)
 	}
 	defer r.Close()
-	var (
-		series  []wal.RefSeries
-		samples []wal.RefSample
-		stones  []wal.Tombstone
-		slab    chunkSlab
-		alias   = map[uint64]*memSeries{}
-		rec     = &db.recovery
-	)
-	lookup := func(ref uint64) *memSeries {
-		if s := h.byRef.get(ref); s != nil {
-			return s
-		}
-		return alias[ref]
-	}
 	for r.Next() {
 		b := r.Record()
-		rec.WALRecords++
+		rp.rec.WALRecords++
 		switch wal.Type(b) {
 		case wal.RecordSeries:
-			if series, err = wal.DecodeSeries(b, series); err != nil {
-				return fmt.Errorf("tsdb: wal replay: %w", err)
-			}
-			for _, rs := range series {
-				if s := h.byRef.get(rs.Ref); s != nil {
-					continue // logged again by a later commit
-				}
-				s, created, err := h.createLocked(rs.Labels, rs.Ref)
-				if err != nil {
-					return err
-				}
-				if !created {
-					// The same labels under an older ref (the series was
-					// truncated away and came back): samples may use either.
-					alias[rs.Ref] = s
-					continue
-				}
-				s.logged = true
-				rec.SeriesLoaded++
-				if ms := mapped[rs.Ref]; len(ms) > 0 {
-					sort.Slice(ms, func(i, j int) bool { return ms[i].MinT < ms[j].MinT })
-					s.mmapped = ms
-					rec.HeadChunks += len(ms)
-					last := ms[len(ms)-1]
-					s.maxT = last.MaxT
-					if data, err := hc.Chunk(last.Ref); err == nil {
-						ts, vs, err := gorilla.DecodeAll(data, nil, nil)
-						if err == nil && len(ts) > 0 {
-							s.lastV = vs[len(vs)-1]
-						}
-					}
-					h.updateRange(ms[0].MinT, last.MaxT)
-				}
-			}
+			err = rp.seriesRecord(b)
 		case wal.RecordSamples:
-			if samples, err = wal.DecodeSamples(b, samples); err != nil {
-				return fmt.Errorf("tsdb: wal replay: %w", err)
-			}
-			mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
-			for _, rs := range samples {
-				s := lookup(rs.Ref)
-				if s == nil {
-					rec.UnknownRefs++
-					continue
-				}
-				if rs.T < minValid || (len(s.mmapped) > 0 && rs.T <= s.mmapped[len(s.mmapped)-1].MaxT) {
-					rec.SamplesSkipped++
-					continue
-				}
-				switch {
-				case rs.T > s.maxT:
-					if full, fmin, fmax := s.appendInOrder(rs.T, rs.V, h.opts.BlockRange, 0, 1, &slab); full != nil {
-						h.writeFull(s, full, fmin, fmax)
-					}
-				case rs.T == s.maxT:
-					rec.SamplesSkipped++
-					continue
-				case h.opts.OutOfOrderWindow > 0:
-					s.addOOO(rs.T, rs.V)
-				default:
-					rec.SamplesSkipped++
-					continue
-				}
-				rec.SamplesLoaded++
-				mint, maxt = min(mint, rs.T), max(maxt, rs.T)
-			}
-			if maxt != math.MinInt64 {
-				h.updateRange(mint, maxt)
-			}
+			err = rp.samplesRecord(b)
 		case wal.RecordDeletes:
-			if stones, err = wal.DecodeTombstones(b, stones); err != nil {
-				return fmt.Errorf("tsdb: wal replay: %w", err)
-			}
-			for _, st := range stones {
-				if s := lookup(st.Ref); s != nil {
-					s.addStone(block.Interval{Mint: st.Mint, Maxt: st.Maxt})
-				}
-			}
+			err = rp.deletesRecord(b)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("tsdb: wal replay: %w", err)
 	}
-	if e := h.chunkErr.Swap(nil); e != nil {
-		return *e
-	}
-	h.samples.Store(0)
 	return nil
+}
+
+func (rp *replayer) lookup(ref uint64) *memSeries {
+	if s := rp.h.byRef.get(ref); s != nil {
+		return s
+	}
+	return rp.alias[ref]
+}
+
+// seriesRecord creates the series of a record, with their re-mapped chunks.
+func (rp *replayer) seriesRecord(b []byte) error {
+	var err error
+	if rp.series, err = wal.DecodeSeries(b, rp.series); err != nil {
+		return fmt.Errorf("tsdb: wal replay: %w", err)
+	}
+	h := rp.h
+	for _, rs := range rp.series {
+		if s := h.byRef.get(rs.Ref); s != nil {
+			continue // logged again by a later commit
+		}
+		s, created, err := h.createLocked(rs.Labels, rs.Ref)
+		if err != nil {
+			return err
+		}
+		if !created {
+			rp.alias[rs.Ref] = s
+			continue
+		}
+		s.set(flagLogged)
+		rp.rec.SeriesLoaded++
+		if ms := rp.mapped[rs.Ref]; len(ms) > 0 {
+			sort.Slice(ms, func(i, j int) bool { return ms[i].MinT < ms[j].MinT })
+			s.mmapped = ms
+			rp.rec.HeadChunks += len(ms)
+			h.updateRange(ms[0].MinT, ms[len(ms)-1].MaxT)
+		}
+	}
+	return nil
+}
+
+// samplesRecord applies a record's samples.
+func (rp *replayer) samplesRecord(b []byte) error {
+	var err error
+	if rp.samples, err = wal.DecodeSamples(b, rp.samples); err != nil {
+		return fmt.Errorf("tsdb: wal replay: %w", err)
+	}
+	h, rec := rp.h, rp.rec
+	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, rs := range rp.samples {
+		s := rp.lookup(rs.Ref)
+		if s == nil {
+			rec.UnknownRefs++
+			continue
+		}
+		if rs.T < rp.minValid {
+			rec.SamplesSkipped++ // in a block
+			continue
+		}
+		switch {
+		case !s.is(flagHasMax) || rs.T > s.maxT:
+			if n := len(s.mmapped); n > 0 && rs.T <= s.mmapped[n-1].MaxT {
+				// In order, so in a re-mapped chunk.
+				s.maxT, s.lastV = rs.T, rs.V
+				s.set(flagHasMax)
+				rec.SamplesSkipped++
+				continue
+			}
+			if full, fmin, fmax := s.appendInOrder(rs.T, rs.V, h.opts.BlockRange, 0, 1, &rp.slab); full != nil {
+				h.writeFull(s, full, fmin, fmax)
+			}
+		case rs.T == s.maxT:
+			rec.SamplesSkipped++ // the same sample again
+			continue
+		case h.opts.OutOfOrderWindow > 0:
+			s.addOOO(rs.T, rs.V)
+		default:
+			rec.SamplesSkipped++
+			continue
+		}
+		rec.SamplesLoaded++
+		mint, maxt = min(mint, rs.T), max(maxt, rs.T)
+	}
+	if mint <= maxt {
+		h.updateRange(mint, maxt)
+	}
+	return nil
+}
+
+// deletesRecord applies a record's tombstones.
+func (rp *replayer) deletesRecord(b []byte) error {
+	var err error
+	if rp.stones, err = wal.DecodeTombstones(b, rp.stones); err != nil {
+		return fmt.Errorf("tsdb: wal replay: %w", err)
+	}
+	for _, st := range rp.stones {
+		if s := rp.lookup(st.Ref); s != nil {
+			s.addStone(block.Interval{Mint: st.Mint, Maxt: st.Maxt})
+		}
+	}
+	return nil
+}
+
+// finish gives each series whose newest sample is in a re-mapped chunk the
+// WAL did not replay (a WAL cut short by a repair) that sample as maxT and
+// lastV, read from the chunk, so appends go on after it.
+func (rp *replayer) finish() {
+	h := rp.h
+	h.byID.each(func(s *memSeries) bool {
+		n := len(s.mmapped)
+		if n == 0 || s.is(flagHasMax) && s.maxT >= s.mmapped[n-1].MaxT {
+			return true
+		}
+		last := s.mmapped[n-1]
+		s.maxT = last.MaxT
+		s.set(flagHasMax)
+		if data, err := h.hc.Chunk(last.Ref); err == nil {
+			if _, vs, err := gorilla.DecodeAll(data, nil, nil); err == nil && len(vs) > 0 {
+				s.lastV = vs[len(vs)-1]
+			}
+		}
+		return true
+	})
 }

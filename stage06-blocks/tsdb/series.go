@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
@@ -60,13 +61,8 @@ type memSeries struct {
 	id  uint32 // ID in the head's index
 
 	mu    sync.Mutex
-	openN uint16 // samples in the open chunk (≤ SamplesPerChunk)
-	// logged: a series record for ref is in the WAL; until then, every
-	// Commit that appends to the series logs one (duplicates are harmless).
-	logged bool
-	// dead: truncation removed the series from the head; an appender that
-	// still holds it must look its labels up again.
-	dead bool
+	openN uint8 // samples in the open chunk (≤ SamplesPerChunk)
+	flags seriesFlags
 
 	mmapped []chunks.Meta // full chunks in the head-chunks file, oldest first
 
@@ -74,15 +70,38 @@ type memSeries struct {
 	app      gorilla.Appender // its appender
 	openMinT int64
 
-	maxT    int64   // newest in-order sample; math.MinInt64 when none
+	maxT    int64   // newest in-order sample, if hasMax
 	lastV   float64 // its value
-	pending int64   // newest timestamp accepted by an uncommitted Append
+	pending int64   // newest timestamp accepted by an uncommitted Append, if hasPending
 	// txID is the append ID of the sample at maxT (isolation.go); 0 when
 	// there is none to hide from a reader (replayed, truncated).
 	txID uint64
 
 	extra *seriesExtra // nil for most series
 }
+
+// seriesFlags are a series' states, one bit each (a byte, where four bools
+// would push memSeries past its size class).
+type seriesFlags uint8
+
+const (
+	// flagLogged: a series record for ref is in the WAL; until then, every
+	// Commit that appends to the series logs one (duplicates are harmless).
+	flagLogged seriesFlags = 1 << iota
+	// flagDead: truncation removed the series from the head; an appender that
+	// still holds it must look its labels up again.
+	flagDead
+	// flagHasMax: maxT and lastV hold the newest in-order sample. A flag, not
+	// a sentinel timestamp: any timestamp may be a sample's.
+	flagHasMax
+	// flagHasPending: pending holds the newest timestamp an uncommitted
+	// Append claimed.
+	flagHasPending
+)
+
+func (s *memSeries) is(f seriesFlags) bool { return s.flags&f != 0 }
+func (s *memSeries) set(f seriesFlags)     { s.flags |= f }
+func (s *memSeries) clear(f seriesFlags)   { s.flags &^= f }
 
 // seriesExtra holds the parts of a series that most series do not need. It
 // is allocated on first use and dropped when it is empty again (tidy).
@@ -92,6 +111,17 @@ type seriesExtra struct {
 	txs    []tx
 	ooo    *oooSamples     // out-of-order samples, nil without any
 	stones block.Intervals // deleted ranges (Delete)
+	// unmapped are full chunks the head-chunks file could not take (a
+	// full disk), oldest first, all newer than mmapped: kept in memory
+	// and written first when the series' next chunk is full (writeFull),
+	// dropped when the head is cut past them.
+	unmapped []memChunk
+}
+
+// memChunk is a chunk held in memory: its time range and its bytes.
+type memChunk struct {
+	minT, maxT int64
+	data       []byte
 }
 
 func newMemSeries(ref uint64, id uint32) *memSeries {
@@ -103,7 +133,7 @@ func newMemSeries(ref uint64, id uint32) *memSeries {
 // initMemSeries sets up a zero memSeries (Head.newSeries allocates them in
 // slabs).
 func initMemSeries(s *memSeries, ref uint64, id uint32) {
-	s.ref, s.id, s.maxT, s.pending = ref, id, math.MinInt64, math.MinInt64
+	s.ref, s.id = ref, id
 }
 
 // more returns extra, allocating it. Called with mu.
@@ -116,7 +146,7 @@ func (s *memSeries) more() *seriesExtra {
 
 // tidy drops extra once it holds nothing. Called with mu.
 func (s *memSeries) tidy() {
-	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && len(x.stones) == 0 {
+	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && len(x.stones) == 0 && len(x.unmapped) == 0 {
 		s.extra = nil
 	}
 }
@@ -188,6 +218,7 @@ func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low 
 		x.txs = forgetSeen(x.txs, low)
 	}
 	s.maxT, s.lastV, s.txID = t, v, id
+	s.set(flagHasMax)
 	return full, fullMin, fullMax
 }
 
@@ -203,26 +234,19 @@ func forgetSeen(txs []tx, low uint64) []tx {
 
 // blockEnd is the end of the block range t is in.
 func blockEnd(t, blockRange int64) int64 {
-	return (floorDiv(t, blockRange) + 1) * blockRange
-}
-
-// floorDiv divides rounding towards minus infinity, so that negative
-// timestamps align to block boundaries too.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
+	return (model.FloorDiv(t, blockRange) + 1) * blockRange
 }
 
 // minTime is the oldest sample the series holds in memory or in the head
 // chunks (in order or not); math.MaxInt64 for an empty series. Called with mu.
 func (s *memSeries) minTime() int64 {
 	m := int64(math.MaxInt64)
-	if len(s.mmapped) > 0 {
+	switch {
+	case len(s.mmapped) > 0:
 		m = s.mmapped[0].MinT
-	} else if s.openN > 0 {
+	case s.extra != nil && len(s.extra.unmapped) > 0:
+		m = s.extra.unmapped[0].minT
+	case s.openN > 0:
 		m = s.openMinT
 	}
 	if o := s.ooo(); o != nil {
@@ -236,8 +260,8 @@ func (s *memSeries) minTime() int64 {
 // series have in common (the block or head-chunks file, the deleted
 // ranges, the isolation cap) is in a source they share, so a chunkSrc is
 // 32 bytes: a 24 h query over 10,000 series lists half a million of them
-// (at 104 bytes, with a copy per source and a merged one, they were most
-// of what such a query allocated).
+// (at 104 bytes, with a copy per source and a merged one, they would be most
+// of what such a query allocates).
 type chunkSrc struct {
 	minT, maxT int64
 	// ref is where the chunk is in src's block or head-chunks file; for a
@@ -389,6 +413,14 @@ func (s *memSeries) snapshot(dst []chunkSrc, ss *sourceSet, hc *chunks.HeadChunk
 				hs = ss.headChunks(hc, stones, capT)
 			}
 			dst = append(dst, chunkSrc{minT: m.MinT, maxT: m.MaxT, ref: m.Ref, src: hs})
+		}
+	}
+	if x := s.extra; x != nil {
+		for _, c := range x.unmapped {
+			if c.minT <= hi && c.maxT >= mint {
+				src := ss.new(source{data: c.data, stones: stones, capT: capT})
+				dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, ref: dataRef(0, len(c.data)), src: src})
+			}
 		}
 	}
 	if s.openN > 0 && s.openMinT <= hi && s.maxT >= mint {

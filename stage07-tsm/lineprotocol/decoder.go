@@ -55,7 +55,7 @@ func (d *Decoder) Next(p *Point) bool {
 			return false
 		}
 		d.line++
-		if isBlankOrComment(line) {
+		if IsBlankOrComment(line) {
 			continue
 		}
 		if err := Parse(line, p); err != nil {
@@ -107,7 +107,9 @@ func (d *Decoder) readLine() ([]byte, error) {
 	}
 }
 
-func isBlankOrComment(line []byte) bool {
+// IsBlankOrComment reports whether a line holds no point: only
+// whitespace, or a comment (# after optional whitespace).
+func IsBlankOrComment(line []byte) bool {
 	for _, c := range line {
 		switch c {
 		case ' ', '\t', '\r':

@@ -260,7 +260,52 @@ func FuzzParse(f *testing.F) {
 		if !samePoint(&p, &q) {
 			t.Fatalf("%q → %q parses differently", line, b)
 		}
+		// The key alone reads back to the same measurement and tags.
+		var k Point
+		if err := ParseKey(p.Key, &k); err != nil {
+			t.Fatalf("ParseKey(%q) of %q: %v", p.Key, line, err)
+		}
+		k.Fields, k.Time, k.HasTime = p.Fields, p.Time, p.HasTime
+		if !samePoint(&p, &k) {
+			t.Fatalf("ParseKey(%q) differs from the line %q", p.Key, line)
+		}
 	})
+}
+
+// TestKey: Point.Key is the measurement and tag set as written, escapes
+// kept, and ParseKey reads it back; a key with anything after the tags is
+// refused.
+func TestKey(t *testing.T) {
+	for _, c := range []struct{ line, key, meas, tags string }{
+		{`cpu,host=a,region=eu usage=0.5 1`, `cpu,host=a,region=eu`, "cpu", "host=a region=eu"},
+		{`my\ cpu\,x,ho\ st=a\,b\=c f=1`, `my\ cpu\,x,ho\ st=a\,b\=c`, "my cpu,x", "ho st=a,b=c"},
+		{"m v=1\r", "m", "m", ""},
+	} {
+		var p Point
+		if err := Parse([]byte(c.line), &p); err != nil {
+			t.Fatal(err)
+		}
+		if string(p.Key) != c.key {
+			t.Errorf("%s: Key %q, want %q", c.line, p.Key, c.key)
+		}
+		var k Point
+		if err := ParseKey(p.Key, &k); err != nil {
+			t.Fatalf("ParseKey(%q): %v", p.Key, err)
+		}
+		var tags []string
+		for _, tg := range k.Tags {
+			tags = append(tags, string(tg.Key)+"="+string(tg.Value))
+		}
+		if string(k.Measurement) != c.meas || strings.Join(tags, " ") != c.tags || string(k.Key) != c.key {
+			t.Errorf("ParseKey(%q) = %q %q, want %q %q", p.Key, k.Measurement, tags, c.meas, c.tags)
+		}
+	}
+	var p Point
+	for _, bad := range []string{"cpu,host=a f=1", "", "cpu,host", ",a=b"} {
+		if err := ParseKey([]byte(bad), &p); !errors.Is(err, ErrSyntax) {
+			t.Errorf("ParseKey(%q) = %v, want ErrSyntax", bad, err)
+		}
+	}
 }
 
 // tsbsPath is the path of a file of the repository's testdata/tsbs.

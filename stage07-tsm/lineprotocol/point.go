@@ -11,6 +11,11 @@ import (
 // until the line's memory is reused or the Point is parsed into again.
 // Copy what must outlive that.
 type Point struct {
+	// Key is the measurement and tag set exactly as written (escapes
+	// kept): the same series always has the same Key as long as its
+	// writer keeps its tag order, so an ingester can use it as a cache key
+	// without building the series' name (ParseKey reads it back).
+	Key         []byte
 	Measurement []byte
 	Tags        []Tag   // in input order (a series key sorts them)
 	Fields      []Field // in input order, at least one

@@ -106,25 +106,3 @@ func (a *API) cleanTombstones(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-// compact serves POST /api/v1/admin/tsdb/compact (this server's own
-// endpoint, for `tsdb compact`): runs whatever compaction is due and lists
-// the blocks written.
-func (a *API) compact(*http.Request) (any, []string, *apiError) {
-	if a.opts.Compact == nil {
-		return nil, nil, newError(ErrUnavailable, errors.New("compaction is not available"))
-	}
-	rep, err := a.opts.Compact()
-	if err != nil {
-		return nil, nil, newError(ErrInternal, err)
-	}
-	out := []client.CompactedBlock{}
-	for _, c := range rep {
-		out = append(out, client.CompactedBlock{
-			ULID: c.Meta.ULID.String(), MinTime: c.Meta.MinTime, MaxTime: c.Meta.MaxTime,
-			NumSamples: uint64(c.Meta.Stats.NumSamples), NumSeries: uint64(c.Meta.Stats.NumSeries),
-			Level: c.Meta.Compaction.Level, Parents: len(c.Parents), Bytes: c.Size, Seconds: c.Duration.Round(time.Millisecond).Seconds(),
-		})
-	}
-	return out, nil, nil
-}

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,8 +65,13 @@ type Options struct {
 	StartTime time.Time
 	// Snapshot takes a snapshot (admin API); nil answers 503.
 	Snapshot func(withHead bool) (string, error)
-	// Compact runs due compactions (admin API); nil answers 503.
+	// Compact runs due compactions and returns when they are done
+	// (clean_tombstones); nil answers 503.
 	Compact func() ([]tsdb.CompactStats, error)
+	// CompactJobs starts compactions in the background and reports them
+	// (POST /api/v1/admin/tsdb/compact, GET …/compact/<id>); nil answers
+	// 503.
+	CompactJobs CompactJobs
 	// HeadSamples estimates the samples in the head, for /admin/status.
 	HeadSamples func() int64
 	// Now is the clock (default time.Now): the default query time, the
@@ -101,6 +107,11 @@ type API struct {
 	refs   *storage.RefCache
 	meta   *metadataStore
 	log    *slog.Logger
+
+	// histSenders are the senders already told (in the log) that their
+	// native histograms are dropped.
+	histSenders     sync.Map
+	histSendersSeen atomic.Int32
 
 	queryStats            queryStats
 	ingestRate, queryRate *selfmon.Rate
@@ -213,6 +224,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("POST,PUT", "/api/v1/admin/tsdb/delete_series", "delete_series", http.HandlerFunc(a.deleteSeries))
 	admin("POST,PUT", "/api/v1/admin/tsdb/clean_tombstones", "clean_tombstones", http.HandlerFunc(a.cleanTombstones))
 	admin("POST", "/api/v1/admin/tsdb/compact", "compact", a.apiFunc(a.compact))
+	admin("GET", "/api/v1/admin/tsdb/compact/{id}", "compact_job", a.apiFunc(a.compactJob))
 	handle("POST /api/v1/write", a.wrap("remote_write", sameOrigin(http.HandlerFunc(a.remoteWrite))))
 	handle("POST /write", a.wrap("write", sameOrigin(http.HandlerFunc(a.textWrite))))
 	handle("GET /admin/status", a.wrap("admin_status", a.apiRaw(a.adminStatus)))

@@ -13,9 +13,9 @@ import (
 
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 	"github.com/tsdb-course/stage15-tsdb/client"
-	"github.com/tsdb-course/stage15-tsdb/remote"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
 )
 
 // fixture: three counters sampled every minute from t=0 to t=60m:

@@ -13,7 +13,7 @@ import (
 
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
-	"github.com/tsdb-course/stage15-tsdb/remote"
+	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
 // rawSeries is a remote-write series whose label bytes are given as is

@@ -11,7 +11,7 @@ import (
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
-	"github.com/tsdb-course/stage15-tsdb/remote"
+	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
 // rangeParams reads the start and end of a series or label lookup

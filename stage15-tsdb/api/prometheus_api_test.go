@@ -12,8 +12,8 @@ import (
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
-	"github.com/tsdb-course/stage15-tsdb/remote"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 	"github.com/tsdb-course/stage15-tsdb/storage"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsdb-course/stage15-tsdb/remote"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 )
 
 // adminCalls are the admin endpoints, each a request that would change or

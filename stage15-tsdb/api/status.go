@@ -216,9 +216,10 @@ func (a *API) adminStatus(*http.Request) (any, []string, *apiError) {
 	if err != nil {
 		return nil, nil, newError(ErrInternal, err)
 	}
-	// Snapshots count too: they are on the same disk, though their hard
-	// links share space.
-	diskUsage, _ := measure.DirSize(a.db.Dir())
+	// What the files take on disk (allocated blocks, as du counts), not
+	// their length: the head-chunks file is created 128 MiB long and
+	// sparse. Snapshots count too, their hard links to blocks once.
+	diskUsage, _ := measure.DiskUsage(a.db.Dir())
 	n, sum := a.queryStats.count.Load(), a.queryStats.nanos.Load()
 	avg := 0.0
 	if n > 0 {

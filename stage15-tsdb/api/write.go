@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage15-tsdb/remote"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/text"
 	"github.com/tsdb-course/stage15-tsdb/storage"
 )
 
@@ -87,10 +89,37 @@ func (a *API) remoteWrite(w http.ResponseWriter, r *http.Request) {
 	}
 	wb.raw = raw
 	batch := storage.NewBatch(r.Context(), a.db, a.refs)
-	_, err = wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
+	st, err := wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
 		return batch.Add(ts.Key, ts.ModelLabels, ts.Samples)
 	}, a.meta.add)
+	if st.Histograms > 0 {
+		a.droppedHistograms(r, st.Histograms)
+	}
 	a.finishWrite(w, batch, err)
+}
+
+// maxHistSenders bounds the senders remembered by droppedHistograms.
+const maxHistSenders = 1000
+
+// droppedHistograms counts the native histogram samples of a remote-write
+// request, which are not stored, and logs it the first time a sender (its
+// address and User-Agent) sends some: once per sender, not per request.
+func (a *API) droppedHistograms(r *http.Request, n int) {
+	if m := a.opts.Metrics; m != nil {
+		m.HistogramsDropped.Add(float64(n))
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if a.histSendersSeen.Load() >= maxHistSenders {
+		return
+	}
+	if _, seen := a.histSenders.LoadOrStore(host+" "+r.UserAgent(), true); !seen {
+		a.histSendersSeen.Add(1)
+		a.log.Warn("remote write: native histograms are not stored yet; this sender's are dropped (counted in tsdb_remote_write_histograms_dropped_total)",
+			"sender", host, "user_agent", r.UserAgent(), "histograms", n)
+	}
 }
 
 // writeJSON is remoteWrite for JSON bodies.
@@ -121,8 +150,7 @@ func (a *API) finishWrite(w http.ResponseWriter, batch *storage.Batch, err error
 	res := batch.Res
 	a.countWrite(&res)
 	if res.Rejected() > 0 {
-		http.Error(w, fmt.Sprintf("%d of %d samples rejected (out of order: %d, duplicate: %d, out of bounds: %d, invalid series: %d); first: %v",
-			res.Rejected(), res.Rejected()+res.Accepted, res.OutOfOrder, res.Duplicate, res.OutOfBounds, res.Invalid, res.FirstError), http.StatusBadRequest)
+		http.Error(w, res.Summary(), http.StatusBadRequest)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -135,7 +163,8 @@ func (a *API) countWrite(res *storage.WriteResult) {
 	}
 	m.SamplesIngested.Add(float64(res.Accepted))
 	m.CommitDuration.Observe(res.Commit.Seconds())
-	for reason, n := range map[string]int{"out_of_order": res.OutOfOrder, "duplicate": res.Duplicate, "out_of_bounds": res.OutOfBounds, "invalid": res.Invalid} {
+	for reason, n := range map[string]int{"out_of_order": res.OutOfOrder, "duplicate": res.Duplicate, "out_of_bounds": res.OutOfBounds,
+		"too_old": res.TooOld, "too_new": res.TooNew, "invalid": res.Invalid} {
 		if n > 0 {
 			m.SamplesRejected.WithLabelValues(reason).Add(float64(n))
 		}
@@ -185,10 +214,10 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		var s remote.TextSample
+		var s text.TextSample
 		var err error
 		if utf8.ValidString(line) {
-			s, err = remote.ParseLine(line)
+			s, err = text.ParseLine(line)
 		} else {
 			err = errors.New("not valid UTF-8")
 		}
@@ -199,19 +228,27 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 			before := batch.Res
 			err = batch.Add(nil, func() (model.Labels, error) { return s.Labels, nil }, []model.Sample{{T: s.T, V: s.V}})
 			if err == nil && batch.Res.Accepted == before.Accepted {
-				err = errors.New(refusal(before, batch.Res))
+				err = refusal(before, batch)
 			}
 		}
 		if err != nil {
 			bad++
 			if len(lineErrs) < maxLineErrors {
-				lineErrs = append(lineErrs, fmt.Sprintf("line %d: %v", n, strings.TrimPrefix(err.Error(), remote.ErrInvalid.Error()+": ")))
+				lineErrs = append(lineErrs, fmt.Sprintf("line %d: %v", n, strings.TrimPrefix(err.Error(), text.ErrSyntax.Error()+": ")))
 			}
 		}
 	}
+	refused := batch.Res.Rejected()
 	if err := batch.Commit(); err != nil {
 		writeJSON(w, http.StatusInternalServerError, textWriteResponse{Status: "error", ErrorType: string(ErrInternal), Error: err.Error()})
 		return
+	}
+	if n := batch.Res.Rejected() - refused; n > 0 {
+		// Refused at commit: another writer changed their series meanwhile.
+		bad += n
+		if len(lineErrs) < maxLineErrors {
+			lineErrs = append(lineErrs, batch.LastRefusal().Error())
+		}
 	}
 	a.countWrite(&batch.Res)
 	if bad > 0 {
@@ -225,15 +262,19 @@ func (a *API) textWrite(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, textWriteResponse{Status: "success", SamplesWritten: batch.Res.Accepted})
 }
 
-// refusal names what changed between two results of a one-sample Add.
-func refusal(before, after storage.WriteResult) string {
+// refusal names why a one-sample Add was refused, given the result before
+// it.
+func refusal(before storage.WriteResult, b *storage.Batch) error {
+	after := b.Res
 	switch {
 	case after.OutOfOrder > before.OutOfOrder:
-		return "out of order sample"
+		return errors.New("out of order sample")
 	case after.Duplicate > before.Duplicate:
-		return "duplicate sample for timestamp"
+		return errors.New("duplicate sample for timestamp")
 	case after.OutOfBounds > before.OutOfBounds:
-		return "sample out of bounds (older than the head)"
+		return errors.New("sample out of bounds (older than the head)")
+	case after.TooOld > before.TooOld, after.TooNew > before.TooNew:
+		return errors.New(strings.TrimPrefix(b.LastRefusal().Error(), "tsdb: "))
 	}
-	return "invalid series"
+	return errors.New("invalid series")
 }

@@ -3,12 +3,19 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/tsdb-course/stage15-tsdb/remote"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage15-tsdb/selfmon"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 )
 
 func TestRemoteWritePartialAcceptance(t *testing.T) {
@@ -22,7 +29,7 @@ func TestRemoteWritePartialAcceptance(t *testing.T) {
 		{Labels: [][2]string{{"job", "nameless"}}, Samples: [][2]float64{{5, 1}, {6, 2}}},
 	}
 	r := post(t, srv.URL+"/api/v1/write", "application/x-protobuf", remote.Compress(nil, prompbtest.Marshal(t, req, nil)))
-	if r.code != 400 || !strings.Contains(r.body, "4 of 6 samples rejected (out of order: 1, duplicate: 1, out of bounds: 0, invalid series: 2)") {
+	if r.code != 400 || !strings.Contains(r.body, "4 of 6 samples rejected (out of order: 1, duplicate: 1, out of bounds: 0, too old: 0, too new: 0, invalid series: 2)") {
 		t.Fatalf("got %d %s", r.code, r.body)
 	}
 	// The two valid samples were kept.
@@ -138,4 +145,47 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("snapshot: %d", r.code)
 	}
 	_ = db
+}
+
+// TestRemoteWriteNativeHistograms: native histograms are not stored; the
+// request is answered 204 for its float samples, the histograms are
+// counted in tsdb_remote_write_histograms_dropped_total, and the sender
+// is told in the log once, not once per request.
+func TestRemoteWriteNativeHistograms(t *testing.T) {
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{NoBackgroundCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var logs bytes.Buffer
+	m := selfmon.New(selfmon.Gauges{})
+	a := New(db, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: m})
+	mux := http.NewServeMux()
+	a.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	// A series with one float sample and two native histogram samples
+	// (TimeSeries field 4; an empty Histogram message is a valid one).
+	body := prompbtest.Marshal(t, []prompbtest.Series{{Labels: [][2]string{{"__name__", "h"}}, Samples: [][2]float64{{1000, 1}}}}, nil)
+	_, _, n := protowire.ConsumeTag(body)
+	ts, _ := protowire.ConsumeBytes(body[n:]) // the TimeSeries message
+	ts = ts[:len(ts):len(ts)]
+	for range 2 {
+		ts = protowire.AppendTag(ts, 4, protowire.BytesType)
+		ts = protowire.AppendBytes(ts, nil)
+	}
+	req := protowire.AppendTag(nil, 1, protowire.BytesType)
+	req = protowire.AppendBytes(req, ts)
+	for i := range 3 {
+		if r := post(t, srv.URL+"/api/v1/write", "application/x-protobuf", remote.Compress(nil, req)); r.code != 204 {
+			t.Fatalf("request %d: %d %s", i, r.code, r.body)
+		}
+	}
+	if got := testutil.ToFloat64(m.HistogramsDropped); got != 6 {
+		t.Fatalf("tsdb_remote_write_histograms_dropped_total = %v, want 6", got)
+	}
+	if n := strings.Count(logs.String(), "native histograms"); n != 1 {
+		t.Fatalf("%d log lines about native histograms, want 1:\n%s", n, logs.String())
+	}
 }

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage11-ingest/remote"
 	"github.com/tsdb-course/stage15-tsdb/client"
 	"github.com/tsdb-course/stage15-tsdb/config"
-	"github.com/tsdb-course/stage15-tsdb/remote"
 	"github.com/tsdb-course/stage15-tsdb/server"
 )
 

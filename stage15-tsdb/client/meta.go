@@ -242,7 +242,7 @@ func (c *Client) Blocks(ctx context.Context) (*Blocks, error) {
 	return &b, nil
 }
 
-// CompactedBlock is a block written by Compact.
+// CompactedBlock is a block written by a compaction.
 type CompactedBlock struct {
 	ULID       string  `json:"ulid"`
 	MinTime    int64   `json:"minTime"`
@@ -255,12 +255,49 @@ type CompactedBlock struct {
 	Seconds    float64 `json:"durationSeconds"`
 }
 
-// Compact asks the server to run the compactions that are due now and
-// returns the blocks written (none: nothing was due). It is not retried:
-// a compaction that timed out may still be running.
-func (c *Client) Compact(ctx context.Context) ([]CompactedBlock, error) {
-	var out []CompactedBlock
+// DeletedBlock is a block that retention deleted.
+type DeletedBlock struct {
+	ULID    string `json:"ulid"`
+	MinTime int64  `json:"minTime"`
+	MaxTime int64  `json:"maxTime"`
+	Bytes   int64  `json:"bytes"`
+	Reason  string `json:"reason"` // "time" or "size"
+}
+
+// States of a CompactJob.
+const (
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// CompactJob is a compaction started through the admin API (a stage15
+// server's own endpoint): what it has written and deleted so far.
+type CompactJob struct {
+	ID      int64            `json:"id"`
+	State   string           `json:"state"` // JobRunning, JobDone or JobFailed
+	Started string           `json:"started"`
+	Seconds float64          `json:"durationSeconds"` // so far, while running
+	Blocks  []CompactedBlock `json:"blocks"`
+	Deleted []DeletedBlock   `json:"deleted"`
+	Error   string           `json:"error,omitempty"`
+}
+
+// Compact asks the server to start compacting whatever is due, and
+// returns the job: running, or already finished when there was little to
+// do. If a job is running already, that one is returned. Follow it with
+// CompactJob. Not retried.
+func (c *Client) Compact(ctx context.Context) (CompactJob, error) {
+	var out CompactJob
 	_, err := c.noRetry().getJSON(ctx, request{method: http.MethodPost, path: "/api/v1/admin/tsdb/compact"}, &out)
+	return out, err
+}
+
+// CompactJob fetches the state of the compaction job id. A job is kept
+// until the next one starts; an older one answers 404.
+func (c *Client) CompactJob(ctx context.Context, id int64) (CompactJob, error) {
+	var out CompactJob
+	_, err := c.getJSON(ctx, request{method: http.MethodGet, path: "/api/v1/admin/tsdb/compact/" + strconv.FormatInt(id, 10)}, &out)
 	return out, err
 }
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage15-tsdb/remote"
+	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
 // remoteWriteHeader is what remote write 1.0 sends with every request.

@@ -6,7 +6,7 @@
 //
 //	listen: 127.0.0.1:9090
 //	data_dir: ./data
-//	retention: 15d
+//	retention: 0s
 //	query:
 //	  timeout: 2m
 //	  max_concurrency: 20
@@ -15,6 +15,7 @@
 //	write:
 //	  max_body_bytes: 33554432
 //	  out_of_order_window: 0s
+//	  future_grace: 10m
 //	  wal_sync: interval
 //	  max_metadata: 10000
 //	  max_metadata_per_metric: 10
@@ -49,7 +50,9 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// DataDir holds the blocks, the WAL and snapshots. Defaults to ./data.
 	DataDir string `yaml:"data_dir"`
-	// Retention drops blocks older than this. Defaults to 15d; 0 keeps all.
+	// Retention drops the blocks whose data is all older than this,
+	// measured from the clock, and refuses samples older than that.
+	// Defaults to 0: keep everything (see DefaultRetention).
 	Retention Duration `yaml:"retention"`
 	// RetentionSize drops the oldest blocks while all take more bytes than
 	// this. Defaults to 0: no limit.
@@ -99,6 +102,10 @@ type WriteConfig struct {
 	// OutOfOrderWindow accepts samples this much older than a head's newest
 	// sample. Defaults to 0: they are rejected.
 	OutOfOrderWindow Duration `yaml:"out_of_order_window"`
+	// FutureGrace is how far ahead of the server's clock a sample may be;
+	// later ones are refused (400). Defaults to 10m, Mimir's
+	// creation_grace_period.
+	FutureGrace Duration `yaml:"future_grace"`
 	// WALSync is when the WAL is fsynced, that is, what an acknowledged
 	// write survives: "interval" (answered once written to the OS, fsynced
 	// every 100 ms in the background: survives kill -9 and any crash of the
@@ -118,9 +125,15 @@ type WriteConfig struct {
 
 // Defaults used for every field a file or flag leaves unset.
 const (
-	DefaultListen         = "127.0.0.1:9090"
-	DefaultDataDir        = "./data"
-	DefaultRetention      = 15 * 24 * time.Hour
+	DefaultListen  = "127.0.0.1:9090"
+	DefaultDataDir = "./data"
+	// DefaultRetention is 0, keep everything, as InfluxDB's default
+	// retention policy does (Prometheus's 15d is a flag away). Retention
+	// is measured from the clock, so with 15d the guide's examples, dated
+	// December 2023, and the TSBS files, dated 2024, would be refused as
+	// too old; a store that deletes data needs the user to ask for it.
+	DefaultRetention      = 0
+	DefaultFutureGrace    = 10 * time.Minute
 	DefaultQueryTimeout   = 2 * time.Minute
 	DefaultMaxConcurrency = 20
 	DefaultMaxSamples     = 50_000_000
@@ -143,7 +156,7 @@ func Default() Config {
 			MaxSamples:     DefaultMaxSamples,
 			LookbackDelta:  Duration(DefaultLookbackDelta),
 		},
-		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, WALSync: DefaultWALSync,
+		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync,
 			MaxMetadata: DefaultMaxMetadata, MaxMetadataPerMetric: DefaultMaxMetaPerName},
 	}
 }
@@ -200,6 +213,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: write.max_body_bytes must be at least 1", ErrInvalid)
 	case c.Write.OutOfOrderWindow < 0:
 		return fmt.Errorf("%w: write.out_of_order_window is negative", ErrInvalid)
+	case c.Write.FutureGrace <= 0:
+		return fmt.Errorf("%w: write.future_grace must be positive", ErrInvalid)
 	case c.Write.MaxMetadata < 0:
 		return fmt.Errorf("%w: write.max_metadata is negative", ErrInvalid)
 	case c.Write.MaxMetadataPerMetric < 1:

@@ -10,13 +10,14 @@ import (
 )
 
 func TestParseOverDefaults(t *testing.T) {
-	c, err := Parse([]byte("listen: 127.0.0.1:9999\nretention: 30d\nquery:\n  timeout: 10s\n"))
+	c, err := Parse([]byte("listen: 127.0.0.1:9999\nretention: 30d\nquery:\n  timeout: 10s\nwrite:\n  future_grace: 1h\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Default()
 	want.Listen = "127.0.0.1:9999"
 	want.Retention = Duration(30 * 24 * time.Hour)
+	want.Write.FutureGrace = Duration(time.Hour)
 	want.Query.Timeout = Duration(10 * time.Second)
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got %+v, want %+v", c, want)
@@ -31,7 +32,7 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	if !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("got %+v", c)
 	}
-	if time.Duration(c.Retention) != 15*24*time.Hour || c.Listen != "127.0.0.1:9090" || c.DataDir != "./data" {
+	if c.Retention != 0 || time.Duration(c.Write.FutureGrace) != 10*time.Minute || c.Listen != "127.0.0.1:9090" || c.DataDir != "./data" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage11-ingest/remote"
 	"github.com/tsdb-course/stage15-tsdb/client"
-	"github.com/tsdb-course/stage15-tsdb/remote"
 )
 
 // Spec describes the load.

@@ -19,12 +19,16 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	SamplesIngested prometheus.Counter
-	SamplesRejected *prometheus.CounterVec // by reason: out_of_order, duplicate, out_of_bounds, invalid
+	SamplesRejected *prometheus.CounterVec // by reason: out_of_order, duplicate, out_of_bounds, too_old, too_new, invalid
 	CommitDuration  prometheus.Histogram   // appender commits: WAL write + fsync (group commit) + apply
+	// HistogramsDropped counts the native histogram samples of remote-write
+	// requests, which are not stored yet.
+	HistogramsDropped prometheus.Counter
 
 	Compactions        prometheus.Counter
 	CompactionFailures prometheus.Counter
 	CompactionDuration prometheus.Histogram
+	RetentionDeletions *prometheus.CounterVec // blocks deleted by retention, by reason: time, size
 
 	Queries        *prometheus.CounterVec   // by type: instant, range
 	QueryDuration  *prometheus.HistogramVec // by type
@@ -52,6 +56,8 @@ func New(g Gauges) *Metrics {
 			Name: "tsdb_ingested_samples_total", Help: "Samples appended and committed."}),
 		SamplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tsdb_rejected_samples_total", Help: "Samples refused, by reason."}, []string{"reason"}),
+		HistogramsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tsdb_remote_write_histograms_dropped_total", Help: "Native histogram samples received by remote write and dropped (not stored yet)."}),
 		CommitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tsdb_commit_duration_seconds", Help: "Appender commits: WAL write and fsync (group commit), then applying to the head.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
@@ -62,6 +68,8 @@ func New(g Gauges) *Metrics {
 		CompactionDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tsdb_compaction_duration_seconds", Help: "Duration of each block written by compaction.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+		RetentionDeletions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tsdb_retention_deleted_blocks_total", Help: "Blocks deleted by retention, by reason: time (older than the retention), size (over the size limit)."}, []string{"reason"}),
 		Queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tsdb_queries_total", Help: "PromQL queries run, by type."}, []string{"type"}),
 		QueryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -75,8 +83,8 @@ func New(g Gauges) *Metrics {
 			Name: "tsdb_http_request_duration_seconds", Help: "HTTP request latency, by handler.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"handler"}),
 	}
-	r.MustRegister(m.SamplesIngested, m.SamplesRejected, m.CommitDuration, m.Compactions, m.CompactionFailures,
-		m.CompactionDuration, m.Queries, m.QueryDuration, m.QueriesRunning, m.HTTPRequests, m.HTTPDuration,
+	r.MustRegister(m.SamplesIngested, m.SamplesRejected, m.HistogramsDropped, m.CommitDuration, m.Compactions, m.CompactionFailures,
+		m.CompactionDuration, m.RetentionDeletions, m.Queries, m.QueryDuration, m.QueriesRunning, m.HTTPRequests, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gauge := func(name, help string, f func() float64) {
 		if f != nil {

@@ -76,14 +76,19 @@ type Server struct {
 	ready   chan struct{}
 	openErr error // set before ready is closed
 
-	compactMu   sync.Mutex   // one compaction or snapshot at a time
-	headSamples atomic.Int64 // estimate: replayed + ingested − cut into blocks
-	walReplay   atomic.Pointer[api.WALReplayStatus]
-	stop        chan struct{}
-	wg          sync.WaitGroup
-	closeOnce   sync.Once
-	closeErr    error
-	started     time.Time
+	compactMu    sync.Mutex // one compaction or snapshot at a time
+	jobs         compactJobs
+	headSamples  atomic.Int64 // estimate: replayed + ingested − cut into blocks
+	walReplay    atomic.Pointer[api.WALReplayStatus]
+	damageLogged sync.Map // block ULIDs whose damage was logged
+	// ctx ends at Shutdown: a compaction stops between two blocks.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	started   time.Time
 }
 
 // New returns a server for cfg; Start runs it.
@@ -98,6 +103,8 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		opts.CompactInterval = time.Minute
 	}
 	s := &Server{cfg: cfg, opts: opts, log: opts.Logger, ready: make(chan struct{}), stop: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.jobs.s = s
 	s.metrics = selfmon.New(selfmon.Gauges{
 		HeadSeries: s.gauge(func(db *tsdb.DB) float64 { return float64(db.Head().NumSeries()) }),
 		HeadChunks: s.gauge(func(db *tsdb.DB) float64 {
@@ -227,7 +234,10 @@ func (s *Server) open() {
 	so.RetentionTime = time.Duration(s.cfg.Retention).Milliseconds()
 	so.RetentionSize = s.cfg.RetentionSize
 	so.OutOfOrderWindow = time.Duration(s.cfg.Write.OutOfOrderWindow).Milliseconds()
+	so.FutureGrace = time.Duration(s.cfg.Write.FutureGrace).Milliseconds()
 	so.WALSync = s.walSync()
+	so.OnBlockWritten = s.blockWritten
+	so.OnRetention = s.retentionDeleted
 	so.Repair = so.Repair || s.opts.Repair
 	db, err := tsdb.Open(s.cfg.DataDir, so)
 	if errors.Is(err, tsdb.ErrDamaged) {
@@ -266,7 +276,8 @@ func (s *Server) open() {
 		BuildInfo:      api.ReadBuildInfo(Version),
 		StartTime:      s.started,
 		Snapshot:       s.snapshot,
-		Compact:        s.compact,
+		Compact:        func() ([]tsdb.CompactStats, error) { return s.compact(nil) },
+		CompactJobs:    &s.jobs,
 		HeadSamples:    func() int64 { return s.headSamples.Load() + int64(db.Head().Stats().SamplesAppended) },
 		EnableAdminAPI: s.cfg.Web.EnableAdminAPI,
 		ConfigYAML:     s.cfg.YAML(),
@@ -307,12 +318,27 @@ func (s *Server) logRecovery(db *tsdb.DB) {
 		s.log.Warn("storage repair: wal done", "kept_records", r.WAL.Records, "lost_records", r.WAL.LostRecords,
 			"cut_bytes", r.WAL.CutBytes, "rewritten", r.WAL.Rewritten, "created", r.WAL.Created)
 	}
-	for _, d := range db.Damage() {
-		s.log.Warn("damaged block not served; queries over its range answer with a warning", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
-			"reason", d.Reason, "moved_to", d.Dir)
-	}
+	s.logDamage(db)
 	if rec.HeadChunksErr != nil {
 		s.log.Warn("head chunks damaged: rebuilt from the WAL", "err", rec.HeadChunksErr)
+	}
+}
+
+// logDamage logs each damaged block once: those found at start-up, and
+// those whose chunks failed their checksum later, when a query or a
+// compaction read them.
+func (s *Server) logDamage(db *tsdb.DB) {
+	for _, d := range db.Damage() {
+		if _, seen := s.damageLogged.LoadOrStore(d.ULID, true); seen {
+			continue
+		}
+		if d.Moved {
+			s.log.Warn("damaged block not served; queries over its range answer with a warning", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
+				"reason", d.Reason, "moved_to", d.Dir)
+		} else {
+			s.log.Warn("damaged chunks left out of queries (with a warning), the block out of compaction", "block", d.ULID, "mint", d.MinTime, "maxt", d.MaxTime,
+				"reason", d.Reason, "dir", d.Dir)
+		}
 	}
 }
 
@@ -349,32 +375,6 @@ func (s *Server) snapshot(withHead bool) (string, error) {
 	return name, err
 }
 
-// compact runs whatever compaction is due, timing and logging each block.
-func (s *Server) compact() ([]tsdb.CompactStats, error) {
-	db := s.db.Load()
-	if db == nil {
-		return nil, errors.New("server: storage not open")
-	}
-	s.compactMu.Lock()
-	defer s.compactMu.Unlock()
-	rep, err := db.CompactReport()
-	for _, c := range rep {
-		s.metrics.Compactions.Inc()
-		s.metrics.CompactionDuration.Observe(c.Duration.Seconds())
-		if len(c.Parents) == 0 {
-			s.headSamples.Add(-int64(c.Meta.Stats.NumSamples))
-		}
-		s.log.Info("compaction", "block", c.Meta.ULID.String(), "level", c.Meta.Compaction.Level, "parents", len(c.Parents),
-			"mint", c.Meta.MinTime, "maxt", c.Meta.MaxTime, "samples", c.Meta.Stats.NumSamples,
-			"bytes", c.Size, "duration", c.Duration.Round(time.Millisecond))
-	}
-	if err != nil {
-		s.metrics.CompactionFailures.Inc()
-		s.log.Error("compaction failed", "err", err)
-	}
-	return rep, err
-}
-
 func (s *Server) compactLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.opts.CompactInterval)
@@ -384,7 +384,7 @@ func (s *Server) compactLoop() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			_, _ = s.compact()
+			_, _ = s.compact(nil)
 		}
 	}
 }
@@ -411,9 +411,10 @@ func (s *Server) tickLoop() {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
+		s.cancel() // a compaction stops after the block it is writing
 		herr := s.http.Shutdown(ctx)
 		<-s.ready
-		s.compactMu.Lock() // let a running compaction finish
+		s.compactMu.Lock()
 		s.compactMu.Unlock()
 		s.wg.Wait()
 		if db := s.db.Load(); db != nil {

@@ -45,7 +45,8 @@ func (s *QueryStorage) Select(ctx context.Context, mint, maxt int64, ms ...*inde
 	return &seriesSet{ss: q.Select(ms...)}
 }
 
-// Stats sums what the queriers of this query read; valid after Close.
+// Stats sums what the queriers of this query read (those that count:
+// tsdb.StatsQuerier); valid after Close.
 func (s *QueryStorage) Stats() tsdb.QueryStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,12 +67,14 @@ func (s *QueryStorage) Close() error {
 	defer s.mu.Unlock()
 	var first error
 	for _, q := range s.queriers {
-		st := q.Stats()
-		s.stats.Blocks += st.Blocks
-		s.stats.Head = s.stats.Head || st.Head
-		s.stats.Series += st.Series
-		s.stats.Chunks += st.Chunks
-		s.stats.Samples += st.Samples
+		if sq, ok := q.(tsdb.StatsQuerier); ok {
+			st := sq.Stats()
+			s.stats.Blocks += st.Blocks
+			s.stats.Head = s.stats.Head || st.Head
+			s.stats.Series += st.Series
+			s.stats.Chunks += st.Chunks
+			s.stats.Samples += st.Samples
+		}
 		for _, w := range q.Warnings() {
 			if !slices.Contains(s.warnings, w) {
 				s.warnings = append(s.warnings, w)

@@ -16,17 +16,27 @@ var ErrInvalidSeries = errors.New("storage: invalid series")
 
 // WriteResult counts the samples of one write request.
 type WriteResult struct {
-	Accepted    int
+	Accepted    int // stored (an identical duplicate of a stored sample counts here: it is stored)
 	OutOfOrder  int
-	Duplicate   int
-	OutOfBounds int
+	Duplicate   int   // same timestamp as a stored sample, another value
+	OutOfBounds int   // in a range already cut to a block
+	TooOld      int   // older than the retention
+	TooNew      int   // further in the future than the grace
 	Invalid     int   // samples of series whose labels were invalid
 	FirstError  error // the first refusal, for the message
 	Commit      time.Duration
 }
 
 // Rejected is the number of samples refused.
-func (r *WriteResult) Rejected() int { return r.OutOfOrder + r.Duplicate + r.OutOfBounds + r.Invalid }
+func (r *WriteResult) Rejected() int {
+	return r.OutOfOrder + r.Duplicate + r.OutOfBounds + r.TooOld + r.TooNew + r.Invalid
+}
+
+// Summary says how many samples were refused and why, for a 400 answer.
+func (r *WriteResult) Summary() string {
+	return fmt.Sprintf("%d of %d samples rejected (out of order: %d, duplicate: %d, out of bounds: %d, too old: %d, too new: %d, invalid series: %d); first: %v",
+		r.Rejected(), r.Rejected()+r.Accepted, r.OutOfOrder, r.Duplicate, r.OutOfBounds, r.TooOld, r.TooNew, r.Invalid, r.FirstError)
+}
 
 // Batch appends one request's samples through one appender, resolving
 // series by cached ref; refused samples are counted and skipped, so the
@@ -35,7 +45,11 @@ type Batch struct {
 	app   tsdb.Appender
 	cache *RefCache
 	Res   WriteResult
+	last  error // the latest refusal
 }
+
+// LastRefusal is the error of the latest refused sample, nil if none was.
+func (b *Batch) LastRefusal() error { return b.last }
 
 // NewBatch starts a batch on a.
 func NewBatch(ctx context.Context, a Appendable, cache *RefCache) *Batch {
@@ -92,20 +106,40 @@ func (b *Batch) refuse(err error, n int) {
 		b.Res.Duplicate += n
 	case errors.Is(err, tsdb.ErrOutOfBounds):
 		b.Res.OutOfBounds += n
+	case errors.Is(err, tsdb.ErrTooOld):
+		b.Res.TooOld += n
+	case errors.Is(err, tsdb.ErrTooNew):
+		b.Res.TooNew += n
 	default:
 		b.Res.Invalid += n
 	}
 	if b.Res.FirstError == nil {
 		b.Res.FirstError = err
 	}
+	b.last = err
 }
 
-// Commit makes the accepted samples durable (WAL) and visible.
+// Commit makes the accepted samples durable (WAL) and visible. Samples the
+// storage refused at commit (their series changed meanwhile:
+// *tsdb.CommitError) move from Accepted to the refusals, and the rest is
+// stored: that is not an error. Any other error means nothing was stored.
 func (b *Batch) Commit() error {
 	start := time.Now()
 	err := b.app.Commit()
 	b.Res.Commit = time.Since(start)
-	return err
+	var ce *tsdb.CommitError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	b.Res.Accepted -= ce.Refused()
+	b.Res.OutOfBounds += ce.OutOfBounds
+	b.Res.Duplicate += ce.Duplicate
+	b.Res.OutOfOrder += ce.OutOfOrder
+	if b.Res.FirstError == nil {
+		b.Res.FirstError = err
+	}
+	b.last = err
+	return nil
 }
 
 // Rollback discards the batch.

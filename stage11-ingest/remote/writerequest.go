@@ -41,9 +41,10 @@ const (
 	fieldMetaUnit   = 5
 )
 
-// Stats counts what a decoder skipped.
+// Stats counts what a request held: the samples decoded, and the
+// exemplars and native histograms, which are skipped (not stored yet).
 type Stats struct {
-	Exemplars, Histograms int
+	Samples, Exemplars, Histograms int
 }
 
 // Decompress undoes remote write's snappy block framing into dst (reused if
@@ -70,8 +71,10 @@ func Decompress(dst, src []byte, limit int) ([]byte, error) {
 // Decoder decodes WriteRequests, reusing its buffers from one request to
 // the next. A Decoder is for one goroutine.
 type Decoder struct {
-	ts  TimeSeries
-	key []byte
+	ts      TimeSeries
+	key     []byte
+	symbols [][]byte // remote write 2.0's symbols table
+	refs    []uint64
 }
 
 // Each message type has a loop of its own over its fields. One shared
@@ -110,6 +113,7 @@ func (d *Decoder) Decode(buf []byte, fn func(*TimeSeries) error, meta func(Metad
 			if err := d.decodeSeries(msg, &st); err != nil {
 				return st, err
 			}
+			st.Samples += len(d.ts.Samples)
 			if err := fn(&d.ts); err != nil {
 				return st, err
 			}

@@ -1,6 +1,14 @@
-package remote
+// Package text parses the guide's text write format, one sample a line:
+//
+//	cpu_usage{host="server1",region="us-east"} 0.75 1703001600
+//
+// ParseLine builds a sample with its label set; Decoder feeds lines to an
+// ingest pipeline, keying each series by its raw `name{labels}` text so that
+// a series seen before costs no label parsing.
+package text
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -8,6 +16,9 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/model"
 )
+
+// ErrSyntax is wrapped by every error about a line that does not parse.
+var ErrSyntax = errors.New("text: syntax error")
 
 // TextSample is one line of the guide's text write format.
 type TextSample struct {
@@ -24,7 +35,7 @@ type TextSample struct {
 // a metric name, optional labels in braces (double-quoted values with Go
 // escapes; a trailing comma is allowed), a value (Go float syntax, NaN and
 // ±Inf included) and an optional timestamp in unix seconds, fractions
-// allowed (1703001600.5), kept to the millisecond. Errors wrap ErrInvalid and
+// allowed (1703001600.5), kept to the millisecond. Errors wrap ErrSyntax and
 // name the column (1-based).
 func ParseLine(line string) (TextSample, error) {
 	var s TextSample
@@ -90,16 +101,16 @@ func ParseLine(line string) (TextSample, error) {
 		return s, p.errorf("expected a value")
 	case 1, 2:
 	default:
-		return s, fmt.Errorf("%w: column %d: unexpected %q after the timestamp", ErrInvalid, strings.LastIndex(line, fields[2])+1, fields[2])
+		return s, fmt.Errorf("%w: column %d: unexpected %q after the timestamp", ErrSyntax, strings.LastIndex(line, fields[2])+1, fields[2])
 	}
 	if s.V, err = strconv.ParseFloat(fields[0], 64); err != nil {
-		return s, fmt.Errorf("%w: column %d: value %q is not a number", ErrInvalid, strings.Index(line[p.i:], fields[0])+p.i+1, fields[0])
+		return s, fmt.Errorf("%w: column %d: value %q is not a number", ErrSyntax, strings.Index(line[p.i:], fields[0])+p.i+1, fields[0])
 	}
 	if len(fields) == 2 {
 		sec, err := strconv.ParseFloat(fields[1], 64)
 		ms := math.Round(sec * 1000)
 		if err != nil || math.IsNaN(ms) || ms > math.MaxInt64/2 || ms < math.MinInt64/2 {
-			return s, fmt.Errorf("%w: column %d: timestamp %q is not unix seconds", ErrInvalid, strings.LastIndex(line, fields[1])+1, fields[1])
+			return s, fmt.Errorf("%w: column %d: timestamp %q is not unix seconds", ErrSyntax, strings.LastIndex(line, fields[1])+1, fields[1])
 		}
 		s.T, s.HasTime = int64(ms), true
 	}
@@ -140,5 +151,5 @@ func (p *lineParser) ident() string {
 }
 
 func (p *lineParser) errorf(format string, a ...any) error {
-	return fmt.Errorf("%w: column %d: %s", ErrInvalid, p.i+1, fmt.Sprintf(format, a...))
+	return fmt.Errorf("%w: column %d: %s", ErrSyntax, p.i+1, fmt.Sprintf(format, a...))
 }

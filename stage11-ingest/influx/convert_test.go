@@ -1,4 +1,4 @@
-package remote
+package influx
 
 import (
 	"strings"
@@ -19,7 +19,7 @@ disk.io,9dev=sda reads=7u
 		v    float64
 	}
 	var out []got
-	c := NewInflux()
+	c := NewConverter()
 	d := lineprotocol.NewDecoder(strings.NewReader(in))
 	var p lineprotocol.Point
 	skipped := 0

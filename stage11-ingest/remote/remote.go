@@ -1,13 +1,17 @@
-// Package remote decodes what clients write to the server:
+// Package remote is Prometheus's remote storage protocols, both ways:
 //
-//   - writerequest.go: Prometheus remote write 1.0, a snappy-compressed
-//     (block format) protobuf WriteRequest, decoded field by field with
-//     protowire, without generated code and without allocating per sample;
-//   - encode.go: the same message written (for the client and bench-write);
-//   - json.go: the roadmap's JSON form of the same request;
-//   - text.go: the guide's text lines, `metric{label="v"} value [unix seconds]`.
+//   - writerequest.go: remote write 1.0, a snappy-compressed (block
+//     format) protobuf WriteRequest, decoded field by field with protowire,
+//     without generated code and without allocating per sample;
+//   - v2.go: remote write 2.0 (io.prometheus.write.v2.Request, a symbols
+//     table and series referring to it), decoded and encoded;
+//   - encode.go: the 1.0 message written (for clients and load generators);
+//   - json.go: the roadmap's JSON form of the 1.0 request;
+//   - read.go: remote read, the ReadRequest and both answers (sampled,
+//     and streamed chunks);
+//   - format.go: the ingest.Format of 1.0 series keys, and the limits.
 //
-// Every decoder hands out one series at a time to a callback, as a
+// Every write decoder hands out one series at a time to a callback, as a
 // TimeSeries whose memory is reused for the next one.
 package remote
 

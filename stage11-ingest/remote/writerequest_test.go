@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage15-tsdb/remote/prompbtest"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
 )

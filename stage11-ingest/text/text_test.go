@@ -1,4 +1,4 @@
-package remote
+package text
 
 import (
 	"errors"
@@ -56,8 +56,8 @@ func TestParseLineErrors(t *testing.T) {
 		`cpu{a="b",} 1 2 # note`: "unexpected",
 	} {
 		_, err := ParseLine(in)
-		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), col) {
-			t.Errorf("%s: err = %v, want ErrInvalid mentioning %q", in, err, col)
+		if !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), col) {
+			t.Errorf("%s: err = %v, want ErrSyntax mentioning %q", in, err, col)
 		}
 	}
 }

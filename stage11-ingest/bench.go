@@ -1,0 +1,570 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/cli"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage11-ingest/ingest"
+	"github.com/tsdb-course/stage11-ingest/ingest/server"
+	"github.com/tsdb-course/stage11-ingest/loadgen"
+	"github.com/tsdb-course/stage11-ingest/remote"
+)
+
+// benchOpts are the bench's settings.
+type benchOpts struct {
+	writers   int
+	duration  time.Duration
+	protocol  string // line, remote, otlp
+	transport string // http, tcp, inproc
+	sink      string // discard, memory, blocks
+	dataDir   string
+	bp        ingest.Backpressure
+	queue     string
+	hosts     int    // per writer
+	rounds    int    // timestamps per request
+	ackLog    string // file of acknowledged requests ("writer seq" lines), for the crash test
+	progress  io.Writer
+}
+
+// benchResult is what a bench measured.
+type benchResult struct {
+	points, requests, rejected, failed int64
+	elapsed, cpu                       time.Duration
+	lat                                latency
+	stats                              ingest.Stats
+	heapFirst, heapLast                uint64 // max heap in use in the first and the second half
+	gcCount                            uint64
+	gcTotal                            time.Duration
+	firstErr                           error
+}
+
+// openSink opens the sink a bench or server writes into; closing it
+// closes the DB of a blocks sink.
+func openSink(name, dir string) (ingest.Sink, func() error, error) {
+	switch name {
+	case "discard":
+		return ingest.Discard{}, func() error { return nil }, nil
+	case "memory":
+		return ingest.NewMemorySink(), func() error { return nil }, nil
+	case "blocks":
+		db, err := tsdb.Open(dir, tsdb.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return ingest.NewBlocksSink(db), db.Close, nil
+	}
+	return nil, nil, cli.Usagef("--sink %q: want discard, memory or blocks", name)
+}
+
+// latency is a histogram of request latencies: 20 buckets per decade
+// from 10 µs to 100 s.
+type latency struct{ counts [141]int64 }
+
+func latBucket(d time.Duration) int {
+	us := float64(d) / 1e3
+	if us < 10 {
+		return 0
+	}
+	return min(int(math.Log10(us/10)*20)+1, 140)
+}
+
+func latUpper(b int) time.Duration {
+	return time.Duration(10 * math.Pow(10, float64(b)/20) * 1e3)
+}
+
+func (l *latency) add(o *latency) {
+	for i := range l.counts {
+		l.counts[i] += o.counts[i]
+	}
+}
+
+func (l *latency) total() int64 {
+	var n int64
+	for _, c := range l.counts {
+		n += c
+	}
+	return n
+}
+
+// quantile is the upper bound of the bucket holding quantile q.
+func (l *latency) quantile(q float64) time.Duration {
+	n := l.total()
+	if n == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(n)))
+	var seen int64
+	for i, c := range l.counts {
+		seen += c
+		if seen >= rank {
+			return latUpper(i)
+		}
+	}
+	return latUpper(len(l.counts) - 1)
+}
+
+// chart draws the histogram, a bar per populated range of buckets.
+func (l *latency) chart(w io.Writer) {
+	lo, hi := -1, 0
+	var max int64
+	for i, c := range l.counts {
+		if c > 0 {
+			if lo < 0 {
+				lo = i
+			}
+			hi = i
+			max = maxInt(max, c)
+		}
+	}
+	if lo < 0 {
+		return
+	}
+	fmt.Fprintln(w, "  Latency histogram (requests):")
+	for i := lo; i <= hi; i += 2 {
+		c := l.counts[i]
+		if i+1 <= hi {
+			c += l.counts[i+1]
+		}
+		bar := int(float64(c) / float64(2*max) * 50)
+		if c > 0 && bar == 0 {
+			bar = 1
+		}
+		fmt.Fprintf(w, "  %9s %-50s %s\n", "≤"+fmtDur(latUpper(min(i+1, hi))), strings.Repeat("█", bar), cli.Thousands(int(c)))
+	}
+}
+
+func maxInt(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%.0fms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcPauses reads the stop-the-world GC pauses so far: their number and
+// (bucket midpoints) total.
+func gcPauses() (uint64, time.Duration) {
+	s := []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return 0, 0
+	}
+	h := s[0].Value.Float64Histogram()
+	var n uint64
+	var total float64
+	for i, c := range h.Counts {
+		if c == 0 {
+			continue
+		}
+		lo, hi := h.Buckets[i], h.Buckets[i+1]
+		if math.IsInf(lo, -1) {
+			lo = 0
+		}
+		if math.IsInf(hi, 1) {
+			hi = lo
+		}
+		n += c
+		total += float64(c) * (lo + hi) / 2
+	}
+	return n, time.Duration(total * 1e9)
+}
+
+func heapInUse() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// runBench runs the load: o.writers goroutines, each sending its
+// generator's requests one after the other (waiting for each answer) until
+// the duration is up.
+func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
+	if o.transport == "tcp" && o.protocol != "line" {
+		return nil, cli.Usagef("--transport tcp carries line protocol only")
+	}
+	dir := o.dataDir
+	if dir == "" && o.sink == "blocks" {
+		tmp, err := os.MkdirTemp("", "stage11-bench-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	sink, closeSink, err := openSink(o.sink, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer closeSink()
+	p, err := ingest.New(sink, ingest.Options{Queue: o.queue})
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	h := server.NewHTTP(p, server.Options{Backpressure: o.bp})
+	mux := http.NewServeMux()
+	h.Register(mux)
+
+	var send func(w int) func(body []byte, lines int) (int, error) // status: 0 ok, 429 rejected
+	path, ct, enc := "/api/v2/write?precision=ns", "text/plain; charset=utf-8", ""
+	switch o.protocol {
+	case "remote":
+		path, ct, enc = "/api/v1/write", remote.ContentTypeV1, "snappy"
+	case "otlp":
+		path, ct = "/api/v1/otlp/v1/metrics", "application/x-protobuf"
+	case "line":
+	default:
+		return nil, cli.Usagef("--protocol %q: want line, remote or otlp", o.protocol)
+	}
+	switch o.transport {
+	case "inproc":
+		send = func(int) func([]byte, int) (int, error) {
+			return func(body []byte, _ int) (int, error) {
+				req := httptest.NewRequest("POST", path, bytes.NewReader(body))
+				req.Header.Set("Content-Type", ct)
+				if enc != "" {
+					req.Header.Set("Content-Encoding", enc)
+				}
+				rec := httptest.NewRecorder()
+				mux.ServeHTTP(rec, req)
+				return status(rec.Code, rec.Body.String())
+			}
+		}
+	case "http":
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		srv := &http.Server{Handler: mux}
+		go srv.Serve(ln)
+		defer srv.Close()
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.writers, MaxConnsPerHost: o.writers, DisableCompression: true}}
+		url := "http://" + ln.Addr().String() + path
+		send = func(int) func([]byte, int) (int, error) {
+			return func(body []byte, _ int) (int, error) {
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", ct)
+				if enc != "" {
+					req.Header.Set("Content-Encoding", enc)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					return 0, err
+				}
+				msg, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return status(resp.StatusCode, string(msg))
+			}
+		}
+	case "tcp":
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		tcp := server.NewTCP(p, server.Options{Backpressure: o.bp})
+		go tcp.Serve(ln)
+		defer func() { ln.Close(); tcp.Close() }()
+		send = func(int) func([]byte, int) (int, error) {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				return func([]byte, int) (int, error) { return 0, err }
+			}
+			br := bufio.NewReaderSize(c, 64<<10)
+			return func(body []byte, lines int) (int, error) {
+				if _, err := c.Write(body); err != nil {
+					return 0, err
+				}
+				code := 0
+				for range lines {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						return 0, err
+					}
+					if string(line) == "ERR backpressure\n" {
+						code = 429
+					} else if string(line) != "OK\n" {
+						return 0, fmt.Errorf("tcp: %s", bytes.TrimSpace(line))
+					}
+				}
+				return code, nil
+			}
+		}
+	default:
+		return nil, cli.Usagef("--transport %q: want http, tcp or inproc", o.transport)
+	}
+
+	var ackMu sync.Mutex
+	var ackLog *os.File
+	if o.ackLog != "" {
+		if ackLog, err = os.OpenFile(o.ackLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+			return nil, err
+		}
+		defer ackLog.Close()
+	}
+
+	res := &benchResult{}
+	var points, requests, rejected, failed atomic.Int64
+	var errOnce sync.Once
+	lats := make([]latency, o.writers)
+	runtime.GC()
+	gc0, gcT0 := gcPauses()
+	cpu0 := cpuTime()
+	start := time.Now()
+	deadline := start.Add(o.duration)
+	var wg sync.WaitGroup
+	for w := range o.writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g := loadgen.New(w, o.writers, o.hosts, o.rounds)
+			do := send(w)
+			var buf, zbuf []byte
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				var body []byte
+				switch o.protocol {
+				case "line":
+					buf = g.Line(buf[:0])
+					body = buf
+				case "remote":
+					buf = g.Remote(buf[:0])
+					zbuf = remote.Compress(zbuf[:0], buf)
+					body = zbuf
+				case "otlp":
+					buf = g.OTLP(buf[:0])
+					body = buf
+				}
+				seq := g.Seq()
+				lines := len(g.Hosts) * g.Rounds
+				for {
+					t0 := time.Now()
+					code, err := do(body, lines)
+					if err != nil {
+						failed.Add(1)
+						errOnce.Do(func() { res.firstErr = err })
+						if ctx.Err() != nil || time.Now().After(deadline) {
+							return
+						}
+						time.Sleep(10 * time.Millisecond)
+						continue
+					}
+					if code == 429 {
+						rejected.Add(1)
+						if time.Now().After(deadline) {
+							return
+						}
+						time.Sleep(5 * time.Millisecond) // a client's back-off: the request is sent again
+						continue
+					}
+					lats[w].counts[latBucket(time.Since(t0))]++
+					break
+				}
+				requests.Add(1)
+				points.Add(int64(g.PointsPerRequest()))
+				if ackLog != nil {
+					ackMu.Lock()
+					fmt.Fprintf(ackLog, "%d %d\n", w, seq)
+					ackMu.Unlock()
+				}
+			}
+		}()
+	}
+	// Progress and memory, once a second.
+	done := make(chan struct{})
+	var heaps []uint64
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		var last int64
+		for {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+			heaps = append(heaps, heapInUse())
+			n := points.Load()
+			if o.progress != nil {
+				st := p.Stats()
+				fmt.Fprintf(o.progress, "\r  %3.0fs  %s points/s  %s points  queue %d/%d  refused %s   ",
+					time.Since(start).Seconds(), cli.Thousands(int(n-last)), cli.Thousands(int(n)), st.Queued, st.QueueCap, cli.Thousands(int(rejected.Load())))
+			}
+			last = n
+			if time.Now().After(deadline) {
+				if o.progress != nil {
+					fmt.Fprintln(o.progress)
+				}
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.cpu = cpuTime() - cpu0
+	<-done
+	gc1, gcT1 := gcPauses()
+	res.gcCount, res.gcTotal = gc1-gc0, gcT1-gcT0
+	for i := range lats {
+		res.lat.add(&lats[i])
+	}
+	res.points, res.requests, res.rejected, res.failed = points.Load(), requests.Load(), rejected.Load(), failed.Load()
+	res.stats = p.Stats()
+	if n := len(heaps); n >= 2 {
+		for i, hp := range heaps {
+			if i < n/2 {
+				res.heapFirst = max(res.heapFirst, hp)
+			} else {
+				res.heapLast = max(res.heapLast, hp)
+			}
+		}
+	}
+	if res.requests == 0 && res.firstErr != nil {
+		return res, res.firstErr
+	}
+	return res, nil
+}
+
+// status reads an answer: 0 stored, 429 back-pressure, else an error.
+func status(code int, body string) (int, error) {
+	switch code {
+	case http.StatusNoContent, http.StatusOK:
+		return 0, nil
+	case http.StatusTooManyRequests:
+		return 429, nil
+	}
+	return 0, fmt.Errorf("HTTP %d: %s", code, strings.TrimSpace(body))
+}
+
+func (r *benchResult) print(w io.Writer, o benchOpts) {
+	fmt.Fprintf(w, "\nResults:\n")
+	fmt.Fprintf(w, "  Total points ingested: %s\n", cli.Thousands(int(r.points)))
+	rate := float64(r.points) / r.elapsed.Seconds()
+	perM := 0.0
+	if r.points > 0 {
+		perM = r.cpu.Seconds() / (float64(r.points) / 1e6)
+	}
+	fmt.Fprintf(w, "  Throughput: %s points/second (%.2f CPU-seconds per million, load generator included)\n\n", cli.Thousands(int(rate)), perM)
+	fmt.Fprintf(w, "  Latency (p50): %s\n", fmtDur(r.lat.quantile(0.50)))
+	fmt.Fprintf(w, "  Latency (p99): %s\n", fmtDur(r.lat.quantile(0.99)))
+	fmt.Fprintf(w, "  Latency (p99.9): %s\n\n", fmtDur(r.lat.quantile(0.999)))
+	fmt.Fprintf(w, "  Batches flushed: %s\n", cli.Thousands(int(r.stats.Batches)))
+	avg := 0.0
+	if r.stats.Batches > 0 {
+		avg = float64(r.stats.Points) / float64(r.stats.Batches)
+	}
+	fmt.Fprintf(w, "  Avg batch size: %s points (sealed full %s, by age %s, by an idle flusher %s)\n\n",
+		cli.Thousands(int(avg)), cli.Thousands(int(r.stats.SealedFull)), cli.Thousands(int(r.stats.SealedAge)), cli.Thousands(int(r.stats.SealedIdle)))
+	stable := "stable"
+	if float64(r.heapLast) > 1.1*float64(r.heapFirst) {
+		stable = "growing"
+	}
+	if o.sink != "discard" {
+		stable += ", the sink keeping the samples in memory"
+	}
+	fmt.Fprintf(w, "  Memory usage: %s heap in use (%s: %s in the first half, %s in the second)\n",
+		cli.Bytes(int64(r.heapLast)), stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
+	fmt.Fprintf(w, "  GC pauses: %d (%s in all, %.3f%% of the time)\n", r.gcCount, fmtDur(r.gcTotal), 100*r.gcTotal.Seconds()/r.elapsed.Seconds())
+	fmt.Fprintf(w, "  Back-pressure: %s requests refused and sent again; %s failed\n\n", cli.Thousands(int(r.rejected)), cli.Thousands(int(r.failed)))
+	r.lat.chart(w)
+	if r.firstErr != nil {
+		fmt.Fprintf(w, "  first error: %v\n", r.firstErr)
+	}
+}
+
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags(prog, "bench", "[flags]", stderr)
+	o := benchOpts{progress: stderr}
+	fs.IntVar(&o.writers, "writers", 100, "concurrent writers")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long to write")
+	fs.StringVar(&o.protocol, "protocol", "line", "line (InfluxDB line protocol), remote (remote write 1.0) or otlp")
+	fs.StringVar(&o.transport, "transport", "http", "http (loopback), tcp (line protocol only) or inproc (the handlers called directly)")
+	fs.StringVar(&o.sink, "sink", "blocks", "blocks (stage06 head and WAL), memory or discard")
+	fs.StringVar(&o.dataDir, "data-dir", "", "the blocks sink's directory (default: a temporary one, removed)")
+	bp := fs.String("backpressure", "block", "block or reject when the queue is full")
+	fs.StringVar(&o.queue, "queue", "ring", "the queue of sealed batches: ring (lock-free) or chan")
+	fs.IntVar(&o.hosts, "hosts", 10, "hosts per writer (10 series each)")
+	fs.IntVar(&o.rounds, "rounds", 10, "timestamps per request (a request holds hosts × rounds × 10 points)")
+	fs.StringVar(&o.ackLog, "ack-log", "", "append \"writer seq\" for each acknowledged request to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	var err error
+	if o.bp, err = ingest.ParseBackpressure(*bp); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	if o.writers < 1 || o.hosts < 1 || o.rounds < 1 || o.duration <= 0 {
+		return cli.Usagef("--writers, --hosts, --rounds and --duration must be positive")
+	}
+	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
+	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := runBench(context.Background(), o)
+	if err != nil {
+		var ue cli.UsageError
+		if errors.As(err, &ue) {
+			return err
+		}
+		return fmt.Errorf("bench: %w", err)
+	}
+	res.print(stdout, o)
+	return nil
+}
+
+func sinkName(s string) string {
+	switch s {
+	case "blocks":
+		return "stage06's head with its WAL (fsync per flush, group commit)"
+	case "memory":
+		return "memory"
+	}
+	return "nothing (discard)"
+}

@@ -1,0 +1,125 @@
+package ingest
+
+import (
+	"hash/maphash"
+	"sync"
+)
+
+// SeriesCache maps what a decoder wrote (format, key, suffix) to the id a
+// sink gave that series (stage06's series ref), so that a series written
+// again is appended by id: its label set is not built, hashed or looked up
+// again. Keys are looked up once per row (a line, a remote-write series),
+// and a row's suffixes (a line's fields) in a short list.
+//
+// It is sharded, so concurrent flushers rarely meet on a lock, and bounded:
+// a shard past its share of the maximum is cleared (each series then pays
+// one lookup in the sink again).
+type SeriesCache struct {
+	seed   maphash.Seed
+	max    int
+	mu     sync.RWMutex
+	shards map[Format]*[cacheShards]cacheShard
+}
+
+const cacheShards = 32
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]*RowIDs
+}
+
+// RowIDs are the ids of one key's series, one per suffix. A RowIDs is
+// never changed once published (Set publishes a new one), so it is read
+// without a lock.
+type RowIDs struct {
+	suffixes []string
+	ids      []uint64
+}
+
+// Get returns the id of the series with suffix, or 0. hint is where to
+// look first: a row's points come in the same order line after line (a
+// line's fields), so the k-th point of a row is usually the k-th suffix.
+func (r *RowIDs) Get(suffix []byte, hint int) uint64 {
+	if r == nil {
+		return 0
+	}
+	if hint < len(r.suffixes) && r.suffixes[hint] == string(suffix) {
+		return r.ids[hint]
+	}
+	for i, s := range r.suffixes {
+		if s == string(suffix) {
+			return r.ids[i]
+		}
+	}
+	return 0
+}
+
+// NewSeriesCache returns a cache of about max keys.
+func NewSeriesCache(max int) *SeriesCache {
+	return &SeriesCache{seed: maphash.MakeSeed(), max: max/cacheShards + 1, shards: map[Format]*[cacheShards]cacheShard{}}
+}
+
+func (c *SeriesCache) shard(f Format, key []byte) *cacheShard {
+	c.mu.RLock()
+	sh := c.shards[f]
+	c.mu.RUnlock()
+	if sh == nil {
+		c.mu.Lock()
+		if sh = c.shards[f]; sh == nil {
+			sh = new([cacheShards]cacheShard)
+			for i := range sh {
+				sh[i].m = map[string]*RowIDs{}
+			}
+			c.shards[f] = sh
+		}
+		c.mu.Unlock()
+	}
+	return &sh[maphash.Bytes(c.seed, key)%cacheShards]
+}
+
+// Row returns the ids cached for key (nil if none).
+func (c *SeriesCache) Row(f Format, key []byte) *RowIDs {
+	s := c.shard(f, key)
+	s.mu.RLock()
+	r := s.m[string(key)]
+	s.mu.RUnlock()
+	return r
+}
+
+// Set caches id for (f, key, suffix) and returns the key's new RowIDs.
+func (c *SeriesCache) Set(f Format, key, suffix []byte, id uint64) *RowIDs {
+	s := c.shard(f, key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.m[string(key)]
+	n := &RowIDs{}
+	if old != nil {
+		for i, sf := range old.suffixes {
+			if sf != string(suffix) {
+				n.suffixes = append(n.suffixes, sf)
+				n.ids = append(n.ids, old.ids[i])
+			}
+		}
+	} else if len(s.m) >= c.max {
+		clear(s.m)
+	}
+	n.suffixes = append(n.suffixes, string(suffix))
+	n.ids = append(n.ids, id)
+	s.m[string(key)] = n
+	return n
+}
+
+// Len is the number of keys cached.
+func (c *SeriesCache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := 0
+	for _, sh := range c.shards {
+		for i := range sh {
+			sh[i].mu.RLock()
+			n += len(sh[i].m)
+			sh[i].mu.RUnlock()
+		}
+	}
+	return n
+}

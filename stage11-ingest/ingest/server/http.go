@@ -1,0 +1,432 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tsdb-course/stage11-ingest/influx"
+	"github.com/tsdb-course/stage11-ingest/ingest"
+	"github.com/tsdb-course/stage11-ingest/otlp"
+	"github.com/tsdb-course/stage11-ingest/remote"
+	"github.com/tsdb-course/stage11-ingest/text"
+	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// HTTP serves the write endpoints:
+//
+//	POST /write                     InfluxDB v1 line protocol (?db=&precision=n|u|ms|s|m|h); a body
+//	                                in the guide's text format (no db parameter, `name{labels} value`)
+//	                                is taken as such
+//	POST /api/v2/write              InfluxDB v2 line protocol (?org=&bucket=&precision=ns|us|ms|s)
+//	POST /api/v1/write              Prometheus remote write 1.0 and 2.0 (snappy protobuf), or 1.0 as JSON
+//	POST /api/v1/otlp/v1/metrics    OTLP metrics, protobuf or JSON
+//
+// Every write is answered once its points are in the sink. A full queue is
+// answered 429 with Retry-After (in Block mode, after waiting for room).
+type HTTP struct {
+	p *ingest.Pipeline
+	o Options
+
+	influxDec, remoteDec, textDec sync.Pool
+
+	// Counters of what was received but not stored.
+	HistogramsDropped, ExemplarsDropped, StringFieldsSkipped atomic.Int64
+}
+
+// NewHTTP returns the handlers over p.
+func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
+	o = o.withDefaults()
+	h := &HTTP{p: p, o: o}
+	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits} }
+	h.remoteDec.New = func() any { return &remote.Decoder{} }
+	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
+	return h
+}
+
+// Register mounts the handlers on mux.
+func (h *HTTP) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /write", h.InfluxV1)
+	mux.HandleFunc("POST /api/v2/write", h.InfluxV2)
+	mux.HandleFunc("POST /api/v1/write", h.RemoteWrite)
+	mux.HandleFunc("POST /api/v1/otlp/v1/metrics", h.OTLP)
+}
+
+// begin starts a write; on failure it has answered (429 + Retry-After,
+// or 503) with body(msg) and returns nil.
+func (h *HTTP) begin(w http.ResponseWriter, r *http.Request, answer func(status int, msg string)) *ingest.Write {
+	wr, err := h.p.Begin(r.Context(), h.o.Backpressure)
+	if err == nil {
+		return wr
+	}
+	switch {
+	case errors.Is(err, ingest.ErrBackpressure):
+		w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+999_999_999)/1e9)))
+		answer(http.StatusTooManyRequests, err.Error())
+	default:
+		answer(http.StatusServiceUnavailable, err.Error())
+	}
+	return nil
+}
+
+// bodyStatus is the status of a body that could not be read.
+func bodyStatus(err error) int {
+	switch {
+	case errors.Is(err, ingest.ErrLimit):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, errUnsupportedEncoding):
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusBadRequest
+}
+
+// commit waits for the write and maps a sink or context failure to a
+// status (0: stored).
+func commit(ctx context.Context, wr *ingest.Write) (ingest.Result, int, error) {
+	res, err := wr.Commit(ctx)
+	switch {
+	case err == nil:
+		return res, 0, nil
+	case errors.Is(err, ingest.ErrSink):
+		return res, http.StatusInternalServerError, err
+	}
+	return res, http.StatusServiceUnavailable, err
+}
+
+// InfluxV1 serves POST /write.
+func (h *HTTP) InfluxV1(w http.ResponseWriter, r *http.Request) { h.influx(w, r, false) }
+
+// InfluxV2 serves POST /api/v2/write.
+func (h *HTTP) InfluxV2(w http.ResponseWriter, r *http.Request) { h.influx(w, r, true) }
+
+func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
+	// InfluxDB's error bodies: v1 {"error": …}, v2 {"code": …, "message": …}.
+	answer := func(status int, msg string) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		if v2 {
+			code := map[int]string{400: "invalid", 413: "request too large", 415: "unsupported media type", 429: "too many requests", 500: "internal error", 503: "unavailable"}[status]
+			json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	}
+	prec, err := influx.ParsePrecision(r.URL.Query().Get("precision"))
+	if err != nil {
+		answer(http.StatusBadRequest, err.Error())
+		return
+	}
+	b := bufPool.Get().(*buffers)
+	defer bufPool.Put(b)
+	body, err := requestBody(r, b, &h.o.Limits)
+	if err != nil {
+		answer(bodyStatus(err), err.Error())
+		return
+	}
+	if !v2 && r.URL.Query().Get("db") == "" && looksLikeText(body) {
+		h.text(w, r, body)
+		return
+	}
+	wr := h.begin(w, r, answer)
+	if wr == nil {
+		return
+	}
+	d := h.influxDec.Get().(*influx.Decoder)
+	st := d.Decode(wr, body, prec, h.o.Now().UnixMilli())
+	h.influxDec.Put(d)
+	h.StringFieldsSkipped.Add(int64(st.Strings))
+	res, status, err := commit(r.Context(), wr)
+	if err != nil {
+		answer(status, err.Error())
+		return
+	}
+	if st.Bad > 0 || res.Refused > 0 {
+		answer(http.StatusBadRequest, partialWrite(st, res))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// partialWrite is InfluxDB's message for a write some of whose points
+// were not stored.
+func partialWrite(st influx.Stats, res ingest.Result) string {
+	var parts []string
+	if st.Bad > 0 {
+		parts = append(parts, fmt.Sprintf("unable to parse %d lines: %v", st.Bad, st.Errors[0]))
+	}
+	if res.Refused > 0 {
+		parts = append(parts, fmt.Sprintf("%d values refused by the storage: %v", res.Refused, res.First))
+	}
+	return fmt.Sprintf("partial write: %s dropped=%d", strings.Join(parts, "; "), st.Bad+res.Refused)
+}
+
+// looksLikeText tells the guide's text format from line protocol by the
+// first line with content: `name{…} value …` or `name value …`, where the
+// second field is a number; line protocol's second field is field=value.
+func looksLikeText(body []byte) bool {
+	for len(body) > 0 {
+		var line []byte
+		if i := strings.IndexByte(string(body[:min(len(body), 64<<10)]), '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			line, body = body, nil
+		}
+		s := strings.TrimSpace(string(line))
+		if s == "" || s[0] == '#' {
+			continue
+		}
+		if strings.ContainsRune(s[:strings.IndexAny(s+" ", " ,")], '{') {
+			return true
+		}
+		f := strings.Fields(s)
+		if len(f) < 2 {
+			return false
+		}
+		_, err := strconv.ParseFloat(f[1], 64)
+		return err == nil
+	}
+	return false
+}
+
+// textResponse is the answer to a write in the guide's text format.
+type textResponse struct {
+	Status         string   `json:"status"`
+	SamplesWritten int      `json:"samples_written"`
+	Error          string   `json:"error,omitempty"`
+	Errors         []string `json:"errors,omitempty"`
+}
+
+func (h *HTTP) text(w http.ResponseWriter, r *http.Request, body []byte) {
+	answer := func(status int, msg string) { writeJSON(w, status, textResponse{Status: "error", Error: msg}) }
+	wr := h.begin(w, r, answer)
+	if wr == nil {
+		return
+	}
+	d := h.textDec.Get().(*text.Decoder)
+	st := d.Decode(wr, body, h.o.Now().UnixMilli())
+	h.textDec.Put(d)
+	res, status, err := commit(r.Context(), wr)
+	if err != nil {
+		answer(status, err.Error())
+		return
+	}
+	if st.Bad > 0 || res.Refused > 0 {
+		resp := textResponse{Status: "error", SamplesWritten: res.Points - res.Refused}
+		for _, e := range st.Errors {
+			resp.Errors = append(resp.Errors, e.Error())
+		}
+		if res.Refused > 0 {
+			resp.Errors = append(resp.Errors, fmt.Sprintf("%d samples refused by the storage: %v", res.Refused, res.First))
+		}
+		resp.Error = resp.Errors[0]
+		writeJSON(w, http.StatusBadRequest, resp)
+		return
+	}
+	writeJSON(w, http.StatusOK, textResponse{Status: "success", SamplesWritten: res.Points})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// The response headers of remote write 2.0.
+const (
+	HeaderSamplesWritten    = "X-Prometheus-Remote-Write-Samples-Written"
+	HeaderHistogramsWritten = "X-Prometheus-Remote-Write-Histograms-Written"
+	HeaderExemplarsWritten  = "X-Prometheus-Remote-Write-Exemplars-Written"
+)
+
+// RemoteWrite serves POST /api/v1/write: remote write 1.0
+// (proto=prometheus.WriteRequest, the default) or 2.0
+// (proto=io.prometheus.write.v2.Request), snappy-compressed; 1.0 also as
+// JSON. 204 once stored, with the 2.0 headers saying how many samples
+// (histograms and exemplars: 0, they are not stored yet) were written; 400
+// for an undecodable request or one over a label limit (nothing stored)
+// and for samples the storage refused (the others stored); 413 over the
+// body limit; 415 for another message, content type or encoding.
+func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
+	answer := func(status int, msg string) { http.Error(w, msg, status) }
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	v2 := false
+	switch {
+	case ct == "application/json":
+	case ct == "application/x-protobuf" || ct == "":
+		switch params["proto"] {
+		case "", "prometheus.WriteRequest":
+		case "io.prometheus.write.v2.Request":
+			v2 = true
+		default:
+			answer(http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported remote write message %q: accepted are prometheus.WriteRequest (1.0) and io.prometheus.write.v2.Request (2.0)", params["proto"]))
+			return
+		}
+		if enc := r.Header.Get("Content-Encoding"); enc != "" && enc != "snappy" {
+			answer(http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Encoding %q: want snappy", enc))
+			return
+		}
+	default:
+		answer(http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Type %q: want application/x-protobuf (snappy) or application/json", ct))
+		return
+	}
+	b := bufPool.Get().(*buffers)
+	defer bufPool.Put(b)
+	raw, err := readAll(r.Body, b.raw, &h.o.Limits, r.ContentLength)
+	if raw != nil {
+		b.raw = raw
+	}
+	if err != nil {
+		answer(bodyStatus(err), err.Error())
+		return
+	}
+	body := raw
+	if ct != "application/json" {
+		if body, err = remote.Decompress(b.body, raw, int(h.o.Limits.MaxBodyBytes)); err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, remote.ErrTooLarge) {
+				status, err = http.StatusRequestEntityTooLarge, h.o.Limits.BodyError(int64(h.o.Limits.MaxBodyBytes)+1)
+			}
+			answer(status, err.Error())
+			return
+		}
+		b.body = body
+	}
+	wr := h.begin(w, r, answer)
+	if wr == nil {
+		return
+	}
+	add := func(format ingest.Format) func(ts *remote.TimeSeries) error {
+		return func(ts *remote.TimeSeries) error {
+			if err := ts.Check(&h.o.Limits); err != nil {
+				return err
+			}
+			wr.Series(format, ts.Key)
+			for _, s := range ts.Samples {
+				wr.Add(nil, s.T, s.V)
+			}
+			return nil
+		}
+	}
+	d := h.remoteDec.Get().(*remote.Decoder)
+	var st remote.Stats
+	switch {
+	case ct == "application/json":
+		err = remote.DecodeJSON(strings.NewReader(string(body)), add(ingest.Pairs))
+	case v2:
+		st, err = d.DecodeV2(body, add(ingest.Pairs), nil)
+	default:
+		st, err = d.Decode(body, add(remote.V1Format), nil)
+	}
+	h.remoteDec.Put(d)
+	if err != nil {
+		wr.Abort()
+		answer(http.StatusBadRequest, err.Error())
+		return
+	}
+	h.HistogramsDropped.Add(int64(st.Histograms))
+	h.ExemplarsDropped.Add(int64(st.Exemplars))
+	res, status, err := commit(r.Context(), wr)
+	if err != nil {
+		answer(status, err.Error())
+		return
+	}
+	if v2 {
+		w.Header().Set(HeaderSamplesWritten, strconv.Itoa(res.Points-res.Refused))
+		w.Header().Set(HeaderHistogramsWritten, "0")
+		w.Header().Set(HeaderExemplarsWritten, "0")
+	}
+	if res.Refused > 0 {
+		answer(http.StatusBadRequest, fmt.Sprintf("%d of %d samples refused by the storage; first: %v", res.Refused, res.Points, res.First))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// OTLP serves POST /api/v1/otlp/v1/metrics: an ExportMetricsServiceRequest
+// in protobuf or JSON (gzip allowed), answered 200 with an
+// ExportMetricsServiceResponse in the same encoding whose partial_success
+// counts and explains refused data points; errors are a google.rpc.Status.
+func (h *HTTP) OTLP(w http.ResponseWriter, r *http.Request) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != otlp.ContentTypeProtobuf && ct != otlp.ContentTypeJSON {
+		http.Error(w, fmt.Sprintf("unsupported Content-Type %q: want application/x-protobuf or application/json", ct), http.StatusUnsupportedMediaType)
+		return
+	}
+	marshal := func(m proto.Message) []byte {
+		var b []byte
+		if ct == otlp.ContentTypeJSON {
+			b, _ = protojson.Marshal(m)
+		} else {
+			b, _ = proto.Marshal(m)
+		}
+		return b
+	}
+	reply := func(status int, m proto.Message) {
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(status)
+		w.Write(marshal(m))
+	}
+	answer := func(status int, msg string) {
+		code := map[int]codes.Code{400: codes.InvalidArgument, 413: codes.InvalidArgument, 415: codes.InvalidArgument, 429: codes.ResourceExhausted, 500: codes.Internal, 503: codes.Unavailable}[status]
+		reply(status, &spb.Status{Code: int32(code), Message: msg})
+	}
+	b := bufPool.Get().(*buffers)
+	defer bufPool.Put(b)
+	body, err := requestBody(r, b, &h.o.Limits)
+	if err != nil {
+		answer(bodyStatus(err), err.Error())
+		return
+	}
+	req, err := otlp.Unmarshal(body, ct)
+	if err != nil {
+		answer(http.StatusBadRequest, err.Error())
+		return
+	}
+	resp, status, err := h.export(r.Context(), req)
+	if err != nil {
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+999_999_999)/1e9)))
+		}
+		answer(status, err.Error())
+		return
+	}
+	reply(http.StatusOK, resp)
+}
+
+// export writes an OTLP request (HTTP and gRPC); status is an HTTP status
+// for the error.
+func (h *HTTP) export(ctx context.Context, req *colmetrics.ExportMetricsServiceRequest) (*colmetrics.ExportMetricsServiceResponse, int, error) {
+	wr, err := h.p.Begin(ctx, h.o.Backpressure)
+	if err != nil {
+		if errors.Is(err, ingest.ErrBackpressure) {
+			return nil, http.StatusTooManyRequests, err
+		}
+		return nil, http.StatusServiceUnavailable, err
+	}
+	st := otlp.NewDecoder(h.o.Limits).Decode(wr, req)
+	h.HistogramsDropped.Add(int64(st.Skipped))
+	res, status, err := commit(ctx, wr)
+	if err != nil {
+		return nil, status, err
+	}
+	resp := &colmetrics.ExportMetricsServiceResponse{}
+	if st.Rejected > 0 || res.Refused > 0 {
+		msg := st.Message()
+		if res.Refused > 0 {
+			msg = strings.TrimPrefix(msg+fmt.Sprintf("; %d samples refused by the storage: %v", res.Refused, res.First), "; ")
+		}
+		resp.PartialSuccess = &colmetrics.ExportMetricsPartialSuccess{RejectedDataPoints: int64(st.Rejected + res.Refused), ErrorMessage: msg}
+	}
+	return resp, 0, nil
+}

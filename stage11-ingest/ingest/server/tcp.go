@@ -1,0 +1,217 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/tsdb-course/stage11-ingest/influx"
+	"github.com/tsdb-course/stage11-ingest/ingest"
+)
+
+// TCP serves InfluxDB line protocol on a plain TCP connection, as the
+// guide's `echo "cpu,host=server1 usage=0.75 1703001600000000000" | nc
+// localhost 9090` does. Timestamps are nanoseconds.
+//
+// Every line gets one reply line, in order, once its fate is known:
+//
+//	OK                       the line's values are in the sink
+//	ERR <reason>             the line was not stored: a syntax error, a limit
+//	                         (named), a value the storage refused, a sink failure
+//	ERR backpressure         the queue was full (Reject mode, or Block mode after
+//	                         waiting): send the line again later
+//
+// A connection reads what has arrived (whole lines, up to 1 MiB), writes it
+// as one pipeline write, waits for its acknowledgement, then replies to
+// each of its lines: a client that sends many lines at once gets its
+// replies in as few segments. A client must read its replies (or close its
+// side): the server stops reading while its replies cannot be sent.
+type TCP struct {
+	p *ingest.Pipeline
+	o Options
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// NewTCP returns the listener over p.
+func NewTCP(p *ingest.Pipeline, o Options) *TCP {
+	return &TCP{p: p, o: o.withDefaults(), conns: map[net.Conn]struct{}{}}
+}
+
+// Serve accepts connections on ln until it is closed.
+func (t *TCP) Serve(ln net.Listener) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		t.mu.Lock()
+		t.conns[c] = struct{}{}
+		t.wg.Add(1)
+		t.mu.Unlock()
+		go func() {
+			defer t.wg.Done()
+			t.serve(c)
+			t.mu.Lock()
+			delete(t.conns, c)
+			t.mu.Unlock()
+		}()
+	}
+}
+
+// Close closes every connection and waits for their goroutines (the
+// listener is the caller's to close).
+func (t *TCP) Close() {
+	t.mu.Lock()
+	for c := range t.conns {
+		c.Close()
+	}
+	t.mu.Unlock()
+	t.wg.Wait()
+}
+
+const tcpChunk = 1 << 20
+
+func (t *TCP) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReaderSize(c, t.o.Limits.MaxLineBytes+1)
+	out := bufio.NewWriterSize(c, 64<<10)
+	var d influx.Decoder
+	d.Limits = t.o.Limits
+	var chunk []byte
+	var replies []string // per line: "" OK, else the error
+	for {
+		chunk, replies = chunk[:0], replies[:0]
+		// One line, waiting for it; then whatever whole lines are already
+		// buffered, without waiting.
+		for len(chunk) < tcpChunk {
+			if len(replies) > 0 && !hasLine(r) {
+				break
+			}
+			line, err := r.ReadSlice('\n')
+			if err == bufio.ErrBufferFull {
+				replies = append(replies, (&ingest.LimitError{Limit: ingest.LimitLine, Max: int64(t.o.Limits.MaxLineBytes), Got: int64(len(line)), What: "a line"}).Error())
+				chunk = append(chunk, '\n') // keep line numbers aligned
+				if err := skipLine(r); err != nil {
+					t.reply(out, replies)
+					return
+				}
+				continue
+			}
+			if len(line) > 0 {
+				chunk = append(chunk, line...)
+				if line[len(line)-1] != '\n' {
+					chunk = append(chunk, '\n')
+				}
+				replies = append(replies, "")
+			}
+			if err != nil {
+				if len(replies) > 0 {
+					t.write(&d, chunk, replies)
+					t.reply(out, replies)
+				}
+				if err != io.EOF {
+					t.o.Logger.Debug("tcp read", "remote", c.RemoteAddr(), "err", err)
+				}
+				return
+			}
+		}
+		t.write(&d, chunk, replies)
+		if err := t.reply(out, replies); err != nil {
+			return
+		}
+	}
+}
+
+func hasLine(r *bufio.Reader) bool {
+	b, _ := r.Peek(r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
+func skipLine(r *bufio.Reader) error {
+	for {
+		_, err := r.ReadSlice('\n')
+		if err != bufio.ErrBufferFull {
+			return err
+		}
+	}
+}
+
+// write stores a chunk of lines and fills replies ("" stays OK).
+func (t *TCP) write(d *influx.Decoder, chunk []byte, replies []string) {
+	wr, err := t.p.Begin(context.Background(), t.o.Backpressure)
+	if err != nil {
+		msg := err.Error()
+		if errors.Is(err, ingest.ErrBackpressure) {
+			msg = "backpressure"
+		}
+		for i := range replies {
+			if replies[i] == "" {
+				replies[i] = msg
+			}
+		}
+		return
+	}
+	now := t.o.Now().UnixMilli()
+	// Line by line, to know which points each line added.
+	var firstPoint []int // per line, the index of its first point
+	line := 0
+	for rest := chunk; len(rest) > 0; line++ {
+		i := bytes.IndexByte(rest, '\n')
+		firstPoint = append(firstPoint, wr.Points())
+		if replies[line] == "" {
+			if st := d.Decode(wr, rest[:i], influx.Nanosecond, now); st.Bad > 0 {
+				var le *influx.LineError
+				if errors.As(st.Errors[0], &le) {
+					le.Line = line + 1
+				}
+				replies[line] = st.Errors[0].Error()
+			}
+		}
+		rest = rest[i+1:]
+	}
+	res, err := wr.Commit(context.Background())
+	if err != nil {
+		for i := range replies {
+			if replies[i] == "" {
+				replies[i] = err.Error()
+			}
+		}
+		return
+	}
+	for _, at := range res.RefusedAt {
+		// The line whose points include at: the last line starting at or before it.
+		l := 0
+		for l+1 < len(firstPoint) && firstPoint[l+1] <= at {
+			l++
+		}
+		if replies[l] == "" {
+			replies[l] = "refused by the storage: " + res.First.Error()
+		}
+	}
+}
+
+// reply writes one line per entry of replies.
+func (t *TCP) reply(out *bufio.Writer, replies []string) error {
+	for _, r := range replies {
+		if r == "" {
+			out.WriteString("OK\n")
+			continue
+		}
+		out.WriteString("ERR ")
+		q := strconv.Quote(r) // one line, escapes visible
+		out.WriteString(q[1 : len(q)-1])
+		out.WriteByte('\n')
+	}
+	return out.Flush()
+}
