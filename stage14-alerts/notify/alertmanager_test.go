@@ -106,6 +106,20 @@ func startAlertmanager(t *testing.T, bin, config string) string {
 	}
 }
 
+// listedAlert is an alert of Alertmanager's GET /api/v2/alerts.
+type listedAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	StartsAt    time.Time         `json:"startsAt"`
+	Fingerprint string            `json:"fingerprint"`
+	Status      struct {
+		State string `json:"state"`
+	} `json:"status"`
+	Receivers []struct {
+		Name string `json:"name"`
+	} `json:"receivers"`
+}
+
 // hookRecorder records webhook payloads by path.
 type hookRecorder struct {
 	mu  sync.Mutex
@@ -188,18 +202,7 @@ receivers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var listed []struct {
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
-		StartsAt    time.Time         `json:"startsAt"`
-		Fingerprint string            `json:"fingerprint"`
-		Status      struct {
-			State string `json:"state"`
-		} `json:"status"`
-		Receivers []struct {
-			Name string `json:"name"`
-		} `json:"receivers"`
-	}
+	var listed []listedAlert
 	if err := json.NewDecoder(resp.Body).Decode(&listed); err != nil {
 		t.Fatal(err)
 	}
@@ -209,20 +212,7 @@ receivers:
 	}
 	for _, a := range alerts {
 		fp := a.Fingerprint().String()
-		i := slices.IndexFunc(listed, func(x struct {
-			Labels      map[string]string `json:"labels"`
-			Annotations map[string]string `json:"annotations"`
-			StartsAt    time.Time         `json:"startsAt"`
-			Fingerprint string            `json:"fingerprint"`
-			Status      struct {
-				State string `json:"state"`
-			} `json:"status"`
-			Receivers []struct {
-				Name string `json:"name"`
-			} `json:"receivers"`
-		}) bool {
-			return x.Fingerprint == fp
-		})
+		i := slices.IndexFunc(listed, func(x listedAlert) bool { return x.Fingerprint == fp })
 		if i < 0 {
 			t.Errorf("no alert with our fingerprint %s for %s in the real Alertmanager's list", fp, a.Labels)
 			continue

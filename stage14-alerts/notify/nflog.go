@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -97,10 +98,10 @@ func (n *NotificationLog) saveLocked() error {
 		list = append(list, e)
 	}
 	slices.SortFunc(list, func(a, b *LogEntry) int {
-		if a.GroupKey != b.GroupKey {
-			return compareStrings(a.GroupKey, b.GroupKey)
+		if c := strings.Compare(a.GroupKey, b.GroupKey); c != 0 {
+			return c
 		}
-		return compareStrings(a.Receiver, b.Receiver)
+		return strings.Compare(a.Receiver, b.Receiver)
 	})
 	b, err := json.Marshal(list)
 	if err != nil {
@@ -133,14 +134,4 @@ func subset(a []uint64, b map[uint64]bool) bool {
 		}
 	}
 	return true
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

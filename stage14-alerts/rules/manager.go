@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -139,22 +140,12 @@ func (m *Manager) LoadGroups(files ...string) ([]*Group, []error) {
 		return nil, errs
 	}
 	slices.SortStableFunc(groups, func(a, b *Group) int {
-		if a.file != b.file {
-			return compareStrings(a.file, b.file)
+		if c := strings.Compare(a.file, b.file); c != 0 {
+			return c
 		}
-		return compareStrings(a.name, b.name)
+		return strings.Compare(a.name, b.name)
 	})
 	return groups, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // NewGroup builds a group from a parsed rule group; file names it in the API.
