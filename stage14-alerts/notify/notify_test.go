@@ -478,4 +478,16 @@ func TestSender(t *testing.T) {
 	if st := s.Stats(); st.Sent != 3 || st.Dropped != 1 || st.Errors != 0 {
 		t.Errorf("stats %+v", st)
 	}
+
+	// Started, it delivers in the background; Stop sends what is left.
+	s2 := NewSender(SenderOptions{URLs: []string{am.URL}})
+	s2.Start()
+	for i := 0; i < 3; i++ {
+		s2.Send(alert("alertname", "B", "i", string(rune('0'+i))))
+	}
+	s2.Stop()
+	if st := s2.Stats(); st.Sent != 3 {
+		t.Errorf("after Stop: %+v, want the 3 alerts sent", st)
+	}
+	NewSender(SenderOptions{}).Stop() // never started: returns
 }

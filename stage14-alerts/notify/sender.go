@@ -43,6 +43,7 @@ type Sender struct {
 	more    chan struct{}
 	done    chan struct{}
 	stopped chan struct{}
+	started bool // under mu
 	stats   SenderStats
 }
 
@@ -106,6 +107,12 @@ func (s *Sender) Send(alerts ...*Alert) {
 
 // Start delivers queued alerts in the background until Stop.
 func (s *Sender) Start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return
+	}
+	s.started = true
 	go func() {
 		defer close(s.stopped)
 		for {
@@ -119,10 +126,18 @@ func (s *Sender) Start() {
 	}()
 }
 
-// Stop ends background delivery (what is queued is dropped) and waits.
+// Stop ends background delivery and sends what is still queued, as
+// Prometheus drains its queue on shutdown, within one request timeout per
+// Alertmanager.
 func (s *Sender) Stop() {
-	close(s.done)
-	<-s.stopped
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if started {
+		close(s.done)
+		<-s.stopped
+	}
+	_ = s.Flush(context.Background())
 }
 
 // Flush sends everything queued now, batch by batch, to every

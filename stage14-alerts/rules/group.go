@@ -96,6 +96,9 @@ func (g *Group) EvalTimestamp(now time.Time) time.Time {
 
 // Eval evaluates every rule at ts, writes what they return (and stale
 // markers for series they no longer return), and sends the alerts due.
+// A started manager calls it on the group's schedule; call it directly only
+// for groups no started manager runs (unit tests, `eval`): evaluations of
+// one group must not overlap.
 func (g *Group) Eval(ctx context.Context, ts time.Time) {
 	start := time.Now()
 	var samples, failures int

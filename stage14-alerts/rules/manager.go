@@ -55,7 +55,8 @@ type ManagerOptions struct {
 	// ResendDelay is how often a firing alert is re-sent. Defaults to 1m.
 	ResendDelay time.Duration
 	// OnGroupEval, if set, is called after each scheduled evaluation of a
-	// group, on the evaluating goroutine (a transcript, metrics).
+	// group, on the evaluating goroutine (a transcript, metrics). It must
+	// not call Update, Reload or Stop, which wait for that evaluation.
 	OnGroupEval func(g *Group, ts time.Time)
 }
 
