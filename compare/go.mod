@@ -10,6 +10,7 @@ require (
 	github.com/tsdb-course/stage03-gorilla v0.0.0
 	github.com/tsdb-course/stage04-wal v0.0.0
 	github.com/tsdb-course/stage06-blocks v0.0.0
+	github.com/tsdb-course/stage14-alerts v0.0.0
 )
 
 require (
@@ -90,12 +91,13 @@ require (
 	golang.org/x/exp v0.0.0-20261014143641-f0251eb4aa3e // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/api v0.305.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/grpc v1.84.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 	k8s.io/apimachinery v0.37.1 // indirect
 	k8s.io/client-go v0.37.1 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
@@ -111,7 +113,7 @@ require (
 	github.com/tsdb-course/stage07-tsm v0.0.0
 	github.com/tsdb-course/stage10-promql v0.0.0
 	github.com/tsdb-course/stage11-ingest v0.0.0
-	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
@@ -132,6 +134,8 @@ replace github.com/tsdb-course/stage05-index => ../stage05-index
 replace github.com/tsdb-course/stage04-wal => ../stage04-wal
 
 replace github.com/tsdb-course/stage06-blocks => ../stage06-blocks
+
+replace github.com/tsdb-course/stage14-alerts => ../stage14-alerts
 
 replace github.com/tsdb-course/stage11-ingest => ../stage11-ingest
 

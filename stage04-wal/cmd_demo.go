@@ -14,88 +14,138 @@ import (
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 
+// demoAppenders is how many goroutines append in the write phase; the
+// crashed child writes as many more hosts.
+const demoAppenders = 8
+
+// demoConfig is what the demo's flags decide.
+type demoConfig struct {
+	dir                string
+	points, crashAfter int
+	policy             wal.SyncPolicy
+}
+
 // cmdDemo runs the guide's "real world outcome" in a temp dir: a write
 // phase in this process, a real crash (this program started again as a
 // child writer and SIGKILLed mid-write), recovery checked against what the
 // child acknowledged, and a checkpoint.
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
+	cfg, cleanup, err := parseDemo(args, stderr)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	fmt.Fprintf(stdout, "Starting WAL demo in %s (sync=%v, %d MiB segments, %d appenders)...\n", cfg.dir, cfg.policy, wal.DefaultSegmentSize>>20, demoAppenders)
+	written, err := demoWrite(cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	acked, err := demoCrash(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	recovered, err := demoRecover(cfg, written, acked, stdout)
+	if err != nil {
+		return err
+	}
+	return demoCheckpoint(cfg, recovered, stdout)
+}
+
+// parseDemo reads the flags; cleanup removes the temp dir it made, if any.
+func parseDemo(args []string, stderr io.Writer) (cfg demoConfig, cleanup func(), err error) {
 	fs := cli.NewFlags(prog, "demo", "[--data-dir DIR] [--points N] [--crash-after M] [--sync POLICY]", stderr)
 	dataDir := fs.String("data-dir", "", "directory for the WAL (default: a fresh temp dir, removed afterwards)")
 	points := fs.Int("points", 2_000_000, "points of the write phase")
 	crashAfter := fs.Int("crash-after", 500_000, "points the child must acknowledge before it is killed")
 	syncFlag := fs.String("sync", "batch", "durability policy: always, batch, interval or none")
 	if _, err := cli.Parse(fs, args); err != nil {
-		return err
+		return cfg, nil, err
 	}
 	policy, err := wal.ParseSyncPolicy(*syncFlag)
 	if err != nil {
-		return cli.Usagef("%v", err)
+		return cfg, nil, cli.Usagef("%v", err)
 	}
 	if *points < 1 || *crashAfter < 1 {
-		return cli.Usagef("--points and --crash-after must be positive")
+		return cfg, nil, cli.Usagef("--points and --crash-after must be positive")
 	}
-	dir := *dataDir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "stage04-wal-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	cfg = demoConfig{dir: *dataDir, points: *points, crashAfter: *crashAfter, policy: policy}
+	if cfg.dir != "" {
+		return cfg, func() {}, nil
 	}
-	const appenders = 8
-	fmt.Fprintf(stdout, "Starting WAL demo in %s (sync=%v, %d MiB segments, %d appenders)...\n", dir, policy, wal.DefaultSegmentSize>>20, appenders)
+	if cfg.dir, err = os.MkdirTemp("", "stage04-wal-"); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, func() { os.RemoveAll(cfg.dir) }, nil
+}
 
+// demoWrite is the write phase: demoAppenders hosts, cfg.points points.
+func demoWrite(cfg demoConfig, stdout, stderr io.Writer) (writeResult, error) {
 	fmt.Fprintln(stdout, "\n[Write Phase]")
-	wc := writeConfig{dir: dir, points: *points, appenders: appenders, sync: policy, segmentSize: wal.DefaultSegmentSize}
-	wres, err := writePhase(wc, wal.Options{Sync: policy}, stdout, stderr)
-	if err != nil {
-		return err
-	}
+	wc := writeConfig{dir: cfg.dir, points: cfg.points, appenders: demoAppenders, sync: cfg.policy, segmentSize: wal.DefaultSegmentSize}
+	return writePhase(wc, wal.Options{Sync: cfg.policy}, stdout, stderr)
+}
 
+// demoCrash runs a child writer on the same WAL and kills it mid-write; it
+// returns the last batch the child acknowledged per host.
+func demoCrash(cfg demoConfig, stdout io.Writer) ([]int, error) {
 	fmt.Fprintln(stdout, "\n[Simulated Crash]")
-	fmt.Fprintf(stdout, "Starting a child writer for hosts %d-%d on the same WAL: stage04-wal write --ack --sync %v ...\n", appenders, 2*appenders-1, policy)
-	acked, err := crashChild(dir, policy, appenders, *crashAfter, stdout)
+	fmt.Fprintf(stdout, "Starting a child writer for hosts %d-%d on the same WAL: stage04-wal write --ack --sync %v ...\n", demoAppenders, 2*demoAppenders-1, cfg.policy)
+	acked, err := crashChild(cfg.dir, cfg.policy, demoAppenders, cfg.crashAfter, stdout)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ackedPoints := 0
-	for _, b := range acked {
-		ackedPoints += (b + 1) * seriesPerHost
-	}
-	fmt.Fprintf(stdout, "The child acknowledged %s points (durable, sync=%v) before it died\n", cli.Thousands(ackedPoints), policy)
+	fmt.Fprintf(stdout, "The child acknowledged %s points (durable, sync=%v) before it died\n", cli.Thousands(ackedPoints(acked)), cfg.policy)
+	return acked, nil
+}
 
-	fmt.Fprintln(stdout, "\n[Recovery Phase]")
-	fmt.Fprintf(stdout, "$ stage04-wal recover --data-dir %s\n", dir)
-	rres, err := recoverPhase(dir, false, stdout)
-	if err != nil {
-		return err
+func ackedPoints(acked []int) int {
+	n := 0
+	for _, b := range acked {
+		n += (b + 1) * seriesPerHost
 	}
-	got := rres.state.batches(2 * appenders)
-	total := (*points + seriesPerHost - 1) / seriesPerHost
+	return n
+}
+
+// demoRecover replays the WAL and checks it against both writers: every
+// point of the write phase, and every point the child acknowledged (more
+// may be there: written, not yet acknowledged when it died).
+func demoRecover(cfg demoConfig, written writeResult, acked []int, stdout io.Writer) (*headState, error) {
+	fmt.Fprintln(stdout, "\n[Recovery Phase]")
+	fmt.Fprintf(stdout, "$ stage04-wal recover --data-dir %s\n", cfg.dir)
+	rres, err := recoverPhase(cfg.dir, false, stdout)
+	if err != nil {
+		return nil, err
+	}
+	got := rres.state.batches(2 * demoAppenders)
+	total := (cfg.points + seriesPerHost - 1) / seriesPerHost
 	lost, recoveredChild := 0, 0
-	for g := range appenders {
-		if want := batchesFor(total, appenders, g); got[g] != want {
+	for g := range demoAppenders {
+		if want := batchesFor(total, demoAppenders, g); got[g] != want {
 			lost += (want - got[g]) * seriesPerHost
 		}
-		recoveredChild += got[appenders+g] * seriesPerHost
-		if got[appenders+g] < acked[g]+1 {
-			lost += (acked[g] + 1 - got[appenders+g]) * seriesPerHost
+		recoveredChild += got[demoAppenders+g] * seriesPerHost
+		if got[demoAppenders+g] < acked[g]+1 {
+			lost += (acked[g] + 1 - got[demoAppenders+g]) * seriesPerHost
 		}
 	}
 	fmt.Fprintf(stdout, "Check: write phase %s of %s points; child %s acknowledged, %s recovered (%s written but not yet acknowledged)\n",
-		cli.Thousands(rres.state.points-recoveredChild), cli.Thousands(wres.points), cli.Thousands(ackedPoints), cli.Thousands(recoveredChild), cli.Thousands(recoveredChild-ackedPoints))
+		cli.Thousands(rres.state.points-recoveredChild), cli.Thousands(written.points), cli.Thousands(ackedPoints(acked)), cli.Thousands(recoveredChild), cli.Thousands(recoveredChild-ackedPoints(acked)))
 	if lost > 0 {
 		fmt.Fprintf(stdout, "LOST %s acknowledged points\n", cli.Thousands(lost))
-		return errVerify
+		return nil, errVerify
 	}
 	fmt.Fprintln(stdout, "Every acknowledged point was recovered.")
+	return rres.state, nil
+}
 
+// demoCheckpoint checkpoints the first half of the data, dropping the
+// child's last host as a head would drop a series gone from it, and checks
+// that a replay then finds exactly the samples the checkpoint must keep.
+func demoCheckpoint(cfg demoConfig, before *headState, stdout io.Writer) error {
 	fmt.Fprintln(stdout, "\n[Checkpoint Phase]")
-	before := rres.state
 	mint := before.minT + (before.maxT-before.minT)/2
-	dropHost := 2*appenders - 1
-	if _, err := checkpointPhase(dir, mint, dropHost, stdout); err != nil {
+	dropHost := 2*demoAppenders - 1
+	if _, err := checkpointPhase(cfg.dir, mint, dropHost, stdout); err != nil {
 		return err
 	}
 	// What the checkpoint must keep, from the state before it: samples at
@@ -111,7 +161,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	after, _, err := replay(dir, false)
+	after, _, err := replay(cfg.dir, false)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,9 @@ func cmdIngest(args []string, stdout, stderr io.Writer) error {
 	if *series < 1 || *series > 1_000_000 || *hours <= 0 || *interval < time.Millisecond {
 		return cli.Usagef("--series in [1, 1000000], --hours > 0 and --interval ≥ 1ms")
 	}
-	db, err := tsdb.Open(*dataDir, tsdb.Options{WALSync: wal.SyncBatch})
+	// No background compaction: ingest only writes (head, WAL), so that
+	// `compact` shows the head being cut into blocks and the blocks merged.
+	db, err := tsdb.Open(*dataDir, tsdb.Options{WALSync: wal.SyncBatch, NoBackgroundCompaction: true})
 	if err != nil {
 		return err
 	}
@@ -66,6 +68,9 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 	if *dataDir == "" {
 		return cli.Usagef("--data-dir is required")
 	}
+	if err := cli.ExistingDir(*dataDir); err != nil {
+		return err
+	}
 	db, err := tsdb.Open(*dataDir, tsdb.Options{NoBackgroundCompaction: true})
 	if err != nil {
 		return err
@@ -101,6 +106,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) error {
 	}
 	if *dataDir == "" {
 		return cli.Usagef("--data-dir is required")
+	}
+	if err := cli.ExistingDir(*dataDir); err != nil {
+		return err
 	}
 	db, err := tsdb.Open(*dataDir, tsdb.Options{NoBackgroundCompaction: true})
 	if err != nil {

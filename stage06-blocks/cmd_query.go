@@ -24,6 +24,9 @@ func cmdQuery(args []string, stdout, stderr io.Writer) error {
 	if *dataDir == "" {
 		return cli.Usagef("--data-dir is required")
 	}
+	if err := cli.ExistingDir(*dataDir); err != nil {
+		return err
+	}
 	db, err := tsdb.Open(*dataDir, tsdb.Options{NoBackgroundCompaction: true})
 	if err != nil {
 		return err
@@ -37,6 +40,8 @@ func cmdQuery(args []string, stdout, stderr io.Writer) error {
 		if t, err = parseTime(*at); err != nil {
 			return cli.Usagef("--at: %v", err)
 		}
+	} else if t == math.MinInt64 {
+		return fmt.Errorf("%s holds no samples: nothing to query (ingest first, or give --at)", *dataDir)
 	}
 	return printQuery(stdout, db, pos[0], t, true)
 }

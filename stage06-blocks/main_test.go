@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,6 +127,46 @@ func TestBadInput(t *testing.T) {
 	re := regexp.MustCompile(`replayed .* in [^)]*\)`)
 	if re.ReplaceAllString(before, "") != re.ReplaceAllString(after, "") {
 		t.Errorf("bad input changed the data:\nbefore %s\nafter %s", before, after)
+	}
+}
+
+// TestMissingDataDir: a command that reads a data directory fails on a
+// missing one, naming it, and does not create it.
+func TestMissingDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	for _, args := range [][]string{
+		{"query", "up", "--data-dir", dir},
+		{"inspect", "--data-dir", dir},
+		{"compact", "--data-dir", dir},
+	} {
+		_, stderr, code := runCLI(args...)
+		if code != 1 || !strings.Contains(stderr, dir) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and a message naming %s", args, code, stderr, dir)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v created %s", args, dir)
+		}
+	}
+}
+
+// TestIngestThenCompact: ingest leaves the head to `compact`, which cuts
+// it into 2 h blocks (the head keeps the last 2 h) and merges the three
+// blocks that fill the 6 h range [18:00, 24:00) into one of level 2, as the
+// README's sequence shows. An empty directory has nothing to query.
+func TestIngestThenCompact(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	if _, errOut, code := runCLI("ingest", "--data-dir", dir, "--series", "40", "--hours", "10", "--interval", "1m"); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errOut)
+	}
+	out, errOut, code := runCLI("compact", "--data-dir", dir)
+	if code != 0 || strings.Count(out, "Created block ") != 4 ||
+		!regexp.MustCompile(`Compacted 3 blocks \(.*\) into [0-9A-Z]{26} \(level 2\): 1703008800 - 1703030400`).MatchString(out) {
+		t.Fatalf("compact: exit %d\n%s%s", code, out, errOut)
+	}
+	empty := t.TempDir()
+	_, errOut, code = runCLI("query", "up", "--data-dir", empty)
+	if code != 1 || !strings.Contains(errOut, "holds no samples") {
+		t.Errorf("query of an empty directory: exit %d, %q", code, errOut)
 	}
 }
 

@@ -20,6 +20,9 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
+	if err := cli.ExistingDir(ef.dir); err != nil {
+		return err
+	}
 	e, err := ef.open(stdout)
 	if err != nil {
 		return err
@@ -30,8 +33,11 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		fmt.Fprintln(stdout, "Nothing to compact.")
+	switch {
+	case n == 0 && *full:
+		fmt.Fprintln(stdout, "Nothing to compact: a full compaction needs two files or more, or tombstones to apply.")
+	case n == 0:
+		fmt.Fprintf(stdout, "Nothing to compact: a level compaction needs %d files of one level.\n", tsm.LevelCompactionFiles)
 	}
 	after := e.Stats()
 	fmt.Fprintf(stdout, "Files: %d before, %d after\n", len(before.Files), len(after.Files))

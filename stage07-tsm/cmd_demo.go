@@ -16,6 +16,22 @@ import (
 	"github.com/tsdb-course/stage07-tsm/tsm"
 )
 
+// demo is the state the demo's phases share.
+type demo struct {
+	e      *tsm.Engine
+	g      demoGen
+	dir    string
+	policy wal.SyncPolicy
+	stdout io.Writer
+	stderr io.Writer
+
+	mu      sync.Mutex
+	flushes []tsm.FlushStats // OnFlush, from the background flusher
+}
+
+// cmdDemo follows the guide's transcript: a write phase that fills the
+// cache several times (background flushes), a level compaction, queries
+// checked against the generator, and a full compaction once writes stop.
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags(prog, "demo", "[--data-dir DIR] [--points N] [--series S] [--cache-size SIZE]", stderr)
 	dir := fs.String("data-dir", "", "engine directory (default: a new temp dir, removed at the end)")
@@ -39,33 +55,62 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		}
 		defer os.RemoveAll(*dir)
 	}
-	g := newDemoGen(*points, *series, time.Now())
+	d := &demo{g: newDemoGen(*points, *series, time.Now()), dir: *dir, policy: policy, stdout: stdout, stderr: stderr}
 	// ~16 bytes a point in the cache, plus the keys: a fifth of that makes
 	// the cache fill about five times.
-	limit := int64(g.total()*16+g.hosts*len(fieldNames)*200) / 5
+	limit := int64(d.g.total()*16+d.g.hosts*len(fieldNames)*200) / 5
 	if *cacheSize != "" {
 		if limit, err = parseSize(*cacheSize); err != nil {
 			return cli.Usagef("demo: %v", err)
 		}
 	}
-	var mu sync.Mutex
-	var flushes []tsm.FlushStats
-	e, err := tsm.Open(*dir, tsm.Options{CacheMaxSize: limit, WAL: wal.Options{Sync: policy},
-		OnFlush: func(s tsm.FlushStats) { mu.Lock(); flushes = append(flushes, s); mu.Unlock() }})
+	d.e, err = tsm.Open(*dir, tsm.Options{CacheMaxSize: limit, WAL: wal.Options{Sync: policy},
+		OnFlush: func(s tsm.FlushStats) { d.mu.Lock(); d.flushes = append(d.flushes, s); d.mu.Unlock() }})
 	if err != nil {
 		return err
 	}
-	defer e.Close()
+	defer d.e.Close()
 	fmt.Fprintf(stdout, "TSM Storage Engine initialized (%s)\n", *dir)
 	fmt.Fprintf(stdout, "Cache size limit: %s (engine default %s; scaled so this run fills it several times: --cache-size)\n", mb(limit), fmt.Sprintf("%dMiB", tsm.DefaultCacheMaxSize>>20))
 	fmt.Fprintf(stdout, "TSM blocks: up to %s points per key; level compaction: %d files of level N → 1 of level N+1\n",
 		cli.Thousands(tsm.MaxPointsPerBlock), tsm.LevelCompactionFiles)
 
-	// [Write Phase]
+	walBytes, err := d.write()
+	if err != nil {
+		return err
+	}
+	if err := d.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\n[Compaction Phase]")
+	before := d.e.Stats()
+	if _, err := compactAll(d.e, false, stdout); err != nil {
+		return err
+	}
+	after := d.e.Stats()
+	fmt.Fprintf(stdout, "Files: %d before, %d after (%s → %s)\n", len(before.Files), len(after.Files), fileList(before), fileList(after))
+	bad, err := d.query()
+	if err != nil {
+		return err
+	}
+	if err := d.fullCompaction(walBytes); err != nil {
+		return err
+	}
+	if bad > 0 {
+		return cli.ErrReported
+	}
+	return nil
+}
+
+// write is the write phase: batches of 10 scrapes, each one WAL record
+// acknowledged after its sync. It returns the bytes the WAL took.
+func (d *demo) write() (walBytes int64, err error) {
+	g, stdout := d.g, d.stdout
 	fmt.Fprintln(stdout, "\n[Write Phase]")
 	fmt.Fprintf(stdout, "Writing %s points across %s series (%s hosts × %d fields, every 10 s; the last %s hosts join at 85%%)...\n",
 		cli.Thousands(g.total()), cli.Thousands(g.hosts*len(fieldNames)), cli.Thousands(g.hosts), len(fieldNames), cli.Thousands(g.hosts/10))
-	progress := cli.NewProgress(stderr, "writing", int64(g.total()), cli.DefaultInterval)
+	progress := cli.NewProgress(d.stderr, "writing", int64(g.total()), cli.DefaultInterval)
+	defer progress.Done()
 	state := g.initialState()
 	b := tsm.NewBatch()
 	const stepsPerWrite = 10
@@ -77,105 +122,102 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		for s := i; s < min(i+stepsPerWrite, g.steps); s++ {
 			for _, p := range g.pointsAt(s, state, nil) {
 				if err := b.AddPoint(&p, 0); err != nil {
-					progress.Done()
-					return err
+					return 0, err
 				}
 			}
 		}
-		if err := e.WriteBatch(b); err != nil {
-			progress.Done()
-			return err
+		if err := d.e.WriteBatch(b); err != nil {
+			return 0, err
 		}
 		writes++
 		progress.Add(int64(b.Len()))
-		peak = max(peak, e.Stats().CacheBytes)
+		peak = max(peak, d.e.Stats().CacheBytes)
 	}
 	elapsed := time.Since(start)
 	progress.Done()
-	st := e.Stats()
+	st := d.e.Stats()
 	fmt.Fprintf(stdout, "Wrote %s points in %s (%s points/s; %d writes, WAL sync=%s: each acknowledged after its fsync)\n",
-		cli.Thousands(g.total()), cli.Duration(elapsed), cli.Thousands(int(float64(g.total())/elapsed.Seconds())), writes, policy)
+		cli.Thousands(g.total()), cli.Duration(elapsed), cli.Thousands(int(float64(g.total())/elapsed.Seconds())), writes, d.policy)
 	fmt.Fprintf(stdout, "Cache usage: %s (peak %s)\n", mb(st.CacheBytes), mb(peak))
-	segs, segBytes := walSegments(filepath.Join(*dir, "wal"))
+	segs, segBytes := walSegments(filepath.Join(d.dir, "wal"))
 	fmt.Fprintf(stdout, "WAL segments: %d (%s; %d written, the rest truncated after flushes)\n", len(segs), mb(segBytes), st.WAL.Segment+1)
+	return int64(st.WAL.Bytes), nil
+}
 
-	// [Flush Phase]
-	fmt.Fprintln(stdout, "\n[Flush Phase - cache full]")
+// flush prints the flushes the write triggered, then flushes the rest.
+func (d *demo) flush() error {
+	fmt.Fprintln(d.stdout, "\n[Flush Phase - cache full]")
 	// Flush waits for a background flush still running, then flushes what
 	// is left in the cache (if anything).
-	last, err := e.Flush()
+	last, err := d.e.Flush()
 	if err != nil {
 		return err
 	}
-	mu.Lock()
-	bgFlushes := flushes
+	d.mu.Lock()
+	bg := d.flushes
 	if last.File.Keys > 0 {
-		bgFlushes = flushes[:len(flushes)-1]
+		bg = bg[:len(bg)-1]
 	}
-	fmt.Fprintf(stdout, "The cache filled %d times during the write; each snapshot was flushed while writes went on:\n", len(bgFlushes))
-	for _, f := range bgFlushes {
-		printFlush(stdout, f)
+	fmt.Fprintf(d.stdout, "The cache filled %d times during the write; each snapshot was flushed while writes went on:\n", len(bg))
+	for _, f := range bg {
+		printFlush(d.stdout, f)
 	}
-	mu.Unlock()
+	d.mu.Unlock()
 	if last.File.Keys > 0 {
-		fmt.Fprintln(stdout, "Flushing the rest of the cache...")
-		printFlush(stdout, last)
+		fmt.Fprintln(d.stdout, "Flushing the rest of the cache...")
+		printFlush(d.stdout, last)
 	}
+	return nil
+}
 
-	// [Compaction Phase]
-	fmt.Fprintln(stdout, "\n[Compaction Phase]")
-	before := e.Stats()
-	if _, err := compactAll(e, false, stdout); err != nil {
-		return err
-	}
-	after := e.Stats()
-	fmt.Fprintf(stdout, "Files: %d before, %d after (%s → %s)\n", len(before.Files), len(after.Files), fileList(before), fileList(after))
-
-	// [Query Phase]
+// query runs the guide's query for an early host and for a late one (the
+// bloom filters' case), each checked against the generator, and an
+// aggregate; it returns how many checks failed.
+func (d *demo) query() (bad int, err error) {
+	g, stdout := d.g, d.stdout
 	fmt.Fprintln(stdout, "\n[Query Phase]")
 	now := time.Unix(0, g.end()+int64(time.Second))
-	early, late := 1, g.hosts-1
-	bad := 0
-	for _, h := range []int{early, late} {
+	for _, h := range []int{1, g.hosts - 1} {
 		q := fmt.Sprintf("SELECT * FROM cpu WHERE host='%s' AND time > now() - 1h", g.host(h))
 		fmt.Fprintf(stdout, "Query: %s", q)
 		if g.late(h) {
 			fmt.Fprint(stdout, "   (a late host: absent from the older files)")
 		}
 		fmt.Fprintln(stdout)
-		res, el, err := runQuery(e, q, now)
+		res, el, err := runQuery(d.e, q, now)
 		if err != nil {
-			return err
+			return bad, err
 		}
 		printQueryStats(stdout, res, el)
 		bad += checkHost(stdout, g, h, res, now.UnixNano()-int64(time.Hour))
 	}
 	q := fmt.Sprintf("SELECT mean(usage_user), max(usage_user), count(usage_user) FROM cpu WHERE region='%s' AND time > now() - 1h GROUP BY time(15m)", regions[0])
 	fmt.Fprintf(stdout, "Query: %s\n", q)
-	res, el, err := runQuery(e, q, now)
+	res, el, err := runQuery(d.e, q, now)
 	if err != nil {
-		return err
+		return bad, err
 	}
 	var sb strings.Builder
 	influxql.Format(res, &sb, 10)
 	fmt.Fprint(stdout, indent(strings.TrimRight(sb.String(), "\n"))+"\n")
 	printQueryStats(stdout, res, el)
+	return bad, nil
+}
 
-	// [Full compaction]
-	fmt.Fprintln(stdout, "\n[Full Compaction - writes cold]")
-	if _, err := compactAll(e, true, stdout); err != nil {
+// fullCompaction merges every file into one, as a shard whose writes went
+// cold ends, and compares its size with the WAL's.
+func (d *demo) fullCompaction(walBytes int64) error {
+	fmt.Fprintln(d.stdout, "\n[Full Compaction - writes cold]")
+	if _, err := compactAll(d.e, true, d.stdout); err != nil {
 		return err
 	}
-	final := e.Stats()
 	var size int64
-	for _, f := range final.Files {
+	for _, f := range d.e.Stats().Files {
 		size += f.Size
 	}
-	fmt.Fprintf(stdout, "On disk: %s for %s points: %.3f bytes/point (raw 16; the WAL needed %.1f)\n",
-		mb(size), cli.Thousands(g.total()), float64(size)/float64(g.total()), float64(st.WAL.Bytes)/float64(g.total()))
-	if bad > 0 {
-		return cli.ErrReported
-	}
+	total := d.g.total()
+	fmt.Fprintf(d.stdout, "On disk: %s for %s points: %.3f bytes/point (raw 16; the WAL needed %.1f)\n",
+		mb(size), cli.Thousands(total), float64(size)/float64(total), float64(walBytes)/float64(total))
 	return nil
 }
 

@@ -26,6 +26,9 @@ func cmdQuery(args []string, stdout, stderr io.Writer) error {
 	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
+	if err := cli.ExistingDir(ef.dir); err != nil {
+		return err
+	}
 	now := time.Now()
 	if *nowFlag != "" {
 		if now, err = parseTime(*nowFlag); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,5 +80,23 @@ func TestSubcommands(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, "frobnicate"); code != 2 {
 		t.Fatalf("unknown command: exit %d", code)
+	}
+}
+
+// TestMissingDataDir: a command that reads a data directory fails on a
+// missing one, naming it, and does not create it.
+func TestMissingDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	for _, args := range [][]string{
+		{"query", "--data-dir", dir, "SELECT * FROM cpu"},
+		{"compact", "--data-dir", dir},
+	} {
+		_, stderr, code := runCLI(t, args...)
+		if code != 1 || !strings.Contains(stderr, dir) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and a message naming %s", args, code, stderr, dir)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v created %s", args, dir)
+		}
 	}
 }

@@ -33,7 +33,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	clk := &simClock{}
 	clk.set(start)
 	c.follow = clk.now
-	m, err := c.open("load")
+	m, err := c.open("load", true)
 	if err != nil {
 		return err
 	}

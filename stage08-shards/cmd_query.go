@@ -27,7 +27,7 @@ func cmdQuery(args []string, stdout, stderr io.Writer) error {
 	if _, err := influxql.Parse(q); err != nil {
 		return queryError(q, err)
 	}
-	m, err := c.open("query")
+	m, err := c.open("query", false)
 	if err != nil {
 		return err
 	}

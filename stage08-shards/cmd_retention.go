@@ -17,7 +17,7 @@ func cmdRetention(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	m, err := c.open("enforce-retention")
+	m, err := c.open("enforce-retention", false)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	m, err := c.open("status")
+	m, err := c.open("status", false)
 	if err != nil {
 		return err
 	}

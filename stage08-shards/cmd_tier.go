@@ -17,7 +17,7 @@ func cmdTier(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	m, err := c.open("tier")
+	m, err := c.open("tier", false)
 	if err != nil {
 		return err
 	}

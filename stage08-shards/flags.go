@@ -51,9 +51,16 @@ func (c *common) clock() (func() time.Time, error) {
 	return func() time.Time { return t }, nil
 }
 
-func (c *common) open(cmd string) (*shard.Manager, error) {
+// open opens the shards in --data-dir; only a command that writes (create)
+// may make a new data directory.
+func (c *common) open(cmd string, create bool) (*shard.Manager, error) {
 	if c.dir == "" {
 		return nil, cli.Usagef("%s: --data-dir is required", cmd)
+	}
+	if !create {
+		if err := cli.ExistingDir(c.dir); err != nil {
+			return nil, err
+		}
 	}
 	now, err := c.clock()
 	if err != nil {

@@ -28,7 +28,7 @@ func cmdLoad(args []string, stdout, stderr io.Writer) error {
 	start := end.Add(-time.Duration(*days) * 24 * time.Hour).Truncate(*interval)
 	clk := &simClock{}
 	clk.set(start)
-	e, err := c.open("load", clk.now)
+	e, err := c.open("load", true, clk.now)
 	if err != nil {
 		return err
 	}

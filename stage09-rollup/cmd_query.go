@@ -29,7 +29,7 @@ func cmdQuery(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return cli.Usagef("--range: %v", err)
 	}
-	e, err := c.open("query", nil)
+	e, err := c.open("query", false, nil)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	e, err := c.open("run", nil)
+	e, err := c.open("run", false, nil)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	e, err := c.open("status", nil)
+	e, err := c.open("status", false, nil)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return cli.Usagef("--series: %v", err)
 	}
-	e, err := c.open("write", nil)
+	e, err := c.open("write", true, nil)
 	if err != nil {
 		return err
 	}

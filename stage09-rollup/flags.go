@@ -39,10 +39,16 @@ func (c *common) clock() (func() time.Time, error) {
 	return func() time.Time { return t.UTC() }, nil
 }
 
-// open opens the engine in --data-dir with the given clock (nil: --clock).
-func (c *common) open(cmd string, now func() time.Time) (*rollup.Engine, error) {
+// open opens the engine in --data-dir with the given clock (nil: --clock);
+// only a command that writes (create) may make a new data directory.
+func (c *common) open(cmd string, create bool, now func() time.Time) (*rollup.Engine, error) {
 	if c.dir == "" {
 		return nil, cli.Usagef("%s: --data-dir is required", cmd)
+	}
+	if !create {
+		if err := cli.ExistingDir(c.dir); err != nil {
+			return nil, err
+		}
 	}
 	if now == nil {
 		var err error

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,6 +66,25 @@ func TestCLIErrors(t *testing.T) {
 		_, errs, code := runCLI(t, args...)
 		if code == 0 || !strings.HasPrefix(errs, "error: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}
+
+// TestMissingDataDir: a command that reads a data directory fails on a
+// missing one, naming it, and does not create it.
+func TestMissingDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	for _, args := range [][]string{
+		{"status", "--data-dir", dir},
+		{"run", "--data-dir", dir},
+		{"query", "--data-dir", dir, "avg(cpu_usage)"},
+	} {
+		_, stderr, code := runCLI(t, args...)
+		if code != 1 || !strings.Contains(stderr, dir) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and a message naming %s", args, code, stderr, dir)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v created %s", args, dir)
 		}
 	}
 }

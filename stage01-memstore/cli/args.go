@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 )
 
@@ -102,6 +104,28 @@ func Require(fs *flag.FlagSet, names ...string) error {
 		if f := fs.Lookup(n); f == nil || f.Value.String() == "" {
 			return Usagef("%s: --%s is required", fs.Name(), n)
 		}
+	}
+	return nil
+}
+
+// ErrNoDir is what ExistingDir wraps for a directory that is not there.
+var ErrNoDir = errors.New("no such directory")
+
+// ExistingDir returns an error naming dir unless it is an existing
+// directory. Commands that work on data already written (query, status,
+// inspect, compact) call it before opening a store, which would otherwise
+// create an empty directory and report on nothing: a mistyped path must be
+// an error, not an empty answer.
+func ExistingDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("data directory %s: %w", dir, ErrNoDir)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s: not a directory", dir)
 	}
 	return nil
 }

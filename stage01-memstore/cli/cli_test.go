@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -137,7 +140,9 @@ func TestProgress(t *testing.T) {
 	}
 	// Quick work prints nothing.
 	q := syncBuf{ch: make(chan string, 1)}
-	NewProgress(q, "quick", 0, time.Hour).Done()
+	qp := NewProgress(q, "quick", 0, time.Hour)
+	qp.Done()
+	qp.Done() // a second Done (a deferred one) is harmless
 	if len(q.ch) != 0 {
 		t.Error("a progress that ended before its first interval printed a line")
 	}
@@ -223,5 +228,30 @@ func TestRequire(t *testing.T) {
 	}
 	if err := Require(fs, "nope"); err == nil {
 		t.Error("an undefined flag passed")
+	}
+}
+
+func TestExistingDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := ExistingDir(dir); err != nil {
+		t.Errorf("existing: %v", err)
+	}
+	missing := filepath.Join(dir, "nope")
+	err := ExistingDir(missing)
+	if !errors.Is(err, ErrNoDir) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing: %v, want ErrNoDir naming %s", err, missing)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ExistingDir created %s", missing)
+	}
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ExistingDir(file); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("file: %v", err)
+	}
+	if code := Exit(ExistingDir(missing), io.Discard); code != 1 {
+		t.Errorf("exit status %d for a missing directory, want 1", code)
 	}
 }

@@ -21,6 +21,7 @@ type Progress struct {
 	done     int64
 	stop     chan struct{}
 	finished chan struct{}
+	stopOnce sync.Once
 }
 
 // DefaultInterval is how long work runs before its first progress line.
@@ -73,7 +74,8 @@ func (p *Progress) Add(n int64) {
 }
 
 // Done stops reporting. It returns once no further line can be printed.
+// Later calls do nothing, so a deferred Done may follow an explicit one.
 func (p *Progress) Done() {
-	close(p.stop)
+	p.stopOnce.Do(func() { close(p.stop) })
 	<-p.finished
 }

@@ -63,7 +63,7 @@ func TestChooseExponent(t *testing.T) {
 }
 
 func TestAppendValuesKnownBytes(t *testing.T) {
-	// The example: 0.75, 0.82 are 75, 82 hundredths. Mantissa deltas
+	// The guide's example: 0.75, 0.82 are 75, 82 hundredths. Mantissa deltas
 	// 75, 7 zig-zag to 150, 14; varint 96 01, 0e (3 bytes) beats one 8-byte
 	// Simple-8b word.
 	got := AppendValues(nil, []float64{0.75, 0.82})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage02-delta/raw"
 )
 
@@ -115,20 +116,12 @@ func EncodeFile(ts []int64, vs []float64, opt FileOptions) ([]byte, Stats, error
 // chunkEnd returns the end of the chunk that starts at ts[i]: the first
 // sample in another window, or MaxSamples later.
 func chunkEnd(ts []int64, i int, window int64) int {
-	w := floorDiv(ts[i], window)
+	w := model.FloorDiv(ts[i], window)
 	j := i + 1
-	for j < len(ts) && j-i < MaxSamples && floorDiv(ts[j], window) == w {
+	for j < len(ts) && j-i < MaxSamples && model.FloorDiv(ts[j], window) == w {
 		j++
 	}
 	return j
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
 }
 
 // DecodeFileHeader parses and checks the fixed-size header.

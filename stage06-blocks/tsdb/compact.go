@@ -134,7 +134,7 @@ func (db *DB) cutHead(ctx context.Context, flush bool) ([]CompactStats, error) {
 		}
 		// Never a range already cut: a chunk spanning ranges (head chunks
 		// written with another BlockRange) keeps MinTime below the cut.
-		lo := floorDiv(mint, r) * r
+		lo := model.FloorDiv(mint, r) * r
 		if cut {
 			lo = max(lo, cutTo)
 		}
@@ -374,7 +374,7 @@ func (db *DB) plan() []*block.Block {
 	newest := bs[len(bs)-1].Meta().MaxTime
 	for _, r := range db.opts.CompactionRanges[1:] {
 		for i := 0; i < len(bs); {
-			k := floorDiv(bs[i].Meta().MinTime, r)
+			k := model.FloorDiv(bs[i].Meta().MinTime, r)
 			lo, hi := k*r, (k+1)*r
 			j := i
 			for j < len(bs) && bs[j].Meta().MinTime >= lo && bs[j].Meta().MaxTime <= hi {

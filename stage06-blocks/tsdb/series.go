@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
@@ -233,17 +234,7 @@ func forgetSeen(txs []tx, low uint64) []tx {
 
 // blockEnd is the end of the block range t is in.
 func blockEnd(t, blockRange int64) int64 {
-	return (floorDiv(t, blockRange) + 1) * blockRange
-}
-
-// floorDiv divides rounding towards minus infinity, so that negative
-// timestamps align to block boundaries too.
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
+	return (model.FloorDiv(t, blockRange) + 1) * blockRange
 }
 
 // minTime is the oldest sample the series holds in memory or in the head
@@ -269,8 +260,8 @@ func (s *memSeries) minTime() int64 {
 // series have in common (the block or head-chunks file, the deleted
 // ranges, the isolation cap) is in a source they share, so a chunkSrc is
 // 32 bytes: a 24 h query over 10,000 series lists half a million of them
-// (at 104 bytes, with a copy per source and a merged one, they were most
-// of what such a query allocated).
+// (at 104 bytes, with a copy per source and a merged one, they would be most
+// of what such a query allocates).
 type chunkSrc struct {
 	minT, maxT int64
 	// ref is where the chunk is in src's block or head-chunks file; for a

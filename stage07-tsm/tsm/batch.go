@@ -42,7 +42,7 @@ func (b *Batch) Keys() int { return len(b.keys) }
 func (b *Batch) Add(key []byte, t Type, ts int64, bits uint64, s string) error {
 	i, ok := b.pos[string(key)] // no allocation: the compiler special-cases this lookup
 	if !ok {
-		if len(key) == 0 || len(key) > MaxKeySize {
+		if len(key) == 0 || len(key) > maxKeySize {
 			return fmt.Errorf("%w: %d bytes", ErrInvalidKey, len(key))
 		}
 		k := string(key)

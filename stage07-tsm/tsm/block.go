@@ -44,9 +44,9 @@ const maxStringColumn = MaxPointsPerBlock << 16
 // Why a CRC per block: a reader checks only the blocks a query touches, and
 // a damaged block is reported (ErrCorrupt) instead of decoded into nonsense.
 
-// AppendBlock appends the block encoding of v (1 … MaxPointsPerBlock values,
+// appendBlock appends the block encoding of v (1 … MaxPointsPerBlock values,
 // sorted by time) to dst.
-func AppendBlock(dst []byte, v *Values) ([]byte, error) {
+func appendBlock(dst []byte, v *Values) ([]byte, error) {
 	n := v.Len()
 	if n == 0 || n > MaxPointsPerBlock {
 		return dst, fmt.Errorf("tsm: block of %d values (want 1…%d)", n, MaxPointsPerBlock)
@@ -121,10 +121,10 @@ func BlockType(b []byte) (Type, int, error) {
 	return t, int(n), nil
 }
 
-// DecodeBlock decodes block b, appending its values to dst (which must be
+// decodeBlock decodes block b, appending its values to dst (which must be
 // empty or of the block's type). Every error wraps ErrCorrupt; nothing
 // panics on damaged input.
-func DecodeBlock(b []byte, dst *Values) error {
+func decodeBlock(b []byte, dst *Values) error {
 	t, n, err := BlockType(b)
 	if err != nil {
 		return err

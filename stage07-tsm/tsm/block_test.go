@@ -17,10 +17,10 @@ func TestBlockRoundTrip(t *testing.T) {
 	for _, typ := range allTypes {
 		for _, n := range []int{1, 2, 7, 8, 9, 240, 999, 1000} {
 			v := randSeries(r, typ, n)
-			b, err := AppendBlock([]byte("prefix"), &v)
+			b, err := appendBlock([]byte("prefix"), &v)
 			mustNoErr(t, err)
 			var got Values
-			if err := DecodeBlock(b[len("prefix"):], &got); err != nil {
+			if err := decodeBlock(b[len("prefix"):], &got); err != nil {
 				t.Fatalf("%v n=%d: %v", typ, n, err)
 			}
 			if err := sameValues(got, v); err != nil {
@@ -29,7 +29,7 @@ func TestBlockRoundTrip(t *testing.T) {
 		}
 	}
 	v := Values{Type: IntegerType}
-	if _, err := AppendBlock(nil, &v); err == nil {
+	if _, err := appendBlock(nil, &v); err == nil {
 		t.Error("empty block accepted")
 	}
 }
@@ -37,7 +37,7 @@ func TestBlockRoundTrip(t *testing.T) {
 // TestBlockBytes checks a tiny integer block against bytes derived by hand.
 func TestBlockBytes(t *testing.T) {
 	v := Values{Type: IntegerType, T: []int64{10, 20, 30}, V: []uint64{5, 4, 6}}
-	b, err := AppendBlock(nil, &v)
+	b, err := appendBlock(nil, &v)
 	mustNoErr(t, err)
 	// type 2, n=3, ts column: len, then stage02's column (8-byte t0, codec, …);
 	// values: zigzag(5)=10, then Simple-8b of zigzag(-1)=1, zigzag(2)=4.
@@ -65,7 +65,7 @@ func TestBlockBytes(t *testing.T) {
 // the XOR 0x7ff0000000000000, padding).
 func TestFloatBlockBytes(t *testing.T) {
 	v := Values{Type: FloatType, T: []int64{10, 20, 30}, V: []uint64{math.Float64bits(1), math.Float64bits(1), math.Float64bits(2)}}
-	b, err := AppendBlock(nil, &v)
+	b, err := appendBlock(nil, &v)
 	mustNoErr(t, err)
 	if b[4] != 1 || b[5] != 3 {
 		t.Fatalf("header % x", b[:6])
@@ -79,7 +79,7 @@ func TestFloatBlockBytes(t *testing.T) {
 		t.Fatalf("value stream % x, want % x", got, want)
 	}
 	var got Values
-	mustNoErr(t, DecodeBlock(b, &got))
+	mustNoErr(t, decodeBlock(b, &got))
 	mustNoErr(t, sameValues(got, v))
 }
 
@@ -87,17 +87,17 @@ func TestBlockCorruption(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, typ := range allTypes {
 		v := randSeries(r, typ, 100)
-		b, _ := AppendBlock(nil, &v)
+		b, _ := appendBlock(nil, &v)
 		for _, i := range []int{0, 4, 5, len(b) / 2, len(b) - 1} {
 			c := append([]byte(nil), b...)
 			c[i] ^= 0x10
 			var got Values
-			if err := DecodeBlock(c, &got); !errors.Is(err, ErrCorrupt) {
+			if err := decodeBlock(c, &got); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("%v flip at %d: err %v, want ErrCorrupt", typ, i, err)
 			}
 		}
 		var got Values
-		if err := DecodeBlock(b[:len(b)-1], &got); !errors.Is(err, ErrCorrupt) {
+		if err := decodeBlock(b[:len(b)-1], &got); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%v truncated: err %v", typ, err)
 		}
 	}
@@ -109,14 +109,14 @@ func FuzzDecodeBlock(f *testing.F) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, typ := range allTypes {
 		v := randSeries(r, typ, 20)
-		b, _ := AppendBlock(nil, &v)
+		b, _ := appendBlock(nil, &v)
 		f.Add(b[4:])
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		b := binary.LittleEndian.AppendUint32(nil, crc32c(body))
 		b = append(b, body...)
 		var got Values
-		err := DecodeBlock(b, &got)
+		err := decodeBlock(b, &got)
 		if err != nil && !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("error %v does not wrap ErrCorrupt", err)
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 // Bloom is a bloom filter of the keys of one TSM file: a bit array of m bits
-// and k bit positions per key. Add sets a key's k bits; MayContain is false
+// and k bit positions per key. Add sets a key's k bits; mayContain is false
 // only if one of them is clear, so "false" is certain (the key is not in the
 // file) and "true" is wrong with probability about (1 - e^(-kn/m))^k.
 //
@@ -28,13 +28,13 @@ type Bloom struct {
 	k    uint8
 }
 
-// BloomBitsPerKey is the filter size: 10 bits per key with k = 7 gives a
+// bloomBitsPerKey is the filter size: 10 bits per key with k = 7 gives a
 // false-positive rate of about 0.8 %.
-const BloomBitsPerKey = 10
+const bloomBitsPerKey = 10
 
-// NewBloom sizes a filter for n keys at BloomBitsPerKey bits per key.
-func NewBloom(n int) *Bloom {
-	m := max(64, n*BloomBitsPerKey)
+// newBloom sizes a filter for n keys at bloomBitsPerKey bits per key.
+func newBloom(n int) *Bloom {
+	m := max(64, n*bloomBitsPerKey)
 	words := (m + 63) / 64
 	// k = (m/n)·ln 2 minimises the false-positive rate.
 	k := max(1, int(math.Round(float64(words*64)/float64(max(n, 1))*math.Ln2)))
@@ -57,8 +57,8 @@ func (b *Bloom) addHash(h uint64) {
 	}
 }
 
-// MayContain reports whether key may have been added. False is definite.
-func (b *Bloom) MayContain(key []byte) bool {
+// mayContain reports whether key may have been added. False is definite.
+func (b *Bloom) mayContain(key []byte) bool {
 	m := uint64(len(b.bits) * 64)
 	h1, h2 := split(xxhash.Sum64(key))
 	for i := uint64(0); i < uint64(b.k); i++ {

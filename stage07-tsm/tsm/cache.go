@@ -6,14 +6,14 @@ import (
 	"sync"
 )
 
-// Cache holds the writes that are in the WAL but not yet in a TSM file: per
+// cache holds the writes that are in the WAL but not yet in a TSM file: per
 // key, its values in arrival order (sorted and deduplicated when read or
 // snapshotted, so the common in-order append costs one append).
 //
 // The engine keeps two: the live cache that takes writes, and, while a flush
 // runs, the snapshot being written out. Swapping them is the whole trick
 // that lets writes continue during a flush.
-type Cache struct {
+type cache struct {
 	mu      sync.RWMutex
 	entries map[string]*entry
 	size    int64 // bytes charged: key bytes + 16 per value (+ string bytes)
@@ -30,11 +30,11 @@ type entry struct {
 // slot, the entry and its slice headers.
 const entryOverhead = 128
 
-// NewCache returns an empty cache.
-func NewCache() *Cache { return &Cache{entries: make(map[string]*entry)} }
+// newCache returns an empty cache.
+func newCache() *cache { return &cache{entries: make(map[string]*entry)} }
 
 // Size is the memory the cache accounts for, in bytes.
-func (c *Cache) Size() int64 {
+func (c *cache) Size() int64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.size
@@ -42,20 +42,20 @@ func (c *Cache) Size() int64 {
 
 // Len is the number of values in the cache (duplicates included until
 // deduplicated); Keys the number of keys.
-func (c *Cache) Len() int64 {
+func (c *cache) Len() int64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.values
 }
 
-func (c *Cache) Keys() int {
+func (c *cache) Keys() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.entries)
 }
 
 // Type is the type of key in the cache, 0 if absent.
-func (c *Cache) Type(key string) Type {
+func (c *cache) Type(key string) Type {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if e := c.entries[key]; e != nil {
@@ -65,7 +65,7 @@ func (c *Cache) Type(key string) Type {
 }
 
 // checkTypes returns an error if a key of b exists in c with another type.
-func (c *Cache) checkTypes(b *Batch) error {
+func (c *cache) checkTypes(b *Batch) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for i, k := range b.keys {
@@ -79,7 +79,7 @@ func (c *Cache) checkTypes(b *Batch) error {
 // Write adds a batch. Types must have been checked (checkTypes): the cache
 // trusts its caller so that the check and the WAL record happen before
 // anything is applied.
-func (c *Cache) Write(b *Batch) {
+func (c *cache) Write(b *Batch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, k := range b.keys {
@@ -95,14 +95,14 @@ func (c *Cache) Write(b *Batch) {
 		} else if !v.sorted() {
 			e.unsorted = true
 		}
-		e.v.AppendValues(v)
+		e.v.appendValues(v)
 		c.size += int64(v.size())
 		c.values += int64(v.Len())
 	}
 }
 
 // Delete removes the values of keys in [min, max].
-func (c *Cache) Delete(keys []string, min, max int64) {
+func (c *cache) Delete(keys []string, min, max int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, k := range keys {
@@ -112,7 +112,7 @@ func (c *Cache) Delete(keys []string, min, max int64) {
 		}
 		e.dedup()
 		before := e.v.Len()
-		e.v.Exclude(min, max)
+		e.v.exclude(min, max)
 		c.values -= int64(before - e.v.Len())
 		if e.v.Len() == 0 {
 			delete(c.entries, k)
@@ -122,14 +122,14 @@ func (c *Cache) Delete(keys []string, min, max int64) {
 
 func (e *entry) dedup() {
 	if e.unsorted {
-		e.v.Deduplicate()
+		e.v.deduplicate()
 		e.unsorted = false
 	}
 }
 
 // Read appends a copy of key's values in [min, max] (sorted, newest write
 // wins) to dst, which must be empty.
-func (c *Cache) Read(key []byte, min, max int64, dst *Values) {
+func (c *cache) Read(key []byte, min, max int64, dst *Values) {
 	c.mu.RLock()
 	e := c.entries[string(key)]
 	c.mu.RUnlock()
@@ -142,7 +142,7 @@ func (c *Cache) Read(key []byte, min, max int64, dst *Values) {
 	c.mu.RLock()
 	e.dedup()
 	v := e.v
-	v.Window(min, max)
+	v.window(min, max)
 	dst.Type = v.Type
 	dst.T = append(dst.T[:0], v.T...)
 	dst.V = append(dst.V[:0], v.V...)
@@ -152,7 +152,7 @@ func (c *Cache) Read(key []byte, min, max int64, dst *Values) {
 }
 
 // sortedKeys returns the cache's keys in ascending order.
-func (c *Cache) sortedKeys() []string {
+func (c *cache) sortedKeys() []string {
 	c.mu.RLock()
 	keys := make([]string, 0, len(c.entries))
 	for k := range c.entries {
@@ -165,7 +165,7 @@ func (c *Cache) sortedKeys() []string {
 
 // snapshotValues returns key's values, sorted and deduplicated, for a snapshot
 // (which no longer takes writes, so no copy is needed).
-func (c *Cache) snapshotValues(key string) *Values {
+func (c *cache) snapshotValues(key string) *Values {
 	c.mu.RLock()
 	e := c.entries[key]
 	c.mu.RUnlock()
@@ -179,7 +179,7 @@ func (c *Cache) snapshotValues(key string) *Values {
 }
 
 // keysWithPrefix lists the cache's keys starting with prefix.
-func (c *Cache) keysWithPrefix(prefix string, dst map[string]Type) {
+func (c *cache) keysWithPrefix(prefix string, dst map[string]Type) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for k, e := range c.entries {

@@ -90,9 +90,9 @@ func TestColdCompactionInBackground(t *testing.T) {
 	clock.advance(2 * time.Minute)
 	clock.check()
 	s := e.Stats()
-	if len(s.Files) != 1 || s.Files[0].Level != MaxLevel || s.Compactions != 1 || s.CacheValues != 0 || s.CompactErr != nil {
+	if len(s.Files) != 1 || s.Files[0].Level != maxLevel || s.Compactions != 1 || s.CacheValues != 0 || s.CompactErr != nil {
 		t.Fatalf("61 min quiet: files %+v, %d compactions, %d cached values, error %v: want one level-%d file from one full compaction, empty cache",
-			s.Files, s.Compactions, s.CacheValues, s.CompactErr, MaxLevel)
+			s.Files, s.Compactions, s.CacheValues, s.CompactErr, maxLevel)
 	}
 	if s.Flushes != 3 {
 		t.Fatalf("%d flushes, want 3 (two by the test, one by the cold check)", s.Flushes)
@@ -116,9 +116,9 @@ func TestColdCompactionInBackground(t *testing.T) {
 	}
 	clock.advance(2 * time.Minute)
 	clock.check()
-	if s := e.Stats(); len(s.Files) != 1 || s.CacheValues != 0 || s.Compactions != 2 || s.Files[0].Level != MaxLevel+1 {
+	if s := e.Stats(); len(s.Files) != 1 || s.CacheValues != 0 || s.Compactions != 2 || s.Files[0].Level != maxLevel+1 {
 		t.Fatalf("61 min after a write: files %+v, %d cached values, %d compactions: want one file of level %d",
-			s.Files, s.CacheValues, s.Compactions, MaxLevel+1)
+			s.Files, s.CacheValues, s.Compactions, maxLevel+1)
 	}
 	checkAll(t, e, o, "after the second cold compaction")
 

@@ -34,8 +34,8 @@ import (
 // LevelCompactionFiles is how many files of one level trigger a compaction.
 const LevelCompactionFiles = 4
 
-// MaxLevel is the highest level a level compaction produces.
-const MaxLevel = 4
+// maxLevel is the highest level a level compaction produces.
+const maxLevel = 4
 
 // CompactStats describe one compaction.
 type CompactStats struct {
@@ -53,7 +53,7 @@ type CompactStats struct {
 // planLevel picks the oldest LevelCompactionFiles files of the lowest level
 // that has that many, if they are consecutive in the file order.
 func planLevel(files []*Reader) []*Reader {
-	for level := 1; level < MaxLevel; level++ {
+	for level := 1; level < maxLevel; level++ {
 		var pos []int
 		for i, f := range files {
 			if f.Level() == level {
@@ -115,11 +115,11 @@ func (e *Engine) Compact(full bool) (CompactStats, error) {
 		}
 	}()
 	if full {
-		level = max(MaxLevel, level+1)
+		level = max(maxLevel, level+1)
 	} else {
 		level++
 	}
-	st := CompactStats{Full: full, OutputName: FileName(gen, level)}
+	st := CompactStats{Full: full, OutputName: fileName(gen, level)}
 	for _, f := range inputs {
 		st.Inputs = append(st.Inputs, FileInfo{Name: filepath.Base(f.Path()), Level: f.Level(), Size: f.Size(),
 			Keys: f.KeyCount(), Tombstones: f.Tombstones().Len()})
@@ -209,7 +209,7 @@ func (e *Engine) noteCompact(err error) {
 
 // merge writes the union of inputs (oldest first) to a new file at path.
 func merge(path string, level int, inputs []*Reader) (FileStats, int, error) {
-	w, err := NewWriter(path, level)
+	w, err := newWriter(path, level)
 	if err != nil {
 		return FileStats{}, 0, err
 	}
@@ -228,7 +228,7 @@ func merge(path string, level int, inputs []*Reader) (FileStats, int, error) {
 	}
 	for j := range inputs {
 		if err := load(j); err != nil {
-			w.Abort()
+			w.abort()
 			return FileStats{}, 0, err
 		}
 	}
@@ -254,7 +254,7 @@ func merge(path string, level int, inputs []*Reader) (FileStats, int, error) {
 			}
 			_, t, raw, err := f.entryAt(cur[j])
 			if err == nil {
-				var es []IndexEntry
+				var es []indexEntry
 				if es, err = f.decodeEntries(raw); err == nil {
 					part = Values{}
 					_, err = f.readEntries(key, t, es, -1<<63, 1<<63-1, &part)
@@ -262,25 +262,56 @@ func merge(path string, level int, inputs []*Reader) (FileStats, int, error) {
 				}
 			}
 			if err != nil {
-				w.Abort()
+				w.abort()
 				return FileStats{}, 0, fmt.Errorf("tsm: compact: %w", err)
 			}
 			if v.Len() == 0 {
 				v = part
 			} else {
-				v.Merge(&part)
+				v.merge(&part)
 			}
 			cur[j]++
 			if err := load(j); err != nil {
-				w.Abort()
+				w.abort()
 				return FileStats{}, 0, err
 			}
 		}
-		if err := w.WriteKey(key, &v); err != nil {
-			w.Abort()
+		if err := w.writeKey(key, &v); err != nil {
+			w.abort()
 			return FileStats{}, 0, err
 		}
 	}
 	st, err := w.Close()
 	return st, valuesIn, err
+}
+
+// maybeCompact starts a goroutine running level compactions while one is
+// due (AutoCompact), unless one is running. Like maybeFlush it re-checks
+// after clearing its flag, so a flush that finished meanwhile is not left
+// without its compaction.
+func (e *Engine) maybeCompact() {
+	for e.opts.AutoCompact && !e.closed.Load() && e.levelDue() && e.compacting.CompareAndSwap(false, true) {
+		e.bg.Add(1)
+		go func() {
+			defer e.bg.Done()
+			defer func() {
+				e.compacting.Store(false)
+				e.maybeCompact()
+			}()
+			for !e.closed.Load() {
+				st, err := e.Compact(false)
+				e.noteCompact(err)
+				if err != nil || len(st.Inputs) == 0 {
+					return
+				}
+			}
+		}()
+		return
+	}
+}
+
+func (e *Engine) levelDue() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return planLevel(e.files) != nil
 }

@@ -139,7 +139,7 @@ func TestSeriesKey(t *testing.T) {
 	if want := `c\ p\,u,a=x\ y,m=a\=b,z=1`; string(k) != want {
 		t.Fatalf("series key %s, want %s", k, want)
 	}
-	m, tags := ParseSeriesKey(string(k))
+	m, tags := parseSeriesKey(string(k))
 	if m != "c p,u" || len(tags) != 3 || tags[0] != [2]string{"a", "x y"} || tags[1] != [2]string{"m", "a=b"} {
 		t.Fatalf("parsed %q %q", m, tags)
 	}
@@ -147,7 +147,7 @@ func TestSeriesKey(t *testing.T) {
 	if !ok || s != string(k) || f != "usage#!~#x" {
 		t.Fatalf("split %q %q", s, f)
 	}
-	if Measurement(FieldKey(string(k), "v")) != "c p,u" || Measurement("cpu#!~#v") != "cpu" {
+	if measurementOf(FieldKey(string(k), "v")) != "c p,u" || measurementOf("cpu#!~#v") != "cpu" {
 		t.Fatal("Measurement")
 	}
 }

@@ -11,7 +11,7 @@ var (
 	// the key already has (InfluxDB's "field type conflict").
 	ErrFieldType = errors.New("tsm: field type conflict")
 	// ErrInvalidKey rejects a key the format cannot hold: empty, longer
-	// than MaxKeySize, or containing the field separator twice.
+	// than maxKeySize (64 KiB - 1), or containing the field separator twice.
 	ErrInvalidKey = errors.New("tsm: invalid key")
 	// ErrCacheFull rejects a write that finds the cache and the snapshot
 	// being flushed at Options.CacheHardLimit (with RejectWhenFull; without

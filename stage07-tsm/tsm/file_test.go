@@ -17,7 +17,7 @@ func writeTestFile(t testing.TB, path string, nkeys, perKey int, seed uint64) *o
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 7))
 	o := newOracle()
-	w, err := NewWriter(path, 1)
+	w, err := newWriter(path, 1)
 	mustNoErr(t, err)
 	for i := range nkeys {
 		key := fmt.Sprintf("m,host=h%04d#!~#f", i)
@@ -33,7 +33,7 @@ func writeTestFile(t testing.TB, path string, nkeys, perKey int, seed uint64) *o
 			}
 			o.add(key, typ, v.T[j], bits, s)
 		}
-		mustNoErr(t, w.WriteKey([]byte(key), &v))
+		mustNoErr(t, w.writeKey([]byte(key), &v))
 	}
 	st, err := w.Close()
 	mustNoErr(t, err)
@@ -91,16 +91,16 @@ func TestFileRoundTrip(t *testing.T) {
 }
 
 func TestBloomNoFalseNegatives(t *testing.T) {
-	b := NewBloom(10000)
+	b := newBloom(10000)
 	for i := range 10000 {
 		b.Add([]byte(fmt.Sprint("key", i)))
 	}
 	fp := 0
 	for i := range 10000 {
-		if !b.MayContain([]byte(fmt.Sprint("key", i))) {
+		if !b.mayContain([]byte(fmt.Sprint("key", i))) {
 			t.Fatalf("false negative for key%d", i)
 		}
-		if b.MayContain([]byte(fmt.Sprint("other", i))) {
+		if b.mayContain([]byte(fmt.Sprint("other", i))) {
 			fp++
 		}
 	}
@@ -225,9 +225,9 @@ func TestWALRecordRoundTrip(t *testing.T) {
 			mustNoErr(t, b.Add([]byte(fmt.Sprint("k", i)), typ, v.T[j], bits, s))
 		}
 	}
-	rec := AppendWriteRecord(nil, b)
+	rec := appendWriteRecord(nil, b)
 	got := NewBatch()
-	mustNoErr(t, DecodeWriteRecord(rec, got))
+	mustNoErr(t, decodeWriteRecord(rec, got))
 	if got.Len() != b.Len() || got.Keys() != b.Keys() {
 		t.Fatalf("%d values %d keys, want %d %d", got.Len(), got.Keys(), b.Len(), b.Keys())
 	}
@@ -240,12 +240,12 @@ func TestWALRecordRoundTrip(t *testing.T) {
 		}
 	}
 	for n := range len(rec) {
-		if err := DecodeWriteRecord(rec[:n], got); !errors.Is(err, ErrCorrupt) {
+		if err := decodeWriteRecord(rec[:n], got); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("record cut at %d: %v", n, err)
 		}
 	}
-	d := AppendDeleteRecord(nil, []string{"a", "bb"}, -5, 7)
-	keys, lo, hi, err := DecodeDeleteRecord(d)
+	d := appendDeleteRecord(nil, []string{"a", "bb"}, -5, 7)
+	keys, lo, hi, err := decodeDeleteRecord(d)
 	if err != nil || !slices.Equal(keys, []string{"a", "bb"}) || lo != -5 || hi != 7 {
 		t.Fatalf("delete record: %v %d %d %v", keys, lo, hi, err)
 	}
@@ -256,14 +256,14 @@ func FuzzDecodeWriteRecord(f *testing.F) {
 	b.Add([]byte("cpu#!~#v"), FloatType, 1, 2, "")
 	b.Add([]byte("s#!~#v"), StringType, 1, 0, "hello")
 	b.Add([]byte("b#!~#v"), BooleanType, 1, 1, "")
-	f.Add(AppendWriteRecord(nil, b))
-	f.Add(AppendDeleteRecord(nil, []string{"k"}, 1, 2))
+	f.Add(appendWriteRecord(nil, b))
+	f.Add(appendDeleteRecord(nil, []string{"k"}, 1, 2))
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		got := NewBatch()
-		if err := DecodeWriteRecord(rec, got); err != nil && !errors.Is(err, ErrCorrupt) {
+		if err := decodeWriteRecord(rec, got); err != nil && !errors.Is(err, ErrCorrupt) {
 			t.Fatal(err)
 		}
-		if _, _, _, err := DecodeDeleteRecord(rec); err != nil && !errors.Is(err, ErrCorrupt) {
+		if _, _, _, err := decodeDeleteRecord(rec); err != nil && !errors.Is(err, ErrCorrupt) {
 			t.Fatal(err)
 		}
 	})

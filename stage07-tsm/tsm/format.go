@@ -34,12 +34,12 @@ const (
 	maxBlocksPerKey = 1<<16 - 1
 )
 
-// IndexEntry locates one block of a key.
-type IndexEntry struct {
+// indexEntry locates one block of a key.
+type indexEntry struct {
 	MinTime, MaxTime int64
 	Offset           uint64
 	Size             uint32
 }
 
 // Overlaps reports whether the block may hold values in [min, max].
-func (e IndexEntry) Overlaps(min, max int64) bool { return e.MinTime <= max && e.MaxTime >= min }
+func (e indexEntry) Overlaps(min, max int64) bool { return e.MinTime <= max && e.MaxTime >= min }

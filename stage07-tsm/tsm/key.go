@@ -13,8 +13,8 @@ import (
 // splits a key unambiguously.
 const FieldSeparator = "#!~#"
 
-// MaxKeySize is the longest key: the index stores key lengths in 16 bits.
-const MaxKeySize = 1<<16 - 1
+// maxKeySize is the longest key: the index stores key lengths in 16 bits.
+const maxKeySize = 1<<16 - 1
 
 // AppendSeriesKey appends the canonical series key of p to dst:
 // measurement, then ",tag=value" for every tag sorted by tag name, escaped as
@@ -62,9 +62,9 @@ func SplitKey(key string) (series, field string, ok bool) {
 	return key[:i], key[i+len(FieldSeparator):], true
 }
 
-// ParseSeriesKey splits a series key into its measurement and tags
+// parseSeriesKey splits a series key into its measurement and tags
 // (unescaped), in key order.
-func ParseSeriesKey(series string) (measurement string, tags [][2]string) {
+func parseSeriesKey(series string) (measurement string, tags [][2]string) {
 	parts := splitUnescaped(series, ',')
 	measurement = unescape(parts[0])
 	for _, p := range parts[1:] {
@@ -77,8 +77,8 @@ func ParseSeriesKey(series string) (measurement string, tags [][2]string) {
 	return measurement, tags
 }
 
-// Measurement is the measurement of a series or storage key (unescaped).
-func Measurement(key string) string {
+// measurementOf is the measurement of a series or storage key (unescaped).
+func measurementOf(key string) string {
 	for i := 0; i < len(key); i++ {
 		switch key[i] {
 		case '\\':
@@ -93,10 +93,10 @@ func Measurement(key string) string {
 	return unescape(s)
 }
 
-// MeasurementPrefix is the byte prefix every key of measurement m starts
+// measurementPrefix is the byte prefix every key of measurement m starts
 // with (followed by ',' or the field separator): keys of one measurement
 // are contiguous in a sorted index.
-func MeasurementPrefix(m string) string { return string(appendEscaped(nil, []byte(m), true)) }
+func measurementPrefix(m string) string { return string(appendEscaped(nil, []byte(m), true)) }
 
 func splitUnescaped(s string, sep byte) []string {
 	var out []string

@@ -68,11 +68,11 @@ func writeManifest(dir string, m manifest) error {
 	return nil
 }
 
-// FileName is the name of the TSM file of a generation and level:
+// fileName is the name of the TSM file of a generation and level:
 // 000042-02.tsm. Generations order the files by age (a compaction's output
 // takes the oldest generation of its inputs), which is what "newest write
 // wins" needs across files; the level keeps names unique.
-func FileName(gen, level int) string { return fmt.Sprintf("%06d-%02d.tsm", gen, level) }
+func fileName(gen, level int) string { return fmt.Sprintf("%06d-%02d.tsm", gen, level) }
 
 func parseFileName(name string) (gen, level int, ok bool) {
 	base, found := strings.CutSuffix(name, ".tsm")

@@ -87,16 +87,16 @@ func TestMilestone1_CacheFlushesProduceValidTSMFiles(t *testing.T) {
 			var all Values
 			for _, ie := range es {
 				var bv Values
-				mustNoErr(t, DecodeBlock(r.Block(ie), &bv))
+				mustNoErr(t, decodeBlock(r.Block(ie), &bv))
 				if bv.Len() > MaxPointsPerBlock || bv.T[0] != ie.MinTime || bv.T[bv.Len()-1] != ie.MaxTime {
 					t.Fatalf("%s %s: block of %d values [%d,%d], index says [%d,%d]", fi.Name, k, bv.Len(), bv.T[0], bv.T[bv.Len()-1], ie.MinTime, ie.MaxTime)
 				}
-				all.AppendValues(&bv)
+				all.appendValues(&bv)
 				all.Type = typ
 			}
 			u := union[string(k)]
 			u.Type = typ
-			u.Merge(&all)
+			u.merge(&all)
 			union[string(k)] = u
 		}
 		r.Close()
@@ -170,7 +170,7 @@ func TestMilestone2_QueriesUseTSMIndexCorrectly(t *testing.T) {
 			// Independent count of the blocks that overlap, from each file's index.
 			holders, overlapping := 0, 0
 			for _, f := range e.acquire().files {
-				_, es, ok, _ := f.Entries([]byte(key))
+				_, es, ok, _ := f.entries([]byte(key))
 				f.release()
 				if !ok {
 					continue

@@ -40,8 +40,8 @@ func (s *ReadStats) Add(o ReadStats) {
 // snapshot and the cache, oldest first.
 type view struct {
 	files []*Reader
-	snap  *Cache
-	cache *Cache
+	snap  *cache
+	cache *cache
 }
 
 func (e *Engine) acquire() view {
@@ -103,17 +103,17 @@ func (v view) read(key []byte, min, max int64) (Values, ReadStats, error) {
 			// are, and part decodes the next file into buffers of its own.
 			out, part = part, Values{}
 		} else {
-			out.Merge(&part)
+			out.merge(&part)
 		}
 	}
-	for _, c := range []*Cache{v.snap, v.cache} {
+	for _, c := range []*cache{v.snap, v.cache} {
 		if c == nil {
 			continue
 		}
 		part = Values{}
 		c.Read(key, min, max, &part)
 		st.CacheValues += part.Len()
-		out.Merge(&part)
+		out.merge(&part)
 	}
 	return out, st, nil
 }
@@ -125,14 +125,14 @@ func (v view) read(key []byte, min, max int64) (Values, ReadStats, error) {
 func (e *Engine) MeasurementKeys(m string) ([]string, map[string]Type, error) {
 	v := e.acquire()
 	defer v.release()
-	prefix := MeasurementPrefix(m)
+	prefix := measurementPrefix(m)
 	types := map[string]Type{}
 	for _, f := range v.files {
 		if err := f.keysWithPrefix([]byte(prefix), types); err != nil {
 			return nil, nil, err
 		}
 	}
-	for _, c := range []*Cache{v.snap, v.cache} {
+	for _, c := range []*cache{v.snap, v.cache} {
 		if c != nil {
 			c.keysWithPrefix(prefix, types)
 		}
@@ -165,9 +165,9 @@ func (e *Engine) Measurements() ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			m := Measurement(string(k))
+			m := measurementOf(string(k))
 			set[m] = true
-			p := MeasurementPrefix(m)
+			p := measurementPrefix(m)
 			next := p + "-"
 			if strings.HasPrefix(string(k), p+FieldSeparator) {
 				next = p + "#!~$"
@@ -179,10 +179,10 @@ func (e *Engine) Measurements() ([]string, error) {
 			i = max(j, i+1)
 		}
 	}
-	for _, c := range []*Cache{v.snap, v.cache} {
+	for _, c := range []*cache{v.snap, v.cache} {
 		if c != nil {
 			for _, k := range c.sortedKeys() {
-				set[Measurement(k)] = true
+				set[measurementOf(k)] = true
 			}
 		}
 	}
@@ -194,9 +194,9 @@ func (e *Engine) Measurements() ([]string, error) {
 	return out, nil
 }
 
-// lookup is Entries that also says whether the bloom filter rejected key.
-func (r *Reader) lookup(key []byte) (t Type, es []IndexEntry, ok, rejected bool, err error) {
-	if !r.bloom.MayContain(key) {
+// lookup is entries that also says whether the bloom filter rejected key.
+func (r *Reader) lookup(key []byte) (t Type, es []indexEntry, ok, rejected bool, err error) {
+	if !r.bloom.mayContain(key) {
 		r.bloomRejects.Add(1)
 		return 0, nil, false, true, nil
 	}
@@ -217,12 +217,12 @@ func (r *Reader) lookup(key []byte) (t Type, es []IndexEntry, ok, rejected bool,
 // of type t), then applies the window and the tombstones; it returns the
 // number of blocks decoded. Blocks entirely covered by a tombstone are
 // skipped undecoded.
-func (r *Reader) readEntries(key []byte, t Type, es []IndexEntry, min, max int64, dst *Values) (int, error) {
+func (r *Reader) readEntries(key []byte, t Type, es []indexEntry, min, max int64, dst *Values) (int, error) {
 	dst.Type = t
 	tomb := r.tomb.Load()
 	// Size dst once from the blocks' counts instead of letting appends
 	// double it: the count is the varint after a block's checksum and type
-	// byte, read here unchecked (DecodeBlock checks it) and capped.
+	// byte, read here unchecked (decodeBlock checks it) and capped.
 	want := 0
 	for _, e := range es {
 		if b := r.Block(e); e.Overlaps(min, max) && len(b) > 5 {
@@ -242,13 +242,13 @@ func (r *Reader) readEntries(key []byte, t Type, es []IndexEntry, min, max int64
 		if !e.Overlaps(min, max) || tomb.covers(key, e.MinTime, e.MaxTime) {
 			continue
 		}
-		if err := DecodeBlock(r.Block(e), dst); err != nil {
+		if err := decodeBlock(r.Block(e), dst); err != nil {
 			return blocks, fmt.Errorf("%s: key %q block at %d: %w", r.path, key, e.Offset, err)
 		}
 		blocks++
 	}
 	if min > es[0].MinTime || max < es[len(es)-1].MaxTime {
-		dst.Window(min, max)
+		dst.window(min, max)
 	}
 	tomb.apply(key, dst)
 	return blocks, nil

@@ -59,7 +59,7 @@ func OpenReader(path string) (*Reader, error) {
 		munmap(data)
 		return nil, err
 	}
-	ts, err := ReadTombstones(TombstonePath(path))
+	ts, err := readTombstones(tombstonePath(path))
 	if err != nil {
 		munmap(data)
 		return nil, err
@@ -150,7 +150,7 @@ func (r *Reader) entryAt(i int) (key []byte, t Type, blocks []byte, err error) {
 
 // KeyAt returns key number i (0 ≤ i < KeyCount), in ascending order, with its
 // type and block entries.
-func (r *Reader) KeyAt(i int) ([]byte, Type, []IndexEntry, error) {
+func (r *Reader) KeyAt(i int) ([]byte, Type, []indexEntry, error) {
 	key, t, raw, err := r.entryAt(i)
 	if err != nil {
 		return nil, 0, nil, err
@@ -159,12 +159,12 @@ func (r *Reader) KeyAt(i int) ([]byte, Type, []IndexEntry, error) {
 	return key, t, es, err
 }
 
-func (r *Reader) decodeEntries(raw []byte) ([]IndexEntry, error) {
-	es := make([]IndexEntry, len(raw)/entrySize)
+func (r *Reader) decodeEntries(raw []byte) ([]indexEntry, error) {
+	es := make([]indexEntry, len(raw)/entrySize)
 	dataEnd := binary.LittleEndian.Uint64(r.data[len(r.data)-footerSize:])
 	for j := range es {
 		b := raw[j*entrySize:]
-		e := IndexEntry{MinTime: int64(binary.LittleEndian.Uint64(b)), MaxTime: int64(binary.LittleEndian.Uint64(b[8:])),
+		e := indexEntry{MinTime: int64(binary.LittleEndian.Uint64(b)), MaxTime: int64(binary.LittleEndian.Uint64(b[8:])),
 			Offset: binary.LittleEndian.Uint64(b[16:]), Size: binary.LittleEndian.Uint32(b[24:])}
 		if e.Offset < headerSize || e.Offset > dataEnd || uint64(e.Size) > dataEnd-e.Offset || e.MinTime > e.MaxTime {
 			return nil, fmt.Errorf("%w: %s: block entry %+v out of range", ErrCorrupt, r.path, e)
@@ -200,21 +200,21 @@ func (r *Reader) search(key []byte) (int, bool, error) {
 	return lo, false, nil
 }
 
-// Entries looks key up: the bloom filter first (a "no" is counted and
+// entries looks key up: the bloom filter first (a "no" is counted and
 // touches nothing else), then a binary search of the index.
-func (r *Reader) Entries(key []byte) (Type, []IndexEntry, bool, error) {
+func (r *Reader) entries(key []byte) (Type, []indexEntry, bool, error) {
 	t, es, ok, _, err := r.lookup(key)
 	return t, es, ok, err
 }
 
-// Contains reports whether the file holds key (bloom filter, then index).
-func (r *Reader) Contains(key []byte) bool {
-	_, _, ok, _ := r.Entries(key)
+// contains reports whether the file holds key (bloom filter, then index).
+func (r *Reader) contains(key []byte) bool {
+	_, _, ok, _ := r.entries(key)
 	return ok
 }
 
 // Block returns the raw bytes of one block (aliasing the mapping).
-func (r *Reader) Block(e IndexEntry) []byte { return r.data[e.Offset : e.Offset+uint64(e.Size)] }
+func (r *Reader) Block(e indexEntry) []byte { return r.data[e.Offset : e.Offset+uint64(e.Size)] }
 
 // Read returns the values of key with min ≤ t ≤ max in this file,
 // tombstones applied, and the number of blocks decoded.
@@ -247,6 +247,6 @@ func (r *Reader) release() {
 	if r.refs.Add(-1) == 0 && r.obsolete.Load() {
 		r.Close()
 		os.Remove(r.path)
-		os.Remove(TombstonePath(r.path))
+		os.Remove(tombstonePath(r.path))
 	}
 }

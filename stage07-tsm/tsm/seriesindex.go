@@ -30,9 +30,9 @@ import (
 // series outlives its values until it is dropped): a series without values
 // simply reads empty.
 
-// MeasurementLabel is the label the measurement is indexed under. A tag of
+// measurementLabel is the label the measurement is indexed under. A tag of
 // that name would collide with it: such writes are ErrInvalidKey.
-const MeasurementLabel = model.MetricName
+const measurementLabel = model.MetricName
 
 // Field is one field of a series.
 type Field struct {
@@ -101,12 +101,12 @@ func (s *seriesIndex) add(key string, t Type) error {
 
 // seriesLabels is the label set of a series key.
 func seriesLabels(sk string) (model.Labels, error) {
-	m, tags := ParseSeriesKey(sk)
+	m, tags := parseSeriesKey(sk)
 	pairs := make([]model.Label, 0, len(tags)+1)
-	pairs = append(pairs, model.Label{Name: MeasurementLabel, Value: m})
+	pairs = append(pairs, model.Label{Name: measurementLabel, Value: m})
 	for _, t := range tags {
-		if t[0] == MeasurementLabel {
-			return model.Labels{}, fmt.Errorf("%w: %s: tag key %s is reserved", ErrInvalidKey, sk, MeasurementLabel)
+		if t[0] == measurementLabel {
+			return model.Labels{}, fmt.Errorf("%w: %s: tag key %s is reserved", ErrInvalidKey, sk, measurementLabel)
 		}
 		pairs = append(pairs, model.Label{Name: t[0], Value: t[1]})
 	}
@@ -123,7 +123,7 @@ func seriesLabels(sk string) (model.Labels, error) {
 // matcher selects the whole measurement. The bitmap is the caller's.
 func (e *Engine) SelectSeries(m string, ms ...*index.Matcher) *roaring.Bitmap {
 	all := make([]*index.Matcher, 0, len(ms)+1)
-	all = append(all, index.MustNewMatcher(index.MatchEqual, MeasurementLabel, m))
+	all = append(all, index.MustNewMatcher(index.MatchEqual, measurementLabel, m))
 	all = append(all, ms...)
 	return e.series.ix.Select(all...)
 }
@@ -140,9 +140,9 @@ func (e *Engine) Series(id index.SeriesID) (SeriesInfo, bool) {
 	// lock: copy it while the read lock is held.
 	info := SeriesInfo{Key: se.key, Fields: slices.Clone(se.fields)}
 	e.typesMu.RUnlock()
-	info.Measurement, info.Tags = ParseSeriesKey(info.Key)
+	info.Measurement, info.Tags = parseSeriesKey(info.Key)
 	return info, true
 }
 
-// SeriesCount is the number of series in the series index.
-func (e *Engine) SeriesCount() int { return e.series.ix.Len() }
+// seriesCount is the number of series in the series index.
+func (e *Engine) seriesCount() int { return e.series.ix.Len() }

@@ -45,7 +45,7 @@ func TestSeriesIndex(t *testing.T) {
 	e, err = Open(dir, opts) // index rebuilt: the file, then the WAL replay
 	mustNoErr(t, err)
 	defer e.Close()
-	if n := e.SeriesCount(); n != 4 {
+	if n := e.seriesCount(); n != 4 {
 		t.Fatalf("%d series, want 4", n)
 	}
 	keysOf := func(ms ...*index.Matcher) []string {

@@ -31,8 +31,8 @@ type Tombstones struct {
 // Len is the number of recorded (key, range) pairs.
 func (ts *Tombstones) Len() int { return ts.n }
 
-// Ranges are the deleted ranges of key.
-func (ts *Tombstones) Ranges(key []byte) []TimeRange { return ts.m[string(key)] }
+// ranges are the deleted ranges of key.
+func (ts *Tombstones) ranges(key []byte) []TimeRange { return ts.m[string(key)] }
 
 // Add returns ts plus the given deletes.
 func (ts *Tombstones) Add(keys []string, r TimeRange) *Tombstones {
@@ -52,7 +52,7 @@ func (ts *Tombstones) apply(key []byte, v *Values) {
 		return
 	}
 	for _, r := range ts.m[string(key)] {
-		v.Exclude(r.Min, r.Max)
+		v.exclude(r.Min, r.Max)
 	}
 }
 
@@ -67,9 +67,9 @@ func (ts *Tombstones) covers(key []byte, min, max int64) bool {
 	return false
 }
 
-// TombstonePath is the tombstone file of a TSM file: 000001-01.tsm →
+// tombstonePath is the tombstone file of a TSM file: 000001-01.tsm →
 // 000001-01.tombstone.
-func TombstonePath(tsmPath string) string {
+func tombstonePath(tsmPath string) string {
 	return strings.TrimSuffix(tsmPath, filepath.Ext(tsmPath)) + ".tombstone"
 }
 
@@ -85,8 +85,8 @@ func TombstonePath(tsmPath string) string {
 // never half-written, needs no recovery logic.
 const tombMagic = "TSMT"
 
-// ReadTombstones reads a tombstone file; a missing file is no tombstones.
-func ReadTombstones(path string) (*Tombstones, error) {
+// readTombstones reads a tombstone file; a missing file is no tombstones.
+func readTombstones(path string) (*Tombstones, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &Tombstones{}, nil
@@ -168,15 +168,15 @@ func writeFileAtomic(path string, b []byte) error {
 	return err
 }
 
-// AddTombstones records deletes of keys in r against the file (durably)
+// addTombstones records deletes of keys in r against the file (durably)
 // and publishes them to readers. Only keys the file holds are recorded.
-func (r *Reader) AddTombstones(keys []string, tr TimeRange) (int, error) {
+func (r *Reader) addTombstones(keys []string, tr TimeRange) (int, error) {
 	var hit []string
 	old := r.tomb.Load()
 	for _, k := range keys {
 		// A WAL replay re-applies deletes: recording a range twice is
 		// skipped so the file does not grow with every restart.
-		if r.Contains([]byte(k)) && !slices.Contains(old.m[k], tr) {
+		if r.contains([]byte(k)) && !slices.Contains(old.m[k], tr) {
 			hit = append(hit, k)
 		}
 	}
@@ -184,7 +184,7 @@ func (r *Reader) AddTombstones(keys []string, tr TimeRange) (int, error) {
 		return 0, nil
 	}
 	ts := old.Add(hit, tr)
-	if err := writeFileAtomic(TombstonePath(r.path), ts.encode()); err != nil {
+	if err := writeFileAtomic(tombstonePath(r.path), ts.encode()); err != nil {
 		return 0, fmt.Errorf("tsm: tombstones of %s: %w", r.path, err)
 	}
 	r.tomb.Store(ts)

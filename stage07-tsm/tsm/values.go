@@ -62,8 +62,8 @@ func (v *Values) Append(t int64, bits uint64, s string) {
 	}
 }
 
-// AppendValues adds all of o (same type) at the end.
-func (v *Values) AppendValues(o *Values) {
+// appendValues adds all of o (same type) at the end.
+func (v *Values) appendValues(o *Values) {
 	v.T = append(v.T, o.T...)
 	v.V = append(v.V, o.V...)
 	v.S = append(v.S, o.S...)
@@ -115,10 +115,10 @@ func (v *Values) sorted() bool {
 	return true
 }
 
-// Deduplicate sorts by time and keeps, for each timestamp, the value that
+// deduplicate sorts by time and keeps, for each timestamp, the value that
 // was appended last: the newest write wins. The sort is stable, which is
 // what makes "last appended" well defined among equal timestamps.
-func (v *Values) Deduplicate() {
+func (v *Values) deduplicate() {
 	if v.sorted() {
 		return
 	}
@@ -161,8 +161,8 @@ func (v *Values) truncate(n int) {
 	}
 }
 
-// Window keeps only the values with min ≤ t ≤ max (v must be sorted).
-func (v *Values) Window(min, max int64) {
+// window keeps only the values with min ≤ t ≤ max (v must be sorted).
+func (v *Values) window(min, max int64) {
 	lo, _ := slices.BinarySearch(v.T, min)
 	hi, found := slices.BinarySearch(v.T, max)
 	if found {
@@ -180,8 +180,8 @@ func (v *Values) Window(min, max int64) {
 	}
 }
 
-// Exclude removes the values with min ≤ t ≤ max (a tombstone), in place.
-func (v *Values) Exclude(min, max int64) {
+// exclude removes the values with min ≤ t ≤ max (a tombstone), in place.
+func (v *Values) exclude(min, max int64) {
 	lo, _ := slices.BinarySearch(v.T, min)
 	hi, found := slices.BinarySearch(v.T, max)
 	if found {
@@ -199,21 +199,21 @@ func (v *Values) Exclude(min, max int64) {
 	v.truncate(n)
 }
 
-// Merge merges newer into v (both sorted and deduplicated); on equal
+// merge merges newer into v (both sorted and deduplicated); on equal
 // timestamps newer's value wins. The result is sorted and deduplicated.
-func (v *Values) Merge(newer *Values) {
+func (v *Values) merge(newer *Values) {
 	if newer.Len() == 0 {
 		return
 	}
 	if v.Len() > 0 && v.Type != newer.Type {
 		// A type conflict the write path let through (it rejects them): the
 		// newer data wins whole rather than mixing types in one column.
-		*v = newer.Clone()
+		*v = newer.clone()
 		return
 	}
 	if v.Len() == 0 || v.T[len(v.T)-1] < newer.T[0] {
 		v.Type = newer.Type
-		v.AppendValues(newer)
+		v.appendValues(newer)
 		return
 	}
 	out := Values{Type: newer.Type, T: make([]int64, 0, v.Len()+newer.Len())}
@@ -244,8 +244,8 @@ func (v *Values) appendFrom(o *Values, i int) {
 	}
 }
 
-// Clone is a deep copy (string contents are immutable and shared).
-func (v *Values) Clone() Values {
+// clone is a deep copy (string contents are immutable and shared).
+func (v *Values) clone() Values {
 	return Values{Type: v.Type, T: slices.Clone(v.T), V: slices.Clone(v.V), S: slices.Clone(v.S)}
 }
 

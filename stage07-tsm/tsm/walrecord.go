@@ -24,13 +24,13 @@ import (
 // One write record is one Batch: grouped by key, so a key costs its bytes
 // once per batch, and timestamps cost a byte or two each.
 const (
-	RecordWrite  wal.RecordType = 0x10
-	RecordDelete wal.RecordType = 0x11
+	recordWrite  wal.RecordType = 0x10
+	recordDelete wal.RecordType = 0x11
 )
 
-// AppendWriteRecord appends the WAL record of b to dst.
-func AppendWriteRecord(dst []byte, b *Batch) []byte {
-	dst = append(dst, byte(RecordWrite))
+// appendWriteRecord appends the WAL record of b to dst.
+func appendWriteRecord(dst []byte, b *Batch) []byte {
+	dst = append(dst, byte(recordWrite))
 	dst = binary.AppendUvarint(dst, uint64(len(b.keys)))
 	for i, k := range b.keys {
 		v := &b.vals[i]
@@ -121,10 +121,10 @@ func (r *recReader) bytes(n uint64, what string) []byte {
 	return p
 }
 
-// DecodeWriteRecord decodes a write record into b (reset first).
-func DecodeWriteRecord(rec []byte, b *Batch) error {
+// decodeWriteRecord decodes a write record into b (reset first).
+func decodeWriteRecord(rec []byte, b *Batch) error {
 	b.Reset()
-	if len(rec) == 0 || wal.RecordType(rec[0]) != RecordWrite {
+	if len(rec) == 0 || wal.RecordType(rec[0]) != recordWrite {
 		return fmt.Errorf("%w: not a write record", ErrCorrupt)
 	}
 	r := &recReader{b: rec[1:]}
@@ -184,9 +184,9 @@ func DecodeWriteRecord(rec []byte, b *Batch) error {
 	return r.err
 }
 
-// AppendDeleteRecord appends the WAL record of a delete.
-func AppendDeleteRecord(dst []byte, keys []string, min, max int64) []byte {
-	dst = append(dst, byte(RecordDelete))
+// appendDeleteRecord appends the WAL record of a delete.
+func appendDeleteRecord(dst []byte, keys []string, min, max int64) []byte {
+	dst = append(dst, byte(recordDelete))
 	dst = binary.AppendVarint(dst, min)
 	dst = binary.AppendVarint(dst, max)
 	dst = binary.AppendUvarint(dst, uint64(len(keys)))
@@ -197,9 +197,9 @@ func AppendDeleteRecord(dst []byte, keys []string, min, max int64) []byte {
 	return dst
 }
 
-// DecodeDeleteRecord decodes a delete record.
-func DecodeDeleteRecord(rec []byte) (keys []string, min, max int64, err error) {
-	if len(rec) == 0 || wal.RecordType(rec[0]) != RecordDelete {
+// decodeDeleteRecord decodes a delete record.
+func decodeDeleteRecord(rec []byte) (keys []string, min, max int64, err error) {
+	if len(rec) == 0 || wal.RecordType(rec[0]) != recordDelete {
 		return nil, 0, 0, fmt.Errorf("%w: not a delete record", ErrCorrupt)
 	}
 	r := &recReader{b: rec[1:]}

@@ -12,14 +12,14 @@ import (
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 
-// Writer streams a TSM file: keys must come in ascending byte order, each
+// writer streams a TSM file: keys must come in ascending byte order, each
 // key's values sorted by time. Blocks go straight to disk; the index (a few
 // dozen bytes per block) is kept in memory and written by Close.
 //
 // The file is written as path+".tmp" and renamed into place by Close after
 // an fsync, so a crash never leaves a half-written file under the final
 // name. (Making it *visible* is the manifest's job: see manifest.go.)
-type Writer struct {
+type writer struct {
 	path    string
 	f       *os.File
 	bw      *bufio.Writer
@@ -47,13 +47,13 @@ type FileStats struct {
 	MinTime, MaxTime int64
 }
 
-// NewWriter creates path+".tmp" for a file of the given level.
-func NewWriter(path string, level int) (*Writer, error) {
+// newWriter creates path+".tmp" for a file of the given level.
+func newWriter(path string, level int) (*writer, error) {
 	f, err := os.Create(path + ".tmp")
 	if err != nil {
 		return nil, fmt.Errorf("tsm: %w", err)
 	}
-	w := &Writer{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
+	w := &writer{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
 	w.stats.Path, w.stats.Level = path, level
 	w.stats.MinTime, w.stats.MaxTime = 1<<63-1, -1<<63
 	hdr := []byte(fileMagic)
@@ -62,7 +62,7 @@ func NewWriter(path string, level int) (*Writer, error) {
 	return w, w.err
 }
 
-func (w *Writer) write(b []byte) {
+func (w *writer) write(b []byte) {
 	if w.err != nil {
 		return
 	}
@@ -70,9 +70,9 @@ func (w *Writer) write(b []byte) {
 	w.off += uint64(len(b))
 }
 
-// WriteKey writes all values of key (sorted by time, deduplicated) as blocks
+// writeKey writes all values of key (sorted by time, deduplicated) as blocks
 // of up to MaxPointsPerBlock.
-func (w *Writer) WriteKey(key []byte, v *Values) error {
+func (w *writer) writeKey(key []byte, v *Values) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -96,7 +96,7 @@ func (w *Writer) WriteKey(key []byte, v *Values) error {
 			w.chunk.V = v.V[i:j]
 		}
 		var err error
-		if w.block, err = AppendBlock(w.block[:0], &w.chunk); err != nil {
+		if w.block, err = appendBlock(w.block[:0], &w.chunk); err != nil {
 			w.err = err
 			return err
 		}
@@ -105,8 +105,8 @@ func (w *Writer) WriteKey(key []byte, v *Values) error {
 	return w.err
 }
 
-func (w *Writer) checkKey(key []byte) error {
-	if len(key) == 0 || len(key) > MaxKeySize {
+func (w *writer) checkKey(key []byte) error {
+	if len(key) == 0 || len(key) > maxKeySize {
 		return fmt.Errorf("%w: %d bytes", ErrInvalidKey, len(key))
 	}
 	if w.lastKey != nil && string(key) <= string(w.lastKey) {
@@ -115,7 +115,7 @@ func (w *Writer) checkKey(key []byte) error {
 	return nil
 }
 
-func (w *Writer) beginKey(key []byte, t Type, nblocks int) {
+func (w *writer) beginKey(key []byte, t Type, nblocks int) {
 	w.lastKey = append(w.lastKey[:0], key...)
 	w.offsets = append(w.offsets, uint32(len(w.index)))
 	w.hashes = append(w.hashes, xxhash.Sum64(key))
@@ -126,7 +126,7 @@ func (w *Writer) beginKey(key []byte, t Type, nblocks int) {
 	w.stats.Keys++
 }
 
-func (w *Writer) addBlock(minT, maxT int64, block []byte, n int) {
+func (w *writer) addBlock(minT, maxT int64, block []byte, n int) {
 	w.index = binary.LittleEndian.AppendUint64(w.index, uint64(minT))
 	w.index = binary.LittleEndian.AppendUint64(w.index, uint64(maxT))
 	w.index = binary.LittleEndian.AppendUint64(w.index, w.off)
@@ -141,13 +141,13 @@ func (w *Writer) addBlock(minT, maxT int64, block []byte, n int) {
 // Close writes index, offsets, bloom filter and footer, fsyncs, renames the
 // file into place and fsyncs the directory. A file with no keys is not
 // created (Close returns Keys == 0 and removes the temporary file).
-func (w *Writer) Close() (FileStats, error) {
+func (w *writer) Close() (FileStats, error) {
 	if w.err != nil {
-		w.Abort()
+		w.abort()
 		return w.stats, w.err
 	}
 	if w.stats.Keys == 0 {
-		w.Abort()
+		w.abort()
 		return w.stats, nil
 	}
 	tail := make([]byte, 0, len(w.index)+4*len(w.offsets)+footerSize+len(w.hashes)*2)
@@ -158,7 +158,7 @@ func (w *Writer) Close() (FileStats, error) {
 		tail = binary.LittleEndian.AppendUint32(tail, o)
 	}
 	bloomOff := indexOff + uint64(len(tail))
-	bloom := NewBloom(len(w.hashes))
+	bloom := newBloom(len(w.hashes))
 	for _, h := range w.hashes {
 		bloom.addHash(h)
 	}
@@ -195,8 +195,8 @@ func (w *Writer) Close() (FileStats, error) {
 	return w.stats, nil
 }
 
-// Abort removes the temporary file.
-func (w *Writer) Abort() {
+// abort removes the temporary file.
+func (w *writer) abort() {
 	w.f.Close()
 	os.Remove(w.path + ".tmp")
 }

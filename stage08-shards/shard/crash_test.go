@@ -14,7 +14,7 @@ import (
 
 // The crash tests run the test binary itself as the process that crashes:
 // TestMain sees the environment variable, opens the data directory, arms
-// crashHook to SIGKILL itself at the named step and runs the operation.
+// Options.crashHook to SIGKILL itself at the named step and runs the operation.
 const (
 	childEnvDir  = "SHARD_TEST_CHILD_DIR"
 	childEnvStep = "SHARD_TEST_CHILD_STEP"
@@ -37,7 +37,13 @@ var crashClock = day("2024-01-15").Add(12 * time.Hour)
 var crashPolicy = Policy{WarmAfter: 0, ColdAfter: 48 * time.Hour, Retention: 3 * 24 * time.Hour}
 
 func crashChild(dir, step, op string) error {
-	opts := Options{Now: func() time.Time { return crashClock }}
+	var armed atomic.Bool // Open's own manifest write is not the operation's
+	opts := Options{Now: func() time.Time { return crashClock }, crashHook: func(s string) {
+		if armed.Load() && s == step {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+	}}
 	if op == "tier-exdev" {
 		opts.rename = crossDevice(new(atomic.Int64))
 	}
@@ -45,12 +51,7 @@ func crashChild(dir, step, op string) error {
 	if err != nil {
 		return err
 	}
-	crashHook = func(s string) {
-		if s == step {
-			syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // the signal is on its way
-		}
-	}
+	armed.Store(true)
 	switch op {
 	case "tier", "tier-exdev":
 		_, err = m.Tier(bg)

@@ -43,7 +43,7 @@ func (m *Manager) InfluxQL(ctx context.Context, q string, now time.Time) (*Query
 	if err != nil {
 		return nil, err
 	}
-	v := &sharded{ctx: ctx, m: m, plan: m.Plan(nsToMsCeil(min), floorDiv(max, nsPerMs)), ids: map[string]index.SeriesID{}}
+	v := &sharded{ctx: ctx, m: m, plan: m.Plan(nsToMsCeil(min), model.FloorDiv(max, nsPerMs)), ids: map[string]index.SeriesID{}}
 	res, err := influxql.Exec(v, ast, now)
 	if err == nil {
 		err = v.err
@@ -58,7 +58,7 @@ func nsToMsCeil(ns int64) int64 {
 	if ns == math.MinInt64 {
 		return math.MinInt64
 	}
-	return -floorDiv(-ns, nsPerMs)
+	return -model.FloorDiv(-ns, nsPerMs)
 }
 
 // sharded is the influxql.Storage the executor sees: the shards of one

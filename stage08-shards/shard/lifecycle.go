@@ -117,7 +117,7 @@ func (m *Manager) toCold(sh *shard) (Transition, error) {
 	if err != nil {
 		return Transition{}, fmt.Errorf("shard: %s full compaction: %w", sh.id, err)
 	}
-	crashPoint(stepColdCompacted)
+	m.crashPoint(stepColdCompacted)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	from, to := m.shardDir(sh.id, Warm), m.shardDir(sh.id, Cold)
@@ -130,7 +130,7 @@ func (m *Manager) toCold(sh *shard) (Transition, error) {
 	if err != nil {
 		sh.state = Warm
 	} else {
-		crashPoint(stepColdCommitted)
+		m.crashPoint(stepColdCommitted)
 		err = m.moveDir(from, to)
 	}
 	dir := to
@@ -216,7 +216,7 @@ func (m *Manager) EnforceRetention() ([]Deletion, error) {
 	if err := m.commit(); err != nil {
 		return nil, errors.Join(append(errs, err)...)
 	}
-	crashPoint(stepRetentionCommitted)
+	m.crashPoint(stepRetentionCommitted)
 	for _, sh := range doomed {
 		if err := os.RemoveAll(m.shardDir(sh.id, sh.state)); err != nil {
 			errs = append(errs, fmt.Errorf("shard: removing %s: %w", sh.id, err))

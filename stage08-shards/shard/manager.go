@@ -74,6 +74,10 @@ type Options struct {
 	// rename moves a shard directory between tiers (os.Rename): tests
 	// replace it to take the path a move across file systems takes.
 	rename func(from, to string) error
+	// crashHook, if set, is called at each step of a manifest write and of
+	// a cold move (the step constants), so that a test can kill the process
+	// exactly there.
+	crashHook func(step string)
 }
 
 // Manager routes writes to time-window shards, fans queries out over them
@@ -88,6 +92,7 @@ type Manager struct {
 	cacheBytes           int64
 	now                  func() time.Time
 	rename               func(from, to string) error // moves a shard between tiers
+	crashHook            func(step string)           // Options.crashHook
 
 	// metaMu serialises what changes the shard set or a state (creation,
 	// tiering, retention, close) and every manifest write, so the manifest
@@ -120,7 +125,7 @@ type shard struct {
 // shard's engine in the state the manifest records.
 func Open(dir string, opts Options) (*Manager, error) {
 	m := &Manager{dir: dir, hotDir: filepath.Join(dir, "hot"), coldDir: opts.ColdDir,
-		workers: opts.QueryWorkers, cacheBytes: opts.CacheBytes, now: opts.Now, rename: opts.rename, shards: map[int64]*shard{}}
+		workers: opts.QueryWorkers, cacheBytes: opts.CacheBytes, now: opts.Now, rename: opts.rename, crashHook: opts.crashHook, shards: map[int64]*shard{}}
 	if m.rename == nil {
 		m.rename = os.Rename
 	}
@@ -272,7 +277,7 @@ func (m *Manager) commit() error {
 	}
 	m.mu.RUnlock()
 	slices.SortFunc(mf.Shards, func(a, b manifestShard) int { return cmpInt64(a.Start, b.Start) })
-	return writeManifest(m.dir, mf)
+	return writeManifest(m.dir, mf, m.crashPoint)
 }
 
 func policyJSON(p Policy) manifestPolicy {

@@ -69,14 +69,10 @@ type manifestShard struct {
 	Points int64  `json:"points"`
 }
 
-// crashHook, when set (by the crash tests' child process), is called at
-// each step of a manifest write and of a cold move, so a test can kill the
-// process exactly there.
-var crashHook func(step string)
-
-func crashPoint(step string) {
-	if crashHook != nil {
-		crashHook(step)
+// crashPoint calls the crash tests' hook, if any, at a step.
+func (m *Manager) crashPoint(step string) {
+	if m.crashHook != nil {
+		m.crashHook(step)
 	}
 }
 
@@ -92,7 +88,9 @@ const (
 // MANIFEST.tmp, which is fsynced and renamed over MANIFEST, then the
 // directory is fsynced so the rename itself survives a power loss. A crash
 // at any point leaves either the old or the new manifest, whole.
-func writeManifest(dir string, m *manifest) error {
+//
+// at is called after each step (Manager.crashPoint).
+func writeManifest(dir string, m *manifest, at func(step string)) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -107,7 +105,7 @@ func writeManifest(dir string, m *manifest) error {
 		f.Close()
 		return fmt.Errorf("shard: manifest: %w", err)
 	}
-	crashPoint(stepTmpWritten)
+	at(stepTmpWritten)
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("shard: manifest: %w", err)
@@ -115,15 +113,15 @@ func writeManifest(dir string, m *manifest) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("shard: manifest: %w", err)
 	}
-	crashPoint(stepTmpSynced)
+	at(stepTmpSynced)
 	if err := os.Rename(tmp, filepath.Join(dir, ManifestName)); err != nil {
 		return fmt.Errorf("shard: manifest: %w", err)
 	}
-	crashPoint(stepRenamed)
+	at(stepRenamed)
 	if err := wal.SyncDir(dir); err != nil {
 		return fmt.Errorf("shard: manifest: %w", err)
 	}
-	crashPoint(stepDirSynced)
+	at(stepDirSynced)
 	return nil
 }
 

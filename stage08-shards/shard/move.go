@@ -33,13 +33,13 @@ const movingSuffix = ".moving"
 func (m *Manager) moveDir(from, to string) error {
 	err := m.rename(from, to)
 	if err == nil {
-		crashPoint(stepColdMoved)
+		m.crashPoint(stepColdMoved)
 		return errors.Join(wal.SyncDir(filepath.Dir(from)), wal.SyncDir(filepath.Dir(to)))
 	}
 	if !errors.Is(err, syscall.EXDEV) {
 		return err
 	}
-	return copyMove(from, to)
+	return m.copyMove(from, to)
 }
 
 // copyMove moves a directory across file systems in three steps, each
@@ -54,22 +54,22 @@ func (m *Manager) moveDir(from, to string) error {
 // after a crash Open's finishMove sees: no `to` yet → the source is whole,
 // the move starts again (a partial to.moving is removed first); `to` and
 // the source both there → step 3 is what was left, it removes the source.
-func copyMove(from, to string) error {
+func (m *Manager) copyMove(from, to string) error {
 	tmp := to + movingSuffix
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
-	if err := copyTree(from, tmp); err != nil {
+	if err := copyTree(from, tmp, m.crashPoint); err != nil {
 		return errors.Join(fmt.Errorf("copying %s: %w", from, err), os.RemoveAll(tmp))
 	}
-	crashPoint(stepColdCopied)
+	m.crashPoint(stepColdCopied)
 	if err := os.Rename(tmp, to); err != nil {
 		return errors.Join(err, os.RemoveAll(tmp))
 	}
 	if err := wal.SyncDir(filepath.Dir(to)); err != nil {
 		return err
 	}
-	crashPoint(stepColdInstalled)
+	m.crashPoint(stepColdInstalled)
 	return removeDir(from)
 }
 
@@ -85,7 +85,7 @@ func removeDir(dir string) error {
 // files and directories (all a shard's engine writes), modes kept, each
 // file fsynced, then every directory fsynced, deepest first, so the names
 // are durable too.
-func copyTree(from, to string) error {
+func copyTree(from, to string, at func(step string)) error {
 	var dirs []string
 	err := filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -108,7 +108,7 @@ func copyTree(from, to string) error {
 			if err := copyFile(path, dst, info.Mode().Perm()); err != nil {
 				return err
 			}
-			crashPoint(stepColdCopying)
+			at(stepColdCopying)
 			return nil
 		}
 		return fmt.Errorf("%s: cannot copy a %s", path, d.Type())

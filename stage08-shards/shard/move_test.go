@@ -132,7 +132,7 @@ func TestCopyTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(t.TempDir(), "dst")
-	if err := copyTree(src, dst); err != nil {
+	if err := copyTree(src, dst, func(string) {}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -159,7 +159,7 @@ func TestCopyTree(t *testing.T) {
 		t.Fatalf("empty directory not copied: %v", err)
 	}
 	// The destination must be new: a copy never merges into a tree.
-	if err := copyTree(src, dst); err == nil {
+	if err := copyTree(src, dst, func(string) {}); err == nil {
 		t.Fatal("copy onto an existing directory succeeded")
 	}
 }

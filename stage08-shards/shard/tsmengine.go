@@ -145,7 +145,7 @@ func (t *TSMEngine) Select(ctx context.Context, mint, maxt int64, ms ...*index.M
 				}
 				samples := make([]model.Sample, v.Len())
 				for i := range samples {
-					samples[i] = model.Sample{T: floorDiv(v.T[i], nsPerMs), V: v.Number(i)}
+					samples[i] = model.Sample{T: model.FloorDiv(v.T[i], nsPerMs), V: v.Number(i)}
 				}
 				out = append(out, Series{Labels: tsmLabels(meas, info.Tags, field), Samples: samples})
 			}
@@ -230,12 +230,4 @@ func msToNs(ms int64) int64 {
 		return math.MinInt64
 	}
 	return ms * nsPerMs
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }

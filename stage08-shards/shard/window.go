@@ -3,6 +3,8 @@ package shard
 import (
 	"fmt"
 	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
 )
 
 // Duration is the span of a shard's window. Windows are aligned to UTC
@@ -70,7 +72,7 @@ func (d Duration) offset() int64 {
 // division, so times before 1970 land in the right window too.
 func (d Duration) Start(t int64) int64 {
 	n, off := d.Milliseconds(), d.offset()
-	return floorDiv(t-off, n)*n + off
+	return model.FloorDiv(t-off, n)*n + off
 }
 
 // ID is the shard ID of the window starting at start (ms): shard_2024-01-15

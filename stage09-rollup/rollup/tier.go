@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage08-shards/shard"
 )
 
@@ -19,7 +20,7 @@ type Tier struct {
 
 const day = 24 * time.Hour
 
-// DefaultTiers are the issue's: raw 7 d, 1 m rollups 30 d, 1 h rollups a
+// DefaultTiers are the guide's: raw 7 d, 1 m rollups 30 d, 1 h rollups a
 // year, 1 d rollups forever.
 var DefaultTiers = []Tier{
 	{Name: "raw", Retention: 7 * day},
@@ -91,13 +92,7 @@ func (t Tier) res() int64 { return t.Resolution.Milliseconds() }
 
 // floorTo and ceilTo align t (ms) to a multiple of n, floor division so
 // times before 1970 align too.
-func floorTo(t, n int64) int64 {
-	q := t / n
-	if t%n != 0 && t < 0 {
-		q--
-	}
-	return q * n
-}
+func floorTo(t, n int64) int64 { return model.FloorDiv(t, n) * n }
 
 func ceilTo(t, n int64) int64 {
 	f := floorTo(t, n)

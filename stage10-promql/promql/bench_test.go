@@ -30,7 +30,7 @@ func benchData(b *testing.B) *promql.MemStorage {
 	return benchStore
 }
 
-// BenchmarkRangeQuery: the target queries, 1h at a 15s step (241
+// BenchmarkRangeQuery: the engine's target queries, 1h at a 15s step (241
 // steps) over 10,000 series. Compare with Prometheus's engine on the same
 // data in ../../compare (go test -bench PromQL ./compare/).
 func BenchmarkRangeQuery(b *testing.B) {

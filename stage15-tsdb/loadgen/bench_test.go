@@ -17,7 +17,7 @@ import (
 	"github.com/tsdb-course/stage15-tsdb/server"
 )
 
-// BenchmarkRemoteWrite is the ingestion workload in one process:
+// BenchmarkRemoteWrite is the capstone's ingestion workload in one process:
 // 10,000 series, requests of 2,000 pre-built samples, 4 keep-alive senders,
 // over loopback HTTP into a server on a fresh data directory (started
 // outside the timer) with each --wal.sync policy a user would choose.

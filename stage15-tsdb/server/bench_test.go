@@ -28,7 +28,7 @@ import (
 // that TestMain removes, so -count N measures N times without building N
 // times.
 
-// benchSeries is the issue's 10,000 series; TSDB_BENCH_SERIES overrides it
+// benchSeries is the capstone's scale, 10,000 series; TSDB_BENCH_SERIES overrides it
 // (a smaller run while developing).
 func benchSeries() int {
 	if n, err := strconv.Atoi(os.Getenv("TSDB_BENCH_SERIES")); err == nil && n > 0 {
@@ -203,7 +203,7 @@ func queryServer(b *testing.B) *Server {
 
 const benchSumRate = `sum by (method) (rate(http_requests_total[5m]))`
 
-// BenchmarkQuery runs the issue's queries over 10,000 series × 24 h
+// BenchmarkQuery runs the capstone's target queries over 10,000 series × 24 h
 // through what the API runs: the server's engine (newEngine with
 // benchConfig) over storage.QueryStorage on the open DB (blocks +
 // head). The http_* variants add the HTTP API on loopback (parameters,

@@ -1,0 +1,3 @@
+module github.com/tsdb-course/docs
+
+go 1.26.7
