@@ -107,9 +107,10 @@ func TestQueryShapes(t *testing.T) {
 			`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"method":"GET"},"value":[1800,"450"]},{"metric":{"method":"POST"},"value":[1800,"30"]}]}}`},
 		// rate over (25m, 30m]: samples i=26..30, increase 4 over 240 s,
 		// extrapolated by 60 s to the window start (gap 60 s < 1.1 × 60 s):
-		// 4 × 300/240 / 300 = 1/60.
+		// 4 × 300/240 / 300 = 1/60. x is no counter by its name: an info.
 		{q("/api/v1/query", "query", `rate(x{method="POST"}[5m])`, "time", "1800"),
-			`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"inst":"a","method":"POST"},"value":[1800,"0.016666666666666666"]}]}}`},
+			`{"status":"success","data":{"resultType":"vector","result":[{"metric":{"inst":"a","method":"POST"},"value":[1800,"0.016666666666666666"]}]},` +
+				`"infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"x\" (1:6)"]}`},
 		{q("/api/v1/query_range", "query", `x{inst="b"}`, "start", "600", "end", "720", "step", "60"),
 			`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","inst":"b","method":"GET"},"values":[[600,"50"],[660,"55"],[720,"60"]]}]}}`},
 		// RFC 3339 times and a duration step: the same grid.

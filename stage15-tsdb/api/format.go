@@ -11,7 +11,7 @@ import (
 // Prometheus prints it (stage10's parser.Pretty), what Grafana's and
 // Prometheus's "Format query" buttons show.
 func (a *API) formatQuery(r *http.Request) (any, []string, *apiError) {
-	expr, err := parser.ParseExpr(r.FormValue("query"))
+	expr, err := a.engine.Parse(r.FormValue("query")) // the language the engine's features allow
 	if err != nil {
 		return nil, nil, badParam("query", err)
 	}
@@ -24,7 +24,7 @@ func (a *API) formatQuery(r *http.Request) (any, []string, *apiError) {
 // subquery, numberLiteral, parenExpr, stringLiteral, unaryExpr,
 // vectorSelector; durations and times in milliseconds).
 func (a *API) parseQuery(r *http.Request) (any, []string, *apiError) {
-	expr, err := parser.ParseExpr(r.FormValue("query"))
+	expr, err := a.engine.Parse(r.FormValue("query"))
 	if err != nil {
 		return nil, nil, badParam("query", err)
 	}
@@ -46,7 +46,7 @@ func astJSON(e parser.Expr) any {
 		var matching any
 		if m := n.VectorMatching; m != nil {
 			matching = map[string]any{"card": cardNames[m.Card], "labels": nonNil(m.MatchingLabels), "on": m.On,
-				"include": nonNil(m.Include), "fillValues": map[string]*float64{"lhs": nil, "rhs": nil}}
+				"include": nonNil(m.Include), "fillValues": map[string]*float64{"lhs": m.FillLHS, "rhs": m.FillRHS}}
 		}
 		return map[string]any{"type": "binaryExpr", "op": n.Op.String(), "lhs": astJSON(n.LHS), "rhs": astJSON(n.RHS),
 			"matching": matching, "bool": n.ReturnBool}
@@ -59,13 +59,15 @@ func astJSON(e parser.Expr) any {
 			"name": n.Func.Name, "argTypes": nonNil(n.Func.ArgTypes), "variadic": n.Func.Variadic, "returnType": n.Func.ReturnType}}
 	case *parser.MatrixSelector:
 		m := selectorJSON("matrixSelector", n.VectorSelector)
-		m["range"], m["rangeExpr"] = n.Range.Milliseconds(), nil
+		m["range"], m["rangeExpr"] = n.Range.Milliseconds(), durationJSON(n.RangeExpr)
 		return m
 	case *parser.SubqueryExpr:
 		ts, se := atJSON(n.At)
-		return map[string]any{"type": "subquery", "expr": astJSON(n.Expr), "range": n.Range.Milliseconds(), "rangeExpr": nil,
-			"offset": n.Offset.Milliseconds(), "offsetExpr": nil, "step": n.Step.Milliseconds(), "stepExpr": nil,
+		return map[string]any{"type": "subquery", "expr": astJSON(n.Expr), "range": n.Range.Milliseconds(), "rangeExpr": durationJSON(n.RangeExpr),
+			"offset": n.Offset.Milliseconds(), "offsetExpr": durationJSON(n.OffsetExpr), "step": n.Step.Milliseconds(), "stepExpr": durationJSON(n.StepExpr),
 			"timestamp": ts, "startOrEnd": se}
+	case *parser.DurationExpr:
+		return durationJSON(n)
 	case *parser.NumberLiteral:
 		return map[string]any{"type": "numberLiteral", "val": strconv.FormatFloat(n.Val, 'f', -1, 64)}
 	case *parser.ParenExpr:
@@ -86,8 +88,25 @@ func selectorJSON(typ string, vs *parser.VectorSelector) map[string]any {
 		ms[i] = map[string]any{"name": m.Name(), "value": m.Value(), "type": m.Type().String()}
 	}
 	ts, se := atJSON(vs.At)
-	return map[string]any{"type": typ, "name": vs.Name, "offset": vs.Offset.Milliseconds(), "offsetExpr": nil,
-		"matchers": ms, "timestamp": ts, "startOrEnd": se, "anchored": false, "smoothed": false}
+	return map[string]any{"type": typ, "name": vs.Name, "offset": vs.Offset.Milliseconds(), "offsetExpr": durationJSON(vs.OffsetExpr),
+		"matchers": ms, "timestamp": ts, "startOrEnd": se, "anchored": vs.Anchored, "smoothed": vs.Smoothed}
+}
+
+// durationJSON is a range, step or offset computed when the query runs
+// (step() * 2), as Prometheus's tree has it: null for a plain duration,
+// else a durationExpr node whose leaves are number literals that say
+// whether they were written as durations.
+func durationJSON(e parser.Expr) any {
+	switch n := e.(type) {
+	case *parser.DurationExpr:
+		if n == nil {
+			return nil
+		}
+		return map[string]any{"type": "durationExpr", "op": n.Op.String(), "lhs": durationJSON(n.LHS), "rhs": durationJSON(n.RHS), "wrapped": n.Wrapped}
+	case *parser.NumberLiteral:
+		return map[string]any{"type": "numberLiteral", "val": strconv.FormatFloat(n.Val, 'f', -1, 64), "duration": n.Duration}
+	}
+	return nil
 }
 
 // atJSON is an @ modifier as Prometheus's tree has it: a timestamp in ms,

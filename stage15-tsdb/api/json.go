@@ -9,13 +9,16 @@ import (
 	"github.com/tsdb-course/stage10-promql/promql"
 )
 
-// appendWarnings writes ,"warnings":[…] (nothing without warnings).
-func appendWarnings(b []byte, warnings []string) []byte {
-	if len(warnings) == 0 {
+// appendStrings writes ,"<key>":[…] (nothing when l is empty): an
+// answer's "warnings" or "infos".
+func appendStrings(b []byte, key string, l []string) []byte {
+	if len(l) == 0 {
 		return b
 	}
-	b = append(b, `,"warnings":[`...)
-	for i, w := range warnings {
+	b = append(b, ',')
+	b = appendString(b, key)
+	b = append(b, `:[`...)
+	for i, w := range l {
 		if i > 0 {
 			b = append(b, ',')
 		}

@@ -316,3 +316,89 @@ func TestSnapshotsAPI(t *testing.T) {
 }
 
 func staleNaN() float64 { return promql.StaleNaN }
+
+// TestQueryAnnotations: the engine's warnings and infos reach the answer
+// beside "data", with Prometheus's texts and line:column positions (read
+// off the query by hand), for instant and range queries; a query without
+// any has neither key.
+func TestQueryAnnotations(t *testing.T) {
+	srv, _ := newTestAPI(t, Options{})
+	const info = `"infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"x\" (1:6)"]`
+	// x has no le label: the bucket warning follows the quantile's.
+	const warning = `"warnings":["PromQL warning: quantile value should be between 0 and 1, got 2 (1:20)","PromQL warning: bucket label \"le\" is missing or has a malformed value of \"\" (1:23)"`
+	for _, c := range []struct {
+		path  string
+		kv    []string
+		wants []string
+	}{
+		{"/api/v1/query", []string{"query", "rate(x[5m])", "time", "1200"}, []string{info}},
+		{"/api/v1/query_range", []string{"query", "rate(x[5m])", "start", "600", "end", "1200", "step", "60"}, []string{info}},
+		{"/api/v1/query", []string{"query", "histogram_quantile(2, x)", "time", "1200"}, []string{warning}},
+		// The request's own warning follows the engine's.
+		{"/api/v1/query", []string{"query", "histogram_quantile(2, x)", "time", "1200", "stats", "yes"},
+			[]string{warning + `,"value \"yes\" for parameter \"stats\" is deprecated`}},
+	} {
+		body := get(t, srv.URL+q(c.path, c.kv...)).body
+		for _, want := range c.wants {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s %v: lacks %s\n%s", c.path, c.kv, want, body)
+			}
+		}
+	}
+	for _, query := range []string{"rate(x_total[5m])", "sum(x)"} {
+		if body := get(t, srv.URL+q("/api/v1/query", "query", query, "time", "1200")).body; strings.Contains(body, "infos") || strings.Contains(body, "warnings") {
+			t.Errorf("%s: annotations where there are none: %s", query, body)
+		}
+	}
+}
+
+// TestParseQueryExtensions: parse_query answers the nodes of the language
+// the engine's features allow (duration expressions, anchored and
+// smoothed selectors, fill modifiers) in the shape of Prometheus's tree
+// (web/api/v1/translate_ast.go, read by hand), and refuses them without
+// the features.
+func TestParseQueryExtensions(t *testing.T) {
+	tree := func(srv string, query string) string {
+		t.Helper()
+		var env struct {
+			Status string
+			Data   map[string]any
+		}
+		body := get(t, srv+q("/api/v1/parse_query", "query", query)).body
+		if err := json.Unmarshal([]byte(body), &env); err != nil {
+			t.Fatal(err, body)
+		}
+		if env.Status != "success" {
+			return body
+		}
+		b, _ := json.Marshal(env.Data)
+		return string(b)
+	}
+	plain, _ := newTestAPI(t, Options{})
+	for _, query := range []string{"x + fill(0) y"} { // duration expressions are always on, as in Prometheus 3
+		if got := tree(plain.URL, query); !strings.Contains(got, `"errorType":"bad_data"`) {
+			t.Errorf("%s without the features: %s", query, got)
+		}
+	}
+	f, err := promql.ParseFeatures([]string{"promql-experimental-functions", "promql-binop-fill-modifiers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newTestAPI(t, Options{Engine: promql.NewEngine(promql.Opts{Features: f})})
+	for query, wants := range map[string][]string{
+		"rate(x[step() * 2])": {`"type":"matrixSelector"`, `"range":0`,
+			`"rangeExpr":{"lhs":{"lhs":null,"op":"step","rhs":null,"type":"durationExpr","wrapped":false},"op":"*","rhs":{"duration":false,"type":"numberLiteral","val":"2"},"type":"durationExpr","wrapped":false}`},
+		"x offset (1h)":      {`"offset":0`, `"offsetExpr":{"lhs":null,"op":"+"`},
+		"x[5m:1m]":           {`"type":"subquery"`, `"range":300000`, `"rangeExpr":null`, `"step":60000`, `"stepExpr":null`, `"offsetExpr":null`},
+		"x + fill(0) y":      {`"fillValues":{"lhs":0,"rhs":0}`},
+		"x + fill_left(1) y": {`"fillValues":{"lhs":1,"rhs":null}`},
+		"x":                  {`"anchored":false`, `"smoothed":false`, `"offsetExpr":null`},
+	} {
+		got := tree(srv.URL, query)
+		for _, want := range wants {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: lacks %s\n%s", query, want, got)
+			}
+		}
+	}
+}

@@ -17,11 +17,13 @@ const maxPoints = 11000
 
 // queryResult is the data of a query answer; it is written with the
 // hand-made encoder of json.go. stats is nil unless the request asked;
-// the warnings (damaged blocks in the query's range, a limit…) go in the
-// envelope, returned by the handler.
+// the warnings (the engine's, damaged blocks in the query's range, a
+// limit…) go in the envelope, returned by the handler, and so do the
+// engine's infos, which ride here because only query answers have them.
 type queryResult struct {
 	v     promql.Value
 	stats *evalStats
+	infos []string
 }
 
 // query serves /api/v1/query: query, time (default now), timeout.
@@ -37,13 +39,7 @@ func (a *API) query(r *http.Request) (any, []string, *apiError) {
 	}
 	defer cancel()
 	ctx = qs.start(ctx)
-	v, warn, err := a.run(ctx, "instant", qs, func(st promql.Storage) (promql.Value, error) {
-		return a.engine.Eval(ctx, st, expr, ts)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return queryResult{v, qs}, append(warn, warnings...), nil
+	return a.run(ctx, "instant", qs, warnings, r.FormValue("query"), promql.Query{Expr: expr, Start: ts})
 }
 
 // queryRange serves /api/v1/query_range: query, start, end, step, timeout.
@@ -88,13 +84,7 @@ func (a *API) queryRange(r *http.Request) (any, []string, *apiError) {
 	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
 		return nil, nil, newError(ErrBadData, fmt.Errorf("invalid expression type %q for range query, must be Scalar or instant Vector", t.DocumentedType()))
 	}
-	v, warn, aerr := a.run(ctx, "range", qs, func(st promql.Storage) (promql.Value, error) {
-		return a.engine.EvalRange(ctx, st, expr, start, end, step)
-	})
-	if aerr != nil {
-		return nil, nil, aerr
-	}
-	return queryResult{v, qs}, append(warn, warnings...), nil
+	return a.run(ctx, "range", qs, warnings, r.FormValue("query"), promql.Query{Expr: expr, Start: start, End: end, Step: step})
 }
 
 // prepare parses the query and makes its context: the request's, bounded by
@@ -123,11 +113,13 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 	return expr, ctx, cancel, nil
 }
 
-// run evaluates one query under the concurrency limit, over a fresh
-// storage adapter that is closed (releasing its queriers) afterwards, and
-// maps the engine's errors to API error types. It returns the storage's
-// warnings too (each logged the first time it is seen).
-func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(promql.Storage) (promql.Value, error)) (promql.Value, []string, *apiError) {
+// run evaluates one query (the text of which places the annotations'
+// positions) under the concurrency limit, over a fresh storage adapter
+// that is closed (releasing its queriers) afterwards, and maps the
+// engine's errors to API error types. The answer's warnings are the
+// engine's, then the storage's (each logged the first time it is seen),
+// then the request's own (paramWarnings).
+func (a *API) run(ctx context.Context, typ string, qs *evalStats, paramWarnings []string, text string, q promql.Query) (any, []string, *apiError) {
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -142,7 +134,7 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(prom
 	}
 	start := time.Now()
 	st := storage.NewQueryStorage(a.db)
-	v, err := eval(st)
+	res, err := a.engine.Exec(ctx, st, q)
 	cerr := st.Close()
 	el := time.Since(start)
 	qs.evaluated(el, st.Stats())
@@ -157,13 +149,14 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(prom
 	if err != nil {
 		return nil, nil, engineError(err)
 	}
-	warn := st.Warnings()
-	for _, w := range warn {
+	warnings, infos := res.Annotations.Strings(text)
+	for _, w := range st.Warnings() {
 		if _, seen := a.warned.LoadOrStore(w, true); !seen {
 			a.log.Warn("query answered without damaged data", "warning", w)
 		}
+		warnings = append(warnings, w)
 	}
-	return v, warn, nil
+	return queryResult{res.Value, qs, infos}, append(warnings, paramWarnings...), nil
 }
 
 func engineError(err error) *apiError {

@@ -108,6 +108,7 @@ func (qr queryResult) appendJSON(b []byte, warnings []string) []byte {
 		b = qr.stats.appendJSON(b)
 	}
 	b = append(b, '}')
-	b = appendWarnings(b, warnings)
+	b = appendStrings(b, "warnings", warnings)
+	b = appendStrings(b, "infos", qr.infos)
 	return append(b, "}\n"...)
 }
