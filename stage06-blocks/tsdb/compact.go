@@ -13,7 +13,6 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
-	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
@@ -223,7 +222,11 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	g := db.readers.advance()
 	db.readers.wait(g, db.opts.ReaderWait)
 	h.truncateMemory(maxt)
-	db.removeHeadFiles(db.readers.schedule(g, h.hc.FilesBefore(maxt)))
+	// The head-chunks files of the dropped range go once no reader opened
+	// before the truncation is left: one opened between advance and
+	// truncateMemory may still hold refs into them. A generation started
+	// now covers it (readers opened from here on no longer see the range).
+	db.removeHeadFiles(db.readers.schedule(db.readers.advance(), h.hc.Truncate(maxt)))
 	return st, nil
 }
 
@@ -249,7 +252,7 @@ func (db *DB) checkpoint(mint int64) error {
 		return fmt.Errorf("tsdb: wal: %w", err)
 	}
 	h := db.head
-	if _, err := wal.Checkpoint(filepath.Join(db.dir, WALDirname), seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, mint); err != nil {
+	if _, err := db.wal.Checkpoint(seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, mint); err != nil {
 		return fmt.Errorf("tsdb: wal checkpoint: %w", err)
 	}
 	return nil
