@@ -1,0 +1,177 @@
+package promql_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// allocated is how many bytes f allocated (all goroutines: the test runs
+// nothing else meanwhile).
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestLimitsRefuseBeforeAllocating: a query over a limit is refused
+// having allocated little, not once the memory is spent. Each case would
+// allocate hundreds of megabytes (or, for the subqueries, gigabytes up to
+// a crash) if the limit were checked only on what had been built.
+func TestLimitsRefuseBeforeAllocating(t *testing.T) {
+	wide := promql.NewMemStorage() // 2,000 series with one sample at 0
+	for i := range 2_000 {
+		if err := wide.Append(model.MustFromStrings("__name__", "x", "i", fmt.Sprint(i)), 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	distinct := promql.NewMemStorage() // 20 series, a different value every second
+	for i := range 20 {
+		l := model.MustFromStrings("__name__", "y", "i", fmt.Sprint(i))
+		for s := range 600 {
+			if err := distinct.Append(l, int64(s)*1000, float64(i*1_000_000+s)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const bound = 40 << 20
+	for _, c := range []struct {
+		name  string
+		opts  promql.Opts
+		st    promql.Storage
+		q     string
+		step  time.Duration // 0: instant at 0
+		end   time.Duration
+		want  error
+		costs string // what the query would allocate unchecked
+	}{
+		{"subquery of a scalar, a day at 1ms", promql.Opts{}, wide, `count_over_time(vector(1)[1d:1ms])`, 0, 0, promql.ErrExecution, "86.4M steps: 690 MB of scalar, 1.4 GB of points"},
+		{"subquery of time(), a year at 1ms", promql.Opts{}, wide, `count_over_time(vector(time())[1y:1ms])`, 0, 0, promql.ErrExecution, "31.5G steps: a crash"},
+		{"subquery over an empty selector", promql.Opts{}, wide, `count_over_time((nothing + nothing)[1y:1ms])`, 0, 0, promql.ErrExecution, "31.5G steps of transposes"},
+		{"subquery of a selector at 1ms", promql.Opts{MaxSamples: 100_000}, wide, `count_over_time(x{i="1"}[5m:1ms])`, 0, 5 * time.Minute, promql.ErrTooManySamples, "300,000 points of one series"},
+		{"wide range query", promql.Opts{MaxSamples: 1_000_000}, wide, `x`, 10 * time.Millisecond, 100 * time.Second, promql.ErrTooManySamples, "2,000 series × 10,001 steps: 320 MB"},
+		{"wide range query of a function", promql.Opts{MaxSamples: 1_000_000}, wide, `last_over_time(x[5m])`, 10 * time.Millisecond, 100 * time.Second, promql.ErrTooManySamples, "320 MB"},
+		{"count_values over 600 steps", promql.Opts{MaxMemory: 512 << 10}, distinct, `count_values("v", y)`, time.Second, 599 * time.Second, promql.ErrMemoryLimit, "12,000 series' labels, 480 kB"},
+		{"count by distinct values", promql.Opts{MaxMemory: 4 << 20}, distinct, `count by (v) (label_replace(y, "v", "$1", "i", "(.*)") + 0*y)`, time.Second, 599 * time.Second, nil, "fits"},
+		{"label_replace making big labels", promql.Opts{MaxMemory: 4 << 20}, wide, `label_replace(x, "big", "` + strings.Repeat("$1", 2_000) + `", "i", "(.*)")`, 0, 0, promql.ErrMemoryLimit, "2,000 labels of up to 8 kB"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eng := promql.NewEngine(c.opts)
+			var err error
+			n := allocated(func() {
+				if c.step == 0 {
+					_, err = eng.Query(context.Background(), c.st, c.q, time.UnixMilli(c.end.Milliseconds()))
+				} else {
+					_, err = eng.QueryRange(context.Background(), c.st, c.q, time.UnixMilli(0), time.UnixMilli(c.end.Milliseconds()), c.step)
+				}
+			})
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if n > bound {
+				t.Errorf("allocated %d MB before answering, want under %d MB (unchecked: %s)", n>>20, bound>>20, c.costs)
+			}
+		})
+	}
+}
+
+// TestMemoryLimitMessage: the error names the limit and wraps both
+// sentinels callers branch on.
+func TestMemoryLimitMessage(t *testing.T) {
+	st := promql.NewMemStorage()
+	if err := st.Append(model.MustFromStrings("__name__", "x"), 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := promql.NewEngine(promql.Opts{MaxMemory: 1000}).Query(context.Background(), st,
+		`label_replace(x, "big", "`+strings.Repeat("a", 2000)+`", "", "")`, time.UnixMilli(0))
+	if !errors.Is(err, promql.ErrMemoryLimit) || !errors.Is(err, promql.ErrExecution) || !strings.Contains(err.Error(), "memory limit of 1000 bytes") {
+		t.Fatalf("err = %v", err)
+	}
+	// Within the limit, the same query answers.
+	if _, err := promql.NewEngine(promql.Opts{MaxMemory: 100_000}).Query(context.Background(), st,
+		`label_replace(x, "big", "`+strings.Repeat("a", 2000)+`", "", "")`, time.UnixMilli(0)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cancelingStorage cancels the query's context once its series are all
+// read: whatever the query does afterwards, on the way back up its
+// expression, must stop at a check.
+type cancelingStorage struct {
+	st     promql.Storage
+	cancel context.CancelFunc
+}
+
+func (c cancelingStorage) Select(ctx context.Context, mint, maxt int64, ms ...*index.Matcher) promql.SeriesSet {
+	return &cancelingSet{SeriesSet: c.st.Select(ctx, mint, maxt, ms...), cancel: c.cancel}
+}
+
+type cancelingSet struct {
+	promql.SeriesSet
+	cancel context.CancelFunc
+}
+
+// Err is nil: the set was read whole before the cancel.
+func (s *cancelingSet) Err() error { return nil }
+
+func (s *cancelingSet) Next() bool {
+	if s.SeriesSet.Next() {
+		return true
+	}
+	s.cancel()
+	return false
+}
+
+// TestCancelOnTheWayUp: a query nested deep does its work after the
+// selector has been read, level by level; a cancel (the client gone, the
+// timeout) that comes then stops it.
+func TestCancelOnTheWayUp(t *testing.T) {
+	st := promql.NewMemStorage()
+	if err := st.Append(model.MustFromStrings("__name__", "x"), 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, depth := range []int{1, 5_000} {
+		q := strings.Repeat("abs(", depth) + "x" + strings.Repeat(")", depth)
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := promql.NewEngine(promql.Opts{}).Query(ctx, cancelingStorage{st, cancel}, q, time.UnixMilli(0))
+		cancel()
+		if !errors.Is(err, promql.ErrCanceled) {
+			t.Errorf("depth %d: err = %v, want ErrCanceled", depth, err)
+		}
+	}
+}
+
+// TestNestingLimit: a query deeper than parser.MaxDepth is a parse error
+// found before the parser recurses; one at the limit parses.
+func TestNestingLimit(t *testing.T) {
+	nest := func(open, close string, n int) string {
+		return strings.Repeat(open, n) + "x" + strings.Repeat(close, n)
+	}
+	for _, c := range []struct {
+		q  string
+		ok bool
+	}{
+		{nest("(", ")", parser.MaxDepth), true},
+		{nest("(", ")", parser.MaxDepth+1), false},
+		{nest("abs(", ")", 200_000), false},
+		{nest("-", "", parser.MaxDepth+1), false},
+		{strings.Repeat("x + ", parser.MaxDepth+1) + "x", false},
+		{`"` + strings.Repeat("(", parser.MaxDepth+1) + `"`, true}, // in a string
+	} {
+		_, err := parser.ParseExpr(c.q)
+		if c.ok && err != nil || !c.ok && !errors.Is(err, parser.ErrParse) {
+			t.Errorf("%.30s… (%d bytes): err = %v", c.q, len(c.q), err)
+		}
+	}
+}
