@@ -109,18 +109,26 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 	if err != nil {
 		return nil, nil, nil, badParam("query", err)
 	}
-	ctx, cancel := r.Context(), context.CancelFunc(func() {})
+	var d time.Duration
 	if s := r.FormValue("timeout"); s != "" {
-		d, err := parseDuration(s)
+		d, err = parseDuration(s)
 		if err != nil || d <= 0 {
 			if err == nil {
 				err = errors.New("timeout must be positive")
 			}
 			return nil, nil, nil, badParam("timeout", err)
 		}
-		ctx, cancel = context.WithTimeout(ctx, d)
 	}
-	return expr, ctx, cancel, nil
+	// The query ends with the request (the client gone), at its timeout,
+	// or when the server shuts down (CancelQueries), whichever is first.
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(a.stopQueries, cancel)
+	if d > 0 {
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeout(ctx, d)
+		return expr, ctx, func() { cancelT(); stop(); cancel() }, nil
+	}
+	return expr, ctx, func() { stop(); cancel() }, nil
 }
 
 // run evaluates one query under the concurrency limit, over a fresh
@@ -155,6 +163,9 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(prom
 		err = cerr
 	}
 	if err != nil {
+		if a.stopQueries.Err() != nil {
+			return nil, nil, newError(ErrUnavailable, errors.New("query canceled: the server is shutting down"))
+		}
 		return nil, nil, engineError(err)
 	}
 	warn := st.Warnings()
@@ -172,6 +183,8 @@ func engineError(err error) *apiError {
 		return newError(ErrTimeout, err)
 	case errors.Is(err, promql.ErrCanceled), errors.Is(err, context.Canceled):
 		return newError(ErrCanceled, err)
+	case errors.Is(err, promql.ErrMemoryLimit):
+		return newError(ErrExecution, fmt.Errorf("%w (--query.max-memory)", err))
 	case errors.Is(err, promql.ErrExecution):
 		return newError(ErrExecution, err)
 	}
