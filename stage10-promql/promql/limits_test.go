@@ -175,3 +175,57 @@ func TestNestingLimit(t *testing.T) {
 		}
 	}
 }
+
+// fuzzLimits are FuzzQuery's limits: small, so that every input meets
+// them quickly, and fuzzAllocBound what a query may allocate in all, well
+// above them (garbage, the parse, the demo data read) and far below what
+// an unchecked query allocates.
+const (
+	fuzzMaxSamples = 200_000
+	fuzzMaxMemory  = 16 << 20
+	fuzzAllocBound = 256 << 20
+)
+
+// FuzzQuery runs random queries, as instant and as range queries, over the
+// demo data set (an hour of a dozen series) with the limits set: no input
+// may panic, and none may allocate more than fuzzAllocBound, whatever its
+// subqueries, steps, nesting or labels. An error is fine; a crash or an
+// allocation past the bound is not.
+func FuzzQuery(f *testing.F) {
+	for _, q := range queries {
+		f.Add(q, uint16(15), uint16(3600))
+	}
+	for _, q := range []string{
+		`count_over_time(vector(1)[1y:1ms])`,
+		`count_over_time(vector(time())[1d:1ms])`,
+		`count_over_time(up[1h:1ms])`,
+		`count_values("v", http_requests_total)`,
+		`label_replace(up, "big", "$1$1$1$1$1$1$1$1", "instance", "(.*)")`,
+		`sum by (v) (count_values("v", rate(http_requests_total[1m])))`,
+		`abs(abs(abs(abs(abs(-up)))))`,
+		`absent_over_time(nothing[1d:1ms])`,
+		`scalar(up{instance="a"})[1h:1ms]`,
+		`max_over_time((up + on() group_left nothing)[30m:1ms])`,
+		`quantile_over_time(0.5, rate(http_requests_total[5m])[30m:10ms])`,
+	} {
+		f.Add(q, uint16(1), uint16(3600))
+	}
+	st := demoStorage(f)
+	eng := promql.NewEngine(promql.Opts{MaxSamples: fuzzMaxSamples, MaxMemory: fuzzMaxMemory, Timeout: 5 * time.Second})
+	f.Fuzz(func(t *testing.T, q string, step, span uint16) {
+		expr, err := eng.Parse(q)
+		if err != nil {
+			return
+		}
+		end := demoStart.Add(time.Duration(span%3600) * time.Second)
+		n := allocated(func() {
+			_, _ = eng.Eval(context.Background(), st, expr, end)
+			if step > 0 {
+				_, _ = eng.EvalRange(context.Background(), st, expr, demoStart, end, time.Duration(step)*time.Second)
+			}
+		})
+		if n > fuzzAllocBound {
+			t.Errorf("%q allocated %d MB, want under %d MB", q, n>>20, fuzzAllocBound>>20)
+		}
+	})
+}
