@@ -196,3 +196,57 @@ func vmHWM(t *testing.T) int64 {
 	t.Fatal("no VmHWM in /proc/self/status")
 	return 0
 }
+
+// TestCancelQueriesOnShutdown: a query running when the server shuts down
+// (CancelQueries) ends at once with 503 unavailable, not at its timeout.
+func TestCancelQueriesOnShutdown(t *testing.T) {
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{NoBackgroundCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	app := db.Appender(context.Background())
+	for i := range 2_000 {
+		if _, err := app.Append(0, model.MustFromStrings("__name__", "x", "i", strconv.Itoa(i)), 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	a := New(db, Options{Logger: discardLogger(), Now: func() time.Time { return time.Unix(60, 0) }})
+	mux := http.NewServeMux()
+	a.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	// Nested 10,000 deep over 2,000 series: minutes of work, a timeout of
+	// an hour.
+	deep := strings.Repeat("abs(", 10_000) + "x" + strings.Repeat(")", 10_000)
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.PostForm(srv.URL+"/api/v1/query", url.Values{"query": {deep}, "timeout": {"1h"}})
+		if err != nil {
+			done <- result{code: -1, body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		var body struct {
+			ErrorType ErrorType `json:"errorType"`
+			Error     string    `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		done <- result{resp.StatusCode, string(body.ErrorType) + ": " + body.Error}
+	}()
+	for len(a.sem) == 0 { // the query holds a slot while it runs
+		runtime.Gosched()
+	}
+	a.CancelQueries()
+	r := <-done
+	if r.code != http.StatusServiceUnavailable || !strings.Contains(r.body, "shutting down") {
+		t.Fatalf("answer %d %s, want 503 shutting down", r.code, r.body)
+	}
+	// Later queries are refused the same way.
+	if r := get(t, srv.URL+"/api/v1/query?query=x"); r.code != http.StatusServiceUnavailable {
+		t.Errorf("after CancelQueries: %d %s", r.code, r.body)
+	}
+}
