@@ -2,9 +2,11 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -197,9 +200,9 @@ func vmHWM(t *testing.T) int64 {
 	return 0
 }
 
-// TestCancelQueriesOnShutdown: a query running when the server shuts down
-// (CancelQueries) ends at once with 503 unavailable, not at its timeout.
-func TestCancelQueriesOnShutdown(t *testing.T) {
+// deepAPI serves 2,000 series x{i} and a query over them nested 10,000
+// deep: minutes of work, unless something cancels it.
+func deepAPI(t *testing.T, log *slog.Logger) (*API, *httptest.Server, string) {
 	db, err := tsdb.Open(t.TempDir(), tsdb.Options{NoBackgroundCompaction: true})
 	if err != nil {
 		t.Fatal(err)
@@ -214,14 +217,70 @@ func TestCancelQueriesOnShutdown(t *testing.T) {
 	if err := app.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	a := New(db, Options{Logger: discardLogger(), Now: func() time.Time { return time.Unix(60, 0) }})
+	a := New(db, Options{Logger: log, Now: func() time.Time { return time.Unix(60, 0) }})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	// Nested 10,000 deep over 2,000 series: minutes of work, a timeout of
-	// an hour.
-	deep := strings.Repeat("abs(", 10_000) + "x" + strings.Repeat(")", 10_000)
+	return a, srv, strings.Repeat("abs(", 10_000) + "x" + strings.Repeat(")", 10_000)
+}
+
+// lockedBuffer is a log destination the handler and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestClientGoneStopsQuery: a client that disconnects cancels its query
+// wherever the evaluation is: the request is logged 499 (canceled), not
+// 200 minutes later.
+func TestClientGoneStopsQuery(t *testing.T) {
+	var logs lockedBuffer
+	a, srv, deep := deepAPI(t, slog.New(slog.NewTextHandler(&logs, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/api/v1/query",
+		strings.NewReader(url.Values{"query": {deep}, "timeout": {"1h"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	for len(a.sem) == 0 { // the query holds a slot while it runs
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatal("the request was answered before the client left")
+	}
+	for !strings.Contains(logs.String(), "handler=query") { // logged once the handler returns
+		runtime.Gosched()
+	}
+	if l := logs.String(); !strings.Contains(l, "code=499") {
+		t.Fatalf("the query's request was not logged 499:\n%s", l)
+	}
+}
+
+// TestCancelQueriesOnShutdown: a query running when the server shuts down
+// (CancelQueries) ends at once with 503 unavailable, not at its timeout.
+func TestCancelQueriesOnShutdown(t *testing.T) {
+	a, srv, deep := deepAPI(t, discardLogger())
 	done := make(chan result, 1)
 	go func() {
 		resp, err := http.PostForm(srv.URL+"/api/v1/query", url.Values{"query": {deep}, "timeout": {"1h"}})
