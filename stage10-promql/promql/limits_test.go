@@ -45,6 +45,12 @@ func TestLimitsRefuseBeforeAllocating(t *testing.T) {
 			}
 		}
 	}
+	long := promql.NewMemStorage() // one series, 3M samples a second apart
+	for i := range 3_000_000 {
+		if err := long.Append(model.MustFromStrings("__name__", "z"), int64(i)*1000, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	const bound = 40 << 20
 	for _, c := range []struct {
 		name  string
@@ -60,6 +66,7 @@ func TestLimitsRefuseBeforeAllocating(t *testing.T) {
 		{"subquery of time(), a year at 1ms", promql.Opts{}, wide, `count_over_time(vector(time())[1y:1ms])`, 0, 0, promql.ErrExecution, "31.5G steps: a crash"},
 		{"subquery over an empty selector", promql.Opts{}, wide, `count_over_time((nothing + nothing)[1y:1ms])`, 0, 0, promql.ErrExecution, "31.5G steps of transposes"},
 		{"subquery of a selector at 1ms", promql.Opts{MaxSamples: 100_000}, wide, `count_over_time(x{i="1"}[5m:1ms])`, 0, 5 * time.Minute, promql.ErrTooManySamples, "300,000 points of one series"},
+		{"range vector read through an iterator", promql.Opts{MaxSamples: 100_000}, &countingStorage{st: long, iterOnly: true}, `z[1000h]`, 0, 1000 * time.Hour, promql.ErrTooManySamples, "3M samples: 48 MB and its regrowths"},
 		{"wide range query", promql.Opts{MaxSamples: 1_000_000}, wide, `x`, 10 * time.Millisecond, 100 * time.Second, promql.ErrTooManySamples, "2,000 series × 10,001 steps: 320 MB"},
 		{"wide range query of a function", promql.Opts{MaxSamples: 1_000_000}, wide, `last_over_time(x[5m])`, 10 * time.Millisecond, 100 * time.Second, promql.ErrTooManySamples, "320 MB"},
 		{"count_values over 600 steps", promql.Opts{MaxMemory: 512 << 10}, distinct, `count_values("v", y)`, time.Second, 599 * time.Second, promql.ErrMemoryLimit, "12,000 series' labels, 480 kB"},

@@ -48,10 +48,14 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 			}
 		} else {
 			it := its.of(s)
+			room := ev.remaining()
 			for it.Next() {
 				t, v := it.At()
 				if t <= mint || t > maxt || (dropStale && IsStaleNaN(v)) {
 					continue
+				}
+				if len(pts) >= room {
+					return nil, ev.hold(room + 1) // over a limit: fails, naming which
 				}
 				pts = append(pts, Point{T: t, V: v})
 			}
