@@ -117,6 +117,9 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 		return nil, err
 	}
 	groupOf, gr := groups(m, n.Grouping, n.Without)
+	if err := ev.madeGroups(gr); err != nil {
+		return nil, err
+	}
 	switch n.Op {
 	case parser.TOPK, parser.BOTTOMK, parser.LIMITK, parser.LIMIT_RATIO:
 		return ev.selectK(n, m, groupOf, len(gr.labels), param)
@@ -199,7 +202,21 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 	if err != nil {
 		return nil, true, err
 	}
+	if err := ev.madeGroups(gr); err != nil {
+		return nil, true, err
+	}
 	return f.result(gr), true, nil
+}
+
+// madeGroups counts an aggregation's group label sets against the memory
+// limit (madeLabels): count by (id) over a million ids makes a million.
+func (ev *evaluator) madeGroups(gr *grouper) error {
+	for _, l := range gr.labels {
+		if err := ev.madeLabels(l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // oneName reports whether ms pin the metric name to one value, so that

@@ -51,6 +51,13 @@ func TestLimitsRefuseBeforeAllocating(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	fat := promql.NewMemStorage() // 500 series with a 1 kB label
+	for i := range 500 {
+		l := model.MustFromStrings("__name__", "w", "v", fmt.Sprintf("%04d%s", i, strings.Repeat("v", 1_000)))
+		if err := fat.Append(l, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	const bound = 40 << 20
 	for _, c := range []struct {
 		name  string
@@ -67,6 +74,9 @@ func TestLimitsRefuseBeforeAllocating(t *testing.T) {
 		{"subquery over an empty selector", promql.Opts{}, wide, `count_over_time((nothing + nothing)[1y:1ms])`, 0, 0, promql.ErrExecution, "31.5G steps of transposes"},
 		{"subquery of a selector at 1ms", promql.Opts{MaxSamples: 100_000}, wide, `count_over_time(x{i="1"}[5m:1ms])`, 0, 5 * time.Minute, promql.ErrTooManySamples, "300,000 points of one series"},
 		{"range vector read through an iterator", promql.Opts{MaxSamples: 100_000}, &countingStorage{st: long, iterOnly: true}, `z[1000h]`, 0, 1000 * time.Hour, promql.ErrTooManySamples, "3M samples: 48 MB and its regrowths"},
+		{"groups of big labels, streamed", promql.Opts{MaxMemory: 256 << 10}, fat, `count by (v) (w)`, 0, 0, promql.ErrMemoryLimit, "500 groups' labels, 516 kB"},
+		{"groups of big labels", promql.Opts{MaxMemory: 256 << 10}, fat, `count by (v) (w * 2)`, 0, 0, promql.ErrMemoryLimit, "500 groups' labels, 516 kB"},
+		{"groups of big labels within the limit", promql.Opts{MaxMemory: 1 << 20}, fat, `count by (v) (w * 2)`, 0, 0, nil, "fits"},
 		{"wide range query", promql.Opts{MaxSamples: 1_000_000}, wide, `x`, 10 * time.Millisecond, 100 * time.Second, promql.ErrTooManySamples, "2,000 series × 10,001 steps: 320 MB"},
 		{"wide range query of a function", promql.Opts{MaxSamples: 1_000_000}, wide, `last_over_time(x[5m])`, 10 * time.Millisecond, 100 * time.Second, promql.ErrTooManySamples, "320 MB"},
 		{"count_values over 600 steps", promql.Opts{MaxMemory: 512 << 10}, distinct, `count_values("v", y)`, time.Second, 599 * time.Second, promql.ErrMemoryLimit, "12,000 series' labels, 480 kB"},
