@@ -139,7 +139,7 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(prom
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, engineError(ctx.Err())
+		return nil, nil, a.queryError(ctx.Err())
 	}
 	defer func() { <-a.sem }()
 	qs.dequeuedNow()
@@ -163,10 +163,7 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(prom
 		err = cerr
 	}
 	if err != nil {
-		if a.stopQueries.Err() != nil {
-			return nil, nil, newError(ErrUnavailable, errors.New("query canceled: the server is shutting down"))
-		}
-		return nil, nil, engineError(err)
+		return nil, nil, a.queryError(err)
 	}
 	warn := st.Warnings()
 	for _, w := range warn {
@@ -175,6 +172,16 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, eval func(prom
 		}
 	}
 	return v, warn, nil
+}
+
+// queryError is engineError, except that any query that fails once the
+// server is shutting down (CancelQueries) is answered 503 unavailable: it
+// was canceled for that, whatever error the cancel surfaced as.
+func (a *API) queryError(err error) *apiError {
+	if a.stopQueries.Err() != nil {
+		return newError(ErrUnavailable, errors.New("query canceled: the server is shutting down"))
+	}
+	return engineError(err)
 }
 
 func engineError(err error) *apiError {
