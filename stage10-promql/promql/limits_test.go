@@ -30,6 +30,11 @@ func allocated(f func()) uint64 {
 // allocate hundreds of megabytes (or, for the subqueries, gigabytes up to
 // a crash) if the limit were checked only on what had been built.
 func TestLimitsRefuseBeforeAllocating(t *testing.T) {
+	if raceEnabled {
+		// One goroutine's allocations, measured: the race detector adds
+		// nothing but minutes to building the data.
+		t.Skip("not under -race")
+	}
 	wide := promql.NewMemStorage() // 2,000 series with one sample at 0
 	for i := range 2_000 {
 		if err := wide.Append(model.MustFromStrings("__name__", "x", "i", fmt.Sprint(i)), 0, 1); err != nil {
@@ -176,16 +181,20 @@ func TestNestingLimit(t *testing.T) {
 		return strings.Repeat(open, n) + "x" + strings.Repeat(close, n)
 	}
 	for _, c := range []struct {
-		q  string
-		ok bool
+		q    string
+		ok   bool
+		slow bool // parsed whole: seconds under the race detector
 	}{
-		{nest("(", ")", parser.MaxDepth), true},
-		{nest("(", ")", parser.MaxDepth+1), false},
-		{nest("abs(", ")", 200_000), false},
-		{nest("-", "", parser.MaxDepth+1), false},
-		{strings.Repeat("x + ", parser.MaxDepth+1) + "x", false},
-		{`"` + strings.Repeat("(", parser.MaxDepth+1) + `"`, true}, // in a string
+		{nest("(", ")", parser.MaxDepth), true, true},
+		{nest("(", ")", parser.MaxDepth+1), false, false},
+		{nest("abs(", ")", 200_000), false, false},
+		{nest("-", "", parser.MaxDepth+1), false, false},
+		{strings.Repeat("x + ", parser.MaxDepth+1) + "x", false, true},
+		{`"` + strings.Repeat("(", parser.MaxDepth+1) + `"`, true, false}, // in a string
 	} {
+		if c.slow && raceEnabled {
+			continue
+		}
 		_, err := parser.ParseExpr(c.q)
 		if c.ok && err != nil || !c.ok && !errors.Is(err, parser.ErrParse) {
 			t.Errorf("%.30s… (%d bytes): err = %v", c.q, len(c.q), err)
