@@ -31,7 +31,9 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	qTimeout := def.Query.Timeout
 	fs.Var(&qTimeout, "query.timeout", "per-query timeout")
 	qConc := fs.Int("query.max-concurrency", def.Query.MaxConcurrency, "queries evaluated at once")
-	qSamples := fs.Int("query.max-samples", def.Query.MaxSamples, "samples one query may load")
+	qSamples := fs.Int("query.max-samples", def.Query.MaxSamples, "samples one query may hold in memory at once (as Prometheus counts them); over it, 422")
+	qMemory := fs.Int64("query.max-memory", def.Query.MaxMemory, "bytes one query may hold in memory at once (samples at 16 bytes, the labels and per-step arrays it makes); over it, 422")
+	qResponse := fs.Int64("query.max-response-bytes", def.Query.MaxResponseBytes, "bytes of JSON one query answer may have; over it, 422")
 	walSync := fs.String("wal.sync", def.Write.WALSync, "when the WAL is fsynced: interval (a write is answered once written to the OS, fsynced every 100ms: survives kill -9), batch (answered once on disk: survives a power cut), always, none")
 	walComp := fs.Bool("storage.tsdb.wal-compression", def.Write.WALCompression != "none", "compress WAL records (Prometheus's flag and default); false writes them as they are")
 	walCompType := fs.String("storage.tsdb.wal-compression-type", compressionType(def.Write.WALCompression), "snappy (a third smaller, replays about as fast) or zstd (two thirds smaller, dearer to write and replay)")
@@ -72,6 +74,10 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 			cfg.Query.MaxConcurrency = *qConc
 		case "query.max-samples":
 			cfg.Query.MaxSamples = *qSamples
+		case "query.max-memory":
+			cfg.Query.MaxMemory = *qMemory
+		case "query.max-response-bytes":
+			cfg.Query.MaxResponseBytes = *qResponse
 		case "wal.sync":
 			cfg.Write.WALSync = *walSync
 		case "web.enable-admin-api":

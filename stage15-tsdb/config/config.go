@@ -90,6 +90,13 @@ type QueryConfig struct {
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// MaxSamples caps the samples one query may load. Defaults to 50,000,000.
 	MaxSamples int `yaml:"max_samples"`
+	// MaxMemory caps the bytes one query holds at once (its samples at 16
+	// bytes each, the label sets and per-step arrays it makes). Defaults
+	// to 1 GiB.
+	MaxMemory int64 `yaml:"max_memory"`
+	// MaxResponseBytes caps the JSON answer of /api/v1/query and
+	// /api/v1/query_range. Defaults to 256 MiB.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// LookbackDelta is the instant-selector lookback. Defaults to 5m.
 	LookbackDelta Duration `yaml:"lookback_delta"`
 }
@@ -143,6 +150,8 @@ const (
 	DefaultQueryTimeout   = 2 * time.Minute
 	DefaultMaxConcurrency = 20
 	DefaultMaxSamples     = 50_000_000
+	DefaultMaxQueryMemory = 1 << 30
+	DefaultMaxResponse    = 256 << 20
 	DefaultLookbackDelta  = 5 * time.Minute
 	DefaultMaxBodyBytes   = 32 << 20
 	DefaultWALSync        = "interval"
@@ -158,10 +167,12 @@ func Default() Config {
 		DataDir:   DefaultDataDir,
 		Retention: Duration(DefaultRetention),
 		Query: QueryConfig{
-			Timeout:        Duration(DefaultQueryTimeout),
-			MaxConcurrency: DefaultMaxConcurrency,
-			MaxSamples:     DefaultMaxSamples,
-			LookbackDelta:  Duration(DefaultLookbackDelta),
+			Timeout:          Duration(DefaultQueryTimeout),
+			MaxConcurrency:   DefaultMaxConcurrency,
+			MaxSamples:       DefaultMaxSamples,
+			MaxMemory:        DefaultMaxQueryMemory,
+			MaxResponseBytes: DefaultMaxResponse,
+			LookbackDelta:    Duration(DefaultLookbackDelta),
 		},
 		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync, WALCompression: DefaultWALCompression,
 			MaxMetadata: DefaultMaxMetadata, MaxMetadataPerMetric: DefaultMaxMetaPerName},
@@ -214,6 +225,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: query.max_concurrency must be at least 1", ErrInvalid)
 	case c.Query.MaxSamples < 1:
 		return fmt.Errorf("%w: query.max_samples must be at least 1", ErrInvalid)
+	case c.Query.MaxMemory < 1:
+		return fmt.Errorf("%w: query.max_memory must be at least 1", ErrInvalid)
+	case c.Query.MaxResponseBytes < 1:
+		return fmt.Errorf("%w: query.max_response_bytes must be at least 1", ErrInvalid)
 	case c.Query.LookbackDelta <= 0:
 		return fmt.Errorf("%w: query.lookback_delta must be positive", ErrInvalid)
 	case c.Write.MaxBodyBytes < 1:
