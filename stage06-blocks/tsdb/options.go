@@ -10,6 +10,7 @@
 //	head.go       the head: series tables, stage05 index, WAL, head chunks, truncation
 //	series.go     memSeries: one series' chunks in the head, appending, cutting
 //	ooo.go        out-of-order samples of a series
+//	past.go       out-of-order samples older than the head: written to blocks of their own
 //	isolation.go  append IDs and reader snapshots (a query never sees half a commit)
 //	appender.go   Appender: Append / Commit / Rollback
 //	recover.go    WAL replay and head-chunk re-mapping on Open
