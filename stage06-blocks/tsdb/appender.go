@@ -126,8 +126,7 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 		// The range is in a block already. Within the out-of-order window
 		// the sample goes to the series' past store, which compaction
 		// writes to a block of its own (flushPast).
-		w := h.opts.OutOfOrderWindow
-		if w <= 0 || t < h.maxT.Load()-w {
+		if !h.inWindow(t) {
 			return 0, fmt.Errorf("%w: t=%d before %d, the end of the newest block cut from the head", ErrOutOfBounds, t, minValid)
 		}
 		s, err := a.lockSeries(ref, lset)
@@ -174,7 +173,7 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 		}
 		a.add(s, isLogged, lset, t, v, false)
 		return s.ref, nil
-	case h.opts.OutOfOrderWindow > 0 && t >= h.maxT.Load()-h.opts.OutOfOrderWindow:
+	case h.inWindow(t):
 		ooo = true
 	default:
 		newest := s.maxT

@@ -177,6 +177,19 @@ func (h *Head) MaxTime() int64 { return h.maxT.Load() }
 // Empty reports whether the head holds no sample.
 func (h *Head) Empty() bool { return h.minT.Load() > h.maxT.Load() }
 
+// inWindow reports whether the out-of-order window takes a sample at t:
+// no older than the window before the head's newest sample. The window may
+// be as large as math.MaxInt64 (every timestamp): where the subtraction
+// would overflow, the window's start is below every timestamp.
+func (h *Head) inWindow(t int64) bool {
+	w := h.opts.OutOfOrderWindow
+	if w <= 0 {
+		return false
+	}
+	m := h.maxT.Load()
+	return m < math.MinInt64+w || t >= m-w
+}
+
 // updateRange widens the head's time range.
 func (h *Head) updateRange(mint, maxt int64) {
 	lowerTo(&h.minT, mint)

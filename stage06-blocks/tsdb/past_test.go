@@ -320,3 +320,36 @@ func TestPastSamplesConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestPastWindowUnlimited: a window of math.MaxInt64 takes every storable
+// timestamp, also into an empty head after a restart (no newest sample to
+// measure the window from), with no overflow.
+func TestPastWindowUnlimited(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts()
+	opts.OutOfOrderWindow = math.MaxInt64
+	db := openDB(t, dir, opts)
+	o := oracle{}
+	ingest(t, db, o, 1, 10*Hour, Minute, 60)
+	if _, err := db.FlushHead(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openDB(t, dir, opts) // the head is empty
+	defer db.Close()
+	for _, ts := range []int64{MinTimestamp, -5 * Hour, 0, 10*Hour + 30*1000} {
+		app := db.Appender(nil)
+		if _, err := app.Append(0, seriesName(0), ts, 1); err != nil {
+			t.Fatalf("t=%d: %v", ts, err)
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		o.add(seriesName(0), ts, 1)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, db, "compact")
+	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+}
