@@ -44,9 +44,10 @@ const (
 )
 
 // Compact does whatever is due: cuts the head into blocks while it spans
-// 1.5 block ranges, applies retention, merges blocks (overlapping ones
-// first, then leveled ranges, then blocks with tombstones). The background
-// loop calls it; callers may too.
+// 1.5 block ranges, writes the samples older than the head's lower bound
+// to blocks of their own (persistPast), applies retention, merges blocks
+// (overlapping ones first, then leveled ranges, then blocks with
+// tombstones). The background loop calls it; callers may too.
 func (db *DB) Compact() error {
 	_, err := db.compact(context.Background(), false)
 	return err
@@ -60,8 +61,8 @@ func (db *DB) CompactReport(ctx context.Context) ([]CompactStats, error) {
 }
 
 // FlushHead writes everything in the head to blocks (one per block range
-// that holds samples) at once, whatever its span; the CLI's ingest and the
-// tests use it.
+// that holds samples, past samples included) at once, whatever its span;
+// the CLI's ingest and the tests use it.
 func (db *DB) FlushHead() ([]CompactStats, error) { return db.compact(context.Background(), true) }
 
 func (db *DB) compact(ctx context.Context, flush bool) ([]CompactStats, error) {
