@@ -35,6 +35,8 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	qConc := fs.Int("query.max-concurrency", def.Query.MaxConcurrency, "queries evaluated at once")
 	qSamples := fs.Int("query.max-samples", def.Query.MaxSamples, "samples one query may load")
 	walSync := fs.String("wal.sync", def.Write.WALSync, "when the WAL is fsynced: interval (a write is answered once written to the OS, fsynced every 100ms: survives kill -9), batch (answered once on disk: survives a power cut), always, none")
+	walComp := fs.Bool("storage.tsdb.wal-compression", def.Write.WALCompression != "none", "compress WAL records (Prometheus's flag and default); false writes them as they are")
+	walCompType := fs.String("storage.tsdb.wal-compression-type", compressionType(def.Write.WALCompression), "snappy (a third smaller, replays about as fast) or zstd (two thirds smaller, dearer to write and replay)")
 	adminAPI := fs.Bool("web.enable-admin-api", def.Web.EnableAdminAPI, "serve /api/v1/admin/... (delete_series, clean_tombstones, snapshot, snapshots, compact)")
 	pprofOn := fs.Bool("web.enable-pprof", def.Web.EnablePprof, "serve Go's profiler under /debug/pprof/")
 	webCfg := fs.String("web.config.file", def.Web.ConfigFile, "Prometheus web configuration file: TLS and basic-auth users (exporter-toolkit format)")
@@ -84,6 +86,18 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 			cfg.Web.ConfigFile = *webCfg
 		}
 	})
+	// Prometheus's pair: the bool turns compression on or off, the type
+	// picks the algorithm; together they set write.wal_compression.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	switch {
+	case given["storage.tsdb.wal-compression"] && !*walComp:
+		cfg.Write.WALCompression = "none"
+	case given["storage.tsdb.wal-compression-type"]:
+		cfg.Write.WALCompression = *walCompType
+	case given["storage.tsdb.wal-compression"] && cfg.Write.WALCompression == "none":
+		cfg.Write.WALCompression = config.DefaultWALCompression
+	}
 	flags := map[string]string{}
 	fs.VisitAll(func(f *flag.Flag) { flags[f.Name] = f.Value.String() })
 	if err := cfg.Validate(); err != nil {
@@ -105,4 +119,13 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return srv.Run(ctx, 30*time.Second)
+}
+
+// compressionType is the --storage.tsdb.wal-compression-type shown for a
+// configured compression: the algorithm, snappy when compression is off.
+func compressionType(c string) string {
+	if c == "none" {
+		return "snappy"
+	}
+	return c
 }

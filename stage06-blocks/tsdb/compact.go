@@ -120,10 +120,11 @@ func (db *DB) written(st *CompactStats, start time.Time) {
 
 // cutHead writes the head's oldest block ranges to blocks while the head
 // spans 1.5 block ranges (everything with flush); cut says whether it cut
-// any (the WAL is then checkpointed once, by persistPast). Each range it cuts holds samples: after a cut the head's MinTime
-// is its oldest sample left (truncateMemory), so a head holding last
-// year's data and one sample of today costs a block per range of last
-// year's data, not one per two hours in between.
+// any (the WAL is then checkpointed once, by persistPast). Each range it
+// cuts holds samples: after a cut the head's MinTime is its oldest sample
+// left (truncateMemory), so a head holding last year's data and one sample
+// of today costs a block per range of last year's data, not one per two
+// hours in between.
 func (db *DB) cutHead(ctx context.Context, flush bool) (out []CompactStats, cut bool, err error) {
 	h, r := db.head, db.opts.BlockRange
 	cutTo := int64(math.MinInt64)
@@ -221,7 +222,11 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	g := db.readers.advance()
 	db.readers.wait(g, db.opts.ReaderWait)
 	h.truncateMemory(maxt)
-	db.removeHeadFiles(db.readers.schedule(g, h.hc.FilesBefore(maxt)))
+	// The head-chunks files of the dropped range go once no reader opened
+	// before the truncation is left: one opened between advance and
+	// truncateMemory may still hold refs into them. A generation started
+	// now covers it (readers opened from here on no longer see the range).
+	db.removeHeadFiles(db.readers.schedule(db.readers.advance(), h.hc.Truncate(maxt)))
 	return st, nil
 }
 

@@ -24,13 +24,18 @@ import (
 const (
 	crashEnvDir  = "TSDB_CRASH_CHILD_DIR"
 	crashEnvMode = "TSDB_CRASH_CHILD_MODE"
+	crashEnvComp = "TSDB_CRASH_CHILD_WAL_COMPRESSION"
 	crashSeries  = 50
 	crashStep    = int64(1000)
 )
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashEnvDir); dir != "" {
-		if err := crashChild(dir, os.Getenv(crashEnvMode)); err != nil {
+		c, err := wal.ParseCompression(os.Getenv(crashEnvComp))
+		if err == nil {
+			err = crashChild(dir, os.Getenv(crashEnvMode), c)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(3)
 		}
@@ -44,8 +49,11 @@ func TestMain(m *testing.M) {
 // cut: out-of-order samples that go to the past stores.
 const crashPastSeries = 5
 
-func crashOpts(mode string) Options {
-	o := Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true,
+// crashOpts: small blocks, WAL segments and head-chunks files, so that a
+// run cuts blocks, checkpoints and removes head-chunks files many times;
+// in "past" mode, an out-of-order window that takes every sample.
+func crashOpts(mode string, c wal.Compression) Options {
+	o := Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true, WALCompression: c,
 		HeadChunkFileSize: 64 << 10, WALSegmentSize: 64 << 10,
 		CompactionRanges: []int64{20 * crashStep, 60 * crashStep, 180 * crashStep}}
 	if mode == "past" {
@@ -56,8 +64,8 @@ func crashOpts(mode string) Options {
 
 func crashValue(i int, k int64) float64 { return float64(i)*1e6 + float64(k) + 0.25 }
 
-func crashChild(dir, mode string) error {
-	db, err := Open(dir, crashOpts(mode))
+func crashChild(dir, mode string, c wal.Compression) error {
+	db, err := Open(dir, crashOpts(mode, c))
 	if err != nil {
 		return err
 	}
@@ -107,9 +115,13 @@ func runCrash(t *testing.T, mode string) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	acked := int64(-1)
+	// Each round writes with another WAL compression, so the log each
+	// restart replays mixes them.
+	comps := []wal.Compression{wal.CompressionSnappy, wal.CompressionZstd, wal.CompressionNone}
 	for round := range 3 {
+		comp := comps[round]
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvMode+"="+mode)
+		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvMode+"="+mode, crashEnvComp+"="+comp.String())
 		stdout, _ := cmd.StdoutPipe()
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -140,7 +152,7 @@ func runCrash(t *testing.T, mode string) {
 		if n < killAt {
 			t.Fatalf("round %d: child ended after %d acks: %s", round, n, stderr.String())
 		}
-		db := openDB(t, dir, crashOpts(mode))
+		db := openDB(t, dir, crashOpts(mode, comps[(round+1)%len(comps)])) // reopened with the next setting
 		res := collect(t, db, math.MinInt64, math.MaxInt64)
 		for i := range crashSeries {
 			ss := res[lbls("crash", "i", strconv.Itoa(i)).String()]
@@ -180,7 +192,7 @@ func runCrash(t *testing.T, mode string) {
 			}
 			t.Logf("round %d: %d past chunks in the head after the replay", round, past)
 		}
-		t.Logf("round %d: killed after ack %d; %d blocks; recovery: %d WAL records, %d head chunks re-mapped", round, acked, len(db.Blocks()), db.Recovery().WALRecords, db.Recovery().HeadChunks)
+		t.Logf("round %d (wal %v): killed after ack %d; %d blocks; recovery: %d WAL records, %d head chunks re-mapped", round, comp, acked, len(db.Blocks()), db.Recovery().WALRecords, db.Recovery().HeadChunks)
 		db.Close()
 	}
 }

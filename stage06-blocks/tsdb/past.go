@@ -3,12 +3,10 @@ package tsdb
 import (
 	"fmt"
 	"math"
-	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/block"
 )
 
@@ -59,7 +57,7 @@ func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
 	if err != nil {
 		return out, err
 	}
-	if _, err := wal.Checkpoint(filepath.Join(db.dir, WALDirname), seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, h.minValid.Load()); err != nil {
+	if _, err := db.wal.Checkpoint(seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, h.minValid.Load()); err != nil {
 		return out, fmt.Errorf("tsdb: wal checkpoint: %w", err)
 	}
 	return out, nil

@@ -238,6 +238,7 @@ func (s *Server) open() {
 	so.OutOfOrderWindow = time.Duration(s.cfg.Write.OutOfOrderWindow).Milliseconds()
 	so.FutureGrace = time.Duration(s.cfg.Write.FutureGrace).Milliseconds()
 	so.WALSync = s.walSync()
+	so.WALCompression = s.walCompression()
 	so.OnBlockWritten = s.blockWritten
 	so.OnRetention = s.retentionDeleted
 	so.Repair = so.Repair || s.opts.Repair
