@@ -19,7 +19,7 @@ import (
 // cmdStart runs the server until SIGINT or SIGTERM. Settings: defaults,
 // then the --config file, then the flags given on the command line.
 func cmdStart(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "start", "[--listen ADDR] [--data-dir DIR] [--retention 0] [--write.future-grace 10m] [--config FILE] [--web.enable-admin-api] [--web.config.file FILE]", stderr)
+	fs := cli.NewFlags(prog, "start", "[--listen ADDR] [--data-dir DIR] [--retention 0] [--write.future-grace 10m] [--write.out-of-order-window 100y] [--config FILE] [--web.enable-admin-api] [--web.config.file FILE]", stderr)
 	def := config.Default()
 	listen := fs.String("listen", def.Listen, "HTTP listen address")
 	dataDir := fs.String("data-dir", def.DataDir, "data directory (blocks, WAL, snapshots)")
@@ -27,6 +27,8 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&retention, "retention", "delete blocks older than this, measured from the clock, and refuse samples older than that (0, the default: keep everything)")
 	grace := def.Write.FutureGrace
 	fs.Var(&grace, "write.future-grace", "refuse samples further ahead of the clock than this")
+	oooWindow := def.Write.OutOfOrderWindow
+	fs.Var(&oooWindow, "write.out-of-order-window", "accept samples up to this much older than the newest stored, also older than the newest block (0: refuse them, Prometheus's default)")
 	cfgFile := fs.String("config", "", "YAML config file (see README); flags override it")
 	qTimeout := def.Query.Timeout
 	fs.Var(&qTimeout, "query.timeout", "per-query timeout")
@@ -68,6 +70,8 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 			cfg.Retention = retention
 		case "write.future-grace":
 			cfg.Write.FutureGrace = grace
+		case "write.out-of-order-window":
+			cfg.Write.OutOfOrderWindow = oooWindow
 		case "query.timeout":
 			cfg.Query.Timeout = qTimeout
 		case "query.max-concurrency":

@@ -44,18 +44,28 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// crashPastSeries are the series the "past" mode writes backwards in time,
+// one sample per commit each, below the head's lower bound once blocks are
+// cut: out-of-order samples that go to the past stores.
+const crashPastSeries = 5
+
 // crashOpts: small blocks, WAL segments and head-chunks files, so that a
-// run cuts blocks, checkpoints and removes head-chunks files many times.
-func crashOpts(c wal.Compression) Options {
-	return Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true, WALCompression: c,
+// run cuts blocks, checkpoints and removes head-chunks files many times;
+// in "past" mode, an out-of-order window that takes every sample.
+func crashOpts(mode string, c wal.Compression) Options {
+	o := Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true, WALCompression: c,
 		HeadChunkFileSize: 64 << 10, WALSegmentSize: 64 << 10,
 		CompactionRanges: []int64{20 * crashStep, 60 * crashStep, 180 * crashStep}}
+	if mode == "past" {
+		o.OutOfOrderWindow = 1 << 50
+	}
+	return o
 }
 
 func crashValue(i int, k int64) float64 { return float64(i)*1e6 + float64(k) + 0.25 }
 
 func crashChild(dir, mode string, c wal.Compression) error {
-	db, err := Open(dir, crashOpts(c))
+	db, err := Open(dir, crashOpts(mode, c))
 	if err != nil {
 		return err
 	}
@@ -66,7 +76,7 @@ func crashChild(dir, mode string, c wal.Compression) error {
 		start = max(start, b.MaxTime/crashStep)
 	}
 	start = max(start, 0)
-	if mode == "compact" {
+	if mode == "compact" || mode == "past" {
 		go func() {
 			for {
 				if err := db.Compact(); err != nil {
@@ -84,6 +94,13 @@ func crashChild(dir, mode string, c wal.Compression) error {
 				return err
 			}
 			refs[i] = ref
+		}
+		if mode == "past" {
+			for i := range crashPastSeries {
+				if _, err := app.Append(0, lbls("past", "i", strconv.Itoa(i)), -k*crashStep, crashValue(i, k)); err != nil {
+					return err
+				}
+			}
 		}
 		if err := app.Commit(); err != nil {
 			return err
@@ -112,6 +129,12 @@ func runCrash(t *testing.T, mode string) {
 			t.Fatal(err)
 		}
 		killAt := 100 + rng.IntN(400)
+		if mode == "past" {
+			// Every compaction pass writes past blocks and merges them
+			// into the blocks they overlap: fewer acks cover several
+			// cuts, flushes and merges, in less time.
+			killAt = 60 + rng.IntN(240)
+		}
 		sc := bufio.NewScanner(stdout)
 		n := 0
 		for sc.Scan() {
@@ -129,7 +152,7 @@ func runCrash(t *testing.T, mode string) {
 		if n < killAt {
 			t.Fatalf("round %d: child ended after %d acks: %s", round, n, stderr.String())
 		}
-		db := openDB(t, dir, crashOpts(comps[(round+1)%len(comps)])) // reopened with the next setting
+		db := openDB(t, dir, crashOpts(mode, comps[(round+1)%len(comps)])) // reopened with the next setting
 		res := collect(t, db, math.MinInt64, math.MaxInt64)
 		for i := range crashSeries {
 			ss := res[lbls("crash", "i", strconv.Itoa(i)).String()]
@@ -142,6 +165,33 @@ func runCrash(t *testing.T, mode string) {
 				}
 			}
 		}
+		if mode == "past" {
+			// Checked as recovered, then compacted: a crash between
+			// writing a past block and merging it leaves blocks that
+			// overlap, which the next compaction merges.
+			past := db.Head().Stats().PastChunks
+			for pass := range 2 {
+				if pass == 1 {
+					if err := db.Compact(); err != nil {
+						t.Fatal(err)
+					}
+					checkClean(t, db, "compaction after the crash")
+					res = collect(t, db, math.MinInt64, math.MaxInt64)
+				}
+				for i := range crashPastSeries {
+					got := map[int64]float64{}
+					for _, s := range res[lbls("past", "i", strconv.Itoa(i)).String()] {
+						got[s.T] = s.V
+					}
+					for k := int64(0); k <= acked; k++ {
+						if v, ok := got[-k*crashStep]; !ok || v != crashValue(i, k) {
+							t.Fatalf("round %d pass %d: past series %d t=%d: %v, %v; want %v acknowledged; recovery %+v", round, pass, i, -k*crashStep, v, ok, crashValue(i, k), db.Recovery())
+						}
+					}
+				}
+			}
+			t.Logf("round %d: %d past chunks in the head after the replay", round, past)
+		}
 		t.Logf("round %d (wal %v): killed after ack %d; %d blocks; recovery: %d WAL records, %d head chunks re-mapped", round, comp, acked, len(db.Blocks()), db.Recovery().WALRecords, db.Recovery().HeadChunks)
 		db.Close()
 	}
@@ -150,3 +200,8 @@ func runCrash(t *testing.T, mode string) {
 func TestCrashDuringIngestion(t *testing.T) { runCrash(t, "ingest") }
 
 func TestCrashDuringBlockWriting(t *testing.T) { runCrash(t, "compact") }
+
+// TestCrashWithPastSamples kills a writer whose every commit also holds
+// samples older than the head's lower bound, while it compacts in a loop
+// (past samples written to blocks, vertical compaction, checkpoints).
+func TestCrashWithPastSamples(t *testing.T) { runCrash(t, "past") }

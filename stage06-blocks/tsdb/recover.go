@@ -17,7 +17,9 @@ import (
 // files (by series ref), then the WAL from its last checkpoint on. A WAL
 // sample is skipped when a block already covers its time or a re-mapped
 // chunk already holds it, so the WAL only fills the open chunks and the
-// out-of-order samples.
+// out-of-order samples. With an out-of-order window, a sample older than
+// the newest block's end goes to its series' past store instead (flushPast
+// writes those to blocks).
 func (db *DB) recoverHead() error {
 	minValid := int64(math.MinInt64)
 	for _, b := range db.blocks {
@@ -232,7 +234,18 @@ func (rp *replayer) samplesRecord(samples []wal.RefSample) {
 			continue
 		}
 		if rs.T < rp.minValid {
-			rec.SamplesSkipped++ // in a block
+			if h.opts.OutOfOrderWindow <= 0 {
+				rec.SamplesSkipped++ // in a block
+				continue
+			}
+			// A sample the past store took and compaction has not written
+			// yet (the checkpoint after flushPast drops those it wrote),
+			// or one of a range cut to a block just before a crash that
+			// left its segment: written again, the copy makes a block that
+			// overlaps and vertical compaction merges, deduplicated.
+			s.addPast(rs.T, rs.V)
+			h.hasPast.Store(true)
+			rec.SamplesLoaded++
 			continue
 		}
 		switch {

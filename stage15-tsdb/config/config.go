@@ -14,7 +14,7 @@
 //	  lookback_delta: 5m
 //	write:
 //	  max_body_bytes: 33554432
-//	  out_of_order_window: 0s
+//	  out_of_order_window: 100y
 //	  future_grace: 10m
 //	  wal_sync: interval
 //	  max_metadata: 10000
@@ -106,8 +106,10 @@ type WriteConfig struct {
 	// MaxBodyBytes caps a write request's body (after decompression for
 	// remote write). Defaults to 32 MiB; larger bodies get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// OutOfOrderWindow accepts samples this much older than a head's newest
-	// sample. Defaults to 0: they are rejected.
+	// OutOfOrderWindow accepts samples up to this much older than the
+	// newest sample stored, also those older than the newest block
+	// (stage06's past stores). Defaults to DefaultOutOfOrderWindow; 0
+	// refuses them, as Prometheus does by default.
 	OutOfOrderWindow Duration `yaml:"out_of_order_window"`
 	// FutureGrace is how far ahead of the server's clock a sample may be;
 	// later ones are refused (400). Defaults to 10m, Mimir's
@@ -145,19 +147,27 @@ const (
 	// is measured from the clock, so with 15d the guide's examples, dated
 	// December 2023, and the TSBS files, dated 2024, would be refused as
 	// too old; a store that deletes data needs the user to ask for it.
-	DefaultRetention      = 0
-	DefaultFutureGrace    = 10 * time.Minute
-	DefaultQueryTimeout   = 2 * time.Minute
-	DefaultMaxConcurrency = 20
-	DefaultMaxSamples     = 50_000_000
-	DefaultMaxQueryMemory = 1 << 30
-	DefaultMaxResponse    = 256 << 20
-	DefaultLookbackDelta  = 5 * time.Minute
-	DefaultMaxBodyBytes   = 32 << 20
-	DefaultWALSync        = "interval"
-	DefaultWALCompression = "snappy"
-	DefaultMaxMetadata    = 10_000
-	DefaultMaxMetaPerName = 10
+	DefaultRetention   = 0
+	DefaultFutureGrace = 10 * time.Minute
+	// DefaultOutOfOrderWindow is a century: any timestamp the retention
+	// keeps is accepted in any order, as VictoriaMetrics and InfluxDB do,
+	// so the guide's December 2023 examples, the TSBS import (2024) and a
+	// write of "now" work in any order. Prometheus's default is 0. The
+	// cost: an out-of-order sample takes a chunk of its own in the head,
+	// and one older than the newest block makes compaction write a block
+	// for it and merge that block with the ones it overlaps.
+	DefaultOutOfOrderWindow = 100 * 365 * 24 * time.Hour
+	DefaultQueryTimeout     = 2 * time.Minute
+	DefaultMaxConcurrency   = 20
+	DefaultMaxSamples       = 50_000_000
+	DefaultMaxQueryMemory   = 1 << 30
+	DefaultMaxResponse      = 256 << 20
+	DefaultLookbackDelta    = 5 * time.Minute
+	DefaultMaxBodyBytes     = 32 << 20
+	DefaultWALSync          = "interval"
+	DefaultWALCompression   = "snappy"
+	DefaultMaxMetadata      = 10_000
+	DefaultMaxMetaPerName   = 10
 )
 
 // Default returns the configuration with every default applied.
@@ -174,7 +184,7 @@ func Default() Config {
 			MaxResponseBytes: DefaultMaxResponse,
 			LookbackDelta:    Duration(DefaultLookbackDelta),
 		},
-		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync, WALCompression: DefaultWALCompression,
+		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, OutOfOrderWindow: Duration(DefaultOutOfOrderWindow), FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync, WALCompression: DefaultWALCompression,
 			MaxMetadata: DefaultMaxMetadata, MaxMetadataPerMetric: DefaultMaxMetaPerName},
 	}
 }

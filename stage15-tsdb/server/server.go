@@ -111,7 +111,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		HeadSeries: s.gauge(func(db *tsdb.DB) float64 { return float64(db.Head().NumSeries()) }),
 		HeadChunks: s.gauge(func(db *tsdb.DB) float64 {
 			st := db.Head().Stats()
-			return float64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+			return float64(st.OpenChunks + st.MappedChunks + st.OOOChunks + st.PastChunks)
 		}),
 		WALBytes: s.gauge(func(db *tsdb.DB) float64 { return float64(db.WALSize()) }),
 		Blocks:   s.gauge(func(db *tsdb.DB) float64 { return float64(len(db.Blocks())) }),
