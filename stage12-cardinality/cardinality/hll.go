@@ -294,7 +294,7 @@ func laneMax(a, b uint64) uint64 {
 // fieldMax is the per-field maximum of two words whose six-bit fields sit
 // 12 bits apart.
 func fieldMax(a, b uint64) uint64 {
-	const guard = 0x040040040040 // the bit above each field
+	const guard = 0x040040040040    // the bit above each field
 	ge := ((a | guard) - b) & guard // guard bit kept where a >= b
 	m := ge - ge>>6                 // the six field bits where a >= b
 	return a&m | b&^m
