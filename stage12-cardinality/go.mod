@@ -2,7 +2,10 @@ module github.com/tsdb-course/stage12-cardinality
 
 go 1.26.7
 
-require github.com/cespare/xxhash/v2 v2.3.0
+require (
+	github.com/cespare/xxhash/v2 v2.3.0
+	github.com/tsdb-course/stage01-memstore v0.0.0-00010101000000-000000000000
+)
 
 replace (
 	github.com/tsdb-course/stage01-memstore => ../stage01-memstore
