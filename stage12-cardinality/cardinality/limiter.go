@@ -61,8 +61,9 @@ func (l Limits) For(metric string) int {
 
 // LimiterOptions configure a Limiter. The zero value is valid.
 type LimiterOptions struct {
-	// Tracker, if set, is told about every new series the limiter is
-	// asked about, admitted or refused.
+	// Tracker, if set, is offered every new series the limiter is asked
+	// about, admitted or refused (Tracker.Offer: added in the background,
+	// off stage06's series-creation lock).
 	Tracker *Tracker
 	// Now is the clock of the dropped-writes windows. Defaults to time.Now.
 	Now func() time.Time
@@ -151,7 +152,7 @@ func (l *Limiter) Admit(lset model.Labels, hash uint64, counts tsdb.SeriesCounts
 		}
 	}
 	if t := l.opts.Tracker; t != nil {
-		t.AddSeries(lset, hash, err == nil)
+		t.Offer(lset, hash, err == nil)
 	}
 	if err != nil {
 		l.drop(metric)

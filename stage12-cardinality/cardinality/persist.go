@@ -46,6 +46,7 @@ var ErrTrackerFile = errors.New("cardinality: bad tracker file")
 func (t *Tracker) MarshalBinary() ([]byte, error) {
 	b := append([]byte(trackerMagic), trackerVersion)
 	b = binary.AppendVarint(b, t.opts.Now().UnixMilli())
+	t.Flush()
 	t.mu.Lock()
 	var err error
 	if b, err = appendSketch(b, t.global); err != nil {

@@ -96,7 +96,31 @@ type Tracker struct {
 	history []Snapshot
 
 	shards [seriesShards]seriesShard
+
+	// The intake of Offer: series collected in batches that a worker
+	// goroutine (running only while there are batches) adds, so that the
+	// TSDB's series creation, which calls Offer under its lock, pays for
+	// an append, not for the sketches.
+	inMu    sync.Mutex
+	idle    *sync.Cond // on inMu: signalled when the worker stops
+	pending []seriesEvent
+	queue   [][]seriesEvent
+	working bool
 }
+
+type seriesEvent struct {
+	lset    model.Labels
+	hash    uint64
+	created bool
+}
+
+// Intake sizes: a batch is handed to the worker at intakeBatch series;
+// past intakeQueue batches waiting, Offer adds them itself (so a worker
+// that falls behind slows creation down rather than growing memory).
+const (
+	intakeBatch = 1024
+	intakeQueue = 64
+)
 
 type metricSketch struct {
 	series *HLL
@@ -129,6 +153,7 @@ func NewTracker(opts TrackerOptions) *Tracker {
 		metrics: map[string]*metricSketch{},
 		values:  NewTopK[LabelValue](opts.TopLabelValues),
 	}
+	t.idle = sync.NewCond(&t.inMu)
 	per := max(1, (opts.TopSeries+seriesShards-1)/seriesShards)
 	for i := range t.shards {
 		t.shards[i].top = NewTopK[uint64](per)
@@ -137,15 +162,85 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	return t
 }
 
+// Offer is AddSeries deferred: the series is queued and added in the
+// background, in batches. Every reader of the tracker (Total, Metrics,
+// Snapshot, Save …) first waits for what was offered before it, so no
+// offered series is ever missing from an answer. lset must not be changed
+// afterwards (stage01's Labels are not).
+func (t *Tracker) Offer(lset model.Labels, hash uint64, created bool) {
+	t.inMu.Lock()
+	t.pending = append(t.pending, seriesEvent{lset, hash, created})
+	var inline []seriesEvent
+	if len(t.pending) >= intakeBatch {
+		if len(t.queue) >= intakeQueue {
+			inline = t.pending
+		} else {
+			t.queue = append(t.queue, t.pending)
+			if !t.working {
+				t.working = true
+				go t.work()
+			}
+		}
+		t.pending = make([]seriesEvent, 0, intakeBatch)
+	}
+	t.inMu.Unlock()
+	if inline != nil {
+		t.addBatch(inline)
+	}
+}
+
+// work adds queued batches until there are none.
+func (t *Tracker) work() {
+	for {
+		t.inMu.Lock()
+		if len(t.queue) == 0 {
+			t.working = false
+			t.idle.Broadcast()
+			t.inMu.Unlock()
+			return
+		}
+		b := t.queue[0]
+		t.queue = t.queue[1:]
+		t.inMu.Unlock()
+		t.addBatch(b)
+	}
+}
+
+// Flush adds every series offered so far.
+func (t *Tracker) Flush() {
+	t.inMu.Lock()
+	for t.working {
+		t.idle.Wait()
+	}
+	batches := append(t.queue, t.pending)
+	t.queue, t.pending = nil, nil
+	t.inMu.Unlock()
+	for _, b := range batches {
+		t.addBatch(b)
+	}
+}
+
+func (t *Tracker) addBatch(b []seriesEvent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range b {
+		t.addSeriesLocked(e.lset, e.hash, e.created)
+	}
+}
+
 // AddSeries records a series seen for the first time (hash is
 // lset.Hash()). created says whether the TSDB created it: refused
 // series count in the HLLs (they show the demand) but not among the label
 // values by series (those show what is stored). Seeing a series again is
 // harmless for the HLLs.
 func (t *Tracker) AddSeries(lset model.Labels, hash uint64, created bool) {
-	metric := lset.Name()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.addSeriesLocked(lset, hash, created)
+}
+
+func (t *Tracker) addSeriesLocked(lset model.Labels, hash uint64, created bool) {
+	metric := lset.Name()
 	t.global.Add(hash)
 	m := t.metric(metric)
 	m.series.Add(hash)
@@ -213,6 +308,7 @@ func (t *Tracker) Sample(hash uint64, lset model.Labels) {
 
 // Total is the estimated number of distinct series seen.
 func (t *Tracker) Total() uint64 {
+	t.Flush()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.global.Count()
@@ -235,6 +331,7 @@ type LabelCard struct {
 
 // Metrics returns every metric's estimates, the most series first.
 func (t *Tracker) Metrics() []MetricCard {
+	t.Flush()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]MetricCard, 0, len(t.metrics))
@@ -249,6 +346,7 @@ func (t *Tracker) Metrics() []MetricCard {
 
 // Metric returns one metric's estimates.
 func (t *Tracker) Metric(name string) (MetricCard, bool) {
+	t.Flush()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	m, ok := t.metrics[name]
@@ -297,6 +395,7 @@ func (t *Tracker) TopSeries(n int) []SeriesEntry {
 // TopLabelValues returns the n label values that brought the most series
 // (all tracked ones if n ≤ 0), most first.
 func (t *Tracker) TopLabelValues(n int) []Entry[LabelValue] {
+	t.Flush()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.values.Top(n)
@@ -308,6 +407,7 @@ func (t *Tracker) TopLabelValues(n int) []Entry[LabelValue] {
 // the hour has changed.
 func (t *Tracker) Snapshot() Snapshot {
 	now := t.opts.Now().Truncate(time.Hour)
+	t.Flush()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := Snapshot{Time: now, Total: t.global.Count(), Metrics: map[string]uint64{}}
@@ -362,6 +462,8 @@ func (t *Tracker) Merge(o *Tracker) {
 	if t == o {
 		return
 	}
+	t.Flush()
+	o.Flush()
 	o.mu.Lock()
 	t.mu.Lock()
 	t.global.Merge(o.global)

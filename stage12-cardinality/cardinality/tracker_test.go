@@ -196,7 +196,11 @@ func TestTrackerConcurrent(t *testing.T) {
 			for i := range 2000 {
 				ls := lbls("__name__", "m", "g", fmt.Sprint(g), "i", fmt.Sprint(i))
 				h := ls.Hash()
-				tr.SeriesCreated(ls, h)
+				if g%2 == 0 {
+					tr.SeriesCreated(ls, h)
+				} else {
+					tr.Offer(ls, h, true) // in the background
+				}
 				tr.Sample(h, ls)
 				if i%500 == 0 {
 					_ = tr.Metrics()
@@ -215,5 +219,38 @@ func TestTrackerConcurrent(t *testing.T) {
 	}
 	if m, _ := tr.Metric("m"); relErr(m.Series, 8000) > 3*StdError {
 		t.Fatalf("series %d, want 8000 ± 3σ", m.Series)
+	}
+}
+
+// TestTrackerOffer: series offered (batched, added by a worker) are all
+// in every answer given after the Offer returned, and a full queue makes
+// Offer add them itself.
+func TestTrackerOffer(t *testing.T) {
+	tr := NewTracker(TrackerOptions{})
+	exact := NewCounter()
+	n := intakeBatch*(intakeQueue+3) + 17
+	for i := range n {
+		ls := lbls("__name__", fmt.Sprint("m", i%3), "i", fmt.Sprint(i))
+		exact.Add(ls, ls.Hash())
+		tr.Offer(ls, ls.Hash(), i%5 != 0)
+		if i == 5000 {
+			if m, _ := tr.Metric("m1"); relErr(m.Series, 5001/3) > 3*StdError {
+				t.Fatalf("after 5,001 offers m1 has %d series", m.Series)
+			}
+		}
+	}
+	if got := tr.Total(); relErr(got, n) > 3*StdError {
+		t.Fatalf("total %d, want %d", got, n)
+	}
+	for _, m := range tr.Metrics() {
+		if want := exact.Exact().Metrics[m.Name]; relErr(m.Series, want) > 3*StdError {
+			t.Fatalf("%s: %d, want %d", m.Name, m.Series, want)
+		}
+	}
+	// Refused series (every fifth) are not counted among label values:
+	// the summary's total is one per created series (one label each).
+	tr.Flush()
+	if want := uint64(n - (n+4)/5); tr.values.Total() != want {
+		t.Fatalf("label values count %d created series, want %d", tr.values.Total(), want)
 	}
 }
