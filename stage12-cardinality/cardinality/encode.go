@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 )
 
 // The HLL's binary form, version 1 (all integers little-endian):
@@ -13,8 +14,13 @@ import (
 //	byte 1       version (1)
 //	byte 2       precision (14)
 //	byte 3       form: 0 sparse, 1 dense
-//	sparse:      uvarint n, then n uvarints: the sorted entries
-//	             (index25<<6 | rank) as deltas, the first from 0
+//	sparse:      uvarint n, byte k, then a bit stream (most significant
+//	             bit of each byte first) of the n entries in index order:
+//	             the gap to the previous 25-bit index (the first: the
+//	             index itself; the others: the gap minus one) Rice-coded
+//	             with parameter k — gap>>k in unary (that many 1s, a 0),
+//	             then its k low bits — then rank−1 in unary; zero bits pad
+//	             the last byte. k = ⌊log2(2^25/(n+1))⌋, the gaps' scale.
 //	dense:       12,288 bytes: register j in bits [6j, 6j+6)
 //	last 4 bytes CRC-32C (Castagnoli) of every byte before it
 //
@@ -60,11 +66,21 @@ func (h *HLL) AppendBinary(b []byte) ([]byte, error) {
 	} else {
 		b = append(b, encMagic, encVersion, Precision, formSparse)
 		b = binary.AppendUvarint(b, uint64(len(h.sparse)))
+		k := riceParam(len(h.sparse))
+		b = append(b, k)
+		w := bitWriter{b: b}
 		prev := uint32(0)
-		for _, e := range h.sparse {
-			b = binary.AppendUvarint(b, uint64(e-prev))
-			prev = e
+		for i, e := range h.sparse {
+			gap := e>>6 - prev
+			if i > 0 {
+				gap--
+			}
+			prev = e >> 6
+			w.ones(int(gap >> k))
+			w.bits(uint64(gap), int(k))
+			w.ones(int(e&63) - 1)
 		}
+		b = w.flush()
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli)), nil
 }
@@ -106,28 +122,30 @@ func (h *HLL) UnmarshalBinary(b []byte) error {
 		return nil
 	case formSparse:
 		n, k := binary.Uvarint(p)
-		if k <= 0 || n > sparseMax {
+		if k <= 0 || n > sparseMax || len(p) < k+1 {
 			return fmt.Errorf("%w: sparse entry count", ErrCorrupt)
 		}
-		p = p[k:]
+		param := p[k]
+		if param != riceParam(int(n)) {
+			return fmt.Errorf("%w: Rice parameter %d for %d entries", ErrCorrupt, param, n)
+		}
+		r := bitReader{b: p[k+1:]}
 		entries := make([]uint32, 0, n)
 		prev := uint64(0)
 		for i := range n {
-			d, k := binary.Uvarint(p)
-			if k <= 0 {
-				return fmt.Errorf("%w: sparse entry %d truncated", ErrCorrupt, i)
+			gap := r.unary(sparseBuckets)<<param | r.bits(int(param))
+			if i > 0 {
+				gap += prev + 1
 			}
-			p = p[k:]
-			e := prev + d
-			// Strictly increasing indexes (one entry each), ranks 1..40.
-			if (i > 0 && e>>6 <= prev>>6) || e>>6 >= sparseBuckets || e&63 == 0 || e&63 > maxSparseRank {
-				return fmt.Errorf("%w: sparse entry %d (%#x) out of order or out of range", ErrCorrupt, i, e)
+			rank := r.unary(maxSparseRank) + 1
+			if r.err || gap >= sparseBuckets || rank > maxSparseRank {
+				return fmt.Errorf("%w: sparse entry %d truncated or out of range", ErrCorrupt, i)
 			}
-			entries = append(entries, uint32(e))
-			prev = e
+			entries = append(entries, uint32(gap<<6|rank))
+			prev = gap
 		}
-		if len(p) != 0 {
-			return fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(p))
+		if !r.done() {
+			return fmt.Errorf("%w: trailing bits after the sparse entries", ErrCorrupt)
 		}
 		*h = HLL{sparse: entries}
 		return nil
@@ -143,4 +161,97 @@ func Decode(b []byte) (*HLL, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// riceParam is the Rice parameter for n entries: the gaps between n
+// random 25-bit indexes are about 2^25/(n+1) (geometric), and coding
+// gap>>k in unary costs about two bits when 2^k is near that scale.
+func riceParam(n int) uint8 {
+	return uint8(bits.Len64(uint64(sparseBuckets/(n+1))) - 1)
+}
+
+// bitWriter appends bits to b, most significant first.
+type bitWriter struct {
+	b    []byte
+	acc  uint64 // pending bits, the oldest highest
+	nacc int
+}
+
+func (w *bitWriter) bits(v uint64, n int) {
+	for n > 0 {
+		take := min(n, 56-w.nacc)
+		n -= take
+		w.acc = w.acc<<take | (v>>n)&(1<<take-1)
+		w.nacc += take
+		for w.nacc >= 8 {
+			w.nacc -= 8
+			w.b = append(w.b, byte(w.acc>>w.nacc))
+		}
+	}
+}
+
+// ones writes n 1s and a 0: n in unary.
+func (w *bitWriter) ones(n int) {
+	for ; n >= 32; n -= 32 {
+		w.bits(1<<32-1, 32)
+	}
+	w.bits((1<<n-1)<<1, n+1)
+}
+
+func (w *bitWriter) flush() []byte {
+	if w.nacc > 0 {
+		w.b = append(w.b, byte(w.acc<<(8-w.nacc)))
+		w.nacc = 0
+	}
+	return w.b
+}
+
+// bitReader reads what bitWriter wrote; err is set on reading past the end.
+type bitReader struct {
+	b   []byte
+	pos int // in bits
+	err bool
+}
+
+func (r *bitReader) bit() uint64 {
+	if r.pos >= 8*len(r.b) {
+		r.err = true
+		return 0
+	}
+	v := r.b[r.pos>>3] >> (7 - r.pos&7) & 1
+	r.pos++
+	return uint64(v)
+}
+
+func (r *bitReader) bits(n int) uint64 {
+	var v uint64
+	for range n {
+		v = v<<1 | r.bit()
+	}
+	return v
+}
+
+// unary reads 1s up to a 0; more than limit 1s is an error.
+func (r *bitReader) unary(limit uint64) uint64 {
+	var n uint64
+	for r.bit() == 1 {
+		if n++; n > limit {
+			r.err = true
+			return 0
+		}
+	}
+	return n
+}
+
+// done reports whether only zero padding, less than a byte, is left.
+func (r *bitReader) done() bool {
+	if r.err || 8*len(r.b)-r.pos >= 8 {
+		return false
+	}
+	for r.pos < 8*len(r.b) {
+		if r.bit() != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -185,15 +185,33 @@ func TestDecodeRefusesInvalid(t *testing.T) {
 	seal := func(b []byte) []byte {
 		return binary.LittleEndian.AppendUint32(b, crcOf(b))
 	}
+	// sparse builds a sparse body of n entries with Rice parameter k.
+	sparse := func(n uint64, k uint8, write func(w *bitWriter), extra ...byte) []byte {
+		w := bitWriter{b: append(binary.AppendUvarint([]byte{'H', 1, 14, 0}, n), k)}
+		write(&w)
+		return seal(append(w.flush(), extra...))
+	}
+	entry := func(w *bitWriter, gap uint64, k uint8, rank int) {
+		w.ones(int(gap >> k))
+		w.bits(gap, int(k))
+		w.ones(rank - 1)
+	}
+	k1, k2 := riceParam(1), riceParam(2)
 	cases := map[string][]byte{
 		"form 7":            seal([]byte{'H', 1, 14, 7}),
-		"rank 0":            seal([]byte{'H', 1, 14, 0, 1, 0x40}),
-		"rank 41":           seal([]byte{'H', 1, 14, 0, 1, 0x40 | 41}),
-		"repeated index":    seal([]byte{'H', 1, 14, 0, 2, 0x41, 0x01}),
-		"trailing":          seal([]byte{'H', 1, 14, 0, 1, 0x41, 0}),
+		"rank 41":           sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 41) }),
+		"index 2^25":        sparse(1, k1, func(w *bitWriter) { entry(w, 1<<25, k1, 1) }),
+		"trailing byte":     sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 1) }, 0),
+		"set padding bit":   sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 1); w.bits(1, 1) }),
+		"wrong parameter":   sparse(1, k1-1, func(w *bitWriter) { entry(w, 5, k1-1, 1) }),
+		"one entry of two":  sparse(2, k2, func(w *bitWriter) { entry(w, 5, k2, 1) }),
 		"count over max":    seal(binary.AppendUvarint([]byte{'H', 1, 14, 0}, sparseMax+1)),
 		"short dense":       seal(append([]byte{'H', 1, 14, 1}, make([]byte, 100)...)),
 		"dense register 63": seal(append([]byte{'H', 1, 14, 1, 63}, make([]byte, DenseBytes-1)...)),
+	}
+	// The builder itself is right: the same entry with rank 3 decodes.
+	if h, err := Decode(sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 3) })); err != nil || h.sparse[0] != 5<<6|3 {
+		t.Fatalf("valid sparse body: %v %v", h, err)
 	}
 	for name, b := range cases {
 		if _, err := Decode(b); !errors.Is(err, ErrCorrupt) {

@@ -29,7 +29,7 @@ func checkpoints(maxN int) []int {
 // to xxHash) and, up to 10^5, checked with a map.
 func TestMilestone1_HyperLogLogCounts(t *testing.T) {
 	maxN := 10_000_000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		maxN = 1_000_000
 	}
 	const bound = 3 * StdError
