@@ -342,6 +342,11 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 			_ = os.Remove(f.Name())
 		}
 	}()
+	// CreateTemp makes the file 0600; the files here are not secret and
+	// an operator reads them (limits.json).
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("cardinality: %w", err)
+	}
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("cardinality: write %s: %w", f.Name(), err)
 	}

@@ -68,6 +68,9 @@ type SeriesEntry struct {
 	Count, Err uint64
 }
 
+// Lower is the guaranteed part of the count: Count − Err ≤ true count.
+func (e SeriesEntry) Lower() uint64 { return e.Count - e.Err }
+
 // Snapshot is the tracker's estimates at one hour: the history the growth
 // rate and the forecast are computed from.
 type Snapshot struct {
@@ -81,10 +84,10 @@ type Snapshot struct {
 // the label's values; heavy hitters among series (by samples) and label
 // values (by series); hourly snapshots. It is safe for concurrent use.
 //
-// It is fed two ways: AddSeries when a series is first seen (stage06's
-// admission hook, through the Limiter, calls it for each new series,
-// admitted or not), and Sample for every sample (cheap: one shard lock and
-// one counter). Sketches only grow: a series that stops being written
+// It is fed two ways: AddSeries when a series is first seen (or Offer,
+// which defers the work to a background worker: stage06's admission hook,
+// through the Limiter, offers each new series, admitted or not), and
+// Sample for every sample (cheap: one shard lock and one counter). Sketches only grow: a series that stops being written
 // stays counted, which is what "series seen in the period" means.
 type Tracker struct {
 	opts TrackerOptions

@@ -83,7 +83,6 @@ func TestTrackerEstimates(t *testing.T) {
 	}
 }
 
-func (e SeriesEntry) Lower() uint64 { return e.Count - e.Err }
 
 // TestTrackerPersistence: save, load: every estimate, sample, heavy
 // hitter and snapshot comes back; the file is replaced atomically and a
