@@ -83,7 +83,6 @@ func TestTrackerEstimates(t *testing.T) {
 	}
 }
 
-
 // TestTrackerPersistence: save, load: every estimate, sample, heavy
 // hitter and snapshot comes back; the file is replaced atomically and a
 // damaged file is refused, not half-loaded.
