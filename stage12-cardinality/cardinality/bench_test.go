@@ -3,6 +3,7 @@ package cardinality
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage04-wal/wal"
@@ -117,89 +118,118 @@ func BenchmarkTrackerFile(b *testing.B) {
 }
 
 // benchDB opens a stage06 DB, with the limiter (limits far above the
-// load, so it refuses nothing) or without.
-func benchDB(b *testing.B, limited bool) *tsdb.DB {
+// load, so it refuses nothing, and a tracker) or without. flush waits for
+// the tracker's worker (nil without a limiter).
+func benchDB(b *testing.B, limited, tracked bool) (db *tsdb.DB, flush func()) {
 	opts := tsdb.Options{WALSync: wal.SyncNone, NoBackgroundCompaction: true}
+	flush = func() {}
 	if limited {
-		lim := NewLimiter(Limits{Default: 1 << 30, Global: 1 << 30}, LimiterOptions{Tracker: NewTracker(TrackerOptions{})})
+		var tr *Tracker
+		if tracked {
+			tr = NewTracker(TrackerOptions{})
+			flush = tr.Flush
+		}
+		lim := NewLimiter(Limits{Default: 1 << 30, Global: 1 << 30}, LimiterOptions{Tracker: tr})
 		opts.AdmitSeries = lim.Admit
 	}
 	db, err := tsdb.Open(b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return db
+	return db, flush
+}
+
+// pairMetrics reports the per-unit cost without and with the limiter and
+// the overhead. The two are timed alternately, in the same iterations, so
+// a shared machine's load hits both alike.
+func pairMetrics(b *testing.B, off, on time.Duration, units int, unit string) {
+	per := float64(b.N * units)
+	b.ReportMetric(float64(off.Nanoseconds())/per, unit+"-without")
+	b.ReportMetric(float64(on.Nanoseconds())/per, unit+"-with")
+	b.ReportMetric(100*(float64(on)-float64(off))/float64(off), "overhead-%")
 }
 
 // BenchmarkLimitedAppend: stage06's append path (10,000 series, refs
-// reused, one commit per scrape) with the limiter installed and without.
-// Samples of existing series never reach the limiter, so the two should
-// match.
+// reused, one commit per scrape) without and with the limiter, a scrape
+// of each per iteration. Samples of existing series never reach the
+// limiter, so the two should match.
 func BenchmarkLimitedAppend(b *testing.B) {
-	for _, limited := range []bool{false, true} {
-		b.Run(fmt.Sprint("limiter=", limited), func(b *testing.B) {
-			const n = 10_000
-			db := benchDB(b, limited)
-			defer db.Close()
-			lsets := make([]model.Labels, n)
-			refs := make([]uint64, n)
-			for i := range lsets {
-				lsets[i] = lbls("__name__", "bench", "i", fmt.Sprint(i), "job", "api")
-			}
-			scrape := func(t int64) {
-				app := db.Appender(nil)
-				for i, l := range lsets {
-					r, err := app.Append(refs[i], l, t, float64(i))
-					if err != nil {
-						b.Fatal(err)
-					}
-					refs[i] = r
-				}
-				if err := app.Commit(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			scrape(0)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for k := 1; k <= b.N; k++ {
-				scrape(int64(k) * 15000)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
-		})
+	const n = 10_000
+	lsets := make([]model.Labels, n)
+	for i := range lsets {
+		lsets[i] = lbls("__name__", "bench", "i", fmt.Sprint(i), "job", "api")
 	}
+	var dbs [2]*tsdb.DB
+	var refs [2][]uint64
+	scrape := func(k int, t int64) time.Duration {
+		start := time.Now()
+		app := dbs[k].Appender(nil)
+		for i, l := range lsets {
+			r, err := app.Append(refs[k][i], l, t, float64(i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			refs[k][i] = r
+		}
+		if err := app.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for k := range dbs {
+		var flush func()
+		dbs[k], flush = benchDB(b, k == 1, true)
+		defer dbs[k].Close()
+		refs[k] = make([]uint64, n)
+		scrape(k, 0)
+		flush()
+	}
+	var took [2]time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 1; i <= b.N; i++ {
+		for k := range dbs {
+			took[k] += scrape(k, int64(i)*15000)
+		}
+	}
+	pairMetrics(b, took[0], took[1], n, "ns/sample")
 }
 
 // BenchmarkLimitedCreateSeries: the first scrape of 10,000 new series
-// (stage06's BenchmarkCreateSeries) with the limiter — counts from the
-// index, the tracker's HLLs — and without.
+// (stage06's BenchmarkCreateSeries) without the limiter, with it alone
+// (counts from the index) and with a tracker too (each series offered),
+// in turn. The tracker's worker adds the offered series on another
+// goroutine; its own cost is BenchmarkTrackerAddSeries.
 func BenchmarkLimitedCreateSeries(b *testing.B) {
 	const n = 10_000
 	lsets := make([]model.Labels, n)
 	for i := range lsets {
 		lsets[i] = lbls("__name__", "bench", "instance", fmt.Sprint("host-", i), "job", "api", "region", "eu")
 	}
-	for _, limited := range []bool{false, true} {
-		b.Run(fmt.Sprint("limiter=", limited), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				db := benchDB(b, limited)
-				b.StartTimer()
-				app := db.Appender(nil)
-				for i, l := range lsets {
-					if _, err := app.Append(0, l, 1000, float64(i)); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := app.Commit(); err != nil {
+	var took [3]time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		for k := range 3 {
+			b.StopTimer()
+			db, flush := benchDB(b, k >= 1, k == 2)
+			b.StartTimer()
+			start := time.Now()
+			app := db.Appender(nil)
+			for i, l := range lsets {
+				if _, err := app.Append(0, l, 1000, float64(i)); err != nil {
 					b.Fatal(err)
 				}
-				b.StopTimer()
-				db.Close()
-				b.StartTimer()
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/series")
-		})
+			if err := app.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			took[k] += time.Since(start)
+			b.StopTimer()
+			flush()
+			db.Close()
+			b.StartTimer()
+		}
 	}
+	pairMetrics(b, took[0], took[2], n, "ns/series")
+	b.ReportMetric(float64(took[1].Nanoseconds())/float64(b.N*n), "ns/series-limiter-only")
 }

@@ -22,8 +22,13 @@ import (
 type TopK[K comparable] struct {
 	k     int
 	total uint64
-	heap  []*Entry[K]
-	pos   map[K]int // key → index in heap
+	heap  []*node[K]
+	pos   map[K]*node[K] // stable pointers: moving a node in the heap touches no map
+}
+
+type node[K comparable] struct {
+	Entry[K]
+	idx int // in heap
 }
 
 // Entry is one counter of a TopK.
@@ -39,7 +44,7 @@ func (e Entry[K]) Lower() uint64 { return e.Count - e.Err }
 // NewTopK returns a summary of k counters (k ≥ 1).
 func NewTopK[K comparable](k int) *TopK[K] {
 	k = max(k, 1)
-	return &TopK[K]{k: k, heap: make([]*Entry[K], 0, k), pos: make(map[K]int, k)}
+	return &TopK[K]{k: k, heap: make([]*node[K], 0, k), pos: make(map[K]*node[K], k)}
 }
 
 // K is the number of counters.
@@ -55,30 +60,31 @@ func (t *TopK[K]) Len() int { return len(t.heap) }
 // counter and, if that evicted another key, which.
 func (t *TopK[K]) Add(key K, n uint64) (inserted bool, evicted K, didEvict bool) {
 	t.total += n
-	if i, ok := t.pos[key]; ok {
-		t.heap[i].Count += n
-		t.down(i)
+	if e, ok := t.pos[key]; ok {
+		e.Count += n
+		t.down(e.idx)
 		return false, evicted, false
 	}
 	if len(t.heap) < t.k {
-		t.heap = append(t.heap, &Entry[K]{Key: key, Count: n})
-		t.pos[key] = len(t.heap) - 1
-		t.up(len(t.heap) - 1)
+		e := &node[K]{Entry: Entry[K]{Key: key, Count: n}, idx: len(t.heap)}
+		t.heap = append(t.heap, e)
+		t.pos[key] = e
+		t.up(e.idx)
 		return true, evicted, false
 	}
 	e := t.heap[0]
 	evicted = e.Key
 	delete(t.pos, e.Key)
 	e.Key, e.Err, e.Count = key, e.Count, e.Count+n
-	t.pos[key] = 0
+	t.pos[key] = e
 	t.down(0)
 	return true, evicted, true
 }
 
 // Get returns the key's entry, if it has a counter.
 func (t *TopK[K]) Get(key K) (Entry[K], bool) {
-	if i, ok := t.pos[key]; ok {
-		return *t.heap[i], true
+	if e, ok := t.pos[key]; ok {
+		return e.Entry, true
 	}
 	return Entry[K]{}, false
 }
@@ -97,7 +103,7 @@ func (t *TopK[K]) Min() uint64 {
 func (t *TopK[K]) Top(n int) []Entry[K] {
 	out := make([]Entry[K], len(t.heap))
 	for i, e := range t.heap {
-		out[i] = *e
+		out[i] = e.Entry
 	}
 	slices.SortFunc(out, func(a, b Entry[K]) int {
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {
@@ -119,7 +125,7 @@ func (t *TopK[K]) Merge(o *TopK[K]) {
 	tMin, oMin := t.Min(), o.Min()
 	merged := make(map[K]*Entry[K], len(t.heap)+len(o.heap))
 	for _, e := range t.heap {
-		c := *e
+		c := e.Entry
 		merged[e.Key] = &c
 	}
 	for _, e := range o.heap {
@@ -156,10 +162,10 @@ func (t *TopK[K]) Restore(total uint64, entries []Entry[K]) {
 	t.heap = t.heap[:0]
 	clear(t.pos)
 	for _, e := range entries {
-		c := e
-		t.heap = append(t.heap, &c)
-		t.pos[c.Key] = len(t.heap) - 1
-		t.up(len(t.heap) - 1)
+		n := &node[K]{Entry: e, idx: len(t.heap)}
+		t.heap = append(t.heap, n)
+		t.pos[e.Key] = n
+		t.up(n.idx)
 	}
 }
 
@@ -167,8 +173,8 @@ func (t *TopK[K]) less(i, j int) bool { return t.heap[i].Count < t.heap[j].Count
 
 func (t *TopK[K]) swap(i, j int) {
 	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
-	t.pos[t.heap[i].Key] = i
-	t.pos[t.heap[j].Key] = j
+	t.heap[i].idx = i
+	t.heap[j].idx = j
 }
 
 func (t *TopK[K]) up(i int) {
