@@ -69,7 +69,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	printReport(stdout, reportView{
 		r:     cardinality.Analyze(tr, cardinality.AnalyzerOptions{HighCardinality: *high, TopContributors: *top}),
-		exact: &ex, exactWhat: "stored",
+		exact: &ex, exactWhat: "stored", other: saved,
 	})
 	printTops(stdout, tr)
 	lim, _, err := cardinality.LoadLimiter(stateDir(*dataDir), cardinality.Limits{}, cardinality.LimiterOptions{})

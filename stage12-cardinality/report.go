@@ -18,6 +18,19 @@ type reportView struct {
 	r         cardinality.Report
 	exact     *cardinality.Exact
 	exactWhat string
+	// other: the exact counts are of another set than the estimates (a
+	// saved tracker counts refused series too, the scan only stored ones):
+	// shown beside them, without an error.
+	other bool
+}
+
+// exactText is the exact count beside an estimate: with the error when
+// both count the same set.
+func (v reportView) exactText(est uint64, exact int) string {
+	if v.other {
+		return fmt.Sprintf("%s %s", v.exactWhat, cli.Thousands(exact))
+	}
+	return fmt.Sprintf("exact %s, error %s", cli.Thousands(exact), errPct(est, exact))
 }
 
 // signed prints a rate rounded, with its sign: +3,981 or -12.
@@ -46,7 +59,11 @@ func printReport(w io.Writer, v reportView) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Total unique series: %s", thousands(r.Total))
 	if v.exact != nil {
-		fmt.Fprintf(w, "   (exact %s %s: error %s)", cli.Thousands(v.exact.Series), v.exactWhat, errPct(r.Total, v.exact.Series))
+		if v.other {
+			fmt.Fprintf(w, "   (%s %s)", v.exactWhat, cli.Thousands(v.exact.Series))
+		} else {
+			fmt.Fprintf(w, "   (exact %s %s: error %s)", cli.Thousands(v.exact.Series), v.exactWhat, errPct(r.Total, v.exact.Series))
+		}
 	}
 	fmt.Fprintln(w)
 	if r.HasGrowth {
@@ -63,7 +80,7 @@ func printReport(w io.Writer, v reportView) {
 		}
 		fmt.Fprintf(w, "  %d. %-32s %9s series (%.0f%%)", i+1, name, thousands(c.Series), 100*c.Share)
 		if v.exact != nil {
-			fmt.Fprintf(w, "   exact %s, error %s", cli.Thousands(v.exact.Metrics[c.Metric]), errPct(c.Series, v.exact.Metrics[c.Metric]))
+			fmt.Fprintf(w, "   %s", v.exactText(c.Series, v.exact.Metrics[c.Metric]))
 		}
 		fmt.Fprintln(w)
 		for _, f := range c.Findings {
@@ -71,7 +88,7 @@ func printReport(w io.Writer, v reportView) {
 			fmt.Fprintf(w, "     Unique values: %s", thousands(f.Values))
 			if v.exact != nil {
 				if n, ok := v.exact.Values[f.Metric][f.Label]; ok {
-					fmt.Fprintf(w, "   (exact %s, error %s)", cli.Thousands(n), errPct(f.Values, n))
+					fmt.Fprintf(w, "   (%s)", v.exactText(f.Values, n))
 				}
 			}
 			fmt.Fprintln(w)
