@@ -127,8 +127,9 @@ replace (
 	github.com/tsdb-course/stage03-gorilla => ../stage03-gorilla
 )
 
-// See ../shared/CONVENTIONS.md "Known snag": the proxy refuses the version
-// prometheus v0.316.0 asks for; only prometheus/config uses it.
+// The module proxy refuses the client_golang/exp version prometheus
+// v0.316.0 asks for (403); the previous one serves, and only
+// prometheus/config uses it (for one constant).
 replace github.com/prometheus/client_golang/exp => github.com/prometheus/client_golang/exp v0.0.0-20260724065723-ecdb8254ba61
 
 replace github.com/tsdb-course/stage10-promql => ../stage10-promql
