@@ -111,6 +111,11 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 	}
 	// The query ends with the request (the client gone), at its timeout,
 	// or when the server shuts down (CancelQueries), whichever is first.
+	// Once shut down, nothing starts: AfterFunc would cancel a new query
+	// only from a goroutine of its own, after a short one may have run.
+	if a.stopQueries.Err() != nil {
+		return nil, nil, nil, a.queryError(a.stopQueries.Err())
+	}
 	ctx, cancel := context.WithCancel(r.Context())
 	stop := context.AfterFunc(a.stopQueries, cancel)
 	if d > 0 {
