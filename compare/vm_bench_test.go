@@ -43,7 +43,9 @@ import (
 // series (100 instances × 10 buckets), 24 h 5 min of 15 s scrapes:
 // 57.6M counter samples. TSDB_VM_BENCH_SERIES and TSDB_VM_BENCH_HOURS make
 // it smaller while developing; TSDB_VM_BENCH_DIR keeps the loaded data
-// directories there for the next run (reused while under 20 h old).
+// directories there for the next run (reused while under 20 h old);
+// TSDB_VM_BENCH_OURS names a stage15-tsdb binary to run instead of
+// building one (to compare two versions against the same peer).
 // TSDB_VM_BENCH_PROFILE=file writes a CPU profile of the capstone server
 // process taken while it answers the timed 24 h queries.
 func BenchmarkHTTPRangeVsVictoriaMetrics(b *testing.B) {
@@ -85,6 +87,7 @@ func BenchmarkHTTPRangeVsVictoriaMetrics(b *testing.B) {
 				go func() { prof <- pair.ours.profile(f, 1+int(time.Duration(b.N)*pair.lastPair/time.Second)) }()
 			}
 			var tOurs, tTheirs time.Duration
+			cpuOurs0, cpuTheirs0 := pair.ours.cpu(), pair.vm.cpu()
 			b.ResetTimer()
 			for i := range b.N {
 				// Alternate which server goes first, so neither always
@@ -107,10 +110,17 @@ func BenchmarkHTTPRangeVsVictoriaMetrics(b *testing.B) {
 				}
 			}
 			b.StopTimer()
+			cpuOurs, cpuTheirs := pair.ours.cpu()-cpuOurs0, pair.vm.cpu()-cpuTheirs0
 			pair.lastPair = (tOurs + tTheirs) / time.Duration(b.N)
 			b.ReportMetric(float64(tOurs.Microseconds())/1e3/float64(b.N), "ours-ms/query")
 			b.ReportMetric(float64(tTheirs.Microseconds())/1e3/float64(b.N), "vm-ms/query")
 			b.ReportMetric(float64(tOurs)/float64(tTheirs), "ours/vm")
+			// CPU time of each server process (user + system, from
+			// /proc): what a query costs whatever else the machine runs.
+			if cpuOurs > 0 && cpuTheirs > 0 {
+				b.ReportMetric(float64(cpuOurs.Microseconds())/1e3/float64(b.N), "ours-cpu-ms/query")
+				b.ReportMetric(float64(cpuTheirs.Microseconds())/1e3/float64(b.N), "vm-cpu-ms/query")
+			}
 			if prof != nil {
 				if err := <-prof; err != nil {
 					b.Logf("profile: %v", err)
@@ -215,9 +225,12 @@ func setupVMPair(b *testing.B) (p *vmPair, skip string, err error) {
 		}
 		p.dirs = append(p.dirs, root)
 	}
-	ourBin := filepath.Join(root, "stage15-tsdb")
-	if out, err := exec.Command("go", "build", "-o", ourBin, "github.com/tsdb-course/stage15-tsdb").CombinedOutput(); err != nil {
-		return nil, fmt.Sprintf("cannot build stage15-tsdb (needs the workspace's go.work): %v\n%s", err, out), nil
+	ourBin := os.Getenv("TSDB_VM_BENCH_OURS") // a stage15-tsdb binary built beforehand (A/B runs)
+	if ourBin == "" {
+		ourBin = filepath.Join(root, "stage15-tsdb")
+		if out, err := exec.Command("go", "build", "-o", ourBin, "github.com/tsdb-course/stage15-tsdb").CombinedOutput(); err != nil {
+			return nil, fmt.Sprintf("cannot build stage15-tsdb (needs the workspace's go.work): %v\n%s", err, out), nil
+		}
 	}
 	ourDir, vmDir := filepath.Join(root, "ours"), filepath.Join(root, "vm")
 	marker := filepath.Join(root, fmt.Sprintf("loaded-%d-series-%dh", series, p.hours))
@@ -498,6 +511,28 @@ func agree(ours, theirs matrix, tol float64) (worst float64, err error) {
 		}
 	}
 	return worst, nil
+}
+
+// cpu is the CPU time the process used so far (user + system), from
+// /proc/<pid>/stat; 0 where there is no /proc.
+func (s *vmBenchServer) cpu() time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces): state is
+	// field 3, utime and stime fields 14 and 15, in clock ticks (100/s
+	// on Linux).
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 // profile saves a CPU profile of the capstone's process.
