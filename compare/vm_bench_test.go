@@ -172,7 +172,14 @@ var vmBench struct {
 }
 
 func vmBenchPair(b *testing.B) *vmPair {
-	vmBench.once.Do(func() { vmBench.pair, vmBench.skip, vmBench.err = setupVMPair(b) })
+	if testing.Short() {
+		b.Skip("loads 63.6M samples into two servers: not with -short")
+	}
+	vmBench.once.Do(func() {
+		// setupVMPair records the pair as soon as it exists, so that
+		// TestMain stops whatever it started even when it fails.
+		_, vmBench.skip, vmBench.err = setupVMPair(b)
+	})
 	if vmBench.skip != "" {
 		if os.Getenv("CI") == "true" {
 			b.Fatal(vmBench.skip)
@@ -217,6 +224,7 @@ func setupVMPair(b *testing.B) (p *vmPair, skip string, err error) {
 	vmBin := strings.TrimSpace(string(out))
 
 	p = &vmPair{hours: envInt("TSDB_VM_BENCH_HOURS", 24)}
+	vmBench.pair = p
 	series := envInt("TSDB_VM_BENCH_SERIES", 10_000)
 	root := os.Getenv("TSDB_VM_BENCH_DIR")
 	if root == "" {
@@ -253,10 +261,8 @@ func setupVMPair(b *testing.B) (p *vmPair, skip string, err error) {
 		return nil, "", err
 	}
 	if p.vm, err = startVM(vmBin, vmDir); err != nil {
-		p.ours.stop()
 		return nil, "", err
 	}
-	vmBench.pair = p // so TestMain stops them whatever happens next
 	if !loadedEnd.IsZero() {
 		p.end = loadedEnd
 		b.Logf("reusing the data loaded in %s (end %s)", root, loadedEnd.UTC().Format(time.RFC3339))
