@@ -9,24 +9,29 @@ import (
 )
 
 func cmdCheckpoint(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "checkpoint", "--data-dir DIR [--mint MS] [--drop-host N]", stderr)
+	fs := cli.NewFlags(prog, "checkpoint", "--data-dir DIR [--mint MS] [--drop-host N] [--compression snappy|zstd|none]", stderr)
 	dir := fs.String("data-dir", "", "WAL directory")
 	mint := fs.Int64("mint", 0, "samples before this time (ms) are persisted in blocks and dropped (default: the middle of the data)")
 	drop := fs.Int("drop-host", -1, "series of this host are gone from the head and dropped (-1: keep all)")
+	compFlag := fs.String("compression", "snappy", "how the checkpoint's records are stored: snappy, zstd or none")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := cli.Require(fs, "data-dir"); err != nil {
 		return err
 	}
-	_, err := checkpointPhase(*dir, *mint, *drop, stdout)
+	comp, err := wal.ParseCompression(*compFlag)
+	if err != nil {
+		return cli.Usagef("%v", err)
+	}
+	_, err = checkpointPhase(*dir, *mint, *drop, comp, stdout)
 	return err
 }
 
 // checkpointPhase does what a head does after cutting a block: open the WAL
 // (as on restart), start a new segment, checkpoint everything before it and
 // delete those segments.
-func checkpointPhase(dir string, mint int64, dropHost int, stdout io.Writer) (wal.CheckpointStats, error) {
+func checkpointPhase(dir string, mint int64, dropHost int, comp wal.Compression, stdout io.Writer) (wal.CheckpointStats, error) {
 	if mint == 0 {
 		res, _, err := replay(dir, false)
 		if err != nil {
@@ -37,7 +42,7 @@ func checkpointPhase(dir string, mint int64, dropHost int, stdout io.Writer) (wa
 		}
 		mint = res.state.minT + (res.state.maxT-res.state.minT)/2
 	}
-	w, err := wal.Open(dir, wal.Options{})
+	w, err := wal.Open(dir, wal.Options{Compression: comp})
 	if err != nil {
 		return wal.CheckpointStats{}, err
 	}
@@ -53,7 +58,7 @@ func checkpointPhase(dir string, mint int64, dropHost int, stdout io.Writer) (wa
 	}
 	fmt.Fprintln(stdout)
 	keep := func(ref uint64) bool { return dropHost < 0 || int(ref/seriesPerHost) != dropHost }
-	st, err := wal.Checkpoint(dir, upto, keep, mint)
+	st, err := w.Checkpoint(upto, keep, mint)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}

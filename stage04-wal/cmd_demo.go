@@ -23,6 +23,7 @@ type demoConfig struct {
 	dir                string
 	points, crashAfter int
 	policy             wal.SyncPolicy
+	compression        wal.Compression
 }
 
 // cmdDemo runs the guide's "real world outcome" in a temp dir: a write
@@ -53,11 +54,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 
 // parseDemo reads the flags; cleanup removes the temp dir it made, if any.
 func parseDemo(args []string, stderr io.Writer) (cfg demoConfig, cleanup func(), err error) {
-	fs := cli.NewFlags(prog, "demo", "[--data-dir DIR] [--points N] [--crash-after M] [--sync POLICY]", stderr)
+	fs := cli.NewFlags(prog, "demo", "[--data-dir DIR] [--points N] [--crash-after M] [--sync POLICY] [--compression snappy|zstd|none]", stderr)
 	dataDir := fs.String("data-dir", "", "directory for the WAL (default: a fresh temp dir, removed afterwards)")
 	points := fs.Int("points", 2_000_000, "points of the write phase")
 	crashAfter := fs.Int("crash-after", 500_000, "points the child must acknowledge before it is killed")
 	syncFlag := fs.String("sync", "batch", "durability policy: always, batch, interval or none")
+	compFlag := fs.String("compression", "snappy", "how records are stored: snappy, zstd or none")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return cfg, nil, err
 	}
@@ -68,7 +70,11 @@ func parseDemo(args []string, stderr io.Writer) (cfg demoConfig, cleanup func(),
 	if *points < 1 || *crashAfter < 1 {
 		return cfg, nil, cli.Usagef("--points and --crash-after must be positive")
 	}
-	cfg = demoConfig{dir: *dataDir, points: *points, crashAfter: *crashAfter, policy: policy}
+	comp, err := wal.ParseCompression(*compFlag)
+	if err != nil {
+		return cfg, nil, cli.Usagef("%v", err)
+	}
+	cfg = demoConfig{dir: *dataDir, points: *points, crashAfter: *crashAfter, policy: policy, compression: comp}
 	if cfg.dir != "" {
 		return cfg, func() {}, nil
 	}
@@ -81,8 +87,8 @@ func parseDemo(args []string, stderr io.Writer) (cfg demoConfig, cleanup func(),
 // demoWrite is the write phase: demoAppenders hosts, cfg.points points.
 func demoWrite(cfg demoConfig, stdout, stderr io.Writer) (writeResult, error) {
 	fmt.Fprintln(stdout, "\n[Write Phase]")
-	wc := writeConfig{dir: cfg.dir, points: cfg.points, appenders: demoAppenders, sync: cfg.policy, segmentSize: wal.DefaultSegmentSize}
-	return writePhase(wc, wal.Options{Sync: cfg.policy}, stdout, stderr)
+	wc := writeConfig{dir: cfg.dir, points: cfg.points, appenders: demoAppenders, sync: cfg.policy, segmentSize: wal.DefaultSegmentSize, compression: cfg.compression}
+	return writePhase(wc, wal.Options{Sync: cfg.policy, Compression: cfg.compression}, stdout, stderr)
 }
 
 // demoCrash runs a child writer on the same WAL and kills it mid-write; it
@@ -90,7 +96,7 @@ func demoWrite(cfg demoConfig, stdout, stderr io.Writer) (writeResult, error) {
 func demoCrash(cfg demoConfig, stdout io.Writer) ([]int, error) {
 	fmt.Fprintln(stdout, "\n[Simulated Crash]")
 	fmt.Fprintf(stdout, "Starting a child writer for hosts %d-%d on the same WAL: stage04-wal write --ack --sync %v ...\n", demoAppenders, 2*demoAppenders-1, cfg.policy)
-	acked, err := crashChild(cfg.dir, cfg.policy, demoAppenders, cfg.crashAfter, stdout)
+	acked, err := crashChild(cfg.dir, cfg.policy, cfg.compression, demoAppenders, cfg.crashAfter, stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +151,7 @@ func demoCheckpoint(cfg demoConfig, before *headState, stdout io.Writer) error {
 	fmt.Fprintln(stdout, "\n[Checkpoint Phase]")
 	mint := before.minT + (before.maxT-before.minT)/2
 	dropHost := 2*demoAppenders - 1
-	if _, err := checkpointPhase(cfg.dir, mint, dropHost, stdout); err != nil {
+	if _, err := checkpointPhase(cfg.dir, mint, dropHost, cfg.compression, stdout); err != nil {
 		return err
 	}
 	// What the checkpoint must keep, from the state before it: samples at
@@ -179,13 +185,13 @@ const childEnv = "STAGE04_WAL_CHILD"
 // hosts firstHost.., reads its "ack HOST BATCH" lines, SIGKILLs it once
 // crashAfter points are acknowledged, and returns the last acknowledged
 // batch per host (-1: none).
-func crashChild(dir string, policy wal.SyncPolicy, firstHost, crashAfter int, stdout io.Writer) ([]int, error) {
+func crashChild(dir string, policy wal.SyncPolicy, comp wal.Compression, firstHost, crashAfter int, stdout io.Writer) ([]int, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "write", "--data-dir", dir, "--points", strconv.Itoa(100*crashAfter+1_000_000),
-		"--appenders", strconv.Itoa(firstHost), "--first-host", strconv.Itoa(firstHost), "--sync", policy.String(), "--ack")
+		"--appenders", strconv.Itoa(firstHost), "--first-host", strconv.Itoa(firstHost), "--sync", policy.String(), "--compression", comp.String(), "--ack")
 	// Marks the process as the demo's child; the test binary uses it to
 	// act as this program (see main_test.go). The program itself ignores it.
 	cmd.Env = append(os.Environ(), childEnv+"=1")

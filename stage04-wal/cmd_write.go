@@ -22,18 +22,20 @@ type writeConfig struct {
 	crashAfter  int
 	appenders   int
 	sync        wal.SyncPolicy
+	compression wal.Compression
 	segmentSize int64
 	ack         bool
 	firstHost   int // appender g writes host firstHost+g
 }
 
 func cmdWrite(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "write", "--data-dir DIR [--points N] [--crash-after M] [--sync always|batch|interval|none] [--appenders A] [--first-host H] [--segment-size BYTES] [--ack]", stderr)
+	fs := cli.NewFlags(prog, "write", "--data-dir DIR [--points N] [--crash-after M] [--sync always|batch|interval|none] [--appenders A] [--first-host H] [--segment-size BYTES] [--compression snappy|zstd|none] [--ack]", stderr)
 	c := writeConfig{}
 	fs.StringVar(&c.dir, "data-dir", "", "WAL directory (created if missing; default: a new temp dir, kept and printed)")
 	fs.IntVar(&c.points, "points", 1_000_000, "points to write, in 1,000-point batches")
 	fs.IntVar(&c.crashAfter, "crash-after", 0, "SIGKILL this process once this many points are acknowledged (0: never)")
 	syncFlag := fs.String("sync", "batch", "durability: always, batch (group commit), interval or none")
+	compFlag := fs.String("compression", "snappy", "how records are stored: snappy, zstd or none")
 	interval := fs.Duration("sync-interval", wal.DefaultSyncInterval, "fsync period for --sync interval")
 	fs.IntVar(&c.appenders, "appenders", 8, "concurrent appenders (one host of 1,000 series each)")
 	fs.Int64Var(&c.segmentSize, "segment-size", wal.DefaultSegmentSize, "segment rotation size in bytes")
@@ -47,6 +49,9 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("%v", err)
 	}
 	c.sync = p
+	if c.compression, err = wal.ParseCompression(*compFlag); err != nil {
+		return cli.Usagef("%v", err)
+	}
 	if c.points < 1 || c.appenders < 1 || c.segmentSize < 1 || c.crashAfter < 0 || c.firstHost < 0 {
 		return cli.Usagef("write: --points, --appenders and --segment-size must be positive, --crash-after and --first-host not negative")
 	}
@@ -56,7 +61,7 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stderr, "writing to %s\n", c.dir)
 	}
-	_, err = writePhase(c, wal.Options{Sync: c.sync, SegmentSize: c.segmentSize, SyncInterval: *interval}, stdout, stderr)
+	_, err = writePhase(c, wal.Options{Sync: c.sync, SegmentSize: c.segmentSize, SyncInterval: *interval, Compression: c.compression}, stdout, stderr)
 	return err
 }
 

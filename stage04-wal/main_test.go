@@ -44,7 +44,7 @@ func mustMatch(t *testing.T, out string, res ...string) {
 // follow from the workload (20 batches of 1,000 points over 4 hosts).
 func TestCLIWriteRecoverCheckpoint(t *testing.T) {
 	dir := t.TempDir()
-	out := runOK(t, "write", "--data-dir", dir, "--points", "20000", "--appenders", "4", "--segment-size", "100000", "--sync", "always")
+	out := runOK(t, "write", "--data-dir", dir, "--points", "20000", "--appenders", "4", "--segment-size", "50000", "--sync", "always")
 	mustMatch(t, out,
 		`(?m)^Wrote 20,000 data points to WAL \(4 appenders, 1,000-point batches, sync=always\)$`,
 		`(?m)^WAL segments: 00000000 \([0-9.]+MB\), 00000001 .*00000002 `,

@@ -10,7 +10,10 @@ require (
 	github.com/tsdb-course/stage07-tsm v0.0.0
 )
 
-require github.com/alecthomas/participle/v2 v2.1.4 // indirect
+require (
+	github.com/alecthomas/participle/v2 v2.1.4 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+)
 
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.30.0

@@ -8,6 +8,8 @@ require (
 	github.com/tsdb-course/stage08-shards v0.0.0
 )
 
+require github.com/klauspost/compress v1.20.3 // indirect
+
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.30.0 // indirect
 	github.com/alecthomas/participle/v2 v2.1.4 // indirect

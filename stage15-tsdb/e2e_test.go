@@ -228,15 +228,29 @@ func checkStream(t *testing.T, p *proc, sel string, n, acked int) {
 // SIGKILL in the middle of it, restarts it, and checks that every
 // acknowledged sample is there: with the default --wal.sync (interval: an
 // answer waits for write(), not fsync; the OS keeps what a killed process
-// wrote) and with batch (every answer fsynced).
+// wrote) and with batch (every answer fsynced). The WAL is written with
+// one compression and replayed by a server started with another (the
+// default snappy, then none; zstd, then snappy), as an operator switching
+// the flag on an existing data directory would.
 func TestKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
-	for _, policy := range []string{"interval", "batch"} {
+	for _, tc := range []struct {
+		policy              string
+		before, after       []string
+		logBefore, logAfter string
+	}{
+		{"interval", nil, []string{"--storage.tsdb.wal-compression=false"}, "compression=snappy", "compression=none"},
+		{"batch", []string{"--storage.tsdb.wal-compression-type", "zstd"}, nil, "compression=zstd", "compression=snappy"},
+	} {
+		policy := tc.policy
 		t.Run(policy, func(t *testing.T) {
 			dir := t.TempDir()
-			p := startServer(t, dir, "--wal.sync", policy)
+			p := startServer(t, dir, append([]string{"--wal.sync", policy}, tc.before...)...)
+			if !strings.Contains(p.logs(), tc.logBefore) {
+				t.Fatalf("start-up log lacks %s:\n%s", tc.logBefore, p.logs())
+			}
 			const series = 50
 			client := &http.Client{Timeout: 10 * time.Second}
 			acked := 0
@@ -262,7 +276,10 @@ func TestKill9(t *testing.T) {
 			if acked < 400 {
 				t.Fatalf("only %d requests acknowledged", acked)
 			}
-			p2 := startServer(t, dir, "--wal.sync", policy)
+			p2 := startServer(t, dir, append([]string{"--wal.sync", policy}, tc.after...)...)
+			if !strings.Contains(p2.logs(), tc.logAfter) {
+				t.Fatalf("start-up log lacks %s:\n%s", tc.logAfter, p2.logs())
+			}
 			checkStream(t, p2, "stream", series, acked)
 		})
 	}

@@ -221,13 +221,15 @@ func (s *Series) Len() int {
 	return s.n + len(s.bufT)
 }
 
-// columnBytes is the memory reserved by the columns and the buffer.
-func (s *Series) columnBytes() int {
+// columnBytes is the memory reserved by the columns and the buffer;
+// pageSlots is the capacity of the page table. Both are read under the
+// series' lock: a merge replaces the page table.
+func (s *Series) columnBytes() (b, pageSlots int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b := 8 * (cap(s.bufT) + cap(s.bufV))
+	b = 8 * (cap(s.bufT) + cap(s.bufV))
 	for _, p := range s.pages {
 		b += 8 * (cap(p.t) + cap(p.v))
 	}
-	return b
+	return b, cap(s.pages)
 }

@@ -141,18 +141,19 @@ func (s *Store) Stats() Stats {
 	st := Stats{Series: len(all)}
 	for _, sr := range all {
 		st.Points += sr.Len()
-		cb := sr.columnBytes()
+		cb, slots := sr.columnBytes()
 		st.ColumnBytes += cb
-		st.Bytes += cb + overhead(sr)
+		st.Bytes += cb + overhead(sr, slots)
 	}
 	return st
 }
 
-// overhead estimates the bytes a series costs besides its columns.
-func overhead(sr *Series) int {
+// overhead estimates the bytes a series costs besides its columns, with
+// pageSlots the capacity of its page table.
+func overhead(sr *Series, pageSlots int) int {
 	const ptr = int(unsafe.Sizeof(uintptr(0)))
 	b := int(unsafe.Sizeof(*sr))
-	b += cap(sr.pages) * int(unsafe.Sizeof(page{}))
+	b += pageSlots * int(unsafe.Sizeof(page{}))
 	b += sr.labels.Len() * int(unsafe.Sizeof(model.Label{}))
 	for l := range sr.labels.All() {
 		b += len(l.Name) + len(l.Value)

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -74,23 +75,48 @@ func BenchmarkLog(b *testing.B) {
 }
 
 // BenchmarkReplay reads and decodes a log of 2M samples (2000 records of
-// 1000); one op is the whole replay.
+// 1000); one op is the whole replay. values=scrape is the synthetic batch
+// above (small integers, very compressible); values=counters is 10,000
+// counters growing by random increments (fixed seed), the realistic shape.
+// compression=none is the log's format before compression (and still what
+// CompressionNone writes), so the rows compare replay before and after.
 func BenchmarkReplay(b *testing.B) {
+	for _, shape := range []string{"scrape", "counters"} {
+		for _, c := range []Compression{CompressionNone, CompressionSnappy, CompressionZstd} {
+			b.Run(fmt.Sprintf("values=%s/compression=%v", shape, c), func(b *testing.B) {
+				benchReplay(b, shape, c)
+			})
+		}
+	}
+}
+
+func benchReplay(b *testing.B, shape string, c Compression) {
 	dir := b.TempDir()
-	w, err := Open(dir, Options{Sync: SyncNone})
+	w, err := Open(dir, Options{Sync: SyncNone, Compression: c})
 	if err != nil {
 		b.Fatal(err)
 	}
 	const records = 2000
 	batch := make([]RefSample, 1000)
+	rng := rand.New(rand.NewPCG(7, 8))
+	vals := make([]float64, 10_000)
 	var rec []byte
 	for i := range records {
-		scrape(batch, uint64(i%10)*1000, int64(i/10))
+		if shape == "scrape" {
+			scrape(batch, uint64(i%10)*1000, int64(i/10))
+		} else {
+			base := (i % 10) * 1000
+			batch = counterBatch(batch[:0], vals[base:base+1000], rng, int64(i/10)*15_000)
+			for j := range batch {
+				batch[j].Ref += uint64(base)
+			}
+		}
 		rec = AppendSamples(rec[:0], batch)
 		if err := w.Log(rec); err != nil {
 			b.Fatal(err)
 		}
 	}
+	onDisk := w.Stats().Bytes
 	w.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -113,6 +139,53 @@ func BenchmarkReplay(b *testing.B) {
 		r.Close()
 	}
 	b.ReportMetric(float64(b.N)*records*1000/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(onDisk)/(records*1000), "B/sample")
+}
+
+// BenchmarkLogCompression: what compressing costs the write path. One
+// appender (or 8), sync=none so that the disk does not hide the CPU, 1000
+// counters per batch; one op is one batch.
+func BenchmarkLogCompression(b *testing.B) {
+	for _, appenders := range []int{1, 8} {
+		for _, c := range []Compression{CompressionNone, CompressionSnappy, CompressionZstd} {
+			b.Run(fmt.Sprintf("appenders=%d/compression=%v", appenders, c), func(b *testing.B) {
+				w, err := Open(b.TempDir(), Options{Sync: SyncNone, Compression: c})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer w.Close()
+				b.ReportAllocs()
+				b.SetParallelism((appenders + 1) / 2)
+				var seed atomic.Uint64
+				b.ResetTimer()
+				start := time.Now()
+				body := func(next func() bool) {
+					rng := rand.New(rand.NewPCG(seed.Add(1), 9))
+					vals := make([]float64, 1000)
+					var batch []RefSample
+					var rec []byte
+					for t := int64(0); next(); t++ {
+						batch = counterBatch(batch, vals, rng, t*15_000)
+						rec = AppendSamples(rec[:0], batch)
+						if err := w.Log(rec); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}
+				if appenders == 1 {
+					i := 0
+					body(func() bool { i++; return i <= b.N })
+				} else {
+					b.RunParallel(func(pb *testing.PB) { body(pb.Next) })
+				}
+				el := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)*1000/el.Seconds(), "samples/s")
+				b.ReportMetric(float64(w.Stats().Bytes)/float64(b.N)/1000, "B/sample")
+			})
+		}
+	}
 }
 
 // BenchmarkFsync is the number that explains the others: append 4 KiB to a

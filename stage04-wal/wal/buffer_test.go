@@ -20,7 +20,7 @@ func TestReaderBufferBoundary(t *testing.T) {
 		for _, after := range []string{"nothing", "more frames", "a segment"} {
 			t.Run(fmt.Sprintf("frame 1041 of %d bytes, then %s", last, after), func(t *testing.T) {
 				dir := t.TempDir()
-				w := mustOpen(t, dir, Options{SegmentSize: 4 << 20, Sync: SyncNone})
+				w := mustOpen(t, dir, Options{SegmentSize: 4 << 20, Sync: SyncNone, Compression: CompressionNone})
 				var want [][]byte
 				rec := func(i, size int) []byte {
 					r := bytes.Repeat([]byte{byte(i)}, size-frameHeaderSize)

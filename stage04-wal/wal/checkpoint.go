@@ -46,15 +46,24 @@ type CheckpointStats struct {
 // A crash before the rename leaves a .tmp that readers ignore and Open
 // removes; after it, readers take the checkpoint and skip the segments it
 // covers even if they still exist, and Open finishes deleting them.
+//
+// Records are written with the default Compression (CompressionSnappy);
+// WAL.Checkpoint uses the log's own.
 func Checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64) (CheckpointStats, error) {
-	return checkpoint(dir, upto, keep, mint, nil)
+	return checkpoint(dir, upto, keep, mint, CompressionSnappy, nil)
+}
+
+// Checkpoint is the package's Checkpoint on w's directory, writing the
+// checkpoint's records with w's Options.Compression.
+func (w *WAL) Checkpoint(upto int, keep func(ref uint64) bool, mint int64) (CheckpointStats, error) {
+	return checkpoint(w.dir, upto, keep, mint, w.opts.Compression, nil)
 }
 
 // checkpoint is Checkpoint with a hook (tests) that runs after each step;
 // an error from it stops there, leaving the directory as a crash at that
 // point would. It is a parameter, not a package variable, so tests that
 // crash one checkpoint cannot disturb another running in parallel.
-func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, hook func(step string) error) (CheckpointStats, error) {
+func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, comp Compression, hook func(step string) error) (CheckpointStats, error) {
 	if hook == nil {
 		hook = func(string) error { return nil }
 	}
@@ -92,7 +101,7 @@ func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, ho
 	if err := os.RemoveAll(tmp); err != nil {
 		return st, fmt.Errorf("wal: checkpoint: %w", err)
 	}
-	if err := writeCheckpoint(tmp, files, keep, mint, &st); err != nil {
+	if err := writeCheckpoint(tmp, files, keep, mint, comp, &st); err != nil {
 		os.Remove(tmp)
 		return st, err
 	}
@@ -123,7 +132,7 @@ func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, ho
 
 // writeCheckpoint filters the records of files into a new file at path and
 // fsyncs it.
-func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint int64, st *CheckpointStats) error {
+func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint int64, comp Compression, st *CheckpointStats) error {
 	if keep == nil {
 		keep = func(uint64) bool { return true }
 	}
@@ -141,7 +150,9 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 		frame   []byte
 	)
 	emit := func(r []byte) error {
-		frame = appendFrame(frame[:0], r)
+		if frame, err = appendRecordFrame(frame[:0], r, comp); err != nil {
+			return err
+		}
 		st.Records++
 		st.Bytes += int64(len(frame))
 		_, err := bw.Write(frame)

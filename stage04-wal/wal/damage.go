@@ -225,7 +225,7 @@ func check(dir string, opts Options) (Report, []fileFix, error) {
 		start := int64(0)
 		for _, r := range regions {
 			p := Problem{Kind: Corrupt, File: f.name(), Offset: r.off, Bytes: r.end - r.off, Records: r.records, Reason: r.reason}
-			if r.end == int64(len(b)) && newest && closed == nil {
+			if r.end == int64(len(b)) && newest && closed == nil && !r.undecodable {
 				p.Kind, p.Records = TornTail, 0
 				fx.tail = len(regions) == 1
 			}
@@ -262,9 +262,10 @@ func check(dir string, opts Options) (Report, []fileFix, error) {
 
 // region is a damaged run of bytes [off, end) of a file.
 type region struct {
-	off, end int64
-	records  int
-	reason   string
+	off, end    int64
+	records     int
+	reason      string
+	undecodable bool // a whole frame that does not decompress: never a torn write
 }
 
 // scanFile walks the frames of a whole file and returns the number of
@@ -274,8 +275,19 @@ type region struct {
 func scanFile(b []byte) (int, []region) {
 	var regions []region
 	n, off := 0, 0
+	var scratch []byte
 	for off < len(b) {
-		_, size, st := parseFrame(b[off:])
+		rec, size, st := parseFrame(b[off:])
+		if st == frameOK && compressed(rec) {
+			var err error
+			if _, scratch, err = decompress(rec, scratch); err != nil {
+				// Checksum intact, contents not a record: cut out
+				// this frame alone (its length is trustworthy).
+				regions = append(regions, region{off: int64(off), end: int64(off + size), records: 1, reason: err.Error(), undecodable: true})
+				off += size
+				continue
+			}
+		}
 		if st == frameOK {
 			n++
 			off += size

@@ -33,11 +33,19 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // appendFrame appends the frame of rec to dst.
 func appendFrame(dst, rec []byte) []byte {
-	var h [frameHeaderSize]byte
-	binary.LittleEndian.PutUint32(h[0:], uint32(len(rec)))
-	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(rec, castagnoli))
-	dst = append(dst, h[:]...)
-	return append(dst, rec...)
+	start := len(dst)
+	dst = append(dst, make([]byte, frameHeaderSize)...)
+	dst = append(dst, rec...)
+	putFrameHeader(dst[start:])
+	return dst
+}
+
+// putFrameHeader fills in the length and checksum of frame, whose record
+// (frame[frameHeaderSize:]) is already in place.
+func putFrameHeader(frame []byte) {
+	rec := frame[frameHeaderSize:]
+	binary.LittleEndian.PutUint32(frame[0:], uint32(len(rec)))
+	binary.LittleEndian.PutUint32(frame[4:], crc32.Checksum(rec, castagnoli))
 }
 
 // checkRecord tells why rec cannot be logged, or nil.
@@ -45,7 +53,7 @@ func checkRecord(rec []byte) error {
 	switch {
 	case len(rec) == 0:
 		return ErrInvalidRecord
-	case rec[0] == 0:
+	case rec[0] == 0 || rec[0] > MaxRecordType:
 		return ErrInvalidRecord
 	case len(rec) > MaxRecordSize:
 		return ErrInvalidRecord

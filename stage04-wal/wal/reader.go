@@ -14,7 +14,12 @@ type SegmentStats struct {
 	Checkpoint bool
 	Records    int   // valid records read
 	Bytes      int64 // bytes of valid frames
-	Corrupt    int   // damaged frames met (replay stops at the first)
+	// Compressed is how many of the records were stored compressed;
+	// RecordBytes the size of the records as logged (decompressed, no
+	// frame headers), so Bytes/RecordBytes is what compression kept.
+	Compressed  int
+	RecordBytes int64
+	Corrupt     int // damaged frames met (replay stops at the first)
 	// TornTail: the damage is a torn write at the end of the last segment
 	// (no intact record follows it). Replay ends there without an error;
 	// the bytes from TailOffset on are what Open or Repair truncate.
@@ -40,6 +45,7 @@ type Reader struct {
 	next   int // index into files of the file to open next
 	cur    *fileScanner
 	buf    []byte // shared read buffer, reused across files
+	dec    []byte // decompressed record, reused
 	stats  []SegmentStats
 	err    error
 	rec    []byte
@@ -93,9 +99,27 @@ func (r *Reader) Next() bool {
 		}
 		st := &r.stats[len(r.stats)-1]
 		if r.cur.next() {
-			r.rec, r.recAt = r.cur.rec, r.cur.recAt
+			stored := r.cur.rec
+			r.recAt = r.cur.recAt
 			st.Records++
-			st.Bytes += int64(len(r.rec) + frameHeaderSize)
+			st.Bytes += int64(len(stored) + frameHeaderSize)
+			if compressed(stored) {
+				st.Compressed++
+				var err error
+				if r.rec, r.dec, err = decompress(stored, r.dec); err != nil {
+					if isDecompressErr(err) {
+						err = &CorruptionError{Segment: r.cur.file.index, Checkpoint: r.cur.file.checkpoint, Offset: r.recAt, Reason: err.Error()}
+					}
+					st.Records--
+					st.Corrupt++
+					r.err = err
+					r.rec = nil
+					return false
+				}
+			} else {
+				r.rec = stored
+			}
+			st.RecordBytes += int64(len(r.rec))
 			return true
 		}
 		r.buf = r.cur.buf
@@ -115,8 +139,9 @@ func (r *Reader) Next() bool {
 	return false
 }
 
-// Record is the current record (type byte + payload). It aliases the
-// reader's buffer: valid until the next call to Next.
+// Record is the current record (type byte + payload) as it was logged,
+// decompressed if it was stored compressed. It aliases the reader's
+// buffers: valid until the next call to Next.
 func (r *Reader) Record() []byte { return r.rec }
 
 // Position is where the current record's frame starts.

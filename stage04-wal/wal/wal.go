@@ -25,6 +25,10 @@ type Options struct {
 	SegmentSize int64
 	// Sync is the durability policy. Defaults to SyncBatch.
 	Sync SyncPolicy
+	// Compression is how records are stored. Defaults to
+	// CompressionSnappy. It only affects what is written: a log replays
+	// whatever mix of forms its segments hold.
+	Compression Compression
 	// SyncInterval is SyncInterval's period. Defaults to DefaultSyncInterval.
 	SyncInterval time.Duration
 	// CheckpointRequired says that segments are only ever removed by
@@ -103,6 +107,9 @@ func Open(dir string, opts Options) (*WAL, error) {
 	}
 	if opts.Sync < SyncBatch || opts.Sync > SyncNone {
 		return nil, fmt.Errorf("wal: open %s: unknown sync policy %d", dir, opts.Sync)
+	}
+	if opts.Compression < CompressionSnappy || opts.Compression > CompressionNone {
+		return nil, fmt.Errorf("wal: open %s: unknown compression %d", dir, opts.Compression)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("wal: open: %w", err)
@@ -275,21 +282,28 @@ func (w *WAL) Log(recs ...[]byte) error {
 		}
 		size += frameHeaderSize + len(r)
 	}
-	// Frames (and their CRCs) are built outside the lock, so concurrent
-	// appenders checksum in parallel and hold the lock only to write.
-	bp, _ := w.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
+	// Frames (compression and CRCs included) are built outside the lock,
+	// so concurrent appenders compress and checksum in parallel and hold
+	// the lock only to write.
+	fb, _ := w.bufs.Get().(*frameBuf)
+	if fb == nil {
+		fb = new(frameBuf)
 	}
-	buf := slices.Grow((*bp)[:0], size) // one allocation for a first or larger batch, not a doubling chain
-	for _, r := range recs {
-		buf = appendFrame(buf, r)
+	defer w.bufs.Put(fb)
+	buf := slices.Grow(fb.buf[:0], size+1) // one allocation for a first or larger batch, not a doubling chain
+	ends := fb.ends[:0]
+	for i, r := range recs {
+		var err error
+		if buf, err = appendRecordFrame(buf, r, w.opts.Compression); err != nil {
+			fb.buf, fb.ends = buf, ends
+			return fmt.Errorf("wal: record %d of %d (%d bytes): %w", i, len(recs), len(r), err)
+		}
+		ends = append(ends, len(buf))
 	}
-	*bp = buf
-	defer w.bufs.Put(bp)
+	fb.buf, fb.ends = buf, ends
 
 	w.mu.Lock()
-	seq, err := w.write(buf, recs)
+	seq, err := w.write(buf, ends)
 	if err == nil && w.opts.Sync == SyncAlways {
 		// Under the lock: each call pays its own fsync, the point of
 		// SyncAlways (and what SyncBatch improves on).
@@ -309,9 +323,16 @@ func (w *WAL) Log(recs ...[]byte) error {
 	return nil
 }
 
-// write appends the frames in buf (one per record of recs) to the log,
+// frameBuf is Log's reusable scratch: the frames of one call and where
+// each ends.
+type frameBuf struct {
+	buf  []byte
+	ends []int
+}
+
+// write appends the frames in buf (frame i ends at ends[i]) to the log,
 // rotating between frames where the segment is full. Caller holds w.mu.
-func (w *WAL) write(buf []byte, recs [][]byte) (uint64, error) {
+func (w *WAL) write(buf []byte, ends []int) (uint64, error) {
 	if w.closed {
 		return 0, ErrClosed
 	}
@@ -320,8 +341,8 @@ func (w *WAL) write(buf []byte, recs [][]byte) (uint64, error) {
 	}
 	start := 0 // buf[start:end] is pending for the current segment
 	end := 0
-	for _, r := range recs {
-		n := frameHeaderSize + len(r)
+	for _, e := range ends {
+		n := e - end
 		if w.segSize+int64(end-start) > 0 && w.segSize+int64(end-start+n) > w.opts.SegmentSize {
 			if err := w.writeOut(buf[start:end]); err != nil {
 				return 0, err

@@ -20,14 +20,25 @@ import (
 //	record  uint64 LE series ref | int64 LE mint | int64 LE maxt
 //	        | uvarint n | n bytes: the Gorilla chunk | uint32 LE CRC-32C of everything from the series ref on
 //	record  …
-//	zeros   up to the file size
 //
-// The file is created at its full size (sparse: unwritten pages take no
-// disk) and mapped once, shared; records are written with pwrite and read
-// through the mapping, which sees them at once (one page cache). There is no
-// fsync: the WAL is the durable copy of every sample in these files, and a
-// record damaged by a power cut fails its CRC, so recovery ignores the files
-// and replays the WAL instead. A record with length 0 ends the file.
+// A file is as long as what it holds: it is created with its header only
+// and grows by each record, up to fileSize (128 MiB by default), after which
+// the next file is cut. It is mapped once, shared, for fileSize bytes from
+// the start: records are written with pwrite and read through the mapping,
+// which sees them at once (one page cache); only bytes below the written
+// size are ever read, so the part of the mapping past the end of the file is
+// never touched. There is no fsync: the WAL is the durable copy of every
+// sample in these files, and a record damaged by a power cut fails its CRC,
+// so recovery ignores the files and replays the WAL instead. The end of the
+// file, or a record with length 0 (files of older versions were created at
+// their full size, zero-filled), ends the records.
+//
+// Reclaiming: a head truncated at mint calls Truncate(mint), which closes
+// the file being written (if it holds a chunk) so that it, too, can go once
+// all its chunks are older than a later truncation, and lists the files
+// whose chunks all end before mint (their chunks are in blocks now). So
+// chunks_head holds about the chunks of the last two block ranges, never
+// the history of the head.
 const (
 	HeadMagic           = "THC6"
 	headVersion         = 1
@@ -189,7 +200,7 @@ func headRecordAt(b []byte, off int) (HeadRecord, int, error) {
 	}, end + 4, nil
 }
 
-// cut starts a new file at its full size. Called with mu held.
+// cut starts a new file, its header only. Called with mu held.
 func (h *HeadChunks) cut() error {
 	n := h.next
 	path := filepath.Join(h.dir, SegmentName(n))
@@ -198,10 +209,7 @@ func (h *HeadChunks) cut() error {
 		return fmt.Errorf("chunks: %w", err)
 	}
 	hdr := [SegmentHeader]byte{'T', 'H', 'C', '6', headVersion}
-	if _, err := f.Write(hdr[:]); err == nil {
-		err = f.Truncate(int64(h.fileSize))
-	}
-	if err != nil {
+	if _, err := f.Write(hdr[:]); err != nil {
 		f.Close()
 		os.Remove(path)
 		return fmt.Errorf("chunks: %w", err)
@@ -280,6 +288,24 @@ func (h *HeadChunks) Chunk(ref Ref) ([]byte, error) {
 func (h *HeadChunks) FilesBefore(mint int64) []int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	return h.filesBeforeLocked(mint)
+}
+
+// Truncate is what a head truncated at mint calls: it stops writing to the
+// current file if that holds any chunk (the next Write cuts a new one), so
+// that the file can be removed by this or a later truncation, and returns
+// FilesBefore(mint). Without the cut, the file being written would keep
+// every chunk of the head's history until it filled up (128 MiB).
+func (h *HeadChunks) Truncate(mint int64) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur != nil && h.cur.size > SegmentHeader {
+		h.cur = nil
+	}
+	return h.filesBeforeLocked(mint)
+}
+
+func (h *HeadChunks) filesBeforeLocked(mint int64) []int {
 	var out []int
 	for n, hf := range h.files {
 		if hf != h.cur && hf.maxT < mint {
@@ -320,7 +346,7 @@ func (hf *headFile) close() error {
 	return err
 }
 
-// Size is the bytes written to all files (not their sparse full size).
+// Size is the bytes written to all files: their length on disk.
 func (h *HeadChunks) Size() int64 {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -234,3 +234,60 @@ func FuzzHeadRecords(f *testing.F) {
 		}
 	})
 }
+
+// TestHeadChunksTruncate: Truncate closes the file being written (so a
+// later truncation can remove it), lists exactly the files whose chunks
+// all end before mint, and files are as long as what they hold: header
+// plus records (24-byte header, uvarint length, chunk, 4-byte CRC each).
+func TestHeadChunksTruncate(t *testing.T) {
+	dir := t.TempDir()
+	h, err := OpenHeadChunks(dir, 1<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	chunk := bytes.Repeat([]byte{7}, 100) // record: 24 + 1 + 100 + 4 = 129 bytes
+	write := func(maxt int64) Ref {
+		ref, err := h.Write(1, maxt-10, maxt, chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	size := func(n int) int64 {
+		fi, err := os.Stat(filepath.Join(dir, SegmentName(n)))
+		if err != nil {
+			return -1
+		}
+		return fi.Size()
+	}
+	write(10)
+	write(20)
+	if got := size(1); got != SegmentHeader+2*129 {
+		t.Fatalf("file 1 is %d bytes, holds %d", got, SegmentHeader+2*129)
+	}
+	if got := h.Truncate(15); len(got) != 0 {
+		t.Fatalf("Truncate(15) = %v: file 1 still holds a chunk ending at 20", got)
+	}
+	if ref := write(30); ref.File() != 2 {
+		t.Fatalf("chunk after Truncate went to file %d, want a new file 2", ref.File())
+	}
+	if got := h.Truncate(25); !slices.Equal(got, []int{1}) {
+		t.Fatalf("Truncate(25) = %v, want [1]", got)
+	}
+	if got := h.Truncate(25); !slices.Equal(got, []int{1}) {
+		t.Fatalf("Truncate(25) again = %v, want [1] (no empty file cut)", got)
+	}
+	if err := h.RemoveFiles([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	if size(1) != -1 || size(2) != SegmentHeader+129 {
+		t.Fatalf("after removal: file 1 %d bytes (want gone), file 2 %d bytes", size(1), size(2))
+	}
+	if ref := write(40); ref.File() != 3 {
+		t.Fatalf("chunk after the second Truncate went to file %d, want 3", ref.File())
+	}
+	if got := h.Truncate(50); !slices.Equal(got, []int{2, 3}) {
+		t.Fatalf("Truncate(50) = %v, want [2 3]", got)
+	}
+}

@@ -50,10 +50,8 @@ type pendingSample struct {
 // scrape loop that takes an appender per scrape allocates nothing in steady
 // state.
 type headAppender struct {
-	h    *Head
-	db   *DB
-	mint int64
-	maxt int64
+	h  *Head
+	db *DB
 	// oldest and newest bound the timestamps the batch takes: the
 	// retention and the future grace, from the clock read once when the
 	// appender was made (a batch is short; a clock read per sample is not
@@ -80,7 +78,7 @@ var bufPool = sync.Pool{New: func() any { return &appendBufs{} }}
 // the API (Prometheus's Appender(ctx)); appending does not block on it.
 func (db *DB) Appender(_ context.Context) Appender {
 	oldest, newest := db.timeBounds()
-	return &headAppender{h: db.head, db: db, mint: math.MaxInt64, maxt: math.MinInt64, oldest: oldest, newest: newest, appendBufs: bufPool.Get().(*appendBufs)}
+	return &headAppender{h: db.head, db: db, oldest: oldest, newest: newest, appendBufs: bufPool.Get().(*appendBufs)}
 }
 
 // timeBounds are the oldest and newest timestamps a sample may have now:
@@ -124,8 +122,21 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 		return 0, err
 	}
 	h := a.h
-	if t < h.minValid.Load() {
-		return 0, fmt.Errorf("%w: t=%d before %d", ErrOutOfBounds, t, h.minValid.Load())
+	if minValid := h.minValid.Load(); t < minValid {
+		// The range is in a block already. Within the out-of-order window
+		// the sample goes to the series' past store, which compaction
+		// writes to a block of its own (flushPast).
+		if !h.inWindow(t) {
+			return 0, fmt.Errorf("%w: t=%d before %d, the end of the newest block cut from the head", ErrOutOfBounds, t, minValid)
+		}
+		s, err := a.lockSeries(ref, lset)
+		if err != nil {
+			return 0, err
+		}
+		isLogged := s.is(flagLogged)
+		s.mu.Unlock()
+		a.add(s, isLogged, lset, t, v, true)
+		return s.ref, nil
 	}
 	s, err := a.lockSeries(ref, lset)
 	if err != nil {
@@ -162,7 +173,7 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 		}
 		a.add(s, isLogged, lset, t, v, false)
 		return s.ref, nil
-	case h.opts.OutOfOrderWindow > 0 && t >= h.maxT.Load()-h.opts.OutOfOrderWindow:
+	case h.inWindow(t):
 		ooo = true
 	default:
 		newest := s.maxT
@@ -219,7 +230,6 @@ func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int
 		a.toLog = append(a.toLog, s)
 	}
 	a.pending = append(a.pending, pendingSample{s: s, t: t, v: v, ooo: ooo})
-	a.mint, a.maxt = min(a.mint, t), max(a.maxt, t)
 }
 
 // pendingValue finds the value this batch appended to s at t. It scans the
@@ -291,6 +301,10 @@ func (a *headAppender) Commit() error {
 	}
 	defer a.release()
 	h := a.h
+	if h.opts.OutOfOrderWindow > 0 {
+		h.commitMu.RLock()
+		defer h.commitMu.RUnlock()
+	}
 	if recs := a.records(true); len(recs) > 0 {
 		if err := h.wal.Log(recs...); err != nil {
 			a.resetPending()
@@ -304,16 +318,27 @@ func (a *headAppender) Commit() error {
 	id := h.iso.begin()
 	low := h.iso.low.Load()
 	var ce CommitError
-	var stored, ooo uint64
+	var stored, ooo, past uint64
+	// lo and hi bound the samples stored in the head's range (past ones
+	// are not: they must not widen what a head cut takes).
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	minValid := h.minValid.Load()
 	for _, p := range a.pending {
 		s := p.s
 		s.mu.Lock()
 		s.set(flagLogged)
 		switch {
+		case p.t < minValid && h.opts.OutOfOrderWindow > 0:
+			// Older than the head's lower bound (at Append, or a head cut
+			// took its range since): the past store.
+			s.addPast(p.t, p.v)
+			stored++
+			ooo++
+			past++
 		case p.t < minValid:
 			ce.OutOfBounds++
 		case !p.ooo && (!s.is(flagHasMax) || p.t > s.maxT):
+			lo, hi = min(lo, p.t), max(hi, p.t)
 			if full, fmin, fmax := s.appendInOrder(p.t, p.v, h.opts.BlockRange, id, low, &a.slab); full != nil {
 				h.writeFull(s, full, fmin, fmax)
 			}
@@ -329,6 +354,7 @@ func (a *headAppender) Commit() error {
 			// Accepted as out of order at Append, or became so because
 			// another appender committed a newer sample first.
 			s.addOOO(p.t, p.v)
+			lo, hi = min(lo, p.t), max(hi, p.t)
 			stored++
 			ooo++
 		default:
@@ -343,8 +369,14 @@ func (a *headAppender) Commit() error {
 		s.mu.Unlock()
 	}
 	h.iso.end(id)
+	if past > 0 {
+		h.pastCount.Add(past)
+		h.hasPast.Store(true)
+	}
 	if len(a.pending) > 0 {
-		h.updateRange(a.mint, a.maxt)
+		if lo <= hi {
+			h.updateRange(lo, hi)
+		}
 		h.samples.Add(stored)
 		h.oooCount.Add(ooo)
 		h.dropped.Add(uint64(ce.Refused()))

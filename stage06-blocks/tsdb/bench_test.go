@@ -15,14 +15,25 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	for _, g := range []int{1, 2} {
 		for _, sync := range []wal.SyncPolicy{wal.SyncNone, wal.SyncBatch} {
-			b.Run(fmt.Sprintf("goroutines=%d/sync=%s", g, sync), func(b *testing.B) { benchAppend(b, g, sync) })
+			b.Run(fmt.Sprintf("goroutines=%d/sync=%s", g, sync), func(b *testing.B) { benchAppend(b, g, sync, 0) })
 		}
 	}
 }
 
-func benchAppend(b *testing.B, goroutines int, policy wal.SyncPolicy) {
+// BenchmarkWindowCommit is BenchmarkAppend's in-order scrape (no fsync)
+// with the out-of-order window on, window=0 beside it: what a commit pays
+// for the barrier that keeps past samples safe (Head.commitMu).
+func BenchmarkWindowCommit(b *testing.B) {
+	for _, g := range []int{1, 2} {
+		for _, w := range []int64{0, 100 * 365 * 24 * Hour} {
+			b.Run(fmt.Sprintf("goroutines=%d/window=%v", g, w > 0), func(b *testing.B) { benchAppend(b, g, wal.SyncNone, w) })
+		}
+	}
+}
+
+func benchAppend(b *testing.B, goroutines int, policy wal.SyncPolicy, window int64) {
 	const n = 10_000
-	opts := Options{WALSync: policy, NoBackgroundCompaction: true}
+	opts := Options{WALSync: policy, NoBackgroundCompaction: true, OutOfOrderWindow: window}
 	db, err := Open(b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
-	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
@@ -45,9 +44,10 @@ const (
 )
 
 // Compact does whatever is due: cuts the head into blocks while it spans
-// 1.5 block ranges, applies retention, merges blocks (overlapping ones
-// first, then leveled ranges, then blocks with tombstones). The background
-// loop calls it; callers may too.
+// 1.5 block ranges, writes the samples older than the head's lower bound
+// to blocks of their own (persistPast), applies retention, merges blocks
+// (overlapping ones first, then leveled ranges, then blocks with
+// tombstones). The background loop calls it; callers may too.
 func (db *DB) Compact() error {
 	_, err := db.compact(context.Background(), false)
 	return err
@@ -61,8 +61,8 @@ func (db *DB) CompactReport(ctx context.Context) ([]CompactStats, error) {
 }
 
 // FlushHead writes everything in the head to blocks (one per block range
-// that holds samples) at once, whatever its span; the CLI's ingest and the
-// tests use it.
+// that holds samples, past samples included) at once, whatever its span;
+// the CLI's ingest and the tests use it.
 func (db *DB) FlushHead() ([]CompactStats, error) { return db.compact(context.Background(), true) }
 
 func (db *DB) compact(ctx context.Context, flush bool) ([]CompactStats, error) {
@@ -71,7 +71,12 @@ func (db *DB) compact(ctx context.Context, flush bool) ([]CompactStats, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	out, err := db.cutHead(ctx, flush)
+	out, cut, err := db.cutHead(ctx, flush)
+	past, perr := db.persistPast(cut)
+	out = append(out, past...)
+	if err == nil {
+		err = perr
+	}
 	if err != nil {
 		return out, err
 	}
@@ -114,16 +119,15 @@ func (db *DB) written(st *CompactStats, start time.Time) {
 }
 
 // cutHead writes the head's oldest block ranges to blocks while the head
-// spans 1.5 block ranges (everything with flush), then checkpoints the WAL
-// once. Each range it cuts holds samples: after a cut the head's MinTime
-// is its oldest sample left (truncateMemory), so a head holding last
-// year's data and one sample of today costs a block per range of last
-// year's data, not one per two hours in between.
-func (db *DB) cutHead(ctx context.Context, flush bool) ([]CompactStats, error) {
+// spans 1.5 block ranges (everything with flush); cut says whether it cut
+// any (the WAL is then checkpointed once, by persistPast). Each range it
+// cuts holds samples: after a cut the head's MinTime is its oldest sample
+// left (truncateMemory), so a head holding last year's data and one sample
+// of today costs a block per range of last year's data, not one per two
+// hours in between.
+func (db *DB) cutHead(ctx context.Context, flush bool) (out []CompactStats, cut bool, err error) {
 	h, r := db.head, db.opts.BlockRange
-	var out []CompactStats
-	var err error
-	cutTo, cut := int64(math.MinInt64), false
+	cutTo := int64(math.MinInt64)
 	for {
 		if err = db.interrupted(ctx); err != nil {
 			break
@@ -147,12 +151,7 @@ func (db *DB) cutHead(ctx context.Context, flush bool) ([]CompactStats, error) {
 		}
 		cutTo, cut = lo+r, true
 	}
-	if cut {
-		if cerr := db.checkpoint(cutTo); err == nil {
-			err = cerr
-		}
-	}
-	return out, err
+	return out, cut, err
 }
 
 // cutHeadRange writes the head's samples in [mint, maxt) as a block (none
@@ -177,7 +176,7 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	var list []hs
 	var ss sourceSet
 	h.byID.each(func(s *memSeries) bool {
-		srcs := s.snapshot(nil, &ss, h.hc, mint, maxt-1, nil)
+		srcs := s.snapshot(nil, &ss, h.hc, mint, maxt-1, nil, false)
 		if len(srcs) == 0 {
 			return true
 		}
@@ -223,7 +222,11 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	g := db.readers.advance()
 	db.readers.wait(g, db.opts.ReaderWait)
 	h.truncateMemory(maxt)
-	db.removeHeadFiles(db.readers.schedule(g, h.hc.FilesBefore(maxt)))
+	// The head-chunks files of the dropped range go once no reader opened
+	// before the truncation is left: one opened between advance and
+	// truncateMemory may still hold refs into them. A generation started
+	// now covers it (readers opened from here on no longer see the range).
+	db.removeHeadFiles(db.readers.schedule(db.readers.advance(), h.hc.Truncate(maxt)))
 	return st, nil
 }
 
@@ -239,20 +242,6 @@ func (db *DB) finishBlock(w *block.Writer, mint, maxt int64, level int, sources 
 		return nil, err
 	}
 	return block.Open(filepath.Join(db.dir, meta.ULID.String()))
-}
-
-// checkpoint starts a new WAL segment and checkpoints the ones before it:
-// the series still in the head, their samples from mint on.
-func (db *DB) checkpoint(mint int64) error {
-	seg, err := db.wal.NextSegment()
-	if err != nil {
-		return fmt.Errorf("tsdb: wal: %w", err)
-	}
-	h := db.head
-	if _, err := wal.Checkpoint(filepath.Join(db.dir, WALDirname), seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, mint); err != nil {
-		return fmt.Errorf("tsdb: wal checkpoint: %w", err)
-	}
-	return nil
 }
 
 // buildChunks turns a series' chunks into the chunks of a block covering

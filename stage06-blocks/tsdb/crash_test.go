@@ -24,13 +24,18 @@ import (
 const (
 	crashEnvDir  = "TSDB_CRASH_CHILD_DIR"
 	crashEnvMode = "TSDB_CRASH_CHILD_MODE"
+	crashEnvComp = "TSDB_CRASH_CHILD_WAL_COMPRESSION"
 	crashSeries  = 50
 	crashStep    = int64(1000)
 )
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashEnvDir); dir != "" {
-		if err := crashChild(dir, os.Getenv(crashEnvMode)); err != nil {
+		c, err := wal.ParseCompression(os.Getenv(crashEnvComp))
+		if err == nil {
+			err = crashChild(dir, os.Getenv(crashEnvMode), c)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(3)
 		}
@@ -39,16 +44,28 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func crashOpts() Options {
-	return Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true,
+// crashPastSeries are the series the "past" mode writes backwards in time,
+// one sample per commit each, below the head's lower bound once blocks are
+// cut: out-of-order samples that go to the past stores.
+const crashPastSeries = 5
+
+// crashOpts: small blocks, WAL segments and head-chunks files, so that a
+// run cuts blocks, checkpoints and removes head-chunks files many times;
+// in "past" mode, an out-of-order window that takes every sample.
+func crashOpts(mode string, c wal.Compression) Options {
+	o := Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true, WALCompression: c,
 		HeadChunkFileSize: 64 << 10, WALSegmentSize: 64 << 10,
 		CompactionRanges: []int64{20 * crashStep, 60 * crashStep, 180 * crashStep}}
+	if mode == "past" {
+		o.OutOfOrderWindow = 1 << 50
+	}
+	return o
 }
 
 func crashValue(i int, k int64) float64 { return float64(i)*1e6 + float64(k) + 0.25 }
 
-func crashChild(dir, mode string) error {
-	db, err := Open(dir, crashOpts())
+func crashChild(dir, mode string, c wal.Compression) error {
+	db, err := Open(dir, crashOpts(mode, c))
 	if err != nil {
 		return err
 	}
@@ -59,7 +76,7 @@ func crashChild(dir, mode string) error {
 		start = max(start, b.MaxTime/crashStep)
 	}
 	start = max(start, 0)
-	if mode == "compact" {
+	if mode == "compact" || mode == "past" {
 		go func() {
 			for {
 				if err := db.Compact(); err != nil {
@@ -78,6 +95,13 @@ func crashChild(dir, mode string) error {
 			}
 			refs[i] = ref
 		}
+		if mode == "past" {
+			for i := range crashPastSeries {
+				if _, err := app.Append(0, lbls("past", "i", strconv.Itoa(i)), -k*crashStep, crashValue(i, k)); err != nil {
+					return err
+				}
+			}
+		}
 		if err := app.Commit(); err != nil {
 			return err
 		}
@@ -91,9 +115,13 @@ func runCrash(t *testing.T, mode string) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	acked := int64(-1)
+	// Each round writes with another WAL compression, so the log each
+	// restart replays mixes them.
+	comps := []wal.Compression{wal.CompressionSnappy, wal.CompressionZstd, wal.CompressionNone}
 	for round := range 3 {
+		comp := comps[round]
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvMode+"="+mode)
+		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvMode+"="+mode, crashEnvComp+"="+comp.String())
 		stdout, _ := cmd.StdoutPipe()
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -101,6 +129,12 @@ func runCrash(t *testing.T, mode string) {
 			t.Fatal(err)
 		}
 		killAt := 100 + rng.IntN(400)
+		if mode == "past" {
+			// Every compaction pass writes past blocks and merges them
+			// into the blocks they overlap: fewer acks cover several
+			// cuts, flushes and merges, in less time.
+			killAt = 60 + rng.IntN(240)
+		}
 		sc := bufio.NewScanner(stdout)
 		n := 0
 		for sc.Scan() {
@@ -118,7 +152,7 @@ func runCrash(t *testing.T, mode string) {
 		if n < killAt {
 			t.Fatalf("round %d: child ended after %d acks: %s", round, n, stderr.String())
 		}
-		db := openDB(t, dir, crashOpts())
+		db := openDB(t, dir, crashOpts(mode, comps[(round+1)%len(comps)])) // reopened with the next setting
 		res := collect(t, db, math.MinInt64, math.MaxInt64)
 		for i := range crashSeries {
 			ss := res[lbls("crash", "i", strconv.Itoa(i)).String()]
@@ -131,7 +165,34 @@ func runCrash(t *testing.T, mode string) {
 				}
 			}
 		}
-		t.Logf("round %d: killed after ack %d; %d blocks; recovery: %d WAL records, %d head chunks re-mapped", round, acked, len(db.Blocks()), db.Recovery().WALRecords, db.Recovery().HeadChunks)
+		if mode == "past" {
+			// Checked as recovered, then compacted: a crash between
+			// writing a past block and merging it leaves blocks that
+			// overlap, which the next compaction merges.
+			past := db.Head().Stats().PastChunks
+			for pass := range 2 {
+				if pass == 1 {
+					if err := db.Compact(); err != nil {
+						t.Fatal(err)
+					}
+					checkClean(t, db, "compaction after the crash")
+					res = collect(t, db, math.MinInt64, math.MaxInt64)
+				}
+				for i := range crashPastSeries {
+					got := map[int64]float64{}
+					for _, s := range res[lbls("past", "i", strconv.Itoa(i)).String()] {
+						got[s.T] = s.V
+					}
+					for k := int64(0); k <= acked; k++ {
+						if v, ok := got[-k*crashStep]; !ok || v != crashValue(i, k) {
+							t.Fatalf("round %d pass %d: past series %d t=%d: %v, %v; want %v acknowledged; recovery %+v", round, pass, i, -k*crashStep, v, ok, crashValue(i, k), db.Recovery())
+						}
+					}
+				}
+			}
+			t.Logf("round %d: %d past chunks in the head after the replay", round, past)
+		}
+		t.Logf("round %d (wal %v): killed after ack %d; %d blocks; recovery: %d WAL records, %d head chunks re-mapped", round, comp, acked, len(db.Blocks()), db.Recovery().WALRecords, db.Recovery().HeadChunks)
 		db.Close()
 	}
 }
@@ -139,3 +200,8 @@ func runCrash(t *testing.T, mode string) {
 func TestCrashDuringIngestion(t *testing.T) { runCrash(t, "ingest") }
 
 func TestCrashDuringBlockWriting(t *testing.T) { runCrash(t, "compact") }
+
+// TestCrashWithPastSamples kills a writer whose every commit also holds
+// samples older than the head's lower bound, while it compacts in a loop
+// (past samples written to blocks, vertical compaction, checkpoints).
+func TestCrashWithPastSamples(t *testing.T) { runCrash(t, "past") }

@@ -128,7 +128,7 @@ func (e *DamageError) Is(target error) bool { return target == ErrDamaged }
 // removes segments only by checkpointing them, so a missing checkpoint is
 // damage.
 func walOptions(opts Options) wal.Options {
-	return wal.Options{Sync: opts.WALSync, SegmentSize: opts.WALSegmentSize, CheckpointRequired: true}
+	return wal.Options{Sync: opts.WALSync, SegmentSize: opts.WALSegmentSize, Compression: opts.WALCompression, CheckpointRequired: true}
 }
 
 // Check reports the damage in dir without changing anything: every WAL

@@ -30,6 +30,7 @@ type damageFixture struct {
 	blocks []string // block directories, oldest first
 	segs   []string // WAL segment paths, oldest first
 	cp     string   // the WAL checkpoint's path
+	hc     []string // head-chunks file names, oldest first (those of truncated ranges are gone)
 }
 
 const damageSeries, damageEnd = 20, 7 * Hour
@@ -64,6 +65,9 @@ func buildDamageFixture(t *testing.T) damageFixture {
 		}
 	}
 	hc, _ := os.ReadDir(filepath.Join(f.dir, HeadChunksDirname))
+	for _, e := range hc {
+		f.hc = append(f.hc, e.Name())
+	}
 	if f.cp == "" || len(f.segs) < 4 || len(hc) == 0 {
 		t.Fatalf("fixture: checkpoint %q, %d segments, %d head-chunks files", f.cp, len(f.segs), len(hc))
 	}
@@ -347,7 +351,7 @@ func TestDamageTable(t *testing.T) {
 			}},
 		{name: "wal: head chunks file damaged",
 			damage: func(t *testing.T, f damageFixture) func(int64) bool {
-				editFile(t, filepath.Join(f.dir, HeadChunksDirname, "000001"), func(b []byte) []byte {
+				editFile(t, filepath.Join(f.dir, HeadChunksDirname, f.hc[0]), func(b []byte) []byte {
 					for i := 100; i < 108; i++ {
 						b[i] ^= 0xff
 					}

@@ -51,6 +51,16 @@ type Head struct {
 
 	samples  atomic.Uint64 // samples appended since Open (in order and not)
 	oooCount atomic.Uint64 // out-of-order samples accepted
+	// pastCount counts the out-of-order samples accepted below minValid
+	// (series' past stores); hasPast says some series may hold such
+	// samples not yet written to a block (flushPast clears it first).
+	pastCount atomic.Uint64
+	hasPast   atomic.Bool
+	// commitMu: with an out-of-order window, a Commit holds it read-locked
+	// from logging its batch to applying it, so that flushPast, locking it
+	// around the start of a new WAL segment, knows every sample logged
+	// before that segment is applied (see DB.flushPast).
+	commitMu sync.RWMutex
 	dropped  atomic.Uint64 // samples that lost a race at Commit (see Commit)
 	// chunkWriteErrs counts full chunks the head-chunks file refused
 	// (writeFull); chunkErr is the last such error.
@@ -167,6 +177,19 @@ func (h *Head) MaxTime() int64 { return h.maxT.Load() }
 // Empty reports whether the head holds no sample.
 func (h *Head) Empty() bool { return h.minT.Load() > h.maxT.Load() }
 
+// inWindow reports whether the out-of-order window takes a sample at t:
+// no older than the window before the head's newest sample. The window may
+// be as large as math.MaxInt64 (every timestamp): where the subtraction
+// would overflow, the window's start is below every timestamp.
+func (h *Head) inWindow(t int64) bool {
+	w := h.opts.OutOfOrderWindow
+	if w <= 0 {
+		return false
+	}
+	m := h.maxT.Load()
+	return m < math.MinInt64+w || t >= m-w
+}
+
 // updateRange widens the head's time range.
 func (h *Head) updateRange(mint, maxt int64) {
 	lowerTo(&h.minT, mint)
@@ -191,11 +214,14 @@ func lowerTo(a *atomic.Int64, v int64) {
 
 // HeadStats describes the head for the demo and `inspect`.
 type HeadStats struct {
-	Series         int
-	MinT, MaxT     int64
-	OpenChunks     int
-	MappedChunks   int
-	OOOChunks      int
+	Series       int
+	MinT, MaxT   int64
+	OpenChunks   int
+	MappedChunks int
+	OOOChunks    int
+	// PastChunks hold out-of-order samples older than the head's lower
+	// bound, waiting for compaction to write them to blocks of their own.
+	PastChunks     int
 	OpenChunkBytes int64 // bytes of open chunks on the Go heap
 	HeadChunkBytes int64 // bytes written to the head-chunks files
 	// UnmappedChunks are full chunks kept in memory because the
@@ -203,12 +229,13 @@ type HeadStats struct {
 	UnmappedChunks   int
 	ChunkWriteErrors uint64
 	SamplesAppended  uint64
-	OOOAccepted      uint64
+	OOOAccepted      uint64 // out-of-order samples accepted, PastAccepted among them
+	PastAccepted     uint64 // of those, older than the head's lower bound
 }
 
 // Stats walks the head's series.
 func (h *Head) Stats() HeadStats {
-	st := HeadStats{MinT: h.MinTime(), MaxT: h.MaxTime(), SamplesAppended: h.samples.Load(), OOOAccepted: h.oooCount.Load(), ChunkWriteErrors: h.chunkWriteErrs.Load()}
+	st := HeadStats{MinT: h.MinTime(), MaxT: h.MaxTime(), SamplesAppended: h.samples.Load(), OOOAccepted: h.oooCount.Load(), PastAccepted: h.pastCount.Load(), ChunkWriteErrors: h.chunkWriteErrs.Load()}
 	h.byID.each(func(s *memSeries) bool {
 		s.mu.Lock()
 		st.Series++
@@ -219,6 +246,9 @@ func (h *Head) Stats() HeadStats {
 		}
 		if o := s.ooo(); o != nil {
 			st.OOOChunks += len(o.chunks)
+		}
+		if p := s.past(); p != nil {
+			st.PastChunks += len(p.chunks)
 		}
 		if s.extra != nil {
 			st.UnmappedChunks += len(s.extra.unmapped)
@@ -335,9 +365,15 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 				}
 			}
 			if len(x.stones) > 0 {
+				// A deleted range still reaching samples of the past
+				// store stays: they are older than mint.
+				lo := mint
+				if x.past != nil {
+					lo = min(lo, x.past.minTime())
+				}
 				var keep block.Intervals
 				for _, iv := range x.stones {
-					if iv.Maxt >= mint {
+					if iv.Maxt >= lo {
 						keep = append(keep, iv)
 					}
 				}
@@ -345,7 +381,7 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 			}
 			s.tidy()
 		}
-		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && (s.extra == nil || s.extra.unmapped == nil) && !s.is(flagHasPending) {
+		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && s.past() == nil && (s.extra == nil || s.extra.unmapped == nil) && !s.is(flagHasPending) {
 			s.set(flagDead)
 			dead = append(dead, s)
 		} else {

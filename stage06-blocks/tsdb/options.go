@@ -10,6 +10,7 @@
 //	head.go       the head: series tables, stage05 index, WAL, head chunks, truncation
 //	series.go     memSeries: one series' chunks in the head, appending, cutting
 //	ooo.go        out-of-order samples of a series
+//	past.go       out-of-order samples older than the head: written to blocks of their own
 //	isolation.go  append IDs and reader snapshots (a query never sees half a commit)
 //	appender.go   Appender: Append / Commit / Rollback
 //	recover.go    WAL replay and head-chunk re-mapping on Open
@@ -60,7 +61,8 @@ var (
 	// value. The same value again is accepted and ignored.
 	ErrDuplicate = errors.New("tsdb: duplicate sample for timestamp")
 	// ErrOutOfBounds: the sample is older than the head's lower limit
-	// (its range is already in a block).
+	// (its range is already in a block) and no out-of-order window (or
+	// not a wide enough one) is configured.
 	ErrOutOfBounds = errors.New("tsdb: sample out of bounds")
 	// ErrTooOld: the sample is older than the retention keeps (the clock's
 	// now minus RetentionTime), or before MinTimestamp. Storing it would
@@ -86,14 +88,22 @@ type Options struct {
 	// (2 h, 6 h, 18 h, 54 h).
 	CompactionRanges []int64
 	// OutOfOrderWindow accepts samples up to this much (ms) older than the
-	// head's newest sample into separate out-of-order chunks. Defaults to 0:
-	// such samples get ErrOutOfOrder.
+	// head's newest sample into separate out-of-order chunks, also those
+	// older than the head's lower bound (a range already cut to a block):
+	// compaction writes them to blocks of their own, which vertical
+	// compaction then merges with the blocks they overlap. Defaults to 0:
+	// such samples get ErrOutOfOrder (ErrOutOfBounds below the head's
+	// lower bound).
 	OutOfOrderWindow int64
 	// WALSync is the WAL's fsync policy. Defaults to wal.SyncBatch (group
 	// commit: Commit returns once its records are on disk).
 	WALSync wal.SyncPolicy
 	// WALSegmentSize defaults to wal.DefaultSegmentSize (16 MiB).
 	WALSegmentSize int64
+	// WALCompression is how WAL records are stored. Defaults to
+	// wal.CompressionSnappy (about a third smaller, replay as fast);
+	// a WAL written with any setting replays under any other.
+	WALCompression wal.Compression
 	// HeadChunkFileSize is the size of a head-chunks file. Defaults to
 	// chunks.DefaultHeadFileSize (128 MiB, sparse).
 	HeadChunkFileSize int

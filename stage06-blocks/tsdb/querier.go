@@ -249,7 +249,7 @@ func (q *querier) selectHead(ms []*index.Matcher, ss *sourceSet) ([]entry, func(
 			all = make([]chunkSrc, 0, min(max(2*(len(ids)-k), 16), 4096))
 		}
 		start := len(all)
-		all = s.snapshot(all, ss, h.hc, q.mint, q.maxt, q.iso)
+		all = s.snapshot(all, ss, h.hc, q.mint, q.maxt, q.iso, true)
 		if len(all) == start {
 			continue
 		}

@@ -108,8 +108,14 @@ func (s *memSeries) clear(f seriesFlags)   { s.flags &^= f }
 type seriesExtra struct {
 	// txs are isolation entries older than txID that some reader may not
 	// see yet, in the order they were applied.
-	txs    []tx
-	ooo    *oooSamples     // out-of-order samples, nil without any
+	txs []tx
+	ooo *oooSamples // out-of-order samples, nil without any
+	// past are out-of-order samples older than the head's lower bound
+	// when they came (Head.minValid: their range is already in a block).
+	// They are outside the head's time range: no head cut takes or
+	// truncates them; compaction writes them to blocks of their own
+	// (flushPast, past.go).
+	past   *oooSamples
 	stones block.Intervals // deleted ranges (Delete)
 	// unmapped are full chunks the head-chunks file could not take (a
 	// full disk), oldest first, all newer than mmapped: kept in memory
@@ -146,7 +152,7 @@ func (s *memSeries) more() *seriesExtra {
 
 // tidy drops extra once it holds nothing. Called with mu.
 func (s *memSeries) tidy() {
-	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && len(x.stones) == 0 && len(x.unmapped) == 0 {
+	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && x.past == nil && len(x.stones) == 0 && len(x.unmapped) == 0 {
 		s.extra = nil
 	}
 }
@@ -166,6 +172,24 @@ func (s *memSeries) addOOO(t int64, v float64) {
 		x.ooo = &oooSamples{}
 	}
 	x.ooo.add(t, v)
+}
+
+// past returns the samples older than the head's lower bound, nil
+// without any. Called with mu.
+func (s *memSeries) past() *oooSamples {
+	if s.extra == nil {
+		return nil
+	}
+	return s.extra.past
+}
+
+// addPast adds a sample older than the head's lower bound. Called with mu.
+func (s *memSeries) addPast(t int64, v float64) {
+	x := s.more()
+	if x.past == nil {
+		x.past = &oooSamples{}
+	}
+	x.past.add(t, v)
 }
 
 // stones returns the deleted ranges. Called with mu.
@@ -399,8 +423,10 @@ func (ss *sourceSet) copyOpen(b []byte, stones block.Intervals, capT int64) chun
 }
 
 // snapshot appends the chunks of the series overlapping [mint, maxt] as a
-// reader with snapshot st sees them, with their sources from ss.
-func (s *memSeries) snapshot(dst []chunkSrc, ss *sourceSet, hc *chunks.HeadChunks, mint, maxt int64, st *isoState) []chunkSrc {
+// reader with snapshot st sees them, with their sources from ss; with
+// past, the samples older than the head's lower bound too (a query wants
+// them, a head cut does not: flushPast writes them).
+func (s *memSeries) snapshot(dst []chunkSrc, ss *sourceSet, hc *chunks.HeadChunks, mint, maxt int64, st *isoState, past bool) []chunkSrc {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	capT := s.capFor(st)
@@ -430,6 +456,9 @@ func (s *memSeries) snapshot(dst []chunkSrc, ss *sourceSet, hc *chunks.HeadChunk
 	}
 	if o := s.ooo(); o != nil {
 		dst = o.snapshot(dst, ss, mint, maxt, stones)
+	}
+	if p := s.past(); p != nil && past {
+		dst = p.snapshot(dst, ss, mint, maxt, stones)
 	}
 	return dst
 }

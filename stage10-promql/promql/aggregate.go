@@ -117,6 +117,9 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 		return nil, err
 	}
 	groupOf, gr := groups(m, n.Grouping, n.Without)
+	if err := ev.madeGroups(gr); err != nil {
+		return nil, err
+	}
 	switch n.Op {
 	case parser.TOPK, parser.BOTTOMK, parser.LIMITK, parser.LIMIT_RATIO:
 		return ev.selectK(n, m, groupOf, len(gr.labels), param)
@@ -132,7 +135,9 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 				return nil, err
 			}
 		}
-		f.add(groupOf[si], s.Floats)
+		if err := f.add(groupOf[si], s.Floats); err != nil {
+			return nil, err
+		}
 	}
 	return f.result(gr), nil
 }
@@ -172,8 +177,7 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 			}
 			seen[h] = struct{}{}
 		}
-		f.add(gr.group(l, drop), pts)
-		return nil
+		return f.add(gr.group(l, drop), pts)
 	}
 	switch e := parser.UnwrapParens(n.Expr).(type) {
 	case *parser.VectorSelector:
@@ -198,7 +202,21 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 	if err != nil {
 		return nil, true, err
 	}
+	if err := ev.madeGroups(gr); err != nil {
+		return nil, true, err
+	}
 	return f.result(gr), true, nil
+}
+
+// madeGroups counts an aggregation's group label sets against the memory
+// limit (madeLabels): count by (id) over a million ids makes a million.
+func (ev *evaluator) madeGroups(gr *grouper) error {
+	for _, l := range gr.labels {
+		if err := ev.madeLabels(l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // oneName reports whether ms pin the metric name to one value, so that
@@ -227,10 +245,15 @@ type folder struct {
 
 func (ev *evaluator) newFolder(op parser.Op) *folder { return &folder{ev: ev, op: op} }
 
-// add folds one series of group g.
-func (f *folder) add(g int, pts []Point) {
+// add folds one series of group g. A new group's arrays (a value per
+// step in each) are checked against the memory limit before they grow:
+// count by (id) over a million ids at 3,000 steps is 72 GB of them.
+func (f *folder) add(g int, pts []Point) error {
 	ns := f.ev.steps
 	if need := (g + 1) * ns; need > len(f.cnt) {
+		if err := f.ev.need(0, int64(need)*int64(5*8+1)); err != nil { // cnt, val, aux, avg's mean and incr, and the result
+			return err
+		}
 		f.cnt = append(f.cnt, make([]float64, need-len(f.cnt))...)
 		f.val = append(f.val, make([]float64, need-len(f.val))...)
 		f.aux = append(f.aux, make([]float64, need-len(f.aux))...)
@@ -301,6 +324,7 @@ func (f *folder) add(g int, pts []Point) {
 			cnt[at(p.T)]++
 		}
 	}
+	return nil
 }
 
 // result is one series per group with at least one point.
@@ -665,6 +689,9 @@ func (ev *evaluator) countValues(m Matrix, groupOf []int, gr *grouper, label str
 	counts := map[key]int{}
 	var keys []key
 	for i := 0; i < ev.steps; i++ {
+		if err := ev.checkCtx(); err != nil {
+			return nil, err
+		}
 		clear(counts)
 		keys = keys[:0]
 		for _, e := range steps[i] {
@@ -679,7 +706,13 @@ func (ev *evaluator) countValues(m Matrix, groupOf []int, gr *grouper, label str
 			if err != nil {
 				return nil, errorf("invalid label name %q", label)
 			}
+			n := len(out.series)
 			oi := out.index(l)
+			if oi == n { // a new series: its label set is the query's own
+				if err := ev.madeLabels(l); err != nil {
+					return nil, err
+				}
+			}
 			out.series[oi].DropName = gr.dropName[k.g]
 			out.add(oi, ev.ts(i), float64(counts[k]))
 		}

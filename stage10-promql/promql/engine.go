@@ -11,12 +11,14 @@ import (
 )
 
 // Errors callers branch on. Every evaluation error wraps ErrExecution; the
-// two limits also wrap their own sentinel.
+// limits also wrap their own sentinel.
 var (
 	ErrExecution      = errors.New("execution error")
 	ErrTooManySamples = errors.New("query processing would load too many samples into memory in query execution")
-	ErrTimeout        = errors.New("query timed out")
-	ErrCanceled       = errors.New("query was canceled")
+	// ErrMemoryLimit: the query would use more than Opts.MaxMemory.
+	ErrMemoryLimit = errors.New("query processing would use more than the per-query memory limit")
+	ErrTimeout     = errors.New("query timed out")
+	ErrCanceled    = errors.New("query was canceled")
 )
 
 // execError is an evaluation error whose text is exactly Prometheus's
@@ -44,6 +46,14 @@ type Opts struct {
 	// does (samples read and let go do not count). Defaults to 50,000,000,
 	// Prometheus's default.
 	MaxSamples int
+	// MaxMemory caps the bytes one query holds at once: its samples at 16
+	// bytes each, counted as MaxSamples counts them, plus the label sets
+	// it makes (count_values, label_replace, label_join, aggregation
+	// groups) and the scratch arrays of its steps. Every allocation that
+	// grows with the data or the steps is checked before it is made, so a
+	// query over either limit is refused without having used the memory.
+	// Defaults to DefaultMaxMemory.
+	MaxMemory int64
 	// Timeout bounds one query's evaluation. Defaults to 2m.
 	Timeout time.Duration
 	// SubqueryStep is the step of a subquery written without one
@@ -54,6 +64,10 @@ type Opts struct {
 	// removal). The zero value is Prometheus 3's default.
 	Features Features
 }
+
+// DefaultMaxMemory is MaxMemory's default, 1 GiB: room for the default
+// MaxSamples (50M samples, 800 MB) and the labels beside them.
+const DefaultMaxMemory = 1 << 30
 
 // Engine evaluates queries. It holds only configuration, so one Engine may
 // run any number of queries concurrently.
@@ -68,6 +82,9 @@ func NewEngine(opts Opts) *Engine {
 	}
 	if opts.MaxSamples <= 0 {
 		opts.MaxSamples = 50_000_000
+	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxMemory
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 2 * time.Minute

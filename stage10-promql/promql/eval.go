@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
@@ -24,9 +25,12 @@ type evaluator struct {
 	steps                int
 	lookback             int64
 	maxSamples           int
-	held                 *int  // samples in memory now; shared with subquery evaluators
-	qStart, qEnd         int64 // the query's own range, for @ start() / @ end()
-	qStep                int64 // the query's step (0: instant), for step()
+	maxMemory            int64
+	held                 *int   // samples in memory now; shared with subquery evaluators
+	reserved             *int   // of held: points of results still being built (reserve)
+	labelBytes           *int64 // bytes of the label sets the query made (madeLabels)
+	qStart, qEnd         int64  // the query's own range, for @ start() / @ end()
+	qStep                int64  // the query's step (0: instant), for step()
 	subStep              int64
 	features             Features
 	annos                *annotationSet // shared with subquery evaluators
@@ -36,11 +40,13 @@ type evaluator struct {
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	deadline, _ := ctx.Deadline()
-	n := 0
+	var held, reserved int
+	var labelBytes int64
 	return &evaluator{
 		ctx: ctx, deadline: deadline, st: st, start: start, end: end, interval: interval,
 		steps:    int((end-start)/interval) + 1,
-		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, held: &n,
+		lookback: e.opts.LookbackDelta.Milliseconds(), maxSamples: e.opts.MaxSamples, maxMemory: e.opts.MaxMemory,
+		held: &held, reserved: &reserved, labelBytes: &labelBytes,
 		qStart: start, qEnd: end, qStep: interval, subStep: e.opts.SubqueryStep.Milliseconds(),
 		features: e.opts.Features, annos: &annotationSet{}, stats: statsFrom(ctx),
 	}, cancel
@@ -95,18 +101,94 @@ func (ev *evaluator) wrap(err error) error {
 // slides over a series (rangeSeries), but a sample read and let go no
 // longer does. So a 24 h rate over 10,000 series holds its 5 m windows one
 // series at a time, not the 57.8M samples it reads.
+//
+// The same count, at pointBytes a sample, plus the label sets the query
+// made (madeLabels) is what MaxMemory limits.
 func (ev *evaluator) hold(n int) error {
 	*ev.held += n
 	if ev.stats != nil && *ev.held > ev.stats.PeakSamples {
 		ev.stats.PeakSamples = *ev.held
 	}
 	if *ev.held > ev.maxSamples {
-		return &execError{msg: ErrTooManySamples.Error(), also: ErrTooManySamples}
+		return errTooManySamples()
+	}
+	return ev.checkMemory(0)
+}
+
+func (ev *evaluator) release(n int) { *ev.held -= n }
+
+// reserve counts n points of the result a node is still building, before
+// they are allocated or as each series of them is done; evalVector then
+// counts only the rest of the result. So a result over the limit is
+// refused as it grows, not once it is all in memory.
+func (ev *evaluator) reserve(n int) error {
+	*ev.reserved += n
+	return ev.hold(n)
+}
+
+// need checks, before an allocation that is not a result (a scratch
+// array, a scalar's value per step), that samples more samples and bytes
+// more bytes would fit beside what the query holds. Nothing stays counted:
+// the allocation lives no longer than the node that makes it.
+func (ev *evaluator) need(samples int, bytes int64) error {
+	if samples > ev.maxSamples-*ev.held {
+		return errTooManySamples()
+	}
+	return ev.checkMemory(bytes + int64(samples)*pointBytes)
+}
+
+// needSteps is need for a scratch array of size bytes per step.
+func (ev *evaluator) needSteps(size int) error {
+	return ev.need(0, int64(ev.steps)*int64(size))
+}
+
+// madeLabels counts the bytes of a label set the query made (count_values,
+// label_replace, label_join, an aggregation's groups) against MaxMemory.
+// They stay counted to the end of the query: they are few beside the
+// points unless a query makes very many, which is what this is for.
+func (ev *evaluator) madeLabels(l model.Labels) error {
+	*ev.labelBytes += int64(labelsBytes(l))
+	return ev.checkMemory(0)
+}
+
+// checkMemory: the bytes the query holds, and extra more, within
+// MaxMemory.
+func (ev *evaluator) checkMemory(extra int64) error {
+	if int64(*ev.held)*pointBytes+*ev.labelBytes+extra > ev.maxMemory {
+		return &execError{msg: fmt.Sprintf("query processing would use more than the per-query memory limit of %d bytes (max memory) in query execution", ev.maxMemory), also: ErrMemoryLimit}
 	}
 	return nil
 }
 
-func (ev *evaluator) release(n int) { *ev.held -= n }
+// remaining is how many more points the query may hold: the lesser of
+// what the sample limit and the memory limit leave.
+func (ev *evaluator) remaining() int {
+	n := ev.maxSamples - *ev.held
+	if m := (ev.maxMemory - int64(*ev.held)*pointBytes - *ev.labelBytes) / pointBytes; m < int64(n) {
+		n = int(max(m, 0))
+	}
+	return n
+}
+
+// gridBytes is what a step of a grid costs at least in scratch arrays:
+// byStep's count and slice header.
+const gridBytes = 32
+
+// pointBytes is what one point costs in memory: a timestamp and a value.
+const pointBytes = 16
+
+// labelsBytes is a label set's size: its strings and a header per label.
+func labelsBytes(l model.Labels) int {
+	n := 0
+	for x := range l.All() {
+		n += len(x.Name) + len(x.Value) + 32
+	}
+	return n
+}
+
+func errTooManySamples() error {
+	return &execError{msg: ErrTooManySamples.Error(), also: ErrTooManySamples}
+}
 
 // points is how many samples a Matrix holds.
 func points(m Matrix) int {
@@ -144,7 +226,13 @@ func (ev *evaluator) refTimes(at *parser.AtModifier, offset time.Duration) refGr
 }
 
 // evalScalar evaluates a scalar expression at every step.
+// Its value per step counts as that many samples, as in Prometheus,
+// checked before it is allocated: a subquery's grid may have billions of
+// steps (vector(1)[1y:1ms]).
 func (ev *evaluator) evalScalar(e parser.Expr) ([]float64, error) {
+	if err := ev.need(ev.steps, 0); err != nil {
+		return nil, err
+	}
 	out := make([]float64, ev.steps)
 	switch n := e.(type) {
 	case *parser.NumberLiteral:
@@ -195,17 +283,27 @@ func (ev *evaluator) evalScalar(e parser.Expr) ([]float64, error) {
 // result counts against the sample limit together with what its operands
 // still held (their results, at most); once it is built, the operands are
 // let go and only the result stays counted, until the caller lets it go.
+//
+// A node that reserved points of its result while building it (reserve)
+// has them counted already; evalVector counts the rest. It checks the
+// context too, after the node: a query nested thousands deep does its
+// work on the way back up, and must stop there as well.
 func (ev *evaluator) evalVector(e parser.Expr) (Matrix, error) {
-	base := *ev.held
+	base, rbase := *ev.held, *ev.reserved
 	m, err := ev.evalNode(e)
 	if err != nil {
 		return nil, err
 	}
-	n := points(m)
-	if err := ev.hold(n); err != nil {
+	if err := ev.checkCtx(); err != nil {
 		return nil, err
 	}
-	*ev.held = base + n
+	n := points(m)
+	if r := *ev.reserved - rbase; n > r {
+		if err := ev.hold(n - r); err != nil {
+			return nil, err
+		}
+	}
+	*ev.held, *ev.reserved = base+n, rbase
 	return m, nil
 }
 

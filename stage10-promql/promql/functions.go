@@ -82,16 +82,19 @@ func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 		if err != nil {
 			return nil, err
 		}
-		return relabel(m, ev.drop)
+		return ev.relabel(m, ev.drop)
 	case "start_timestamp":
 		m, err := ev.startTimestamps(c.Args[0])
 		if err != nil {
 			return nil, err
 		}
-		return relabel(m, ev.drop)
+		return ev.relabel(m, ev.drop)
 	case "vector":
 		sc, err := ev.evalScalar(c.Args[0])
 		if err != nil {
+			return nil, err
+		}
+		if err := ev.reserve(len(sc)); err != nil {
 			return nil, err
 		}
 		pts := make([]Point, len(sc))
@@ -126,6 +129,9 @@ func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 
 // scalarCall evaluates a function returning a scalar.
 func (ev *evaluator) scalarCall(c *parser.Call) ([]float64, error) {
+	if err := ev.need(ev.steps, 0); err != nil {
+		return nil, err
+	}
 	out := make([]float64, ev.steps)
 	switch c.Func.Name {
 	case "time":
@@ -165,6 +171,9 @@ func (ev *evaluator) scalarCall(c *parser.Call) ([]float64, error) {
 	case "scalar":
 		m, err := ev.evalVector(c.Args[0])
 		if err != nil {
+			return nil, err
+		}
+		if err := ev.needSteps(8); err != nil {
 			return nil, err
 		}
 		cnt := make([]int, ev.steps)
@@ -226,16 +235,36 @@ func (ev *evaluator) mapCall(c *parser.Call, f func(v float64, step int) (float6
 		}
 		m[k].Floats = pts
 	}
-	return relabel(m, ev.drop)
+	return ev.relabel(m, ev.drop)
 }
 
 // relabel rewrites every series' labels (and its mark for delayed name
 // removal) and merges the result, failing if two series now collide at
 // the same step.
-func relabel(m Matrix, f func(s Series) (model.Labels, bool)) (Matrix, error) {
+//
+// It checks the context every 1,024 series: an expression nested
+// thousands deep is a relabel per level.
+func (ev *evaluator) relabel(m Matrix, f func(s Series) (model.Labels, bool)) (Matrix, error) {
+	return ev.relabelMade(m, f, false)
+}
+
+// relabelMade is relabel for functions whose labels are new strings
+// (label_replace, label_join): with made, each label set counts against
+// the memory limit (madeLabels).
+func (ev *evaluator) relabelMade(m Matrix, f func(s Series) (model.Labels, bool), made bool) (Matrix, error) {
 	mg := newMerger()
-	for _, s := range m {
+	for i, s := range m {
+		if i%1024 == 1023 {
+			if err := ev.checkCtx(); err != nil {
+				return nil, err
+			}
+		}
 		l, drop := f(s)
+		if made {
+			if err := ev.madeLabels(l); err != nil {
+				return nil, err
+			}
+		}
 		if err := mg.add(l, drop, s.Floats); err != nil {
 			return nil, err
 		}
@@ -258,6 +287,9 @@ func setLabel(s Series, name, value string) (model.Labels, bool, error) {
 func (ev *evaluator) dateCall(c *parser.Call) (Matrix, error) {
 	var m Matrix
 	if len(c.Args) == 0 { // default argument: vector(time())
+		if err := ev.reserve(ev.steps); err != nil {
+			return nil, err
+		}
 		pts := make([]Point, ev.steps)
 		for i := range pts {
 			pts[i] = Point{T: ev.ts(i), V: float64(ev.ts(i)) / 1000}
@@ -294,7 +326,7 @@ func (ev *evaluator) dateCall(c *parser.Call) (Matrix, error) {
 			s.Floats[j].V = f(s.Floats[j].V)
 		}
 	}
-	return relabel(m, ev.drop)
+	return ev.relabel(m, ev.drop)
 }
 
 func (ev *evaluator) sortCall(c *parser.Call) (Matrix, error) {
@@ -428,6 +460,9 @@ func (ev *evaluator) absent(c *parser.Call) (Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ev.needSteps(pointBytes + 1); err != nil { // present, then the result
+		return nil, err
+	}
 	present := make([]bool, ev.steps)
 	for _, s := range m {
 		for _, p := range s.Floats {
@@ -440,6 +475,9 @@ func (ev *evaluator) absent(c *parser.Call) (Matrix, error) {
 func (ev *evaluator) absentOverTime(c *parser.Call) (Matrix, error) {
 	r, err := ev.rangeArg(c.Args[0])
 	if err != nil {
+		return nil, err
+	}
+	if err := ev.needSteps(pointBytes + 1); err != nil { // present, then the result
 		return nil, err
 	}
 	present := make([]bool, ev.steps)
@@ -488,7 +526,7 @@ func (ev *evaluator) labelReplace(c *parser.Call) (Matrix, error) {
 		return nil, err
 	}
 	var bad error
-	out, err := relabel(m, func(s Series) (model.Labels, bool) {
+	out, err := ev.relabelMade(m, func(s Series) (model.Labels, bool) {
 		v := s.Metric.Get(src)
 		idx := re.FindStringSubmatchIndex(v)
 		if idx == nil {
@@ -499,7 +537,7 @@ func (ev *evaluator) labelReplace(c *parser.Call) (Matrix, error) {
 			bad = err
 		}
 		return nl, drop
-	})
+	}, true)
 	if bad != nil {
 		return nil, errorf("label_replace: %v", bad)
 	}
@@ -523,12 +561,12 @@ func (ev *evaluator) labelJoin(c *parser.Call) (Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	return relabel(m, func(s Series) (model.Labels, bool) {
+	return ev.relabelMade(m, func(s Series) (model.Labels, bool) {
 		vals := make([]string, len(srcs))
 		for i, src := range srcs {
 			vals[i] = s.Metric.Get(src)
 		}
 		nl, drop, _ := setLabel(s, dst, strings.Join(vals, sep))
 		return nl, drop
-	})
+	}, true)
 }

@@ -71,7 +71,12 @@ var rangeFuncs = map[string]rangeFunc{
 // collects the results.
 func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
 	mg := newMerger()
-	err := ev.rangeSeries(c, rf, true, mg.add)
+	err := ev.rangeSeries(c, rf, true, func(l model.Labels, drop bool, pts []Point) error {
+		if err := ev.reserve(len(pts)); err != nil {
+			return err
+		}
+		return mg.add(l, drop, pts)
+	})
 	return mg.matrix(), err
 }
 
@@ -107,7 +112,7 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit e
 	}
 	emit = ev.paramWarnings(c, scalars, emit)
 	name := c.Func.Name
-	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn, scalars: scalars, limit: ev.maxSamples - *ev.held,
+	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn, scalars: scalars, limit: ev.remaining(),
 		useST:       ev.features.StartTimestamps && (name == "rate" || name == "increase" || name == "irate" || name == "resets"),
 		counterInfo: c.Func.Name == "rate" || c.Func.Name == "increase", argPos: c.Args[rf.matrix].PositionRange()}
 	re.w.args = make([]float64, len(scalars))
@@ -373,8 +378,12 @@ func (re *rangeEval) series(samples []Point, sts []int64, it Iterator, dropStale
 		pts = out[:n]
 	}
 	peak := 0
+	n0 := len(pts) // pts may hold earlier series' points (rangePipe's tasks)
 	w := &re.w
 	for i := 0; i < ev.steps; i++ {
+		if i%ctxEvery == ctxEvery-1 && ev.checkCtx() != nil {
+			break // the caller's next check returns the error
+		}
 		end := ref.at(i)
 		start := end - rng
 		var win []Point
@@ -401,9 +410,12 @@ func (re *rangeEval) series(samples []Point, sts []int64, it Iterator, dropStale
 		}
 		if v, ok := re.fn(w); ok {
 			if pts == nil {
-				pts = make([]Point, 0, ev.steps-i)
+				pts = make([]Point, 0, min(ev.steps-i, re.limit+1))
 			}
-			pts = append(pts, Point{T: ev.ts(i), V: v})
+			if pts = append(pts, Point{T: ev.ts(i), V: v}); len(pts)-n0 > re.limit {
+				peak = len(pts) - n0 // the result alone is over the limit
+				break
+			}
 		}
 	}
 	if sl.it != nil {
@@ -426,9 +438,13 @@ func (re *rangeEval) series(samples []Point, sts []int64, it Iterator, dropStale
 func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point) (_ []Point, peak int, ok bool) {
 	ev, rf := re.ev, re.rf
 	lo, hi := 0, 0
+	n0 := len(pts)    // pts may hold earlier series' points (rangePipe's tasks)
 	var memo rateMemo // isCounter and isRate are fixed for the loop
 	end, t := ref.first, ev.start
 	for i := 0; i < ev.steps; i, end, t = i+1, end+ref.stride, t+ev.interval {
+		if i%ctxEvery == ctxEvery-1 && ev.checkCtx() != nil {
+			break // the caller's next check returns the error
+		}
 		start := end - rng
 		for hi < len(buf) && buf[hi].T <= end {
 			if v := buf[hi].V; math.Float64bits(v) == staleNaNBits || hi > 0 && v < buf[hi-1].V {
@@ -450,9 +466,11 @@ func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point)
 		first, last := buf[lo], buf[hi-1]
 		v := memo.rate(first, last, hi-lo, last.V-first.V, start, end, rf.isCounter, rf.isRate)
 		if pts == nil {
-			pts = make([]Point, 0, ev.steps-i)
+			pts = make([]Point, 0, min(ev.steps-i, re.limit+1))
 		}
-		pts = append(pts, Point{T: t, V: v})
+		if pts = append(pts, Point{T: t, V: v}); len(pts)-n0 > re.limit {
+			return pts, len(pts) - n0, true // the result alone is over the limit
+		}
 	}
 	return pts, peak, true
 }

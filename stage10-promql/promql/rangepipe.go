@@ -65,6 +65,12 @@ type rangeTask struct {
 // operations that hand it over and back.
 var taskCost = 16384 // a var for the tests, which make every series a task
 
+// inlineSteps: a grid with more steps than this (only a subquery's can
+// have them) is evaluated inline. Each series in flight may hold as many
+// points as the limits leave (rangeEval.limit), and on the workers several
+// series are in flight at once; inline there is one.
+const inlineSteps = 1 << 20
+
 // maxTaskSeries bounds a task of short series (an instant query): each
 // series in flight holds a buffer of stage06's read-ahead until its
 // iterator is handed back, so a task of 800 series would keep a few MB of
@@ -73,7 +79,7 @@ const maxTaskSeries = 64
 
 func (ev *evaluator) newRangePipe(re *rangeEval, rng int64, ref refGrid, keep bool, emit emitFunc) *rangePipe {
 	w := runtime.GOMAXPROCS(0)
-	if w < 2 {
+	if w < 2 || ev.steps > inlineSteps {
 		w = 0 // everything inline
 	}
 	p := &rangePipe{ev: ev, re: re, rng: rng, ref: ref, keep: keep, emit: emit, workers: w}

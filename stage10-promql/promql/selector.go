@@ -48,10 +48,14 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 			}
 		} else {
 			it := its.of(s)
+			room := ev.remaining()
 			for it.Next() {
 				t, v := it.At()
 				if t <= mint || t > maxt || (dropStale && IsStaleNaN(v)) {
 					continue
+				}
+				if len(pts) >= room {
+					return nil, ev.hold(room + 1) // over a limit: fails, naming which
 				}
 				pts = append(pts, Point{T: t, V: v})
 			}
@@ -98,7 +102,7 @@ func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) 
 	var out Matrix
 	err := ev.streamSelector(vs, sampleTime, true, func(l model.Labels, _ bool, pts []Point) error {
 		out = append(out, Series{Metric: l, Floats: pts})
-		return nil
+		return ev.reserve(len(pts))
 	})
 	return out, err
 }
@@ -107,10 +111,19 @@ func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) 
 // whether its name is marked for delayed removal, its points.
 type emitFunc func(l model.Labels, dropName bool, pts []Point) error
 
+// ctxEvery is how many steps a step loop runs between context checks: a
+// subquery's grid may have billions of steps, and a check costs a clock
+// read.
+const ctxEvery = 1 << 12
+
 // streamSelector is vectorSelector one series at a time: each series is
 // read straight from its iterator (or slice), keeping only the latest
 // sample, and emitted with its points. With keep false, pts is a buffer
 // reused for the next series, so emit must not retain it.
+//
+// A series' points are allocated no faster than the limits allow: at most
+// what the query may still hold (remaining), and the series is refused as
+// soon as it would need more.
 func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep bool, emit emitFunc) error {
 	if vs.Smoothed {
 		return ev.smoothedSelector(vs, emit)
@@ -123,12 +136,18 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 		if !keep {
 			pts = scratch[:0]
 		}
+		room := ev.remaining()
+		over := false
 		point := func(i int, last Point) {
 			if last.T <= ref.at(i)-ev.lookback || IsStaleNaN(last.V) {
 				return
 			}
 			if pts == nil {
-				pts = make([]Point, 0, ev.steps-i)
+				pts = make([]Point, 0, min(ev.steps-i, room+1))
+			}
+			if len(pts) >= room {
+				over = true
+				return
 			}
 			v := last.V
 			if sampleTime {
@@ -136,10 +155,16 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 			}
 			pts = append(pts, Point{T: ev.ts(i), V: v})
 		}
+		var err error
 		samples, it, ok := its.samplesOf(s)
 		if ok {
 			j := 0 // samples[:j] are at or before the current reference time
-			for i := 0; i < ev.steps; i++ {
+			for i := 0; i < ev.steps && !over; i++ {
+				if i%ctxEvery == ctxEvery-1 {
+					if err = ev.checkCtx(); err != nil {
+						break
+					}
+				}
 				t := ref.at(i)
 				for j < len(samples) && samples[j].T <= t {
 					j++
@@ -151,7 +176,12 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 		} else {
 			var last, next Point
 			have, ahead := false, false
-			for i := 0; i < ev.steps; i++ {
+			for i := 0; i < ev.steps && !over; i++ {
+				if i%ctxEvery == ctxEvery-1 {
+					if err = ev.checkCtx(); err != nil {
+						break
+					}
+				}
 				t := ref.at(i)
 				for {
 					if !ahead {
@@ -171,10 +201,14 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 				}
 			}
 		}
-		if it != nil {
-			if err := it.Err(); err != nil {
-				return err
-			}
+		if it != nil && err == nil {
+			err = it.Err()
+		}
+		if err != nil {
+			return err
+		}
+		if over {
+			return ev.hold(room + 1) // over a limit: fails, naming which
 		}
 		if !keep {
 			scratch = pts
@@ -210,7 +244,16 @@ func (ev *evaluator) smoothedSelector(vs *parser.VectorSelector, emit emitFunc) 
 			samples = slices.DeleteFunc(slices.Clone(samples), func(p Point) bool { return IsStaleNaN(p.V) })
 		}
 		var pts []Point
+		room := ev.remaining()
 		for i := 0; i < ev.steps; i++ {
+			if i%ctxEvery == ctxEvery-1 {
+				if err := ev.checkCtx(); err != nil {
+					return err
+				}
+			}
+			if len(pts) >= room {
+				return ev.hold(room + 1) // over a limit: fails, naming which
+			}
 			t := ref.at(i)
 			lo, _ := slices.BinarySearchFunc(samples, t-ev.lookback+1, cmpPointTime)
 			hi, _ := slices.BinarySearchFunc(samples, t+ev.lookback+1, cmpPointTime)
@@ -296,6 +339,13 @@ func (ev *evaluator) subquery(sq *parser.SubqueryExpr) (*rangeInput, error) {
 	c := ev.child(start, hi, step)
 	if c.steps == 0 {
 		return r, nil
+	}
+	// Every node over the subquery's grid may keep a few words a step
+	// (transposes, counts, scalars), whether or not it has data: a grid
+	// that could not afford them is refused before any is allocated,
+	// not after (vector(1)[1y:1ms] has 31.5 billion steps).
+	if err := c.needSteps(gridBytes); err != nil {
+		return nil, err
 	}
 	m, err := c.evalVector(sq.Expr)
 	if err != nil {

@@ -12,8 +12,11 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,6 +96,9 @@ type Options struct {
 	// LookbackDelta is how far back /federate looks for a series' newest
 	// sample. Defaults to 5m (the engine's default).
 	LookbackDelta time.Duration
+	// MaxResponseBytes caps the JSON answer of a query (/api/v1/query,
+	// /api/v1/query_range); over it, a 422. Defaults to 256 MiB.
+	MaxResponseBytes int64
 	// MaxMetadata caps the metric families whose metadata is kept (default
 	// 10,000); MaxMetadataPerMetric the entries per family (default 10).
 	MaxMetadata, MaxMetadataPerMetric int
@@ -113,6 +119,10 @@ type API struct {
 	histSenders     sync.Map
 	histSendersSeen atomic.Int32
 
+	// stopQueries is canceled when the server shuts down (CancelQueries):
+	// every query's context ends with it.
+	stopQueries           context.Context
+	cancelQueries         context.CancelFunc
 	queryStats            queryStats
 	ingestRate, queryRate *selfmon.Rate
 	warned                sync.Map // query warnings logged once
@@ -141,13 +151,18 @@ func New(db DB, opts Options) *API {
 	if opts.LookbackDelta <= 0 {
 		opts.LookbackDelta = 5 * time.Minute
 	}
+	if opts.MaxResponseBytes <= 0 {
+		opts.MaxResponseBytes = 256 << 20
+	}
 	if opts.MaxMetadata <= 0 {
 		opts.MaxMetadata = 10_000
 	}
 	if opts.MaxMetadataPerMetric <= 0 {
 		opts.MaxMetadataPerMetric = 10
 	}
+	stop, cancel := context.WithCancel(context.Background())
 	a := &API{
+		stopQueries: stop, cancelQueries: cancel,
 		db: db, engine: opts.Engine, opts: opts, log: opts.Logger,
 		meta:       newMetadataStore(opts.MaxMetadata, opts.MaxMetadataPerMetric),
 		sem:        make(chan struct{}, opts.MaxConcurrency),
@@ -165,6 +180,11 @@ func New(db DB, opts Options) *API {
 }
 
 func (a *API) now() time.Time { return a.opts.Now() }
+
+// CancelQueries ends every running query, and any that starts later, with
+// 503 unavailable: the server is shutting down, and a query must not hold
+// the shutdown up for as long as its timeout.
+func (a *API) CancelQueries() { a.cancelQueries() }
 
 // Tick feeds the ingestion and query rates of /admin/status; the server
 // calls it every second or so.
@@ -264,12 +284,37 @@ func (a *API) apiFunc(f apiHandler) http.Handler {
 			return
 		}
 		if qr, ok := data.(queryResult); ok {
-			writeRaw(w, http.StatusOK, qr.appendJSON(make([]byte, 0, 4096), warnings))
+			a.writeQueryResult(w, qr, warnings)
 			return
 		}
 		respond(w, data, warnings)
 	})
 }
+
+// writeQueryResult writes a query's answer unless its JSON would be over
+// MaxResponseBytes: refused at once if a lower bound of its size is over
+// (minJSONBytes), else once the encoding passes the limit. Either way the
+// answer is a 422 naming the limit, and at most the limit (and a series)
+// is ever allocated for it.
+func (a *API) writeQueryResult(w http.ResponseWriter, qr queryResult, warnings []string) {
+	limit := a.opts.MaxResponseBytes
+	tooLarge := func() {
+		respondError(w, newError(ErrExecution, fmt.Errorf("%w: the answer would be more than %d bytes of JSON (--query.max-response-bytes); ask for fewer series, a shorter range or a larger step", ErrResponseTooLarge, limit)))
+	}
+	if minJSONBytes(qr.v) > limit {
+		tooLarge()
+		return
+	}
+	b, ok := qr.appendJSONLimit(make([]byte, 0, 4096), warnings, int(min(limit, math.MaxInt)))
+	if !ok {
+		tooLarge()
+		return
+	}
+	writeRaw(w, http.StatusOK, b)
+}
+
+// ErrResponseTooLarge: a query's answer would be over MaxResponseBytes.
+var ErrResponseTooLarge = errors.New("response too large")
 
 // apiRaw writes the data itself, without the envelope (/admin/status).
 func (a *API) apiRaw(f apiHandler) http.Handler {

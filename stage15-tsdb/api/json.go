@@ -138,6 +138,14 @@ func appendString(b []byte, s string) []byte {
 
 // appendValue writes a query result's "resultType" and "result" members.
 func appendValue(b []byte, v promql.Value) []byte {
+	b, _ = appendValueLimit(b, v, math.MaxInt)
+	return b
+}
+
+// appendValueLimit is appendValue that stops, with ok false, once b is
+// longer than limit: checked after each series, so it overshoots by one
+// series at most.
+func appendValueLimit(b []byte, v promql.Value, limit int) (_ []byte, ok bool) {
 	switch v := v.(type) {
 	case promql.Vector:
 		b = append(b, `"resultType":"vector","result":[`...)
@@ -150,8 +158,11 @@ func appendValue(b []byte, v promql.Value) []byte {
 			b = append(b, `,"value":`...)
 			b = appendPoint(b, s.T, s.F)
 			b = append(b, '}')
+			if len(b) > limit {
+				return b, false
+			}
 		}
-		return append(b, ']')
+		return append(b, ']'), true
 	case promql.Matrix:
 		b = append(b, `"resultType":"matrix","result":[`...)
 		for i, s := range v {
@@ -168,17 +179,66 @@ func appendValue(b []byte, v promql.Value) []byte {
 				b = appendPoint(b, p.T, p.V)
 			}
 			b = append(b, "]}"...)
+			if len(b) > limit {
+				return b, false
+			}
 		}
-		return append(b, ']')
+		return append(b, ']'), true
 	case promql.Scalar:
 		b = append(b, `"resultType":"scalar","result":`...)
-		return appendPoint(b, v.T, v.V)
+		return appendPoint(b, v.T, v.V), true
 	case promql.String:
 		b = append(b, `"resultType":"string","result":[`...)
 		b = appendTime(b, v.T)
 		b = append(b, ',')
 		b = appendString(b, v.V)
-		return append(b, ']')
+		return append(b, ']'), true
 	}
-	return append(b, `"resultType":"","result":null`...)
+	return append(b, `"resultType":"","result":null`...), true
+}
+
+// minJSONBytes is a lower bound of the JSON appendValue writes for v,
+// worked out without writing it: every point costs at least its
+// timestamp's digits and a one-character value, every series its labels.
+// A result whose bound is over the response limit is refused before a
+// byte of it is written.
+func minJSONBytes(v promql.Value) int64 {
+	labels := func(l model.Labels) int64 {
+		n := int64(len(`{"metric":{},"values":[]}`))
+		for x := range l.All() {
+			n += int64(len(x.Name) + len(x.Value) + len(`"":"",`))
+		}
+		return n
+	}
+	var n int64
+	switch v := v.(type) {
+	case promql.Vector:
+		for _, s := range v {
+			n += labels(s.Metric) + int64(timeLen(s.T)+len(`[,"0"]`))
+		}
+	case promql.Matrix:
+		for _, s := range v {
+			n += labels(s.Metric)
+			for _, p := range s.Floats {
+				n += int64(timeLen(p.T) + len(`[,"0"],`))
+			}
+		}
+	}
+	return n
+}
+
+// timeLen is the length of appendTime's output for t.
+func timeLen(t int64) int {
+	n := 0
+	if t < 0 {
+		n, t = 1, -t
+	}
+	if t%1000 != 0 {
+		n += 4
+	}
+	t /= 1000
+	for n++; t >= 10; t /= 10 {
+		n++
+	}
+	return n
 }

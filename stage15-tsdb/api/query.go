@@ -99,18 +99,26 @@ func (a *API) prepare(r *http.Request) (parser.Expr, context.Context, context.Ca
 	if err != nil {
 		return nil, nil, nil, badParam("query", err)
 	}
-	ctx, cancel := r.Context(), context.CancelFunc(func() {})
+	var d time.Duration
 	if s := r.FormValue("timeout"); s != "" {
-		d, err := parseDuration(s)
+		d, err = parseDuration(s)
 		if err != nil || d <= 0 {
 			if err == nil {
 				err = errors.New("timeout must be positive")
 			}
 			return nil, nil, nil, badParam("timeout", err)
 		}
-		ctx, cancel = context.WithTimeout(ctx, d)
 	}
-	return expr, ctx, cancel, nil
+	// The query ends with the request (the client gone), at its timeout,
+	// or when the server shuts down (CancelQueries), whichever is first.
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(a.stopQueries, cancel)
+	if d > 0 {
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeout(ctx, d)
+		return expr, ctx, func() { cancelT(); stop(); cancel() }, nil
+	}
+	return expr, ctx, func() { stop(); cancel() }, nil
 }
 
 // run evaluates one query (the text of which places the annotations'
@@ -123,7 +131,7 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, paramWarnings 
 	select {
 	case a.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, engineError(ctx.Err())
+		return nil, nil, a.queryError(ctx.Err())
 	}
 	defer func() { <-a.sem }()
 	qs.dequeuedNow()
@@ -147,7 +155,7 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, paramWarnings 
 		err = cerr
 	}
 	if err != nil {
-		return nil, nil, engineError(err)
+		return nil, nil, a.queryError(err)
 	}
 	warnings, infos := res.Annotations.Strings(text)
 	for _, w := range st.Warnings() {
@@ -159,12 +167,24 @@ func (a *API) run(ctx context.Context, typ string, qs *evalStats, paramWarnings 
 	return queryResult{res.Value, qs, infos}, append(warnings, paramWarnings...), nil
 }
 
+// queryError is engineError, except that any query that fails once the
+// server is shutting down (CancelQueries) is answered 503 unavailable: it
+// was canceled for that, whatever error the cancel surfaced as.
+func (a *API) queryError(err error) *apiError {
+	if a.stopQueries.Err() != nil {
+		return newError(ErrUnavailable, errors.New("query canceled: the server is shutting down"))
+	}
+	return engineError(err)
+}
+
 func engineError(err error) *apiError {
 	switch {
 	case errors.Is(err, promql.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return newError(ErrTimeout, err)
 	case errors.Is(err, promql.ErrCanceled), errors.Is(err, context.Canceled):
 		return newError(ErrCanceled, err)
+	case errors.Is(err, promql.ErrMemoryLimit):
+		return newError(ErrExecution, fmt.Errorf("%w (--query.max-memory)", err))
 	case errors.Is(err, promql.ErrExecution):
 		return newError(ErrExecution, err)
 	}

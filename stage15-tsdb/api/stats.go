@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -102,13 +103,23 @@ func (s *evalStats) appendJSON(b []byte) []byte {
 
 // appendJSON writes the whole answer of a query.
 func (qr queryResult) appendJSON(b []byte, warnings []string) []byte {
+	b, _ = qr.appendJSONLimit(b, warnings, math.MaxInt)
+	return b
+}
+
+// appendJSONLimit is appendJSON that gives up (ok false) once the answer
+// is longer than limit bytes.
+func (qr queryResult) appendJSONLimit(b []byte, warnings []string, limit int) (_ []byte, ok bool) {
 	b = append(b, `{"status":"success","data":{`...)
-	b = appendValue(b, qr.v)
+	if b, ok = appendValueLimit(b, qr.v, limit); !ok {
+		return b, false
+	}
 	if qr.stats != nil {
 		b = qr.stats.appendJSON(b)
 	}
 	b = append(b, '}')
 	b = appendStrings(b, "warnings", warnings)
 	b = appendStrings(b, "infos", qr.infos)
-	return append(b, "}\n"...)
+	b = append(b, "}\n"...)
+	return b, len(b) <= limit
 }

@@ -169,7 +169,7 @@ func (a *API) tsdbStatus(r *http.Request) (any, []string, *apiError) {
 	}
 	var out client.TSDBStatus
 	out.HeadStats.NumSeries, out.HeadStats.NumLabelPairs = int64(st.Series), int64(len(byPair))
-	out.HeadStats.ChunkCount = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+	out.HeadStats.ChunkCount = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks + st.PastChunks)
 	out.HeadStats.MinTime, out.HeadStats.MaxTime = minT, maxT
 	out.SeriesCountByMetricName = topN(byName, limit)
 	out.LabelValueCountByLabelName = topN(valueCount, limit)
@@ -273,7 +273,7 @@ func (a *API) blocksStatus(*http.Request) (any, []string, *apiError) {
 	if a.opts.HeadSamples != nil {
 		h.NumSamples = a.opts.HeadSamples()
 	}
-	h.Chunks = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+	h.Chunks = int64(st.OpenChunks + st.MappedChunks + st.OOOChunks + st.PastChunks)
 	h.ChunkBytes = int64(st.OpenChunkBytes + st.HeadChunkBytes)
 	out.Damaged = []client.DamagedBlock{}
 	for _, d := range a.db.Damage() {

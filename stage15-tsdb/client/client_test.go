@@ -184,10 +184,11 @@ func TestClientErrors(t *testing.T) {
 	if _, err := c.Series(ctx, time.Time{}, time.Time{}); !client.IsStatus(err, 400) {
 		t.Errorf("series without match[]: %v", err)
 	}
-	// A write with an out-of-order sample: the server keeps the rest and
-	// answers 400; the client reports it, does not retry it.
+	// A write with a duplicate sample (a timestamp again, another value):
+	// the server keeps the rest and answers 400; the client reports it,
+	// does not retry it.
 	lset := model.MustFromStrings("__name__", "x")
-	err = c.Write(ctx, []remote.Series{{Labels: lset, Samples: []model.Sample{{T: 2000, V: 1}, {T: 1000, V: 2}, {T: 3000, V: 3}}}})
+	err = c.Write(ctx, []remote.Series{{Labels: lset, Samples: []model.Sample{{T: 2000, V: 1}, {T: 2000, V: 2}, {T: 3000, V: 3}}}})
 	var we *client.WriteError
 	if !errors.As(err, &we) || !client.IsStatus(err, 400) || we.Acked != 0 {
 		t.Fatalf("partial write: %v", err)

@@ -14,7 +14,7 @@
 //	  lookback_delta: 5m
 //	write:
 //	  max_body_bytes: 33554432
-//	  out_of_order_window: 0s
+//	  out_of_order_window: 100y
 //	  future_grace: 10m
 //	  wal_sync: interval
 //	  max_metadata: 10000
@@ -90,6 +90,13 @@ type QueryConfig struct {
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// MaxSamples caps the samples one query may load. Defaults to 50,000,000.
 	MaxSamples int `yaml:"max_samples"`
+	// MaxMemory caps the bytes one query holds at once (its samples at 16
+	// bytes each, the label sets and per-step arrays it makes). Defaults
+	// to 1 GiB.
+	MaxMemory int64 `yaml:"max_memory"`
+	// MaxResponseBytes caps the JSON answer of /api/v1/query and
+	// /api/v1/query_range. Defaults to 256 MiB.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// LookbackDelta is the instant-selector lookback. Defaults to 5m.
 	LookbackDelta Duration `yaml:"lookback_delta"`
 }
@@ -99,8 +106,10 @@ type WriteConfig struct {
 	// MaxBodyBytes caps a write request's body (after decompression for
 	// remote write). Defaults to 32 MiB; larger bodies get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// OutOfOrderWindow accepts samples this much older than a head's newest
-	// sample. Defaults to 0: they are rejected.
+	// OutOfOrderWindow accepts samples up to this much older than the
+	// newest sample stored, also those older than the newest block
+	// (stage06's past stores). Defaults to DefaultOutOfOrderWindow; 0
+	// refuses them, as Prometheus does by default.
 	OutOfOrderWindow Duration `yaml:"out_of_order_window"`
 	// FutureGrace is how far ahead of the server's clock a sample may be;
 	// later ones are refused (400). Defaults to 10m, Mimir's
@@ -114,6 +123,12 @@ type WriteConfig struct {
 	// about half the throughput: each request waits for an fsync), "always"
 	// or "none". Defaults to interval.
 	WALSync string `yaml:"wal_sync"`
+	// WALCompression is how WAL records are stored: "snappy" (about a
+	// third smaller, replay about as fast; the default, as Prometheus 3's
+	// --storage.tsdb.wal-compression), "zstd" (about two thirds smaller,
+	// dearer to write and replay) or "none". A WAL written with any
+	// setting replays under any other.
+	WALCompression string `yaml:"wal_compression"`
 	// MaxMetadata caps the metric families whose remote-write metadata
 	// (type, help, unit) is kept for /api/v1/metadata; metadata of further
 	// families is dropped and counted. Defaults to 10,000.
@@ -132,16 +147,27 @@ const (
 	// is measured from the clock, so with 15d the guide's examples, dated
 	// December 2023, and the TSBS files, dated 2024, would be refused as
 	// too old; a store that deletes data needs the user to ask for it.
-	DefaultRetention      = 0
-	DefaultFutureGrace    = 10 * time.Minute
-	DefaultQueryTimeout   = 2 * time.Minute
-	DefaultMaxConcurrency = 20
-	DefaultMaxSamples     = 50_000_000
-	DefaultLookbackDelta  = 5 * time.Minute
-	DefaultMaxBodyBytes   = 32 << 20
-	DefaultWALSync        = "interval"
-	DefaultMaxMetadata    = 10_000
-	DefaultMaxMetaPerName = 10
+	DefaultRetention   = 0
+	DefaultFutureGrace = 10 * time.Minute
+	// DefaultOutOfOrderWindow is a century: any timestamp the retention
+	// keeps is accepted in any order, as VictoriaMetrics and InfluxDB do,
+	// so the guide's December 2023 examples, the TSBS import (2024) and a
+	// write of "now" work in any order. Prometheus's default is 0. The
+	// cost: an out-of-order sample takes a chunk of its own in the head,
+	// and one older than the newest block makes compaction write a block
+	// for it and merge that block with the ones it overlaps.
+	DefaultOutOfOrderWindow = 100 * 365 * 24 * time.Hour
+	DefaultQueryTimeout     = 2 * time.Minute
+	DefaultMaxConcurrency   = 20
+	DefaultMaxSamples       = 50_000_000
+	DefaultMaxQueryMemory   = 1 << 30
+	DefaultMaxResponse      = 256 << 20
+	DefaultLookbackDelta    = 5 * time.Minute
+	DefaultMaxBodyBytes     = 32 << 20
+	DefaultWALSync          = "interval"
+	DefaultWALCompression   = "snappy"
+	DefaultMaxMetadata      = 10_000
+	DefaultMaxMetaPerName   = 10
 )
 
 // Default returns the configuration with every default applied.
@@ -151,12 +177,14 @@ func Default() Config {
 		DataDir:   DefaultDataDir,
 		Retention: Duration(DefaultRetention),
 		Query: QueryConfig{
-			Timeout:        Duration(DefaultQueryTimeout),
-			MaxConcurrency: DefaultMaxConcurrency,
-			MaxSamples:     DefaultMaxSamples,
-			LookbackDelta:  Duration(DefaultLookbackDelta),
+			Timeout:          Duration(DefaultQueryTimeout),
+			MaxConcurrency:   DefaultMaxConcurrency,
+			MaxSamples:       DefaultMaxSamples,
+			MaxMemory:        DefaultMaxQueryMemory,
+			MaxResponseBytes: DefaultMaxResponse,
+			LookbackDelta:    Duration(DefaultLookbackDelta),
 		},
-		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync,
+		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, OutOfOrderWindow: Duration(DefaultOutOfOrderWindow), FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync, WALCompression: DefaultWALCompression,
 			MaxMetadata: DefaultMaxMetadata, MaxMetadataPerMetric: DefaultMaxMetaPerName},
 	}
 }
@@ -207,6 +235,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: query.max_concurrency must be at least 1", ErrInvalid)
 	case c.Query.MaxSamples < 1:
 		return fmt.Errorf("%w: query.max_samples must be at least 1", ErrInvalid)
+	case c.Query.MaxMemory < 1:
+		return fmt.Errorf("%w: query.max_memory must be at least 1", ErrInvalid)
+	case c.Query.MaxResponseBytes < 1:
+		return fmt.Errorf("%w: query.max_response_bytes must be at least 1", ErrInvalid)
 	case c.Query.LookbackDelta <= 0:
 		return fmt.Errorf("%w: query.lookback_delta must be positive", ErrInvalid)
 	case c.Write.MaxBodyBytes < 1:
@@ -227,6 +259,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := wal.ParseSyncPolicy(c.Write.WALSync); err != nil {
 		return fmt.Errorf("%w: write.wal_sync: %v", ErrInvalid, err)
+	}
+	if _, err := wal.ParseCompression(c.Write.WALCompression); err != nil {
+		return fmt.Errorf("%w: write.wal_compression: %v", ErrInvalid, err)
 	}
 	return nil
 }

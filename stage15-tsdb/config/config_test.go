@@ -32,7 +32,7 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	if !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("got %+v", c)
 	}
-	if c.Retention != 0 || time.Duration(c.Write.FutureGrace) != 10*time.Minute || c.Listen != "127.0.0.1:9090" || c.DataDir != "./data" {
+	if c.Retention != 0 || time.Duration(c.Write.FutureGrace) != 10*time.Minute || c.Listen != "127.0.0.1:9090" || c.DataDir != "./data" || c.Write.WALCompression != "snappy" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -45,6 +45,7 @@ func TestParseErrors(t *testing.T) {
 		"query:\n  max_concurrency: 0\n", // out of range
 		"write:\n  max_body_bytes: -1\n",
 		"data_dir: ''\n",
+		"write:\n  wal_compression: lz4\n",
 		"[1, 2",
 	} {
 		if _, err := Parse([]byte(in)); !errors.Is(err, ErrInvalid) {

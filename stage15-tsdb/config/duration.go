@@ -23,10 +23,14 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(d), nil
 }
 
-// String prints whole days as days (15d, not 2w1d, which is how PromQL
-// would print it), anything else in PromQL's largest-units-first form.
+// String prints whole years (365 days, PromQL's y) as years, whole days
+// as days (15d, not 2w1d, which is how PromQL would print it), anything
+// else in PromQL's largest-units-first form.
 func (d Duration) String() string {
 	const day = 24 * time.Hour
+	if td := time.Duration(d); td > 0 && td%(365*day) == 0 {
+		return fmt.Sprintf("%dy", td/(365*day))
+	}
 	if td := time.Duration(d); td > 0 && td%day == 0 {
 		return fmt.Sprintf("%dd", td/day)
 	}

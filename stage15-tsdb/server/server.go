@@ -111,7 +111,7 @@ func New(cfg config.Config, opts Options) (*Server, error) {
 		HeadSeries: s.gauge(func(db *tsdb.DB) float64 { return float64(db.Head().NumSeries()) }),
 		HeadChunks: s.gauge(func(db *tsdb.DB) float64 {
 			st := db.Head().Stats()
-			return float64(st.OpenChunks + st.MappedChunks + st.OOOChunks)
+			return float64(st.OpenChunks + st.MappedChunks + st.OOOChunks + st.PastChunks)
 		}),
 		WALBytes: s.gauge(func(db *tsdb.DB) float64 { return float64(db.WALSize()) }),
 		Blocks:   s.gauge(func(db *tsdb.DB) float64 { return float64(len(db.Blocks())) }),
@@ -238,6 +238,7 @@ func (s *Server) open() {
 	so.OutOfOrderWindow = time.Duration(s.cfg.Write.OutOfOrderWindow).Milliseconds()
 	so.FutureGrace = time.Duration(s.cfg.Write.FutureGrace).Milliseconds()
 	so.WALSync = s.walSync()
+	so.WALCompression = s.walCompression()
 	so.OnBlockWritten = s.blockWritten
 	so.OnRetention = s.retentionDeleted
 	so.Repair = so.Repair || s.opts.Repair
@@ -269,25 +270,26 @@ func (s *Server) open() {
 	}
 	extLabels, _ := model.FromStrings(ext...) // names checked by cfg.Validate
 	a := api.New(db, api.Options{
-		Engine:         newEngine(s.cfg, s.opts.Features),
-		MaxConcurrency: s.cfg.Query.MaxConcurrency,
-		MaxBodyBytes:   s.cfg.Write.MaxBodyBytes,
-		Retention:      time.Duration(s.cfg.Retention),
-		Metrics:        s.metrics,
-		Logger:         s.log,
-		BuildInfo:      api.ReadBuildInfo(Version),
-		StartTime:      s.started,
-		Snapshot:       s.snapshot,
-		Compact:        func() ([]tsdb.CompactStats, error) { return s.compact(nil) },
-		CompactJobs:    &s.jobs,
-		HeadSamples:    func() int64 { return s.headSamples.Load() + int64(db.Head().Stats().SamplesAppended) },
-		EnableAdminAPI: s.cfg.Web.EnableAdminAPI,
-		ConfigYAML:     s.cfg.YAML(),
-		Flags:          s.opts.Flags,
-		WALReplay:      func() api.WALReplayStatus { return *s.walReplay.Load() },
-		ExternalLabels: extLabels,
-		LookbackDelta:  time.Duration(s.cfg.Query.LookbackDelta),
-		MaxMetadata:    s.cfg.Write.MaxMetadata,
+		Engine:           newEngine(s.cfg, s.opts.Features),
+		MaxConcurrency:   s.cfg.Query.MaxConcurrency,
+		MaxBodyBytes:     s.cfg.Write.MaxBodyBytes,
+		Retention:        time.Duration(s.cfg.Retention),
+		Metrics:          s.metrics,
+		Logger:           s.log,
+		BuildInfo:        api.ReadBuildInfo(Version),
+		StartTime:        s.started,
+		Snapshot:         s.snapshot,
+		Compact:          func() ([]tsdb.CompactStats, error) { return s.compact(nil) },
+		CompactJobs:      &s.jobs,
+		HeadSamples:      func() int64 { return s.headSamples.Load() + int64(db.Head().Stats().SamplesAppended) },
+		EnableAdminAPI:   s.cfg.Web.EnableAdminAPI,
+		ConfigYAML:       s.cfg.YAML(),
+		Flags:            s.opts.Flags,
+		WALReplay:        func() api.WALReplayStatus { return *s.walReplay.Load() },
+		ExternalLabels:   extLabels,
+		LookbackDelta:    time.Duration(s.cfg.Query.LookbackDelta),
+		MaxMetadata:      s.cfg.Write.MaxMetadata,
+		MaxResponseBytes: s.cfg.Query.MaxResponseBytes,
 
 		MaxMetadataPerMetric: s.cfg.Write.MaxMetadataPerMetric,
 	})
@@ -351,6 +353,7 @@ func newEngine(cfg config.Config, features promql.Features) *promql.Engine {
 		Features:      features,
 		LookbackDelta: time.Duration(cfg.Query.LookbackDelta),
 		MaxSamples:    cfg.Query.MaxSamples,
+		MaxMemory:     cfg.Query.MaxMemory,
 		Timeout:       time.Duration(cfg.Query.Timeout),
 	})
 }
@@ -415,6 +418,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.cancel() // a compaction stops after the block it is writing
+		if a := s.api.Load(); a != nil {
+			a.CancelQueries() // in-flight queries end now, not at their timeout
+		}
 		herr := s.http.Shutdown(ctx)
 		<-s.ready
 		s.compactMu.Lock()

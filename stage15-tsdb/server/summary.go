@@ -16,7 +16,7 @@ func (s *Server) logSummary() {
 	l := s.log
 	l.Info("TSDB v" + Version + " starting...")
 	l.Info("storage", "path", dir, "retention", s.cfg.Retention.String(), "block_range", "2h")
-	l.Info("WAL", "dir", filepath.Join(dir, tsdb.WALDirname), "sync", walSyncSummary[s.walSync()], "segment", "16MiB")
+	l.Info("WAL", "dir", filepath.Join(dir, tsdb.WALDirname), "sync", walSyncSummary[s.walSync()], "segment", "16MiB", "compression", s.walCompression().String())
 	l.Info("compaction", "mode", "background", "interval", s.opts.CompactInterval.String(), "levels", "2h,6h,18h,54h")
 	l.Info("query engine", "language", "PromQL compatible", "timeout", s.cfg.Query.Timeout.String(),
 		"max_concurrency", s.cfg.Query.MaxConcurrency, "max_samples", s.cfg.Query.MaxSamples)
@@ -36,6 +36,12 @@ var walSyncSummary = map[wal.SyncPolicy]string{
 func (s *Server) walSync() wal.SyncPolicy {
 	p, _ := wal.ParseSyncPolicy(s.cfg.Write.WALSync)
 	return p
+}
+
+// walCompression is the configured WAL compression (validated by Config).
+func (s *Server) walCompression() wal.Compression {
+	c, _ := wal.ParseCompression(s.cfg.Write.WALCompression)
+	return c
 }
 
 // counterValue reads the ingested-samples counter.

@@ -77,6 +77,9 @@ func (o Options) ParseExpr(input string) (expr Expr, err error) {
 	if onlyComments(input) {
 		return nil, &ParseErr{Err: errors.New("no expression found in input"), Query: input}
 	}
+	if err := checkNesting(input); err != nil {
+		return nil, &ParseErr{Err: err, Query: input}
+	}
 	tree, err := g.ParseString("", input)
 	if err != nil {
 		var pe participle.Error
@@ -96,7 +99,58 @@ func (o Options) ParseExpr(input string) (expr Expr, err error) {
 			expr, err = nil, &ParseErr{PositionRange: be.pos, Err: be.err, Query: input}
 		}
 	}()
-	return b.expr(tree), nil
+	expr = b.expr(tree)
+	depth := 0
+	Inspect(expr, func(_ Expr, path []Expr) bool {
+		depth = max(depth, len(path))
+		return depth <= MaxDepth
+	})
+	if depth > MaxDepth {
+		return nil, &ParseErr{Err: errNesting, Query: input}
+	}
+	return expr, nil
+}
+
+// MaxDepth is how deep an expression may nest: brackets in brackets,
+// unary signs on signs, operators on operators. Parsing and evaluating
+// recurse once a level, and a query nested 100,000 deep took seconds to
+// parse, before any deadline could stop it; no real query comes near.
+const MaxDepth = 10_000
+
+var errNesting = fmt.Errorf("expression nests deeper than %d levels", MaxDepth)
+
+// checkNesting refuses an input whose brackets or runs of unary signs nest
+// deeper than MaxDepth, before the parser recurses into them. It reads
+// tokens, so brackets inside strings and comments do not count.
+func checkNesting(s string) error {
+	depth, signs := 0, 0
+	for len(s) > 0 {
+		rule, n := match(s)
+		if n == 0 {
+			return nil // the parser reports it
+		}
+		if rule == ruleComment || rule == ruleWhitespace {
+			s = s[n:]
+			continue
+		}
+		tok := s[:n]
+		switch tok {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		}
+		if tok == "+" || tok == "-" {
+			signs++
+		} else {
+			signs = 0
+		}
+		if depth > MaxDepth || signs > MaxDepth {
+			return errNesting
+		}
+		s = s[n:]
+	}
+	return nil
 }
 
 // MustParseExpr is ParseExpr for queries written in source code.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package promql_test
+
+const raceEnabled = false

@@ -1,0 +1,324 @@
+// Package cardinality counts, explains and limits the number of series a
+// TSDB holds: a HyperLogLog to estimate distinct counts in 12 KiB, a
+// Space-Saving summary for the heaviest series and label values, a Tracker
+// that keeps both per metric and per label, a Limiter that refuses new
+// series over a limit at the one place stage06 creates them, an Analyzer
+// that turns the estimates into findings, and a forecast of the growth.
+//
+// The files, one concept each:
+//
+//	hll.go       HLL: registers, sparse and dense, Add, Count, Merge
+//	encode.go    HLL's binary encoding (versioned, CRC-32C)
+//	topk.go      TopK: Space-Saving with its per-entry error bound
+//	tracker.go   Tracker: global, per-metric, per-label HLLs, heavy hitters, history
+//	persist.go   the tracker's file and its crash-safe write
+//	limiter.go   Limiter: per-metric and global series limits, dropped writes
+//	analyze.go   Analyzer: the report, findings and recommendations
+//	forecast.go  linear trend and Holt's smoothing over the hourly history
+package cardinality
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// The sketch's shape. Precision 14 gives 2^14 registers and a standard
+// error of 1.04/√m = 0.81 %; six bits hold any rank a 64-bit hash can
+// produce at that precision (at most 64-14+1 = 51).
+const (
+	Precision  = 14
+	Registers  = 1 << Precision
+	DenseBytes = Registers * 6 / 8 // 12,288 bytes: the registers packed
+
+	// StdError is the relative standard error of the dense estimate.
+	StdError = 1.04 / 128 // 1.04/√2^14
+
+	// The sparse form keeps (index, rank) pairs at a finer precision, 25
+	// bits of index, so small sets are counted almost exactly (linear
+	// counting over 2^25 buckets) and each pair converts to the dense
+	// register it would have set.
+	sparsePrecision = 25
+	sparseBuckets   = 1 << sparsePrecision
+	// sparseMax is where the sparse form stops paying: 3,072 entries of 4
+	// bytes take as much memory as the dense registers.
+	sparseMax = DenseBytes / 4
+	// tmpMax entries are collected unsorted before they are merged into
+	// the sorted list, so a sparse Add is an append, not an insertion.
+	tmpMax = 128
+
+	// denseTail pads the registers so that reading 8 bytes at any 6-byte
+	// lane (merge) or 2 bytes at any register (Add) stays in the slice.
+	denseTail = 2
+)
+
+// HLL is a HyperLogLog sketch of 64-bit hashes (the series hash of stage01,
+// xxHash64 of the canonical labels). The zero value is an empty sketch,
+// ready to use. It starts sparse and turns dense, for good, past
+// sparseMax distinct entries. An HLL is not safe for concurrent use (the
+// Tracker locks around its sketches).
+type HLL struct {
+	// dense holds the 2^14 six-bit registers, register j at bits
+	// [6j, 6j+6) of the little-endian bit stream, plus denseTail bytes of
+	// padding; nil while the sketch is sparse.
+	dense []byte
+	// sparse is sorted by index, one entry per index with its highest
+	// rank; tmp collects new entries unsorted.
+	sparse []uint32
+	tmp    []uint32
+}
+
+// New returns an empty sketch.
+func New() *HLL { return &HLL{} }
+
+// Add records a hash. Hashes must be uniformly distributed (xxHash is):
+// the top bits choose the register, the rest give the rank.
+func (h *HLL) Add(hash uint64) {
+	if h.dense != nil {
+		h.addDense(uint32(hash>>(64-Precision)), rank(hash))
+		return
+	}
+	h.tmp = append(h.tmp, sparseEntry(hash))
+	if len(h.tmp) >= tmpMax {
+		h.flush()
+	}
+}
+
+// rank is the dense register value of a hash: one plus the number of
+// leading zeros after the index bits. The sentinel bit caps it at 51.
+func rank(hash uint64) uint8 {
+	return uint8(bits.LeadingZeros64(hash<<Precision|1<<(Precision-1))) + 1
+}
+
+// sparseEntry packs the 25-bit index and its rank (at most 40) into 31
+// bits: index<<6 | rank. Sorting entries sorts by index, then rank.
+func sparseEntry(hash uint64) uint32 {
+	idx := uint32(hash >> (64 - sparsePrecision))
+	r := uint32(bits.LeadingZeros64(hash<<sparsePrecision|1<<(sparsePrecision-1))) + 1
+	return idx<<6 | r
+}
+
+// denseOf converts a sparse entry into the register and rank the same
+// hash would have set in the dense form: the 11 index bits the dense form
+// does not use are the first bits its rank counts.
+func denseOf(e uint32) (idx uint32, r uint8) {
+	idx25 := e >> 6
+	idx = idx25 >> (sparsePrecision - Precision)
+	low := idx25 & (1<<(sparsePrecision-Precision) - 1)
+	if low != 0 {
+		return idx, uint8(bits.LeadingZeros32(low<<(32-(sparsePrecision-Precision)))) + 1
+	}
+	return idx, uint8(sparsePrecision-Precision) + uint8(e&63)
+}
+
+func (h *HLL) addDense(idx uint32, r uint8) {
+	off := idx * 6
+	b, s := off>>3, off&7
+	w := uint16(h.dense[b]) | uint16(h.dense[b+1])<<8
+	if uint8(w>>s)&63 < r {
+		w = w&^(63<<s) | uint16(r)<<s
+		h.dense[b], h.dense[b+1] = byte(w), byte(w>>8)
+	}
+}
+
+// register returns register idx of a dense sketch.
+func (h *HLL) register(idx uint32) uint8 {
+	off := idx * 6
+	b, s := off>>3, off&7
+	return uint8((uint16(h.dense[b])|uint16(h.dense[b+1])<<8)>>s) & 63
+}
+
+// flush merges tmp into the sorted list and turns the sketch dense once
+// the list is too long to pay.
+func (h *HLL) flush() {
+	if len(h.tmp) == 0 {
+		return
+	}
+	slices.Sort(h.tmp)
+	h.sparse = mergeSparse(h.sparse, h.tmp)
+	h.tmp = h.tmp[:0]
+	if len(h.sparse) > sparseMax {
+		h.toDense()
+	}
+}
+
+// mergeSparse merges two sorted entry lists into a new one that keeps,
+// per index, the highest rank.
+func mergeSparse(a, b []uint32) []uint32 {
+	out := make([]uint32, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var e uint32
+		if j == len(b) || (i < len(a) && a[i] <= b[j]) {
+			e, i = a[i], i+1
+		} else {
+			e, j = b[j], j+1
+		}
+		// Entries of one index sort by rank, so the last one is the
+		// highest: replace the previous entry of the same index.
+		if n := len(out); n > 0 && out[n-1]>>6 == e>>6 {
+			out[n-1] = e
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (h *HLL) toDense() {
+	h.dense = make([]byte, DenseBytes+denseTail)
+	for _, e := range h.sparse {
+		h.addDense(denseOf(e))
+	}
+	for _, e := range h.tmp {
+		h.addDense(denseOf(e))
+	}
+	h.sparse, h.tmp = nil, nil
+}
+
+// Sparse reports whether the sketch is still in its sparse form.
+func (h *HLL) Sparse() bool { return h.dense == nil }
+
+// Count estimates the number of distinct hashes added. It may reorganise
+// the sparse form (so it is not a read for concurrency purposes).
+func (h *HLL) Count() uint64 {
+	if h.dense == nil {
+		h.flush()
+		if h.dense == nil {
+			// Linear counting over 2^25 buckets: below 3,072 entries the
+			// chance two hashes share a bucket is under 0.02 %.
+			n := float64(len(h.sparse))
+			return uint64(math.Round(sparseBuckets * math.Log(sparseBuckets/(sparseBuckets-n))))
+		}
+	}
+	sum, zeros := h.sums()
+	return uint64(math.Round(loglogBeta(sum, zeros)))
+}
+
+// pow2neg[r] = 2^-r.
+var pow2neg = func() (t [64]float64) {
+	for r := range t {
+		t[r] = math.Ldexp(1, -r)
+	}
+	return
+}()
+
+// sums returns Σ 2^-register and the number of zero registers.
+func (h *HLL) sums() (sum float64, zeros int) {
+	for i := 0; i < DenseBytes; i += 6 {
+		lane := binary.LittleEndian.Uint64(h.dense[i:])
+		for range 8 {
+			r := lane & 63
+			sum += pow2neg[r]
+			if r == 0 {
+				zeros++
+			}
+			lane >>= 6
+		}
+	}
+	return sum, zeros
+}
+
+// loglogBeta is the LogLog-Beta estimator (Qin, Kim, Tung 2016): the raw
+// HyperLogLog estimate with a bias term β(zeros) in the denominator, a
+// polynomial in ln(zeros+1) fitted for p = 14. It needs no switch to
+// linear counting and no bias table, and is unbiased from empty to far
+// past m.
+func loglogBeta(sum float64, zeros int) float64 {
+	const m = float64(Registers)
+	alpha := 0.7213 / (1 + 1.079/m)
+	ez := float64(zeros)
+	zl := math.Log(ez + 1)
+	zl2 := zl * zl
+	zl4 := zl2 * zl2
+	beta := -0.370393911*ez + 0.070471823*zl + 0.17393686*zl2 + 0.16339839*zl2*zl -
+		0.09237745*zl4 + 0.03738027*zl4*zl - 0.005384159*zl4*zl2 + 0.00042419*zl4*zl2*zl
+	return alpha * m * (m - ez) / (beta + sum)
+}
+
+// Merge adds every hash o has seen to h: afterwards h counts the union.
+// o is not changed (its sparse buffer may be sorted in).
+func (h *HLL) Merge(o *HLL) {
+	if o.dense == nil {
+		o.flush()
+	}
+	switch {
+	case o.dense == nil && h.dense == nil:
+		h.flush()
+		h.sparse = mergeSparse(h.sparse, o.sparse)
+		if len(h.sparse) > sparseMax {
+			h.toDense()
+		}
+	case o.dense == nil:
+		for _, e := range o.sparse {
+			h.addDense(denseOf(e))
+		}
+	default:
+		if h.dense == nil {
+			h.toDense()
+		}
+		maxRegisters(h.dense, o.dense)
+	}
+}
+
+// maxRegisters sets each register of dst to the larger of dst's and
+// src's, 32 registers (24 bytes, three words, four 48-bit lanes of eight
+// registers) at a time. Within a lane the even and the odd registers each
+// leave six bits of room between them, where a subtraction's borrow shows
+// which of two values is larger without crossing into the next (SIMD
+// within a register). Whole words are loaded and stored, never
+// overlapping ones: a load of bytes a store just wrote in part stalls.
+func maxRegisters(dst, src []byte) {
+	const lane = 1<<48 - 1
+	for i := 0; i+24 <= DenseBytes; i += 24 {
+		d, s := dst[i:i+24], src[i:i+24]
+		a0, a1, a2 := binary.LittleEndian.Uint64(d), binary.LittleEndian.Uint64(d[8:]), binary.LittleEndian.Uint64(d[16:])
+		b0, b1, b2 := binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:]), binary.LittleEndian.Uint64(s[16:])
+		r0 := laneMax(a0&lane, b0&lane)
+		r1 := laneMax((a0>>48|a1<<16)&lane, (b0>>48|b1<<16)&lane)
+		r2 := laneMax((a1>>32|a2<<32)&lane, (b1>>32|b2<<32)&lane)
+		r3 := laneMax(a2>>16, b2>>16)
+		binary.LittleEndian.PutUint64(d, r0|r1<<48)
+		binary.LittleEndian.PutUint64(d[8:], r1>>16|r2<<32)
+		binary.LittleEndian.PutUint64(d[16:], r2>>32|r3<<16)
+	}
+}
+
+// laneMax is the register-wise maximum of two lanes of eight registers.
+func laneMax(a, b uint64) uint64 {
+	const even = 0x03F03F03F03F // registers 0, 2, 4, 6 of a lane
+	return fieldMax(a&even, b&even) | fieldMax(a>>6&even, b>>6&even)<<6
+}
+
+// fieldMax is the per-field maximum of two words whose six-bit fields sit
+// 12 bits apart.
+func fieldMax(a, b uint64) uint64 {
+	const guard = 0x040040040040    // the bit above each field
+	ge := ((a | guard) - b) & guard // guard bit kept where a >= b
+	m := ge - ge>>6                 // the six field bits where a >= b
+	return a&m | b&^m
+}
+
+// Clone returns an independent copy.
+func (h *HLL) Clone() *HLL {
+	c := &HLL{}
+	if h.dense != nil {
+		c.dense = slices.Clone(h.dense)
+		return c
+	}
+	c.sparse = slices.Clone(h.sparse)
+	c.tmp = slices.Clone(h.tmp)
+	return c
+}
+
+// Reset empties the sketch, back to the sparse form.
+func (h *HLL) Reset() { *h = HLL{} }
+
+// SizeBytes is the memory the sketch's data takes (registers or entries).
+func (h *HLL) SizeBytes() int {
+	if h.dense != nil {
+		return cap(h.dense)
+	}
+	return 4 * (cap(h.sparse) + cap(h.tmp))
+}
