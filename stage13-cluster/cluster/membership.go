@@ -143,6 +143,7 @@ type Membership struct {
 	members map[string]*Member
 	meta    []byte // encoded self, for NodeMeta
 	version uint64 // bumped on every change
+	addr    string // gossip address, read once (LocalNode's fields race with updates)
 }
 
 // JoinCluster starts gossip for this node and joins the seeds (if any).
@@ -188,6 +189,8 @@ func JoinCluster(cfg MembershipConfig) (*Membership, error) {
 		return nil, fmt.Errorf("cluster: start gossip: %w", err)
 	}
 	m.ml = ml
+	ln := ml.LocalNode()
+	m.addr = net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
 	if len(cfg.Seeds) > 0 {
 		if _, err := ml.Join(cfg.Seeds); err != nil {
 			_ = ml.Shutdown()
@@ -210,10 +213,7 @@ func (m *Membership) encodeSelf() error {
 }
 
 // Addr is this node's gossip address (host:port), for others' Seeds.
-func (m *Membership) Addr() string {
-	n := m.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
+func (m *Membership) Addr() string { return m.addr }
 
 // Self is this node's metadata.
 func (m *Membership) Self() Meta {
