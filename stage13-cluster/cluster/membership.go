@@ -181,6 +181,10 @@ func JoinCluster(cfg MembershipConfig) (*Membership, error) {
 	if cfg.PushPullInterval > 0 {
 		c.PushPullInterval = cfg.PushPullInterval
 	}
+	// A node restarted under its old ID comes back on a new port: let it
+	// reclaim its name once it has been dead a moment, rather than after
+	// memberlist's default of never (the old entry is reaped after 30 s).
+	c.DeadNodeReclaimTime = c.ProbeInterval
 	c.Delegate = (*delegate)(m)
 	c.Events = (*events)(m)
 	c.LogOutput = io.Discard // a library never logs
@@ -357,7 +361,7 @@ func (d *delegate) NodeMeta(limit int) []byte {
 	}
 	return slices.Clone(d.meta)
 }
-func (d *delegate) NotifyMsg([]byte)                 {}
-func (d *delegate) GetBroadcasts(int, int) [][]byte  { return nil }
-func (d *delegate) LocalState(bool) []byte           { return nil }
-func (d *delegate) MergeRemoteState([]byte, bool)    {}
+func (d *delegate) NotifyMsg([]byte)                {}
+func (d *delegate) GetBroadcasts(int, int) [][]byte { return nil }
+func (d *delegate) LocalState(bool) []byte          { return nil }
+func (d *delegate) MergeRemoteState([]byte, bool)   {}

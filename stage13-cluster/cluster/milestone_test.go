@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -85,8 +86,20 @@ func TestMilestone2_ReadsWithOneNodeDown(t *testing.T) {
 					t.Fatalf("warnings with a replica of each set alive: %v", w)
 				}
 			}
-			// Writes still reach quorum with one of three down.
-			writeAll(t, c.nodes["node-3"], k, genSeries(600, 1, nowMs()+600_000, 3), 200)
+			// Writes: with RF=3 the quorum (2) holds with one node
+			// down; with RF=2 the quorum is 2, so the replica sets
+			// with node-2 refuse writes until the failure timeout
+			// takes it out of the ring (milestone 3).
+			more := genSeries(600, 1, nowMs()+600_000, 3)
+			if rf == 3 {
+				writeAll(t, c.nodes["node-3"], k, more, 200)
+			} else {
+				_, err := c.nodes["node-3"].Write(context.Background(), more)
+				k.record(more, err == nil)
+				if !errors.Is(err, ErrNoQuorum) {
+					t.Fatalf("RF=2, a replica down, failure timeout not passed: %v, want ErrNoQuorum", err)
+				}
+			}
 			k.check(t, c.nodes["node-1"])
 		})
 	}
@@ -151,7 +164,7 @@ func TestMilestone3_Rebalances(t *testing.T) {
 	}
 
 	c.kill("node-2")
-	// writes during the outage: hinted for node-2 until it leaves the ring
+	c.waitRing() // RF=2: writes to node-2's sets wait for it to leave the ring
 	writeAll(t, c.nodes["node-1"], k, genSeries(800, 1, nowMs()+100_000, 6), 200)
 	replicated("after SIGKILL of node-2")
 
@@ -165,4 +178,41 @@ func TestMilestone3_Rebalances(t *testing.T) {
 		t.Fatal(err)
 	}
 	replicated("after node-3 left")
+}
+
+// Milestone 4: query work spreads over the nodes. A fan-out aggregation
+// (sum by dc over every series) runs on 1 and on 3 nodes (RF=1, so each
+// sample lives once): the samples the busiest node reads fall to about a
+// third, and the answer is the same. The wall-clock half of the milestone
+// (each node in a 0.5-CPU cgroup, ≥ 2× faster on 3 nodes) needs one
+// process per node and root; it is not run here.
+func TestMilestone4_QueryWorkSpreads(t *testing.T) {
+	const series, samples = 900, 30
+	data := genSeries(series, samples, nowMs(), 8)
+	busiest := map[int]int64{}
+	answers := map[int]string{}
+	for _, n := range []int{1, 3} {
+		c := newCluster(t, n, 1, func(cfg *Config) { cfg.FailureTimeout = time.Hour })
+		writeAll(t, c.any(), newChecker(), data, 300)
+		at := time.UnixMilli(data[0].Samples[samples-1].T)
+		v, st, err := c.any().Query(context.Background(), `sum by (dc) (count_over_time(cpu_usage[1h]))`, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers[n] = fmt.Sprint(v)
+		for _, x := range st.Stats().PerNode {
+			busiest[n] = max(busiest[n], x)
+		}
+		if got := st.Stats().Samples; got != series*samples {
+			t.Fatalf("%d nodes: query read %d samples after merging, want %d", n, got, series*samples)
+		}
+	}
+	if answers[1] != answers[3] {
+		t.Fatalf("answers differ: 1 node %s, 3 nodes %s", answers[1], answers[3])
+	}
+	ratio := float64(busiest[3]) / float64(busiest[1])
+	t.Logf("busiest node read %d samples on 1 node, %d on 3 (ratio %.2f, ideal 0.33)", busiest[1], busiest[3], ratio)
+	if ratio > 1.0/3*1.25 {
+		t.Fatalf("per-node work on 3 nodes is %.2f of one node's; want about 1/3", ratio)
+	}
 }

@@ -215,13 +215,9 @@ func (s *Storage) missingSets(answered map[string]bool) []string {
 	if s.Ring == nil {
 		return nil
 	}
-	seen := map[ReplicaSet]bool{}
+	seen := map[string]bool{}
 	var out []string
 	s.Ring.Ranges(func(_, _ uint64, set ReplicaSet) bool {
-		if seen[set] {
-			return true
-		}
-		seen[set] = true
 		var ids []string
 		for k := 0; k < set.Len(); k++ {
 			id := s.Ring.Node(set.At(k)).ID
@@ -230,7 +226,14 @@ func (s *Storage) missingSets(answered map[string]bool) []string {
 			}
 			ids = append(ids, id)
 		}
-		out = append(out, "{"+strings.Join(ids, ",")+"}")
+		// the same nodes in another order (another primary) hold
+		// the same data as far as a missing answer goes
+		slices.Sort(ids)
+		key := "{" + strings.Join(ids, ",") + "}"
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
 		return true
 	})
 	slices.Sort(out)
