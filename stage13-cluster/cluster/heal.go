@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tsdb-course/stage05-index/index"
@@ -181,3 +182,5 @@ func metaOf(p Placement, id string) Meta {
 	}
 	return Meta{ID: id}
 }
+
+func contains(s []string, x string) bool { return slices.Contains(s, x) }

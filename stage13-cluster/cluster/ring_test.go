@@ -207,14 +207,6 @@ func TestRingMovement(t *testing.T) {
 	}
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
 
 func TestRingZones(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
