@@ -207,7 +207,6 @@ func TestRingMovement(t *testing.T) {
 	}
 }
 
-
 func TestRingZones(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	// 6 nodes in 3 zones, rf 3: one replica per zone, always.
