@@ -81,10 +81,11 @@ func (s *ReplicaSet) add(i int) {
 // computes the same ring. A Ring is immutable and safe for concurrent use;
 // membership changes build a new one.
 type Ring struct {
-	nodes     []RingNode // sorted by ID
-	tokens    []uint64   // sorted
-	owner     []uint16   // owner[i]: node index of tokens[i]
-	zone      []uint16   // zone index of each node
+	nodes     []RingNode   // sorted by ID
+	tokens    []uint64     // sorted
+	owner     []uint16     // owner[i]: node index of tokens[i]
+	sets      []ReplicaSet // sets[i]: the replica set of the arc ending at tokens[i]
+	zone      []uint16     // zone index of each node
 	zones     int
 	rf        int
 	zoneAware bool
@@ -167,6 +168,14 @@ func NewRing(nodes []RingNode, cfg RingConfig) (*Ring, error) {
 	for i, t := range all {
 		r.tokens[i], r.owner[i] = t.t, t.node
 	}
+	// Every hash in an arc has the same replica set, so it is computed
+	// once per token here and a lookup is a binary search and a copy:
+	// 18 bytes per token (460 KB for 100 nodes) buys a lookup that no
+	// longer walks the ring.
+	r.sets = make([]ReplicaSet, len(all))
+	for i := range r.sets {
+		r.sets[i] = r.walk(i)
+	}
 	return r, nil
 }
 
@@ -208,15 +217,21 @@ func (r *Ring) Quorum() int { return r.rf/2 + 1 }
 // Replication distinct nodes clockwise from the hash (fewer if the ring
 // has fewer nodes). It does not allocate.
 func (r *Ring) Get(hash uint64) ReplicaSet {
-	var s ReplicaSet
 	if len(r.tokens) == 0 {
-		return s
+		return ReplicaSet{}
 	}
+	i, _ := slices.BinarySearch(r.tokens, hash)
+	if i == len(r.tokens) {
+		i = 0 // past the last token: wrap around to the first
+	}
+	return r.sets[i]
+}
+
+// walk finds the replica set of the arc ending at token start: the
+// guide's walk clockwise collecting distinct nodes.
+func (r *Ring) walk(start int) ReplicaSet {
+	var s ReplicaSet
 	want := min(r.rf, len(r.nodes))
-	start, _ := slices.BinarySearch(r.tokens, hash)
-	if start == len(r.tokens) {
-		start = 0 // past the last token: wrap around to the first
-	}
 	n := len(r.tokens)
 	if !r.zoneAware || r.zones < 2 {
 		for k := 0; k < n && s.Len() < want; k++ {
