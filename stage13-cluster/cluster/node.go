@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage11-ingest/remote"
@@ -136,14 +137,15 @@ func Start(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), eng: promql.NewEngine(promql.Opts{})}
-	n.tr = cfg.Transport
-	if n.tr == nil {
-		n.tr = NewHTTPTransport(cfg.WriteTimeout)
+	next := cfg.Transport
+	if next == nil {
+		next = NewHTTPTransport(cfg.WriteTimeout)
 	}
 	var err error
 	if n.db, err = tsdb.Open(filepath.Join(cfg.DataDir, "data"), cfg.DB); err != nil {
 		return nil, fmt.Errorf("cluster: node %s: %w", cfg.ID, err)
 	}
+	n.tr = localFirst{self: cfg.ID, db: nodeStore{n.db}, next: next}
 	hc := cfg.Hints
 	hc.Dir = filepath.Join(cfg.DataDir, "hints")
 	if n.hints, err = OpenHints(hc); err != nil {
@@ -493,4 +495,17 @@ func (n *Node) Close() error {
 	n.dist.Wait()
 	n.repairs.Wait()
 	return errors.Join(n.hints.Close(), n.db.Close())
+}
+
+// nodeStore is the node's own storage as localFirst calls it.
+type nodeStore struct{ db *tsdb.DB }
+
+func (s nodeStore) write(series []remote.Series) error {
+	_, err := appendLocal(s.db, series)
+	return err
+}
+
+func (s nodeStore) read(mint, maxt int64, ms []*index.Matcher) ([]remote.Series, error) {
+	ss, _, err := readLocal(s.db, mint, maxt, ms)
+	return ss, err
 }
