@@ -3,8 +3,8 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"syscall"
 	"testing"

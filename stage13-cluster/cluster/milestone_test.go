@@ -16,7 +16,8 @@ func nowMs() int64 { return time.Now().Add(-time.Hour).UnixMilli() }
 func TestMilestone1_WritesDistribute(t *testing.T) {
 	for _, n := range []int{3, 4, 5} {
 		t.Run(fmt.Sprintf("nodes=%d", n), func(t *testing.T) {
-			const rf, series = 2, 3000
+			const rf = 2
+			series := scale(3000, 2)
 			// no failure expected: a node the loaded machine made
 			// miss probes must not change the ring here
 			c := newCluster(t, n, rf, func(cfg *Config) { cfg.FailureTimeout = time.Hour })
@@ -66,7 +67,9 @@ func TestMilestone2_ReadsWithOneNodeDown(t *testing.T) {
 		t.Run(fmt.Sprintf("rf=%d", rf), func(t *testing.T) {
 			c := newCluster(t, 3, rf, func(cfg *Config) { cfg.FailureTimeout = time.Hour })
 			k := newChecker()
-			writeAll(t, c.nodes["node-1"], k, genSeries(600, 5, nowMs(), 2), 200)
+			const samples = 3
+			nser := scale(600, 3)
+			writeAll(t, c.nodes["node-1"], k, genSeries(nser, samples, nowMs(), 2), 200)
 			c.kill("node-2")
 			for _, id := range []string{"node-1", "node-3"} {
 				n := c.nodes[id]
@@ -79,8 +82,8 @@ func TestMilestone2_ReadsWithOneNodeDown(t *testing.T) {
 					return false
 				})
 				checked := k.check(t, n)
-				if checked != 600*5 {
-					t.Fatalf("checked %d samples, want %d", checked, 600*5)
+				if checked != nser*samples {
+					t.Fatalf("checked %d samples, want %d", checked, nser*samples)
 				}
 				if w := n.Storage().Warnings(); len(w) != 0 {
 					t.Fatalf("warnings with a replica of each set alive: %v", w)
@@ -90,7 +93,7 @@ func TestMilestone2_ReadsWithOneNodeDown(t *testing.T) {
 			// down; with RF=2 the quorum is 2, so the replica sets
 			// with node-2 refuse writes until the failure timeout
 			// takes it out of the ring (milestone 3).
-			more := genSeries(600, 1, nowMs()+600_000, 3)
+			more := genSeries(nser, 1, nowMs()+600_000, 3)
 			if rf == 3 {
 				writeAll(t, c.nodes["node-3"], k, more, 200)
 			} else {
@@ -146,7 +149,8 @@ func TestPartialResultWarning(t *testing.T) {
 func TestMilestone3_Rebalances(t *testing.T) {
 	c := newCluster(t, 4, 2, nil)
 	k := newChecker()
-	writeAll(t, c.nodes["node-1"], k, genSeries(800, 4, nowMs(), 5), 200)
+	nser := scale(800, 4)
+	writeAll(t, c.nodes["node-1"], k, genSeries(nser, 2, nowMs(), 5), 200)
 	replicated := func(stage string) {
 		t.Helper()
 		c.waitRing()
@@ -165,11 +169,11 @@ func TestMilestone3_Rebalances(t *testing.T) {
 
 	c.kill("node-2")
 	c.waitRing() // RF=2: writes to node-2's sets wait for it to leave the ring
-	writeAll(t, c.nodes["node-1"], k, genSeries(800, 1, nowMs()+100_000, 6), 200)
+	writeAll(t, c.nodes["node-1"], k, genSeries(nser, 1, nowMs()+100_000, 6), 200)
 	replicated("after SIGKILL of node-2")
 
 	c.start("node-2")
-	writeAll(t, c.nodes["node-3"], k, genSeries(800, 1, nowMs()+200_000, 7), 200)
+	writeAll(t, c.nodes["node-3"], k, genSeries(nser, 1, nowMs()+200_000, 7), 200)
 	replicated("after node-2 returned")
 
 	n3 := c.nodes["node-3"]
@@ -187,7 +191,7 @@ func TestMilestone3_Rebalances(t *testing.T) {
 // (each node in a 0.5-CPU cgroup, ≥ 2× faster on 3 nodes) needs one
 // process per node and root; it is not run here.
 func TestMilestone4_QueryWorkSpreads(t *testing.T) {
-	const series, samples = 900, 30
+	series, samples := scale(900, 3), scale(30, 3)
 	data := genSeries(series, samples, nowMs(), 8)
 	busiest := map[int]int64{}
 	answers := map[int]string{}
@@ -203,7 +207,7 @@ func TestMilestone4_QueryWorkSpreads(t *testing.T) {
 		for _, x := range st.Stats().PerNode {
 			busiest[n] = max(busiest[n], x)
 		}
-		if got := st.Stats().Samples; got != series*samples {
+		if got := st.Stats().Samples; got != int64(series*samples) {
 			t.Fatalf("%d nodes: query read %d samples after merging, want %d", n, got, series*samples)
 		}
 	}

@@ -309,7 +309,9 @@ func (n *Node) heal(from, to Placement) {
 		n.event(Event{Kind: "heal-done", Heal: st, Nodes: ringIDs(to)})
 	}
 	if first && n.ml.Self().State == Joining {
-		_ = n.ml.SetState(Active, n.cfg.WriteTimeout)
+		// no wait for the broadcast: a node alone has no one to send
+		// it to, and the loop must not stall on it
+		_ = n.ml.SetState(Active, 0)
 	}
 }
 

@@ -19,11 +19,12 @@ func nodesN(n int) []RingNode {
 // oracleGet is the guide's pseudo-code, written as plainly as possible: a
 // sorted list of (token, node ID) pairs, walked from the first token at or
 // after the hash, collecting distinct node IDs.
-func oracleGet(nodes []RingNode, vn, rf int, hash uint64) []string {
-	type vt struct {
-		t  uint64
-		id string
-	}
+type vt struct {
+	t  uint64
+	id string
+}
+
+func oracleTokens(nodes []RingNode, vn int) []vt {
 	var all []vt
 	for _, n := range nodes {
 		for i := 0; i < vn; i++ {
@@ -36,6 +37,10 @@ func oracleGet(nodes []RingNode, vn, rf int, hash uint64) []string {
 		}
 		return all[i].id < all[j].id
 	})
+	return all
+}
+
+func oracleGet(all []vt, rf int, hash uint64) []string {
 	start := sort.Search(len(all), func(i int) bool { return all[i].t >= hash })
 	var out []string
 	seen := map[string]bool{}
@@ -67,13 +72,14 @@ func TestRingMatchesOracle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		oracle := oracleTokens(nodes, tc.vn)
 		hashes := []uint64{0, 1, ^uint64(0), Token("node-1", 0), Token("node-1", 0) + 1}
 		for i := 0; i < 2000; i++ {
 			hashes = append(hashes, rng.Uint64())
 		}
 		for _, h := range hashes {
 			got := setIDs(r, r.Get(h))
-			want := oracleGet(nodes, tc.vn, tc.rf, h)
+			want := oracleGet(oracle, tc.rf, h)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("%+v hash %x: got %v, oracle %v", tc, h, got, want)
 			}
@@ -151,7 +157,7 @@ func TestRingBalance(t *testing.T) {
 		for _, rf := range []int{1, 2, 3} {
 			r, _ := NewRing(nodesN(nodes), RingConfig{Replication: rf})
 			ideal := float64(rf) / float64(nodes)
-			for id, s := range shares(r, 100_000, uint64(nodes)) {
+			for id, s := range shares(r, scale(100_000, 3), uint64(nodes)) {
 				// 15 %: 256 random tokens have a spread near 6 %,
 				// and the sample of hashes adds its own.
 				if s < ideal*0.85 || s > ideal*1.15 {
