@@ -48,9 +48,10 @@ type HintsConfig struct {
 // when it is back. A record is the type byte RecordHint, the write's time
 // (8 bytes, unix ns, LE) and the remote write 1.0 request body. Safe for concurrent use.
 type Hints struct {
-	cfg HintsConfig
-	mu  sync.Mutex
-	per map[string]*hintLog
+	cfg    HintsConfig
+	mu     sync.Mutex
+	per    map[string]*hintLog
+	closed bool
 }
 
 type hintLog struct {
@@ -115,9 +116,15 @@ func (h *Hints) open(node string) (*hintLog, error) {
 	return l, nil
 }
 
+// ErrHintsClosed: Add after Close.
+var ErrHintsClosed = errors.New("cluster: hints closed")
+
 func (h *Hints) log(node string) (*hintLog, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrHintsClosed
+	}
 	if l, ok := h.per[node]; ok {
 		return l, nil
 	}
@@ -134,17 +141,27 @@ func (h *Hints) log(node string) (*hintLog, error) {
 
 // Add keeps series for node. It fails with ErrHintsFull past MaxBytes.
 func (h *Hints) Add(node string, series []remote.Series) error {
-	l, err := h.log(node)
-	if err != nil {
-		return err
-	}
 	rec := binary.LittleEndian.AppendUint64([]byte{byte(RecordHint)}, uint64(h.cfg.Now().UnixNano()))
 	rec = remote.AppendWriteRequest(rec, series)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w == nil {
-		return fmt.Errorf("cluster: hints for %s: closed", node)
+	for {
+		l, err := h.log(node)
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		if l.w == nil {
+			// A replay emptied and removed this log while we waited
+			// for it: the next h.log opens a new one.
+			l.mu.Unlock()
+			continue
+		}
+		err = h.addTo(l, node, rec)
+		l.mu.Unlock()
+		return err
 	}
+}
+
+func (h *Hints) addTo(l *hintLog, node string, rec []byte) error {
 	if l.bytes+int64(len(rec))+8 > h.cfg.MaxBytes {
 		return fmt.Errorf("%w: %s has %d bytes of hints, limit %d", ErrHintsFull, node, l.bytes, h.cfg.MaxBytes)
 	}
@@ -156,12 +173,22 @@ func (h *Hints) Add(node string, series []remote.Series) error {
 	return nil
 }
 
-// Pending is the bytes of hints kept per node.
-func (h *Hints) Pending() map[string]int64 {
+// logs copies the table: a log's lock is never taken under h.mu, since
+// Replay takes h.mu while holding its log's lock.
+func (h *Hints) logs() map[string]*hintLog {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := map[string]int64{}
+	out := make(map[string]*hintLog, len(h.per))
 	for id, l := range h.per {
+		out[id] = l
+	}
+	return out
+}
+
+// Pending is the bytes of hints kept per node.
+func (h *Hints) Pending() map[string]int64 {
+	out := map[string]int64{}
+	for id, l := range h.logs() {
 		l.mu.Lock()
 		if l.bytes > 0 {
 			out[id] = l.bytes
@@ -262,9 +289,10 @@ func (h *Hints) Replay(ctx context.Context, node string, send func(context.Conte
 // Close closes every log, keeping the hints on disk.
 func (h *Hints) Close() error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.closed = true
+	h.mu.Unlock()
 	var errs []error
-	for _, l := range h.per {
+	for _, l := range h.logs() {
 		l.mu.Lock()
 		if l.w != nil {
 			errs = append(errs, l.w.Close())
