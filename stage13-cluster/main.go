@@ -23,6 +23,18 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		if cmd, ok := subcommands[os.Args[1]]; ok {
+			if err := cmd(os.Args[2:]); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return
+				}
+				fmt.Fprintln(os.Stderr, "error:", err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
 	fs := flag.NewFlagSet("stage13-cluster", flag.ContinueOnError)
 	nodes := fs.Int("nodes", 3, "nodes in the cluster")
 	rf := fs.Int("replication", 2, "replication factor")
@@ -31,6 +43,8 @@ func main() {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./stage13-cluster [--nodes N] [--replication RF] [--series N] [--data-dir DIR]")
 		fmt.Fprintln(fs.Output(), "runs an in-process cluster: writes, a node killed, healing, queries.")
+		fmt.Fprintln(fs.Output(), "subcommands (one process per node): init --nodes=N --replication=RF, status, write LINE, query EXPR,")
+		fmt.Fprintln(fs.Output(), "  kill NODE, add-node, remove-node NODE, stop; each takes --data-dir (default "+defaultDir()+")")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -104,8 +118,6 @@ func (d *demoCluster) waitRing(size int, within time.Duration) error {
 	}
 	return fmt.Errorf("the nodes did not agree on a %d-node ring within %v", size, within)
 }
-
-func label(id string) string { return "Node " + strings.TrimPrefix(id, "node-") }
 
 func (d *demoCluster) status() error {
 	online := 0

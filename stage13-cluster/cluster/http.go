@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -25,6 +27,19 @@ func (n *Node) register(mux *http.ServeMux) {
 	mux.HandleFunc(PathQuery, n.handleQuery)
 	mux.HandleFunc(PathQueryRange, n.handleQuery)
 	mux.HandleFunc("GET "+PathStatus, n.handleStatus)
+	mux.HandleFunc("POST "+PathLeave, n.handleLeave)
+}
+
+func (n *Node) handleLeave(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusAccepted)
+	go func() {
+		if _, err := n.Leave(context.Background()); err != nil {
+			n.mu.Lock()
+			n.leaveErr = err
+			n.mu.Unlock()
+			_ = n.Close()
+		}
+	}()
 }
 
 // decodeWrite reads a snappy remote write 1.0 body into series.
@@ -66,6 +81,7 @@ func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Cluster-Acks", fmt.Sprintf("%d/%d", res.Acks, res.Replicas))
+	w.Header().Set("X-Cluster-Targets", strings.Join(res.Targets, ","))
 	w.WriteHeader(http.StatusNoContent)
 }
 

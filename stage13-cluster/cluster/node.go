@@ -104,6 +104,8 @@ type Node struct {
 	heals    int
 	repairs  sync.WaitGroup
 	closed   bool
+	closedCh chan struct{}
+	leaveErr error
 }
 
 // Start opens the node's storage, starts its HTTP API and joins the
@@ -136,7 +138,7 @@ func Start(cfg Config) (*Node, error) {
 	if _, err := NewRing(nil, RingConfig{Replication: cfg.Replication}); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), eng: promql.NewEngine(promql.Opts{})}
+	n := &Node{cfg: cfg, closedCh: make(chan struct{}), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), eng: promql.NewEngine(promql.Opts{})}
 	next := cfg.Transport
 	if next == nil {
 		next = NewHTTPTransport(cfg.WriteTimeout)
@@ -491,6 +493,7 @@ func (n *Node) Close() error {
 	}
 	n.closed = true
 	n.mu.Unlock()
+	defer close(n.closedCh)
 	n.stopLoop()
 	_ = n.ml.Close()
 	_ = n.srv.Close()
@@ -498,6 +501,10 @@ func (n *Node) Close() error {
 	n.repairs.Wait()
 	return errors.Join(n.hints.Close(), n.db.Close())
 }
+
+// Done is closed once the node has closed (after Close, Kill, or a leave
+// asked for over HTTP).
+func (n *Node) Done() <-chan struct{} { return n.closedCh }
 
 // nodeStore is the node's own storage as localFirst calls it.
 type nodeStore struct{ db *tsdb.DB }

@@ -44,6 +44,9 @@ const (
 	PathQueryRange = "/api/v1/query_range"
 	// PathStatus is the node's status as JSON (NodeStatus).
 	PathStatus = "/cluster/v1/status"
+	// PathLeave asks the node to leave gracefully (Node.Leave); 202, the
+	// leave runs after the answer and Node.Done is closed at its end.
+	PathLeave = "/cluster/v1/leave"
 )
 
 // ErrNodeUnavailable wraps a failed node-to-node call.
