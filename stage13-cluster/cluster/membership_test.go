@@ -99,6 +99,13 @@ func TestMembershipConverges(t *testing.T) {
 		}
 		return true
 	})
+	// A goodbye is told from a failure by the LEAVING state announced
+	// before it (memberlist's leave event does not say which), so the
+	// state must have spread first, as Node.Leave's hand-over ensures.
+	if err := ms[3].SetState(Leaving, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "node-4 seen LEAVING by node-1", func() bool { return view(ms[0])["node-4"].State == Leaving })
 	if err := ms[3].Leave(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
