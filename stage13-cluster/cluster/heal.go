@@ -1,0 +1,186 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage11-ingest/remote"
+)
+
+// HealStats describe one healing pass.
+type HealStats struct {
+	Series   int // local series looked at
+	Streamed int // series sent to a new owner
+	Samples  int64
+	Dropped  int // series this node no longer owns, deleted once handed over
+	Failed   int // series whose hand-over failed (kept, retried next pass)
+}
+
+// healPass brings the replicas of this node's series in line with a new
+// ring. For each local series: the owners in `to` that were not owners in
+// `from` get the series streamed (by remote write) from the first old owner
+// still in the ring, so only one copy travels; a node that is no longer an
+// owner streams to every new owner and then deletes its copy, never before
+// the new owners have acknowledged it. from nil (a node just started)
+// counts every owner as new. rate bounds the samples sent per second (0:
+// unbounded); progress is called after each batch.
+//
+// Dropping is optional (drop): stage06 deletes by tombstones, which hide
+// every sample in their range, later appends included. A node that drops
+// a series and later owns it again (a ring that flips back) would hide the
+// older samples healing brings it. The deletion therefore stops at the
+// newest sample handed over, and is off by default: an extra copy costs
+// disk, a hidden one costs data.
+func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement, t Transport, rate int, drop bool, progress func(done, total int)) (HealStats, error) {
+	var st HealStats
+	series, _, err := readLocal(db, tsdb.MinTimestamp, tsdb.MaxTimestamp, nil)
+	if err != nil {
+		return st, err
+	}
+	st.Series = len(series)
+	batches := map[string][]remote.Series{}
+	var toDrop []remote.Series
+	selfIdx := to.Ring.Index(self)
+	start := time.Now()
+	flush := func(id string) {
+		b := batches[id]
+		delete(batches, id)
+		if len(b) == 0 {
+			return
+		}
+		m := metaOf(to, id)
+		if err := t.Write(ctx, m, b); err != nil {
+			st.Failed += len(b)
+			for _, s := range b {
+				for i := range toDrop {
+					if toDrop[i].Labels.Equal(s.Labels) {
+						toDrop[i].Samples = nil // do not delete: not handed over
+					}
+				}
+			}
+			return
+		}
+		for _, s := range b {
+			st.Streamed++
+			st.Samples += int64(len(s.Samples))
+		}
+		if rate > 0 {
+			// Bound the rate: wait until the samples sent so far fit it.
+			want := time.Duration(float64(st.Samples) / float64(rate) * float64(time.Second))
+			if d := want - time.Since(start); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
+			}
+		}
+	}
+	for i, s := range series {
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		h := s.Labels.Hash()
+		newSet := to.Ring.Get(h)
+		owner := selfIdx >= 0 && newSet.Contains(selfIdx)
+		var targets []string
+		if !owner {
+			for k := 0; k < newSet.Len(); k++ {
+				targets = append(targets, to.Ring.Node(newSet.At(k)).ID)
+			}
+			toDrop = append(toDrop, s)
+		} else {
+			var oldIDs []string
+			if from.Ring != nil {
+				os := from.Ring.Get(h)
+				for k := 0; k < os.Len(); k++ {
+					oldIDs = append(oldIDs, from.Ring.Node(os.At(k)).ID)
+				}
+			}
+			// The designated sender: the first old owner still in the
+			// new ring; with none (or no old ring), every owner sends.
+			sender := ""
+			for _, id := range oldIDs {
+				if to.Ring.Index(id) >= 0 {
+					sender = id
+					break
+				}
+			}
+			if sender != "" && sender != self {
+				continue
+			}
+			for k := 0; k < newSet.Len(); k++ {
+				id := to.Ring.Node(newSet.At(k)).ID
+				if id != self && !contains(oldIDs, id) {
+					targets = append(targets, id)
+				}
+			}
+		}
+		for _, id := range targets {
+			batches[id] = append(batches[id], s)
+			if len(batches[id]) >= 256 {
+				flush(id)
+			}
+		}
+		if progress != nil && (i%256 == 255 || i == len(series)-1) {
+			progress(i+1, len(series))
+		}
+	}
+	for id := range batches {
+		flush(id)
+	}
+	// Delete what was handed over, one series at a time, by all its
+	// labels; a series whose labels are a subset of another's kept here
+	// would be deleted with it, so such a one is kept instead.
+	if !drop {
+		return st, nil
+	}
+	var keep []remote.Series
+	dropSet := map[string]bool{}
+	for _, s := range toDrop {
+		if s.Samples != nil {
+			dropSet[s.Labels.String()] = true
+		}
+	}
+	for _, s := range series {
+		if !dropSet[s.Labels.String()] {
+			keep = append(keep, s)
+		}
+	}
+	for _, s := range toDrop {
+		if s.Samples == nil {
+			continue
+		}
+		shadowed := false
+		for _, k := range keep {
+			if k.Labels.Name() == s.Labels.Name() && k.Labels.Contains(s.Labels) {
+				shadowed = true
+				break
+			}
+		}
+		if shadowed {
+			continue
+		}
+		var ms []*index.Matcher
+		for l := range s.Labels.All() {
+			ms = append(ms, index.MustNewMatcher(index.MatchEqual, l.Name, l.Value))
+		}
+		if err := db.Delete(tsdb.MinTimestamp, s.Samples[len(s.Samples)-1].T, ms...); err != nil {
+			return st, fmt.Errorf("cluster: drop %s: %w", s.Labels, err)
+		}
+		st.Dropped++
+	}
+	return st, nil
+}
+
+func metaOf(p Placement, id string) Meta {
+	if i := p.Ring.Index(id); i >= 0 && i < len(p.Nodes) {
+		return p.Nodes[i]
+	}
+	return Meta{ID: id}
+}
+
+func contains(s []string, x string) bool { return slices.Contains(s, x) }

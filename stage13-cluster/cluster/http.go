@@ -1,0 +1,228 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage11-ingest/remote"
+)
+
+// maxBody bounds a request body (compressed and decompressed).
+const maxBody = 64 << 20
+
+func (n *Node) register(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+PathWrite, n.handleWrite)
+	mux.HandleFunc("POST "+PathReplicaWrite, n.handleReplicaWrite)
+	mux.HandleFunc("POST "+PathRead, n.handleRead)
+	mux.HandleFunc(PathQuery, n.handleQuery)
+	mux.HandleFunc(PathQueryRange, n.handleQuery)
+	mux.HandleFunc("GET "+PathStatus, n.handleStatus)
+	mux.HandleFunc("POST "+PathLeave, n.handleLeave)
+}
+
+func (n *Node) handleLeave(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusAccepted)
+	go func() {
+		if _, err := n.Leave(context.Background()); err != nil {
+			n.mu.Lock()
+			n.leaveErr = err
+			n.mu.Unlock()
+			_ = n.Close()
+		}
+	}()
+}
+
+// decodeWrite reads a snappy remote write 1.0 body into series.
+func decodeWrite(r *http.Request) ([]remote.Series, error) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxBody {
+		return nil, fmt.Errorf("body over %d bytes", maxBody)
+	}
+	buf, err := remote.Decompress(nil, raw, maxBody)
+	if err != nil {
+		return nil, err
+	}
+	var out []remote.Series
+	var dec remote.Decoder
+	_, err = dec.Decode(buf, func(ts *remote.TimeSeries) error {
+		lset, err := ts.ModelLabels()
+		if err != nil {
+			return err
+		}
+		out = append(out, remote.Series{Labels: lset, Samples: append([]model.Sample(nil), ts.Samples...)})
+		return nil
+	}, nil)
+	return out, err
+}
+
+func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
+	series, err := decodeWrite(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	res, err := n.dist.Write(r.Context(), series)
+	if err != nil {
+		// 503: retryable (Prometheus retries 5xx), as a missing quorum is
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("X-Cluster-Acks", fmt.Sprintf("%d/%d", res.Acks, res.Replicas))
+	w.Header().Set("X-Cluster-Targets", strings.Join(res.Targets, ","))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (n *Node) handleReplicaWrite(w http.ResponseWriter, r *http.Request) {
+	series, err := decodeWrite(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if _, err := appendLocal(n.db, series); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (n *Node) handleRead(w http.ResponseWriter, r *http.Request) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	buf, err := remote.Decompress(nil, raw, maxBody)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req, err := remote.DecodeReadRequest(buf)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	results := make([]remote.QueryResult, len(req.Queries))
+	for i, q := range req.Queries {
+		ms, err := fromRemoteMatchers(q.Matchers)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		ss, _, err := readLocal(n.db, q.StartMs, q.EndMs, ms)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		results[i].Series = ss
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.Header().Set("Content-Encoding", "snappy")
+	_, _ = w.Write(remote.Compress(nil, remote.AppendReadResponse(nil, results)))
+}
+
+func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := n.Status()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(st)
+}
+
+func parseTime(s string, def time.Time) (time.Time, error) {
+	if s == "" {
+		return def, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return time.UnixMilli(int64(math.Round(f * 1000))), nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+// handleQuery answers /api/v1/query and /api/v1/query_range in
+// Prometheus's JSON, the fan-out's warnings in "warnings".
+func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
+	fail := func(code int, typ string, err error) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": typ, "error": err.Error()})
+	}
+	q := r.FormValue("query")
+	now := n.cfg.Now()
+	var v promql.Value
+	var st *Storage
+	var err error
+	if r.URL.Path == PathQueryRange {
+		start, err1 := parseTime(r.FormValue("start"), now)
+		end, err2 := parseTime(r.FormValue("end"), now)
+		step, err3 := strconv.ParseFloat(r.FormValue("step"), 64)
+		if e := errors.Join(err1, err2, err3); e != nil || step <= 0 {
+			fail(http.StatusBadRequest, "bad_data", fmt.Errorf("bad start, end or step: %v", e))
+			return
+		}
+		v, st, err = n.QueryRange(r.Context(), q, start, end, time.Duration(step*float64(time.Second)))
+	} else {
+		ts, e := parseTime(r.FormValue("time"), now)
+		if e != nil {
+			fail(http.StatusBadRequest, "bad_data", e)
+			return
+		}
+		v, st, err = n.Query(r.Context(), q, ts)
+	}
+	if err != nil {
+		fail(http.StatusUnprocessableEntity, "execution", err)
+		return
+	}
+	body := map[string]any{"status": "success", "data": encodeValue(v)}
+	if ws := st.Warnings(); len(ws) > 0 {
+		body["warnings"] = ws
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func jsonPoint(t int64, v float64) []any {
+	return []any{float64(t) / 1000, fmtFloat(v)}
+}
+
+func encodeValue(v promql.Value) map[string]any {
+	switch x := v.(type) {
+	case promql.Scalar:
+		return map[string]any{"resultType": "scalar", "result": jsonPoint(x.T, x.V)}
+	case promql.String:
+		return map[string]any{"resultType": "string", "result": []any{float64(x.T) / 1000, x.V}}
+	case promql.Vector:
+		out := make([]any, 0, len(x))
+		for _, s := range x {
+			out = append(out, map[string]any{"metric": s.Metric.Map(), "value": jsonPoint(s.T, s.F)})
+		}
+		return map[string]any{"resultType": "vector", "result": out}
+	case promql.Matrix:
+		out := make([]any, 0, len(x))
+		for _, s := range x {
+			vals := make([]any, 0, len(s.Floats))
+			for _, p := range s.Floats {
+				vals = append(vals, jsonPoint(p.T, p.V))
+			}
+			out = append(out, map[string]any{"metric": s.Metric.Map(), "values": vals})
+		}
+		return map[string]any{"resultType": "matrix", "result": out}
+	}
+	return map[string]any{"resultType": "unknown"}
+}

@@ -1,0 +1,124 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage11-ingest/remote"
+)
+
+// appendLocal stores series in a node's own DB in one commit. A sample the
+// DB already holds (a replica written twice: a retried write, a hint
+// replayed after the write had in fact landed, healing streaming what a
+// node already has) is accepted and stored once, which is what makes
+// every node-to-node write idempotent.
+func appendLocal(db *tsdb.DB, series []remote.Series) (int, error) {
+	app := db.Appender(context.Background())
+	n := 0
+	var refused error
+	for _, s := range series {
+		ref := uint64(0)
+		for _, p := range s.Samples {
+			r, err := app.Append(ref, s.Labels, p.T, p.V)
+			if err != nil {
+				if refused == nil {
+					refused = fmt.Errorf("series %s at %d: %w", s.Labels, p.T, err)
+				}
+				continue
+			}
+			ref = r
+			n++
+		}
+	}
+	if err := app.Commit(); err != nil {
+		return 0, fmt.Errorf("cluster: commit: %w", err)
+	}
+	if refused != nil {
+		return n, fmt.Errorf("cluster: some samples refused: %w", refused)
+	}
+	return n, nil
+}
+
+// readLocal reads the series of a node's own DB that match ms in [mint,
+// maxt], samples in time order; series without a sample in the range are
+// left out (a healed-away series has only tombstoned samples).
+func readLocal(db *tsdb.DB, mint, maxt int64, ms []*index.Matcher) ([]remote.Series, int64, error) {
+	q, err := db.Querier(mint, maxt)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cluster: querier: %w", err)
+	}
+	defer q.Close()
+	var out []remote.Series
+	var samples int64
+	ss := q.Select(ms...)
+	var it tsdb.Iterator
+	for ss.Next() {
+		s := ss.At()
+		it = s.Iterator(it)
+		var pts []model.Sample
+		for it.Next() {
+			t, v := it.At()
+			pts = append(pts, model.Sample{T: t, V: v})
+		}
+		if err := it.Err(); err != nil {
+			return nil, 0, fmt.Errorf("cluster: read %s: %w", s.Labels(), err)
+		}
+		if len(pts) > 0 {
+			out = append(out, remote.Series{Labels: s.Labels(), Samples: pts})
+			samples += int64(len(pts))
+		}
+	}
+	if err := ss.Err(); err != nil {
+		return nil, 0, fmt.Errorf("cluster: select: %w", err)
+	}
+	return out, samples, nil
+}
+
+// toRemoteMatchers converts stage05 matchers to remote read's; the two
+// enumerations are the same (=, !=, =~, !~).
+func toRemoteMatchers(ms []*index.Matcher) []remote.Matcher {
+	out := make([]remote.Matcher, len(ms))
+	for i, m := range ms {
+		out[i] = remote.Matcher{Type: remote.MatchType(m.Type()), Name: m.Name(), Value: m.Value()}
+	}
+	return out
+}
+
+// ErrBadMatcher: a remote-read matcher that stage05 cannot build.
+var ErrBadMatcher = errors.New("cluster: bad matcher")
+
+func fromRemoteMatchers(ms []remote.Matcher) ([]*index.Matcher, error) {
+	out := make([]*index.Matcher, len(ms))
+	for i, m := range ms {
+		x, err := index.NewMatcher(index.MatchType(m.Type), m.Name, m.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadMatcher, err)
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+// mergeSamples merges time-sorted sample lists into one, a timestamp that
+// appears in several (a replicated sample) once.
+func mergeSamples(lists ...[]model.Sample) []model.Sample {
+	var all []model.Sample
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	slices.SortStableFunc(all, func(a, b model.Sample) int {
+		switch {
+		case a.T < b.T:
+			return -1
+		case a.T > b.T:
+			return 1
+		}
+		return 0
+	})
+	return slices.CompactFunc(all, func(a, b model.Sample) bool { return a.T == b.T })
+}
