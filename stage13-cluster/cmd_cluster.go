@@ -372,19 +372,11 @@ func parseLine(s string) (remote.Series, error) {
 }
 
 func cmdWrite(args []string) error {
-	fs, dir := newFlags("write", `write "cpu{host=server1} 0.75" [--data-dir DIR]`)
-	pos, err := parse(fs, args)
+	line, st, _, err := oneArg("write", `write "cpu{host=server1} 0.75" [--data-dir DIR]`, `one sample: write "cpu{host=server1} 0.75"`, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return errors.New(`write takes one sample: write "cpu{host=server1} 0.75"`)
-	}
-	s, err := parseLine(pos[0])
-	if err != nil {
-		return err
-	}
-	st, err := loadState(*dir)
+	s, err := parseLine(line)
 	if err != nil {
 		return err
 	}
@@ -415,15 +407,7 @@ func cmdWrite(args []string) error {
 }
 
 func cmdQuery(args []string) error {
-	fs, dir := newFlags("query", `query "cpu{host=server1}[5m]" [--data-dir DIR]`)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return errors.New(`query takes one PromQL expression`)
-	}
-	st, err := loadState(*dir)
+	q, st, _, err := oneArg("query", `query "cpu{host=server1}[5m]" [--data-dir DIR]`, "one PromQL expression", args)
 	if err != nil {
 		return err
 	}
@@ -438,7 +422,7 @@ func cmdQuery(args []string) error {
 		}
 	}
 	t0 := time.Now()
-	resp, err := client.Get("http://" + e.API + cluster.PathQuery + "?query=" + url.QueryEscape(pos[0]))
+	resp, err := client.Get("http://" + e.API + cluster.PathQuery + "?query=" + url.QueryEscape(q))
 	if err != nil {
 		return err
 	}
@@ -485,20 +469,34 @@ func find(st *state, id string) (int, error) {
 	return 0, fmt.Errorf("no node %q in this cluster", id)
 }
 
-func cmdKill(args []string) error {
-	fs, dir := newFlags("kill", "kill NODE [--data-dir DIR]")
+// oneArg parses a subcommand that takes exactly one argument (want says
+// what, for the error) and loads the cluster it names with --data-dir.
+func oneArg(name, usage, want string, args []string) (arg string, st *state, dir string, err error) {
+	fs, d := newFlags(name, usage)
 	pos, err := parse(fs, args)
 	if err != nil {
-		return err
-	}
-	st, err := loadState(*dir)
-	if err != nil {
-		return err
+		return "", nil, "", err
 	}
 	if len(pos) != 1 {
-		return errors.New("kill takes a node ID (node-2)")
+		return "", nil, "", fmt.Errorf("%s takes %s", name, want)
 	}
-	i, err := find(st, pos[0])
+	st, err = loadState(*d)
+	return pos[0], st, *d, err
+}
+
+// oneNode is oneArg for the subcommands whose argument is a node ID: the
+// node's index in the cluster's state.
+func oneNode(name, usage string, args []string) (st *state, i int, dir string, err error) {
+	id, st, dir, err := oneArg(name, usage, "a node ID (node-2)", args)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	i, err = find(st, id)
+	return st, i, dir, err
+}
+
+func cmdKill(args []string) error {
+	st, i, dir, err := oneNode("kill", "kill NODE [--data-dir DIR]", args)
 	if err != nil {
 		return err
 	}
@@ -510,7 +508,7 @@ func cmdKill(args []string) error {
 		return fmt.Errorf("SIGKILL %d: %w", victim.PID, err)
 	}
 	st.Nodes[i].PID = 0
-	if err := saveState(*dir, st); err != nil {
+	if err := saveState(dir, st); err != nil {
 		return err
 	}
 	t0 := time.Now()
@@ -546,7 +544,7 @@ func cmdKill(args []string) error {
 	}
 	fmt.Printf("Rebalancing: %s series (%s samples) re-replicated to their new owners\n", cli.Thousands(streamed), cli.Thousands(int(samples)))
 	fmt.Printf("Progress: 100%% after %s\n", time.Since(t1).Round(time.Millisecond))
-	return cmdStatus([]string{"--data-dir", *dir})
+	return cmdStatus([]string{"--data-dir", dir})
 }
 
 func cmdAddNode(args []string) error {
@@ -583,19 +581,7 @@ func cmdAddNode(args []string) error {
 }
 
 func cmdRemoveNode(args []string) error {
-	fs, dir := newFlags("remove-node", "remove-node NODE [--data-dir DIR]")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	st, err := loadState(*dir)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("remove-node takes a node ID")
-	}
-	i, err := find(st, pos[0])
+	st, i, dir, err := oneNode("remove-node", "remove-node NODE [--data-dir DIR]", args)
 	if err != nil {
 		return err
 	}
@@ -613,7 +599,7 @@ func cmdRemoveNode(args []string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	st.Nodes = append(st.Nodes[:i], st.Nodes[i+1:]...)
-	if err := saveState(*dir, st); err != nil {
+	if err := saveState(dir, st); err != nil {
 		return err
 	}
 	fmt.Printf("%s LEAVING: handed its series over and left after %s\n", label(e.ID), time.Since(t0).Round(time.Millisecond))
