@@ -40,9 +40,11 @@ type Appender interface {
 }
 
 type pendingSample struct {
-	s   *memSeries
-	t   int64
-	v   float64
+	s *memSeries
+	t int64
+	v float64
+	// ooo: accepted out of order or below the head's lower bound; such a
+	// sample pins its series until Commit or Rollback (memSeries.pin).
 	ooo bool
 }
 
@@ -134,6 +136,7 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 			return 0, err
 		}
 		isLogged := s.is(flagLogged)
+		s.pin()
 		s.mu.Unlock()
 		a.add(s, isLogged, lset, t, v, true)
 		return s.ref, nil
@@ -184,6 +187,9 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 		return s.ref, fmt.Errorf("%w: series %d t=%d, newest %d", ErrOutOfOrder, s.ref, t, newest)
 	}
 	isLogged := s.is(flagLogged)
+	if ooo {
+		s.pin()
+	}
 	s.mu.Unlock()
 	a.add(s, isLogged, lset, t, v, ooo)
 	return s.ref, nil
@@ -366,6 +372,9 @@ func (a *headAppender) Commit() error {
 		if s.is(flagHasPending) && s.pending <= p.t {
 			s.clear(flagHasPending)
 		}
+		if p.ooo {
+			s.unpin()
+		}
 		s.mu.Unlock()
 	}
 	h.iso.end(id)
@@ -394,6 +403,9 @@ func (a *headAppender) resetPending() {
 		p.s.mu.Lock()
 		if p.s.is(flagHasPending) && p.s.pending <= p.t {
 			p.s.clear(flagHasPending)
+		}
+		if p.ooo {
+			p.s.unpin()
 		}
 		p.s.mu.Unlock()
 	}

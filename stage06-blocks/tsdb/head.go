@@ -381,7 +381,7 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 			}
 			s.tidy()
 		}
-		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && s.past() == nil && (s.extra == nil || s.extra.unmapped == nil) && !s.is(flagHasPending) {
+		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && s.past() == nil && (s.extra == nil || s.extra.unmapped == nil) && !s.is(flagHasPending) && !s.pinned() {
 			s.set(flagDead)
 			dead = append(dead, s)
 		} else {

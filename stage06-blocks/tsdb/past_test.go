@@ -353,3 +353,103 @@ func TestPastWindowUnlimited(t *testing.T) {
 	checkClean(t, db, "compact")
 	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
 }
+
+// TestSeriesPinnedFromAppendToCommit: a series whose only sample in a
+// batch is out of order must not be removed from the head between the
+// Append and the Commit. Truncation removes series that hold nothing (a
+// series whose past samples were just written to a block, or whose every
+// sample a head cut took); an appender still holding one would apply its
+// sample to a series no query reads and the next checkpoint forgets,
+// after Commit acknowledged it.
+func TestSeriesPinnedFromAppendToCommit(t *testing.T) {
+	const day = 24 * Hour
+	base := 400 * day
+	commit := func(t *testing.T, db *DB, ls model.Labels, ts int64, v float64) {
+		t.Helper()
+		app := db.Appender(nil)
+		if _, err := app.Append(0, ls, ts, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name string
+		// prepare writes what makes the series removable; it returns the
+		// time of the sample the open batch appends.
+		prepare func(t *testing.T, db *DB, o oracle, s model.Labels) int64
+		// between runs while the batch is open: it truncates the series.
+		between func(t *testing.T, db *DB, o oracle)
+	}{
+		{
+			name: "past sample, series flushed to a block",
+			prepare: func(t *testing.T, db *DB, o oracle, s model.Labels) int64 {
+				commit(t, db, s, base-300*day, 1)
+				o.add(s, base-300*day, 1)
+				if err := db.Compact(); err != nil { // writes it, drops the series
+					t.Fatal(err)
+				}
+				return base - 299*day
+			},
+			between: func(t *testing.T, db *DB, o oracle) {
+				// Another series' past sample makes the next compaction
+				// flush past stores and truncate.
+				commit(t, db, seriesName(9), base-200*day, 2)
+				o.add(seriesName(9), base-200*day, 2)
+				if err := db.Compact(); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "out-of-order sample, every sample cut to a block",
+			prepare: func(t *testing.T, db *DB, o oracle, s model.Labels) int64 {
+				ts := base + 9*Hour
+				commit(t, db, s, ts, 1)
+				o.add(s, ts, 1)
+				return ts - Minute
+			},
+			between: func(t *testing.T, db *DB, o oracle) {
+				if _, err := db.FlushHead(); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := testOpts()
+			opts.OutOfOrderWindow = 1000 * day
+			db := openDB(t, dir, opts)
+			defer func() { db.Close() }()
+			o := oracle{}
+			ingest(t, db, o, 3, base, Minute, 8*60)
+			if _, err := db.FlushHead(); err != nil {
+				t.Fatal(err)
+			}
+			s := lbls("pinned")
+			ts := c.prepare(t, db, o, s)
+			app := db.Appender(nil)
+			if _, err := app.Append(0, s, ts, 42); err != nil {
+				t.Fatal(err)
+			}
+			c.between(t, db, o)
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			o.add(s, ts, 42)
+			want := o.expect(math.MinInt64, math.MaxInt64, nil)
+			equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), want)
+			// The checkpoint of the next compaction drops what the head
+			// does not hold: the sample must survive it and a restart.
+			if err := db.Compact(); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			db = openDB(t, dir, opts)
+			equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), want)
+		})
+	}
+}

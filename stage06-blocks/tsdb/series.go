@@ -122,6 +122,12 @@ type seriesExtra struct {
 	// and written first when the series' next chunk is full (writeFull),
 	// dropped when the head is cut past them.
 	unmapped []memChunk
+	// pins counts the out-of-order samples appended to the series and not
+	// yet committed or rolled back. An in-order sample keeps its series
+	// from truncation with flagHasPending; an out-of-order one cannot
+	// claim pending (a timestamp behind maxT), so it pins the series: a
+	// series with pins is not removed, and the Commit finds it alive.
+	pins int
 }
 
 // memChunk is a chunk held in memory: its time range and its bytes.
@@ -152,10 +158,24 @@ func (s *memSeries) more() *seriesExtra {
 
 // tidy drops extra once it holds nothing. Called with mu.
 func (s *memSeries) tidy() {
-	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && x.past == nil && len(x.stones) == 0 && len(x.unmapped) == 0 {
+	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && x.past == nil && len(x.stones) == 0 && len(x.unmapped) == 0 && x.pins == 0 {
 		s.extra = nil
 	}
 }
+
+// pin keeps the series in the head until unpin (see seriesExtra.pins).
+// Called with mu.
+func (s *memSeries) pin() { s.more().pins++ }
+
+// unpin undoes one pin. Called with mu.
+func (s *memSeries) unpin() {
+	s.extra.pins--
+	s.tidy()
+}
+
+// pinned reports whether an uncommitted batch holds an out-of-order
+// sample of the series. Called with mu.
+func (s *memSeries) pinned() bool { return s.extra != nil && s.extra.pins > 0 }
 
 // ooo returns the out-of-order samples, nil without any. Called with mu.
 func (s *memSeries) ooo() *oooSamples {
