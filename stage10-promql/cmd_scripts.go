@@ -33,7 +33,7 @@ func cmdTest(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d of %d files passed, %d evals", len(files)-failed, len(files), evals)
 	if natives > 0 {
-		fmt.Fprintf(stdout, " (%d more need native histograms: not run)", natives)
+		fmt.Fprintf(stdout, " (%d of them over native histograms)", natives)
 	}
 	fmt.Fprintln(stdout)
 	if failed > 0 {

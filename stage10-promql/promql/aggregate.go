@@ -116,6 +116,9 @@ func (ev *evaluator) aggregate(n *parser.AggregateExpr) (Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
+	if hasHistograms(m) {
+		return ev.aggregateMixed(n, m, param, label)
+	}
 	groupOf, gr := groups(m, n.Grouping, n.Without)
 	if err := ev.madeGroups(gr); err != nil {
 		return nil, err
@@ -196,7 +199,7 @@ func (ev *evaluator) streamFold(n *parser.AggregateExpr) (m Matrix, ok bool, err
 		return nil, false, nil
 	}
 	*ev.held = base
-	if errors.Is(err, errCollision) {
+	if errors.Is(err, errCollision) || errors.Is(err, errHistograms) {
 		return nil, false, nil
 	}
 	if err != nil {

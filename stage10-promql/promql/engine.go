@@ -176,8 +176,13 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 			} else if lo, hi := r.window(s.samples, 0, 0); lo < hi {
 				pts = slices.Clone(s.samples[lo:hi])
 			}
-			if len(pts) > 0 {
-				out = append(out, Series{Metric: s.labels, Floats: pts, DropName: s.dropName})
+			var hs []HPoint
+			if !r.extended {
+				end := r.ref.at(0)
+				hs = windowHists(s.hists, end-r.rng, end, false)
+			}
+			if len(pts) > 0 || len(hs) > 0 {
+				out = append(out, Series{Metric: s.labels, Floats: pts, Histograms: hs, DropName: s.dropName})
 			}
 		}
 		if out, err = finish(out, false); err != nil {
@@ -208,6 +213,9 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 		for _, s := range m {
 			for _, p := range s.Floats {
 				vec = append(vec, Sample{Metric: s.Metric, T: t, F: p.V})
+			}
+			for _, p := range s.Histograms {
+				vec = append(vec, Sample{Metric: s.Metric, T: t, H: p.H})
 			}
 		}
 		res.Value = vec

@@ -194,7 +194,7 @@ func errTooManySamples() error {
 func points(m Matrix) int {
 	n := 0
 	for _, s := range m {
-		n += len(s.Floats)
+		n += len(s.Floats) + histPoints(s.Histograms)
 	}
 	return n
 }
@@ -326,8 +326,11 @@ func (ev *evaluator) evalNode(e parser.Expr) (Matrix, error) {
 			for j := range s.Floats {
 				s.Floats[j].V = -s.Floats[j].V
 			}
+			for j := range s.Histograms {
+				s.Histograms[j].H = s.Histograms[j].H.Copy().Mul(-1)
+			}
 			l, drop := ev.nameless(s.Metric, s.DropName)
-			if err := mg.add(l, drop, s.Floats); err != nil {
+			if err := mg.addMixed(l, drop, s.Floats, s.Histograms); err != nil {
 				return nil, err
 			}
 		}

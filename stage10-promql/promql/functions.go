@@ -115,10 +115,7 @@ func (ev *evaluator) call(c *parser.Call) (Matrix, error) {
 	case "info":
 		return ev.info(c)
 	case "histogram_avg", "histogram_count", "histogram_sum", "histogram_stddev", "histogram_stdvar":
-		// These read native histograms only, which this engine does not
-		// store: over float samples they are empty, as in Prometheus.
-		_, err := ev.evalVector(c.Args[0])
-		return nil, err
+		return ev.histogramCall(c, histogramFuncs[name])
 	case "label_replace":
 		return ev.labelReplace(c)
 	case "label_join":
@@ -234,6 +231,7 @@ func (ev *evaluator) mapCall(c *parser.Call, f func(v float64, step int) (float6
 			}
 		}
 		m[k].Floats = pts
+		m[k].Histograms = nil // math on floats ignores histograms, as in Prometheus
 	}
 	return ev.relabel(m, ev.drop)
 }
@@ -265,7 +263,7 @@ func (ev *evaluator) relabelMade(m Matrix, f func(s Series) (model.Labels, bool)
 				return nil, err
 			}
 		}
-		if err := mg.add(l, drop, s.Floats); err != nil {
+		if err := mg.addMixed(l, drop, s.Floats, s.Histograms); err != nil {
 			return nil, err
 		}
 	}
@@ -340,6 +338,9 @@ func (ev *evaluator) sortCall(c *parser.Call) (Matrix, error) {
 	switch name := c.Func.Name; name {
 	case "sort", "sort_desc":
 		desc := name == "sort_desc"
+		if hasHistograms(m) {
+			m = floatsOnly(m) // sort orders floats; histograms drop out, as in Prometheus
+		}
 		slices.SortStableFunc(m, func(a, b Series) int {
 			x, y := a.Floats[0].V, b.Floats[0].V
 			switch xn, yn := math.IsNaN(x), math.IsNaN(y); {

@@ -106,6 +106,7 @@ func (ev *evaluator) histogramQuantile(c *parser.Call) (Matrix, error) {
 		return nil, err
 	}
 	pos := c.Args[vecArg].PositionRange()
+	m, native := ev.splitNative(m, pos)
 	h := ev.classicHistograms(m, pos)
 	// The result series: one per histogram and φ argument, and for
 	// histogram_quantiles per value of that φ (its label).
@@ -138,6 +139,37 @@ func (ev *evaluator) histogramQuantile(c *parser.Call) (Matrix, error) {
 		}
 	})
 	mg := newMerger()
+	for _, s := range native {
+		for i, q := range qs {
+			byQ := map[string][]Point{}
+			var order []string
+			for _, hp := range s.Histograms {
+				step := ev.step(hp.T)
+				v, note := hp.H.Quantile(q[step])
+				ev.quantileNote(note, s.Metric, pos)
+				k := ""
+				if label != "" {
+					k = openMetricsFloat(q[step])
+				}
+				if _, ok := byQ[k]; !ok {
+					order = append(order, k)
+				}
+				byQ[k] = append(byQ[k], Point{T: hp.T, V: v})
+			}
+			_ = i
+			for _, k := range order {
+				l, drop := ev.nameless(s.Metric, s.DropName)
+				if label != "" {
+					if l, err = l.With(label, k); err != nil {
+						return nil, errorf("invalid label name %q", label)
+					}
+				}
+				if err := mg.add(l, drop, byQ[k]); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	for j, s := range out {
 		k := keys[j]
 		l := h.labels[k.g]
@@ -168,12 +200,17 @@ func (ev *evaluator) histogramFraction(c *parser.Call) (Matrix, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := ev.classicHistograms(m, c.Args[2].PositionRange())
+	pos := c.Args[2].PositionRange()
+	m, native := ev.splitNative(m, pos)
+	h := ev.classicHistograms(m, pos)
 	out := make(Matrix, len(h.labels))
 	h.each(ev, m, func(step, g int, b []bucket) {
 		out[g].Floats = append(out[g].Floats, Point{T: ev.ts(step), V: bucketFraction(lower[step], upper[step], b)})
 	})
 	mg := newMerger()
+	if err := ev.nativeFraction(native, lower, upper, pos, mg); err != nil {
+		return nil, err
+	}
 	for g, s := range out {
 		if err := mg.add(h.labels[g], h.drop, s.Floats); err != nil {
 			return nil, err

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage05-index/index"
 )
 
@@ -27,7 +29,20 @@ type MemStorage struct {
 type memSeries struct {
 	labels  model.Labels
 	samples []model.Sample
-	sts     []int64 // each sample's start time, 0 unknown; nil while none is known
+	sts     []int64  // each sample's start time, 0 unknown; nil while none is known
+	hists   []HPoint // native histogram samples, at times of their own
+}
+
+// last is the time of the series' latest sample of either kind.
+func (ms *memSeries) last() (int64, bool) {
+	t, ok := int64(math.MinInt64), false
+	if n := len(ms.samples); n > 0 {
+		t, ok = ms.samples[n-1].T, true
+	}
+	if n := len(ms.hists); n > 0 && ms.hists[n-1].T > t {
+		t, ok = ms.hists[n-1].T, true
+	}
+	return t, ok
 }
 
 // NewMemStorage returns an empty store.
@@ -49,8 +64,8 @@ func (s *MemStorage) AppendWithStart(l model.Labels, t int64, v float64, st int6
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ms := s.get(l)
-	if n := len(ms.samples); n > 0 && ms.samples[n-1].T >= t {
-		return fmt.Errorf("%w: %s at %d, last %d", ErrOutOfOrder, l, t, ms.samples[n-1].T)
+	if last, ok := ms.last(); ok && last >= t {
+		return fmt.Errorf("%w: %s at %d, last %d", ErrOutOfOrder, l, t, last)
 	}
 	if st != 0 && ms.sts == nil {
 		ms.sts = make([]int64, len(ms.samples), cap(ms.samples))
@@ -59,6 +74,24 @@ func (s *MemStorage) AppendWithStart(l model.Labels, t int64, v float64, st int6
 	if ms.sts != nil {
 		ms.sts = append(ms.sts, st)
 	}
+	return nil
+}
+
+// AppendHistogram adds a native histogram sample (kept as is: the
+// caller must not change h afterwards). A series may hold floats and
+// histograms, at different times; timestamps of a series increase
+// across both kinds.
+func (s *MemStorage) AppendHistogram(l model.Labels, t int64, h *histogram.FloatHistogram) error {
+	if h == nil {
+		return fmt.Errorf("promql: nil histogram for %s at %d", l, t)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ms := s.get(l)
+	if last, ok := ms.last(); ok && last >= t {
+		return fmt.Errorf("%w: %s at %d, last %d", ErrOutOfOrder, l, t, last)
+	}
+	ms.hists = append(ms.hists, HPoint{T: t, H: h})
 	return nil
 }
 
@@ -90,7 +123,7 @@ func (s *MemStorage) Stats() (series, samples int) {
 	for _, l := range s.byHash {
 		for _, ms := range l {
 			series++
-			samples += len(ms.samples)
+			samples += len(ms.samples) + len(ms.hists)
 		}
 	}
 	return series, samples
@@ -113,7 +146,8 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 		// reads as if it came just before that Append.
 	}
 	var out []memSet
-	var sts map[int][]int64 // the start times of the series in out that have them
+	var sts map[int][]int64    // the start times of the series in out that have them
+	var hists map[int][]HPoint // the histograms of the series in out that have them
 	for _, ms := range all {
 		ok := true
 		for _, m := range matchers {
@@ -133,7 +167,16 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 		if found {
 			hi++
 		}
-		if lo < hi {
+		var hs []HPoint
+		if len(ms.hists) > 0 {
+			hlo, _ := slices.BinarySearchFunc(ms.hists, mint, func(x HPoint, t int64) int { return cmpInt(x.T, t) })
+			hhi, found := slices.BinarySearchFunc(ms.hists, maxt, func(x HPoint, t int64) int { return cmpInt(x.T, t) })
+			if found {
+				hhi++
+			}
+			hs = ms.hists[hlo:hhi:hhi]
+		}
+		if lo < hi || len(hs) > 0 {
 			out = append(out, memSet{labels: ms.labels, samples: smp[lo:hi:hi]})
 			if ms.sts != nil {
 				if sts == nil {
@@ -141,10 +184,16 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 				}
 				sts[len(out)-1] = ms.sts[lo:hi:hi]
 			}
+			if len(hs) > 0 {
+				if hists == nil {
+					hists = map[int][]HPoint{}
+				}
+				hists[len(out)-1] = hs
+			}
 		}
 	}
 	s.mu.RUnlock()
-	return &memSeriesSet{list: out, sts: sts, i: -1, ctx: ctx}
+	return &memSeriesSet{list: out, sts: sts, hists: hists, i: -1, ctx: ctx}
 }
 
 // sortSeries returns the series sorted by label set, sorting them if no
@@ -197,11 +246,23 @@ type memSetST struct {
 // StartTimestamps are the samples' start times, 0 where unknown.
 func (m memSetST) StartTimestamps() []int64 { return m.sts }
 
+// memSetH is a memSet with native histogram samples (HistogramSeries),
+// and the start times of its floats if it has any.
+type memSetH struct {
+	memSet
+	sts   []int64
+	hists []HPoint
+}
+
+func (m memSetH) StartTimestamps() []int64   { return m.sts }
+func (m memSetH) HistogramSamples() []HPoint { return m.hists }
+
 type memSeriesSet struct {
-	list []memSet
-	sts  map[int][]int64 // by index in list, for the series that have start times
-	i    int
-	ctx  context.Context
+	list  []memSet
+	sts   map[int][]int64  // by index in list, for the series that have start times
+	hists map[int][]HPoint // by index in list, for the series that have histograms
+	i     int
+	ctx   context.Context
 }
 
 func (s *memSeriesSet) Next() bool {
@@ -213,6 +274,9 @@ func (s *memSeriesSet) Next() bool {
 }
 
 func (s *memSeriesSet) At() StorageSeries {
+	if hs, ok := s.hists[s.i]; ok {
+		return memSetH{memSet: s.list[s.i], sts: s.sts[s.i], hists: hs}
+	}
 	if st, ok := s.sts[s.i]; ok {
 		return memSetST{s.list[s.i], st}
 	}

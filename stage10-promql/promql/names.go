@@ -76,6 +76,11 @@ func finish(m Matrix, instant bool) (Matrix, error) {
 		merged := append(slices.Clone(out[dup].Floats), s.Floats...)
 		slices.SortStableFunc(merged, func(a, b Point) int { return cmpInt(a.T, b.T) })
 		out[dup].Floats = merged
+		if len(s.Histograms) > 0 {
+			mh := append(slices.Clone(out[dup].Histograms), s.Histograms...)
+			slices.SortStableFunc(mh, func(a, b HPoint) int { return cmpInt(a.T, b.T) })
+			out[dup].Histograms = mh
+		}
 	}
 	return out, nil
 }

@@ -1,7 +1,9 @@
 package promql
 
 import (
+	"errors"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -71,12 +73,19 @@ var rangeFuncs = map[string]rangeFunc{
 // collects the results.
 func (ev *evaluator) rangeCall(c *parser.Call, rf rangeFunc) (Matrix, error) {
 	mg := newMerger()
+	base, rbase := *ev.held, *ev.reserved
 	err := ev.rangeSeries(c, rf, true, func(l model.Labels, drop bool, pts []Point) error {
 		if err := ev.reserve(len(pts)); err != nil {
 			return err
 		}
 		return mg.add(l, drop, pts)
 	})
+	if errors.Is(err, errHistograms) {
+		// A series holds native histograms: start over on the path
+		// that reads both kinds.
+		*ev.held, *ev.reserved = base, rbase
+		return ev.rangeCallMixed(c, rf)
+	}
 	return mg.matrix(), err
 }
 
@@ -125,7 +134,13 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit e
 		re.fixName(vs.LabelMatchers)
 		p := ev.newRangePipe(re, n.Range.Milliseconds(), ev.refTimes(vs.At, vs.Offset), keep, emit)
 		defer p.stop()
-		if err := ev.eachSeries(vs.LabelMatchers, p.ref.at(0)-p.rng-re.extLeft, p.ref.at(ev.steps-1)+re.extRight, p.add); err != nil {
+		add := func(s StorageSeries) error {
+			if histogramsOf(s) != nil {
+				return errHistograms
+			}
+			return p.add(s)
+		}
+		if err := ev.eachSeries(vs.LabelMatchers, p.ref.at(0)-p.rng-re.extLeft, p.ref.at(ev.steps-1)+re.extRight, add); err != nil {
 			return err
 		}
 		return p.finish()
@@ -133,6 +148,9 @@ func (ev *evaluator) rangeSeries(c *parser.Call, rf rangeFunc, keep bool, emit e
 		r, err := ev.subquery(n)
 		if err != nil {
 			return err
+		}
+		if slices.ContainsFunc(r.series, func(s rawSeries) bool { return len(s.hists) > 0 }) {
+			return errHistograms
 		}
 		var scratch []Point
 		for k, s := range r.series {

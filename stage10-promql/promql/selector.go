@@ -13,7 +13,8 @@ import (
 type rawSeries struct {
 	labels   model.Labels
 	samples  []Point
-	dropName bool // a subquery's series marked for delayed name removal
+	hists    []HPoint // native histogram samples, nil for a float series
+	dropName bool     // a subquery's series marked for delayed name removal
 }
 
 // sampleSlicer is an optional fast path a StorageSeries may offer: the
@@ -63,13 +64,14 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 				return nil, err
 			}
 		}
-		if len(pts) == 0 {
+		hs := windowHists(histogramsOf(s), mint, maxt, dropStale)
+		if len(pts) == 0 && len(hs) == 0 {
 			continue
 		}
-		if err := ev.hold(len(pts)); err != nil {
+		if err := ev.hold(len(pts) + histPoints(hs)); err != nil {
 			return nil, err
 		}
-		out = append(out, rawSeries{labels: s.Labels(), samples: pts})
+		out = append(out, rawSeries{labels: s.Labels(), samples: pts, hists: hs})
 	}
 	if err := set.Err(); err != nil {
 		return nil, err
@@ -100,10 +102,17 @@ func (ev *evaluator) eachSeries(ms []*index.Matcher, mint, maxt int64, fn func(S
 // timestamp(foo) returns) instead of its value.
 func (ev *evaluator) vectorSelector(vs *parser.VectorSelector, sampleTime bool) (Matrix, error) {
 	var out Matrix
+	base, rbase := *ev.held, *ev.reserved
 	err := ev.streamSelector(vs, sampleTime, true, func(l model.Labels, _ bool, pts []Point) error {
 		out = append(out, Series{Metric: l, Floats: pts})
 		return ev.reserve(len(pts))
 	})
+	if err == errHistograms {
+		// A series holds native histograms: start over on the path
+		// that reads both kinds.
+		*ev.held, *ev.reserved = base, rbase
+		return ev.mixedSelector(vs, sampleTime)
+	}
 	return out, err
 }
 
@@ -132,6 +141,9 @@ func (ev *evaluator) streamSelector(vs *parser.VectorSelector, sampleTime, keep 
 	var scratch []Point
 	var its iterators
 	return ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1), func(s StorageSeries) error {
+		if histogramsOf(s) != nil {
+			return errHistograms
+		}
 		var pts []Point
 		if !keep {
 			pts = scratch[:0]
@@ -355,7 +367,7 @@ func (ev *evaluator) subquery(sq *parser.SubqueryExpr) (*rangeInput, error) {
 	// them) until the caller's evalVector lets them go.
 	r.series = make([]rawSeries, len(m))
 	for i, s := range m {
-		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats, dropName: s.DropName}
+		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats, hists: s.Histograms, dropName: s.DropName}
 	}
 	return r, nil
 }
@@ -372,22 +384,36 @@ type merger struct {
 func newMerger() *merger { return &merger{byHash: map[uint64][]int{}} }
 
 func (mg *merger) add(l model.Labels, dropName bool, pts []Point) error {
-	if len(pts) == 0 {
+	return mg.addMixed(l, dropName, pts, nil)
+}
+
+// addMixed is add for a series that may have histogram points too.
+func (mg *merger) addMixed(l model.Labels, dropName bool, pts []Point, hs []HPoint) error {
+	if len(pts) == 0 && len(hs) == 0 {
 		return nil
 	}
 	h := l.Hash()
 	for _, i := range mg.byHash[h] {
 		if mg.out[i].Metric.Equal(l) {
-			merged, ok := mergePoints(mg.out[i].Floats, pts)
+			o := &mg.out[i]
+			merged, ok := mergePoints(o.Floats, pts)
+			if ok && len(hs) > 0 {
+				var mh []HPoint
+				mh, ok = mergeHPoints(o.Histograms, hs)
+				o.Histograms = mh
+			}
+			if ok && len(o.Histograms) > 0 && (len(pts) > 0 || len(hs) > 0) {
+				ok = !sameTimes(merged, o.Histograms)
+			}
 			if !ok {
 				return errorf("vector cannot contain metrics with the same labelset")
 			}
-			mg.out[i].Floats = merged
+			o.Floats = merged
 			return nil
 		}
 	}
 	mg.byHash[h] = append(mg.byHash[h], len(mg.out))
-	mg.out = append(mg.out, Series{Metric: l, Floats: pts, DropName: dropName})
+	mg.out = append(mg.out, Series{Metric: l, Floats: pts, Histograms: hs, DropName: dropName})
 	return nil
 }
 

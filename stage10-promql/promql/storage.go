@@ -113,3 +113,21 @@ type Iterator interface {
 	At() (t int64, v float64)
 	Err() error
 }
+
+// HistogramSeries is an optional StorageSeries method for a series that
+// holds native histogram samples: them, in time order (a storage may
+// return more than the Select's range; the engine skips the rest). A
+// series without any returns nil, or does not implement it: the float
+// paths then run as before. The engine may read the histograms but not
+// modify them.
+type HistogramSeries interface {
+	HistogramSamples() []HPoint
+}
+
+// histogramsOf is s's histogram samples, nil if it has none.
+func histogramsOf(s StorageSeries) []HPoint {
+	if hs, ok := s.(HistogramSeries); ok {
+		return hs.HistogramSamples()
+	}
+	return nil
+}

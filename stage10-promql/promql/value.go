@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
@@ -43,11 +44,20 @@ type String struct {
 	V string
 }
 
-// Sample is one element of an instant vector.
+// Sample is one element of an instant vector: a float F, or a native
+// histogram H when H is not nil.
 type Sample struct {
 	Metric model.Labels
 	T      int64
 	F      float64
+	H      *histogram.FloatHistogram
+}
+
+// HPoint is one native histogram sample of a series. Queries compute
+// with the float form (rate gives fractional counts).
+type HPoint struct {
+	T int64
+	H *histogram.FloatHistogram
 }
 
 // Vector is an instant vector: at most one sample per series, all at the
@@ -58,6 +68,10 @@ type Vector []Sample
 type Series struct {
 	Metric model.Labels
 	Floats []model.Sample
+	// Histograms are the series' native histogram samples, in time
+	// order, at times other than those of Floats (a series may change
+	// from one kind to the other).
+	Histograms []HPoint
 	// DropName marks a series whose metric name goes when the query is
 	// done (delayed name removal, names.go); never set in a result.
 	DropName bool
@@ -120,7 +134,11 @@ func (s String) String() string {
 func (v Vector) String() string {
 	var b strings.Builder
 	for _, s := range v {
-		b.WriteString(MetricString(s.Metric) + " => " + FormatValue(s.F) + " @" + strconv.FormatInt(s.T, 10) + "\n")
+		val := FormatValue(s.F)
+		if s.H != nil {
+			val = FormatHistogram(s.H)
+		}
+		b.WriteString(MetricString(s.Metric) + " => " + val + " @" + strconv.FormatInt(s.T, 10) + "\n")
 	}
 	return b.String()
 }
@@ -131,6 +149,9 @@ func (m Matrix) String() string {
 		b.WriteString(MetricString(s.Metric) + " =>")
 		for _, p := range s.Floats {
 			b.WriteString(" " + FormatValue(p.V) + " @" + strconv.FormatInt(p.T, 10))
+		}
+		for _, p := range s.Histograms {
+			b.WriteString(" " + FormatHistogram(p.H) + " @" + strconv.FormatInt(p.T, 10))
 		}
 		b.WriteByte('\n')
 	}

@@ -31,6 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
@@ -139,8 +140,9 @@ func (c *evalCmd) line() int  { return c.at }
 // seqValue is one element of an expanded sequence.
 type seqValue struct {
 	missing bool
-	hist    bool // a native histogram sample; its value is not kept
 	v       float64
+	h       *histogram.FloatHistogram // a native histogram sample, not v
+	hintSet bool                      // h's counter_reset_hint was written out
 }
 
 var (
@@ -630,21 +632,7 @@ func expand(tok string) ([]seqValue, error) {
 		}
 		return out, nil
 	case strings.HasPrefix(tok, "{{"):
-		// A native histogram, alone, repeated or growing: only how many
-		// samples it stands for matters here.
-		n := 0
-		if end := strings.LastIndex(tok, "}}"); end+2 < len(tok) {
-			x := tok[end+2:]
-			var err error
-			if n, err = strconv.Atoi(strings.TrimPrefix(x, "x")); err != nil || x[0] != 'x' || n < 0 || n > maxExpand {
-				return nil, fmt.Errorf("bad histogram repetition %q", x)
-			}
-		}
-		out := make([]seqValue, n+1)
-		for i := range out {
-			out[i].hist = true
-		}
-		return out, nil
+		return expandHistogram(tok)
 	}
 	a, b, n, err := sequence(tok, seriesNumber)
 	if err != nil {

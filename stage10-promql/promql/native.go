@@ -1,0 +1,257 @@
+package promql
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// Native histograms take a path of their own through the engine. The
+// streaming float paths (selectors, range functions, aggregations) check
+// each storage series for histogram samples (HistogramSeries), and on
+// meeting one give up with errHistograms; the caller starts over on the
+// mixed path, which reads whole series of both kinds into a Matrix
+// (Series.Floats and Series.Histograms) and works step by step. A query
+// over floats only never leaves the float paths and pays one interface
+// check per series.
+//
+// Histograms in a Matrix are shared (a selector hands the same sample to
+// every step it covers): an operation copies before it changes one.
+
+// errHistograms stops a float-only path that met a native histogram.
+var errHistograms = errors.New("promql: series holds native histograms")
+
+// histPoints is what histogram samples count against the sample limit:
+// like Prometheus, a histogram counts by its size, a point per 16 bytes
+// of buckets, at least one.
+func histPoints(hs []HPoint) int {
+	n := 0
+	for _, p := range hs {
+		n += histSize(p.H)
+	}
+	return n
+}
+
+func histSize(h *histogram.FloatHistogram) int {
+	return 1 + (len(h.PositiveBuckets)+len(h.NegativeBuckets)+len(h.PositiveSpans)+len(h.NegativeSpans))/2
+}
+
+// isStaleHist: a histogram staleness marker, its sum the StaleNaN.
+func isStaleHist(h *histogram.FloatHistogram) bool { return IsStaleNaN(h.Sum) }
+
+// windowHists is the histograms in (mint, maxt], without staleness
+// markers when dropStale.
+func windowHists(hs []HPoint, mint, maxt int64, dropStale bool) []HPoint {
+	if len(hs) == 0 {
+		return nil
+	}
+	lo, _ := slices.BinarySearchFunc(hs, mint+1, func(p HPoint, t int64) int { return cmpInt(p.T, t) })
+	hi, found := slices.BinarySearchFunc(hs, maxt, func(p HPoint, t int64) int { return cmpInt(p.T, t) })
+	if found {
+		hi++
+	}
+	if lo >= hi {
+		return nil
+	}
+	out := hs[lo:hi:hi]
+	if dropStale && slices.ContainsFunc(out, func(p HPoint) bool { return isStaleHist(p.H) }) {
+		out = slices.DeleteFunc(slices.Clone(out), func(p HPoint) bool { return isStaleHist(p.H) })
+	}
+	return out
+}
+
+// mergeHPoints merges two time-sorted histogram lists; false if a time
+// repeats.
+func mergeHPoints(a, b []HPoint) ([]HPoint, bool) {
+	out := make([]HPoint, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i].T < b[j].T:
+			out = append(out, a[i])
+			i++
+		case a[i].T > b[j].T:
+			out = append(out, b[j])
+			j++
+		default:
+			return nil, false
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...), true
+}
+
+// sameTimes reports a time at which both a float and a histogram point
+// exist.
+func sameTimes(pts []Point, hs []HPoint) bool {
+	i, j := 0, 0
+	for i < len(pts) && j < len(hs) {
+		switch {
+		case pts[i].T < hs[j].T:
+			i++
+		case pts[i].T > hs[j].T:
+			j++
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// floatsOf reads a storage series' float samples whole.
+func floatsOf(its *iterators, s StorageSeries) ([]Point, error) {
+	samples, it, ok := its.samplesOf(s)
+	if ok {
+		return samples, nil
+	}
+	var out []Point
+	for it.Next() {
+		t, v := it.At()
+		out = append(out, Point{T: t, V: v})
+	}
+	return out, it.Err()
+}
+
+// mixedSelector is vectorSelector over series that may hold histograms:
+// at each step the latest sample of either kind within the lookback,
+// unless it is a staleness marker.
+func (ev *evaluator) mixedSelector(vs *parser.VectorSelector, sampleTime bool) (Matrix, error) {
+	ref := ev.refTimes(vs.At, vs.Offset)
+	var out Matrix
+	var its iterators
+	err := ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1), func(s StorageSeries) error {
+		fl, err := floatsOf(&its, s)
+		if err != nil {
+			return err
+		}
+		hs := histogramsOf(s)
+		var pts []Point
+		var hps []HPoint
+		j, k := 0, 0
+		for i := 0; i < ev.steps; i++ {
+			if i%ctxEvery == ctxEvery-1 {
+				if err := ev.checkCtx(); err != nil {
+					return err
+				}
+			}
+			t := ref.at(i)
+			for j < len(fl) && fl[j].T <= t {
+				j++
+			}
+			for k < len(hs) && hs[k].T <= t {
+				k++
+			}
+			useHist := k > 0 && (j == 0 || hs[k-1].T > fl[j-1].T)
+			switch {
+			case useHist:
+				h := hs[k-1]
+				if h.T <= t-ev.lookback || isStaleHist(h.H) {
+					continue
+				}
+				if sampleTime {
+					pts = append(pts, Point{T: ev.ts(i), V: float64(h.T) / 1000})
+				} else {
+					hps = append(hps, HPoint{T: ev.ts(i), H: h.H})
+				}
+			case j > 0:
+				p := fl[j-1]
+				if p.T <= t-ev.lookback || IsStaleNaN(p.V) {
+					continue
+				}
+				v := p.V
+				if sampleTime {
+					v = float64(p.T) / 1000
+				}
+				pts = append(pts, Point{T: ev.ts(i), V: v})
+			}
+		}
+		if len(pts) == 0 && len(hps) == 0 {
+			return nil
+		}
+		out = append(out, Series{Metric: s.Labels(), Floats: pts, Histograms: hps})
+		return ev.reserve(len(pts) + histPoints(hps))
+	})
+	return out, err
+}
+
+// FormatHistogram prints a histogram in the notation of the test
+// scripts: {{schema:0 count:4 sum:5 z_bucket:1 z_bucket_w:0.001
+// offset:1 buckets:[1 2] n_offset:0 n_buckets:[1]}}, fields at their
+// zero value left out, custom_values:[…] for custom buckets,
+// counter_reset_hint:… unless unknown.
+func FormatHistogram(h *histogram.FloatHistogram) string {
+	var b strings.Builder
+	f := func(v float64) string { return FormatValue(v) }
+	list := func(vs []float64) string {
+		s := make([]string, len(vs))
+		for i, v := range vs {
+			s[i] = f(v)
+		}
+		return "[" + strings.Join(s, " ") + "]"
+	}
+	// Spans are printed as an offset and a list with the gaps filled by
+	// zeros: the notation has one span per side.
+	side := func(spans []histogram.Span, counts []float64) (int32, []float64) {
+		var out []float64
+		var off, next int32
+		k := 0
+		for n, sp := range spans {
+			if n == 0 {
+				off, next = sp.Offset, sp.Offset
+			} else {
+				for g := int32(0); g < sp.Offset; g++ {
+					out = append(out, 0)
+				}
+				next += sp.Offset
+			}
+			for l := uint32(0); l < sp.Length && k < len(counts); l++ {
+				out = append(out, counts[k])
+				k++
+				next++
+			}
+		}
+		return off, out
+	}
+	b.WriteString("{{")
+	parts := []string{}
+	if h.Schema != 0 {
+		parts = append(parts, "schema:"+strconv.Itoa(int(h.Schema)))
+	}
+	parts = append(parts, "count:"+f(h.Count), "sum:"+f(h.Sum))
+	if h.ZeroCount != 0 {
+		parts = append(parts, "z_bucket:"+f(h.ZeroCount))
+	}
+	if h.ZeroThreshold != 0 {
+		parts = append(parts, "z_bucket_w:"+f(h.ZeroThreshold))
+	}
+	if off, bs := side(h.PositiveSpans, h.PositiveBuckets); len(bs) > 0 {
+		if off != 0 {
+			parts = append(parts, "offset:"+strconv.Itoa(int(off)))
+		}
+		parts = append(parts, "buckets:"+list(bs))
+	}
+	if off, bs := side(h.NegativeSpans, h.NegativeBuckets); len(bs) > 0 {
+		if off != 0 {
+			parts = append(parts, "n_offset:"+strconv.Itoa(int(off)))
+		}
+		parts = append(parts, "n_buckets:"+list(bs))
+	}
+	if h.UsesCustomBuckets() {
+		parts = append(parts, "custom_values:"+list(h.CustomValues))
+	}
+	switch h.CounterResetHint {
+	case histogram.CounterReset:
+		parts = append(parts, "counter_reset_hint:reset")
+	case histogram.NotCounterReset:
+		parts = append(parts, "counter_reset_hint:not_reset")
+	case histogram.GaugeType:
+		parts = append(parts, "counter_reset_hint:gauge")
+	}
+	b.WriteString(strings.Join(parts, " "))
+	b.WriteString("}}")
+	return b.String()
+}

@@ -1,0 +1,445 @@
+package promql
+
+import (
+	"errors"
+	"math"
+	"slices"
+
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
+	"github.com/tsdb-course/stage10-promql/promql/parser"
+)
+
+// hwindow is what a range function sees at one step on the mixed path:
+// the float window (w) and the histograms in the same (start, end].
+type hwindow struct {
+	w      *window
+	hs     []HPoint
+	name   string // the series' metric name, for the annotations
+	pos    parser.PosRange
+	ev     *evaluator
+	result *histogram.FloatHistogram // set by a function whose result is a histogram
+}
+
+func (hw *hwindow) warn(format string, a ...any) { hw.ev.annos.add(warning(hw.pos, format, a...)) }
+func (hw *hwindow) info(format string, a ...any) { hw.ev.annos.add(info(hw.pos, format, a...)) }
+
+func (hw *hwindow) mixedWarning() {
+	hw.warn("encountered a mix of histograms and floats for metric name %q", hw.name)
+}
+
+func (hw *hwindow) mixedSchemas() {
+	hw.warn("vector contains a mix of histograms with exponential and custom buckets schemas for metric name %q", hw.name)
+}
+
+// ignoredInMixed is the info of the float-only functions over a window
+// that holds histograms too.
+func (hw *hwindow) ignoredInMixed() {
+	hw.info("ignored histograms in a range containing both floats and histograms for metric name %q", hw.name)
+}
+
+// rangeCallMixed evaluates a range function over series that may hold
+// histograms, series by series and step by step. Functions that take
+// histograms (rate, increase, delta, irate, idelta, sum_over_time,
+// avg_over_time, last/first_over_time, count_over_time, changes, resets,
+// …) follow Prometheus; the others read the floats and ignore the
+// histograms, with Prometheus's info.
+func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error) {
+	var scalars [][]float64
+	for i, a := range c.Args {
+		if i == rf.matrix {
+			continue
+		}
+		sc, err := ev.evalScalar(a)
+		if err != nil {
+			return nil, err
+		}
+		scalars = append(scalars, sc)
+	}
+	name := c.Func.Name
+	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn}
+	arg := c.Args[rf.matrix]
+	if ms, ok := parser.UnwrapParens(arg).(*parser.MatrixSelector); ok {
+		if err := re.extend(name, ms.VectorSelector); err != nil {
+			return nil, err
+		}
+	}
+	base := *ev.held
+	r, err := ev.rangeArg(arg)
+	if err != nil {
+		return nil, err
+	}
+	pos := arg.PositionRange()
+	mg := newMerger()
+	out := 0
+	for _, s := range r.series {
+		if err := ev.checkCtx(); err != nil {
+			return nil, err
+		}
+		var pts []Point
+		var hps []HPoint
+		hw := &hwindow{name: s.labels.Name(), pos: pos, ev: ev}
+		for i := 0; i < ev.steps; i++ {
+			end := r.ref.at(i)
+			start := end - r.rng
+			lo, hi := windowBounds(s.samples, start-re.extLeft, end+re.extRight)
+			win := s.samples[lo:hi]
+			var hs []HPoint
+			if !r.extended {
+				hs = windowHists(s.hists, start, end, false)
+			}
+			if len(win) == 0 && len(hs) == 0 {
+				continue
+			}
+			w := &window{pts: win, start: start, end: end, t: ev.ts(i), args: make([]float64, len(scalars))}
+			for j := range scalars {
+				w.args[j] = scalars[j][i]
+			}
+			for k := 1; k < len(win); k++ {
+				if win[k].V < win[k-1].V {
+					w.drops++
+				}
+			}
+			hw.w, hw.hs, hw.result = w, hs, nil
+			v, ok := ev.mixedRangeValue(name, re.fn, hw, r.rng)
+			switch {
+			case !ok:
+			case hw.result != nil:
+				hps = append(hps, HPoint{T: ev.ts(i), H: hw.result})
+			default:
+				pts = append(pts, Point{T: ev.ts(i), V: v})
+			}
+		}
+		if name == "rate" || name == "increase" {
+			re.counterInfo, re.argPos = true, pos
+			re.checkCounter(nonCounter(s.labels.Name()), pts)
+		}
+		l, drop := s.labels, s.dropName
+		if !rf.keepName && (len(pts) > 0 || len(hps) > 0) {
+			l, drop = ev.nameless(s.labels, s.dropName)
+		}
+		out += len(pts) + histPoints(hps)
+		if err := mg.addMixed(l, drop, pts, hps); err != nil {
+			return nil, err
+		}
+	}
+	*ev.held = base
+	if err := ev.reserve(out); err != nil {
+		return nil, err
+	}
+	return mg.matrix(), nil
+}
+
+// windowBounds are the indexes of the points in (start, end].
+func windowBounds(pts []Point, start, end int64) (lo, hi int) {
+	hi, _ = slices.BinarySearchFunc(pts, end+1, cmpPointTime)
+	lo, _ = slices.BinarySearchFunc(pts[:hi], start+1, cmpPointTime)
+	return lo, hi
+}
+
+// mixedRangeValue is one step of a range function on the mixed path:
+// a float (ok), a histogram (hw.result set), or nothing.
+func (ev *evaluator) mixedRangeValue(name string, fn func(*window) (float64, bool), hw *hwindow, rng int64) (float64, bool) {
+	w, hs := hw.w, hw.hs
+	if len(hs) == 0 {
+		if len(w.pts) == 0 {
+			return 0, false
+		}
+		return fn(w)
+	}
+	floats := len(w.pts) > 0
+	switch name {
+	case "rate", "increase", "delta":
+		if floats {
+			hw.mixedWarning()
+			return 0, false
+		}
+		h := hw.histogramRate(name != "delta", name == "rate", rng)
+		if h == nil {
+			return 0, false
+		}
+		hw.result = h
+		return 0, true
+	case "irate", "idelta":
+		return hw.instantValue(name == "irate")
+	case "sum_over_time", "avg_over_time":
+		if floats {
+			hw.mixedWarning()
+			return 0, false
+		}
+		h := hw.sumHistograms(name == "avg_over_time")
+		if h == nil {
+			return 0, false
+		}
+		hw.result = h
+		return 0, true
+	case "last_over_time", "first_over_time":
+		last := name == "last_over_time"
+		hp := hs[0]
+		if last {
+			hp = hs[len(hs)-1]
+		}
+		if floats {
+			fp := w.pts[0]
+			if last {
+				fp = w.pts[len(w.pts)-1]
+			}
+			if (last && fp.T > hp.T) || (!last && fp.T < hp.T) {
+				return fp.V, true
+			}
+		}
+		hw.result = hp.H
+		return 0, true
+	case "ts_of_last_over_time":
+		t := hs[len(hs)-1].T
+		if floats {
+			t = max(t, w.pts[len(w.pts)-1].T)
+		}
+		return seconds(t), true
+	case "ts_of_first_over_time":
+		t := hs[0].T
+		if floats {
+			t = min(t, w.pts[0].T)
+		}
+		return seconds(t), true
+	case "count_over_time":
+		return float64(len(w.pts) + len(hs)), true
+	case "present_over_time":
+		return 1, true
+	case "changes", "resets":
+		return hw.changesOrResets(name == "resets"), true
+	}
+	// The float-only functions: histograms are ignored.
+	if !floats {
+		return 0, false
+	}
+	if name == "deriv" && len(w.pts) < 2 {
+		if len(w.pts) == 1 {
+			hw.ignoredInMixed()
+		}
+		return 0, false
+	}
+	v, ok := fn(w)
+	if ok || name == "deriv" {
+		hw.ignoredInMixed()
+	}
+	return v, ok
+}
+
+// histogramRate is rate, increase (counter) or delta over the window's
+// histograms: the last less the first, plus the value before each
+// counter reset, extrapolated to the window's edges as floats are (the
+// counter's zero point from the count).
+func (hw *hwindow) histogramRate(isCounter, isRate bool, rng int64) *histogram.FloatHistogram {
+	pts := hw.hs
+	if len(pts) < 2 {
+		return nil
+	}
+	prev, last := pts[0].H, pts[len(pts)-1].H
+	if isCounter && (prev.CounterResetHint == histogram.GaugeType || last.CounterResetHint == histogram.GaugeType) {
+		hw.warn("this native histogram metric is not a counter: %q", hw.name)
+	}
+	custom := prev.UsesCustomBuckets()
+	if isCounter && pts[1].H.DetectReset(prev) {
+		// A reset right after the first sample: its layout does not
+		// matter, only that the count starts from zero.
+		prev = &histogram.FloatHistogram{Schema: pts[1].H.Schema, CustomValues: pts[1].H.CustomValues}
+		custom = pts[1].H.UsesCustomBuckets()
+	}
+	if last.UsesCustomBuckets() != custom {
+		hw.mixedSchemas()
+		return nil
+	}
+	for _, p := range pts[1 : len(pts)-1] {
+		if !isCounter {
+			continue
+		}
+		if p.H.CounterResetHint == histogram.GaugeType {
+			hw.warn("this native histogram metric is not a counter: %q", hw.name)
+		}
+		if p.H.UsesCustomBuckets() != custom {
+			hw.mixedSchemas()
+			return nil
+		}
+	}
+	h := last.Copy()
+	_, c, err := h.Sub(prev)
+	if errors.Is(err, histogram.ErrMixedSchemas) {
+		hw.mixedSchemas()
+		return nil
+	}
+	if c.BoundsReconciled {
+		hw.info("mismatched custom buckets were reconciled during subtraction")
+	}
+	if isCounter {
+		before := prev
+		for _, p := range pts[1:] {
+			if p.H.DetectReset(before) {
+				_, c, err := h.Add(before)
+				if errors.Is(err, histogram.ErrMixedSchemas) {
+					hw.mixedSchemas()
+					return nil
+				}
+				if c.BoundsReconciled {
+					hw.info("mismatched custom buckets were reconciled during addition")
+				}
+			}
+			before = p.H
+		}
+	} else if pts[0].H.CounterResetHint != histogram.GaugeType || last.CounterResetHint != histogram.GaugeType {
+		hw.warn("this native histogram metric is not a gauge: %q", hw.name)
+	}
+	h.CounterResetHint = histogram.GaugeType
+	h.Compact()
+	// Extrapolation, as for floats, with the count standing for the value.
+	first, lastT := pts[0], pts[len(pts)-1].T
+	e := edgesOf(first.T, lastT, len(pts), hw.w.start, hw.w.end)
+	toStart := e.toStart
+	if isCounter && h.Count > 0 && first.H.Count >= 0 {
+		if toZero := e.sampled * (first.H.Count / h.Count); toZero < toStart {
+			toStart = toZero
+		}
+	}
+	return h.Mul(e.factor(toStart, rng, isRate))
+}
+
+// instantValue is irate (isRate) or idelta over the last two samples of
+// either kind.
+func (hw *hwindow) instantValue(isRate bool) (float64, bool) {
+	type sample struct {
+		t int64
+		v float64
+		h *histogram.FloatHistogram
+	}
+	var all []sample
+	for _, p := range hw.w.pts[max(0, len(hw.w.pts)-2):] {
+		all = append(all, sample{t: p.T, v: p.V})
+	}
+	for _, p := range hw.hs[max(0, len(hw.hs)-2):] {
+		all = append(all, sample{t: p.T, h: p.H})
+	}
+	if len(hw.w.pts)+len(hw.hs) < 2 {
+		return 0, false
+	}
+	slices.SortStableFunc(all, func(a, b sample) int { return cmpInt(a.t, b.t) })
+	a, b := all[len(all)-2], all[len(all)-1]
+	dt := float64(b.t-a.t) / 1000
+	if dt == 0 {
+		return 0, false
+	}
+	switch {
+	case a.h == nil && b.h == nil:
+		v := b.v
+		if !isRate || b.v >= a.v {
+			v = b.v - a.v
+		}
+		if isRate {
+			v /= dt
+		}
+		return v, true
+	case a.h != nil && b.h != nil:
+		h := b.h.Copy()
+		if isRate && (a.h.CounterResetHint == histogram.GaugeType || b.h.CounterResetHint == histogram.GaugeType) {
+			hw.warn("this native histogram metric is not a counter: %q", hw.name)
+		}
+		if !isRate && (a.h.CounterResetHint != histogram.GaugeType || b.h.CounterResetHint != histogram.GaugeType) {
+			hw.warn("this native histogram metric is not a gauge: %q", hw.name)
+		}
+		if !isRate || !b.h.DetectReset(a.h) {
+			_, c, err := h.Sub(a.h)
+			if errors.Is(err, histogram.ErrMixedSchemas) {
+				hw.mixedSchemas()
+				return 0, false
+			}
+			if c.BoundsReconciled {
+				hw.info("mismatched custom buckets were reconciled during subtraction")
+			}
+		}
+		h.CounterResetHint = histogram.GaugeType
+		h.Compact()
+		if isRate {
+			h.Div(dt)
+		}
+		hw.result = h
+		return 0, true
+	}
+	hw.mixedWarning()
+	return 0, false
+}
+
+// sumHistograms is sum_over_time (or, with avg, avg_over_time) of the
+// window's histograms.
+func (hw *hwindow) sumHistograms(avg bool) *histogram.FloatHistogram {
+	var reset, notReset, reconciled bool
+	sum := hw.hs[0].H.Copy()
+	for i, p := range hw.hs {
+		switch p.H.CounterResetHint {
+		case histogram.CounterReset:
+			reset = true
+		case histogram.NotCounterReset:
+			notReset = true
+		}
+		if i == 0 {
+			continue
+		}
+		_, c, err := sum.Add(p.H)
+		if errors.Is(err, histogram.ErrMixedSchemas) {
+			hw.mixedSchemas()
+			return nil
+		}
+		reconciled = reconciled || c.BoundsReconciled
+	}
+	if reset && notReset {
+		hw.warn("conflicting counter resets during histogram aggregation")
+	}
+	if reconciled {
+		hw.info("mismatched custom buckets were reconciled during aggregation")
+	}
+	if avg {
+		sum.Div(float64(len(hw.hs)))
+	}
+	return sum.Compact()
+}
+
+// changesOrResets is changes or resets over samples of both kinds in
+// time order: a change of kind counts as both.
+func (hw *hwindow) changesOrResets(resets bool) float64 {
+	n := 0
+	i, j := 0, 0
+	var prevV float64
+	var prevH *histogram.FloatHistogram
+	first := true
+	for i < len(hw.w.pts) || j < len(hw.hs) {
+		var v float64
+		var h *histogram.FloatHistogram
+		if j >= len(hw.hs) || (i < len(hw.w.pts) && hw.w.pts[i].T < hw.hs[j].T) {
+			v = hw.w.pts[i].V
+			i++
+		} else {
+			h = hw.hs[j].H
+			j++
+		}
+		if !first {
+			switch {
+			case h == nil && prevH == nil:
+				if resets && v < prevV {
+					n++
+				}
+				if !resets && v != prevV && !(math.IsNaN(v) && math.IsNaN(prevV)) {
+					n++
+				}
+			case (h == nil) != (prevH == nil):
+				n++
+			case resets:
+				if h.DetectReset(prevH) {
+					n++
+				}
+			default:
+				if !h.Equivalent(prevH, 0) {
+					n++
+				}
+			}
+		}
+		first, prevV, prevH = false, v, h
+	}
+	return float64(n)
+}
