@@ -69,6 +69,17 @@ func (s ReplicaSet) Contains(i int) bool {
 	return false
 }
 
+// sorted is the set with its members in ascending order: the same value
+// for every ordering of the same nodes.
+func (s ReplicaSet) sorted() ReplicaSet {
+	for i := 1; i < int(s.n); i++ {
+		for j := i; j > 0 && s.idx[j] < s.idx[j-1]; j-- {
+			s.idx[j], s.idx[j-1] = s.idx[j-1], s.idx[j]
+		}
+	}
+	return s
+}
+
 func (s *ReplicaSet) add(i int) {
 	s.idx[s.n] = uint16(i)
 	s.n++
