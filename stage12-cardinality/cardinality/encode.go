@@ -62,7 +62,7 @@ func (h *HLL) AppendBinary(b []byte) ([]byte, error) {
 	}
 	if h.dense != nil {
 		b = append(b, encMagic, encVersion, Precision, formDense)
-		b = append(b, h.dense[:DenseBytes]...)
+		b = packRegisters(b, h.dense)
 	} else {
 		b = append(b, encMagic, encVersion, Precision, formSparse)
 		b = binary.AppendUvarint(b, uint64(len(h.sparse)))
@@ -110,9 +110,7 @@ func (h *HLL) UnmarshalBinary(b []byte) error {
 		if len(p) != DenseBytes {
 			return fmt.Errorf("%w: dense registers are %d bytes, want %d", ErrCorrupt, len(p), DenseBytes)
 		}
-		dense := make([]byte, DenseBytes+denseTail)
-		copy(dense, p)
-		d := HLL{dense: dense}
+		d := HLL{dense: unpackRegisters(p)}
 		for j := range uint32(Registers) {
 			if r := d.register(j); r > maxRank {
 				return fmt.Errorf("%w: register %d is %d, above %d", ErrCorrupt, j, r, maxRank)

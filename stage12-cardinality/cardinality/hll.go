@@ -1,5 +1,6 @@
 // Package cardinality counts, explains and limits the number of series a
-// TSDB holds: a HyperLogLog to estimate distinct counts in 12 KiB, a
+// TSDB holds: a HyperLogLog to estimate distinct counts in 12 KiB (16 in
+// memory), a
 // Space-Saving summary for the heaviest series and label values, a Tracker
 // that keeps both per metric and per label, a Limiter that refuses new
 // series over a limit at the one place stage06 creates them, an Analyzer
@@ -30,7 +31,7 @@ import (
 const (
 	Precision  = 14
 	Registers  = 1 << Precision
-	DenseBytes = Registers * 6 / 8 // 12,288 bytes: the registers packed
+	DenseBytes = Registers * 6 / 8 // 12,288 bytes: the registers packed, as encoded
 
 	// StdError is the relative standard error of the dense estimate.
 	StdError = 1.04 / 128 // 1.04/√2^14
@@ -42,15 +43,11 @@ const (
 	sparsePrecision = 25
 	sparseBuckets   = 1 << sparsePrecision
 	// sparseMax is where the sparse form stops paying: 3,072 entries of 4
-	// bytes take as much memory as the dense registers.
+	// bytes take as much memory as the packed registers.
 	sparseMax = DenseBytes / 4
 	// tmpMax entries are collected unsorted before they are merged into
 	// the sorted list, so a sparse Add is an append, not an insertion.
 	tmpMax = 128
-
-	// denseTail pads the registers so that reading 8 bytes at any 6-byte
-	// lane (merge) or 2 bytes at any register (Add) stays in the slice.
-	denseTail = 2
 )
 
 // HLL is a HyperLogLog sketch of 64-bit hashes (the series hash of stage01,
@@ -59,9 +56,12 @@ const (
 // sparseMax distinct entries. An HLL is not safe for concurrent use (the
 // Tracker locks around its sketches).
 type HLL struct {
-	// dense holds the 2^14 six-bit registers, register j at bits
-	// [6j, 6j+6) of the little-endian bit stream, plus denseTail bytes of
-	// padding; nil while the sketch is sparse.
+	// dense holds the 2^14 registers, a byte each; nil while the sketch
+	// is sparse. Six bits would do (and the encoding packs them so), but
+	// a byte a register makes Add a compare and a store, and Merge a
+	// byte-wise maximum over whole words, eight registers at a time, where
+	// packed six-bit fields straddle words and need twice the work; the
+	// price is 4 KiB more per dense sketch in memory.
 	dense []byte
 	// sparse is sorted by index, one entry per index with its highest
 	// rank; tmp collects new entries unsorted.
@@ -113,21 +113,18 @@ func denseOf(e uint32) (idx uint32, r uint8) {
 }
 
 func (h *HLL) addDense(idx uint32, r uint8) {
-	off := idx * 6
-	b, s := off>>3, off&7
-	w := uint16(h.dense[b]) | uint16(h.dense[b+1])<<8
-	if uint8(w>>s)&63 < r {
-		w = w&^(63<<s) | uint16(r)<<s
-		h.dense[b], h.dense[b+1] = byte(w), byte(w>>8)
+	d := (*[Registers]byte)(h.dense)
+	idx &= Registers - 1
+	if d[idx] < r {
+		d[idx] = r
 	}
 }
 
 // register returns register idx of a dense sketch.
-func (h *HLL) register(idx uint32) uint8 {
-	off := idx * 6
-	b, s := off>>3, off&7
-	return uint8((uint16(h.dense[b])|uint16(h.dense[b+1])<<8)>>s) & 63
-}
+func (h *HLL) register(idx uint32) uint8 { return h.dense[idx] }
+
+// newDense returns zeroed registers.
+func newDense() []byte { return make([]byte, Registers) }
 
 // flush merges tmp into the sorted list and turns the sketch dense once
 // the list is too long to pay.
@@ -167,7 +164,7 @@ func mergeSparse(a, b []uint32) []uint32 {
 }
 
 func (h *HLL) toDense() {
-	h.dense = make([]byte, DenseBytes+denseTail)
+	h.dense = newDense()
 	for _, e := range h.sparse {
 		h.addDense(denseOf(e))
 	}
@@ -204,20 +201,18 @@ var pow2neg = func() (t [64]float64) {
 	return
 }()
 
-// sums returns Σ 2^-register and the number of zero registers.
+// sums returns Σ 2^-register and the number of zero registers, through
+// a histogram of register values: integer increments instead of 16,384
+// dependent floating-point additions.
 func (h *HLL) sums() (sum float64, zeros int) {
-	for i := 0; i < DenseBytes; i += 6 {
-		lane := binary.LittleEndian.Uint64(h.dense[i:])
-		for range 8 {
-			r := lane & 63
-			sum += pow2neg[r]
-			if r == 0 {
-				zeros++
-			}
-			lane >>= 6
-		}
+	var hist [64]uint32
+	for _, r := range (*[Registers]byte)(h.dense) {
+		hist[r&63]++
 	}
-	return sum, zeros
+	for r, n := range hist {
+		sum += float64(n) * pow2neg[r]
+	}
+	return sum, int(hist[0])
 }
 
 // loglogBeta is the LogLog-Beta estimator (Qin, Kim, Tung 2016): the raw
@@ -263,41 +258,55 @@ func (h *HLL) Merge(o *HLL) {
 }
 
 // maxRegisters sets each register of dst to the larger of dst's and
-// src's, 32 registers (24 bytes, three words, four 48-bit lanes of eight
-// registers) at a time. Within a lane the even and the odd registers each
-// leave six bits of room between them, where a subtraction's borrow shows
-// which of two values is larger without crossing into the next (SIMD
-// within a register). Whole words are loaded and stored, never
-// overlapping ones: a load of bytes a store just wrote in part stalls.
+// src's, eight registers (one word) at a time, four words per step.
+// Registers hold at most 63, so the top bit of every byte is free: set
+// there as a guard, a byte-wise subtraction a−b keeps it exactly where
+// a ≥ b and never borrows from the next byte (SIMD within a register).
 func maxRegisters(dst, src []byte) {
-	const lane = 1<<48 - 1
-	for i := 0; i+24 <= DenseBytes; i += 24 {
-		d, s := dst[i:i+24], src[i:i+24]
-		a0, a1, a2 := binary.LittleEndian.Uint64(d), binary.LittleEndian.Uint64(d[8:]), binary.LittleEndian.Uint64(d[16:])
-		b0, b1, b2 := binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:]), binary.LittleEndian.Uint64(s[16:])
-		r0 := laneMax(a0&lane, b0&lane)
-		r1 := laneMax((a0>>48|a1<<16)&lane, (b0>>48|b1<<16)&lane)
-		r2 := laneMax((a1>>32|a2<<32)&lane, (b1>>32|b2<<32)&lane)
-		r3 := laneMax(a2>>16, b2>>16)
-		binary.LittleEndian.PutUint64(d, r0|r1<<48)
-		binary.LittleEndian.PutUint64(d[8:], r1>>16|r2<<32)
-		binary.LittleEndian.PutUint64(d[16:], r2>>32|r3<<16)
+	d, s := (*[Registers]byte)(dst), (*[Registers]byte)(src)
+	for i := 0; i < Registers; i += 32 {
+		dw, sw := (*[32]byte)(d[i:i+32]), (*[32]byte)(s[i:i+32])
+		a0, a1 := binary.LittleEndian.Uint64(dw[0:]), binary.LittleEndian.Uint64(dw[8:])
+		a2, a3 := binary.LittleEndian.Uint64(dw[16:]), binary.LittleEndian.Uint64(dw[24:])
+		b0, b1 := binary.LittleEndian.Uint64(sw[0:]), binary.LittleEndian.Uint64(sw[8:])
+		b2, b3 := binary.LittleEndian.Uint64(sw[16:]), binary.LittleEndian.Uint64(sw[24:])
+		binary.LittleEndian.PutUint64(dw[0:], byteMax(a0, b0))
+		binary.LittleEndian.PutUint64(dw[8:], byteMax(a1, b1))
+		binary.LittleEndian.PutUint64(dw[16:], byteMax(a2, b2))
+		binary.LittleEndian.PutUint64(dw[24:], byteMax(a3, b3))
 	}
 }
 
-// laneMax is the register-wise maximum of two lanes of eight registers.
-func laneMax(a, b uint64) uint64 {
-	const even = 0x03F03F03F03F // registers 0, 2, 4, 6 of a lane
-	return fieldMax(a&even, b&even) | fieldMax(a>>6&even, b>>6&even)<<6
+// byteMax is the byte-wise maximum of two words of bytes below 128.
+func byteMax(a, b uint64) uint64 {
+	const guard = 0x8080808080808080
+	ge := ((a | guard) - b) & guard // guard bit kept where a ≥ b
+	m := ge - ge>>7                 // 0x7f in the bytes where a ≥ b
+	return a&m | b&^m
 }
 
-// fieldMax is the per-field maximum of two words whose six-bit fields sit
-// 12 bits apart.
-func fieldMax(a, b uint64) uint64 {
-	const guard = 0x040040040040    // the bit above each field
-	ge := ((a | guard) - b) & guard // guard bit kept where a >= b
-	m := ge - ge>>6                 // the six field bits where a >= b
-	return a&m | b&^m
+// packRegisters appends the registers packed six bits each, register j
+// at bits [6j, 6j+6) of the little-endian bit stream: four registers in
+// three bytes.
+func packRegisters(b, dense []byte) []byte {
+	for i := 0; i < Registers; i += 4 {
+		r := dense[i : i+4 : i+4]
+		w := uint32(r[0]) | uint32(r[1])<<6 | uint32(r[2])<<12 | uint32(r[3])<<18
+		b = append(b, byte(w), byte(w>>8), byte(w>>16))
+	}
+	return b
+}
+
+// unpackRegisters is packRegisters' inverse: p is DenseBytes long.
+func unpackRegisters(p []byte) []byte {
+	dense := newDense()
+	for i, j := 0, 0; i < Registers; i, j = i+4, j+3 {
+		q := p[j : j+3 : j+3]
+		w := uint32(q[0]) | uint32(q[1])<<8 | uint32(q[2])<<16
+		r := dense[i : i+4 : i+4]
+		r[0], r[1], r[2], r[3] = byte(w&63), byte(w>>6&63), byte(w>>12&63), byte(w>>18)
+	}
+	return dense
 }
 
 // Clone returns an independent copy.

@@ -55,10 +55,12 @@ func TestRankAndDenseOf(t *testing.T) {
 	}
 }
 
-// TestDenseRegisters: Add's packed registers against a plain byte array.
+// TestDenseRegisters: Add's registers against a plain array, and their
+// packing for the encoding (register j at bits [6j, 6j+6)) against a
+// bit-by-bit reference, and back.
 func TestDenseRegisters(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	h := &HLL{dense: make([]byte, DenseBytes+denseTail)}
+	h := &HLL{dense: newDense()}
 	var plain [Registers]uint8
 	for range 300000 {
 		x := rng.Uint64()
@@ -71,14 +73,29 @@ func TestDenseRegisters(t *testing.T) {
 			t.Fatalf("register %d = %d, want %d", j, got, plain[j])
 		}
 	}
+	plain[Registers-1] = 63 // the top bits of the last byte
+	copy(h.dense, plain[:])
+	packed := packRegisters(nil, h.dense)
+	if len(packed) != DenseBytes {
+		t.Fatalf("packed %d bytes, want %d", len(packed), DenseBytes)
+	}
+	for bit := range Registers * 6 {
+		want := plain[bit/6] >> (bit % 6) & 1
+		if got := packed[bit/8] >> (bit % 8) & 1; got != want {
+			t.Fatalf("packed bit %d = %d, want %d (register %d)", bit, got, want, bit/6)
+		}
+	}
+	if !bytes.Equal(unpackRegisters(packed), plain[:]) {
+		t.Fatal("unpacked registers differ")
+	}
 }
 
 // TestMaxRegisters: the SWAR merge against a register-by-register max,
-// with every value 0..51 on both sides in every lane position.
+// with every value 0..51 on both sides in every byte position.
 func TestMaxRegisters(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	a := &HLL{dense: make([]byte, DenseBytes+denseTail)}
-	b := &HLL{dense: make([]byte, DenseBytes+denseTail)}
+	a := &HLL{dense: newDense()}
+	b := &HLL{dense: newDense()}
 	for j := range uint32(Registers) {
 		a.addDense(j, uint8(rng.IntN(52)))
 		b.addDense(j, uint8(rng.IntN(52)))
@@ -93,15 +110,15 @@ func TestMaxRegisters(t *testing.T) {
 			t.Fatalf("register %d after merge = %d, want %d", j, got, want[j])
 		}
 	}
-	if a.dense[DenseBytes] != 0 || a.dense[DenseBytes+1] != 0 {
-		t.Fatal("merge wrote into the padding")
+	if len(a.dense) != Registers {
+		t.Fatalf("merged registers are %d bytes", len(a.dense))
 	}
 }
 
 // TestSparseToDense: the same hashes give identical registers whether the
 // sketch went sparse → dense or was dense from the start.
 func TestSparseToDense(t *testing.T) {
-	s, d := New(), &HLL{dense: make([]byte, DenseBytes+denseTail)}
+	s, d := New(), &HLL{dense: newDense()}
 	for i := range uint64(5000) {
 		x := hashOf(7, i)
 		s.Add(x)

@@ -90,10 +90,10 @@ func (t *Tracker) MarshalBinary() ([]byte, error) {
 		s := &t.shards[i]
 		s.mu.Lock()
 		b = binary.AppendUvarint(b, s.top.Total())
-		top := s.top.Top(0)
+		top := s.top.Top()
 		b = binary.AppendUvarint(b, uint64(len(top)))
 		for _, e := range top {
-			ls := s.labels[e.Key]
+			ls := s.top.Labels(e.Key)
 			b = binary.AppendUvarint(b, uint64(ls.Len()))
 			for l := range ls.All() {
 				b = appendString(appendString(b, l.Name), l.Value)
@@ -261,6 +261,7 @@ func UnmarshalTracker(b []byte, opts TrackerOptions) (*Tracker, error) {
 		s := &t.shards[i]
 		total := d.uvarint()
 		var entries []Entry[uint64]
+		labels := map[uint64]model.Labels{}
 		for range d.count(3) {
 			var pairs []string
 			for range d.count(2) {
@@ -274,10 +275,10 @@ func UnmarshalTracker(b []byte, opts TrackerOptions) (*Tracker, error) {
 			if d.err == nil && int(h>>60) != i {
 				d.fail("series %s in shard %d, belongs in %d", ls, i, h>>60)
 			}
-			s.labels[h] = ls
+			labels[h] = ls
 			entries = append(entries, Entry[uint64]{Key: h, Count: d.uvarint(), Err: d.uvarint()})
 		}
-		s.top.Restore(total, entries)
+		s.top.Restore(total, entries, func(h uint64) model.Labels { return labels[h] })
 	}
 	for range d.count(3) {
 		s := Snapshot{Time: time.UnixMilli(d.varint()).UTC(), Total: d.uvarint(), Metrics: map[string]uint64{}}

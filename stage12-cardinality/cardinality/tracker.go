@@ -141,10 +141,9 @@ type valueSample struct {
 }
 
 type seriesShard struct {
-	mu     sync.Mutex
-	top    *TopK[uint64]
-	labels map[uint64]model.Labels // labels of the keys top counts
-	_      [64]byte                // keeps shards' locks on separate cache lines
+	mu  sync.Mutex
+	top *seriesTop // the counted keys' labels with them
+	_   [64]byte   // keeps shards' locks on separate cache lines
 }
 
 // NewTracker returns an empty tracker.
@@ -159,8 +158,7 @@ func NewTracker(opts TrackerOptions) *Tracker {
 	t.idle = sync.NewCond(&t.inMu)
 	per := max(1, (opts.TopSeries+seriesShards-1)/seriesShards)
 	for i := range t.shards {
-		t.shards[i].top = NewTopK[uint64](per)
-		t.shards[i].labels = map[uint64]model.Labels{}
+		t.shards[i].top = newSeriesTop(per)
 	}
 	return t
 }
@@ -299,13 +297,7 @@ func (l *labelSketch) offer(h uint64, v string) {
 func (t *Tracker) Sample(hash uint64, lset model.Labels) {
 	s := &t.shards[hash>>60]
 	s.mu.Lock()
-	ins, ev, did := s.top.Add(hash, 1)
-	if ins {
-		if did {
-			delete(s.labels, ev)
-		}
-		s.labels[hash] = lset
-	}
+	s.top.Add(hash, lset)
 	s.mu.Unlock()
 }
 
@@ -381,8 +373,8 @@ func (t *Tracker) TopSeries(n int) []SeriesEntry {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for _, e := range s.top.Top(0) {
-			out = append(out, SeriesEntry{Labels: s.labels[e.Key], Hash: e.Key, Count: e.Count, Err: e.Err})
+		for _, e := range s.top.Top() {
+			out = append(out, SeriesEntry{Labels: s.top.Labels(e.Key), Hash: e.Key, Count: e.Count, Err: e.Err})
 		}
 		s.mu.Unlock()
 	}
@@ -493,16 +485,6 @@ func (t *Tracker) Merge(o *Tracker) {
 		os.mu.Lock()
 		s.mu.Lock()
 		s.top.Merge(os.top)
-		for _, e := range s.top.Top(0) {
-			if _, ok := s.labels[e.Key]; !ok {
-				s.labels[e.Key] = os.labels[e.Key]
-			}
-		}
-		for k := range s.labels {
-			if _, ok := s.top.Get(k); !ok {
-				delete(s.labels, k)
-			}
-		}
 		s.mu.Unlock()
 		os.mu.Unlock()
 	}

@@ -75,16 +75,27 @@ func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteR
 	type part struct {
 		set    ReplicaSet
 		series []remote.Series
+		body   func() []byte // the part's request, encoded once for all its replicas
 	}
+	// Parts are keyed by the set's members, not their order: replica sets
+	// that differ only in which node is primary go to the same nodes, so
+	// they travel as one request per node (on 3 nodes at RF=3 every
+	// series is one part instead of six, a sixth of the requests, commits
+	// and WAL syncs).
 	idx := map[ReplicaSet]int{}
 	var parts []part
+	var first ReplicaSet
 	for _, s := range series {
 		set := pl.Ring.Get(s.Labels.Hash())
-		i, ok := idx[set]
+		if res.Series == 0 {
+			first = set
+		}
+		key := set.sorted()
+		i, ok := idx[key]
 		if !ok {
 			i = len(parts)
-			idx[set] = i
-			parts = append(parts, part{set: set})
+			idx[key] = i
+			parts = append(parts, part{set: key})
 		}
 		parts[i].series = append(parts[i].series, s)
 		res.Series++
@@ -93,8 +104,13 @@ func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteR
 	if len(parts) == 0 {
 		return res, nil
 	}
-	for k := 0; k < parts[0].set.Len(); k++ {
-		res.Targets = append(res.Targets, pl.Nodes[parts[0].set.At(k)].ID)
+	for k := 0; k < first.Len(); k++ {
+		res.Targets = append(res.Targets, pl.Nodes[first.At(k)].ID)
+	}
+	ew, encoded := d.Transport.(encodedWriter)
+	for i := range parts {
+		ps := parts[i].series
+		parts[i].body = sync.OnceValue(func() []byte { return encodeWrite(ps) })
 	}
 	res.Parts = len(parts)
 	quorum := pl.Ring.Quorum()
@@ -117,7 +133,12 @@ func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteR
 			go func() {
 				defer d.inflight.Done()
 				sctx, cancel := context.WithTimeout(bg, timeout)
-				err := d.Transport.Write(sctx, to, p.series)
+				var err error
+				if encoded {
+					err = ew.writeEncoded(sctx, to, p.series, p.body)
+				} else {
+					err = d.Transport.Write(sctx, to, p.series)
+				}
 				cancel()
 				if err != nil {
 					d.failed.Add(1)

@@ -199,3 +199,89 @@ func TestHintsBoundedInSizeAndAge(t *testing.T) {
 		t.Fatalf("replay: %+v, %v; want %d expired", st, err, stored)
 	}
 }
+
+// encodingFake is a transport that takes encoded writes: it records each
+// request's node, series and body, and how often each body was encoded.
+type encodingFake struct {
+	fakeTransport
+	mu       sync.Mutex
+	requests map[string][][]remote.Series // node → requests
+	bodies   map[*byte]int                // first byte of each body seen → sends
+}
+
+func (f *encodingFake) writeEncoded(ctx context.Context, to Meta, series []remote.Series, body func() []byte) error {
+	b := body()
+	f.mu.Lock()
+	f.requests[to.ID] = append(f.requests[to.ID], series)
+	f.bodies[&b[0]]++
+	f.mu.Unlock()
+	return f.Write(ctx, to, series)
+}
+
+// A write goes to each node as one request per set of replica nodes
+// (whatever their order, i.e. whichever is primary), each request's body
+// is encoded once for all its replicas, and a one-series write still
+// reports its replicas primary first.
+func TestDistributorOneRequestPerReplicaNodes(t *testing.T) {
+	for _, tc := range []struct{ nodes, rf int }{{3, 3}, {5, 3}, {4, 2}} {
+		pl := placement(t, tc.nodes, tc.rf)
+		f := &encodingFake{fakeTransport: *newFake(), requests: map[string][][]remote.Series{}, bodies: map[*byte]int{}}
+		d := &Distributor{Placement: func() Placement { return pl }, Transport: f}
+		var series []remote.Series
+		sets := map[ReplicaSet]bool{} // unordered
+		for i := range 600 {
+			s := oneSeries(i, 1000)
+			series = append(series, s)
+			sets[pl.Ring.Get(s.Labels.Hash()).sorted()] = true
+		}
+		res, err := d.Write(context.Background(), series)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Wait()
+		if res.Parts != len(sets) {
+			t.Fatalf("%+v: %d parts, want %d distinct node sets", tc, res.Parts, len(sets))
+		}
+		requests := 0
+		for node, reqs := range f.requests {
+			ni := pl.Ring.Index(node)
+			want := 0
+			for s := range sets {
+				if s.Contains(ni) {
+					want++
+				}
+			}
+			if len(reqs) != want {
+				t.Fatalf("%+v: %s got %d requests, want %d (one per node set holding it)", tc, node, len(reqs), want)
+			}
+			for _, req := range reqs {
+				set := pl.Ring.Get(req[0].Labels.Hash()).sorted()
+				for _, s := range req {
+					if pl.Ring.Get(s.Labels.Hash()).sorted() != set {
+						t.Fatalf("%+v: a request to %s mixes node sets", tc, node)
+					}
+				}
+			}
+			requests += len(reqs)
+		}
+		if requests != len(sets)*tc.rf {
+			t.Fatalf("%+v: %d requests, want %d", tc, requests, len(sets)*tc.rf)
+		}
+		if len(f.bodies) != len(sets) {
+			t.Fatalf("%+v: %d bodies encoded for %d parts", tc, len(f.bodies), len(sets))
+		}
+		for _, n := range f.bodies {
+			if n != tc.rf {
+				t.Fatalf("%+v: a body was sent %d times, want %d", tc, n, tc.rf)
+			}
+		}
+		one, err := d.Write(context.Background(), series[7:8])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(one.Targets), fmt.Sprint(setIDs(pl.Ring, pl.Ring.Get(series[7].Labels.Hash()))); got != want {
+			t.Fatalf("%+v: targets %s, want the ring's order %s", tc, got, want)
+		}
+		d.Wait()
+	}
+}

@@ -69,6 +69,17 @@ func (s ReplicaSet) Contains(i int) bool {
 	return false
 }
 
+// sorted is the set with its members in ascending order: the same value
+// for every ordering of the same nodes.
+func (s ReplicaSet) sorted() ReplicaSet {
+	for i := 1; i < int(s.n); i++ {
+		for j := i; j > 0 && s.idx[j] < s.idx[j-1]; j-- {
+			s.idx[j], s.idx[j-1] = s.idx[j-1], s.idx[j]
+		}
+	}
+	return s
+}
+
 func (s *ReplicaSet) add(i int) {
 	s.idx[s.n] = uint16(i)
 	s.n++
@@ -85,6 +96,8 @@ type Ring struct {
 	tokens    []uint64     // sorted
 	owner     []uint16     // owner[i]: node index of tokens[i]
 	sets      []ReplicaSet // sets[i]: the replica set of the arc ending at tokens[i]
+	jump      []uint32     // jump[p]: the first token whose top jumpBits bits are ≥ p
+	jumpShift uint         // 64 − jumpBits
 	zone      []uint16     // zone index of each node
 	zones     int
 	rf        int
@@ -176,7 +189,29 @@ func NewRing(nodes []RingNode, cfg RingConfig) (*Ring, error) {
 	for i := range r.sets {
 		r.sets[i] = r.walk(i)
 	}
+	r.buildJump()
 	return r, nil
+}
+
+// buildJump indexes the tokens by their top bits, about two buckets per
+// token, so that a lookup reads one bucket's bounds and scans the token
+// or two inside instead of binary-searching the whole array (whose
+// probes, for 100 nodes' 25,600 tokens, are cache misses). 4 bytes per
+// bucket: 8 per token.
+func (r *Ring) buildJump() {
+	bits := 1
+	for 1<<bits < 2*len(r.tokens) && bits < 24 {
+		bits++
+	}
+	r.jumpShift = uint(64 - bits)
+	r.jump = make([]uint32, 1<<bits+1)
+	i := 0
+	for p := range r.jump {
+		for i < len(r.tokens) && r.tokens[i]>>r.jumpShift < uint64(p) {
+			i++
+		}
+		r.jump[p] = uint32(i)
+	}
 }
 
 // Nodes are the ring's nodes, sorted by ID; ReplicaSet indexes into them.
@@ -220,7 +255,14 @@ func (r *Ring) Get(hash uint64) ReplicaSet {
 	if len(r.tokens) == 0 {
 		return ReplicaSet{}
 	}
-	i, _ := slices.BinarySearch(r.tokens, hash)
+	// Tokens before jump[p] have a smaller prefix, so are below hash;
+	// from jump[p+1] on, a larger one: the first token ≥ hash is in
+	// [lo, hi], and lo < hi only when tokens share hash's prefix.
+	p := hash >> r.jumpShift
+	i, hi := int(r.jump[p]), int(r.jump[p+1])
+	for i < hi && r.tokens[i] < hash {
+		i++
+	}
 	if i == len(r.tokens) {
 		i = 0 // past the last token: wrap around to the first
 	}

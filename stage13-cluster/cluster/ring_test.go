@@ -64,7 +64,7 @@ func setIDs(r *Ring, s ReplicaSet) []string {
 
 func TestRingMatchesOracle(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range []struct{ nodes, vn, rf int }{{1, 4, 1}, {1, 4, 3}, {2, 8, 2}, {3, 16, 2}, {5, 32, 3}, {7, 64, 5}} {
+	for _, tc := range []struct{ nodes, vn, rf int }{{1, 4, 1}, {1, 4, 3}, {2, 8, 2}, {3, 16, 2}, {5, 32, 3}, {7, 64, 5}, {20, 64, 3}} {
 		nodes := nodesN(tc.nodes)
 		// any order in: the ring sorts
 		rng.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
@@ -76,6 +76,11 @@ func TestRingMatchesOracle(t *testing.T) {
 		hashes := []uint64{0, 1, ^uint64(0), Token("node-1", 0), Token("node-1", 0) + 1}
 		for i := 0; i < 2000; i++ {
 			hashes = append(hashes, rng.Uint64())
+		}
+		// Each token and its neighbours: the bounds of every arc, where
+		// the lookup's bucket scan must stop exactly.
+		for _, v := range oracle {
+			hashes = append(hashes, v.t-1, v.t, v.t+1)
 		}
 		for _, h := range hashes {
 			got := setIDs(r, r.Get(h))

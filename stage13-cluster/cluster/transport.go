@@ -61,13 +61,38 @@ type HTTPTransport struct {
 }
 
 // NewHTTPTransport returns a transport whose calls time out after timeout.
+// It keeps up to 64 idle connections per node: a distributor sends many
+// requests to each node at once, and with net/http's default of 2 every
+// request beyond two would dial a new connection and close it after.
 func NewHTTPTransport(timeout time.Duration) *HTTPTransport {
-	return &HTTPTransport{Client: &http.Client{Timeout: timeout}}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &HTTPTransport{Client: &http.Client{Timeout: timeout, Transport: t}}
+}
+
+// encodedWriter is a Transport that can send a write already encoded:
+// the distributor encodes each part once for all its replicas. body is
+// called only if the request does leave the process.
+type encodedWriter interface {
+	writeEncoded(ctx context.Context, to Meta, series []remote.Series, body func() []byte) error
+}
+
+// encodeWrite is the remote-write request body of series: protobuf,
+// snappy-compressed.
+func encodeWrite(series []remote.Series) []byte {
+	return remote.Compress(nil, remote.AppendWriteRequest(nil, series))
 }
 
 // Write implements Transport.
 func (h *HTTPTransport) Write(ctx context.Context, to Meta, series []remote.Series) error {
-	body := remote.Compress(nil, remote.AppendWriteRequest(nil, series))
+	return h.post(ctx, to, encodeWrite(series))
+}
+
+func (h *HTTPTransport) writeEncoded(ctx context.Context, to Meta, _ []remote.Series, body func() []byte) error {
+	return h.post(ctx, to, body())
+}
+
+func (h *HTTPTransport) post(ctx context.Context, to Meta, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+to.API+PathReplicaWrite, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("cluster: write to %s: %w", to.ID, err)
@@ -138,6 +163,16 @@ type localFirst struct {
 func (l localFirst) Write(ctx context.Context, to Meta, series []remote.Series) error {
 	if to.ID == l.self {
 		return l.db.write(series)
+	}
+	return l.next.Write(ctx, to, series)
+}
+
+func (l localFirst) writeEncoded(ctx context.Context, to Meta, series []remote.Series, body func() []byte) error {
+	if to.ID == l.self {
+		return l.db.write(series)
+	}
+	if ew, ok := l.next.(encodedWriter); ok {
+		return ew.writeEncoded(ctx, to, series, body)
 	}
 	return l.next.Write(ctx, to, series)
 }
