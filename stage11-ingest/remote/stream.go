@@ -14,21 +14,22 @@ const (
 	ChunkEncodingStage03 = "stage03"
 )
 
-// DefaultFrameBytes is the size a ChunkedWriter's frames grow to before
-// it sends them: Prometheus's default remote_read_max_bytes_in_frame.
+// DefaultFrameBytes is the size of a ChunkedWriter's frames: Prometheus's
+// default remote_read_max_bytes_in_frame.
 const DefaultFrameBytes = 1 << 20
 
-// ChunkedWriter writes a streamed (STREAMED_XOR_CHUNKS) read answer:
-// whole series gathered into frames of about maxFrame bytes, a frame
-// holding the series of one query only, each frame flushed as it is
-// complete, so the answer streams instead of being built in memory. A
-// series larger than maxFrame gets a frame of its own.
+// ChunkedWriter writes a streamed (STREAMED_XOR_CHUNKS) read answer the
+// way Prometheus's server does (storage/remote.StreamChunkedReadResponses),
+// which is what its client expects: one series per frame, a series whose
+// chunks pass maxFrame bytes split over several frames (each with the
+// series' labels), each frame flushed as it is written, so the answer
+// streams instead of being built in memory. A reader appends the chunks
+// of consecutive frames with the same labels.
 type ChunkedWriter struct {
 	w        io.Writer
 	flush    func()
 	maxFrame int
-	msg      []byte // the series of the frame being filled
-	query    int64
+	msg      []byte
 	frame    []byte
 	frames   int
 }
@@ -40,41 +41,38 @@ func NewChunkedWriter(w io.Writer, flush func(), maxFrame int) *ChunkedWriter {
 	return &ChunkedWriter{w: w, flush: flush, maxFrame: maxFrame}
 }
 
-// Write adds a series to the answer for the query at queryIndex. Its
-// chunks' Data is copied before Write returns.
+// Write sends a series of the answer to the query at queryIndex, in one
+// frame or more; a series without chunks sends nothing. Its chunks' Data
+// may be reused once Write returns.
 func (c *ChunkedWriter) Write(queryIndex int64, s ChunkedSeries) error {
-	if len(c.msg) > 0 && queryIndex != c.query {
-		if err := c.Flush(); err != nil {
+	left := c.maxFrame - labelsBytes(s)
+	start := 0
+	for i, ch := range s.Chunks {
+		left -= len(ch.Data) + 24 // the chunk's other fields, about
+		if left > 0 && i+1 < len(s.Chunks) {
+			continue
+		}
+		part := ChunkedSeries{Labels: s.Labels, Chunks: s.Chunks[start : i+1]}
+		c.msg = AppendChunkedReadResponse(c.msg[:0], []ChunkedSeries{part}, queryIndex)
+		c.frame = AppendFrame(c.frame[:0], c.msg)
+		c.frames++
+		if _, err := c.w.Write(c.frame); err != nil {
 			return err
 		}
-	}
-	c.query = queryIndex
-	// A ChunkedReadResponse is its repeated series (field 1) and the
-	// query index (field 2): series are appended one by one and the
-	// index when the frame is sent.
-	c.msg = AppendChunkedReadResponse(c.msg, []ChunkedSeries{s}, 0)
-	if len(c.msg) >= c.maxFrame {
-		return c.Flush()
+		if c.flush != nil {
+			c.flush()
+		}
+		start, left = i+1, c.maxFrame-labelsBytes(s)
 	}
 	return nil
 }
 
-// Flush sends the frame being filled, if any. Call it once at the end.
-func (c *ChunkedWriter) Flush() error {
-	if len(c.msg) == 0 {
-		return nil
+func labelsBytes(s ChunkedSeries) int {
+	n := 0
+	for l := range s.Labels.All() {
+		n += labelSize(l) + 2
 	}
-	c.msg = appendVarintField(c.msg, fieldChunkedQuery, uint64(c.query))
-	c.frame = AppendFrame(c.frame[:0], c.msg)
-	c.msg = c.msg[:0]
-	c.frames++
-	if _, err := c.w.Write(c.frame); err != nil {
-		return err
-	}
-	if c.flush != nil {
-		c.flush()
-	}
-	return nil
+	return n
 }
 
 // Frames is the number of frames sent so far.

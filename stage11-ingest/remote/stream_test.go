@@ -10,44 +10,40 @@ import (
 	"github.com/tsdb-course/stage01-memstore/model"
 )
 
-// TestChunkedWriter: series are gathered into frames of about the size
-// asked, a frame never mixes queries, every series arrives once in order,
-// and prompb reads each frame.
+// TestChunkedWriter: one series per frame as Prometheus's client reads
+// them, a series larger than the frame size split over frames of about
+// that size with its labels in each, every chunk arriving once in order,
+// query indexes kept, and prompb reading each frame.
 func TestChunkedWriter(t *testing.T) {
 	var out bytes.Buffer
 	flushes := 0
 	cw := NewChunkedWriter(&out, func() { flushes++ }, 600)
 	type sent struct {
-		q    int64
-		name string
+		q     int64
+		name  string
+		chunk int
 	}
 	var want []sent
 	var given [][]byte
 	for q := range int64(3) {
-		n := []int{10, 0, 3}[q]
+		n := []int{4, 0, 3}[q]
 		for i := range n {
 			name := fmt.Sprintf("s%d_%d", q, i)
-			size := 1
-			if i == 1 {
-				size = 9 // one series over the frame size
-			}
+			size := []int{1, 9, 0, 2}[i%4] // 9 chunks of 100 bytes: over the frame size
 			var cs []Chunk
 			for k := range size {
 				data := bytes.Repeat([]byte{byte(k)}, 100)
 				given = append(given, data)
 				cs = append(cs, Chunk{MinT: int64(k), MaxT: int64(k), Type: ChunkXOR, Data: data})
+				want = append(want, sent{q, name, k})
 			}
 			if err := cw.Write(q, ChunkedSeries{Labels: model.MustFromStrings("__name__", name), Chunks: cs}); err != nil {
 				t.Fatal(err)
 			}
-			want = append(want, sent{q, name})
 		}
 	}
 	for _, d := range given {
-		d[0] = 0xee // the writer copied what it was given
-	}
-	if err := cw.Flush(); err != nil {
-		t.Fatal(err)
+		d[0] = 0xee // the writer is done with what it was given
 	}
 	fr := NewFrameReader(bytes.NewReader(out.Bytes()), 1<<20)
 	var got []sent
@@ -65,22 +61,23 @@ func TestChunkedWriter(t *testing.T) {
 		if err := pb.Unmarshal(msg); err != nil {
 			t.Fatal(err)
 		}
-		if len(msg) > 600+9*110 {
-			t.Fatalf("frame of %d bytes", len(msg))
+		if len(msg) > 600+110 || len(pb.ChunkedSeries) != 1 {
+			t.Fatalf("frame of %d bytes, %d series", len(msg), len(pb.ChunkedSeries))
 		}
 		for _, s := range pb.ChunkedSeries {
-			got = append(got, sent{pb.QueryIndex, s.Labels[0].Value})
-			for k, c := range s.Chunks {
-				if c.Data[0] != byte(k) {
-					t.Fatalf("%s chunk %d: data not copied", s.Labels[0].Value, k)
+			for _, c := range s.Chunks {
+				if c.Data[0] != byte(c.MinTimeMs) {
+					t.Fatalf("%s chunk %d: data %x", s.Labels[0].Value, c.MinTimeMs, c.Data[0])
 				}
+				got = append(got, sent{pb.QueryIndex, s.Labels[0].Value, int(c.MinTimeMs)})
 			}
 		}
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("series\n%v\nwant\n%v", got, want)
+		t.Fatalf("chunks\n%v\nwant\n%v", got, want)
 	}
-	if frames < 4 || frames != cw.Frames() || flushes != frames {
-		t.Fatalf("%d frames read, %d written, %d flushes: want at least 4 (sizes, the query change)", frames, cw.Frames(), flushes)
+	// 1 + 2 (9 chunks split) + 1 + 1 + 2 + 0 series frames at least
+	if frames < 7 || frames != cw.Frames() || flushes != frames {
+		t.Fatalf("%d frames read, %d written, %d flushes", frames, cw.Frames(), flushes)
 	}
 }
