@@ -9,6 +9,10 @@
 //   - json.go: the roadmap's JSON form of the 1.0 request;
 //   - read.go: remote read, the ReadRequest and both answers (sampled,
 //     and streamed chunks);
+//   - stream.go: the streamed answer written frame by frame as it is
+//     read from storage (ChunkedWriter);
+//   - xorchunk.go: Prometheus's XOR chunk, what a Prometheus client reads
+//     in a streamed answer;
 //   - format.go: the ingest.Format of 1.0 series keys, and the limits.
 //
 // Every write decoder hands out one series at a time to a callback, as a

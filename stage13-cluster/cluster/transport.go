@@ -21,7 +21,9 @@ import (
 //     PathReplicaWrite, which stores it locally and nowhere else. Writes,
 //     hints and healing all travel this way.
 //   - Read: a remote read request to the node's PathRead, answered from
-//     the node's local storage.
+//     the node's local storage: streamed stage03 chunks as stored
+//     (STREAMED_XOR_CHUNKS), or samples to a client that asks only for
+//     those.
 //
 // Tests replace it to inject faults.
 type Transport interface {
@@ -58,6 +60,10 @@ const maxResponse = 1 << 30
 // HTTPTransport is the Transport over HTTP.
 type HTTPTransport struct {
 	Client *http.Client
+	// Sampled makes reads ask for the sampled answer only, as an older
+	// remote-read client does (STREAMED_XOR_CHUNKS is asked for by
+	// default).
+	Sampled bool
 }
 
 // NewHTTPTransport returns a transport whose calls time out after timeout.
@@ -112,9 +118,16 @@ func (h *HTTPTransport) post(ctx context.Context, to Meta, body []byte) error {
 	return nil
 }
 
-// Read implements Transport: a sampled remote read.
+// Read implements Transport: a remote read that asks for
+// STREAMED_XOR_CHUNKS first and samples second, as Prometheus does, and
+// for stage03 chunks as stored (remote.HeaderChunkEncodings). It reads
+// whichever answer the server gives: a server that streams no chunks
+// answers with samples.
 func (h *HTTPTransport) Read(ctx context.Context, to Meta, mint, maxt int64, ms []*index.Matcher) ([]remote.Series, error) {
 	rr := remote.ReadRequest{Queries: []remote.Query{{StartMs: mint, EndMs: maxt, Matchers: toRemoteMatchers(ms)}}}
+	if !h.Sampled {
+		rr.Accepted = []remote.ResponseType{remote.ResponseStreamedXORChunks, remote.ResponseSamples}
+	}
 	body := remote.Compress(nil, remote.AppendReadRequest(nil, &rr))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+to.API+PathRead, bytes.NewReader(body))
 	if err != nil {
@@ -123,11 +136,19 @@ func (h *HTTPTransport) Read(ctx context.Context, to Meta, mint, maxt int64, ms 
 	req.Header.Set("Content-Type", remote.ContentTypeReadRequest)
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("X-Prometheus-Remote-Read-Version", "0.1.0")
+	req.Header.Set(remote.HeaderChunkEncodings, remote.ChunkEncodingStage03)
 	resp, err := h.Client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: read from %s: %v", ErrNodeUnavailable, to.ID, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Type") == remote.ContentTypeStreamed {
+		out, err := readStreamed(resp.Body, mint, maxt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read from %s: %v", ErrNodeUnavailable, to.ID, err)
+		}
+		return out, nil
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		return nil, fmt.Errorf("%w: read from %s: %v", ErrNodeUnavailable, to.ID, err)
@@ -147,6 +168,44 @@ func (h *HTTPTransport) Read(ctx context.Context, to Meta, mint, maxt int64, ms 
 		return nil, fmt.Errorf("cluster: read from %s: %d results for 1 query", to.ID, len(res))
 	}
 	return res[0].Series, nil
+}
+
+// readStreamed reads a streamed answer to one query: a series per frame
+// (a large one over consecutive frames), its chunks decoded and clipped to
+// [mint, maxt].
+func readStreamed(r io.Reader, mint, maxt int64) ([]remote.Series, error) {
+	fr := remote.NewFrameReader(r, remote.DefaultFrameBytes*64)
+	var out []remote.Series
+	for {
+		msg, err := fr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		series, qi, err := remote.DecodeChunkedReadResponse(msg)
+		if err != nil {
+			return nil, err
+		}
+		if qi != 0 {
+			return nil, fmt.Errorf("frame for query %d of 1", qi)
+		}
+		for _, s := range series {
+			pts, err := chunkSamples(nil, s.Chunks, mint, maxt)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s.Labels, err)
+			}
+			switch {
+			case len(pts) == 0:
+			case len(out) > 0 && out[len(out)-1].Labels.Equal(s.Labels):
+				// a series split over frames: its chunks go on
+				out[len(out)-1].Samples = append(out[len(out)-1].Samples, pts...)
+			default:
+				out = append(out, remote.Series{Labels: s.Labels, Samples: pts})
+			}
+		}
+	}
 }
 
 // localFirst is a node's transport: calls addressed to the node itself
