@@ -10,8 +10,9 @@ import (
 
 // Series is one series to encode: its labels and samples (ms timestamps).
 type Series struct {
-	Labels  model.Labels
-	Samples []model.Sample
+	Labels     model.Labels
+	Samples    []model.Sample
+	Histograms []HistogramSample
 }
 
 // AppendWriteRequest appends the protobuf encoding of a WriteRequest holding
@@ -38,6 +39,11 @@ func AppendWriteRequest(dst []byte, series []Series) []byte {
 			dst = protowire.AppendTag(dst, fieldSampleTime, protowire.VarintType)
 			dst = protowire.AppendVarint(dst, uint64(p.T))
 		}
+		for _, h := range s.Histograms {
+			dst = protowire.AppendTag(dst, fieldHistograms, protowire.BytesType)
+			dst = protowire.AppendVarint(dst, uint64(len(AppendHistogram(nil, h))))
+			dst = AppendHistogram(dst, h)
+		}
 	}
 	return dst
 }
@@ -62,6 +68,9 @@ func seriesSize(s *Series) int {
 	}
 	for _, p := range s.Samples {
 		n += 1 + protowire.SizeBytes(sampleSize(p))
+	}
+	for _, h := range s.Histograms {
+		n += 1 + protowire.SizeBytes(len(AppendHistogram(nil, h)))
 	}
 	return n
 }

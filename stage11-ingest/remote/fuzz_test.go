@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 )
 
 // FuzzDecoders: no input makes a decoder panic, every error wraps
@@ -14,6 +15,10 @@ import (
 // encodes back to a request that decodes the same.
 func FuzzDecoders(f *testing.F) {
 	f.Add(AppendWriteRequest(nil, []Series{{Labels: model.MustFromStrings("__name__", "up", "a", "b"), Samples: []model.Sample{{T: 1, V: 2}}}}))
+	f.Add(AppendWriteRequest(nil, []Series{{Labels: model.MustFromStrings("__name__", "h"), Histograms: []HistogramSample{
+		{T: 1, H: &histogram.Histogram{Schema: 3, Count: 3, ZeroCount: 1, PositiveSpans: []histogram.Span{{Offset: -2, Length: 2}}, PositiveBuckets: []int64{1, 0}}},
+		{T: 2, FH: &histogram.FloatHistogram{Schema: -53, Count: 1.5, CustomValues: []float64{1, 2}, PositiveSpans: []histogram.Span{{Offset: 0, Length: 1}}, PositiveBuckets: []float64{1.5}}},
+	}}}))
 	f.Add(AppendRequestV2(nil, []SeriesV2{{Labels: model.MustFromStrings("__name__", "up"), Samples: []model.Sample{{T: 1, V: 2}}, Type: 1, Help: "h"}}))
 	f.Add(AppendReadRequest(nil, &ReadRequest{Queries: []Query{{StartMs: 1, EndMs: 2, Matchers: []Matcher{{MatchRegexp, "a", "b"}}, Hints: &Hints{Func: "rate"}}}, Accepted: []ResponseType{1, 0}}))
 	f.Add(AppendFrame(nil, AppendChunkedReadResponse(nil, []ChunkedSeries{{Labels: model.MustFromStrings("a", "b"), Chunks: []Chunk{{1, 2, ChunkStage03, []byte{0, 1}}}}}, 3)))

@@ -47,6 +47,9 @@ type TimeSeries struct {
 	Key     []byte
 	Labels  []Label
 	Samples []model.Sample
+	// Histograms are the series' native histogram samples. The slice is
+	// reused like Samples; the histograms it points to are not.
+	Histograms []HistogramSample
 }
 
 // ModelLabels builds the series' label set, checking it the way remote write

@@ -46,7 +46,7 @@ const (
 // DecodeV2 walks a remote write 2.0 Request like Decode: fn gets each
 // series (Key is a Pairs key; Labels alias the request), meta (if not nil)
 // each series' metadata, with Family set to the metric name. Stats counts
-// the samples, and the histograms and exemplars, which are skipped.
+// the samples and histograms decoded, and the exemplars, which are skipped.
 func (d *Decoder) DecodeV2(buf []byte, fn func(*TimeSeries) error, meta func(Metadata)) (Stats, error) {
 	var st Stats
 	// The symbols first: a valid message may put them after the series.
@@ -123,6 +123,8 @@ func (d *Decoder) decodeSeriesV2(buf []byte, st *Stats) (Metadata, error) {
 	var meta Metadata
 	d.ts.Labels = d.ts.Labels[:0]
 	d.ts.Samples = d.ts.Samples[:0]
+	clear(d.ts.Histograms)
+	d.ts.Histograms = d.ts.Histograms[:0]
 	d.refs = d.refs[:0]
 	for len(buf) > 0 {
 		num, typ, n := protowire.ConsumeTag(buf)
@@ -163,6 +165,18 @@ func (d *Decoder) decodeSeriesV2(buf []byte, st *Stats) (Metadata, error) {
 				return meta, err
 			}
 			d.ts.Samples = append(d.ts.Samples, s)
+		case num == fieldV2Histograms && typ == protowire.BytesType:
+			msg, n := protowire.ConsumeBytes(buf)
+			if n < 0 {
+				return meta, errorf("TimeSeries histograms: %v", protowire.ParseError(n))
+			}
+			buf = buf[n:]
+			hs, err := DecodeHistogram(msg)
+			if err != nil {
+				return meta, err
+			}
+			d.ts.Histograms = append(d.ts.Histograms, hs)
+			st.Histograms++
 		case num == fieldV2Metadata && typ == protowire.BytesType:
 			msg, n := protowire.ConsumeBytes(buf)
 			if n < 0 {
@@ -180,10 +194,7 @@ func (d *Decoder) decodeSeriesV2(buf []byte, st *Stats) (Metadata, error) {
 			}
 			buf = buf[n:]
 			if typ == protowire.BytesType {
-				switch num {
-				case fieldV2Histograms:
-					st.Histograms++
-				case fieldV2Exemplars:
+				if num == fieldV2Exemplars {
 					st.Exemplars++
 				}
 			}

@@ -18,8 +18,8 @@ import (
 //	Sample         { double value = 1; int64 timestamp = 2; }   // timestamp in ms
 //	MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
 //
-// Unknown fields are skipped, as protobuf requires; exemplars and native
-// histograms are skipped too (counted in Stats).
+// Unknown fields are skipped, as protobuf requires; exemplars are skipped
+// too (counted in Stats). Native histograms: histogram.go.
 const (
 	fieldTimeSeries = 1
 	fieldMetadata   = 3
@@ -41,8 +41,8 @@ const (
 	fieldMetaUnit   = 5
 )
 
-// Stats counts what a request held: the samples decoded, and the
-// exemplars and native histograms, which are skipped (not stored yet).
+// Stats counts what a request held: the samples and native histograms
+// decoded, and the exemplars, which are skipped.
 type Stats struct {
 	Samples, Exemplars, Histograms int
 }
@@ -131,6 +131,8 @@ func (d *Decoder) Decode(buf []byte, fn func(*TimeSeries) error, meta func(Metad
 func (d *Decoder) decodeSeries(buf []byte, st *Stats) error {
 	d.ts.Labels = d.ts.Labels[:0]
 	d.ts.Samples = d.ts.Samples[:0]
+	clear(d.ts.Histograms)
+	d.ts.Histograms = d.ts.Histograms[:0]
 	d.key = d.key[:0]
 	for len(buf) > 0 {
 		num, typ, n := protowire.ConsumeTag(buf)
@@ -169,6 +171,11 @@ func (d *Decoder) decodeSeries(buf []byte, st *Stats) error {
 		case fieldExemplars:
 			st.Exemplars++
 		case fieldHistograms:
+			hs, err := DecodeHistogram(msg)
+			if err != nil {
+				return err
+			}
+			d.ts.Histograms = append(d.ts.Histograms, hs)
 			st.Histograms++
 		}
 	}
