@@ -8,7 +8,8 @@
 //	Histogram, cumulative           → name_bucket{le="…"} (cumulative counts, +Inf last), name_sum, name_count
 //	Summary                         → name{quantile="…"}, name_sum, name_count
 //	any delta temporality           → refused (a Prometheus-style store keeps cumulative values)
-//	ExponentialHistogram            → counted and skipped (native histograms are not stored yet)
+//	ExponentialHistogram            → a native histogram (NativeHistogram), name (+ unit suffix),
+//	                                  to Decoder.Histograms; counted and skipped without one
 //
 // Data-point attributes become labels (names escaped by otlptranslator's
 // LabelNamer); the resource's service.name (prefixed by service.namespace
@@ -28,6 +29,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/otlptranslator"
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage11-ingest/ingest"
 	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	common "go.opentelemetry.io/proto/otlp/common/v1"
@@ -74,7 +77,8 @@ type Stats struct {
 	DataPoints int // data points seen
 	Samples    int // samples added to the write
 	Rejected   int // data points refused (delta, limits, invalid)
-	Skipped    int // exponential-histogram data points, not stored yet
+	Histograms int // native histograms handed to Decoder.Histograms
+	Skipped    int // exponential-histogram data points, without Decoder.Histograms
 	// Errors are the first MaxErrors reasons data points were refused.
 	Errors []error
 }
@@ -106,11 +110,16 @@ func (s *Stats) reject(n int, err error) {
 // goroutine.
 type Decoder struct {
 	Limits ingest.Limits
-	metric otlptranslator.MetricNamer
-	label  otlptranslator.LabelNamer
-	base   []label // the resource's labels (job, instance)
-	ls     []label
-	key    []byte
+	// Histograms, if set, takes each exponential histogram data point as
+	// a native histogram (the pipeline carries float points only; a sink
+	// that stores histograms, like the capstone's, sets this). The labels
+	// and the histogram are the callee's to keep.
+	Histograms func(lset model.Labels, t int64, h *histogram.Histogram)
+	metric     otlptranslator.MetricNamer
+	label      otlptranslator.LabelNamer
+	base       []label // the resource's labels (job, instance)
+	ls         []label
+	key        []byte
 }
 
 type label struct{ name, value string }
@@ -163,7 +172,7 @@ func (d *Decoder) Decode(w *ingest.Write, req *colmetrics.ExportMetricsServiceRe
 func (d *Decoder) metricPoints(w *ingest.Write, m *metrics.Metric, st *Stats) {
 	typ, n := metricType(m)
 	st.DataPoints += n
-	if typ == otlptranslator.MetricTypeExponentialHistogram {
+	if typ == otlptranslator.MetricTypeExponentialHistogram && d.Histograms == nil {
 		st.Skipped += n
 		return
 	}
@@ -172,7 +181,8 @@ func (d *Decoder) metricPoints(w *ingest.Write, m *metrics.Metric, st *Stats) {
 		return
 	}
 	if (m.GetSum() != nil && m.GetSum().GetAggregationTemporality() == metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA) ||
-		(m.GetHistogram() != nil && m.GetHistogram().GetAggregationTemporality() == metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA) {
+		(m.GetHistogram() != nil && m.GetHistogram().GetAggregationTemporality() == metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA) ||
+		(m.GetExponentialHistogram() != nil && m.GetExponentialHistogram().GetAggregationTemporality() == metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_DELTA) {
 		st.reject(n, fmt.Errorf("metric %q: %w", m.GetName(), ErrDelta))
 		return
 	}
@@ -198,7 +208,38 @@ func (d *Decoder) metricPoints(w *ingest.Write, m *metrics.Metric, st *Stats) {
 		for _, p := range data.Summary.GetDataPoints() {
 			d.summary(w, name, p, st)
 		}
+	case *metrics.Metric_ExponentialHistogram:
+		for _, p := range data.ExponentialHistogram.GetDataPoints() {
+			d.nativeHistogram(name, p, st)
+		}
 	}
+}
+
+func (d *Decoder) nativeHistogram(name string, p *metrics.ExponentialHistogramDataPoint, st *Stats) {
+	if err := d.prepare(p.GetAttributes(), name, false); err != nil {
+		st.reject(1, err)
+		return
+	}
+	h, err := NativeHistogram(p)
+	if err == nil {
+		err = h.Validate()
+	}
+	if err != nil {
+		st.reject(1, fmt.Errorf("exponential histogram %s: %w", name, err))
+		return
+	}
+	pairs := make([]model.Label, 0, len(d.ls)+1)
+	pairs = append(pairs, model.Label{Name: model.MetricName, Value: name})
+	for _, l := range d.ls {
+		pairs = append(pairs, model.Label{Name: l.name, Value: l.value})
+	}
+	lset, err := model.New(pairs...)
+	if err != nil {
+		st.reject(1, fmt.Errorf("exponential histogram %s: %w", name, err))
+		return
+	}
+	d.Histograms(lset, millis(p.GetTimeUnixNano()), h)
+	st.Histograms++
 }
 
 func metricType(m *metrics.Metric) (otlptranslator.MetricType, int) {
