@@ -1,0 +1,100 @@
+package gorilla
+
+import "math/bits"
+
+// The histogram chunks code most of their integers (bucket delta-of-deltas,
+// zero-count delta-of-deltas, span fields) with one variable-length code,
+// built like the dod code of timestamps.go: a run of 1 bits ended by a 0
+// says how many payload bits follow.
+//
+//	prefix   payload  range
+//	0        -        0
+//	10       4 bits   ±1 .. ±8
+//	110      7 bits   ±1 .. ±64
+//	1110     10 bits  ±1 .. ±512
+//	11110    14 bits  ±1 .. ±8192
+//	111110   20 bits  ±1 .. ±524288
+//	1111110  32 bits  ±1 .. ±2^31
+//	1111111  64 bits  any int64 (two's complement)
+//
+// As in intvalues.go, zero has its own one-bit code, so an n-bit payload
+// holds the 2^n non-zero values -2^(n-1) .. -1, 1 .. 2^(n-1): a positive
+// value is stored minus one. The widths are sized for what a counter
+// histogram's buckets do between scrapes: a bucket that grows by λ
+// observations per scrape, give or take the Poisson noise √λ, has a
+// delta-of-delta of about ±√(2λ): a few units for a tail bucket, tens for a
+// busy one, hundreds only in the busiest buckets of a busy server.
+var varbitBuckets = [...]dodBucket{
+	{prefix: 0b10, prefixLen: 2, payload: 4},
+	{prefix: 0b110, prefixLen: 3, payload: 7},
+	{prefix: 0b1110, prefixLen: 4, payload: 10},
+	{prefix: 0b11110, prefixLen: 5, payload: 14},
+	{prefix: 0b111110, prefixLen: 6, payload: 20},
+	{prefix: 0b1111110, prefixLen: 7, payload: 32},
+}
+
+// varbitEscape is the prefix of a full 64-bit payload: seven 1 bits.
+const varbitEscape = len(varbitBuckets) + 1
+
+// varbitLen returns the number of bits writeVarbit spends on d.
+func varbitLen(d int64) int {
+	if d == 0 {
+		return 1
+	}
+	u := d
+	if d > 0 {
+		u = d - 1
+	}
+	for _, bk := range varbitBuckets {
+		half := int64(1) << (bk.payload - 1)
+		if -half <= u && u < half {
+			return int(bk.prefixLen) + bk.payload
+		}
+	}
+	return varbitEscape + 64
+}
+
+// writeVarbit appends d in the variable-length code.
+func (w *bitWriter) writeVarbit(d int64) {
+	if d == 0 {
+		w.writeBits(0, 1)
+		return
+	}
+	u := d
+	if d > 0 {
+		u = d - 1
+	}
+	for _, bk := range varbitBuckets {
+		half := int64(1) << (bk.payload - 1)
+		if -half <= u && u < half {
+			mask := uint64(1)<<bk.payload - 1
+			w.writeBits(bk.prefix<<bk.payload|uint64(u)&mask, int(bk.prefixLen)+bk.payload)
+			return
+		}
+	}
+	w.writeBits(1<<varbitEscape-1, varbitEscape)
+	w.writeBits64(uint64(d), 64)
+}
+
+// readVarbit consumes one value of the variable-length code. Every prefix
+// and payload but the escape's fit the one peeked word (at most 7+32 bits).
+func (r *bitReader) readVarbit() int64 {
+	word := r.peek()
+	if word>>63 == 0 {
+		r.pos++
+		return 0
+	}
+	ones := bits.LeadingZeros64(^word)
+	if ones >= varbitEscape {
+		r.pos += varbitEscape
+		return int64(r.readBits64(64))
+	}
+	bk := &varbitBuckets[ones-1]
+	n := uint(bk.payload)
+	s := int64(word<<bk.prefixLen) >> (64 - n) // sign-extend the payload
+	r.pos += int(bk.prefixLen) + bk.payload
+	if s >= 0 {
+		s++
+	}
+	return s
+}
