@@ -70,6 +70,18 @@ func (s *floatHistState) startLayout() {
 	}
 }
 
+// forgetWindows drops every field's XOR window after the first sample.
+// The first sample is coded against 0, so its window spans nearly all the
+// value's bits; kept, it would fit every later XOR and each would be stored
+// that wide. Dropped, the second sample opens a window as narrow as its
+// own change, as in an XOR chunk, whose first value has no window.
+func (s *floatHistState) forgetWindows() {
+	s.sum.leading, s.zc.leading, s.count.leading = noWindow, noWindow, noWindow
+	for i := range s.b {
+		s.b[i].leading = noWindow
+	}
+}
+
 // predictedCount is the zero count plus the bucket counts of the current
 // sample, summed in the order the encoder and the decoder both use.
 func (s *floatHistState) predictedCount() float64 {
@@ -365,6 +377,9 @@ func (a *FloatHistogramAppender) encode(t int64, h *histogram.FloatHistogram, po
 		s.count.v = cb
 	}
 	s.n++
+	if s.n == 1 {
+		s.forgetWindows()
+	}
 	binary.BigEndian.PutUint16(w.buf, binary.BigEndian.Uint16(w.buf)+1)
 }
 
@@ -438,6 +453,9 @@ func (d *floatHistDecoder) step() bool {
 		return false
 	}
 	s.n++
+	if s.n == 1 {
+		s.forgetWindows()
+	}
 	if r.overrun() {
 		d.err = fmt.Errorf("%w: sample %d runs past the end of the chunk", ErrCorrupt, s.n-1)
 		return false

@@ -443,6 +443,9 @@ func (a *HistogramAppender) encode(t int64, h *histogram.Histogram, pos, neg []i
 		s.count = h.Count
 	}
 	s.n++
+	if s.n == 1 {
+		s.leading = noWindow // as floatHistState.forgetWindows, for the sum
+	}
 	binary.BigEndian.PutUint16(w.buf, binary.BigEndian.Uint16(w.buf)+1)
 }
 
@@ -538,6 +541,9 @@ func (d *histDecoder) step() bool {
 		s.count = s.zc + total + s.excess
 	}
 	s.n++
+	if s.n == 1 {
+		s.leading = noWindow
+	}
 	if r.overrun() {
 		d.err = fmt.Errorf("%w: sample %d runs past the end of the chunk", ErrCorrupt, s.n-1)
 		return false

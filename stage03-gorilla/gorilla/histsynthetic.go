@@ -47,19 +47,15 @@ func SyntheticHistograms(n int, seed uint64) ([]int64, []*histogram.Histogram) {
 				zero++
 				continue
 			}
-			v := median * math.Exp(rng.NormFloat64()*0.6)
-			sum += v
-			counts[bucketIndex(v, schema)]++
+			// log2 of the latency, from which the bucket index follows
+			// without a logarithm per observation.
+			l2 := math.Log2(median) + rng.NormFloat64()*0.6/math.Ln2
+			sum += math.Exp2(l2)
+			counts[int64(math.Ceil(l2*(1<<schema)))]++
 		}
 		hs[i] = counterHistogram(schema, counts, zero, count, sum)
 	}
 	return ts, hs
-}
-
-// bucketIndex returns the index of the bucket of an exponential schema
-// holding v > 0: bucket i holds (base^(i-1), base^i], base = 2^(2^-schema).
-func bucketIndex(v float64, schema int32) int64 {
-	return int64(math.Ceil(math.Log2(v) * math.Exp2(float64(schema))))
 }
 
 // counterHistogram builds the integer histogram of the absolute counts per
