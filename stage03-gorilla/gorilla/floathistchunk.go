@@ -320,14 +320,15 @@ func (a *FloatHistogramAppender) recode(pSpans, nSpans []histogram.Span) error {
 	it := NewFloatHistogramIterator(old)
 	var src, dst histogram.FloatHistogram
 	pIdx, nIdx := appendIndexes(nil, pSpans), appendIndexes(nil, nSpans)
+	pBuf, nBuf := make([]float64, len(pIdx)), make([]float64, len(nIdx))
 	for i := 0; it.Next(); i++ {
 		t, _ := it.AtFloatHistogram(&src)
 		dst = src
 		stale := isStale(src.Sum)
 		if !stale {
 			dst.PositiveSpans, dst.NegativeSpans = pSpans, nSpans
-			dst.PositiveBuckets = make([]float64, len(pIdx))
-			dst.NegativeBuckets = make([]float64, len(nIdx))
+			// encode copies the buckets: one buffer serves every sample.
+			dst.PositiveBuckets, dst.NegativeBuckets = pBuf, nBuf
 			expandFloat(dst.PositiveBuckets, pIdx, src.PositiveBuckets, it.d.st.lay.pIdx)
 			expandFloat(dst.NegativeBuckets, nIdx, src.NegativeBuckets, it.d.st.lay.nIdx)
 		}

@@ -2,6 +2,7 @@ package gorilla
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -131,6 +132,45 @@ func TestVarbitCodes(t *testing.T) {
 		r := bitReader{b: w.bytes()}
 		if got := r.readVarbit(); got != tc.v || r.pos != len(want) {
 			t.Errorf("%s: read %d (%d bits), want %d", tc.bits, got, r.pos, tc.v)
+		}
+	}
+}
+
+// readBucketDods, the branch-free loop, reads what writeVarbit wrote, at
+// every width, the escape included, and sums the absolute counts.
+func TestReadBucketDods(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		n := rng.IntN(60)
+		vals := make([]int64, n)
+		w := bitWriter{buf: make([]byte, 16)}
+		for i := range vals {
+			switch rng.IntN(4) {
+			case 0:
+			case 1:
+				vals[i] = int64(rng.IntN(64)) - 32
+			case 2:
+				vals[i] = rng.Int64N(1<<40) - 1<<39
+			default:
+				vals[i] = int64(rng.Uint64())
+			}
+			w.writeVarbit(vals[i])
+		}
+		w.writeBits(0b101, 3) // what follows must stay unread
+		r := bitReader{b: w.bytes()}
+		b, delta := make([]int64, n), make([]int64, n)
+		total := r.readBucketDods(b, delta)
+		var abs int64
+		var want uint64
+		for i, v := range vals {
+			if b[i] != v || delta[i] != v {
+				t.Fatalf("value %d: got %d (delta %d), want %d", i, b[i], delta[i], v)
+			}
+			abs += v
+			want += uint64(abs)
+		}
+		if total != want || r.readBits(3) != 0b101 {
+			t.Fatalf("total %d, want %d, or the position is off", total, want)
 		}
 	}
 }
