@@ -2,6 +2,7 @@ package gorilla
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -172,5 +173,58 @@ func TestReadBucketDods(t *testing.T) {
 		if total != want || r.readBits(3) != 0b101 {
 			t.Fatalf("total %d, want %d, or the position is off", total, want)
 		}
+	}
+}
+
+// readXORFields, the float histogram's inlined loop, decodes what
+// writeXOR wrote field by field, windows of every width included, and
+// refuses a '10' before any window as readXOR does.
+func TestReadXORFields(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100 {
+		n := 1 + rng.IntN(40)
+		enc := make([]xorField, n)
+		dec := make([]xorField, n)
+		for i := range enc {
+			enc[i], dec[i] = newXORField, newXORField
+		}
+		w := bitWriter{buf: make([]byte, 16)}
+		var rounds [][]uint64
+		for range 5 {
+			vals := make([]uint64, n)
+			for i := range vals {
+				switch rng.IntN(4) {
+				case 0:
+					vals[i] = enc[i].v // repeat
+				case 1:
+					vals[i] = enc[i].v ^ uint64(rng.IntN(16))<<uint(rng.IntN(40)) // narrow change
+				case 2:
+					vals[i] = rng.Uint64() // wide window
+				default:
+					vals[i] = math.Float64bits(float64(rng.IntN(1000)) / 7)
+				}
+				w.writeXOR(0, 0, vals[i]^enc[i].v, &enc[i].leading, &enc[i].trailing)
+				enc[i].v = vals[i]
+			}
+			rounds = append(rounds, vals)
+		}
+		r := bitReader{b: w.bytes()}
+		for k, vals := range rounds {
+			if !r.readXORFields(dec) {
+				t.Fatalf("round %d: refused", k)
+			}
+			for i := range vals {
+				if dec[i].v != vals[i] {
+					t.Fatalf("round %d field %d: %x, want %x", k, i, dec[i].v, vals[i])
+				}
+			}
+		}
+		if r.pos != w.nbits() {
+			t.Fatalf("read %d bits, %d written", r.pos, w.nbits())
+		}
+	}
+	r := bitReader{b: []byte{0b10_000000, 0, 0, 0, 0, 0, 0, 0}}
+	if r.readXORFields([]xorField{newXORField}) {
+		t.Fatal("a '10' before any window was accepted")
 	}
 }
