@@ -183,14 +183,17 @@ func TestHistogramRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	db := openDB(t, dir, testOpts())
 	want := histOracle{}
-	ingestHist(t, db, want, 0, 1000) // 4 h 10 min
+	// 4 h 50 min: the series changing kinds ends with floats after float
+	// histograms, so its histogram chunks are all in the head-chunks file
+	// (whose records must say they hold histograms).
+	ingestHist(t, db, want, 0, 1160)
 	all := func(what string) {
 		t.Helper()
 		equalHist(t, what, collectHist(t, db, math.MinInt64, math.MaxInt64), want)
 	}
 	all("head")
-	if st := db.Head().Stats(); st.MappedChunks == 0 || st.OpenHistogramChunks != 3 {
-		t.Fatalf("head stats %+v: want mapped chunks and 3 open histogram chunks", st)
+	if st := db.Head().Stats(); st.MappedChunks == 0 || st.OpenHistogramChunks != 2 {
+		t.Fatalf("head stats %+v: want mapped chunks and 2 open histogram chunks", st)
 	}
 	db.Close()
 
@@ -199,7 +202,7 @@ func TestHistogramRoundTrip(t *testing.T) {
 		t.Fatalf("recovery %+v: want head chunks re-mapped and WAL samples loaded", r)
 	}
 	all("after restart")
-	ingestHist(t, db, want, 1000, 500) // appends go on after the replay
+	ingestHist(t, db, want, 1160, 500) // appends go on after the replay
 	all("appended after restart")
 
 	if err := db.Compact(); err != nil {
