@@ -3,95 +3,104 @@ package tsdb
 import (
 	"errors"
 	"fmt"
-	"math"
 
-	"github.com/tsdb-course/stage01-memstore/model/histogram"
-	"github.com/tsdb-course/stage04-wal/wal"
+	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
 
-// errNotAppendable: a histogram that does not fit the open chunk (a
-// counter reset, a change of schema or zero threshold): the caller cuts
-// the chunk and starts a new one with it, as Prometheus does.
+// errNotAppendable: a histogram that does not fit the open chunk (another
+// schema or zero threshold, a gauge after counters): the caller cuts the
+// chunk and starts a new one with it, as Prometheus does. New buckets are
+// no reason: stage03's appender recodes the chunk to the wider layout.
 var errNotAppendable = errors.New("tsdb: histogram does not fit the chunk")
 
 // errCounterReset: it does not fit because a count went down (or the
-// histogram says it follows a reset).
+// histogram says it follows a reset); the new chunk starts with the
+// CounterReset hint.
 var errCounterReset = fmt.Errorf("%w: counter reset", errNotAppendable)
 
-// histWriter builds one histogram chunk (integer or float histograms, by
-// enc). bytes() is the stored form: the encoding's marker byte
-// (chunks.Encoding) and the chunk.
+// histWriter builds one stage03 histogram chunk, of integer or float
+// histograms (enc). bytes() is the stored form: the encoding's marker byte
+// (chunks.Encoding), then the chunk.
 type histWriter struct {
-	enc chunks.Encoding
-	ss  []hsample
+	enc   chunks.Encoding
+	count int
+	hc    *gorilla.HistogramChunk
+	ha    *gorilla.HistogramAppender
+	fc    *gorilla.FloatHistogramChunk
+	fa    *gorilla.FloatHistogramAppender
 }
 
-func newHistWriter(enc chunks.Encoding) *histWriter { return &histWriter{enc: enc} }
+func newHistWriter(enc chunks.Encoding) *histWriter {
+	w := &histWriter{enc: enc}
+	// The appender of a new, empty chunk: nothing to decode, cannot fail.
+	if enc == chunks.EncHistogram {
+		w.hc = gorilla.NewHistogramChunk()
+		w.ha, _ = w.hc.Appender()
+	} else {
+		w.fc = gorilla.NewFloatHistogramChunk()
+		w.fa, _ = w.fc.Appender()
+	}
+	return w
+}
 
-func (w *histWriter) n() int { return len(w.ss) }
+func (w *histWriter) n() int { return w.count }
 
-// append adds s (of the writer's kind), or returns errNotAppendable.
+// append adds s (of the writer's kind), or says why it does not fit.
 func (w *histWriter) append(s hsample) error {
-	if len(w.ss) > 0 {
-		p := &w.ss[len(w.ss)-1]
-		var layout, reset bool
-		if w.enc == chunks.EncHistogram {
-			layout = p.h.Schema != s.h.Schema || math.Float64bits(p.h.ZeroThreshold) != math.Float64bits(s.h.ZeroThreshold) ||
-				(p.h.CounterResetHint == histogram.GaugeType) != (s.h.CounterResetHint == histogram.GaugeType)
-			reset = s.h.CounterResetHint == histogram.CounterReset ||
-				s.h.CounterResetHint != histogram.GaugeType && (s.h.Count < p.h.Count || s.h.ZeroCount < p.h.ZeroCount)
-		} else {
-			layout = p.fh.Schema != s.fh.Schema || math.Float64bits(p.fh.ZeroThreshold) != math.Float64bits(s.fh.ZeroThreshold) ||
-				(p.fh.CounterResetHint == histogram.GaugeType) != (s.fh.CounterResetHint == histogram.GaugeType)
-			reset = s.fh.CounterResetHint == histogram.CounterReset ||
-				s.fh.CounterResetHint != histogram.GaugeType && (s.fh.Count < p.fh.Count || s.fh.ZeroCount < p.fh.ZeroCount)
-		}
-		switch {
-		case layout:
-			return errNotAppendable
-		case reset:
-			return errCounterReset
-		}
+	var err error
+	if w.enc == chunks.EncHistogram {
+		err = w.ha.Append(s.t, s.h)
+	} else {
+		err = w.fa.Append(s.t, s.fh)
 	}
-	w.ss = append(w.ss, s)
-	return nil
+	switch {
+	case err == nil:
+		w.count++
+		return nil
+	case errors.Is(err, gorilla.ErrCounterReset):
+		return errCounterReset
+	case errors.Is(err, gorilla.ErrNotAppendable):
+		return errNotAppendable
+	}
+	return fmt.Errorf("tsdb: %w", err)
 }
 
+// bytes returns a copy of the stored form: the chunk keeps changing (a
+// recode rewrites it), the copy is the caller's.
 func (w *histWriter) bytes() []byte {
-	b := []byte{w.enc.Marker()}
+	var c []byte
 	if w.enc == chunks.EncHistogram {
-		rs := make([]wal.RefHistogram, len(w.ss))
-		for i, s := range w.ss {
-			rs[i] = wal.RefHistogram{T: s.t, H: s.h}
-		}
-		return wal.AppendHistograms(b, rs)
+		c = w.hc.Bytes()
+	} else {
+		c = w.fc.Bytes()
 	}
-	rs := make([]wal.RefFloatHistogram, len(w.ss))
-	for i, s := range w.ss {
-		rs[i] = wal.RefFloatHistogram{T: s.t, FH: s.fh}
-	}
-	return wal.AppendFloatHistograms(b, rs)
+	b := make([]byte, 1+len(c))
+	b[0] = w.enc.Marker()
+	copy(b[1:], c)
+	return b
 }
 
 // decodeHist appends the samples of the stored histogram chunk b to dst.
 func decodeHist(b []byte, dst []hsample) ([]hsample, error) {
 	switch chunks.EncodingOf(b) {
 	case chunks.EncHistogram:
-		rs, err := wal.DecodeHistograms(b[1:], nil)
-		if err != nil {
+		it := gorilla.NewHistogramIterator(b[1:])
+		for it.Next() {
+			t, h := it.AtHistogram(nil)
+			dst = append(dst, hsample{t: t, h: h})
+		}
+		if err := it.Err(); err != nil {
 			return dst, fmt.Errorf("tsdb: histogram chunk: %w", err)
 		}
-		for _, r := range rs {
-			dst = append(dst, hsample{t: r.T, h: r.H})
-		}
 	case chunks.EncFloatHistogram:
-		rs, err := wal.DecodeFloatHistograms(b[1:], nil)
-		if err != nil {
-			return dst, fmt.Errorf("tsdb: float histogram chunk: %w", err)
+		it := gorilla.NewFloatHistogramIterator(b[1:])
+		for it.Next() {
+			t, fh := it.AtFloatHistogram(nil)
+			dst = append(dst, hsample{t: t, fh: fh})
 		}
-		for _, r := range rs {
-			dst = append(dst, hsample{t: r.T, fh: r.FH})
+		if err := it.Err(); err != nil {
+			return dst, fmt.Errorf("tsdb: float histogram chunk: %w", err)
 		}
 	default:
 		return dst, fmt.Errorf("tsdb: chunk of encoding %s is not a histogram chunk", chunks.EncodingOf(b))
@@ -101,6 +110,17 @@ func decodeHist(b []byte, dst []hsample) ([]hsample, error) {
 
 // numHist is the number of samples of the stored histogram chunk b.
 func numHist(b []byte) int {
-	ss, _ := decodeHist(b, nil)
-	return len(ss)
+	if len(b) < 1 {
+		return 0
+	}
+	if chunks.EncodingOf(b) == chunks.EncHistogram {
+		if c, err := gorilla.HistogramChunkFromBytes(b[1:]); err == nil {
+			return c.NumSamples()
+		}
+		return 0
+	}
+	if c, err := gorilla.FloatHistogramChunkFromBytes(b[1:]); err == nil {
+		return c.NumSamples()
+	}
+	return 0
 }

@@ -550,3 +550,39 @@ func ExampleHistogramIterator() {
 	}
 	// Output: 1000 3 2.5 [1 1]
 }
+
+// sameSample: histograms are the same when they count the same, whatever
+// empty buckets their layouts list; a count at another index, another
+// count, sum or schema differs. The hint does not count.
+func TestSameSample(t *testing.T) {
+	sp := func(o int32, l uint32) histogram.Span { return histogram.Span{Offset: o, Length: l} }
+	base := &histogram.Histogram{Schema: 0, Count: 5, Sum: 1, PositiveSpans: []histogram.Span{sp(-1, 2), sp(2, 1)}, PositiveBuckets: []int64{2, -1, 1}} // idx -1:2, 0:1, 3:2
+	for _, c := range []struct {
+		name string
+		h    *histogram.Histogram
+		same bool
+	}{
+		{"itself", base.Copy(), true},
+		{"hint", &histogram.Histogram{CounterResetHint: histogram.CounterReset, Schema: 0, Count: 5, Sum: 1, PositiveSpans: base.PositiveSpans, PositiveBuckets: base.PositiveBuckets}, true},
+		// one span -1…3 with zeros at 1 and 2: deltas 2,-1,-1,0,2
+		{"empty buckets listed", &histogram.Histogram{Schema: 0, Count: 5, Sum: 1, PositiveSpans: []histogram.Span{sp(-1, 5)}, PositiveBuckets: []int64{2, -1, -1, 0, 2}}, true},
+		{"count at index 4", &histogram.Histogram{Schema: 0, Count: 5, Sum: 1, PositiveSpans: []histogram.Span{sp(-1, 2), sp(3, 1)}, PositiveBuckets: []int64{2, -1, 1}}, false},
+		{"other count", &histogram.Histogram{Schema: 0, Count: 5, Sum: 1, PositiveSpans: base.PositiveSpans, PositiveBuckets: []int64{2, -1, 2}}, false},
+		{"negative side", &histogram.Histogram{Schema: 0, Count: 5, Sum: 1, NegativeSpans: base.PositiveSpans, NegativeBuckets: base.PositiveBuckets}, false},
+		{"schema", &histogram.Histogram{Schema: 1, Count: 5, Sum: 1, PositiveSpans: base.PositiveSpans, PositiveBuckets: base.PositiveBuckets}, false},
+		{"sum", &histogram.Histogram{Schema: 0, Count: 5, Sum: 2, PositiveSpans: base.PositiveSpans, PositiveBuckets: base.PositiveBuckets}, false},
+	} {
+		a, b := hsample{h: base}, hsample{h: c.h}
+		if got := sameSample(&a, &b); got != c.same {
+			t.Errorf("%s: sameSample = %v", c.name, got)
+		}
+		fa, fb := hsample{fh: base.ToFloat()}, hsample{fh: c.h.ToFloat()}
+		if got := sameSample(&fa, &fb); got != c.same {
+			t.Errorf("%s (float): sameSample = %v", c.name, got)
+		}
+	}
+	f, h := hsample{v: 0}, hsample{h: &histogram.Histogram{}}
+	if sameSample(&f, &h) {
+		t.Error("a float and a histogram are the same")
+	}
+}

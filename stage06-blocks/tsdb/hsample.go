@@ -86,8 +86,12 @@ func (s *hsample) enc() chunks.Encoding {
 
 // sameSample reports whether a and b are the same sample value (the
 // duplicate rule: the newest sample again with the same value is accepted
-// once). Floats compare by bits; histograms field by field, floats by bits,
-// the counter-reset hint aside (as Prometheus's Equals).
+// once). Floats compare by bits. Histograms compare as Prometheus's Equals
+// does, by what they count: the same schema, zero bucket, count and sum
+// (floats by bits), and the same count in every bucket, a bucket a
+// layout lists with 0 being the same as one it leaves out (a chunk
+// recoded to a wider layout gives its earlier histograms such empty
+// buckets). The counter-reset hint is not compared.
 func sameSample(a, b *hsample) bool {
 	if a.typ() != b.typ() {
 		return false
@@ -96,17 +100,66 @@ func sameSample(a, b *hsample) bool {
 	case ValHistogram:
 		x, y := a.h, b.h
 		return x.Schema == y.Schema && fbits(x.ZeroThreshold) == fbits(y.ZeroThreshold) && x.ZeroCount == y.ZeroCount &&
-			x.Count == y.Count && fbits(x.Sum) == fbits(y.Sum) && slices.Equal(x.PositiveSpans, y.PositiveSpans) &&
-			slices.Equal(x.NegativeSpans, y.NegativeSpans) && slices.Equal(x.PositiveBuckets, y.PositiveBuckets) &&
-			slices.Equal(x.NegativeBuckets, y.NegativeBuckets) && floatsSame(x.CustomValues, y.CustomValues)
+			x.Count == y.Count && fbits(x.Sum) == fbits(y.Sum) && floatsSame(x.CustomValues, y.CustomValues) &&
+			slices.Equal(intBuckets(x.PositiveSpans, x.PositiveBuckets), intBuckets(y.PositiveSpans, y.PositiveBuckets)) &&
+			slices.Equal(intBuckets(x.NegativeSpans, x.NegativeBuckets), intBuckets(y.NegativeSpans, y.NegativeBuckets))
 	case ValFloatHistogram:
 		x, y := a.fh, b.fh
 		return x.Schema == y.Schema && fbits(x.ZeroThreshold) == fbits(y.ZeroThreshold) && fbits(x.ZeroCount) == fbits(y.ZeroCount) &&
-			fbits(x.Count) == fbits(y.Count) && fbits(x.Sum) == fbits(y.Sum) && slices.Equal(x.PositiveSpans, y.PositiveSpans) &&
-			slices.Equal(x.NegativeSpans, y.NegativeSpans) && floatsSame(x.PositiveBuckets, y.PositiveBuckets) &&
-			floatsSame(x.NegativeBuckets, y.NegativeBuckets) && floatsSame(x.CustomValues, y.CustomValues)
+			fbits(x.Count) == fbits(y.Count) && fbits(x.Sum) == fbits(y.Sum) && floatsSame(x.CustomValues, y.CustomValues) &&
+			slices.Equal(floatBuckets(x.PositiveSpans, x.PositiveBuckets), floatBuckets(y.PositiveSpans, y.PositiveBuckets)) &&
+			slices.Equal(floatBuckets(x.NegativeSpans, x.NegativeBuckets), floatBuckets(y.NegativeSpans, y.NegativeBuckets))
 	}
 	return fbits(a.v) == fbits(b.v)
+}
+
+// bucketCount is a populated bucket: its index and its count (an integer
+// count, or a float's bits).
+type bucketCount struct {
+	idx int32
+	c   uint64
+}
+
+// intBuckets lists the buckets with a count other than 0 of a side of an
+// integer histogram (deltas summed). Each span starts Offset indexes after
+// the end of the previous one (the first: after index 0).
+func intBuckets(spans []histogram.Span, deltas []int64) []bucketCount {
+	var out []bucketCount
+	var next int32 // index after the previous span
+	var c int64
+	k := 0
+	for _, sp := range spans {
+		start := next + sp.Offset
+		for j := range int32(sp.Length) {
+			if k < len(deltas) {
+				c += deltas[k]
+			}
+			k++
+			if c != 0 {
+				out = append(out, bucketCount{start + j, uint64(c)})
+			}
+		}
+		next = start + int32(sp.Length)
+	}
+	return out
+}
+
+// floatBuckets is intBuckets for a float histogram's absolute counts.
+func floatBuckets(spans []histogram.Span, counts []float64) []bucketCount {
+	var out []bucketCount
+	var next int32
+	k := 0
+	for _, sp := range spans {
+		start := next + sp.Offset
+		for j := range int32(sp.Length) {
+			if k < len(counts) && counts[k] != 0 {
+				out = append(out, bucketCount{start + j, fbits(counts[k])})
+			}
+			k++
+		}
+		next = start + int32(sp.Length)
+	}
+	return out
 }
 
 func fbits(f float64) uint64 { return math.Float64bits(f) }
