@@ -39,7 +39,7 @@ func sortedUniqueHist(ss []hsample) []hsample {
 	sort.SliceStable(cp, func(i, j int) bool { return cp[i].t < cp[j].t })
 	out := cp[:0]
 	for i, s := range cp {
-		if i+1 < len(cp) && cp[i+1].t == s.t {
+		if i > 0 && cp[i-1].t == s.t {
 			continue
 		}
 		out = append(out, s)
@@ -54,8 +54,9 @@ func (o *oooSamples) add(t int64, v float64) {
 	}
 }
 
-// flush turns the batch into a chunk. Within the batch the last sample
-// written for a timestamp wins.
+// flush turns the batch into a chunk. Within the batch the first sample
+// written for a timestamp wins, as in Prometheus's out-of-order chunk
+// (whose Insert refuses a timestamp it holds).
 func (o *oooSamples) flush() {
 	if len(o.hbatch) > 0 {
 		o.chunks = append(o.chunks, encodeMem(sortedUniqueHist(o.hbatch))...)
@@ -70,14 +71,14 @@ func (o *oooSamples) flush() {
 	o.batch = o.batch[:0]
 }
 
-// sortedUnique sorts a copy of ss by time, keeping the last of equal
+// sortedUnique sorts a copy of ss by time, keeping the first of equal
 // timestamps.
 func sortedUnique(ss []model.Sample) []model.Sample {
 	cp := append([]model.Sample(nil), ss...)
 	sort.SliceStable(cp, func(i, j int) bool { return cp[i].T < cp[j].T })
 	out := cp[:0]
 	for i, s := range cp {
-		if i+1 < len(cp) && cp[i+1].T == s.T {
+		if i > 0 && cp[i-1].T == s.T {
 			continue
 		}
 		out = append(out, s)
