@@ -44,6 +44,10 @@ func TestHistogramBytes(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("got  % x\nwant % x", got, want)
 	}
+	one := append([]byte{0x07, 0x01, 0x05, 0xD0, 0x0F}, body...) // the first sample alone
+	if got1 := AppendHistograms(nil, []RefHistogram{{Ref: 5, T: 1000, H: h}}); !bytes.Equal(got1, one) {
+		t.Fatalf("one sample: got  % x\nwant % x", got1, one)
+	}
 	dec, err := DecodeHistograms(got, nil)
 	if err != nil {
 		t.Fatal(err)
