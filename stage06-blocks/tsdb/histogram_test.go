@@ -586,3 +586,82 @@ func TestSameSample(t *testing.T) {
 		t.Error("a float and a histogram are the same")
 	}
 }
+
+// Appenders of histograms and floats, queriers and compaction at once
+// (run with -race): every query sees, for each series, a prefix of what
+// was committed, in order, of the right kinds.
+func TestHistogramConcurrent(t *testing.T) {
+	opts := testOpts()
+	opts.BlockRange = 100 * 15_000
+	db := openDB(t, t.TempDir(), opts)
+	defer db.Close()
+	const steps = 400
+	done := make(chan error, 3)
+	for g := range 2 {
+		go func() {
+			l := lbls("conc", "g", fmt.Sprint(g))
+			var ref uint64
+			for k := range steps {
+				app := db.Appender(nil)
+				var err error
+				if g == 0 {
+					ref, err = app.AppendHistogram(ref, l, int64(k)*15_000, testHist(g, k), nil)
+				} else if k%50 < 25 {
+					ref, err = app.Append(ref, l, int64(k)*15_000, float64(k))
+				} else {
+					ref, err = app.AppendHistogram(ref, l, int64(k)*15_000, nil, testHist(g, k).ToFloat())
+				}
+				if err == nil {
+					err = app.Commit()
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	go func() {
+		for range 20 {
+			if err := db.Compact(); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	check := func() int {
+		n := 0
+		for k, ss := range collectHist(t, db, math.MinInt64, math.MaxInt64) {
+			n += len(ss)
+			for j, s := range ss {
+				want := hsample{t: int64(j) * 15_000, h: testHist(0, j)}
+				switch {
+				case k == lbls("conc", "g", "1").String() && j%50 < 25:
+					want = hsample{t: want.t, v: float64(j)}
+				case k == lbls("conc", "g", "1").String():
+					want = hsample{t: want.t, fh: testHist(1, j).ToFloat()}
+				}
+				if s.t != want.t || !sameSample(&s, &want) {
+					t.Fatalf("%s sample %d: %+v, want %+v", k, j, s, want)
+				}
+			}
+		}
+		return n
+	}
+	for n := 0; n < 3; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		default:
+			check()
+		}
+	}
+	if n := check(); n != 2*steps {
+		t.Fatalf("%d samples stored, want %d", n, 2*steps)
+	}
+}

@@ -131,6 +131,10 @@ func (r *readAhead) iterator(i int, it Iterator) Iterator {
 	for len(r.queue) > 0 && r.queue[0].b <= i {
 		j := r.queue[0]
 		r.queue = r.queue[1:]
+		// A job the reader skipped (series it never asked for, or
+		// histogram series, which it reads without the job) may still
+		// be decoding: its buffer is the worker's until done.
+		<-j.done
 		j.passed = true
 		r.recycle(j)
 	}
