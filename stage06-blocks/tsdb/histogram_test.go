@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
@@ -663,5 +664,47 @@ func TestHistogramConcurrent(t *testing.T) {
 	}
 	if n := check(); n != 2*steps {
 		t.Fatalf("%d samples stored, want %d", n, 2*steps)
+	}
+}
+
+// Prometheus marks a histogram series stale with a histogram whose sum is
+// the staleness NaN. It goes into the open chunk like any histogram and is
+// read back with those NaN bits; a histogram after it starts another chunk
+// (after a marker the codec takes only markers), as in Prometheus.
+func TestHistogramStaleMarker(t *testing.T) {
+	db := openDB(t, t.TempDir(), testOpts())
+	defer db.Close()
+	l := lbls("stale")
+	stale := &histogram.Histogram{Sum: math.Float64frombits(0x7ff0000000000002)} // Prometheus's value.StaleNaN
+	var want []hsample
+	for k := range 6 {
+		h := testHist(0, k)
+		if k == 3 {
+			h = stale
+		}
+		app := db.Appender(nil)
+		if _, err := app.AppendHistogram(0, l, int64(k)*1000, h, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, hsample{t: int64(k) * 1000, h: h})
+	}
+	got := collectHist(t, db, math.MinInt64, math.MaxInt64)
+	equalHist(t, "stale", got, histOracle{l.String(): want})
+	if b := math.Float64bits(got[l.String()][3].h.Sum); b != 0x7ff0000000000002 {
+		t.Fatalf("marker's sum bits %x", b)
+	}
+	if starts, _ := headChunkStarts(t, db, l); !slices.Equal(starts, []int64{0, 4000}) {
+		t.Fatalf("chunks start at %v, want 0 and 4000 (after the marker)", starts)
+	}
+}
+
+// A memSeries is 192 bytes, an allocator size class (series.go): the
+// histogram side lives in seriesExtra, allocated for series that need it.
+func TestMemSeriesSize(t *testing.T) {
+	if n := unsafe.Sizeof(memSeries{}); n != 192 {
+		t.Fatalf("memSeries is %d bytes, want 192", n)
 	}
 }
