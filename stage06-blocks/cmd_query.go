@@ -140,8 +140,15 @@ func printQuery(w io.Writer, db *tsdb.DB, sel string, t int64, verbose bool) err
 		n := 0
 		var lastT int64 = math.MinInt64
 		var lastV float64
+		var last string // the last sample, when it is a histogram
+		hi, _ := it.(tsdb.HistogramIterator)
 		for it.Next() {
 			lastT, lastV = it.At()
+			last = ""
+			if hi != nil && hi.Type() != tsdb.ValFloat {
+				_, fh := hi.AtFloatHistogram(nil)
+				last = fmt.Sprintf("histogram{count=%g sum=%g}", fh.Count, fh.Sum)
+			}
 			n++
 		}
 		if err := it.Err(); err != nil {
@@ -156,7 +163,10 @@ func printQuery(w io.Writer, db *tsdb.DB, sel string, t int64, verbose bool) err
 		series++
 		samples += n
 		if verbose && len(lines) < 20 {
-			lines = append(lines, fmt.Sprintf("  %s  %d samples, last %g @%d", s.Labels(), n, lastV, lastT/1000))
+			if last == "" {
+				last = fmt.Sprintf("%g", lastV)
+			}
+			lines = append(lines, fmt.Sprintf("  %s  %d samples, last %s @%d", s.Labels(), n, last, lastT/1000))
 		}
 	}
 	if err := ss.Err(); err != nil {

@@ -21,7 +21,8 @@ type CheckpointStats struct {
 	SeriesKept, SeriesDropped         int
 	SamplesKept, SamplesDropped       int
 	TombstonesKept, TombstonesDropped int
-	OtherRecords                      int // records of types other than 1-3, copied verbatim
+	HistogramsKept, HistogramsDropped int // integer and float histogram samples
+	OtherRecords                      int // records of types other than 1-3, 7 and 8, copied verbatim
 
 	SegmentsDeleted []int
 }
@@ -32,7 +33,8 @@ type CheckpointStats struct {
 //
 //   - the series a later sample may refer to: those for which keep(ref) is
 //     true (keep == nil keeps all);
-//   - samples of kept series with t ≥ mint (older ones are in blocks);
+//   - samples (floats and histograms) of kept series with t ≥ mint (older
+//     ones are in blocks);
 //   - tombstones of kept series reaching into [mint, …);
 //   - records of any other type, copied verbatim: the WAL does not know
 //     what they mean, so it never drops them.
@@ -146,6 +148,8 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 		series  []RefSeries
 		samples []RefSample
 		stones  []Tombstone
+		hs      []RefHistogram
+		fhs     []RefFloatHistogram
 		rec     []byte
 		frame   []byte
 	)
@@ -199,6 +203,30 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 				continue
 			}
 			rec = AppendTombstones(rec[:0], stones)
+		case RecordHistograms:
+			if hs, err = DecodeHistograms(in, hs); err != nil {
+				return positioned(r, err)
+			}
+			before := len(hs)
+			hs = slices.DeleteFunc(hs, func(s RefHistogram) bool { return s.T < mint || !keep(s.Ref) })
+			st.HistogramsKept += len(hs)
+			st.HistogramsDropped += before - len(hs)
+			if len(hs) == 0 {
+				continue
+			}
+			rec = AppendHistograms(rec[:0], hs)
+		case RecordFloatHistograms:
+			if fhs, err = DecodeFloatHistograms(in, fhs); err != nil {
+				return positioned(r, err)
+			}
+			before := len(fhs)
+			fhs = slices.DeleteFunc(fhs, func(s RefFloatHistogram) bool { return s.T < mint || !keep(s.Ref) })
+			st.HistogramsKept += len(fhs)
+			st.HistogramsDropped += before - len(fhs)
+			if len(fhs) == 0 {
+				continue
+			}
+			rec = AppendFloatHistograms(rec[:0], fhs)
 		default:
 			st.OtherRecords++
 			rec = append(rec[:0], in...)

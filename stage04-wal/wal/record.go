@@ -10,7 +10,8 @@ import (
 
 // RecordType is the first byte of a record. The WAL itself only reserves 0;
 // types 1-3 are the TSDB records below, other values are free for other
-// users of the log (stage07's cache, say).
+// users of the log (stage07's cache, say). Types 7 and 8 are the native
+// histogram samples (histrecord.go).
 type RecordType byte
 
 // Record types of a TSDB head's WAL.
@@ -28,6 +29,10 @@ func (t RecordType) String() string {
 		return "samples"
 	case RecordDeletes:
 		return "deletes"
+	case RecordHistograms:
+		return "histograms"
+	case RecordFloatHistograms:
+		return "float histograms"
 	}
 	return fmt.Sprintf("type %d", byte(t))
 }

@@ -18,7 +18,7 @@ import (
 //
 //	header  4 bytes magic "THC6" | 1 byte version (1) | 3 zero bytes
 //	record  uint64 LE series ref | int64 LE mint | int64 LE maxt
-//	        | uvarint n | n bytes: the Gorilla chunk | uint32 LE CRC-32C of everything from the series ref on
+//	        | uvarint n | n bytes: the chunk (encoding.go) | uint32 LE CRC-32C of everything from the series ref on
 //	record  …
 //
 // A file is as long as what it holds: it is created with its header only
@@ -162,7 +162,7 @@ func (hf *headFile) scan(fn func(HeadRecord)) error {
 			hf.size = off
 			return nil
 		}
-		rec.Ref = NewRef(hf.n, off)
+		rec.Ref = NewRef(hf.n, off).WithEncoding(rec.Ref.Encoding())
 		hf.maxT = max(hf.maxT, rec.MaxT)
 		if fn != nil {
 			fn(rec)
@@ -194,6 +194,7 @@ func headRecordAt(b []byte, off int) (HeadRecord, int, error) {
 		return HeadRecord{}, 0, fmt.Errorf("%w: offset %d: checksum mismatch", ErrCorrupt, off)
 	}
 	return HeadRecord{
+		Ref:    Ref(0).WithEncoding(EncodingOf(b[off+headRecordHeader+k : end])),
 		Series: binary.LittleEndian.Uint64(b[off:]),
 		MinT:   int64(binary.LittleEndian.Uint64(b[off+8:])),
 		MaxT:   int64(binary.LittleEndian.Uint64(b[off+16:])),
@@ -253,7 +254,7 @@ func (h *HeadChunks) Write(series uint64, mint, maxt int64, data []byte) (Ref, e
 	}
 	h.cur.size += len(b)
 	h.cur.maxT = max(h.cur.maxT, maxt)
-	return NewRef(h.cur.n, off), nil
+	return NewRef(h.cur.n, off).WithEncoding(EncodingOf(data)), nil
 }
 
 // Chunk returns the chunk bytes at ref. The slice aliases the mapping:

@@ -24,14 +24,16 @@ var ErrCorrupt = errors.New("chunks: corrupt")
 // castagnoli is the CRC-32C table; CPUs compute it in hardware.
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// Ref locates a chunk: file number << 32 | offset of its entry.
+// Ref locates a chunk: encoding << 62 | file number << 32 | offset of its
+// entry (encoding.go).
 type Ref uint64
 
 // NewRef builds a reference.
 func NewRef(file int, offset int) Ref { return Ref(uint64(file)<<32 | uint64(uint32(offset))) }
 
-// File is the file number of the reference.
-func (r Ref) File() int { return int(r >> 32) }
+// File is the file number of the reference (its top two bits are the
+// chunk's Encoding, not part of the number).
+func (r Ref) File() int { return int(r>>32) & refFileMask }
 
 // Offset is the byte offset of the entry in its file.
 func (r Ref) Offset() int { return int(uint32(r)) }

@@ -14,12 +14,13 @@ import (
 // A block's chunk segment file (chunks/000001, 000002, …):
 //
 //	header  4 bytes magic "TSC6" | 1 byte version (1) | 3 zero bytes
-//	entry   uvarint n | n bytes: a Gorilla chunk (stage03 format) | uint32 LE CRC-32C of the n bytes
+//	entry   uvarint n | n bytes: a chunk (encoding.go) | uint32 LE CRC-32C of the n bytes
 //	entry   …
 //
 // A Ref's offset points at an entry's length. The chunk carries its own
-// sample count and encoding in its 2-byte header, so the entry adds only
-// the length and the checksum. A segment never exceeds MaxSegmentSize, so
+// sample count and encoding in its first bytes (a Gorilla header, or a
+// histogram marker byte: encoding.go), so the entry adds only the length
+// and the checksum. A segment never exceeds MaxSegmentSize, so
 // offsets fit in 32 bits.
 const (
 	SegmentMagic     = "TSC6"
@@ -105,7 +106,7 @@ func (w *SegmentWriter) WriteChunk(data []byte) (Ref, error) {
 			return 0, err
 		}
 	}
-	ref := NewRef(w.n, int(w.off))
+	ref := NewRef(w.n, int(w.off)).WithEncoding(EncodingOf(data))
 	w.buf = append(w.buf, data...)
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, crc32.Checksum(data, castagnoli))
 	if _, err := w.w.Write(w.buf); err != nil {

@@ -49,7 +49,13 @@ func TestSegmentRotation(t *testing.T) {
 			}
 			seg, off = seg+1, SegmentHeader
 		}
-		wantRefs = append(wantRefs, NewRef(seg, int(off)))
+		// The first byte's top bits are the chunk's encoding (random
+		// bytes here: any of them), copied into the ref.
+		enc := Ref(0) // 00xx xxxx and 01xx xxxx: a float chunk
+		if d[0] >= 0x80 {
+			enc = Ref(d[0] >> 6) // 10: histogram, 11: float histogram
+		}
+		wantRefs = append(wantRefs, NewRef(seg, int(off))|enc<<62)
 		off += size
 	}
 	wantSizes = append(wantSizes, off)

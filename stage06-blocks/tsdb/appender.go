@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 
@@ -30,6 +31,14 @@ type Appender interface {
 	// ErrUnknownRef, and Options.AdmitSeries's refusal of a new series;
 	// the batch is unaffected by a refused sample.
 	Append(ref uint64, lset model.Labels, t int64, v float64) (uint64, error)
+	// AppendHistogram adds a native histogram sample, integer (h) or
+	// float (fh): exactly one of them not nil, valid (histogram.Validate;
+	// errors wrap histogram.ErrInvalid). The appender keeps a copy. The
+	// rules are Append's: a histogram and a float (or two different
+	// histograms) at a series' same timestamp are ErrDuplicate, the same
+	// histogram again is accepted once. A series may change kinds over
+	// time; each change cuts its open chunk.
+	AppendHistogram(ref uint64, lset model.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (uint64, error)
 	// Commit logs the batch to the WAL (returning once the sync policy is
 	// met) and then applies it to the head. An error from the WAL means
 	// nothing was applied; a *CommitError, that all but the samples it
@@ -45,6 +54,17 @@ type pendingSample struct {
 	v float64
 	// ooo: accepted out of order or below the head's lower bound; such a
 	// sample pins its series until Commit or Rollback (memSeries.pin).
+	ooo bool
+}
+
+// pendingHist is a histogram sample of the batch. Histograms have a list
+// of their own, so that float samples stay 32 bytes; Commit applies them
+// after the floats (as Prometheus does), so a batch holding a series' float
+// and then, later in time, its histogram stores both, and one holding a
+// histogram and then a newer float refuses the histogram as out of order.
+type pendingHist struct {
+	s   *memSeries
+	hs  hsample
 	ooo bool
 }
 
@@ -65,13 +85,18 @@ type headAppender struct {
 
 // appendBufs are the reusable buffers of an appender.
 type appendBufs struct {
-	pending []pendingSample
-	walS    []wal.RefSample
-	series  []wal.RefSeries
-	toLog   []*memSeries // series whose record goes into this commit
-	recS    []byte
-	recX    []byte
-	slab    chunkSlab
+	pending  []pendingSample
+	pendingH []pendingHist
+	walH     []wal.RefHistogram
+	walFH    []wal.RefFloatHistogram
+	recH     []byte
+	recFH    []byte
+	walS     []wal.RefSample
+	series   []wal.RefSeries
+	toLog    []*memSeries // series whose record goes into this commit
+	recS     []byte
+	recX     []byte
+	slab     chunkSlab
 }
 
 var bufPool = sync.Pool{New: func() any { return &appendBufs{} }}
@@ -152,7 +177,7 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 		// The newest committed sample again. The same value (a retried
 		// request, federation) is accepted and not stored twice, as in
 		// Prometheus; another value is a conflict.
-		same := math.Float64bits(v) == math.Float64bits(s.lastV)
+		same := math.Float64bits(v) == math.Float64bits(s.lastV) && !s.is(flagLastHist)
 		s.mu.Unlock()
 		if same {
 			return s.ref, nil
@@ -173,6 +198,9 @@ func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64)
 				return s.ref, nil
 			}
 			return s.ref, fmt.Errorf("%w: series %d t=%d: %v, %v earlier in the batch", ErrDuplicate, s.ref, t, v, pv)
+		}
+		if _, ok := a.pendingHist(s, t); ok {
+			return s.ref, fmt.Errorf("%w: series %d t=%d: float %v, a histogram earlier in the batch", ErrDuplicate, s.ref, t, v)
 		}
 		a.add(s, isLogged, lset, t, v, false)
 		return s.ref, nil
@@ -238,6 +266,111 @@ func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int
 	a.pending = append(a.pending, pendingSample{s: s, t: t, v: v, ooo: ooo})
 }
 
+// AppendHistogram: see Appender.
+func (a *headAppender) AppendHistogram(ref uint64, lset model.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (uint64, error) {
+	if a.done {
+		return 0, ErrClosed
+	}
+	var hs hsample
+	switch {
+	case (h == nil) == (fh == nil):
+		return 0, fmt.Errorf("tsdb: append histogram: %w: exactly one of the integer and the float form", histogram.ErrInvalid)
+	case h != nil:
+		if err := h.Validate(); err != nil {
+			return 0, fmt.Errorf("tsdb: append histogram: %w", err)
+		}
+		hs = hsample{t: t, h: h.Copy()}
+	default:
+		if err := fh.Validate(); err != nil {
+			return 0, fmt.Errorf("tsdb: append histogram: %w", err)
+		}
+		hs = hsample{t: t, fh: fh.Copy()}
+	}
+	if err := a.checkTime(t); err != nil {
+		return 0, err
+	}
+	hd := a.h
+	if minValid := hd.minValid.Load(); t < minValid {
+		if !hd.inWindow(t) {
+			return 0, fmt.Errorf("%w: t=%d before %d, the end of the newest block cut from the head", ErrOutOfBounds, t, minValid)
+		}
+		s, err := a.lockSeries(ref, lset)
+		if err != nil {
+			return 0, err
+		}
+		isLogged := s.is(flagLogged)
+		s.mu.Unlock()
+		a.addHist(s, isLogged, lset, hs, true)
+		return s.ref, nil
+	}
+	s, err := a.lockSeries(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	ooo := false
+	switch {
+	case s.is(flagHasMax) && t == s.maxT:
+		last := s.lastSample()
+		s.mu.Unlock()
+		if sameSample(&last, &hs) {
+			return s.ref, nil
+		}
+		return s.ref, fmt.Errorf("%w: series %d t=%d: a %s, stored a %s", ErrDuplicate, s.ref, t, hs.typ(), last.typ())
+	case (!s.is(flagHasMax) || t > s.maxT) && (!s.is(flagHasPending) || t > s.pending):
+		s.pending = t
+		s.set(flagHasPending)
+	case s.is(flagHasPending) && t == s.pending:
+		isLogged := s.is(flagLogged)
+		s.mu.Unlock()
+		if _, ok := a.pendingValue(s, t); ok {
+			return s.ref, fmt.Errorf("%w: series %d t=%d: a %s, a float earlier in the batch", ErrDuplicate, s.ref, t, hs.typ())
+		}
+		if p, ok := a.pendingHist(s, t); ok {
+			if sameSample(&p, &hs) {
+				return s.ref, nil
+			}
+			return s.ref, fmt.Errorf("%w: series %d t=%d: another histogram earlier in the batch", ErrDuplicate, s.ref, t)
+		}
+		a.addHist(s, isLogged, lset, hs, false)
+		return s.ref, nil
+	case hd.inWindow(t):
+		ooo = true
+	default:
+		newest := s.maxT
+		if s.is(flagHasPending) {
+			newest = max(newest, s.pending)
+		}
+		s.mu.Unlock()
+		return s.ref, fmt.Errorf("%w: series %d t=%d, newest %d", ErrOutOfOrder, s.ref, t, newest)
+	}
+	isLogged := s.is(flagLogged)
+	s.mu.Unlock()
+	a.addHist(s, isLogged, lset, hs, ooo)
+	return s.ref, nil
+}
+
+// addHist is add for a histogram sample.
+func (a *headAppender) addHist(s *memSeries, isLogged bool, lset model.Labels, hs hsample, ooo bool) {
+	if !isLogged {
+		if lset.Len() == 0 {
+			lset, _ = a.h.ix.Labels(s.id)
+		}
+		a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
+		a.toLog = append(a.toLog, s)
+	}
+	a.pendingH = append(a.pendingH, pendingHist{s: s, hs: hs, ooo: ooo})
+}
+
+// pendingHist finds the histogram this batch appended to s at t.
+func (a *headAppender) pendingHist(s *memSeries, t int64) (hsample, bool) {
+	for i := len(a.pendingH) - 1; i >= 0; i-- {
+		if p := &a.pendingH[i]; p.s == s && p.hs.t == t && !p.ooo {
+			return p.hs, true
+		}
+	}
+	return hsample{}, false
+}
+
 // pendingValue finds the value this batch appended to s at t. It scans the
 // batch backwards, which only a sample claiming the batch's newest
 // timestamp of its series again (a duplicate) pays for.
@@ -267,6 +400,24 @@ func (a *headAppender) records(withSamples bool) [][]byte {
 		}
 		a.recX = wal.AppendSamples(a.recX[:0], a.walS)
 		recs = append(recs, a.recX)
+	}
+	if withSamples && len(a.pendingH) > 0 {
+		a.walH, a.walFH = a.walH[:0], a.walFH[:0]
+		for _, p := range a.pendingH {
+			if p.hs.h != nil {
+				a.walH = append(a.walH, wal.RefHistogram{Ref: p.s.ref, T: p.hs.t, H: p.hs.h})
+			} else {
+				a.walFH = append(a.walFH, wal.RefFloatHistogram{Ref: p.s.ref, T: p.hs.t, FH: p.hs.fh})
+			}
+		}
+		if len(a.walH) > 0 {
+			a.recH = wal.AppendHistograms(a.recH[:0], a.walH)
+			recs = append(recs, a.recH)
+		}
+		if len(a.walFH) > 0 {
+			a.recFH = wal.AppendFloatHistograms(a.recFH[:0], a.walFH)
+			recs = append(recs, a.recFH)
+		}
 	}
 	return recs
 }
@@ -353,7 +504,7 @@ func (a *headAppender) Commit() error {
 			// Another appender committed this timestamp first (or the
 			// sample claimed it after another batch's claim): the same
 			// sample is stored already; another value is refused.
-			if math.Float64bits(p.v) != math.Float64bits(s.lastV) {
+			if s.is(flagLastHist) || math.Float64bits(p.v) != math.Float64bits(s.lastV) {
 				ce.Duplicate++
 			}
 		case p.ooo || h.opts.OutOfOrderWindow > 0:
@@ -377,12 +528,15 @@ func (a *headAppender) Commit() error {
 		}
 		s.mu.Unlock()
 	}
+	if len(a.pendingH) > 0 {
+		a.commitHist(id, low, minValid, &ce, &stored, &ooo, &past, &lo, &hi)
+	}
 	h.iso.end(id)
 	if past > 0 {
 		h.pastCount.Add(past)
 		h.hasPast.Store(true)
 	}
-	if len(a.pending) > 0 {
+	if len(a.pending)+len(a.pendingH) > 0 {
 		if lo <= hi {
 			h.updateRange(lo, hi)
 		}
@@ -397,6 +551,44 @@ func (a *headAppender) Commit() error {
 	return nil
 }
 
+// commitHist applies the batch's histograms, after its floats, as Commit
+// applies those (same cases, same counts).
+func (a *headAppender) commitHist(id, low uint64, minValid int64, ce *CommitError, stored, ooo, past *uint64, lo, hi *int64) {
+	h := a.h
+	for _, p := range a.pendingH {
+		s, t := p.s, p.hs.t
+		s.mu.Lock()
+		s.set(flagLogged)
+		switch {
+		case t < minValid && h.opts.OutOfOrderWindow > 0:
+			s.addPastHist(p.hs)
+			*stored, *ooo, *past = *stored+1, *ooo+1, *past+1
+		case t < minValid:
+			ce.OutOfBounds++
+		case !p.ooo && (!s.is(flagHasMax) || t > s.maxT):
+			*lo, *hi = min(*lo, t), max(*hi, t)
+			if full, fmin, fmax := s.appendHistInOrder(p.hs, h.opts.BlockRange, id, low); full != nil {
+				h.writeFull(s, full, fmin, fmax)
+			}
+			*stored++
+		case s.is(flagHasMax) && t == s.maxT:
+			if last := s.lastSample(); !sameSample(&last, &p.hs) {
+				ce.Duplicate++
+			}
+		case p.ooo || h.opts.OutOfOrderWindow > 0:
+			s.addOOOHist(p.hs)
+			*lo, *hi = min(*lo, t), max(*hi, t)
+			*stored, *ooo = *stored+1, *ooo+1
+		default:
+			ce.OutOfOrder++
+		}
+		if s.is(flagHasPending) && s.pending <= t {
+			s.clear(flagHasPending)
+		}
+		s.mu.Unlock()
+	}
+}
+
 // resetPending forgets the batch's claims on its series' timestamps.
 func (a *headAppender) resetPending() {
 	for _, p := range a.pending {
@@ -406,6 +598,13 @@ func (a *headAppender) resetPending() {
 		}
 		if p.ooo {
 			p.s.unpin()
+		}
+		p.s.mu.Unlock()
+	}
+	for _, p := range a.pendingH {
+		p.s.mu.Lock()
+		if p.s.is(flagHasPending) && p.s.pending <= p.hs.t {
+			p.s.clear(flagHasPending)
 		}
 		p.s.mu.Unlock()
 	}
@@ -431,6 +630,10 @@ func (a *headAppender) Rollback() error {
 func (a *headAppender) release() {
 	a.done = true
 	clear(a.pending)
+	clear(a.pendingH)
+	clear(a.walH)
+	clear(a.walFH)
+	a.pendingH, a.walH, a.walFH = a.pendingH[:0], a.walH[:0], a.walFH[:0]
 	clear(a.series)
 	clear(a.toLog)
 	a.pending, a.walS, a.series, a.toLog = a.pending[:0], a.walS[:0], a.series[:0], a.toLog[:0]

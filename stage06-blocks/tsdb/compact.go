@@ -272,6 +272,13 @@ func buildChunks(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
 		}
 		return out, nil
 	}
+	if hasHist(srcs) {
+		ss, err := mergeMixed(srcs, mint, maxt-1)
+		if err != nil {
+			return nil, err
+		}
+		return encodeMixed(ss)
+	}
 	it := newSeriesIterator(srcs, mint, maxt-1, nil)
 	var ts []int64
 	var vs []float64
@@ -298,6 +305,9 @@ func buildChunks(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
 // recode returns a chunk's bytes for a block: as they are, or re-encoded
 // with the Integer encoding when that is smaller.
 func recode(b []byte) (block.ChunkData, error) {
+	if chunks.EncodingOf(b) != chunks.EncFloat {
+		return block.ChunkData{Data: b, Samples: numHist(b)}, nil
+	}
 	c, err := gorilla.FromBytes(b)
 	if err != nil {
 		return block.ChunkData{}, err

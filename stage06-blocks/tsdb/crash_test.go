@@ -86,8 +86,15 @@ func crashChild(dir, mode string, c wal.Compression) error {
 		}()
 	}
 	refs := make([]uint64, crashSeries)
+	var histRef uint64
 	for k := start; k < start+1_000_000; k++ {
 		app := db.Appender(nil)
+		// One series of native histograms (testHist: layout changes and
+		// counter resets, so chunks are cut for those too).
+		var err error
+		if histRef, err = app.AppendHistogram(histRef, lbls("crash_hist"), k*crashStep, testHist(0, int(k)), nil); err != nil {
+			return err
+		}
 		for i := range crashSeries {
 			ref, err := app.Append(refs[i], lbls("crash", "i", strconv.Itoa(i)), k*crashStep, crashValue(i, k))
 			if err != nil {
@@ -163,6 +170,15 @@ func runCrash(t *testing.T, mode string) {
 				if s.T != int64(j)*crashStep || s.V != crashValue(i, int64(j)) {
 					t.Fatalf("round %d: series %d sample %d = %v", round, i, j, s)
 				}
+			}
+		}
+		hs := collectHist(t, db, math.MinInt64, math.MaxInt64)[lbls("crash_hist").String()]
+		if int64(len(hs)) < acked+1 {
+			t.Fatalf("round %d (%s): histogram series has %d samples, %d acknowledged; recovery %+v", round, mode, len(hs), acked+1, db.Recovery())
+		}
+		for j, s := range hs {
+			if want := (hsample{t: int64(j) * crashStep, h: testHist(0, j)}); s.t != want.t || !sameSample(&s, &want) {
+				t.Fatalf("round %d: histogram sample %d = %+v %v", round, j, s, s.h)
 			}
 		}
 		if mode == "past" {

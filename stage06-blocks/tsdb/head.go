@@ -219,6 +219,9 @@ type HeadStats struct {
 	OpenChunks   int
 	MappedChunks int
 	OOOChunks    int
+	// OpenHistogramChunks are the open chunks holding histograms (among
+	// OpenChunks; their bytes are not in OpenChunkBytes).
+	OpenHistogramChunks int
 	// PastChunks hold out-of-order samples older than the head's lower
 	// bound, waiting for compaction to write them to blocks of their own.
 	PastChunks     int
@@ -243,6 +246,10 @@ func (h *Head) Stats() HeadStats {
 		if s.openN > 0 {
 			st.OpenChunks++
 			st.OpenChunkBytes += int64(len(s.open.Bytes()))
+		}
+		if s.is(flagHistOpen) {
+			st.OpenChunks++
+			st.OpenHistogramChunks++
 		}
 		if o := s.ooo(); o != nil {
 			st.OOOChunks += len(o.chunks)
@@ -340,6 +347,12 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 				s.extra.txs = nil
 			}
 		}
+		if s.is(flagHistOpen) && s.maxT < mint {
+			s.extra.hist.w = nil
+			s.clear(flagHistOpen)
+			s.txID = 0
+			s.extra.txs = nil
+		}
 		if x := s.extra; x != nil {
 			x.txs = forgetSeen(x.txs, low)
 			if len(x.txs) == 0 {
@@ -381,7 +394,7 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 			}
 			s.tidy()
 		}
-		if len(s.mmapped) == 0 && s.openN == 0 && s.ooo() == nil && s.past() == nil && (s.extra == nil || s.extra.unmapped == nil) && !s.is(flagHasPending) && !s.pinned() {
+		if len(s.mmapped) == 0 && s.openN == 0 && !s.is(flagHistOpen) && s.ooo() == nil && s.past() == nil && (s.extra == nil || s.extra.unmapped == nil) && !s.is(flagHasPending) && !s.pinned() {
 			s.set(flagDead)
 			dead = append(dead, s)
 		} else {

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 )
 
@@ -39,7 +40,13 @@ func newSeriesIterator(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) I
 		hi = c.maxT
 	}
 	if !overlap {
+		if hasHist(srcs) {
+			return newMixedIterator(srcs, mint, maxt, count)
+		}
 		return &listIterator{srcs: srcs, mint: mint, maxt: maxt, count: count}
+	}
+	if hasHist(srcs) {
+		return newMixedIterator(srcs, mint, maxt, count)
 	}
 	return mergeSamples(srcs, mint, maxt, count)
 }
@@ -128,6 +135,21 @@ func (l *listIterator) SeekTo(t int64) bool {
 func (l *listIterator) At() (int64, float64) { return l.t, l.v }
 func (l *listIterator) Err() error           { return l.err }
 
+// The float iterators are HistogramIterators whose every sample is a
+// float.
+func (l *listIterator) Type() ValueType {
+	if l.in {
+		return ValFloat
+	}
+	return ValNone
+}
+func (l *listIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	return l.t, nil
+}
+func (l *listIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	return l.t, nil
+}
+
 // sliceIterator iterates decoded samples.
 type sliceIterator struct {
 	ss  []model.Sample
@@ -161,6 +183,19 @@ func (s *sliceIterator) SeekTo(t int64) bool {
 
 func (s *sliceIterator) At() (int64, float64) { return s.ss[s.i].T, s.ss[s.i].V }
 func (s *sliceIterator) Err() error           { return s.err }
+
+func (s *sliceIterator) Type() ValueType {
+	if s.i < 0 || s.i >= len(s.ss) {
+		return ValNone
+	}
+	return ValFloat
+}
+func (s *sliceIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	return s.ss[s.i].T, nil
+}
+func (s *sliceIterator) AtFloatHistogram(*histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	return s.ss[s.i].T, nil
+}
 
 // Samples returns the samples Next has not returned yet, in order, without
 // copying: a reader that wants them all (a query engine sliding windows)

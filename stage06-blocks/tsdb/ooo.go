@@ -7,6 +7,7 @@ import (
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
+	"github.com/tsdb-course/stage06-blocks/chunks"
 )
 
 // oooBatch is how many out-of-order samples a series collects, unsorted,
@@ -20,6 +21,30 @@ const oooBatch = 32
 type oooSamples struct {
 	chunks []memChunk
 	batch  []model.Sample
+	// hbatch collects histogram samples, as batch floats.
+	hbatch []hsample
+}
+
+// addHist adds an out-of-order histogram sample.
+func (o *oooSamples) addHist(hs hsample) {
+	o.hbatch = append(o.hbatch, hs)
+	if len(o.hbatch) >= oooBatch {
+		o.flush()
+	}
+}
+
+// sortedUniqueHist is sortedUnique for histogram samples.
+func sortedUniqueHist(ss []hsample) []hsample {
+	cp := append([]hsample(nil), ss...)
+	sort.SliceStable(cp, func(i, j int) bool { return cp[i].t < cp[j].t })
+	out := cp[:0]
+	for i, s := range cp {
+		if i > 0 && cp[i-1].t == s.t {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (o *oooSamples) add(t int64, v float64) {
@@ -29,9 +54,15 @@ func (o *oooSamples) add(t int64, v float64) {
 	}
 }
 
-// flush turns the batch into a chunk. Within the batch the last sample
-// written for a timestamp wins.
+// flush turns the batch into a chunk. Within the batch the first sample
+// written for a timestamp wins, as in Prometheus's out-of-order chunk
+// (whose Insert refuses a timestamp it holds).
 func (o *oooSamples) flush() {
+	if len(o.hbatch) > 0 {
+		o.chunks = append(o.chunks, encodeMem(sortedUniqueHist(o.hbatch))...)
+		clear(o.hbatch)
+		o.hbatch = o.hbatch[:0]
+	}
 	if len(o.batch) == 0 {
 		return
 	}
@@ -40,14 +71,14 @@ func (o *oooSamples) flush() {
 	o.batch = o.batch[:0]
 }
 
-// sortedUnique sorts a copy of ss by time, keeping the last of equal
+// sortedUnique sorts a copy of ss by time, keeping the first of equal
 // timestamps.
 func sortedUnique(ss []model.Sample) []model.Sample {
 	cp := append([]model.Sample(nil), ss...)
 	sort.SliceStable(cp, func(i, j int) bool { return cp[i].T < cp[j].T })
 	out := cp[:0]
 	for i, s := range cp {
-		if i+1 < len(cp) && cp[i+1].T == s.T {
+		if i > 0 && cp[i-1].T == s.T {
 			continue
 		}
 		out = append(out, s)
@@ -79,10 +110,15 @@ func (o *oooSamples) minTime() int64 {
 	for _, s := range o.batch {
 		m = min(m, s.T)
 	}
+	for _, s := range o.hbatch {
+		m = min(m, s.t)
+	}
 	return m
 }
 
-func (o *oooSamples) empty() bool { return len(o.chunks) == 0 && len(o.batch) == 0 }
+func (o *oooSamples) empty() bool {
+	return len(o.chunks) == 0 && len(o.batch) == 0 && len(o.hbatch) == 0
+}
 
 // snapshot appends the out-of-order chunks overlapping [mint, maxt], the
 // pending batch encoded as one more.
@@ -90,7 +126,7 @@ func (o *oooSamples) snapshot(dst []chunkSrc, ss *sourceSet, mint, maxt int64, s
 	add := func(c memChunk) {
 		if c.minT <= maxt && c.maxT >= mint {
 			src := ss.new(source{data: c.data, stones: stones, capT: math.MaxInt64, ooo: true})
-			dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, ref: dataRef(0, len(c.data)), src: src})
+			dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, ref: memRef(c.data), src: src})
 		}
 	}
 	for _, c := range o.chunks {
@@ -98,6 +134,11 @@ func (o *oooSamples) snapshot(dst []chunkSrc, ss *sourceSet, mint, maxt int64, s
 	}
 	if len(o.batch) > 0 {
 		for _, c := range encodeSamples(sortedUnique(o.batch)) {
+			add(c)
+		}
+	}
+	if len(o.hbatch) > 0 {
+		for _, c := range encodeMem(sortedUniqueHist(o.hbatch)) {
 			add(c)
 		}
 	}
@@ -112,6 +153,16 @@ func (o *oooSamples) truncate(mint int64) {
 		case c.maxT < mint:
 		case c.minT >= mint:
 			keep = append(keep, c)
+		case chunks.EncodingOf(c.data) != chunks.EncFloat:
+			hs, err := decodeHist(c.data, nil)
+			if err != nil {
+				continue
+			}
+			i := 0
+			for i < len(hs) && hs[i].t < mint {
+				i++
+			}
+			keep = append(keep, encodeMem(hs[i:])...)
 		default:
 			ts, vs, err := gorilla.DecodeAll(c.data, nil, nil)
 			if err != nil {
@@ -134,4 +185,12 @@ func (o *oooSamples) truncate(mint int64) {
 		}
 	}
 	o.batch = b
+	hb := o.hbatch[:0]
+	for _, s := range o.hbatch {
+		if s.t >= mint {
+			hb = append(hb, s)
+		}
+	}
+	clear(o.hbatch[len(hb):])
+	o.hbatch = hb
 }

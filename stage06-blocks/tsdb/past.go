@@ -70,6 +70,7 @@ type pastSeries struct {
 	n    int
 	lset model.Labels
 	ss   []model.Sample
+	hs   []hsample // instead of ss, for a series with histograms
 }
 
 // flushPast writes the samples of the series' past stores to blocks, one
@@ -95,6 +96,9 @@ func (db *DB) flushPast() (out []CompactStats, err error) {
 	for _, e := range list {
 		for _, s := range e.ss {
 			ranges[model.FloorDiv(s.T, r)*r] = true
+		}
+		for _, s := range e.hs {
+			ranges[model.FloorDiv(s.t, r)*r] = true
 		}
 	}
 	los := make([]int64, 0, len(ranges))
@@ -151,12 +155,16 @@ func (db *DB) sealPast() ([]pastSeries, error) {
 		s.mu.Unlock()
 		e := &list[len(list)-1]
 		sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].minT < srcs[j].minT })
+		e.lset, _ = h.ix.Labels(s.id)
+		if hasHist(srcs) {
+			e.hs, err = mergeMixed(srcs, math.MinInt64, math.MaxInt64)
+			return err == nil
+		}
 		it := newSeriesIterator(srcs, math.MinInt64, math.MaxInt64, nil)
 		for it.Next() {
 			t, v := it.At()
 			e.ss = append(e.ss, model.Sample{T: t, V: v})
 		}
-		e.lset, _ = h.ix.Labels(s.id)
 		err = it.Err()
 		return err == nil
 	})
@@ -181,6 +189,22 @@ func (db *DB) writePastBlock(list []pastSeries, mint, maxt int64) (*CompactStats
 		return nil, err
 	}
 	for _, e := range list {
+		if e.hs != nil {
+			i := sort.Search(len(e.hs), func(k int) bool { return e.hs[k].t >= mint })
+			j := sort.Search(len(e.hs), func(k int) bool { return e.hs[k].t >= maxt })
+			if i == j {
+				continue
+			}
+			cs, err := encodeMixed(e.hs[i:j])
+			if err == nil {
+				err = w.AddSeries(e.lset, cs)
+			}
+			if err != nil {
+				w.Abort()
+				return nil, err
+			}
+			continue
+		}
 		i := sort.Search(len(e.ss), func(k int) bool { return e.ss[k].T >= mint })
 		j := sort.Search(len(e.ss), func(k int) bool { return e.ss[k].T >= maxt })
 		if i == j {

@@ -474,7 +474,7 @@ func (s *series) Iterator(it Iterator) Iterator {
 			return set.ra.iterator(s.i, it)
 		}
 	}
-	if l, ok := it.(*listIterator); ok && !hasOverlap(s.e.chunks) {
+	if l, ok := it.(*listIterator); ok && !hasOverlap(s.e.chunks) && !hasHist(s.e.chunks) {
 		*l = listIterator{srcs: s.e.chunks, mint: s.q.mint, maxt: s.q.maxt, count: &s.q.samples}
 		return l
 	}

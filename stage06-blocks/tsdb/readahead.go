@@ -8,6 +8,7 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
+	"github.com/tsdb-course/stage06-blocks/chunks"
 )
 
 // readAhead decodes the series after the one being read on the other
@@ -115,6 +116,12 @@ func (r *readAhead) iterator(i int, it Iterator) Iterator {
 		j.handed--
 		r.recycle(j)
 	}
+	if hasHist(r.entries[i].chunks) {
+		// Histograms are not decoded ahead: the workers' buffers hold
+		// floats. Their series decode on the reader's goroutine.
+		e := &r.entries[i]
+		return newMixedIterator(e.chunks, r.q.mint, r.q.maxt, &r.q.samples)
+	}
 	if i <= r.last {
 		// Asked again, or behind the reader: nothing decoded it for us.
 		e := &r.entries[i]
@@ -124,6 +131,10 @@ func (r *readAhead) iterator(i int, it Iterator) Iterator {
 	for len(r.queue) > 0 && r.queue[0].b <= i {
 		j := r.queue[0]
 		r.queue = r.queue[1:]
+		// A job the reader skipped (series it never asked for, or
+		// histogram series, which it reads without the job) may still
+		// be decoding: its buffer is the worker's until done.
+		<-j.done
 		j.passed = true
 		r.recycle(j)
 	}
@@ -203,7 +214,9 @@ func (r *readAhead) decode(j *raJob, sc *decodeScratch) {
 				return
 			}
 			sc.bs = append(sc.bs, b)
-			need += src.estimate(gorilla.NumSamples(b), q.mint, q.maxt)
+			if src.ref.Encoding() == chunks.EncFloat { // histograms are not decoded here
+				need += src.estimate(gorilla.NumSamples(b), q.mint, q.maxt)
+			}
 		}
 	}
 	buf := slices.Grow(j.buf, need)
@@ -245,6 +258,9 @@ func (c *chunkSrc) estimate(n int, mint, maxt int64) int {
 // of it outside, would otherwise be written whole into dst to be cut back.
 // Overlapping chunks go through the merging iterator.
 func decodeSeries(srcs []chunkSrc, bs [][]byte, mint, maxt int64, dst []model.Sample, sc *decodeScratch) ([]model.Sample, error) {
+	if hasHist(srcs) {
+		return dst, nil // read by a mixedIterator instead (readAhead.iterator)
+	}
 	if hasOverlap(srcs) {
 		it := newSeriesIterator(srcs, mint, maxt, nil)
 		for it.Next() {

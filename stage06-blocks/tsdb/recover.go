@@ -98,6 +98,8 @@ type walRecord struct {
 	series  []wal.RefSeries
 	samples []wal.RefSample
 	stones  []wal.Tombstone
+	hists   []wal.RefHistogram
+	fhists  []wal.RefFloatHistogram
 	err     error // decoding error, or (typ 0) the reader's
 }
 
@@ -139,6 +141,16 @@ func (rp *replayer) replay(dir string) error {
 			rp.samplesRecord(wr.samples)
 		case wal.RecordDeletes:
 			rp.deletesRecord(wr.stones)
+		case wal.RecordHistograms:
+			for _, r := range wr.hists {
+				rp.histSample(r.Ref, hsample{t: r.T, h: r.H})
+			}
+			clear(wr.hists) // the head keeps the histograms, not the record
+		case wal.RecordFloatHistograms:
+			for _, r := range wr.fhists {
+				rp.histSample(r.Ref, hsample{t: r.T, fh: r.FH})
+			}
+			clear(wr.fhists)
 		}
 		if err != nil {
 			return err
@@ -179,6 +191,10 @@ func readWAL(r *wal.Reader, recs, free chan *walRecord, done <-chan struct{}) {
 			wr.samples, wr.err = wal.DecodeSamples(b, wr.samples)
 		case wal.RecordDeletes:
 			wr.stones, wr.err = wal.DecodeTombstones(b, wr.stones)
+		case wal.RecordHistograms:
+			wr.hists, wr.err = wal.DecodeHistograms(b, wr.hists)
+		case wal.RecordFloatHistograms:
+			wr.fhists, wr.err = wal.DecodeFloatHistograms(b, wr.fhists)
 		}
 		if !send(wr) || wr.err != nil {
 			return
@@ -253,7 +269,7 @@ func (rp *replayer) samplesRecord(samples []wal.RefSample) {
 			if n := len(s.mmapped); n > 0 && rs.T <= s.mmapped[n-1].MaxT {
 				// In order, so in a re-mapped chunk.
 				s.maxT, s.lastV = rs.T, rs.V
-				s.set(flagHasMax)
+				s.flags = s.flags&^flagLastHist | flagHasMax
 				rec.SamplesSkipped++
 				continue
 			}
@@ -275,6 +291,48 @@ func (rp *replayer) samplesRecord(samples []wal.RefSample) {
 	if mint <= maxt {
 		h.updateRange(mint, maxt)
 	}
+}
+
+// histSample applies a histogram sample of a record, as samplesRecord
+// applies a float one.
+func (rp *replayer) histSample(ref uint64, hs hsample) {
+	h, rec := rp.h, rp.rec
+	s := rp.lookup(ref)
+	if s == nil {
+		rec.UnknownRefs++
+		return
+	}
+	if hs.t < rp.minValid {
+		if h.opts.OutOfOrderWindow <= 0 {
+			rec.SamplesSkipped++
+			return
+		}
+		s.addPastHist(hs)
+		h.hasPast.Store(true)
+		rec.SamplesLoaded++
+		return
+	}
+	switch {
+	case !s.is(flagHasMax) || hs.t > s.maxT:
+		if n := len(s.mmapped); n > 0 && hs.t <= s.mmapped[n-1].MaxT {
+			s.setLastHist(hs)
+			rec.SamplesSkipped++
+			return
+		}
+		if full, fmin, fmax := s.appendHistInOrder(hs, h.opts.BlockRange, 0, 1); full != nil {
+			h.writeFull(s, full, fmin, fmax)
+		}
+	case hs.t == s.maxT:
+		rec.SamplesSkipped++
+		return
+	case h.opts.OutOfOrderWindow > 0:
+		s.addOOOHist(hs)
+	default:
+		rec.SamplesSkipped++
+		return
+	}
+	rec.SamplesLoaded++
+	h.updateRange(hs.t, hs.t)
 }
 
 // deletesRecord applies a record's tombstones.
@@ -299,6 +357,15 @@ func (rp *replayer) finish() {
 		last := s.mmapped[n-1]
 		s.maxT = last.MaxT
 		s.set(flagHasMax)
+		if last.Ref.Encoding() != chunks.EncFloat {
+			if data, err := h.hc.Chunk(last.Ref); err == nil {
+				if hs, err := decodeHist(data, nil); err == nil && len(hs) > 0 {
+					s.setLastHist(hs[len(hs)-1])
+				}
+			}
+			return true
+		}
+		s.clear(flagLastHist)
 		if data, err := h.hc.Chunk(last.Ref); err == nil {
 			if _, vs, err := gorilla.DecodeAll(data, nil, nil); err == nil && len(vs) > 0 {
 				s.lastV = vs[len(vs)-1]

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
@@ -97,6 +98,12 @@ const (
 	// flagHasPending: pending holds the newest timestamp an uncommitted
 	// Append claimed.
 	flagHasPending
+	// flagHistOpen: the open chunk is a histogram chunk, in extra.hist
+	// (openN is 0 meanwhile: a series has one open chunk, of one kind).
+	flagHistOpen
+	// flagLastHist: the sample at maxT is a histogram, extra.hist.last;
+	// lastV means nothing.
+	flagLastHist
 )
 
 func (s *memSeries) is(f seriesFlags) bool { return s.flags&f != 0 }
@@ -128,6 +135,16 @@ type seriesExtra struct {
 	// claim pending (a timestamp behind maxT), so it pins the series: a
 	// series with pins is not removed, and the Commit finds it alive.
 	pins int
+	// hist is the histogram side of a series that has had a histogram
+	// sample: its open histogram chunk and its newest histogram.
+	hist *histHead
+}
+
+// histHead is what a series with histograms keeps beside the float fields.
+type histHead struct {
+	w    *histWriter // the open histogram chunk, when flagHistOpen
+	minT int64       // its first sample's timestamp
+	last hsample     // the newest in-order sample, when flagLastHist
 }
 
 // memChunk is a chunk held in memory: its time range and its bytes.
@@ -158,7 +175,7 @@ func (s *memSeries) more() *seriesExtra {
 
 // tidy drops extra once it holds nothing. Called with mu.
 func (s *memSeries) tidy() {
-	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && x.past == nil && len(x.stones) == 0 && len(x.unmapped) == 0 && x.pins == 0 {
+	if x := s.extra; x != nil && len(x.txs) == 0 && x.ooo == nil && x.past == nil && len(x.stones) == 0 && len(x.unmapped) == 0 && x.pins == 0 && x.hist == nil {
 		s.extra = nil
 	}
 }
@@ -192,6 +209,25 @@ func (s *memSeries) addOOO(t int64, v float64) {
 		x.ooo = &oooSamples{}
 	}
 	x.ooo.add(t, v)
+}
+
+// addOOOHist adds an out-of-order histogram sample. Called with mu.
+func (s *memSeries) addOOOHist(hs hsample) {
+	x := s.more()
+	if x.ooo == nil {
+		x.ooo = &oooSamples{}
+	}
+	x.ooo.addHist(hs)
+}
+
+// addPastHist adds a histogram sample older than the head's lower bound.
+// Called with mu.
+func (s *memSeries) addPastHist(hs hsample) {
+	x := s.more()
+	if x.past == nil {
+		x.past = &oooSamples{}
+	}
+	x.past.addHist(hs)
 }
 
 // past returns the samples older than the head's lower bound, nil
@@ -240,6 +276,11 @@ func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low 
 		s.openN = 0
 	}
 	if s.openN == 0 {
+		if s.is(flagHistOpen) {
+			// A float after histograms: their chunk is cut (a series has
+			// one open chunk, of one kind, as in Prometheus).
+			full, fullMin, fullMax = s.cutHist()
+		}
 		// A new chunk has a buffer of its own, so full stays valid. It
 		// starts small (openChunkSize) and grows as samples come.
 		_ = s.open.ResetBuf(gorilla.XOR, slab.next()) // XOR and a 32-byte buffer are always valid
@@ -262,8 +303,95 @@ func (s *memSeries) appendInOrder(t int64, v float64, blockRange int64, id, low 
 		x.txs = forgetSeen(x.txs, low)
 	}
 	s.maxT, s.lastV, s.txID = t, v, id
-	s.set(flagHasMax)
+	s.flags = s.flags&^flagLastHist | flagHasMax
 	return full, fullMin, fullMax
+}
+
+// cutHist closes the open histogram chunk and returns its bytes. Called
+// with mu, flagHistOpen set.
+func (s *memSeries) cutHist() (full []byte, fullMin, fullMax int64) {
+	hh := s.extra.hist
+	full, fullMin, fullMax = hh.w.bytes(), hh.minT, s.maxT
+	hh.w = nil
+	s.clear(flagHistOpen)
+	return full, fullMin, fullMax
+}
+
+// appendHistInOrder is appendInOrder for a histogram sample hs (h or fh
+// set). The open chunk is cut when it is a float one, of the other
+// histogram kind, full, at the block boundary, or when the histogram does
+// not fit it (a counter reset, another schema or zero threshold: the
+// chunk's appender says; new buckets it takes by recoding the chunk), as
+// Prometheus does. A histogram that starts a chunk because of a counter
+// reset says so in its hint.
+func (s *memSeries) appendHistInOrder(hs hsample, blockRange int64, id, low uint64) (full []byte, fullMin, fullMax int64) {
+	x := s.more()
+	if x.hist == nil {
+		x.hist = &histHead{}
+	}
+	hh := x.hist
+	t := hs.t
+	if s.openN > 0 {
+		full, fullMin, fullMax = s.open.Bytes(), s.openMinT, s.maxT
+		s.openN = 0
+		s.open, s.app = gorilla.Chunk{}, gorilla.Appender{}
+	}
+	if s.is(flagHistOpen) && (hh.w.enc != hs.enc() || hh.w.n() >= SamplesPerChunk || t >= blockEnd(hh.minT, blockRange)) {
+		full, fullMin, fullMax = s.cutHist()
+	}
+	if s.is(flagHistOpen) {
+		if err := hh.w.append(hs); err != nil {
+			full, fullMin, fullMax = s.cutHist()
+			if errors.Is(err, errCounterReset) {
+				hs = withResetHint(hs)
+			}
+		}
+	}
+	if !s.is(flagHistOpen) {
+		hh.w, hh.minT = newHistWriter(hs.enc()), t
+		s.set(flagHistOpen)
+		_ = hh.w.append(hs) // an empty chunk takes any valid histogram
+	}
+	if s.txID >= low || len(x.txs) > 0 {
+		x.txs = append(x.txs, tx{id: s.txID, t: s.maxT})
+		x.txs = forgetSeen(x.txs, low)
+	}
+	s.maxT, s.txID, hh.last = t, id, hs
+	s.set(flagHasMax | flagLastHist)
+	return full, fullMin, fullMax
+}
+
+// setLastHist makes hs the newest in-order sample, without storing it
+// (replay: it is in a re-mapped chunk). Called with mu.
+func (s *memSeries) setLastHist(hs hsample) {
+	x := s.more()
+	if x.hist == nil {
+		x.hist = &histHead{}
+	}
+	x.hist.last = hs
+	s.maxT = hs.t
+	s.set(flagHasMax | flagLastHist)
+}
+
+// withResetHint returns hs with the CounterReset hint if it has none: the
+// histogram starts a chunk because its counts went down, and the chunk
+// says so, as Prometheus's head does. The histogram is the head's own copy.
+func withResetHint(hs hsample) hsample {
+	switch {
+	case hs.h != nil && hs.h.CounterResetHint == histogram.UnknownCounterReset:
+		hs.h.CounterResetHint = histogram.CounterReset
+	case hs.fh != nil && hs.fh.CounterResetHint == histogram.UnknownCounterReset:
+		hs.fh.CounterResetHint = histogram.CounterReset
+	}
+	return hs
+}
+
+// lastSample is the newest in-order sample, when flagHasMax.
+func (s *memSeries) lastSample() hsample {
+	if s.is(flagLastHist) {
+		return s.extra.hist.last
+	}
+	return hsample{t: s.maxT, v: s.lastV}
 }
 
 // forgetSeen drops the leading entries that every reader sees (IDs below
@@ -292,6 +420,8 @@ func (s *memSeries) minTime() int64 {
 		m = s.extra.unmapped[0].minT
 	case s.openN > 0:
 		m = s.openMinT
+	case s.is(flagHistOpen):
+		m = s.extra.hist.minT
 	}
 	if o := s.ooo(); o != nil {
 		m = min(m, o.minTime())
@@ -331,13 +461,19 @@ type source struct {
 }
 
 // dataRef is the ref of a chunk of n bytes at off in its source's data.
+// Its top bits are the chunk's encoding, as in a file's ref (memRef).
 func dataRef(off, n int) chunks.Ref { return chunks.Ref(uint64(off)<<32 | uint64(n)) }
+
+// memRef is the ref of a chunk held whole in its source's data.
+func memRef(data []byte) chunks.Ref {
+	return dataRef(0, len(data)).WithEncoding(chunks.EncodingOf(data))
+}
 
 func (c *chunkSrc) bytes() ([]byte, error) {
 	s := c.src
 	switch {
 	case s.data != nil:
-		off, n := int(c.ref>>32), int(c.ref&(1<<32-1))
+		off, n := int(c.ref>>32&(1<<30-1)), int(c.ref&(1<<32-1))
 		return s.data[off : off+n : off+n], nil
 	case s.blk != nil:
 		return s.blk.Chunk(c.ref)
@@ -465,7 +601,7 @@ func (s *memSeries) snapshot(dst []chunkSrc, ss *sourceSet, hc *chunks.HeadChunk
 		for _, c := range x.unmapped {
 			if c.minT <= hi && c.maxT >= mint {
 				src := ss.new(source{data: c.data, stones: stones, capT: capT})
-				dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, ref: dataRef(0, len(c.data)), src: src})
+				dst = append(dst, chunkSrc{minT: c.minT, maxT: c.maxT, ref: memRef(c.data), src: src})
 			}
 		}
 	}
@@ -473,6 +609,13 @@ func (s *memSeries) snapshot(dst []chunkSrc, ss *sourceSet, hc *chunks.HeadChunk
 		c := ss.copyOpen(s.open.Bytes(), stones, capT)
 		c.minT, c.maxT = s.openMinT, s.maxT
 		dst = append(dst, c)
+	}
+	if s.is(flagHistOpen) && s.extra.hist.minT <= hi && s.maxT >= mint {
+		// The histogram chunk's bytes are built for the reader: they
+		// are its own.
+		data := s.extra.hist.w.bytes()
+		src := ss.new(source{data: data, stones: stones, capT: capT})
+		dst = append(dst, chunkSrc{minT: s.extra.hist.minT, maxT: s.maxT, ref: memRef(data), src: src})
 	}
 	if o := s.ooo(); o != nil {
 		dst = o.snapshot(dst, ss, mint, maxt, stones)
