@@ -1,5 +1,7 @@
 package tsdb
 
+import "github.com/tsdb-course/stage06-blocks/chunks"
+
 // RawChunk is one chunk of a series as the DB stores it: its time range
 // (ms, inclusive) and its bytes, a stage03 Gorilla chunk
 // (gorilla.FromBytes reads it).
@@ -17,7 +19,8 @@ type ChunkSeries interface {
 	// and reports true when their samples are exactly the series'
 	// samples in the querier's range once clipped to it: no two chunks
 	// overlap (out-of-order data, overlapping blocks), and no deletion or
-	// isolation hides a sample inside a chunk. Otherwise it appends
+	// isolation hides a sample inside a chunk, and every chunk is a float
+	// (Gorilla) chunk. Otherwise it appends
 	// nothing and reports false: the caller reads the samples with
 	// Iterator. The chunks may hold samples outside the querier's range
 	// (a chunk is whole), and their Data is valid until the querier is
@@ -33,7 +36,9 @@ func (s *series) AppendChunks(dst []RawChunk) ([]RawChunk, bool, error) {
 	}
 	for i := range srcs {
 		c := &srcs[i]
-		if c.maxT > c.capT() || c.stones().Overlaps(c.minT, c.maxT) {
+		// A histogram chunk is not what a reader of stage03 chunks
+		// expects: it reads the series' samples instead.
+		if c.maxT > c.capT() || c.stones().Overlaps(c.minT, c.maxT) || c.ref.Encoding() != chunks.EncFloat {
 			return dst, false, nil
 		}
 	}

@@ -116,4 +116,29 @@ func TestAppendChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("with out-of-order chunks", 0, 400*Minute, 2)
+
+	// A histogram series hands out no chunks: a reader of stage03 chunks
+	// could not read them.
+	app = db.Appender(nil)
+	hl := lbls("hist")
+	for k := range 5 {
+		if _, err := app.AppendHistogram(0, hl, 320*Minute+int64(k)*Minute, testHist(0, k), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	q, err := db.Querier(0, 400*Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ss := q.Select(index.MustNewMatcher(index.MatchEqual, model.MetricName, "hist"))
+	if !ss.Next() {
+		t.Fatal("histogram series not selected")
+	}
+	if cs, ok, err := ss.At().(ChunkSeries).AppendChunks(nil); ok || len(cs) != 0 || err != nil {
+		t.Fatalf("histogram series: AppendChunks = %d chunks, %v, %v; want none, false", len(cs), ok, err)
+	}
 }
