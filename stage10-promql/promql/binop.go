@@ -45,9 +45,10 @@ func (ev *evaluator) binary(n *parser.BinaryExpr) (Matrix, error) {
 }
 
 // dropsName: arithmetic produces a new quantity, so the metric name no
-// longer describes it; a filtering comparison keeps it, a bool one does not.
+// longer describes it; a filtering comparison keeps it, a bool one does
+// not; a histogram trim (</, >/) keeps it, as a filter of observations.
 func dropsName(n *parser.BinaryExpr) bool {
-	return !n.Op.IsComparisonOperator() || n.ReturnBool
+	return !n.Op.IsComparisonOperator() && !isTrim(n.Op) || n.ReturnBool
 }
 
 func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, swap bool) (Matrix, error) {
@@ -55,7 +56,9 @@ func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, 
 		if points(floatsOnly(m)) > 0 {
 			ev.trimmed(n)
 		}
-		return nil, nil
+		if !hasHistograms(m) {
+			return nil, nil
+		}
 	}
 	mg := newMerger()
 	for _, s := range m {
@@ -70,6 +73,9 @@ func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, 
 			if n.Op.IsComparisonOperator() {
 				h = p.H
 			}
+			if swap && isTrim(n.Op) {
+				continue // float </ histogram: histBinop noted it
+			}
 			if n.ReturnBool && !keep && !isHistComparison(n.Op, lh, rh) {
 				continue // no result: histBinop noted why
 			}
@@ -77,8 +83,11 @@ func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, 
 				hs = append(hs, HPoint{T: p.T, H: h})
 			}
 		}
-		pts := s.Floats[:0]
-		for _, p := range s.Floats {
+		pts, in := s.Floats[:0], s.Floats
+		if isTrim(n.Op) {
+			pts, in = nil, nil // the trims keep no float (noted above)
+		}
+		for _, p := range in {
 			l, r := p.V, sc[ev.step(p.T)]
 			if swap {
 				l, r = r, l
@@ -409,7 +418,7 @@ func (ev *evaluator) resultMetric(l, r model.Labels, n *parser.BinaryExpr) (mode
 	vm := n.VectorMatching
 	drop := false
 	switch {
-	case !n.Op.IsComparisonOperator():
+	case !n.Op.IsComparisonOperator() && !isTrim(n.Op):
 		l = dropMetadata(l)
 	case n.ReturnBool:
 		l, drop = ev.nameless(l, false)

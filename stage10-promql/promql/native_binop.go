@@ -39,6 +39,8 @@ func (ev *evaluator) histBinop(n *parser.BinaryExpr, lf, rf float64, lh, rh *his
 			return 0, lh.Copy().Mul(rf).Compact(), true
 		case parser.DIV:
 			return 0, lh.Copy().Div(rf).Compact(), true
+		case parser.TRIM_UPPER, parser.TRIM_LOWER:
+			return 0, lh.Copy().TrimBuckets(rf, op == parser.TRIM_UPPER), true
 		}
 		return incompatible()
 	}

@@ -208,3 +208,14 @@ func TestEquivalentIgnoresEmptyBuckets(t *testing.T) {
 		t.Fatal("different counts equivalent")
 	}
 }
+
+func TestString(t *testing.T) {
+	h := &FloatHistogram{Schema: 0, ZeroThreshold: 0.001, ZeroCount: 2, Count: 20, Sum: 10,
+		PositiveSpans: []Span{{0, 2}}, PositiveBuckets: []float64{1, 2},
+		NegativeSpans: []Span{{0, 2}}, NegativeBuckets: []float64{1, 2}}
+	// Negative bucket 0 is [-1,-0.5), bucket 1 [-2,-1); positive 0 (0.5,1], 1 (1,2].
+	want := "{count:20, sum:10, [-2,-1):2, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1, (1,2]:2}"
+	if got := h.String(); got != want {
+		t.Errorf("String() = %s\nwant       %s", got, want)
+	}
+}

@@ -1,8 +1,10 @@
 package histogram
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Bucket is one bucket of a float histogram with its bounds: what a query
@@ -230,4 +232,42 @@ func (h *FloatHistogram) Buckets() []Bucket {
 		out = append(out, b)
 	}
 	return out
+}
+
+// String prints the bucket in interval notation with its count,
+// "(1,2]:3": a bracket for an inclusive bound, a parenthesis for an
+// exclusive one.
+func (b Bucket) String() string {
+	lo, up := "(", ")"
+	if b.LowerInclusive {
+		lo = "["
+	}
+	if b.UpperInclusive {
+		up = "]"
+	}
+	return fmt.Sprintf("%s%g,%g%s:%g", lo, b.Lower, b.Upper, up, b.Count)
+}
+
+// String prints the histogram as Prometheus does (count_values uses it
+// as a label value): "{count:20, sum:10, [-2,-1):2, [-0.001,0.001]:2,
+// (0.5,1]:1}", the populated buckets in increasing order.
+func (h *FloatHistogram) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{count:%g, sum:%g", h.Count, h.Sum)
+	neg := h.bucketsOf(false)
+	for i := len(neg) - 1; i >= 0; i-- {
+		if neg[i].Count != 0 {
+			b.WriteString(", " + neg[i].String())
+		}
+	}
+	if h.ZeroCount != 0 {
+		b.WriteString(", " + h.ZeroBucket().String())
+	}
+	for _, x := range h.bucketsOf(true) {
+		if x.Count != 0 {
+			b.WriteString(", " + x.String())
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
 }
