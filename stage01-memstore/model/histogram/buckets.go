@@ -3,8 +3,10 @@ package histogram
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Bucket is one bucket of a float histogram with its bounds: what a query
@@ -59,8 +61,33 @@ func Bound(idx, schema int32, custom []float64) float64 {
 		}
 		return math.Inf(1)
 	}
-	return math.Ldexp(math.Exp2(float64(frac)/float64(per)), int(whole))
+	return math.Ldexp(fractionalPowers()[schema][frac], int(whole))
 }
+
+// fractionalPowers[s][k] is 2^(k/2^s), correctly rounded: computed once
+// in 200-bit arithmetic (s square roots of 2, then k products), because
+// bucket bounds print as labels (count_values) and must be the same
+// floats on every platform, which math.Exp2 does not promise.
+// (Prometheus's own table is off by one unit in the last place for some
+// of them, so a few bounds print differently there.)
+var fractionalPowers = sync.OnceValue(func() [MaxSchema + 1][]float64 {
+	var out [MaxSchema + 1][]float64
+	const prec = 200
+	for s := 1; s <= MaxSchema; s++ {
+		root := new(big.Float).SetPrec(prec).SetInt64(2)
+		for range s {
+			root.Sqrt(root)
+		}
+		per := 1 << s
+		out[s] = make([]float64, per)
+		p := new(big.Float).SetPrec(prec).SetInt64(1)
+		for k := range per {
+			out[s][k], _ = p.Float64()
+			p.Mul(p, root)
+		}
+	}
+	return out
+})
 
 // side is one side's buckets as parallel, index-sorted slices: the form
 // the arithmetic works in, turned back into spans by spans().
