@@ -106,8 +106,8 @@ func closeFloat(a, b float64) bool {
 
 // TestHistogramArithmeticAgainstPrometheus checks stage01's histogram
 // arithmetic and estimates against Prometheus's own model/histogram and
-// promql on random histograms: Add, Sub (mixed schemas, zero thresholds
-// and custom bounds included), DetectReset, TrimBuckets, String,
+// promql on random histograms: Add, Sub, KahanAdd (mixed schemas, zero
+// thresholds and custom bounds included), DetectReset, TrimBuckets, String,
 // Quantile and Fraction.
 func TestHistogramArithmeticAgainstPrometheus(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 19))
@@ -130,6 +130,21 @@ func TestHistogramArithmeticAgainstPrometheus(t *testing.T) {
 			}
 			if !ours.Equivalent(fromProm(theirs), 1e-9) {
 				t.Fatalf("%s of\n%+v\n%+v\n= %+v\nPrometheus %+v", op, a, b, ours, theirs)
+			}
+		}
+		ours, theirs := a.Copy(), toProm(a)
+		c, _, err := ours.KahanAdd(b, nil)
+		pc, _, _, perr := theirs.KahanAdd(toProm(b), nil)
+		if (err != nil) != (perr != nil) {
+			t.Fatalf("KahanAdd: error %v, Prometheus %v", err, perr)
+		}
+		if err == nil {
+			c, _, _ = ours.KahanAdd(a, c)
+			pc, _, _, _ = theirs.KahanAdd(toProm(a), pc)
+			ours.Add(c)
+			theirs.Add(pc)
+			if !ours.Equivalent(fromProm(theirs), 1e-9) {
+				t.Fatalf("KahanAdd of\n%+v\n%+v\n= %+v\nPrometheus %+v", a, b, ours, theirs)
 			}
 		}
 		if got, want := b.DetectReset(a), toProm(b).DetectReset(toProm(a)); got != want {

@@ -369,35 +369,21 @@ func (hw *hwindow) instantValue(isRate bool) (float64, bool) {
 // sumHistograms is sum_over_time (or, with avg, avg_over_time) of the
 // window's histograms.
 func (hw *hwindow) sumHistograms(avg bool) *histogram.FloatHistogram {
-	var reset, notReset, reconciled bool
-	sum := hw.hs[0].H.Copy()
-	for i, p := range hw.hs {
-		switch p.H.CounterResetHint {
-		case histogram.CounterReset:
-			reset = true
-		case histogram.NotCounterReset:
-			notReset = true
-		}
-		if i == 0 {
-			continue
-		}
-		_, c, err := sum.Add(p.H)
-		if errors.Is(err, histogram.ErrMixedSchemas) {
-			hw.mixedSchemas()
-			return nil
-		}
-		reconciled = reconciled || c.BoundsReconciled
+	var acc histAcc
+	for _, p := range hw.hs {
+		acc.add(p.H, avg)
 	}
-	if reset && notReset {
+	if acc.mixExp {
+		hw.mixedSchemas()
+		return nil
+	}
+	if acc.reset && acc.notReset {
 		hw.warn("conflicting counter resets during histogram aggregation")
 	}
-	if reconciled {
+	if acc.reconciled {
 		hw.info("mismatched custom buckets were reconciled during aggregation")
 	}
-	if avg {
-		sum.Div(float64(len(hw.hs)))
-	}
-	return sum.Compact()
+	return acc.result(avg)
 }
 
 // changesOrResets is changes or resets over samples of both kinds in

@@ -219,3 +219,26 @@ func TestString(t *testing.T) {
 		t.Errorf("String() = %s\nwant       %s", got, want)
 	}
 }
+
+func TestKahanAddKeepsSmallTerms(t *testing.T) {
+	// 1e100 + 3.1 - 1e100: a plain sum loses the 3.1, a compensated one not.
+	mk := func(sum, b float64) *FloatHistogram {
+		return fh(0, 0, 0, 1, sum, []Span{{0, 1}}, []float64{b})
+	}
+	plain := mk(1e100, 1e100)
+	plain.Add(mk(3.1, 3))
+	plain.Add(mk(-1e100, -1e100))
+	if plain.Sum == 3.1 {
+		t.Fatal("the plain sum kept the small term: the test shows nothing")
+	}
+	sum := mk(1e100, 1e100)
+	c, _, err := sum.KahanAdd(mk(3.1, 3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ = sum.KahanAdd(mk(-1e100, -1e100), c)
+	sum.Add(c)
+	if sum.Sum != 3.1 || sum.Count != 3 || sum.PositiveBuckets[0] != 3 {
+		t.Fatalf("compensated sum %+v", sum)
+	}
+}
