@@ -62,6 +62,7 @@ func (ev *evaluator) aggregateMixed(n *parser.AggregateExpr, m Matrix, param []f
 		return ev.limitMixed(n, m, param)
 	case parser.SUM, parser.AVG:
 		return ev.sumMixed(n, m)
+	case parser.COUNT_VALUES: // a histogram counts by its printed form
 	default:
 		ev.annos.add(info(pos, "ignored histogram in %s aggregation", n.Op.String()))
 		m = floatsOnly(m)

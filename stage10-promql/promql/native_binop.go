@@ -70,7 +70,7 @@ func (ev *evaluator) histBinop(n *parser.BinaryExpr, lf, rf float64, lh, rh *his
 		}
 		return 0, res.Compact(), true
 	case parser.EQLC, parser.NEQ:
-		eq := lh.Equivalent(rh, 0) && lh.CounterResetHint == rh.CounterResetHint
+		eq := lh.Equivalent(rh, 0) // the hints are no part of the value
 		return 0, lh, eq == (op == parser.EQLC)
 	}
 	return incompatible()
