@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
 )
 
@@ -44,22 +45,49 @@ func (ev *evaluator) binary(n *parser.BinaryExpr) (Matrix, error) {
 }
 
 // dropsName: arithmetic produces a new quantity, so the metric name no
-// longer describes it; a filtering comparison keeps it, a bool one does not.
+// longer describes it; a filtering comparison keeps it, a bool one does
+// not; a histogram trim (</, >/) keeps it, as a filter of observations.
 func dropsName(n *parser.BinaryExpr) bool {
-	return !n.Op.IsComparisonOperator() || n.ReturnBool
+	return !n.Op.IsComparisonOperator() && !isTrim(n.Op) || n.ReturnBool
 }
 
 func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, swap bool) (Matrix, error) {
 	if isTrim(n.Op) {
-		if points(m) > 0 {
+		if points(floatsOnly(m)) > 0 {
 			ev.trimmed(n)
 		}
-		return nil, nil
+		if !hasHistograms(m) {
+			return nil, nil
+		}
 	}
 	mg := newMerger()
 	for _, s := range m {
-		pts := s.Floats[:0]
-		for _, p := range s.Floats {
+		var hs []HPoint
+		for _, p := range s.Histograms {
+			sv := sc[ev.step(p.T)]
+			lf, rf, lh, rh := 0.0, sv, p.H, (*histogram.FloatHistogram)(nil)
+			if swap {
+				lf, rf, lh, rh = rf, lf, rh, lh
+			}
+			_, h, keep := ev.histBinop(n, lf, rf, lh, rh)
+			if n.Op.IsComparisonOperator() {
+				h = p.H
+			}
+			if swap && isTrim(n.Op) {
+				continue // float </ histogram: histBinop noted it
+			}
+			if n.ReturnBool && !keep && !isHistComparison(n.Op, lh, rh) {
+				continue // no result: histBinop noted why
+			}
+			if keep && !n.ReturnBool {
+				hs = append(hs, HPoint{T: p.T, H: h})
+			}
+		}
+		pts, in := s.Floats[:0], s.Floats
+		if isTrim(n.Op) {
+			pts, in = nil, nil // the trims keep no float (noted above)
+		}
+		for _, p := range in {
 			l, r := p.V, sc[ev.step(p.T)]
 			if swap {
 				l, r = r, l
@@ -79,7 +107,7 @@ func (ev *evaluator) vectorScalar(n *parser.BinaryExpr, m Matrix, sc []float64, 
 		if dropsName(n) {
 			l, drop = ev.nameless(l, drop)
 		}
-		if err := mg.add(l, drop, pts); err != nil {
+		if err := mg.addMixed(l, drop, pts, hs); err != nil {
 			return nil, err
 		}
 	}
@@ -151,6 +179,7 @@ func promString(l model.Labels) string {
 type entry struct {
 	idx int32
 	v   float64
+	h   *histogram.FloatHistogram // a histogram sample (v unused); nil for a float
 }
 
 // byStep transposes a Matrix into the samples present at each step. One
@@ -163,7 +192,10 @@ func (ev *evaluator) byStep(m Matrix) [][]entry {
 		for _, p := range s.Floats {
 			counts[ev.step(p.T)]++
 		}
-		total += len(s.Floats)
+		for _, p := range s.Histograms {
+			counts[ev.step(p.T)]++
+		}
+		total += len(s.Floats) + len(s.Histograms)
 	}
 	backing := make([]entry, total)
 	steps := make([][]entry, ev.steps)
@@ -175,7 +207,11 @@ func (ev *evaluator) byStep(m Matrix) [][]entry {
 	for i, s := range m {
 		for _, p := range s.Floats {
 			k := ev.step(p.T)
-			steps[k] = append(steps[k], entry{int32(i), p.V})
+			steps[k] = append(steps[k], entry{idx: int32(i), v: p.V})
+		}
+		for _, p := range s.Histograms {
+			k := ev.step(p.T)
+			steps[k] = append(steps[k], entry{idx: int32(i), h: p.H})
 		}
 	}
 	return steps
@@ -212,10 +248,24 @@ func (o *stepOut) add(i int, t int64, v float64) bool {
 	return true
 }
 
+// addH appends a histogram sample; false if the series already has a
+// sample at t.
+func (o *stepOut) addH(i int, t int64, h *histogram.FloatHistogram) bool {
+	s := &o.series[i]
+	if n := len(s.Histograms); n > 0 && s.Histograms[n-1].T == t {
+		return false
+	}
+	if n := len(s.Floats); n > 0 && s.Floats[n-1].T == t {
+		return false
+	}
+	s.Histograms = append(s.Histograms, HPoint{T: t, H: h})
+	return true
+}
+
 func (o *stepOut) matrix() Matrix {
 	out := o.series[:0]
 	for _, s := range o.series {
-		if len(s.Floats) > 0 {
+		if len(s.Floats) > 0 || len(s.Histograms) > 0 {
 			out = append(out, s)
 		}
 	}
@@ -247,7 +297,7 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 	var t int64
 	// apply computes one result sample of the pair (li, ri); -1 stands for
 	// the fill value fv of a series without a match.
-	apply := func(li, ri int32, lv, rv float64, sig string) error {
+	apply := func(li, ri int32, lv, rv float64, lh, rh *histogram.FloatHistogram, sig string) error {
 		if vm.Card == parser.CardOneToOne {
 			if matched[sig] {
 				return errorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
@@ -256,13 +306,26 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 		matched[sig] = true
 		if swapped {
 			lv, rv = rv, lv
+			lh, rh = rh, lh
 		}
-		if isTrim(n.Op) {
-			ev.trimmed(n)
+		var v float64
+		var h *histogram.FloatHistogram
+		var keep bool
+		if lh == nil && rh == nil {
+			if isTrim(n.Op) {
+				ev.trimmed(n)
+			}
+			v, keep = binop(n.Op, lv, rv)
+		} else {
+			var ok bool
+			v, h, ok = ev.histBinop(n, lv, rv, lh, rh)
+			if !ok && (h == nil && !n.Op.IsComparisonOperator() || !isHistComparison(n.Op, lh, rh)) {
+				return nil // no result: histBinop noted why
+			}
+			keep = ok
 		}
-		v, keep := binop(n.Op, lv, rv)
 		if n.ReturnBool {
-			v, keep = boolValue(keep), true
+			v, keep, h = boolValue(keep), true, nil
 		}
 		if !keep {
 			return nil
@@ -286,7 +349,13 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 			out.series[oi].DropName = drop
 			pairOut[key] = oi
 		}
-		if !out.add(oi, t, v) {
+		added := false
+		if h != nil {
+			added = out.addH(oi, t, h)
+		} else {
+			added = out.add(oi, t, v)
+		}
+		if !added {
 			return errorf("multiple matches for labels: grouping labels must ensure unique matches")
 		}
 		return nil
@@ -318,9 +387,9 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 			var err error
 			switch {
 			case ok:
-				err = apply(l.idx, r.idx, l.v, r.v, sig)
+				err = apply(l.idx, r.idx, l.v, r.v, l.h, r.h, sig)
 			case fillR != nil:
-				err = apply(l.idx, -1, l.v, *fillR, sig)
+				err = apply(l.idx, -1, l.v, *fillR, l.h, nil, sig)
 			}
 			if err != nil {
 				return nil, err
@@ -329,7 +398,7 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 		if fillL != nil {
 			for _, r := range rsteps[i] {
 				if sig := rsig[r.idx]; !matched[sig] {
-					if err := apply(-1, r.idx, *fillL, r.v, sig); err != nil {
+					if err := apply(-1, r.idx, *fillL, r.v, nil, r.h, sig); err != nil {
 						return nil, err
 					}
 				}
@@ -349,7 +418,7 @@ func (ev *evaluator) resultMetric(l, r model.Labels, n *parser.BinaryExpr) (mode
 	vm := n.VectorMatching
 	drop := false
 	switch {
-	case !n.Op.IsComparisonOperator():
+	case !n.Op.IsComparisonOperator() && !isTrim(n.Op):
 		l = dropMetadata(l)
 	case n.ReturnBool:
 		l, drop = ev.nameless(l, false)
@@ -401,25 +470,24 @@ func (ev *evaluator) setOp(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error
 			}
 			for _, l := range lsteps[i] {
 				if present[lsig[l.idx]] == (n.Op == parser.LAND) {
-					out[l.idx].Floats = append(out[l.idx].Floats, Point{T: t, V: l.v})
+					out[l.idx].append(t, l)
 				}
 			}
 		case parser.LOR:
 			for _, l := range lsteps[i] {
 				present[lsig[l.idx]] = true
-				out[l.idx].Floats = append(out[l.idx].Floats, Point{T: t, V: l.v})
+				out[l.idx].append(t, l)
 			}
 			for _, r := range rsteps[i] {
 				if !present[rsig[r.idx]] {
-					k := len(lhs) + int(r.idx)
-					out[k].Floats = append(out[k].Floats, Point{T: t, V: r.v})
+					out[len(lhs)+int(r.idx)].append(t, r)
 				}
 			}
 		}
 	}
 	mg := newMerger()
 	for _, s := range out {
-		if err := mg.add(s.Metric, s.DropName, s.Floats); err != nil {
+		if err := mg.addMixed(s.Metric, s.DropName, s.Floats, s.Histograms); err != nil {
 			return nil, err
 		}
 	}

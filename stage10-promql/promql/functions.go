@@ -319,10 +319,12 @@ func (ev *evaluator) dateCall(c *parser.Call) (Matrix, error) {
 		}
 		return float64(t.Year())
 	}
-	for _, s := range m {
+	for k := range m {
+		s := &m[k]
 		for j := range s.Floats {
 			s.Floats[j].V = f(s.Floats[j].V)
 		}
+		s.Histograms = nil // the date functions read floats only
 	}
 	return ev.relabel(m, ev.drop)
 }
@@ -469,6 +471,9 @@ func (ev *evaluator) absent(c *parser.Call) (Matrix, error) {
 		for _, p := range s.Floats {
 			present[ev.step(p.T)] = true
 		}
+		for _, p := range s.Histograms {
+			present[ev.step(p.T)] = true
+		}
 	}
 	return ev.onesWhere(present, false, absentLabels(c.Args[0])), nil
 }
@@ -485,6 +490,10 @@ func (ev *evaluator) absentOverTime(c *parser.Call) (Matrix, error) {
 	for _, s := range r.series {
 		for i := 0; i < ev.steps; i++ {
 			if lo, hi := r.window(s.samples, i, 0); lo < hi {
+				present[i] = true
+			}
+			end := r.ref.at(i)
+			if len(windowHists(s.hists, end-r.rng, end, false)) > 0 {
 				present[i] = true
 			}
 		}

@@ -255,3 +255,18 @@ func FormatHistogram(h *histogram.FloatHistogram) string {
 	b.WriteString("}}")
 	return b.String()
 }
+
+// unknownResets is a subquery's histograms with "reset" and "not a
+// reset" hints made unknown, as Prometheus does: the subquery's steps may
+// skip samples (missing a reset) or repeat one (seeing a reset twice), so
+// functions over it detect resets from the counts, as for floats.
+func unknownResets(hs []HPoint) []HPoint {
+	for i, p := range hs {
+		if h := p.H.CounterResetHint; h == histogram.CounterReset || h == histogram.NotCounterReset {
+			c := *p.H // the buckets are shared, only the hint changes
+			c.CounterResetHint = histogram.UnknownCounterReset
+			hs[i].H = &c
+		}
+	}
+	return hs
+}

@@ -62,6 +62,7 @@ func (ev *evaluator) aggregateMixed(n *parser.AggregateExpr, m Matrix, param []f
 		return ev.limitMixed(n, m, param)
 	case parser.SUM, parser.AVG:
 		return ev.sumMixed(n, m)
+	case parser.COUNT_VALUES: // a histogram counts by its printed form
 	default:
 		ev.annos.add(info(pos, "ignored histogram in %s aggregation", n.Op.String()))
 		m = floatsOnly(m)
@@ -124,19 +125,22 @@ func (ev *evaluator) limitMixed(n *parser.AggregateExpr, m Matrix, param []float
 	return chosen, nil
 }
 
-// histAcc sums one group's histograms at one step.
+// histAcc sums one group's histograms (at one step, or over a window):
+// compensated (KahanAdd), and for a mean, as Prometheus does, the sum
+// divided at the end unless it would overflow, in which case the mean
+// goes on incrementally from there.
 type histAcc struct {
-	h                  *histogram.FloatHistogram
+	sum, c, mean       *histogram.FloatHistogram
 	n                  float64
+	incremental        bool
 	floats             bool // the group has floats at this step too
 	broken             bool // incompatible schemas: no result
 	reset, notReset    bool // counter reset hints seen
 	reconciled, mixExp bool
 }
 
-// add adds h (not changed) into the accumulator; name is the metric the
-// histogram came from, for the annotation when schemas cannot mix.
-func (a *histAcc) add(h *histogram.FloatHistogram) {
+// add adds h (not changed) into the accumulator, for a mean with avg.
+func (a *histAcc) add(h *histogram.FloatHistogram, avg bool) {
 	switch h.CounterResetHint {
 	case histogram.CounterReset:
 		a.reset = true
@@ -147,16 +151,70 @@ func (a *histAcc) add(h *histogram.FloatHistogram) {
 	if a.broken {
 		return
 	}
-	if a.h == nil {
-		a.h = h.Copy()
+	if a.sum == nil {
+		a.sum = h.Copy()
 		return
 	}
-	_, c, err := a.h.Add(h)
+	var r histogram.Combined
+	var err error
+	switch {
+	case !avg:
+		a.c, r, err = a.sum.KahanAdd(h, a.c)
+	case !a.incremental:
+		sum := a.sum.Copy()
+		var c *histogram.FloatHistogram
+		if a.c != nil {
+			c = a.c.Copy()
+		}
+		c, r, err = sum.KahanAdd(h, c)
+		if err == nil && !sum.HasOverflow() {
+			a.sum, a.c = sum, c
+			break
+		}
+		if err != nil {
+			break
+		}
+		a.incremental = true
+		a.mean = a.sum.Copy().Div(a.n - 1)
+		if a.c != nil {
+			a.c.Div(a.n - 1)
+		}
+		fallthrough
+	default:
+		q := (a.n - 1) / a.n
+		if a.c != nil {
+			a.c.Mul(q)
+		}
+		a.c, r, err = a.mean.Mul(q).KahanAdd(h.Copy().Div(a.n), a.c)
+	}
 	if errors.Is(err, histogram.ErrMixedSchemas) {
 		a.broken, a.mixExp = true, true
 		return
 	}
-	a.reconciled = a.reconciled || c.BoundsReconciled
+	a.reconciled = a.reconciled || r.BoundsReconciled
+}
+
+// result is the sum, or with avg the mean, nil if the histograms could
+// not be added up.
+func (a *histAcc) result(avg bool) *histogram.FloatHistogram {
+	if a.broken || a.sum == nil {
+		return nil
+	}
+	switch {
+	case avg && a.incremental:
+		if a.c != nil {
+			a.mean.Add(a.c)
+		}
+		return a.mean.Compact()
+	case avg:
+		a.sum.Div(a.n)
+		if a.c != nil {
+			a.sum.Add(a.c.Div(a.n))
+		}
+	case a.c != nil:
+		a.sum.Add(a.c)
+	}
+	return a.sum.Compact()
 }
 
 // sumMixed is sum or avg where some inputs are histograms: the floats
@@ -188,7 +246,7 @@ func (ev *evaluator) sumMixed(n *parser.AggregateExpr, m Matrix) (Matrix, error)
 			}
 			a := accs[k]
 			wasBroken := a.broken
-			a.add(p.H)
+			a.add(p.H, n.Op == parser.AVG)
 			if a.broken && !wasBroken {
 				ev.annos.add(warning(pos, "vector contains a mix of histograms with exponential and custom buckets schemas for metric name %q", s.Metric.Get(model.MetricName)))
 			}
@@ -236,14 +294,9 @@ func (ev *evaluator) sumMixed(n *parser.AggregateExpr, m Matrix) (Matrix, error)
 			if a.reset && a.notReset {
 				ev.annos.add(warning(pos, "conflicting counter resets during histogram aggregation"))
 			}
-			if a.broken {
-				continue
+			if h := a.result(n.Op == parser.AVG); h != nil {
+				hs = append(hs, HPoint{T: ev.ts(i), H: h})
 			}
-			h := a.h
-			if n.Op == parser.AVG {
-				h.Div(a.n)
-			}
-			hs = append(hs, HPoint{T: ev.ts(i), H: h.Compact()})
 		}
 		if len(kept) > 0 || len(hs) > 0 {
 			out = append(out, Series{Metric: l, Floats: kept, Histograms: hs, DropName: gr.dropName[g]})

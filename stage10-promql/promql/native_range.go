@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
@@ -18,6 +19,9 @@ type hwindow struct {
 	pos    parser.PosRange
 	ev     *evaluator
 	result *histogram.FloatHistogram // set by a function whose result is a histogram
+	// anchored, smoothed: the selector's modifier; the windows then
+	// reach beyond (start, end] (rangeEval.extend).
+	anchored, smoothed bool
 }
 
 func (hw *hwindow) warn(format string, a ...any) { hw.ev.annos.add(warning(hw.pos, format, a...)) }
@@ -58,10 +62,12 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 	name := c.Func.Name
 	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn}
 	arg := c.Args[rf.matrix]
+	var anchored, smoothed bool
 	if ms, ok := parser.UnwrapParens(arg).(*parser.MatrixSelector); ok {
 		if err := re.extend(name, ms.VectorSelector); err != nil {
 			return nil, err
 		}
+		anchored, smoothed = ms.VectorSelector.Anchored, ms.VectorSelector.Smoothed
 	}
 	base := *ev.held
 	r, err := ev.rangeArg(arg)
@@ -77,16 +83,13 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 		}
 		var pts []Point
 		var hps []HPoint
-		hw := &hwindow{name: s.labels.Name(), pos: pos, ev: ev}
+		hw := &hwindow{name: s.labels.Name(), pos: pos, ev: ev, anchored: anchored, smoothed: smoothed}
 		for i := 0; i < ev.steps; i++ {
 			end := r.ref.at(i)
 			start := end - r.rng
 			lo, hi := windowBounds(s.samples, start-re.extLeft, end+re.extRight)
 			win := s.samples[lo:hi]
-			var hs []HPoint
-			if !r.extended {
-				hs = windowHists(s.hists, start, end, false)
-			}
+			hs := windowHists(s.hists, start-re.extLeft, end+re.extRight, false)
 			if len(win) == 0 && len(hs) == 0 {
 				continue
 			}
@@ -153,7 +156,12 @@ func (ev *evaluator) mixedRangeValue(name string, fn func(*window) (float64, boo
 			hw.mixedWarning()
 			return 0, false
 		}
-		h := hw.histogramRate(name != "delta", name == "rate", rng)
+		var h *histogram.FloatHistogram
+		if hw.anchored || hw.smoothed {
+			h = hw.extendedRate(name != "delta", name == "rate", rng)
+		} else {
+			h = hw.histogramRate(name != "delta", name == "rate", rng)
+		}
 		if h == nil {
 			return 0, false
 		}
@@ -206,6 +214,9 @@ func (ev *evaluator) mixedRangeValue(name string, fn func(*window) (float64, boo
 	case "present_over_time":
 		return 1, true
 	case "changes", "resets":
+		if hw.anchored && !hw.anchor() {
+			return 0, false
+		}
 		return hw.changesOrResets(name == "resets"), true
 	}
 	// The float-only functions: histograms are ignored.
@@ -369,35 +380,21 @@ func (hw *hwindow) instantValue(isRate bool) (float64, bool) {
 // sumHistograms is sum_over_time (or, with avg, avg_over_time) of the
 // window's histograms.
 func (hw *hwindow) sumHistograms(avg bool) *histogram.FloatHistogram {
-	var reset, notReset, reconciled bool
-	sum := hw.hs[0].H.Copy()
-	for i, p := range hw.hs {
-		switch p.H.CounterResetHint {
-		case histogram.CounterReset:
-			reset = true
-		case histogram.NotCounterReset:
-			notReset = true
-		}
-		if i == 0 {
-			continue
-		}
-		_, c, err := sum.Add(p.H)
-		if errors.Is(err, histogram.ErrMixedSchemas) {
-			hw.mixedSchemas()
-			return nil
-		}
-		reconciled = reconciled || c.BoundsReconciled
+	var acc histAcc
+	for _, p := range hw.hs {
+		acc.add(p.H, avg)
 	}
-	if reset && notReset {
+	if acc.mixExp {
+		hw.mixedSchemas()
+		return nil
+	}
+	if acc.reset && acc.notReset {
 		hw.warn("conflicting counter resets during histogram aggregation")
 	}
-	if reconciled {
+	if acc.reconciled {
 		hw.info("mismatched custom buckets were reconciled during aggregation")
 	}
-	if avg {
-		sum.Div(float64(len(hw.hs)))
-	}
-	return sum.Compact()
+	return acc.result(avg)
 }
 
 // changesOrResets is changes or resets over samples of both kinds in
@@ -442,4 +439,165 @@ func (hw *hwindow) changesOrResets(resets bool) float64 {
 		first, prevV, prevH = false, v, h
 	}
 	return float64(n)
+}
+
+// anchor cuts an anchored window's samples to start at the last one (of
+// either kind) at or before the window's start, the others before it
+// dropped; false if no sample lies after the start.
+func (hw *hwindow) anchor() bool {
+	start := hw.w.start
+	f := sort.Search(len(hw.w.pts), func(i int) bool { return hw.w.pts[i].T > start }) - 1
+	h := sort.Search(len(hw.hs), func(i int) bool { return hw.hs[i].T > start }) - 1
+	if f+1 >= len(hw.w.pts) && h+1 >= len(hw.hs) {
+		return false
+	}
+	switch {
+	case f < 0 && h < 0:
+	case h < 0 || (f >= 0 && hw.w.pts[f].T >= hw.hs[h].T):
+		hw.w.pts, hw.hs = hw.w.pts[f:], hw.hs[h+1:]
+	default:
+		hw.w.pts, hw.hs = hw.w.pts[f+1:], hw.hs[h:]
+	}
+	return true
+}
+
+// interpolateHistograms is the histogram between (t1, h1) and (t2, h2)
+// at t, linearly; a counter that reset between them is taken to have
+// restarted from zero at t1.
+func (hw *hwindow) interpolate(h1 *histogram.FloatHistogram, t1 int64, h2 *histogram.FloatHistogram, t2, t int64, isCounter bool) (*histogram.FloatHistogram, error) {
+	switch t {
+	case t1:
+		return h1.Copy(), nil
+	case t2:
+		return h2.Copy(), nil
+	}
+	f := float64(t-t1) / float64(t2-t1)
+	if isCounter && h2.DetectReset(h1) {
+		return h2.Copy().Mul(f), nil
+	}
+	res := h2.Copy()
+	_, c, err := res.Sub(h1)
+	if err != nil {
+		return nil, err
+	}
+	if c.BoundsReconciled {
+		hw.info("mismatched custom buckets were reconciled during subtraction")
+	}
+	res.Mul(f)
+	if _, c, err = res.Add(h1); err != nil {
+		return nil, err
+	}
+	if c.BoundsReconciled {
+		hw.info("mismatched custom buckets were reconciled during addition")
+	}
+	return res, nil
+}
+
+// combine adds (sign 1) or subtracts o into h, noting what Prometheus
+// notes; false if the layouts cannot meet.
+func (hw *hwindow) combine(h, o *histogram.FloatHistogram, sign float64) bool {
+	var c histogram.Combined
+	var err error
+	what := "addition"
+	if sign > 0 {
+		_, c, err = h.Add(o)
+	} else {
+		what = "subtraction"
+		_, c, err = h.Sub(o)
+	}
+	if err != nil {
+		hw.mixedSchemas()
+		return false
+	}
+	if c.BoundsReconciled {
+		hw.info("mismatched custom buckets were reconciled during %s", what)
+	}
+	return true
+}
+
+// extendedRate is rate, increase or delta over an anchored or smoothed
+// window of histograms: no extrapolation, but the value at each edge (the
+// sample at or before the start when anchored; interpolated at the start
+// and the end when smoothed), the right less the left, plus what each
+// counter reset in between lost.
+func (hw *hwindow) extendedRate(isCounter, isRate bool, rng int64) *histogram.FloatHistogram {
+	h := hw.hs
+	start, end := hw.w.start, hw.w.end
+	last := len(h) - 1
+	first := max(0, sort.Search(last, func(i int) bool { return h[i].T > start })-1)
+	if hw.smoothed {
+		last = sort.Search(last, func(i int) bool { return h[i].T >= end })
+	}
+	if h[last].T <= start || (hw.smoothed && h[first].T > end) {
+		return nil
+	}
+	custom := h[first].H.UsesCustomBuckets()
+	for _, p := range h[first : last+1] {
+		if p.H.UsesCustomBuckets() != custom {
+			hw.mixedSchemas()
+			return nil
+		}
+		if isCounter && p.H.CounterResetHint == histogram.GaugeType {
+			hw.warn("this native histogram metric is not a counter: %q", hw.name)
+		}
+	}
+	left := h[first].H.Copy()
+	var err error
+	if hw.smoothed && h[first].T < start {
+		if left, err = hw.interpolate(h[first].H, h[first].T, h[first+1].H, h[first+1].T, start, isCounter); err != nil {
+			hw.mixedSchemas()
+			return nil
+		}
+	}
+	right := h[last].H.Copy()
+	if hw.smoothed && last > 0 && h[last].T > end {
+		if right, err = hw.interpolate(h[last-1].H, h[last-1].T, h[last].H, h[last].T, end, isCounter); err != nil {
+			hw.mixedSchemas()
+			return nil
+		}
+	}
+	if !isCounter && (left.CounterResetHint != histogram.GaugeType || right.CounterResetHint != histogram.GaugeType) {
+		hw.warn("this native histogram metric is not a gauge: %q", hw.name)
+	}
+	res := right.Copy()
+	if !hw.combine(res, left, -1) {
+		return nil
+	}
+	if isCounter {
+		// The samples strictly between the edges, each compared with the
+		// one before; the right edge with the last of them.
+		from, prev := first+1, left
+		if hw.smoothed && h[first].T < start && h[first+1].H.DetectReset(h[first].H) {
+			// The left edge's interpolation already spans this reset.
+			prev, from = h[first+1].H, from+1
+		}
+		to := last - 1
+		if from <= to+1 {
+			var corr *histogram.FloatHistogram
+			add := func(x *histogram.FloatHistogram) bool {
+				if corr == nil {
+					corr = x.Copy()
+					return true
+				}
+				return hw.combine(corr, x, 1)
+			}
+			for _, p := range h[from : to+1] {
+				if p.H.DetectReset(prev) && !add(prev) {
+					return nil
+				}
+				prev = p.H
+			}
+			if right.DetectReset(prev) && !add(prev) {
+				return nil
+			}
+			if corr != nil && !hw.combine(res, corr, 1) {
+				return nil
+			}
+		}
+	}
+	if isRate {
+		res.Div(float64(rng) / 1000)
+	}
+	res.CounterResetHint = histogram.GaugeType
+	return res.Compact()
 }

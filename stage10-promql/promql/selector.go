@@ -367,7 +367,7 @@ func (ev *evaluator) subquery(sq *parser.SubqueryExpr) (*rangeInput, error) {
 	// them) until the caller's evalVector lets them go.
 	r.series = make([]rawSeries, len(m))
 	for i, s := range m {
-		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats, hists: s.Histograms, dropName: s.DropName}
+		r.series[i] = rawSeries{labels: s.Metric, samples: s.Floats, hists: unknownResets(s.Histograms), dropName: s.DropName}
 	}
 	return r, nil
 }

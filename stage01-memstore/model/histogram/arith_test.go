@@ -208,3 +208,37 @@ func TestEquivalentIgnoresEmptyBuckets(t *testing.T) {
 		t.Fatal("different counts equivalent")
 	}
 }
+
+func TestString(t *testing.T) {
+	h := &FloatHistogram{Schema: 0, ZeroThreshold: 0.001, ZeroCount: 2, Count: 20, Sum: 10,
+		PositiveSpans: []Span{{0, 2}}, PositiveBuckets: []float64{1, 2},
+		NegativeSpans: []Span{{0, 2}}, NegativeBuckets: []float64{1, 2}}
+	// Negative bucket 0 is [-1,-0.5), bucket 1 [-2,-1); positive 0 (0.5,1], 1 (1,2].
+	want := "{count:20, sum:10, [-2,-1):2, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1, (1,2]:2}"
+	if got := h.String(); got != want {
+		t.Errorf("String() = %s\nwant       %s", got, want)
+	}
+}
+
+func TestKahanAddKeepsSmallTerms(t *testing.T) {
+	// 1e100 + 3.1 - 1e100: a plain sum loses the 3.1, a compensated one not.
+	mk := func(sum, b float64) *FloatHistogram {
+		return fh(0, 0, 0, 1, sum, []Span{{0, 1}}, []float64{b})
+	}
+	plain := mk(1e100, 1e100)
+	plain.Add(mk(3.1, 3))
+	plain.Add(mk(-1e100, -1e100))
+	if plain.Sum == 3.1 {
+		t.Fatal("the plain sum kept the small term: the test shows nothing")
+	}
+	sum := mk(1e100, 1e100)
+	c, _, err := sum.KahanAdd(mk(3.1, 3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ = sum.KahanAdd(mk(-1e100, -1e100), c)
+	sum.Add(c)
+	if sum.Sum != 3.1 || sum.Count != 3 || sum.PositiveBuckets[0] != 3 {
+		t.Fatalf("compensated sum %+v", sum)
+	}
+}

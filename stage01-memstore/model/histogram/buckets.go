@@ -1,8 +1,12 @@
 package histogram
 
 import (
+	"fmt"
 	"math"
+	"math/big"
 	"slices"
+	"strings"
+	"sync"
 )
 
 // Bucket is one bucket of a float histogram with its bounds: what a query
@@ -57,8 +61,33 @@ func Bound(idx, schema int32, custom []float64) float64 {
 		}
 		return math.Inf(1)
 	}
-	return math.Ldexp(math.Exp2(float64(frac)/float64(per)), int(whole))
+	return math.Ldexp(fractionalPowers()[schema][frac], int(whole))
 }
+
+// fractionalPowers[s][k] is 2^(k/2^s), correctly rounded: computed once
+// in 200-bit arithmetic (s square roots of 2, then k products), because
+// bucket bounds print as labels (count_values) and must be the same
+// floats on every platform, which math.Exp2 does not promise.
+// (Prometheus's own table is off by one unit in the last place for some
+// of them, so a few bounds print differently there.)
+var fractionalPowers = sync.OnceValue(func() [MaxSchema + 1][]float64 {
+	var out [MaxSchema + 1][]float64
+	const prec = 200
+	for s := 1; s <= MaxSchema; s++ {
+		root := new(big.Float).SetPrec(prec).SetInt64(2)
+		for range s {
+			root.Sqrt(root)
+		}
+		per := 1 << s
+		out[s] = make([]float64, per)
+		p := new(big.Float).SetPrec(prec).SetInt64(1)
+		for k := range per {
+			out[s][k], _ = p.Float64()
+			p.Mul(p, root)
+		}
+	}
+	return out
+})
 
 // side is one side's buckets as parallel, index-sorted slices: the form
 // the arithmetic works in, turned back into spans by spans().
@@ -230,4 +259,42 @@ func (h *FloatHistogram) Buckets() []Bucket {
 		out = append(out, b)
 	}
 	return out
+}
+
+// String prints the bucket in interval notation with its count,
+// "(1,2]:3": a bracket for an inclusive bound, a parenthesis for an
+// exclusive one.
+func (b Bucket) String() string {
+	lo, up := "(", ")"
+	if b.LowerInclusive {
+		lo = "["
+	}
+	if b.UpperInclusive {
+		up = "]"
+	}
+	return fmt.Sprintf("%s%g,%g%s:%g", lo, b.Lower, b.Upper, up, b.Count)
+}
+
+// String prints the histogram as Prometheus does (count_values uses it
+// as a label value): "{count:20, sum:10, [-2,-1):2, [-0.001,0.001]:2,
+// (0.5,1]:1}", the populated buckets in increasing order.
+func (h *FloatHistogram) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{count:%g, sum:%g", h.Count, h.Sum)
+	neg := h.bucketsOf(false)
+	for i := len(neg) - 1; i >= 0; i-- {
+		if neg[i].Count != 0 {
+			b.WriteString(", " + neg[i].String())
+		}
+	}
+	if h.ZeroCount != 0 {
+		b.WriteString(", " + h.ZeroBucket().String())
+	}
+	for _, x := range h.bucketsOf(true) {
+		if x.Count != 0 {
+			b.WriteString(", " + x.String())
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
 }

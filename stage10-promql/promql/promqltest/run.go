@@ -177,6 +177,7 @@ func (r *runner) load(c *loadCmd) error {
 			continue
 		}
 		hasHist := false
+		var hints chunkHints
 		for k, v := range s.values {
 			if v.missing {
 				continue
@@ -184,11 +185,12 @@ func (r *runner) load(c *loadCmd) error {
 			t, st := int64(k)*c.interval.Milliseconds(), int64(0)
 			if v.h != nil {
 				hasHist = true
-				if err := r.st.AppendHistogram(s.labels, t, v.h); err != nil {
+				if err := r.st.AppendHistogram(s.labels, t, hints.next(v.h)); err != nil {
 					return err
 				}
 				continue
 			}
+			hints.float()
 			if k < len(s.st) && !s.st[k].missing {
 				st = t + int64(s.st[k].v) // an offset from the sample's time
 			}
@@ -232,6 +234,44 @@ func (r *runner) load(c *loadCmd) error {
 		}
 	}
 	return nil
+}
+
+// chunkHints gives appended histograms the counter reset hints that
+// Prometheus's TSDB hands back when they are read: a histogram starting a
+// chunk has an unknown hint (the chunk before may be gone, or come from
+// elsewhere), the others in the chunk "not a reset". A chunk starts at
+// the series' first histogram, after a float, at a counter reset (or a
+// histogram that says it is one), when the bucket layout changes
+// (schema, zero threshold, custom bounds), and every 120 samples. Gauge
+// histograms keep their hint.
+type chunkHints struct {
+	prev *histogram.FloatHistogram
+	n    int
+}
+
+// chunkSamples is how many samples a chunk holds at most.
+const chunkSamples = 120
+
+func (c *chunkHints) float() { c.prev, c.n = nil, 0 }
+
+func (c *chunkHints) next(h *histogram.FloatHistogram) *histogram.FloatHistogram {
+	if h.CounterResetHint == histogram.GaugeType {
+		c.prev, c.n = nil, 0
+		return h
+	}
+	p := c.prev
+	cut := p == nil || c.n >= chunkSamples || h.CounterResetHint == histogram.CounterReset ||
+		h.Schema != p.Schema || h.ZeroThreshold != p.ZeroThreshold ||
+		!slices.Equal(h.CustomValues, p.CustomValues) || h.DetectReset(p)
+	out := h.Copy() // h may stand for several samples ({{…}}x3)
+	out.CounterResetHint = histogram.NotCounterReset
+	if cut {
+		out.CounterResetHint = histogram.UnknownCounterReset
+		c.n = 0
+	}
+	c.prev = h
+	c.n++
+	return out
 }
 
 // collectClassic adds a classic histogram series' samples (a bucket, the
