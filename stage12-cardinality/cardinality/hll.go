@@ -67,7 +67,14 @@ type HLL struct {
 	// rank; tmp collects new entries unsorted.
 	sparse []uint32
 	tmp    []uint32
+	// coarse is how many bits below sparsePrecision the sparse entries'
+	// index has: 0 (25 bits) unless the sketch was decoded from a compact
+	// encoding (see AppendBinary), which may keep as few as Precision.
+	coarse uint8
 }
+
+// sp is the precision of the sparse entries' index.
+func (h *HLL) sp() uint8 { return sparsePrecision - h.coarse }
 
 // New returns an empty sketch.
 func New() *HLL { return &HLL{} }
@@ -79,7 +86,7 @@ func (h *HLL) Add(hash uint64) {
 		h.addDense(uint32(hash>>(64-Precision)), rank(hash))
 		return
 	}
-	h.tmp = append(h.tmp, sparseEntry(hash))
+	h.tmp = append(h.tmp, sparseEntry(hash, h.sp()))
 	if len(h.tmp) >= tmpMax {
 		h.flush()
 	}
@@ -91,25 +98,52 @@ func rank(hash uint64) uint8 {
 	return uint8(bits.LeadingZeros64(hash<<Precision|1<<(Precision-1))) + 1
 }
 
-// sparseEntry packs the 25-bit index and its rank (at most 40) into 31
-// bits: index<<6 | rank. Sorting entries sorts by index, then rank.
-func sparseEntry(hash uint64) uint32 {
-	idx := uint32(hash >> (64 - sparsePrecision))
-	r := uint32(bits.LeadingZeros64(hash<<sparsePrecision|1<<(sparsePrecision-1))) + 1
+// sparseEntry packs the hash's q-bit index (q is 25 unless the sketch was
+// coarsened) and its rank (at most 64−q+1, so 51) into 31 bits:
+// index<<6 | rank. Sorting entries sorts by index, then rank.
+func sparseEntry(hash uint64, q uint8) uint32 {
+	idx := uint32(hash >> (64 - q))
+	r := uint32(bits.LeadingZeros64(hash<<q|1<<(q-1))) + 1
 	return idx<<6 | r
 }
 
-// denseOf converts a sparse entry into the register and rank the same
-// hash would have set in the dense form: the 11 index bits the dense form
-// does not use are the first bits its rank counts.
-func denseOf(e uint32) (idx uint32, r uint8) {
-	idx25 := e >> 6
-	idx = idx25 >> (sparsePrecision - Precision)
-	low := idx25 & (1<<(sparsePrecision-Precision) - 1)
-	if low != 0 {
-		return idx, uint8(bits.LeadingZeros32(low<<(32-(sparsePrecision-Precision)))) + 1
+// reduce converts an entry at index precision from into the entry the
+// same hash would have made at the coarser precision to: the index bits
+// dropped are the first bits the new rank counts.
+func reduce(e uint32, from, to uint8) uint32 {
+	d := from - to
+	if d == 0 {
+		return e
 	}
-	return idx, uint8(sparsePrecision-Precision) + uint8(e&63)
+	idx := e >> 6
+	low := idx & (1<<d - 1)
+	r := uint32(d) + e&63
+	if low != 0 {
+		r = uint32(bits.LeadingZeros32(low<<(32-d))) + 1
+	}
+	return (idx>>d)<<6 | r
+}
+
+// reduceAll reduces sorted entries, keeping per new index the highest
+// rank: the result is sorted too (indexes stay in order when cut).
+func reduceAll(entries []uint32, from, to uint8) []uint32 {
+	out := make([]uint32, 0, len(entries))
+	for _, e := range entries {
+		e = reduce(e, from, to)
+		if n := len(out); n > 0 && out[n-1]>>6 == e>>6 {
+			out[n-1] = max(out[n-1], e)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// denseOf converts a sparse entry at index precision q into the register
+// and rank the same hash would have set in the dense form.
+func denseOf(e uint32, q uint8) (idx uint32, r uint8) {
+	d := reduce(e, q, Precision)
+	return d >> 6, uint8(d & 63)
 }
 
 func (h *HLL) addDense(idx uint32, r uint8) {
@@ -165,13 +199,14 @@ func mergeSparse(a, b []uint32) []uint32 {
 
 func (h *HLL) toDense() {
 	h.dense = newDense()
+	q := h.sp()
 	for _, e := range h.sparse {
-		h.addDense(denseOf(e))
+		h.addDense(denseOf(e, q))
 	}
 	for _, e := range h.tmp {
-		h.addDense(denseOf(e))
+		h.addDense(denseOf(e, q))
 	}
-	h.sparse, h.tmp = nil, nil
+	h.sparse, h.tmp, h.coarse = nil, nil, 0
 }
 
 // Sparse reports whether the sketch is still in its sparse form.
@@ -184,9 +219,11 @@ func (h *HLL) Count() uint64 {
 		h.flush()
 		if h.dense == nil {
 			// Linear counting over 2^25 buckets: below 3,072 entries the
-			// chance two hashes share a bucket is under 0.02 %.
+			// chance two hashes share a bucket is under 0.02 %. (A
+			// coarsened sketch counts over 2^q: at q = 14, 0.6 % error.)
 			n := float64(len(h.sparse))
-			return uint64(math.Round(sparseBuckets * math.Log(sparseBuckets/(sparseBuckets-n))))
+			m := float64(uint64(1) << h.sp())
+			return uint64(math.Round(m * math.Log(m/(m-n))))
 		}
 	}
 	sum, zeros := h.sums()
@@ -241,13 +278,23 @@ func (h *HLL) Merge(o *HLL) {
 	switch {
 	case o.dense == nil && h.dense == nil:
 		h.flush()
-		h.sparse = mergeSparse(h.sparse, o.sparse)
+		os := o.sparse
+		// Different index precisions meet at the coarser one.
+		switch {
+		case o.coarse > h.coarse:
+			h.sparse = reduceAll(h.sparse, h.sp(), o.sp())
+			h.coarse = o.coarse
+		case o.coarse < h.coarse:
+			os = reduceAll(os, o.sp(), h.sp())
+		}
+		h.sparse = mergeSparse(h.sparse, os)
 		if len(h.sparse) > sparseMax {
 			h.toDense()
 		}
 	case o.dense == nil:
+		q := o.sp()
 		for _, e := range o.sparse {
-			h.addDense(denseOf(e))
+			h.addDense(denseOf(e, q))
 		}
 	default:
 		if h.dense == nil {
@@ -311,7 +358,7 @@ func unpackRegisters(p []byte) []byte {
 
 // Clone returns an independent copy.
 func (h *HLL) Clone() *HLL {
-	c := &HLL{}
+	c := &HLL{coarse: h.coarse}
 	if h.dense != nil {
 		c.dense = slices.Clone(h.dense)
 		return c

@@ -50,9 +50,11 @@ func BenchmarkHLLMergeDense(b *testing.B) {
 		y.Add(hashOf(4, i))
 	}
 	b.ReportAllocs()
+	cpu := startCPU(b)
 	for b.Loop() {
 		x.Merge(y)
 	}
+	cpu.report("cpu-ns/merge")
 	if x.Sparse() {
 		b.Fatal("not dense")
 	}

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -48,9 +49,16 @@ func TestRankAndDenseOf(t *testing.T) {
 		if r := rank(h); r != want {
 			t.Fatalf("rank(%#x) = %d, want %d", h, r, want)
 		}
-		gi, gr := denseOf(sparseEntry(h))
-		if gi != idx || gr != want {
-			t.Fatalf("denseOf(sparseEntry(%#x)) = (%d, %d), want (%d, %d)", h, gi, gr, idx, want)
+		// At every sparse precision q, and reduced from 25 bits to q.
+		for q := uint8(Precision); q <= sparsePrecision; q++ {
+			e := sparseEntry(h, q)
+			gi, gr := denseOf(e, q)
+			if gi != idx || gr != want {
+				t.Fatalf("q=%d: denseOf(sparseEntry(%#x)) = (%d, %d), want (%d, %d)", q, h, gi, gr, idx, want)
+			}
+			if r := reduce(sparseEntry(h, sparsePrecision), sparsePrecision, q); r != e {
+				t.Fatalf("q=%d: reduce(sparseEntry(%#x)) = %#x, want %#x", q, h, r, e)
+			}
 		}
 	}
 }
@@ -157,7 +165,7 @@ func TestDuplicatesAndEmpty(t *testing.T) {
 }
 
 func TestEncodeRoundTrip(t *testing.T) {
-	for _, n := range []int{0, 1, 100, 3000, 3100, 100000} {
+	for _, n := range []int{0, 1, 100, 700, 3000, 3100, 100000} {
 		h := New()
 		for i := range uint64(n) {
 			h.Add(hashOf(9, i))
@@ -170,8 +178,21 @@ func TestEncodeRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("n=%d: %v", n, err)
 		}
-		if g.Count() != h.Count() || g.Sparse() != h.Sparse() {
-			t.Fatalf("n=%d: decoded count %d sparse %v, want %d %v", n, g.Count(), g.Sparse(), h.Count(), h.Sparse())
+		if g.Sparse() != h.Sparse() {
+			t.Fatalf("n=%d: decoded sparse %v, want %v", n, g.Sparse(), h.Sparse())
+		}
+		// A sparse list over the budget comes back coarser: it counts
+		// as a sketch that had been at that precision from the start.
+		want := h.Count()
+		if g.coarse != 0 {
+			ref := &HLL{coarse: g.coarse}
+			for i := range uint64(n) {
+				ref.Add(hashOf(9, i))
+			}
+			want = ref.Count()
+		}
+		if g.Count() != want {
+			t.Fatalf("n=%d: decoded count %d, want %d", n, g.Count(), want)
 		}
 		b2, _ := g.MarshalBinary()
 		if !bytes.Equal(b, b2) {
@@ -213,18 +234,33 @@ func TestDecodeRefusesInvalid(t *testing.T) {
 		w.bits(gap, int(k))
 		w.ones(rank - 1)
 	}
-	k1, k2 := riceParam(1), riceParam(2)
+	k1, k2 := riceParam(1, sparsePrecision), riceParam(2, sparsePrecision)
+	// compact builds a compact body at precision q of one entry.
+	compact := func(q uint8, gap uint64, rank int) []byte {
+		k := riceParam(1, q)
+		w := bitWriter{b: append(binary.AppendUvarint([]byte{'H', 1, 14, 2, q}, 1), k)}
+		entry(&w, gap, k, rank)
+		return seal(w.flush())
+	}
 	cases := map[string][]byte{
-		"form 7":            seal([]byte{'H', 1, 14, 7}),
-		"rank 41":           sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 41) }),
-		"index 2^25":        sparse(1, k1, func(w *bitWriter) { entry(w, 1<<25, k1, 1) }),
-		"trailing byte":     sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 1) }, 0),
-		"set padding bit":   sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 1); w.bits(1, 1) }),
-		"wrong parameter":   sparse(1, k1-1, func(w *bitWriter) { entry(w, 5, k1-1, 1) }),
-		"one entry of two":  sparse(2, k2, func(w *bitWriter) { entry(w, 5, k2, 1) }),
-		"count over max":    seal(binary.AppendUvarint([]byte{'H', 1, 14, 0}, sparseMax+1)),
-		"short dense":       seal(append([]byte{'H', 1, 14, 1}, make([]byte, 100)...)),
-		"dense register 63": seal(append([]byte{'H', 1, 14, 1, 63}, make([]byte, DenseBytes-1)...)),
+		"form 7":             seal([]byte{'H', 1, 14, 7}),
+		"rank 41":            sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 41) }),
+		"index 2^25":         sparse(1, k1, func(w *bitWriter) { entry(w, 1<<25, k1, 1) }),
+		"trailing byte":      sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 1) }, 0),
+		"set padding bit":    sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 1); w.bits(1, 1) }),
+		"wrong parameter":    sparse(1, k1-1, func(w *bitWriter) { entry(w, 5, k1-1, 1) }),
+		"one entry of two":   sparse(2, k2, func(w *bitWriter) { entry(w, 5, k2, 1) }),
+		"count over max":     seal(binary.AppendUvarint([]byte{'H', 1, 14, 0}, sparseMax+1)),
+		"short dense":        seal(append([]byte{'H', 1, 14, 1}, make([]byte, 100)...)),
+		"dense register 63":  seal(append([]byte{'H', 1, 14, 1, 63}, make([]byte, DenseBytes-1)...)),
+		"compact q=25":       compact(25, 5, 1),
+		"compact q=13":       compact(13, 5, 1),
+		"compact rank 52":    compact(14, 5, 52),
+		"compact index 2^14": compact(14, 1<<14, 1),
+		"compact no q":       seal([]byte{'H', 1, 14, 2}),
+	}
+	if h, err := Decode(compact(14, 5, 51)); err != nil || h.sparse[0] != 5<<6|51 || h.sp() != 14 {
+		t.Fatalf("valid compact body: %v %v", h, err)
 	}
 	// The builder itself is right: the same entry with rank 3 decodes.
 	if h, err := Decode(sparse(1, k1, func(w *bitWriter) { entry(w, 5, k1, 3) })); err != nil || h.sparse[0] != 5<<6|3 {
@@ -247,6 +283,13 @@ func FuzzDecode(f *testing.F) {
 		}
 		b, _ := h.MarshalBinary()
 		f.Add(b)
+		if h.Sparse() {
+			// The list at 25 bits, as an older encoder wrote it whatever
+			// its size.
+			h.flush()
+			old := appendSparse(nil, sparsePrecision, h.sparse)
+			f.Add(binary.LittleEndian.AppendUint32(old, crcOf(old)))
+		}
 	}
 	f.Add([]byte{'H', 1, 14, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -261,11 +304,93 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(out, b) {
-			t.Fatalf("decoded sketch re-encodes differently")
+			// Only a sparse list at 25 bits over the budget (as an
+			// older encoder wrote it) may re-encode otherwise: coarser,
+			// smaller, and stable from then on.
+			g, err := Decode(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := g.MarshalBinary()
+			if b[3] != formSparse || len(b) <= sparseBudget || len(out) >= len(b) || !bytes.Equal(again, out) {
+				t.Fatalf("decoded sketch re-encodes differently")
+			}
 		}
 		h.Add(1) // and is usable
 		if h.Count() < c {
 			t.Fatalf("count fell after an Add")
 		}
 	})
+}
+
+// TestSparseBudget: every sparse sketch under 1,000 distinct encodes in
+// at most 1 KiB; below a few hundred at full 25-bit precision (and then
+// decodes to the very same estimate); a coarsened one decodes at the
+// finest precision that fits, and is not coarser than needed.
+func TestSparseBudget(t *testing.T) {
+	for seed := range uint64(5) {
+		h := New()
+		for n := 1; n < 1000; n++ {
+			h.Add(hashOf(100+seed, uint64(n)))
+			if n%37 != 0 && n != 999 {
+				continue
+			}
+			b, _ := h.MarshalBinary()
+			if len(b) > sparseBudget {
+				t.Fatalf("seed %d, n=%d: %d bytes", seed, n, len(b))
+			}
+			g, err := Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n <= 300 && (g.coarse != 0 || g.Count() != h.Count()) {
+				t.Fatalf("seed %d, n=%d: coarsened to %d bits", seed, n, g.sp())
+			}
+			if g.coarse != 0 {
+				h.flush()
+				finer := g.sp() + 1
+				if sz := sparseSize(reduceAll(h.sparse, sparsePrecision, finer), finer); sz <= sparseBudget {
+					t.Fatalf("seed %d, n=%d: written at %d bits, %d would fit (%d bytes)", seed, n, g.sp(), finer, sz)
+				}
+				if got := len(b); got != sparseSize(g.sparse, g.sp()) {
+					t.Fatalf("seed %d, n=%d: %d bytes, sparseSize says %d", seed, n, got, sparseSize(g.sparse, g.sp()))
+				}
+			}
+			if e := relErr(g.Count(), n); e > 3*StdError {
+				t.Fatalf("seed %d, n=%d: decoded estimate %d", seed, n, g.Count())
+			}
+		}
+	}
+}
+
+// TestMergeAcrossPrecisions: sparse sketches at different index
+// precisions merge at the coarser one, into exactly the sketch that
+// precision would have built from all the hashes, in either direction;
+// and a coarse sparse sketch merged into a dense one sets the registers
+// its hashes set.
+func TestMergeAcrossPrecisions(t *testing.T) {
+	build := func(coarse uint8, from, to uint64) *HLL {
+		h := &HLL{coarse: coarse}
+		for i := from; i < to; i++ {
+			h.Add(hashOf(77, i))
+		}
+		return h
+	}
+	for _, c := range []uint8{0, 3, sparsePrecision - Precision} {
+		for _, d := range []uint8{0, 5, sparsePrecision - Precision} {
+			a, b := build(c, 0, 600), build(d, 300, 1100)
+			a.Merge(b)
+			want := build(max(c, d), 0, 1100)
+			want.flush()
+			a.flush()
+			if a.coarse != max(c, d) || !slices.Equal(a.sparse, want.sparse) {
+				t.Fatalf("coarse %d into %d: %d entries at %d bits, want %d at %d", d, c, len(a.sparse), a.sp(), len(want.sparse), want.sp())
+			}
+		}
+	}
+	dense := build(0, 0, 5000)
+	dense.Merge(build(sparsePrecision-Precision, 4000, 6000))
+	if !bytes.Equal(dense.dense, build(0, 0, 6000).dense) {
+		t.Fatal("coarse sparse into dense: registers differ")
+	}
 }

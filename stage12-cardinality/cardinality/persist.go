@@ -128,11 +128,12 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
+// appendSketch writes h losslessly (a sparse list at its own precision,
+// however long), so that a reloaded tracker gives the very estimates it
+// gave before: the file is written hourly, not sent, and its size is not
+// what its budget is about.
 func appendSketch(b []byte, h *HLL) ([]byte, error) {
-	enc, err := h.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
+	enc := h.appendBinary(nil, false)
 	return append(binary.AppendUvarint(b, uint64(len(enc))), enc...), nil
 }
 
