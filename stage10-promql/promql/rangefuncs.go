@@ -449,13 +449,39 @@ func (re *rangeEval) series(samples []Point, sts []int64, it Iterator, dropStale
 // function value, which makes the loop short enough for the CPU to overlap
 // the divisions of consecutive steps.
 //
-// It checks that as it goes: ok is false, and pts to be cut back to their
-// length before the call, if a sample entering a window falls below the
-// one before it or is a stale marker. Samples no window reaches are never
-// looked at, and need not be: they change no result.
+// It checks that first: ok is false, and pts to be cut back to their
+// length before the call, if a sample some window reaches falls below the
+// one before it or is a NaN (a stale marker; any other NaN is left to the
+// general loop too). Samples after the last window are never looked at,
+// and need not be: they change no result. The check is one pass over the
+// values with one comparison per sample, !(v >= prev), which is true for
+// a fall and for a NaN on either side.
+//
+// The steps then look at no sample but the windows' edges. Over regular
+// samples each edge moves by the same number of samples from one step to
+// the next, so the edge is guessed (where it was plus its last move) and
+// the guess checked with two comparisons; only a wrong guess scans. A scan
+// of each window's new samples and of those it left, as the loop was
+// before, cost twice as much per step.
 func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point) (_ []Point, peak int, ok bool) {
 	ev, rf := re.ev, re.rf
+	if ev.steps > 0 {
+		lastEnd := ref.at(ev.steps - 1)
+		n := len(buf)
+		for n > 0 && buf[n-1].T > lastEnd {
+			n--
+		}
+		buf = buf[:n]
+	}
+	prev := math.Inf(-1) // nothing falls below -Inf
+	for _, p := range buf {
+		if !(p.V >= prev) {
+			return pts, 0, false
+		}
+		prev = p.V
+	}
 	lo, hi := 0, 0
+	dlo, dhi := 0, 0  // the edges' last moves
 	n0 := len(pts)    // pts may hold earlier series' points (rangePipe's tasks)
 	var memo rateMemo // isCounter and isRate are fixed for the loop
 	end, t := ref.first, ev.start
@@ -464,14 +490,24 @@ func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point)
 			break // the caller's next check returns the error
 		}
 		start := end - rng
-		for hi < len(buf) && buf[hi].T <= end {
-			if v := buf[hi].V; math.Float64bits(v) == staleNaNBits || hi > 0 && v < buf[hi-1].V {
-				return pts, 0, false
+		// hi is the first sample after end, lo the first after start.
+		if h := hi + dhi; h <= len(buf) && (h == 0 || buf[h-1].T <= end) && (h == len(buf) || buf[h].T > end) {
+			hi = h
+		} else {
+			h = hi
+			for hi < len(buf) && buf[hi].T <= end {
+				hi++
 			}
-			hi++
+			dhi = hi - h
 		}
-		for lo < hi && buf[lo].T <= start {
-			lo++
+		if l := lo + dlo; l <= hi && (l == 0 || buf[l-1].T <= start) && (l == hi || buf[l].T > start) {
+			lo = l
+		} else {
+			l = lo
+			for lo < hi && buf[lo].T <= start {
+				lo++
+			}
+			dlo = lo - l
 		}
 		if hi-lo > peak {
 			if peak = hi - lo; peak > re.limit {
