@@ -93,6 +93,9 @@ func (s *ingestServer) Close() error {
 		s.grpcLn.Close()
 	}
 	err := s.http.Shutdown(ctx)
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // the split listener under it is closed already
+	}
 	s.tcp.Close()
 	s.p.Close()
 	return errors.Join(err, s.closeSink())

@@ -14,7 +14,14 @@ import (
 // (measurement, tag set, field set, timestamp). Each section ends at the
 // first unescaped delimiter of that section, which is why the escape rules
 // differ: a comma ends a tag but not a string field.
+//
+// Most lines have no escapes and no string fields; fastParse takes those
+// (see fast.go) and leaves every other line, and every line it finds
+// anything wrong with, to the scan, which also words the errors.
 func Parse(line []byte, p *Point) error {
+	if fastParse(line, p) {
+		return nil
+	}
 	ps := parser{line: line, p: p}
 	return ps.parse()
 }
@@ -286,33 +293,45 @@ func (ps *parser) value() (Value, error) {
 	if len(tok) == 0 {
 		return Value{}, ps.errf(start, "expected a field value, got %q", line[start])
 	}
+	v, ok := tokenValue(tok)
+	if !ok {
+		return Value{}, ps.errf(start, "%s", tokenError(tok))
+	}
+	return v, nil
+}
+
+// tokenValue reads an unquoted field value: a boolean, an integer (42i),
+// an unsigned integer (42u) or a float.
+func tokenValue(tok []byte) (Value, bool) {
 	switch last := tok[len(tok)-1]; {
 	case tok[0] == 't' || tok[0] == 'T' || tok[0] == 'f' || tok[0] == 'F':
 		switch string(tok) {
 		case "t", "T", "true", "True", "TRUE":
-			return BoolValue(true), nil
+			return BoolValue(true), true
 		case "f", "F", "false", "False", "FALSE":
-			return BoolValue(false), nil
+			return BoolValue(false), true
 		}
-		return Value{}, ps.errf(start, "invalid field value %q (strings need double quotes)", tok)
+		return Value{}, false
 	case last == 'i':
 		n, ok := parseInt(tok[:len(tok)-1])
-		if !ok {
-			return Value{}, ps.errf(start, "invalid integer %q", tok)
-		}
-		return IntValue(n), nil
+		return IntValue(n), ok
 	case last == 'u':
 		n, ok := parseUint(tok[:len(tok)-1])
-		if !ok {
-			return Value{}, ps.errf(start, "invalid unsigned integer %q", tok)
-		}
-		return UintValue(n), nil
+		return UintValue(n), ok
 	}
 	f, ok := parseFloat(tok)
-	if !ok {
-		return Value{}, ps.errf(start, "invalid field value %q (strings need double quotes)", tok)
+	return FloatValue(f), ok
+}
+
+// tokenError says why tokenValue refused tok.
+func tokenError(tok []byte) string {
+	switch last := tok[len(tok)-1]; {
+	case last == 'i' && tok[0] != 't' && tok[0] != 'T' && tok[0] != 'f' && tok[0] != 'F':
+		return fmt.Sprintf("invalid integer %q", tok)
+	case last == 'u' && tok[0] != 't' && tok[0] != 'T' && tok[0] != 'f' && tok[0] != 'F':
+		return fmt.Sprintf("invalid unsigned integer %q", tok)
 	}
-	return FloatValue(f), nil
+	return fmt.Sprintf("invalid field value %q (strings need double quotes)", tok)
 }
 
 // stringValue scans "…" where \" and \\ are escapes.
