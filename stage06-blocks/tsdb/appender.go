@@ -299,6 +299,7 @@ func (a *headAppender) AppendHistogram(ref uint64, lset model.Labels, t int64, h
 			return 0, err
 		}
 		isLogged := s.is(flagLogged)
+		s.pin()
 		s.mu.Unlock()
 		a.addHist(s, isLogged, lset, hs, true)
 		return s.ref, nil
@@ -344,6 +345,9 @@ func (a *headAppender) AppendHistogram(ref uint64, lset model.Labels, t int64, h
 		return s.ref, fmt.Errorf("%w: series %d t=%d, newest %d", ErrOutOfOrder, s.ref, t, newest)
 	}
 	isLogged := s.is(flagLogged)
+	if ooo {
+		s.pin()
+	}
 	s.mu.Unlock()
 	a.addHist(s, isLogged, lset, hs, ooo)
 	return s.ref, nil
@@ -585,6 +589,9 @@ func (a *headAppender) commitHist(id, low uint64, minValid int64, ce *CommitErro
 		if s.is(flagHasPending) && s.pending <= t {
 			s.clear(flagHasPending)
 		}
+		if p.ooo {
+			s.unpin()
+		}
 		s.mu.Unlock()
 	}
 }
@@ -605,6 +612,9 @@ func (a *headAppender) resetPending() {
 		p.s.mu.Lock()
 		if p.s.is(flagHasPending) && p.s.pending <= p.hs.t {
 			p.s.clear(flagHasPending)
+		}
+		if p.ooo {
+			p.s.unpin()
 		}
 		p.s.mu.Unlock()
 	}

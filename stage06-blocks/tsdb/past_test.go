@@ -418,38 +418,62 @@ func TestSeriesPinnedFromAppendToCommit(t *testing.T) {
 		},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			opts := testOpts()
-			opts.OutOfOrderWindow = 1000 * day
-			db := openDB(t, dir, opts)
-			defer func() { db.Close() }()
-			o := oracle{}
-			ingest(t, db, o, 3, base, Minute, 8*60)
-			if _, err := db.FlushHead(); err != nil {
-				t.Fatal(err)
-			}
-			s := lbls("pinned")
-			ts := c.prepare(t, db, o, s)
-			app := db.Appender(nil)
-			if _, err := app.Append(0, s, ts, 42); err != nil {
-				t.Fatal(err)
-			}
-			c.between(t, db, o)
-			if err := app.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			o.add(s, ts, 42)
-			want := o.expect(math.MinInt64, math.MaxInt64, nil)
-			equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), want)
-			// The checkpoint of the next compaction drops what the head
-			// does not hold: the sample must survive it and a restart.
-			if err := db.Compact(); err != nil {
-				t.Fatal(err)
-			}
-			db.Close()
-			db = openDB(t, dir, opts)
-			equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), want)
-		})
+		for _, hist := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/histogram=%v", c.name, hist), func(t *testing.T) {
+				dir := t.TempDir()
+				opts := testOpts()
+				opts.OutOfOrderWindow = 1000 * day
+				db := openDB(t, dir, opts)
+				defer func() { db.Close() }()
+				o := oracle{}
+				ingest(t, db, o, 3, base, Minute, 8*60)
+				if _, err := db.FlushHead(); err != nil {
+					t.Fatal(err)
+				}
+				s := lbls("pinned")
+				ts := c.prepare(t, db, o, s)
+				app := db.Appender(nil)
+				var err error
+				if hist {
+					_, err = app.AppendHistogram(0, s, ts, testHist(0, 1), nil)
+				} else {
+					_, err = app.Append(0, s, ts, 42)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.between(t, db, o)
+				if err := app.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if !hist {
+					o.add(s, ts, 42)
+				}
+				check := func(when string) {
+					t.Helper()
+					if !hist {
+						equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+						return
+					}
+					found := false
+					for _, x := range collectHist(t, db, math.MinInt64, math.MaxInt64)[s.String()] {
+						found = found || x.t == ts && x.h != nil
+					}
+					if !found {
+						t.Fatalf("%s: the histogram at %d is gone", when, ts)
+					}
+				}
+				check("after Commit")
+				// The checkpoint of the next compaction drops what the
+				// head does not hold: the sample must survive it and a
+				// restart.
+				if err := db.Compact(); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+				db = openDB(t, dir, opts)
+				check("after a restart")
+			})
+		}
 	}
 }

@@ -481,6 +481,12 @@ func (s *series) Iterator(it Iterator) Iterator {
 	return newSeriesIterator(s.e.chunks, s.q.mint, s.q.maxt, &s.q.samples)
 }
 
+// HasHistograms reports whether the series holds any native histogram
+// chunk in the querier's range, from the chunks' refs alone (nothing is
+// read): a reader that keeps floats and histograms apart (stage10's
+// engine) asks before paying for the histogram path.
+func (s *series) HasHistograms() bool { return hasHist(s.e.chunks) }
+
 func hasOverlap(srcs []chunkSrc) bool {
 	hi := int64(math.MinInt64)
 	for _, c := range srcs {
