@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -113,11 +112,6 @@ type API struct {
 	refs   *storage.RefCache
 	meta   *metadataStore
 	log    *slog.Logger
-
-	// histSenders are the senders already told (in the log) that their
-	// native histograms are dropped.
-	histSenders     sync.Map
-	histSendersSeen atomic.Int32
 
 	// stopQueries is canceled when the server shuts down (CancelQueries):
 	// every query's context ends with it.

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage10-promql/promql"
 )
 
@@ -33,7 +34,9 @@ func appendStrings(b []byte, key string, l []string) []byte {
 // Prometheus's:
 //
 //	vector  [{"metric":{…},"value":[<seconds>,"<value>"]}, …]
-//	matrix  [{"metric":{…},"values":[[<seconds>,"<value>"], …]}, …]
+//	        a native histogram sample: "histogram":[<seconds>,<histogram>] instead of "value"
+//	matrix  [{"metric":{…},"values":[[<seconds>,"<value>"], …],"histograms":[[<seconds>,<histogram>], …]}, …]
+//	        (each member only when the series has points of its kind)
 //	scalar  [<seconds>,"<value>"]
 //	string  [<seconds>,"<string>"]
 //
@@ -73,6 +76,54 @@ func appendPoint(b []byte, t int64, v float64) []byte {
 	b = append(b, ',', '"')
 	b = appendFloat(b, v)
 	return append(b, '"', ']')
+}
+
+// appendHPoint writes [<seconds>,<histogram>], the histogram as
+// Prometheus's API gives it: {"count":"<n>","sum":"<s>","buckets":[[<rule>,
+// "<lower>","<upper>","<count>"], …]}, the populated buckets in increasing
+// order of value (negative, zero, positive), rule saying which bounds are
+// inclusive: 0 (lower, upper], 1 [lower, upper), 2 (lower, upper),
+// 3 [lower, upper].
+func appendHPoint(b []byte, t int64, h *histogram.FloatHistogram) []byte {
+	b = append(b, '[')
+	b = appendTime(b, t)
+	b = append(b, `,{"count":"`...)
+	b = appendFloat(b, h.Count)
+	b = append(b, `","sum":"`...)
+	b = appendFloat(b, h.Sum)
+	b = append(b, '"')
+	n := 0
+	for _, bk := range h.Buckets() {
+		if bk.Count == 0 {
+			continue
+		}
+		if n == 0 {
+			b = append(b, `,"buckets":[`...)
+		} else {
+			b = append(b, ',')
+		}
+		n++
+		rule := byte('2')
+		switch {
+		case bk.LowerInclusive && bk.UpperInclusive:
+			rule = '3'
+		case bk.LowerInclusive:
+			rule = '1'
+		case bk.UpperInclusive:
+			rule = '0'
+		}
+		b = append(b, '[', rule, ',', '"')
+		b = appendFloat(b, bk.Lower)
+		b = append(b, '"', ',', '"')
+		b = appendFloat(b, bk.Upper)
+		b = append(b, '"', ',', '"')
+		b = appendFloat(b, bk.Count)
+		b = append(b, '"', ']')
+	}
+	if n > 0 {
+		b = append(b, ']')
+	}
+	return append(b, '}', ']')
 }
 
 // appendLabels writes a label set as a JSON object.
@@ -155,8 +206,13 @@ func appendValueLimit(b []byte, v promql.Value, limit int) (_ []byte, ok bool) {
 			}
 			b = append(b, `{"metric":`...)
 			b = appendLabels(b, s.Metric)
-			b = append(b, `,"value":`...)
-			b = appendPoint(b, s.T, s.F)
+			if s.H != nil {
+				b = append(b, `,"histogram":`...)
+				b = appendHPoint(b, s.T, s.H)
+			} else {
+				b = append(b, `,"value":`...)
+				b = appendPoint(b, s.T, s.F)
+			}
 			b = append(b, '}')
 			if len(b) > limit {
 				return b, false
@@ -171,14 +227,27 @@ func appendValueLimit(b []byte, v promql.Value, limit int) (_ []byte, ok bool) {
 			}
 			b = append(b, `{"metric":`...)
 			b = appendLabels(b, s.Metric)
-			b = append(b, `,"values":[`...)
-			for j, p := range s.Floats {
-				if j > 0 {
-					b = append(b, ',')
+			if len(s.Floats) > 0 || len(s.Histograms) == 0 {
+				b = append(b, `,"values":[`...)
+				for j, p := range s.Floats {
+					if j > 0 {
+						b = append(b, ',')
+					}
+					b = appendPoint(b, p.T, p.V)
 				}
-				b = appendPoint(b, p.T, p.V)
+				b = append(b, ']')
 			}
-			b = append(b, "]}"...)
+			if len(s.Histograms) > 0 {
+				b = append(b, `,"histograms":[`...)
+				for j, p := range s.Histograms {
+					if j > 0 {
+						b = append(b, ',')
+					}
+					b = appendHPoint(b, p.T, p.H)
+				}
+				b = append(b, ']')
+			}
+			b = append(b, '}')
 			if len(b) > limit {
 				return b, false
 			}
@@ -221,6 +290,9 @@ func minJSONBytes(v promql.Value) int64 {
 			n += labels(s.Metric)
 			for _, p := range s.Floats {
 				n += int64(timeLen(p.T) + len(`[,"0"],`))
+			}
+			for _, p := range s.Histograms {
+				n += int64(timeLen(p.T) + len(`[,{"count":"0","sum":"0"}],`))
 			}
 		}
 	}

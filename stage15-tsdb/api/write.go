@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -89,37 +88,13 @@ func (a *API) remoteWrite(w http.ResponseWriter, r *http.Request) {
 	}
 	wb.raw = raw
 	batch := storage.NewBatch(r.Context(), a.db, a.refs)
-	st, err := wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
-		return batch.Add(ts.Key, ts.ModelLabels, ts.Samples)
+	_, err = wb.dec.Decode(raw, func(ts *remote.TimeSeries) error {
+		if err := batch.Add(ts.Key, ts.ModelLabels, ts.Samples); err != nil {
+			return err
+		}
+		return batch.AddHistograms(ts.Key, ts.ModelLabels, ts.Histograms)
 	}, a.meta.add)
-	if st.Histograms > 0 {
-		a.droppedHistograms(r, st.Histograms)
-	}
 	a.finishWrite(w, batch, err)
-}
-
-// maxHistSenders bounds the senders remembered by droppedHistograms.
-const maxHistSenders = 1000
-
-// droppedHistograms counts the native histogram samples of a remote-write
-// request, which are not stored, and logs it the first time a sender (its
-// address and User-Agent) sends some: once per sender, not per request.
-func (a *API) droppedHistograms(r *http.Request, n int) {
-	if m := a.opts.Metrics; m != nil {
-		m.HistogramsDropped.Add(float64(n))
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if a.histSendersSeen.Load() >= maxHistSenders {
-		return
-	}
-	if _, seen := a.histSenders.LoadOrStore(host+" "+r.UserAgent(), true); !seen {
-		a.histSendersSeen.Add(1)
-		a.log.Warn("remote write: native histograms are not stored yet; this sender's are dropped (counted in tsdb_remote_write_histograms_dropped_total)",
-			"sender", host, "user_agent", r.UserAgent(), "histograms", n)
-	}
 }
 
 // writeJSON is remoteWrite for JSON bodies.

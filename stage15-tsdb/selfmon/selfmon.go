@@ -21,9 +21,6 @@ type Metrics struct {
 	SamplesIngested prometheus.Counter
 	SamplesRejected *prometheus.CounterVec // by reason: out_of_order, duplicate, out_of_bounds, too_old, too_new, invalid
 	CommitDuration  prometheus.Histogram   // appender commits: WAL write + fsync (group commit) + apply
-	// HistogramsDropped counts the native histogram samples of remote-write
-	// requests, which are not stored yet.
-	HistogramsDropped prometheus.Counter
 
 	Compactions        prometheus.Counter
 	CompactionFailures prometheus.Counter
@@ -56,8 +53,6 @@ func New(g Gauges) *Metrics {
 			Name: "tsdb_ingested_samples_total", Help: "Samples appended and committed."}),
 		SamplesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tsdb_rejected_samples_total", Help: "Samples refused, by reason."}, []string{"reason"}),
-		HistogramsDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "tsdb_remote_write_histograms_dropped_total", Help: "Native histogram samples received by remote write and dropped (not stored yet)."}),
 		CommitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tsdb_commit_duration_seconds", Help: "Appender commits: WAL write and fsync (group commit), then applying to the head.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
@@ -83,7 +78,7 @@ func New(g Gauges) *Metrics {
 			Name: "tsdb_http_request_duration_seconds", Help: "HTTP request latency, by handler.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"handler"}),
 	}
-	r.MustRegister(m.SamplesIngested, m.SamplesRejected, m.HistogramsDropped, m.CommitDuration, m.Compactions, m.CompactionFailures,
+	r.MustRegister(m.SamplesIngested, m.SamplesRejected, m.CommitDuration, m.Compactions, m.CompactionFailures,
 		m.CompactionDuration, m.RetentionDeletions, m.Queries, m.QueryDuration, m.QueriesRunning, m.HTTPRequests, m.HTTPDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gauge := func(name, help string, f func() float64) {

@@ -90,9 +90,15 @@ func (s *QueryStorage) Close() error {
 
 type seriesSet struct{ ss tsdb.SeriesSet }
 
-func (s *seriesSet) Next() bool               { return s.ss.Next() }
-func (s *seriesSet) At() promql.StorageSeries { return series{s.ss.At()} }
-func (s *seriesSet) Err() error               { return s.ss.Err() }
+func (s *seriesSet) Next() bool { return s.ss.Next() }
+func (s *seriesSet) At() promql.StorageSeries {
+	ts := s.ss.At()
+	if hs, ok := ts.(interface{ HasHistograms() bool }); ok && hs.HasHistograms() {
+		return splitSeries(ts)
+	}
+	return series{ts}
+}
+func (s *seriesSet) Err() error { return s.ss.Err() }
 
 type series struct{ s tsdb.Series }
 
@@ -114,3 +120,56 @@ type errSet struct{ err error }
 func (errSet) Next() bool               { return false }
 func (errSet) At() promql.StorageSeries { return nil }
 func (e errSet) Err() error             { return e.err }
+
+// mixedSeries is a series that holds native histograms: the engine reads
+// its floats through Iterator and its histograms through HistogramSamples
+// (promql.HistogramSeries), two lists where stage06 keeps one run in time
+// order. It is read once, when the engine reaches it, and split.
+type mixedSeries struct {
+	lset   model.Labels
+	floats []model.Sample
+	hists  []promql.HPoint
+	err    error
+}
+
+func splitSeries(ts tsdb.Series) *mixedSeries {
+	m := &mixedSeries{lset: ts.Labels()}
+	it := ts.Iterator(nil)
+	hi, _ := it.(tsdb.HistogramIterator)
+	for it.Next() {
+		if hi != nil && hi.Type() != tsdb.ValFloat {
+			t, fh := hi.AtFloatHistogram(nil)
+			m.hists = append(m.hists, promql.HPoint{T: t, H: fh})
+			continue
+		}
+		t, v := it.At()
+		m.floats = append(m.floats, model.Sample{T: t, V: v})
+	}
+	m.err = it.Err()
+	return m
+}
+
+func (m *mixedSeries) Labels() model.Labels { return m.lset }
+func (m *mixedSeries) Iterator() promql.Iterator {
+	return &sliceIterator{s: m.floats, i: -1, err: m.err}
+}
+func (m *mixedSeries) HistogramSamples() []promql.HPoint { return m.hists }
+
+// sliceIterator reads a series' float samples from a slice.
+type sliceIterator struct {
+	s   []model.Sample
+	i   int
+	err error
+}
+
+func (it *sliceIterator) Next() bool {
+	if it.err != nil || it.i+1 >= len(it.s) {
+		it.i = len(it.s)
+		return false
+	}
+	it.i++
+	return true
+}
+
+func (it *sliceIterator) At() (int64, float64) { return it.s[it.i].T, it.s[it.i].V }
+func (it *sliceIterator) Err() error           { return it.err }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
+	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
 // ErrInvalidSeries: a series' labels could not be built (no metric name,
@@ -60,7 +61,25 @@ func NewBatch(ctx context.Context, a Appendable, cache *RefCache) *Batch {
 // labels that labels() builds. An error is returned only for a failure that
 // should abort the request (the appender is closed); refusals are counted.
 func (b *Batch) Add(key []byte, labels func() (model.Labels, error), samples []model.Sample) error {
-	if len(samples) == 0 {
+	return b.each(key, labels, len(samples), func(i int, ref uint64, lset model.Labels) (uint64, error) {
+		return b.app.Append(ref, lset, samples[i].T, samples[i].V)
+	})
+}
+
+// AddHistograms is Add for native histogram samples (each with exactly
+// one of H and FH set, as remote write decodes them).
+func (b *Batch) AddHistograms(key []byte, labels func() (model.Labels, error), hs []remote.HistogramSample) error {
+	return b.each(key, labels, len(hs), func(i int, ref uint64, lset model.Labels) (uint64, error) {
+		return b.app.AppendHistogram(ref, lset, hs[i].T, hs[i].H, hs[i].FH)
+	})
+}
+
+// each appends n samples of one series through app, which appends the
+// i-th to the series ref (or, when ref is unknown, lset): the series is
+// resolved from the cache by key, its labels built only if the storage
+// does not know the ref.
+func (b *Batch) each(key []byte, labels func() (model.Labels, error), n int, app func(i int, ref uint64, lset model.Labels) (uint64, error)) error {
+	if n == 0 {
 		return nil
 	}
 	ref := uint64(0)
@@ -69,16 +88,16 @@ func (b *Batch) Add(key []byte, labels func() (model.Labels, error), samples []m
 	}
 	var lset model.Labels
 	built := false
-	for _, s := range samples {
-		r, err := b.app.Append(ref, lset, s.T, s.V)
+	for i := range n {
+		r, err := app(i, ref, lset)
 		if errors.Is(err, tsdb.ErrUnknownRef) && !built {
 			var lerr error
 			if lset, lerr = labels(); lerr != nil {
-				b.refuse(fmt.Errorf("%w: %v", ErrInvalidSeries, lerr), len(samples))
+				b.refuse(fmt.Errorf("%w: %v", ErrInvalidSeries, lerr), n-i)
 				return nil
 			}
 			built = true
-			r, err = b.app.Append(0, lset, s.T, s.V)
+			r, err = app(i, 0, lset)
 		}
 		if r != 0 && r != ref {
 			ref = r
