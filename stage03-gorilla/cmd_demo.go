@@ -69,7 +69,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintln(stdout, "\nstage02 delta vs stage03 gorilla on the same points:")
-	return compare(stdout, ts, vs)
+	if err := compare(stdout, ts, vs); err != nil {
+		return err
+	}
+	return histogramDemo(stdout)
 }
 
 // xorExample prints the control bits and window of each value's code,

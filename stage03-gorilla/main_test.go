@@ -82,3 +82,21 @@ func TestCLIErrors(t *testing.T) {
 		t.Errorf("compress -h: exit %d stderr %q", code, errb.String())
 	}
 }
+
+// The demo ends with the histogram chunks' figures, measured, and their
+// check against the input.
+func TestDemoHistograms(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"demo", "--points", "2000"}, &out, &errb); code != 0 {
+		t.Fatalf("demo: %d %s", code, errb.String())
+	}
+	for _, re := range []string{
+		`(?m)^Native histograms: 720 scrapes of a latency histogram \(schema 3, [0-9]+-[0-9]+ buckets\) in 6 chunks:$`,
+		`(?m)^  [0-9,]+ bytes, [0-9.]+ bytes/scrape, [0-9.]+ bits per bucket per scrape; as 8-byte fields [0-9,]+ bytes \([0-9.]+x\)$`,
+		`(?m)^  decoded: 720 histograms, every count and sum equal to the input$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out.String()) {
+			t.Errorf("demo output lacks %s:\n%s", re, out.String())
+		}
+	}
+}

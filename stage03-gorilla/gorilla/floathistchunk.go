@@ -320,14 +320,15 @@ func (a *FloatHistogramAppender) recode(pSpans, nSpans []histogram.Span) error {
 	it := NewFloatHistogramIterator(old)
 	var src, dst histogram.FloatHistogram
 	pIdx, nIdx := appendIndexes(nil, pSpans), appendIndexes(nil, nSpans)
+	pBuf, nBuf := make([]float64, len(pIdx)), make([]float64, len(nIdx))
 	for i := 0; it.Next(); i++ {
 		t, _ := it.AtFloatHistogram(&src)
 		dst = src
 		stale := isStale(src.Sum)
 		if !stale {
 			dst.PositiveSpans, dst.NegativeSpans = pSpans, nSpans
-			dst.PositiveBuckets = make([]float64, len(pIdx))
-			dst.NegativeBuckets = make([]float64, len(nIdx))
+			// encode copies the buckets: one buffer serves every sample.
+			dst.PositiveBuckets, dst.NegativeBuckets = pBuf, nBuf
 			expandFloat(dst.PositiveBuckets, pIdx, src.PositiveBuckets, it.d.st.lay.pIdx)
 			expandFloat(dst.NegativeBuckets, nIdx, src.NegativeBuckets, it.d.st.lay.nIdx)
 		}
@@ -441,9 +442,7 @@ func (d *floatHistDecoder) step() bool {
 	s.stale = stale
 	if ok && !stale {
 		ok = s.zc.read(r)
-		for i := range s.b {
-			ok = s.b[i].read(r) && ok
-		}
+		ok = ok && r.readXORFields(s.b)
 		x, okc := r.readXOR(&s.count.leading, &s.count.trailing)
 		s.count.v = math.Float64bits(s.predictedCount()) ^ x
 		ok = ok && okc
@@ -549,3 +548,53 @@ func (it *FloatHistogramIterator) AtFloatHistogram(dst *histogram.FloatHistogram
 
 // Err returns the error that stopped the iteration, if any.
 func (it *FloatHistogramIterator) Err() error { return it.d.err }
+
+// readXORFields decodes one XOR code into each field: the inner loop of
+// decoding a float histogram sample, readXOR inlined with the position in
+// a local variable, so a bucket costs one load and no call. Codes wider
+// than one load takes (windows over 55 bits) go through readXOR. It
+// returns false on control bits no encoder writes.
+func (r *bitReader) readXORFields(fs []xorField) bool {
+	buf, pos := r.b, r.pos
+	for i := range fs {
+		f := &fs[i]
+		word := peekAt(buf, pos)
+		switch {
+		case word>>63 == 0: // '0': the value repeats
+			pos++
+		case word>>62&1 == 0: // '10': the previous window
+			m := 64 - int(f.leading) - int(f.trailing)
+			if f.leading == noWindow || m+2 > maxFast {
+				r.pos = pos
+				x, ok := r.readXOR(&f.leading, &f.trailing)
+				if !ok {
+					return false
+				}
+				f.v ^= x
+				pos = r.pos
+				continue
+			}
+			f.v ^= word << 2 >> uint(64-m) << f.trailing
+			pos += 2 + m
+		default: // '11': a new window
+			lz := int(word << 2 >> 59)
+			m := int(word << 7 >> 58)
+			if m == 0 || 13+m > maxFast || lz+m > 64 {
+				r.pos = pos
+				x, ok := r.readXOR(&f.leading, &f.trailing)
+				if !ok {
+					return false
+				}
+				f.v ^= x
+				pos = r.pos
+				continue
+			}
+			tz := 64 - lz - m
+			f.leading, f.trailing = uint8(lz), uint8(tz)
+			f.v ^= word << 13 >> uint(64-m) << uint(tz)
+			pos += 13 + m
+		}
+	}
+	r.pos = pos
+	return true
+}

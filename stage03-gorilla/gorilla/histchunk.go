@@ -357,6 +357,7 @@ func (a *HistogramAppender) recode(pSpans, nSpans []histogram.Span) error {
 	it := NewHistogramIterator(old)
 	var src, dst histogram.Histogram
 	pIdx, nIdx := appendIndexes(nil, pSpans), appendIndexes(nil, nSpans)
+	pBuf, nBuf := make([]int64, len(pIdx)), make([]int64, len(nIdx))
 	for i := 0; it.Next(); i++ {
 		t, _ := it.AtHistogram(&src)
 		dst = src
@@ -366,8 +367,8 @@ func (a *HistogramAppender) recode(pSpans, nSpans []histogram.Span) error {
 		}
 		if !isStale(src.Sum) {
 			dst.PositiveSpans, dst.NegativeSpans = pSpans, nSpans
-			dst.PositiveBuckets = make([]int64, len(pIdx))
-			dst.NegativeBuckets = make([]int64, len(nIdx))
+			// encode copies the buckets: one buffer serves every sample.
+			dst.PositiveBuckets, dst.NegativeBuckets = pBuf, nBuf
 			expandInt(dst.PositiveBuckets, pIdx, src.PositiveBuckets, it.d.st.lay.pIdx)
 			expandInt(dst.NegativeBuckets, nIdx, src.NegativeBuckets, it.d.st.lay.nIdx)
 		}
@@ -523,19 +524,17 @@ func (d *histDecoder) step() bool {
 		}
 		var total uint64
 		np := len(s.lay.pIdx)
-		for side, bs := range [2][]int64{s.b[:np], s.b[np:]} {
-			delta := s.bDelta[side*np:]
-			var abs int64
-			for i := range bs {
-				if first {
+		if first {
+			for _, bs := range [2][]int64{s.b[:np], s.b[np:]} {
+				var abs int64
+				for i := range bs {
 					bs[i] = r.readVarbit()
-				} else {
-					delta[i] += r.readVarbit()
-					bs[i] += delta[i]
+					abs += bs[i]
+					total += uint64(abs)
 				}
-				abs += bs[i]
-				total += uint64(abs)
 			}
+		} else {
+			total = r.readBucketDods(s.b[:np], s.bDelta[:np]) + r.readBucketDods(s.b[np:], s.bDelta[np:])
 		}
 		s.excess += uint64(r.readVarbit())
 		s.count = s.zc + total + s.excess

@@ -19,7 +19,7 @@ const SyntheticHistogramInterval = 15_000
 //     2^-128;
 //   - about 300 requests per scrape (give or take 6 %), latencies
 //     log-normal around a median that drifts between 40 and 90 ms, so
-//     25-40 buckets are populated and new ones appear now and then at the
+//     40-66 buckets are stored and new ones appear now and then at the
 //     edges (which recodes a chunk);
 //   - one request in 200 takes no time at all (the zero bucket);
 //   - a counter: every count only grows;
