@@ -426,6 +426,26 @@ func TestHistogramLayoutCutsChunk(t *testing.T) {
 	}
 	want[100].h.CounterResetHint = histogram.CounterReset // sameSample ignores it; checked above
 	equalHist(t, "layout", histOracle{l.String(): got}, histOracle{l.String(): want})
+
+	// Compaction re-encoding the series (a deleted sample makes it decode
+	// and encode its chunks) cuts at the same places and keeps the hint.
+	if _, err := db.FlushHead(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete(5*step, 5*step, index.MustNewMatcher(index.MatchEqual, model.MetricName, "layout")); err != nil {
+		t.Fatal(err)
+	}
+	for len(db.plan()) > 0 {
+		if err := db.Compact(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = slices.Delete(want, 5, 6)
+	got = collectHist(t, db, math.MinInt64, math.MaxInt64)[l.String()]
+	equalHist(t, "layout, re-encoded", histOracle{l.String(): got}, histOracle{l.String(): want})
+	if h := got[99].h; h == nil || h.CounterResetHint != histogram.CounterReset {
+		t.Fatalf("sample after the reset, re-encoded: %+v, want the CounterReset hint", got[99])
+	}
 }
 
 // Out-of-order histograms within the window are kept apart and merged on
@@ -589,41 +609,44 @@ func TestSameSample(t *testing.T) {
 	}
 }
 
-// Appenders of histograms and floats, queriers and compaction at once
-// (run with -race): every query sees, for each series, a prefix of what
-// was committed, in order, of the right kinds.
+// A writer of histograms and floats, queriers and compaction at once (run
+// with -race): every query sees, for each series, a prefix of what was
+// committed, in order, of the right kinds. One writer, so that no sample
+// lands in a range compaction has already cut.
 func TestHistogramConcurrent(t *testing.T) {
 	opts := testOpts()
 	opts.BlockRange = 100 * 15_000
 	db := openDB(t, t.TempDir(), opts)
 	defer db.Close()
 	const steps = 400
-	done := make(chan error, 3)
-	for g := range 2 {
-		go func() {
-			l := lbls("conc", "g", fmt.Sprint(g))
-			var ref uint64
-			for k := range steps {
-				app := db.Appender(nil)
-				var err error
-				if g == 0 {
-					ref, err = app.AppendHistogram(ref, l, int64(k)*15_000, testHist(g, k), nil)
-				} else if k%50 < 25 {
-					ref, err = app.Append(ref, l, int64(k)*15_000, float64(k))
-				} else {
-					ref, err = app.AppendHistogram(ref, l, int64(k)*15_000, nil, testHist(g, k).ToFloat())
-				}
-				if err == nil {
-					err = app.Commit()
-				}
-				if err != nil {
-					done <- err
-					return
+	done := make(chan error, 2)
+	go func() {
+		refs := make([]uint64, 2)
+		for k := range steps {
+			app := db.Appender(nil)
+			var err error
+			for g := range 2 {
+				l := lbls("conc", "g", fmt.Sprint(g))
+				switch {
+				case err != nil:
+				case g == 0:
+					refs[g], err = app.AppendHistogram(refs[g], l, int64(k)*15_000, testHist(g, k), nil)
+				case k%50 < 25:
+					refs[g], err = app.Append(refs[g], l, int64(k)*15_000, float64(k))
+				default:
+					refs[g], err = app.AppendHistogram(refs[g], l, int64(k)*15_000, nil, testHist(g, k).ToFloat())
 				}
 			}
-			done <- nil
-		}()
-	}
+			if err == nil {
+				err = app.Commit()
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
 	go func() {
 		for range 20 {
 			if err := db.Compact(); err != nil {
@@ -652,7 +675,7 @@ func TestHistogramConcurrent(t *testing.T) {
 		}
 		return n
 	}
-	for n := 0; n < 3; {
+	for n := 0; n < 2; {
 		select {
 		case err := <-done:
 			if err != nil {
@@ -761,4 +784,36 @@ func TestHistogramBatchOrder(t *testing.T) {
 	db = openDB(t, dir, testOpts())
 	defer db.Close()
 	equalHist(t, "replayed", collectHist(t, db, math.MinInt64, math.MaxInt64), want)
+}
+
+// encodeMixed (compaction, out-of-order chunks) cuts where the kind
+// changes and where a histogram does not fit, and a chunk cut by a counter
+// reset starts with the CounterReset hint, as the head's chunks do.
+func TestEncodeMixed(t *testing.T) {
+	ss := []hsample{
+		{t: 1, v: 1}, {t: 2, v: 2},
+		{t: 3, h: testHist(0, 10)}, {t: 4, h: testHist(0, 20)},
+		{t: 5, h: testHist(0, 5)}, // counts went down, hint unknown
+		{t: 6, fh: testHist(0, 6).ToFloat()},
+		{t: 7, v: 7},
+	}
+	cs, err := encodeMixed(slices.Clone(ss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mins []int64
+	var got []hsample
+	for _, c := range cs {
+		mins = append(mins, c.MinT)
+		if got, err = decodeAny(c.Data, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(mins, []int64{1, 3, 5, 6, 7}) {
+		t.Fatalf("chunks start at %v", mins)
+	}
+	equalHist(t, "encodeMixed", histOracle{"s": got}, histOracle{"s": ss})
+	if h := got[4].h; h.CounterResetHint != histogram.CounterReset {
+		t.Fatalf("hint after the reset: %v", h.CounterResetHint)
+	}
 }
