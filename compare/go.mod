@@ -10,6 +10,7 @@ require (
 	github.com/tsdb-course/stage02-delta v0.0.0
 	github.com/tsdb-course/stage03-gorilla v0.0.0
 	github.com/tsdb-course/stage04-wal v0.0.0
+	github.com/tsdb-course/stage05-index v0.0.0
 	github.com/tsdb-course/stage06-blocks v0.0.0
 	github.com/tsdb-course/stage12-cardinality v0.0.0
 	github.com/tsdb-course/stage14-alerts v0.0.0
@@ -102,7 +103,6 @@ require (
 	github.com/puzpuzpuz/xsync/v4 v4.5.0 // indirect
 	github.com/sean-/seed v0.0.0-20170313163322-e2103e2c3529 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
-	github.com/tsdb-course/stage05-index v0.0.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fastjson v1.6.10 // indirect
 	github.com/valyala/fastrand v1.1.0 // indirect

@@ -29,8 +29,13 @@ import (
 // after compaction.
 func TestTSDBHistogramsAgree(t *testing.T) {
 	for _, window := range []int64{0, 30 * 60 * 1000} {
-		t.Run(fmt.Sprintf("window=%dm", window/60_000), func(t *testing.T) { tsdbHistogramsAgree(t, window) })
+		t.Run(fmt.Sprintf("window=%dm", window/60_000), func(t *testing.T) { tsdbHistogramsAgree(t, window, false) })
 	}
+	// Batches: each commit holds two samples of every series, the
+	// kind-changing series often changing kind inside the batch
+	// (Prometheus cuts its batch there so that each series' samples apply
+	// in order).
+	t.Run("batches", func(t *testing.T) { tsdbHistogramsAgree(t, 0, true) })
 }
 
 // sample is one stored value of any kind, for comparing.
@@ -76,7 +81,7 @@ func errClass(err error) string {
 	return err.Error()
 }
 
-func tsdbHistogramsAgree(t *testing.T, window int64) {
+func tsdbHistogramsAgree(t *testing.T, window int64, batches bool) {
 	const nSeries, steps = 4, 600
 	ints, _ := HistogramData(nSeries, steps)
 	floats, _ := FloatHistogramData(nSeries, steps)
@@ -110,17 +115,26 @@ func tsdbHistogramsAgree(t *testing.T, window int64) {
 		}
 		return sample{t: ts, v: float64(k*10 + i)}
 	}
+	var app tsdb.Appender
+	var papp storage.Appender
 	for k := range steps {
 		ts := int64(k) * 15_000
+		if batches && k%2 == 0 {
+			app, papp = ours.Appender(context.Background()), prom.Appender(context.Background())
+		}
 		for i := range nSeries {
 			// Series 0 floats, 1 integer and 2 float histograms; series 3
 			// changes kind every 50 steps.
 			kind := i
 			if i == 3 {
 				kind = k / 50 % 3
+				if batches {
+					kind = rng.IntN(3)
+				}
 			}
 			s := value(i, kind, k, ts)
 			switch r := rng.IntN(20); {
+			case batches:
 			case k > 0 && r == 0: // the newest sample again, same value
 				s = last[i]
 			case k > 0 && r == 1: // the newest timestamp, another kind or value
@@ -129,19 +143,25 @@ func tsdbHistogramsAgree(t *testing.T, window int64) {
 				s = value(i, kind, k, last[i].t-int64(1+rng.IntN(4))*15_000+7)
 			}
 			l := model.MustFromStrings(model.MetricName, "agree", "i", fmt.Sprint(i))
-			app := ours.Appender(context.Background())
+			if !batches {
+				app = ours.Appender(context.Background())
+			}
 			var e1 error
 			if s.h == nil && s.fh == nil {
 				_, e1 = app.Append(0, l, s.t, s.v)
 			} else {
 				_, e1 = app.AppendHistogram(0, l, s.t, s.h, s.fh)
 			}
-			if e1 == nil {
+			if batches {
+				// committed below
+			} else if e1 == nil {
 				e1 = app.Commit()
 			} else {
 				app.Rollback()
 			}
-			papp := prom.Appender(context.Background())
+			if !batches {
+				papp = prom.Appender(context.Background())
+			}
 			pl := labels.FromStrings("__name__", "agree", "i", fmt.Sprint(i))
 			var e2 error
 			switch {
@@ -152,7 +172,9 @@ func tsdbHistogramsAgree(t *testing.T, window int64) {
 			default:
 				_, e2 = papp.Append(0, pl, s.t, s.v)
 			}
-			if e2 == nil {
+			if batches {
+				// committed below
+			} else if e2 == nil {
 				e2 = papp.Commit()
 			} else {
 				papp.Rollback()
@@ -165,6 +187,14 @@ func tsdbHistogramsAgree(t *testing.T, window int64) {
 				if s.t > last[i].t || k == 0 {
 					last[i] = s
 				}
+			}
+		}
+		if batches && k%2 == 1 {
+			if err := app.Commit(); err != nil {
+				t.Fatalf("step %d: stage06 commit: %v", k, err)
+			}
+			if err := papp.Commit(); err != nil {
+				t.Fatalf("step %d: Prometheus commit: %v", k, err)
 			}
 		}
 	}

@@ -1,5 +1,6 @@
-// Package chunks stores Gorilla chunks on disk, in the two kinds of file a
-// Prometheus-style TSDB has:
+// Package chunks stores chunks on disk (stage03's Gorilla chunks, and its
+// histogram chunks behind a marker byte: encoding.go), in the two kinds of
+// file a Prometheus-style TSDB has:
 //
 //   - segment.go: a block's chunks/000001… segment files, written once by the
 //     block writer and read through mmap;

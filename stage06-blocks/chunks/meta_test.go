@@ -92,3 +92,30 @@ func FuzzDecodeMetas(f *testing.F) {
 }
 
 func crc32c(d []byte) uint32 { return crc32.Checksum(d, crc32.MakeTable(crc32.Castagnoli)) }
+
+// The encoding of a stored chunk from its first byte: every Gorilla chunk
+// (XOR or Integer header, any count) is EncFloat, as chunks written before
+// histograms existed; the marker bytes name the histogram encodings, and a
+// ref carries the same two bits without disturbing its file and offset.
+func TestEncodingOf(t *testing.T) {
+	for hdr := 0; hdr < 0x80; hdr++ { // header byte 0: bits 7-6 = 00 (XOR) or 01 (Integer)
+		if e := EncodingOf([]byte{byte(hdr), 0}); e != EncFloat {
+			t.Fatalf("header byte %#x: %s", hdr, e)
+		}
+	}
+	if EncodingOf(nil) != EncFloat || EncodingOf([]byte{0x80}) != EncHistogram || EncodingOf([]byte{0xC0, 1}) != EncFloatHistogram {
+		t.Fatal("marker bytes")
+	}
+	for _, e := range []Encoding{EncHistogram, EncFloatHistogram} {
+		if EncodingOf([]byte{e.Marker()}) != e {
+			t.Fatalf("%s: marker %#x", e, e.Marker())
+		}
+		r := NewRef(1<<30-1, 1<<32-1).WithEncoding(e)
+		if r.Encoding() != e || r.File() != 1<<30-1 || r.Offset() != 1<<32-1 {
+			t.Fatalf("%s: ref %x: file %d offset %d encoding %s", e, uint64(r), r.File(), r.Offset(), r.Encoding())
+		}
+		if r.WithEncoding(EncFloat) != NewRef(1<<30-1, 1<<32-1) {
+			t.Fatalf("%s: encoding not cleared", e)
+		}
+	}
+}

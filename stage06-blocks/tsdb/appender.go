@@ -12,6 +12,7 @@ import (
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage04-wal/wal"
+	"github.com/tsdb-course/stage06-blocks/chunks"
 )
 
 // ErrUnknownRef: Append got a ref the head does not know (or no longer
@@ -58,10 +59,11 @@ type pendingSample struct {
 }
 
 // pendingHist is a histogram sample of the batch. Histograms have a list
-// of their own, so that float samples stay 32 bytes; Commit applies them
-// after the floats (as Prometheus does), so a batch holding a series' float
-// and then, later in time, its histogram stores both, and one holding a
-// histogram and then a newer float refuses the histogram as out of order.
+// of their own, so that float samples stay 32 bytes; Commit applies each
+// part of the batch's floats, then its histograms, and a series getting a
+// float after a histogram starts a new part (cut), as Prometheus's
+// appender cuts its batches, so every sample is applied in append order
+// relative to the other samples of its series.
 type pendingHist struct {
 	s   *memSeries
 	hs  hsample
@@ -91,12 +93,16 @@ type appendBufs struct {
 	walFH    []wal.RefFloatHistogram
 	recH     []byte
 	recFH    []byte
-	walS     []wal.RefSample
-	series   []wal.RefSeries
-	toLog    []*memSeries // series whose record goes into this commit
-	recS     []byte
-	recX     []byte
-	slab     chunkSlab
+	// histKinds: the histogram kind each series got in the batch's
+	// current part; cuts: where the parts end (cut).
+	histKinds map[*memSeries]chunks.Encoding
+	cuts      []batchCut
+	walS      []wal.RefSample
+	series    []wal.RefSeries
+	toLog     []*memSeries // series whose record goes into this commit
+	recS      []byte
+	recX      []byte
+	slab      chunkSlab
 }
 
 var bufPool = sync.Pool{New: func() any { return &appendBufs{} }}
@@ -256,6 +262,11 @@ func (a *headAppender) lockSeries(ref uint64, lset model.Labels) (*memSeries, er
 // add puts an accepted sample into the batch, with the series record if
 // the WAL has none yet (isLogged, read under the series' lock).
 func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int64, v float64, ooo bool) {
+	if len(a.histKinds) > 0 {
+		if _, ok := a.histKinds[s]; ok {
+			a.cut() // a float after a histogram of s in this part
+		}
+	}
 	if !isLogged {
 		if lset.Len() == 0 {
 			lset, _ = a.h.ix.Labels(s.id)
@@ -355,6 +366,14 @@ func (a *headAppender) AppendHistogram(ref uint64, lset model.Labels, t int64, h
 
 // addHist is add for a histogram sample.
 func (a *headAppender) addHist(s *memSeries, isLogged bool, lset model.Labels, hs hsample, ooo bool) {
+	k := hs.enc()
+	if prev, ok := a.histKinds[s]; ok && prev != k {
+		a.cut() // the other histogram kind
+	}
+	if a.histKinds == nil {
+		a.histKinds = map[*memSeries]chunks.Encoding{}
+	}
+	a.histKinds[s] = k
 	if !isLogged {
 		if lset.Len() == 0 {
 			lset, _ = a.h.ix.Labels(s.id)
@@ -395,7 +414,13 @@ func (a *headAppender) records(withSamples bool) [][]byte {
 		a.recS = wal.AppendSeries(a.recS[:0], a.series)
 		recs = append(recs, a.recS)
 	}
-	if withSamples && len(a.pending) > 0 {
+	if !withSamples {
+		return recs
+	}
+	if len(a.cuts) > 0 {
+		return a.partRecords(recs)
+	}
+	if len(a.pending) > 0 {
 		// The samples' WAL form is built here, at its final size, rather
 		// than grown an Append at a time.
 		a.walS = slices.Grow(a.walS[:0], len(a.pending))
@@ -405,26 +430,81 @@ func (a *headAppender) records(withSamples bool) [][]byte {
 		a.recX = wal.AppendSamples(a.recX[:0], a.walS)
 		recs = append(recs, a.recX)
 	}
-	if withSamples && len(a.pendingH) > 0 {
-		a.walH, a.walFH = a.walH[:0], a.walFH[:0]
-		for _, p := range a.pendingH {
-			if p.hs.h != nil {
-				a.walH = append(a.walH, wal.RefHistogram{Ref: p.s.ref, T: p.hs.t, H: p.hs.h})
-			} else {
-				a.walFH = append(a.walFH, wal.RefFloatHistogram{Ref: p.s.ref, T: p.hs.t, FH: p.hs.fh})
-			}
-		}
-		if len(a.walH) > 0 {
-			a.recH = wal.AppendHistograms(a.recH[:0], a.walH)
-			recs = append(recs, a.recH)
-		}
-		if len(a.walFH) > 0 {
-			a.recFH = wal.AppendFloatHistograms(a.recFH[:0], a.walFH)
-			recs = append(recs, a.recFH)
-		}
+	if len(a.pendingH) > 0 {
+		recs = a.histRecords(recs, a.pendingH, true)
 	}
 	return recs
 }
+
+// histRecords appends the records of histogram samples ps to recs: one of
+// integer and one of float histograms. reuse: into the appender's buffers
+// (only one call per batch may).
+func (a *headAppender) histRecords(recs [][]byte, ps []pendingHist, reuse bool) [][]byte {
+	a.walH, a.walFH = a.walH[:0], a.walFH[:0]
+	for _, p := range ps {
+		if p.hs.h != nil {
+			a.walH = append(a.walH, wal.RefHistogram{Ref: p.s.ref, T: p.hs.t, H: p.hs.h})
+		} else {
+			a.walFH = append(a.walFH, wal.RefFloatHistogram{Ref: p.s.ref, T: p.hs.t, FH: p.hs.fh})
+		}
+	}
+	var rh, rfh []byte
+	if reuse {
+		rh, rfh = a.recH[:0], a.recFH[:0]
+	}
+	if len(a.walH) > 0 {
+		rh = wal.AppendHistograms(rh, a.walH)
+		recs = append(recs, rh)
+	}
+	if len(a.walFH) > 0 {
+		rfh = wal.AppendFloatHistograms(rfh, a.walFH)
+		recs = append(recs, rfh)
+	}
+	if reuse {
+		a.recH, a.recFH = rh, rfh
+	}
+	return recs
+}
+
+// partRecords is records for a batch in several parts (cut): each part's
+// samples, then its histograms, so that replay applies them in the order
+// Commit does. Rare (a series getting a float after a histogram in one
+// batch): its records are allocated.
+func (a *headAppender) partRecords(recs [][]byte) [][]byte {
+	f0, h0 := 0, 0
+	for part := 0; part <= len(a.cuts); part++ {
+		f1, h1 := len(a.pending), len(a.pendingH)
+		if part < len(a.cuts) {
+			f1, h1 = a.cuts[part].f, a.cuts[part].h
+		}
+		if f1 > f0 {
+			ws := make([]wal.RefSample, 0, f1-f0)
+			for _, p := range a.pending[f0:f1] {
+				ws = append(ws, wal.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
+			}
+			recs = append(recs, wal.AppendSamples(nil, ws))
+		}
+		if h1 > h0 {
+			recs = a.histRecords(recs, a.pendingH[h0:h1], false)
+		}
+		f0, h0 = f1, h1
+	}
+	return recs
+}
+
+// cut ends the batch's current type-clean part, as Prometheus's appender
+// starts a new batch: a series' samples of a part are of one kind, and a
+// part's floats are applied before its histograms, so a float after a
+// histogram of the same series (or another histogram kind) must start a
+// part, or Commit would apply it first.
+func (a *headAppender) cut() {
+	a.cuts = append(a.cuts, batchCut{f: len(a.pending), h: len(a.pendingH)})
+	clear(a.histKinds)
+}
+
+// batchCut is where a part of the batch ends: its floats are pending[:f],
+// its histograms pendingH[:h] (after the previous cut's).
+type batchCut struct{ f, h int }
 
 func (a *headAppender) markLogged() {
 	for _, s := range a.toLog {
@@ -484,7 +564,48 @@ func (a *headAppender) Commit() error {
 	// are not: they must not widen what a head cut takes).
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	minValid := h.minValid.Load()
-	for _, p := range a.pending {
+	// The batch in its type-clean parts (see cut): one part, all of it,
+	// unless a series got a float after a histogram or changed histogram
+	// kind. Each part's floats go first, then its histograms.
+	f0, h0 := 0, 0
+	for part := 0; part <= len(a.cuts); part++ {
+		f1, h1 := len(a.pending), len(a.pendingH)
+		if part < len(a.cuts) {
+			f1, h1 = a.cuts[part].f, a.cuts[part].h
+		}
+		a.commitFloats(a.pending[f0:f1], id, low, minValid, &ce, &stored, &ooo, &past, &lo, &hi)
+		if h1 > h0 {
+			a.commitHist(a.pendingH[h0:h1], id, low, minValid, &ce, &stored, &ooo, &past, &lo, &hi)
+		}
+		f0, h0 = f1, h1
+	}
+	h.iso.end(id)
+	if past > 0 {
+		h.pastCount.Add(past)
+		h.hasPast.Store(true)
+	}
+	if len(a.pending)+len(a.pendingH) > 0 {
+		if lo <= hi {
+			h.updateRange(lo, hi)
+		}
+		h.samples.Add(stored)
+		h.oooCount.Add(ooo)
+		h.dropped.Add(uint64(ce.Refused()))
+		a.db.maybeCompact()
+	}
+	if ce.Refused() > 0 {
+		return &ce
+	}
+	return nil
+}
+
+// commitFloats applies float samples of the batch. Its counts go to the
+// caller's: locals in the loop, added once at the end.
+func (a *headAppender) commitFloats(ps []pendingSample, id, low uint64, minValid int64, ce *CommitError, storedP, oooP, pastP *uint64, loP, hiP *int64) {
+	h := a.h
+	var stored, ooo, past uint64
+	lo, hi := *loP, *hiP
+	for _, p := range ps {
 		s := p.s
 		s.mu.Lock()
 		s.set(flagLogged)
@@ -532,34 +653,15 @@ func (a *headAppender) Commit() error {
 		}
 		s.mu.Unlock()
 	}
-	if len(a.pendingH) > 0 {
-		a.commitHist(id, low, minValid, &ce, &stored, &ooo, &past, &lo, &hi)
-	}
-	h.iso.end(id)
-	if past > 0 {
-		h.pastCount.Add(past)
-		h.hasPast.Store(true)
-	}
-	if len(a.pending)+len(a.pendingH) > 0 {
-		if lo <= hi {
-			h.updateRange(lo, hi)
-		}
-		h.samples.Add(stored)
-		h.oooCount.Add(ooo)
-		h.dropped.Add(uint64(ce.Refused()))
-		a.db.maybeCompact()
-	}
-	if ce.Refused() > 0 {
-		return &ce
-	}
-	return nil
+	*storedP, *oooP, *pastP = *storedP+stored, *oooP+ooo, *pastP+past
+	*loP, *hiP = lo, hi
 }
 
-// commitHist applies the batch's histograms, after its floats, as Commit
-// applies those (same cases, same counts).
-func (a *headAppender) commitHist(id, low uint64, minValid int64, ce *CommitError, stored, ooo, past *uint64, lo, hi *int64) {
+// commitHist applies histograms of the batch, after the floats of their
+// part, as commitFloats applies those (same cases, same counts).
+func (a *headAppender) commitHist(ps []pendingHist, id, low uint64, minValid int64, ce *CommitError, stored, ooo, past *uint64, lo, hi *int64) {
 	h := a.h
-	for _, p := range a.pendingH {
+	for _, p := range ps {
 		s, t := p.s, p.hs.t
 		s.mu.Lock()
 		s.set(flagLogged)
@@ -644,6 +746,8 @@ func (a *headAppender) release() {
 	clear(a.walH)
 	clear(a.walFH)
 	a.pendingH, a.walH, a.walFH = a.pendingH[:0], a.walH[:0], a.walFH[:0]
+	clear(a.histKinds)
+	a.cuts = a.cuts[:0]
 	clear(a.series)
 	clear(a.toLog)
 	a.pending, a.walS, a.series, a.toLog = a.pending[:0], a.walS[:0], a.series[:0], a.toLog[:0]

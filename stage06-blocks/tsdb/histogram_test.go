@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"unsafe"
@@ -425,6 +426,26 @@ func TestHistogramLayoutCutsChunk(t *testing.T) {
 	}
 	want[100].h.CounterResetHint = histogram.CounterReset // sameSample ignores it; checked above
 	equalHist(t, "layout", histOracle{l.String(): got}, histOracle{l.String(): want})
+
+	// Compaction re-encoding the series (a deleted sample makes it decode
+	// and encode its chunks) cuts at the same places and keeps the hint.
+	if _, err := db.FlushHead(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete(5*step, 5*step, index.MustNewMatcher(index.MatchEqual, model.MetricName, "layout")); err != nil {
+		t.Fatal(err)
+	}
+	for len(db.plan()) > 0 {
+		if err := db.Compact(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = slices.Delete(want, 5, 6)
+	got = collectHist(t, db, math.MinInt64, math.MaxInt64)[l.String()]
+	equalHist(t, "layout, re-encoded", histOracle{l.String(): got}, histOracle{l.String(): want})
+	if h := got[99].h; h == nil || h.CounterResetHint != histogram.CounterReset {
+		t.Fatalf("sample after the reset, re-encoded: %+v, want the CounterReset hint", got[99])
+	}
 }
 
 // Out-of-order histograms within the window are kept apart and merged on
@@ -588,41 +609,44 @@ func TestSameSample(t *testing.T) {
 	}
 }
 
-// Appenders of histograms and floats, queriers and compaction at once
-// (run with -race): every query sees, for each series, a prefix of what
-// was committed, in order, of the right kinds.
+// A writer of histograms and floats, queriers and compaction at once (run
+// with -race): every query sees, for each series, a prefix of what was
+// committed, in order, of the right kinds. One writer, so that no sample
+// lands in a range compaction has already cut.
 func TestHistogramConcurrent(t *testing.T) {
 	opts := testOpts()
 	opts.BlockRange = 100 * 15_000
 	db := openDB(t, t.TempDir(), opts)
 	defer db.Close()
 	const steps = 400
-	done := make(chan error, 3)
-	for g := range 2 {
-		go func() {
-			l := lbls("conc", "g", fmt.Sprint(g))
-			var ref uint64
-			for k := range steps {
-				app := db.Appender(nil)
-				var err error
-				if g == 0 {
-					ref, err = app.AppendHistogram(ref, l, int64(k)*15_000, testHist(g, k), nil)
-				} else if k%50 < 25 {
-					ref, err = app.Append(ref, l, int64(k)*15_000, float64(k))
-				} else {
-					ref, err = app.AppendHistogram(ref, l, int64(k)*15_000, nil, testHist(g, k).ToFloat())
-				}
-				if err == nil {
-					err = app.Commit()
-				}
-				if err != nil {
-					done <- err
-					return
+	done := make(chan error, 2)
+	go func() {
+		refs := make([]uint64, 2)
+		for k := range steps {
+			app := db.Appender(nil)
+			var err error
+			for g := range 2 {
+				l := lbls("conc", "g", fmt.Sprint(g))
+				switch {
+				case err != nil:
+				case g == 0:
+					refs[g], err = app.AppendHistogram(refs[g], l, int64(k)*15_000, testHist(g, k), nil)
+				case k%50 < 25:
+					refs[g], err = app.Append(refs[g], l, int64(k)*15_000, float64(k))
+				default:
+					refs[g], err = app.AppendHistogram(refs[g], l, int64(k)*15_000, nil, testHist(g, k).ToFloat())
 				}
 			}
-			done <- nil
-		}()
-	}
+			if err == nil {
+				err = app.Commit()
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
 	go func() {
 		for range 20 {
 			if err := db.Compact(); err != nil {
@@ -651,7 +675,7 @@ func TestHistogramConcurrent(t *testing.T) {
 		}
 		return n
 	}
-	for n := 0; n < 3; {
+	for n := 0; n < 2; {
 		select {
 		case err := <-done:
 			if err != nil {
@@ -706,5 +730,90 @@ func TestHistogramStaleMarker(t *testing.T) {
 func TestMemSeriesSize(t *testing.T) {
 	if n := unsafe.Sizeof(memSeries{}); n != 192 {
 		t.Fatalf("memSeries is %d bytes, want 192", n)
+	}
+}
+
+// One batch changing a series' kind back and forth (a histogram, then a
+// float, a float histogram, a float, an integer histogram) stores all of
+// it, as Prometheus's appender does by cutting the batch where a series
+// gets a float after a histogram; so does the replay of its WAL records.
+func TestHistogramBatchOrder(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir, testOpts())
+	l, other := lbls("order"), lbls("other")
+	want := histOracle{}
+	app := db.Appender(nil)
+	for k := range 10 {
+		ts := int64(k) * 1000
+		var s hsample
+		switch k % 5 {
+		case 0:
+			s = hsample{t: ts, h: testHist(0, k)}
+		case 2:
+			s = hsample{t: ts, fh: testHist(0, k).ToFloat()}
+		case 4:
+			s = hsample{t: ts, h: testHist(0, k)}
+		default:
+			s = hsample{t: ts, v: float64(k)}
+		}
+		var err error
+		if s.typ() == ValFloat {
+			_, err = app.Append(0, l, ts, s.v)
+		} else {
+			_, err = app.AppendHistogram(0, l, ts, s.h, s.fh)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.add(l, s)
+		if _, err := app.Append(0, other, ts, float64(-k)); err != nil {
+			t.Fatal(err)
+		}
+		want.add(other, hsample{t: ts, v: float64(-k)})
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	equalHist(t, "committed", collectHist(t, db, math.MinInt64, math.MaxInt64), want)
+	db.Close()
+	// Without the head-chunks files (as after damage to them), the WAL
+	// alone rebuilds the head: its records must be in commit order.
+	if err := os.RemoveAll(filepath.Join(dir, HeadChunksDirname)); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dir, testOpts())
+	defer db.Close()
+	equalHist(t, "replayed", collectHist(t, db, math.MinInt64, math.MaxInt64), want)
+}
+
+// encodeMixed (compaction, out-of-order chunks) cuts where the kind
+// changes and where a histogram does not fit, and a chunk cut by a counter
+// reset starts with the CounterReset hint, as the head's chunks do.
+func TestEncodeMixed(t *testing.T) {
+	ss := []hsample{
+		{t: 1, v: 1}, {t: 2, v: 2},
+		{t: 3, h: testHist(0, 10)}, {t: 4, h: testHist(0, 20)},
+		{t: 5, h: testHist(0, 5)}, // counts went down, hint unknown
+		{t: 6, fh: testHist(0, 6).ToFloat()},
+		{t: 7, v: 7},
+	}
+	cs, err := encodeMixed(slices.Clone(ss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mins []int64
+	var got []hsample
+	for _, c := range cs {
+		mins = append(mins, c.MinT)
+		if got, err = decodeAny(c.Data, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(mins, []int64{1, 3, 5, 6, 7}) {
+		t.Fatalf("chunks start at %v", mins)
+	}
+	equalHist(t, "encodeMixed", histOracle{"s": got}, histOracle{"s": ss})
+	if h := got[4].h; h.CounterResetHint != histogram.CounterReset {
+		t.Fatalf("hint after the reset: %v", h.CounterResetHint)
 	}
 }

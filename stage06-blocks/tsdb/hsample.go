@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"sort"
@@ -365,17 +366,22 @@ func encodeMixed(ss []hsample) ([]block.ChunkData, error) {
 		}
 		w := newHistWriter(kind)
 		k := 0
+		reset := false
 		for k < n {
 			if err := w.append(ss[k]); err != nil {
 				if k == 0 {
 					return nil, err // an empty chunk takes any valid histogram
 				}
+				reset = errors.Is(err, errCounterReset)
 				break
 			}
 			k++
 		}
 		out = append(out, block.ChunkData{MinT: ss[0].t, MaxT: ss[k-1].t, Data: w.bytes(), Samples: k})
 		ss = ss[k:]
+		if reset {
+			ss[0] = withResetHint(ss[0]) // a decoded copy, or the head's own
+		}
 	}
 	return out, nil
 }
