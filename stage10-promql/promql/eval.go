@@ -33,6 +33,9 @@ type evaluator struct {
 	qStep                int64  // the query's step (0: instant), for step()
 	subStep              int64
 	features             Features
+	// statsSel are the selectors read as Prometheus's count-and-sum
+	// histogram iterator reads them (statsSelectors).
+	statsSel map[*parser.VectorSelector]bool
 	annos                *annotationSet // shared with subquery evaluators
 	stats                *Stats         // nil unless the caller asked (WithStats)
 }

@@ -133,6 +133,9 @@ func (ev *evaluator) mixedSelector(vs *parser.VectorSelector, sampleTime bool) (
 			return err
 		}
 		hs := histogramsOf(s)
+		if ev.statsSel[vs] {
+			hs = statsHints(hs)
+		}
 		var pts []Point
 		var hps []HPoint
 		j, k := 0, 0
