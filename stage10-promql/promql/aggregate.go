@@ -720,7 +720,12 @@ func (ev *evaluator) countValues(m Matrix, groupOf []int, gr *grouper, label str
 				}
 			}
 			out.series[oi].DropName = gr.dropName[k.g]
-			out.add(oi, ev.ts(i), float64(counts[k]))
+			if !out.add(oi, ev.ts(i), float64(counts[k])) {
+				// Groups that differ only in the label count_values
+				// sets are one series: their counts add up.
+				f := out.series[oi].Floats
+				f[len(f)-1].V += float64(counts[k])
+			}
 		}
 	}
 	return out.matrix(), nil

@@ -36,6 +36,9 @@ type evaluator struct {
 	// statsSel are the selectors read as Prometheus's count-and-sum
 	// histogram iterator reads them (statsSelectors).
 	statsSel map[*parser.VectorSelector]bool
+	// infoSelect: the selector being read is info()'s, whose series must
+	// hold floats (an info metric's samples are 1s).
+	infoSelect bool
 	annos                *annotationSet // shared with subquery evaluators
 	stats                *Stats         // nil unless the caller asked (WithStats)
 }

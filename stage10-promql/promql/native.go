@@ -133,6 +133,9 @@ func (ev *evaluator) mixedSelector(vs *parser.VectorSelector, sampleTime bool) (
 			return err
 		}
 		hs := histogramsOf(s)
+		if ev.infoSelect && len(hs) > 0 {
+			return errorf("info: the info series %s holds native histograms, not the float samples of an info metric", MetricString(s.Labels()))
+		}
 		if ev.statsSel[vs] {
 			hs = statsHints(hs)
 		}
