@@ -39,8 +39,8 @@ type evaluator struct {
 	// infoSelect: the selector being read is info()'s, whose series must
 	// hold floats (an info metric's samples are 1s).
 	infoSelect bool
-	annos                *annotationSet // shared with subquery evaluators
-	stats                *Stats         // nil unless the caller asked (WithStats)
+	annos      *annotationSet // shared with subquery evaluators
+	stats      *Stats         // nil unless the caller asked (WithStats)
 }
 
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {
