@@ -699,8 +699,8 @@ func (ev *evaluator) countValues(m Matrix, groupOf []int, gr *grouper, label str
 		keys = keys[:0]
 		for _, e := range steps[i] {
 			k := key{groupOf[e.idx], strconv.FormatFloat(e.v, 'f', -1, 64)}
-			if e.h != nil {
-				k.v = e.h.String()
+			if h := e.hist(m); h != nil {
+				k.v = h.String()
 			}
 			if counts[k] == 0 {
 				keys = append(keys, k)
