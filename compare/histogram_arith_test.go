@@ -132,6 +132,30 @@ func TestHistogramArithmeticAgainstPrometheus(t *testing.T) {
 				t.Fatalf("%s of\n%+v\n%+v\n= %+v\nPrometheus %+v", op, a, b, ours, theirs)
 			}
 		}
+		// The same layout (consecutive samples of one series) takes the
+		// fast paths: check them too.
+		same := a.Copy().Mul(1.5)
+		for _, o := range []*histogram.FloatHistogram{same, a} {
+			ours, theirs := a.Copy(), toProm(a)
+			ours.Sub(o)
+			theirs.Sub(toProm(o))
+			if !ours.Equivalent(fromProm(theirs), 1e-9) {
+				t.Fatalf("Sub (same layout) = %+v, Prometheus %+v", ours, theirs)
+			}
+			if got, want := o.DetectReset(a), toProm(o).DetectReset(toProm(a)); got != want {
+				t.Fatalf("DetectReset (same layout) = %v, Prometheus %v", got, want)
+			}
+			if got, want := a.DetectReset(o), toProm(a).DetectReset(toProm(o)); got != want {
+				t.Fatalf("DetectReset (same layout) = %v, Prometheus %v", got, want)
+			}
+			c, _, _ := ours.KahanAdd(o, nil)
+			pc, _, _, _ := theirs.KahanAdd(toProm(o), nil)
+			ours.Add(c)
+			theirs.Add(pc)
+			if !ours.Equivalent(fromProm(theirs), 1e-9) {
+				t.Fatalf("KahanAdd (same layout) = %+v, Prometheus %+v", ours, theirs)
+			}
+		}
 		ours, theirs := a.Copy(), toProm(a)
 		c, _, err := ours.KahanAdd(b, nil)
 		pc, _, _, perr := theirs.KahanAdd(toProm(b), nil)

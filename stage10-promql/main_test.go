@@ -154,3 +154,28 @@ func TestReplLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestReplHistograms: a loaded native histogram prints in the scripts'
+// notation, and functions of it as numbers.
+func TestReplHistograms(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "h.test")
+	if err := os.WriteFile(script, []byte("load 1m\n  h {{schema:0 count:2 sum:3 buckets:[1 1]}}+{{schema:0 count:2 sum:3 buckets:[1 1]}}x2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := strings.NewReader(":load " + script + "\nh\nhistogram_count(h)\n")
+	var out, errb bytes.Buffer
+	if code := run(nil, in, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	o := out.String()
+	// Three samples at 0, 1m, 2m: the last is three times the first.
+	for _, want := range []string{
+		"loaded 1 series (1 new), 3 samples",
+		"h {{count:6 sum:9 buckets:[3 3] counter_reset_hint:not_reset}}\n",
+		"{} 6\n",
+	} {
+		if !strings.Contains(o, want) {
+			t.Errorf("output lacks %q:\n%s", want, o)
+		}
+	}
+}

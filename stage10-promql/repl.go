@@ -197,7 +197,11 @@ func (s *session) query(q string, w io.Writer) error {
 	switch v := v.(type) {
 	case promql.Vector:
 		for _, smp := range v {
-			fmt.Fprintf(w, "%s %s\n", promql.MetricString(smp.Metric), formatValue(smp.F))
+			val := formatValue(smp.F)
+			if smp.H != nil {
+				val = promql.FormatHistogram(smp.H)
+			}
+			fmt.Fprintf(w, "%s %s\n", promql.MetricString(smp.Metric), val)
 		}
 		if len(v) == 0 {
 			fmt.Fprintln(w, "(empty)")
@@ -211,6 +215,9 @@ func (s *session) query(q string, w io.Writer) error {
 			fmt.Fprintf(w, "%s\n", promql.MetricString(sr.Metric))
 			for _, p := range sr.Floats {
 				fmt.Fprintf(w, "  %s @ %s\n", formatValue(p.V), time.UnixMilli(p.T).UTC().Format("15:04:05"))
+			}
+			for _, p := range sr.Histograms {
+				fmt.Fprintf(w, "  %s @ %s\n", promql.FormatHistogram(p.H), time.UnixMilli(p.T).UTC().Format("15:04:05"))
 			}
 		}
 	}
@@ -241,6 +248,12 @@ func printRange(w io.Writer, m promql.Matrix) {
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, p := range sr.Floats {
 			lo, hi = math.Min(lo, p.V), math.Max(hi, p.V)
+		}
+		if len(sr.Floats) == 0 {
+			// A series of histograms: how many, and the count of the last.
+			last := sr.Histograms[len(sr.Histograms)-1]
+			fmt.Fprintf(w, "%s  %d histograms, the last %s\n", promql.MetricString(sr.Metric), len(sr.Histograms), promql.FormatHistogram(last.H))
+			continue
 		}
 		fmt.Fprintf(w, "%s  %d points, min %s max %s\n  %s\n", promql.MetricString(sr.Metric), len(sr.Floats),
 			formatValue(lo), formatValue(hi), sparkline(sr.Floats, lo, hi))

@@ -699,8 +699,8 @@ func (ev *evaluator) countValues(m Matrix, groupOf []int, gr *grouper, label str
 		keys = keys[:0]
 		for _, e := range steps[i] {
 			k := key{groupOf[e.idx], strconv.FormatFloat(e.v, 'f', -1, 64)}
-			if e.h != nil {
-				k.v = e.h.String()
+			if h := e.hist(m); h != nil {
+				k.v = h.String()
 			}
 			if counts[k] == 0 {
 				keys = append(keys, k)
@@ -720,7 +720,12 @@ func (ev *evaluator) countValues(m Matrix, groupOf []int, gr *grouper, label str
 				}
 			}
 			out.series[oi].DropName = gr.dropName[k.g]
-			out.add(oi, ev.ts(i), float64(counts[k]))
+			if !out.add(oi, ev.ts(i), float64(counts[k])) {
+				// Groups that differ only in the label count_values
+				// sets are one series: their counts add up.
+				f := out.series[oi].Floats
+				f[len(f)-1].V += float64(counts[k])
+			}
 		}
 	}
 	return out.matrix(), nil

@@ -2,10 +2,14 @@ package promql_test
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage10-promql/gen"
 	"github.com/tsdb-course/stage10-promql/promql"
 )
@@ -74,4 +78,56 @@ func BenchmarkInstantQuery(b *testing.B) {
 			b.Fatalf("%v %v", v, err)
 		}
 	}
+}
+
+// nativeStore: 100 native histogram counters h (schema 3, 40 buckets
+// each side of 1, growing at different rates) scraped every 15s for 2h.
+var (
+	nativeOnce  sync.Once
+	nativeStore *promql.MemStorage
+)
+
+func nativeData(b *testing.B) *promql.MemStorage {
+	nativeOnce.Do(func() {
+		nativeStore = promql.NewMemStorage()
+		for s := range 100 {
+			l := model.MustFromStrings("__name__", "h", "i", strconv.Itoa(s))
+			counts := make([]float64, 40)
+			for k := range 481 {
+				var total float64
+				for j := range counts {
+					counts[j] += float64((s+j+k)%5 + j%3)
+					total += counts[j]
+				}
+				h := &histogram.FloatHistogram{Schema: 3, Count: total, Sum: total * 1.5,
+					PositiveSpans: []histogram.Span{{Offset: -20, Length: 40}}, PositiveBuckets: slices.Clone(counts)}
+				if err := nativeStore.AppendHistogram(l, benchStart.UnixMilli()+int64(k)*15_000, h); err != nil {
+					panic(err)
+				}
+			}
+		}
+	})
+	return nativeStore
+}
+
+// BenchmarkNativeHistogramQuantile: the p99 of the summed rates of 100
+// native histogram series, 1h at a 1m step: the mixed path (native.go).
+func BenchmarkNativeHistogramQuantile(b *testing.B) {
+	st := nativeData(b)
+	eng := promql.NewEngine(promql.Opts{})
+	end := benchStart.Add(2 * time.Hour)
+	b.ReportAllocs()
+	var m promql.Matrix
+	for b.Loop() {
+		var err error
+		m, err = eng.QueryRange(context.Background(), st, `histogram_quantile(0.99, sum(rate(h[5m])))`, end.Add(-time.Hour), end, time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(m) != 1 || len(m[0].Floats) != 61 {
+		b.Fatalf("got %v", m)
+	}
+	// Each step reads 100 series' 5m windows of 20 histograms.
+	b.ReportMetric(float64(100*20*61)*float64(b.N)/b.Elapsed().Seconds(), "histograms/s")
 }

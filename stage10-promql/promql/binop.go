@@ -178,8 +178,21 @@ func promString(l model.Labels) string {
 // entry is one sample of a step: which series, what value.
 type entry struct {
 	idx int32
-	v   float64
-	h   *histogram.FloatHistogram // a histogram sample (v unused); nil for a float
+	// hi is 0 for a float, else 1 + the index of a histogram sample in
+	// the series' Histograms (hist reads it): an index rather than a
+	// pointer keeps an entry at 16 bytes, as transposes of float
+	// matrices are large.
+	hi int32
+	v  float64
+}
+
+// hist is e's histogram in m (the matrix e was transposed from), nil for
+// a float.
+func (e entry) hist(m Matrix) *histogram.FloatHistogram {
+	if e.hi == 0 {
+		return nil
+	}
+	return m[e.idx].Histograms[e.hi-1].H
 }
 
 // byStep transposes a Matrix into the samples present at each step. One
@@ -209,9 +222,9 @@ func (ev *evaluator) byStep(m Matrix) [][]entry {
 			k := ev.step(p.T)
 			steps[k] = append(steps[k], entry{idx: int32(i), v: p.V})
 		}
-		for _, p := range s.Histograms {
+		for j, p := range s.Histograms {
 			k := ev.step(p.T)
-			steps[k] = append(steps[k], entry{idx: int32(i), h: p.H})
+			steps[k] = append(steps[k], entry{idx: int32(i), hi: int32(j + 1)})
 		}
 	}
 	return steps
@@ -387,9 +400,9 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 			var err error
 			switch {
 			case ok:
-				err = apply(l.idx, r.idx, l.v, r.v, l.h, r.h, sig)
+				err = apply(l.idx, r.idx, l.v, r.v, l.hist(lhs), r.hist(rhs), sig)
 			case fillR != nil:
-				err = apply(l.idx, -1, l.v, *fillR, l.h, nil, sig)
+				err = apply(l.idx, -1, l.v, *fillR, l.hist(lhs), nil, sig)
 			}
 			if err != nil {
 				return nil, err
@@ -398,7 +411,7 @@ func (ev *evaluator) vectorVector(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 		if fillL != nil {
 			for _, r := range rsteps[i] {
 				if sig := rsig[r.idx]; !matched[sig] {
-					if err := apply(-1, r.idx, *fillL, r.v, nil, r.h, sig); err != nil {
+					if err := apply(-1, r.idx, *fillL, r.v, nil, r.hist(rhs), sig); err != nil {
 						return nil, err
 					}
 				}
@@ -470,17 +483,17 @@ func (ev *evaluator) setOp(n *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error
 			}
 			for _, l := range lsteps[i] {
 				if present[lsig[l.idx]] == (n.Op == parser.LAND) {
-					out[l.idx].append(t, l)
+					out[l.idx].append(t, l, lhs)
 				}
 			}
 		case parser.LOR:
 			for _, l := range lsteps[i] {
 				present[lsig[l.idx]] = true
-				out[l.idx].append(t, l)
+				out[l.idx].append(t, l, lhs)
 			}
 			for _, r := range rsteps[i] {
 				if !present[rsig[r.idx]] {
-					out[len(lhs)+int(r.idx)].append(t, r)
+					out[len(lhs)+int(r.idx)].append(t, r, rhs)
 				}
 			}
 		}

@@ -160,6 +160,7 @@ func (e *Engine) instant(ctx context.Context, st Storage, expr parser.Expr, ts t
 	if err != nil {
 		return nil, err
 	}
+	ev.statsSel = statsSelectors(expr)
 	res := &Result{}
 	switch expr.Type() {
 	case parser.ValueTypeMatrix:
@@ -244,6 +245,7 @@ func (e *Engine) rangeQuery(ctx context.Context, st Storage, expr parser.Expr, s
 	if err != nil {
 		return nil, err
 	}
+	ev.statsSel = statsSelectors(expr)
 	var m Matrix
 	if expr.Type() == parser.ValueTypeScalar {
 		sc, err := ev.evalScalar(expr)

@@ -33,8 +33,14 @@ type evaluator struct {
 	qStep                int64  // the query's step (0: instant), for step()
 	subStep              int64
 	features             Features
-	annos                *annotationSet // shared with subquery evaluators
-	stats                *Stats         // nil unless the caller asked (WithStats)
+	// statsSel are the selectors read as Prometheus's count-and-sum
+	// histogram iterator reads them (statsSelectors).
+	statsSel map[*parser.VectorSelector]bool
+	// infoSelect: the selector being read is info()'s, whose series must
+	// hold floats (an info metric's samples are 1s).
+	infoSelect bool
+	annos      *annotationSet // shared with subquery evaluators
+	stats      *Stats         // nil unless the caller asked (WithStats)
 }
 
 func (e *Engine) newEvaluator(ctx context.Context, st Storage, start, end, interval int64) (*evaluator, context.CancelFunc) {

@@ -203,7 +203,9 @@ func (ev *evaluator) fetchInfo(base Matrix, ignore []bool, data map[string][]*in
 		}
 		ms = append(append(ms, dataMatchers...), nameMatchers...)
 		vs := &parser.VectorSelector{LabelMatchers: ms, At: at, Offset: time.Duration(offset) * time.Millisecond}
+		ev.infoSelect = true
 		m, err := ev.vectorSelector(vs, true)
+		ev.infoSelect = false
 		if err != nil {
 			return nil, err
 		}

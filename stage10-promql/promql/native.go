@@ -3,6 +3,7 @@ package promql
 import (
 	"errors"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -120,6 +121,9 @@ func floatsOf(its *iterators, s StorageSeries) ([]Point, error) {
 // at each step the latest sample of either kind within the lookback,
 // unless it is a staleness marker.
 func (ev *evaluator) mixedSelector(vs *parser.VectorSelector, sampleTime bool) (Matrix, error) {
+	if vs.Smoothed {
+		return ev.mixedSmoothed(vs)
+	}
 	ref := ev.refTimes(vs.At, vs.Offset)
 	var out Matrix
 	var its iterators
@@ -129,6 +133,12 @@ func (ev *evaluator) mixedSelector(vs *parser.VectorSelector, sampleTime bool) (
 			return err
 		}
 		hs := histogramsOf(s)
+		if ev.infoSelect && len(hs) > 0 {
+			return errorf("info: the info series %s holds native histograms, not the float samples of an info metric", MetricString(s.Labels()))
+		}
+		if ev.statsSel[vs] {
+			hs = statsHints(hs)
+		}
 		var pts []Point
 		var hps []HPoint
 		j, k := 0, 0
@@ -269,4 +279,79 @@ func unknownResets(hs []HPoint) []HPoint {
 		}
 	}
 	return hs
+}
+
+// mixedSmoothed is a smoothed selector over series that may hold
+// histograms: at each step the samples within a lookback either side;
+// floats interpolate as in smoothedSelector, histograms likewise (a
+// counter that reset in between restarts from zero, the last one is
+// carried forward with an unknown reset hint); a series with both kinds
+// there has no value, and a warning.
+func (ev *evaluator) mixedSmoothed(vs *parser.VectorSelector) (Matrix, error) {
+	ref := ev.refTimes(vs.At, vs.Offset)
+	var out Matrix
+	var its iterators
+	pos := vs.PositionRange()
+	err := ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1)+ev.lookback, func(s StorageSeries) error {
+		fl, err := floatsOf(&its, s)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(fl, func(p Point) bool { return IsStaleNaN(p.V) }) {
+			fl = slices.DeleteFunc(slices.Clone(fl), func(p Point) bool { return IsStaleNaN(p.V) })
+		}
+		hs := histogramsOf(s)
+		hw := &hwindow{name: s.Labels().Name(), pos: pos, ev: ev}
+		var pts []Point
+		var hps []HPoint
+		for i := 0; i < ev.steps; i++ {
+			t := ref.at(i)
+			lo, hi := windowBounds(fl, t-ev.lookback, t+ev.lookback)
+			win := fl[lo:hi]
+			hwin := windowHists(hs, t-ev.lookback, t+ev.lookback, true)
+			switch {
+			case len(win) > 0 && len(hwin) > 0:
+				hw.mixedWarning()
+			case len(hwin) > 0:
+				k := sort.Search(len(hwin), func(k int) bool { return hwin[k].T >= t })
+				switch {
+				case k < len(hwin) && hwin[k].T == t:
+					hps = append(hps, HPoint{T: ev.ts(i), H: hwin[k].H})
+				case k > 0 && k < len(hwin):
+					a, b := hwin[k-1], hwin[k]
+					if a.H.UsesCustomBuckets() != b.H.UsesCustomBuckets() {
+						hw.mixedSchemas()
+						continue
+					}
+					counter := a.H.CounterResetHint != histogram.GaugeType || b.H.CounterResetHint != histogram.GaugeType
+					h, err := hw.interpolate(a.H, a.T, b.H, b.T, t, counter)
+					if err != nil {
+						hw.mixedSchemas()
+						continue
+					}
+					hps = append(hps, HPoint{T: ev.ts(i), H: h})
+				case k > 0:
+					h := hwin[k-1].H.Copy()
+					h.CounterResetHint = histogram.UnknownCounterReset
+					hps = append(hps, HPoint{T: ev.ts(i), H: h})
+				}
+			case len(win) > 0:
+				j, exact := slices.BinarySearchFunc(win, t, cmpPointTime)
+				switch {
+				case exact:
+					pts = append(pts, Point{T: ev.ts(i), V: win[j].V})
+				case j > 0 && j < len(win):
+					pts = append(pts, Point{T: ev.ts(i), V: interpolate(win[j-1], win[j], t, false)})
+				case j > 0:
+					pts = append(pts, Point{T: ev.ts(i), V: win[j-1].V})
+				}
+			}
+		}
+		if len(pts) == 0 && len(hps) == 0 {
+			return nil
+		}
+		out = append(out, Series{Metric: s.Labels(), Floats: pts, Histograms: hps})
+		return ev.reserve(len(pts) + histPoints(hps))
+	})
+	return out, err
 }

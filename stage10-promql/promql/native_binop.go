@@ -82,10 +82,11 @@ func isHistComparison(op parser.Op, lh, rh *histogram.FloatHistogram) bool {
 	return lh != nil && rh != nil && (op == parser.EQLC || op == parser.NEQ)
 }
 
-// append adds a step's sample, of either kind, to a series.
-func (s *Series) append(t int64, e entry) {
-	if e.h != nil {
-		s.Histograms = append(s.Histograms, HPoint{T: t, H: e.h})
+// append adds a step's sample, of either kind, to a series; m is the
+// matrix e comes from.
+func (s *Series) append(t int64, e entry, m Matrix) {
+	if h := e.hist(m); h != nil {
+		s.Histograms = append(s.Histograms, HPoint{T: t, H: h})
 		return
 	}
 	s.Floats = append(s.Floats, Point{T: t, V: e.v})

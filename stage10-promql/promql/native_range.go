@@ -62,8 +62,9 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 	name := c.Func.Name
 	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn}
 	arg := c.Args[rf.matrix]
-	var anchored, smoothed bool
+	var anchored, smoothed, stats bool
 	if ms, ok := parser.UnwrapParens(arg).(*parser.MatrixSelector); ok {
+		stats = ev.statsSel[ms.VectorSelector]
 		if err := re.extend(name, ms.VectorSelector); err != nil {
 			return nil, err
 		}
@@ -84,6 +85,9 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 		var pts []Point
 		var hps []HPoint
 		hw := &hwindow{name: s.labels.Name(), pos: pos, ev: ev, anchored: anchored, smoothed: smoothed}
+		if stats {
+			s.hists = statsHints(s.hists)
+		}
 		for i := 0; i < ev.steps; i++ {
 			end := r.ref.at(i)
 			start := end - r.rng

@@ -240,6 +240,9 @@ func (ev *evaluator) smoothedSelector(vs *parser.VectorSelector, emit emitFunc) 
 	ref := ev.refTimes(vs.At, vs.Offset)
 	var its iterators
 	return ev.eachSeries(vs.LabelMatchers, ref.at(0)-ev.lookback, ref.at(ev.steps-1)+ev.lookback, func(s StorageSeries) error {
+		if histogramsOf(s) != nil {
+			return errHistograms
+		}
 		samples, it, ok := its.samplesOf(s)
 		if !ok {
 			for it.Next() {

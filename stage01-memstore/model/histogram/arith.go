@@ -84,6 +84,18 @@ func (h *FloatHistogram) combine(o *FloatHistogram, sign float64) (*FloatHistogr
 	c.CounterResetCollision = h.mergeHint(o.CounterResetHint)
 	h.Count += sign * o.Count
 	h.Sum += sign * o.Sum
+	if h.sameLayout(o) {
+		// The common case (consecutive samples of a series, the series
+		// of one metric): bucket by bucket, nothing to reconcile.
+		h.ZeroCount += sign * o.ZeroCount
+		for i, x := range o.PositiveBuckets {
+			h.PositiveBuckets[i] += sign * x
+		}
+		for i, x := range o.NegativeBuckets {
+			h.NegativeBuckets[i] += sign * x
+		}
+		return h, c, nil
+	}
 	if h.UsesCustomBuckets() {
 		hp, op := h.positive(), o.positive()
 		if !slices.Equal(h.CustomValues, o.CustomValues) {
@@ -269,6 +281,10 @@ func (h *FloatHistogram) DetectReset(prev *FloatHistogram) bool {
 	if h.Schema > prev.Schema || h.ZeroThreshold < prev.ZeroThreshold {
 		return true
 	}
+	if h.sameLayout(prev) {
+		return h.ZeroCount < prev.ZeroCount || lessSomewhere(h.PositiveBuckets, prev.PositiveBuckets) ||
+			lessSomewhere(h.NegativeBuckets, prev.NegativeBuckets)
+	}
 	prevZero, t := prev.zeroCountFor(h.ZeroThreshold)
 	if t != h.ZeroThreshold || h.ZeroCount < prevZero {
 		return true
@@ -276,6 +292,41 @@ func (h *FloatHistogram) DetectReset(prev *FloatHistogram) bool {
 	for _, pair := range [][2]side{{h.positive(), prev.positive()}, {h.negative(), prev.negative()}} {
 		old := pair[1].reduced(prev.Schema, h.Schema).without(h.ZeroThreshold, h.Schema)
 		if wentDown(pair[0], old) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameLayout: h and o have the same schema, zero threshold, custom
+// bounds and spans, so their bucket slices line up index by index.
+// (A bucket inside the zero bucket, which a valid histogram does not
+// have, is left to the general path, which drops it as Prometheus does.)
+func (h *FloatHistogram) sameLayout(o *FloatHistogram) bool {
+	return h.Schema == o.Schema && h.ZeroThreshold == o.ZeroThreshold &&
+		slices.Equal(h.PositiveSpans, o.PositiveSpans) && slices.Equal(h.NegativeSpans, o.NegativeSpans) &&
+		len(h.PositiveBuckets) == len(o.PositiveBuckets) && len(h.NegativeBuckets) == len(o.NegativeBuckets) &&
+		(!h.UsesCustomBuckets() || slices.Equal(h.CustomValues, o.CustomValues)) && !o.bucketInZero()
+}
+
+// bucketInZero: an exponential bucket lies inside the zero bucket (its
+// spans start at or below the zero threshold).
+func (h *FloatHistogram) bucketInZero() bool {
+	if h.UsesCustomBuckets() || h.ZeroThreshold == 0 {
+		return false
+	}
+	for _, spans := range [][]Span{h.PositiveSpans, h.NegativeSpans} {
+		if len(spans) > 0 && Bound(spans[0].Offset, h.Schema, nil) <= h.ZeroThreshold {
+			return true
+		}
+	}
+	return false
+}
+
+// lessSomewhere: some count of a is below the same count of b.
+func lessSomewhere(a, b []float64) bool {
+	for i, x := range a {
+		if x < b[i] {
 			return true
 		}
 	}

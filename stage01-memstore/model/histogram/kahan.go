@@ -18,10 +18,23 @@ func (h *FloatHistogram) KahanAdd(o, c *FloatHistogram) (*FloatHistogram, Combin
 	}
 	r.CounterResetCollision = h.mergeHint(o.CounterResetHint)
 	if c == nil {
-		c = &FloatHistogram{CounterResetHint: h.CounterResetHint, Schema: h.Schema, ZeroThreshold: h.ZeroThreshold, CustomValues: h.CustomValues}
+		// The compensations, in h's layout: all zero.
+		c = &FloatHistogram{CounterResetHint: h.CounterResetHint, Schema: h.Schema, ZeroThreshold: h.ZeroThreshold, CustomValues: h.CustomValues,
+			PositiveSpans: h.PositiveSpans, NegativeSpans: h.NegativeSpans,
+			PositiveBuckets: make([]float64, len(h.PositiveBuckets)), NegativeBuckets: make([]float64, len(h.NegativeBuckets))}
 	}
 	h.Count, c.Count = kahanInc(o.Count, h.Count, c.Count)
 	h.Sum, c.Sum = kahanInc(o.Sum, h.Sum, c.Sum)
+	if h.sameLayout(o) && c.sameSides(h) {
+		h.ZeroCount, c.ZeroCount = kahanInc(o.ZeroCount, h.ZeroCount, c.ZeroCount)
+		for i, x := range o.PositiveBuckets {
+			h.PositiveBuckets[i], c.PositiveBuckets[i] = kahanInc(x, h.PositiveBuckets[i], c.PositiveBuckets[i])
+		}
+		for i, x := range o.NegativeBuckets {
+			h.NegativeBuckets[i], c.NegativeBuckets[i] = kahanInc(x, h.NegativeBuckets[i], c.NegativeBuckets[i])
+		}
+		return c, r, nil
+	}
 	if h.UsesCustomBuckets() {
 		hp, cp, op := h.positive(), c.positive(), o.positive()
 		if !slices.Equal(h.CustomValues, o.CustomValues) {
@@ -57,6 +70,14 @@ func (h *FloatHistogram) KahanAdd(o, c *FloatHistogram) (*FloatHistogram, Combin
 	h.setSides(hp, hn)
 	c.setSides(cp, cn)
 	return c, r, nil
+}
+
+// sameSides: c has h's schema, zero threshold and spans (a compensation
+// kept in step with its sum).
+func (c *FloatHistogram) sameSides(h *FloatHistogram) bool {
+	return c.Schema == h.Schema && c.ZeroThreshold == h.ZeroThreshold &&
+		slices.Equal(c.PositiveSpans, h.PositiveSpans) && slices.Equal(c.NegativeSpans, h.NegativeSpans) &&
+		len(c.PositiveBuckets) == len(h.PositiveBuckets) && len(c.NegativeBuckets) == len(h.NegativeBuckets)
 }
 
 // foldInto moves c's buckets that lie below the zero threshold t (or

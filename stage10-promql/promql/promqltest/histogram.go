@@ -137,6 +137,11 @@ func histNumber(s string) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
+// maxHistExpand bounds a histogram token's repetitions: a histogram is
+// hundreds of bytes, so a typo (or a fuzzer) asking for a million would
+// take gigabytes. Prometheus's own scripts use at most 1,000.
+const maxHistExpand = 100_000
+
 // expandHistogram reads a histogram token: {{a}}, {{a}}xn (a n+1 times),
 // {{a}}+{{b}}xn (a, a+b, a+2b, … n+1 values) or {{a}}-{{b}}xn.
 func expandHistogram(tok string) ([]seqValue, error) {
@@ -168,7 +173,7 @@ func expandHistogram(tok string) ([]seqValue, error) {
 		rest = rest[e2+2:]
 	}
 	n, err := strconv.Atoi(strings.TrimPrefix(rest, "x"))
-	if err != nil || !strings.HasPrefix(rest, "x") || n < 0 || n > maxExpand {
+	if err != nil || !strings.HasPrefix(rest, "x") || n < 0 || n > maxHistExpand {
 		return nil, fmt.Errorf("bad histogram repetition %q", rest)
 	}
 	out := make([]seqValue, n+1)

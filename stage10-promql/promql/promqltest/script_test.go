@@ -375,6 +375,8 @@ func FuzzScript(f *testing.F) {
 	f.Add("eval range from 0 to 1m step 30s vector(1)\n  {} 1 1 1\n")
 	f.Add("load 5m\n  {} 1\nclear\neval_fail instant at 0 x[\n")
 	f.Add("load_with_nhcb 1m\n  x@st 1ms\n  x {{count:1}}x1\neval instant at 1m x\n  expect warn regex: .*\n  expect string \"a\"\n")
+	f.Add("load 1m\n  h {{schema:1 sum:3 count:4 z_bucket:1 z_bucket_w:0.5 offset:-1 buckets:[1 2] n_buckets:[1]}}+{{schema:0 count:1 sum:1 buckets:[1]}}x3\n  c_bucket{le=\"1\"} 1 2\n\neval instant at 2m rate(h[5m]) * 2 + h </ 1\n  {} {{schema:0 count:1 counter_reset_hint:gauge custom_values:[1]}}\n")
+	f.Add("load_with_nhcb 1m\n  c_bucket{le=\"1\"} 1 2\n  c_bucket{le=\"+Inf\"} 2 4\n  c_count 2 4\n\neval range from 0 to 1m step 1m histogram_quantile(0.5, sum(c))\n  {} 1 1\n")
 	eng := promql.NewEngine(promql.Opts{MaxSamples: 10000, Features: promql.AllFeatures})
 	f.Fuzz(func(t *testing.T, s string) {
 		if len(s) > 2000 {
