@@ -518,7 +518,16 @@ func (re *rangeEval) rateSlide(buf []Point, rng int64, ref refGrid, pts []Point)
 			continue
 		}
 		first, last := buf[lo], buf[hi-1]
-		v := memo.rate(first, last, hi-lo, last.V-first.V, start, end, rf.isCounter, rf.isRate)
+		result := last.V - first.V
+		var v float64
+		if first.T-start == memo.first && last.T-start == memo.last && end-start == memo.rng && hi-lo == memo.n &&
+			!(rf.isCounter && result > 0 && first.V >= 0 && !(first.V*memo.e.sampled > 2*memo.e.toStart*result)) {
+			// memo.rate's common case, written out here: the call (too
+			// big to inline) cost more than the multiplication.
+			v = result * memo.factor
+		} else {
+			v = memo.rate(first, last, hi-lo, result, start, end, rf.isCounter, rf.isRate)
+		}
 		if pts == nil {
 			pts = make([]Point, 0, min(ev.steps-i, re.limit+1))
 		}
