@@ -8,7 +8,8 @@ import (
 // FuzzFastParse holds the fast path to the scan: a line fastParse takes
 // parses to the same point by the scan alone, and a line the scan takes
 // with no backslash and no double quote, fastParse takes too (so the fast
-// path is not silently skipping the common line).
+// path is not silently skipping the common line). ParseFields, given a
+// line whose key the scan accepted, agrees with both.
 func FuzzFastParse(f *testing.F) {
 	for _, s := range []string{
 		`cpu,hostname=host_0,region=eu-central-1,rack=6 usage_user=58i,usage_system=2i 1704067200000000000`,
@@ -33,6 +34,20 @@ func FuzzFastParse(f *testing.F) {
 			t.Fatalf("%q: fast path %+v, scan %+v", line, fast, scan)
 		case !ok && err == nil && !bytes.ContainsAny(line, "\\\""):
 			t.Fatalf("%q: a plain line the fast path did not take", line)
+		}
+		if err != nil {
+			return // ParseFields is only for lines whose key Parse accepted
+		}
+		// The same line with its key known: the same point, without tags.
+		var known Point
+		switch kok := ParseFields(line, &known); {
+		case kok != ok:
+			t.Fatalf("%q: ParseFields says %v, the fast path %v", line, kok, ok)
+		case kok:
+			scan.Tags = nil
+			if !samePoint(&known, &scan) || string(known.Key) != string(scan.Key) {
+				t.Fatalf("%q: ParseFields %+v, scan %+v", line, known, scan)
+			}
 		}
 	})
 }

@@ -44,6 +44,11 @@ func (e *LineError) Unwrap() error { return e.Err }
 // allocates nothing per line. A Decoder is for one goroutine.
 type Decoder struct {
 	Limits ingest.Limits // zero fields: the defaults
+	// Keys, if set, holds the series keys of lines accepted before; a
+	// line with one of them skips its tag set (parsed and checked
+	// already), and an accepted line adds its key. Decoders sharing Keys
+	// must have the same Limits.
+	Keys   *KeySet
 	p      lineprotocol.Point
 	fields []fieldValue
 }
@@ -90,8 +95,15 @@ func (d *Decoder) line(w *ingest.Write, line []byte, prec Precision, now int64, 
 		return err
 	}
 	p := &d.p
-	if err := lineprotocol.Parse(line, p); err != nil {
-		return err
+	known := false
+	if d.Keys != nil {
+		sp := bytes.IndexByte(line, ' ')
+		known = sp > 0 && d.Keys.Has(line[:sp]) && lineprotocol.ParseFields(line, p)
+	}
+	if !known {
+		if err := lineprotocol.Parse(line, p); err != nil {
+			return err
+		}
 	}
 	t := now
 	if p.HasTime {
@@ -100,12 +112,14 @@ func (d *Decoder) line(w *ingest.Write, line []byte, prec Precision, now int64, 
 			return fmt.Errorf("timestamp %d (precision %s) out of range", p.Time, prec)
 		}
 	}
-	if err := lim.CheckLabels(len(p.Tags) + 1); err != nil {
-		return err
-	}
-	for _, tg := range p.Tags {
-		if err := lim.CheckLabel(tg.Key, tg.Value); err != nil {
+	if !known {
+		if err := lim.CheckLabels(len(p.Tags) + 1); err != nil {
 			return err
+		}
+		for _, tg := range p.Tags {
+			if err := lim.CheckLabel(tg.Key, tg.Value); err != nil {
+				return err
+			}
 		}
 	}
 	// Check every field before adding any, so a refused line adds nothing.
@@ -120,6 +134,9 @@ func (d *Decoder) line(w *ingest.Write, line []byte, prec Precision, now int64, 
 			return &ingest.LimitError{Limit: ingest.LimitValueBytes, Max: int64(lim.MaxLabelValueBytes), Got: int64(n), What: fmt.Sprintf("series name %.40q…", string(p.Measurement)+"_"+string(f.Key))}
 		}
 		d.fields = append(d.fields, fieldValue{f.Key, v})
+	}
+	if !known && d.Keys != nil {
+		d.Keys.Add(p.Key)
 	}
 	if len(d.fields) == 0 {
 		return nil

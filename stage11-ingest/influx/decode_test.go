@@ -3,9 +3,11 @@ package influx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage11-ingest/ingest"
 )
 
@@ -46,5 +48,68 @@ func FuzzDecode(f *testing.F) {
 		if st.Bad > st.Lines {
 			t.Fatalf("stats %+v", st)
 		}
+		// With a KeySet, twice (the second time every accepted key is
+		// known): the same lines accepted, the same values, the same errors.
+		keys := NewKeySet(100)
+		for range 2 {
+			before := w.Points()
+			dk := Decoder{Limits: d.Limits, Keys: keys}
+			sk := dk.Decode(w, body, pr, 0)
+			if sk.Lines != st.Lines || sk.Values != st.Values || sk.Strings != st.Strings || sk.Bad != st.Bad ||
+				fmt.Sprint(sk.Errors) != fmt.Sprint(st.Errors) || w.Points()-before != st.Values {
+				t.Fatalf("with known keys %+v, without %+v", sk, st)
+			}
+		}
 	})
+}
+
+// TestKnownKeys: a decoder with a KeySet stores what one without does, the
+// first time (keys unknown) and the next (known): the same series, values
+// and errors, a line over a limit refused both times.
+func TestKnownKeys(t *testing.T) {
+	body := []byte("cpu,host=a,dc=x usage=1,idle=2i,ok=t,s=\"x\" 1000\n" +
+		"cpu,host=a,dc=x usage=3,idle=4i 2000\n" +
+		"cpu,host=a,dc=x usage=oops 3000\n" + // a known key, a bad field
+		"cpu,host=b,dc=x,t1=1,t2=2,t3=3,t4=4,t5=5 usage=5 4000\n" + // over MaxLabels, twice
+		"m\\ x,a\\,b=c v=1 5000\n" + // escaped: never the fast path
+		"cpu,host=a,dc=x usage=6\n")
+	lim := ingest.Limits{MaxLabels: 5}
+	run := func(keys *KeySet) (map[string][]model.Sample, []Stats) {
+		sink := ingest.NewMemorySink()
+		p, err := ingest.New(sink, ingest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sts []Stats
+		for i := range 3 {
+			w, err := p.Begin(context.Background(), ingest.Block)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := Decoder{Limits: lim, Keys: keys}
+			sts = append(sts, d.Decode(w, body, Millisecond, int64(9000+i)))
+			if _, err := w.Commit(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Close()
+		return sink.Series(), sts
+	}
+	keys := NewKeySet(100)
+	want, wantSt := run(nil)
+	got, gotSt := run(keys)
+	if keys.Len() != 2 {
+		t.Errorf("%d keys known, want 2 (cpu,host=a,dc=x and the escaped one)", keys.Len())
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("with known keys:\n%v\nwithout:\n%v", got, want)
+	}
+	for i := range wantSt {
+		if fmt.Sprintf("%+v", gotSt[i]) != fmt.Sprintf("%+v", wantSt[i]) {
+			t.Fatalf("decode %d: with known keys %+v, without %+v", i, gotSt[i], wantSt[i])
+		}
+	}
+	if wantSt[2].Bad != 2 || wantSt[2].Values != 7 || len(want) != 4 {
+		t.Fatalf("stats %+v, series %v", wantSt[2], want)
+	}
 }

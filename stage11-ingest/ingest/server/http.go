@@ -49,7 +49,8 @@ type HTTP struct {
 func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
 	o = o.withDefaults()
 	h := &HTTP{p: p, o: o}
-	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits} }
+	keys := o.keySet()
+	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits, Keys: keys} }
 	h.remoteDec.New = func() any { return &remote.Decoder{} }
 	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
 	return h

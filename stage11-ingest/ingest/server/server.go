@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tsdb-course/stage11-ingest/influx"
 	"github.com/tsdb-course/stage11-ingest/ingest"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	// Logger logs listener errors (not bad requests: those are answered).
 	// Defaults to slog.Default().
 	Logger *slog.Logger
+	// KnownKeys is how many line-protocol series keys a listener
+	// remembers as parsed and checked (influx.KeySet): their lines skip
+	// the tag set. Defaults to 262,144 (tens of MB at most); negative:
+	// none.
+	KnownKeys int
 }
 
 func (o Options) withDefaults() Options {
@@ -52,7 +58,18 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.KnownKeys == 0 {
+		o.KnownKeys = 1 << 18
+	}
 	return o
+}
+
+// keySet is the listener's set of known line-protocol keys (nil: none).
+func (o Options) keySet() *influx.KeySet {
+	if o.KnownKeys < 0 {
+		return nil
+	}
+	return influx.NewKeySet(o.KnownKeys)
 }
 
 // buffers are a request's reusable memory: the body as read, and as

@@ -32,8 +32,9 @@ import (
 // replies in as few segments. A client must read its replies (or close its
 // side): the server stops reading while its replies cannot be sent.
 type TCP struct {
-	p *ingest.Pipeline
-	o Options
+	p    *ingest.Pipeline
+	o    Options
+	keys *influx.KeySet
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -42,7 +43,8 @@ type TCP struct {
 
 // NewTCP returns the listener over p.
 func NewTCP(p *ingest.Pipeline, o Options) *TCP {
-	return &TCP{p: p, o: o.withDefaults(), conns: map[net.Conn]struct{}{}}
+	o = o.withDefaults()
+	return &TCP{p: p, o: o, keys: o.keySet(), conns: map[net.Conn]struct{}{}}
 }
 
 // Serve accepts connections on ln until it is closed.
@@ -86,8 +88,7 @@ func (t *TCP) serve(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReaderSize(c, t.o.Limits.MaxLineBytes+1)
 	out := bufio.NewWriterSize(c, 64<<10)
-	var d influx.Decoder
-	d.Limits = t.o.Limits
+	d := influx.Decoder{Limits: t.o.Limits, Keys: t.keys}
 	var chunk []byte
 	var replies []string // per line: "" OK, else the error
 	for {
