@@ -422,7 +422,9 @@ func cmdQuery(args []string) error {
 		}
 	}
 	t0 := time.Now()
-	resp, err := client.Get("http://" + e.API + cluster.PathQuery + "?query=" + url.QueryEscape(q))
+	// The guide's selectors name whole series: pinned, each asks its
+	// replica set only.
+	resp, err := client.Get("http://" + e.API + cluster.PathQuery + "?pinned=true&query=" + url.QueryEscape(q))
 	if err != nil {
 		return err
 	}
@@ -452,7 +454,14 @@ func cmdQuery(args []string) error {
 			n++
 		}
 	}
-	fmt.Printf("Query plan:\n  Fan-out to: %s (coordinated by %s; replicas merged, duplicates dropped)\n", strings.Join(live, ", "), label(e.ID))
+	var asked []string
+	for _, id := range strings.Split(resp.Header.Get("X-Cluster-Asked"), ",") {
+		if id != "" {
+			asked = append(asked, label(id))
+		}
+	}
+	fmt.Printf("Query plan: %s (%d of %d live nodes asked, coordinated by %s)\n  Asked: %s (replicas merged, duplicates dropped)\n",
+		resp.Header.Get("X-Cluster-Plan"), len(asked), len(live), label(e.ID), strings.Join(asked, ", "))
 	fmt.Printf("Result: %d samples in %d series in %s\n", n, len(body.Data.Result), el.Round(100*time.Microsecond))
 	for _, w := range body.Warnings {
 		fmt.Println("Warning:", w)

@@ -62,8 +62,14 @@ func TestProcesses(t *testing.T) {
 	if !strings.Contains(out, "(primary)") || !strings.Contains(out, "Ack: 2/2") {
 		t.Fatalf("write:\n%s", out)
 	}
-	if out = run("query", `cpu{host="server1"}[5m]`); !strings.Contains(out, "Result: 1 samples in 1 series") {
+	// the selector names the series: only its replica set is asked
+	if out = run("query", `cpu{host="server1"}[5m]`); !strings.Contains(out, "Result: 1 samples in 1 series") ||
+		!strings.Contains(out, "Query plan: replica set (2 of 3 live nodes asked") {
 		t.Fatalf("query:\n%s", out)
+	}
+	if out = run("query", `sum(count_over_time(cpu[5m]))`); !strings.Contains(out, "Result: 1 samples in 1 series") ||
+		!strings.Contains(out, "Query plan: push-down (3 of 3 live nodes asked") {
+		t.Fatalf("aggregation:\n%s", out)
 	}
 	// A hung node is not a dead one: SIGSTOP node-3 until the others
 	// declare it dead, then SIGCONT; it refutes and is alive again, with
