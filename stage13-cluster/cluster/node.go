@@ -96,16 +96,18 @@ type Node struct {
 	stop chan struct{}
 	done chan struct{}
 
-	mu       sync.Mutex
-	current  Placement // the ring writes use
-	healed   Placement // the ring the last completed healing pass matched
-	healing  bool
-	lastHeal HealStats
-	heals    int
-	repairs  sync.WaitGroup
-	closed   bool
-	closedCh chan struct{}
-	leaveErr error
+	mu      sync.Mutex
+	current Placement // the ring writes use
+	healed  Placement // the ring the last completed healing pass matched
+	healing bool
+	// the running (or last) healing pass: series done of total
+	healDone, healTotal int
+	lastHeal            HealStats
+	heals               int
+	repairs             sync.WaitGroup
+	closed              bool
+	closedCh            chan struct{}
+	leaveErr            error
 }
 
 // Start opens the node's storage, starts its HTTP API and joins the
@@ -252,6 +254,11 @@ func (n *Node) refresh() bool {
 }
 
 func (n *Node) event(e Event) {
+	if e.Kind == "heal-progress" {
+		n.mu.Lock()
+		n.healDone, n.healTotal = e.Done, e.Total
+		n.mu.Unlock()
+	}
 	if n.cfg.OnEvent != nil {
 		n.cfg.OnEvent(e)
 	}
@@ -452,6 +459,7 @@ type NodeStatus struct {
 	Ring                  []string
 	Members               []Member
 	Healing               bool
+	HealDone, HealTotal   int // the running (or last) healing pass: series done of total
 	Heals                 int
 	LastHeal              HealStats
 	HintsPending          map[string]int64
@@ -466,7 +474,8 @@ func (n *Node) Status() (NodeStatus, error) {
 	}
 	n.mu.Lock()
 	st := NodeStatus{ID: n.cfg.ID, API: n.API(), Gossip: n.ml.Addr(), Zone: n.cfg.Zone, State: n.ml.Self().State,
-		Series: len(series), Samples: samples, Ring: ringIDs(n.current), Healing: n.healing, Heals: n.heals, LastHeal: n.lastHeal}
+		Series: len(series), Samples: samples, Ring: ringIDs(n.current), Healing: n.healing, Heals: n.heals, LastHeal: n.lastHeal,
+		HealDone: n.healDone, HealTotal: n.healTotal}
 	n.mu.Unlock()
 	st.Members = n.ml.Members()
 	st.HintsPending = n.hints.Pending()
