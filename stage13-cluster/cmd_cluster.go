@@ -157,7 +157,11 @@ func spawn(dir, id string, rf int, seeds []string) (nodeEntry, error) {
 		return nodeEntry{}, err
 	}
 	e := nodeEntry{ID: id, PID: cmd.Process.Pid}
-	_ = cmd.Process.Release()
+	if reapChildren {
+		go func() { _ = cmd.Wait() }()
+	} else {
+		_ = cmd.Process.Release()
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(filepath.Join(dir, id+".addr")); err == nil {
@@ -194,10 +198,15 @@ func getStatus(e nodeEntry) (cluster.NodeStatus, error) {
 
 // waitSettled waits until every live node's ring has exactly the live
 // nodes and no node is healing.
-func waitSettled(st *state, within time.Duration) error {
+func waitSettled(st *state, within time.Duration) error { return waitHealed(st, within, nil) }
+
+// waitHealed is waitSettled telling progress, while any node heals, the
+// series its healing passes have done of their total.
+func waitHealed(st *state, within time.Duration, progress func(done, total int)) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		ok, live := true, 0
+		done, total := 0, 0
 		for _, e := range st.Nodes {
 			if e.PID == 0 {
 				continue
@@ -210,6 +219,12 @@ func waitSettled(st *state, within time.Duration) error {
 			}
 			s, err := getStatus(e)
 			ok = ok && err == nil && len(s.Ring) == live && !s.Healing && s.Heals > 0
+			if s.Healing {
+				done, total = done+s.HealDone, total+s.HealTotal
+			}
+		}
+		if progress != nil && total > 0 {
+			progress(done, total)
 		}
 		if ok {
 			return nil
@@ -422,7 +437,9 @@ func cmdQuery(args []string) error {
 		}
 	}
 	t0 := time.Now()
-	resp, err := client.Get("http://" + e.API + cluster.PathQuery + "?query=" + url.QueryEscape(q))
+	// The guide's selectors name whole series: pinned, each asks its
+	// replica set only.
+	resp, err := client.Get("http://" + e.API + cluster.PathQuery + "?pinned=true&query=" + url.QueryEscape(q))
 	if err != nil {
 		return err
 	}
@@ -452,7 +469,14 @@ func cmdQuery(args []string) error {
 			n++
 		}
 	}
-	fmt.Printf("Query plan:\n  Fan-out to: %s (coordinated by %s; replicas merged, duplicates dropped)\n", strings.Join(live, ", "), label(e.ID))
+	var asked []string
+	for _, id := range strings.Split(resp.Header.Get("X-Cluster-Asked"), ",") {
+		if id != "" {
+			asked = append(asked, label(id))
+		}
+	}
+	fmt.Printf("Query plan: %s (%d of %d live nodes asked, coordinated by %s)\n  Asked: %s (replicas merged, duplicates dropped)\n",
+		resp.Header.Get("X-Cluster-Plan"), len(asked), len(live), label(e.ID), strings.Join(asked, ", "))
 	fmt.Printf("Result: %d samples in %d series in %s\n", n, len(body.Data.Result), el.Round(100*time.Microsecond))
 	for _, w := range body.Warnings {
 		fmt.Println("Warning:", w)
@@ -532,7 +556,15 @@ func cmdKill(args []string) error {
 	}
 	fmt.Printf("%s marked as FAILED (SIGKILL, detected after %s)\n", label(victim.ID), time.Since(t0).Round(time.Millisecond))
 	t1 := time.Now()
-	if err := waitSettled(st, 120*time.Second); err != nil {
+	var steps []string
+	last := -1
+	err = waitHealed(st, 120*time.Second, func(done, total int) {
+		if pct := 100 * done / total; pct > last && pct < 100 {
+			last = pct
+			steps = append(steps, fmt.Sprintf("%d%%", pct))
+		}
+	})
+	if err != nil {
 		return err
 	}
 	streamed, samples := 0, int64(0)
@@ -543,7 +575,7 @@ func cmdKill(args []string) error {
 		}
 	}
 	fmt.Printf("Rebalancing: %s series (%s samples) re-replicated to their new owners\n", cli.Thousands(streamed), cli.Thousands(int(samples)))
-	fmt.Printf("Progress: 100%% after %s\n", time.Since(t1).Round(time.Millisecond))
+	fmt.Printf("Progress: %s after %s\n", strings.Join(append(steps, "100%"), "... "), time.Since(t1).Round(time.Millisecond))
 	return cmdStatus([]string{"--data-dir", dir})
 }
 

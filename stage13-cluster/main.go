@@ -1,7 +1,8 @@
 // Command stage13-cluster demonstrates a replicated cluster of TSDB nodes:
-// three nodes in this process, each with its own stage06 storage, HTTP API
-// and gossip on 127.0.0.1; writes at quorum, a node killed, the cluster
-// healing, queries fanned out. Every number printed is measured.
+// three node processes (or, with --in-process, three nodes in this
+// process), each with its own stage06 storage, HTTP API and gossip on
+// 127.0.0.1; writes at quorum, a node killed, the cluster healing, queries
+// fanned out. Every number printed is measured.
 package main
 
 import (
@@ -40,9 +41,10 @@ func main() {
 	rf := fs.Int("replication", 2, "replication factor")
 	series := fs.Int("series", 3000, "series written by the demo")
 	dataDir := fs.String("data-dir", "", "directory for the nodes' data (default: a fresh temp dir)")
+	inProcess := fs.Bool("in-process", false, "run the nodes as goroutines of this process, not as processes")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: go run ./stage13-cluster [--nodes N] [--replication RF] [--series N] [--data-dir DIR]")
-		fmt.Fprintln(fs.Output(), "runs an in-process cluster: writes, a node killed, healing, queries.")
+		fmt.Fprintln(fs.Output(), "usage: go run ./stage13-cluster [--nodes N] [--replication RF] [--series N] [--data-dir DIR] [--in-process]")
+		fmt.Fprintln(fs.Output(), "runs the guide's transcript on a cluster of node processes: writes, a node killed, healing, queries.")
 		fmt.Fprintln(fs.Output(), "subcommands (one process per node): init --nodes=N --replication=RF, status, write LINE, query EXPR,")
 		fmt.Fprintln(fs.Output(), "  kill NODE, add-node, remove-node NODE, stop; each takes --data-dir (default "+defaultDir()+")")
 		fs.PrintDefaults()
@@ -57,7 +59,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "error: unknown subcommand %q (the demo takes flags only; -h for usage)\n", fs.Arg(0))
 		os.Exit(2)
 	}
-	if err := demo(*nodes, *rf, *series, *dataDir); err != nil {
+	run := demoProcesses
+	if *inProcess {
+		run = demo
+	}
+	if err := run(*nodes, *rf, *series, *dataDir); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}

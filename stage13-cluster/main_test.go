@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,8 +63,14 @@ func TestProcesses(t *testing.T) {
 	if !strings.Contains(out, "(primary)") || !strings.Contains(out, "Ack: 2/2") {
 		t.Fatalf("write:\n%s", out)
 	}
-	if out = run("query", `cpu{host="server1"}[5m]`); !strings.Contains(out, "Result: 1 samples in 1 series") {
+	// the selector names the series: only its replica set is asked
+	if out = run("query", `cpu{host="server1"}[5m]`); !strings.Contains(out, "Result: 1 samples in 1 series") ||
+		!strings.Contains(out, "Query plan: replica set (2 of 3 live nodes asked") {
 		t.Fatalf("query:\n%s", out)
+	}
+	if out = run("query", `sum(count_over_time(cpu[5m]))`); !strings.Contains(out, "Result: 1 samples in 1 series") ||
+		!strings.Contains(out, "Query plan: push-down (3 of 3 live nodes asked") {
+		t.Fatalf("aggregation:\n%s", out)
 	}
 	// A hung node is not a dead one: SIGSTOP node-3 until the others
 	// declare it dead, then SIGCONT; it refutes and is alive again, with
@@ -125,5 +132,50 @@ func TestProcesses(t *testing.T) {
 	out = run("stop")
 	if strings.Count(out, "stopped") != 2 {
 		t.Fatalf("stop:\n%s", out)
+	}
+}
+
+// TestDemo runs the no-argument demo, three node processes in a temp dir:
+// the guide's transcript from init to stop, every acknowledged sample
+// counted after the kill, and no node process left behind.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the program and starts processes")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tsdb-cluster")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	outb, err := cmd.CombinedOutput()
+	out := string(outb)
+	// the nodes' PIDs, from init's lines: none may outlive the demo
+	for _, line := range strings.Split(out, "\n") {
+		if i := strings.Index(line, "(pid "); i >= 0 {
+			var pid int
+			if _, e := fmt.Sscanf(line[i:], "(pid %d)", &pid); e == nil && pid > 0 {
+				if syscall.Kill(pid, 0) == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+					t.Errorf("node process %d still running after the demo", pid)
+				}
+			}
+		}
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"$ tsdb-cluster init --nodes=3 --replication=2", "Hash ring configured: 256 virtual nodes",
+		"Cluster Status: HEALTHY", "Ack: 2/2", "Query plan: replica set (2 of 3 live nodes asked",
+		"Node 2 marked as FAILED", "Progress: ", "Cluster Status: DEGRADED", "Nodes: 2/3 online",
+		"All data remains available: 30,001 of 30,001 acknowledged samples", "Node 3 stopped",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -67,7 +67,7 @@ func newCluster(t *testing.T, n, rf int, opts func(*Config)) *testCluster {
 }
 
 // waitRing waits until every running node's ring is exactly the running
-// nodes and every node has healed towards it.
+// nodes, every node has healed towards it and sees the others ACTIVE.
 func (c *testCluster) waitRing() {
 	c.t.Helper()
 	var want []string
@@ -78,6 +78,11 @@ func (c *testCluster) waitRing() {
 		for _, n := range c.nodes {
 			if len(ringIDs(n.Placement())) != len(want) || !n.Healed() {
 				return false
+			}
+			for _, m := range n.Members() {
+				if m.Health == Alive && m.State == Joining {
+					return false // push-down skips a node until it is seen ACTIVE
+				}
 			}
 		}
 		return true

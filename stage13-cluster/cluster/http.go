@@ -26,6 +26,7 @@ func (n *Node) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathWrite, n.handleWrite)
 	mux.HandleFunc("POST "+PathReplicaWrite, n.handleReplicaWrite)
 	mux.HandleFunc("POST "+PathRead, n.handleRead)
+	mux.HandleFunc("POST "+PathAggregate, n.handleAggregate)
 	mux.HandleFunc(PathQuery, n.handleQuery)
 	mux.HandleFunc(PathQueryRange, n.handleQuery)
 	mux.HandleFunc("GET "+PathStatus, n.handleStatus)
@@ -194,6 +195,13 @@ func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.FormValue("query")
 	now := n.cfg.Now()
+	var opts []QueryOption
+	if pinned, _ := strconv.ParseBool(r.FormValue("pinned")); pinned {
+		opts = append(opts, PinnedSelectors())
+	}
+	if no, _ := strconv.ParseBool(r.FormValue("no_push_down")); no {
+		opts = append(opts, NoPushDown())
+	}
 	var v promql.Value
 	var st *Storage
 	var err error
@@ -205,19 +213,23 @@ func (n *Node) handleQuery(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "bad_data", fmt.Errorf("bad start, end or step: %v", e))
 			return
 		}
-		v, st, err = n.QueryRange(r.Context(), q, start, end, time.Duration(step*float64(time.Second)))
+		v, st, err = n.QueryRange(r.Context(), q, start, end, time.Duration(step*float64(time.Second)), opts...)
 	} else {
 		ts, e := parseTime(r.FormValue("time"), now)
 		if e != nil {
 			fail(http.StatusBadRequest, "bad_data", e)
 			return
 		}
-		v, st, err = n.Query(r.Context(), q, ts)
+		v, st, err = n.Query(r.Context(), q, ts, opts...)
 	}
 	if err != nil {
 		fail(http.StatusUnprocessableEntity, "execution", err)
 		return
 	}
+	// which nodes the fan-out asked, for the CLI's query plan
+	qs := st.Stats()
+	w.Header().Set("X-Cluster-Asked", strings.Join(qs.Asked, ","))
+	w.Header().Set("X-Cluster-Plan", qs.Plan())
 	body := map[string]any{"status": "success", "data": encodeValue(v)}
 	if ws := st.Warnings(); len(ws) > 0 {
 		body["warnings"] = ws

@@ -96,16 +96,18 @@ type Node struct {
 	stop chan struct{}
 	done chan struct{}
 
-	mu       sync.Mutex
-	current  Placement // the ring writes use
-	healed   Placement // the ring the last completed healing pass matched
-	healing  bool
-	lastHeal HealStats
-	heals    int
-	repairs  sync.WaitGroup
-	closed   bool
-	closedCh chan struct{}
-	leaveErr error
+	mu      sync.Mutex
+	current Placement // the ring writes use
+	healed  Placement // the ring the last completed healing pass matched
+	healing bool
+	// the running (or last) healing pass: series done of total
+	healDone, healTotal int
+	lastHeal            HealStats
+	heals               int
+	repairs             sync.WaitGroup
+	closed              bool
+	closedCh            chan struct{}
+	leaveErr            error
 }
 
 // Start opens the node's storage, starts its HTTP API and joins the
@@ -252,6 +254,11 @@ func (n *Node) refresh() bool {
 }
 
 func (n *Node) event(e Event) {
+	if e.Kind == "heal-progress" {
+		n.mu.Lock()
+		n.healDone, n.healTotal = e.Done, e.Total
+		n.mu.Unlock()
+	}
 	if n.cfg.OnEvent != nil {
 		n.cfg.OnEvent(e)
 	}
@@ -355,7 +362,7 @@ func (n *Node) Storage() *Storage {
 		}
 	}
 	full, _ := NewRing(rn, RingConfig{Replication: n.cfg.Replication, VirtualNodes: n.cfg.VirtualNodes, ZoneAware: n.cfg.ZoneAware})
-	return &Storage{Members: members, Ring: full, Transport: n.tr, Repair: n.repair}
+	return &Storage{Members: members, Ring: full, Owners: n.Placement().Ring, Transport: n.tr, Repair: n.repair}
 }
 
 // repair sends a replica the series as merged by a read, in the
@@ -376,17 +383,70 @@ func (n *Node) repair(to Meta, s remote.Series) {
 	}()
 }
 
-// Query runs an instant PromQL query over the cluster.
-func (n *Node) Query(ctx context.Context, q string, ts time.Time) (promql.Value, *Storage, error) {
+// QueryOption adjusts the Storage of one query.
+type QueryOption func(*Storage)
+
+// PinnedSelectors makes the query's all-equality selectors name whole
+// series (Storage.Pinned): each asks only its series' replica set.
+func PinnedSelectors() QueryOption { return func(s *Storage) { s.Pinned = true } }
+
+// NoPushDown evaluates every aggregation on the coordinator
+// (Storage.NoPushDown).
+func NoPushDown() QueryOption { return func(s *Storage) { s.NoPushDown = true } }
+
+// Query runs an instant PromQL query over the cluster, pushing simple
+// aggregations down to the nodes (pushdown.go).
+func (n *Node) Query(ctx context.Context, q string, ts time.Time, opts ...QueryOption) (promql.Value, *Storage, error) {
 	st := n.Storage()
-	v, err := n.eng.Query(ctx, st, q, ts)
+	for _, o := range opts {
+		o(st)
+	}
+	expr, err := n.eng.Parse(q)
+	if err != nil {
+		return nil, st, err
+	}
+	if plan, ok := planPushDown(expr); ok && !st.NoPushDown {
+		m, err := n.pushDown(ctx, st, plan, ts.UnixMilli(), ts.UnixMilli(), 0)
+		if err == nil {
+			v := make(promql.Vector, 0, len(m))
+			for _, s := range m {
+				for _, p := range s.Floats {
+					v = append(v, promql.Sample{Metric: s.Metric, T: p.T, F: p.V})
+				}
+			}
+			return v, st, nil
+		}
+		if !errors.Is(err, errPushDown) {
+			return nil, st, err
+		}
+		st.pushDownFailed()
+	}
+	v, err := n.eng.Eval(ctx, st, expr, ts)
 	return v, st, err
 }
 
-// QueryRange runs a range PromQL query over the cluster.
-func (n *Node) QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration) (promql.Matrix, *Storage, error) {
+// QueryRange runs a range PromQL query over the cluster, pushing simple
+// aggregations down to the nodes (pushdown.go).
+func (n *Node) QueryRange(ctx context.Context, q string, start, end time.Time, step time.Duration, opts ...QueryOption) (promql.Matrix, *Storage, error) {
 	st := n.Storage()
-	m, err := n.eng.QueryRange(ctx, st, q, start, end, step)
+	for _, o := range opts {
+		o(st)
+	}
+	expr, err := n.eng.Parse(q)
+	if err != nil {
+		return nil, st, err
+	}
+	if plan, ok := planPushDown(expr); ok && !st.NoPushDown && step > 0 && !end.Before(start) {
+		m, err := n.pushDown(ctx, st, plan, start.UnixMilli(), end.UnixMilli(), step)
+		if err == nil {
+			return m, st, nil
+		}
+		if !errors.Is(err, errPushDown) {
+			return nil, st, err
+		}
+		st.pushDownFailed()
+	}
+	m, err := n.eng.EvalRange(ctx, st, expr, start, end, step)
 	return m, st, err
 }
 
@@ -399,6 +459,7 @@ type NodeStatus struct {
 	Ring                  []string
 	Members               []Member
 	Healing               bool
+	HealDone, HealTotal   int // the running (or last) healing pass: series done of total
 	Heals                 int
 	LastHeal              HealStats
 	HintsPending          map[string]int64
@@ -413,7 +474,8 @@ func (n *Node) Status() (NodeStatus, error) {
 	}
 	n.mu.Lock()
 	st := NodeStatus{ID: n.cfg.ID, API: n.API(), Gossip: n.ml.Addr(), Zone: n.cfg.Zone, State: n.ml.Self().State,
-		Series: len(series), Samples: samples, Ring: ringIDs(n.current), Healing: n.healing, Heals: n.heals, LastHeal: n.lastHeal}
+		Series: len(series), Samples: samples, Ring: ringIDs(n.current), Healing: n.healing, Heals: n.heals, LastHeal: n.lastHeal,
+		HealDone: n.healDone, HealTotal: n.healTotal}
 	n.mu.Unlock()
 	st.Members = n.ml.Members()
 	st.HintsPending = n.hints.Pending()

@@ -35,6 +35,22 @@ type Storage struct {
 	// Repair, if set, is called for each replica found behind the others
 	// (read repair): the node and the series as merged.
 	Repair func(to Meta, s remote.Series)
+	// Pinned says that a selector whose matchers are all equalities,
+	// the metric name among them, names one whole series (as the guide's
+	// `cpu{host=server1}` does): such a Select asks only the live
+	// members of that label set's replica set, in Ring and in Owners,
+	// and falls back to every live node when they answer no series
+	// (a series healing has not brought to its new owner yet). PromQL
+	// itself matches series with more labels too, and those may live
+	// anywhere: leave Pinned off for selectors that mean them.
+	Pinned bool
+	// NoPushDown makes Node.Query evaluate every aggregation here, over
+	// the nodes' raw samples.
+	NoPushDown bool
+	// Owners is the ring writes use now (Node.Placement): past the
+	// failure timeout it no longer has a dead node, whose series' new
+	// samples go to another.
+	Owners *Ring
 
 	mu       sync.Mutex
 	warnings []string
@@ -43,16 +59,36 @@ type Storage struct {
 
 // QueryStats count a query's fan-out.
 type QueryStats struct {
-	Selects     int
-	NodesAsked  int
-	SeriesRead  int   // series received, replicas counted
-	SamplesRead int64 // samples received, replicas counted
-	Series      int   // series after merging
-	Samples     int64
-	Repairs     int
-	PerNode     map[string]int64 // samples each node returned
-	Unavailable []string         // nodes that did not answer
-	PartialSets int              // replica sets with no node answering
+	Selects           int
+	NodesAsked        int
+	SeriesRead        int   // series received, replicas counted
+	SamplesRead       int64 // samples received, replicas counted
+	Series            int   // series after merging
+	Samples           int64
+	Repairs           int
+	Pinned            int              // selects that asked one replica set only
+	Fallbacks         int              // pinned selects that found nothing and asked every node
+	PushedDown        int              // aggregations the nodes evaluated (pushdown.go)
+	PushDownFallbacks int              // push-downs a node failed: evaluated here instead
+	Asked             []string         // the nodes asked, sorted
+	PerNode           map[string]int64 // samples each node returned
+	Unavailable       []string         // nodes that did not answer
+	PartialSets       int              // replica sets with no node answering
+}
+
+// Plan names how the query read the cluster: "push-down" (the nodes
+// aggregated), "replica set" (pinned selectors asked their series' owners
+// only), "replica set, fallback: fan-out", or "fan-out".
+func (q QueryStats) Plan() string {
+	switch {
+	case q.PushedDown > 0:
+		return "push-down"
+	case q.Fallbacks > 0:
+		return "replica set, fallback: fan-out"
+	case q.Pinned > 0 && q.Pinned == q.Selects:
+		return "replica set"
+	}
+	return "fan-out"
 }
 
 // Warnings are the query's warnings, for Prometheus's "warnings" field.
@@ -67,6 +103,8 @@ func (s *Storage) Stats() QueryStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
+	st.Asked = slices.Clone(s.stats.Asked)
+	st.Unavailable = slices.Clone(s.stats.Unavailable)
 	st.PerNode = map[string]int64{}
 	for k, v := range s.stats.PerNode {
 		st.PerNode[k] = v
@@ -88,9 +126,37 @@ type nodeAnswer struct {
 
 // Select implements promql.Storage.
 func (s *Storage) Select(ctx context.Context, mint, maxt int64, ms ...*index.Matcher) promql.SeriesSet {
+	if s.Pinned && s.Ring != nil {
+		if lset, ok := pinnedLabels(ms); ok {
+			owners := map[string]bool{}
+			for _, r := range []*Ring{s.Ring, s.Owners} {
+				if r != nil {
+					set := r.Get(lset.Hash())
+					for k := 0; k < set.Len(); k++ {
+						owners[r.Node(set.At(k)).ID] = true
+					}
+				}
+			}
+			set := s.Ring.Get(lset.Hash())
+			res := s.selectFrom(ctx, mint, maxt, ms, func(id string) bool { return owners[id] }, &set)
+			if x, ok := res.(*sliceSet); !ok || len(x.series) > 0 {
+				return res
+			}
+			s.mu.Lock()
+			s.stats.Fallbacks++
+			s.mu.Unlock()
+		}
+	}
+	return s.selectFrom(ctx, mint, maxt, ms, nil, nil)
+}
+
+// selectFrom fans out to the live nodes ask accepts (nil: all). With a
+// pinned replica set, only that set counts for the partial-result check.
+func (s *Storage) selectFrom(ctx context.Context, mint, maxt int64, ms []*index.Matcher, ask func(string) bool, set *ReplicaSet) promql.SeriesSet {
+	pinned := set != nil
 	var live []Meta
 	for _, m := range s.Members {
-		if m.Health == Alive {
+		if m.Health == Alive && (ask == nil || ask(m.ID)) {
 			live = append(live, m.Meta)
 		}
 	}
@@ -116,6 +182,15 @@ func (s *Storage) Select(ctx context.Context, mint, maxt int64, ms ...*index.Mat
 	}
 	s.stats.Selects++
 	s.stats.NodesAsked += len(live)
+	for _, m := range live {
+		if !slices.Contains(s.stats.Asked, m.ID) {
+			s.stats.Asked = append(s.stats.Asked, m.ID)
+		}
+	}
+	slices.Sort(s.stats.Asked)
+	if pinned {
+		s.stats.Pinned++
+	}
 	answered := map[string]bool{}
 	for _, a := range answers {
 		if a.err != nil {
@@ -125,7 +200,15 @@ func (s *Storage) Select(ctx context.Context, mint, maxt int64, ms ...*index.Mat
 		}
 		answered[a.m.ID] = true
 	}
-	if missing := s.missingSets(answered); len(missing) > 0 {
+	missing := s.missingSets(answered)
+	if pinned {
+		// only the pinned series' replica set matters
+		missing = nil
+		if !slices.ContainsFunc(live, func(m Meta) bool { return answered[m.ID] }) {
+			missing = []string{setKey(s.Ring, *set)}
+		}
+	}
+	if len(missing) > 0 {
 		s.stats.PartialSets += len(missing)
 		msg := fmt.Sprintf("partial result: no live member in replica set(s) %s", strings.Join(missing, ", "))
 		if s.FailOnPartial {
@@ -185,6 +268,37 @@ func (s *Storage) Select(ctx context.Context, mint, maxt int64, ms ...*index.Mat
 	return &sliceSet{series: out, i: -1}
 }
 
+// pinnedLabels returns the label set an all-equality selector with a
+// metric name names; false for any other selector.
+func pinnedLabels(ms []*index.Matcher) (model.Labels, bool) {
+	pairs := make([]model.Label, 0, len(ms))
+	name := false
+	for _, m := range ms {
+		if m.Type() != index.MatchEqual || m.Value() == "" {
+			return model.Labels{}, false
+		}
+		name = name || m.Name() == model.MetricName
+		pairs = append(pairs, model.Label{Name: m.Name(), Value: m.Value()})
+	}
+	lset, err := model.New(pairs...)
+	if err != nil || !name || lset.Len() != len(ms) {
+		return model.Labels{}, false // a name given twice
+	}
+	return lset, true
+}
+
+// setKey names a replica set by its sorted node IDs: the same nodes in
+// another order (another primary) hold the same data as far as a missing
+// answer goes.
+func setKey(r *Ring, set ReplicaSet) string {
+	ids := make([]string, 0, set.Len())
+	for k := 0; k < set.Len(); k++ {
+		ids = append(ids, r.Node(set.At(k)).ID)
+	}
+	slices.Sort(ids)
+	return "{" + strings.Join(ids, ",") + "}"
+}
+
 // readRepair sends the merged series to each owner that answered with
 // fewer samples, or without the series at all.
 func (s *Storage) readRepair(lset model.Labels, pts []model.Sample, parts [][]model.Sample, from []Meta, live []Meta) {
@@ -218,18 +332,12 @@ func (s *Storage) missingSets(answered map[string]bool) []string {
 	seen := map[string]bool{}
 	var out []string
 	s.Ring.Ranges(func(_, _ uint64, set ReplicaSet) bool {
-		var ids []string
 		for k := 0; k < set.Len(); k++ {
-			id := s.Ring.Node(set.At(k)).ID
-			if answered[id] {
+			if answered[s.Ring.Node(set.At(k)).ID] {
 				return true
 			}
-			ids = append(ids, id)
 		}
-		// the same nodes in another order (another primary) hold
-		// the same data as far as a missing answer goes
-		slices.Sort(ids)
-		key := "{" + strings.Join(ids, ",") + "}"
+		key := setKey(s.Ring, set)
 		if !seen[key] {
 			seen[key] = true
 			out = append(out, key)
@@ -272,3 +380,9 @@ type errSet struct{ err error }
 func (errSet) Next() bool               { return false }
 func (errSet) At() promql.StorageSeries { return nil }
 func (e errSet) Err() error             { return e.err }
+
+func (s *Storage) pushDownFailed() {
+	s.mu.Lock()
+	s.stats.PushDownFallbacks++
+	s.mu.Unlock()
+}
