@@ -43,7 +43,8 @@ const (
 	sparsePrecision = 25
 	sparseBuckets   = 1 << sparsePrecision
 	// sparseMax is where the sparse form stops paying: 3,072 entries of 4
-	// bytes take as much memory as the packed registers.
+	// bytes take as much as the registers' encoding, three quarters of
+	// their memory (and sorting and merging them costs more as they grow).
 	sparseMax = DenseBytes / 4
 	// tmpMax entries are collected unsorted before they are merged into
 	// the sorted list, so a sparse Add is an append, not an insertion.
