@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -137,6 +140,59 @@ func BenchmarkHeal(b *testing.B) {
 		streamed += st.Samples
 		b.StopTimer()
 		dst.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(streamed)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkHealHTTP: BenchmarkHeal over the wire, as a node heals
+// another: each batch encoded as a remote write and posted over loopback
+// HTTP to a handler that does what a node's replica-write endpoint does
+// (decode, append to its DB). Both ends run in this process.
+func BenchmarkHealHTTP(b *testing.B) {
+	src, err := tsdb.Open(b.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	data := genSeries(1000, 120, time.Now().Add(-2*time.Hour).UnixMilli(), 1)
+	if _, err := appendLocal(src, data); err != nil {
+		b.Fatal(err)
+	}
+	var dst atomic.Pointer[tsdb.DB]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		series, err := decodeWrite(r)
+		if err == nil {
+			_, err = appendLocal(dst.Load(), series)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	nodes := []Meta{{ID: "a"}, {ID: "b", API: strings.TrimPrefix(srv.URL, "http://")}}
+	to, _ := NewRing([]RingNode{{ID: "a"}, {ID: "b"}}, RingConfig{Replication: 2})
+	from, _ := NewRing([]RingNode{{ID: "a"}}, RingConfig{Replication: 2})
+	tr := NewHTTPTransport(time.Minute)
+	b.ResetTimer()
+	var streamed int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db, err := tsdb.Open(b.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst.Store(db)
+		b.StartTimer()
+		st, err := healPass(context.Background(), "a", src, Placement{Ring: from, Nodes: nodes[:1]}, Placement{Ring: to, Nodes: nodes}, tr, 0, false, nil)
+		if err != nil || st.Streamed != 1000 || st.Failed != 0 {
+			b.Fatalf("heal: %+v %v", st, err)
+		}
+		streamed += st.Samples
+		b.StopTimer()
+		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(streamed)/b.Elapsed().Seconds(), "samples/s")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tsdb-course/stage05-index/index"
@@ -43,34 +44,31 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 	}
 	st.Series = len(series)
 	batches := map[string][]remote.Series{}
+	batchSamples := map[string]int{}
 	var toDrop []remote.Series
 	selfIdx := to.Ring.Index(self)
 	start := time.Now()
+	// Batches are sent by up to healInflight goroutines at once: a batch's
+	// time is mostly the receiver's commit waiting for its WAL's fsync,
+	// and concurrent commits share one fsync (the WAL's group commit), so
+	// one batch at a time would leave healing bound by disk latency.
+	var (
+		mu         sync.Mutex // st's counters and failed, from the senders
+		wg         sync.WaitGroup
+		sem        = make(chan struct{}, healInflight)
+		failed     = map[string]bool{} // series (by labels) some new owner did not take
+		dispatched int64
+	)
 	flush := func(id string) {
 		b := batches[id]
 		delete(batches, id)
+		delete(batchSamples, id)
 		if len(b) == 0 {
 			return
 		}
-		m := metaOf(to, id)
-		if err := t.Write(ctx, m, b); err != nil {
-			st.Failed += len(b)
-			for _, s := range b {
-				for i := range toDrop {
-					if toDrop[i].Labels.Equal(s.Labels) {
-						toDrop[i].Samples = nil // do not delete: not handed over
-					}
-				}
-			}
-			return
-		}
-		for _, s := range b {
-			st.Streamed++
-			st.Samples += int64(len(s.Samples))
-		}
 		if rate > 0 {
 			// Bound the rate: wait until the samples sent so far fit it.
-			want := time.Duration(float64(st.Samples) / float64(rate) * float64(time.Second))
+			want := time.Duration(float64(dispatched) / float64(rate) * float64(time.Second))
 			if d := want - time.Since(start); d > 0 {
 				select {
 				case <-time.After(d):
@@ -78,9 +76,33 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 				}
 			}
 		}
+		n := 0
+		for _, s := range b {
+			n += len(s.Samples)
+		}
+		dispatched += int64(n)
+		m := metaOf(to, id)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := t.Write(ctx, m, b)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				st.Failed += len(b)
+				for _, s := range b {
+					failed[s.Labels.String()] = true
+				}
+				return
+			}
+			st.Streamed += len(b)
+			st.Samples += int64(n)
+		}()
 	}
 	for i, s := range series {
 		if ctx.Err() != nil {
+			wg.Wait()
 			return st, ctx.Err()
 		}
 		h := s.Labels.Hash()
@@ -121,7 +143,8 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		}
 		for _, id := range targets {
 			batches[id] = append(batches[id], s)
-			if len(batches[id]) >= 256 {
+			batchSamples[id] += len(s.Samples)
+			if len(batches[id]) >= healBatchSeries || batchSamples[id] >= healBatchSamples {
 				flush(id)
 			}
 		}
@@ -131,6 +154,12 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 	}
 	for id := range batches {
 		flush(id)
+	}
+	wg.Wait()
+	for i := range toDrop {
+		if failed[toDrop[i].Labels.String()] {
+			toDrop[i].Samples = nil // do not delete: not handed over
+		}
 	}
 	// Delete what was handed over, one series at a time, by all its
 	// labels; a series whose labels are a subset of another's kept here
@@ -175,6 +204,15 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 	}
 	return st, nil
 }
+
+// A healing batch (one remote write, one commit on the receiver) closes
+// at healBatchSeries series or healBatchSamples samples, whichever comes
+// first.
+const (
+	healBatchSeries  = 256
+	healBatchSamples = 32768
+	healInflight     = 4 // batches being sent at once
+)
 
 func metaOf(p Placement, id string) Meta {
 	if i := p.Ring.Index(id); i >= 0 && i < len(p.Nodes) {
