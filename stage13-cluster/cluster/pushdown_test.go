@@ -183,7 +183,7 @@ func TestPushDownMatchesFanOut(t *testing.T) {
 			instant := i%2 == 0
 			got, want, st := run(coordinator, q, instant, ts, ts.Add(10*time.Minute))
 			if err := sameMatrix(got, want); err != nil {
-				t.Fatalf("%s: %s (instant %v at %d): push-down vs fan-out: %v", phase, q, instant, ts.UnixMilli(), err)
+				t.Fatalf("%s: %s (instant %v at %d): push-down vs fan-out: %v\nstats %+v\nmembers %+v", phase, q, instant, ts.UnixMilli(), err, st, coordinator.Members())
 			}
 			// every live node takes part; under load, gossip may
 			// suspect one for a moment, and its series go to another
