@@ -442,9 +442,12 @@ func (d *floatHistDecoder) step() bool {
 	s.stale = stale
 	if ok && !stale {
 		ok = s.zc.read(r)
-		ok = ok && r.readXORFields(s.b)
+		var pred float64
+		if ok {
+			pred, ok = r.readXORFields(s.b, s.zc.float())
+		}
 		x, okc := r.readXOR(&s.count.leading, &s.count.trailing)
-		s.count.v = math.Float64bits(s.predictedCount()) ^ x
+		s.count.v = math.Float64bits(pred) ^ x
 		ok = ok && okc
 	}
 	if !ok {
@@ -554,7 +557,10 @@ func (it *FloatHistogramIterator) Err() error { return it.d.err }
 // a local variable, so a bucket costs one load and no call. Codes wider
 // than one load takes (windows over 55 bits) go through readXOR. It
 // returns false on control bits no encoder writes.
-func (r *bitReader) readXORFields(fs []xorField) bool {
+//
+// It also returns acc plus the fields' values, added in order: the count's
+// prediction (predictedCount), summed here while the values are at hand.
+func (r *bitReader) readXORFields(fs []xorField, acc float64) (float64, bool) {
 	buf, pos := r.b, r.pos
 	for i := range fs {
 		f := &fs[i]
@@ -568,11 +574,11 @@ func (r *bitReader) readXORFields(fs []xorField) bool {
 				r.pos = pos
 				x, ok := r.readXOR(&f.leading, &f.trailing)
 				if !ok {
-					return false
+					return acc, false
 				}
 				f.v ^= x
 				pos = r.pos
-				continue
+				break
 			}
 			f.v ^= word << 2 >> uint(64-m) << f.trailing
 			pos += 2 + m
@@ -583,18 +589,19 @@ func (r *bitReader) readXORFields(fs []xorField) bool {
 				r.pos = pos
 				x, ok := r.readXOR(&f.leading, &f.trailing)
 				if !ok {
-					return false
+					return acc, false
 				}
 				f.v ^= x
 				pos = r.pos
-				continue
+				break
 			}
 			tz := 64 - lz - m
 			f.leading, f.trailing = uint8(lz), uint8(tz)
 			f.v ^= word << 13 >> uint(64-m) << uint(tz)
 			pos += 13 + m
 		}
+		acc += math.Float64frombits(f.v)
 	}
 	r.pos = pos
-	return true
+	return acc, true
 }
