@@ -554,8 +554,8 @@ func (it *FloatHistogramIterator) Err() error { return it.d.err }
 
 // readXORFields decodes one XOR code into each field: the inner loop of
 // decoding a float histogram sample, readXOR inlined with the position in
-// a local variable, so a bucket costs one load and no call. Codes wider
-// than one load takes (windows over 55 bits) go through readXOR. It
+// a local variable, so a bucket costs one or two loads and no call. Codes
+// wider than two loads take (windows over 57 bits) go through readXOR. It
 // returns false on control bits no encoder writes.
 //
 // It also returns acc plus the fields' values, added in order: the count's
@@ -570,6 +570,12 @@ func (r *bitReader) readXORFields(fs []xorField, acc float64) (float64, bool) {
 			pos++
 		case word>>62&1 == 0: // '10': the previous window
 			m := 64 - int(f.leading) - int(f.trailing)
+			if f.leading != noWindow && m+2 > maxFast && m <= maxFast {
+				// A wide window: the bits after the prefix in a second load.
+				f.v ^= peekAt(buf, pos+2) >> uint(64-m) << f.trailing
+				pos += 2 + m
+				break
+			}
 			if f.leading == noWindow || m+2 > maxFast {
 				r.pos = pos
 				x, ok := r.readXOR(&f.leading, &f.trailing)
@@ -585,6 +591,15 @@ func (r *bitReader) readXORFields(fs []xorField, acc float64) (float64, bool) {
 		default: // '11': a new window
 			lz := int(word << 2 >> 59)
 			m := int(word << 7 >> 58)
+			if m != 0 && 13+m > maxFast && m <= maxFast && lz+m <= 64 {
+				// A wide window, common for fractional counts: the bits
+				// after the 13-bit header in a second load.
+				tz := 64 - lz - m
+				f.leading, f.trailing = uint8(lz), uint8(tz)
+				f.v ^= peekAt(buf, pos+13) >> uint(64-m) << uint(tz)
+				pos += 13 + m
+				break
+			}
 			if m == 0 || 13+m > maxFast || lz+m > 64 {
 				r.pos = pos
 				x, ok := r.readXOR(&f.leading, &f.trailing)
