@@ -2,8 +2,11 @@ package compare
 
 import (
 	"math"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	promhist "github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -218,227 +221,255 @@ func TestHistogramChunksAgree(t *testing.T) {
 	}
 }
 
-// BenchmarkHistogramEncode: every series into 120-sample chunks, one
-// append per sample, as a head does (recoding included).
-func BenchmarkHistogramEncode(b *testing.B) {
+// histCodec is one codec on one data set of the side by side: encode
+// builds every series' chunks, one append per sample, as a head does
+// (recoding included), and returns their bytes; decode reads every chunk
+// back through the codec's iterator into one reused histogram (the way a
+// query reads) and returns the samples read and their counts' total, so
+// the work is checked and cannot be skipped.
+type histCodec struct {
+	name   string
+	encode func() (size int, err error)
+	decode func() (n int, total float64, err error)
+}
+
+// histCodecs returns the four codecs (integer and float data, Prometheus
+// and ours) with their chunks encoded once for decoding, and the counts'
+// total decoding must find.
+func histCodecs(tb testing.TB) (codecs []histCodec, wantInt, wantFloat float64) {
 	ints, floats := histData()
-	samples := histSeries * histSamples
 	promInts := make([][]*promhist.Histogram, len(ints))
 	for si, s := range ints {
 		for _, h := range s.H {
 			promInts[si] = append(promInts[si], ToPrometheus(h))
+			wantInt += float64(h.Count)
 		}
 	}
 	promFloats := make([][]*promhist.FloatHistogram, len(floats))
 	for si, s := range floats {
 		for _, h := range s.H {
 			promFloats[si] = append(promFloats[si], FloatToPrometheus(h))
+			wantFloat += h.Count
 		}
 	}
-	sizeOf := func(cs [][]byte) int {
+	// encodeAll runs enc on every series and returns the chunks.
+	encodeAll := func(n int, enc func(i int) ([][]byte, error)) ([][]byte, error) {
+		var all [][]byte
+		for i := range n {
+			cs, err := enc(i)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, cs...)
+		}
+		return all, nil
+	}
+	size := func(cs [][]byte, err error) (int, error) {
 		n := 0
 		for _, c := range cs {
 			n += len(c)
 		}
-		return n
+		return n, err
 	}
-	b.Run("int/prometheus", func(b *testing.B) {
-		b.ReportAllocs()
-		size := 0
-		for b.Loop() {
-			size = 0
-			for si, s := range ints {
-				cs, err := EncodePrometheusHistograms(s.T, promInts[si])
-				if err != nil {
-					b.Fatal(err)
-				}
-				size += sizeOf(cs)
-			}
+	promIntEnc := func(i int) ([][]byte, error) { return EncodePrometheusHistograms(ints[i].T, promInts[i]) }
+	ourIntEnc := func(i int) ([][]byte, error) { return EncodeGorillaHistograms(ints[i].T, ints[i].H) }
+	promFloatEnc := func(i int) ([][]byte, error) {
+		return EncodePrometheusFloatHistograms(floats[i].T, promFloats[i])
+	}
+	ourFloatEnc := func(i int) ([][]byte, error) { return EncodeGorillaFloatHistograms(floats[i].T, floats[i].H) }
+	must := func(cs [][]byte, err error) [][]byte {
+		if err != nil {
+			tb.Fatal(err)
 		}
-		report(b, samples, size)
-	})
-	b.Run("int/gorilla", func(b *testing.B) {
-		b.ReportAllocs()
-		size := 0
-		for b.Loop() {
-			size = 0
-			for _, s := range ints {
-				cs, err := EncodeGorillaHistograms(s.T, s.H)
-				if err != nil {
-					b.Fatal(err)
+		return cs
+	}
+	promInt := must(encodeAll(len(ints), promIntEnc))
+	ourInt := must(encodeAll(len(ints), ourIntEnc))
+	promFloat := must(encodeAll(len(floats), promFloatEnc))
+	ourFloat := must(encodeAll(len(floats), ourFloatEnc))
+
+	var pit, pfit chunkenc.Iterator
+	ph, pfh := &promhist.Histogram{}, &promhist.FloatHistogram{}
+	var oit gorilla.HistogramIterator
+	var ofit gorilla.FloatHistogramIterator
+	oh, ofh := &histogram.Histogram{}, &histogram.FloatHistogram{}
+	return []histCodec{
+		{"int/prometheus", func() (int, error) { return size(encodeAll(len(ints), promIntEnc)) },
+			func() (n int, total float64, err error) {
+				for _, cb := range promInt {
+					c, err := chunkenc.FromData(chunkenc.EncHistogram, cb)
+					if err != nil {
+						return 0, 0, err
+					}
+					pit = c.Iterator(pit)
+					for pit.Next() == chunkenc.ValHistogram {
+						_, ph = pit.AtHistogram(ph)
+						total += float64(ph.Count)
+						n++
+					}
+					if pit.Err() != nil {
+						return 0, 0, pit.Err()
+					}
 				}
-				size += sizeOf(cs)
-			}
-		}
-		report(b, samples, size)
-	})
-	b.Run("float/prometheus", func(b *testing.B) {
-		b.ReportAllocs()
-		size := 0
-		for b.Loop() {
-			size = 0
-			for si, s := range floats {
-				cs, err := EncodePrometheusFloatHistograms(s.T, promFloats[si])
-				if err != nil {
-					b.Fatal(err)
+				return n, total, nil
+			}},
+		{"int/gorilla", func() (int, error) { return size(encodeAll(len(ints), ourIntEnc)) },
+			func() (n int, total float64, err error) {
+				for _, cb := range ourInt {
+					oit.Reset(cb)
+					for oit.Next() {
+						_, oh = oit.AtHistogram(oh)
+						total += float64(oh.Count)
+						n++
+					}
+					if oit.Err() != nil {
+						return 0, 0, oit.Err()
+					}
 				}
-				size += sizeOf(cs)
-			}
-		}
-		report(b, samples, size)
-	})
-	b.Run("float/gorilla", func(b *testing.B) {
-		b.ReportAllocs()
-		size := 0
-		for b.Loop() {
-			size = 0
-			for _, s := range floats {
-				cs, err := EncodeGorillaFloatHistograms(s.T, s.H)
-				if err != nil {
-					b.Fatal(err)
+				return n, total, nil
+			}},
+		{"float/prometheus", func() (int, error) { return size(encodeAll(len(floats), promFloatEnc)) },
+			func() (n int, total float64, err error) {
+				for _, cb := range promFloat {
+					c, err := chunkenc.FromData(chunkenc.EncFloatHistogram, cb)
+					if err != nil {
+						return 0, 0, err
+					}
+					pfit = c.Iterator(pfit)
+					for pfit.Next() == chunkenc.ValFloatHistogram {
+						_, pfh = pfit.AtFloatHistogram(pfh)
+						total += pfh.Count
+						n++
+					}
+					if pfit.Err() != nil {
+						return 0, 0, pfit.Err()
+					}
 				}
-				size += sizeOf(cs)
-			}
-		}
-		report(b, samples, size)
-	})
+				return n, total, nil
+			}},
+		{"float/gorilla", func() (int, error) { return size(encodeAll(len(floats), ourFloatEnc)) },
+			func() (n int, total float64, err error) {
+				for _, cb := range ourFloat {
+					ofit.Reset(cb)
+					for ofit.Next() {
+						_, ofh = ofit.AtFloatHistogram(ofh)
+						total += ofh.Count
+						n++
+					}
+					if ofit.Err() != nil {
+						return 0, 0, ofit.Err()
+					}
+				}
+				return n, total, nil
+			}},
+	}, wantInt, wantFloat
 }
 
-// BenchmarkHistogramDecode: every chunk read back through each codec's
-// iterator into a reused histogram (the way a query reads), summing counts
-// so the work is checked and not skipped.
+// checkDecoded fails the benchmark unless decoding found every sample.
+func checkDecoded(b *testing.B, c histCodec, n int, total, wantInt, wantFloat float64, err error) {
+	want := wantInt
+	if strings.HasPrefix(c.name, "float/") {
+		want = wantFloat
+	}
+	if err != nil || n != histSeries*histSamples || total != want {
+		b.Fatalf("%s decoded %d samples with count total %v (%v), want %d and %v", c.name, n, total, err, histSeries*histSamples, want)
+	}
+}
+
+// BenchmarkHistogramEncode: every series into 120-sample chunks, one
+// append per sample; B/sample is the chunks' size.
+func BenchmarkHistogramEncode(b *testing.B) {
+	codecs, _, _ := histCodecs(b)
+	for _, c := range codecs {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			size := 0
+			for b.Loop() {
+				var err error
+				if size, err = c.encode(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report(b, histSeries*histSamples, size)
+		})
+	}
+}
+
+// BenchmarkHistogramDecode: every chunk through each codec's iterator.
 func BenchmarkHistogramDecode(b *testing.B) {
-	ints, floats := histData()
-	samples := histSeries * histSamples
-	var promInt, ourInt, promFloat, ourFloat [][]byte
-	var wantCount, wantFloatCount float64
-	for _, s := range ints {
-		ph := make([]*promhist.Histogram, len(s.H))
-		for i, h := range s.H {
-			ph[i] = ToPrometheus(h)
-			wantCount += float64(h.Count)
-		}
-		pcs, err := EncodePrometheusHistograms(s.T, ph)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ocs, err := EncodeGorillaHistograms(s.T, s.H)
-		if err != nil {
-			b.Fatal(err)
-		}
-		promInt, ourInt = append(promInt, pcs...), append(ourInt, ocs...)
+	codecs, wantInt, wantFloat := histCodecs(b)
+	for _, c := range codecs {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				n, total, err := c.decode()
+				checkDecoded(b, c, n, total, wantInt, wantFloat, err)
+			}
+			report(b, histSeries*histSamples, 0)
+		})
 	}
-	for _, s := range floats {
-		ph := make([]*promhist.FloatHistogram, len(s.H))
-		for i, h := range s.H {
-			ph[i] = FloatToPrometheus(h)
-			wantFloatCount += h.Count
-		}
-		pcs, err := EncodePrometheusFloatHistograms(s.T, ph)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ocs, err := EncodeGorillaFloatHistograms(s.T, s.H)
-		if err != nil {
-			b.Fatal(err)
-		}
-		promFloat, ourFloat = append(promFloat, pcs...), append(ourFloat, ocs...)
+}
+
+// BenchmarkHistogramAlternated runs Prometheus's codec and ours in turn
+// inside every iteration, so both figures come from the same seconds of a
+// shared machine: both encode, then both decode, the one going first
+// changing every iteration (decoding right after encoding was measured up
+// to 3x slower, for either codec: the encoder's garbage is being swept and
+// returned meanwhile). It reports each one's wall ns/sample and the ratios
+// ours / Prometheus's (below 1: ours is faster), in wall time and in the
+// CPU time of the benchmark's thread, which depends less on what else the
+// machine runs (Linux only; 0 elsewhere).
+func BenchmarkHistogramAlternated(b *testing.B) {
+	codecs, wantInt, wantFloat := histCodecs(b)
+	samples := float64(histSeries * histSamples)
+	for k := 0; k < len(codecs); k += 2 {
+		pair := [2]histCodec{codecs[k], codecs[k+1]} // Prometheus's, ours
+		b.Run(strings.TrimSuffix(pair[0].name, "/prometheus"), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var enc, dec, encCPU, decCPU [2]time.Duration
+			iter := 0
+			for b.Loop() {
+				order := [2]int{0, 1}
+				if iter%2 == 1 {
+					order = [2]int{1, 0}
+				}
+				iter++
+				for _, i := range order {
+					// A collection before each timed phase, so that one
+					// codec's garbage is not collected on the other's time.
+					runtime.GC()
+					start, cpu := time.Now(), threadCPU()
+					if _, err := pair[i].encode(); err != nil {
+						b.Fatal(err)
+					}
+					enc[i] += time.Since(start)
+					encCPU[i] += threadCPU() - cpu
+				}
+				runtime.GC()
+				for _, i := range order {
+					start, cpu := time.Now(), threadCPU()
+					n, total, err := pair[i].decode()
+					dec[i] += time.Since(start)
+					decCPU[i] += threadCPU() - cpu
+					checkDecoded(b, pair[i], n, total, wantInt, wantFloat, err)
+				}
+			}
+			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) / samples }
+			ratio := func(a, b time.Duration) float64 {
+				if b == 0 {
+					return 0
+				}
+				return float64(a) / float64(b)
+			}
+			b.ReportMetric(per(enc[0]), "prom-encode-ns/sample")
+			b.ReportMetric(per(enc[1]), "ours-encode-ns/sample")
+			b.ReportMetric(per(dec[0]), "prom-decode-ns/sample")
+			b.ReportMetric(per(dec[1]), "ours-decode-ns/sample")
+			b.ReportMetric(ratio(enc[1], enc[0]), "encode-ours/prom")
+			b.ReportMetric(ratio(dec[1], dec[0]), "decode-ours/prom")
+			b.ReportMetric(ratio(encCPU[1], encCPU[0]), "encode-cpu-ours/prom")
+			b.ReportMetric(ratio(decCPU[1], decCPU[0]), "decode-cpu-ours/prom")
+		})
 	}
-	check := func(b *testing.B, n int, got, want float64) {
-		if n != samples || got != want {
-			b.Fatalf("decoded %d samples with count total %v, want %d and %v", n, got, samples, want)
-		}
-	}
-	b.Run("int/prometheus", func(b *testing.B) {
-		b.ReportAllocs()
-		var it chunkenc.Iterator
-		h := &promhist.Histogram{}
-		for b.Loop() {
-			n, total := 0, 0.0
-			for _, cb := range promInt {
-				c, err := chunkenc.FromData(chunkenc.EncHistogram, cb)
-				if err != nil {
-					b.Fatal(err)
-				}
-				it = c.Iterator(it)
-				for it.Next() == chunkenc.ValHistogram {
-					_, h = it.AtHistogram(h)
-					total += float64(h.Count)
-					n++
-				}
-				if it.Err() != nil {
-					b.Fatal(it.Err())
-				}
-			}
-			check(b, n, total, wantCount)
-		}
-		report(b, samples, 0)
-	})
-	b.Run("int/gorilla", func(b *testing.B) {
-		b.ReportAllocs()
-		var it gorilla.HistogramIterator
-		h := &histogram.Histogram{}
-		for b.Loop() {
-			n, total := 0, 0.0
-			for _, cb := range ourInt {
-				it.Reset(cb)
-				for it.Next() {
-					_, h = it.AtHistogram(h)
-					total += float64(h.Count)
-					n++
-				}
-				if it.Err() != nil {
-					b.Fatal(it.Err())
-				}
-			}
-			check(b, n, total, wantCount)
-		}
-		report(b, samples, 0)
-	})
-	b.Run("float/prometheus", func(b *testing.B) {
-		b.ReportAllocs()
-		var it chunkenc.Iterator
-		h := &promhist.FloatHistogram{}
-		for b.Loop() {
-			n, total := 0, 0.0
-			for _, cb := range promFloat {
-				c, err := chunkenc.FromData(chunkenc.EncFloatHistogram, cb)
-				if err != nil {
-					b.Fatal(err)
-				}
-				it = c.Iterator(it)
-				for it.Next() == chunkenc.ValFloatHistogram {
-					_, h = it.AtFloatHistogram(h)
-					total += h.Count
-					n++
-				}
-				if it.Err() != nil {
-					b.Fatal(it.Err())
-				}
-			}
-			check(b, n, total, wantFloatCount)
-		}
-		report(b, samples, 0)
-	})
-	b.Run("float/gorilla", func(b *testing.B) {
-		b.ReportAllocs()
-		var it gorilla.FloatHistogramIterator
-		h := &histogram.FloatHistogram{}
-		for b.Loop() {
-			n, total := 0, 0.0
-			for _, cb := range ourFloat {
-				it.Reset(cb)
-				for it.Next() {
-					_, h = it.AtFloatHistogram(h)
-					total += h.Count
-					n++
-				}
-				if it.Err() != nil {
-					b.Fatal(it.Err())
-				}
-			}
-			check(b, n, total, wantFloatCount)
-		}
-		report(b, samples, 0)
-	})
 }

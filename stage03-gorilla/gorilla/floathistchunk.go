@@ -442,9 +442,12 @@ func (d *floatHistDecoder) step() bool {
 	s.stale = stale
 	if ok && !stale {
 		ok = s.zc.read(r)
-		ok = ok && r.readXORFields(s.b)
+		var pred float64
+		if ok {
+			pred, ok = r.readXORFields(s.b, s.zc.float())
+		}
 		x, okc := r.readXOR(&s.count.leading, &s.count.trailing)
-		s.count.v = math.Float64bits(s.predictedCount()) ^ x
+		s.count.v = math.Float64bits(pred) ^ x
 		ok = ok && okc
 	}
 	if !ok {
@@ -551,10 +554,13 @@ func (it *FloatHistogramIterator) Err() error { return it.d.err }
 
 // readXORFields decodes one XOR code into each field: the inner loop of
 // decoding a float histogram sample, readXOR inlined with the position in
-// a local variable, so a bucket costs one load and no call. Codes wider
-// than one load takes (windows over 55 bits) go through readXOR. It
+// a local variable, so a bucket costs one or two loads and no call. Codes
+// wider than two loads take (windows over 57 bits) go through readXOR. It
 // returns false on control bits no encoder writes.
-func (r *bitReader) readXORFields(fs []xorField) bool {
+//
+// It also returns acc plus the fields' values, added in order: the count's
+// prediction (predictedCount), summed here while the values are at hand.
+func (r *bitReader) readXORFields(fs []xorField, acc float64) (float64, bool) {
 	buf, pos := r.b, r.pos
 	for i := range fs {
 		f := &fs[i]
@@ -564,37 +570,53 @@ func (r *bitReader) readXORFields(fs []xorField) bool {
 			pos++
 		case word>>62&1 == 0: // '10': the previous window
 			m := 64 - int(f.leading) - int(f.trailing)
+			if f.leading != noWindow && m+2 > maxFast && m <= maxFast {
+				// A wide window: the bits after the prefix in a second load.
+				f.v ^= peekAt(buf, pos+2) >> uint(64-m) << f.trailing
+				pos += 2 + m
+				break
+			}
 			if f.leading == noWindow || m+2 > maxFast {
 				r.pos = pos
 				x, ok := r.readXOR(&f.leading, &f.trailing)
 				if !ok {
-					return false
+					return acc, false
 				}
 				f.v ^= x
 				pos = r.pos
-				continue
+				break
 			}
 			f.v ^= word << 2 >> uint(64-m) << f.trailing
 			pos += 2 + m
 		default: // '11': a new window
 			lz := int(word << 2 >> 59)
 			m := int(word << 7 >> 58)
+			if m != 0 && 13+m > maxFast && m <= maxFast && lz+m <= 64 {
+				// A wide window, common for fractional counts: the bits
+				// after the 13-bit header in a second load.
+				tz := 64 - lz - m
+				f.leading, f.trailing = uint8(lz), uint8(tz)
+				f.v ^= peekAt(buf, pos+13) >> uint(64-m) << uint(tz)
+				pos += 13 + m
+				break
+			}
 			if m == 0 || 13+m > maxFast || lz+m > 64 {
 				r.pos = pos
 				x, ok := r.readXOR(&f.leading, &f.trailing)
 				if !ok {
-					return false
+					return acc, false
 				}
 				f.v ^= x
 				pos = r.pos
-				continue
+				break
 			}
 			tz := 64 - lz - m
 			f.leading, f.trailing = uint8(lz), uint8(tz)
 			f.v ^= word << 13 >> uint(64-m) << uint(tz)
 			pos += 13 + m
 		}
+		acc += math.Float64frombits(f.v)
 	}
 	r.pos = pos
-	return true
+	return acc, true
 }

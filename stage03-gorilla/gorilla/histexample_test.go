@@ -210,8 +210,16 @@ func TestReadXORFields(t *testing.T) {
 		}
 		r := bitReader{b: w.bytes()}
 		for k, vals := range rounds {
-			if !r.readXORFields(dec) {
+			sum, ok := r.readXORFields(dec, 0.5)
+			if !ok {
 				t.Fatalf("round %d: refused", k)
+			}
+			want := 0.5
+			for _, v := range vals {
+				want += math.Float64frombits(v)
+			}
+			if math.Float64bits(sum) != math.Float64bits(want) {
+				t.Fatalf("round %d: sum %v, want %v", k, sum, want)
 			}
 			for i := range vals {
 				if dec[i].v != vals[i] {
@@ -224,7 +232,7 @@ func TestReadXORFields(t *testing.T) {
 		}
 	}
 	r := bitReader{b: []byte{0b10_000000, 0, 0, 0, 0, 0, 0, 0}}
-	if r.readXORFields([]xorField{newXORField}) {
+	if _, ok := r.readXORFields([]xorField{newXORField}, 0); ok {
 		t.Fatal("a '10' before any window was accepted")
 	}
 }

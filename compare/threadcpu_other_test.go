@@ -1,0 +1,8 @@
+//go:build !linux
+
+package compare
+
+import "time"
+
+// threadCPU is not measured outside Linux: 0.
+func threadCPU() time.Duration { return 0 }
