@@ -4,24 +4,12 @@ import (
 	"bytes"
 	"runtime"
 	"slices"
-	"syscall"
 	"testing"
-	"time"
 
 	vminflux "github.com/VictoriaMetrics/VictoriaMetrics/lib/protoparser/influx"
 	"github.com/tsdb-course/stage07-tsm/lineprotocol"
 	"github.com/tsdb-course/stage11-ingest/influx"
 )
-
-// threadCPU is the CPU time of the calling thread (RUSAGE_THREAD), which
-// other processes on the machine inflate far less than wall time.
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(1, &ru); err != nil { // 1: RUSAGE_THREAD (Linux)
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkLineProtocolCPU sets stage07's parser beside VictoriaMetrics'
 // on the TSBS lines of BenchmarkLineProtocol, fairly on a shared machine:
