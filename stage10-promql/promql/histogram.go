@@ -140,7 +140,7 @@ func (ev *evaluator) histogramQuantile(c *parser.Call) (Matrix, error) {
 	})
 	mg := newMerger()
 	for _, s := range native {
-		for i, q := range qs {
+		for _, q := range qs {
 			byQ := map[string][]Point{}
 			var order []string
 			for _, hp := range s.Histograms {
@@ -156,7 +156,6 @@ func (ev *evaluator) histogramQuantile(c *parser.Call) (Matrix, error) {
 				}
 				byQ[k] = append(byQ[k], Point{T: hp.T, V: v})
 			}
-			_ = i
 			for _, k := range order {
 				l, drop := ev.nameless(s.Metric, s.DropName)
 				if label != "" {

@@ -31,6 +31,7 @@ type memSeries struct {
 	samples []model.Sample
 	sts     []int64  // each sample's start time, 0 unknown; nil while none is known
 	hists   []HPoint // native histogram samples, at times of their own
+	hsts    []int64  // each histogram's start time, 0 unknown; nil while none is known
 }
 
 // last is the time of the series' latest sample of either kind.
@@ -82,6 +83,12 @@ func (s *MemStorage) AppendWithStart(l model.Labels, t int64, v float64, st int6
 // histograms, at different times; timestamps of a series increase
 // across both kinds.
 func (s *MemStorage) AppendHistogram(l model.Labels, t int64, h *histogram.FloatHistogram) error {
+	return s.AppendHistogramWithStart(l, t, h, 0)
+}
+
+// AppendHistogramWithStart is AppendHistogram with the histogram's start
+// time st (ms; 0 unknown), as AppendWithStart is Append's.
+func (s *MemStorage) AppendHistogramWithStart(l model.Labels, t int64, h *histogram.FloatHistogram, st int64) error {
 	if h == nil {
 		return fmt.Errorf("promql: nil histogram for %s at %d", l, t)
 	}
@@ -91,7 +98,13 @@ func (s *MemStorage) AppendHistogram(l model.Labels, t int64, h *histogram.Float
 	if last, ok := ms.last(); ok && last >= t {
 		return fmt.Errorf("%w: %s at %d, last %d", ErrOutOfOrder, l, t, last)
 	}
+	if st != 0 && ms.hsts == nil {
+		ms.hsts = make([]int64, len(ms.hists), cap(ms.hists))
+	}
 	ms.hists = append(ms.hists, HPoint{T: t, H: h})
+	if ms.hsts != nil {
+		ms.hsts = append(ms.hsts, st)
+	}
 	return nil
 }
 
@@ -148,6 +161,7 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 	var out []memSet
 	var sts map[int][]int64    // the start times of the series in out that have them
 	var hists map[int][]HPoint // the histograms of the series in out that have them
+	var hsts map[int][]int64   // their start times, where known
 	for _, ms := range all {
 		ok := true
 		for _, m := range matchers {
@@ -168,6 +182,7 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 			hi++
 		}
 		var hs []HPoint
+		var hst []int64
 		if len(ms.hists) > 0 {
 			hlo, _ := slices.BinarySearchFunc(ms.hists, mint, func(x HPoint, t int64) int { return cmpInt(x.T, t) })
 			hhi, found := slices.BinarySearchFunc(ms.hists, maxt, func(x HPoint, t int64) int { return cmpInt(x.T, t) })
@@ -175,6 +190,9 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 				hhi++
 			}
 			hs = ms.hists[hlo:hhi:hhi]
+			if ms.hsts != nil {
+				hst = ms.hsts[hlo:hhi:hhi]
+			}
 		}
 		if lo < hi || len(hs) > 0 {
 			out = append(out, memSet{labels: ms.labels, samples: smp[lo:hi:hi]})
@@ -189,11 +207,17 @@ func (s *MemStorage) Select(ctx context.Context, mint, maxt int64, matchers ...*
 					hists = map[int][]HPoint{}
 				}
 				hists[len(out)-1] = hs
+				if hst != nil {
+					if hsts == nil {
+						hsts = map[int][]int64{}
+					}
+					hsts[len(out)-1] = hst
+				}
 			}
 		}
 	}
 	s.mu.RUnlock()
-	return &memSeriesSet{list: out, sts: sts, hists: hists, i: -1, ctx: ctx}
+	return &memSeriesSet{list: out, sts: sts, hists: hists, hsts: hsts, i: -1, ctx: ctx}
 }
 
 // sortSeries returns the series sorted by label set, sorting them if no
@@ -252,15 +276,18 @@ type memSetH struct {
 	memSet
 	sts   []int64
 	hists []HPoint
+	hsts  []int64
 }
 
-func (m memSetH) StartTimestamps() []int64   { return m.sts }
-func (m memSetH) HistogramSamples() []HPoint { return m.hists }
+func (m memSetH) StartTimestamps() []int64          { return m.sts }
+func (m memSetH) HistogramSamples() []HPoint        { return m.hists }
+func (m memSetH) HistogramStartTimestamps() []int64 { return m.hsts }
 
 type memSeriesSet struct {
 	list  []memSet
 	sts   map[int][]int64  // by index in list, for the series that have start times
 	hists map[int][]HPoint // by index in list, for the series that have histograms
+	hsts  map[int][]int64  // their start times
 	i     int
 	ctx   context.Context
 }
@@ -275,7 +302,7 @@ func (s *memSeriesSet) Next() bool {
 
 func (s *memSeriesSet) At() StorageSeries {
 	if hs, ok := s.hists[s.i]; ok {
-		return memSetH{memSet: s.list[s.i], sts: s.sts[s.i], hists: hs}
+		return memSetH{memSet: s.list[s.i], sts: s.sts[s.i], hists: hs, hsts: s.hsts[s.i]}
 	}
 	if st, ok := s.sts[s.i]; ok {
 		return memSetST{s.list[s.i], st}

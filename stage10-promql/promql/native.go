@@ -65,6 +65,34 @@ func windowHists(hs []HPoint, mint, maxt int64, dropStale bool) []HPoint {
 	return out
 }
 
+// windowHistsST is windowHists with the histograms' start times (sts,
+// parallel to hs, nil if unknown) cut the same way.
+func windowHistsST(hs []HPoint, sts []int64, mint, maxt int64, dropStale bool) ([]HPoint, []int64) {
+	if sts == nil {
+		return windowHists(hs, mint, maxt, dropStale), nil
+	}
+	lo, _ := slices.BinarySearchFunc(hs, mint+1, func(p HPoint, t int64) int { return cmpInt(p.T, t) })
+	hi, found := slices.BinarySearchFunc(hs, maxt, func(p HPoint, t int64) int { return cmpInt(p.T, t) })
+	if found {
+		hi++
+	}
+	if lo >= hi {
+		return nil, nil
+	}
+	out, outST := hs[lo:hi:hi], sts[lo:hi:hi]
+	if dropStale && slices.ContainsFunc(out, func(p HPoint) bool { return isStaleHist(p.H) }) {
+		var h2 []HPoint
+		var s2 []int64
+		for i, p := range out {
+			if !isStaleHist(p.H) {
+				h2, s2 = append(h2, p), append(s2, outST[i])
+			}
+		}
+		out, outST = h2, s2
+	}
+	return out, outST
+}
+
 // mergeHPoints merges two time-sorted histogram lists; false if a time
 // repeats.
 func mergeHPoints(a, b []HPoint) ([]HPoint, bool) {

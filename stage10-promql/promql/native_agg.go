@@ -133,7 +133,6 @@ type histAcc struct {
 	sum, c, mean       *histogram.FloatHistogram
 	n                  float64
 	incremental        bool
-	floats             bool // the group has floats at this step too
 	broken             bool // incompatible schemas: no result
 	reset, notReset    bool // counter reset hints seen
 	reconciled, mixExp bool

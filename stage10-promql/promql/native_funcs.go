@@ -1,8 +1,6 @@
 package promql
 
 import (
-	"math"
-
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage10-promql/promql/parser"
@@ -141,6 +139,3 @@ func (ev *evaluator) nativeFraction(native Matrix, lower, upper []float64, pos p
 	}
 	return nil
 }
-
-// isNaNOrOut reports a quantile outside [0, 1].
-func isNaNOrOut(q float64) bool { return math.IsNaN(q) || q < 0 || q > 1 }

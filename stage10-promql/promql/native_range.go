@@ -22,6 +22,9 @@ type hwindow struct {
 	// anchored, smoothed: the selector's modifier; the windows then
 	// reach beyond (start, end] (rangeEval.extend).
 	anchored, smoothed bool
+	// hst are the start times of hs (use-start-timestamps, for rate,
+	// increase, irate and resets), nil if unknown.
+	hst []int64
 }
 
 func (hw *hwindow) warn(format string, a ...any) { hw.ev.annos.add(warning(hw.pos, format, a...)) }
@@ -61,6 +64,7 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 	}
 	name := c.Func.Name
 	re := &rangeEval{ev: ev, rf: rf, fn: rf.fn}
+	useST := ev.features.StartTimestamps && (name == "rate" || name == "increase" || name == "irate" || name == "resets")
 	arg := c.Args[rf.matrix]
 	var anchored, smoothed, stats bool
 	if ms, ok := parser.UnwrapParens(arg).(*parser.MatrixSelector); ok {
@@ -93,7 +97,10 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 			start := end - r.rng
 			lo, hi := windowBounds(s.samples, start-re.extLeft, end+re.extRight)
 			win := s.samples[lo:hi]
-			hs := windowHists(s.hists, start-re.extLeft, end+re.extRight, false)
+			hs, hst := windowHistsST(s.hists, s.hsts, start-re.extLeft, end+re.extRight, false)
+			if !useST {
+				hst = nil
+			}
 			if len(win) == 0 && len(hs) == 0 {
 				continue
 			}
@@ -106,7 +113,7 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 					w.drops++
 				}
 			}
-			hw.w, hw.hs, hw.result = w, hs, nil
+			hw.w, hw.hs, hw.hst, hw.result = w, hs, hst, nil
 			v, ok := ev.mixedRangeValue(name, re.fn, hw, r.rng)
 			switch {
 			case !ok:
@@ -245,16 +252,71 @@ func (ev *evaluator) mixedRangeValue(name string, fn func(*window) (float64, boo
 // counter reset, extrapolated to the window's edges as floats are (the
 // counter's zero point from the count).
 func (hw *hwindow) histogramRate(isCounter, isRate bool, rng int64) *histogram.FloatHistogram {
-	pts := hw.hs
-	if len(pts) < 2 {
+	pts, sts := hw.hs, hw.hst
+	first := pts[0]
+	// A start time inside the window says where the counter was 0: the
+	// increase starts there, from zero, instead of being extrapolated
+	// (one sample is then enough).
+	stStart := isCounter && stAt(sts, 0) != 0 && stAt(sts, 0) > hw.w.start && stAt(sts, 0) < first.T
+	var h *histogram.FloatHistogram
+	if len(pts) > 1 {
+		if h = hw.histogramIncrease(isCounter); h == nil {
+			return nil
+		}
+	}
+	if stStart {
+		if h == nil {
+			h = first.H.Copy()
+		} else if !hw.combine(h, first.H, 1) {
+			return nil
+		}
+		sampled := float64(pts[len(pts)-1].T-stAt(sts, 0)) / 1000
+		toEnd := float64(hw.w.end-pts[len(pts)-1].T) / 1000
+		if n1 := len(pts) - 1; n1 > 0 {
+			if avg := float64(pts[len(pts)-1].T-first.T) / 1000 / float64(n1); toEnd >= avg*1.1 {
+				toEnd = avg / 2
+			}
+		} else {
+			toEnd = 0 // one sample: nothing to extrapolate towards the end from
+		}
+		f := 1.0
+		if sampled != 0 {
+			f = (sampled + toEnd) / sampled
+		}
+		if isRate {
+			f /= float64(rng) / 1000
+		}
+		return h.Mul(f)
+	}
+	if h == nil {
 		return nil
+	}
+	// Extrapolation, as for floats, with the count standing for the value.
+	lastT := pts[len(pts)-1].T
+	e := edgesOf(first.T, lastT, len(pts), hw.w.start, hw.w.end)
+	toStart := e.toStart
+	if isCounter && h.Count > 0 && first.H.Count >= 0 {
+		if toZero := e.sampled * (first.H.Count / h.Count); toZero < toStart {
+			toStart = toZero
+		}
+	}
+	return h.Mul(e.factor(toStart, rng, isRate))
+}
+
+// histogramIncrease is the raw increase of the window's histograms (at
+// least two): the last less the first, plus the value before each
+// counter reset (a fall, or a start time that says so).
+func (hw *hwindow) histogramIncrease(isCounter bool) *histogram.FloatHistogram {
+	pts, sts := hw.hs, hw.hst
+	reset := func(i int) bool { // between pts[i-1] and pts[i]
+		return pts[i].H.DetectReset(pts[i-1].H) || stReset(stAt(sts, i-1), pts[i-1].T, stAt(sts, i), pts[i].T)
 	}
 	prev, last := pts[0].H, pts[len(pts)-1].H
 	if isCounter && (prev.CounterResetHint == histogram.GaugeType || last.CounterResetHint == histogram.GaugeType) {
 		hw.warn("this native histogram metric is not a counter: %q", hw.name)
 	}
 	custom := prev.UsesCustomBuckets()
-	if isCounter && pts[1].H.DetectReset(prev) {
+	if isCounter && reset(1) {
 		// A reset right after the first sample: its layout does not
 		// matter, only that the count starts from zero.
 		prev = &histogram.FloatHistogram{Schema: pts[1].H.Schema, CustomValues: pts[1].H.CustomValues}
@@ -287,8 +349,13 @@ func (hw *hwindow) histogramRate(isCounter, isRate bool, rng int64) *histogram.F
 	}
 	if isCounter {
 		before := prev
-		for _, p := range pts[1:] {
-			if p.H.DetectReset(before) {
+		overlap := false
+		for i, p := range pts[1:] {
+			if !overlap && i+1 < len(sts) && stOverlap(sts[i], pts[i].T, sts[i+1]) {
+				hw.ev.annos.add(startTimeOverlapWarning(hw.name, 1, hw.pos))
+				overlap = true
+			}
+			if p.H.DetectReset(before) || stReset(stAt(sts, i), pts[i].T, stAt(sts, i+1), p.T) {
 				_, c, err := h.Add(before)
 				if errors.Is(err, histogram.ErrMixedSchemas) {
 					hw.mixedSchemas()
@@ -304,33 +371,23 @@ func (hw *hwindow) histogramRate(isCounter, isRate bool, rng int64) *histogram.F
 		hw.warn("this native histogram metric is not a gauge: %q", hw.name)
 	}
 	h.CounterResetHint = histogram.GaugeType
-	h.Compact()
-	// Extrapolation, as for floats, with the count standing for the value.
-	first, lastT := pts[0], pts[len(pts)-1].T
-	e := edgesOf(first.T, lastT, len(pts), hw.w.start, hw.w.end)
-	toStart := e.toStart
-	if isCounter && h.Count > 0 && first.H.Count >= 0 {
-		if toZero := e.sampled * (first.H.Count / h.Count); toZero < toStart {
-			toStart = toZero
-		}
-	}
-	return h.Mul(e.factor(toStart, rng, isRate))
+	return h.Compact()
 }
 
 // instantValue is irate (isRate) or idelta over the last two samples of
 // either kind.
 func (hw *hwindow) instantValue(isRate bool) (float64, bool) {
 	type sample struct {
-		t int64
-		v float64
-		h *histogram.FloatHistogram
+		t, st int64
+		v     float64
+		h     *histogram.FloatHistogram
 	}
 	var all []sample
 	for _, p := range hw.w.pts[max(0, len(hw.w.pts)-2):] {
 		all = append(all, sample{t: p.T, v: p.V})
 	}
-	for _, p := range hw.hs[max(0, len(hw.hs)-2):] {
-		all = append(all, sample{t: p.T, h: p.H})
+	for i := max(0, len(hw.hs)-2); i < len(hw.hs); i++ {
+		all = append(all, sample{t: hw.hs[i].T, st: stAt(hw.hst, i), h: hw.hs[i].H})
 	}
 	if len(hw.w.pts)+len(hw.hs) < 2 {
 		return 0, false
@@ -359,7 +416,7 @@ func (hw *hwindow) instantValue(isRate bool) (float64, bool) {
 		if !isRate && (a.h.CounterResetHint != histogram.GaugeType || b.h.CounterResetHint != histogram.GaugeType) {
 			hw.warn("this native histogram metric is not a gauge: %q", hw.name)
 		}
-		if !isRate || !b.h.DetectReset(a.h) {
+		if !isRate || !(b.h.DetectReset(a.h) || stReset(a.st, a.t, b.st, b.t)) {
 			_, c, err := h.Sub(a.h)
 			if errors.Is(err, histogram.ErrMixedSchemas) {
 				hw.mixedSchemas()
@@ -408,15 +465,16 @@ func (hw *hwindow) changesOrResets(resets bool) float64 {
 	i, j := 0, 0
 	var prevV float64
 	var prevH *histogram.FloatHistogram
+	var prevT, prevST, t, st int64
 	first := true
 	for i < len(hw.w.pts) || j < len(hw.hs) {
 		var v float64
 		var h *histogram.FloatHistogram
 		if j >= len(hw.hs) || (i < len(hw.w.pts) && hw.w.pts[i].T < hw.hs[j].T) {
-			v = hw.w.pts[i].V
+			v, t, st = hw.w.pts[i].V, hw.w.pts[i].T, 0
 			i++
 		} else {
-			h = hw.hs[j].H
+			h, t, st = hw.hs[j].H, hw.hs[j].T, stAt(hw.hst, j)
 			j++
 		}
 		if !first {
@@ -431,7 +489,7 @@ func (hw *hwindow) changesOrResets(resets bool) float64 {
 			case (h == nil) != (prevH == nil):
 				n++
 			case resets:
-				if h.DetectReset(prevH) {
+				if h.DetectReset(prevH) || stReset(prevST, prevT, st, t) {
 					n++
 				}
 			default:
@@ -440,7 +498,7 @@ func (hw *hwindow) changesOrResets(resets bool) float64 {
 				}
 			}
 		}
-		first, prevV, prevH = false, v, h
+		first, prevV, prevH, prevT, prevST = false, v, h, t, st
 	}
 	return float64(n)
 }

@@ -14,6 +14,7 @@ type rawSeries struct {
 	labels   model.Labels
 	samples  []Point
 	hists    []HPoint // native histogram samples, nil for a float series
+	hsts     []int64  // their start times (nil: unknown)
 	dropName bool     // a subquery's series marked for delayed name removal
 }
 
@@ -64,14 +65,14 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 				return nil, err
 			}
 		}
-		hs := windowHists(histogramsOf(s), mint, maxt, dropStale)
+		hs, hsts := windowHistsST(histogramsOf(s), histogramSTsOf(s), mint, maxt, dropStale)
 		if len(pts) == 0 && len(hs) == 0 {
 			continue
 		}
 		if err := ev.hold(len(pts) + histPoints(hs)); err != nil {
 			return nil, err
 		}
-		out = append(out, rawSeries{labels: s.Labels(), samples: pts, hists: hs})
+		out = append(out, rawSeries{labels: s.Labels(), samples: pts, hists: hs, hsts: hsts})
 	}
 	if err := set.Err(); err != nil {
 		return nil, err

@@ -268,12 +268,24 @@ func (ev *evaluator) startTimestamps(arg parser.Expr) (Matrix, error) {
 		if st, ok := s.(startTimestamper); ok {
 			sts = st.StartTimestamps()
 		}
+		hs, hsts := histogramsOf(s), histogramSTsOf(s)
 		var pts []Point
-		j := 0 // samples[:j] are at or before the current reference time
+		j, k := 0, 0 // samples[:j] and hs[:k] are at or before the current reference time
 		for i := 0; i < ev.steps; i++ {
 			t := ref.at(i)
 			for j < len(samples) && samples[j].T <= t {
 				j++
+			}
+			for k < len(hs) && hs[k].T <= t {
+				k++
+			}
+			if k > 0 && (j == 0 || hs[k-1].T > samples[j-1].T) {
+				// The latest sample is a histogram.
+				if hs[k-1].T <= t-ev.lookback || isStaleHist(hs[k-1].H) {
+					continue
+				}
+				pts = append(pts, Point{T: ev.ts(i), V: float64(stAt(hsts, k-1)) / 1000})
+				continue
 			}
 			if j == 0 || samples[j-1].T <= t-ev.lookback || IsStaleNaN(samples[j-1].V) {
 				continue

@@ -124,6 +124,20 @@ type HistogramSeries interface {
 	HistogramSamples() []HPoint
 }
 
+// histogramStartTimestamper is an optional method of a HistogramSeries:
+// its histograms' start times in ms (0 unknown), in step with
+// HistogramSamples(); nil if it has none. Read as StartTimestamps is, with
+// the use-start-timestamps feature.
+type histogramStartTimestamper interface{ HistogramStartTimestamps() []int64 }
+
+// histogramSTsOf is s's histograms' start times, nil if unknown.
+func histogramSTsOf(s StorageSeries) []int64 {
+	if h, ok := s.(histogramStartTimestamper); ok {
+		return h.HistogramStartTimestamps()
+	}
+	return nil
+}
+
 // histogramsOf is s's histogram samples, nil if it has none.
 func histogramsOf(s StorageSeries) []HPoint {
 	if hs, ok := s.(HistogramSeries); ok {

@@ -185,7 +185,11 @@ func (r *runner) load(c *loadCmd) error {
 			t, st := int64(k)*c.interval.Milliseconds(), int64(0)
 			if v.h != nil {
 				hasHist = true
-				if err := r.st.AppendHistogram(s.labels, t, hints.next(v.h)); err != nil {
+				hst := int64(0)
+				if k < len(s.st) && !s.st[k].missing {
+					hst = t + int64(s.st[k].v) // an offset from the sample's time
+				}
+				if err := r.st.AppendHistogramWithStart(s.labels, t, hints.next(v.h), hst); err != nil {
 					return err
 				}
 				continue
