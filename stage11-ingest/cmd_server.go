@@ -58,6 +58,9 @@ func startServer(o serverOpts, log *slog.Logger) (*ingestServer, error) {
 		return nil, err
 	}
 	so := server.Options{Backpressure: o.bp, Logger: log}
+	if hs, ok := sink.(ingest.HistogramSink); ok {
+		so.Histograms = hs // native histograms stored beside the pipeline's floats
+	}
 	h := server.NewHTTP(p, so)
 	mux := http.NewServeMux()
 	h.Register(mux)

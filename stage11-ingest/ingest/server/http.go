@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage11-ingest/influx"
 	"github.com/tsdb-course/stage11-ingest/ingest"
 	"github.com/tsdb-course/stage11-ingest/otlp"
@@ -307,6 +309,7 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 	if wr == nil {
 		return
 	}
+	var hists []ingest.Histogram
 	add := func(format ingest.Format) func(ts *remote.TimeSeries) error {
 		return func(ts *remote.TimeSeries) error {
 			if err := ts.Check(&h.o.Limits); err != nil {
@@ -315,6 +318,15 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 			wr.Series(format, ts.Key)
 			for _, s := range ts.Samples {
 				wr.Add(nil, s.T, s.V)
+			}
+			if len(ts.Histograms) > 0 && h.o.Histograms != nil {
+				lset, err := ts.ModelLabels()
+				if err != nil {
+					return err
+				}
+				for _, x := range ts.Histograms {
+					hists = append(hists, ingest.Histogram{Labels: lset, T: x.T, H: x.H, FH: x.FH})
+				}
 			}
 			return nil
 		}
@@ -335,20 +347,31 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusBadRequest, err.Error())
 		return
 	}
-	h.HistogramsDropped.Add(int64(st.Histograms))
+	if h.o.Histograms == nil {
+		h.HistogramsDropped.Add(int64(st.Histograms))
+	}
 	h.ExemplarsDropped.Add(int64(st.Exemplars))
 	res, status, err := commit(r.Context(), wr)
 	if err != nil {
 		answer(status, err.Error())
 		return
 	}
+	hRefused, hFirst, err := h.writeHistograms(r.Context(), hists)
+	if err != nil {
+		answer(http.StatusInternalServerError, err.Error())
+		return
+	}
 	if v2 {
 		w.Header().Set(HeaderSamplesWritten, strconv.Itoa(res.Points-res.Refused))
-		w.Header().Set(HeaderHistogramsWritten, "0")
+		w.Header().Set(HeaderHistogramsWritten, strconv.Itoa(len(hists)-hRefused))
 		w.Header().Set(HeaderExemplarsWritten, "0")
 	}
-	if res.Refused > 0 {
-		answer(http.StatusBadRequest, fmt.Sprintf("%d of %d samples refused by the storage; first: %v", res.Refused, res.Points, res.First))
+	if res.Refused > 0 || hRefused > 0 {
+		first := res.First
+		if first == nil {
+			first = hFirst
+		}
+		answer(http.StatusBadRequest, fmt.Sprintf("%d of %d samples refused by the storage; first: %v", res.Refused+hRefused, res.Points+len(hists), first))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -415,12 +438,27 @@ func (h *HTTP) export(ctx context.Context, req *colmetrics.ExportMetricsServiceR
 		}
 		return nil, http.StatusServiceUnavailable, err
 	}
-	st := otlp.NewDecoder(h.o.Limits).Decode(wr, req)
+	d := otlp.NewDecoder(h.o.Limits)
+	var hists []ingest.Histogram
+	if h.o.Histograms != nil {
+		d.Histograms = func(lset model.Labels, t int64, x *histogram.Histogram) {
+			hists = append(hists, ingest.Histogram{Labels: lset, T: t, H: x})
+		}
+	}
+	st := d.Decode(wr, req)
 	h.HistogramsDropped.Add(int64(st.Skipped))
 	res, status, err := commit(ctx, wr)
 	if err != nil {
 		return nil, status, err
 	}
+	hRefused, hFirst, err := h.writeHistograms(ctx, hists)
+	if err != nil {
+		return nil, http.StatusInternalServerError, err
+	}
+	if hRefused > 0 && res.First == nil {
+		res.First = hFirst
+	}
+	res.Refused += hRefused
 	resp := &colmetrics.ExportMetricsServiceResponse{}
 	if st.Rejected > 0 || res.Refused > 0 {
 		msg := st.Message()
@@ -430,4 +468,13 @@ func (h *HTTP) export(ctx context.Context, req *colmetrics.ExportMetricsServiceR
 		resp.PartialSuccess = &colmetrics.ExportMetricsPartialSuccess{RejectedDataPoints: int64(st.Rejected + res.Refused), ErrorMessage: msg}
 	}
 	return resp, 0, nil
+}
+
+// writeHistograms hands a request's native histograms to the histogram
+// sink, once the pipeline has acknowledged its floats.
+func (h *HTTP) writeHistograms(ctx context.Context, hs []ingest.Histogram) (refused int, first error, err error) {
+	if len(hs) == 0 || h.o.Histograms == nil {
+		return 0, nil, nil
+	}
+	return h.o.Histograms.WriteHistograms(ctx, hs)
 }

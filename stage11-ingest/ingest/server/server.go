@@ -40,6 +40,11 @@ type Options struct {
 	// Logger logs listener errors (not bad requests: those are answered).
 	// Defaults to slog.Default().
 	Logger *slog.Logger
+	// Histograms, if set, stores the native histograms of remote write
+	// (1.0 and 2.0) and OTLP's exponential histograms, after the
+	// pipeline has taken the request's floats; without it they are
+	// counted (HistogramsDropped) and dropped.
+	Histograms ingest.HistogramSink
 	// KnownKeys is how many line-protocol series keys a listener
 	// remembers as parsed and checked (influx.KeySet): their lines skip
 	// the tag set. Defaults to 262,144 (tens of MB at most); negative:

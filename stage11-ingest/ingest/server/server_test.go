@@ -19,9 +19,12 @@ import (
 
 	"github.com/golang/snappy"
 	lp "github.com/influxdata/line-protocol/v2/lineprotocol"
+	promhist "github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage11-ingest/ingest"
 	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
@@ -476,5 +479,98 @@ func TestTelegrafRequestShapes(t *testing.T) {
 		if s := got[name]; len(s) != 2 || s[1].T != 1703001600000 { // once per request (the memory sink keeps both)
 			t.Errorf("%s: %v", name, s)
 		}
+	}
+}
+
+// TestNativeHistogramsStored: with a histogram sink (stage06's, as the
+// program's server sets it), remote write 1.0 and 2.0 histograms and an
+// OTLP exponential histogram are stored, after the request's floats, and
+// the 2.0 answer counts them; an invalid histogram is refused in a 400.
+func TestNativeHistogramsStored(t *testing.T) {
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sink := ingest.NewBlocksSink(db)
+	f := newFixture(t, sink, Options{Histograms: sink}, ingest.Options{})
+	// Schema 1: bucket i holds (2^((i-1)/2), 2^(i/2)], so buckets 0 and 1
+	// are (0.707…, 1] and (1, 1.414…].
+	ph := func(k uint64) promhist.Histogram {
+		return promhist.Histogram{Schema: 1, Count: 3 * k, Sum: 1.5 * float64(k), ZeroThreshold: 0.001,
+			PositiveSpans: []promhist.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []int64{int64(k), int64(k)}}
+	}
+	h1, h2 := ph(1), ph(2)
+	v1 := &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+		Labels:     []prompb.Label{{Name: "__name__", Value: "lat"}, {Name: "job", Value: "a"}},
+		Samples:    []prompb.Sample{{Value: 1, Timestamp: 500}},
+		Histograms: []prompb.Histogram{prompb.FromIntHistogram(1000, &h1), prompb.FromIntHistogram(2000, &h2)},
+	}}}
+	b1, _ := v1.Marshal()
+	if r := post(t, f.url+"/api/v1/write", "application/x-protobuf", snappy.Encode(nil, b1), "Content-Encoding", "snappy"); r.code != 204 {
+		t.Fatalf("1.0: %d %s", r.code, r.body)
+	}
+	st := writev2.NewSymbolTable()
+	v2 := &writev2.Request{Timeseries: []writev2.TimeSeries{{
+		LabelsRefs: []uint32{st.Symbolize("__name__"), st.Symbolize("lat"), st.Symbolize("job"), st.Symbolize("b")},
+		Histograms: []writev2.Histogram{writev2.FromFloatHistogram(0, 3000, h2.ToFloat(nil))},
+	}}}
+	v2.Symbols = st.Symbols()
+	b2, _ := v2.Marshal()
+	r := post(t, f.url+"/api/v1/write", "application/x-protobuf;proto=io.prometheus.write.v2.Request", snappy.Encode(nil, b2), "Content-Encoding", "snappy")
+	if r.code != 204 || r.header.Get(HeaderHistogramsWritten) != "1" {
+		t.Fatalf("2.0: %d %s %v", r.code, r.body, r.header)
+	}
+	// OTLP: one observation of 3 at scale 0 is OTLP bucket 1, (2,4]: the
+	// native histogram's bucket 2.
+	req := &colmetrics.ExportMetricsServiceRequest{ResourceMetrics: []*metrics.ResourceMetrics{{ScopeMetrics: []*metrics.ScopeMetrics{{Metrics: []*metrics.Metric{
+		{Name: "rpc.lat", Data: &metrics.Metric_ExponentialHistogram{ExponentialHistogram: &metrics.ExponentialHistogram{
+			AggregationTemporality: metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE,
+			DataPoints: []*metrics.ExponentialHistogramDataPoint{{TimeUnixNano: 4e9, Count: 1, Sum: proto.Float64(3), Scale: 0,
+				Positive: &metrics.ExponentialHistogramDataPoint_Buckets{Offset: 1, BucketCounts: []uint64{1}}}}}}},
+	}}}}}}
+	body, _ := proto.Marshal(req)
+	if r := post(t, f.url+"/api/v1/otlp/v1/metrics", "application/x-protobuf", body); r.code != 200 || strings.Contains(r.body, "rejected") {
+		t.Fatalf("otlp: %d %s", r.code, r.body)
+	}
+	// An invalid histogram (its span covers 2 buckets, 1 given) is refused.
+	bad := ph(1)
+	bad.PositiveBuckets = bad.PositiveBuckets[:1]
+	v1.Timeseries[0].Samples, v1.Timeseries[0].Histograms = nil, []prompb.Histogram{prompb.FromIntHistogram(9000, &bad)}
+	b1, _ = v1.Marshal()
+	if r := post(t, f.url+"/api/v1/write", "application/x-protobuf", snappy.Encode(nil, b1), "Content-Encoding", "snappy"); r.code != 400 || !strings.Contains(r.body, "1 of 1 samples refused") {
+		t.Fatalf("invalid histogram: %d %s", r.code, r.body)
+	}
+	if n := f.h.HistogramsDropped.Load(); n != 0 {
+		t.Fatalf("%d histograms dropped with a sink", n)
+	}
+
+	// What stage06 holds, read through its histogram iterator.
+	q, err := db.Querier(0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	got := map[string][]string{}
+	ss := q.Select(index.MustNewMatcher(index.MatchRegexp, "__name__", "lat|rpc_lat"))
+	for ss.Next() {
+		it := ss.At().Iterator(nil).(tsdb.HistogramIterator)
+		for it.Next() {
+			if it.Type() == tsdb.ValFloat {
+				ts, v := it.At()
+				got[ss.At().Labels().String()] = append(got[ss.At().Labels().String()], fmt.Sprintf("%d:%g", ts, v))
+				continue
+			}
+			ts, fh := it.AtFloatHistogram(nil)
+			got[ss.At().Labels().String()] = append(got[ss.At().Labels().String()], fmt.Sprintf("%d:%s", ts, fh))
+		}
+	}
+	want := map[string][]string{
+		`lat{job="a"}`: {"500:1", "1000:{count:3, sum:1.5, (0.7071067811865476,1]:1, (1,1.4142135623730951]:2}", "2000:{count:6, sum:3, (0.7071067811865476,1]:2, (1,1.4142135623730951]:4}"},
+		`lat{job="b"}`: {"3000:{count:6, sum:3, (0.7071067811865476,1]:2, (1,1.4142135623730951]:4}"},
+		`rpc_lat`:      {"4000:{count:1, sum:3, (2,4]:1}"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("stored:\n got %v\nwant %v", got, want)
 	}
 }
