@@ -37,13 +37,7 @@ import (
 // It needs the prometheus binary (Debian's package; .ci/run installs it) and
 // skips without it (fails under CI=true).
 func TestRealPrometheus(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no prometheus binary on PATH (apt-get install prometheus)")
-		}
-		t.Skip("no prometheus binary on PATH (apt-get install prometheus)")
-	}
+	bin := prometheusBin(t)
 	dir := t.TempDir()
 	srvCfg := filepath.Join(dir, "tsdb.yml")
 	if err := os.WriteFile(srvCfg, []byte("external_labels:\n  cluster: eu-1\n"), 0o644); err != nil {
@@ -85,26 +79,7 @@ remote_write:
         regex: 'app;|federate_nohonor;app'
         action: drop
 `, promAddr, srv.addr)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	prom := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--web.listen-address="+promAddr, "--storage.tsdb.path="+filepath.Join(dir, "data"))
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	prom.Stdout, prom.Stderr = logf, logf
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = prom.Process.Kill(); _, _ = prom.Process.Wait() }()
-
-	promLog := func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-		return string(b)
-	}
+	promLog := startPrometheus(t, bin, dir, promAddr, cfg)
 	// Wait until our server has received a few scrapes of Prometheus's own
 	// metrics.
 	waitFor(t, 60*time.Second, func() bool {
@@ -279,4 +254,45 @@ func post(t *testing.T, u, ct string, body []byte) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// prometheusBin is the prometheus binary on PATH; a test without one skips,
+// or fails under CI=true (where .ci/run installs it).
+func prometheusBin(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no prometheus binary on PATH (apt-get install prometheus)")
+		}
+		t.Skip("no prometheus binary on PATH (apt-get install prometheus)")
+	}
+	return bin
+}
+
+// startPrometheus runs a real Prometheus with cfg (its prometheus.yml) on
+// addr, its data and log in dir, extra flags after the usual ones; it is
+// killed, by its PID, when the test ends. It returns its log's reader.
+func startPrometheus(t *testing.T, bin, dir, addr, cfg string, extra ...string) (log func() string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+		"--web.listen-address=" + addr, "--storage.tsdb.path=" + filepath.Join(dir, "data")}, extra...)
+	prom := exec.Command(bin, args...)
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom.Stdout, prom.Stderr = logf, logf
+	if err := prom.Start(); err != nil {
+		logf.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prom.Process.Kill(); _, _ = prom.Process.Wait(); logf.Close() })
+	return func() string {
+		b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
+		return string(b)
+	}
 }

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,13 +31,7 @@ import (
 // place off 2^(k/2^schema) for a few of them; stage01 computes them
 // correctly rounded): bounds are compared to 13 significant digits.
 func TestRealPrometheusNativeHistograms(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no prometheus binary on PATH (apt-get install prometheus)")
-		}
-		t.Skip("no prometheus binary on PATH (apt-get install prometheus)")
-	}
+	bin := prometheusBin(t)
 	// The scrape target: one native histogram, observed on every scrape
 	// (so that rates move), with values spread over both signs and the
 	// zero bucket. Only Prometheus reads it, so what it sends here and
@@ -78,25 +69,7 @@ remote_write:
     queue_config:
       batch_send_deadline: 500ms
 `, strings.TrimPrefix(target.URL, "http://"), srv.addr)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	prom := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--enable-feature=native-histograms",
-		"--web.listen-address="+promAddr, "--storage.tsdb.path="+filepath.Join(dir, "data"))
-	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	prom.Stdout, prom.Stderr = logf, logf
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = prom.Process.Kill(); _, _ = prom.Process.Wait() }()
-	promLog := func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-		return string(b)
-	}
+	promLog := startPrometheus(t, bin, dir, promAddr, cfg, "--enable-feature=native-histograms")
 
 	// Wait for five histograms here, then evaluate two seconds in the
 	// past once a histogram newer than that has arrived (the queue sends a
