@@ -8,13 +8,11 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
@@ -25,7 +23,8 @@ const maxBody = 64 << 20
 func (n *Node) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathWrite, n.handleWrite)
 	mux.HandleFunc("POST "+PathReplicaWrite, n.handleReplicaWrite)
-	mux.HandleFunc("POST "+PathRead, n.handleRead)
+	// remote read, served from local storage by stage11's handler
+	mux.Handle("POST "+PathRead, remote.ReadHandler(remote.TSDBStorage{DB: n.db}, remote.ReadLimits{}))
 	mux.HandleFunc("POST "+PathAggregate, n.handleAggregate)
 	mux.HandleFunc(PathQuery, n.handleQuery)
 	mux.HandleFunc(PathQueryRange, n.handleQuery)
@@ -99,70 +98,6 @@ func (n *Node) handleReplicaWrite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (n *Node) handleRead(w http.ResponseWriter, r *http.Request) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	buf, err := remote.Decompress(nil, raw, maxBody)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	req, err := remote.DecodeReadRequest(buf)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	queries := make([][]*index.Matcher, len(req.Queries))
-	for i, q := range req.Queries {
-		if queries[i], err = fromRemoteMatchers(q.Matchers); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-	}
-	if req.Streamed() {
-		// Negotiated as Prometheus does: the client listed
-		// STREAMED_XOR_CHUNKS among the answers it accepts. Chunks go
-		// as stored to a client that reads stage03's encoding, as
-		// Prometheus's XOR chunks to any other.
-		stage03 := slices.Contains(strings.Split(r.Header.Get(remote.HeaderChunkEncodings), ","), remote.ChunkEncodingStage03)
-		w.Header().Set("Content-Type", remote.ContentTypeStreamed)
-		flush := func() {}
-		if f, ok := w.(http.Flusher); ok {
-			flush = f.Flush
-		}
-		cw := remote.NewChunkedWriter(w, flush, remote.DefaultFrameBytes)
-		for i, q := range req.Queries {
-			if _, err := streamLocal(n.db, q.StartMs, q.EndMs, queries[i], stage03, cw, int64(i)); err != nil {
-				// Frames may be out already: the status is sent. A frame
-				// that breaks off is what the client sees as an error
-				// (a short read or a bad checksum).
-				if cw.Frames() == 0 {
-					http.Error(w, err.Error(), http.StatusInternalServerError)
-				} else {
-					_, _ = w.Write([]byte{0xff})
-				}
-				return
-			}
-		}
-		return
-	}
-	results := make([]remote.QueryResult, len(req.Queries))
-	for i, q := range req.Queries {
-		ss, _, err := readLocal(n.db, q.StartMs, q.EndMs, queries[i])
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		results[i].Series = ss
-	}
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Header().Set("Content-Encoding", "snappy")
-	_, _ = w.Write(remote.Compress(nil, remote.AppendReadResponse(nil, results)))
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
