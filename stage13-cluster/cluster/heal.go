@@ -78,7 +78,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		}
 		n := 0
 		for _, s := range b {
-			n += len(s.Samples)
+			n += sampleCount(s)
 		}
 		dispatched += int64(n)
 		m := metaOf(to, id)
@@ -143,7 +143,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		}
 		for _, id := range targets {
 			batches[id] = append(batches[id], s)
-			batchSamples[id] += len(s.Samples)
+			batchSamples[id] += sampleCount(s)
 			if len(batches[id]) >= healBatchSeries || batchSamples[id] >= healBatchSamples {
 				flush(id)
 			}
@@ -156,11 +156,8 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		flush(id)
 	}
 	wg.Wait()
-	for i := range toDrop {
-		if failed[toDrop[i].Labels.String()] {
-			toDrop[i].Samples = nil // do not delete: not handed over
-		}
-	}
+	// a series some new owner did not take is not deleted: not handed over
+	handed := func(s remote.Series) bool { return !failed[s.Labels.String()] }
 	// Delete what was handed over, one series at a time, by all its
 	// labels; a series whose labels are a subset of another's kept here
 	// would be deleted with it, so such a one is kept instead.
@@ -170,7 +167,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 	var keep []remote.Series
 	dropSet := map[string]bool{}
 	for _, s := range toDrop {
-		if s.Samples != nil {
+		if handed(s) {
 			dropSet[s.Labels.String()] = true
 		}
 	}
@@ -180,7 +177,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		}
 	}
 	for _, s := range toDrop {
-		if s.Samples == nil {
+		if !handed(s) {
 			continue
 		}
 		shadowed := false
@@ -197,7 +194,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		for l := range s.Labels.All() {
 			ms = append(ms, index.MustNewMatcher(index.MatchEqual, l.Name, l.Value))
 		}
-		if err := db.Delete(tsdb.MinTimestamp, s.Samples[len(s.Samples)-1].T, ms...); err != nil {
+		if err := db.Delete(tsdb.MinTimestamp, lastT(s), ms...); err != nil {
 			return st, fmt.Errorf("cluster: drop %s: %w", s.Labels, err)
 		}
 		st.Dropped++
@@ -213,6 +210,22 @@ const (
 	healBatchSamples = 32768
 	healInflight     = 4 // batches being sent at once
 )
+
+// sampleCount is a series' samples, floats and native histograms.
+func sampleCount(s remote.Series) int { return len(s.Samples) + len(s.Histograms) }
+
+// lastT is the time of a series' newest sample of either kind (each kind
+// is in time order).
+func lastT(s remote.Series) int64 {
+	t := tsdb.MinTimestamp
+	if n := len(s.Samples); n > 0 {
+		t = s.Samples[n-1].T
+	}
+	if n := len(s.Histograms); n > 0 {
+		t = max(t, s.Histograms[n-1].T)
+	}
+	return t
+}
 
 func metaOf(p Placement, id string) Meta {
 	if i := p.Ring.Index(id); i >= 0 && i < len(p.Nodes) {

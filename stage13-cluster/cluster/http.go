@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
@@ -60,12 +59,9 @@ func decodeWrite(r *http.Request) ([]remote.Series, error) {
 	var out []remote.Series
 	var dec remote.Decoder
 	_, err = dec.Decode(buf, func(ts *remote.TimeSeries) error {
-		lset, err := ts.ModelLabels()
-		if err != nil {
-			return err
-		}
-		out = append(out, remote.Series{Labels: lset, Samples: append([]model.Sample(nil), ts.Samples...)})
-		return nil
+		s, err := fromWire(ts)
+		out = append(out, s)
+		return err
 	}, nil)
 	return out, err
 }

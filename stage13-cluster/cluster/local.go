@@ -33,6 +33,17 @@ func appendLocal(db *tsdb.DB, series []remote.Series) (int, error) {
 			ref = r
 			n++
 		}
+		for _, h := range s.Histograms {
+			r, err := app.AppendHistogram(ref, s.Labels, h.T, h.H, h.FH)
+			if err != nil {
+				if refused == nil {
+					refused = fmt.Errorf("series %s histogram at %d: %w", s.Labels, h.T, err)
+				}
+				continue
+			}
+			ref = r
+			n++
+		}
 	}
 	if err := app.Commit(); err != nil {
 		return 0, fmt.Errorf("cluster: commit: %w", err)
@@ -41,6 +52,17 @@ func appendLocal(db *tsdb.DB, series []remote.Series) (int, error) {
 		return n, fmt.Errorf("cluster: some samples refused: %w", refused)
 	}
 	return n, nil
+}
+
+// fromWire copies a decoded remote-write series, floats and native
+// histograms (the decoder's slices are reused; the histograms it points to
+// are not).
+func fromWire(ts *remote.TimeSeries) (remote.Series, error) {
+	lset, err := ts.ModelLabels()
+	if err != nil {
+		return remote.Series{}, err
+	}
+	return remote.Series{Labels: lset, Samples: slices.Clone(ts.Samples), Histograms: slices.Clone(ts.Histograms)}, nil
 }
 
 // readLocal reads the series of a node's own DB that match ms in [mint,
@@ -72,6 +94,21 @@ func readLocal(db *tsdb.DB, mint, maxt int64, ms []*index.Matcher) ([]remote.Ser
 		return nil, 0, fmt.Errorf("cluster: select: %w", err)
 	}
 	return out, samples, nil
+}
+
+// mergeHistograms merges time-sorted histogram sample lists into one, a
+// timestamp that appears in several (a replicated sample) once, as
+// mergeSamples does for floats.
+func mergeHistograms(lists ...[]remote.HistogramSample) []remote.HistogramSample {
+	var all []remote.HistogramSample
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(all, func(a, b remote.HistogramSample) int { return cmpInt(a.T, b.T) })
+	return slices.CompactFunc(all, func(a, b remote.HistogramSample) bool { return a.T == b.T })
 }
 
 // mergeSamples merges time-sorted sample lists into one, a timestamp that
