@@ -207,6 +207,27 @@ func TestHistogramsThroughCluster(t *testing.T) {
 	write(c.nodes["node-1"], histSeries(40, per, t0, 1))
 	everywhere("written", t0+(per-1)*15_000)
 
+	// Aggregations: a histogram result (sum) is not pushed down, a float
+	// one (count) is; both answer as the coordinator alone does.
+	at := time.UnixMilli(t0 + (per-1)*15_000)
+	n := c.nodes["node-2"]
+	for _, q := range []string{`sum by (seed) (rpc_latency)`, `count by (seed) (rpc_latency)`, `histogram_count(sum(rpc_latency))`} {
+		v, st, err := n.Query(context.Background(), q, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, _, err := n.Query(context.Background(), q, at, NoPushDown())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.String() != ref.String() || len(ref.(promql.Vector)) != 1 {
+			t.Fatalf("%s: %s, coordinator alone %s", q, v, ref)
+		}
+		if pushed := st.Stats().PushedDown > 0; pushed != strings.HasPrefix(q, "count") {
+			t.Fatalf("%s: pushed down %v (%+v)", q, pushed, st.Stats())
+		}
+	}
+
 	c.kill("node-2")
 	c.waitRing()
 	t1 := t0 + per*15_000
