@@ -133,7 +133,7 @@ func BenchmarkHeal(b *testing.B) {
 		}
 		b.StartTimer()
 		from, _ := NewRing([]RingNode{{ID: "a"}}, RingConfig{Replication: 2})
-		st, err := healPass(context.Background(), "a", src, Placement{Ring: from, Nodes: []Meta{{ID: "a"}}}, pl, dbTransport{dst}, 0, false, nil)
+		st, err := healPass(context.Background(), "a", src, Placement{Ring: from, Nodes: []Meta{{ID: "a"}}}, pl, dbTransport{dst}, healOptions{}, nil)
 		if err != nil || st.Streamed != 1000 {
 			b.Fatalf("heal: %+v %v", st, err)
 		}
@@ -186,7 +186,7 @@ func BenchmarkHealHTTP(b *testing.B) {
 		}
 		dst.Store(db)
 		b.StartTimer()
-		st, err := healPass(context.Background(), "a", src, Placement{Ring: from, Nodes: nodes[:1]}, Placement{Ring: to, Nodes: nodes}, tr, 0, false, nil)
+		st, err := healPass(context.Background(), "a", src, Placement{Ring: from, Nodes: nodes[:1]}, Placement{Ring: to, Nodes: nodes}, tr, healOptions{}, nil)
 		if err != nil || st.Streamed != 1000 || st.Failed != 0 {
 			b.Fatalf("heal: %+v %v", st, err)
 		}
