@@ -160,6 +160,7 @@ require (
 	github.com/tsdb-course/stage10-promql v0.0.0
 	github.com/tsdb-course/stage11-ingest v0.0.0
 	github.com/tsdb-course/stage13-cluster v0.0.0
+	github.com/tsdb-course/stage15-tsdb v0.0.0
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
@@ -192,3 +193,5 @@ replace github.com/tsdb-course/stage07-tsm => ../stage07-tsm
 replace github.com/tsdb-course/stage12-cardinality => ../stage12-cardinality
 
 replace github.com/tsdb-course/stage13-cluster => ../stage13-cluster
+
+replace github.com/tsdb-course/stage15-tsdb => ../stage15-tsdb

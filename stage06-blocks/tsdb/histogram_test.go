@@ -541,7 +541,7 @@ func TestHistogramChunkMarker(t *testing.T) {
 		if b[0] != byte(c.enc)<<6 || chunks.EncodingOf(b) != c.enc {
 			t.Fatalf("%s chunk starts % x", c.enc, b[:2])
 		}
-		got, err := decodeAny(b, nil)
+		got, err := decodeAny(b, nil, nil)
 		if err != nil || len(got) != 1 || !sameSample(&got[0], &c.s) {
 			t.Fatalf("%s: decoded %v, %v", c.enc, got, err)
 		}
@@ -805,7 +805,7 @@ func TestEncodeMixed(t *testing.T) {
 	var got []hsample
 	for _, c := range cs {
 		mins = append(mins, c.MinT)
-		if got, err = decodeAny(c.Data, got); err != nil {
+		if got, err = decodeAny(c.Data, got, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

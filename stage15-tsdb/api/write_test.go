@@ -194,7 +194,8 @@ func TestRemoteWriteNativeHistograms(t *testing.T) {
 			t.Errorf("%s at %s:\n got %s\nwant %s", c.query, c.time, got.body, c.want)
 		}
 	}
-	// Federation writes exposition formats without native histograms:
+	// Federation in the text format (no Accept header) has no form for
+	// native histograms:
 	// the series whose newest sample is one is left out, not written as 0.
 	// A float sample within the window is there, as a control.
 	body = remote.AppendWriteRequest(nil, []remote.Series{{Labels: model.MustFromStrings("__name__", "f"), Samples: []model.Sample{{T: 140_000, V: 3}}}})
