@@ -24,16 +24,15 @@ type Memory struct {
 	Strings uint64
 	// Names: the label-name entries and the sorted name list.
 	Names uint64
-	// HashEntries is the number of entries in the map from label-set hash
-	// to series (one per series). Its bytes depend on the Go runtime's map
-	// layout, so they are not computed here: a caller that wants them
-	// measures a map of as many entries (stage06's head does).
+	// Hashes: the table from label-set hash to series (hashtable.go),
+	// HashEntries entries, one per series.
+	Hashes      uint64
 	HashEntries int
 }
 
-// Total is the sum of the computed parts (the hash map is not in it).
+// Total is the sum of the parts.
 func (m Memory) Total() uint64 {
-	return m.SeriesRefs + m.Pairs + m.Postings + m.ValueTables + m.Strings + m.Names
+	return m.SeriesRefs + m.Pairs + m.Postings + m.ValueTables + m.Strings + m.Names + m.Hashes
 }
 
 // Memory computes the index's heap by part.
@@ -44,7 +43,8 @@ func (ix *Index) Memory() Memory {
 		SeriesRefs:  ix.series.bytes(),
 		Postings:    ix.all.GetSizeInBytes(),
 		Strings:     ix.strs.bytes,
-		HashEntries: len(ix.byHash),
+		Hashes:      ix.hashes.bytes(),
+		HashEntries: ix.hashes.len(),
 	}
 	for _, pg := range ix.pairs.pages {
 		m.Pairs += uint64(cap(pg)) * uint64(unsafe.Sizeof(pair{}))
@@ -60,8 +60,5 @@ func (ix *Index) Memory() Memory {
 		m.Names += uint64(unsafe.Sizeof(labelName{}))
 	}
 	m.Names += uint64(cap(ix.nameList)) * uint64(unsafe.Sizeof(""))
-	for _, cs := range ix.collisions {
-		m.HashEntries += len(cs)
-	}
 	return m
 }

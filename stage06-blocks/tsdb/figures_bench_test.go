@@ -151,23 +151,16 @@ func fillSeries(db *DB, lsets []model.Labels, samples int) error {
 
 // headBreakdown is the heap a head of series holds, measured (Measured:
 // the live heap after building it, less before) and by part (Parts:
-// computed from the structures, HeadMemory; HashMap: the index's map from
-// label-set hash to series, measured as a map of as many entries built
-// the same way, one insert at a time).
+// computed from the structures, HeadMemory).
 type headBreakdown struct {
 	Measured uint64
 	Parts    HeadMemory
-	HashMap  uint64
 }
-
-// sum is the parts' total.
-func (hb headBreakdown) sum() uint64 { return hb.Parts.Total() + hb.HashMap }
 
 // measureHead opens a DB in dir, appends samples to each series of lsets
 // and measures its heap; the DB is closed.
 func measureHead(dir string, lsets []model.Labels, samples int) (headBreakdown, error) {
 	var hb headBreakdown
-	hb.HashMap = mapBytes(lsets)
 	db, err := Open(dir, benchOpts())
 	if err != nil {
 		return hb, err
@@ -182,24 +175,6 @@ func measureHead(dir string, lsets []model.Labels, samples int) (headBreakdown, 
 	runtime.KeepAlive(db)
 	runtime.KeepAlive(lsets) // the caller's: not part of the head
 	return hb, nil
-}
-
-// mapBytes is the heap of a map from the label sets' hashes to IDs, built
-// one insert at a time as the index builds its own.
-func mapBytes(lsets []model.Labels) uint64 {
-	keys := make([]uint64, len(lsets))
-	for i, l := range lsets {
-		keys[i] = l.Hash()
-	}
-	before := liveHeap()
-	m := map[uint64]index.SeriesID{}
-	for i, k := range keys {
-		m[k] = index.SeriesID(i)
-	}
-	after := liveHeap()
-	runtime.KeepAlive(m)
-	runtime.KeepAlive(keys)
-	return after - before
 }
 
 // BenchmarkHeadMemory: the live heap a head of 1M series × 10 labels
@@ -237,8 +212,8 @@ func BenchmarkHeadMemory(b *testing.B) {
 			b.ReportMetric(per(ix.Postings), "ix-postings-B")
 			b.ReportMetric(per(ix.ValueTables), "ix-values-B")
 			b.ReportMetric(per(ix.Strings), "ix-strings-B")
-			b.ReportMetric(per(hb.HashMap), "ix-hashmap-B")
-			b.ReportMetric(float64(int64(hb.Measured)-int64(hb.sum()))/million, "unaccounted-B")
+			b.ReportMetric(per(ix.Hashes), "ix-hashes-B")
+			b.ReportMetric(float64(int64(hb.Measured)-int64(p.Total()))/million, "unaccounted-B")
 		})
 	}
 }
