@@ -60,7 +60,7 @@ const MaxHistogramSamples = countMask
 // appended to; any number of iterators may read it concurrently otherwise.
 type HistogramChunk struct {
 	w     bitWriter
-	owned bool // as Chunk.owned
+	owned bool // the buffer is the chunk's own (see Chunk.owned)
 }
 
 // NewHistogramChunk returns an empty histogram chunk.

@@ -122,50 +122,100 @@ const million = 1_000_000
 // fillMillion creates the 1M series, one sample each (one open chunk per
 // series), in commits of 10,000.
 func fillMillion(b *testing.B, db *DB, lsets []model.Labels) {
-	for lo := 0; lo < len(lsets); lo += 10_000 {
-		app := db.Appender(nil)
-		for i, l := range lsets[lo:min(lo+10_000, len(lsets))] {
-			if _, err := app.Append(0, l, 1000, float64(lo+i)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := app.Commit(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if db.Head().NumSeries() != len(lsets) {
-		b.Fatalf("head has %d series, want %d", db.Head().NumSeries(), len(lsets))
+	if err := fillSeries(db, lsets, 1); err != nil {
+		b.Fatal(err)
 	}
 }
 
-// BenchmarkHeadMemory: the live heap a head of 1M series × 10 labels, one
-// open chunk each, holds (measured after GC, the label sets passed in
-// excluded). Use -benchtime 1x: one op builds the whole head.
+// fillSeries appends samples samples (15 s apart) to each series of lsets,
+// a round of all series at a time, in commits of 10,000.
+func fillSeries(db *DB, lsets []model.Labels, samples int) error {
+	for r := range samples {
+		for lo := 0; lo < len(lsets); lo += 10_000 {
+			app := db.Appender(nil)
+			for i, l := range lsets[lo:min(lo+10_000, len(lsets))] {
+				if _, err := app.Append(0, l, 1000+int64(r)*15_000, float64(lo+i+r)); err != nil {
+					return err
+				}
+			}
+			if err := app.Commit(); err != nil {
+				return err
+			}
+		}
+	}
+	if db.Head().NumSeries() != len(lsets) {
+		return fmt.Errorf("head has %d series, want %d", db.Head().NumSeries(), len(lsets))
+	}
+	return nil
+}
+
+// headBreakdown is the heap a head of series holds, measured (Measured:
+// the live heap after building it, less before) and by part (Parts:
+// computed from the structures, HeadMemory).
+type headBreakdown struct {
+	Measured uint64
+	Parts    HeadMemory
+}
+
+// measureHead opens a DB in dir, appends samples to each series of lsets
+// and measures its heap; the DB is closed.
+func measureHead(dir string, lsets []model.Labels, samples int) (headBreakdown, error) {
+	var hb headBreakdown
+	db, err := Open(dir, benchOpts())
+	if err != nil {
+		return hb, err
+	}
+	defer db.Close()
+	before := liveHeap()
+	if err := fillSeries(db, lsets, samples); err != nil {
+		return hb, err
+	}
+	hb.Measured = liveHeap() - before
+	hb.Parts = db.Head().Memory()
+	runtime.KeepAlive(db)
+	runtime.KeepAlive(lsets) // the caller's: not part of the head
+	return hb, nil
+}
+
+// BenchmarkHeadMemory: the live heap a head of 1M series × 10 labels
+// holds (measured after GC, the label sets passed in excluded), with one
+// sample in each series' open chunk and with three (an idle scrape target
+// after its first minute), and where it goes: B/series is the measured
+// total, the other metrics its parts per series (headBreakdown;
+// unaccounted-B is the measured total less the parts). Use -benchtime 1x:
+// one op builds the whole head.
 func BenchmarkHeadMemory(b *testing.B) {
 	lsets := make([]model.Labels, million)
 	for i := range lsets {
 		lsets[i] = millionLabels(i)
 	}
-	var perSeries float64
-	for b.Loop() {
-		b.StopTimer()
-		db, err := Open(b.TempDir(), benchOpts())
-		if err != nil {
-			b.Fatal(err)
-		}
-		before := liveHeap()
-		b.StartTimer()
-		fillMillion(b, db, lsets)
-		b.StopTimer()
-		perSeries = float64(liveHeap()-before) / million
-		runtime.KeepAlive(db)
-		db.Close()
-		b.StartTimer()
+	for _, samples := range []int{1, 3} {
+		b.Run(fmt.Sprintf("samples=%d", samples), func(b *testing.B) {
+			var hb headBreakdown
+			for b.Loop() {
+				var err error
+				if hb, err = measureHead(b.TempDir(), lsets, samples); err != nil {
+					b.Fatal(err)
+				}
+			}
+			per := func(v uint64) float64 { return float64(v) / million }
+			p, ix := hb.Parts, hb.Parts.Index
+			b.ReportMetric(per(hb.Measured), "B/series")
+			b.ReportMetric(float64(hb.Measured)/(1<<20), "MiB")
+			b.ReportMetric(float64(unsafe.Sizeof(memSeries{})), "B/memSeries")
+			b.ReportMetric(per(p.MemSeries), "memseries-B")
+			b.ReportMetric(per(p.OpenChunks), "openchunk-B")
+			b.ReportMetric(per(p.SeriesTables), "reftables-B")
+			b.ReportMetric(per(p.Other), "other-B")
+			b.ReportMetric(per(ix.SeriesRefs), "ix-refs-B")
+			b.ReportMetric(per(ix.Pairs), "ix-pairs-B")
+			b.ReportMetric(per(ix.Postings), "ix-postings-B")
+			b.ReportMetric(per(ix.ValueTables), "ix-values-B")
+			b.ReportMetric(per(ix.Strings), "ix-strings-B")
+			b.ReportMetric(per(ix.Hashes), "ix-hashes-B")
+			b.ReportMetric(float64(int64(hb.Measured)-int64(p.Total()))/million, "unaccounted-B")
+		})
 	}
-	b.ReportMetric(perSeries, "B/series")
-	b.ReportMetric(perSeries*million/(1<<20), "MiB")
-	b.ReportMetric(float64(unsafe.Sizeof(memSeries{})), "B/memSeries")
-	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*million), "ns/series")
 }
 
 // BenchmarkSelectOneOfMillion: a querier over a 1M-series head selects
