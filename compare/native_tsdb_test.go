@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -198,7 +199,8 @@ func TestNativeTSDBEnginesAgree(t *testing.T) {
 // first alternating, each after a collection, and it reports each one's
 // wall and CPU time (the process's: both engines and the stores' read
 // paths may use more than one goroutine, and GC counts) and the ratios
-// ours / Prometheus's (below 1: ours is faster).
+// ours / Prometheus's (below 1: ours is faster), all medians of the
+// iterations (the CPU ratio's lowest and highest too).
 //
 // Loading takes minutes, so it is skipped under -short;
 // TSDB_NATIVE_BENCH_SERIES and TSDB_NATIVE_BENCH_HOURS make it smaller.
@@ -251,7 +253,9 @@ func BenchmarkNativePromQLTSDB(b *testing.B) {
 			}
 		},
 	}
-	var wall, cpu [2]time.Duration
+	// Per iteration: each one's wall and CPU seconds, and the ratios.
+	var wall, cpu [2][]float64
+	var wallRatio, cpuRatio []float64
 	iter := 0
 	b.ResetTimer()
 	for b.Loop() {
@@ -264,22 +268,35 @@ func BenchmarkNativePromQLTSDB(b *testing.B) {
 			runtime.GC()
 			t0, c0 := time.Now(), processCPU()
 			run[i]()
-			wall[i] += time.Since(t0)
-			cpu[i] += processCPU() - c0
+			wall[i] = append(wall[i], time.Since(t0).Seconds())
+			cpu[i] = append(cpu[i], (processCPU() - c0).Seconds())
+		}
+		n := len(wall[0]) - 1
+		wallRatio = append(wallRatio, wall[1][n]/wall[0][n])
+		if cpu[0][n] > 0 {
+			cpuRatio = append(cpuRatio, cpu[1][n]/cpu[0][n])
 		}
 	}
-	per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
-	ratio := func(a, b time.Duration) float64 {
-		if b == 0 {
-			return 0
-		}
-		return float64(a) / float64(b)
-	}
-	b.ReportMetric(per(wall[1]), "ours-s")
-	b.ReportMetric(per(wall[0]), "prom-s")
-	b.ReportMetric(per(cpu[1]), "ours-cpu-s")
-	b.ReportMetric(per(cpu[0]), "prom-cpu-s")
-	b.ReportMetric(ratio(wall[1], wall[0]), "ours/prom")
-	b.ReportMetric(ratio(cpu[1], cpu[0]), "cpu-ours/prom")
+	b.ReportMetric(median(wall[1]), "ours-s")
+	b.ReportMetric(median(wall[0]), "prom-s")
+	b.ReportMetric(median(cpu[1]), "ours-cpu-s")
+	b.ReportMetric(median(cpu[0]), "prom-cpu-s")
+	b.ReportMetric(median(wallRatio), "ours/prom")
+	b.ReportMetric(median(cpuRatio), "cpu-ours/prom")
+	b.ReportMetric(slices.Min(cpuRatio), "cpu-ours/prom-min")
+	b.ReportMetric(slices.Max(cpuRatio), "cpu-ours/prom-max")
 	b.ReportMetric(float64(series*int(d/(15*time.Second))), "histograms")
+}
+
+// median is the middle of xs (the mean of the two middle ones for an even
+// count), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -314,7 +314,10 @@ type mixedIterator struct {
 	arena histArena // the histograms handed out without a dst
 }
 
-func newMixedIterator(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) *mixedIterator {
+func newMixedIterator(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) HistogramIterator {
+	if inOrder(srcs) {
+		return newChunkIterator(srcs, mint, maxt, count)
+	}
 	ss, err := mergeMixed(srcs, mint, maxt)
 	if count != nil {
 		count.Add(int64(len(ss)))

@@ -34,17 +34,8 @@ import (
 // format, asked for by a client without Accept, leaves the exponential
 // histograms out.
 func TestFederateNativeHistograms(t *testing.T) {
-	db, err := tsdb.Open(t.TempDir(), tsdb.Options{NoBackgroundCompaction: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	// Lookback 5 minutes from t=400 s: samples after t=100 s count.
-	a := New(db, Options{Logger: discardLogger(), Now: func() time.Time { return time.UnixMilli(400_000) }})
-	mux := http.NewServeMux()
-	a.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	srv, db := newClockedAPI(t, 400_000)
 
 	// hist(k): schema 0, zero threshold 0.001; k in the zero bucket, k and
 	// 2k in the positive buckets 0 and 1 (deltas k, k), 3k in negative
@@ -188,4 +179,21 @@ x{k="1",instance=""} 1 240000`
 	if text.code != 200 || text.body != wantText {
 		t.Errorf("text format: %d\n%s\nwant\n%s", text.code, text.body, wantText)
 	}
+}
+
+// newClockedAPI serves the API over an empty database, its clock standing
+// at now (ms).
+func newClockedAPI(t *testing.T, now int64) (*httptest.Server, *tsdb.DB) {
+	t.Helper()
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{NoBackgroundCompaction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a := New(db, Options{Logger: discardLogger(), Now: func() time.Time { return time.UnixMilli(now) }})
+	mux := http.NewServeMux()
+	a.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, db
 }
