@@ -45,7 +45,9 @@ func Stage03Chunks(dst []Chunk, samples []model.Sample, hs []HistogramSample) ([
 			i = k
 			continue
 		}
-		k := j
+		// The first histogram is taken even when a float shares its
+		// timestamp, else neither branch would move on.
+		k := j + 1
 		for k < len(hs) && (i == len(samples) || hs[k].T < samples[i].T) && (hs[k].H != nil) == (hs[j].H != nil) {
 			k++
 		}

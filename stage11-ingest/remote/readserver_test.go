@@ -521,3 +521,23 @@ func TestStage03ChunksRoundTrip(t *testing.T) {
 		t.Fatalf("an XOR chunk: %v", err)
 	}
 }
+
+// TestStage03ChunksSharedTimestamp: a float and a histogram at the same
+// timestamp (a series that changed kind, read from two overlapping
+// blocks) are both encoded; Stage03Chunks once looped forever on them.
+func TestStage03ChunksSharedTimestamp(t *testing.T) {
+	_, hs := gorilla.SyntheticHistograms(2, 3)
+	floats := []model.Sample{{T: 10, V: 1}, {T: 20, V: 2}}
+	in := []HistogramSample{{T: 20, H: hs[0]}, {T: 30, H: hs[1]}}
+	cs, err := Stage03Chunks(nil, floats, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Series
+	if err := AppendChunkSamples(&got, cs, 0, 100); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Samples) != 2 || len(got.Histograms) != 2 {
+		t.Fatalf("%d floats and %d histograms back, want 2 and 2", len(got.Samples), len(got.Histograms))
+	}
+}
