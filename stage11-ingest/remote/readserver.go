@@ -178,7 +178,11 @@ func (h *readHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, q := range req.Queries {
 			has, err := h.st.HasHistograms(r.Context(), ReadQuery{MinT: q.StartMs, MaxT: q.EndMs, Matchers: q.Matchers})
 			if err != nil {
-				http.Error(w, "remote read: "+err.Error(), http.StatusBadRequest)
+				code := http.StatusInternalServerError
+				if errors.Is(err, ErrInvalid) {
+					code = http.StatusBadRequest
+				}
+				http.Error(w, "remote read: "+err.Error(), code)
 				return
 			}
 			if has {

@@ -541,3 +541,33 @@ func TestStage03ChunksSharedTimestamp(t *testing.T) {
 		t.Fatalf("%d floats and %d histograms back, want 2 and 2", len(got.Samples), len(got.Histograms))
 	}
 }
+
+// failingStorage fails every read, as a storage with a broken disk does.
+type failingStorage struct{ err error }
+
+func (f failingStorage) ReadSeries(context.Context, ReadQuery, func(*ReadSeries) error) error {
+	return f.err
+}
+func (f failingStorage) HasHistograms(context.Context, ReadQuery) (bool, error) { return false, f.err }
+
+// TestReadHandlerStorageFailure: a storage failure is the server's fault,
+// a 500, in every answer type, and a bad request's a 400, as Prometheus
+// answers them.
+func TestReadHandlerStorageFailure(t *testing.T) {
+	q := Query{StartMs: 0, EndMs: 10, Matchers: []Matcher{{Type: MatchEqual, Name: "a", Value: "b"}}}
+	for _, c := range []struct {
+		err  error
+		code int
+	}{{errors.New("disk on fire"), 500}, {fmt.Errorf("%w: bad matcher", ErrInvalid), 400}} {
+		srv := httptest.NewServer(ReadHandler(failingStorage{c.err}, ReadLimits{}))
+		for _, acc := range [][]ResponseType{nil, {ResponseStreamedXORChunks}} {
+			for _, hdr := range []map[string]string{nil, {HeaderChunkEncodings: ChunkEncodingStage03}} {
+				resp := postRead(t, srv.URL, ReadRequest{Queries: []Query{q}, Accepted: acc}, hdr)
+				if resp.StatusCode != c.code {
+					t.Errorf("%v, accepted %v, header %v: %s, want %d", c.err, acc, hdr, resp.Status, c.code)
+				}
+			}
+		}
+		srv.Close()
+	}
+}
