@@ -18,10 +18,12 @@ type histArena struct {
 
 // take returns n elements of *buf, a new block when fewer remain; the
 // result's capacity is n, so that an append to it cannot reach into the
-// next one's.
+// next one's. Blocks start small and double: a histogram kept keeps its
+// whole block, and a read of a few (an instant query's lookback over
+// many series) would otherwise pin tens of KiB a series.
 func take[T any](buf *[]T, n int) []T {
 	if cap(*buf)-len(*buf) < n {
-		*buf = make([]T, 0, max(n, min(2*cap(*buf), 1<<14), 256))
+		*buf = make([]T, 0, max(n, min(2*cap(*buf), 1<<14), 8))
 	}
 	l := len(*buf)
 	*buf = (*buf)[:l+n]

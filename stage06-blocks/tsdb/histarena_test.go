@@ -3,6 +3,7 @@ package tsdb
 import (
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
 )
@@ -44,5 +45,28 @@ func TestHistArena(t *testing.T) {
 		if !reflect.DeepEqual(floats[i], fh.Copy()) {
 			t.Fatalf("%d changed by its neighbour: %+v", i, floats[i])
 		}
+	}
+}
+
+// TestHistArenaSmallReadsPinLittle: a histogram handed out keeps its whole
+// block alive, so a read of a few histograms (an instant query's lookback
+// window, one series of many) must not carve them from blocks sized for
+// thousands: the first blocks are small and grow as the read does.
+func TestHistArenaSmallReadsPinLittle(t *testing.T) {
+	var a histArena
+	h := &histogram.Histogram{Schema: 1, Count: 9, Sum: 3,
+		PositiveSpans: []histogram.Span{{Offset: -1, Length: 2}}, PositiveBuckets: []int64{3, 1}}
+	a.copyHistogram(h)
+	a.toFloat(h)
+	pinned := cap(a.hs)*int(unsafe.Sizeof(histogram.Histogram{})) + cap(a.fhs)*int(unsafe.Sizeof(histogram.FloatHistogram{})) +
+		cap(a.spans)*int(unsafe.Sizeof(histogram.Span{})) + 8*cap(a.ints) + 8*cap(a.floats)
+	if pinned > 4<<10 {
+		t.Fatalf("two histograms of two buckets hold %d bytes of blocks", pinned)
+	}
+	for range 10_000 { // a long read still gets large blocks
+		a.copyHistogram(h)
+	}
+	if cap(a.hs) < 1<<12 {
+		t.Fatalf("after 10,000 histograms the block holds %d", cap(a.hs))
 	}
 }
