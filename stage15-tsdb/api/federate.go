@@ -240,7 +240,7 @@ func classicHistogram(h *histogram.FloatHistogram) *dto.Histogram {
 	for _, sp := range h.PositiveSpans {
 		idx += sp.Offset
 		for range sp.Length {
-			if int(idx) < len(counts) && k < len(h.PositiveBuckets) {
+			if idx >= 0 && int(idx) < len(counts) && k < len(h.PositiveBuckets) { // a bucket with no bound is left out
 				counts[idx] = h.PositiveBuckets[k]
 			}
 			idx++

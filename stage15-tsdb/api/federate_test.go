@@ -197,3 +197,17 @@ func newClockedAPI(t *testing.T, now int64) (*httptest.Server, *tsdb.DB) {
 	t.Cleanup(srv.Close)
 	return srv, db
 }
+
+// TestClassicHistogramOddSpans: a custom-bucket histogram whose spans
+// reach below the first bound or past the last (a first span's offset
+// may be negative for the layout check) is written without the buckets
+// that have no bound, not a panic.
+func TestClassicHistogramOddSpans(t *testing.T) {
+	h := &histogram.FloatHistogram{Schema: histogram.CustomBucketsSchema, CustomValues: []float64{1, 2},
+		PositiveSpans: []histogram.Span{{Offset: -1, Length: 2}, {Offset: 3, Length: 1}}, PositiveBuckets: []float64{5, 1, 7}, Count: 13, Sum: 4}
+	got := classicHistogram(h)
+	// Index -1 and 5 have no bound; index 0 (le 1) holds 1, index 1 (le 2) nothing.
+	if len(got.Bucket) != 2 || got.Bucket[0].GetCumulativeCountFloat() != 1 || got.Bucket[1].GetCumulativeCountFloat() != 1 {
+		t.Fatalf("%v", got.Bucket)
+	}
+}
