@@ -148,7 +148,7 @@ func BenchmarkHeal(b *testing.B) {
 // BenchmarkHealHTTP: BenchmarkHeal over the wire, as a node heals
 // another: each batch encoded as a remote write and posted over loopback
 // HTTP to a handler that does what a node's replica-write endpoint does
-// (decode, append to its DB). Both ends run in this process, so
+// (storeWrite: decode, append to its DB). Both ends run in this process, so
 // samples/cpu-s (the process's CPU time during the passes) is the cost of
 // both, which a loaded machine does not change as it does samples/s.
 func BenchmarkHealHTTP(b *testing.B) {
@@ -163,11 +163,7 @@ func BenchmarkHealHTTP(b *testing.B) {
 	}
 	var dst atomic.Pointer[tsdb.DB]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		series, err := decodeWrite(r)
-		if err == nil {
-			_, err = appendLocal(dst.Load(), series)
-		}
-		if err != nil {
+		if _, err := storeWrite(dst.Load(), r); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
