@@ -1,9 +1,13 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -285,5 +289,42 @@ func TestHintsCarryHistograms(t *testing.T) {
 	}
 	if kinds == 0 {
 		t.Fatal("no float histograms in the test data")
+	}
+}
+
+// TestStoreWrite: a replica write is stored as it decodes, floats and
+// histograms in one commit; a body that breaks off stores nothing and is
+// a bad request, not a storage failure.
+func TestStoreWrite(t *testing.T) {
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	series := append(histSeries(3, 10, nowMs(), 4), genSeries(3, 10, nowMs(), 4)...)
+	body := encodeWrite(series)
+	post := func(b []byte) (int, error) {
+		return storeWrite(db, httptest.NewRequest(http.MethodPost, PathReplicaWrite, bytes.NewReader(b)))
+	}
+	if n, err := post(body[:len(body)-3]); !errors.Is(err, errBadWrite) || n != 0 {
+		t.Fatalf("a cut body: %d stored, %v", n, err)
+	}
+	if got, _, _ := readLocal(db, tsdb.MinTimestamp, tsdb.MaxTimestamp, nil); len(got) != 0 {
+		t.Fatalf("a cut body stored %d series", len(got))
+	}
+	for range 2 { // the second time: every sample a duplicate, stored once
+		if n, err := post(body); err != nil || n != 60 {
+			t.Fatalf("stored %d, %v; want 60", n, err)
+		}
+	}
+	got, samples, err := readLocal(db, tsdb.MinTimestamp, tsdb.MaxTimestamp, nil)
+	if err != nil || len(got) != 6 || samples != 60 {
+		t.Fatalf("read %d series, %d samples, %v; want 6, 60", len(got), samples, err)
+	}
+	want, have := histOracle{}, histOracle{}
+	want.add(series)
+	have.add(got)
+	if fmt.Sprint(want) != fmt.Sprint(have) {
+		t.Fatalf("histograms stored %v, want %v", have, want)
 	}
 }

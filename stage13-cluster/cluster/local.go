@@ -17,41 +17,54 @@ import (
 // node already has) is accepted and stored once, which is what makes
 // every node-to-node write idempotent.
 func appendLocal(db *tsdb.DB, series []remote.Series) (int, error) {
-	app := db.Appender(context.Background())
-	n := 0
-	var refused error
+	a := localAppend{app: db.Appender(context.Background())}
 	for _, s := range series {
-		ref := uint64(0)
-		for _, p := range s.Samples {
-			r, err := app.Append(ref, s.Labels, p.T, p.V)
-			if err != nil {
-				if refused == nil {
-					refused = fmt.Errorf("series %s at %d: %w", s.Labels, p.T, err)
-				}
-				continue
-			}
-			ref = r
-			n++
-		}
-		for _, h := range s.Histograms {
-			r, err := app.AppendHistogram(ref, s.Labels, h.T, h.H, h.FH)
-			if err != nil {
-				if refused == nil {
-					refused = fmt.Errorf("series %s histogram at %d: %w", s.Labels, h.T, err)
-				}
-				continue
-			}
-			ref = r
-			n++
-		}
+		a.add(s.Labels, s.Samples, s.Histograms)
 	}
-	if err := app.Commit(); err != nil {
+	return a.commit()
+}
+
+// localAppend is one commit of appendLocal, fed series by series.
+type localAppend struct {
+	app     tsdb.Appender
+	n       int
+	refused error // the first sample refused
+}
+
+func (a *localAppend) add(lset model.Labels, samples []model.Sample, hs []remote.HistogramSample) {
+	ref := uint64(0)
+	for _, p := range samples {
+		r, err := a.app.Append(ref, lset, p.T, p.V)
+		if err != nil {
+			if a.refused == nil {
+				a.refused = fmt.Errorf("series %s at %d: %w", lset, p.T, err)
+			}
+			continue
+		}
+		ref = r
+		a.n++
+	}
+	for _, h := range hs {
+		r, err := a.app.AppendHistogram(ref, lset, h.T, h.H, h.FH)
+		if err != nil {
+			if a.refused == nil {
+				a.refused = fmt.Errorf("series %s histogram at %d: %w", lset, h.T, err)
+			}
+			continue
+		}
+		ref = r
+		a.n++
+	}
+}
+
+func (a *localAppend) commit() (int, error) {
+	if err := a.app.Commit(); err != nil {
 		return 0, fmt.Errorf("cluster: commit: %w", err)
 	}
-	if refused != nil {
-		return n, fmt.Errorf("cluster: some samples refused: %w", refused)
+	if a.refused != nil {
+		return a.n, fmt.Errorf("cluster: some samples refused: %w", a.refused)
 	}
-	return n, nil
+	return a.n, nil
 }
 
 // fromWire copies a decoded remote-write series, floats and native
