@@ -34,8 +34,9 @@ import (
 //
 // TSDB_RSS_SERIES makes the load smaller while developing; TSDB_RSS_OURS
 // names a stage15-tsdb binary to run instead of building one (to measure
-// two versions); TSDB_RSS_OURS_ARGS adds flags to its command line.
-// A peer that is not installed is skipped with a line in the log.
+// two versions); TSDB_RSS_OURS_ARGS adds flags to its command line;
+// TSDB_RSS_PEERS=none measures the capstone alone. A peer that is not
+// installed is skipped with a line in the log.
 func BenchmarkActiveSeriesRSS(b *testing.B) {
 	if testing.Short() {
 		b.Skip("writes 3M samples into three servers: not with -short")
@@ -61,16 +62,18 @@ func BenchmarkActiveSeriesRSS(b *testing.B) {
 	servers := []server{{"ours", func(dir string) (*vmBenchServer, error) {
 		return startOursArgs(ourBin, dir, strings.Fields(os.Getenv("TSDB_RSS_OURS_ARGS"))...)
 	}}}
-	if out, err := exec.Command("bash", filepath.Join("..", ".ci", "build-tools"), "--cached", "victoria-metrics").Output(); err == nil {
-		vmBin := strings.TrimSpace(string(out))
-		servers = append(servers, server{"vm", func(dir string) (*vmBenchServer, error) { return startVM(vmBin, dir) }})
-	} else {
-		b.Log("no VictoriaMetrics in the tools cache (.ci/build-tools victoria-metrics builds it): skipped")
-	}
-	if promBin, err := exec.LookPath("prometheus"); err == nil {
-		servers = append(servers, server{"prometheus", func(dir string) (*vmBenchServer, error) { return startProm(promBin, dir) }})
-	} else {
-		b.Log("no prometheus on PATH (apt-get install prometheus): skipped")
+	if os.Getenv("TSDB_RSS_PEERS") != "none" {
+		if out, err := exec.Command("bash", filepath.Join("..", ".ci", "build-tools"), "--cached", "victoria-metrics").Output(); err == nil {
+			vmBin := strings.TrimSpace(string(out))
+			servers = append(servers, server{"vm", func(dir string) (*vmBenchServer, error) { return startVM(vmBin, dir) }})
+		} else {
+			b.Log("no VictoriaMetrics in the tools cache (.ci/build-tools victoria-metrics builds it): skipped")
+		}
+		if promBin, err := exec.LookPath("prometheus"); err == nil {
+			servers = append(servers, server{"prometheus", func(dir string) (*vmBenchServer, error) { return startProm(promBin, dir) }})
+		} else {
+			b.Log("no prometheus on PATH (apt-get install prometheus): skipped")
+		}
 	}
 
 	for b.Loop() {

@@ -24,7 +24,7 @@
 //	  enable_pprof: false
 //	  config_file: ""
 //	runtime:
-//	  gogc: 50
+//	  gogc: 75
 //	  memory_limit: 0
 //	external_labels: {}
 //
@@ -92,10 +92,11 @@ type WebConfig struct {
 type RuntimeConfig struct {
 	// GOGC is the collector's target, as the GOGC environment variable:
 	// the heap grows this many percent past the live heap before the next
-	// cycle. Defaults to 50 (Go's own default is 100, Prometheus 3's 75):
-	// with 1M active series that is a third less resident memory, for
-	// about twice the collection cycles while the head grows (each marks
-	// the head once). The GOGC environment variable, when set, wins.
+	// cycle. Defaults to 75, as Prometheus 3 (Go's own default is 100):
+	// with 1M active series about 7 % less resident memory once settled
+	// and 8 % less at the end of the load, for a third more collection
+	// cycles while the head grows (each marks the head once). The GOGC
+	// environment variable, when set, wins.
 	GOGC int `yaml:"gogc"`
 	// MemoryLimit is a soft limit on the process's Go memory, in bytes, as
 	// GOMEMLIMIT: near it the collector runs as often as it must to stay
@@ -191,7 +192,7 @@ const (
 	DefaultWALCompression   = "snappy"
 	DefaultMaxMetadata      = 10_000
 	DefaultMaxMetaPerName   = 10
-	DefaultGOGC             = 50
+	DefaultGOGC             = 75
 )
 
 // Default returns the configuration with every default applied.

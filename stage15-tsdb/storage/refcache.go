@@ -87,18 +87,6 @@ func (c *RefCache) Len() int {
 	return n
 }
 
-// Bytes is the memory the cache's tables hold.
-func (c *RefCache) Bytes() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += s.t.bytes()
-		s.mu.RUnlock()
-	}
-	return n
-}
-
 // refDigest is a key's 96-bit digest.
 type refDigest struct {
 	a uint64
@@ -123,8 +111,6 @@ type refTable struct {
 }
 
 func (t *refTable) len() int { return t.n + len(t.big) }
-
-func (t *refTable) bytes() int { return len(t.slots)*16 + len(t.big)*32 }
 
 // find returns the slot of d, or the empty slot ending its probe chain.
 func (t *refTable) find(d refDigest) int {
