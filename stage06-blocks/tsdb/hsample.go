@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
-	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
@@ -174,7 +173,7 @@ func decodeAny(b []byte, dst []hsample) ([]hsample, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return decodeHist(b, dst)
 	}
-	ts, vs, err := gorilla.DecodeAll(b, nil, nil)
+	ts, vs, err := decodeFloatAll(b)
 	for i, t := range ts {
 		dst = append(dst, hsample{t: t, v: vs[i]})
 	}
