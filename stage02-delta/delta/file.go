@@ -63,12 +63,12 @@ func Compress(ts []int64, vs []float64) ([]byte, Stats) {
 
 	if n > 0 {
 		start := len(out)
-		out, st.TimestampCodec, e.body = appendTimestamps(out, ts, e.ints, e.body)
+		out, st.TimestampCodec, e.body = appendTimestamps(out, ts, e.ints, e.body, Packed)
 		st.TimestampBytes = len(out) - start
 
 		start = len(out)
 		var col valueColumn
-		out, col = appendValues(out, vs, e.ints, e.body)
+		out, col = appendValues(out, vs, e.ints, e.body, Packed)
 		st.ValueBytes = len(out) - start
 		st.fill(ts, col)
 	}

@@ -61,7 +61,7 @@ var (
 	coldEnc = sync.OnceValues(func() (*zstd.Encoder, error) {
 		// EncodeAll is safe for concurrent use. No zstd checksum: the
 		// segment entry's CRC-32C covers the bytes.
-		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false),
+		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false),
 			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
 	})
 	coldDec = sync.OnceValues(func() (*zstd.Decoder, error) {
@@ -87,24 +87,33 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 	if sc == nil {
 		sc = &ColdScratch{}
 	}
-	body := delta.AppendTimestamps(sc.body[:0], ts)
-	body = delta.AppendValues(body, vs)
-	sc.body = body
 	start := len(dst)
 	if compress {
 		enc, err := coldEnc()
 		if err != nil {
 			return dst, fmt.Errorf("chunks: zstd: %w", err)
 		}
+		// Byte planes: every delta a whole byte, which zstd's entropy
+		// coder prices at the deltas' entropy (stage02's planes.go).
+		body := delta.AppendTimestampsLayout(sc.body[:0], ts, delta.BytePlanes)
+		body = delta.AppendValuesLayout(body, vs, delta.BytePlanes)
+		sc.body = body
 		dst = append(dst, ColdZstd)
 		dst = binary.AppendUvarint(dst, uint64(len(ts)))
 		dst = binary.AppendUvarint(dst, uint64(len(body)))
 		dst = enc.EncodeAll(body, dst)
-		if len(dst)-start < 1+sizeUvarint(len(ts))+len(body) {
+		zlen := len(dst) - start
+		body = delta.AppendTimestamps(sc.body[:0], ts)
+		body = delta.AppendValues(body, vs)
+		sc.body = body
+		if zlen < 1+sizeUvarint(len(ts))+len(body) {
 			return dst, nil
 		}
 		dst = dst[:start]
 	}
+	body := delta.AppendTimestamps(sc.body[:0], ts)
+	body = delta.AppendValues(body, vs)
+	sc.body = body
 	dst = append(dst, ColdPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(ts)))
 	return append(dst, body...), nil
