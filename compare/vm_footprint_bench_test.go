@@ -323,4 +323,3 @@ func vmSettle(vm *vmBenchServer) error {
 	}
 	return nil
 }
-

@@ -95,28 +95,36 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 		}
 		// Byte planes: every delta a whole byte, which zstd's entropy
 		// coder prices at the deltas' entropy (stage02's planes.go).
-		body := delta.AppendTimestampsLayout(sc.body[:0], ts, delta.BytePlanes)
-		body = delta.AppendValuesLayout(body, vs, delta.BytePlanes)
+		body, _ := appendColdBody(sc.body[:0], ts, vs, true, sc)
 		sc.body = body
 		dst = append(dst, ColdZstd)
 		dst = binary.AppendUvarint(dst, uint64(len(ts)))
 		dst = binary.AppendUvarint(dst, uint64(len(body)))
 		dst = enc.EncodeAll(body, dst)
 		zlen := len(dst) - start
-		body = delta.AppendTimestamps(sc.body[:0], ts)
-		body = delta.AppendValues(body, vs)
+		body, _ = appendColdBody(sc.body[:0], ts, vs, false, sc)
 		sc.body = body
 		if zlen < 1+sizeUvarint(len(ts))+len(body) {
 			return dst, nil
 		}
 		dst = dst[:start]
+	} else {
+		sc.body, _ = appendColdBody(sc.body[:0], ts, vs, false, sc)
 	}
-	body := delta.AppendTimestamps(sc.body[:0], ts)
-	body = delta.AppendValues(body, vs)
-	sc.body = body
 	dst = append(dst, ColdPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(ts)))
-	return append(dst, body...), nil
+	return append(dst, sc.body...), nil
+}
+
+// appendColdBody appends the two stage02 columns of the samples: packed
+// (the smaller of varint and Simple-8b per column) or in byte planes.
+func appendColdBody(dst []byte, ts []int64, vs []float64, planes bool, _ *ColdScratch) ([]byte, error) {
+	layout := delta.Packed
+	if planes {
+		layout = delta.BytePlanes
+	}
+	dst = delta.AppendTimestampsLayout(dst, ts, layout)
+	return delta.AppendValuesLayout(dst, vs, layout), nil
 }
 
 func sizeUvarint(n int) int {
