@@ -337,7 +337,21 @@ func BenchmarkCompaction(b *testing.B) {
 		b.Fatalf("%d blocks", len(db.Blocks()))
 	}
 	db.Close()
-	b.Run("3x2h", func(b *testing.B) {
+	for _, cold := range []bool{true, false} {
+		name := "3x2h" // the merged block cold (ColdLevel's default)
+		if !cold {
+			name = "3x2h-gorilla" // ColdLevel -1: Gorilla chunks copied or recoded
+		}
+		b.Run(name, func(b *testing.B) { benchCompaction(b, src, opts, cold) })
+	}
+}
+
+func benchCompaction(b *testing.B, src string, opts Options, cold bool) {
+	const n = 2000
+	if !cold {
+		opts.ColdLevel = -1
+	}
+	{
 		var in int64
 		var took time.Duration
 		for b.Loop() {
@@ -366,7 +380,7 @@ func BenchmarkCompaction(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(in)/1e6/b.Elapsed().Seconds(), "MB/s")
-	})
+	}
 }
 
 // The head-select benchmark's data: 10,000 series of 3 h at 15 s (720
