@@ -72,9 +72,10 @@ var (
 // ColdScratch is reusable memory for encoding and decoding cold chunks.
 // The zero value is ready; one is not safe for concurrent use.
 type ColdScratch struct {
-	body []byte
-	ts   []int64
-	vs   []float64
+	body   []byte
+	planes []byte
+	ts     []int64
+	vs     []float64
 }
 
 // AppendCold appends the cold chunk of the samples (ts increasing, 1 …
@@ -88,32 +89,44 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 		sc = &ColdScratch{}
 	}
 	start := len(dst)
+	sc.body, _ = appendColdBody(sc.body[:0], ts, vs, false, sc)
 	if compress {
 		enc, err := coldEnc()
 		if err != nil {
 			return dst, fmt.Errorf("chunks: zstd: %w", err)
 		}
-		// Byte planes: every delta a whole byte, which zstd's entropy
-		// coder prices at the deltas' entropy (stage02's planes.go).
-		body, _ := appendColdBody(sc.body[:0], ts, vs, true, sc)
-		sc.body = body
-		dst = append(dst, ColdZstd)
-		dst = binary.AppendUvarint(dst, uint64(len(ts)))
-		dst = binary.AppendUvarint(dst, uint64(len(body)))
-		dst = enc.EncodeAll(body, dst)
-		zlen := len(dst) - start
-		body, _ = appendColdBody(sc.body[:0], ts, vs, false, sc)
-		sc.body = body
-		if zlen < 1+sizeUvarint(len(ts))+len(body) {
+		plain := 1 + sizeUvarint(len(ts)) + len(sc.body)
+		// Two candidates under zstd: the packed columns, and the same
+		// columns in byte planes, where every delta is a whole byte
+		// that zstd's entropy coder prices at the deltas' entropy
+		// (stage02's planes.go). Planes win on counters and gauges,
+		// packed on the TSBS cpu-only series; the smaller is kept, and
+		// the plain form when neither is smaller than it.
+		dst = appendZstd(dst, len(ts), sc.body, enc)
+		best := dst[start:]
+		planes, _ := appendColdBody(sc.planes[:0], ts, vs, true, sc)
+		sc.planes = planes
+		alt := appendZstd(dst, len(ts), planes, enc)[len(dst):]
+		if len(alt) < len(best) {
+			dst = append(dst[:start], alt...)
+			best = dst[start:]
+		}
+		if len(best) < plain {
 			return dst, nil
 		}
 		dst = dst[:start]
-	} else {
-		sc.body, _ = appendColdBody(sc.body[:0], ts, vs, false, sc)
 	}
 	dst = append(dst, ColdPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(ts)))
 	return append(dst, sc.body...), nil
+}
+
+// appendZstd appends a zstd cold chunk of n samples holding body.
+func appendZstd(dst []byte, n int, body []byte, enc *zstd.Encoder) []byte {
+	dst = append(dst, ColdZstd)
+	dst = binary.AppendUvarint(dst, uint64(n))
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	return enc.EncodeAll(body, dst)
 }
 
 // appendColdBody appends the two stage02 columns of the samples: packed
