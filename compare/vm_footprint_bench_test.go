@@ -30,8 +30,7 @@ import (
 // Ours: the samples are appended in scrape order (every series at each
 // tick, one commit per tick), the head is cut every hour of data as a
 // server's background loop would (Compact), then flushed, and all blocks
-// are merged into one (CompactBlocks: level 2, cold chunks). Reported:
-// level1-B/sample (the 2 h Gorilla blocks before the merge) and
+// are merged into one (CompactBlocks: cold chunks). Reported:
 // blocks-B/sample (the merged block: chunks, index, meta, tombstones).
 // VictoriaMetrics: a fresh process gets the same samples through
 // /api/v1/import/prometheus, then /internal/force_flush and
@@ -136,13 +135,8 @@ func footprintBoth(b *testing.B, vmBin string, sh footprintShape) {
 		b.Fatal(err)
 	}
 	var ids []ulid.ULID
-	var level1, level1Samples float64
 	for _, bl := range db.Blocks() {
 		ids = append(ids, bl.ULID)
-		if bl.Compaction.Level == 1 {
-			level1 += float64(bl.Size)
-			level1Samples += float64(bl.Stats.NumSamples)
-		}
 	}
 	if len(ids) > 1 {
 		if _, err := db.CompactBlocks(ids...); err != nil {
@@ -203,7 +197,6 @@ func footprintBoth(b *testing.B, vmBin string, sh footprintShape) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(level1/level1Samples, "level1-B/sample")
 	b.ReportMetric(float64(blocks)/n, "blocks-B/sample")
 	b.ReportMetric(vmData/n, "vm-B/sample")
 	b.ReportMetric(float64(vmAll)/n, "vm-dir-B/sample")
