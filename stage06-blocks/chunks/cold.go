@@ -198,10 +198,7 @@ func DecodeCold(b []byte, ts []int64, vs []float64, sc *ColdScratch) ([]int64, [
 	}
 	ts = slices.Grow(ts[:0], n)[:n]
 	vs = slices.Grow(vs[:0], n)[:n]
-	rest, err = delta.DecodeTimestamps(ts, rest)
-	if err == nil {
-		rest, err = delta.DecodeValues(vs, rest)
-	}
+	rest, err = delta.DecodeColumns(ts, vs, rest)
 	if err == nil && len(rest) != 0 {
 		err = fmt.Errorf("%d trailing bytes", len(rest))
 	}
