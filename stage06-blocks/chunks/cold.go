@@ -60,8 +60,10 @@ func IsCold(b []byte) bool { return len(b) > 0 && (b[0] == ColdPlain || b[0] == 
 var (
 	coldEnc = sync.OnceValues(func() (*zstd.Encoder, error) {
 		// EncodeAll is safe for concurrent use. No zstd checksum: the
-		// segment entry's CRC-32C covers the bytes.
-		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false),
+		// segment entry's CRC-32C covers the bytes. The fastest level:
+		// on byte planes it compresses as well as the default one (the
+		// gain is the entropy coder's, not the match finder's).
+		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
 			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
 	})
 	coldDec = sync.OnceValues(func() (*zstd.Decoder, error) {
@@ -96,21 +98,15 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 			return dst, fmt.Errorf("chunks: zstd: %w", err)
 		}
 		plain := 1 + sizeUvarint(len(ts)) + len(sc.body)
-		// Two candidates under zstd: the packed columns, and the same
-		// columns in byte planes, where every delta is a whole byte
-		// that zstd's entropy coder prices at the deltas' entropy
-		// (stage02's planes.go). Planes win on counters and gauges,
-		// packed on the TSBS cpu-only series; the smaller is kept, and
-		// the plain form when neither is smaller than it.
-		dst = appendZstd(dst, len(ts), sc.body, enc)
-		best := dst[start:]
+		// Under zstd the columns are laid out in byte planes, where every
+		// delta is a whole byte that zstd's entropy coder prices at the
+		// deltas' entropy (stage02's planes.go): 9 % smaller than zstd
+		// over the packed columns on counters, 2 % larger on the TSBS
+		// cpu-only series, and one compression per chunk instead of two.
 		planes, _ := appendColdBody(sc.planes[:0], ts, vs, true, sc)
 		sc.planes = planes
-		alt := appendZstd(dst, len(ts), planes, enc)[len(dst):]
-		if len(alt) < len(best) {
-			dst = append(dst[:start], alt...)
-			best = dst[start:]
-		}
+		dst = appendZstd(dst, len(ts), planes, enc)
+		best := dst[start:]
 		if len(best) < plain {
 			return dst, nil
 		}

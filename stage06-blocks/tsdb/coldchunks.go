@@ -92,6 +92,9 @@ func (it *floatChunkIterator) Err() error {
 // buffers are reused from series to series; the chunks it returns are
 // valid until the next build.
 type coldEncoder struct {
+	bs  [][]byte
+	ss  []model.Sample
+	dsc decodeScratch
 	ts  []int64
 	vs  []float64
 	out []byte
@@ -100,7 +103,7 @@ type coldEncoder struct {
 }
 
 // build decodes the series' samples in [mint, maxt) (merged, deduplicated,
-// deleted ones left out: newSeriesIterator) and encodes them as cold
+// deleted ones left out: decodeSeries) and encodes them as cold
 // chunks of at most chunks.ColdChunkSamples, the series split evenly. A
 // series holding histograms is left to buildChunks (its chunks stay
 // stage03's), and so is one short enough for a single Gorilla chunk when
@@ -110,14 +113,23 @@ func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkDat
 	if hasHist(srcs) {
 		return buildChunks(srcs, mint, maxt)
 	}
-	e.ts, e.vs = e.ts[:0], e.vs[:0]
-	it := newSeriesIterator(srcs, mint, maxt-1, nil)
-	for it.Next() {
-		t, v := it.At()
-		e.ts, e.vs = append(e.ts, t), append(e.vs, v)
+	// The query path's bulk decoder (a damaged chunk reads as empty, as
+	// in a query; compactBlocks then abandons the block).
+	e.bs = e.bs[:0]
+	for i := range srcs {
+		b, err := srcs[i].queryBytes()
+		if err != nil {
+			return nil, err
+		}
+		e.bs = append(e.bs, b)
 	}
-	if err := it.Err(); err != nil {
+	var err error
+	if e.ss, err = decodeSeries(srcs, e.bs, mint, maxt-1, e.ss[:0], &e.dsc); err != nil {
 		return nil, err
+	}
+	e.ts, e.vs = e.ts[:0], e.vs[:0]
+	for _, s := range e.ss {
+		e.ts, e.vs = append(e.ts, s.T), append(e.vs, s.V)
 	}
 	if len(e.ts) == 0 {
 		return nil, nil
