@@ -104,3 +104,27 @@ func FuzzBytePlanes(f *testing.F) {
 		decodePlanes(back, raw)
 	})
 }
+
+// DecodeColumns reads the two columns in either layout, hands back what
+// follows them, and refuses columns of different lengths.
+func TestDecodeColumns(t *testing.T) {
+	ts := []int64{10, 20, 35, 50}
+	vs := []float64{1.5, math.NaN(), -2, 1e300}
+	for _, layout := range []Layout{Packed, BytePlanes} {
+		src := AppendValuesLayout(AppendTimestampsLayout(nil, ts, layout), vs, layout)
+		src = append(src, 0xAB)
+		gotT, gotV := make([]int64, 4), make([]float64, 4)
+		rest, err := DecodeColumns(gotT, gotV, src)
+		if err != nil || len(rest) != 1 || rest[0] != 0xAB || !slices.Equal(gotT, ts) {
+			t.Fatalf("layout %d: %v %v, rest % x, %v", layout, gotT, gotV, rest, err)
+		}
+		for i := range vs {
+			if math.Float64bits(gotV[i]) != math.Float64bits(vs[i]) {
+				t.Fatalf("layout %d: value %d = %v", layout, i, gotV[i])
+			}
+		}
+		if _, err := DecodeColumns(gotT, gotV[:3], src); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("mismatched lengths: %v", err)
+		}
+	}
+}
