@@ -24,10 +24,10 @@ import (
 //	uvarint n     samples, 1 … MaxColdSamples
 //	0xA0: body
 //	0xA1: uvarint len(body) | one zstd frame (no checksum) that decompresses to body
-//	body          stage02 timestamp column | stage02 value column
-//	              (delta.AppendTimestamps, delta.AppendValues: t0, zigzag(delta-of-delta)
-//	              as varint or Simple-8b; decimal mantissas, zigzag(delta), exceptions
-//	              as raw float64 bits)
+//	body          stage02 timestamp column | stage02 value column (delta.DecodeColumns:
+//	              t0, zigzag(delta-of-delta); decimal mantissas, zigzag(delta),
+//	              exceptions as raw float64 bits); the integers packed (varint or
+//	              Simple-8b, the smaller) in a plain chunk, in byte planes under zstd
 //
 // The first byte has its top bit set, which no Gorilla header has, and is
 // neither histogram marker (0x80, 0xC0), so EncodingOf reads a cold chunk as
@@ -91,7 +91,7 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 		sc = &ColdScratch{}
 	}
 	start := len(dst)
-	sc.body, _ = appendColdBody(sc.body[:0], ts, vs, false, sc)
+	sc.body, _ = appendColdBody(sc.body[:0], ts, vs, false)
 	if compress {
 		enc, err := coldEnc()
 		if err != nil {
@@ -103,7 +103,7 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 		// deltas' entropy (stage02's planes.go): 9 % smaller than zstd
 		// over the packed columns on counters, 2 % larger on the TSBS
 		// cpu-only series, and one compression per chunk instead of two.
-		planes, _ := appendColdBody(sc.planes[:0], ts, vs, true, sc)
+		planes, _ := appendColdBody(sc.planes[:0], ts, vs, true)
 		sc.planes = planes
 		dst = appendZstd(dst, len(ts), planes, enc)
 		best := dst[start:]
@@ -127,7 +127,7 @@ func appendZstd(dst []byte, n int, body []byte, enc *zstd.Encoder) []byte {
 
 // appendColdBody appends the two stage02 columns of the samples: packed
 // (the smaller of varint and Simple-8b per column) or in byte planes.
-func appendColdBody(dst []byte, ts []int64, vs []float64, planes bool, _ *ColdScratch) ([]byte, error) {
+func appendColdBody(dst []byte, ts []int64, vs []float64, planes bool) ([]byte, error) {
 	layout := delta.Packed
 	if planes {
 		layout = delta.BytePlanes
