@@ -18,6 +18,7 @@
 //	iterator.go   sample iterators: one chunk list, merged and deduplicated
 //	readahead.go  decoding the next series on other cores while one is read
 //	compact.go    head → block, block planning and merging, retention
+//	coldchunks.go cold chunks: how compaction writes them, the readers' door to both forms
 //	readers.go    reader generations: what may be truncated or unmapped when
 package tsdb
 
