@@ -6,6 +6,7 @@ require (
 	github.com/VictoriaMetrics/VictoriaMetrics v1.151.0
 	github.com/axiomhq/hyperloglog v0.3.0
 	github.com/influxdata/line-protocol/v2 v2.2.1
+	github.com/oklog/ulid/v2 v2.1.2
 	github.com/prometheus/prometheus v0.316.0
 	github.com/tsdb-course/stage02-delta v0.0.0
 	github.com/tsdb-course/stage03-gorilla v0.0.0
@@ -91,7 +92,6 @@ require (
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/mwitkow/go-conntrack v0.0.0-20190716064945-2f068394615f // indirect
-	github.com/oklog/ulid/v2 v2.1.2 // indirect
 	github.com/open-telemetry/opentelemetry-collector-contrib/internal/exp/metrics v0.163.0 // indirect
 	github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor v0.163.0 // indirect
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c // indirect

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage04-wal/wal"
@@ -276,9 +277,9 @@ func weekValue(i, k int) float64 { return float64(i*7+k%60) + float64(k/60) }
 
 // buildWeek writes the week into blocks (compacting as it goes, as the
 // background loop would) and returns the directory.
-func buildWeek(b *testing.B) string {
+func buildWeek(b *testing.B, opts Options) string {
 	dir := b.TempDir()
-	db, err := Open(dir, benchOpts())
+	db, err := Open(dir, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -316,44 +317,60 @@ func buildWeek(b *testing.B) string {
 }
 
 // BenchmarkQueryWeek reads every sample of 1,000 series × 1 week at 60 s
-// (10.08M samples, in blocks) through the querier.
+// (10.08M samples, in blocks) through the querier: "all-series" over the
+// blocks compaction writes by default (cold from level 2), "all-series-
+// gorilla" over the same data compacted with ColdLevel -1. cpu-ms/query is
+// the process's CPU time (every thread: the read-ahead decodes on all
+// cores).
 func BenchmarkQueryWeek(b *testing.B) {
-	dir := buildWeek(b)
-	db, err := Open(dir, benchOpts())
-	if err != nil {
-		b.Fatal(err)
+	for _, cold := range []bool{true, false} {
+		opts := benchOpts()
+		name := "all-series"
+		if !cold {
+			opts.ColdLevel = -1
+			name = "all-series-gorilla"
+		}
+		dir := buildWeek(b, opts)
+		db, err := Open(dir, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%s: %d blocks", name, len(db.Blocks()))
+		b.Run(name, func(b *testing.B) { benchQueryWeek(b, db) })
+		db.Close()
 	}
-	defer db.Close()
-	b.Logf("%d blocks", len(db.Blocks()))
-	b.Run("all-series", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			q, err := db.Querier(math.MinInt64, math.MaxInt64)
-			if err != nil {
+}
+
+func benchQueryWeek(b *testing.B, db *DB) {
+	b.ReportAllocs()
+	cpu := measure.CPUTime()
+	for b.Loop() {
+		q, err := db.Querier(math.MinInt64, math.MaxInt64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss := q.Select(index.MustNewMatcher(index.MatchEqual, "job", "node"))
+		var it Iterator
+		n, sum := 0, 0.0
+		for ss.Next() {
+			it = ss.At().Iterator(it)
+			for it.Next() {
+				_, v := it.At()
+				sum += v
+				n++
+			}
+			if err := it.Err(); err != nil {
 				b.Fatal(err)
 			}
-			ss := q.Select(index.MustNewMatcher(index.MatchEqual, "job", "node"))
-			var it Iterator
-			n, sum := 0, 0.0
-			for ss.Next() {
-				it = ss.At().Iterator(it)
-				for it.Next() {
-					_, v := it.At()
-					sum += v
-					n++
-				}
-				if err := it.Err(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			q.Close()
-			if n != weekSamples {
-				b.Fatalf("%d samples, want %d", n, weekSamples)
-			}
 		}
-		b.ReportMetric(float64(weekSamples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-		b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/query")
-	})
+		q.Close()
+		if n != weekSamples {
+			b.Fatalf("%d samples, want %d", n, weekSamples)
+		}
+	}
+	b.ReportMetric(float64(weekSamples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/query")
+	b.ReportMetric(float64((measure.CPUTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/query")
 }
 
 // BenchmarkCompaction merges three 2 h blocks of 2,000 series at 15 s
@@ -387,7 +404,21 @@ func BenchmarkCompaction(b *testing.B) {
 		b.Fatalf("%d blocks", len(db.Blocks()))
 	}
 	db.Close()
-	b.Run("3x2h", func(b *testing.B) {
+	for _, cold := range []bool{true, false} {
+		name := "3x2h" // the merged block cold (ColdLevel's default)
+		if !cold {
+			name = "3x2h-gorilla" // ColdLevel -1: Gorilla chunks copied or recoded
+		}
+		b.Run(name, func(b *testing.B) { benchCompaction(b, src, opts, cold) })
+	}
+}
+
+func benchCompaction(b *testing.B, src string, opts Options, cold bool) {
+	const n = 2000
+	if !cold {
+		opts.ColdLevel = -1
+	}
+	{
 		var in int64
 		var took time.Duration
 		for b.Loop() {
@@ -416,7 +447,7 @@ func BenchmarkCompaction(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(in)/1e6/b.Elapsed().Seconds(), "MB/s")
-	})
+	}
 }
 
 // The head-select benchmark's data: 10,000 series of 3 h at 15 s (720

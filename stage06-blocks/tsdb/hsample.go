@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
-	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
@@ -175,7 +174,7 @@ func decodeAny(b []byte, dst []hsample, a *histArena) ([]hsample, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return decodeHist(b, dst, a)
 	}
-	ts, vs, err := gorilla.DecodeAll(b, nil, nil)
+	ts, vs, err := decodeFloatAll(b)
 	for i, t := range ts {
 		dst = append(dst, hsample{t: t, v: vs[i]})
 	}
