@@ -78,7 +78,7 @@ func (c *chunkIterator) nextChunk() bool {
 				c.fit.Reset(b[1:])
 			}
 		default:
-			c.ts, c.vs, err = gorilla.DecodeAll(b, c.ts[:0], c.vs[:0])
+			c.ts, c.vs, err = decodeFloatAll(b, c.ts[:0], c.vs[:0])
 			c.fi = -1
 			if err != nil {
 				c.fail(err)

@@ -298,3 +298,37 @@ func TestColdAndGorillaBlocksTogether(t *testing.T) {
 	}
 	checkQueries(t, db, o)
 }
+
+// A series whose floats went cold and which later holds histograms is read
+// by the histogram path (chunkIterator), which must decode both float forms.
+func TestColdFloatsThenHistograms(t *testing.T) {
+	db := openDB(t, t.TempDir(), testOpts())
+	defer db.Close()
+	o := oracle{}
+	coldIngest(t, db, o, 0, 15*240)
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	cold := false
+	for _, b := range db.Blocks() {
+		cold = cold || b.Compaction.Level >= 2 && chunks.IsCold(blockChunks(t, b.Dir)[0])
+	}
+	if !cold {
+		t.Fatal("no cold block to read")
+	}
+	l := lbls("gauge")
+	app := db.Appender(nil)
+	if _, err := app.AppendHistogram(0, l, 15*Hour, testHist(0, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	m := index.MustNewMatcher(index.MatchEqual, model.MetricName, "gauge")
+	got := collect(t, db, 0, 15*Hour, m)[l.String()] // the histogram in range: the histogram path
+	if len(got) == 0 || got[len(got)-1].T != 15*Hour {
+		t.Fatalf("the histogram at 15 h not read: %d samples", len(got))
+	}
+	want := o.expect(0, 15*Hour-1, nil)
+	equalResults(t, map[string][]model.Sample{l.String(): got[:len(got)-1]}, map[string][]model.Sample{l.String(): want[l.String()]})
+}

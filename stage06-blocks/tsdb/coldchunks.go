@@ -31,12 +31,13 @@ func appendFloatSamples(b []byte, dst []model.Sample, sc *chunks.ColdScratch) ([
 	return gorilla.AppendSamples(b, dst)
 }
 
-// decodeFloatAll decodes float chunk b into two columns.
-func decodeFloatAll(b []byte) ([]int64, []float64, error) {
+// decodeFloatAll decodes float chunk b into two columns, reusing ts and vs
+// (either may be nil).
+func decodeFloatAll(b []byte, ts []int64, vs []float64) ([]int64, []float64, error) {
 	if chunks.IsCold(b) {
-		return chunks.DecodeCold(b, nil, nil, nil)
+		return chunks.DecodeCold(b, ts, vs, nil)
 	}
-	return gorilla.DecodeAll(b, nil, nil)
+	return gorilla.DecodeAll(b, ts, vs)
 }
 
 // floatChunkIterator walks one float chunk of either form: a Gorilla chunk

@@ -174,7 +174,7 @@ func decodeAny(b []byte, dst []hsample, a *histArena) ([]hsample, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return decodeHist(b, dst, a)
 	}
-	ts, vs, err := decodeFloatAll(b)
+	ts, vs, err := decodeFloatAll(b, nil, nil)
 	for i, t := range ts {
 		dst = append(dst, hsample{t: t, v: vs[i]})
 	}
@@ -302,7 +302,7 @@ func numSamples(b []byte) int {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return numHist(b)
 	}
-	return gorilla.NumSamples(b)
+	return numFloatSamples(b)
 }
 
 // mixedIterator iterates decoded samples of any kind.
