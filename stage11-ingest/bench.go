@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,9 +40,11 @@ type benchOpts struct {
 	dataDir   string
 	bp        ingest.Backpressure
 	queue     string
-	hosts     int    // per writer
-	rounds    int    // timestamps per request
-	ackLog    string // file of acknowledged requests ("writer seq" lines), for the crash test
+	flushers  int
+	hosts     int     // per writer
+	rounds    int     // timestamps per request
+	rate      float64 // values/s of all writers together; 0: each sends as soon as answered
+	ackLog    string  // file of acknowledged requests ("writer seq" lines), for the crash test
 	progress  io.Writer
 }
 
@@ -234,7 +237,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		return nil, err
 	}
 	defer closeSink()
-	p, err := ingest.New(sink, ingest.Options{Queue: o.queue})
+	p, err := ingest.New(sink, ingest.Options{Queue: o.queue, Flushers: o.flushers})
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +365,26 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 			g := loadgen.New(w, o.writers, o.hosts, o.rounds)
 			do := send(w)
 			var buf, zbuf []byte
+			// With a rate, each writer sends on a schedule (the writers
+			// staggered over one interval) and a request's latency counts
+			// from when it was due, not from when a late writer got to
+			// send it: a slow answer delays the next request, and that
+			// wait is latency too (no coordinated omission).
+			var interval time.Duration
+			due := start
+			if o.rate > 0 {
+				interval = time.Duration(float64(o.writers*g.PointsPerRequest()) / o.rate * 1e9)
+				due = start.Add(interval * time.Duration(w) / time.Duration(o.writers))
+			}
 			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if o.rate > 0 {
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d) // pacing the load, not synchronising
+					}
+					if !time.Now().Before(deadline) {
+						break
+					}
+				}
 				var body []byte
 				switch o.protocol {
 				case "line":
@@ -380,6 +402,9 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				lines := len(g.Hosts) * g.Rounds
 				for {
 					t0 := time.Now()
+					if o.rate > 0 {
+						t0 = due
+					}
 					code, err := do(body, lines)
 					if err != nil {
 						failed.Add(1)
@@ -401,6 +426,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 					lats[w].counts[latBucket(time.Since(t0))]++
 					break
 				}
+				due = due.Add(interval)
 				requests.Add(1)
 				points.Add(int64(g.PointsPerRequest()))
 				if ackLog != nil {
@@ -524,12 +550,17 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.sink, "sink", "blocks", "blocks (stage06 head and WAL), memory or discard")
 	fs.StringVar(&o.dataDir, "data-dir", "", "the blocks sink's directory (default: a temporary one, removed)")
 	bp := fs.String("backpressure", "block", "block or reject when the queue is full")
+	fs.IntVar(&o.flushers, "flushers", 0, "goroutines writing batches into the sink (default: the pipeline's)")
 	fs.StringVar(&o.queue, "queue", "ring", "the queue of sealed batches: ring (lock-free) or chan")
 	fs.IntVar(&o.hosts, "hosts", 10, "hosts per writer (10 series each)")
+	fs.Float64Var(&o.rate, "rate", 0, "values per second of all writers together, each writer sending on a schedule (latency counted from when a request was due); 0: as fast as answered")
 	fs.IntVar(&o.rounds, "rounds", 10, "timestamps per request (a request holds hosts × rounds × 10 points)")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append \"writer seq\" for each acknowledged request to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile (allocations: go tool pprof -sample_index=alloc_space) at the end of the run to this file")
+	blockProfile := fs.String("blockprofile", "", "write a profile of where goroutines waited (channels, mutexes, conditions) to this file")
+	mutexProfile := fs.String("mutexprofile", "", "write a profile of contended mutexes to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -540,8 +571,14 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.writers < 1 || o.hosts < 1 || o.rounds < 1 || o.duration <= 0 {
 		return cli.Usagef("--writers, --hosts, --rounds and --duration must be positive")
 	}
+	if o.rate < 0 {
+		return cli.Usagef("--rate must not be negative")
+	}
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))
+	if o.rate > 0 {
+		fmt.Fprintf(stdout, "Paced: %s values/s in all\n", cli.Thousands(int(o.rate)))
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -552,6 +589,25 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+		defer runtime.SetBlockProfileRate(0)
+	}
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(10)
+		defer runtime.SetMutexProfileFraction(0)
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	res, err := runBench(context.Background(), o)
 	if err != nil {
@@ -568,6 +624,22 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		}
 		defer f.Close()
 		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	for _, pr := range []struct{ name, file string }{{"block", *blockProfile}, {"mutex", *mutexProfile}} {
+		if pr.file == "" {
+			continue
+		}
+		f, err := os.Create(pr.file)
+		if err != nil {
+			return err
+		}
+		err = pprof.Lookup(pr.name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return err
 		}
 	}
