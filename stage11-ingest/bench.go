@@ -32,20 +32,21 @@ import (
 
 // benchOpts are the bench's settings.
 type benchOpts struct {
-	writers   int
-	duration  time.Duration
-	protocol  string // line, remote, otlp
-	transport string // http, tcp, inproc
-	sink      string // discard, memory, blocks
-	dataDir   string
-	bp        ingest.Backpressure
-	queue     string
-	flushers  int
-	hosts     int     // per writer
-	rounds    int     // timestamps per request
-	rate      float64 // values/s of all writers together; 0: each sends as soon as answered
-	ackLog    string  // file of acknowledged requests ("writer seq" lines), for the crash test
-	progress  io.Writer
+	writers      int
+	duration     time.Duration
+	protocol     string // line, remote, otlp
+	transport    string // http, tcp, inproc
+	sink         string // discard, memory, blocks
+	dataDir      string
+	bp           ingest.Backpressure
+	queue        string
+	flushers     int
+	hosts        int     // per writer
+	rounds       int     // timestamps per request
+	noCompaction bool    // stage06 without its background head cuts and compactions
+	rate         float64 // values/s of all writers together; 0: each sends as soon as answered
+	ackLog       string  // file of acknowledged requests ("writer seq" lines), for the crash test
+	progress     io.Writer
 }
 
 // benchResult is what a bench measured.
@@ -63,14 +64,14 @@ type benchResult struct {
 
 // openSink opens the sink a bench or server writes into; closing it
 // closes the DB of a blocks sink.
-func openSink(name, dir string) (ingest.Sink, func() error, error) {
+func openSink(name, dir string, opts tsdb.Options) (ingest.Sink, func() error, error) {
 	switch name {
 	case "discard":
 		return ingest.Discard{}, func() error { return nil }, nil
 	case "memory":
 		return ingest.NewMemorySink(), func() error { return nil }, nil
 	case "blocks":
-		db, err := tsdb.Open(dir, tsdb.Options{})
+		db, err := tsdb.Open(dir, opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -233,7 +234,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	sink, closeSink, err := openSink(o.sink, dir)
+	sink, closeSink, err := openSink(o.sink, dir, tsdb.Options{NoBackgroundCompaction: o.noCompaction})
 	if err != nil {
 		return nil, err
 	}
@@ -563,6 +564,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.flushers, "flushers", 0, "goroutines writing batches into the sink (default: the pipeline's)")
 	fs.StringVar(&o.queue, "queue", "ring", "the queue of sealed batches: ring (lock-free) or chan")
 	fs.IntVar(&o.hosts, "hosts", 10, "hosts per writer (10 series each)")
+	fs.BoolVar(&o.noCompaction, "no-compaction", false, "run stage06 without its background head cuts and compactions (the head grows): what they cost the writes, measured apart")
 	fs.Float64Var(&o.rate, "rate", 0, "values per second of all writers together, each writer sending on a schedule (latency counted from when a request was due); 0: as fast as answered")
 	fs.IntVar(&o.rounds, "rounds", 10, "timestamps per request (a request holds hosts × rounds × 10 points)")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append \"writer seq\" for each acknowledged request to this file")
