@@ -51,6 +51,9 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 		"promql-unquoted-utf8-names, use-start-timestamps")
 	gogc := fs.Int("runtime.gogc", def.Runtime.GOGC, "the Go garbage collector's target (GOGC): heap growth in percent past the live heap before the next collection; lower keeps less memory and spends more CPU (the GOGC environment variable, when set, wins)")
 	memLimit := fs.Int64("runtime.memory-limit", def.Runtime.MemoryLimit, "soft limit on the Go runtime's memory in bytes (GOMEMLIMIT), 0 for none (the GOMEMLIMIT environment variable, when set, wins)")
+	rrSamples := fs.Int("storage.remote.read-sample-limit", def.RemoteRead.SampleLimit, "most samples one remote read (POST /api/v1/read) returns in a sampled answer, all its queries together; over it, 400. 0 means no limit. Streamed answers have none")
+	rrConc := fs.Int("storage.remote.read-concurrent-limit", def.RemoteRead.ConcurrentLimit, "most remote reads served at once; more wait. 0 means no limit")
+	rrFrame := fs.Int("storage.remote.read-max-bytes-in-frame", def.RemoteRead.MaxBytesInFrame, "bytes at which a streamed remote-read answer's frame is cut (a series' chunks are not split)")
 	repair := fs.Bool("storage.repair", false, "repair a damaged data directory instead of refusing to start: cut damaged WAL bytes out (every intact record is kept), move damaged blocks into <data-dir>/corrupted; what is dropped is logged (see the repair command)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
@@ -97,6 +100,12 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 			cfg.Runtime.GOGC = *gogc
 		case "runtime.memory-limit":
 			cfg.Runtime.MemoryLimit = *memLimit
+		case "storage.remote.read-sample-limit":
+			cfg.RemoteRead.SampleLimit = *rrSamples
+		case "storage.remote.read-concurrent-limit":
+			cfg.RemoteRead.ConcurrentLimit = *rrConc
+		case "storage.remote.read-max-bytes-in-frame":
+			cfg.RemoteRead.MaxBytesInFrame = *rrFrame
 		}
 	})
 	// Prometheus's pair: the bool turns compression on or off, the type

@@ -42,7 +42,8 @@ type ReadStorage interface {
 }
 
 // ReadLimits bound what ReadHandler serves; zero fields take the default,
-// which is Prometheus's.
+// which is Prometheus's. A negative SampleLimit or Concurrency is no limit
+// (what Prometheus's flags spell 0).
 type ReadLimits struct {
 	// SampleLimit is the most samples (floats and histograms) of a
 	// sampled answer, all queries together (remote_read_sample_limit,
@@ -64,10 +65,10 @@ type ReadLimits struct {
 }
 
 func (l ReadLimits) withDefaults() ReadLimits {
-	if l.SampleLimit <= 0 {
+	if l.SampleLimit == 0 {
 		l.SampleLimit = 5e7
 	}
-	if l.Concurrency <= 0 {
+	if l.Concurrency == 0 {
 		l.Concurrency = 10
 	}
 	if l.FrameBytes <= 0 {
@@ -124,22 +125,28 @@ func (r *ReadRequest) Negotiate() (ResponseType, error) {
 // breaks the stream off, which the client sees as a bad frame.
 func ReadHandler(st ReadStorage, lim ReadLimits) http.Handler {
 	lim = lim.withDefaults()
-	return &readHandler{st: st, lim: lim, gate: make(chan struct{}, lim.Concurrency)}
+	h := &readHandler{st: st, lim: lim}
+	if lim.Concurrency > 0 {
+		h.gate = make(chan struct{}, lim.Concurrency)
+	}
+	return h
 }
 
 type readHandler struct {
 	st   ReadStorage
 	lim  ReadLimits
-	gate chan struct{}
+	gate chan struct{} // nil: no concurrency limit
 }
 
 func (h *readHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	select {
-	case h.gate <- struct{}{}:
-		defer func() { <-h.gate }()
-	case <-r.Context().Done():
-		http.Error(w, "remote read: "+r.Context().Err().Error(), http.StatusServiceUnavailable)
-		return
+	if h.gate != nil {
+		select {
+		case h.gate <- struct{}{}:
+			defer func() { <-h.gate }()
+		case <-r.Context().Done():
+			http.Error(w, "remote read: "+r.Context().Err().Error(), http.StatusServiceUnavailable)
+			return
+		}
 	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, int64(h.lim.MaxBodyBytes)+1))
 	if err != nil {
@@ -204,7 +211,7 @@ func (h *readHandler) sampled(w http.ResponseWriter, r *http.Request, req ReadRe
 	for i, q := range req.Queries {
 		err := h.st.ReadSeries(r.Context(), ReadQuery{MinT: q.StartMs, MaxT: q.EndMs, Matchers: q.Matchers}, func(s *ReadSeries) error {
 			samples += len(s.Samples) + len(s.Histograms)
-			if samples > h.lim.SampleLimit {
+			if h.lim.SampleLimit > 0 && samples > h.lim.SampleLimit {
 				return fmt.Errorf("%w (%d)", ErrSampleLimit, h.lim.SampleLimit)
 			}
 			results[i].Series = append(results[i].Series, Series{Labels: s.Labels,

@@ -463,6 +463,19 @@ func TestReadHandlerRefusals(t *testing.T) {
 	})
 }
 
+// TestReadHandlerNoLimit: a negative SampleLimit and Concurrency (what
+// Prometheus's flags spell 0) serve what a limit refuses.
+func TestReadHandlerNoLimit(t *testing.T) {
+	db, _ := openReadDB(t)
+	srv := httptest.NewServer(ReadHandler(TSDBStorage{DB: db}, ReadLimits{SampleLimit: -1, Concurrency: -1}))
+	defer srv.Close()
+	all := Query{StartMs: readMint, EndMs: readMaxt, Matchers: []Matcher{{Type: MatchRegexp, Name: "__name__", Value: ".+"}}}
+	got := sampledLines(t, postRead(t, srv.URL, ReadRequest{Queries: []Query{all}}, nil))
+	if len(got[0]) <= 300 {
+		t.Fatalf("%d samples: the fixture must hold more than TestReadHandlerRefusals' limit", len(got[0]))
+	}
+}
+
 // TestStage03ChunksRoundTrip: what Stage03Chunks encodes,
 // AppendChunkSamples decodes, clipped to the range asked; a histogram run
 // is cut where a counter resets.

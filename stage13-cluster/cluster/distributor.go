@@ -142,7 +142,10 @@ func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteR
 				cancel()
 				if err != nil {
 					d.failed.Add(1)
-					d.hint(to.ID, p.series)
+					// A refusal would be refused again on replay.
+					if !errors.Is(err, ErrNodeRefused) {
+						d.hint(to.ID, p.series)
+					}
 				} else {
 					d.acked.Add(1)
 				}

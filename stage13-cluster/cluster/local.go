@@ -31,20 +31,32 @@ type localAppend struct {
 	refused error // the first sample refused
 }
 
+// add appends a series' floats and histograms merged in time order (at
+// equal times the float first): appended kind by kind, a series whose
+// histograms are older than its floats (a metric changed from one kind to
+// the other) would have its older kind refused as out of order by a
+// storage that refuses those, and never be handed over by a heal or a
+// hint replay.
 func (a *localAppend) add(lset model.Labels, samples []model.Sample, hs []remote.HistogramSample) {
 	ref := uint64(0)
-	for _, p := range samples {
-		r, err := a.app.Append(ref, lset, p.T, p.V)
-		if err != nil {
-			if a.refused == nil {
-				a.refused = fmt.Errorf("series %s at %d: %w", lset, p.T, err)
+	i, j := 0, 0
+	for i < len(samples) || j < len(hs) {
+		if j == len(hs) || i < len(samples) && samples[i].T <= hs[j].T {
+			p := samples[i]
+			i++
+			r, err := a.app.Append(ref, lset, p.T, p.V)
+			if err != nil {
+				if a.refused == nil {
+					a.refused = fmt.Errorf("series %s at %d: %w", lset, p.T, err)
+				}
+				continue
 			}
+			ref = r
+			a.n++
 			continue
 		}
-		ref = r
-		a.n++
-	}
-	for _, h := range hs {
+		h := hs[j]
+		j++
 		r, err := a.app.AppendHistogram(ref, lset, h.T, h.H, h.FH)
 		if err != nil {
 			if a.refused == nil {

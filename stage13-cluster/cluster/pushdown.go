@@ -436,7 +436,7 @@ func postAggregate(ctx context.Context, m Meta, req aggRequest) (aggResponse, er
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return aggResponse{}, fmt.Errorf("%w: %s: %s", ErrNodeUnavailable, resp.Status, bytes.TrimSpace(msg))
+		return aggResponse{}, statusError("aggregate on "+m.ID, resp.StatusCode, resp.Status, msg)
 	}
 	var out aggResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponse)).Decode(&out); err != nil {

@@ -191,6 +191,14 @@ func (s *Storage) selectFrom(ctx context.Context, mint, maxt int64, ms []*index.
 	if pinned {
 		s.stats.Pinned++
 	}
+	for _, a := range answers {
+		// A node that refused the request is up: the query asked what it
+		// will not do, and a replica would refuse it too. Fail the query
+		// with the node's reason rather than warn of a node down.
+		if errors.Is(a.err, ErrNodeRefused) {
+			return errSet{a.err}
+		}
+	}
 	answered := map[string]bool{}
 	for _, a := range answers {
 		if a.err != nil {

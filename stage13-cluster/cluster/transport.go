@@ -51,8 +51,30 @@ const (
 	PathLeave = "/cluster/v1/leave"
 )
 
-// ErrNodeUnavailable wraps a failed node-to-node call.
+// ErrNodeUnavailable wraps a failed node-to-node call: no answer, a 5xx,
+// a 408 or a 429, an answer cut short. Another replica may do.
 var ErrNodeUnavailable = errors.New("cluster: node unavailable")
+
+// ErrNodeRefused wraps a node's 4xx other than 408 and 429: the node is up
+// and the request is what it refuses (over a limit, a bad matcher, samples
+// it will not store). The error names the node and carries its message.
+// Another replica would refuse it as well, so it is not tried there as if
+// the node were down, nor kept as a hint: a query fails with it (as a
+// Mimir querier fails a query an ingester finds over a limit), and a write
+// counts it as a failed replica, unhinted (as Prometheus's remote-write
+// client does not retry a 4xx).
+var ErrNodeRefused = errors.New("cluster: node refused the request")
+
+// statusError is the error of a node's non-2xx answer to op ("read from
+// n1"): ErrNodeRefused for a 4xx but 408 and 429, which say the node is
+// busy, ErrNodeUnavailable for the rest.
+func statusError(op string, code int, status string, msg []byte) error {
+	kind := ErrNodeUnavailable
+	if code/100 == 4 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests {
+		kind = ErrNodeRefused
+	}
+	return fmt.Errorf("%w: %s: %s: %s", kind, op, status, bytes.TrimSpace(msg))
+}
 
 // maxResponse bounds a remote-read answer a node accepts from another.
 const maxResponse = 1 << 30
@@ -113,7 +135,7 @@ func (h *HTTPTransport) post(ctx context.Context, to Meta, body []byte) error {
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%w: write to %s: %s: %s", ErrNodeUnavailable, to.ID, resp.Status, bytes.TrimSpace(msg))
+		return statusError("write to "+to.ID, resp.StatusCode, resp.Status, msg)
 	}
 	return nil
 }
@@ -154,7 +176,7 @@ func (h *HTTPTransport) Read(ctx context.Context, to Meta, mint, maxt int64, ms 
 		return nil, fmt.Errorf("%w: read from %s: %v", ErrNodeUnavailable, to.ID, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: read from %s: %s: %s", ErrNodeUnavailable, to.ID, resp.Status, bytes.TrimSpace(raw))
+		return nil, statusError("read from "+to.ID, resp.StatusCode, resp.Status, raw)
 	}
 	dec, err := remote.Decompress(nil, raw, maxResponse)
 	if err != nil {

@@ -26,6 +26,10 @@
 //	runtime:
 //	  gogc: 75
 //	  memory_limit: 0
+//	remote_read:
+//	  sample_limit: 50000000
+//	  concurrent_limit: 10
+//	  max_bytes_in_frame: 1048576
 //	external_labels: {}
 //
 // tsdb.example.yml beside the command is this list with every key explained.
@@ -64,6 +68,9 @@ type Config struct {
 	Write         WriteConfig   `yaml:"write"`
 	Web           WebConfig     `yaml:"web"`
 	Runtime       RuntimeConfig `yaml:"runtime"`
+	// RemoteRead bounds POST /api/v1/read, as Prometheus's
+	// --storage.remote.read-* flags.
+	RemoteRead RemoteReadConfig `yaml:"remote_read"`
 	// ExternalLabels are added to every series /federate exposes that does
 	// not have the label already, as Prometheus's global.external_labels.
 	ExternalLabels map[string]string `yaml:"external_labels"`
@@ -103,6 +110,24 @@ type RuntimeConfig struct {
 	// under, whatever GOGC says. Defaults to 0: none. The GOMEMLIMIT
 	// environment variable, when set, wins.
 	MemoryLimit int64 `yaml:"memory_limit"`
+}
+
+// RemoteReadConfig bounds the remote-read endpoint, with Prometheus's
+// flags' meanings and defaults.
+type RemoteReadConfig struct {
+	// SampleLimit is the most samples (floats and histograms) a sampled
+	// answer holds, all its queries together; over it, 400 "exceeded
+	// sample limit". Streamed answers are not held in memory and have no
+	// such limit. 0: no limit. Defaults to 5e7
+	// (--storage.remote.read-sample-limit).
+	SampleLimit int `yaml:"sample_limit"`
+	// ConcurrentLimit is the most reads served at once; the others wait.
+	// 0: no limit. Defaults to 10 (--storage.remote.read-concurrent-limit).
+	ConcurrentLimit int `yaml:"concurrent_limit"`
+	// MaxBytesInFrame is where a streamed answer's frame is cut (a series'
+	// chunks are not split, so a frame can be larger). Defaults to 1 MiB
+	// (--storage.remote.read-max-bytes-in-frame).
+	MaxBytesInFrame int `yaml:"max_bytes_in_frame"`
 }
 
 // QueryConfig configures the query engine and its limits.
@@ -193,6 +218,10 @@ const (
 	DefaultMaxMetadata      = 10_000
 	DefaultMaxMetaPerName   = 10
 	DefaultGOGC             = 75
+	// Prometheus's --storage.remote.read-* defaults.
+	DefaultRemoteReadSampleLimit = 50_000_000
+	DefaultRemoteReadConcurrency = 10
+	DefaultRemoteReadFrameBytes  = 1 << 20
 )
 
 // Default returns the configuration with every default applied.
@@ -212,6 +241,8 @@ func Default() Config {
 		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, OutOfOrderWindow: Duration(DefaultOutOfOrderWindow), FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync, WALCompression: DefaultWALCompression,
 			MaxMetadata: DefaultMaxMetadata, MaxMetadataPerMetric: DefaultMaxMetaPerName},
 		Runtime: RuntimeConfig{GOGC: DefaultGOGC},
+		RemoteRead: RemoteReadConfig{SampleLimit: DefaultRemoteReadSampleLimit,
+			ConcurrentLimit: DefaultRemoteReadConcurrency, MaxBytesInFrame: DefaultRemoteReadFrameBytes},
 	}
 }
 
@@ -281,6 +312,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: runtime.gogc must be positive (or -1: no collection but at the memory limit)", ErrInvalid)
 	case c.Runtime.MemoryLimit < 0:
 		return fmt.Errorf("%w: runtime.memory_limit is negative", ErrInvalid)
+	case c.RemoteRead.SampleLimit < 0:
+		return fmt.Errorf("%w: remote_read.sample_limit is negative (0: no limit)", ErrInvalid)
+	case c.RemoteRead.ConcurrentLimit < 0:
+		return fmt.Errorf("%w: remote_read.concurrent_limit is negative (0: no limit)", ErrInvalid)
+	case c.RemoteRead.MaxBytesInFrame < 1:
+		return fmt.Errorf("%w: remote_read.max_bytes_in_frame must be at least 1", ErrInvalid)
 	}
 	for name := range c.ExternalLabels {
 		if !validLabelName(name) {

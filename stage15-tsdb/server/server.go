@@ -31,6 +31,7 @@ import (
 	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage11-ingest/remote"
 	"github.com/tsdb-course/stage15-tsdb/api"
 	"github.com/tsdb-course/stage15-tsdb/config"
 	"github.com/tsdb-course/stage15-tsdb/selfmon"
@@ -292,6 +293,7 @@ func (s *Server) open() {
 		MaxResponseBytes: s.cfg.Query.MaxResponseBytes,
 
 		MaxMetadataPerMetric: s.cfg.Write.MaxMetadataPerMetric,
+		RemoteRead:           remoteReadLimits(s.cfg.RemoteRead),
 	})
 	s.api.Store(a)
 	mux := http.NewServeMux()
@@ -460,4 +462,16 @@ func (s *Server) Run(ctx context.Context, grace time.Duration) error {
 		s.log.Info("shutdown complete: head closed cleanly")
 	}
 	return err
+}
+
+// remoteReadLimits maps the configuration (Prometheus's meaning: 0 is no
+// limit) onto the handler's limits (0 is the default, negative no limit).
+func remoteReadLimits(c config.RemoteReadConfig) remote.ReadLimits {
+	noLimit := func(n int) int {
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	return remote.ReadLimits{SampleLimit: noLimit(c.SampleLimit), Concurrency: noLimit(c.ConcurrentLimit), FrameBytes: c.MaxBytesInFrame}
 }

@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage11-ingest/remote"
+)
+
+// statusNode is a node that answers every request with one status and
+// message.
+func statusNode(t *testing.T, id string, code int, msg string) Member {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, msg, code)
+	}))
+	t.Cleanup(srv.Close)
+	return Member{Meta: Meta{ID: id, API: strings.TrimPrefix(srv.URL, "http://")}, Health: Alive}
+}
+
+// TestNodeRefusalIsNotADownNode: a node's 400 (its remote-read sample
+// limit) fails the query with an error naming the node and carrying its
+// message, not a "did not answer" warning over a partial result; a 503
+// or 429 is still a node unavailable, which another replica covers.
+func TestNodeRefusalIsNotADownNode(t *testing.T) {
+	tr := NewHTTPTransport(10 * time.Second)
+	ms := []*index.Matcher{index.MustNewMatcher(index.MatchEqual, "__name__", "cpu")}
+	over := statusNode(t, "n1", http.StatusBadRequest, "remote read: remote: exceeded sample limit (10)")
+	busy := statusNode(t, "n2", http.StatusTooManyRequests, "slow down")
+	down := statusNode(t, "n3", http.StatusServiceUnavailable, "shutting down")
+
+	st := &Storage{Members: []Member{over, busy, down}, Transport: tr}
+	err := st.Select(context.Background(), 0, 1000, ms...).Err()
+	if !errors.Is(err, ErrNodeRefused) || errors.Is(err, ErrNodeUnavailable) ||
+		!strings.Contains(err.Error(), "n1") || !strings.Contains(err.Error(), "exceeded sample limit (10)") {
+		t.Fatalf("over the limit: %v; want ErrNodeRefused naming n1 and its message", err)
+	}
+	if u := st.Stats().Unavailable; len(u) != 0 {
+		t.Fatalf("refusing node counted unavailable: %v", u)
+	}
+
+	st = &Storage{Members: []Member{busy, down}, Transport: tr}
+	if err := st.Select(context.Background(), 0, 1000, ms...).Err(); err != nil {
+		t.Fatalf("busy and down nodes fail the query: %v", err)
+	}
+	if u := st.Stats().Unavailable; fmt.Sprint(u) != "[n2 n3]" {
+		t.Fatalf("unavailable %v, want [n2 n3]", u)
+	}
+
+	for _, c := range []struct {
+		m    Member
+		want error
+	}{{over, ErrNodeRefused}, {busy, ErrNodeUnavailable}, {down, ErrNodeUnavailable}} {
+		err := tr.Write(context.Background(), c.m.Meta, []remote.Series{oneSeries(1, 1000)})
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.m.ID) {
+			t.Errorf("write to %s: %v, want %v naming the node", c.m.ID, err, c.want)
+		}
+	}
+}
+
+// refusingTransport refuses every write to one node.
+type refusingTransport struct {
+	*fakeTransport
+	node string
+}
+
+func (r refusingTransport) Write(ctx context.Context, to Meta, series []remote.Series) error {
+	if to.ID == r.node {
+		return fmt.Errorf("%w: write to %s: 400 Bad Request: out of bounds", ErrNodeRefused, to.ID)
+	}
+	return r.fakeTransport.Write(ctx, to, series)
+}
+
+// TestRefusedWriteNotHinted: a replica that refuses a write is a failed
+// replica for the quorum, but gets no hint: a replay would be refused
+// again.
+func TestRefusedWriteNotHinted(t *testing.T) {
+	pl := placement(t, 3, 3)
+	h, err := OpenHints(HintsConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	d := &Distributor{Placement: func() Placement { return pl }, Transport: refusingTransport{newFake(), "node-2"}, Hints: h}
+	if _, err := d.Write(context.Background(), []remote.Series{oneSeries(1, 1000)}); err != nil {
+		t.Fatal(err)
+	}
+	d.Wait()
+	if st := d.Stats(); st.Failed != 1 || st.Hinted != 0 || len(h.Nodes()) != 0 {
+		t.Fatalf("stats %+v, hints for %v; want 1 failed, none hinted", st, h.Nodes())
+	}
+}
