@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -212,4 +213,76 @@ func FuzzDenseSamples(f *testing.F) {
 		}
 		checkDenseRoundTrip(t, ss)
 	})
+}
+
+// A log holding both samples forms (type 2 from before the dense record,
+// type 32 after), compressed or not, replays in order, and a checkpoint
+// filters the samples of both, each record keeping its form. The expected
+// samples are stated by hand.
+func TestDenseAndOldSamplesReplayAndCheckpoint(t *testing.T) {
+	const mint = 1000
+	dir := t.TempDir()
+	old := []RefSample{{Ref: 1, T: 990, V: 1}, {Ref: 2, T: 1000, V: 2.5}, {Ref: 3, T: 1000, V: 3}}
+	dense := []RefSample{{Ref: 1, T: 1015, V: 4}, {Ref: 2, T: 999, V: 5.25}, {Ref: 3, T: 1015, V: math.NaN()}}
+	dense2 := []RefSample{{Ref: 1, T: 1030, V: 7}, {Ref: 2, T: 1030, V: 8}}
+	var upto int
+	for i, c := range []Compression{CompressionNone, CompressionSnappy, CompressionZstd} {
+		w := mustOpen(t, dir, Options{Sync: SyncNone, Compression: c})
+		var err error
+		switch i {
+		case 0:
+			err = w.Log(AppendSamples(nil, old))
+		case 1:
+			if err = w.Log(AppendDenseSamples(nil, dense), AppendSamples(nil, old)); err == nil {
+				upto, err = w.NextSegment() // the checkpoint below covers runs 0 and 1
+			}
+		case 2:
+			err = w.Log(AppendDenseSamples(nil, dense2))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, wantTypes []RecordType, want []RefSample) {
+		t.Helper()
+		r, err := NewReader(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		var types []RecordType
+		var got, ss []RefSample
+		for r.Next() {
+			types = append(types, Type(r.Record()))
+			if ss, err = DecodeSamples(r.Record(), ss); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ss...)
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		ok := slices.Equal(types, wantTypes) && len(got) == len(want)
+		for i := 0; ok && i < len(got); i++ {
+			ok = got[i].Ref == want[i].Ref && got[i].T == want[i].T && math.Float64bits(got[i].V) == math.Float64bits(want[i].V)
+		}
+		if !ok {
+			t.Fatalf("%s: types %v, samples\n%v\nwant types %v, samples\n%v", what, types, got, wantTypes, want)
+		}
+	}
+	both := []RecordType{RecordSamples, RecordDenseSamples, RecordSamples, RecordDenseSamples}
+	check("replay", both, slices.Concat(old, dense, old, dense2))
+
+	// Keep t ≥ mint, drop series 3: one sample of each checkpointed record.
+	st, err := Checkpoint(dir, upto, func(ref uint64) bool { return ref != 3 }, mint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SamplesKept != 3 || st.SamplesDropped != 6 {
+		t.Fatalf("stats %+v", st)
+	}
+	check("after the checkpoint", both, []RefSample{{2, 1000, 2.5}, {1, 1015, 4}, {2, 1000, 2.5}, {1, 1030, 7}, {2, 1030, 8}})
 }
