@@ -48,7 +48,9 @@ func TestReplaysOldSamplesRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all := func(db *DB) { equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil)) }
+	all := func(db *DB) {
+		equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+	}
 	db := openDB(t, dir, testOpts())
 	all(db)
 	ingest(t, db, o, n, 100*15_000, 15_000, 20)
