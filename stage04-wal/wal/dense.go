@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // RecordDenseSamples is a batch of samples stored by column: refs, then
@@ -62,14 +63,15 @@ func AppendDenseSamples(dst []byte, samples []RefSample) []byte {
 	if len(samples) == 0 {
 		return dst
 	}
+	dst = slices.Grow(dst, 4*len(samples)+2*binary.MaxVarintLen64) // a scrape of counters, in one allocation
 	dst = binary.AppendUvarint(dst, samples[0].Ref)
 	for i := 1; i < len(samples); i++ {
 		// Wrapping subtraction: decoding adds it back with the same wrap.
-		dst = binary.AppendVarint(dst, int64(samples[i].Ref-samples[i-1].Ref))
+		dst = appendVarint(dst, int64(samples[i].Ref-samples[i-1].Ref))
 	}
 	dst = binary.AppendVarint(dst, samples[0].T)
 	for i := 1; i < len(samples); i++ {
-		dst = binary.AppendVarint(dst, int64(uint64(samples[i].T)-uint64(samples[i-1].T)))
+		dst = appendVarint(dst, int64(uint64(samples[i].T)-uint64(samples[i-1].T)))
 	}
 	return appendValues(dst, samples)
 }
@@ -89,7 +91,7 @@ func appendValues(dst []byte, samples []RefSample) []byte {
 			if !ok {
 				break
 			}
-			dst = binary.AppendVarint(dst, m-prev) // |m| ≤ 2^53: no overflow
+			dst = appendVarint(dst, m-prev) // |m| ≤ 2^53: no overflow
 			prev = m
 		}
 		if i == len(samples) {
@@ -210,6 +212,14 @@ func decodeDenseSamples(rec []byte, dst []RefSample) ([]RefSample, error) {
 
 func denseErr(what string) error {
 	return fmt.Errorf("%w: record: %s", ErrCorrupt, what)
+}
+
+// appendVarint is binary.AppendVarint with the one-byte case inline.
+func appendVarint(dst []byte, x int64) []byte {
+	if u := uint64(x<<1) ^ uint64(x>>63); u < 0x80 {
+		return append(dst, byte(u))
+	}
+	return binary.AppendVarint(dst, x)
 }
 
 // uvarintAt reads the uvarint at b[p:], returning the position after it,
