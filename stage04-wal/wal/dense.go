@@ -42,11 +42,17 @@ const (
 // pow10 holds 10^e exactly (every power up to 10^22 is a float64).
 var pow10 = [maxDecimals + 1]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
+// integer returns m with float64(m) == v bit for bit, or ok = false:
+// decimal for e = 0, the common case, in two conversions (and inlined).
+func integer(v float64) (m int64, ok bool) {
+	m = int64(v) // NaN, ±Inf and |v| ≥ 2^63 give a value that fails below
+	return m, float64(m) == v && m >= -maxMantissa && m <= maxMantissa && (m != 0 || !math.Signbit(v))
+}
+
 // decimal returns m with float64(m)/10^e == v bit for bit, or ok = false.
 func decimal(v float64, e int) (m int64, ok bool) {
-	if e == 0 { // integers, the common case: two conversions
-		m = int64(v) // NaN, ±Inf and |v| ≥ 2^63 give a value that fails below
-		return m, float64(m) == v && m >= -maxMantissa && m <= maxMantissa && (m != 0 || !math.Signbit(v))
+	if e == 0 {
+		return integer(v)
 	}
 	x := v * pow10[e]
 	if !(x >= -maxMantissa && x <= maxMantissa) { // NaN fails too
@@ -86,13 +92,24 @@ func appendValues(dst []byte, samples []RefSample) []byte {
 	for {
 		dst = append(dst[:mark], byte(e))
 		prev, i := int64(0), 0
-		for ; i < len(samples); i++ {
-			m, ok := decimal(samples[i].V, e)
-			if !ok {
-				break
+		if e == 0 { // the same loop with integer inlined: most batches are integers
+			for ; i < len(samples); i++ {
+				m, ok := integer(samples[i].V)
+				if !ok {
+					break
+				}
+				dst = appendVarint(dst, m-prev)
+				prev = m
 			}
-			dst = appendVarint(dst, m-prev) // |m| ≤ 2^53: no overflow
-			prev = m
+		} else {
+			for ; i < len(samples); i++ {
+				m, ok := decimal(samples[i].V, e)
+				if !ok {
+					break
+				}
+				dst = appendVarint(dst, m-prev) // |m| ≤ 2^53: no overflow
+				prev = m
+			}
 		}
 		if i == len(samples) {
 			return dst
@@ -214,12 +231,17 @@ func denseErr(what string) error {
 	return fmt.Errorf("%w: record: %s", ErrCorrupt, what)
 }
 
-// appendVarint is binary.AppendVarint with the one-byte case inline.
+// appendVarint is binary.AppendVarint with the one- and two-byte cases
+// inline.
 func appendVarint(dst []byte, x int64) []byte {
-	if u := uint64(x<<1) ^ uint64(x>>63); u < 0x80 {
+	u := uint64(x<<1) ^ uint64(x>>63)
+	if u < 0x80 {
 		return append(dst, byte(u))
 	}
-	return binary.AppendVarint(dst, x)
+	if u < 0x4000 {
+		return append(dst, byte(u)|0x80, byte(u>>7))
+	}
+	return binary.AppendUvarint(dst, u)
 }
 
 // uvarintAt reads the uvarint at b[p:], returning the position after it,
