@@ -6,6 +6,7 @@ require (
 	github.com/VictoriaMetrics/VictoriaMetrics v1.151.0
 	github.com/axiomhq/hyperloglog v0.3.0
 	github.com/influxdata/line-protocol/v2 v2.2.1
+	github.com/oklog/ulid/v2 v2.1.2
 	github.com/prometheus/prometheus v0.316.0
 	github.com/tsdb-course/stage02-delta v0.0.0
 	github.com/tsdb-course/stage03-gorilla v0.0.0
@@ -91,7 +92,6 @@ require (
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/mwitkow/go-conntrack v0.0.0-20190716064945-2f068394615f // indirect
-	github.com/oklog/ulid/v2 v2.1.2 // indirect
 	github.com/open-telemetry/opentelemetry-collector-contrib/internal/exp/metrics v0.163.0 // indirect
 	github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor v0.163.0 // indirect
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c // indirect
@@ -160,6 +160,7 @@ require (
 	github.com/tsdb-course/stage10-promql v0.0.0
 	github.com/tsdb-course/stage11-ingest v0.0.0
 	github.com/tsdb-course/stage13-cluster v0.0.0
+	github.com/tsdb-course/stage15-tsdb v0.0.0
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
@@ -192,3 +193,5 @@ replace github.com/tsdb-course/stage07-tsm => ../stage07-tsm
 replace github.com/tsdb-course/stage12-cardinality => ../stage12-cardinality
 
 replace github.com/tsdb-course/stage13-cluster => ../stage13-cluster
+
+replace github.com/tsdb-course/stage15-tsdb => ../stage15-tsdb

@@ -290,10 +290,13 @@ func setupVMPair(b *testing.B) (p *vmPair, skip string, err error) {
 
 var listenRE = regexp.MustCompile(`listening=http://(127\.0\.0\.1:\d+)`)
 
-func startOurs(bin, dir string) (*vmBenchServer, error) {
+func startOurs(bin, dir string) (*vmBenchServer, error) { return startOursArgs(bin, dir) }
+
+// startOursArgs is startOurs with extra flags on the command line.
+func startOursArgs(bin, dir string, extra ...string) (*vmBenchServer, error) {
 	s := &vmBenchServer{name: "stage15-tsdb", logs: &lockedBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(bin, "start", "--listen", "127.0.0.1:0", "--data-dir", dir,
-		"--web.enable-admin-api", "--web.enable-pprof")
+	s.cmd = exec.Command(bin, append([]string{"start", "--listen", "127.0.0.1:0", "--data-dir", dir,
+		"--web.enable-admin-api", "--web.enable-pprof"}, extra...)...)
 	pr, pw := io.Pipe()
 	s.cmd.Stderr = pw
 	if err := s.cmd.Start(); err != nil {

@@ -9,7 +9,7 @@ require (
 	github.com/tsdb-course/stage05-index v0.0.0
 )
 
-require github.com/klauspost/compress v1.20.3 // indirect
+require github.com/klauspost/compress v1.20.3
 
 require (
 	github.com/RoaringBitmap/roaring/v2 v2.30.0 // indirect

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,18 +32,21 @@ import (
 
 // benchOpts are the bench's settings.
 type benchOpts struct {
-	writers   int
-	duration  time.Duration
-	protocol  string // line, remote, otlp
-	transport string // http, tcp, inproc
-	sink      string // discard, memory, blocks
-	dataDir   string
-	bp        ingest.Backpressure
-	queue     string
-	hosts     int    // per writer
-	rounds    int    // timestamps per request
-	ackLog    string // file of acknowledged requests ("writer seq" lines), for the crash test
-	progress  io.Writer
+	writers      int
+	duration     time.Duration
+	protocol     string // line, remote, otlp
+	transport    string // http, tcp, inproc
+	sink         string // discard, memory, blocks
+	dataDir      string
+	bp           ingest.Backpressure
+	queue        string
+	flushers     int
+	hosts        int     // per writer
+	rounds       int     // timestamps per request
+	noCompaction bool    // stage06 without its background head cuts and compactions
+	rate         float64 // values/s of all writers together; 0: each sends as soon as answered
+	ackLog       string  // file of acknowledged requests ("writer seq" lines), for the crash test
+	progress     io.Writer
 }
 
 // benchResult is what a bench measured.
@@ -50,6 +54,7 @@ type benchResult struct {
 	points, requests, rejected, failed int64
 	elapsed, cpu                       time.Duration
 	lat                                latency
+	sent                               latency // with --rate: from the moment each request was sent
 	stats                              ingest.Stats
 	heapFirst, heapLast                uint64 // max heap in use in the first and the second half
 	gcCount                            uint64
@@ -59,14 +64,14 @@ type benchResult struct {
 
 // openSink opens the sink a bench or server writes into; closing it
 // closes the DB of a blocks sink.
-func openSink(name, dir string) (ingest.Sink, func() error, error) {
+func openSink(name, dir string, opts tsdb.Options) (ingest.Sink, func() error, error) {
 	switch name {
 	case "discard":
 		return ingest.Discard{}, func() error { return nil }, nil
 	case "memory":
 		return ingest.NewMemorySink(), func() error { return nil }, nil
 	case "blocks":
-		db, err := tsdb.Open(dir, tsdb.Options{})
+		db, err := tsdb.Open(dir, opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -229,12 +234,12 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	sink, closeSink, err := openSink(o.sink, dir)
+	sink, closeSink, err := openSink(o.sink, dir, tsdb.Options{NoBackgroundCompaction: o.noCompaction})
 	if err != nil {
 		return nil, err
 	}
 	defer closeSink()
-	p, err := ingest.New(sink, ingest.Options{Queue: o.queue})
+	p, err := ingest.New(sink, ingest.Options{Queue: o.queue, Flushers: o.flushers})
 	if err != nil {
 		return nil, err
 	}
@@ -349,6 +354,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	var points, requests, rejected, failed atomic.Int64
 	var errOnce sync.Once
 	lats := make([]latency, o.writers)
+	sents := make([]latency, o.writers)
 	runtime.GC()
 	gc0, gcT0 := gcPauses()
 	cpu0 := cpuTime()
@@ -362,7 +368,26 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 			g := loadgen.New(w, o.writers, o.hosts, o.rounds)
 			do := send(w)
 			var buf, zbuf []byte
+			// With a rate, each writer sends on a schedule (the writers
+			// staggered over one interval) and a request's latency counts
+			// from when it was due, not from when a late writer got to
+			// send it: a slow answer delays the next request, and that
+			// wait is latency too (no coordinated omission).
+			var interval time.Duration
+			due := start
+			if o.rate > 0 {
+				interval = time.Duration(float64(o.writers*g.PointsPerRequest()) / o.rate * 1e9)
+				due = start.Add(interval * time.Duration(w) / time.Duration(o.writers))
+			}
 			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if o.rate > 0 {
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d) // pacing the load, not synchronising
+					}
+					if !time.Now().Before(deadline) {
+						break
+					}
+				}
 				var body []byte
 				switch o.protocol {
 				case "line":
@@ -380,6 +405,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				lines := len(g.Hosts) * g.Rounds
 				for {
 					t0 := time.Now()
+					sent := t0
+					if o.rate > 0 {
+						t0 = due
+					}
 					code, err := do(body, lines)
 					if err != nil {
 						failed.Add(1)
@@ -399,8 +428,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 						continue
 					}
 					lats[w].counts[latBucket(time.Since(t0))]++
+					sents[w].counts[latBucket(time.Since(sent))]++
 					break
 				}
+				due = due.Add(interval)
 				requests.Add(1)
 				points.Add(int64(g.PointsPerRequest()))
 				if ackLog != nil {
@@ -449,6 +480,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	res.gcCount, res.gcTotal = gc1-gc0, gcT1-gcT0
 	for i := range lats {
 		res.lat.add(&lats[i])
+		res.sent.add(&sents[i])
 	}
 	res.points, res.requests, res.rejected, res.failed = points.Load(), requests.Load(), rejected.Load(), failed.Load()
 	res.stats = p.Stats()
@@ -489,7 +521,12 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 	fmt.Fprintf(w, "  Throughput: %s points/second (%.2f CPU-seconds per million, load generator included)\n\n", cli.Thousands(int(rate)), perM)
 	fmt.Fprintf(w, "  Latency (p50): %s\n", fmtDur(r.lat.quantile(0.50)))
 	fmt.Fprintf(w, "  Latency (p99): %s\n", fmtDur(r.lat.quantile(0.99)))
-	fmt.Fprintf(w, "  Latency (p99.9): %s\n\n", fmtDur(r.lat.quantile(0.999)))
+	fmt.Fprintf(w, "  Latency (p99.9): %s\n", fmtDur(r.lat.quantile(0.999)))
+	if o.rate > 0 {
+		fmt.Fprintf(w, "  (counted from when each request was due; from when it was sent: p50 %s, p99 %s, p99.9 %s)\n",
+			fmtDur(r.sent.quantile(0.50)), fmtDur(r.sent.quantile(0.99)), fmtDur(r.sent.quantile(0.999)))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  Batches flushed: %s\n", cli.Thousands(int(r.stats.Batches)))
 	avg := 0.0
 	if r.stats.Batches > 0 {
@@ -524,12 +561,18 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.sink, "sink", "blocks", "blocks (stage06 head and WAL), memory or discard")
 	fs.StringVar(&o.dataDir, "data-dir", "", "the blocks sink's directory (default: a temporary one, removed)")
 	bp := fs.String("backpressure", "block", "block or reject when the queue is full")
+	fs.IntVar(&o.flushers, "flushers", 0, "goroutines writing batches into the sink (default: the pipeline's)")
 	fs.StringVar(&o.queue, "queue", "ring", "the queue of sealed batches: ring (lock-free) or chan")
 	fs.IntVar(&o.hosts, "hosts", 10, "hosts per writer (10 series each)")
+	fs.BoolVar(&o.noCompaction, "no-compaction", false, "run stage06 without its background head cuts and compactions (the head grows): what they cost the writes, measured apart")
+	fs.Float64Var(&o.rate, "rate", 0, "values per second of all writers together, each writer sending on a schedule (latency counted from when a request was due); 0: as fast as answered")
 	fs.IntVar(&o.rounds, "rounds", 10, "timestamps per request (a request holds hosts × rounds × 10 points)")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append \"writer seq\" for each acknowledged request to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile (allocations: go tool pprof -sample_index=alloc_space) at the end of the run to this file")
+	blockProfile := fs.String("blockprofile", "", "write a profile of where goroutines waited (channels, mutexes, conditions) to this file")
+	mutexProfile := fs.String("mutexprofile", "", "write a profile of contended mutexes to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the run to this file (go tool trace)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -540,8 +583,14 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.writers < 1 || o.hosts < 1 || o.rounds < 1 || o.duration <= 0 {
 		return cli.Usagef("--writers, --hosts, --rounds and --duration must be positive")
 	}
+	if o.rate < 0 {
+		return cli.Usagef("--rate must not be negative")
+	}
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))
+	if o.rate > 0 {
+		fmt.Fprintf(stdout, "Paced: %s values/s in all\n", cli.Thousands(int(o.rate)))
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -552,6 +601,25 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+		defer runtime.SetBlockProfileRate(0)
+	}
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(10)
+		defer runtime.SetMutexProfileFraction(0)
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 	res, err := runBench(context.Background(), o)
 	if err != nil {
@@ -568,6 +636,22 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		}
 		defer f.Close()
 		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	for _, pr := range []struct{ name, file string }{{"block", *blockProfile}, {"mutex", *mutexProfile}} {
+		if pr.file == "" {
+			continue
+		}
+		f, err := os.Create(pr.file)
+		if err != nil {
+			return err
+		}
+		err = pprof.Lookup(pr.name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return err
 		}
 	}

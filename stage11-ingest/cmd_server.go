@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"io"
 	"log/slog"
 	"net"
@@ -42,7 +43,7 @@ type ingestServer struct {
 // startServer opens the sink and listens: line protocol and HTTP on one
 // port, OTLP gRPC on another (grpcPort < 0: none).
 func startServer(o serverOpts, log *slog.Logger) (*ingestServer, error) {
-	sink, closeSink, err := openSink(o.sink, o.dataDir)
+	sink, closeSink, err := openSink(o.sink, o.dataDir, tsdb.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -48,6 +49,8 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&features, "enable-feature", "PromQL features to enable, comma-separated, repeatable, as in Prometheus: "+
 		"promql-experimental-functions, promql-delayed-name-removal, promql-binop-fill-modifiers, "+
 		"promql-unquoted-utf8-names, use-start-timestamps")
+	gogc := fs.Int("runtime.gogc", def.Runtime.GOGC, "the Go garbage collector's target (GOGC): heap growth in percent past the live heap before the next collection; lower keeps less memory and spends more CPU (the GOGC environment variable, when set, wins)")
+	memLimit := fs.Int64("runtime.memory-limit", def.Runtime.MemoryLimit, "soft limit on the Go runtime's memory in bytes (GOMEMLIMIT), 0 for none (the GOMEMLIMIT environment variable, when set, wins)")
 	repair := fs.Bool("storage.repair", false, "repair a damaged data directory instead of refusing to start: cut damaged WAL bytes out (every intact record is kept), move damaged blocks into <data-dir>/corrupted; what is dropped is logged (see the repair command)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
@@ -90,6 +93,10 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 			cfg.Web.EnablePprof = *pprofOn
 		case "web.config.file":
 			cfg.Web.ConfigFile = *webCfg
+		case "runtime.gogc":
+			cfg.Runtime.GOGC = *gogc
+		case "runtime.memory-limit":
+			cfg.Runtime.MemoryLimit = *memLimit
 		}
 	})
 	// Prometheus's pair: the bool turns compression on or off, the type
@@ -114,6 +121,7 @@ func cmdStart(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--log.level: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	applyRuntime(cfg.Runtime, logger)
 	promqlFeatures, unknown := promql.ParseFeatures(features)
 	for _, f := range unknown {
 		logger.Warn("Unknown option for --enable-feature", "option", f)
@@ -134,4 +142,19 @@ func compressionType(c string) string {
 		return "snappy"
 	}
 	return c
+}
+
+// applyRuntime sets the garbage collector's target and soft memory limit
+// from the configuration, unless the GOGC or GOMEMLIMIT environment
+// variable is set (the Go runtime has applied it), as Prometheus does.
+func applyRuntime(rc config.RuntimeConfig, logger *slog.Logger) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(rc.GOGC)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && rc.MemoryLimit > 0 {
+		debug.SetMemoryLimit(rc.MemoryLimit)
+	}
+	gc := debug.SetGCPercent(-1)
+	debug.SetGCPercent(gc)
+	logger.Debug("Go runtime", "gogc", gc, "memory_limit", debug.SetMemoryLimit(-1))
 }

@@ -12,6 +12,9 @@ type Codec uint8
 const (
 	Varint   Codec = 0 // LEB128, varint.go
 	Simple8b Codec = 1 // Simple-8b words, simple8b.go
+	// Planes is written only on request (Layout BytePlanes): fixed-width
+	// bytes in planes, for a general-purpose compressor after (planes.go).
+	Planes Codec = 2
 )
 
 func (c Codec) String() string {
@@ -20,6 +23,8 @@ func (c Codec) String() string {
 		return "varint"
 	case Simple8b:
 		return "simple8b"
+	case Planes:
+		return "planes"
 	}
 	return fmt.Sprintf("Codec(%d)", uint8(c))
 }
@@ -29,6 +34,18 @@ func (c Codec) String() string {
 // decodes faster). buf is scratch space for the Simple-8b body; the grown
 // buffer is returned for reuse.
 func appendInts(dst []byte, u []uint64, buf []byte) (out []byte, codec Codec, scratch []byte) {
+	return appendIntsLayout(dst, u, buf, Packed)
+}
+
+// appendIntsLayout is appendInts with the layout chosen: Packed prices
+// varint and Simple-8b, BytePlanes writes byte planes.
+func appendIntsLayout(dst []byte, u []uint64, buf []byte, layout Layout) (out []byte, codec Codec, scratch []byte) {
+	if layout == BytePlanes {
+		buf = appendPlanes(buf[:0], u)
+		dst = append(dst, byte(Planes))
+		dst = AppendUvarint(dst, uint64(len(buf)))
+		return append(dst, buf...), Planes, buf
+	}
 	vlen := 0
 	for _, x := range u {
 		vlen += UvarintLen(x)
@@ -70,6 +87,8 @@ func readInts[T uint64 | int64](dst []T, src []byte) (rest []byte, err error) {
 		err = decodeUvarints(dst, body)
 	case Simple8b:
 		err = decodeSimple8b(dst, body)
+	case Planes:
+		err = decodePlanes(dst, body)
 	default:
 		err = fmt.Errorf("%w: unknown codec %d", ErrCorrupt, codec)
 	}

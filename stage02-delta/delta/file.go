@@ -63,12 +63,12 @@ func Compress(ts []int64, vs []float64) ([]byte, Stats) {
 
 	if n > 0 {
 		start := len(out)
-		out, st.TimestampCodec, e.body = appendTimestamps(out, ts, e.ints, e.body)
+		out, st.TimestampCodec, e.body = appendTimestamps(out, ts, e.ints, e.body, Packed)
 		st.TimestampBytes = len(out) - start
 
 		start = len(out)
 		var col valueColumn
-		out, col = appendValues(out, vs, e.ints, e.body)
+		out, col = appendValues(out, vs, e.ints, e.body, Packed)
 		st.ValueBytes = len(out) - start
 		st.fill(ts, col)
 	}
@@ -159,17 +159,7 @@ func Decompress(data []byte) (ts []int64, vs []float64, err error) {
 	ts = make([]int64, h.count)
 	vs = make([]float64, h.count)
 	if h.count > 0 {
-		// The value column comes second in the file but is decoded first,
-		// through ts as scratch space for its integer codes; the timestamps
-		// then overwrite that space. Two output slices, no third allocation.
-		tcol := rest
-		if rest, err = skipTimestamps(tcol); err != nil {
-			return nil, nil, err
-		}
-		if rest, err = decodeValues(vs, rest, ts); err != nil {
-			return nil, nil, err
-		}
-		if _, err = DecodeTimestamps(ts, tcol); err != nil {
+		if rest, err = DecodeColumns(ts, vs, rest); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -177,6 +167,32 @@ func Decompress(data []byte) (ts []int64, vs []float64, err error) {
 		return nil, nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(rest))
 	}
 	return ts, vs, nil
+}
+
+// DecodeColumns fills ts and vs (len(ts) == len(vs) ≥ 1 points) from a
+// timestamp column followed by a value column (AppendTimestamps then
+// AppendValues, any Layout) and returns the bytes after them. The value
+// column comes second but is decoded first, through ts as scratch space
+// for its integer codes; the timestamps then overwrite that space: no
+// allocation.
+func DecodeColumns(ts []int64, vs []float64, src []byte) (rest []byte, err error) {
+	if len(ts) != len(vs) {
+		return nil, fmt.Errorf("%w: %d timestamps, %d values", ErrCorrupt, len(ts), len(vs))
+	}
+	if len(ts) == 0 {
+		return src, nil
+	}
+	tcol := src
+	if rest, err = skipTimestamps(tcol); err != nil {
+		return nil, err
+	}
+	if rest, err = decodeValues(vs, rest, ts); err != nil {
+		return nil, err
+	}
+	if _, err = DecodeTimestamps(ts, tcol); err != nil {
+		return nil, err
+	}
+	return rest, nil
 }
 
 // Verify checks ts and vs against the header of the compressed file data: the

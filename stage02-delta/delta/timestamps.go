@@ -41,11 +41,19 @@ func timestampInts(dst []uint64, ts []int64) {
 // timestamp) to dst. The column does not store its length: the file header
 // does.
 func AppendTimestamps(dst []byte, ts []int64) []byte {
-	dst, _, _ = appendTimestamps(dst, ts, nil, nil)
+	dst, _, _ = appendTimestamps(dst, ts, nil, nil, Packed)
 	return dst
 }
 
-func appendTimestamps(dst []byte, ts []int64, u []uint64, buf []byte) ([]byte, Codec, []byte) {
+// AppendTimestampsLayout is AppendTimestamps with the integers laid out
+// as layout says (BytePlanes: for a general-purpose compressor after).
+// DecodeTimestamps reads either.
+func AppendTimestampsLayout(dst []byte, ts []int64, layout Layout) []byte {
+	dst, _, _ = appendTimestamps(dst, ts, nil, nil, layout)
+	return dst
+}
+
+func appendTimestamps(dst []byte, ts []int64, u []uint64, buf []byte, layout Layout) ([]byte, Codec, []byte) {
 	if len(ts) == 0 {
 		return dst, Simple8b, buf
 	}
@@ -55,7 +63,7 @@ func appendTimestamps(dst []byte, ts []int64, u []uint64, buf []byte) ([]byte, C
 	}
 	u = u[:len(ts)-1]
 	timestampInts(u, ts)
-	return appendInts(dst, u, buf)
+	return appendIntsLayout(dst, u, buf, layout)
 }
 
 // DecodeTimestamps fills ts (all len(ts) timestamps, at least one) from a

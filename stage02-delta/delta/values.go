@@ -149,7 +149,15 @@ func valueInts(dst []uint64, vs []float64, e int, exc []int) []int {
 
 // AppendValues appends the value column of vs (at least one value) to dst.
 func AppendValues(dst []byte, vs []float64) []byte {
-	dst, _ = appendValues(dst, vs, nil, nil)
+	dst, _ = appendValues(dst, vs, nil, nil, Packed)
+	return dst
+}
+
+// AppendValuesLayout is AppendValues with the mantissa deltas laid out as
+// layout says (BytePlanes: for a general-purpose compressor after).
+// DecodeValues reads either.
+func AppendValuesLayout(dst []byte, vs []float64, layout Layout) []byte {
+	dst, _ = appendValues(dst, vs, nil, nil, layout)
 	return dst
 }
 
@@ -161,7 +169,7 @@ type valueColumn struct {
 	absDeltas  float64 // Σ|m_i - m_{i-1}| over i ≥ 1, in mantissa units
 }
 
-func appendValues(dst []byte, vs []float64, u []uint64, buf []byte) ([]byte, valueColumn) {
+func appendValues(dst []byte, vs []float64, u []uint64, buf []byte, layout Layout) ([]byte, valueColumn) {
 	var col valueColumn
 	if len(vs) == 0 {
 		return dst, col
@@ -176,7 +184,7 @@ func appendValues(dst []byte, vs []float64, u []uint64, buf []byte) ([]byte, val
 	col.absDeltas = sumAbsDeltas(u[1:])
 
 	dst = append(dst, byte(col.exponent))
-	dst, col.codec, _ = appendInts(dst, u, buf)
+	dst, col.codec, _ = appendIntsLayout(dst, u, buf, layout)
 	dst = AppendUvarint(dst, uint64(len(exc)))
 	last := -1
 	for _, p := range exc {

@@ -58,7 +58,7 @@ func (a *Appender) Reset(c *Chunk) error {
 		a.leading, a.trailing = d.leading, d.trailing
 		end = d.r.pos
 	}
-	if !c.owned {
+	if !c.owned() {
 		nbytes := (end + 7) >> 3
 		buf := make([]byte, nbytes+256)
 		copy(buf, c.w.buf[:nbytes])
@@ -67,7 +67,6 @@ func (a *Appender) Reset(c *Chunk) error {
 		}
 		c.w = bitWriter{buf: buf}
 		c.w.seek(end)
-		c.owned = true
 	}
 	return nil
 }

@@ -74,10 +74,15 @@ const MaxSamples = countMask
 // any number of iterators may read it concurrently otherwise.
 type Chunk struct {
 	w bitWriter
-	// owned is false while buf is a caller's slice given to FromBytes; the
-	// first Appender call copies it, so the caller's bytes are never written.
-	owned bool
 }
+
+// owned reports whether the chunk's buffer is its own, to append to. It
+// is not, while it is a caller's slice given to FromBytes: the first
+// Appender call copies it, so the caller's bytes are never written. An
+// owned buffer always extends 8 bytes past the writer's word (bitWriter);
+// FromBytes's ends at it. Derived rather than stored: a store that keeps
+// one open chunk per series (stage06's head) keeps a million of them.
+func (c *Chunk) owned() bool { return c.w.at+8 <= len(c.w.buf) }
 
 // NewChunk returns an empty chunk with the given value encoding.
 func NewChunk(enc Encoding) (*Chunk, error) {
@@ -113,7 +118,7 @@ func (c *Chunk) Reset(enc Encoding, size int) error {
 	if enc != XOR && enc != Integer {
 		return fmt.Errorf("%w: %d", ErrEncoding, enc)
 	}
-	*c = Chunk{owned: true, w: bitWriter{buf: make([]byte, max(size, MinChunkSize)), at: headerSize}}
+	*c = Chunk{w: bitWriter{buf: make([]byte, max(size, MinChunkSize)), at: headerSize}}
 	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
 	return nil
 }
@@ -130,7 +135,7 @@ func (c *Chunk) ResetBuf(enc Encoding, buf []byte) error {
 	if len(buf) < MinChunkSize {
 		return fmt.Errorf("gorilla: chunk buffer of %d bytes, need at least %d", len(buf), MinChunkSize)
 	}
-	*c = Chunk{owned: true, w: bitWriter{buf: buf[:len(buf):len(buf)], at: headerSize}}
+	*c = Chunk{w: bitWriter{buf: buf[:len(buf):len(buf)], at: headerSize}}
 	binary.BigEndian.PutUint16(c.w.buf, uint16(enc)<<encShift)
 	return nil
 }

@@ -94,36 +94,21 @@ func (s *floatHistState) predictedCount() float64 {
 
 // FloatHistogramChunk is a compressed run of float histogram samples of
 // one series, all in one bucket layout.
-type FloatHistogramChunk struct {
-	w     bitWriter
-	owned bool
-}
+type FloatHistogramChunk struct{ histChunk }
 
 // NewFloatHistogramChunk returns an empty float histogram chunk.
 func NewFloatHistogramChunk() *FloatHistogramChunk {
-	return &FloatHistogramChunk{owned: true, w: newHistWriter(256)}
+	return &FloatHistogramChunk{histChunk{owned: true, w: newHistWriter(256)}}
 }
 
 // FloatHistogramChunkFromBytes wraps bytes produced by Bytes, as
 // HistogramChunkFromBytes does.
 func FloatHistogramChunkFromBytes(b []byte) (*FloatHistogramChunk, error) {
-	if len(b) < histHeaderSize {
-		return nil, fmt.Errorf("%w: histogram chunk of %d bytes has no header", ErrCorrupt, len(b))
+	hc, err := histChunkFromBytes(b)
+	if err != nil {
+		return nil, err
 	}
-	return &FloatHistogramChunk{w: bitWriter{buf: b, at: len(b)}}, nil
-}
-
-// Bytes returns the encoded chunk, valid until the next Append.
-func (c *FloatHistogramChunk) Bytes() []byte { return c.w.bytes() }
-
-// NumSamples returns the number of samples in the chunk.
-func (c *FloatHistogramChunk) NumSamples() int {
-	return int(binary.BigEndian.Uint16(c.w.buf) & countMask)
-}
-
-// CounterResetHint returns the hint of the chunk's first sample.
-func (c *FloatHistogramChunk) CounterResetHint() histogram.CounterResetHint {
-	return histogram.CounterResetHint(c.w.buf[0] >> 6)
+	return &FloatHistogramChunk{hc}, nil
 }
 
 // Iterator returns an iterator over the chunk's samples, reusing it if not
@@ -141,6 +126,7 @@ func (c *FloatHistogramChunk) Iterator(it *FloatHistogramIterator) *FloatHistogr
 func (c *FloatHistogramChunk) Appender() (*FloatHistogramAppender, error) {
 	a := &FloatHistogramAppender{c: c}
 	a.st.reset()
+	end := -1
 	if c.NumSamples() > 0 {
 		var d floatHistDecoder
 		d.reset(c.Bytes())
@@ -149,24 +135,9 @@ func (c *FloatHistogramChunk) Appender() (*FloatHistogramAppender, error) {
 		if d.err != nil {
 			return nil, fmt.Errorf("gorilla: resume appending: %w", d.err)
 		}
-		a.st = d.st
-		if !c.owned {
-			end := d.r.pos
-			nbytes := (end + 7) >> 3
-			buf := make([]byte, nbytes+64)
-			copy(buf, c.w.buf[:nbytes])
-			if r := end & 7; r != 0 {
-				buf[nbytes-1] &= 0xff << (8 - r)
-			}
-			c.w = bitWriter{buf: buf}
-			c.w.seek(end)
-		}
-	} else if !c.owned {
-		hdr := c.w.buf[:histHeaderSize]
-		c.w = newHistWriter(256)
-		copy(c.w.buf, hdr)
+		a.st, end = d.st, d.r.pos
 	}
-	c.owned = true
+	c.own(end, 256)
 	return a, nil
 }
 
@@ -315,7 +286,7 @@ func (a *FloatHistogramAppender) mapLayout(h *histogram.FloatHistogram, gauge bo
 // recode is HistogramAppender.recode for float histograms.
 func (a *FloatHistogramAppender) recode(pSpans, nSpans []histogram.Span) error {
 	old := a.c.Bytes()
-	fresh := &FloatHistogramChunk{owned: true, w: newHistWriter(len(old) + len(old)/2 + 16)}
+	fresh := &FloatHistogramChunk{histChunk{owned: true, w: newHistWriter(len(old) + len(old)/2 + 16)}}
 	na := &FloatHistogramAppender{c: fresh}
 	it := NewFloatHistogramIterator(old)
 	var src, dst histogram.FloatHistogram

@@ -58,14 +58,68 @@ const MaxHistogramSamples = countMask
 //
 // A HistogramChunk is not safe for concurrent use while it is being
 // appended to; any number of iterators may read it concurrently otherwise.
-type HistogramChunk struct {
+type HistogramChunk struct{ histChunk }
+
+// histChunk is what the two histogram chunk kinds share: the buffer (the
+// header, then the samples) and whether the chunk owns it, and so the
+// methods that read the header or take the buffer over.
+type histChunk struct {
 	w     bitWriter
-	owned bool // as Chunk.owned
+	owned bool // the buffer is the chunk's own (see Chunk.owned)
+}
+
+// histChunkFromBytes wraps b, checking there is a header.
+func histChunkFromBytes(b []byte) (histChunk, error) {
+	if len(b) < histHeaderSize {
+		return histChunk{}, fmt.Errorf("%w: histogram chunk of %d bytes has no header", ErrCorrupt, len(b))
+	}
+	return histChunk{w: bitWriter{buf: b, at: len(b)}}, nil
+}
+
+// Bytes returns the encoded chunk. The slice aliases the chunk's buffer: it
+// is valid until the next Append.
+func (c *histChunk) Bytes() []byte { return c.w.bytes() }
+
+// NumSamples returns the number of samples in the chunk.
+func (c *histChunk) NumSamples() int {
+	return int(binary.BigEndian.Uint16(c.w.buf) & countMask)
+}
+
+// CounterResetHint returns the hint of the chunk's first sample, stored in
+// the header: GaugeType for a chunk of gauge histograms, whose every
+// sample has that hint.
+func (c *histChunk) CounterResetHint() histogram.CounterResetHint {
+	return histogram.CounterResetHint(c.w.buf[0] >> 6)
+}
+
+// own makes the buffer the chunk's own before its first append, so that
+// appending never writes into a caller's slice: the bytes up to bit end,
+// the end of the last sample (the rest of its byte cleared), are copied;
+// an empty chunk (end < 0) starts a buffer of size bytes with the header.
+func (c *histChunk) own(end, size int) {
+	if c.owned {
+		return
+	}
+	c.owned = true
+	if end < 0 {
+		hdr := c.w.buf[:histHeaderSize]
+		c.w = newHistWriter(size)
+		copy(c.w.buf, hdr)
+		return
+	}
+	nbytes := (end + 7) >> 3
+	buf := make([]byte, nbytes+64)
+	copy(buf, c.w.buf[:nbytes])
+	if r := end & 7; r != 0 {
+		buf[nbytes-1] &= 0xff << (8 - r)
+	}
+	c.w = bitWriter{buf: buf}
+	c.w.seek(end)
 }
 
 // NewHistogramChunk returns an empty histogram chunk.
 func NewHistogramChunk() *HistogramChunk {
-	return &HistogramChunk{owned: true, w: newHistWriter(128)}
+	return &HistogramChunk{histChunk{owned: true, w: newHistWriter(128)}}
 }
 
 func newHistWriter(size int) bitWriter {
@@ -76,26 +130,11 @@ func newHistWriter(size int) bitWriter {
 // header only; the samples are checked as they are decoded. The chunk keeps
 // b (no copy) and never modifies it.
 func HistogramChunkFromBytes(b []byte) (*HistogramChunk, error) {
-	if len(b) < histHeaderSize {
-		return nil, fmt.Errorf("%w: histogram chunk of %d bytes has no header", ErrCorrupt, len(b))
+	hc, err := histChunkFromBytes(b)
+	if err != nil {
+		return nil, err
 	}
-	return &HistogramChunk{w: bitWriter{buf: b, at: len(b)}}, nil
-}
-
-// Bytes returns the encoded chunk. The slice aliases the chunk's buffer: it
-// is valid until the next Append.
-func (c *HistogramChunk) Bytes() []byte { return c.w.bytes() }
-
-// NumSamples returns the number of samples in the chunk.
-func (c *HistogramChunk) NumSamples() int {
-	return int(binary.BigEndian.Uint16(c.w.buf) & countMask)
-}
-
-// CounterResetHint returns the hint of the chunk's first sample, stored in
-// the header: GaugeType for a chunk of gauge histograms, whose every
-// sample has that hint.
-func (c *HistogramChunk) CounterResetHint() histogram.CounterResetHint {
-	return histogram.CounterResetHint(c.w.buf[0] >> 6)
+	return &HistogramChunk{hc}, nil
 }
 
 // Iterator returns an iterator over the chunk's samples, reusing it if not
@@ -116,6 +155,7 @@ func (c *HistogramChunk) Iterator(it *HistogramIterator) *HistogramIterator {
 func (c *HistogramChunk) Appender() (*HistogramAppender, error) {
 	a := &HistogramAppender{c: c}
 	a.st.reset()
+	end := -1
 	if c.NumSamples() > 0 {
 		var d histDecoder
 		d.reset(c.Bytes())
@@ -124,24 +164,9 @@ func (c *HistogramChunk) Appender() (*HistogramAppender, error) {
 		if d.err != nil {
 			return nil, fmt.Errorf("gorilla: resume appending: %w", d.err)
 		}
-		a.st = d.st
-		if !c.owned {
-			end := d.r.pos
-			nbytes := (end + 7) >> 3
-			buf := make([]byte, nbytes+64)
-			copy(buf, c.w.buf[:nbytes])
-			if r := end & 7; r != 0 {
-				buf[nbytes-1] &= 0xff << (8 - r)
-			}
-			c.w = bitWriter{buf: buf}
-			c.w.seek(end)
-		}
-	} else if !c.owned {
-		hdr := c.w.buf[:histHeaderSize]
-		c.w = newHistWriter(128)
-		copy(c.w.buf, hdr)
+		a.st, end = d.st, d.r.pos
 	}
-	c.owned = true
+	c.own(end, 128)
 	return a, nil
 }
 
@@ -352,7 +377,7 @@ func (a *HistogramAppender) mapLayout(h *histogram.Histogram, gauge bool) (pos, 
 // replace the old ones. The counter-reset hint is kept.
 func (a *HistogramAppender) recode(pSpans, nSpans []histogram.Span) error {
 	old := a.c.Bytes()
-	fresh := &HistogramChunk{owned: true, w: newHistWriter(len(old) + len(old)/2 + 16)}
+	fresh := &HistogramChunk{histChunk{owned: true, w: newHistWriter(len(old) + len(old)/2 + 16)}}
 	na := &HistogramAppender{c: fresh}
 	it := NewHistogramIterator(old)
 	var src, dst histogram.Histogram

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"math/rand/v2"
 	"os"
 	"sync/atomic"
@@ -297,4 +298,53 @@ func denseBenchBatch(shape string) []RefSample {
 		batch = counterBatch(batch, vals, rng, 1_700_000_000_000)
 	}
 	return batch
+}
+
+// BenchmarkDecodeHistograms: a record of 1,000 histograms of 20 buckets,
+// integer and float, decoded (each histogram allocated, and validated).
+func BenchmarkDecodeHistograms(b *testing.B) {
+	hs := make([]RefHistogram, 1000)
+	fhs := make([]RefFloatHistogram, 1000)
+	for i := range hs {
+		h := &histogram.Histogram{Schema: 3, ZeroThreshold: 0.001, ZeroCount: 2, Sum: 1.5,
+			PositiveSpans: []histogram.Span{{Offset: -4, Length: 20}}, PositiveBuckets: make([]int64, 20)}
+		h.Count = h.ZeroCount
+		for j := range h.PositiveBuckets {
+			h.PositiveBuckets[j] = int64(j%3) - 1 + int64(i%2)
+			if j == 0 {
+				h.PositiveBuckets[j] = 5
+			}
+		}
+		c := int64(0)
+		for _, d := range h.PositiveBuckets {
+			c += d
+			h.Count += uint64(c)
+		}
+		hs[i] = RefHistogram{Ref: uint64(i + 1), T: 1_700_000_000_000, H: h}
+		fhs[i] = RefFloatHistogram{Ref: uint64(i + 1), T: 1_700_000_000_000, FH: h.ToFloat()}
+	}
+	b.Run("int", func(b *testing.B) {
+		rec := AppendHistograms(nil, hs)
+		out := make([]RefHistogram, 0, 1000)
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if out, err = DecodeHistograms(rec, out); err != nil || len(out) != 1000 {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/histogram")
+	})
+	b.Run("float", func(b *testing.B) {
+		rec := AppendFloatHistograms(nil, fhs)
+		out := make([]RefFloatHistogram, 0, 1000)
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if out, err = DecodeFloatHistograms(rec, out); err != nil || len(out) != 1000 {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/histogram")
+	})
 }

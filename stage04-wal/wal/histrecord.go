@@ -137,13 +137,7 @@ const minHistItem = 27
 // dst[:0]. Each histogram is newly allocated (the head keeps them). A
 // histogram that fails Validate is corruption: Append never logs one.
 func DecodeHistograms(rec []byte, dst []RefHistogram) ([]RefHistogram, error) {
-	dst = dst[:0]
-	d := decoder{b: rec}
-	n := d.header(RecordHistograms, minHistItem)
-	var ref0 uint64
-	var t0 int64
-	for i := 0; i < n && d.err == nil; i++ {
-		ref, t := d.refT(i, &ref0, &t0)
+	return decodeHistRecord(rec, RecordHistograms, dst, func(d *decoder, i int, ref uint64, t int64) RefHistogram {
 		h := &histogram.Histogram{}
 		h.CounterResetHint, h.Schema, h.ZeroThreshold = d.histHead()
 		h.ZeroCount = d.uvarint()
@@ -154,29 +148,15 @@ func DecodeHistograms(rec []byte, dst []RefHistogram) ([]RefHistogram, error) {
 		h.PositiveBuckets = d.varints()
 		h.NegativeBuckets = d.varints()
 		h.CustomValues = d.floats()
-		if d.err == nil {
-			if err := h.Validate(); err != nil {
-				d.fail(fmt.Sprintf("histogram %d: %v", i, err))
-			}
-		}
-		dst = append(dst, RefHistogram{Ref: ref, T: t, H: h})
-	}
-	if err := d.end(); err != nil {
-		return dst[:0], err
-	}
-	return dst, nil
+		d.valid(h.Validate, "histogram", i)
+		return RefHistogram{Ref: ref, T: t, H: h}
+	})
 }
 
 // DecodeFloatHistograms decodes a float histogram record, appending to
 // dst[:0], as DecodeHistograms does.
 func DecodeFloatHistograms(rec []byte, dst []RefFloatHistogram) ([]RefFloatHistogram, error) {
-	dst = dst[:0]
-	d := decoder{b: rec}
-	n := d.header(RecordFloatHistograms, minHistItem)
-	var ref0 uint64
-	var t0 int64
-	for i := 0; i < n && d.err == nil; i++ {
-		ref, t := d.refT(i, &ref0, &t0)
+	return decodeHistRecord(rec, RecordFloatHistograms, dst, func(d *decoder, i int, ref uint64, t int64) RefFloatHistogram {
 		h := &histogram.FloatHistogram{}
 		h.CounterResetHint, h.Schema, h.ZeroThreshold = d.histHead()
 		h.ZeroCount = d.float()
@@ -187,17 +167,39 @@ func DecodeFloatHistograms(rec []byte, dst []RefFloatHistogram) ([]RefFloatHisto
 		h.PositiveBuckets = d.floats()
 		h.NegativeBuckets = d.floats()
 		h.CustomValues = d.floats()
-		if d.err == nil {
-			if err := h.Validate(); err != nil {
-				d.fail(fmt.Sprintf("float histogram %d: %v", i, err))
-			}
-		}
-		dst = append(dst, RefFloatHistogram{Ref: ref, T: t, FH: h})
+		d.valid(h.Validate, "float histogram", i)
+		return RefFloatHistogram{Ref: ref, T: t, FH: h}
+	})
+}
+
+// decodeHistRecord is what both histogram records share: the header, each
+// item's ref and time (the first absolute, the others deltas from it), the
+// end. item decodes the rest of item i.
+func decodeHistRecord[R any](rec []byte, typ RecordType, dst []R, item func(d *decoder, i int, ref uint64, t int64) R) ([]R, error) {
+	dst = dst[:0]
+	d := decoder{b: rec}
+	n := d.header(typ, minHistItem)
+	var ref0 uint64
+	var t0 int64
+	for i := 0; i < n && d.err == nil; i++ {
+		ref, t := d.refT(i, &ref0, &t0)
+		dst = append(dst, item(&d, i, ref, t))
 	}
 	if err := d.end(); err != nil {
 		return dst[:0], err
 	}
 	return dst, nil
+}
+
+// valid fails the decoder if item i (a what) decoded without error but
+// does not pass validate.
+func (d *decoder) valid(validate func() error, what string, i int) {
+	if d.err != nil {
+		return
+	}
+	if err := validate(); err != nil {
+		d.fail(fmt.Sprintf("%s %d: %v", what, i, err))
+	}
 }
 
 func (d *decoder) refT(i int, ref0 *uint64, t0 *int64) (uint64, int64) {

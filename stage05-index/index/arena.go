@@ -15,7 +15,10 @@ import (
 // strings are as immutable as any Go string. The price: a block stays in
 // memory while one of its strings is referenced, so the values of deleted
 // series free their space only together with their neighbours.
-type strArena struct{ block []byte }
+type strArena struct {
+	block []byte
+	bytes uint64 // allocated so far (blocks and longer strings), for Memory
+}
 
 const (
 	arenaBlock = 4096
@@ -24,10 +27,12 @@ const (
 
 func (a *strArena) clone(s string) string {
 	if len(s) == 0 || len(s) > arenaMax {
+		a.bytes += uint64(len(s))
 		return strings.Clone(s)
 	}
 	if cap(a.block)-len(a.block) < len(s) {
 		a.block = make([]byte, 0, arenaBlock)
+		a.bytes += arenaBlock
 	}
 	n := len(a.block)
 	a.block = append(a.block, s...)

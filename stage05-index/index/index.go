@@ -24,13 +24,12 @@ type Index struct {
 	series seriesStore
 	all    *roaring.Bitmap // every live series
 
-	// byHash finds the ID of a label set by its model.Labels.Hash; the rare
-	// second series with the same hash goes to collisions.
-	byHash     map[uint64]SeriesID
-	collisions map[uint64][]SeriesID
-	// An index read from a file fills byHash on first use (hashOnce) from
+	// hashes finds the ID of a label set by its model.Labels.Hash
+	// (hashtable.go).
+	hashes hashTable
+	// An index read from a file fills hashes on first use (hashOnce) from
 	// the hashes stored in the file, for IDs in ascending order: a block
-	// opened only to be queried never pays for a million-entry map.
+	// opened only to be queried never pays for a million-entry table.
 	hashOnce      sync.Once
 	pendingHashes []uint64
 
@@ -80,10 +79,8 @@ type labelName struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-		all:        roaring.New(),
-		byHash:     map[uint64]SeriesID{},
-		collisions: map[uint64][]SeriesID{},
-		names:      map[string]*labelName{},
+		all:   roaring.New(),
+		names: map[string]*labelName{},
 	}
 }
 
@@ -118,11 +115,8 @@ func (ix *Index) AddHash(h uint64, ls model.Labels) (id SeriesID, created bool, 
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.hashOnce.Do(ix.fillHashes)
-	first, taken := ix.byHash[h]
-	if taken {
-		if id, ok := ix.lookupFrom(first, h, ls); ok { // added meanwhile by another writer
-			return id, false, nil
-		}
+	if id, ok := ix.lookup(h, ls); ok { // added meanwhile by another writer
+		return id, false, nil
 	}
 	if ix.series.full() {
 		return 0, false, ErrLimit
@@ -146,36 +140,22 @@ func (ix *Index) AddHash(h uint64, ls model.Labels) (id SeriesID, created bool, 
 	ix.scratch = refs
 	ix.series.put(id, refs)
 	ix.all.Add(id)
-	if taken { // remember, without looking h up again
-		ix.collisions[h] = append(ix.collisions[h], id)
-	} else {
-		ix.byHash[h] = id
-	}
+	ix.hashes.add(h, id)
 	return id, true, nil
 }
 
-// fillHashes builds byHash from the hashes read from a file. It runs once,
-// under the read or the write lock: readers that need the map wait in
-// hashOnce, writers are excluded by the lock.
+// fillHashes builds the hash table from the hashes read from a file. It
+// runs once, under the read or the write lock: readers that need the table
+// wait in hashOnce, writers are excluded by the lock.
 func (ix *Index) fillHashes() {
 	if ix.pendingHashes == nil {
 		return
 	}
-	ix.byHash = make(map[uint64]SeriesID, len(ix.pendingHashes))
 	it := ix.all.Iterator()
 	for _, h := range ix.pendingHashes {
-		ix.remember(h, it.Next())
+		ix.hashes.add(h, it.Next())
 	}
 	ix.pendingHashes = nil
-}
-
-// remember records id under hash h.
-func (ix *Index) remember(h uint64, id SeriesID) {
-	if _, taken := ix.byHash[h]; taken {
-		ix.collisions[h] = append(ix.collisions[h], id)
-	} else {
-		ix.byHash[h] = id
-	}
 }
 
 // Lookup returns the ID of a label set if it is indexed.
@@ -193,23 +173,7 @@ func (ix *Index) LookupHash(h uint64, ls model.Labels) (SeriesID, bool) {
 }
 
 func (ix *Index) lookup(h uint64, ls model.Labels) (SeriesID, bool) {
-	if id, ok := ix.byHash[h]; ok {
-		return ix.lookupFrom(id, h, ls)
-	}
-	return 0, false
-}
-
-// lookupFrom is lookup once byHash[h] is known to be first.
-func (ix *Index) lookupFrom(first SeriesID, h uint64, ls model.Labels) (SeriesID, bool) {
-	if ix.equal(first, ls) {
-		return first, true
-	}
-	for _, id := range ix.collisions[h] {
-		if ix.equal(id, ls) {
-			return id, true
-		}
-	}
-	return 0, false
+	return ix.hashes.find(h, func(id SeriesID) bool { return ix.equal(id, ls) })
 }
 
 // equal compares a stored series with a label set without building one.
@@ -317,24 +281,8 @@ func (ix *Index) Delete(id SeriesID) bool {
 	return true
 }
 
-// forget removes id from the hash maps.
-func (ix *Index) forget(h uint64, id SeriesID) {
-	cs := ix.collisions[h]
-	if ix.byHash[h] == id {
-		if len(cs) == 0 {
-			delete(ix.byHash, h)
-			return
-		}
-		ix.byHash[h], cs = cs[0], cs[1:]
-	} else if i := slices.Index(cs, id); i >= 0 {
-		cs = slices.Delete(cs, i, i+1)
-	}
-	if len(cs) == 0 {
-		delete(ix.collisions, h)
-	} else {
-		ix.collisions[h] = cs
-	}
-}
+// forget removes id from the hash table.
+func (ix *Index) forget(h uint64, id SeriesID) { ix.hashes.del(h, id) }
 
 // Labels returns the label set of a series.
 func (ix *Index) Labels(id SeriesID) (model.Labels, bool) {

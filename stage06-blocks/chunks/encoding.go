@@ -10,6 +10,7 @@ import "fmt"
 //	                                 bits are its value encoding, XOR (0) or Integer (1)
 //	first byte 1000 0000             a histogram chunk: this byte, then the chunk
 //	first byte 1100 0000             a float histogram chunk: this byte, then the chunk
+//	first byte 1010 000x             a cold float chunk (cold.go), written by compaction
 //
 // A Gorilla chunk never starts with a set top bit (stage03 has two
 // encodings), so the byte costs nothing on float chunks and one byte on
@@ -42,10 +43,16 @@ func (e Encoding) Marker() byte { return byte(e) << 6 }
 
 // EncodingOf is the encoding of the stored chunk b.
 func EncodingOf(b []byte) Encoding {
-	if len(b) == 0 || b[0]&0x80 == 0 {
+	if len(b) == 0 {
 		return EncFloat
 	}
-	return Encoding(b[0] >> 6)
+	switch b[0] {
+	case EncHistogram.Marker():
+		return EncHistogram
+	case EncFloatHistogram.Marker():
+		return EncFloatHistogram
+	}
+	return EncFloat // a Gorilla chunk, or a cold one (IsCold)
 }
 
 // refEncShift: the top two bits of a Ref hold its chunk's Encoding. File

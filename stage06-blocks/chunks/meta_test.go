@@ -106,6 +106,17 @@ func TestEncodingOf(t *testing.T) {
 	if EncodingOf(nil) != EncFloat || EncodingOf([]byte{0x80}) != EncHistogram || EncodingOf([]byte{0xC0, 1}) != EncFloatHistogram {
 		t.Fatal("marker bytes")
 	}
+	// Cold chunks are float chunks too, and are the only other first
+	// bytes IsCold accepts.
+	for b := 0; b < 256; b++ {
+		cold := b == ColdPlain || b == ColdZstd
+		if IsCold([]byte{byte(b)}) != cold {
+			t.Fatalf("IsCold(%#x) = %v", b, !cold)
+		}
+		if cold && EncodingOf([]byte{byte(b), 1}) != EncFloat {
+			t.Fatalf("cold first byte %#x: %s", b, EncodingOf([]byte{byte(b)}))
+		}
+	}
 	for _, e := range []Encoding{EncHistogram, EncFloatHistogram} {
 		if EncodingOf([]byte{e.Marker()}) != e {
 			t.Fatalf("%s: marker %#x", e, e.Marker())

@@ -49,11 +49,11 @@ func TestSegmentRotation(t *testing.T) {
 			}
 			seg, off = seg+1, SegmentHeader
 		}
-		// The first byte's top bits are the chunk's encoding (random
-		// bytes here: any of them), copied into the ref.
-		enc := Ref(0) // 00xx xxxx and 01xx xxxx: a float chunk
-		if d[0] >= 0x80 {
-			enc = Ref(d[0] >> 6) // 10: histogram, 11: float histogram
+		// The first byte says the chunk's encoding (random bytes
+		// here: any of them), copied into the ref.
+		enc := Ref(0) // a Gorilla chunk, a cold one (0xA0, 0xA1) or anything else: float
+		if d[0] == 0x80 || d[0] == 0xC0 {
+			enc = Ref(d[0] >> 6) // the markers: histogram, float histogram
 		}
 		wantRefs = append(wantRefs, NewRef(seg, int(off))|enc<<62)
 		off += size

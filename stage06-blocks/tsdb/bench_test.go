@@ -118,6 +118,7 @@ func BenchmarkCreateSeries(b *testing.B) {
 		lsets[i] = model.MustFromStrings(model.MetricName, "bench", "instance", fmt.Sprint("host-", i), "job", "api", "region", "eu")
 	}
 	b.ReportAllocs()
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		db, err := Open(b.TempDir(), Options{WALSync: wal.SyncNone, NoBackgroundCompaction: true})
@@ -125,6 +126,7 @@ func BenchmarkCreateSeries(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		cpu0 := cpuTime()
 		app := db.Appender(nil)
 		for i, l := range lsets {
 			if _, err := app.Append(0, l, 1000, float64(i)); err != nil {
@@ -134,9 +136,13 @@ func BenchmarkCreateSeries(b *testing.B) {
 		if err := app.Commit(); err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime() - cpu0
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/series")
+	// CPU time (every thread) per series: what compares across runs on a
+	// shared machine.
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/series")
 }

@@ -308,6 +308,10 @@ func recode(b []byte) (block.ChunkData, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return block.ChunkData{Data: b, Samples: numHist(b)}, nil
 	}
+	if chunks.IsCold(b) { // already the densest form this DB writes
+		n, err := chunks.ColdNumSamples(b)
+		return block.ChunkData{Data: b, Samples: n}, err
+	}
 	c, err := gorilla.FromBytes(b)
 	if err != nil {
 		return block.ChunkData{}, err
@@ -431,7 +435,11 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 	if err != nil {
 		return st, err
 	}
-	if err := mergeSeries(w, group, mint, maxt); err != nil {
+	if len(group) > 1 {
+		level++ // a rewrite of one block (tombstones) stays at its level
+	}
+	cold := db.opts.ColdLevel > 0 && level >= db.opts.ColdLevel
+	if err := mergeSeries(w, group, mint, maxt, cold); err != nil {
 		w.Abort()
 		return st, err
 	}
@@ -440,9 +448,6 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 		// the parents must not go.
 		w.Abort()
 		return st, fmt.Errorf("tsdb: compact: %w", block.ErrCorrupt)
-	}
-	if len(group) > 1 {
-		level++ // a rewrite of one block (tombstones) stays at its level
 	}
 	nb, err := db.finishBlock(w, mint, maxt, level, sources, parents)
 	if err != nil {
@@ -499,8 +504,10 @@ func (c *blockCursor) advance(first bool) {
 }
 
 // mergeSeries writes the union of the blocks' series to w in label order,
-// each with its chunks from every block that has it.
-func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64) error {
+// each with its chunks from every block that has it; as cold chunks when
+// cold is set.
+func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, cold bool) error {
+	var enc coldEncoder
 	curs := make([]*blockCursor, len(group))
 	for i, b := range group {
 		curs[i] = &blockCursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
@@ -539,7 +546,13 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64) error 
 			c.advance(false)
 		}
 		sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].minT < srcs[j].minT })
-		cs, err := buildChunks(srcs, mint, maxt)
+		var cs []block.ChunkData
+		var err error
+		if cold {
+			cs, err = enc.build(srcs, mint, maxt)
+		} else {
+			cs, err = buildChunks(srcs, mint, maxt)
+		}
 		if err == nil {
 			err = w.AddSeries(lset, cs)
 		}

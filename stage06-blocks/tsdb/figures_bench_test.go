@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tsdb-course/stage01-memstore/measure"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage04-wal/wal"
@@ -122,50 +123,100 @@ const million = 1_000_000
 // fillMillion creates the 1M series, one sample each (one open chunk per
 // series), in commits of 10,000.
 func fillMillion(b *testing.B, db *DB, lsets []model.Labels) {
-	for lo := 0; lo < len(lsets); lo += 10_000 {
-		app := db.Appender(nil)
-		for i, l := range lsets[lo:min(lo+10_000, len(lsets))] {
-			if _, err := app.Append(0, l, 1000, float64(lo+i)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := app.Commit(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if db.Head().NumSeries() != len(lsets) {
-		b.Fatalf("head has %d series, want %d", db.Head().NumSeries(), len(lsets))
+	if err := fillSeries(db, lsets, 1); err != nil {
+		b.Fatal(err)
 	}
 }
 
-// BenchmarkHeadMemory: the live heap a head of 1M series × 10 labels, one
-// open chunk each, holds (measured after GC, the label sets passed in
-// excluded). Use -benchtime 1x: one op builds the whole head.
+// fillSeries appends samples samples (15 s apart) to each series of lsets,
+// a round of all series at a time, in commits of 10,000.
+func fillSeries(db *DB, lsets []model.Labels, samples int) error {
+	for r := range samples {
+		for lo := 0; lo < len(lsets); lo += 10_000 {
+			app := db.Appender(nil)
+			for i, l := range lsets[lo:min(lo+10_000, len(lsets))] {
+				if _, err := app.Append(0, l, 1000+int64(r)*15_000, float64(lo+i+r)); err != nil {
+					return err
+				}
+			}
+			if err := app.Commit(); err != nil {
+				return err
+			}
+		}
+	}
+	if db.Head().NumSeries() != len(lsets) {
+		return fmt.Errorf("head has %d series, want %d", db.Head().NumSeries(), len(lsets))
+	}
+	return nil
+}
+
+// headBreakdown is the heap a head of series holds, measured (Measured:
+// the live heap after building it, less before) and by part (Parts:
+// computed from the structures, HeadMemory).
+type headBreakdown struct {
+	Measured uint64
+	Parts    HeadMemory
+}
+
+// measureHead opens a DB in dir, appends samples to each series of lsets
+// and measures its heap; the DB is closed.
+func measureHead(dir string, lsets []model.Labels, samples int) (headBreakdown, error) {
+	var hb headBreakdown
+	db, err := Open(dir, benchOpts())
+	if err != nil {
+		return hb, err
+	}
+	defer db.Close()
+	before := liveHeap()
+	if err := fillSeries(db, lsets, samples); err != nil {
+		return hb, err
+	}
+	hb.Measured = liveHeap() - before
+	hb.Parts = db.Head().Memory()
+	runtime.KeepAlive(db)
+	runtime.KeepAlive(lsets) // the caller's: not part of the head
+	return hb, nil
+}
+
+// BenchmarkHeadMemory: the live heap a head of 1M series × 10 labels
+// holds (measured after GC, the label sets passed in excluded), with one
+// sample in each series' open chunk and with three (an idle scrape target
+// after its first minute), and where it goes: B/series is the measured
+// total, the other metrics its parts per series (headBreakdown;
+// unaccounted-B is the measured total less the parts). Use -benchtime 1x:
+// one op builds the whole head.
 func BenchmarkHeadMemory(b *testing.B) {
 	lsets := make([]model.Labels, million)
 	for i := range lsets {
 		lsets[i] = millionLabels(i)
 	}
-	var perSeries float64
-	for b.Loop() {
-		b.StopTimer()
-		db, err := Open(b.TempDir(), benchOpts())
-		if err != nil {
-			b.Fatal(err)
-		}
-		before := liveHeap()
-		b.StartTimer()
-		fillMillion(b, db, lsets)
-		b.StopTimer()
-		perSeries = float64(liveHeap()-before) / million
-		runtime.KeepAlive(db)
-		db.Close()
-		b.StartTimer()
+	for _, samples := range []int{1, 3} {
+		b.Run(fmt.Sprintf("samples=%d", samples), func(b *testing.B) {
+			var hb headBreakdown
+			for b.Loop() {
+				var err error
+				if hb, err = measureHead(b.TempDir(), lsets, samples); err != nil {
+					b.Fatal(err)
+				}
+			}
+			per := func(v uint64) float64 { return float64(v) / million }
+			p, ix := hb.Parts, hb.Parts.Index
+			b.ReportMetric(per(hb.Measured), "B/series")
+			b.ReportMetric(float64(hb.Measured)/(1<<20), "MiB")
+			b.ReportMetric(float64(unsafe.Sizeof(memSeries{})), "B/memSeries")
+			b.ReportMetric(per(p.MemSeries), "memseries-B")
+			b.ReportMetric(per(p.OpenChunks), "openchunk-B")
+			b.ReportMetric(per(p.SeriesTables), "reftables-B")
+			b.ReportMetric(per(p.Other), "other-B")
+			b.ReportMetric(per(ix.SeriesRefs), "ix-refs-B")
+			b.ReportMetric(per(ix.Pairs), "ix-pairs-B")
+			b.ReportMetric(per(ix.Postings), "ix-postings-B")
+			b.ReportMetric(per(ix.ValueTables), "ix-values-B")
+			b.ReportMetric(per(ix.Strings), "ix-strings-B")
+			b.ReportMetric(per(ix.Hashes), "ix-hashes-B")
+			b.ReportMetric(float64(int64(hb.Measured)-int64(p.Total()))/million, "unaccounted-B")
+		})
 	}
-	b.ReportMetric(perSeries, "B/series")
-	b.ReportMetric(perSeries*million/(1<<20), "MiB")
-	b.ReportMetric(float64(unsafe.Sizeof(memSeries{})), "B/memSeries")
-	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*million), "ns/series")
 }
 
 // BenchmarkSelectOneOfMillion: a querier over a 1M-series head selects
@@ -226,9 +277,9 @@ func weekValue(i, k int) float64 { return float64(i*7+k%60) + float64(k/60) }
 
 // buildWeek writes the week into blocks (compacting as it goes, as the
 // background loop would) and returns the directory.
-func buildWeek(b *testing.B) string {
+func buildWeek(b *testing.B, opts Options) string {
 	dir := b.TempDir()
-	db, err := Open(dir, benchOpts())
+	db, err := Open(dir, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,44 +317,60 @@ func buildWeek(b *testing.B) string {
 }
 
 // BenchmarkQueryWeek reads every sample of 1,000 series × 1 week at 60 s
-// (10.08M samples, in blocks) through the querier.
+// (10.08M samples, in blocks) through the querier: "all-series" over the
+// blocks compaction writes by default (cold from level 2), "all-series-
+// gorilla" over the same data compacted with ColdLevel -1. cpu-ms/query is
+// the process's CPU time (every thread: the read-ahead decodes on all
+// cores).
 func BenchmarkQueryWeek(b *testing.B) {
-	dir := buildWeek(b)
-	db, err := Open(dir, benchOpts())
-	if err != nil {
-		b.Fatal(err)
+	for _, cold := range []bool{true, false} {
+		opts := benchOpts()
+		name := "all-series"
+		if !cold {
+			opts.ColdLevel = -1
+			name = "all-series-gorilla"
+		}
+		dir := buildWeek(b, opts)
+		db, err := Open(dir, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%s: %d blocks", name, len(db.Blocks()))
+		b.Run(name, func(b *testing.B) { benchQueryWeek(b, db) })
+		db.Close()
 	}
-	defer db.Close()
-	b.Logf("%d blocks", len(db.Blocks()))
-	b.Run("all-series", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			q, err := db.Querier(math.MinInt64, math.MaxInt64)
-			if err != nil {
+}
+
+func benchQueryWeek(b *testing.B, db *DB) {
+	b.ReportAllocs()
+	cpu := measure.CPUTime()
+	for b.Loop() {
+		q, err := db.Querier(math.MinInt64, math.MaxInt64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss := q.Select(index.MustNewMatcher(index.MatchEqual, "job", "node"))
+		var it Iterator
+		n, sum := 0, 0.0
+		for ss.Next() {
+			it = ss.At().Iterator(it)
+			for it.Next() {
+				_, v := it.At()
+				sum += v
+				n++
+			}
+			if err := it.Err(); err != nil {
 				b.Fatal(err)
 			}
-			ss := q.Select(index.MustNewMatcher(index.MatchEqual, "job", "node"))
-			var it Iterator
-			n, sum := 0, 0.0
-			for ss.Next() {
-				it = ss.At().Iterator(it)
-				for it.Next() {
-					_, v := it.At()
-					sum += v
-					n++
-				}
-				if err := it.Err(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			q.Close()
-			if n != weekSamples {
-				b.Fatalf("%d samples, want %d", n, weekSamples)
-			}
 		}
-		b.ReportMetric(float64(weekSamples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-		b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/query")
-	})
+		q.Close()
+		if n != weekSamples {
+			b.Fatalf("%d samples, want %d", n, weekSamples)
+		}
+	}
+	b.ReportMetric(float64(weekSamples)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/query")
+	b.ReportMetric(float64((measure.CPUTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/query")
 }
 
 // BenchmarkCompaction merges three 2 h blocks of 2,000 series at 15 s
@@ -337,7 +404,21 @@ func BenchmarkCompaction(b *testing.B) {
 		b.Fatalf("%d blocks", len(db.Blocks()))
 	}
 	db.Close()
-	b.Run("3x2h", func(b *testing.B) {
+	for _, cold := range []bool{true, false} {
+		name := "3x2h" // the merged block cold (ColdLevel's default)
+		if !cold {
+			name = "3x2h-gorilla" // ColdLevel -1: Gorilla chunks copied or recoded
+		}
+		b.Run(name, func(b *testing.B) { benchCompaction(b, src, opts, cold) })
+	}
+}
+
+func benchCompaction(b *testing.B, src string, opts Options, cold bool) {
+	const n = 2000
+	if !cold {
+		opts.ColdLevel = -1
+	}
+	{
 		var in int64
 		var took time.Duration
 		for b.Loop() {
@@ -366,7 +447,7 @@ func BenchmarkCompaction(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(in)/1e6/b.Elapsed().Seconds(), "MB/s")
-	})
+	}
 }
 
 // The head-select benchmark's data: 10,000 series of 3 h at 15 s (720

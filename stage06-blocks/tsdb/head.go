@@ -142,10 +142,10 @@ func (h *Head) createHashed(lset model.Labels, hash, ref uint64) (*memSeries, bo
 
 // seriesSlab is how many memSeries newSeries allocates at a time: as many
 // as fill 4 KiB, an allocator size class, with the 8-byte header Go puts
-// before objects over 512 bytes (21 of 192 bytes). One allocation instead of
-// 21 is what the first scrape of many series and the garbage collector
-// notice; the memory is the same (a 192-byte object wastes as much in its
-// span). The price: a slab stays in memory while one of its series does.
+// before objects over 512 bytes (22 of 184 bytes). One allocation instead of
+// 22 is what the first scrape of many series and the garbage collector
+// notice, and no size class rounds a series up (184 bytes would be
+// allocated 192 one at a time). The price: a slab stays in memory while one of its series does.
 const seriesSlab = (4096 - 8) / int(unsafe.Sizeof(memSeries{}))
 
 // newSeries returns a new series from the slab. Called with createMu held

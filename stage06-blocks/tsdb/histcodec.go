@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
@@ -81,23 +82,30 @@ func (w *histWriter) bytes() []byte {
 	return b
 }
 
-// decodeHist appends the samples of the stored histogram chunk b to dst.
-func decodeHist(b []byte, dst []hsample) ([]hsample, error) {
+// decodeHist appends the samples of the stored histogram chunk b to dst,
+// each histogram carved from a (a new arena when nil): decoded into one
+// scratch histogram, then copied at its size.
+func decodeHist(b []byte, dst []hsample, a *histArena) ([]hsample, error) {
+	if a == nil {
+		a = &histArena{}
+	}
 	switch chunks.EncodingOf(b) {
 	case chunks.EncHistogram:
 		it := gorilla.NewHistogramIterator(b[1:])
+		var scratch histogram.Histogram
 		for it.Next() {
-			t, h := it.AtHistogram(nil)
-			dst = append(dst, hsample{t: t, h: h})
+			t, h := it.AtHistogram(&scratch)
+			dst = append(dst, hsample{t: t, h: a.copyHistogram(h)})
 		}
 		if err := it.Err(); err != nil {
 			return dst, fmt.Errorf("tsdb: histogram chunk: %w", err)
 		}
 	case chunks.EncFloatHistogram:
 		it := gorilla.NewFloatHistogramIterator(b[1:])
+		var scratch histogram.FloatHistogram
 		for it.Next() {
-			t, fh := it.AtFloatHistogram(nil)
-			dst = append(dst, hsample{t: t, fh: fh})
+			t, fh := it.AtFloatHistogram(&scratch)
+			dst = append(dst, hsample{t: t, fh: a.copyFloatHistogram(fh)})
 		}
 		if err := it.Err(); err != nil {
 			return dst, fmt.Errorf("tsdb: float histogram chunk: %w", err)

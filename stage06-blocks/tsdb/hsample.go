@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
-	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
@@ -169,12 +168,13 @@ func floatsSame(a, b []float64) bool {
 	return slices.EqualFunc(a, b, func(x, y float64) bool { return fbits(x) == fbits(y) })
 }
 
-// decodeAny appends the samples of a stored chunk of any encoding to dst.
-func decodeAny(b []byte, dst []hsample) ([]hsample, error) {
+// decodeAny appends the samples of a stored chunk of any encoding to dst,
+// histograms carved from a (a new arena when nil).
+func decodeAny(b []byte, dst []hsample, a *histArena) ([]hsample, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
-		return decodeHist(b, dst)
+		return decodeHist(b, dst, a)
 	}
-	ts, vs, err := gorilla.DecodeAll(b, nil, nil)
+	ts, vs, err := decodeFloatAll(b, nil, nil)
 	for i, t := range ts {
 		dst = append(dst, hsample{t: t, v: vs[i]})
 	}
@@ -197,18 +197,22 @@ func hasHist(srcs []chunkSrc) bool {
 // isolation; of equal timestamps the first in srcs order wins, in-order
 // before out-of-order (as mergeSamples).
 func mergeMixed(srcs []chunkSrc, mint, maxt int64) ([]hsample, error) {
+	if inOrder(srcs) {
+		return appendInOrder(srcs, mint, maxt)
+	}
 	type prioSample struct {
 		hsample
 		prio int
 	}
 	var all []prioSample
 	var firstErr error
+	var arena histArena
 	var buf []hsample
 	for i := range srcs {
 		c := &srcs[i]
 		b, err := c.queryBytes()
 		if err == nil {
-			buf, err = decodeAny(b, buf[:0])
+			buf, err = decodeAny(b, buf[:0], &arena)
 		}
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -241,14 +245,78 @@ func mergeMixed(srcs []chunkSrc, mint, maxt int64) ([]hsample, error) {
 	return out, firstErr
 }
 
-// mixedIterator iterates decoded samples of any kind.
-type mixedIterator struct {
-	ss  []hsample
-	i   int
-	err error
+// inOrder reports whether the chunks of srcs follow each other in time
+// without overlapping (each one's first sample after the previous one's
+// last), as they do unless out-of-order samples were written: their
+// samples then need no sort, nor a rule for equal timestamps.
+func inOrder(srcs []chunkSrc) bool {
+	for i := range srcs {
+		if srcs[i].minT > srcs[i].maxT || i > 0 && srcs[i].minT <= srcs[i-1].maxT {
+			return false
+		}
+	}
+	return true
 }
 
-func newMixedIterator(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) *mixedIterator {
+// appendInOrder is mergeMixed for chunks that are in order: each one's
+// samples are decoded straight into the result, filtered.
+func appendInOrder(srcs []chunkSrc, mint, maxt int64) ([]hsample, error) {
+	bs := make([][]byte, len(srcs))
+	errs := make([]error, len(srcs))
+	n := 0
+	for i := range srcs {
+		bs[i], errs[i] = srcs[i].queryBytes()
+		if errs[i] == nil {
+			n += numSamples(bs[i])
+		}
+	}
+	out := make([]hsample, 0, n)
+	var firstErr error
+	var arena histArena
+	for i := range srcs {
+		c := &srcs[i]
+		from, err := len(out), errs[i]
+		if err == nil {
+			out, err = decodeAny(bs[i], out, &arena)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		hi, stones := min(maxt, c.capT()), c.stones()
+		kept := out[:from]
+		for _, s := range out[from:] {
+			if s.t < mint || s.t > hi || (len(stones) > 0 && stones.Contains(s.t)) {
+				continue
+			}
+			kept = append(kept, s)
+		}
+		clear(out[len(kept):])
+		out = kept
+	}
+	return out, firstErr
+}
+
+// numSamples is the number of samples of the stored chunk b, any
+// encoding (0 if it cannot tell).
+func numSamples(b []byte) int {
+	if chunks.EncodingOf(b) != chunks.EncFloat {
+		return numHist(b)
+	}
+	return numFloatSamples(b)
+}
+
+// mixedIterator iterates decoded samples of any kind.
+type mixedIterator struct {
+	ss    []hsample
+	i     int
+	err   error
+	arena histArena // the histograms handed out without a dst
+}
+
+func newMixedIterator(srcs []chunkSrc, mint, maxt int64, count *atomic.Int64) HistogramIterator {
+	if inOrder(srcs) {
+		return newChunkIterator(srcs, mint, maxt, count)
+	}
 	ss, err := mergeMixed(srcs, mint, maxt)
 	if count != nil {
 		count.Add(int64(len(ss)))
@@ -288,8 +356,11 @@ func (m *mixedIterator) Type() ValueType {
 
 func (m *mixedIterator) AtHistogram(dst *histogram.Histogram) (int64, *histogram.Histogram) {
 	s := &m.ss[m.i]
-	if s.h == nil {
+	switch {
+	case s.h == nil:
 		return s.t, nil
+	case dst == nil:
+		return s.t, m.arena.copyHistogram(s.h)
 	}
 	return s.t, copyHistogram(dst, s.h)
 }
@@ -297,8 +368,12 @@ func (m *mixedIterator) AtHistogram(dst *histogram.Histogram) (int64, *histogram
 func (m *mixedIterator) AtFloatHistogram(dst *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
 	s := &m.ss[m.i]
 	switch {
+	case s.fh != nil && dst == nil:
+		return s.t, m.arena.copyFloatHistogram(s.fh)
 	case s.fh != nil:
 		return s.t, copyFloatHistogram(dst, s.fh)
+	case s.h != nil && dst == nil:
+		return s.t, m.arena.toFloat(s.h)
 	case s.h != nil:
 		return s.t, copyFloatHistogram(dst, s.h.ToFloat())
 	}

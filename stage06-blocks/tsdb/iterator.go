@@ -7,7 +7,6 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
-	"github.com/tsdb-course/stage03-gorilla/gorilla"
 )
 
 // Iterator walks a series' samples in time order. The contract is
@@ -56,7 +55,7 @@ type listIterator struct {
 	srcs       []chunkSrc
 	next       int
 	in         bool
-	it         gorilla.Iterator
+	it         floatChunkIterator
 	mint, maxt int64
 	hi         int64 // min(maxt, current chunk's capT)
 	cur        *chunkSrc

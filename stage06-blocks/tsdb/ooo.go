@@ -154,7 +154,7 @@ func (o *oooSamples) truncate(mint int64) {
 		case c.minT >= mint:
 			keep = append(keep, c)
 		case chunks.EncodingOf(c.data) != chunks.EncFloat:
-			hs, err := decodeHist(c.data, nil)
+			hs, err := decodeHist(c.data, nil, nil)
 			if err != nil {
 				continue
 			}

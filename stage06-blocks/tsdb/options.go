@@ -18,6 +18,7 @@
 //	iterator.go   sample iterators: one chunk list, merged and deduplicated
 //	readahead.go  decoding the next series on other cores while one is read
 //	compact.go    head → block, block planning and merging, retention
+//	coldchunks.go cold chunks: how compaction writes them, the readers' door to both forms
 //	readers.go    reader generations: what may be truncated or unmapped when
 package tsdb
 
@@ -36,6 +37,9 @@ const (
 	// DefaultBlockRange is the head's block range: two hours, as in
 	// Prometheus and the guide.
 	DefaultBlockRange = 2 * Hour
+	// DefaultColdLevel is the first compaction level written in the cold
+	// form (Options.ColdLevel).
+	DefaultColdLevel = 2
 	// DefaultFutureGrace is how far ahead of the clock a sample may be:
 	// ten minutes, Mimir's creation_grace_period (clocks drift; a day
 	// ahead is a bug in the sender).
@@ -109,6 +113,14 @@ type Options struct {
 	HeadChunkFileSize int
 	// ChunkSegmentSize caps a block's chunk segment file. Defaults to 512 MiB.
 	ChunkSegmentSize int64
+	// ColdLevel is the compaction level from which blocks hold cold chunks
+	// (chunks/cold.go: a series' samples as stage02 columns, zstd over
+	// them, up to chunks.ColdChunkSamples per chunk) instead of Gorilla
+	// chunks. Defaults to DefaultColdLevel (2: every block compaction
+	// merged, 6 h and longer), so the head and the 2 h blocks cut from it,
+	// which the recent queries read, stay Gorilla; negative: never (every
+	// block Gorilla). Blocks of either form are read whatever the setting.
+	ColdLevel int
 	// RetentionTime (ms) deletes the blocks whose data all lies more than
 	// this before the clock's now, and refuses samples older than that
 	// (ErrTooOld). It is anchored on the clock, never on the newest
@@ -177,6 +189,9 @@ func (o Options) withDefaults() Options {
 	}
 	if len(o.CompactionRanges) == 0 {
 		o.CompactionRanges = []int64{o.BlockRange, 3 * o.BlockRange, 9 * o.BlockRange, 27 * o.BlockRange}
+	}
+	if o.ColdLevel == 0 {
+		o.ColdLevel = DefaultColdLevel
 	}
 	if o.ReaderWait <= 0 {
 		o.ReaderWait = time.Minute

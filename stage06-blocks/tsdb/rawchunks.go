@@ -20,7 +20,8 @@ type ChunkSeries interface {
 	// samples in the querier's range once clipped to it: no two chunks
 	// overlap (out-of-order data, overlapping blocks), and no deletion or
 	// isolation hides a sample inside a chunk, and every chunk is a float
-	// (Gorilla) chunk. Otherwise it appends
+	// Gorilla chunk (not a histogram chunk, nor a cold chunk of a
+	// compacted block). Otherwise it appends
 	// nothing and reports false: the caller reads the samples with
 	// Iterator. The chunks may hold samples outside the querier's range
 	// (a chunk is whole), and their Data is valid until the querier is
@@ -47,6 +48,11 @@ func (s *series) AppendChunks(dst []RawChunk) ([]RawChunk, bool, error) {
 		b, err := srcs[i].queryBytes()
 		if err != nil {
 			return dst[:n], false, err
+		}
+		if chunks.IsCold(b) {
+			// A cold chunk (a compacted block's) is not a stage03
+			// chunk either.
+			return dst[:n], false, nil
 		}
 		dst = append(dst, RawChunk{MinT: srcs[i].minT, MaxT: srcs[i].maxT, Data: b})
 	}

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/chunks"
 )
 
@@ -192,8 +191,9 @@ func (r *readAhead) start() bool {
 // decodeScratch is a worker's: a job's chunk bytes, and the samples of a
 // chunk that straddles an edge of the range (decodeSeries).
 type decodeScratch struct {
-	bs [][]byte
-	ss []model.Sample
+	bs   [][]byte
+	ss   []model.Sample
+	cold chunks.ColdScratch
 }
 
 func (r *readAhead) decode(j *raJob, sc *decodeScratch) {
@@ -215,7 +215,7 @@ func (r *readAhead) decode(j *raJob, sc *decodeScratch) {
 			}
 			sc.bs = append(sc.bs, b)
 			if src.ref.Encoding() == chunks.EncFloat { // histograms are not decoded here
-				need += src.estimate(gorilla.NumSamples(b), q.mint, q.maxt)
+				need += src.estimate(numFloatSamples(b), q.mint, q.maxt)
 			}
 		}
 	}
@@ -277,13 +277,13 @@ func decodeSeries(srcs []chunkSrc, bs [][]byte, mint, maxt int64, dst []model.Sa
 		hi, stones := min(maxt, c.capT()), c.stones()
 		if c.minT >= mint && c.maxT <= hi && len(stones) == 0 {
 			var err error
-			if dst, err = gorilla.AppendSamples(bs[i], dst); err != nil {
+			if dst, err = appendFloatSamples(bs[i], dst, &sc.cold); err != nil {
 				return dst, err
 			}
 			continue
 		}
 		var err error
-		if sc.ss, err = gorilla.AppendSamples(bs[i], sc.ss[:0]); err != nil {
+		if sc.ss, err = appendFloatSamples(bs[i], sc.ss[:0], &sc.cold); err != nil {
 			return dst, err
 		}
 		for _, s := range sc.ss {

@@ -359,7 +359,7 @@ func (rp *replayer) finish() {
 		s.set(flagHasMax)
 		if last.Ref.Encoding() != chunks.EncFloat {
 			if data, err := h.hc.Chunk(last.Ref); err == nil {
-				if hs, err := decodeHist(data, nil); err == nil && len(hs) > 0 {
+				if hs, err := decodeHist(data, nil, nil); err == nil && len(hs) > 0 {
 					s.setLastHist(hs[len(hs)-1])
 				}
 			}

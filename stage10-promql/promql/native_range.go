@@ -75,16 +75,13 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 		anchored, smoothed = ms.VectorSelector.Anchored, ms.VectorSelector.Smoothed
 	}
 	base := *ev.held
-	r, err := ev.rangeArg(arg)
-	if err != nil {
-		return nil, err
-	}
 	pos := arg.PositionRange()
 	mg := newMerger()
 	out := 0
-	for _, s := range r.series {
+	var r *rangeInput
+	each := func(s rawSeries) error {
 		if err := ev.checkCtx(); err != nil {
-			return nil, err
+			return err
 		}
 		var pts []Point
 		var hps []HPoint
@@ -132,8 +129,36 @@ func (ev *evaluator) rangeCallMixed(c *parser.Call, rf rangeFunc) (Matrix, error
 			l, drop = ev.nameless(s.labels, s.dropName)
 		}
 		out += len(pts) + histPoints(hps)
-		if err := mg.addMixed(l, drop, pts, hps); err != nil {
+		return mg.addMixed(l, drop, pts, hps)
+	}
+	if ms, ok := parser.UnwrapParens(arg).(*parser.MatrixSelector); ok {
+		// A selector's series are read one at a time, each let go once
+		// its steps are done, as Prometheus streams them: the query holds
+		// one series' samples and the results, not every series whole.
+		vs := ms.VectorSelector
+		r = &rangeInput{rng: ms.Range.Milliseconds(), ref: ev.refTimes(vs.At, vs.Offset), selector: vs}
+		left, right := ev.extension(vs)
+		r.extended = left != 0
+		err := ev.loadEach(vs.LabelMatchers, r.ref.at(0)-r.rng-left, r.ref.at(ev.steps-1)+right, true, func(s rawSeries) error {
+			held, before := *ev.held-len(s.samples)-histPoints(s.hists), out
+			if err := each(s); err != nil {
+				return err
+			}
+			*ev.held = held
+			return ev.hold(out - before) // its results stay
+		})
+		if err != nil {
 			return nil, err
+		}
+	} else {
+		var err error
+		if r, err = ev.rangeArg(arg); err != nil {
+			return nil, err
+		}
+		for _, s := range r.series {
+			if err := each(s); err != nil {
+				return nil, err
+			}
 		}
 	}
 	*ev.held = base

@@ -31,8 +31,23 @@ type sampleSlicer interface{ Samples() []model.Sample }
 // Range selectors never see stale markers (dropStale); instant selectors
 // need them to stop looking back.
 func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool) ([]rawSeries, error) {
-	set := ev.st.Select(ev.ctx, mint+1, maxt, ms...)
 	var out []rawSeries
+	err := ev.loadEach(ms, mint, maxt, dropStale, func(s rawSeries) error {
+		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadEach is load handing each series to fn as it is read, held (its
+// points counted against the limits) when fn gets it: a caller done with
+// a series before the next releases it, and holds only one series at a
+// time (rangeCallMixed over a matrix selector).
+func (ev *evaluator) loadEach(ms []*index.Matcher, mint, maxt int64, dropStale bool, fn func(rawSeries) error) error {
+	set := ev.st.Select(ev.ctx, mint+1, maxt, ms...)
 	var its iterators // pts are copies: each iterator can be reused
 	for set.Next() {
 		s := set.At()
@@ -57,12 +72,12 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 					continue
 				}
 				if len(pts) >= room {
-					return nil, ev.hold(room + 1) // over a limit: fails, naming which
+					return ev.hold(room + 1) // over a limit: fails, naming which
 				}
 				pts = append(pts, Point{T: t, V: v})
 			}
 			if err := it.Err(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		hs, hsts := windowHistsST(histogramsOf(s), histogramSTsOf(s), mint, maxt, dropStale)
@@ -70,14 +85,13 @@ func (ev *evaluator) load(ms []*index.Matcher, mint, maxt int64, dropStale bool)
 			continue
 		}
 		if err := ev.hold(len(pts) + histPoints(hs)); err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, rawSeries{labels: s.Labels(), samples: pts, hists: hs, hsts: hsts})
+		if err := fn(rawSeries{labels: s.Labels(), samples: pts, hists: hs, hsts: hsts}); err != nil {
+			return err
+		}
 	}
-	if err := set.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return set.Err()
 }
 
 // eachSeries calls fn for every series matching ms with samples in

@@ -88,7 +88,12 @@ type Options struct {
 	// QueueSize × BatchSize.
 	MaxPending int
 	// Flushers is the number of goroutines writing batches to the sink.
-	// Defaults to GOMAXPROCS.
+	// Defaults to 4 × GOMAXPROCS, at least 8: a storage sink's Write
+	// spends most of its time waiting for the WAL's fsync, which costs no
+	// CPU, and the WAL's group commit folds the batches of all the
+	// flushers waiting into one fsync; with only one flusher per core, a
+	// write whose batch is ready waits for a flusher to come back from
+	// someone else's fsync.
 	Flushers int
 	// BlockTimeout is how long a Block write waits for room. Defaults to
 	// 5 s.
@@ -115,7 +120,7 @@ func (o Options) withDefaults() Options {
 		o.Receivers = max(16, 4*runtime.GOMAXPROCS(0))
 	}
 	if o.Flushers <= 0 {
-		o.Flushers = runtime.GOMAXPROCS(0)
+		o.Flushers = max(8, 4*runtime.GOMAXPROCS(0))
 	}
 	if o.BlockTimeout <= 0 {
 		o.BlockTimeout = 5 * time.Second
@@ -147,8 +152,7 @@ type Pipeline struct {
 
 	wake   chan struct{} // a batch was queued or a write waits
 	closed atomic.Bool
-	mu     sync.Mutex // guards the start of writes against Close
-	active sync.WaitGroup
+	active writeGate // the writes under way, which Close waits for
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
@@ -188,7 +192,7 @@ type Stats struct {
 // New starts a pipeline writing into sink.
 func New(sink Sink, opts Options) (*Pipeline, error) {
 	opts = opts.withDefaults()
-	p := &Pipeline{sink: sink, opts: opts, recv: make([]receiver, opts.Receivers), wake: make(chan struct{}, opts.Flushers), stop: make(chan struct{}), spaceCh: make(chan struct{})}
+	p := &Pipeline{sink: sink, opts: opts, recv: make([]receiver, opts.Receivers), wake: make(chan struct{}, opts.Flushers), stop: make(chan struct{}), spaceCh: make(chan struct{}), active: writeGate{zero: make(chan struct{}, 1)}}
 	switch opts.Queue {
 	case "ring":
 		p.q = ringQueue{NewRing[*Batch](opts.QueueSize)}
@@ -225,13 +229,10 @@ func (p *Pipeline) Stats() Stats {
 // flushes every batch and stops the flushers. Writes waiting for their
 // acknowledgement get it.
 func (p *Pipeline) Close() error {
-	p.mu.Lock()
-	already := p.closed.Swap(true)
-	p.mu.Unlock()
-	if already {
+	if p.closed.Swap(true) {
 		return nil
 	}
-	p.active.Wait()
+	p.active.wait()
 	close(p.stop)
 	p.wg.Wait()
 	for i := range p.recv {
@@ -239,6 +240,43 @@ func (p *Pipeline) Close() error {
 		p.recv[i].b = nil
 	}
 	return nil
+}
+
+// writeGate counts the writes under way without a lock every Begin would take
+// (a mutex there was the one contended lock on the append path): a write
+// enters, then checks closed; Close sets closed, then waits for the count
+// to reach zero. Sequentially consistent atomics make the two orders
+// meet: either the write sees closed and leaves, or Close sees the write
+// and waits for it.
+type writeGate struct {
+	n    atomic.Int64
+	zero chan struct{} // a token when the count reached zero after closing
+}
+
+// enter counts a write in unless closed is set.
+func (g *writeGate) enter(closed *atomic.Bool) bool {
+	g.n.Add(1)
+	if closed.Load() {
+		g.exit(closed)
+		return false
+	}
+	return true
+}
+
+func (g *writeGate) exit(closed *atomic.Bool) {
+	if g.n.Add(-1) == 0 && closed.Load() {
+		select {
+		case g.zero <- struct{}{}:
+		default: // a token is there already
+		}
+	}
+}
+
+// wait returns once no write is under way (closed already set).
+func (g *writeGate) wait() {
+	for g.n.Load() != 0 {
+		<-g.zero // a stale token only costs a loop
+	}
 }
 
 // signal wakes one idle flusher, if any.

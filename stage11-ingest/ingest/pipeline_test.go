@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -440,6 +441,47 @@ func TestClose(t *testing.T) {
 	}
 	if _, err := p.Begin(context.Background(), Block); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Begin after Close: %v", err)
+	}
+}
+
+// TestCloseWaitsForWrites: Close called while a write is between Begin and
+// End waits for it: the points the write adds after Close began are
+// flushed and acknowledged before Close returns, and a write begun after
+// Close started is refused.
+func TestCloseWaitsForWrites(t *testing.T) {
+	sink := NewMemorySink()
+	p, err := New(sink, Options{MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := p.Begin(context.Background(), Block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Series(Pairs, seriesKey(0, 0))
+	w.Add(nil, 1, 1)
+	closed := make(chan int) // the samples stored when Close returned
+	go func() {
+		p.Close()
+		closed <- sink.Len()
+	}()
+	for !p.closed.Load() { // Close has begun
+		runtime.Gosched()
+	}
+	if _, err := p.Begin(context.Background(), Block); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Begin while closing: %v, want ErrClosed", err)
+	}
+	w.Add(nil, 2, 2)
+	// A safety bound, not a timing assertion: a Close that did not wait
+	// has stopped the flushers and this write would never be answered.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := w.Commit(ctx)
+	if err != nil || res.Points != 2 {
+		t.Fatalf("write across Close: %+v, %v; want 2 points stored", res, err)
+	}
+	if n := <-closed; n != 2 {
+		t.Fatalf("%d samples stored when Close returned, want 2", n)
 	}
 }
 

@@ -84,13 +84,9 @@ func (p *Pipeline) Begin(ctx context.Context, mode Backpressure) (*Write, error)
 	if err := p.admit(ctx, mode); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	if p.closed.Load() {
-		p.mu.Unlock()
+	if !p.active.enter(&p.closed) {
 		return nil, ErrClosed
 	}
-	p.active.Add(1)
-	p.mu.Unlock()
 	r := p.acquire()
 	// A batch left full because the queue had no room when its write
 	// committed goes now; Begin is the one place allowed to wait for room.
@@ -98,7 +94,7 @@ func (p *Pipeline) Begin(ctx context.Context, mode Backpressure) (*Write, error)
 		p.signal()
 		if err := p.admit(ctx, Block); err != nil && err != ErrBackpressure {
 			r.mu.Unlock()
-			p.active.Done()
+			p.active.exit(&p.closed)
 			return nil, err
 		}
 	}
@@ -158,7 +154,7 @@ func (w *Write) release() {
 	}
 	joined := w.joined
 	r.mu.Unlock() // from here on w is the next write's
-	p.active.Done()
+	p.active.exit(&p.closed)
 	if joined {
 		p.signal()
 	}

@@ -339,7 +339,8 @@ func AppendReadResponse(dst []byte, results []QueryResult) []byte {
 	return dst
 }
 
-// DecodeReadResponse decodes a (decompressed) sampled ReadResponse.
+// DecodeReadResponse decodes a (decompressed) sampled ReadResponse, native
+// histograms included.
 func DecodeReadResponse(buf []byte) ([]QueryResult, error) {
 	var out []QueryResult
 	var d Decoder
@@ -353,7 +354,8 @@ func DecodeReadResponse(buf []byte) ([]QueryResult, error) {
 			if err != nil {
 				return err
 			}
-			qr.Series = append(qr.Series, Series{Labels: lset, Samples: append([]model.Sample(nil), ts.Samples...)})
+			qr.Series = append(qr.Series, Series{Labels: lset, Samples: append([]model.Sample(nil), ts.Samples...),
+				Histograms: append([]HistogramSample(nil), ts.Histograms...)})
 			return nil
 		}, nil)
 		if err != nil {

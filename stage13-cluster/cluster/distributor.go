@@ -99,7 +99,7 @@ func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteR
 		}
 		parts[i].series = append(parts[i].series, s)
 		res.Series++
-		res.Samples += len(s.Samples)
+		res.Samples += sampleCount(s)
 	}
 	if len(parts) == 0 {
 		return res, nil

@@ -27,16 +27,19 @@ type HealStats struct {
 // still in the ring, so only one copy travels; a node that is no longer an
 // owner streams to every new owner and then deletes its copy, never before
 // the new owners have acknowledged it. from nil (a node just started)
-// counts every owner as new. rate bounds the samples sent per second (0:
-// unbounded); progress is called after each batch.
+// counts every owner as new. opt.rate bounds the samples sent per second
+// (0: unbounded), timed by opt's clock; progress is called after each
+// batch.
 //
-// Dropping is optional (drop): stage06 deletes by tombstones, which hide
+// Dropping is optional (opt.drop): stage06 deletes by tombstones, which hide
 // every sample in their range, later appends included. A node that drops
 // a series and later owns it again (a ring that flips back) would hide the
 // older samples healing brings it. The deletion therefore stops at the
 // newest sample handed over, and is off by default: an extra copy costs
 // disk, a hidden one costs data.
-func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement, t Transport, rate int, drop bool, progress func(done, total int)) (HealStats, error) {
+func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement, t Transport, opt healOptions, progress func(done, total int)) (HealStats, error) {
+	opt = opt.withDefaults()
+	rate, drop := opt.rate, opt.drop
 	var st HealStats
 	series, _, err := readLocal(db, tsdb.MinTimestamp, tsdb.MaxTimestamp, nil)
 	if err != nil {
@@ -47,7 +50,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 	batchSamples := map[string]int{}
 	var toDrop []remote.Series
 	selfIdx := to.Ring.Index(self)
-	start := time.Now()
+	start := opt.now()
 	// Batches are sent by up to healInflight goroutines at once: a batch's
 	// time is mostly the receiver's commit waiting for its WAL's fsync,
 	// and concurrent commits share one fsync (the WAL's group commit), so
@@ -69,16 +72,16 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		if rate > 0 {
 			// Bound the rate: wait until the samples sent so far fit it.
 			want := time.Duration(float64(dispatched) / float64(rate) * float64(time.Second))
-			if d := want - time.Since(start); d > 0 {
+			if d := want - opt.now().Sub(start); d > 0 {
 				select {
-				case <-time.After(d):
+				case <-opt.after(d):
 				case <-ctx.Done():
 				}
 			}
 		}
 		n := 0
 		for _, s := range b {
-			n += len(s.Samples)
+			n += sampleCount(s)
 		}
 		dispatched += int64(n)
 		m := metaOf(to, id)
@@ -143,7 +146,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		}
 		for _, id := range targets {
 			batches[id] = append(batches[id], s)
-			batchSamples[id] += len(s.Samples)
+			batchSamples[id] += sampleCount(s)
 			if len(batches[id]) >= healBatchSeries || batchSamples[id] >= healBatchSamples {
 				flush(id)
 			}
@@ -156,11 +159,8 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		flush(id)
 	}
 	wg.Wait()
-	for i := range toDrop {
-		if failed[toDrop[i].Labels.String()] {
-			toDrop[i].Samples = nil // do not delete: not handed over
-		}
-	}
+	// a series some new owner did not take is not deleted: not handed over
+	handed := func(s remote.Series) bool { return !failed[s.Labels.String()] }
 	// Delete what was handed over, one series at a time, by all its
 	// labels; a series whose labels are a subset of another's kept here
 	// would be deleted with it, so such a one is kept instead.
@@ -170,7 +170,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 	var keep []remote.Series
 	dropSet := map[string]bool{}
 	for _, s := range toDrop {
-		if s.Samples != nil {
+		if handed(s) {
 			dropSet[s.Labels.String()] = true
 		}
 	}
@@ -180,7 +180,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		}
 	}
 	for _, s := range toDrop {
-		if s.Samples == nil {
+		if !handed(s) {
 			continue
 		}
 		shadowed := false
@@ -197,7 +197,7 @@ func healPass(ctx context.Context, self string, db *tsdb.DB, from, to Placement,
 		for l := range s.Labels.All() {
 			ms = append(ms, index.MustNewMatcher(index.MatchEqual, l.Name, l.Value))
 		}
-		if err := db.Delete(tsdb.MinTimestamp, s.Samples[len(s.Samples)-1].T, ms...); err != nil {
+		if err := db.Delete(tsdb.MinTimestamp, lastT(s), ms...); err != nil {
 			return st, fmt.Errorf("cluster: drop %s: %w", s.Labels, err)
 		}
 		st.Dropped++
@@ -213,6 +213,41 @@ const (
 	healBatchSamples = 32768
 	healInflight     = 4 // batches being sent at once
 )
+
+// healOptions are a healing pass's rate bound (samples/s, 0: none), whether
+// it drops what it handed over, and its clock (default the system's).
+type healOptions struct {
+	rate  int
+	drop  bool
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+}
+
+func (o healOptions) withDefaults() healOptions {
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.after == nil {
+		o.after = time.After
+	}
+	return o
+}
+
+// sampleCount is a series' samples, floats and native histograms.
+func sampleCount(s remote.Series) int { return len(s.Samples) + len(s.Histograms) }
+
+// lastT is the time of a series' newest sample of either kind (each kind
+// is in time order).
+func lastT(s remote.Series) int64 {
+	t := tsdb.MinTimestamp
+	if n := len(s.Samples); n > 0 {
+		t = s.Samples[n-1].T
+	}
+	if n := len(s.Histograms); n > 0 {
+		t = max(t, s.Histograms[n-1].T)
+	}
+	return t
+}
 
 func metaOf(p Placement, id string) Meta {
 	if i := p.Ring.Index(id); i >= 0 && i < len(p.Nodes) {

@@ -29,7 +29,7 @@ func TestHealPassHandOver(t *testing.T) {
 	pl := Placement{Ring: to, Nodes: []Meta{{ID: "b"}, {ID: "c"}}}
 	f := newFake()
 	f.down["c"] = true
-	st, err := healPass(context.Background(), "a", db, Placement{Ring: from, Nodes: []Meta{{ID: "a"}}}, pl, f, 0, true, nil)
+	st, err := healPass(context.Background(), "a", db, Placement{Ring: from, Nodes: []Meta{{ID: "a"}}}, pl, f, healOptions{drop: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
@@ -256,12 +255,9 @@ func (h *Hints) Replay(ctx context.Context, node string, send func(context.Conte
 		}
 		var series []remote.Series
 		_, err := dec.Decode(rec[8:], func(ts *remote.TimeSeries) error {
-			lset, err := ts.ModelLabels()
-			if err != nil {
-				return err
-			}
-			series = append(series, remote.Series{Labels: lset, Samples: append([]model.Sample(nil), ts.Samples...)})
-			return nil
+			s, err := fromWire(ts)
+			series = append(series, s)
+			return err
 		}, nil)
 		if err != nil {
 			continue // a damaged hint is dropped, not retried forever

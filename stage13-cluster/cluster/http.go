@@ -11,10 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
@@ -25,7 +25,8 @@ const maxBody = 64 << 20
 func (n *Node) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+PathWrite, n.handleWrite)
 	mux.HandleFunc("POST "+PathReplicaWrite, n.handleReplicaWrite)
-	mux.HandleFunc("POST "+PathRead, n.handleRead)
+	// remote read, served from local storage by stage11's handler
+	mux.Handle("POST "+PathRead, remote.ReadHandler(remote.TSDBStorage{DB: n.db}, remote.ReadLimits{}))
 	mux.HandleFunc("POST "+PathAggregate, n.handleAggregate)
 	mux.HandleFunc(PathQuery, n.handleQuery)
 	mux.HandleFunc(PathQueryRange, n.handleQuery)
@@ -45,30 +46,90 @@ func (n *Node) handleLeave(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// decodeWrite reads a snappy remote write 1.0 body into series.
-func decodeWrite(r *http.Request) ([]remote.Series, error) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+// bodyBufs are the buffers of a request body being read and
+// decompressed, reused across requests: a healing batch is a megabyte.
+var bodyBufs = sync.Pool{New: func() any { return new([2][]byte) }}
+
+// readWrite reads a snappy remote write 1.0 body and calls fn with each
+// series; the series and its slices are valid only during fn.
+func readWrite(r *http.Request, fn func(*remote.TimeSeries) error) error {
+	bufs := bodyBufs.Get().(*[2][]byte)
+	defer func() {
+		if cap(bufs[0])+cap(bufs[1]) <= 16<<20 { // a rare huge one is not kept
+			bodyBufs.Put(bufs)
+		}
+	}()
+	raw := bufs[0][:0]
+	if n := r.ContentLength; n > 0 && n <= maxBody {
+		raw = slices.Grow(raw, int(n)+1)
+	}
+	raw, err := readAllInto(raw, io.LimitReader(r.Body, maxBody+1))
+	bufs[0] = raw
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(raw) > maxBody {
-		return nil, fmt.Errorf("body over %d bytes", maxBody)
+		return fmt.Errorf("body over %d bytes", maxBody)
 	}
-	buf, err := remote.Decompress(nil, raw, maxBody)
+	buf, err := remote.Decompress(bufs[1][:0], raw, maxBody)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []remote.Series
+	bufs[1] = buf
 	var dec remote.Decoder
-	_, err = dec.Decode(buf, func(ts *remote.TimeSeries) error {
+	_, err = dec.Decode(buf, fn, nil)
+	return err
+}
+
+// readAllInto appends everything r has to dst.
+func readAllInto(dst []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, max(512, cap(dst)))
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// decodeWrite reads a snappy remote write 1.0 body into series.
+func decodeWrite(r *http.Request) ([]remote.Series, error) {
+	var out []remote.Series
+	err := readWrite(r, func(ts *remote.TimeSeries) error {
+		s, err := fromWire(ts)
+		out = append(out, s)
+		return err
+	})
+	return out, err
+}
+
+// errBadWrite marks a replica write whose body cannot be read.
+var errBadWrite = errors.New("cluster: bad write request")
+
+// storeWrite stores a replica write's series in db as it decodes them,
+// in one commit (appendLocal without the copy of every sample between):
+// a body that does not decode is refused whole (errBadWrite).
+func storeWrite(db *tsdb.DB, r *http.Request) (int, error) {
+	a := localAppend{app: db.Appender(r.Context())}
+	err := readWrite(r, func(ts *remote.TimeSeries) error {
 		lset, err := ts.ModelLabels()
 		if err != nil {
 			return err
 		}
-		out = append(out, remote.Series{Labels: lset, Samples: append([]model.Sample(nil), ts.Samples...)})
+		a.add(lset, ts.Samples, ts.Histograms)
 		return nil
-	}, nil)
-	return out, err
+	})
+	if err != nil {
+		_ = a.app.Rollback()
+		return 0, fmt.Errorf("%w: %w", errBadWrite, err)
+	}
+	return a.commit()
 }
 
 func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
@@ -89,80 +150,15 @@ func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) handleReplicaWrite(w http.ResponseWriter, r *http.Request) {
-	series, err := decodeWrite(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if _, err := appendLocal(n.db, series); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+	if _, err := storeWrite(n.db, r); err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, errBadWrite) {
+			code = http.StatusBadRequest
+		}
+		http.Error(w, err.Error(), code)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (n *Node) handleRead(w http.ResponseWriter, r *http.Request) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	buf, err := remote.Decompress(nil, raw, maxBody)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	req, err := remote.DecodeReadRequest(buf)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	queries := make([][]*index.Matcher, len(req.Queries))
-	for i, q := range req.Queries {
-		if queries[i], err = fromRemoteMatchers(q.Matchers); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-	}
-	if req.Streamed() {
-		// Negotiated as Prometheus does: the client listed
-		// STREAMED_XOR_CHUNKS among the answers it accepts. Chunks go
-		// as stored to a client that reads stage03's encoding, as
-		// Prometheus's XOR chunks to any other.
-		stage03 := slices.Contains(strings.Split(r.Header.Get(remote.HeaderChunkEncodings), ","), remote.ChunkEncodingStage03)
-		w.Header().Set("Content-Type", remote.ContentTypeStreamed)
-		flush := func() {}
-		if f, ok := w.(http.Flusher); ok {
-			flush = f.Flush
-		}
-		cw := remote.NewChunkedWriter(w, flush, remote.DefaultFrameBytes)
-		for i, q := range req.Queries {
-			if _, err := streamLocal(n.db, q.StartMs, q.EndMs, queries[i], stage03, cw, int64(i)); err != nil {
-				// Frames may be out already: the status is sent. A frame
-				// that breaks off is what the client sees as an error
-				// (a short read or a bad checksum).
-				if cw.Frames() == 0 {
-					http.Error(w, err.Error(), http.StatusInternalServerError)
-				} else {
-					_, _ = w.Write([]byte{0xff})
-				}
-				return
-			}
-		}
-		return
-	}
-	results := make([]remote.QueryResult, len(req.Queries))
-	for i, q := range req.Queries {
-		ss, _, err := readLocal(n.db, q.StartMs, q.EndMs, queries[i])
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		results[i].Series = ss
-	}
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Header().Set("Content-Encoding", "snappy")
-	_, _ = w.Write(remote.Compress(nil, remote.AppendReadResponse(nil, results)))
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {

@@ -64,8 +64,14 @@ type Config struct {
 	// OnEvent receives what the node does (ring changes, healing
 	// progress); called from the node's own goroutine.
 	OnEvent func(Event)
-	// Now is the node's clock (default time.Now).
+	// Now is the node's clock (default time.Now): the age of hints, how
+	// long a member has been dead (FailureTimeout), membership's Since.
 	Now func() time.Time
+	// After is the timer healing waits on to keep to HealRate (default
+	// time.After). With Now, a test drives every time-dependent decision
+	// of a node by hand; only memberlist's own probe and suspicion timers
+	// and the RingInterval ticker stay on the system clock.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Event is something a node did, for a demo or a log.
@@ -131,6 +137,9 @@ func Start(cfg Config) (*Node, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
 	if cfg.APIAddr == "" {
 		cfg.APIAddr = "127.0.0.1:0"
 	}
@@ -152,6 +161,9 @@ func Start(cfg Config) (*Node, error) {
 	n.tr = localFirst{self: cfg.ID, db: nodeStore{n.db}, next: next}
 	hc := cfg.Hints
 	hc.Dir = filepath.Join(cfg.DataDir, "hints")
+	if hc.Now == nil {
+		hc.Now = cfg.Now // hint ages on the node's clock
+	}
 	if n.hints, err = OpenHints(hc); err != nil {
 		n.db.Close()
 		return nil, err
@@ -207,6 +219,10 @@ func (n *Node) poke() {
 	case n.kick <- struct{}{}:
 	default:
 	}
+}
+
+func (n *Node) healLimits() healOptions {
+	return healOptions{rate: n.cfg.HealRate, drop: n.cfg.DropAfterHandover, now: n.cfg.Now, after: n.cfg.After}
 }
 
 // ownersPlacement builds the ring of the nodes that own data: not
@@ -301,7 +317,7 @@ func (n *Node) heal(from, to Placement) {
 		case <-ctx.Done():
 		}
 	}()
-	st, err := healPass(ctx, n.cfg.ID, n.db, from, to, n.tr, n.cfg.HealRate, n.cfg.DropAfterHandover, func(done, total int) {
+	st, err := healPass(ctx, n.cfg.ID, n.db, from, to, n.tr, n.healLimits(), func(done, total int) {
 		n.event(Event{Kind: "heal-progress", Done: done, Total: total})
 	})
 	cancel()
@@ -511,7 +527,7 @@ func (n *Node) Leave(ctx context.Context) (HealStats, error) {
 	var st HealStats
 	var err error
 	if to.Ring != nil && to.Ring.Len() > 0 {
-		st, err = healPass(ctx, n.cfg.ID, n.db, Placement{}, to, n.tr, n.cfg.HealRate, n.cfg.DropAfterHandover, func(done, total int) {
+		st, err = healPass(ctx, n.cfg.ID, n.db, Placement{}, to, n.tr, n.healLimits(), func(done, total int) {
 			n.event(Event{Kind: "heal-progress", Done: done, Total: total})
 		})
 		if err == nil && st.Failed > 0 {

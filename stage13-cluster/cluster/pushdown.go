@@ -174,8 +174,8 @@ func (o *ownedStorage) Select(_ context.Context, mint, maxt int64, ms ...*index.
 	var n int64
 	for _, s := range ss {
 		if o.choose.mine(s.Labels) {
-			out = append(out, &seriesData{labels: s.Labels, samples: s.Samples})
-			n += int64(len(s.Samples))
+			out = append(out, newSeriesData(s))
+			n += int64(sampleCount(s))
 		}
 	}
 	o.mu.Lock()
@@ -224,6 +224,11 @@ func (n *Node) aggregate(ctx context.Context, req aggRequest) (aggResponse, erro
 	}
 	out := aggResponse{Samples: st.samples, SeriesRead: st.series}
 	for _, s := range m {
+		if len(s.Histograms) > 0 {
+			// partial histogram sums do not travel as floats: the
+			// coordinator evaluates it over the nodes' raw samples
+			return aggResponse{}, fmt.Errorf("cluster: aggregate: %s: native histogram results are not pushed down", s.Metric)
+		}
 		as := aggSeries{Metric: s.Metric.Map()}
 		for _, p := range s.Floats {
 			as.T = append(as.T, p.T)

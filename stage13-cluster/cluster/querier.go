@@ -218,10 +218,11 @@ func (s *Storage) selectFrom(ctx context.Context, mint, maxt int64, ms []*index.
 	}
 
 	// Merge: replicas of a series have the same labels; their samples
-	// are merged with each timestamp once.
+	// are merged with each timestamp once, floats and histograms alike.
 	type merged struct {
 		labels model.Labels
 		parts  [][]model.Sample
+		hparts [][]remote.HistogramSample
 		from   []Meta
 	}
 	byHash := map[uint64][]*merged{}
@@ -232,8 +233,8 @@ func (s *Storage) selectFrom(ctx context.Context, mint, maxt int64, ms []*index.
 		}
 		for _, x := range a.series {
 			s.stats.SeriesRead++
-			s.stats.SamplesRead += int64(len(x.Samples))
-			s.stats.PerNode[a.m.ID] += int64(len(x.Samples))
+			s.stats.SamplesRead += int64(sampleCount(x))
+			s.stats.PerNode[a.m.ID] += int64(sampleCount(x))
 			h := x.Labels.Hash()
 			var m *merged
 			for _, c := range byHash[h] {
@@ -248,20 +249,27 @@ func (s *Storage) selectFrom(ctx context.Context, mint, maxt int64, ms []*index.
 				all = append(all, m)
 			}
 			m.parts = append(m.parts, x.Samples)
+			m.hparts = append(m.hparts, x.Histograms)
 			m.from = append(m.from, a.m)
 		}
 	}
 	out := make([]*seriesData, 0, len(all))
 	for _, m := range all {
-		pts := m.parts[0]
+		pts, hs := m.parts[0], m.hparts[0]
 		if len(m.parts) > 1 {
 			pts = mergeSamples(m.parts...)
+			hs = mergeHistograms(m.hparts...)
 		}
-		out = append(out, &seriesData{labels: m.labels, samples: pts})
+		merged := remote.Series{Labels: m.labels, Samples: pts, Histograms: hs}
+		out = append(out, newSeriesData(merged))
 		s.stats.Series++
-		s.stats.Samples += int64(len(pts))
+		s.stats.Samples += int64(sampleCount(merged))
 		if s.Repair != nil && s.Ring != nil {
-			s.readRepair(m.labels, pts, m.parts, m.from, live)
+			counts := make([]int, len(m.parts))
+			for i := range m.parts {
+				counts[i] = len(m.parts[i]) + len(m.hparts[i])
+			}
+			s.readRepair(merged, counts, m.from, live)
 		}
 	}
 	slices.SortFunc(out, func(a, b *seriesData) int { return a.labels.Compare(b.labels) })
@@ -300,24 +308,25 @@ func setKey(r *Ring, set ReplicaSet) string {
 }
 
 // readRepair sends the merged series to each owner that answered with
-// fewer samples, or without the series at all.
-func (s *Storage) readRepair(lset model.Labels, pts []model.Sample, parts [][]model.Sample, from []Meta, live []Meta) {
-	set := s.Ring.Get(lset.Hash())
+// fewer samples (counts[i]: what from[i] answered), or without the series
+// at all.
+func (s *Storage) readRepair(merged remote.Series, counts []int, from []Meta, live []Meta) {
+	set := s.Ring.Get(merged.Labels.Hash())
 	for k := 0; k < set.Len(); k++ {
 		id := s.Ring.Node(set.At(k)).ID
 		n := -1
 		for i, f := range from {
 			if f.ID == id {
-				n = len(parts[i])
+				n = counts[i]
 			}
 		}
-		if n == len(pts) {
+		if n == sampleCount(merged) {
 			continue
 		}
 		for _, m := range live {
 			if m.ID == id {
 				s.stats.Repairs++
-				s.Repair(m, remote.Series{Labels: lset, Samples: pts})
+				s.Repair(m, merged)
 			}
 		}
 	}
@@ -351,7 +360,28 @@ func (s *Storage) missingSets(answered map[string]bool) []string {
 type seriesData struct {
 	labels  model.Labels
 	samples []model.Sample
+	hists   []promql.HPoint
 }
+
+// newSeriesData is a series as the engine reads it: floats through its
+// iterator, native histograms (in float form) through HistogramSamples.
+func newSeriesData(s remote.Series) *seriesData {
+	d := &seriesData{labels: s.Labels, samples: s.Samples}
+	if len(s.Histograms) > 0 {
+		d.hists = make([]promql.HPoint, len(s.Histograms))
+		for i, h := range s.Histograms {
+			fh := h.FH
+			if h.H != nil {
+				fh = h.H.ToFloat()
+			}
+			d.hists[i] = promql.HPoint{T: h.T, H: fh}
+		}
+	}
+	return d
+}
+
+// HistogramSamples implements promql.HistogramSeries.
+func (s *seriesData) HistogramSamples() []promql.HPoint { return s.hists }
 
 func (s *seriesData) Labels() model.Labels      { return s.labels }
 func (s *seriesData) Iterator() promql.Iterator { return &sliceIter{s: s.samples, i: -1} }

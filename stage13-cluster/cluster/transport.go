@@ -124,7 +124,7 @@ func (h *HTTPTransport) post(ctx context.Context, to Meta, body []byte) error {
 // whichever answer the server gives: a server that streams no chunks
 // answers with samples.
 func (h *HTTPTransport) Read(ctx context.Context, to Meta, mint, maxt int64, ms []*index.Matcher) ([]remote.Series, error) {
-	rr := remote.ReadRequest{Queries: []remote.Query{{StartMs: mint, EndMs: maxt, Matchers: toRemoteMatchers(ms)}}}
+	rr := remote.ReadRequest{Queries: []remote.Query{{StartMs: mint, EndMs: maxt, Matchers: remote.RemoteMatchers(ms)}}}
 	if !h.Sampled {
 		rr.Accepted = []remote.ResponseType{remote.ResponseStreamedXORChunks, remote.ResponseSamples}
 	}
@@ -192,17 +192,20 @@ func readStreamed(r io.Reader, mint, maxt int64) ([]remote.Series, error) {
 			return nil, fmt.Errorf("frame for query %d of 1", qi)
 		}
 		for _, s := range series {
-			pts, err := chunkSamples(nil, s.Chunks, mint, maxt)
-			if err != nil {
+			var got remote.Series
+			if err := remote.AppendChunkSamples(&got, s.Chunks, mint, maxt); err != nil {
 				return nil, fmt.Errorf("%s: %w", s.Labels, err)
 			}
 			switch {
-			case len(pts) == 0:
+			case len(got.Samples)+len(got.Histograms) == 0:
 			case len(out) > 0 && out[len(out)-1].Labels.Equal(s.Labels):
 				// a series split over frames: its chunks go on
-				out[len(out)-1].Samples = append(out[len(out)-1].Samples, pts...)
+				last := &out[len(out)-1]
+				last.Samples = append(last.Samples, got.Samples...)
+				last.Histograms = append(last.Histograms, got.Histograms...)
 			default:
-				out = append(out, remote.Series{Labels: s.Labels, Samples: pts})
+				got.Labels = s.Labels
+				out = append(out, got)
 			}
 		}
 	}

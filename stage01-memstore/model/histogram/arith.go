@@ -225,6 +225,11 @@ func remap(s side, bounds, common []float64) side {
 // Compact drops the empty buckets and joins touching spans, in place,
 // and returns h.
 func (h *FloatHistogram) Compact() *FloatHistogram {
+	if compacted(h.PositiveSpans, h.PositiveBuckets) && compacted(h.NegativeSpans, h.NegativeBuckets) {
+		// Nothing to drop or join (a rate of a counter whose buckets
+		// all moved): spared expanding and rebuilding both sides.
+		return h
+	}
 	drop := func(s side) side {
 		var out side
 		for k, c := range s.cnt {
@@ -236,6 +241,28 @@ func (h *FloatHistogram) Compact() *FloatHistogram {
 	}
 	h.setSides(drop(h.positive()), drop(h.negative()))
 	return h
+}
+
+// compacted reports whether a side is already as Compact leaves it: no
+// empty bucket, no empty span, no span touching the previous one (offset
+// 0 after the first), spans covering exactly the counts.
+func compacted(spans []Span, counts []float64) bool {
+	n := 0
+	for i, sp := range spans {
+		if sp.Length == 0 || i > 0 && sp.Offset == 0 {
+			return false
+		}
+		n += int(sp.Length)
+	}
+	if n != len(counts) {
+		return false
+	}
+	for _, c := range counts {
+		if c == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ReduceResolution lowers h's schema to schema (coarser; a finer or

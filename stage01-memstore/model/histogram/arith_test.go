@@ -242,3 +242,34 @@ func TestKahanAddKeepsSmallTerms(t *testing.T) {
 		t.Fatalf("compensated sum %+v", sum)
 	}
 }
+
+// TestCompactCases: what Compact leaves, worked out by hand from the span
+// rules: a side already compact stays as it is (the fast path), and each
+// thing Compact removes is removed: an empty bucket, an empty span,
+// a span touching the previous one, span lengths covering more buckets
+// than are given.
+func TestCompactCases(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		spans      []Span
+		counts     []float64
+		wantSpans  []Span
+		wantCounts []float64
+	}{
+		{"compact", []Span{{-2, 2}, {3, 1}}, []float64{1, 2, 3}, []Span{{-2, 2}, {3, 1}}, []float64{1, 2, 3}},
+		{"empty bucket", []Span{{0, 3}}, []float64{1, 0, 3}, []Span{{0, 1}, {1, 1}}, []float64{1, 3}},
+		// Buckets 1 2, an empty span, then 7: 7 is 4 after the end of 2.
+		{"empty span", []Span{{1, 2}, {3, 0}, {1, 1}}, []float64{1, 2, 3}, []Span{{1, 2}, {4, 1}}, []float64{1, 2, 3}},
+		{"touching spans", []Span{{1, 1}, {0, 2}}, []float64{1, 2, 3}, []Span{{1, 3}}, []float64{1, 2, 3}},
+		{"spans longer than counts", []Span{{0, 3}}, []float64{1, 2}, []Span{{0, 2}}, []float64{1, 2}},
+	} {
+		h := &FloatHistogram{Count: 10, PositiveSpans: c.spans, PositiveBuckets: c.counts,
+			NegativeSpans: slices.Clone(c.spans), NegativeBuckets: slices.Clone(c.counts)}
+		h.Compact()
+		if !slices.Equal(h.PositiveSpans, c.wantSpans) || !slices.Equal(h.PositiveBuckets, c.wantCounts) ||
+			!slices.Equal(h.NegativeSpans, c.wantSpans) || !slices.Equal(h.NegativeBuckets, c.wantCounts) {
+			t.Errorf("%s: got %v %v / %v %v, want %v %v", c.name, h.PositiveSpans, h.PositiveBuckets,
+				h.NegativeSpans, h.NegativeBuckets, c.wantSpans, c.wantCounts)
+		}
+	}
+}

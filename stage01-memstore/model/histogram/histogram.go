@@ -100,7 +100,7 @@ var (
 	ErrNegativeCount      = fmt.Errorf("%w: negative bucket count", ErrInvalid)
 	ErrCountMismatch      = fmt.Errorf("%w: count is less than the buckets and the zero bucket hold", ErrInvalid)
 	ErrBadSchema          = fmt.Errorf("%w: schema out of range", ErrInvalid)
-	ErrCustomBuckets      = fmt.Errorf("%w: custom bucket bounds not strictly increasing, or given for an exponential schema", ErrInvalid)
+	ErrCustomBuckets      = fmt.Errorf("%w: custom bucket bounds not strictly increasing, given for an exponential schema, or buckets outside them", ErrInvalid)
 )
 
 // IsCustom reports whether schema is the custom-bucket schema.
@@ -203,6 +203,19 @@ func validateLayout(schema int32, custom []float64, negSpans []Span, nNeg int, p
 			if !(custom[i] > custom[i-1]) {
 				return ErrCustomBuckets
 			}
+		}
+		// A bucket index is a bound's (the last one +Inf's): an index
+		// below 0 or past it has no bucket to name, and readers that look
+		// its bound up would index out of range. Prometheus refuses both.
+		end := 0
+		for _, s := range posSpans {
+			if s.Offset < 0 {
+				return fmt.Errorf("%w: a span offset of %d", ErrCustomBuckets, s.Offset)
+			}
+			end += int(s.Offset) + int(s.Length)
+		}
+		if end > len(custom)+1 {
+			return fmt.Errorf("%w: buckets up to index %d, %d bounds", ErrCustomBuckets, end-1, len(custom))
 		}
 	} else if len(custom) > 0 {
 		return ErrCustomBuckets

@@ -83,6 +83,20 @@ func TestValidate(t *testing.T) {
 	if err := nhcb.Validate(); err != nil {
 		t.Errorf("custom bounds 1, 2: %v", err)
 	}
+	// With custom bounds a bucket index is a bound's: none below 0, none
+	// past the implicit +Inf bucket (Prometheus refuses both).
+	nhcb.PositiveSpans[0].Offset = -1
+	if err := nhcb.Validate(); !errors.Is(err, ErrCustomBuckets) {
+		t.Errorf("custom buckets from index -1: Validate = %v", err)
+	}
+	nhcb.PositiveSpans[0].Offset = 2
+	if err := nhcb.Validate(); !errors.Is(err, ErrCustomBuckets) {
+		t.Errorf("custom buckets 2 and 3 of bounds 1, 2: Validate = %v", err)
+	}
+	nhcb.PositiveSpans[0].Offset = 1
+	if err := nhcb.Validate(); err != nil {
+		t.Errorf("custom buckets 1 and +Inf of bounds 1, 2: %v", err)
+	}
 	// A NaN sum means NaN observations, counted in Count but in no bucket:
 	// fine. Fewer in Count than in the buckets is never fine, so only the
 	// non-NaN case can be checked.

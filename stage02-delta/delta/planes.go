@@ -1,0 +1,79 @@
+package delta
+
+import "fmt"
+
+// Byte planes: a column laid out for a general-purpose compressor (zstd,
+// as stage06's cold chunks apply) rather than to be small by itself.
+// Every value takes the same width w, the bytes of the widest value
+// (1 … 8), and the column is w planes of n bytes: the low bytes of all
+// values, then the next bytes, and so on.
+//
+//	1 byte     w
+//	w × n      plane 0 (bits 0-7 of every value), plane 1 (bits 8-15), …
+//
+// Why: Simple-8b packs values at any bit width, so a compressor sees
+// bytes that straddle values and cannot learn their distribution;
+// varint's continuation bits do the same to values around 128. In byte
+// planes a delta of 37 is always the byte 37, so zstd's entropy coder
+// prices each value at the entropy of the deltas, and a plane of high
+// bytes that are nearly all zero compresses to almost nothing. Alone the
+// column is larger than the packed codecs (w bytes a value), so
+// appendInts never picks it; a caller asks for it (Layout).
+
+// Layout says how a column's integers are laid out.
+type Layout uint8
+
+const (
+	// Packed: the smaller of varint and Simple-8b (what Compress writes).
+	Packed Layout = iota
+	// BytePlanes: byte planes, for a general-purpose compressor after.
+	BytePlanes
+)
+
+// appendPlanes appends the byte-plane body of u (w byte, then the planes).
+func appendPlanes(dst []byte, u []uint64) []byte {
+	var all uint64
+	for _, x := range u {
+		all |= x
+	}
+	w := 1
+	for w < 8 && all>>(8*w) != 0 {
+		w++
+	}
+	dst = append(dst, byte(w))
+	for p := range w {
+		shift := 8 * uint(p)
+		for _, x := range u {
+			dst = append(dst, byte(x>>shift))
+		}
+	}
+	return dst
+}
+
+// planesLen is the size of appendPlanes' body for n values of width w.
+func planesLen(n, w int) int { return 1 + n*w }
+
+// decodePlanes fills dst from a byte-plane body that must be exactly
+// len(dst) values long.
+func decodePlanes[T uint64 | int64](dst []T, src []byte) error {
+	if len(src) < 1 || src[0] < 1 || src[0] > 8 {
+		return fmt.Errorf("%w: byte planes: bad width", ErrCorrupt)
+	}
+	w, n := int(src[0]), len(dst)
+	if len(src) != planesLen(n, w) {
+		return fmt.Errorf("%w: byte planes: %d bytes for %d values of %d bytes", ErrCorrupt, len(src), n, w)
+	}
+	src = src[1:]
+	plane := src[:n]
+	for i, b := range plane {
+		dst[i] = T(b)
+	}
+	for p := 1; p < w; p++ {
+		plane = src[p*n : (p+1)*n]
+		shift := 8 * uint(p)
+		for i, b := range plane {
+			dst[i] |= T(uint64(b) << shift)
+		}
+	}
+	return nil
+}
