@@ -87,7 +87,7 @@ func parseDemo(args []string, stderr io.Writer) (cfg demoConfig, cleanup func(),
 // demoWrite is the write phase: demoAppenders hosts, cfg.points points.
 func demoWrite(cfg demoConfig, stdout, stderr io.Writer) (writeResult, error) {
 	fmt.Fprintln(stdout, "\n[Write Phase]")
-	wc := writeConfig{dir: cfg.dir, points: cfg.points, appenders: demoAppenders, sync: cfg.policy, segmentSize: wal.DefaultSegmentSize, compression: cfg.compression}
+	wc := writeConfig{dir: cfg.dir, points: cfg.points, appenders: demoAppenders, sync: cfg.policy, segmentSize: wal.DefaultSegmentSize, compression: cfg.compression, denseRec: true}
 	return writePhase(wc, wal.Options{Sync: cfg.policy, Compression: cfg.compression}, stdout, stderr)
 }
 
@@ -95,7 +95,7 @@ func demoWrite(cfg demoConfig, stdout, stderr io.Writer) (writeResult, error) {
 // returns the last batch the child acknowledged per host.
 func demoCrash(cfg demoConfig, stdout io.Writer) ([]int, error) {
 	fmt.Fprintln(stdout, "\n[Simulated Crash]")
-	fmt.Fprintf(stdout, "Starting a child writer for hosts %d-%d on the same WAL: stage04-wal write --ack --sync %v ...\n", demoAppenders, 2*demoAppenders-1, cfg.policy)
+	fmt.Fprintf(stdout, "Starting a child writer for hosts %d-%d on the same WAL: stage04-wal write --ack --record dense --sync %v ...\n", demoAppenders, 2*demoAppenders-1, cfg.policy)
 	acked, err := crashChild(cfg.dir, cfg.policy, cfg.compression, demoAppenders, cfg.crashAfter, stdout)
 	if err != nil {
 		return nil, err
@@ -191,7 +191,7 @@ func crashChild(dir string, policy wal.SyncPolicy, comp wal.Compression, firstHo
 		return nil, err
 	}
 	cmd := exec.Command(exe, "write", "--data-dir", dir, "--points", strconv.Itoa(100*crashAfter+1_000_000),
-		"--appenders", strconv.Itoa(firstHost), "--first-host", strconv.Itoa(firstHost), "--sync", policy.String(), "--compression", comp.String(), "--ack")
+		"--appenders", strconv.Itoa(firstHost), "--first-host", strconv.Itoa(firstHost), "--sync", policy.String(), "--compression", comp.String(), "--record", "dense", "--ack")
 	// Marks the process as the demo's child; the test binary uses it to
 	// act as this program (see main_test.go). The program itself ignores it.
 	cmd.Env = append(os.Environ(), childEnv+"=1")

@@ -25,17 +25,19 @@ type writeConfig struct {
 	compression wal.Compression
 	segmentSize int64
 	ack         bool
-	firstHost   int // appender g writes host firstHost+g
+	firstHost   int  // appender g writes host firstHost+g
+	denseRec    bool // log dense samples records (type 32) instead of type 2
 }
 
 func cmdWrite(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "write", "--data-dir DIR [--points N] [--crash-after M] [--sync always|batch|interval|none] [--appenders A] [--first-host H] [--segment-size BYTES] [--compression snappy|zstd|none] [--ack]", stderr)
+	fs := cli.NewFlags(prog, "write", "--data-dir DIR [--points N] [--crash-after M] [--sync always|batch|interval|none] [--appenders A] [--first-host H] [--segment-size BYTES] [--compression snappy|zstd|none] [--record samples|dense] [--ack]", stderr)
 	c := writeConfig{}
 	fs.StringVar(&c.dir, "data-dir", "", "WAL directory (created if missing; default: a new temp dir, kept and printed)")
 	fs.IntVar(&c.points, "points", 1_000_000, "points to write, in 1,000-point batches")
 	fs.IntVar(&c.crashAfter, "crash-after", 0, "SIGKILL this process once this many points are acknowledged (0: never)")
 	syncFlag := fs.String("sync", "batch", "durability: always, batch (group commit), interval or none")
 	compFlag := fs.String("compression", "snappy", "how records are stored: snappy, zstd or none")
+	recFlag := fs.String("record", "samples", "samples record: samples (type 2, Prometheus's layout) or dense (type 32)")
 	interval := fs.Duration("sync-interval", wal.DefaultSyncInterval, "fsync period for --sync interval")
 	fs.IntVar(&c.appenders, "appenders", 8, "concurrent appenders (one host of 1,000 series each)")
 	fs.Int64Var(&c.segmentSize, "segment-size", wal.DefaultSegmentSize, "segment rotation size in bytes")
@@ -51,6 +53,13 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 	c.sync = p
 	if c.compression, err = wal.ParseCompression(*compFlag); err != nil {
 		return cli.Usagef("%v", err)
+	}
+	switch *recFlag {
+	case "samples":
+	case "dense":
+		c.denseRec = true
+	default:
+		return cli.Usagef("write: --record %q: want samples or dense", *recFlag)
 	}
 	if c.points < 1 || c.appenders < 1 || c.segmentSize < 1 || c.crashAfter < 0 || c.firstHost < 0 {
 		return cli.Usagef("write: --points, --appenders and --segment-size must be positive, --crash-after and --first-host not negative")
@@ -100,7 +109,11 @@ func writePhase(c writeConfig, o wal.Options, stdout, stderr io.Writer) (writeRe
 			var rec []byte
 			for b := range batchesFor(total, c.appenders, a) {
 				fillBatch(batch, g, b)
-				rec = wal.AppendSamples(rec[:0], batch)
+				if c.denseRec {
+					rec = wal.AppendDenseSamples(rec[:0], batch)
+				} else {
+					rec = wal.AppendSamples(rec[:0], batch)
+				}
 				if err := w.Log(rec); err != nil {
 					errs <- err
 					return

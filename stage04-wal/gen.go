@@ -102,7 +102,7 @@ func (h *headState) apply(rec []byte, series []wal.RefSeries, samples []wal.RefS
 			}
 			h.labels[s.Ref] = s.Labels
 		}
-	case wal.RecordSamples:
+	case wal.RecordSamples, wal.RecordDenseSamples:
 		if samples, err = wal.DecodeSamples(rec, samples); err != nil {
 			return series, samples, err
 		}

@@ -91,7 +91,23 @@ func BenchmarkReplay(b *testing.B) {
 	}
 }
 
+// BenchmarkReplayDense is BenchmarkReplay with the dense samples record
+// (dense.go) in place of the samples record.
+func BenchmarkReplayDense(b *testing.B) {
+	for _, shape := range []string{"scrape", "counters"} {
+		for _, c := range []Compression{CompressionNone, CompressionSnappy, CompressionZstd} {
+			b.Run(fmt.Sprintf("values=%s/compression=%v", shape, c), func(b *testing.B) {
+				benchReplayRecord(b, shape, c, AppendDenseSamples)
+			})
+		}
+	}
+}
+
 func benchReplay(b *testing.B, shape string, c Compression) {
+	benchReplayRecord(b, shape, c, AppendSamples)
+}
+
+func benchReplayRecord(b *testing.B, shape string, c Compression, encode func([]byte, []RefSample) []byte) {
 	dir := b.TempDir()
 	w, err := Open(dir, Options{Sync: SyncNone, Compression: c})
 	if err != nil {
@@ -112,7 +128,7 @@ func benchReplay(b *testing.B, shape string, c Compression) {
 				batch[j].Ref += uint64(base)
 			}
 		}
-		rec = AppendSamples(rec[:0], batch)
+		rec = encode(rec[:0], batch)
 		if err := w.Log(rec); err != nil {
 			b.Fatal(err)
 		}
@@ -234,6 +250,54 @@ func BenchmarkDecodeSamples(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/sample")
+}
+
+// The dense record on the same scrape as BenchmarkEncodeSamples, and on a
+// scrape of counters (integers: the decimal value column).
+func BenchmarkEncodeDenseSamples(b *testing.B) {
+	for _, shape := range []string{"scrape", "counters"} {
+		b.Run("values="+shape, func(b *testing.B) {
+			batch := denseBenchBatch(shape)
+			var rec []byte
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				rec = AppendDenseSamples(rec[:0], batch)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/sample")
+			b.ReportMetric(float64(len(rec))/1000, "B/sample")
+		})
+	}
+}
+
+func BenchmarkDecodeDenseSamples(b *testing.B) {
+	for _, shape := range []string{"scrape", "counters"} {
+		b.Run("values="+shape, func(b *testing.B) {
+			rec := AppendDenseSamples(nil, denseBenchBatch(shape))
+			out := make([]RefSample, 0, 1000)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				var err error
+				if out, err = DecodeSamples(rec, out); err != nil || len(out) != 1000 {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/sample")
+		})
+	}
+}
+
+func denseBenchBatch(shape string) []RefSample {
+	batch := make([]RefSample, 1000)
+	if shape == "scrape" {
+		scrape(batch, 0, 1_700_000_000_000)
+		return batch
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	vals := make([]float64, 1000)
+	for range 100 {
+		batch = counterBatch(batch, vals, rng, 1_700_000_000_000)
+	}
+	return batch
 }
 
 // BenchmarkDecodeHistograms: a record of 1,000 histograms of 20 buckets,

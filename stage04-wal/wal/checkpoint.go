@@ -179,7 +179,7 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 				continue
 			}
 			rec = AppendSeries(rec[:0], series)
-		case RecordSamples:
+		case RecordSamples, RecordDenseSamples:
 			if samples, err = DecodeSamples(in, samples); err != nil {
 				return positioned(r, err)
 			}
@@ -190,7 +190,11 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 			if len(samples) == 0 {
 				continue
 			}
-			rec = AppendSamples(rec[:0], samples)
+			if Type(in) == RecordDenseSamples {
+				rec = AppendDenseSamples(rec[:0], samples)
+			} else { // each record keeps its form, as a reader of either expects
+				rec = AppendSamples(rec[:0], samples)
+			}
 		case RecordDeletes:
 			if stones, err = DecodeTombstones(in, stones); err != nil {
 				return positioned(r, err)

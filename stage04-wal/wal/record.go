@@ -11,7 +11,7 @@ import (
 // RecordType is the first byte of a record. The WAL itself only reserves 0;
 // types 1-3 are the TSDB records below, other values are free for other
 // users of the log (stage07's cache, say). Types 7 and 8 are the native
-// histogram samples (histrecord.go).
+// histogram samples (histrecord.go), 32 the dense samples (dense.go).
 type RecordType byte
 
 // Record types of a TSDB head's WAL.
@@ -33,6 +33,8 @@ func (t RecordType) String() string {
 		return "histograms"
 	case RecordFloatHistograms:
 		return "float histograms"
+	case RecordDenseSamples:
+		return "dense samples"
 	}
 	return fmt.Sprintf("type %d", byte(t))
 }
@@ -257,10 +259,14 @@ func DecodeSeries(rec []byte, dst []RefSeries) ([]RefSeries, error) {
 	return dst, nil
 }
 
-// DecodeSamples decodes a samples record, appending to dst[:0]. It
-// allocates only when dst is too small, which makes replay allocation-free.
+// DecodeSamples decodes a samples record of either form (RecordSamples
+// or RecordDenseSamples), appending to dst[:0]. It allocates only when dst
+// is too small, which makes replay allocation-free.
 func DecodeSamples(rec []byte, dst []RefSample) ([]RefSample, error) {
 	dst = dst[:0]
+	if Type(rec) == RecordDenseSamples {
+		return decodeDenseSamples(rec, dst)
+	}
 	d := decoder{b: rec}
 	n := d.header(RecordSamples, 10)
 	if n == 0 || d.err != nil {

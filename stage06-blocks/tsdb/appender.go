@@ -427,7 +427,7 @@ func (a *headAppender) records(withSamples bool) [][]byte {
 		for _, p := range a.pending {
 			a.walS = append(a.walS, wal.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
 		}
-		a.recX = wal.AppendSamples(a.recX[:0], a.walS)
+		a.recX = wal.AppendDenseSamples(a.recX[:0], a.walS)
 		recs = append(recs, a.recX)
 	}
 	if len(a.pendingH) > 0 {
@@ -482,7 +482,7 @@ func (a *headAppender) partRecords(recs [][]byte) [][]byte {
 			for _, p := range a.pending[f0:f1] {
 				ws = append(ws, wal.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
 			}
-			recs = append(recs, wal.AppendSamples(nil, ws))
+			recs = append(recs, wal.AppendDenseSamples(nil, ws))
 		}
 		if h1 > h0 {
 			recs = a.histRecords(recs, a.pendingH[h0:h1], false)

@@ -38,7 +38,7 @@ const damageSeries, damageEnd = 20, 7 * Hour
 func buildDamageFixture(t *testing.T) damageFixture {
 	t.Helper()
 	f := damageFixture{dir: t.TempDir(), o: oracle{}, opts: testOpts()}
-	f.opts.WALSegmentSize = 2 << 10
+	f.opts.WALSegmentSize = 1 << 9 // dense samples records: ≥ 4 segments after the checkpoint
 	db := openDB(t, f.dir, f.opts)
 	ingest(t, db, f.o, damageSeries, 0, Minute, int(6*Hour/Minute))
 	if err := db.Compact(); err != nil {
@@ -133,7 +133,7 @@ func walTimes(t *testing.T, path string, from, to int64) map[int64]bool {
 	for r.Next() {
 		rec := r.Record()
 		_, _, off := r.Position()
-		if off >= to || off+int64(len(rec))+8 <= from || wal.Type(rec) != wal.RecordSamples {
+		if off >= to || off+int64(len(rec))+8 <= from || (wal.Type(rec) != wal.RecordSamples && wal.Type(rec) != wal.RecordDenseSamples) {
 			continue
 		}
 		ss, err := wal.DecodeSamples(rec, nil)

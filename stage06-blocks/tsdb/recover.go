@@ -137,7 +137,7 @@ func (rp *replayer) replay(dir string) error {
 		switch wr.typ {
 		case wal.RecordSeries:
 			err = rp.seriesRecord(wr.series)
-		case wal.RecordSamples:
+		case wal.RecordSamples, wal.RecordDenseSamples:
 			rp.samplesRecord(wr.samples)
 		case wal.RecordDeletes:
 			rp.deletesRecord(wr.stones)
@@ -187,7 +187,7 @@ func readWAL(r *wal.Reader, recs, free chan *walRecord, done <-chan struct{}) {
 		switch wr.typ {
 		case wal.RecordSeries:
 			wr.series, wr.err = wal.DecodeSeries(b, wr.series)
-		case wal.RecordSamples:
+		case wal.RecordSamples, wal.RecordDenseSamples:
 			wr.samples, wr.err = wal.DecodeSamples(b, wr.samples)
 		case wal.RecordDeletes:
 			wr.stones, wr.err = wal.DecodeTombstones(b, wr.stones)

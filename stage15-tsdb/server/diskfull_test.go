@@ -40,9 +40,12 @@ func TestWritesResumeAfterDiskFull(t *testing.T) {
 	defer func() { s.Shutdown(context.Background()) }()
 	base := "http://" + s.Addr()
 	write := func(k int) (int, string) {
+		// Values that are no short decimals (k + i/3) are stored as 8-byte
+		// floats in the WAL: a request's record is larger than a page, so
+		// on a full disk it cannot land in the last page's free bytes.
 		var b strings.Builder
-		for i := range 200 {
-			fmt.Fprintf(&b, "m{i=\"%d\"} %d %d\n", i, k, 1704067200+k)
+		for i := range 1000 {
+			fmt.Fprintf(&b, "m{i=\"%d\"} %v %d\n", i, float64(k)+float64(i)/3, 1704067200+k)
 		}
 		return call(t, "POST", base+"/write", b.String())
 	}
@@ -85,8 +88,8 @@ func TestWritesResumeAfterDiskFull(t *testing.T) {
 	check := func(s *Server) {
 		t.Helper()
 		_, body := call(t, "GET", fmt.Sprintf("http://%s/api/v1/query?query=count_over_time(m[1h])&time=%d", s.Addr(), 1704067200+acked), "")
-		if want := fmt.Sprintf(`,"%d"]`, acked); strings.Count(body, want) != 200 {
-			t.Fatalf("want 200 series with %d samples each: %s", acked, body)
+		if want := fmt.Sprintf(`,"%d"]`, acked); strings.Count(body, want) != 1000 {
+			t.Fatalf("want 1000 series with %d samples each: %s", acked, body)
 		}
 	}
 	check(s)

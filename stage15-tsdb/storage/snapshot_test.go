@@ -20,7 +20,7 @@ import (
 // with every sample.
 func TestSnapshotLinks(t *testing.T) {
 	dir := t.TempDir()
-	db, err := tsdb.Open(dir, tsdb.Options{NoBackgroundCompaction: true, WALSegmentSize: 32 << 10})
+	db, err := tsdb.Open(dir, tsdb.Options{NoBackgroundCompaction: true, WALSegmentSize: 4 << 10}) // dense samples records: ~40 bytes a commit
 	if err != nil {
 		t.Fatal(err)
 	}
