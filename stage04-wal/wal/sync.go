@@ -98,22 +98,39 @@ func (w *WAL) waitDurable(seq uint64) error {
 	return nil
 }
 
-// syncCurrent fsyncs the current segment and returns the logical position it
-// made durable. Earlier segments were fsynced when they were rotated out.
+// syncCurrent fsyncs the segments rotated out since the last leader (oldest
+// first), the directory that gained them, then the current segment, and
+// returns the logical position it made durable.
 func (w *WAL) syncCurrent() (uint64, error) {
 	w.mu.Lock()
 	f, target, err := w.seg, w.written, w.err
+	sealed, dirty := w.sealed, w.dirDirty
+	w.sealed, w.dirDirty = nil, false
 	w.mu.Unlock()
+	for i, s := range sealed {
+		if err == nil {
+			if err = w.fsync(s); err != nil {
+				err = fmt.Errorf("wal: sealed segment: fsync: %w", err)
+			}
+		}
+		if cerr := s.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("wal: sealed segment %d of %d: close: %w", i+1, len(sealed), cerr)
+		}
+	}
+	if err == nil && dirty {
+		err = SyncDir(w.dir)
+	}
 	if err != nil {
-		return 0, err
+		w.fail(err)
+		return 0, w.stickyErr()
 	}
 	if f == nil { // closed: Close fsynced everything
 		return target, nil
 	}
 	err = w.fsync(f)
 	if errors.Is(err, os.ErrClosed) {
-		// Rotated (or closed) while we synced: the rotation fsynced the
-		// whole file before closing it, unless that failed.
+		// Rotated (SyncAlways, SyncNone) while we synced: the rotation
+		// fsynced the whole file before closing it, unless that failed.
 		w.mu.Lock()
 		err = w.err
 		w.mu.Unlock()

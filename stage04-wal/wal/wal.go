@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,6 +58,13 @@ type WAL struct {
 	closed   bool
 	err      error // sticky: after a failed fsync, or a failed write that could not be cut off, nothing more is logged
 	torn     *Truncation
+	// sealed are segments rotated out whose fsync and close the next
+	// group-commit leader does (syncCurrent, oldest first, before the
+	// current segment), and dirDirty says the directory has a segment
+	// created since its last fsync. Rotation does neither under mu, so a
+	// rotation costs appenders a create(), not two fsyncs.
+	sealed   []*os.File
+	dirDirty bool
 
 	syncMu   sync.Mutex // guards the group-commit state below
 	syncCond *sync.Cond
@@ -395,13 +403,22 @@ func (w *WAL) writeOut(b []byte) error {
 	return err
 }
 
-// rotate closes the current segment (fsynced first unless SyncNone, so a
-// closed segment is always durable and a torn frame can only ever be at the
-// tail of the last segment) and starts the next. If the next segment cannot
-// be created (a full disk), the current one stays open and a later Log
-// tries again. Caller holds w.mu.
+// rotate starts the next segment. Caller holds w.mu.
+//
+// Under SyncBatch and SyncInterval the old segment is only sealed here: its
+// fsync and close, and the fsync of the directory entry of the new one, are
+// left to the next group-commit leader (syncCurrent), which does them before
+// it fsyncs the new segment. So no byte of the new segment is acknowledged
+// before the old one is durable, and appenders do not wait, lock held, for
+// fsyncs that a journal busy with other files (a compaction's block) can
+// stretch to tenths of a second. A power cut can then leave a torn frame at
+// the end of a segment that is not the last (bytes never acknowledged);
+// Repair cuts it. SyncAlways keeps both fsyncs here, under the lock, as the
+// policy says; SyncNone closes the old segment unsynced. If the next segment
+// cannot be created (a full disk), the current one stays open and a later
+// Log tries again.
 func (w *WAL) rotate() error {
-	if w.opts.Sync != SyncNone {
+	if w.opts.Sync == SyncAlways {
 		if err := w.fsync(w.seg); err != nil {
 			w.err = fmt.Errorf("wal: segment %d: fsync on rotation: %w", w.segIndex, err)
 			return w.err
@@ -411,17 +428,23 @@ func (w *WAL) rotate() error {
 	if err != nil {
 		return err
 	}
-	if w.opts.Sync != SyncNone {
-		if err := SyncDir(w.dir); err != nil {
-			f.Close()
-			w.err = err
-			return err
+	switch w.opts.Sync {
+	case SyncBatch, SyncInterval:
+		w.sealed = append(w.sealed, w.seg)
+		w.dirDirty = true
+	default:
+		if w.opts.Sync == SyncAlways {
+			if err := SyncDir(w.dir); err != nil {
+				f.Close()
+				w.err = err
+				return err
+			}
 		}
-	}
-	if err := w.seg.Close(); err != nil {
-		f.Close()
-		w.err = fmt.Errorf("wal: segment %d: close: %w", w.segIndex, err)
-		return w.err
+		if err := w.seg.Close(); err != nil {
+			f.Close()
+			w.err = fmt.Errorf("wal: segment %d: close: %w", w.segIndex, err)
+			return w.err
+		}
 	}
 	w.seg, w.segIndex, w.segSize = f, w.segIndex+1, 0
 	w.rotations.Add(1)
@@ -487,15 +510,64 @@ func (w *WAL) Close() error {
 	if w.stop != nil { // set once by Open, never changed
 		w.stopOnce.Do(func() { close(w.stop); <-w.done })
 	}
+	// Close leads the last group commit: it waits for a leader in flight
+	// (which may hold sealed segments it is fsyncing) and keeps others out
+	// until it has published what it synced.
+	w.syncMu.Lock()
+	for w.syncing {
+		w.syncCond.Wait()
+	}
+	w.syncing = true
+	w.syncMu.Unlock()
+
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	err := w.closeLocked()
+	w.mu.Unlock()
+	if errors.Is(err, ErrClosed) {
+		w.syncMu.Lock()
+		w.syncing = false
+		w.syncCond.Broadcast()
+		w.syncMu.Unlock()
+		return err
+	}
+	// Release waiters: Close synced everything, or failed.
+	w.syncMu.Lock()
+	w.syncing = false
+	if err == nil {
+		w.synced = w.written
+	} else if w.syncErr == nil {
+		w.syncErr = err
+	}
+	w.syncCond.Broadcast()
+	w.syncMu.Unlock()
+	return err
+}
+
+// closeLocked is Close's work under w.mu, with no leader in flight.
+func (w *WAL) closeLocked() error {
 	if w.closed {
 		return ErrClosed
 	}
 	w.closed = true
 	var err error
+	sync := w.opts.Sync != SyncNone && w.err == nil
+	for _, f := range w.sealed {
+		if sync && err == nil {
+			if err = w.fsync(f); err != nil {
+				err = fmt.Errorf("wal: sealed segment: fsync on close: %w", err)
+			}
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("wal: sealed segment: close: %w", cerr)
+		}
+	}
+	w.sealed = nil
+	if sync && err == nil && w.dirDirty {
+		err = SyncDir(w.dir)
+	}
+	w.dirDirty = false
 	if w.seg != nil {
-		if w.opts.Sync != SyncNone && w.err == nil {
+		if sync && err == nil {
 			if err = w.fsync(w.seg); err != nil {
 				err = fmt.Errorf("wal: segment %d: fsync on close: %w", w.segIndex, err)
 			}
@@ -519,15 +591,6 @@ func (w *WAL) Close() error {
 	if err == nil {
 		err = w.err
 	}
-	// Release waiters: Close synced everything, or failed.
-	w.syncMu.Lock()
-	if err == nil {
-		w.synced = w.written
-	} else if w.syncErr == nil {
-		w.syncErr = err
-	}
-	w.syncCond.Broadcast()
-	w.syncMu.Unlock()
 	return err
 }
 

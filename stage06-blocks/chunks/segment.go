@@ -44,7 +44,21 @@ type SegmentWriter struct {
 	off     int64
 	files   []string
 	buf     []byte
+	// unsynced counts the bytes written to the current segment since its
+	// last fsync; past syncEvery the writer flushes and fsyncs (syncStep).
+	unsynced  int64
+	syncEvery int64
+	syncHook  func() // tests: runs before every fsync of a segment
 }
+
+// SyncEvery is how many bytes a SegmentWriter writes between fsyncs of a
+// segment. A compaction writes hundreds of MiB; left dirty until one fsync
+// at the end, they make every ext4 journal commit in the meantime (each
+// WAL fsync that grows its segment needs one) wait in data=ordered mode
+// for the writeback of all of them, and commits stall for tenths of a
+// second. Written back a few MiB at a time, the journal never has much to
+// wait for.
+const SyncEvery = 4 << 20
 
 // NewSegmentWriter writes segments into dir (created if needed). maxSize
 // ≤ 0 means MaxSegmentSize; larger values are capped to it.
@@ -55,7 +69,7 @@ func NewSegmentWriter(dir string, maxSize int64) (*SegmentWriter, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("chunks: %w", err)
 	}
-	return &SegmentWriter{dir: dir, maxSize: maxSize}, nil
+	return &SegmentWriter{dir: dir, maxSize: maxSize, syncEvery: SyncEvery}, nil
 }
 
 func (w *SegmentWriter) cut() error {
@@ -68,7 +82,7 @@ func (w *SegmentWriter) cut() error {
 	if err != nil {
 		return fmt.Errorf("chunks: %w", err)
 	}
-	w.f, w.w, w.off = f, bufio.NewWriterSize(f, 1<<20), SegmentHeader
+	w.f, w.w, w.off, w.unsynced = f, bufio.NewWriterSize(f, 1<<20), SegmentHeader, 0
 	w.files = append(w.files, name)
 	hdr := [SegmentHeader]byte{'T', 'S', 'C', '6', segmentVersion}
 	_, err = w.w.Write(hdr[:])
@@ -80,10 +94,7 @@ func (w *SegmentWriter) finish() error {
 	if w.f == nil {
 		return nil
 	}
-	err := w.w.Flush()
-	if err == nil {
-		err = w.f.Sync()
-	}
+	err := w.syncStep()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
@@ -113,7 +124,24 @@ func (w *SegmentWriter) WriteChunk(data []byte) (Ref, error) {
 		return 0, fmt.Errorf("chunks: %w", err)
 	}
 	w.off += size
+	if w.unsynced += size; w.unsynced >= w.syncEvery {
+		if err := w.syncStep(); err != nil {
+			return 0, fmt.Errorf("chunks: %w", err)
+		}
+	}
 	return ref, nil
+}
+
+// syncStep flushes the buffer and fsyncs the current segment.
+func (w *SegmentWriter) syncStep() error {
+	if err := w.w.Flush(); err != nil {
+		return err
+	}
+	w.unsynced = 0
+	if w.syncHook != nil {
+		w.syncHook()
+	}
+	return w.f.Sync()
 }
 
 // Close flushes and fsyncs the last segment. The caller fsyncs the
