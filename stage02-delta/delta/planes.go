@@ -1,6 +1,9 @@
 package delta
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Byte planes: a column laid out for a general-purpose compressor (zstd,
 // as stage06's cold chunks apply) rather than to be small by itself.
@@ -31,6 +34,8 @@ const (
 )
 
 // appendPlanes appends the byte-plane body of u (w byte, then the planes).
+// The planes are written in place, one store per byte: no append, no
+// per-byte capacity check.
 func appendPlanes(dst []byte, u []uint64) []byte {
 	var all uint64
 	for _, x := range u {
@@ -40,14 +45,34 @@ func appendPlanes(dst []byte, u []uint64) []byte {
 	for w < 8 && all>>(8*w) != 0 {
 		w++
 	}
-	dst = append(dst, byte(w))
+	n, start := len(u), len(dst)
+	dst = slices.Grow(dst, planesLen(n, w))[:start+planesLen(n, w)]
+	dst[start] = byte(w)
+	out := dst[start+1:]
 	for p := range w {
+		plane := out[p*n : (p+1)*n]
 		shift := 8 * uint(p)
-		for _, x := range u {
-			dst = append(dst, byte(x>>shift))
+		for i, x := range u[:len(plane)] {
+			plane[i] = byte(x >> shift)
 		}
 	}
 	return dst
+}
+
+// appendPlanesColumn appends a whole byte-plane column (codec byte,
+// uvarint length, body), the body written straight into dst.
+func appendPlanesColumn(dst []byte, u []uint64) []byte {
+	var all uint64
+	for _, x := range u {
+		all |= x
+	}
+	w := 1
+	for w < 8 && all>>(8*w) != 0 {
+		w++
+	}
+	dst = append(dst, byte(Planes))
+	dst = AppendUvarint(dst, uint64(planesLen(len(u), w)))
+	return appendPlanes(dst, u)
 }
 
 // planesLen is the size of appendPlanes' body for n values of width w.

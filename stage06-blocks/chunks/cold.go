@@ -74,6 +74,7 @@ var (
 // ColdScratch is reusable memory for encoding and decoding cold chunks.
 // The zero value is ready; one is not safe for concurrent use.
 type ColdScratch struct {
+	w      delta.ColumnWriter
 	body   []byte
 	planes []byte
 	ts     []int64
@@ -91,30 +92,36 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 		sc = &ColdScratch{}
 	}
 	start := len(dst)
-	sc.body, _ = appendColdBody(sc.body[:0], ts, vs, false)
-	if compress {
-		enc, err := coldEnc()
-		if err != nil {
-			return dst, fmt.Errorf("chunks: zstd: %w", err)
-		}
-		plain := 1 + sizeUvarint(len(ts)) + len(sc.body)
-		// Under zstd the columns are laid out in byte planes, where every
-		// delta is a whole byte that zstd's entropy coder prices at the
-		// deltas' entropy (stage02's planes.go): 9 % smaller than zstd
-		// over the packed columns on counters, 2 % larger on the TSBS
-		// cpu-only series, and one compression per chunk instead of two.
-		planes, _ := appendColdBody(sc.planes[:0], ts, vs, true)
-		sc.planes = planes
-		dst = appendZstd(dst, len(ts), planes, enc)
-		best := dst[start:]
-		if len(best) < plain {
-			return dst, nil
-		}
-		dst = dst[:start]
+	if !compress {
+		dst = append(dst, ColdPlain)
+		dst = binary.AppendUvarint(dst, uint64(len(ts)))
+		dst, _, err := sc.w.AppendColumns(dst, ts, vs, delta.Packed)
+		return dst, err
 	}
-	dst = append(dst, ColdPlain)
+	enc, err := coldEnc()
+	if err != nil {
+		return dst, fmt.Errorf("chunks: zstd: %w", err)
+	}
+	// Under zstd the columns are laid out in byte planes, where every
+	// delta is a whole byte that zstd's entropy coder prices at the
+	// deltas' entropy (stage02's planes.go): 9 % smaller than zstd over
+	// the packed columns on counters, 2 % larger on the TSBS cpu-only
+	// series, and one compression per chunk instead of two. The packed
+	// form's size is priced from the same integers (AppendColumns), so a
+	// chunk is encoded once, and once more only when plain wins.
+	planes, packed, err := sc.w.AppendColumns(sc.planes[:0], ts, vs, delta.BytePlanes)
+	sc.planes = planes
+	if err != nil {
+		return dst, err
+	}
+	dst = appendZstd(dst, len(ts), planes, enc)
+	if len(dst)-start < 1+sizeUvarint(len(ts))+packed {
+		return dst, nil
+	}
+	dst = append(dst[:start], ColdPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(ts)))
-	return append(dst, sc.body...), nil
+	dst, _, err = sc.w.AppendColumns(dst, ts, vs, delta.Packed)
+	return dst, err
 }
 
 // appendZstd appends a zstd cold chunk of n samples holding body.
@@ -123,17 +130,6 @@ func appendZstd(dst []byte, n int, body []byte, enc *zstd.Encoder) []byte {
 	dst = binary.AppendUvarint(dst, uint64(n))
 	dst = binary.AppendUvarint(dst, uint64(len(body)))
 	return enc.EncodeAll(body, dst)
-}
-
-// appendColdBody appends the two stage02 columns of the samples: packed
-// (the smaller of varint and Simple-8b per column) or in byte planes.
-func appendColdBody(dst []byte, ts []int64, vs []float64, planes bool) ([]byte, error) {
-	layout := delta.Packed
-	if planes {
-		layout = delta.BytePlanes
-	}
-	dst = delta.AppendTimestampsLayout(dst, ts, layout)
-	return delta.AppendValuesLayout(dst, vs, layout), nil
 }
 
 func sizeUvarint(n int) int {

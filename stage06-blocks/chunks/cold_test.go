@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/tsdb-course/stage02-delta/delta"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -168,7 +169,8 @@ func TestColdKnownBytes(t *testing.T) {
 		0x00, 0x02, 0x05, 0x01, 0x14, 0x0e, 0x00, 0x00, // E = 0; planes, 5 bytes: width 1, 20, 14, 0, 0
 		0x01, 0x03, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f, // the exception
 	}
-	body, err := appendColdBody(nil, ts, vs, true)
+	var w delta.ColumnWriter
+	body, _, err := w.AppendColumns(nil, ts, vs, delta.BytePlanes)
 	if err != nil || !bytes.Equal(body, wantBody) {
 		t.Fatalf("planes body:\n got % x\nwant % x (%v)", body, wantBody, err)
 	}
@@ -230,7 +232,8 @@ func TestColdRejects(t *testing.T) {
 	}
 	// A zstd frame whose body disagrees with the stated length.
 	enc, _ := zstd.NewWriter(nil)
-	body, _ := appendColdBody(nil, ts, vs, true)
+	var w delta.ColumnWriter
+	body, _, _ := w.AppendColumns(nil, ts, vs, delta.BytePlanes)
 	framed := binary.AppendUvarint(binary.AppendUvarint([]byte{ColdZstd}, 500), uint64(len(body)+1))
 	framed = enc.EncodeAll(body, framed)
 	if _, _, err := DecodeCold(framed, nil, nil, nil); !errors.Is(err, ErrColdCorrupt) {
