@@ -159,6 +159,21 @@ func coldHeader(b []byte) (n int, rest []byte, err error) {
 // enough) and returns them. Everything is checked: a damaged chunk gives
 // an error wrapping ErrColdCorrupt, never a panic.
 func DecodeCold(b []byte, ts []int64, vs []float64, sc *ColdScratch) ([]int64, []float64, error) {
+	ts, vs, err := decodeColumns(b, ts, vs, sc)
+	if err != nil {
+		return ts, vs, err
+	}
+	for i := 1; i < len(ts); i++ {
+		if ts[i] <= ts[i-1] {
+			return ts[:0], vs[:0], fmt.Errorf("%w: timestamps not increasing at %d", ErrColdCorrupt, i)
+		}
+	}
+	return ts, vs, nil
+}
+
+// decodeColumns is DecodeCold without the check that timestamps increase
+// (AppendColdSamples makes it in its own pass over them).
+func decodeColumns(b []byte, ts []int64, vs []float64, sc *ColdScratch) ([]int64, []float64, error) {
 	n, rest, err := coldHeader(b)
 	if err != nil {
 		return ts[:0], vs[:0], err
@@ -197,11 +212,6 @@ func DecodeCold(b []byte, ts []int64, vs []float64, sc *ColdScratch) ([]int64, [
 	if err != nil {
 		return ts[:0], vs[:0], fmt.Errorf("%w: %w", ErrColdCorrupt, err)
 	}
-	for i := 1; i < n; i++ {
-		if ts[i] <= ts[i-1] {
-			return ts[:0], vs[:0], fmt.Errorf("%w: timestamps not increasing at %d", ErrColdCorrupt, i)
-		}
-	}
 	return ts, vs, nil
 }
 
@@ -211,13 +221,23 @@ func AppendColdSamples(b []byte, dst []model.Sample, sc *ColdScratch) ([]model.S
 		sc = &ColdScratch{}
 	}
 	var err error
-	sc.ts, sc.vs, err = DecodeCold(b, sc.ts, sc.vs, sc)
+	sc.ts, sc.vs, err = decodeColumns(b, sc.ts, sc.vs, sc)
 	if err != nil {
 		return dst, err
 	}
-	dst = slices.Grow(dst, len(sc.ts))
-	for i, t := range sc.ts {
-		dst = append(dst, model.Sample{T: t, V: sc.vs[i]})
+	ts, vs := sc.ts, sc.vs[:len(sc.ts)]
+	start := len(dst)
+	dst = slices.Grow(dst, len(ts))[:start+len(ts)]
+	out := dst[start:]
+	prev := ts[0]
+	out[0] = model.Sample{T: prev, V: vs[0]}
+	for i := 1; i < len(ts); i++ {
+		t := ts[i]
+		if t <= prev {
+			return dst[:start], fmt.Errorf("%w: timestamps not increasing at %d", ErrColdCorrupt, i)
+		}
+		out[i] = model.Sample{T: t, V: vs[i]}
+		prev = t
 	}
 	return dst, nil
 }

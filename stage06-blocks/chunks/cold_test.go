@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage02-delta/delta"
 	"math"
 	"math/rand/v2"
@@ -229,6 +230,9 @@ func TestColdRejects(t *testing.T) {
 	b, _ := AppendCold(nil, []int64{5, 5}, []float64{1, 2}, false, nil)
 	if _, _, err := DecodeCold(b, nil, nil, nil); !errors.Is(err, ErrColdCorrupt) {
 		t.Fatalf("repeated timestamp: %v", err)
+	}
+	if ss, err := AppendColdSamples(b, []model.Sample{{T: 1}}, nil); !errors.Is(err, ErrColdCorrupt) || len(ss) != 1 {
+		t.Fatalf("repeated timestamp through AppendColdSamples: %d samples, %v", len(ss), err)
 	}
 	// A zstd frame whose body disagrees with the stated length.
 	enc, _ := zstd.NewWriter(nil)
