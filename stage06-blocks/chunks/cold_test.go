@@ -275,3 +275,39 @@ func FuzzDecodeCold(f *testing.F) {
 		}
 	})
 }
+
+// TestColdZstdLevels: a zstd cold chunk holds the smaller of the fastest
+// and the default level's frames of its byte planes. A sawtooth (a value
+// that repeats every 60 samples) is where they differ: the default level
+// finds the long matches, the fastest many short ones, slower to decode.
+func TestColdZstdLevels(t *testing.T) {
+	saw := make([]float64, 8192)
+	ts := make([]int64, len(saw))
+	for k := range saw {
+		ts[k] = int64(k) * 60_000
+		saw[k] = float64(7 + k%60 + k/60)
+	}
+	cases := append(coldCases(), coldCase{name: "sawtooth", ts: ts, vs: saw})
+	var w delta.ColumnWriter
+	for _, c := range cases {
+		got, err := AppendCold(nil, c.ts, c.vs, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != ColdZstd {
+			continue
+		}
+		planes, _, _ := w.AppendColumns(nil, c.ts, c.vs, delta.BytePlanes)
+		var sizes []int
+		for _, lvl := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault} {
+			enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(lvl), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+			sizes = append(sizes, len(appendZstd(nil, len(c.ts), planes, enc)))
+		}
+		if len(got) != min(sizes[0], sizes[1]) {
+			t.Fatalf("%s: %d bytes, the levels' frames %v", c.name, len(got), sizes)
+		}
+		if c.name == "sawtooth" && sizes[1] >= sizes[0] {
+			t.Fatalf("sawtooth: the default level's frame (%d bytes) is not the smaller (fastest: %d)", sizes[1], sizes[0])
+		}
+	}
+}
