@@ -1,6 +1,9 @@
 package delta
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Byte planes: a column laid out for a general-purpose compressor (zstd,
 // as stage06's cold chunks apply) rather than to be small by itself.
@@ -31,6 +34,8 @@ const (
 )
 
 // appendPlanes appends the byte-plane body of u (w byte, then the planes).
+// The planes are written in place, one store per byte: no append, no
+// per-byte capacity check.
 func appendPlanes(dst []byte, u []uint64) []byte {
 	var all uint64
 	for _, x := range u {
@@ -40,14 +45,34 @@ func appendPlanes(dst []byte, u []uint64) []byte {
 	for w < 8 && all>>(8*w) != 0 {
 		w++
 	}
-	dst = append(dst, byte(w))
+	n, start := len(u), len(dst)
+	dst = slices.Grow(dst, planesLen(n, w))[:start+planesLen(n, w)]
+	dst[start] = byte(w)
+	out := dst[start+1:]
 	for p := range w {
+		plane := out[p*n : (p+1)*n]
 		shift := 8 * uint(p)
-		for _, x := range u {
-			dst = append(dst, byte(x>>shift))
+		for i, x := range u[:len(plane)] {
+			plane[i] = byte(x >> shift)
 		}
 	}
 	return dst
+}
+
+// appendPlanesColumn appends a whole byte-plane column (codec byte,
+// uvarint length, body), the body written straight into dst.
+func appendPlanesColumn(dst []byte, u []uint64) []byte {
+	var all uint64
+	for _, x := range u {
+		all |= x
+	}
+	w := 1
+	for w < 8 && all>>(8*w) != 0 {
+		w++
+	}
+	dst = append(dst, byte(Planes))
+	dst = AppendUvarint(dst, uint64(planesLen(len(u), w)))
+	return appendPlanes(dst, u)
 }
 
 // planesLen is the size of appendPlanes' body for n values of width w.
@@ -64,16 +89,52 @@ func decodePlanes[T uint64 | int64](dst []T, src []byte) error {
 		return fmt.Errorf("%w: byte planes: %d bytes for %d values of %d bytes", ErrCorrupt, len(src), n, w)
 	}
 	src = src[1:]
-	plane := src[:n]
-	for i, b := range plane {
-		dst[i] = T(b)
-	}
-	for p := 1; p < w; p++ {
-		plane = src[p*n : (p+1)*n]
-		shift := 8 * uint(p)
-		for i, b := range plane {
-			dst[i] |= T(uint64(b) << shift)
+	switch w {
+	case 1:
+		planes1(dst, src[:n])
+	case 2:
+		planes2(dst, src[:n], src[n:2*n])
+	default:
+		planes2(dst, src[:n], src[n:2*n])
+		for p := 2; p < w; p++ {
+			plane := src[p*n : (p+1)*n]
+			shift := 8 * uint(p)
+			for i, b := range plane[:len(dst)] {
+				dst[i] |= T(uint64(b) << shift)
+			}
 		}
 	}
 	return nil
+}
+
+// planes1 widens one plane, eight values a step: fixed-size array views
+// leave the compiler no bounds to check inside the step.
+func planes1[T uint64 | int64](dst []T, p0 []byte) {
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		d := (*[8]T)(dst[i : i+8])
+		s := (*[8]byte)(p0[i : i+8])
+		d[0], d[1], d[2], d[3] = T(s[0]), T(s[1]), T(s[2]), T(s[3])
+		d[4], d[5], d[6], d[7] = T(s[4]), T(s[5]), T(s[6]), T(s[7])
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = T(p0[i])
+	}
+}
+
+// planes2 joins two planes in one pass (the second plane's bytes are
+// shifted in as they are read, not in a second read-modify-write pass).
+func planes2[T uint64 | int64](dst []T, p0, p1 []byte) {
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		d := (*[8]T)(dst[i : i+8])
+		a := (*[8]byte)(p0[i : i+8])
+		b := (*[8]byte)(p1[i : i+8])
+		for k := range 8 {
+			d[k] = T(a[k]) | T(b[k])<<8
+		}
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = T(p0[i]) | T(p1[i])<<8
+	}
 }

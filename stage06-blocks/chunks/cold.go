@@ -58,13 +58,26 @@ var ErrColdCorrupt = errors.New("chunks: corrupt cold chunk")
 func IsCold(b []byte) bool { return len(b) > 0 && (b[0] == ColdPlain || b[0] == ColdZstd) }
 
 var (
-	coldEnc = sync.OnceValues(func() (*zstd.Encoder, error) {
-		// EncodeAll is safe for concurrent use. No zstd checksum: the
-		// segment entry's CRC-32C covers the bytes. The fastest level:
-		// on byte planes it compresses as well as the default one (the
-		// gain is the entropy coder's, not the match finder's).
-		return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false),
-			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
+	// Two zstd levels, and a chunk keeps the smaller frame (the fastest
+	// on a tie): on byte planes the fastest level is as small as the
+	// default one or smaller (TSBS: 5 % smaller), but on data that
+	// repeats (a sawtooth, a counter reset every hour) it finds short
+	// matches where the default level finds long ones, and a frame of
+	// many short sequences decodes slowly: the week query of
+	// BenchmarkQueryWeek costs 1.5 × the CPU over fastest-level frames.
+	// EncodeAll is safe for concurrent use. No zstd checksum: the segment
+	// entry's CRC-32C covers the bytes.
+	coldEnc = sync.OnceValues(func() ([2]*zstd.Encoder, error) {
+		var encs [2]*zstd.Encoder
+		for i, lvl := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault} {
+			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(lvl), zstd.WithEncoderCRC(false),
+				zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
+			if err != nil {
+				return encs, err
+			}
+			encs[i] = enc
+		}
+		return encs, nil
 	})
 	coldDec = sync.OnceValues(func() (*zstd.Decoder, error) {
 		return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxColdBody))
@@ -74,8 +87,10 @@ var (
 // ColdScratch is reusable memory for encoding and decoding cold chunks.
 // The zero value is ready; one is not safe for concurrent use.
 type ColdScratch struct {
+	w      delta.ColumnWriter
 	body   []byte
 	planes []byte
+	alt    []byte // the default level's frame
 	ts     []int64
 	vs     []float64
 }
@@ -91,30 +106,40 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 		sc = &ColdScratch{}
 	}
 	start := len(dst)
-	sc.body, _ = appendColdBody(sc.body[:0], ts, vs, false)
-	if compress {
-		enc, err := coldEnc()
-		if err != nil {
-			return dst, fmt.Errorf("chunks: zstd: %w", err)
-		}
-		plain := 1 + sizeUvarint(len(ts)) + len(sc.body)
-		// Under zstd the columns are laid out in byte planes, where every
-		// delta is a whole byte that zstd's entropy coder prices at the
-		// deltas' entropy (stage02's planes.go): 9 % smaller than zstd
-		// over the packed columns on counters, 2 % larger on the TSBS
-		// cpu-only series, and one compression per chunk instead of two.
-		planes, _ := appendColdBody(sc.planes[:0], ts, vs, true)
-		sc.planes = planes
-		dst = appendZstd(dst, len(ts), planes, enc)
-		best := dst[start:]
-		if len(best) < plain {
-			return dst, nil
-		}
-		dst = dst[:start]
+	if !compress {
+		dst = append(dst, ColdPlain)
+		dst = binary.AppendUvarint(dst, uint64(len(ts)))
+		dst, _, err := sc.w.AppendColumns(dst, ts, vs, delta.Packed)
+		return dst, err
 	}
-	dst = append(dst, ColdPlain)
+	enc, err := coldEnc()
+	if err != nil {
+		return dst, fmt.Errorf("chunks: zstd: %w", err)
+	}
+	// Under zstd the columns are laid out in byte planes, where every
+	// delta is a whole byte that zstd's entropy coder prices at the
+	// deltas' entropy (stage02's planes.go): 9 % smaller than zstd over
+	// the packed columns on counters, 2 % larger on the TSBS cpu-only
+	// series, and one compression per chunk instead of two. The packed
+	// form's size is priced from the same integers (AppendColumns), so a
+	// chunk is encoded once, and once more only when plain wins.
+	planes, packed, err := sc.w.AppendColumns(sc.planes[:0], ts, vs, delta.BytePlanes)
+	sc.planes = planes
+	if err != nil {
+		return dst, err
+	}
+	dst = appendZstd(dst, len(ts), planes, enc[0])
+	sc.alt = appendZstd(sc.alt[:0], len(ts), planes, enc[1])
+	if len(sc.alt) < len(dst)-start {
+		dst = append(dst[:start], sc.alt...)
+	}
+	if len(dst)-start < 1+sizeUvarint(len(ts))+packed {
+		return dst, nil
+	}
+	dst = append(dst[:start], ColdPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(ts)))
-	return append(dst, sc.body...), nil
+	dst, _, err = sc.w.AppendColumns(dst, ts, vs, delta.Packed)
+	return dst, err
 }
 
 // appendZstd appends a zstd cold chunk of n samples holding body.
@@ -123,17 +148,6 @@ func appendZstd(dst []byte, n int, body []byte, enc *zstd.Encoder) []byte {
 	dst = binary.AppendUvarint(dst, uint64(n))
 	dst = binary.AppendUvarint(dst, uint64(len(body)))
 	return enc.EncodeAll(body, dst)
-}
-
-// appendColdBody appends the two stage02 columns of the samples: packed
-// (the smaller of varint and Simple-8b per column) or in byte planes.
-func appendColdBody(dst []byte, ts []int64, vs []float64, planes bool) ([]byte, error) {
-	layout := delta.Packed
-	if planes {
-		layout = delta.BytePlanes
-	}
-	dst = delta.AppendTimestampsLayout(dst, ts, layout)
-	return delta.AppendValuesLayout(dst, vs, layout), nil
 }
 
 func sizeUvarint(n int) int {
@@ -163,6 +177,21 @@ func coldHeader(b []byte) (n int, rest []byte, err error) {
 // enough) and returns them. Everything is checked: a damaged chunk gives
 // an error wrapping ErrColdCorrupt, never a panic.
 func DecodeCold(b []byte, ts []int64, vs []float64, sc *ColdScratch) ([]int64, []float64, error) {
+	ts, vs, err := decodeColumns(b, ts, vs, sc)
+	if err != nil {
+		return ts, vs, err
+	}
+	for i := 1; i < len(ts); i++ {
+		if ts[i] <= ts[i-1] {
+			return ts[:0], vs[:0], fmt.Errorf("%w: timestamps not increasing at %d", ErrColdCorrupt, i)
+		}
+	}
+	return ts, vs, nil
+}
+
+// decodeColumns is DecodeCold without the check that timestamps increase
+// (AppendColdSamples makes it in its own pass over them).
+func decodeColumns(b []byte, ts []int64, vs []float64, sc *ColdScratch) ([]int64, []float64, error) {
 	n, rest, err := coldHeader(b)
 	if err != nil {
 		return ts[:0], vs[:0], err
@@ -201,11 +230,6 @@ func DecodeCold(b []byte, ts []int64, vs []float64, sc *ColdScratch) ([]int64, [
 	if err != nil {
 		return ts[:0], vs[:0], fmt.Errorf("%w: %w", ErrColdCorrupt, err)
 	}
-	for i := 1; i < n; i++ {
-		if ts[i] <= ts[i-1] {
-			return ts[:0], vs[:0], fmt.Errorf("%w: timestamps not increasing at %d", ErrColdCorrupt, i)
-		}
-	}
 	return ts, vs, nil
 }
 
@@ -215,13 +239,23 @@ func AppendColdSamples(b []byte, dst []model.Sample, sc *ColdScratch) ([]model.S
 		sc = &ColdScratch{}
 	}
 	var err error
-	sc.ts, sc.vs, err = DecodeCold(b, sc.ts, sc.vs, sc)
+	sc.ts, sc.vs, err = decodeColumns(b, sc.ts, sc.vs, sc)
 	if err != nil {
 		return dst, err
 	}
-	dst = slices.Grow(dst, len(sc.ts))
-	for i, t := range sc.ts {
-		dst = append(dst, model.Sample{T: t, V: sc.vs[i]})
+	ts, vs := sc.ts, sc.vs[:len(sc.ts)]
+	start := len(dst)
+	dst = slices.Grow(dst, len(ts))[:start+len(ts)]
+	out := dst[start:]
+	prev := ts[0]
+	out[0] = model.Sample{T: prev, V: vs[0]}
+	for i := 1; i < len(ts); i++ {
+		t := ts[i]
+		if t <= prev {
+			return dst[:start], fmt.Errorf("%w: timestamps not increasing at %d", ErrColdCorrupt, i)
+		}
+		out[i] = model.Sample{T: t, V: vs[i]}
+		prev = t
 	}
 	return dst, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage02-delta/delta"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -168,7 +170,8 @@ func TestColdKnownBytes(t *testing.T) {
 		0x00, 0x02, 0x05, 0x01, 0x14, 0x0e, 0x00, 0x00, // E = 0; planes, 5 bytes: width 1, 20, 14, 0, 0
 		0x01, 0x03, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f, // the exception
 	}
-	body, err := appendColdBody(nil, ts, vs, true)
+	var w delta.ColumnWriter
+	body, _, err := w.AppendColumns(nil, ts, vs, delta.BytePlanes)
 	if err != nil || !bytes.Equal(body, wantBody) {
 		t.Fatalf("planes body:\n got % x\nwant % x (%v)", body, wantBody, err)
 	}
@@ -228,9 +231,13 @@ func TestColdRejects(t *testing.T) {
 	if _, _, err := DecodeCold(b, nil, nil, nil); !errors.Is(err, ErrColdCorrupt) {
 		t.Fatalf("repeated timestamp: %v", err)
 	}
+	if ss, err := AppendColdSamples(b, []model.Sample{{T: 1}}, nil); !errors.Is(err, ErrColdCorrupt) || len(ss) != 1 {
+		t.Fatalf("repeated timestamp through AppendColdSamples: %d samples, %v", len(ss), err)
+	}
 	// A zstd frame whose body disagrees with the stated length.
 	enc, _ := zstd.NewWriter(nil)
-	body, _ := appendColdBody(nil, ts, vs, true)
+	var w delta.ColumnWriter
+	body, _, _ := w.AppendColumns(nil, ts, vs, delta.BytePlanes)
 	framed := binary.AppendUvarint(binary.AppendUvarint([]byte{ColdZstd}, 500), uint64(len(body)+1))
 	framed = enc.EncodeAll(body, framed)
 	if _, _, err := DecodeCold(framed, nil, nil, nil); !errors.Is(err, ErrColdCorrupt) {
@@ -267,4 +274,40 @@ func FuzzDecodeCold(f *testing.F) {
 			sameBits(t, "re-encoded", t2, v2, ts, vs)
 		}
 	})
+}
+
+// TestColdZstdLevels: a zstd cold chunk holds the smaller of the fastest
+// and the default level's frames of its byte planes. A sawtooth (a value
+// that repeats every 60 samples) is where they differ: the default level
+// finds the long matches, the fastest many short ones, slower to decode.
+func TestColdZstdLevels(t *testing.T) {
+	saw := make([]float64, 8192)
+	ts := make([]int64, len(saw))
+	for k := range saw {
+		ts[k] = int64(k) * 60_000
+		saw[k] = float64(7 + k%60 + k/60)
+	}
+	cases := append(coldCases(), coldCase{name: "sawtooth", ts: ts, vs: saw})
+	var w delta.ColumnWriter
+	for _, c := range cases {
+		got, err := AppendCold(nil, c.ts, c.vs, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != ColdZstd {
+			continue
+		}
+		planes, _, _ := w.AppendColumns(nil, c.ts, c.vs, delta.BytePlanes)
+		var sizes []int
+		for _, lvl := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault} {
+			enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(lvl), zstd.WithEncoderCRC(false), zstd.WithLowerEncoderMem(true))
+			sizes = append(sizes, len(appendZstd(nil, len(c.ts), planes, enc)))
+		}
+		if len(got) != min(sizes[0], sizes[1]) {
+			t.Fatalf("%s: %d bytes, the levels' frames %v", c.name, len(got), sizes)
+		}
+		if c.name == "sawtooth" && sizes[1] >= sizes[0] {
+			t.Fatalf("sawtooth: the default level's frame (%d bytes) is not the smaller (fastest: %d)", sizes[1], sizes[0])
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package tsdb
 
 import (
+	"runtime"
+	"sync"
+
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/block"
@@ -159,4 +162,120 @@ func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkDat
 		}
 	}
 	return e.cs, nil
+}
+
+// coldWorkers is how many goroutines encode the series of a merge into a
+// cold block: one per core, as the work is all CPU (decode, columns,
+// zstd). A variable so that a test can compare the parallel output with
+// the sequential one.
+var coldWorkers = func() int { return runtime.GOMAXPROCS(0) }
+
+// coldBatchSeries is how many series a batch holds: enough that each
+// worker has a run of series to encode between two hand-offs, few enough
+// that the batch's encoded chunks stay small (a few MB at most).
+const coldBatchSeries = 256
+
+// coldBatches encodes a merge's series as cold chunks in parallel and adds
+// them to the block in label order. mergeSeries hands it series one by
+// one; every coldBatchSeries of them, the workers encode the batch (worker
+// k takes series k, k+W, …, each with its own coldEncoder, so that an
+// encoding never depends on which goroutine or batch ran it) and the
+// caller's goroutine then adds the series in order: the block is byte for
+// byte what one goroutine writes (TestColdParallelDeterministic).
+type coldBatches struct {
+	w          *block.Writer
+	mint, maxt int64
+	pend       []pendingSeries
+	n          int
+	encs       []coldEncoder
+	arenas     [][]byte // per worker: the encoded chunks of its series in the batch
+}
+
+// pendingSeries is one series of a batch; its slices are reused from
+// batch to batch.
+type pendingSeries struct {
+	lset model.Labels
+	srcs []chunkSrc
+	cs   []block.ChunkData // Data set from offs once the worker is done
+	offs []int             // chunk k is arena[offs[k]:offs[k+1]]
+	err  error
+}
+
+func newColdBatches(w *block.Writer, workers int, mint, maxt int64) *coldBatches {
+	workers = max(workers, 1)
+	return &coldBatches{
+		w: w, mint: mint, maxt: maxt,
+		pend:   make([]pendingSeries, coldBatchSeries),
+		encs:   make([]coldEncoder, workers),
+		arenas: make([][]byte, workers),
+	}
+}
+
+// srcs returns the empty source list for the next series, to append to
+// and pass to add.
+func (cb *coldBatches) srcs() []chunkSrc { return cb.pend[cb.n].srcs[:0] }
+
+// add queues a series (srcs from srcs()) and encodes the batch when full.
+func (cb *coldBatches) add(lset model.Labels, srcs []chunkSrc) error {
+	p := &cb.pend[cb.n]
+	p.lset, p.srcs = lset, srcs
+	cb.n++
+	if cb.n == len(cb.pend) {
+		return cb.flush()
+	}
+	return nil
+}
+
+// flush encodes the queued series and adds them to the block in order.
+func (cb *coldBatches) flush() error {
+	workers := min(len(cb.encs), cb.n)
+	if workers <= 1 {
+		cb.work(0, 1)
+	} else {
+		var wg sync.WaitGroup
+		for k := range workers {
+			wg.Go(func() { cb.work(k, workers) })
+		}
+		wg.Wait()
+	}
+	for j := range cb.n {
+		p := &cb.pend[j]
+		if p.err != nil {
+			return p.err
+		}
+		arena := cb.arenas[j%workers]
+		for k := range p.cs {
+			p.cs[k].Data = arena[p.offs[k]:p.offs[k+1]:p.offs[k+1]]
+		}
+		if err := cb.w.AddSeries(p.lset, p.cs); err != nil {
+			return err
+		}
+	}
+	for j := range cb.n {
+		p := &cb.pend[j]
+		p.lset, p.cs, p.err = model.Labels{}, p.cs[:0], nil
+		clear(p.srcs) // no reference to a source outlives the batch
+	}
+	cb.n = 0
+	return nil
+}
+
+// work encodes series k, k+workers, … of the batch into arena k. The
+// chunks' bytes are recorded as offsets and sliced after the worker is
+// done, as the arena may move while it grows.
+func (cb *coldBatches) work(k, workers int) {
+	enc, arena := &cb.encs[k], cb.arenas[k][:0]
+	for j := k; j < cb.n; j += workers {
+		p := &cb.pend[j]
+		cs, err := enc.build(p.srcs, cb.mint, cb.maxt)
+		p.err = err
+		p.cs, p.offs = p.cs[:0], append(p.offs[:0], len(arena))
+		for _, c := range cs {
+			arena = append(arena, c.Data...)
+			c.Data = nil
+			p.cs = append(p.cs, c)
+			p.offs = append(p.offs, len(arena))
+		}
+	}
+	cb.arenas[k] = arena
 }

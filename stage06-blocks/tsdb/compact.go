@@ -505,13 +505,16 @@ func (c *blockCursor) advance(first bool) {
 
 // mergeSeries writes the union of the blocks' series to w in label order,
 // each with its chunks from every block that has it; as cold chunks when
-// cold is set.
+// cold is set, encoded by coldWorkers goroutines (coldBatches).
 func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, cold bool) error {
-	var enc coldEncoder
 	curs := make([]*blockCursor, len(group))
 	for i, b := range group {
 		curs[i] = &blockCursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
 		curs[i].advance(true)
+	}
+	var cb *coldBatches
+	if cold {
+		cb = newColdBatches(w, coldWorkers(), mint, maxt)
 	}
 	var metas []chunks.Meta
 	var ss sourceSet
@@ -524,10 +527,16 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, cold b
 			}
 		}
 		if next == nil {
+			if cb != nil {
+				return cb.flush()
+			}
 			return nil
 		}
 		lset := next.lset
 		srcs = srcs[:0]
+		if cb != nil {
+			srcs = cb.srcs() // owned by the batch until it is written
+		}
 		for _, c := range curs {
 			if !c.valid() || !c.lset.Equal(lset) {
 				continue
@@ -546,13 +555,13 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, cold b
 			c.advance(false)
 		}
 		sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].minT < srcs[j].minT })
-		var cs []block.ChunkData
-		var err error
-		if cold {
-			cs, err = enc.build(srcs, mint, maxt)
-		} else {
-			cs, err = buildChunks(srcs, mint, maxt)
+		if cb != nil {
+			if err := cb.add(lset, srcs); err != nil {
+				return err
+			}
+			continue
 		}
+		cs, err := buildChunks(srcs, mint, maxt)
 		if err == nil {
 			err = w.AddSeries(lset, cs)
 		}
