@@ -91,61 +91,56 @@ func hintFor(own histogram.CounterResetHint, err error) histogram.CounterResetHi
 }
 
 func intHistChunks(dst []Chunk, hs []HistogramSample) ([]Chunk, error) {
-	var (
-		c   *gorilla.HistogramChunk
-		app *gorilla.HistogramAppender
-		lo  int64
-		hi  int64
-	)
-	flush := func() {
-		if c != nil && c.NumSamples() > 0 {
-			dst = append(dst, Chunk{MinT: lo, MaxT: hi, Type: ChunkStage03Histogram, Data: c.Bytes()})
-		}
-	}
-	for _, s := range hs {
-		if c != nil {
-			err := app.Append(s.T, s.H)
-			if err == nil {
-				hi = s.T
-				continue
-			}
-			if !errors.Is(err, gorilla.ErrNotAppendable) && !errors.Is(err, gorilla.ErrChunkFull) {
-				return dst, fmt.Errorf("remote: encode histogram at %d: %w", s.T, err)
-			}
-			flush()
-			h := *s.H
-			h.CounterResetHint = hintFor(h.CounterResetHint, err)
-			s.H = &h
-		}
-		c = gorilla.NewHistogramChunk()
-		var err error
-		if app, err = c.Appender(); err != nil {
-			return dst, err
-		}
-		if err := app.Append(s.T, s.H); err != nil {
-			return dst, fmt.Errorf("remote: encode histogram at %d: %w", s.T, err)
-		}
-		lo, hi = s.T, s.T
-	}
-	flush()
-	return dst, nil
+	return histChunks[histogram.Histogram, *gorilla.HistogramAppender](dst, hs, ChunkStage03Histogram,
+		gorilla.NewHistogramChunk,
+		func(s HistogramSample) *histogram.Histogram { return s.H },
+		func(h *histogram.Histogram, err error) *histogram.Histogram {
+			c := *h
+			c.CounterResetHint = hintFor(c.CounterResetHint, err)
+			return &c
+		})
 }
 
 func floatHistChunks(dst []Chunk, hs []HistogramSample) ([]Chunk, error) {
+	return histChunks[histogram.FloatHistogram, *gorilla.FloatHistogramAppender](dst, hs, ChunkStage03FloatHistogram,
+		gorilla.NewFloatHistogramChunk,
+		func(s HistogramSample) *histogram.FloatHistogram { return s.FH },
+		func(h *histogram.FloatHistogram, err error) *histogram.FloatHistogram {
+			c := *h
+			c.CounterResetHint = hintFor(c.CounterResetHint, err)
+			return &c
+		})
+}
+
+// histChunk is what histChunks needs of stage03's two histogram chunk
+// types; A is the chunk's appender.
+type histChunk[A any] interface {
+	NumSamples() int
+	Bytes() []byte
+	Appender() (A, error)
+}
+
+// histChunks cuts one kind of histogram samples into stage03 chunks of
+// encoding typ, a new chunk wherever the appender refuses one (a layout
+// change, a counter reset, a full chunk); the new chunk's first histogram
+// carries the reason as its counter-reset hint (hinted copies it).
+func histChunks[H any, A interface{ Append(int64, *H) error }, C histChunk[A]](dst []Chunk, hs []HistogramSample, typ ChunkEncoding,
+	newChunk func() C, get func(HistogramSample) *H, hinted func(*H, error) *H) ([]Chunk, error) {
 	var (
-		c   *gorilla.FloatHistogramChunk
-		app *gorilla.FloatHistogramAppender
-		lo  int64
-		hi  int64
+		c      C
+		app    A
+		open   bool
+		lo, hi int64
 	)
 	flush := func() {
-		if c != nil && c.NumSamples() > 0 {
-			dst = append(dst, Chunk{MinT: lo, MaxT: hi, Type: ChunkStage03FloatHistogram, Data: c.Bytes()})
+		if open && c.NumSamples() > 0 {
+			dst = append(dst, Chunk{MinT: lo, MaxT: hi, Type: typ, Data: c.Bytes()})
 		}
 	}
 	for _, s := range hs {
-		if c != nil {
-			err := app.Append(s.T, s.FH)
+		h := get(s)
+		if open {
+			err := app.Append(s.T, h)
 			if err == nil {
 				hi = s.T
 				continue
@@ -154,16 +149,15 @@ func floatHistChunks(dst []Chunk, hs []HistogramSample) ([]Chunk, error) {
 				return dst, fmt.Errorf("remote: encode histogram at %d: %w", s.T, err)
 			}
 			flush()
-			h := *s.FH
-			h.CounterResetHint = hintFor(h.CounterResetHint, err)
-			s.FH = &h
+			h = hinted(h, err)
 		}
-		c = gorilla.NewFloatHistogramChunk()
+		c = newChunk()
 		var err error
 		if app, err = c.Appender(); err != nil {
 			return dst, err
 		}
-		if err := app.Append(s.T, s.FH); err != nil {
+		open = true
+		if err := app.Append(s.T, h); err != nil {
 			return dst, fmt.Errorf("remote: encode histogram at %d: %w", s.T, err)
 		}
 		lo, hi = s.T, s.T
