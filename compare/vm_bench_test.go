@@ -663,26 +663,7 @@ func (p *vmPair) settle() error {
 	if err := p.ours.compact(); err != nil {
 		return err
 	}
-	if _, err := p.vm.get("/internal/force_merge"); err != nil {
-		return err
-	}
-	quiet := 0
-	for deadline := time.Now().Add(10 * time.Minute); quiet < 3; {
-		body, err := p.vm.get("/metrics")
-		if err != nil {
-			return err
-		}
-		if activeMerges(body) == 0 {
-			quiet++
-		} else {
-			quiet = 0
-		}
-		if time.Now().After(deadline) {
-			return errors.New("victoria-metrics still merging after 10 min")
-		}
-		time.Sleep(time.Second)
-	}
-	return nil
+	return vmMerged(p.vm)
 }
 
 func activeMerges(metrics []byte) float64 {

@@ -289,12 +289,17 @@ func importPrometheusText(vm *vmBenchServer, sh footprintShape) error {
 	return flush()
 }
 
-// vmSettle makes every sample searchable and merged, then waits for three
-// quiet seconds without a merge.
+// vmSettle makes every sample searchable and merged.
 func vmSettle(vm *vmBenchServer) error {
 	if err := vm.post("/internal/force_flush", "", nil, nil); err != nil {
 		return err
 	}
+	return vmMerged(vm)
+}
+
+// vmMerged asks VictoriaMetrics to merge its parts, then waits for three
+// quiet seconds without a merge.
+func vmMerged(vm *vmBenchServer) error {
 	if _, err := vm.get("/internal/force_merge"); err != nil {
 		return err
 	}
