@@ -93,27 +93,6 @@ func windowHistsST(hs []HPoint, sts []int64, mint, maxt int64, dropStale bool) (
 	return out, outST
 }
 
-// mergeHPoints merges two time-sorted histogram lists; false if a time
-// repeats.
-func mergeHPoints(a, b []HPoint) ([]HPoint, bool) {
-	out := make([]HPoint, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i].T < b[j].T:
-			out = append(out, a[i])
-			i++
-		case a[i].T > b[j].T:
-			out = append(out, b[j])
-			j++
-		default:
-			return nil, false
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...), true
-}
-
 // sameTimes reports a time at which both a float and a histogram point
 // exist.
 func sameTimes(pts []Point, hs []HPoint) bool {

@@ -414,10 +414,10 @@ func (mg *merger) addMixed(l model.Labels, dropName bool, pts []Point, hs []HPoi
 	for _, i := range mg.byHash[h] {
 		if mg.out[i].Metric.Equal(l) {
 			o := &mg.out[i]
-			merged, ok := mergePoints(o.Floats, pts)
+			merged, ok := mergeByTime(o.Floats, pts, pointTime)
 			if ok && len(hs) > 0 {
 				var mh []HPoint
-				mh, ok = mergeHPoints(o.Histograms, hs)
+				mh, ok = mergeByTime(o.Histograms, hs, hpointTime)
 				o.Histograms = mh
 			}
 			if ok && len(o.Histograms) > 0 && (len(pts) > 0 || len(hs) > 0) {
@@ -437,16 +437,17 @@ func (mg *merger) addMixed(l model.Labels, dropName bool, pts []Point, hs []HPoi
 
 func (mg *merger) matrix() Matrix { return mg.out }
 
-// mergePoints merges two time-sorted point lists; false if a time repeats.
-func mergePoints(a, b []Point) ([]Point, bool) {
-	out := make([]Point, 0, len(a)+len(b))
+// mergeByTime merges two time-sorted lists of points (floats or
+// histograms; at gives a point's time); false if a time repeats.
+func mergeByTime[P any](a, b []P, at func(P) int64) ([]P, bool) {
+	out := make([]P, 0, len(a)+len(b))
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
-		switch {
-		case a[i].T < b[j].T:
+		switch ta, tb := at(a[i]), at(b[j]); {
+		case ta < tb:
 			out = append(out, a[i])
 			i++
-		case a[i].T > b[j].T:
+		case ta > tb:
 			out = append(out, b[j])
 			j++
 		default:
@@ -456,3 +457,6 @@ func mergePoints(a, b []Point) ([]Point, bool) {
 	out = append(out, a[i:]...)
 	return append(out, b[j:]...), true
 }
+
+func pointTime(p Point) int64   { return p.T }
+func hpointTime(p HPoint) int64 { return p.T }
