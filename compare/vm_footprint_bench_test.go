@@ -19,6 +19,7 @@ import (
 	"github.com/tsdb-course/stage02-delta/tsbs"
 	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
+	promgen "github.com/tsdb-course/stage10-promql/gen"
 )
 
 // BenchmarkFootprintVsVictoriaMetrics: the disk the same samples take in
@@ -42,7 +43,10 @@ import (
 // there is something to merge), counters as stage06's BenchmarkFootprint
 // (15 s scrapes, integer increments in [0, 100), 24 h; TSDB_FOOTPRINT_SERIES
 // series, default 2,000) and gauges (stage02's generator, a 3-decimal
-// random walk at 10 s, 24 h; a fifth as many series).
+// random walk at 10 s, 24 h; a fifth as many series), and http-counters:
+// the http_requests_total counters of BenchmarkHTTPRangeVsVictoriaMetrics
+// (stage10's gen.Benchmark: each series' increments follow its own rate,
+// 15 s scrapes, 24 h; as many series as the counters shape).
 func BenchmarkFootprintVsVictoriaMetrics(b *testing.B) {
 	out, err := exec.Command("bash", filepath.Join("..", ".ci", "build-tools"), "--cached", "victoria-metrics").Output()
 	if err != nil {
@@ -111,7 +115,35 @@ func footprintShapes(b *testing.B, series int) []footprintShape {
 			"instance", fmt.Sprintf("host-%d:9100", i), "job", "node"))
 		gauges.ts, gauges.vs = append(gauges.ts, ts), append(gauges.vs, vs)
 	}
-	return append(out, counters, gauges)
+	httpReqs := footprintShape{name: "http-counters", blockRange: 2 * tsdb.Hour}
+	col := &shapeCollector{sh: &httpReqs, name: "http_requests_total", index: map[string]int{}}
+	if err := promgen.Benchmark(col, series, time.UnixMilli(start), 24*time.Hour, 15*time.Second, 1); err != nil {
+		b.Fatal(err)
+	}
+	return append(out, counters, gauges, httpReqs)
+}
+
+// shapeCollector gathers a generator's samples of one metric into a
+// footprintShape.
+type shapeCollector struct {
+	sh    *footprintShape
+	name  string
+	index map[string]int
+}
+
+func (c *shapeCollector) Append(l model.Labels, t int64, v float64) error {
+	if l.Get("__name__") != c.name {
+		return nil
+	}
+	k := l.String()
+	i, ok := c.index[k]
+	if !ok {
+		i = len(c.sh.labels)
+		c.index[k] = i
+		c.sh.labels, c.sh.ts, c.sh.vs = append(c.sh.labels, l), append(c.sh.ts, nil), append(c.sh.vs, nil)
+	}
+	c.sh.ts[i], c.sh.vs[i] = append(c.sh.ts[i], t), append(c.sh.vs[i], v)
+	return nil
 }
 
 func footprintBoth(b *testing.B, vmBin string, sh footprintShape) {
