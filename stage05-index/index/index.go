@@ -32,6 +32,13 @@ type Index struct {
 	// opened only to be queried never pays for a million-entry table.
 	hashOnce      sync.Once
 	pendingHashes []uint64
+	// hashesPending is set while pendingHashes waits for the fill and
+	// cleared at its end: Memory, which does not force the fill, reads
+	// the table only once it is built (a fill runs under the read lock,
+	// so Memory's read lock does not exclude it), and until then counts
+	// pendingBytes, the hashes' slice, set with it and never changed.
+	hashesPending atomic.Bool
+	pendingBytes  uint64
 
 	pairs     pairTable // by pair reference
 	freePairs []uint32
@@ -156,6 +163,7 @@ func (ix *Index) fillHashes() {
 		ix.hashes.add(h, it.Next())
 	}
 	ix.pendingHashes = nil
+	ix.hashesPending.Store(false)
 }
 
 // Lookup returns the ID of a label set if it is indexed.

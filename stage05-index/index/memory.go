@@ -25,7 +25,9 @@ type Memory struct {
 	// Names: the label-name entries and the sorted name list.
 	Names uint64
 	// Hashes: the table from label-set hash to series (hashtable.go),
-	// HashEntries entries, one per series.
+	// HashEntries entries, one per series. An index read from a file
+	// builds it on first use: until then Hashes is the hashes read from
+	// the file, 8 bytes a series, and HashEntries 0.
 	Hashes      uint64
 	HashEntries int
 }
@@ -40,11 +42,15 @@ func (ix *Index) Memory() Memory {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	m := Memory{
-		SeriesRefs:  ix.series.bytes(),
-		Postings:    ix.all.GetSizeInBytes(),
-		Strings:     ix.strs.bytes,
-		Hashes:      ix.hashes.bytes(),
-		HashEntries: ix.hashes.len(),
+		SeriesRefs: ix.series.bytes(),
+		Postings:   ix.all.GetSizeInBytes(),
+		Strings:    ix.strs.bytes,
+	}
+	if ix.hashesPending.Load() {
+		// a first lookup may be filling the table right now
+		m.Hashes = ix.pendingBytes
+	} else {
+		m.Hashes, m.HashEntries = ix.hashes.bytes(), ix.hashes.len()
 	}
 	for _, pg := range ix.pairs.pages {
 		m.Pairs += uint64(cap(pg)) * uint64(unsafe.Sizeof(pair{}))
