@@ -164,3 +164,44 @@ func TestMemoryDuringHashFill(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryStringsUnderChurn: series that come and go, each with a value
+// of its own (a pod name), leave Memory().Strings where one generation of
+// them puts it; every series deleted, only the arena's current block is
+// left. The blocks counted are the ones the index still holds.
+func TestMemoryStringsUnderChurn(t *testing.T) {
+	ix := New()
+	const per = 500
+	gen := func(g int) []SeriesID {
+		ids := make([]SeriesID, 0, per)
+		for i := range per {
+			id, _, err := ix.Add(model.MustFromStrings("__name__", "up", "pod", fmt.Sprintf("pod-%06d-%06d-abcdefghijklmnopqrstuvwxyz", g, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	prev := gen(0)
+	one := ix.Memory().Strings
+	if one < per*40 {
+		t.Fatalf("one generation: %d bytes of strings, want >= %d", one, per*40)
+	}
+	for g := 1; g <= 30; g++ {
+		ids := gen(g)
+		for _, id := range prev {
+			ix.Delete(id)
+		}
+		prev = ids
+		if s := ix.Memory().Strings; s > one+2*arenaBlock {
+			t.Fatalf("generation %d: %d bytes of strings, one generation took %d", g, s, one)
+		}
+	}
+	for _, id := range prev {
+		ix.Delete(id)
+	}
+	if s := ix.Memory().Strings; s != arenaBlock {
+		t.Fatalf("every series deleted: %d bytes of strings, want the current block's %d", s, arenaBlock)
+	}
+}

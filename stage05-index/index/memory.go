@@ -18,9 +18,10 @@ type Memory struct {
 	Postings uint64
 	// ValueTables: the per-name hash tables from value to pair.
 	ValueTables uint64
-	// Strings: the copies of names and values (arena blocks, longer
-	// strings), as allocated: a deleted value's bytes are counted until
-	// its block is freed.
+	// Strings: the copies of names and values: the arena blocks that
+	// hold one the index still has, and the longer strings. A deleted
+	// value's bytes are counted until the last value of its block goes,
+	// when the block is left to the garbage collector.
 	Strings uint64
 	// Names: the label-name entries and the sorted name list.
 	Names uint64
@@ -44,7 +45,7 @@ func (ix *Index) Memory() Memory {
 	m := Memory{
 		SeriesRefs: ix.series.bytes(),
 		Postings:   ix.all.GetSizeInBytes(),
-		Strings:    ix.strs.bytes,
+		Strings:    ix.strs.bytes(),
 	}
 	if ix.hashesPending.Load() {
 		// a first lookup may be filling the table right now
