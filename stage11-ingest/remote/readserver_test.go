@@ -393,6 +393,16 @@ func TestReadHandlerAnswers(t *testing.T) {
 			}
 		}
 	})
+	t.Run("streamed stage03, named in a list with spaces", func(t *testing.T) {
+		got, encs := streamedLines(t, postRead(t, srv.URL, ReadRequest{Queries: queries,
+			Accepted: []ResponseType{ResponseStreamedXORChunks, ResponseSamples}}, map[string]string{HeaderChunkEncodings: "xor , stage03"}))
+		for i := range wantQ {
+			sameLines(t, fmt.Sprint("query ", i), got[i], wantQ[i])
+		}
+		if !slices.Contains(encs, ChunkStage03) || slices.Contains(encs, ChunkXOR) {
+			t.Errorf("chunk encodings %#x sent, want stage03 ones", encs)
+		}
+	})
 	t.Run("streamed XOR to a Prometheus client", func(t *testing.T) {
 		got, encs := streamedLines(t, postRead(t, srv.URL, ReadRequest{Queries: queries[:1],
 			Accepted: []ResponseType{ResponseStreamedXORChunks, ResponseSamples}}, nil))
