@@ -594,3 +594,28 @@ func TestReadHandlerStorageFailure(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// TestAcceptsEncoding: the chunk-encodings header is an HTTP list: names
+// separated by commas, spaces around them, in one line or several.
+func TestAcceptsEncoding(t *testing.T) {
+	for _, c := range []struct {
+		lines []string
+		want  bool
+	}{
+		{nil, false},
+		{[]string{"stage03"}, true},
+		{[]string{"xor, stage03"}, true},
+		{[]string{" stage03 ,xor"}, true},
+		{[]string{"xor", "stage03"}, true},
+		{[]string{"xor, stage033"}, false},
+		{[]string{"stage03x"}, false},
+	} {
+		h := http.Header{}
+		for _, l := range c.lines {
+			h.Add(HeaderChunkEncodings, l)
+		}
+		if got := acceptsEncoding(h, ChunkEncodingStage03); got != c.want {
+			t.Errorf("%q: %v, want %v", c.lines, got, c.want)
+		}
+	}
+}
