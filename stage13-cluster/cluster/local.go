@@ -76,7 +76,20 @@ func (a *localAppend) add(lset model.Labels, samples []model.Sample, hs []remote
 var errSamplesRefused = errors.New("cluster: some samples refused")
 
 func (a *localAppend) commit() (int, error) {
-	if err := a.app.Commit(); err != nil {
+	err := a.app.Commit()
+	var ce *tsdb.CommitError
+	switch {
+	case errors.As(err, &ce):
+		// stored but for samples that became unstorable meanwhile (their
+		// range cut to a block, another writer's sample at their time):
+		// refused as those at Append are
+		a.n -= ce.Refused()
+		if a.refused == nil {
+			a.refused = err
+		} else {
+			a.refused = fmt.Errorf("%w; %w", a.refused, err)
+		}
+	case err != nil:
 		return 0, fmt.Errorf("cluster: commit: %w", err)
 	}
 	if a.refused != nil {

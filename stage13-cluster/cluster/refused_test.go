@@ -160,3 +160,31 @@ func TestRefusedHintDropped(t *testing.T) {
 		t.Fatalf("replay: %+v, %v, sent %v, hints left for %v; want 2 replayed, 1 refused and dropped", st, err, sent, h.Nodes())
 	}
 }
+
+// TestCommitRefusalIsSamplesRefused: samples a commit refuses (another
+// writer's sample at their time, committed between their Append and the
+// Commit) are refused samples, as those refused at Append are: a 400, not
+// a node's failure; the write's other samples are stored and counted.
+func TestCommitRefusalIsSamplesRefused(t *testing.T) {
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ts := nowMs()
+	conflict, other := oneSeries(1, ts), oneSeries(2, ts)
+	a := localAppend{app: db.Appender(context.Background())}
+	a.add(conflict.Labels, conflict.Samples, nil)
+	a.add(other.Labels, other.Samples, nil)
+	b := db.Appender(context.Background())
+	if _, err := b.Append(0, conflict.Labels, ts, 99); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.commit()
+	if !errors.Is(err, errSamplesRefused) || !errors.Is(err, tsdb.ErrDuplicate) || n != 1 {
+		t.Fatalf("commit after a conflicting writer: %d stored, %v; want 1 and refused samples (duplicate)", n, err)
+	}
+}
