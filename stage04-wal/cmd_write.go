@@ -26,18 +26,18 @@ type writeConfig struct {
 	segmentSize int64
 	ack         bool
 	firstHost   int  // appender g writes host firstHost+g
-	denseRec    bool // log dense samples records (type 32) instead of type 2
+	denseRec    bool // log dense samples records (type 32, the default) instead of type 2
 }
 
 func cmdWrite(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "write", "--data-dir DIR [--points N] [--crash-after M] [--sync always|batch|interval|none] [--appenders A] [--first-host H] [--segment-size BYTES] [--compression snappy|zstd|none] [--record samples|dense] [--ack]", stderr)
+	fs := cli.NewFlags(prog, "write", "--data-dir DIR [--points N] [--crash-after M] [--sync always|batch|interval|none] [--appenders A] [--first-host H] [--segment-size BYTES] [--compression snappy|zstd|none] [--record dense|samples] [--ack]", stderr)
 	c := writeConfig{}
 	fs.StringVar(&c.dir, "data-dir", "", "WAL directory (created if missing; default: a new temp dir, kept and printed)")
 	fs.IntVar(&c.points, "points", 1_000_000, "points to write, in 1,000-point batches")
 	fs.IntVar(&c.crashAfter, "crash-after", 0, "SIGKILL this process once this many points are acknowledged (0: never)")
 	syncFlag := fs.String("sync", "batch", "durability: always, batch (group commit), interval or none")
 	compFlag := fs.String("compression", "snappy", "how records are stored: snappy, zstd or none")
-	recFlag := fs.String("record", "samples", "samples record: samples (type 2, Prometheus's layout) or dense (type 32)")
+	recFlag := fs.String("record", "dense", "samples record: dense (type 32, what stage06's head logs) or samples (type 2, Prometheus's layout)")
 	interval := fs.Duration("sync-interval", wal.DefaultSyncInterval, "fsync period for --sync interval")
 	fs.IntVar(&c.appenders, "appenders", 8, "concurrent appenders (one host of 1,000 series each)")
 	fs.Int64Var(&c.segmentSize, "segment-size", wal.DefaultSegmentSize, "segment rotation size in bytes")
@@ -55,11 +55,11 @@ func cmdWrite(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("%v", err)
 	}
 	switch *recFlag {
-	case "samples":
 	case "dense":
 		c.denseRec = true
+	case "samples":
 	default:
-		return cli.Usagef("write: --record %q: want samples or dense", *recFlag)
+		return cli.Usagef("write: --record %q: want dense or samples", *recFlag)
 	}
 	if c.points < 1 || c.appenders < 1 || c.segmentSize < 1 || c.crashAfter < 0 || c.firstHost < 0 {
 		return cli.Usagef("write: --points, --appenders and --segment-size must be positive, --crash-after and --first-host not negative")

@@ -17,7 +17,7 @@ import (
 const usageText = `usage:
   stage04-wal [demo] [--data-dir DIR] [--points N] [--crash-after M]   demo: write, crash (real SIGKILL), recover, checkpoint
   stage04-wal write --data-dir DIR [--points N] [--crash-after M] [--sync always|batch|interval|none]
-                    [--appenders A] [--segment-size BYTES] [--ack]
+                    [--appenders A] [--segment-size BYTES] [--record dense|samples] [--ack]
   stage04-wal recover --data-dir DIR [--repair]
   stage04-wal checkpoint --data-dir DIR [--mint MS] [--drop-host N]
 

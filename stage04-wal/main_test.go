@@ -44,7 +44,7 @@ func mustMatch(t *testing.T, out string, res ...string) {
 // follow from the workload (20 batches of 1,000 points over 4 hosts).
 func TestCLIWriteRecoverCheckpoint(t *testing.T) {
 	dir := t.TempDir()
-	out := runOK(t, "write", "--data-dir", dir, "--points", "20000", "--appenders", "4", "--segment-size", "50000", "--sync", "always")
+	out := runOK(t, "write", "--data-dir", dir, "--points", "20000", "--appenders", "4", "--segment-size", "12000", "--sync", "always")
 	mustMatch(t, out,
 		`(?m)^Wrote 20,000 data points to WAL \(4 appenders, 1,000-point batches, sync=always\)$`,
 		`(?m)^WAL segments: 00000000 \([0-9.]+MB\), 00000001 .*00000002 `,
@@ -148,27 +148,38 @@ func TestCLIErrors(t *testing.T) {
 	}
 }
 
-// write --record dense: the log holds only dense samples records, and
-// recover checks every value against the generator (one-decimal values:
-// e = 1). --record with another value is a usage error.
+// write logs dense samples records by default (as stage06's head and the
+// demo do), type 2 with --record samples; either way recover checks every
+// value against the generator (one-decimal values: e = 1). --record with
+// another value is a usage error.
 func TestCLIWriteDenseRecords(t *testing.T) {
-	dir := t.TempDir()
-	out := runOK(t, "write", "--data-dir", dir, "--points", "20000", "--appenders", "4", "--record", "dense", "--sync", "none")
-	mustMatch(t, out, `(?m)^Wrote 20,000 data points to WAL`)
-	r, err := wal.NewReader(dir)
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		args []string
+		want wal.RecordType
+	}{
+		{nil, wal.RecordDenseSamples},
+		{[]string{"--record", "dense"}, wal.RecordDenseSamples},
+		{[]string{"--record", "samples"}, wal.RecordSamples},
+	} {
+		dir := t.TempDir()
+		args := append([]string{"write", "--data-dir", dir, "--points", "20000", "--appenders", "4", "--sync", "none"}, c.args...)
+		out := runOK(t, args...)
+		mustMatch(t, out, `(?m)^Wrote 20,000 data points to WAL`)
+		r, err := wal.NewReader(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types := map[wal.RecordType]int{}
+		for r.Next() {
+			types[wal.Type(r.Record())]++
+		}
+		r.Close()
+		if types[c.want] != 20 || types[wal.RecordSamples]+types[wal.RecordDenseSamples] != 20 {
+			t.Fatalf("write %v: record types %v, want 20 samples records of type %d", c.args, types, c.want)
+		}
+		out = runOK(t, "recover", "--data-dir", dir)
+		mustMatch(t, out, `(?m)^Recovered 20,000 data points \(4,000 series\) in `, `(?m)^In-memory state rebuilt successfully!`)
 	}
-	types := map[wal.RecordType]int{}
-	for r.Next() {
-		types[wal.Type(r.Record())]++
-	}
-	r.Close()
-	if types[wal.RecordDenseSamples] != 20 || types[wal.RecordSamples] != 0 {
-		t.Fatalf("record types %v, want 20 dense samples records", types)
-	}
-	out = runOK(t, "recover", "--data-dir", dir)
-	mustMatch(t, out, `(?m)^Recovered 20,000 data points \(4,000 series\) in `, `(?m)^In-memory state rebuilt successfully!`)
 	var o, e bytes.Buffer
 	if code := run([]string{"write", "--data-dir", t.TempDir(), "--record", "packed"}, &o, &e); code == 0 || !strings.Contains(e.String(), "--record") {
 		t.Fatalf("--record packed: exit %d, stderr %q", code, e.String())

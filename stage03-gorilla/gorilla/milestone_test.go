@@ -187,7 +187,7 @@ func TestMilestone3_StreamingDecompression(t *testing.T) {
 				sum += v
 			}
 		})
-		if allocs != 0 {
+		if allocs != 0 && !raceEnabled {
 			t.Fatalf("iterating %d samples allocated %.0f times", len(ts), allocs)
 		}
 	})

@@ -122,3 +122,86 @@ func TestConcurrentAfterOpen(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestMemoryDuringHashFill: Memory called while the first lookups of an
+// index read from a file build its hash table (both under the read lock)
+// reads the table only once it is built: run it with -race. Before the
+// table is built Memory counts the hashes it will be built from, 8 bytes a
+// series; after, the table with one entry a series.
+func TestMemoryDuringHashFill(t *testing.T) {
+	ix, o := randomIndex(t, 12, 4000)
+	n := len(o.series)
+	for round := range 20 {
+		back := roundTripBytes(t, ix)
+		if m := back.Memory(); m.Hashes != uint64(8*n) || m.HashEntries != 0 {
+			t.Fatalf("before the first lookup: %d bytes, %d entries of hashes; want %d, 0", m.Hashes, m.HashEntries, 8*n)
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for g := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if g == 1 {
+					for range 50 {
+						_ = back.Memory()
+					}
+					return
+				}
+				for id, ls := range o.series {
+					if got, ok := back.Lookup(ls); !ok || got != id {
+						t.Errorf("round %d: Lookup(%v) = %d, %v; want %d", round, ls, got, ok, id)
+					}
+					return // the first lookup fills the table
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if m := back.Memory(); m.HashEntries != n || m.Hashes < uint64(12*n) {
+			t.Fatalf("after the first lookup: %d bytes, %d entries of hashes; want >= %d, %d", m.Hashes, m.HashEntries, 12*n, n)
+		}
+	}
+}
+
+// TestMemoryStringsUnderChurn: series that come and go, each with a value
+// of its own (a pod name), leave Memory().Strings where one generation of
+// them puts it; every series deleted, only the arena's current block is
+// left. The blocks counted are the ones the index still holds.
+func TestMemoryStringsUnderChurn(t *testing.T) {
+	ix := New()
+	const per = 500
+	gen := func(g int) []SeriesID {
+		ids := make([]SeriesID, 0, per)
+		for i := range per {
+			id, _, err := ix.Add(model.MustFromStrings("__name__", "up", "pod", fmt.Sprintf("pod-%06d-%06d-abcdefghijklmnopqrstuvwxyz", g, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	prev := gen(0)
+	one := ix.Memory().Strings
+	if one < per*40 {
+		t.Fatalf("one generation: %d bytes of strings, want >= %d", one, per*40)
+	}
+	for g := 1; g <= 30; g++ {
+		ids := gen(g)
+		for _, id := range prev {
+			ix.Delete(id)
+		}
+		prev = ids
+		if s := ix.Memory().Strings; s > one+2*arenaBlock {
+			t.Fatalf("generation %d: %d bytes of strings, one generation took %d", g, s, one)
+		}
+	}
+	for _, id := range prev {
+		ix.Delete(id)
+	}
+	if s := ix.Memory().Strings; s != arenaBlock {
+		t.Fatalf("every series deleted: %d bytes of strings, want the current block's %d", s, arenaBlock)
+	}
+}

@@ -413,6 +413,8 @@ func (ix *Index) decodeSeries(body []byte, nextID uint64, postings uint64) error
 	}
 	ix.series.skipTo(nextID)
 	ix.pendingHashes = hashes
+	ix.pendingBytes = uint64(cap(hashes)) * 8
+	ix.hashesPending.Store(true)
 	if hasPayload {
 		ix.payloadOff, ix.payloadBuf = payloadOff, body
 		ix.payloadIDs = ix.all.Clone()

@@ -32,6 +32,13 @@ type Index struct {
 	// opened only to be queried never pays for a million-entry table.
 	hashOnce      sync.Once
 	pendingHashes []uint64
+	// hashesPending is set while pendingHashes waits for the fill and
+	// cleared at its end: Memory, which does not force the fill, reads
+	// the table only once it is built (a fill runs under the read lock,
+	// so Memory's read lock does not exclude it), and until then counts
+	// pendingBytes, the hashes' slice, set with it and never changed.
+	hashesPending atomic.Bool
+	pendingBytes  uint64
 
 	pairs     pairTable // by pair reference
 	freePairs []uint32
@@ -64,11 +71,13 @@ type pair struct {
 	value    string
 	postings *roaring.Bitmap // nil: the pair has the one series one
 	one      SeriesID
+	str      strRef // where the index's copy of value is (arena.go)
 }
 
 // labelName is one label name and its values.
 type labelName struct {
 	name   string
+	str    strRef     // where the index's copy of name is (arena.go)
 	values valueTable // value → pair reference
 	// sorted caches the pair references in value order (nil when stale). It is
 	// built by readers, under the read lock, so it is an atomic pointer; every
@@ -156,6 +165,7 @@ func (ix *Index) fillHashes() {
 		ix.hashes.add(h, it.Next())
 	}
 	ix.pendingHashes = nil
+	ix.hashesPending.Store(false)
 }
 
 // Lookup returns the ID of a label set if it is indexed.
@@ -219,8 +229,9 @@ func (ix *Index) internPair(name, value string, id SeriesID, guess uint32) uint3
 		ln = ix.names[name]
 	}
 	if ln == nil {
-		name = ix.strs.clone(name)
-		ln = &labelName{name: name}
+		var ref strRef
+		name, ref = ix.strs.clone(name)
+		ln = &labelName{name: name, str: ref}
 		ix.names[name] = ln
 		i, _ := slices.BinarySearch(ix.nameList, name)
 		ix.nameList = slices.Insert(ix.nameList, i, name)
@@ -231,8 +242,8 @@ func (ix *Index) internPair(name, value string, id SeriesID, guess uint32) uint3
 		ix.pairs.at(r).add(id)
 		return r
 	}
-	value = ix.strs.clone(value)
-	p := pair{name: ln, value: value, one: id}
+	value, ref := ix.strs.clone(value)
+	p := pair{name: ln, value: value, one: id, str: ref}
 	var r uint32
 	if n := len(ix.freePairs); n > 0 {
 		r = ix.freePairs[n-1]
@@ -272,7 +283,9 @@ func (ix *Index) Delete(id SeriesID) bool {
 			delete(ix.names, ln.name)
 			i, _ := slices.BinarySearch(ix.nameList, ln.name)
 			ix.nameList = slices.Delete(ix.nameList, i, i+1)
+			ix.strs.release(ln.name, ln.str)
 		}
+		ix.strs.release(p.value, p.str)
 		*ix.pairs.at(r) = pair{}
 		ix.freePairs = append(ix.freePairs, r)
 	}

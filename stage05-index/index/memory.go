@@ -18,14 +18,17 @@ type Memory struct {
 	Postings uint64
 	// ValueTables: the per-name hash tables from value to pair.
 	ValueTables uint64
-	// Strings: the copies of names and values (arena blocks, longer
-	// strings), as allocated: a deleted value's bytes are counted until
-	// its block is freed.
+	// Strings: the copies of names and values: the arena blocks that
+	// hold one the index still has, and the longer strings. A deleted
+	// value's bytes are counted until the last value of its block goes,
+	// when the block is left to the garbage collector.
 	Strings uint64
 	// Names: the label-name entries and the sorted name list.
 	Names uint64
 	// Hashes: the table from label-set hash to series (hashtable.go),
-	// HashEntries entries, one per series.
+	// HashEntries entries, one per series. An index read from a file
+	// builds it on first use: until then Hashes is the hashes read from
+	// the file, 8 bytes a series, and HashEntries 0.
 	Hashes      uint64
 	HashEntries int
 }
@@ -40,11 +43,15 @@ func (ix *Index) Memory() Memory {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	m := Memory{
-		SeriesRefs:  ix.series.bytes(),
-		Postings:    ix.all.GetSizeInBytes(),
-		Strings:     ix.strs.bytes,
-		Hashes:      ix.hashes.bytes(),
-		HashEntries: ix.hashes.len(),
+		SeriesRefs: ix.series.bytes(),
+		Postings:   ix.all.GetSizeInBytes(),
+		Strings:    ix.strs.bytes(),
+	}
+	if ix.hashesPending.Load() {
+		// a first lookup may be filling the table right now
+		m.Hashes = ix.pendingBytes
+	} else {
+		m.Hashes, m.HashEntries = ix.hashes.bytes(), ix.hashes.len()
 	}
 	for _, pg := range ix.pairs.pages {
 		m.Pairs += uint64(cap(pg)) * uint64(unsafe.Sizeof(pair{}))

@@ -29,9 +29,10 @@ type chunkIterator struct {
 	stones block.Intervals
 	open   bool // a chunk is being read
 
-	ts  []int64   // a float chunk, decoded whole
-	vs  []float64 //
-	fi  int       // index in ts
+	ts  []int64            // a float chunk, decoded whole
+	vs  []float64          //
+	fi  int                // index in ts
+	sc  chunks.ColdScratch // a cold one's decoder buffers
 	hit *gorilla.HistogramIterator
 	fit *gorilla.FloatHistogramIterator
 
@@ -78,7 +79,7 @@ func (c *chunkIterator) nextChunk() bool {
 				c.fit.Reset(b[1:])
 			}
 		default:
-			c.ts, c.vs, err = decodeFloatAll(b, c.ts[:0], c.vs[:0])
+			c.ts, c.vs, err = decodeFloatAll(b, c.ts[:0], c.vs[:0], &c.sc)
 			c.fi = -1
 			if err != nil {
 				c.fail(err)

@@ -35,10 +35,11 @@ func appendFloatSamples(b []byte, dst []model.Sample, sc *chunks.ColdScratch) ([
 }
 
 // decodeFloatAll decodes float chunk b into two columns, reusing ts and vs
-// (either may be nil).
-func decodeFloatAll(b []byte, ts []int64, vs []float64) ([]int64, []float64, error) {
+// (either may be nil). sc may be nil (a cold chunk then allocates its
+// scratch).
+func decodeFloatAll(b []byte, ts []int64, vs []float64, sc *chunks.ColdScratch) ([]int64, []float64, error) {
 	if chunks.IsCold(b) {
-		return chunks.DecodeCold(b, ts, vs, nil)
+		return chunks.DecodeCold(b, ts, vs, sc)
 	}
 	return gorilla.DecodeAll(b, ts, vs)
 }

@@ -1,6 +1,9 @@
 package tsdb
 
-import "github.com/tsdb-course/stage01-memstore/model/histogram"
+import (
+	"github.com/tsdb-course/stage01-memstore/model/histogram"
+	"github.com/tsdb-course/stage06-blocks/chunks"
+)
 
 // histArena hands out histograms carved from a few large blocks instead
 // of allocating each one and its slices: a query that decodes a series
@@ -14,6 +17,12 @@ type histArena struct {
 	ints   []int64
 	floats []float64
 	spans  []histogram.Span
+
+	// A float chunk's decode (decodeAny), reused chunk after chunk: its
+	// samples are copied out, so this is never handed out.
+	ts   []int64
+	vs   []float64
+	cold chunks.ColdScratch
 }
 
 // take returns n elements of *buf, a new block when fewer remain; the

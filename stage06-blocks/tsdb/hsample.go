@@ -169,12 +169,17 @@ func floatsSame(a, b []float64) bool {
 }
 
 // decodeAny appends the samples of a stored chunk of any encoding to dst,
-// histograms carved from a (a new arena when nil).
+// histograms carved from a (a new arena when nil); a float chunk is decoded
+// in a's scratch columns.
 func decodeAny(b []byte, dst []hsample, a *histArena) ([]hsample, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return decodeHist(b, dst, a)
 	}
-	ts, vs, err := decodeFloatAll(b, nil, nil)
+	if a == nil {
+		a = &histArena{}
+	}
+	ts, vs, err := decodeFloatAll(b, a.ts[:0], a.vs[:0], &a.cold)
+	a.ts, a.vs = ts, vs
 	for i, t := range ts {
 		dst = append(dst, hsample{t: t, v: vs[i]})
 	}

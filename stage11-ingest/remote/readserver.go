@@ -180,7 +180,7 @@ func (h *readHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	stage03 := slices.Contains(strings.Split(r.Header.Get(HeaderChunkEncodings), ","), ChunkEncodingStage03)
+	stage03 := acceptsEncoding(r.Header, ChunkEncodingStage03)
 	if typ == ResponseStreamedXORChunks && !stage03 {
 		for _, q := range req.Queries {
 			has, err := h.st.HasHistograms(r.Context(), ReadQuery{MinT: q.StartMs, MaxT: q.EndMs, Matchers: q.Matchers})
@@ -277,4 +277,18 @@ func (h *readHandler) streamed(w http.ResponseWriter, r *http.Request, req ReadR
 			return
 		}
 	}
+}
+
+// acceptsEncoding reports whether the request's HeaderChunkEncodings
+// lists enc: a comma-separated list, spaces around the names allowed (as
+// in any HTTP list, "xor, stage03"), in one header line or several.
+func acceptsEncoding(h http.Header, enc string) bool {
+	for _, v := range h.Values(HeaderChunkEncodings) {
+		for name := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(name) == enc {
+				return true
+			}
+		}
+	}
+	return false
 }

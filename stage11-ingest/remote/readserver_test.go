@@ -393,6 +393,16 @@ func TestReadHandlerAnswers(t *testing.T) {
 			}
 		}
 	})
+	t.Run("streamed stage03, named in a list with spaces", func(t *testing.T) {
+		got, encs := streamedLines(t, postRead(t, srv.URL, ReadRequest{Queries: queries,
+			Accepted: []ResponseType{ResponseStreamedXORChunks, ResponseSamples}}, map[string]string{HeaderChunkEncodings: "xor , stage03"}))
+		for i := range wantQ {
+			sameLines(t, fmt.Sprint("query ", i), got[i], wantQ[i])
+		}
+		if !slices.Contains(encs, ChunkStage03) || slices.Contains(encs, ChunkXOR) {
+			t.Errorf("chunk encodings %#x sent, want stage03 ones", encs)
+		}
+	})
 	t.Run("streamed XOR to a Prometheus client", func(t *testing.T) {
 		got, encs := streamedLines(t, postRead(t, srv.URL, ReadRequest{Queries: queries[:1],
 			Accepted: []ResponseType{ResponseStreamedXORChunks, ResponseSamples}}, nil))
@@ -582,5 +592,30 @@ func TestReadHandlerStorageFailure(t *testing.T) {
 			}
 		}
 		srv.Close()
+	}
+}
+
+// TestAcceptsEncoding: the chunk-encodings header is an HTTP list: names
+// separated by commas, spaces around them, in one line or several.
+func TestAcceptsEncoding(t *testing.T) {
+	for _, c := range []struct {
+		lines []string
+		want  bool
+	}{
+		{nil, false},
+		{[]string{"stage03"}, true},
+		{[]string{"xor, stage03"}, true},
+		{[]string{" stage03 ,xor"}, true},
+		{[]string{"xor", "stage03"}, true},
+		{[]string{"xor, stage033"}, false},
+		{[]string{"stage03x"}, false},
+	} {
+		h := http.Header{}
+		for _, l := range c.lines {
+			h.Add(HeaderChunkEncodings, l)
+		}
+		if got := acceptsEncoding(h, ChunkEncodingStage03); got != c.want {
+			t.Errorf("%q: %v, want %v", c.lines, got, c.want)
+		}
 	}
 }

@@ -63,6 +63,9 @@ type hintLog struct {
 // HintStats count what hints did.
 type HintStats struct {
 	Stored, Dropped, Replayed, Expired int
+	// Refused: hints the node refused at replay (a 4xx, ErrNodeRefused),
+	// dropped: it would refuse them again at every replay.
+	Refused int
 }
 
 // OpenHints opens the hints directory, keeping the hints a previous run
@@ -208,8 +211,9 @@ func (h *Hints) Nodes() []string {
 }
 
 // Replay sends node's hints, oldest first, through send; those older
-// than MaxAge are dropped. When every hint is sent (or dropped) the log is
-// removed; on the first error the log is kept whole (what was already
+// than MaxAge are dropped, and so is one the node refuses (send's error
+// is ErrNodeRefused). When every hint is sent (or dropped) the log is
+// removed; on the first other error the log is kept whole (what was already
 // sent will be sent again: node-to-node writes are idempotent).
 func (h *Hints) Replay(ctx context.Context, node string, send func(context.Context, []remote.Series) error) (HintStats, error) {
 	var st HintStats
@@ -263,6 +267,10 @@ func (h *Hints) Replay(ctx context.Context, node string, send func(context.Conte
 			continue // a damaged hint is dropped, not retried forever
 		}
 		if err := send(ctx, series); err != nil {
+			if errors.Is(err, ErrNodeRefused) {
+				st.Refused++ // refused now, refused at every replay
+				continue
+			}
 			_ = r.Close()
 			return reopen(fmt.Errorf("cluster: replay hints for %s: %w", node, err))
 		}

@@ -151,8 +151,13 @@ func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) handleReplicaWrite(w http.ResponseWriter, r *http.Request) {
 	if _, err := storeWrite(n.db, r); err != nil {
+		// 400 for what the request holds (a body that does not decode,
+		// samples the storage refuses, its reason in the body): the
+		// coordinator counts a failed replica and keeps no hint, since
+		// a replay would be refused again. 500 only for the node's own
+		// failure, which a hint replayed later may get past.
 		code := http.StatusInternalServerError
-		if errors.Is(err, errBadWrite) {
+		if errors.Is(err, errBadWrite) || errors.Is(err, errSamplesRefused) {
 			code = http.StatusBadRequest
 		}
 		http.Error(w, err.Error(), code)

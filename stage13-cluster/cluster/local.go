@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -69,12 +70,30 @@ func (a *localAppend) add(lset model.Labels, samples []model.Sample, hs []remote
 	}
 }
 
+// errSamplesRefused marks a commit that stored what it could but whose
+// storage refused some samples (out of bounds, too old, a conflicting
+// duplicate): the sender's request, not the node, is at fault.
+var errSamplesRefused = errors.New("cluster: some samples refused")
+
 func (a *localAppend) commit() (int, error) {
-	if err := a.app.Commit(); err != nil {
+	err := a.app.Commit()
+	var ce *tsdb.CommitError
+	switch {
+	case errors.As(err, &ce):
+		// stored but for samples that became unstorable meanwhile (their
+		// range cut to a block, another writer's sample at their time):
+		// refused as those at Append are
+		a.n -= ce.Refused()
+		if a.refused == nil {
+			a.refused = err
+		} else {
+			a.refused = fmt.Errorf("%w; %w", a.refused, err)
+		}
+	case err != nil:
 		return 0, fmt.Errorf("cluster: commit: %w", err)
 	}
 	if a.refused != nil {
-		return a.n, fmt.Errorf("cluster: some samples refused: %w", a.refused)
+		return a.n, fmt.Errorf("%w: %w", errSamplesRefused, a.refused)
 	}
 	return a.n, nil
 }

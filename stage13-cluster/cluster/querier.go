@@ -266,7 +266,7 @@ func (s *Storage) selectFrom(ctx context.Context, mint, maxt int64, ms []*index.
 		pts, hs := m.parts[0], m.hparts[0]
 		if len(m.parts) > 1 {
 			pts = mergeSamples(m.parts...)
-			hs = mergeHistograms(m.hparts...)
+			hs = dropShadowed(mergeHistograms(m.hparts...), pts)
 		}
 		merged := remote.Series{Labels: m.labels, Samples: pts, Histograms: hs}
 		out = append(out, newSeriesData(merged))
@@ -282,6 +282,30 @@ func (s *Storage) selectFrom(ctx context.Context, mint, maxt int64, ms []*index.
 	}
 	slices.SortFunc(out, func(a, b *seriesData) int { return a.labels.Compare(b.labels) })
 	return &sliceSet{series: out, i: -1}
+}
+
+// dropShadowed removes from hs (time-sorted) the histograms at a time pts
+// (time-sorted) has a float at. Replicas that disagree on a sample's kind
+// (one took a float, another a histogram at the same time) cannot be
+// repaired: a node stores one sample a time and refuses the other kind
+// as a duplicate. The merge keeps the float, as a node given both in one
+// write does (appendLocal appends the float first), so the answer does
+// not depend on which replica answered first, and each replica holds as
+// many samples as the merge: read repair does not fire for it on every
+// read. It filters hs in place (the merge's own slice).
+func dropShadowed(hs []remote.HistogramSample, pts []model.Sample) []remote.HistogramSample {
+	out := hs[:0]
+	i := 0
+	for _, h := range hs {
+		for i < len(pts) && pts[i].T < h.T {
+			i++
+		}
+		if i < len(pts) && pts[i].T == h.T {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // pinnedLabels returns the label set an all-equality selector with a

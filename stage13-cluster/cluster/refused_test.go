@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
@@ -95,5 +96,95 @@ func TestRefusedWriteNotHinted(t *testing.T) {
 	d.Wait()
 	if st := d.Stats(); st.Failed != 1 || st.Hinted != 0 || len(h.Nodes()) != 0 {
 		t.Fatalf("stats %+v, hints for %v; want 1 failed, none hinted", st, h.Nodes())
+	}
+}
+
+// TestReplicaWriteRefusedSamplesIs400: a replica write whose samples the
+// node's storage refuses at commit (too old here) is answered 400 with the
+// storage's reason, which the coordinator's client takes for
+// ErrNodeRefused (a failed replica, no hint), not a 5xx it would take for
+// a node down and hint forever. The samples it accepts are stored.
+func TestReplicaWriteRefusedSamplesIs400(t *testing.T) {
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n := &Node{db: db}
+	srv := httptest.NewServer(http.HandlerFunc(n.handleReplicaWrite))
+	defer srv.Close()
+	to := Meta{ID: "n1", API: strings.TrimPrefix(srv.URL, "http://")}
+	tooOld := oneSeries(1, tsdb.MinTimestamp-1)
+	good := oneSeries(2, nowMs())
+	err = NewHTTPTransport(10*time.Second).Write(context.Background(), to, []remote.Series{good, tooOld})
+	if !errors.Is(err, ErrNodeRefused) || errors.Is(err, ErrNodeUnavailable) ||
+		!strings.Contains(err.Error(), tsdb.ErrTooOld.Error()) || !strings.Contains(err.Error(), "n1") {
+		t.Fatalf("write with a too-old sample: %v; want ErrNodeRefused naming n1 with the storage's reason", err)
+	}
+	got, samples, err := readLocal(db, tsdb.MinTimestamp, tsdb.MaxTimestamp, nil)
+	if err != nil || len(got) != 1 || samples != 1 || !got[0].Labels.Equal(good.Labels) {
+		t.Fatalf("stored %v (%d samples), %v; want the good series only", got, samples, err)
+	}
+}
+
+// TestRefusedHintDropped: a hint whose replay the node refuses (a 4xx) is
+// dropped and counted, and the hints after it are still sent; it is not
+// kept to be refused again at every replay. A node unavailable still
+// keeps the log whole.
+func TestRefusedHintDropped(t *testing.T) {
+	h, err := OpenHints(HintsConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for i := range 3 {
+		if err := h.Add("n", []remote.Series{oneSeries(i, 1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	down := func(context.Context, []remote.Series) error {
+		return fmt.Errorf("%w: write to n: 503 Service Unavailable", ErrNodeUnavailable)
+	}
+	if _, err := h.Replay(context.Background(), "n", down); !errors.Is(err, ErrNodeUnavailable) || len(h.Nodes()) != 1 {
+		t.Fatalf("replay to a node down: %v, hints for %v; want the error and the log kept", err, h.Nodes())
+	}
+	var sent []string
+	st, err := h.Replay(context.Background(), "n", func(_ context.Context, s []remote.Series) error {
+		if s[0].Labels.String() == oneSeries(1, 0).Labels.String() {
+			return fmt.Errorf("%w: write to n: 400 Bad Request: out of bounds", ErrNodeRefused)
+		}
+		sent = append(sent, s[0].Labels.String())
+		return nil
+	})
+	if err != nil || st.Refused != 1 || st.Replayed != 2 || len(sent) != 2 || len(h.Nodes()) != 0 {
+		t.Fatalf("replay: %+v, %v, sent %v, hints left for %v; want 2 replayed, 1 refused and dropped", st, err, sent, h.Nodes())
+	}
+}
+
+// TestCommitRefusalIsSamplesRefused: samples a commit refuses (another
+// writer's sample at their time, committed between their Append and the
+// Commit) are refused samples, as those refused at Append are: a 400, not
+// a node's failure; the write's other samples are stored and counted.
+func TestCommitRefusalIsSamplesRefused(t *testing.T) {
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ts := nowMs()
+	conflict, other := oneSeries(1, ts), oneSeries(2, ts)
+	a := localAppend{app: db.Appender(context.Background())}
+	a.add(conflict.Labels, conflict.Samples, nil)
+	a.add(other.Labels, other.Samples, nil)
+	b := db.Appender(context.Background())
+	if _, err := b.Append(0, conflict.Labels, ts, 99); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.commit()
+	if !errors.Is(err, errSamplesRefused) || !errors.Is(err, tsdb.ErrDuplicate) || n != 1 {
+		t.Fatalf("commit after a conflicting writer: %d stored, %v; want 1 and refused samples (duplicate)", n, err)
 	}
 }

@@ -24,8 +24,8 @@ import (
 // and a collision writes one series' samples into another.
 //
 // It is sharded so that concurrent writers rarely meet on a lock, and
-// bounded: a shard that grows past its share of max is cleared (the next
-// write of each series pays one index lookup again).
+// bounded: a shard at its share of max is cleared when a new key comes
+// (the next write of each series pays one index lookup again).
 type RefCache struct {
 	seed   [2]maphash.Seed
 	shards [refShards]refShard
@@ -67,7 +67,9 @@ func (c *RefCache) Set(key []byte, ref uint64) {
 	if ref == 0 {
 		s.t.del(d)
 	} else {
-		if s.t.len() >= c.max {
+		// Only a new key can take the shard past its bound: an update
+		// (a series whose ref changed) replaces its entry in place.
+		if s.t.len() >= c.max && s.t.get(d) == 0 {
 			s.t = refTable{}
 		}
 		s.t.set(d, ref)

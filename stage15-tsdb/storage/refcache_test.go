@@ -100,6 +100,49 @@ func TestRefCacheBound(t *testing.T) {
 	}
 }
 
+// TestRefCacheUpdateInFullShard: in a shard at its bound, a new key
+// clears the shard, but a key already there takes its new ref in place:
+// a series whose ref changed (after ErrUnknownRef) must not cost every
+// other series of its shard an index lookup.
+func TestRefCacheUpdateInFullShard(t *testing.T) {
+	const max = 6400 // 101 a shard
+	c := NewRefCache(max)
+	var keys [][]byte
+	for i := 0; len(keys) < c.max; i++ {
+		k := fmt.Appendf(nil, "series-%d", i)
+		if _, s := c.digest(k); s == &c.shards[0] {
+			keys = append(keys, k)
+		}
+	}
+	for i, k := range keys {
+		c.Set(k, uint64(i+1))
+	}
+	if n := c.Len(); n != c.max {
+		t.Fatalf("Len %d, want the shard full at %d", n, c.max)
+	}
+	c.Set(keys[7], 1_000_000) // an update of a key it holds
+	for i, k := range keys {
+		want := uint64(i + 1)
+		if i == 7 {
+			want = 1_000_000
+		}
+		if got := c.Get(k); got != want {
+			t.Fatalf("after an update in a full shard, key %d: ref %d, want %d", i, got, want)
+		}
+	}
+	var fresh []byte
+	for i := 0; fresh == nil; i++ {
+		k := fmt.Appendf(nil, "new-%d", i)
+		if _, s := c.digest(k); s == &c.shards[0] {
+			fresh = k
+		}
+	}
+	c.Set(fresh, 5) // a new key: the shard is cleared for it
+	if n, got := c.Len(), c.Get(fresh); n != 1 || got != 5 {
+		t.Fatalf("a new key in a full shard: Len %d, ref %d; want 1, 5", n, got)
+	}
+}
+
 // BenchmarkRefCacheMemory: the heap a cache of 1M remote-write keys (the
 // label bytes of node_exporter-like series, about 110 bytes each) holds,
 // per entry; the keys themselves are not counted.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gorilla
+
+const raceEnabled = false
