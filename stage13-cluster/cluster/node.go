@@ -158,7 +158,7 @@ func Start(cfg Config) (*Node, error) {
 	if n.db, err = tsdb.Open(filepath.Join(cfg.DataDir, "data"), cfg.DB); err != nil {
 		return nil, fmt.Errorf("cluster: node %s: %w", cfg.ID, err)
 	}
-	n.tr = localFirst{self: cfg.ID, db: nodeStore{n.db}, next: next}
+	n.tr = localFirst{self: cfg.ID, db: nodeStore{id: cfg.ID, db: n.db}, next: next}
 	hc := cfg.Hints
 	hc.Dir = filepath.Join(cfg.DataDir, "hints")
 	if hc.Now == nil {
@@ -585,10 +585,17 @@ func (n *Node) Close() error {
 func (n *Node) Done() <-chan struct{} { return n.closedCh }
 
 // nodeStore is the node's own storage as localFirst calls it.
-type nodeStore struct{ db *tsdb.DB }
+type nodeStore struct {
+	id string
+	db *tsdb.DB
+}
 
 func (s nodeStore) write(series []remote.Series) error {
 	_, err := appendLocal(s.db, series)
+	if errors.Is(err, errSamplesRefused) {
+		// what the node's HTTP handler answers 400 to (handleReplicaWrite)
+		return fmt.Errorf("%w: write to %s: %w", ErrNodeRefused, s.id, err)
+	}
 	return err
 }
 

@@ -188,3 +188,35 @@ func TestCommitRefusalIsSamplesRefused(t *testing.T) {
 		t.Fatalf("commit after a conflicting writer: %d stored, %v; want 1 and refused samples (duplicate)", n, err)
 	}
 }
+
+// TestSelfRefusalNotHinted: the coordinator's own replica goes straight to
+// its storage (localFirst), not over HTTP; samples that storage refuses
+// are ErrNodeRefused there too, naming the node: a failed replica, not a
+// hint the coordinator would replay to itself and see refused forever.
+func TestSelfRefusalNotHinted(t *testing.T) {
+	pl := placement(t, 3, 3)
+	self := pl.Nodes[0].ID
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h, err := OpenHints(HintsConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	tr := localFirst{self: self, db: nodeStore{id: self, db: db}, next: newFake()}
+	err = tr.Write(context.Background(), pl.Nodes[0], []remote.Series{oneSeries(1, tsdb.MinTimestamp-1)})
+	if !errors.Is(err, ErrNodeRefused) || !strings.Contains(err.Error(), self) || !strings.Contains(err.Error(), tsdb.ErrTooOld.Error()) {
+		t.Fatalf("own storage refusing: %v; want ErrNodeRefused naming %s with the reason", err, self)
+	}
+	d := &Distributor{Placement: func() Placement { return pl }, Transport: tr, Hints: h}
+	if _, err := d.Write(context.Background(), []remote.Series{oneSeries(1, tsdb.MinTimestamp-1)}); err != nil {
+		t.Fatal(err) // the two other replicas (fakes) take it
+	}
+	d.Wait()
+	if st := d.Stats(); st.Failed != 1 || st.Hinted != 0 || len(h.Nodes()) != 0 {
+		t.Fatalf("stats %+v, hints for %v; want 1 failed, none hinted", st, h.Nodes())
+	}
+}
