@@ -163,7 +163,7 @@ func BenchmarkHealHTTP(b *testing.B) {
 	}
 	var dst atomic.Pointer[tsdb.DB]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := storeWrite(dst.Load(), r); err != nil {
+		if _, err := storeWrite(dst.Load(), nil, r); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

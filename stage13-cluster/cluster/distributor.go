@@ -67,6 +67,17 @@ type sendResult struct {
 
 // Write distributes series (each series' samples go to its replica set).
 func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteResult, error) {
+	return d.write(ctx, series, nil, nil)
+}
+
+// write is Write given what a coordinator that decoded a client's request
+// has already: hashes[i] is the hash of series[i]'s labels (nil: computed
+// here), and body is the request itself, a snappy remote write 1.0 body
+// holding exactly series (nil: none). A write that is one part (on N nodes
+// at RF=N, every write) is the whole request, so body goes to the
+// replicas as it came instead of being encoded again: at 100,000
+// samples/s through 3 nodes, encoding was a tenth of the cluster's CPU.
+func (d *Distributor) write(ctx context.Context, series []remote.Series, hashes []uint64, body []byte) (WriteResult, error) {
 	var res WriteResult
 	pl := d.Placement()
 	if pl.Ring == nil || pl.Ring.Len() == 0 {
@@ -85,8 +96,14 @@ func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteR
 	idx := map[ReplicaSet]int{}
 	var parts []part
 	var first ReplicaSet
-	for _, s := range series {
-		set := pl.Ring.Get(s.Labels.Hash())
+	for si, s := range series {
+		var h uint64
+		if hashes != nil {
+			h = hashes[si]
+		} else {
+			h = s.Labels.Hash()
+		}
+		set := pl.Ring.Get(h)
 		if res.Series == 0 {
 			first = set
 		}
@@ -109,6 +126,10 @@ func (d *Distributor) Write(ctx context.Context, series []remote.Series) (WriteR
 	}
 	ew, encoded := d.Transport.(encodedWriter)
 	for i := range parts {
+		if len(parts) == 1 && body != nil {
+			parts[i].body = func() []byte { return body }
+			break
+		}
 		ps := parts[i].series
 		parts[i].body = sync.OnceValue(func() []byte { return encodeWrite(ps) })
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/tsdb-course/stage03-gorilla/gorilla"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage11-ingest/ingest"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
@@ -303,8 +304,9 @@ func TestStoreWrite(t *testing.T) {
 	defer db.Close()
 	series := append(histSeries(3, 10, nowMs(), 4), genSeries(3, 10, nowMs(), 4)...)
 	body := encodeWrite(series)
+	refs := ingest.NewSeriesCache(1 << 10)
 	post := func(b []byte) (int, error) {
-		return storeWrite(db, httptest.NewRequest(http.MethodPost, PathReplicaWrite, bytes.NewReader(b)))
+		return storeWrite(db, refs, httptest.NewRequest(http.MethodPost, PathReplicaWrite, bytes.NewReader(b)))
 	}
 	if n, err := post(body[:len(body)-3]); !errors.Is(err, errBadWrite) || n != 0 {
 		t.Fatalf("a cut body: %d stored, %v", n, err)
@@ -316,6 +318,10 @@ func TestStoreWrite(t *testing.T) {
 		if n, err := post(body); err != nil || n != 60 {
 			t.Fatalf("stored %d, %v; want 60", n, err)
 		}
+		// the second time by the refs the first one cached
+		if refs.Len() != 6 {
+			t.Fatalf("%d series refs cached, want 6", refs.Len())
+		}
 	}
 	got, samples, err := readLocal(db, tsdb.MinTimestamp, tsdb.MaxTimestamp, nil)
 	if err != nil || len(got) != 6 || samples != 60 {
@@ -326,5 +332,62 @@ func TestStoreWrite(t *testing.T) {
 	have.add(got)
 	if fmt.Sprint(want) != fmt.Sprint(have) {
 		t.Fatalf("histograms stored %v, want %v", have, want)
+	}
+}
+
+// TestStoreWriteStaleRefs: a cached ref the DB does not know (here the
+// refs of another DB: a fresh one knows none) falls back to the series'
+// labels, so every sample is stored in its own series all the same, and
+// what the DB refuses is reported under the series' name.
+func TestStoreWriteStaleRefs(t *testing.T) {
+	series := append(histSeries(3, 10, nowMs(), 4), genSeries(3, 10, nowMs(), 4)...)
+	body := encodeWrite(series)
+	refs := ingest.NewSeriesCache(1 << 10)
+	var got [][]remote.Series
+	for range 2 {
+		db, err := tsdb.Open(t.TempDir(), tsdb.Options{OutOfOrderWindow: 24 * tsdb.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := storeWrite(db, refs, httptest.NewRequest(http.MethodPost, PathReplicaWrite, bytes.NewReader(body))); err != nil || n != 60 {
+			t.Fatalf("stored %d, %v; want 60", n, err)
+		}
+		ss, _, err := readLocal(db, tsdb.MinTimestamp, tsdb.MaxTimestamp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ss)
+		db.Close()
+	}
+	want, first, second := histOracle{}, histOracle{}, histOracle{}
+	want.add(series)
+	first.add(got[0])
+	second.add(got[1])
+	if fmt.Sprint(first) != fmt.Sprint(want) || fmt.Sprint(second) != fmt.Sprint(want) {
+		t.Fatalf("stored %v by labels and %v through stale refs, want %v", first, second, want)
+	}
+	for i := range got[0] {
+		if !got[0][i].Labels.Equal(got[1][i].Labels) || len(got[0][i].Samples) != len(got[1][i].Samples) {
+			t.Fatalf("series %d: %s with %d floats by labels, %s with %d through stale refs", i,
+				got[0][i].Labels, len(got[0][i].Samples), got[1][i].Labels, len(got[1][i].Samples))
+		}
+	}
+
+	// A refused sample of a series written by ref is reported with the
+	// series' labels, not an empty set.
+	db, err := tsdb.Open(t.TempDir(), tsdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fresh := ingest.NewSeriesCache(1 << 10)
+	one := genSeries(1, 1, nowMs(), 1)
+	if _, err := storeWrite(db, fresh, httptest.NewRequest(http.MethodPost, PathReplicaWrite, bytes.NewReader(encodeWrite(one)))); err != nil {
+		t.Fatal(err)
+	}
+	one[0].Samples[0].T -= 60_000 // out of order: no window here
+	_, err = storeWrite(db, fresh, httptest.NewRequest(http.MethodPost, PathReplicaWrite, bytes.NewReader(encodeWrite(one))))
+	if err == nil || !strings.Contains(err.Error(), one[0].Labels.String()) {
+		t.Fatalf("refused sample by ref: %v, want an error naming %s", err, one[0].Labels)
 	}
 }

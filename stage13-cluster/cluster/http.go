@@ -14,8 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage11-ingest/ingest"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
@@ -59,25 +61,39 @@ func readWrite(r *http.Request, fn func(*remote.TimeSeries) error) error {
 			bodyBufs.Put(bufs)
 		}
 	}()
-	raw := bufs[0][:0]
-	if n := r.ContentLength; n > 0 && n <= maxBody {
-		raw = slices.Grow(raw, int(n)+1)
-	}
-	raw, err := readAllInto(raw, io.LimitReader(r.Body, maxBody+1))
+	raw, err := readBody(bufs[0][:0], r)
 	bufs[0] = raw
 	if err != nil {
 		return err
 	}
-	if len(raw) > maxBody {
-		return fmt.Errorf("body over %d bytes", maxBody)
+	return decodeBody(&bufs[1], raw, fn)
+}
+
+// readBody appends r's body (at most maxBody bytes) to raw.
+func readBody(raw []byte, r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= maxBody {
+		raw = slices.Grow(raw, int(n)+1)
 	}
-	buf, err := remote.Decompress(bufs[1][:0], raw, maxBody)
+	raw, err := readAllInto(raw, io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return raw, err
+	}
+	if len(raw) > maxBody {
+		return raw, fmt.Errorf("body over %d bytes", maxBody)
+	}
+	return raw, nil
+}
+
+// decodeBody decompresses raw into *buf (reused) and calls fn with each
+// series.
+func decodeBody(buf *[]byte, raw []byte, fn func(*remote.TimeSeries) error) error {
+	b, err := remote.Decompress((*buf)[:0], raw, maxBody)
 	if err != nil {
 		return err
 	}
-	bufs[1] = buf
+	*buf = b
 	var dec remote.Decoder
-	_, err = dec.Decode(buf, fn, nil)
+	_, err = dec.Decode(b, fn, nil)
 	return err
 }
 
@@ -98,15 +114,45 @@ func readAllInto(dst []byte, r io.Reader) ([]byte, error) {
 	}
 }
 
-// decodeWrite reads a snappy remote write 1.0 body into series.
-func decodeWrite(r *http.Request) ([]remote.Series, error) {
-	var out []remote.Series
-	err := readWrite(r, func(ts *remote.TimeSeries) error {
-		s, err := fromWire(ts)
-		out = append(out, s)
-		return err
+// decodeWrite reads a client's snappy remote write 1.0 body into series,
+// their labels' hashes, and the body as it came (kept: the distributor may
+// send it on as it is, after this request has returned). A series seen
+// before takes its label set and hash from labels (nil: none); the
+// series' samples are copied into a few shared arrays, not one each.
+func decodeWrite(r *http.Request, labels *labelCache) (series []remote.Series, hashes []uint64, raw []byte, err error) {
+	raw, err = readBody(nil, r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bufs := bodyBufs.Get().(*[2][]byte)
+	defer func() {
+		if cap(bufs[1]) <= 16<<20 {
+			bodyBufs.Put(bufs)
+		}
+	}()
+	var arena []model.Sample
+	err = decodeBody(&bufs[1], raw, func(ts *remote.TimeSeries) error {
+		lset, h, err := labels.get(ts)
+		if err != nil {
+			return err
+		}
+		if len(ts.Samples) > cap(arena)-len(arena) {
+			arena = make([]model.Sample, 0, max(4096, len(ts.Samples)))
+		}
+		k := len(arena)
+		arena = append(arena, ts.Samples...)
+		s := remote.Series{Labels: lset, Samples: arena[k:len(arena):len(arena)]}
+		if len(ts.Samples) == 0 {
+			s.Samples = nil
+		}
+		if len(ts.Histograms) > 0 {
+			s.Histograms = slices.Clone(ts.Histograms)
+		}
+		series = append(series, s)
+		hashes = append(hashes, h)
+		return nil
 	})
-	return out, err
+	return series, hashes, raw, err
 }
 
 // errBadWrite marks a replica write whose body cannot be read.
@@ -114,15 +160,27 @@ var errBadWrite = errors.New("cluster: bad write request")
 
 // storeWrite stores a replica write's series in db as it decodes them,
 // in one commit (appendLocal without the copy of every sample between):
-// a body that does not decode is refused whole (errBadWrite).
-func storeWrite(db *tsdb.DB, r *http.Request) (int, error) {
+// a body that does not decode is refused whole (errBadWrite). refs (nil:
+// none) maps a series' label fields as they were on the wire to its ref
+// in db: a series written again, as every series is at each scrape, is
+// appended by ref, its label set not built, checked, hashed and looked up
+// again. That was a third of a replica's CPU.
+func storeWrite(db *tsdb.DB, refs *ingest.SeriesCache, r *http.Request) (int, error) {
 	a := localAppend{app: db.Appender(r.Context())}
 	err := readWrite(r, func(ts *remote.TimeSeries) error {
+		if refs != nil {
+			if ref := refs.Row(remote.V1Format, ts.Key).Get(nil, 0); ref != 0 {
+				a.add(ref, model.Labels{}, ts.ModelLabels, ts.Samples, ts.Histograms)
+				return nil
+			}
+		}
 		lset, err := ts.ModelLabels()
 		if err != nil {
 			return err
 		}
-		a.add(lset, ts.Samples, ts.Histograms)
+		if ref := a.add(0, lset, nil, ts.Samples, ts.Histograms); ref != 0 && refs != nil {
+			refs.Set(remote.V1Format, ts.Key, nil, ref)
+		}
 		return nil
 	})
 	if err != nil {
@@ -133,12 +191,12 @@ func storeWrite(db *tsdb.DB, r *http.Request) (int, error) {
 }
 
 func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
-	series, err := decodeWrite(r)
+	series, hashes, raw, err := decodeWrite(r, n.labels)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	res, err := n.dist.Write(r.Context(), series)
+	res, err := n.dist.write(r.Context(), series, hashes, raw)
 	if err != nil {
 		// 503: retryable (Prometheus retries 5xx), as a missing quorum is
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -150,7 +208,7 @@ func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) handleReplicaWrite(w http.ResponseWriter, r *http.Request) {
-	if _, err := storeWrite(n.db, r); err != nil {
+	if _, err := storeWrite(n.db, n.refs, r); err != nil {
 		// 400 for what the request holds (a body that does not decode,
 		// samples the storage refuses, its reason in the body): the
 		// coordinator counts a failed replica and keeps no hint, since

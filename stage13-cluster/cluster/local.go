@@ -20,7 +20,7 @@ import (
 func appendLocal(db *tsdb.DB, series []remote.Series) (int, error) {
 	a := localAppend{app: db.Appender(context.Background())}
 	for _, s := range series {
-		a.add(s.Labels, s.Samples, s.Histograms)
+		a.add(0, s.Labels, nil, s.Samples, s.Histograms)
 	}
 	return a.commit()
 }
@@ -38,17 +38,47 @@ type localAppend struct {
 // the other) would have its older kind refused as out of order by a
 // storage that refuses those, and never be handed over by a heal or a
 // hint replay.
-func (a *localAppend) add(lset model.Labels, samples []model.Sample, hs []remote.HistogramSample) {
-	ref := uint64(0)
+//
+// The series is named by lset, or by ref, the DB's ref of the series from
+// an earlier write, with labels building its label set only if the DB no
+// longer knows the ref (a series dropped by a head truncation): a series
+// written again is then appended without its labels being built, hashed
+// and looked up. add returns the series' ref (0 if nothing was appended).
+func (a *localAppend) add(ref uint64, lset model.Labels, labels func() (model.Labels, error), samples []model.Sample, hs []remote.HistogramSample) uint64 {
+	// unknown reports whether err is a stale ref and, if so, names the
+	// series by its labels from then on.
+	unknown := func(err error) bool {
+		if ref == 0 || labels == nil || !errors.Is(err, tsdb.ErrUnknownRef) {
+			return false
+		}
+		l, lerr := labels()
+		if lerr != nil {
+			return false
+		}
+		ref, lset, labels = 0, l, nil
+		return true
+	}
+	// name is the series for an error message.
+	name := func() model.Labels {
+		if ref != 0 && labels != nil {
+			if l, err := labels(); err == nil {
+				return l
+			}
+		}
+		return lset
+	}
 	i, j := 0, 0
 	for i < len(samples) || j < len(hs) {
 		if j == len(hs) || i < len(samples) && samples[i].T <= hs[j].T {
 			p := samples[i]
-			i++
 			r, err := a.app.Append(ref, lset, p.T, p.V)
+			if err != nil && unknown(err) {
+				continue // the same sample again, by labels
+			}
+			i++
 			if err != nil {
 				if a.refused == nil {
-					a.refused = fmt.Errorf("series %s at %d: %w", lset, p.T, err)
+					a.refused = fmt.Errorf("series %s at %d: %w", name(), p.T, err)
 				}
 				continue
 			}
@@ -57,17 +87,21 @@ func (a *localAppend) add(lset model.Labels, samples []model.Sample, hs []remote
 			continue
 		}
 		h := hs[j]
-		j++
 		r, err := a.app.AppendHistogram(ref, lset, h.T, h.H, h.FH)
+		if err != nil && unknown(err) {
+			continue
+		}
+		j++
 		if err != nil {
 			if a.refused == nil {
-				a.refused = fmt.Errorf("series %s histogram at %d: %w", lset, h.T, err)
+				a.refused = fmt.Errorf("series %s histogram at %d: %w", name(), h.T, err)
 			}
 			continue
 		}
 		ref = r
 		a.n++
 	}
+	return ref
 }
 
 // errSamplesRefused marks a commit that stored what it could but whose

@@ -14,6 +14,7 @@ import (
 	"github.com/tsdb-course/stage05-index/index"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage10-promql/promql"
+	"github.com/tsdb-course/stage11-ingest/ingest"
 	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
@@ -23,6 +24,10 @@ const (
 	DefaultFailureTimeout = 10 * time.Second
 	DefaultRingInterval   = 100 * time.Millisecond
 )
+
+// seriesCacheSize bounds a node's caches of series seen in writes (keys;
+// past it a cache starts again, each series paying one lookup again).
+const seriesCacheSize = 1 << 20
 
 // Config configures a node. Only ID and DataDir are required.
 type Config struct {
@@ -94,9 +99,15 @@ type Node struct {
 	hints *Hints
 	dist  *Distributor
 	tr    Transport
-	ln    net.Listener
-	srv   *http.Server
-	eng   *promql.Engine
+	// refs caches the DB's ref of each series by its label fields as a
+	// replica write carries them (storeWrite).
+	refs *ingest.SeriesCache
+	// labels caches the label sets of the series of client writes this
+	// node coordinated (decodeWrite).
+	labels *labelCache
+	ln     net.Listener
+	srv    *http.Server
+	eng    *promql.Engine
 
 	kick chan struct{}
 	stop chan struct{}
@@ -159,6 +170,8 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: node %s: %w", cfg.ID, err)
 	}
 	n.tr = localFirst{self: cfg.ID, db: nodeStore{id: cfg.ID, db: n.db}, next: next}
+	n.refs = ingest.NewSeriesCache(seriesCacheSize)
+	n.labels = newLabelCache(seriesCacheSize)
 	hc := cfg.Hints
 	hc.Dir = filepath.Join(cfg.DataDir, "hints")
 	if hc.Now == nil {

@@ -174,8 +174,8 @@ func TestCommitRefusalIsSamplesRefused(t *testing.T) {
 	ts := nowMs()
 	conflict, other := oneSeries(1, ts), oneSeries(2, ts)
 	a := localAppend{app: db.Appender(context.Background())}
-	a.add(conflict.Labels, conflict.Samples, nil)
-	a.add(other.Labels, other.Samples, nil)
+	a.add(0, conflict.Labels, nil, conflict.Samples, nil)
+	a.add(0, other.Labels, nil, other.Samples, nil)
 	b := db.Appender(context.Background())
 	if _, err := b.Append(0, conflict.Labels, ts, 99); err != nil {
 		t.Fatal(err)
