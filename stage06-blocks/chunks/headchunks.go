@@ -33,17 +33,27 @@ import (
 // file, or a record with length 0 (files of older versions were created at
 // their full size, zero-filled), ends the records.
 //
-// Reclaiming: a head truncated at mint calls Truncate(mint), which closes
-// the file being written (if it holds a chunk) so that it, too, can go once
-// all its chunks are older than a later truncation, and lists the files
-// whose chunks all end before mint (their chunks are in blocks now). So
-// chunks_head holds about the chunks of the last two block ranges, never
-// the history of the head.
+// Reclaiming: a head truncated at mint calls Truncate(mint), which lists
+// the files whose chunks all end before mint (their chunks are in blocks
+// now). With a file span set (SetFileSpan: the head's block range), a
+// chunk goes to the file of the span its maxt falls in, so a file holds
+// the chunks of one block range and goes as a whole when the head is
+// truncated past that range: the chunk a series cuts just after a
+// truncation, still of the range the next block will take, does not keep
+// a file of live chunks on disk for another block range. Files being
+// written (one per span, at most maxOpenFiles) are closed for writing when
+// the head is truncated past their span. Without a span there is one file
+// being written, closed at each truncation if it holds a chunk. So
+// chunks_head holds the chunks of the head, never its history.
 const (
 	HeadMagic           = "THC6"
 	headVersion         = 1
 	headRecordHeader    = 24
 	DefaultHeadFileSize = 128 << 20
+	// maxOpenFiles bounds the files being written at once (one per span):
+	// a head fills the newest span or two; a chunk of an older span (an
+	// import of old data) past the bound closes the file of the oldest.
+	maxOpenFiles = 4
 )
 
 // ErrHeadFileFull is returned for a chunk larger than a whole head file.
@@ -63,11 +73,14 @@ type HeadChunks struct {
 	dir      string
 	fileSize int
 
-	mu    sync.RWMutex // guards files and cur; cur.size is written under mu
+	mu    sync.RWMutex // guards files and open; a file's size is written under mu
 	files map[int]*headFile
-	cur   *headFile
-	next  int
-	buf   []byte
+	// open holds the files being written, by span (spanOf of a chunk's
+	// maxt); one at most when span is 0.
+	open map[int64]*headFile
+	span int64 // file span in ms; 0: one file being written
+	next int
+	buf  []byte
 }
 
 // HeadRecord is one chunk found when a head-chunks directory is opened.
@@ -95,7 +108,7 @@ func OpenHeadChunks(dir string, fileSize int, fn func(HeadRecord)) (*HeadChunks,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("chunks: %w", err)
 	}
-	h := &HeadChunks{dir: dir, fileSize: fileSize, files: map[int]*headFile{}, next: 1}
+	h := &HeadChunks{dir: dir, fileSize: fileSize, files: map[int]*headFile{}, open: map[int64]*headFile{}, next: 1}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("chunks: %w", err)
@@ -201,31 +214,72 @@ func headRecordAt(b []byte, off int) (HeadRecord, int, error) {
 	}, end + 4, nil
 }
 
-// cut starts a new file, its header only. Called with mu held.
-func (h *HeadChunks) cut() error {
+// SetFileSpan makes chunks whose maxt fall in different spans of span ms
+// (multiples of span from 0) go to different files; span ≤ 0 puts them in
+// one file at a time. A head sets its block range, so that a file holds the
+// chunks of one block range.
+func (h *HeadChunks) SetFileSpan(span int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.span = max(span, 0)
+	clear(h.open) // the next chunk of each span starts a file
+}
+
+// spanOf is the key of the file a chunk ending at maxt goes to.
+func (h *HeadChunks) spanOf(maxt int64) int64 {
+	if h.span == 0 {
+		return 0
+	}
+	k := maxt / h.span
+	if maxt%h.span < 0 {
+		k-- // floor: spans of negative times too
+	}
+	return k
+}
+
+// isOpen says whether hf is being written. Called with mu held.
+func (h *HeadChunks) isOpen(hf *headFile) bool {
+	for _, o := range h.open {
+		if o == hf {
+			return true
+		}
+	}
+	return false
+}
+
+// cut starts a new file, its header only, for the chunks of span key.
+// Called with mu held.
+func (h *HeadChunks) cut(key int64) (*headFile, error) {
+	if _, ok := h.open[key]; !ok && len(h.open) >= maxOpenFiles {
+		oldest := int64(math.MaxInt64)
+		for k := range h.open {
+			oldest = min(oldest, k)
+		}
+		delete(h.open, oldest)
+	}
 	n := h.next
 	path := filepath.Join(h.dir, SegmentName(n))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("chunks: %w", err)
+		return nil, fmt.Errorf("chunks: %w", err)
 	}
 	hdr := [SegmentHeader]byte{'T', 'H', 'C', '6', headVersion}
 	if _, err := f.Write(hdr[:]); err != nil {
 		f.Close()
 		os.Remove(path)
-		return fmt.Errorf("chunks: %w", err)
+		return nil, fmt.Errorf("chunks: %w", err)
 	}
 	data, err := mapFile(f, h.fileSize)
 	if err != nil {
 		f.Close()
 		os.Remove(path)
-		return err
+		return nil, err
 	}
 	hf := &headFile{n: n, f: f, data: data, size: SegmentHeader, maxT: math.MinInt64}
 	h.files[n] = hf
-	h.cur = hf
+	h.open[key] = hf
 	h.next = n + 1
-	return nil
+	return hf, nil
 }
 
 // Write stores a full chunk of series and returns its reference.
@@ -243,18 +297,21 @@ func (h *HeadChunks) Write(series uint64, mint, maxt int64, data []byte) (Ref, e
 	if len(b)+SegmentHeader > h.fileSize {
 		return 0, ErrHeadFileFull
 	}
-	if h.cur == nil || h.cur.size+len(b) > h.fileSize {
-		if err := h.cut(); err != nil {
+	key := h.spanOf(maxt)
+	hf := h.open[key]
+	if hf == nil || hf.size+len(b) > h.fileSize {
+		var err error
+		if hf, err = h.cut(key); err != nil {
 			return 0, err
 		}
 	}
-	off := h.cur.size
-	if _, err := h.cur.f.WriteAt(b, int64(off)); err != nil {
+	off := hf.size
+	if _, err := hf.f.WriteAt(b, int64(off)); err != nil {
 		return 0, fmt.Errorf("chunks: head chunk write: %w", err)
 	}
-	h.cur.size += len(b)
-	h.cur.maxT = max(h.cur.maxT, maxt)
-	return NewRef(h.cur.n, off).WithEncoding(EncodingOf(data)), nil
+	hf.size += len(b)
+	hf.maxT = max(hf.maxT, maxt)
+	return NewRef(hf.n, off).WithEncoding(EncodingOf(data)), nil
 }
 
 // Chunk returns the chunk bytes at ref. The slice aliases the mapping:
@@ -283,7 +340,7 @@ func (h *HeadChunks) Chunk(ref Ref) ([]byte, error) {
 	return hf.data[off+k : next-4 : next-4], nil
 }
 
-// FilesBefore lists the files, other than the one being written, whose
+// FilesBefore lists the files, other than those being written, whose
 // chunks all end before mint: the files a head truncated at mint no longer
 // needs.
 func (h *HeadChunks) FilesBefore(mint int64) []int {
@@ -293,15 +350,19 @@ func (h *HeadChunks) FilesBefore(mint int64) []int {
 }
 
 // Truncate is what a head truncated at mint calls: it stops writing to the
-// current file if that holds any chunk (the next Write cuts a new one), so
-// that the file can be removed by this or a later truncation, and returns
-// FilesBefore(mint). Without the cut, the file being written would keep
-// every chunk of the head's history until it filled up (128 MiB).
+// files no later chunk belongs in, and returns FilesBefore(mint). With a
+// span, those are the files of spans that end at or before mint (the head
+// takes no sample before mint any more); without one, the file being
+// written if it holds any chunk (the next Write cuts a new one), so that
+// the file can be removed by a later truncation: without the cut, it would
+// keep every chunk of the head's history until it filled up (128 MiB).
 func (h *HeadChunks) Truncate(mint int64) []int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.cur != nil && h.cur.size > SegmentHeader {
-		h.cur = nil
+	for k, hf := range h.open {
+		if h.span == 0 && hf.size > SegmentHeader || h.span > 0 && k < h.spanOf(mint) {
+			delete(h.open, k)
+		}
 	}
 	return h.filesBeforeLocked(mint)
 }
@@ -309,7 +370,7 @@ func (h *HeadChunks) Truncate(mint int64) []int {
 func (h *HeadChunks) filesBeforeLocked(mint int64) []int {
 	var out []int
 	for n, hf := range h.files {
-		if hf != h.cur && hf.maxT < mint {
+		if hf.maxT < mint && !h.isOpen(hf) {
 			out = append(out, n)
 		}
 	}
@@ -325,7 +386,7 @@ func (h *HeadChunks) RemoveFiles(nums []int) error {
 	var err error
 	for _, n := range nums {
 		hf := h.files[n]
-		if hf == nil || hf == h.cur {
+		if hf == nil || h.isOpen(hf) {
 			continue
 		}
 		delete(h.files, n)
@@ -369,7 +430,7 @@ func (h *HeadChunks) Close() error {
 		}
 		delete(h.files, n)
 	}
-	h.cur = nil
+	clear(h.open)
 	return err
 }
 
@@ -381,7 +442,7 @@ func (h *HeadChunks) RemoveAll() error {
 	for n := range h.files {
 		nums = append(nums, n)
 	}
-	h.cur = nil
+	clear(h.open)
 	h.mu.Unlock()
 	return h.RemoveFiles(nums)
 }

@@ -291,3 +291,66 @@ func TestHeadChunksTruncate(t *testing.T) {
 		t.Fatalf("Truncate(50) = %v, want [2 3]", got)
 	}
 }
+
+// TestHeadChunksFileSpan: with a span, a chunk goes to the file of the span
+// its maxt falls in (a late chunk of the older span joins that span's file,
+// not the newer one), Truncate lists a span's file as soon as the head is
+// truncated past the span while the newer file stays open for writing, and
+// at most maxOpenFiles spans are written at once (a fifth closes the
+// oldest's file for writing). Spans of negative times are floored.
+func TestHeadChunksFileSpan(t *testing.T) {
+	dir := t.TempDir()
+	h, err := OpenHeadChunks(dir, 1<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	h.SetFileSpan(100)
+	chunk := bytes.Repeat([]byte{7}, 100)
+	file := func(mint, maxt int64) int {
+		t.Helper()
+		ref, err := h.Write(1, mint, maxt, chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref.File()
+	}
+	if f := file(0, 40); f != 1 {
+		t.Fatalf("first chunk in file %d", f)
+	}
+	if f := file(100, 140); f != 2 {
+		t.Fatalf("chunk of span 1 in file %d, want a new file 2", f)
+	}
+	if f := file(50, 99); f != 1 {
+		t.Fatalf("late chunk of span 0 in file %d, want 1 (its span's)", f)
+	}
+	if got := h.Truncate(50); len(got) != 0 {
+		t.Fatalf("Truncate(50) = %v: file 1 holds a chunk ending at 99", got)
+	}
+	if got := h.Truncate(100); !slices.Equal(got, []int{1}) {
+		t.Fatalf("Truncate(100) = %v, want [1]", got)
+	}
+	if f := file(150, 199); f != 2 {
+		t.Fatalf("chunk of span 1 after Truncate(100) in file %d, want 2 (still being written)", f)
+	}
+	if err := h.RemoveFiles([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	// Spans 2, 3, 4 open three more files; span 5 is a fifth: span 1's
+	// file stops being written, so its next chunk starts file 7.
+	for i, want := range []int{3, 4, 5, 6} {
+		s := int64(i + 2)
+		if f := file(s*100, s*100+10); f != want {
+			t.Fatalf("chunk of span %d in file %d, want %d", s, f, want)
+		}
+	}
+	if f := file(180, 190); f != 7 {
+		t.Fatalf("chunk of span 1 after five spans in file %d, want a new file 7", f)
+	}
+	if f := file(-30, -5); f != 8 {
+		t.Fatalf("chunk of span -1 in file %d, want 8", f)
+	}
+	if got := h.Truncate(0); !slices.Equal(got, []int{8}) {
+		t.Fatalf("Truncate(0) = %v, want [8] (span -1 ends at 0)", got)
+	}
+}

@@ -80,8 +80,8 @@ func readHeadFiles(t *testing.T, dir string) headFilesState {
 	return st
 }
 
-// TestHeadChunksReclaimed: after each compaction, chunks_head holds no file
-// whose chunks all lie in blocks, every file is exactly as long as its
+// TestHeadChunksReclaimed: after each compaction, chunks_head holds no
+// chunk that lies in a block (so no such file), every file is exactly as long as its
 // records (no preallocation: length = header + records, allocation within
 // a page per file of that), and the directory does not grow with the
 // history: ingesting 12 block ranges leaves about what 3 leave, while the
@@ -111,6 +111,15 @@ func TestHeadChunksReclaimed(t *testing.T) {
 		for i, m := range after.maxByFile {
 			if m < blocksMax && m != math.MinInt64 {
 				t.Fatalf("round %d: file %d of chunks_head only holds chunks that end before %d (in blocks): maxt %d", r, i, blocksMax, m)
+			}
+		}
+		// Nor any chunk already in a block: a file holds the chunks of
+		// one block range and goes with it, so the chunk a series cut
+		// after the previous compaction, of the range this one took, is
+		// not kept on disk for another range by the live chunks beside it.
+		for _, c := range after.chunks {
+			if c.maxt < blocksMax {
+				t.Fatalf("round %d: chunks_head keeps a chunk [%d, %d] that a block holds (blocks end at %d)", r, c.mint, c.maxt, blocksMax)
 			}
 		}
 		if after.length != after.records {
