@@ -16,10 +16,15 @@ import (
 // A head-chunks file (chunks_head/000001, …) holds the full chunks of the
 // head, so that head memory keeps only each series' open chunk:
 //
-//	header  4 bytes magic "THC6" | 1 byte version (1) | 3 zero bytes
-//	record  uint64 LE series ref | int64 LE mint | int64 LE maxt
+//	header  4 bytes magic "THC6" | 1 byte version (2) | 3 zero bytes
+//	record  uvarint series ref | varint mint | uvarint maxt−mint
 //	        | uvarint n | n bytes: the chunk (encoding.go) | uint32 LE CRC-32C of everything from the series ref on
 //	record  …
+//
+// Version 1 files (still read) had the series ref, mint and maxt as three
+// fixed 8-byte fields: 24 bytes a record where version 2 takes 9 to 11 for
+// a million series at today's millisecond times, 5 % of a chunk of 120
+// samples (about 250 bytes) saved.
 //
 // A file is as long as what it holds: it is created with its header only
 // and grows by each record, up to fileSize (128 MiB by default), after which
@@ -30,8 +35,10 @@ import (
 // never touched. There is no fsync: the WAL is the durable copy of every
 // sample in these files, and a record damaged by a power cut fails its CRC,
 // so recovery ignores the files and replays the WAL instead. The end of the
-// file, or a record with length 0 (files of older versions were created at
-// their full size, zero-filled), ends the records.
+// file, or zero bytes up to it (a file extended but not written when the
+// machine stopped; in version 1, a record header of zeros with length 0:
+// files of that version were created at their full size, zero-filled),
+// ends the records.
 //
 // Reclaiming: a head truncated at mint calls Truncate(mint), which lists
 // the files whose chunks all end before mint (their chunks are in blocks
@@ -47,8 +54,9 @@ import (
 // chunks_head holds the chunks of the head, never its history.
 const (
 	HeadMagic           = "THC6"
-	headVersion         = 1
-	headRecordHeader    = 24
+	headVersion         = 2
+	headVersion1        = 1
+	headRecordHeader1   = 24 // version 1: series ref, mint, maxt, 8 bytes each
 	DefaultHeadFileSize = 128 << 20
 	// maxOpenFiles bounds the files being written at once (one per span):
 	// a head fills the newest span or two; a chunk of an older span (an
@@ -59,8 +67,13 @@ const (
 // ErrHeadFileFull is returned for a chunk larger than a whole head file.
 var ErrHeadFileFull = errors.New("chunks: chunk larger than a head-chunks file")
 
+// ErrHeadChunkRange is returned for a chunk whose maxt is before its mint
+// (a record stores maxt as its distance from mint).
+var ErrHeadChunkRange = errors.New("chunks: head chunk ends before it starts")
+
 type headFile struct {
 	n    int
+	ver  byte // the record format
 	f    *os.File
 	data []byte // the mapping, the whole file
 	size int    // bytes written (write offset)
@@ -160,13 +173,14 @@ func (h *HeadChunks) openFile(n int) (*headFile, error) {
 // scan walks the records of a file opened at startup.
 func (hf *headFile) scan(fn func(HeadRecord)) error {
 	b := hf.data
-	if len(b) < SegmentHeader || string(b[:4]) != HeadMagic || b[4] != headVersion {
+	if len(b) < SegmentHeader || string(b[:4]) != HeadMagic || b[4] != headVersion && b[4] != headVersion1 {
 		hf.size = len(b)
 		return fmt.Errorf("%w: head chunks %s: bad header", ErrCorrupt, SegmentName(hf.n))
 	}
+	hf.ver = b[4]
 	off := SegmentHeader
 	for {
-		rec, next, err := headRecordAt(b, off)
+		rec, _, next, err := headRecordAt(b, off, hf.ver)
 		if err != nil {
 			hf.size = len(b) // never written to again anyway
 			return fmt.Errorf("head chunks %s: %w", SegmentName(hf.n), err)
@@ -184,34 +198,77 @@ func (hf *headFile) scan(fn func(HeadRecord)) error {
 	}
 }
 
-// headRecordAt decodes the record at off. next == 0 means the end (a zero
-// length or not enough room for a record).
-func headRecordAt(b []byte, off int) (HeadRecord, int, error) {
-	if off+headRecordHeader+1 > len(b) {
-		return HeadRecord{}, 0, nil
+// headRecordAt decodes the record at off of a file of version ver: the
+// record, where its chunk starts and where the next record starts (the
+// chunk ends 4 bytes, its CRC, before). next == 0 means the end: no byte
+// left, or zero bytes up to the end (version 1: a zero header of length 0,
+// or not enough room for a record).
+func headRecordAt(b []byte, off int, ver byte) (rec HeadRecord, start, next int, err error) {
+	if ver == headVersion1 {
+		return headRecordAt1(b, off)
 	}
-	l, k := binary.Uvarint(b[off+headRecordHeader:])
-	if k == 1 && l == 0 {
-		for _, c := range b[off : off+headRecordHeader] {
-			if c != 0 {
-				return HeadRecord{}, 0, fmt.Errorf("%w: offset %d: record of length 0", ErrCorrupt, off)
-			}
-		}
-		return HeadRecord{}, 0, nil
+	if off >= len(b) || allZero(b[off:]) {
+		return HeadRecord{}, 0, 0, nil
 	}
-	end := off + headRecordHeader + k + int(l)
-	if k <= 0 || l > maxChunkLen || end+4 > len(b) {
-		return HeadRecord{}, 0, fmt.Errorf("%w: offset %d: bad length", ErrCorrupt, off)
+	p := off
+	series, k := binary.Uvarint(b[p:])
+	p += max(k, 0)
+	mint, k2 := binary.Varint(b[p:])
+	p += max(k2, 0)
+	width, k3 := binary.Uvarint(b[p:])
+	p += max(k3, 0)
+	l, k4 := binary.Uvarint(b[p:])
+	p += max(k4, 0)
+	if k <= 0 || k2 <= 0 || k3 <= 0 || k4 <= 0 || l > maxChunkLen || p+int(l)+4 > len(b) {
+		return HeadRecord{}, 0, 0, fmt.Errorf("%w: offset %d: bad record header", ErrCorrupt, off)
 	}
+	end := p + int(l)
 	if crc32.Checksum(b[off:end], castagnoli) != binary.LittleEndian.Uint32(b[end:]) {
-		return HeadRecord{}, 0, fmt.Errorf("%w: offset %d: checksum mismatch", ErrCorrupt, off)
+		return HeadRecord{}, 0, 0, fmt.Errorf("%w: offset %d: checksum mismatch", ErrCorrupt, off)
 	}
 	return HeadRecord{
-		Ref:    Ref(0).WithEncoding(EncodingOf(b[off+headRecordHeader+k : end])),
+		Ref:    Ref(0).WithEncoding(EncodingOf(b[p:end])),
+		Series: series,
+		MinT:   mint,
+		MaxT:   mint + int64(width), // the width of [MinInt64, MaxInt64] wraps back exactly
+	}, p, end + 4, nil
+}
+
+// headRecordAt1 is headRecordAt for a version 1 file.
+func headRecordAt1(b []byte, off int) (HeadRecord, int, int, error) {
+	if off+headRecordHeader1+1 > len(b) {
+		return HeadRecord{}, 0, 0, nil
+	}
+	l, k := binary.Uvarint(b[off+headRecordHeader1:])
+	if k == 1 && l == 0 {
+		if !allZero(b[off : off+headRecordHeader1]) {
+			return HeadRecord{}, 0, 0, fmt.Errorf("%w: offset %d: record of length 0", ErrCorrupt, off)
+		}
+		return HeadRecord{}, 0, 0, nil
+	}
+	start := off + headRecordHeader1 + k
+	end := start + int(l)
+	if k <= 0 || l > maxChunkLen || end+4 > len(b) {
+		return HeadRecord{}, 0, 0, fmt.Errorf("%w: offset %d: bad length", ErrCorrupt, off)
+	}
+	if crc32.Checksum(b[off:end], castagnoli) != binary.LittleEndian.Uint32(b[end:]) {
+		return HeadRecord{}, 0, 0, fmt.Errorf("%w: offset %d: checksum mismatch", ErrCorrupt, off)
+	}
+	return HeadRecord{
+		Ref:    Ref(0).WithEncoding(EncodingOf(b[start:end])),
 		Series: binary.LittleEndian.Uint64(b[off:]),
 		MinT:   int64(binary.LittleEndian.Uint64(b[off+8:])),
 		MaxT:   int64(binary.LittleEndian.Uint64(b[off+16:])),
-	}, end + 4, nil
+	}, start, end + 4, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // SetFileSpan makes chunks whose maxt fall in different spans of span ms
@@ -275,7 +332,7 @@ func (h *HeadChunks) cut(key int64) (*headFile, error) {
 		os.Remove(path)
 		return nil, err
 	}
-	hf := &headFile{n: n, f: f, data: data, size: SegmentHeader, maxT: math.MinInt64}
+	hf := &headFile{n: n, ver: headVersion, f: f, data: data, size: SegmentHeader, maxT: math.MinInt64}
 	h.files[n] = hf
 	h.open[key] = hf
 	h.next = n + 1
@@ -286,10 +343,13 @@ func (h *HeadChunks) cut(key int64) (*headFile, error) {
 func (h *HeadChunks) Write(series uint64, mint, maxt int64, data []byte) (Ref, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if maxt < mint {
+		return 0, fmt.Errorf("%w: [%d, %d]", ErrHeadChunkRange, mint, maxt)
+	}
 	b := h.buf[:0]
-	b = binary.LittleEndian.AppendUint64(b, series)
-	b = binary.LittleEndian.AppendUint64(b, uint64(mint))
-	b = binary.LittleEndian.AppendUint64(b, uint64(maxt))
+	b = binary.AppendUvarint(b, series)
+	b = binary.AppendVarint(b, mint)
+	b = binary.AppendUvarint(b, uint64(maxt)-uint64(mint))
 	b = binary.AppendUvarint(b, uint64(len(data)))
 	b = append(b, data...)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
@@ -327,17 +387,14 @@ func (h *HeadChunks) Chunk(ref Ref) ([]byte, error) {
 	if hf == nil {
 		return nil, fmt.Errorf("%w: head chunk ref %d: no file %d", ErrCorrupt, ref, ref.File())
 	}
-	rec, next, err := headRecordAt(hf.data[:size], ref.Offset())
-	_ = rec
+	_, start, next, err := headRecordAt(hf.data[:size], ref.Offset(), hf.ver)
 	if err != nil {
 		return nil, err
 	}
 	if next == 0 {
 		return nil, fmt.Errorf("%w: head chunk ref %d: no record", ErrCorrupt, ref)
 	}
-	off := ref.Offset() + headRecordHeader
-	_, k := binary.Uvarint(hf.data[off:])
-	return hf.data[off+k : next-4 : next-4], nil
+	return hf.data[start : next-4 : next-4], nil
 }
 
 // FilesBefore lists the files, other than those being written, whose

@@ -13,8 +13,8 @@ import (
 
 // headFileChunk is one record of a head-chunks file as the test reads it,
 // by the format in chunks/headchunks.go, independently of that package:
-// 8-byte header, then records of series ref | mint | maxt (3 × 8 bytes LE)
-// | uvarint n | n chunk bytes | 4-byte CRC.
+// 8-byte header ("THC6", version 2), then records of uvarint series ref |
+// varint mint | uvarint maxt−mint | uvarint n | n chunk bytes | 4-byte CRC.
 type headFileChunk struct{ mint, maxt int64 }
 
 // readHeadFile parses a head-chunks file; it returns the chunks and the
@@ -25,18 +25,25 @@ func readHeadFile(t *testing.T, path string) ([]headFileChunk, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < 8 || string(b[:4]) != "THC6" {
+	if len(b) < 8 || string(b[:5]) != "THC6\x02" {
 		t.Fatalf("%s: bad header", path)
 	}
 	var out []headFileChunk
 	off := 8
-	for off+25 <= len(b) {
-		n, k := binary.Uvarint(b[off+24:])
-		if n == 0 {
-			break
+	for off < len(b) {
+		p := off
+		_, k1 := binary.Uvarint(b[p:])
+		p += k1
+		mint, k2 := binary.Varint(b[p:])
+		p += k2
+		width, k3 := binary.Uvarint(b[p:])
+		p += k3
+		n, k4 := binary.Uvarint(b[p:])
+		if k1 <= 0 || k2 <= 0 || k3 <= 0 || k4 <= 0 {
+			t.Fatalf("%s: bad record at %d", path, off)
 		}
-		out = append(out, headFileChunk{int64(binary.LittleEndian.Uint64(b[off+8:])), int64(binary.LittleEndian.Uint64(b[off+16:]))})
-		off += 24 + k + int(n) + 4
+		out = append(out, headFileChunk{mint, mint + int64(width)})
+		off = p + k4 + int(n) + 4
 	}
 	return out, int64(off)
 }
