@@ -19,7 +19,7 @@ type headFileChunk struct{ mint, maxt int64 }
 
 // readHeadFile parses a head-chunks file; it returns the chunks and the
 // number of bytes they and the header take (where the records end).
-func readHeadFile(t *testing.T, path string) ([]headFileChunk, int64) {
+func readHeadFile(t testing.TB, path string) ([]headFileChunk, int64) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -59,7 +59,7 @@ type headFilesState struct {
 	maxByFile []int64 // per file, the largest chunk maxt
 }
 
-func readHeadFiles(t *testing.T, dir string) headFilesState {
+func readHeadFiles(t testing.TB, dir string) headFilesState {
 	t.Helper()
 	var st headFilesState
 	ents, err := os.ReadDir(filepath.Join(dir, HeadChunksDirname))
