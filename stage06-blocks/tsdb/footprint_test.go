@@ -13,8 +13,10 @@ import (
 
 // headFileChunk is one record of a head-chunks file as the test reads it,
 // by the format in chunks/headchunks.go, independently of that package:
-// 8-byte header ("THC6", version 2), then records of uvarint series ref |
-// varint mint | uvarint maxt−mint | uvarint n | n chunk bytes | 4-byte CRC.
+// 8-byte header ("THC6", version), then records of uvarint series ref |
+// varint mint | uvarint maxt−mint | uvarint n | n chunk bytes | 4-byte CRC
+// (version 2), or series ref | mint | maxt (3 × 8 bytes LE) | uvarint n |
+// n chunk bytes | 4-byte CRC, zero bytes ending them (version 1).
 type headFileChunk struct{ mint, maxt int64 }
 
 // readHeadFile parses a head-chunks file; it returns the chunks and the
@@ -25,12 +27,20 @@ func readHeadFile(t testing.TB, path string) ([]headFileChunk, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < 8 || string(b[:5]) != "THC6\x02" {
+	if len(b) < 8 || string(b[:4]) != "THC6" || b[4] != 1 && b[4] != 2 {
 		t.Fatalf("%s: bad header", path)
 	}
 	var out []headFileChunk
 	off := 8
-	for off < len(b) {
+	for b[4] == 1 && off+25 <= len(b) {
+		n, k := binary.Uvarint(b[off+24:])
+		if n == 0 {
+			break
+		}
+		out = append(out, headFileChunk{int64(binary.LittleEndian.Uint64(b[off+8:])), int64(binary.LittleEndian.Uint64(b[off+16:]))})
+		off += 24 + k + int(n) + 4
+	}
+	for b[4] == 2 && off < len(b) {
 		p := off
 		_, k1 := binary.Uvarint(b[p:])
 		p += k1
