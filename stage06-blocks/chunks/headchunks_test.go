@@ -16,6 +16,13 @@ type written struct {
 	data []byte
 }
 
+// recHeaderLen is the length of a version 2 record's fields before the
+// chunk length, by the format: uvarint series, varint mint, uvarint
+// maxt−mint.
+func recHeaderLen(r HeadRecord) int {
+	return len(binary.AppendUvarint(nil, r.Series)) + len(binary.AppendVarint(nil, r.MinT)) + len(binary.AppendUvarint(nil, uint64(r.MaxT-r.MinT)))
+}
+
 // writeHead writes n random chunks to a head-chunks dir with files of
 // fileSize bytes and returns them in write order.
 func writeHead(t *testing.T, dir string, fileSize, n int) []written {
@@ -127,26 +134,27 @@ func TestHeadChunksDamage(t *testing.T) {
 		{"torn-tail", func(b []byte, ws []written) int {
 			k := len(ws) - 1
 			off := ws[k].rec.Ref.Offset()
-			clear(b[off+headRecordHeader+3:])
+			clear(b[off+recHeaderLen(ws[k].rec)+3:])
 			return k
 		}},
 		{"torn-header-only", func(b []byte, ws []written) int {
 			k := len(ws) - 1
 			off := ws[k].rec.Ref.Offset()
-			clear(b[off+headRecordHeader:])
+			clear(b[off+recHeaderLen(ws[k].rec):])
 			return k
 		}},
 		{"flipped-data", func(b []byte, ws []written) int {
 			off := ws[3].rec.Ref.Offset()
-			b[off+headRecordHeader+2] ^= 1
+			b[off+recHeaderLen(ws[3].rec)+2] ^= 1
 			return 3
 		}},
 		{"flipped-time", func(b []byte, ws []written) int {
-			b[ws[5].rec.Ref.Offset()+9] ^= 0x80
+			r := ws[5].rec // the first byte of mint: another time, same layout
+			b[r.Ref.Offset()+len(binary.AppendUvarint(nil, r.Series))] ^= 0x02
 			return 5
 		}},
 		{"huge-length", func(b []byte, ws []written) int {
-			off := ws[2].rec.Ref.Offset() + headRecordHeader
+			off := ws[2].rec.Ref.Offset() + recHeaderLen(ws[2].rec)
 			copy(b[off:], []byte{0xff, 0xff, 0xff, 0x7f})
 			return 2
 		}},
@@ -197,6 +205,14 @@ func TestHeadChunksDamage(t *testing.T) {
 // with a matching length.
 func FuzzHeadRecords(f *testing.F) {
 	rec := func(series uint64, mint, maxt int64, d []byte) []byte {
+		b := binary.AppendUvarint(nil, series)
+		b = binary.AppendVarint(b, mint)
+		b = binary.AppendUvarint(b, uint64(maxt-mint))
+		b = binary.AppendUvarint(b, uint64(len(d)))
+		b = append(b, d...)
+		return binary.LittleEndian.AppendUint32(b, crc32c(b))
+	}
+	rec1 := func(series uint64, mint, maxt int64, d []byte) []byte {
 		b := binary.LittleEndian.AppendUint64(nil, series)
 		b = binary.LittleEndian.AppendUint64(b, uint64(mint))
 		b = binary.LittleEndian.AppendUint64(b, uint64(maxt))
@@ -204,13 +220,18 @@ func FuzzHeadRecords(f *testing.F) {
 		b = append(b, d...)
 		return binary.LittleEndian.AppendUint32(b, crc32c(b))
 	}
-	hdr := []byte("THC6\x01\x00\x00\x00")
-	two := append(append(append([]byte(nil), hdr...), rec(1, 0, 10, []byte{1, 2, 3})...), rec(2, 5, 20, []byte{9})...)
-	f.Add(append(two, make([]byte, 64)...))
-	f.Add(two[:len(two)-2])
-	f.Add(append(append([]byte(nil), hdr...), make([]byte, 30)...))
-	f.Add([]byte("THC6\x02"))
-	f.Add(append(append([]byte(nil), hdr...), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+	for _, v := range []struct {
+		hdr string
+		rec func(uint64, int64, int64, []byte) []byte
+	}{{"THC6\x02\x00\x00\x00", rec}, {"THC6\x01\x00\x00\x00", rec1}} {
+		hdr := []byte(v.hdr)
+		two := append(append(append([]byte(nil), hdr...), v.rec(1, 0, 10, []byte{1, 2, 3})...), v.rec(2, -5, 20, []byte{9})...)
+		f.Add(append(two, make([]byte, 64)...))
+		f.Add(two[:len(two)-2])
+		f.Add(append(append([]byte(nil), hdr...), make([]byte, 30)...))
+		f.Add(append(append([]byte(nil), hdr...), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+	}
+	f.Add([]byte("THC6\x03"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		hf := &headFile{n: 1, data: b}
 		var recs []HeadRecord
@@ -227,7 +248,11 @@ func FuzzHeadRecords(f *testing.F) {
 			if err != nil {
 				t.Fatalf("record at %d delivered by scan but unreadable: %v", r.Ref.Offset(), err)
 			}
-			l, _ := binary.Uvarint(b[r.Ref.Offset()+headRecordHeader:])
+			hl := recHeaderLen(r)
+			if hf.ver == 1 {
+				hl = 24
+			}
+			l, _ := binary.Uvarint(b[r.Ref.Offset()+hl:])
 			if uint64(len(d)) != l {
 				t.Fatalf("record at %d: %d bytes, length field %d", r.Ref.Offset(), len(d), l)
 			}
@@ -238,7 +263,7 @@ func FuzzHeadRecords(f *testing.F) {
 // TestHeadChunksTruncate: Truncate closes the file being written (so a
 // later truncation can remove it), lists exactly the files whose chunks
 // all end before mint, and files are as long as what they hold: header
-// plus records (24-byte header, uvarint length, chunk, 4-byte CRC each).
+// plus records.
 func TestHeadChunksTruncate(t *testing.T) {
 	dir := t.TempDir()
 	h, err := OpenHeadChunks(dir, 1<<20, nil)
@@ -246,7 +271,10 @@ func TestHeadChunksTruncate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	chunk := bytes.Repeat([]byte{7}, 100) // record: 24 + 1 + 100 + 4 = 129 bytes
+	chunk := bytes.Repeat([]byte{7}, 100)
+	// A record here: series 1, mint (< 64: zigzag in one byte), width 10,
+	// length 100 (one byte each), the chunk, the CRC: 1+1+1+1+100+4.
+	const rec = 108
 	write := func(maxt int64) Ref {
 		ref, err := h.Write(1, maxt-10, maxt, chunk)
 		if err != nil {
@@ -263,8 +291,8 @@ func TestHeadChunksTruncate(t *testing.T) {
 	}
 	write(10)
 	write(20)
-	if got := size(1); got != SegmentHeader+2*129 {
-		t.Fatalf("file 1 is %d bytes, holds %d", got, SegmentHeader+2*129)
+	if got := size(1); got != SegmentHeader+2*rec {
+		t.Fatalf("file 1 is %d bytes, holds %d", got, SegmentHeader+2*rec)
 	}
 	if got := h.Truncate(15); len(got) != 0 {
 		t.Fatalf("Truncate(15) = %v: file 1 still holds a chunk ending at 20", got)
@@ -281,7 +309,7 @@ func TestHeadChunksTruncate(t *testing.T) {
 	if err := h.RemoveFiles([]int{1}); err != nil {
 		t.Fatal(err)
 	}
-	if size(1) != -1 || size(2) != SegmentHeader+129 {
+	if size(1) != -1 || size(2) != SegmentHeader+rec {
 		t.Fatalf("after removal: file 1 %d bytes (want gone), file 2 %d bytes", size(1), size(2))
 	}
 	if ref := write(40); ref.File() != 3 {
@@ -289,5 +317,149 @@ func TestHeadChunksTruncate(t *testing.T) {
 	}
 	if got := h.Truncate(50); !slices.Equal(got, []int{2, 3}) {
 		t.Fatalf("Truncate(50) = %v, want [2 3]", got)
+	}
+}
+
+// TestHeadChunksFileSpan: with a span, a chunk goes to the file of the span
+// its maxt falls in (a late chunk of the older span joins that span's file,
+// not the newer one), Truncate lists a span's file as soon as the head is
+// truncated past the span while the newer file stays open for writing, and
+// at most maxOpenFiles spans are written at once (a fifth closes the
+// oldest's file for writing). Spans of negative times are floored.
+func TestHeadChunksFileSpan(t *testing.T) {
+	dir := t.TempDir()
+	h, err := OpenHeadChunks(dir, 1<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	h.SetFileSpan(100)
+	chunk := bytes.Repeat([]byte{7}, 100)
+	file := func(mint, maxt int64) int {
+		t.Helper()
+		ref, err := h.Write(1, mint, maxt, chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref.File()
+	}
+	if f := file(0, 40); f != 1 {
+		t.Fatalf("first chunk in file %d", f)
+	}
+	if f := file(100, 140); f != 2 {
+		t.Fatalf("chunk of span 1 in file %d, want a new file 2", f)
+	}
+	if f := file(50, 99); f != 1 {
+		t.Fatalf("late chunk of span 0 in file %d, want 1 (its span's)", f)
+	}
+	if got := h.Truncate(50); len(got) != 0 {
+		t.Fatalf("Truncate(50) = %v: file 1 holds a chunk ending at 99", got)
+	}
+	if got := h.Truncate(100); !slices.Equal(got, []int{1}) {
+		t.Fatalf("Truncate(100) = %v, want [1]", got)
+	}
+	if f := file(150, 199); f != 2 {
+		t.Fatalf("chunk of span 1 after Truncate(100) in file %d, want 2 (still being written)", f)
+	}
+	if err := h.RemoveFiles([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	// Spans 2, 3, 4 open three more files; span 5 is a fifth: span 1's
+	// file stops being written, so its next chunk starts file 7.
+	for i, want := range []int{3, 4, 5, 6} {
+		s := int64(i + 2)
+		if f := file(s*100, s*100+10); f != want {
+			t.Fatalf("chunk of span %d in file %d, want %d", s, f, want)
+		}
+	}
+	if f := file(180, 190); f != 7 {
+		t.Fatalf("chunk of span 1 after five spans in file %d, want a new file 7", f)
+	}
+	if f := file(-30, -5); f != 8 {
+		t.Fatalf("chunk of span -1 in file %d, want 8", f)
+	}
+	if got := h.Truncate(0); !slices.Equal(got, []int{8}) {
+		t.Fatalf("Truncate(0) = %v, want [8] (span -1 ends at 0)", got)
+	}
+}
+
+// TestHeadRecordKnownBytes: the bytes of a version 2 file, by the format:
+// the header, then series 3, mint 1000 (zigzag 2000: D0 0F), width 15, a
+// 2-byte chunk and the CRC-32C of the record (0x09847C9D, computed
+// apart), little-endian.
+func TestHeadRecordKnownBytes(t *testing.T) {
+	dir := t.TempDir()
+	h, err := OpenHeadChunks(dir, 1<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if _, err := h.Write(3, 1000, 1015, []byte{0xAA, 0xBB}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Write(3, 1000, 999, []byte{1}); !errors.Is(err, ErrHeadChunkRange) {
+		t.Fatalf("chunk ending before it starts: %v", err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, SegmentName(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := []byte{0x03, 0xD0, 0x0F, 0x0F, 0x02, 0xAA, 0xBB}
+	want := append([]byte("THC6\x02\x00\x00\x00"), rec...)
+	want = append(want, 0x9D, 0x7C, 0x84, 0x09) // CRC-32C 0x09847C9D
+	if !bytes.Equal(got, want) {
+		t.Fatalf("file bytes\n got % X\nwant % X", got, want)
+	}
+}
+
+// TestHeadChunksReadsVersion1: a file of the version 1 format (24-byte
+// fixed header per record), as an older version left it, zero-filled to
+// its full size, opens with its records, its chunks read back, and new
+// chunks go to a new file of the current version.
+func TestHeadChunksReadsVersion1(t *testing.T) {
+	dir := t.TempDir()
+	rec := func(series uint64, mint, maxt int64, d []byte) []byte {
+		b := binary.LittleEndian.AppendUint64(nil, series)
+		b = binary.LittleEndian.AppendUint64(b, uint64(mint))
+		b = binary.LittleEndian.AppendUint64(b, uint64(maxt))
+		b = binary.AppendUvarint(b, uint64(len(d)))
+		b = append(b, d...)
+		return binary.LittleEndian.AppendUint32(b, crc32c(b))
+	}
+	file := []byte("THC6\x01\x00\x00\x00")
+	r1, r2 := rec(7, 100, 200, []byte{1, 2, 3}), rec(9, -50, 300, []byte{4})
+	file = append(append(append(file, r1...), r2...), make([]byte, 4096)...)
+	if err := os.WriteFile(filepath.Join(dir, SegmentName(1)), file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []HeadRecord
+	h, err := OpenHeadChunks(dir, 1<<20, func(r HeadRecord) { got = append(got, r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	want := []HeadRecord{
+		{Series: 7, MinT: 100, MaxT: 200, Ref: NewRef(1, SegmentHeader)},
+		{Series: 9, MinT: -50, MaxT: 300, Ref: NewRef(1, SegmentHeader+len(r1))},
+	}
+	if len(got) != 2 || got[0].Series != 7 || got[1].Series != 9 || got[0].MinT != 100 || got[1].MinT != -50 || got[1].MaxT != 300 ||
+		got[0].Ref.File() != 1 || got[0].Ref.Offset() != want[0].Ref.Offset() || got[1].Ref.Offset() != want[1].Ref.Offset() {
+		t.Fatalf("records %+v, want %+v", got, want)
+	}
+	for i, d := range [][]byte{{1, 2, 3}, {4}} {
+		if c, err := h.Chunk(got[i].Ref); err != nil || !bytes.Equal(c, d) {
+			t.Fatalf("chunk %d: % X, %v", i, c, err)
+		}
+	}
+	ref, err := h.Write(7, 400, 500, []byte{5, 6})
+	if err != nil || ref.File() != 2 {
+		t.Fatalf("new chunk: file %d, %v", ref.File(), err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, SegmentName(2)))
+	if err != nil || b[4] != 2 {
+		t.Fatalf("new file version %v, %v", b[4], err)
+	}
+	if c, err := h.Chunk(ref); err != nil || !bytes.Equal(c, []byte{5, 6}) {
+		t.Fatalf("new chunk read back: % X, %v", c, err)
 	}
 }

@@ -468,6 +468,8 @@ const (
 // sum(rate(http_requests_total[5m])) over 10,000 head series: a querier
 // over the last 5 minutes selects them all. "select" walks the result and
 // each series' labels; "read" also reads each series' samples (21 each).
+// "read-3h" reads the whole head instead, 720 samples a series, most of
+// them from full chunks in chunks_head (a head range query).
 func BenchmarkHeadSelect(b *testing.B) {
 	db, err := Open(b.TempDir(), benchOpts())
 	if err != nil {
@@ -499,15 +501,17 @@ func BenchmarkHeadSelect(b *testing.B) {
 	maxt := int64(headSelPoints-1) * headSelStep
 	mint := maxt - 5*Minute
 	m := index.MustNewMatcher(index.MatchEqual, model.MetricName, "http_requests_total")
-	for _, read := range []bool{false, true} {
-		name := "select"
-		if read {
-			name = "read"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name       string
+		read       bool
+		mint, want int
+	}{{"select", false, int(mint), 0}, {"read", true, int(mint), 21}, {"read-3h", true, 0, headSelPoints}} {
+		read := c.read
+		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := measure.CPUTime()
 			for b.Loop() {
-				q, err := db.Querier(mint, maxt)
+				q, err := db.Querier(int64(c.mint), maxt)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -535,11 +539,12 @@ func BenchmarkHeadSelect(b *testing.B) {
 					}
 				}
 				q.Close()
-				if n != headSelSeries || read && samples != headSelSeries*21 {
-					b.Fatalf("%d series, %d samples; want %d, %d", n, samples, headSelSeries, headSelSeries*21)
+				if n != headSelSeries || samples != headSelSeries*c.want {
+					b.Fatalf("%d series, %d samples; want %d, %d", n, samples, headSelSeries, headSelSeries*c.want)
 				}
 			}
 			b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/query")
+			b.ReportMetric((measure.CPUTime()-cpu).Seconds()*1000/float64(b.N), "cpu-ms/query")
 		})
 	}
 }

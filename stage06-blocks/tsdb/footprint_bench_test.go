@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,8 @@ import (
 // how long the WAL takes to replay, per WAL compression. hours=2.5 is 6M
 // samples, all in the head (no block yet: the "before compaction" figure);
 // hours=24 cuts blocks every 2 h as a server would (57.6M samples) and
-// reports the blocks, the head-chunks files left after compaction and the
+// reports the blocks, the head-chunks files left after compaction (parsed:
+// files, chunks, those already in a block, bytes per chunk record) and the
 // whole directory. One op is the whole run; disk figures are allocated
 // bytes (du), replay is the time to Open the closed directory again, also
 // as CPU time of the process (less swayed by other jobs than the clock).
@@ -75,9 +77,11 @@ func benchFootprint(b *testing.B, hours float64, c wal.Compression) {
 	ingest, ingestCPU := time.Since(start), measure.CPUTime()-cpu
 	samples := float64(scrapes) * series
 	var blockBytes, blockSamples float64
+	blocksMax := int64(math.MinInt64)
 	for _, bl := range db.Blocks() {
 		blockBytes += float64(bl.Size)
 		blockSamples += float64(bl.Stats.NumSamples)
+		blocksMax = max(blocksMax, bl.MaxTime)
 	}
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
@@ -90,6 +94,15 @@ func benchFootprint(b *testing.B, hours float64, c wal.Compression) {
 		return float64(n)
 	}
 	walBytes, headBytes, all := du(WALDirname), du(HeadChunksDirname), du("")
+	// What chunks_head holds, parsed: records, and those whose chunk is
+	// already in a block (it ends before the newest block does).
+	hf := readHeadFiles(b, dir)
+	var dead float64
+	for _, c := range hf.chunks {
+		if c.maxt < blocksMax {
+			dead++
+		}
+	}
 	start, cpu = time.Now(), measure.CPUTime()
 	db, err = Open(dir, opts)
 	if err != nil {
@@ -101,6 +114,12 @@ func benchFootprint(b *testing.B, hours float64, c wal.Compression) {
 	b.ReportMetric(samples/ingest.Seconds(), "ingest-samples/s")
 	b.ReportMetric(walBytes/samples, "wal-B/sample")
 	b.ReportMetric(headBytes/(1<<20), "chunks_head-MiB")
+	b.ReportMetric(float64(hf.files), "chunks_head-files")
+	b.ReportMetric(float64(len(hf.chunks)), "chunks_head-chunks")
+	b.ReportMetric(dead, "chunks_head-chunks-in-blocks")
+	if len(hf.chunks) > 0 {
+		b.ReportMetric(float64(hf.records-int64(hf.files)*8)/float64(len(hf.chunks)), "chunks_head-B/chunk")
+	}
 	b.ReportMetric(all/samples, "dir-B/sample")
 	b.ReportMetric(all/(1<<20), "dir-MiB")
 	if blockSamples > 0 {

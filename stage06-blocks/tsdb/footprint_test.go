@@ -13,30 +13,47 @@ import (
 
 // headFileChunk is one record of a head-chunks file as the test reads it,
 // by the format in chunks/headchunks.go, independently of that package:
-// 8-byte header, then records of series ref | mint | maxt (3 × 8 bytes LE)
-// | uvarint n | n chunk bytes | 4-byte CRC.
+// 8-byte header ("THC6", version), then records of uvarint series ref |
+// varint mint | uvarint maxt−mint | uvarint n | n chunk bytes | 4-byte CRC
+// (version 2), or series ref | mint | maxt (3 × 8 bytes LE) | uvarint n |
+// n chunk bytes | 4-byte CRC, zero bytes ending them (version 1).
 type headFileChunk struct{ mint, maxt int64 }
 
 // readHeadFile parses a head-chunks file; it returns the chunks and the
 // number of bytes they and the header take (where the records end).
-func readHeadFile(t *testing.T, path string) ([]headFileChunk, int64) {
+func readHeadFile(t testing.TB, path string) ([]headFileChunk, int64) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < 8 || string(b[:4]) != "THC6" {
+	if len(b) < 8 || string(b[:4]) != "THC6" || b[4] != 1 && b[4] != 2 {
 		t.Fatalf("%s: bad header", path)
 	}
 	var out []headFileChunk
 	off := 8
-	for off+25 <= len(b) {
+	for b[4] == 1 && off+25 <= len(b) {
 		n, k := binary.Uvarint(b[off+24:])
 		if n == 0 {
 			break
 		}
 		out = append(out, headFileChunk{int64(binary.LittleEndian.Uint64(b[off+8:])), int64(binary.LittleEndian.Uint64(b[off+16:]))})
 		off += 24 + k + int(n) + 4
+	}
+	for b[4] == 2 && off < len(b) {
+		p := off
+		_, k1 := binary.Uvarint(b[p:])
+		p += k1
+		mint, k2 := binary.Varint(b[p:])
+		p += k2
+		width, k3 := binary.Uvarint(b[p:])
+		p += k3
+		n, k4 := binary.Uvarint(b[p:])
+		if k1 <= 0 || k2 <= 0 || k3 <= 0 || k4 <= 0 {
+			t.Fatalf("%s: bad record at %d", path, off)
+		}
+		out = append(out, headFileChunk{mint, mint + int64(width)})
+		off = p + k4 + int(n) + 4
 	}
 	return out, int64(off)
 }
@@ -52,7 +69,7 @@ type headFilesState struct {
 	maxByFile []int64 // per file, the largest chunk maxt
 }
 
-func readHeadFiles(t *testing.T, dir string) headFilesState {
+func readHeadFiles(t testing.TB, dir string) headFilesState {
 	t.Helper()
 	var st headFilesState
 	ents, err := os.ReadDir(filepath.Join(dir, HeadChunksDirname))
@@ -80,8 +97,8 @@ func readHeadFiles(t *testing.T, dir string) headFilesState {
 	return st
 }
 
-// TestHeadChunksReclaimed: after each compaction, chunks_head holds no file
-// whose chunks all lie in blocks, every file is exactly as long as its
+// TestHeadChunksReclaimed: after each compaction, chunks_head holds no
+// chunk that lies in a block (so no such file), every file is exactly as long as its
 // records (no preallocation: length = header + records, allocation within
 // a page per file of that), and the directory does not grow with the
 // history: ingesting 12 block ranges leaves about what 3 leave, while the
@@ -111,6 +128,15 @@ func TestHeadChunksReclaimed(t *testing.T) {
 		for i, m := range after.maxByFile {
 			if m < blocksMax && m != math.MinInt64 {
 				t.Fatalf("round %d: file %d of chunks_head only holds chunks that end before %d (in blocks): maxt %d", r, i, blocksMax, m)
+			}
+		}
+		// Nor any chunk already in a block: a file holds the chunks of
+		// one block range and goes with it, so the chunk a series cut
+		// after the previous compaction, of the range this one took, is
+		// not kept on disk for another range by the live chunks beside it.
+		for _, c := range after.chunks {
+			if c.maxt < blocksMax {
+				t.Fatalf("round %d: chunks_head keeps a chunk [%d, %d] that a block holds (blocks end at %d)", r, c.mint, c.maxt, blocksMax)
 			}
 		}
 		if after.length != after.records {

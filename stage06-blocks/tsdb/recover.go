@@ -52,6 +52,9 @@ func (db *DB) openHeadChunks(minValid int64) (*chunks.HeadChunks, map[uint64][]c
 			mapped[r.Series] = append(mapped[r.Series], chunks.Meta{Ref: r.Ref, MinT: r.MinT, MaxT: r.MaxT})
 		}
 	})
+	if hc != nil {
+		hc.SetFileSpan(db.opts.BlockRange) // a file per block range: it goes whole when the head passes it
+	}
 	if err == nil {
 		return hc, mapped, nil
 	}
