@@ -48,11 +48,10 @@ func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
 	if !cut && !h.hasPast.Load() {
 		return nil, nil
 	}
-	seg, err := db.wal.NextSegment()
+	seg, err := db.startSegment()
 	if err != nil {
-		return nil, fmt.Errorf("tsdb: wal: %w", err)
+		return nil, err
 	}
-	h.commits.drain()
 	out, err := db.flushPast()
 	if err != nil {
 		return out, err
@@ -61,6 +60,18 @@ func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
 		return out, fmt.Errorf("tsdb: wal checkpoint: %w", err)
 	}
 	return out, nil
+}
+
+// startSegment is step 2: it starts a new WAL segment and returns the
+// number of the last one once every commit that may have logged into it
+// is applied.
+func (db *DB) startSegment() (int, error) {
+	seg, err := db.wal.NextSegment()
+	if err != nil {
+		return 0, fmt.Errorf("tsdb: wal: %w", err)
+	}
+	db.head.commits.drain()
+	return seg, nil
 }
 
 // pastSeries is one series' past samples sealed by flushPast: the first n
