@@ -168,6 +168,15 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 		in := r.Record()
 		switch Type(in) {
 		case RecordSeries:
+			if n, kept, ok := seriesKept(in, keep); ok && (kept == 0 || kept == n) {
+				st.SeriesKept += kept
+				st.SeriesDropped += n - kept
+				if kept == 0 {
+					continue
+				}
+				rec = append(rec[:0], in...) // as it is (passthrough.go)
+				break
+			}
 			if series, err = DecodeSeries(in, series); err != nil {
 				return positioned(r, err)
 			}
@@ -180,6 +189,15 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 			}
 			rec = AppendSeries(rec[:0], series)
 		case RecordSamples, RecordDenseSamples:
+			if n, all, some, ok := denseKept(in, keep, mint); ok && !some {
+				if !all {
+					st.SamplesDropped += n
+					continue
+				}
+				st.SamplesKept += n
+				rec = append(rec[:0], in...) // as it is (passthrough.go)
+				break
+			}
 			if samples, err = DecodeSamples(in, samples); err != nil {
 				return positioned(r, err)
 			}

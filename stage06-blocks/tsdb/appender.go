@@ -543,8 +543,7 @@ func (a *headAppender) Commit() error {
 	defer a.release()
 	h := a.h
 	if h.opts.OutOfOrderWindow > 0 {
-		h.commitMu.RLock()
-		defer h.commitMu.RUnlock()
+		defer h.commits.exit(h.commits.enter())
 	}
 	if recs := a.records(true); len(recs) > 0 {
 		if err := h.wal.Log(recs...); err != nil {

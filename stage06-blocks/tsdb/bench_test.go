@@ -24,7 +24,7 @@ func BenchmarkAppend(b *testing.B) {
 
 // BenchmarkWindowCommit is BenchmarkAppend's in-order scrape (no fsync)
 // with the out-of-order window on, window=0 beside it: what a commit pays
-// for the barrier that keeps past samples safe (Head.commitMu).
+// for the barrier that keeps past samples safe (Head.commits).
 func BenchmarkWindowCommit(b *testing.B) {
 	for _, g := range []int{1, 2} {
 		for _, w := range []int64{0, 100 * 365 * 24 * Hour} {

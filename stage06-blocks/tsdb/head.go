@@ -56,12 +56,12 @@ type Head struct {
 	// samples not yet written to a block (flushPast clears it first).
 	pastCount atomic.Uint64
 	hasPast   atomic.Bool
-	// commitMu: with an out-of-order window, a Commit holds it read-locked
-	// from logging its batch to applying it, so that flushPast, locking it
-	// around the start of a new WAL segment, knows every sample logged
-	// before that segment is applied (see DB.flushPast).
-	commitMu sync.RWMutex
-	dropped  atomic.Uint64 // samples that lost a race at Commit (see Commit)
+	// commits: with an out-of-order window, a Commit is in it from logging
+	// its batch to applying it, so that persistPast, draining it after the
+	// start of a new WAL segment, knows every sample logged before that
+	// segment is applied (see DB.persistPast).
+	commits *commitGate
+	dropped atomic.Uint64 // samples that lost a race at Commit (see Commit)
 	// chunkWriteErrs counts full chunks the head-chunks file refused
 	// (writeFull); chunkErr is the last such error.
 	chunkWriteErrs atomic.Uint64
@@ -69,7 +69,7 @@ type Head struct {
 }
 
 func newHead(opts Options, w *wal.WAL, hc *chunks.HeadChunks) *Head {
-	h := &Head{opts: opts, ix: index.New(), wal: w, hc: hc, writeChunk: hc.Write, iso: newIsolation()}
+	h := &Head{opts: opts, ix: index.New(), wal: w, hc: hc, writeChunk: hc.Write, iso: newIsolation(), commits: newCommitGate()}
 	h.nextRef.Store(1) // ref 0 means "no ref" to Append
 	h.minT.Store(math.MaxInt64)
 	h.maxT.Store(math.MinInt64)

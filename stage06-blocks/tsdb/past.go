@@ -26,9 +26,10 @@ import (
 // do the same job with a log of their own; here the WAL is the log:
 //
 //  1. every sample, past or not, is in the WAL before Commit returns;
-//  2. compaction starts a new WAL segment while no Commit is between
-//     logging and applying (Head.commitMu), so every sample in the older
-//     segments is in the head by then;
+//  2. compaction starts a new WAL segment, then waits for the commits
+//     that were under way then (Head.commits), so every sample in the
+//     older segments is in the head; commits that start meanwhile do not
+//     wait;
 //  3. flushPast writes the past samples the head holds to blocks, then
 //     drops them from memory;
 //  4. only then does the checkpoint drop the older segments' samples before
@@ -47,11 +48,9 @@ func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
 	if !cut && !h.hasPast.Load() {
 		return nil, nil
 	}
-	h.commitMu.Lock()
-	seg, err := db.wal.NextSegment()
-	h.commitMu.Unlock()
+	seg, err := db.startSegment()
 	if err != nil {
-		return nil, fmt.Errorf("tsdb: wal: %w", err)
+		return nil, err
 	}
 	out, err := db.flushPast()
 	if err != nil {
@@ -61,6 +60,18 @@ func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
 		return out, fmt.Errorf("tsdb: wal checkpoint: %w", err)
 	}
 	return out, nil
+}
+
+// startSegment is step 2: it starts a new WAL segment and returns the
+// number of the last one once every commit that may have logged into it
+// is applied.
+func (db *DB) startSegment() (int, error) {
+	seg, err := db.wal.NextSegment()
+	if err != nil {
+		return 0, fmt.Errorf("tsdb: wal: %w", err)
+	}
+	db.head.commits.drain()
+	return seg, nil
 }
 
 // pastSeries is one series' past samples sealed by flushPast: the first n
