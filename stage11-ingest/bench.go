@@ -46,6 +46,7 @@ type benchOpts struct {
 	noCompaction bool    // stage06 without its background head cuts and compactions
 	rate         float64 // values/s of all writers together; 0: each sends as soon as answered
 	ackLog       string  // file of acknowledged requests ("writer seq" lines), for the crash test
+	samples      int     // > 0: this many values in all, in requests built before the timed window
 	progress     io.Writer
 }
 
@@ -60,6 +61,8 @@ type benchResult struct {
 	gcCount                            uint64
 	gcTotal                            time.Duration
 	firstErr                           error
+	built, builtBytes                  int64         // values and bytes of the requests built beforehand (--samples)
+	buildTime                          time.Duration // how long building them took
 }
 
 // openSink opens the sink a bench or server writes into; closing it
@@ -350,7 +353,42 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		defer ackLog.Close()
 	}
 
-	res := &benchResult{}
+	// With o.samples, every writer's requests are built (and, for remote
+	// write, compressed) before the clock starts, as the capstone's
+	// bench-write and TSBS's loaders send bodies made beforehand: the
+	// timed window then holds the sending, the server and the sink, not
+	// the making of the load. Each writer's timestamps still advance
+	// request by request, so the sink sees the same stream.
+	var prebuilt [][][]byte
+	var built, builtBytes int64
+	var buildTime time.Duration
+	if o.samples > 0 {
+		t0 := time.Now()
+		prebuilt = make([][][]byte, o.writers)
+		per := loadgen.New(0, o.writers, o.hosts, o.rounds).PointsPerRequest()
+		reqs := max(1, (o.samples+o.writers*per-1)/(o.writers*per))
+		var bw sync.WaitGroup
+		for w := range o.writers {
+			bw.Go(func() {
+				g := loadgen.New(w, o.writers, o.hosts, o.rounds)
+				var body, buf []byte
+				for range reqs {
+					body, buf = makeBody(g, o.protocol, nil, buf)
+					prebuilt[w] = append(prebuilt[w], body)
+				}
+			})
+		}
+		bw.Wait()
+		buildTime = time.Since(t0)
+		for _, bs := range prebuilt {
+			for _, b := range bs {
+				builtBytes += int64(len(b))
+			}
+		}
+		built = int64(o.writers * reqs * per)
+	}
+
+	res := &benchResult{built: built, builtBytes: builtBytes, buildTime: buildTime}
 	var points, requests, rejected, failed atomic.Int64
 	var errOnce sync.Once
 	lats := make([]latency, o.writers)
@@ -379,7 +417,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				interval = time.Duration(float64(o.writers*g.PointsPerRequest()) / o.rate * 1e9)
 				due = start.Add(interval * time.Duration(w) / time.Duration(o.writers))
 			}
-			for time.Now().Before(deadline) && ctx.Err() == nil {
+			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
+				if prebuilt != nil && n == len(prebuilt[w]) {
+					break // every request made beforehand is sent
+				}
 				if o.rate > 0 {
 					if d := time.Until(due); d > 0 {
 						time.Sleep(d) // pacing the load, not synchronising
@@ -389,19 +430,14 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 					}
 				}
 				var body []byte
-				switch o.protocol {
-				case "line":
-					buf = g.Line(buf[:0])
-					body = buf
-				case "remote":
-					buf = g.Remote(buf[:0])
-					zbuf = remote.Compress(zbuf[:0], buf)
+				seq := int64(n + 1)
+				if prebuilt != nil {
+					body = prebuilt[w][n]
+				} else {
+					zbuf, buf = makeBody(g, o.protocol, zbuf[:0], buf)
 					body = zbuf
-				case "otlp":
-					buf = g.OTLP(buf[:0])
-					body = buf
+					seq = g.Seq()
 				}
-				seq := g.Seq()
 				lines := len(g.Hosts) * g.Rounds
 				for {
 					t0 := time.Now()
@@ -444,6 +480,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	}
 	// Progress and memory, once a second.
 	done := make(chan struct{})
+	sent := make(chan struct{}) // closed when the writers are done
 	var heaps []uint64
 	go func() {
 		defer close(done)
@@ -453,6 +490,11 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		for {
 			select {
 			case <-tick.C:
+			case <-sent:
+				if o.progress != nil {
+					fmt.Fprintln(o.progress)
+				}
+				return
 			case <-ctx.Done():
 				return
 			}
@@ -475,6 +517,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.cpu = cpuTime() - cpu0
+	close(sent)
 	<-done
 	gc1, gcT1 := gcPauses()
 	res.gcCount, res.gcTotal = gc1-gc0, gcT1-gcT0
@@ -499,6 +542,19 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	return res, nil
 }
 
+// makeBody appends g's next request in protocol to dst and returns it;
+// buf is the uncompressed scratch of remote write, returned for reuse.
+func makeBody(g *loadgen.Generator, protocol string, dst, buf []byte) (body, scratch []byte) {
+	switch protocol {
+	case "remote":
+		buf = g.Remote(buf[:0])
+		return remote.Compress(dst, buf), buf
+	case "otlp":
+		return g.OTLP(dst), buf
+	}
+	return g.Line(dst), buf
+}
+
 // status reads an answer: 0 stored, 429 back-pressure, else an error.
 func status(code int, body string) (int, error) {
 	switch code {
@@ -511,6 +567,10 @@ func status(code int, body string) (int, error) {
 }
 
 func (r *benchResult) print(w io.Writer, o benchOpts) {
+	if r.built > 0 {
+		fmt.Fprintf(w, "\nRequests built before the run: %s values, %s (%.1f bytes a value), in %s\n",
+			cli.Thousands(int(r.built)), cli.Bytes(r.builtBytes), float64(r.builtBytes)/float64(r.built), fmtDur(r.buildTime))
+	}
 	fmt.Fprintf(w, "\nResults:\n")
 	fmt.Fprintf(w, "  Total points ingested: %s\n", cli.Thousands(int(r.points)))
 	rate := float64(r.points) / r.elapsed.Seconds()
@@ -567,6 +627,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.noCompaction, "no-compaction", false, "run stage06 without its background head cuts and compactions (the head grows): what they cost the writes, measured apart")
 	fs.Float64Var(&o.rate, "rate", 0, "values per second of all writers together, each writer sending on a schedule (latency counted from when a request was due); 0: as fast as answered")
 	fs.IntVar(&o.rounds, "rounds", 10, "timestamps per request (a request holds hosts × rounds × 10 points)")
+	fs.IntVar(&o.samples, "samples", 0, "values to send in all, in requests built (and compressed) before the timed window, each writer's timestamps advancing request by request; the run ends when they are sent or the duration is up (0: each writer makes each request when it sends it)")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append \"writer seq\" for each acknowledged request to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile (allocations: go tool pprof -sample_index=alloc_space) at the end of the run to this file")
