@@ -47,6 +47,7 @@ type benchOpts struct {
 	rate         float64 // values/s of all writers together; 0: each sends as soon as answered
 	ackLog       string  // file of acknowledged requests ("writer seq" lines), for the crash test
 	samples      int     // > 0: this many values in all, in requests built before the timed window
+	onStart      func()  // called when the timed window starts (profiles, trace)
 	progress     io.Writer
 }
 
@@ -394,6 +395,9 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	lats := make([]latency, o.writers)
 	sents := make([]latency, o.writers)
 	runtime.GC()
+	if o.onStart != nil {
+		o.onStart()
+	}
 	gc0, gcT0 := gcPauses()
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -652,37 +656,53 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.rate > 0 {
 		fmt.Fprintf(stdout, "Paced: %s values/s in all\n", cli.Thousands(int(o.rate)))
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
+	// The profiles and the trace cover the timed window only, not the
+	// requests built before it (--samples).
+	var profErr error
+	var stops []func()
+	o.onStart = func() {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err == nil {
+				if err = pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+				}
+			}
+			if err != nil {
+				profErr = err
+				return
+			}
+			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		if *blockProfile != "" {
+			runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+			stops = append(stops, func() { runtime.SetBlockProfileRate(0) })
 		}
-		defer pprof.StopCPUProfile()
-	}
-	if *blockProfile != "" {
-		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
-		defer runtime.SetBlockProfileRate(0)
-	}
-	if *mutexProfile != "" {
-		runtime.SetMutexProfileFraction(10)
-		defer runtime.SetMutexProfileFraction(0)
-	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			return err
+		if *mutexProfile != "" {
+			runtime.SetMutexProfileFraction(10)
+			stops = append(stops, func() { runtime.SetMutexProfileFraction(0) })
 		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return err
+		if *traceFile != "" {
+			f, err := os.Create(*traceFile)
+			if err == nil {
+				if err = trace.Start(f); err != nil {
+					f.Close()
+				}
+			}
+			if err != nil {
+				profErr = err
+				return
+			}
+			stops = append(stops, func() { trace.Stop(); f.Close() })
 		}
-		defer trace.Stop()
 	}
 	res, err := runBench(context.Background(), o)
+	for _, f := range stops {
+		f()
+	}
+	if err == nil {
+		err = profErr
+	}
 	if err != nil {
 		var ue cli.UsageError
 		if errors.As(err, &ue) {
