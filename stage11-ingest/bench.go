@@ -46,6 +46,8 @@ type benchOpts struct {
 	noCompaction bool    // stage06 without its background head cuts and compactions
 	rate         float64 // values/s of all writers together; 0: each sends as soon as answered
 	ackLog       string  // file of acknowledged requests ("writer seq" lines), for the crash test
+	samples      int     // > 0: this many values in all, in requests built before the timed window
+	onStart      func()  // called when the timed window starts (profiles, trace)
 	progress     io.Writer
 }
 
@@ -60,6 +62,8 @@ type benchResult struct {
 	gcCount                            uint64
 	gcTotal                            time.Duration
 	firstErr                           error
+	built, builtBytes                  int64         // values and bytes of the requests built beforehand (--samples)
+	buildTime                          time.Duration // how long building them took
 }
 
 // openSink opens the sink a bench or server writes into; closing it
@@ -350,12 +354,55 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		defer ackLog.Close()
 	}
 
-	res := &benchResult{}
+	// With o.samples, every writer's requests are built (and, for remote
+	// write, compressed) before the clock starts, as the capstone's
+	// bench-write and TSBS's loaders send bodies made beforehand: the
+	// timed window then holds the sending, the server and the sink, not
+	// the making of the load. Each writer's timestamps still advance
+	// request by request, so the sink sees the same stream.
+	var prebuilt [][][]byte
+	var built, builtBytes int64
+	var buildTime time.Duration
+	if o.samples > 0 {
+		t0 := time.Now()
+		prebuilt = make([][][]byte, o.writers)
+		per := loadgen.New(0, o.writers, o.hosts, o.rounds).PointsPerRequest()
+		reqs := max(1, (o.samples+o.writers*per-1)/(o.writers*per))
+		var bw sync.WaitGroup
+		for w := range o.writers {
+			bw.Go(func() {
+				g := loadgen.New(w, o.writers, o.hosts, o.rounds)
+				var body, buf []byte
+				for range reqs {
+					body, buf = makeBody(g, o.protocol, nil, buf)
+					prebuilt[w] = append(prebuilt[w], body)
+				}
+			})
+		}
+		bw.Wait()
+		buildTime = time.Since(t0)
+		for _, bs := range prebuilt {
+			for _, b := range bs {
+				builtBytes += int64(len(b))
+			}
+		}
+		built = int64(o.writers * reqs * per)
+		free, err := offHeap(prebuilt, builtBytes)
+		if err != nil {
+			return nil, err
+		}
+		defer free()
+	}
+
+	res := &benchResult{built: built, builtBytes: builtBytes, buildTime: buildTime}
 	var points, requests, rejected, failed atomic.Int64
 	var errOnce sync.Once
 	lats := make([]latency, o.writers)
 	sents := make([]latency, o.writers)
 	runtime.GC()
+	if o.onStart != nil {
+		o.onStart()
+	}
 	gc0, gcT0 := gcPauses()
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -379,7 +426,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				interval = time.Duration(float64(o.writers*g.PointsPerRequest()) / o.rate * 1e9)
 				due = start.Add(interval * time.Duration(w) / time.Duration(o.writers))
 			}
-			for time.Now().Before(deadline) && ctx.Err() == nil {
+			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
+				if prebuilt != nil && n == len(prebuilt[w]) {
+					break // every request made beforehand is sent
+				}
 				if o.rate > 0 {
 					if d := time.Until(due); d > 0 {
 						time.Sleep(d) // pacing the load, not synchronising
@@ -389,19 +439,14 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 					}
 				}
 				var body []byte
-				switch o.protocol {
-				case "line":
-					buf = g.Line(buf[:0])
-					body = buf
-				case "remote":
-					buf = g.Remote(buf[:0])
-					zbuf = remote.Compress(zbuf[:0], buf)
+				seq := int64(n + 1)
+				if prebuilt != nil {
+					body = prebuilt[w][n]
+				} else {
+					zbuf, buf = makeBody(g, o.protocol, zbuf[:0], buf)
 					body = zbuf
-				case "otlp":
-					buf = g.OTLP(buf[:0])
-					body = buf
+					seq = g.Seq()
 				}
-				seq := g.Seq()
 				lines := len(g.Hosts) * g.Rounds
 				for {
 					t0 := time.Now()
@@ -444,6 +489,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	}
 	// Progress and memory, once a second.
 	done := make(chan struct{})
+	sent := make(chan struct{}) // closed when the writers are done
 	var heaps []uint64
 	go func() {
 		defer close(done)
@@ -453,6 +499,11 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		for {
 			select {
 			case <-tick.C:
+			case <-sent:
+				if o.progress != nil {
+					fmt.Fprintln(o.progress)
+				}
+				return
 			case <-ctx.Done():
 				return
 			}
@@ -475,6 +526,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.cpu = cpuTime() - cpu0
+	close(sent)
 	<-done
 	gc1, gcT1 := gcPauses()
 	res.gcCount, res.gcTotal = gc1-gc0, gcT1-gcT0
@@ -499,6 +551,43 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	return res, nil
 }
 
+// offHeap moves the bodies (size bytes in all) into memory the Go heap
+// does not hold (an anonymous mapping) and returns its release. Left in
+// the heap, a gigabyte of bodies would let the heap grow to twice that
+// before each collection, and the run would pay a page fault for every
+// fresh page its garbage lands on: CPU that the bench made, not the code.
+func offHeap(bodies [][][]byte, size int64) (func() error, error) {
+	if size == 0 {
+		return func() error { return nil }, nil
+	}
+	m, err := syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("bench: mapping %d bytes for the bodies: %w", size, err)
+	}
+	off := 0
+	for _, bs := range bodies {
+		for i, b := range bs {
+			n := copy(m[off:], b)
+			bs[i] = m[off : off+n : off+n]
+			off += n
+		}
+	}
+	return func() error { return syscall.Munmap(m) }, nil
+}
+
+// makeBody appends g's next request in protocol to dst and returns it;
+// buf is the uncompressed scratch of remote write, returned for reuse.
+func makeBody(g *loadgen.Generator, protocol string, dst, buf []byte) (body, scratch []byte) {
+	switch protocol {
+	case "remote":
+		buf = g.Remote(buf[:0])
+		return remote.Compress(dst, buf), buf
+	case "otlp":
+		return g.OTLP(dst), buf
+	}
+	return g.Line(dst), buf
+}
+
 // status reads an answer: 0 stored, 429 back-pressure, else an error.
 func status(code int, body string) (int, error) {
 	switch code {
@@ -511,6 +600,10 @@ func status(code int, body string) (int, error) {
 }
 
 func (r *benchResult) print(w io.Writer, o benchOpts) {
+	if r.built > 0 {
+		fmt.Fprintf(w, "\nRequests built before the run: %s values, %s (%.1f bytes a value), in %s\n",
+			cli.Thousands(int(r.built)), cli.Bytes(r.builtBytes), float64(r.builtBytes)/float64(r.built), fmtDur(r.buildTime))
+	}
 	fmt.Fprintf(w, "\nResults:\n")
 	fmt.Fprintf(w, "  Total points ingested: %s\n", cli.Thousands(int(r.points)))
 	rate := float64(r.points) / r.elapsed.Seconds()
@@ -567,6 +660,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.noCompaction, "no-compaction", false, "run stage06 without its background head cuts and compactions (the head grows): what they cost the writes, measured apart")
 	fs.Float64Var(&o.rate, "rate", 0, "values per second of all writers together, each writer sending on a schedule (latency counted from when a request was due); 0: as fast as answered")
 	fs.IntVar(&o.rounds, "rounds", 10, "timestamps per request (a request holds hosts × rounds × 10 points)")
+	fs.IntVar(&o.samples, "samples", 0, "values to send in all, in requests built (and compressed) before the timed window, each writer's timestamps advancing request by request; the run ends when they are sent or the duration is up (0: each writer makes each request when it sends it)")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append \"writer seq\" for each acknowledged request to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile (allocations: go tool pprof -sample_index=alloc_space) at the end of the run to this file")
@@ -591,37 +685,53 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.rate > 0 {
 		fmt.Fprintf(stdout, "Paced: %s values/s in all\n", cli.Thousands(int(o.rate)))
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
+	// The profiles and the trace cover the timed window only, not the
+	// requests built before it (--samples).
+	var profErr error
+	var stops []func()
+	o.onStart = func() {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err == nil {
+				if err = pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+				}
+			}
+			if err != nil {
+				profErr = err
+				return
+			}
+			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		if *blockProfile != "" {
+			runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+			stops = append(stops, func() { runtime.SetBlockProfileRate(0) })
 		}
-		defer pprof.StopCPUProfile()
-	}
-	if *blockProfile != "" {
-		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
-		defer runtime.SetBlockProfileRate(0)
-	}
-	if *mutexProfile != "" {
-		runtime.SetMutexProfileFraction(10)
-		defer runtime.SetMutexProfileFraction(0)
-	}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			return err
+		if *mutexProfile != "" {
+			runtime.SetMutexProfileFraction(10)
+			stops = append(stops, func() { runtime.SetMutexProfileFraction(0) })
 		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return err
+		if *traceFile != "" {
+			f, err := os.Create(*traceFile)
+			if err == nil {
+				if err = trace.Start(f); err != nil {
+					f.Close()
+				}
+			}
+			if err != nil {
+				profErr = err
+				return
+			}
+			stops = append(stops, func() { trace.Stop(); f.Close() })
 		}
-		defer trace.Stop()
 	}
 	res, err := runBench(context.Background(), o)
+	for _, f := range stops {
+		f()
+	}
+	if err == nil {
+		err = profErr
+	}
 	if err != nil {
 		var ue cli.UsageError
 		if errors.As(err, &ue) {

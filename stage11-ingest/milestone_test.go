@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -63,23 +64,37 @@ func TestMilestone2_ScalesWithWriters(t *testing.T) {
 	}
 	lines := tsbsLines(t, 80_000)
 	bs := bodies(lines, 500)
+	// Rounds alternate the writer counts; the best of each counts (other
+	// jobs only add CPU time). Five rounds at least; while a count still
+	// costs more than 1.3× a smaller one, up to fifteen: a shared machine
+	// sometimes inflates one count's rounds in a row, whereas a shared
+	// lock on the append path costs more in every round, however many.
 	perPoint := map[int]float64{}
-	for range 5 { // rounds alternate the writer counts; the best of each counts (other jobs only add CPU time)
+	var over []string
+	for round := 1; round <= 15; round++ {
 		for _, writers := range []int{1, 2, 4, 8} {
 			if c := cpuPerPoint(t, writers, bs); perPoint[writers] == 0 || c < perPoint[writers] {
 				perPoint[writers] = c
 			}
 		}
+		over = over[:0]
+		cheapest := perPoint[1] // of fewer writers
+		for _, w := range []int{2, 4, 8} {
+			if perPoint[w] > 1.3*cheapest {
+				over = append(over, fmt.Sprintf("%d writers: %.0f ns CPU per value, more than 1.3× the %.0f ns of fewer writers", w, perPoint[w], cheapest))
+			}
+			cheapest = min(cheapest, perPoint[w])
+		}
+		if round >= 5 && len(over) == 0 {
+			t.Logf("%d rounds", round)
+			break
+		}
 	}
 	for _, w := range []int{1, 2, 4, 8} {
 		t.Logf("%d writers: %.0f ns CPU per value", w, perPoint[w])
 	}
-	cheapest := perPoint[1] // of fewer writers
-	for _, w := range []int{2, 4, 8} {
-		if perPoint[w] > 1.3*cheapest {
-			t.Errorf("%d writers: %.0f ns CPU per value, more than 1.3× the %.0f ns of fewer writers", w, perPoint[w], cheapest)
-		}
-		cheapest = min(cheapest, perPoint[w])
+	for _, o := range over {
+		t.Error(o)
 	}
 
 	runtime.SetMutexProfileFraction(1)

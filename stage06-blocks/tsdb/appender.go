@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 	"time"
 
@@ -49,10 +48,11 @@ type Appender interface {
 	Rollback() error
 }
 
+// pendingSample is a float sample of the batch, apart from its ref, time
+// and value: those are in walS, in the form the WAL record is encoded
+// from, so Commit encodes the batch without copying it once more.
 type pendingSample struct {
 	s *memSeries
-	t int64
-	v float64
 	// ooo: accepted out of order or below the head's lower bound; such a
 	// sample pins its series until Commit or Rollback (memSeries.pin).
 	ooo bool
@@ -87,6 +87,7 @@ type headAppender struct {
 
 // appendBufs are the reusable buffers of an appender.
 type appendBufs struct {
+	// pending[i] and walS[i] are the batch's i-th float sample.
 	pending  []pendingSample
 	pendingH []pendingHist
 	walH     []wal.RefHistogram
@@ -274,7 +275,8 @@ func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int
 		a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
 		a.toLog = append(a.toLog, s)
 	}
-	a.pending = append(a.pending, pendingSample{s: s, t: t, v: v, ooo: ooo})
+	a.pending = append(a.pending, pendingSample{s: s, ooo: ooo})
+	a.walS = append(a.walS, wal.RefSample{Ref: s.ref, T: t, V: v})
 }
 
 // AppendHistogram: see Appender.
@@ -399,8 +401,8 @@ func (a *headAppender) pendingHist(s *memSeries, t int64) (hsample, bool) {
 // timestamp of its series again (a duplicate) pays for.
 func (a *headAppender) pendingValue(s *memSeries, t int64) (float64, bool) {
 	for i := len(a.pending) - 1; i >= 0; i-- {
-		if p := &a.pending[i]; p.s == s && p.t == t && !p.ooo {
-			return p.v, true
+		if p, w := &a.pending[i], &a.walS[i]; p.s == s && w.T == t && !p.ooo {
+			return w.V, true
 		}
 	}
 	return 0, false
@@ -420,13 +422,7 @@ func (a *headAppender) records(withSamples bool) [][]byte {
 	if len(a.cuts) > 0 {
 		return a.partRecords(recs)
 	}
-	if len(a.pending) > 0 {
-		// The samples' WAL form is built here, at its final size, rather
-		// than grown an Append at a time.
-		a.walS = slices.Grow(a.walS[:0], len(a.pending))
-		for _, p := range a.pending {
-			a.walS = append(a.walS, wal.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
-		}
+	if len(a.walS) > 0 {
 		a.recX = wal.AppendDenseSamples(a.recX[:0], a.walS)
 		recs = append(recs, a.recX)
 	}
@@ -478,11 +474,7 @@ func (a *headAppender) partRecords(recs [][]byte) [][]byte {
 			f1, h1 = a.cuts[part].f, a.cuts[part].h
 		}
 		if f1 > f0 {
-			ws := make([]wal.RefSample, 0, f1-f0)
-			for _, p := range a.pending[f0:f1] {
-				ws = append(ws, wal.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
-			}
-			recs = append(recs, wal.AppendDenseSamples(nil, ws))
+			recs = append(recs, wal.AppendDenseSamples(nil, a.walS[f0:f1]))
 		}
 		if h1 > h0 {
 			recs = a.histRecords(recs, a.pendingH[h0:h1], false)
@@ -572,7 +564,7 @@ func (a *headAppender) Commit() error {
 		if part < len(a.cuts) {
 			f1, h1 = a.cuts[part].f, a.cuts[part].h
 		}
-		a.commitFloats(a.pending[f0:f1], id, low, minValid, &ce, &stored, &ooo, &past, &lo, &hi)
+		a.commitFloats(a.pending[f0:f1], a.walS[f0:f1], id, low, minValid, &ce, &stored, &ooo, &past, &lo, &hi)
 		if h1 > h0 {
 			a.commitHist(a.pendingH[h0:h1], id, low, minValid, &ce, &stored, &ooo, &past, &lo, &hi)
 		}
@@ -598,44 +590,45 @@ func (a *headAppender) Commit() error {
 	return nil
 }
 
-// commitFloats applies float samples of the batch. Its counts go to the
-// caller's: locals in the loop, added once at the end.
-func (a *headAppender) commitFloats(ps []pendingSample, id, low uint64, minValid int64, ce *CommitError, storedP, oooP, pastP *uint64, loP, hiP *int64) {
+// commitFloats applies float samples of the batch (ps[i] with ws[i]). Its
+// counts go to the caller's: locals in the loop, added once at the end.
+func (a *headAppender) commitFloats(ps []pendingSample, ws []wal.RefSample, id, low uint64, minValid int64, ce *CommitError, storedP, oooP, pastP *uint64, loP, hiP *int64) {
 	h := a.h
 	var stored, ooo, past uint64
 	lo, hi := *loP, *hiP
-	for _, p := range ps {
-		s := p.s
+	ws = ws[:len(ps)]
+	for i, p := range ps {
+		s, w := p.s, &ws[i]
 		s.mu.Lock()
 		s.set(flagLogged)
 		switch {
-		case p.t < minValid && h.opts.OutOfOrderWindow > 0:
+		case w.T < minValid && h.opts.OutOfOrderWindow > 0:
 			// Older than the head's lower bound (at Append, or a head cut
 			// took its range since): the past store.
-			s.addPast(p.t, p.v)
+			s.addPast(w.T, w.V)
 			stored++
 			ooo++
 			past++
-		case p.t < minValid:
+		case w.T < minValid:
 			ce.OutOfBounds++
-		case !p.ooo && (!s.is(flagHasMax) || p.t > s.maxT):
-			lo, hi = min(lo, p.t), max(hi, p.t)
-			if full, fmin, fmax := s.appendInOrder(p.t, p.v, h.opts.BlockRange, id, low, &a.slab); full != nil {
+		case !p.ooo && (!s.is(flagHasMax) || w.T > s.maxT):
+			lo, hi = min(lo, w.T), max(hi, w.T)
+			if full, fmin, fmax := s.appendInOrder(w.T, w.V, h.opts.BlockRange, id, low, &a.slab); full != nil {
 				h.writeFull(s, full, fmin, fmax)
 			}
 			stored++
-		case s.is(flagHasMax) && p.t == s.maxT:
+		case s.is(flagHasMax) && w.T == s.maxT:
 			// Another appender committed this timestamp first (or the
 			// sample claimed it after another batch's claim): the same
 			// sample is stored already; another value is refused.
-			if s.is(flagLastHist) || math.Float64bits(p.v) != math.Float64bits(s.lastV) {
+			if s.is(flagLastHist) || math.Float64bits(w.V) != math.Float64bits(s.lastV) {
 				ce.Duplicate++
 			}
 		case p.ooo || h.opts.OutOfOrderWindow > 0:
 			// Accepted as out of order at Append, or became so because
 			// another appender committed a newer sample first.
-			s.addOOO(p.t, p.v)
-			lo, hi = min(lo, p.t), max(hi, p.t)
+			s.addOOO(w.T, w.V)
+			lo, hi = min(lo, w.T), max(hi, w.T)
 			stored++
 			ooo++
 		default:
@@ -644,7 +637,7 @@ func (a *headAppender) commitFloats(ps []pendingSample, id, low uint64, minValid
 			// in log order, so after a restart it may be the one kept.
 			ce.OutOfOrder++
 		}
-		if s.is(flagHasPending) && s.pending <= p.t {
+		if s.is(flagHasPending) && s.pending <= w.T {
 			s.clear(flagHasPending)
 		}
 		if p.ooo {
@@ -699,9 +692,9 @@ func (a *headAppender) commitHist(ps []pendingHist, id, low uint64, minValid int
 
 // resetPending forgets the batch's claims on its series' timestamps.
 func (a *headAppender) resetPending() {
-	for _, p := range a.pending {
+	for i, p := range a.pending {
 		p.s.mu.Lock()
-		if p.s.is(flagHasPending) && p.s.pending <= p.t {
+		if p.s.is(flagHasPending) && p.s.pending <= a.walS[i].T {
 			p.s.clear(flagHasPending)
 		}
 		if p.ooo {
