@@ -2,6 +2,7 @@ package delta
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -41,10 +42,20 @@ func appendPlanes(dst []byte, u []uint64) []byte {
 	for _, x := range u {
 		all |= x
 	}
+	return appendPlanesWidth(dst, u, planesWidth(all))
+}
+
+// planesWidth is the plane count of values whose bits OR to all.
+func planesWidth(all uint64) int {
 	w := 1
 	for w < 8 && all>>(8*w) != 0 {
 		w++
 	}
+	return w
+}
+
+// appendPlanesWidth is appendPlanes for a width already known.
+func appendPlanesWidth(dst []byte, u []uint64, w int) []byte {
 	n, start := len(u), len(dst)
 	dst = slices.Grow(dst, planesLen(n, w))[:start+planesLen(n, w)]
 	dst[start] = byte(w)
@@ -60,19 +71,20 @@ func appendPlanes(dst []byte, u []uint64) []byte {
 }
 
 // appendPlanesColumn appends a whole byte-plane column (codec byte,
-// uvarint length, body), the body written straight into dst.
-func appendPlanesColumn(dst []byte, u []uint64) []byte {
+// uvarint length, body), the body written straight into dst, and returns
+// the sum of the values' bit lengths (bits.Len64), summed in the pass that
+// finds the width: a lower bound of what any packed codec takes, in bits.
+func appendPlanesColumn(dst []byte, u []uint64) ([]byte, int) {
 	var all uint64
+	sum := 0
 	for _, x := range u {
 		all |= x
+		sum += bits.Len64(x)
 	}
-	w := 1
-	for w < 8 && all>>(8*w) != 0 {
-		w++
-	}
+	w := planesWidth(all)
 	dst = append(dst, byte(Planes))
 	dst = AppendUvarint(dst, uint64(planesLen(len(u), w)))
-	return appendPlanes(dst, u)
+	return appendPlanesWidth(dst, u, w), sum
 }
 
 // planesLen is the size of appendPlanes' body for n values of width w.

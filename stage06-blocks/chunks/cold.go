@@ -128,10 +128,12 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 	// delta is a whole byte that zstd's entropy coder prices at the
 	// deltas' entropy (stage02's planes.go): 9 % smaller than zstd over
 	// the packed columns on counters, 2 % larger on the TSBS cpu-only
-	// series, and one compression per chunk instead of two. The packed
-	// form's size is priced from the same integers (AppendColumns), so a
-	// chunk is encoded once, and once more only when plain wins.
-	planes, packed, err := sc.w.AppendColumns(sc.planes[:0], ts, vs, delta.BytePlanes)
+	// series, and one compression per chunk instead of two. The plain
+	// form is kept when it is smaller than the frame; AppendPlanes gives
+	// a lower bound of its size from the same integers, so the packed
+	// columns are priced (and written) only when the frame is not below
+	// the bound: a chunk that zstd barely shrinks.
+	planes, bound, err := sc.w.AppendPlanes(sc.planes[:0], ts, vs)
 	sc.planes = planes
 	if err != nil {
 		return dst, err
@@ -143,13 +145,18 @@ func AppendCold(dst []byte, ts []int64, vs []float64, compress bool, sc *ColdScr
 			dst = append(dst[:start], sc.alt...)
 		}
 	}
-	if len(dst)-start < 1+sizeUvarint(len(ts))+packed {
+	head := 1 + sizeUvarint(len(ts))
+	if len(dst)-start < head+bound {
 		return dst, nil
+	}
+	frame := len(dst) - start
+	sc.body, _, err = sc.w.AppendColumns(sc.body[:0], ts, vs, delta.Packed)
+	if err != nil || frame < head+len(sc.body) {
+		return dst, err
 	}
 	dst = append(dst[:start], ColdPlain)
 	dst = binary.AppendUvarint(dst, uint64(len(ts)))
-	dst, _, err = sc.w.AppendColumns(dst, ts, vs, delta.Packed)
-	return dst, err
+	return append(dst, sc.body...), nil
 }
 
 // appendZstd appends a zstd cold chunk of n samples holding body.

@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -221,12 +222,14 @@ func (e *coldEncoder) encodeRun(srcs []chunkSrc, bs [][]byte, mint, maxt int64) 
 	if e.ss, err = decodeSeries(srcs, bs, mint, maxt-1, e.ss[:0], &e.dsc); err != nil {
 		return err
 	}
-	e.ts, e.vs = e.ts[:0], e.vs[:0]
-	for _, s := range e.ss {
-		e.ts, e.vs = append(e.ts, s.T), append(e.vs, s.V)
-	}
-	if len(e.ts) == 0 {
+	if len(e.ss) == 0 {
 		return nil
+	}
+	e.ts = slices.Grow(e.ts[:0], len(e.ss))[:len(e.ss)]
+	e.vs = slices.Grow(e.vs[:0], len(e.ss))[:len(e.ss)]
+	ts, vs := e.ts, e.vs[:len(e.ts)]
+	for i, s := range e.ss[:len(ts)] {
+		ts[i], vs[i] = s.T, s.V
 	}
 	if len(e.ts) <= SamplesPerChunk {
 		// A Gorilla chunk when that is smaller; its bytes are its own
