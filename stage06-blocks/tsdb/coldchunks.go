@@ -97,6 +97,7 @@ func (it *floatChunkIterator) Err() error {
 // buffers are reused from series to series; the chunks it returns are
 // valid until the next build.
 type coldEncoder struct {
+	join int // cold chunks of fewer samples are joined, not copied
 	bs   [][]byte
 	ss   []model.Sample
 	dsc  decodeScratch
@@ -108,22 +109,29 @@ type coldEncoder struct {
 	cs   []block.ChunkData
 }
 
-// coldJoinSamples: a cold chunk of fewer samples is joined with its small
-// neighbours when compaction merges it again (decoded and encoded anew,
-// up to chunks.ColdChunkSamples); a larger one is copied as it is. Each
-// chunk costs its framing, its index entry and zstd's tables (a series at
-// 15 s in 6 h chunks of 1,440 samples takes 7 % more than in chunks of
-// 8,192), but joining them would decode and encode every sample again at
-// every level, where copying costs next to nothing. A variable so that a
-// test can make every chunk small or large.
-var coldJoinSamples = chunks.ColdChunkSamples / 8
+// When compaction merges cold chunks that do not overlap, a chunk of
+// fewer samples than the merge's join bound is joined with its small
+// neighbours (decoded and encoded anew, up to chunks.ColdChunkSamples); a
+// larger one is copied as it is. Each chunk costs its framing, its index
+// entry and zstd's tables, about 100 bytes (a series at 15 s in 6 h chunks
+// of 1,440 samples takes 7 % more than in chunks of 8,192), but joining
+// costs what the first encoding did, at every level that joins. So a
+// merge into a block that the plan merges again (below the top level of
+// CompactionRanges) joins only tiny chunks (coldJoinSmall) and copies the
+// rest: a sample is encoded once there, at the first cold level; the
+// merge into a top-level block, where data stays until retention, joins
+// every chunk under half the maximum (coldJoinTop), once. Variables so
+// that a test can move them.
+var (
+	coldJoinSmall = chunks.ColdChunkSamples / 8
+	coldJoinTop   = chunks.ColdChunkSamples / 2
+)
 
 // build returns the series' chunks in [mint, maxt) as cold chunks of at
 // most chunks.ColdChunkSamples. Where the chunks do not overlap, lie inside
 // the range and have no deleted samples (the rule of buildChunks), a cold
-// chunk of coldJoinSamples or more is copied as it is, as a Gorilla merge
-// copies chunks: a sample is encoded into the cold form once, at the first
-// cold level, not again at every level after it. The other chunks (Gorilla
+// chunk of e.join samples or more is copied as it is, as a Gorilla merge
+// copies chunks, not decoded and encoded again. The other chunks (Gorilla
 // ones, small cold ones, or all of them where chunks overlap or samples
 // are deleted) are decoded (merged, deduplicated, deleted ones left out:
 // decodeSeries) and encoded, each run of them split evenly. A series
@@ -153,7 +161,7 @@ func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkDat
 		return e.chunks(), nil
 	}
 	for i := 0; i < len(srcs); {
-		if n := coldSamples(e.bs[i]); n > 0 {
+		if n := coldSamples(e.bs[i], e.join); n > 0 {
 			e.out = append(e.out, e.bs[i]...)
 			e.ends = append(e.ends, len(e.out))
 			e.cs = append(e.cs, block.ChunkData{MinT: srcs[i].minT, MaxT: srcs[i].maxT, Samples: n})
@@ -161,7 +169,7 @@ func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkDat
 			continue
 		}
 		j := i + 1
-		for j < len(srcs) && coldSamples(e.bs[j]) == 0 {
+		for j < len(srcs) && coldSamples(e.bs[j], e.join) == 0 {
 			j++
 		}
 		if err := e.encodeRun(srcs[i:j], e.bs[i:j], mint, maxt); err != nil {
@@ -173,12 +181,12 @@ func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkDat
 }
 
 // coldSamples is the sample count of b when it is a cold chunk to copy
-// (coldJoinSamples or more), else 0.
-func coldSamples(b []byte) int {
+// (join samples or more), else 0.
+func coldSamples(b []byte, join int) int {
 	if !chunks.IsCold(b) {
 		return 0
 	}
-	if n, err := chunks.ColdNumSamples(b); err == nil && n >= coldJoinSamples {
+	if n, err := chunks.ColdNumSamples(b); err == nil && n >= join {
 		return n
 	}
 	return 0
@@ -301,14 +309,20 @@ type pendingSeries struct {
 	err  error
 }
 
-func newColdBatches(w *block.Writer, workers int, mint, maxt int64) *coldBatches {
+// newColdBatches: join is the merge's join bound (coldJoinSmall or
+// coldJoinTop).
+func newColdBatches(w *block.Writer, workers int, mint, maxt int64, join int) *coldBatches {
 	workers = max(workers, 1)
-	return &coldBatches{
+	cb := &coldBatches{
 		w: w, mint: mint, maxt: maxt,
 		pend:   make([]pendingSeries, coldBatchSeries),
 		encs:   make([]coldEncoder, workers),
 		arenas: make([][]byte, workers),
 	}
+	for k := range cb.encs {
+		cb.encs[k].join = join
+	}
+	return cb
 }
 
 // srcs returns the empty source list for the next series, to append to

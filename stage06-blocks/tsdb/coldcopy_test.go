@@ -82,7 +82,7 @@ func coldLevels(t *testing.T, opts Options) (*DB, oracle, [][]byte) {
 
 // A merge of cold blocks that do not overlap copies each series' cold
 // chunks as they are (no sample is encoded again), joins the chunks too
-// small to keep (coldJoinSamples) and the Gorilla ones into cold runs, and
+// small to keep (coldJoinSmall) and the Gorilla ones into cold runs, and
 // answers every query bit for bit as the Gorilla blocks of the same data.
 func TestColdCopy(t *testing.T) {
 	db, o, parents := coldLevels(t, testOpts())
@@ -116,7 +116,7 @@ func TestColdCopy(t *testing.T) {
 		switch {
 		case found:
 			copied++
-		case n < 3*coldJoinSamples:
+		case n < 3*coldJoinSmall:
 			t.Fatalf("a cold chunk of %d samples that no parent holds", n)
 		}
 	}
@@ -154,23 +154,27 @@ func TestColdCopy(t *testing.T) {
 	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), collect(t, gor, math.MinInt64, math.MaxInt64))
 }
 
-// With every cold chunk under coldJoinSamples, the merge joins them all:
-// one chunk per series and 18 h block (4,320 samples), the same samples.
-func TestColdCopyJoinsSmallChunks(t *testing.T) {
-	old := coldJoinSamples
-	coldJoinSamples = chunks.ColdChunkSamples + 1
-	defer func() { coldJoinSamples = old }()
-	db, o, _ := coldLevels(t, testOpts())
+// A merge into a block of the top level (one that no plan merges again)
+// joins the cold chunks under coldJoinTop: with 18 h the top, one chunk
+// per series (4,320 samples), the same samples.
+func TestColdCopyJoinsAtTheTop(t *testing.T) {
+	opts := testOpts()
+	opts.CompactionRanges = []int64{2 * Hour, 6 * Hour, 18 * Hour}
+	db, o, _ := coldLevels(t, opts)
 	defer db.Close()
 	bs := db.Blocks()
+	if bs[0].Compaction.Level != 3 || bs[0].MaxTime != 18*Hour {
+		t.Fatalf("first block: %+v", bs[0])
+	}
 	cs := blockChunks(t, bs[0].Dir)
 	checkChunkMetas(t, bs[0].Dir)
 	if len(cs) != 6 {
 		t.Fatalf("level-3 block: %d chunks, want one a series", len(cs))
 	}
-	for _, c := range cs[:5] { // label order: ctr a, ctr b, gauge, neg, rare, special
-		if n, err := chunks.ColdNumSamples(c); err == nil && n != 18*240 {
-			t.Fatalf("a chunk of %d samples", n)
+	for i, c := range cs { // label order: ctr a, ctr b, gauge, neg, rare, special
+		n, err := chunks.ColdNumSamples(c)
+		if want := 18 * 240; i != 4 && (err != nil || n != want) {
+			t.Fatalf("chunk %d: %d samples (%v), want %d", i, n, err, want)
 		}
 	}
 	checkQueries(t, db, o)
