@@ -72,20 +72,48 @@ func appendPlanesWidth(dst []byte, u []uint64, w int) []byte {
 
 // appendPlanesColumn appends a whole byte-plane column (codec byte,
 // uvarint length, body), the body written straight into dst, and returns
-// the sum of the values' bit lengths (bits.Len64), summed in the pass that
-// finds the width: a lower bound of what any packed codec takes, in bits.
+// a lower bound of the column's packed body (the smaller of varint and
+// Simple-8b), from sums taken in the pass that finds the width: varint's
+// size exactly (a byte per 7 bits of each value, one at least) and
+// Simple-8b's words at least (s8bShare).
 func appendPlanesColumn(dst []byte, u []uint64) ([]byte, int) {
 	var all uint64
-	sum := 0
+	share, vlen := 0, 0
 	for _, x := range u {
 		all |= x
-		sum += bits.Len64(x)
+		b := bits.Len64(x)
+		share += int(s8bShare[b])
+		vlen += max(1, (b+6)/7)
 	}
 	w := planesWidth(all)
 	dst = append(dst, byte(Planes))
 	dst = AppendUvarint(dst, uint64(planesLen(len(u), w)))
-	return appendPlanesWidth(dst, u, w), sum
+	return appendPlanesWidth(dst, u, w), min(vlen, 8*((share+s8bWord-1)/s8bWord))
 }
+
+// s8bShare[b] is the least share of a Simple-8b word, in 1/s8bWord, that a
+// value of b significant bits takes: a word's width is at least the
+// widest of its values, so a word holding a b-bit value holds at most n
+// values, n that of the narrowest selector of b bits or more (the escape
+// selector: two words for one value). Summed over a column it bounds the
+// words from below without packing them.
+var s8bShare = func() (t [65]uint16) {
+	for b := range t {
+		for s := 0; s < len(selectors); s++ {
+			if selectors[s].bits >= uint(b) {
+				t[b] = uint16(s8bWord / selectors[s].n)
+				if s == escapeSelector {
+					t[b] = 2 * s8bWord
+				}
+				break
+			}
+		}
+	}
+	return t
+}()
+
+// s8bWord is a word in s8bShare's unit: a multiple of every selector's n.
+const s8bWord = 1680
 
 // planesLen is the size of appendPlanes' body for n values of width w.
 func planesLen(n, w int) int { return 1 + n*w }

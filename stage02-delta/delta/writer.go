@@ -28,13 +28,12 @@ func (w *ColumnWriter) AppendColumns(dst []byte, ts []int64, vs []float64, layou
 }
 
 // AppendPlanes is AppendColumns in the BytePlanes layout that returns,
-// instead of the packed size, a lower bound of it: no packed codec stores
-// an integer of b significant bits in fewer than b bits (a varint byte
-// carries 7, a Simple-8b word at most 60 in 64), so the sum of the bit
-// lengths is summed up alongside the planes, where pricing varint and
-// Simple-8b exactly takes a third of the time the columns take. A caller
-// choosing between "planes then a compressor" and "packed" needs the
-// exact size only when the compressed form is not below the bound.
+// instead of the packed size, a lower bound of it, summed up alongside
+// the planes: varint's size exactly, and Simple-8b's words at least (each
+// value's least share of a word, s8bShare), where pricing Simple-8b
+// exactly (packing it) takes two thirds of the columns' time. A caller choosing between "planes then
+// a compressor" and "packed" needs the exact size only when the
+// compressed form is not below the bound.
 func (w *ColumnWriter) AppendPlanes(dst []byte, ts []int64, vs []float64) ([]byte, int, error) {
 	return w.appendColumns(dst, ts, vs, BytePlanes, false)
 }
@@ -80,8 +79,7 @@ func (w *ColumnWriter) appendColumns(dst []byte, ts []int64, vs []float64, layou
 func appendIntsPriced(dst []byte, u []uint64, layout Layout, exact bool) ([]byte, int) {
 	if !exact {
 		before := len(dst)
-		dst, sum := appendPlanesColumn(dst, u)
-		packed := (sum + 7) / 8
+		dst, packed := appendPlanesColumn(dst, u)
 		return dst, 1 + UvarintLen(uint64(packed)) + packed - (len(dst) - before)
 	}
 	vlen := 0

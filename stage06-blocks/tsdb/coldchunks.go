@@ -103,6 +103,8 @@ type coldEncoder struct {
 	dsc  decodeScratch
 	ts   []int64
 	vs   []float64
+	cts  []int64 // a small cold chunk's samples, to join
+	cvs  []float64
 	out  []byte
 	ends []int // chunk k is out[ends[k-1]:ends[k]] (ends[-1] = 0)
 	sc   chunks.ColdScratch
@@ -155,7 +157,10 @@ func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkDat
 	}
 	e.out, e.cs, e.ends = e.out[:0], e.cs[:0], e.ends[:0]
 	if !copyable(srcs, mint, maxt) {
-		if err := e.encodeRun(srcs, e.bs, mint, maxt); err != nil {
+		if err := e.decodeMerged(srcs, e.bs, mint, maxt); err != nil {
+			return nil, err
+		}
+		if err := e.encode(); err != nil {
 			return nil, err
 		}
 		return e.chunks(), nil
@@ -172,7 +177,10 @@ func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkDat
 		for j < len(srcs) && coldSamples(e.bs[j], e.join) == 0 {
 			j++
 		}
-		if err := e.encodeRun(srcs[i:j], e.bs[i:j], mint, maxt); err != nil {
+		if err := e.decodeInRange(srcs[i:j], e.bs[i:j], mint, maxt); err != nil {
+			return nil, err
+		}
+		if err := e.encode(); err != nil {
 			return nil, err
 		}
 		i = j
@@ -223,21 +231,51 @@ func (e *coldEncoder) chunks() []block.ChunkData {
 	return e.cs
 }
 
-// encodeRun decodes the samples of srcs (bs their bytes) in [mint, maxt)
-// and appends them to e.out as cold chunks, split evenly.
-func (e *coldEncoder) encodeRun(srcs []chunkSrc, bs [][]byte, mint, maxt int64) error {
+// decodeMerged decodes the samples of srcs (bs their bytes) in [mint,
+// maxt) into e.ts and e.vs: merged, deduplicated, deleted ones left out
+// (decodeSeries).
+func (e *coldEncoder) decodeMerged(srcs []chunkSrc, bs [][]byte, mint, maxt int64) error {
 	var err error
 	if e.ss, err = decodeSeries(srcs, bs, mint, maxt-1, e.ss[:0], &e.dsc); err != nil {
 		return err
-	}
-	if len(e.ss) == 0 {
-		return nil
 	}
 	e.ts = slices.Grow(e.ts[:0], len(e.ss))[:len(e.ss)]
 	e.vs = slices.Grow(e.vs[:0], len(e.ss))[:len(e.ss)]
 	ts, vs := e.ts, e.vs[:len(e.ts)]
 	for i, s := range e.ss[:len(ts)] {
 		ts[i], vs[i] = s.T, s.V
+	}
+	return nil
+}
+
+// decodeInRange decodes chunks that copyable accepted (in order, inside
+// the range, nothing deleted) straight into e.ts and e.vs, with no merge
+// and no filter: Gorilla chunks by stage03's column decoder.
+func (e *coldEncoder) decodeInRange(srcs []chunkSrc, bs [][]byte, mint, maxt int64) error {
+	e.ts, e.vs = e.ts[:0], e.vs[:0]
+	for k, b := range bs {
+		if srcs[k].capT() < srcs[k].maxT { // hidden by isolation: not a block's chunk
+			return e.decodeMerged(srcs, bs, mint, maxt)
+		}
+		var err error
+		if chunks.IsCold(b) {
+			e.cts, e.cvs, err = chunks.DecodeCold(b, e.cts, e.cvs, &e.dsc.cold)
+			e.ts, e.vs = append(e.ts, e.cts...), append(e.vs, e.cvs...)
+		} else {
+			e.ts, e.vs, err = gorilla.DecodeAll(b, e.ts, e.vs)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encode appends e.ts and e.vs to e.out as cold chunks, split evenly.
+func (e *coldEncoder) encode() error {
+	var err error
+	if len(e.ts) == 0 {
+		return nil
 	}
 	if len(e.ts) <= SamplesPerChunk {
 		// A Gorilla chunk when that is smaller; its bytes are its own
