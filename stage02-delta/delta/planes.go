@@ -2,6 +2,7 @@ package delta
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -41,10 +42,20 @@ func appendPlanes(dst []byte, u []uint64) []byte {
 	for _, x := range u {
 		all |= x
 	}
+	return appendPlanesWidth(dst, u, planesWidth(all))
+}
+
+// planesWidth is the plane count of values whose bits OR to all.
+func planesWidth(all uint64) int {
 	w := 1
 	for w < 8 && all>>(8*w) != 0 {
 		w++
 	}
+	return w
+}
+
+// appendPlanesWidth is appendPlanes for a width already known.
+func appendPlanesWidth(dst []byte, u []uint64, w int) []byte {
 	n, start := len(u), len(dst)
 	dst = slices.Grow(dst, planesLen(n, w))[:start+planesLen(n, w)]
 	dst[start] = byte(w)
@@ -60,20 +71,49 @@ func appendPlanes(dst []byte, u []uint64) []byte {
 }
 
 // appendPlanesColumn appends a whole byte-plane column (codec byte,
-// uvarint length, body), the body written straight into dst.
-func appendPlanesColumn(dst []byte, u []uint64) []byte {
+// uvarint length, body), the body written straight into dst, and returns
+// a lower bound of the column's packed body (the smaller of varint and
+// Simple-8b), from sums taken in the pass that finds the width: varint's
+// size exactly (a byte per 7 bits of each value, one at least) and
+// Simple-8b's words at least (s8bShare).
+func appendPlanesColumn(dst []byte, u []uint64) ([]byte, int) {
 	var all uint64
+	share, vlen := 0, 0
 	for _, x := range u {
 		all |= x
+		b := bits.Len64(x)
+		share += int(s8bShare[b])
+		vlen += max(1, (b+6)/7)
 	}
-	w := 1
-	for w < 8 && all>>(8*w) != 0 {
-		w++
-	}
+	w := planesWidth(all)
 	dst = append(dst, byte(Planes))
 	dst = AppendUvarint(dst, uint64(planesLen(len(u), w)))
-	return appendPlanes(dst, u)
+	return appendPlanesWidth(dst, u, w), min(vlen, 8*((share+s8bWord-1)/s8bWord))
 }
+
+// s8bShare[b] is the least share of a Simple-8b word, in 1/s8bWord, that a
+// value of b significant bits takes: a word's width is at least the
+// widest of its values, so a word holding a b-bit value holds at most n
+// values, n that of the narrowest selector of b bits or more (the escape
+// selector: two words for one value). Summed over a column it bounds the
+// words from below without packing them.
+var s8bShare = func() (t [65]uint16) {
+	for b := range t {
+		for s := 0; s < len(selectors); s++ {
+			if selectors[s].bits >= uint(b) {
+				t[b] = uint16(s8bWord / selectors[s].n)
+				if s == escapeSelector {
+					t[b] = 2 * s8bWord
+				}
+				break
+			}
+		}
+	}
+	return t
+}()
+
+// s8bWord is a word in s8bShare's unit: a multiple of every selector's n.
+const s8bWord = 1680
 
 // planesLen is the size of appendPlanes' body for n values of width w.
 func planesLen(n, w int) int { return 1 + n*w }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -148,5 +149,36 @@ func BenchmarkDecodePlanes(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(u)), "ns/value")
 		})
+	}
+}
+
+// TestS8bShareBound: the Simple-8b words that s8bShare sums up never
+// exceed what Simple8bLen counts, on columns of every width and on
+// mixtures, and come within a word of it on a column of one width.
+func TestS8bShareBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 2000 {
+		n := 1 + rng.IntN(400)
+		u := make([]uint64, n)
+		b := rng.IntN(65)
+		for i := range u {
+			if round%2 == 1 { // a mixture of widths
+				b = rng.IntN(65)
+			}
+			if b > 0 {
+				u[i] = 1<<(b-1) | rng.Uint64()&(1<<(b-1)-1)
+			}
+		}
+		share := 0
+		for _, x := range u {
+			share += int(s8bShare[bits.Len64(x)])
+		}
+		bound, got := 8*((share+s8bWord-1)/s8bWord), Simple8bLen(u)
+		if bound > got {
+			t.Fatalf("round %d: bound %d bytes, Simple-8b %d", round, bound, got)
+		}
+		if round%2 == 0 && got-bound > 8*(1+n/200) {
+			t.Fatalf("round %d (%d values of %d bits): bound %d bytes, Simple-8b %d", round, n, b, bound, got)
+		}
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // TestColumnWriter: AppendColumns writes exactly what AppendTimestamps and
 // AppendValues write in either layout, reports the packed size of both
-// (priced, not written, under BytePlanes), and reuses its scratch across
+// (priced, not written, under BytePlanes; AppendPlanes a lower bound of
+// it), and reuses its scratch across
 // series of different lengths and shapes.
 func TestColumnWriter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -48,6 +49,21 @@ func TestColumnWriter(t *testing.T) {
 			wantPacked := len(AppendValues(AppendTimestamps(nil, ts), vs))
 			if packed != wantPacked {
 				t.Fatalf("round %d layout %d: packed size %d, want %d", round, layout, packed, wantPacked)
+			}
+			if layout == BytePlanes {
+				// AppendPlanes: the same bytes, and a bound of the packed
+				// size that no packed form goes below, close to it for
+				// small integers.
+				got, bound, err := w.AppendPlanes([]byte{9}, ts, vs)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("round %d: AppendPlanes differs (%v)", round, err)
+				}
+				if bound > wantPacked || bound < 1 {
+					t.Fatalf("round %d: packed size %d, bound %d", round, wantPacked, bound)
+				}
+				if round%12 == 0 && n > 100 && bound*3 < wantPacked*2 {
+					t.Fatalf("round %d: bound %d is far below the packed size %d", round, bound, wantPacked)
+				}
 			}
 		}
 	}

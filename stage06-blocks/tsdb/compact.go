@@ -438,8 +438,14 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 	if len(group) > 1 {
 		level++ // a rewrite of one block (tombstones) stays at its level
 	}
-	cold := db.opts.ColdLevel > 0 && level >= db.opts.ColdLevel
-	if err := mergeSeries(w, group, mint, maxt, cold); err != nil {
+	join := -1 // not cold
+	if db.opts.ColdLevel > 0 && level >= db.opts.ColdLevel {
+		join = coldJoinSmall
+		if level >= len(db.opts.CompactionRanges) { // no plan merges it again
+			join = coldJoinTop
+		}
+	}
+	if err := mergeSeries(w, group, mint, maxt, join); err != nil {
 		w.Abort()
 		return st, err
 	}
@@ -505,16 +511,17 @@ func (c *blockCursor) advance(first bool) {
 
 // mergeSeries writes the union of the blocks' series to w in label order,
 // each with its chunks from every block that has it; as cold chunks when
-// cold is set, encoded by coldWorkers goroutines (coldBatches).
-func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, cold bool) error {
+// join ≥ 0 (the bound of coldEncoder.join), encoded by coldWorkers
+// goroutines (coldBatches).
+func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join int) error {
 	curs := make([]*blockCursor, len(group))
 	for i, b := range group {
 		curs[i] = &blockCursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
 		curs[i].advance(true)
 	}
 	var cb *coldBatches
-	if cold {
-		cb = newColdBatches(w, coldWorkers(), mint, maxt)
+	if join >= 0 {
+		cb = newColdBatches(w, coldWorkers(), mint, maxt, join)
 	}
 	var metas []chunks.Meta
 	var ss sourceSet
