@@ -46,7 +46,7 @@ func checkChunkMetas(t *testing.T, dir string) {
 			if chunks.EncodingOf(c) != chunks.EncFloat {
 				continue
 			}
-			if ts, vs, err = decodeFloatAll(c, ts[:0], vs[:0]); err != nil {
+			if ts, vs, err = decodeFloatAll(c, ts[:0], vs[:0], nil); err != nil {
 				t.Fatal(err)
 			}
 			if len(ts) == 0 || ts[0] != m.MinT || ts[len(ts)-1] != m.MaxT || numFloatSamples(c) != len(ts) {
