@@ -112,7 +112,8 @@ func denseKept(rec []byte, keep func(uint64) bool, mint int64) (n int, all, some
 }
 
 // skipVarints returns the position after the first n varints of b, -1 if
-// b holds fewer (or one longer than binary.MaxVarintLen64).
+// b holds fewer (or one longer than binary.MaxVarintLen64, or one that
+// overflows 64 bits).
 func skipVarints(b []byte, n int) int {
 	p, run := 0, 0
 	for n > 0 {
@@ -120,6 +121,9 @@ func skipVarints(b []byte, n int) int {
 			return -1
 		}
 		if b[p] < 0x80 {
+			if run == binary.MaxVarintLen64-1 && b[p] > 1 {
+				return -1 // overflows 64 bits, as binary.Uvarint says
+			}
 			n--
 			run = 0
 		} else if run++; run >= binary.MaxVarintLen64 {
