@@ -170,7 +170,12 @@ func storeWrite(db *tsdb.DB, refs *ingest.SeriesCache, r *http.Request) (int, er
 	err := readWrite(r, func(ts *remote.TimeSeries) error {
 		if refs != nil {
 			if ref := refs.Row(remote.V1Format, ts.Key).Get(nil, 0); ref != 0 {
-				a.add(ref, model.Labels{}, ts.ModelLabels, ts.Samples, ts.Histograms)
+				// A stale ref (a series dropped by a head truncation and
+				// written again) falls back to the labels: the new ref
+				// replaces it, or every later write would fall back too.
+				if now := a.add(ref, model.Labels{}, ts.ModelLabels, ts.Samples, ts.Histograms); now != 0 && now != ref {
+					refs.Set(remote.V1Format, ts.Key, nil, now)
+				}
 				return nil
 			}
 		}
