@@ -176,7 +176,8 @@ func (d *Distributor) write(ctx context.Context, series []remote.Series, hashes 
 	}
 	oks := make([]int, len(parts))
 	fails := make([]int, len(parts))
-	done := 0 // parts at quorum
+	refused := make([]error, len(parts)) // a part's first refusal
+	done := 0                            // parts at quorum
 	var firstErr error
 	for received := 0; received < total; received++ {
 		var r sendResult
@@ -191,10 +192,21 @@ func (d *Distributor) write(ctx context.Context, series []remote.Series, hashes 
 			if firstErr == nil {
 				firstErr = r.err
 			}
+			if refused[r.part] == nil && errors.Is(r.err, ErrNodeRefused) {
+				refused[r.part] = r.err
+			}
 			// Quorum out of reach for this part: answer now rather
-			// than wait for the rest.
+			// than wait for the rest. A replica that refused the
+			// samples (what it could store it stored) would refuse
+			// them again: the error then wraps the refusal, so that a
+			// client is told not to retry (a 400, not a 503 it would
+			// retry for ever).
 			if p.set.Len()-fails[r.part] < quorum {
-				return res, fmt.Errorf("%w: %d of %d replicas failed (need %d): %w", ErrNoQuorum, fails[r.part], p.set.Len(), quorum, firstErr)
+				cause := firstErr
+				if refused[r.part] != nil {
+					cause = refused[r.part]
+				}
+				return res, fmt.Errorf("%w: %d of %d replicas failed (need %d): %w", ErrNoQuorum, fails[r.part], p.set.Len(), quorum, cause)
 			}
 			continue
 		}

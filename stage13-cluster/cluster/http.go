@@ -203,8 +203,14 @@ func (n *Node) handleWrite(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := n.dist.write(r.Context(), series, hashes, raw)
 	if err != nil {
-		// 503: retryable (Prometheus retries 5xx), as a missing quorum is
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		// 503: retryable (Prometheus retries 5xx), as a missing quorum is;
+		// but samples replicas refused would be refused again at every
+		// retry: 400, which a client drops instead of stalling on it.
+		code := http.StatusServiceUnavailable
+		if errors.Is(err, ErrNodeRefused) {
+			code = http.StatusBadRequest
+		}
+		http.Error(w, err.Error(), code)
 		return
 	}
 	w.Header().Set("X-Cluster-Acks", fmt.Sprintf("%d/%d", res.Acks, res.Replicas))
