@@ -268,7 +268,11 @@ func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int
 			a.cut() // a float after a histogram of s in this part
 		}
 	}
-	if !isLogged {
+	// A series not yet logged is flagged so at Commit: until then its
+	// every sample here finds it unlogged. Its record is queued once for
+	// the run of its samples (a write comes series by series), not once
+	// a sample, each with its whole label set.
+	if !isLogged && (len(a.toLog) == 0 || a.toLog[len(a.toLog)-1] != s) {
 		if lset.Len() == 0 {
 			lset, _ = a.h.ix.Labels(s.id)
 		}
@@ -376,7 +380,7 @@ func (a *headAppender) addHist(s *memSeries, isLogged bool, lset model.Labels, h
 		a.histKinds = map[*memSeries]chunks.Encoding{}
 	}
 	a.histKinds[s] = k
-	if !isLogged {
+	if !isLogged && (len(a.toLog) == 0 || a.toLog[len(a.toLog)-1] != s) { // once for a run, as add
 		if lset.Len() == 0 {
 			lset, _ = a.h.ix.Labels(s.id)
 		}
