@@ -36,6 +36,12 @@ type createReq struct {
 // create finds or creates the series of lset (hash its hash, gen the
 // nextRef seen before its lookup missed) through the queue.
 func (h *Head) create(lset model.Labels, hash, gen uint64) (*memSeries, bool, error) {
+	if h.createQ.pending.Load() == 0 && h.createMu.TryLock() {
+		// Nobody waits: no queue (and nothing allocated for it).
+		s, created, err := h.createOne(lset, hash, gen)
+		h.unlockCreate()
+		return s, created, err
+	}
 	r := &createReq{lset: lset, hash: hash, gen: gen, done: make(chan struct{})}
 	q := &h.createQ
 	q.mu.Lock()
