@@ -99,7 +99,8 @@ type appendBufs struct {
 	cuts      []batchCut
 	walS      []wal.RefSample
 	series    []wal.RefSeries
-	toLog     []*memSeries // series whose record goes into this commit
+	toLog     []*memSeries            // series whose record goes into this commit
+	inLog     map[*memSeries]struct{} // the series of toLog (logSeries)
 	recS      []byte
 	recX      []byte
 	slab      chunkSlab
@@ -268,13 +269,30 @@ func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int
 		}
 	}
 	if !isLogged {
-		if lset.Len() == 0 {
-			lset, _ = a.h.ix.Labels(s.id)
-		}
-		a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
-		a.toLog = append(a.toLog, s)
+		a.logSeries(s, lset)
 	}
 	a.pending = append(a.pending, pendingSample{s: s, t: t, v: v, ooo: ooo})
+}
+
+// logSeries puts the series record of s, not in the WAL yet, into the
+// batch, once: the batch's other samples of s (appended by ref, without
+// labels) need no record of their own, and no label set read back from the
+// index. A batch of new series otherwise logged each one once per sample,
+// rebuilding its labels each time: most of what a burst of new series cost
+// the appenders.
+func (a *headAppender) logSeries(s *memSeries, lset model.Labels) {
+	if _, ok := a.inLog[s]; ok {
+		return
+	}
+	if a.inLog == nil {
+		a.inLog = map[*memSeries]struct{}{}
+	}
+	a.inLog[s] = struct{}{}
+	if lset.Len() == 0 {
+		lset, _ = a.h.ix.Labels(s.id)
+	}
+	a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
+	a.toLog = append(a.toLog, s)
 }
 
 // AppendHistogram: see Appender.
@@ -375,11 +393,7 @@ func (a *headAppender) addHist(s *memSeries, isLogged bool, lset model.Labels, h
 	}
 	a.histKinds[s] = k
 	if !isLogged {
-		if lset.Len() == 0 {
-			lset, _ = a.h.ix.Labels(s.id)
-		}
-		a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
-		a.toLog = append(a.toLog, s)
+		a.logSeries(s, lset)
 	}
 	a.pendingH = append(a.pendingH, pendingHist{s: s, hs: hs, ooo: ooo})
 }
@@ -749,6 +763,7 @@ func (a *headAppender) release() {
 	a.cuts = a.cuts[:0]
 	clear(a.series)
 	clear(a.toLog)
+	clear(a.inLog)
 	a.pending, a.walS, a.series, a.toLog = a.pending[:0], a.walS[:0], a.series[:0], a.toLog[:0]
 	bufPool.Put(a.appendBufs)
 	a.appendBufs = nil
