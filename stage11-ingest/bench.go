@@ -57,6 +57,7 @@ type benchResult struct {
 	elapsed, cpu                       time.Duration
 	lat                                latency
 	sent                               latency // with --rate: from the moment each request was sent
+	first, rest                        latency // from when due: requests due in the first second (every series created), and after
 	stats                              ingest.Stats
 	heapFirst, heapLast                uint64 // max heap in use in the first and the second half
 	gcCount                            uint64
@@ -399,6 +400,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	var errOnce sync.Once
 	lats := make([]latency, o.writers)
 	sents := make([]latency, o.writers)
+	firsts, rests := make([]latency, o.writers), make([]latency, o.writers)
 	runtime.GC()
 	if o.onStart != nil {
 		o.onStart()
@@ -472,8 +474,14 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 						time.Sleep(5 * time.Millisecond) // a client's back-off: the request is sent again
 						continue
 					}
-					lats[w].counts[latBucket(time.Since(t0))]++
+					b := latBucket(time.Since(t0))
+					lats[w].counts[b]++
 					sents[w].counts[latBucket(time.Since(sent))]++
+					if t0.Sub(start) < time.Second {
+						firsts[w].counts[b]++
+					} else {
+						rests[w].counts[b]++
+					}
 					break
 				}
 				due = due.Add(interval)
@@ -533,6 +541,8 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	for i := range lats {
 		res.lat.add(&lats[i])
 		res.sent.add(&sents[i])
+		res.first.add(&firsts[i])
+		res.rest.add(&rests[i])
 	}
 	res.points, res.requests, res.rejected, res.failed = points.Load(), requests.Load(), rejected.Load(), failed.Load()
 	res.stats = p.Stats()
@@ -618,6 +628,10 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 	if o.rate > 0 {
 		fmt.Fprintf(w, "  (counted from when each request was due; from when it was sent: p50 %s, p99 %s, p99.9 %s)\n",
 			fmtDur(r.sent.quantile(0.50)), fmtDur(r.sent.quantile(0.99)), fmtDur(r.sent.quantile(0.999)))
+	}
+	if r.first.total() > 0 && r.rest.total() > 0 {
+		fmt.Fprintf(w, "  (requests due in the first second, whose series are created: %s, p99 %s; after it: %s, p50 %s, p99 %s)\n",
+			cli.Thousands(int(r.first.total())), fmtDur(r.first.quantile(0.99)), cli.Thousands(int(r.rest.total())), fmtDur(r.rest.quantile(0.50)), fmtDur(r.rest.quantile(0.99)))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  Batches flushed: %s\n", cli.Thousands(int(r.stats.Batches)))

@@ -100,7 +100,8 @@ type appendBufs struct {
 	cuts      []batchCut
 	walS      []wal.RefSample
 	series    []wal.RefSeries
-	toLog     []*memSeries // series whose record goes into this commit
+	toLog     []*memSeries            // series whose record goes into this commit
+	inLog     map[*memSeries]struct{} // the series of toLog (logSeries)
 	recS      []byte
 	recX      []byte
 	slab      chunkSlab
@@ -268,19 +269,33 @@ func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int
 			a.cut() // a float after a histogram of s in this part
 		}
 	}
-	// A series not yet logged is flagged so at Commit: until then its
-	// every sample here finds it unlogged. Its record is queued once for
-	// the run of its samples (a write comes series by series), not once
-	// a sample, each with its whole label set.
-	if !isLogged && (len(a.toLog) == 0 || a.toLog[len(a.toLog)-1] != s) {
-		if lset.Len() == 0 {
-			lset, _ = a.h.ix.Labels(s.id)
-		}
-		a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
-		a.toLog = append(a.toLog, s)
+	if !isLogged {
+		a.logSeries(s, lset)
 	}
 	a.pending = append(a.pending, pendingSample{s: s, ooo: ooo})
 	a.walS = append(a.walS, wal.RefSample{Ref: s.ref, T: t, V: v})
+}
+
+// logSeries puts the series record of s, not in the WAL yet, into the
+// batch, once: a series is flagged logged only at Commit, so until then
+// every sample of it here finds it unlogged, and the batch's other samples
+// of s (appended by ref, without labels) need no record of their own, nor
+// a label set read back from the index. A batch of new series otherwise
+// logged each one once per sample, rebuilding its labels each time: most
+// of what a burst of new series cost the appenders.
+func (a *headAppender) logSeries(s *memSeries, lset model.Labels) {
+	if _, ok := a.inLog[s]; ok {
+		return
+	}
+	if a.inLog == nil {
+		a.inLog = map[*memSeries]struct{}{}
+	}
+	a.inLog[s] = struct{}{}
+	if lset.Len() == 0 {
+		lset, _ = a.h.ix.Labels(s.id)
+	}
+	a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
+	a.toLog = append(a.toLog, s)
 }
 
 // AppendHistogram: see Appender.
@@ -380,12 +395,8 @@ func (a *headAppender) addHist(s *memSeries, isLogged bool, lset model.Labels, h
 		a.histKinds = map[*memSeries]chunks.Encoding{}
 	}
 	a.histKinds[s] = k
-	if !isLogged && (len(a.toLog) == 0 || a.toLog[len(a.toLog)-1] != s) { // once for a run, as add
-		if lset.Len() == 0 {
-			lset, _ = a.h.ix.Labels(s.id)
-		}
-		a.series = append(a.series, wal.RefSeries{Ref: s.ref, Labels: lset})
-		a.toLog = append(a.toLog, s)
+	if !isLogged {
+		a.logSeries(s, lset)
 	}
 	a.pendingH = append(a.pendingH, pendingHist{s: s, hs: hs, ooo: ooo})
 }
@@ -746,6 +757,7 @@ func (a *headAppender) release() {
 	a.cuts = a.cuts[:0]
 	clear(a.series)
 	clear(a.toLog)
+	clear(a.inLog)
 	a.pending, a.walS, a.series, a.toLog = a.pending[:0], a.walS[:0], a.series[:0], a.toLog[:0]
 	bufPool.Put(a.appendBufs)
 	a.appendBufs = nil

@@ -25,7 +25,8 @@ type Head struct {
 	// files name series by, so they survive restarts; index IDs are
 	// reassigned by the replay.
 	byRef, byID seriesTable
-	createMu    sync.Mutex // series creation and removal
+	createMu    sync.Mutex  // series creation and removal
+	createQ     createQueue // creations waiting for createMu (createq.go)
 	// slab holds memSeries not yet handed out (see newSeries); createMu
 	// guards it, or replay, which runs alone.
 	slab    []memSeries
@@ -90,23 +91,7 @@ func (h *Head) getOrCreate(lset model.Labels) (*memSeries, bool, error) {
 			return s, false, nil
 		}
 	}
-	h.createMu.Lock()
-	defer h.createMu.Unlock()
-	if admit := h.opts.AdmitSeries; admit != nil {
-		// Ask only about a series that is really new: another appender
-		// may have created it since the lookup.
-		if h.nextRef.Load() != gen {
-			if id, ok := h.ix.LookupHash(hash, lset); ok {
-				if s := h.byID.get(uint64(id)); s != nil {
-					return s, false, nil
-				}
-			}
-		}
-		if err := admit(lset, hash, h); err != nil {
-			return nil, false, err
-		}
-	}
-	return h.createHashed(lset, hash, 0)
+	return h.create(lset, hash, gen)
 }
 
 // createLocked finds or creates the series, with ref if not 0 (replay).
@@ -409,7 +394,7 @@ func (h *Head) truncateMemory(mint int64) (removed int) {
 		h.byRef.del(s.ref)
 		h.byID.del(uint64(s.id))
 	}
-	h.createMu.Unlock()
+	h.unlockCreate()
 	h.minT.Store(min(oldest, h.recentMin.Load()))
 	return len(dead)
 }

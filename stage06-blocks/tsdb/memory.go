@@ -45,7 +45,7 @@ func (h *Head) Memory() HeadMemory {
 	slabs := uint64((n + len(h.slab) + seriesSlab - 1) / seriesSlab)
 	m := HeadMemory{Series: n, MemSeries: slabs * slabBytes}
 	m.SeriesTables = h.byRef.bytes() + h.byID.bytes()
-	h.createMu.Unlock()
+	h.unlockCreate()
 	h.byID.each(func(s *memSeries) bool {
 		s.mu.Lock()
 		if s.openN > 0 {
