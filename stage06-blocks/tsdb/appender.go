@@ -558,6 +558,9 @@ func (a *headAppender) Commit() error {
 			return fmt.Errorf("tsdb: commit: %w", err)
 		}
 	}
+	if h.afterLog != nil {
+		h.afterLog()
+	}
 	// The series records are in the WAL now. Every series of a.toLog has a
 	// sample in a.pending (Append adds to both or to neither), so the loop
 	// below marks them logged under the lock it takes anyway, instead of a

@@ -3,6 +3,9 @@ package tsdb
 import (
 	"sync"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
 )
 
 // A drain waits for the commit that entered before it, while a commit
@@ -119,4 +122,77 @@ func TestCommitGateEnterDuringDrain(t *testing.T) {
 	}
 	<-done // the drain returns with the commit still under way, in the new generation
 	c.exit(g)
+}
+
+// A commit that logged a past sample (older than the newest block) before
+// compaction started a WAL segment, and applies it only after: compaction
+// waits for it, so the sample goes to a block before the checkpoint drops
+// the segment that logged it, and is there after a restart. A commit
+// starting meanwhile does not wait for compaction.
+func TestPersistPastWaitsForLoggedCommit(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts()
+	opts.OutOfOrderWindow = 100 * Hour
+	db := openDB(t, dir, opts)
+	defer func() { db.Close() }()
+	ingest(t, db, nil, 2, 0, 10*60_000, 19) // 0 to 3 h: a head cut at 2 h
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if db.head.minValid.Load() != 2*Hour {
+		t.Fatalf("head's lower bound %d, want %d", db.head.minValid.Load(), 2*Hour)
+	}
+	past := lbls("past", "k", "v")
+	h := db.head
+	logged, release := make(chan struct{}), make(chan struct{})
+	h.afterLog = func() {
+		h.afterLog = nil // this commit only (the others run after it is set to nil)
+		close(logged)
+		<-release
+	}
+	committed := make(chan error)
+	go func() {
+		app := db.Appender(nil)
+		if _, err := app.Append(0, past, Hour, 42); err != nil {
+			committed <- err
+			return
+		}
+		committed <- app.Commit()
+	}()
+	<-logged
+	waiting := make(chan struct{}, 1)
+	h.commits.blocked = func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}
+	compacted := make(chan error)
+	go func() { _, err := db.persistPast(true); compacted <- err }()
+	select {
+	case err := <-compacted:
+		t.Fatalf("persistPast returned (%v) before a commit it had to wait for was applied", err)
+	case <-waiting:
+	}
+	// Compaction waits: a new commit goes through meanwhile.
+	app := db.Appender(nil)
+	if _, err := app.Append(0, lbls("other"), 3*Hour, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatalf("a commit during compaction's wait: %v", err)
+	}
+	close(release)
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-compacted; err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openDB(t, dir, opts)
+	got := collect(t, db, 0, 4*Hour, index.MustNewMatcher(index.MatchEqual, model.MetricName, "past"))
+	if s := got[past.String()]; len(s) != 1 || s[0].T != Hour || s[0].V != 42 {
+		t.Fatalf("after restart, the past sample: %v", got)
+	}
 }

@@ -62,7 +62,9 @@ type Head struct {
 	// start of a new WAL segment, knows every sample logged before that
 	// segment is applied (see DB.persistPast).
 	commits *commitGate
-	dropped atomic.Uint64 // samples that lost a race at Commit (see Commit)
+	// afterLog runs (tests) in Commit between logging and applying.
+	afterLog func()
+	dropped  atomic.Uint64 // samples that lost a race at Commit (see Commit)
 	// chunkWriteErrs counts full chunks the head-chunks file refused
 	// (writeFull); chunkErr is the last such error.
 	chunkWriteErrs atomic.Uint64
