@@ -61,14 +61,16 @@ func IsCold(b []byte) bool { return len(b) > 0 && (b[0] == ColdPlain || b[0] == 
 // level's frame is less than 1/coldRepeats of the byte planes. Data that
 // repeats (a sawtooth: 0.7 %) compresses that far, and there the default
 // level's long matches decode faster; on the data that does not (TSBS,
-// counters, gauges: 12-29 %) it was the smaller frame for 1 chunk in 30 at
-// most and never by 1 %, and it doubled the time compression takes.
+// counters, gauges: 12-29 %) its frame was the smaller for 1 chunk in 15
+// at most, by a few bytes, and trying it more than doubled the time zstd
+// takes.
 const coldRepeats = 32
 
 var (
-	// Two zstd levels, and a chunk keeps the smaller frame (the fastest
-	// on a tie): on byte planes the fastest level is as small as the
-	// default one or smaller (TSBS: 5 % smaller), but on data that
+	// Two zstd levels: the fastest for every chunk, and the default one
+	// too where data repeats (coldRepeats), the smaller frame kept (the
+	// fastest on a tie). On byte planes the fastest level is as small as
+	// the default one or smaller (TSBS: 5 % smaller), but on data that
 	// repeats (a sawtooth, a counter reset every hour) it finds short
 	// matches where the default level finds long ones, and a frame of
 	// many short sequences decodes slowly: the week query of
