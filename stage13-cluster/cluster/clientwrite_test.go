@@ -13,10 +13,10 @@ import (
 
 // A client's remote write over HTTP, to each node in turn and again with
 // the next samples (the series then known to every node's caches), lands
-// on exactly the RF nodes of each series' replica set, and reads back once
-// through every node: with one part per write (3 nodes, RF=3: the client's
-// body is sent on as it came) and with many (4 nodes, RF=2: each part
-// encoded).
+// on exactly the RF nodes of each series' replica set, with no hint kept
+// (every replica is up), and reads back once through every node: with one
+// part per write (3 nodes, RF=3: the client's body is sent on as it came)
+// and with many (4 nodes, RF=2: each part encoded).
 func TestClientWriteOverHTTP(t *testing.T) {
 	for _, tc := range []struct{ nodes, rf int }{{3, 3}, {4, 2}} {
 		t.Run(fmt.Sprintf("nodes=%d/rf=%d", tc.nodes, tc.rf), func(t *testing.T) {
@@ -45,6 +45,10 @@ func TestClientWriteOverHTTP(t *testing.T) {
 				n.dist.Wait() // the replicas past the quorum
 				if got := n.labels.len(); got != series {
 					t.Fatalf("%s coordinated writes of %d series and cached %d label sets", n.ID(), series, got)
+				}
+				// every replica up: nothing goes through the hint logs
+				if p := n.hints.Pending(); len(p) > 0 || n.dist.Stats().Hinted > 0 {
+					t.Fatalf("%s kept hints with every replica up: %v", n.ID(), p)
 				}
 			}
 			for key, got := range holders(t, c, k) {
