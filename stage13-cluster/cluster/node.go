@@ -40,6 +40,10 @@ type Config struct {
 	// Gossip configures membership; its Meta and OnChange are set by
 	// the node.
 	Gossip MembershipConfig
+	// Join starts the node's membership from Gossip (default: JoinCluster,
+	// memberlist). The node calls Gossip.OnChange's function whenever a
+	// member's state or health changes; tests give a Gossiper they drive.
+	Join func(MembershipConfig) (Gossiper, error)
 	// Replication, VirtualNodes, ZoneAware: the ring (RingConfig).
 	Replication  int
 	VirtualNodes int
@@ -95,7 +99,7 @@ type Event struct {
 type Node struct {
 	cfg   Config
 	db    *tsdb.DB
-	ml    *Membership
+	ml    Gossiper
 	hints *Hints
 	dist  *Distributor
 	tr    Transport
@@ -198,7 +202,11 @@ func Start(cfg Config) (*Node, error) {
 	if g.Now == nil {
 		g.Now = cfg.Now
 	}
-	if n.ml, err = JoinCluster(g); err != nil {
+	join := cfg.Join
+	if join == nil {
+		join = func(c MembershipConfig) (Gossiper, error) { return JoinCluster(c) }
+	}
+	if n.ml, err = join(g); err != nil {
 		_ = n.srv.Close()
 		n.hints.Close()
 		n.db.Close()
