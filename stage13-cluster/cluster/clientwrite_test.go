@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage11-ingest/remote"
@@ -62,7 +64,23 @@ func TestClientWriteOverHTTP(t *testing.T) {
 			}
 			t.Logf("%d acknowledged samples read once through each of %d nodes", checked/tc.nodes, tc.nodes)
 
-			resp, err := http.Post("http://"+nodes[0].API()+PathWrite, "application/x-protobuf", bytes.NewReader([]byte("not snappy")))
+			// the same handler on another server's listener (the capstone's)
+			srv := httptest.NewServer(nodes[0].WriteHandler())
+			defer srv.Close()
+			more := genSeries(series, 1, t0+time.Hour.Milliseconds(), 99)
+			resp, err := http.Post(srv.URL, "application/x-protobuf", bytes.NewReader(encodeWrite(more)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			k.record(more, resp.StatusCode == http.StatusNoContent)
+			if resp.StatusCode != http.StatusNoContent || resp.Header.Get("X-Cluster-Acks") == "" {
+				t.Fatalf("through WriteHandler: %s, acks %q", resp.Status, resp.Header.Get("X-Cluster-Acks"))
+			}
+			nodes[0].dist.Wait()
+			k.check(t, nodes[1])
+
+			resp, err = http.Post("http://"+nodes[0].API()+PathWrite, "application/x-protobuf", bytes.NewReader([]byte("not snappy")))
 			if err != nil {
 				t.Fatal(err)
 			}

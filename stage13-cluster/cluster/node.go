@@ -384,6 +384,14 @@ func (n *Node) replayHints() {
 	}
 }
 
+// WriteHandler is the node's PathWrite handler, for a server that takes
+// remote writes on its own listener (the capstone): it answers as the
+// node's API does (204 at quorum, 503 without, 400 for a body that does not
+// decode) and, unlike a Write of decoded series, keeps each series' labels
+// between writes and sends a one-part write's body to the replicas as it
+// came.
+func (n *Node) WriteHandler() http.Handler { return http.HandlerFunc(n.handleWrite) }
+
 // Write distributes series through this node (it coordinates the write).
 func (n *Node) Write(ctx context.Context, series []remote.Series) (WriteResult, error) {
 	return n.dist.Write(ctx, series)
