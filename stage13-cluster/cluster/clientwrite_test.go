@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage11-ingest/remote"
@@ -13,10 +15,10 @@ import (
 
 // A client's remote write over HTTP, to each node in turn and again with
 // the next samples (the series then known to every node's caches), lands
-// on exactly the RF nodes of each series' replica set, and reads back once
-// through every node: with one part per write (3 nodes, RF=3: the client's
-// body is sent on as it came) and with many (4 nodes, RF=2: each part
-// encoded).
+// on exactly the RF nodes of each series' replica set, with no hint kept
+// (every replica is up), and reads back once through every node: with one
+// part per write (3 nodes, RF=3: the client's body is sent on as it came)
+// and with many (4 nodes, RF=2: each part encoded).
 func TestClientWriteOverHTTP(t *testing.T) {
 	for _, tc := range []struct{ nodes, rf int }{{3, 3}, {4, 2}} {
 		t.Run(fmt.Sprintf("nodes=%d/rf=%d", tc.nodes, tc.rf), func(t *testing.T) {
@@ -46,6 +48,10 @@ func TestClientWriteOverHTTP(t *testing.T) {
 				if got := n.labels.len(); got != series {
 					t.Fatalf("%s coordinated writes of %d series and cached %d label sets", n.ID(), series, got)
 				}
+				// every replica up: nothing goes through the hint logs
+				if p := n.hints.Pending(); len(p) > 0 || n.dist.Stats().Hinted > 0 {
+					t.Fatalf("%s kept hints with every replica up: %v", n.ID(), p)
+				}
 			}
 			for key, got := range holders(t, c, k) {
 				if got != tc.rf {
@@ -58,7 +64,23 @@ func TestClientWriteOverHTTP(t *testing.T) {
 			}
 			t.Logf("%d acknowledged samples read once through each of %d nodes", checked/tc.nodes, tc.nodes)
 
-			resp, err := http.Post("http://"+nodes[0].API()+PathWrite, "application/x-protobuf", bytes.NewReader([]byte("not snappy")))
+			// the same handler on another server's listener (the capstone's)
+			srv := httptest.NewServer(nodes[0].WriteHandler())
+			defer srv.Close()
+			more := genSeries(series, 1, t0+time.Hour.Milliseconds(), 99)
+			resp, err := http.Post(srv.URL, "application/x-protobuf", bytes.NewReader(encodeWrite(more)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			k.record(more, resp.StatusCode == http.StatusNoContent)
+			if resp.StatusCode != http.StatusNoContent || resp.Header.Get("X-Cluster-Acks") == "" {
+				t.Fatalf("through WriteHandler: %s, acks %q", resp.Status, resp.Header.Get("X-Cluster-Acks"))
+			}
+			nodes[0].dist.Wait()
+			k.check(t, nodes[1])
+
+			resp, err = http.Post("http://"+nodes[0].API()+PathWrite, "application/x-protobuf", bytes.NewReader([]byte("not snappy")))
 			if err != nil {
 				t.Fatal(err)
 			}

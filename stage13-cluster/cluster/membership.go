@@ -100,6 +100,29 @@ type Member struct {
 	Since time.Time
 }
 
+// Gossiper is what a node needs from membership: its own metadata to
+// announce and the members it sees, with their health. *Membership
+// (memberlist's gossip and failure detection) is the one a node runs on.
+// memberlist has no clock to inject: its probes, suspicion and dead
+// declarations run on the system clock. A test that must decide when a
+// node is seen dead gives the node, through Config.Join, a Gossiper whose
+// members it sets by hand.
+type Gossiper interface {
+	// Addr is the gossip address others join through.
+	Addr() string
+	Self() Meta
+	// SetState announces a new state, waiting up to timeout for it to
+	// spread (0: no wait).
+	SetState(s State, timeout time.Duration) error
+	// Members is every node heard of, itself included, sorted by ID.
+	Members() []Member
+	// Leave announces a graceful departure; Close must still be called.
+	Leave(timeout time.Duration) error
+	Close() error
+}
+
+var _ Gossiper = (*Membership)(nil)
+
 // MembershipConfig configures Join. Durations left zero get memberlist's
 // LAN defaults (probe every 1 s, suspicion of about 5 s on a small
 // cluster); tests and the demo use shorter ones.

@@ -40,6 +40,10 @@ type Config struct {
 	// Gossip configures membership; its Meta and OnChange are set by
 	// the node.
 	Gossip MembershipConfig
+	// Join starts the node's membership from Gossip (default: JoinCluster,
+	// memberlist). The node calls Gossip.OnChange's function whenever a
+	// member's state or health changes; tests give a Gossiper they drive.
+	Join func(MembershipConfig) (Gossiper, error)
 	// Replication, VirtualNodes, ZoneAware: the ring (RingConfig).
 	Replication  int
 	VirtualNodes int
@@ -95,7 +99,7 @@ type Event struct {
 type Node struct {
 	cfg   Config
 	db    *tsdb.DB
-	ml    *Membership
+	ml    Gossiper
 	hints *Hints
 	dist  *Distributor
 	tr    Transport
@@ -198,7 +202,11 @@ func Start(cfg Config) (*Node, error) {
 	if g.Now == nil {
 		g.Now = cfg.Now
 	}
-	if n.ml, err = JoinCluster(g); err != nil {
+	join := cfg.Join
+	if join == nil {
+		join = func(c MembershipConfig) (Gossiper, error) { return JoinCluster(c) }
+	}
+	if n.ml, err = join(g); err != nil {
 		_ = n.srv.Close()
 		n.hints.Close()
 		n.db.Close()
@@ -375,6 +383,14 @@ func (n *Node) replayHints() {
 		}
 	}
 }
+
+// WriteHandler is the node's PathWrite handler, for a server that takes
+// remote writes on its own listener (the capstone): it answers as the
+// node's API does (204 at quorum, 503 without, 400 for a body that does not
+// decode) and, unlike a Write of decoded series, keeps each series' labels
+// between writes and sends a one-part write's body to the replicas as it
+// came.
+func (n *Node) WriteHandler() http.Handler { return http.HandlerFunc(n.handleWrite) }
 
 // Write distributes series through this node (it coordinates the write).
 func (n *Node) Write(ctx context.Context, series []remote.Series) (WriteResult, error) {
