@@ -11,6 +11,7 @@ require (
 	github.com/tsdb-course/stage01-memstore v0.0.0
 	github.com/tsdb-course/stage02-delta v0.0.0
 	github.com/tsdb-course/stage03-gorilla v0.0.0
+	github.com/tsdb-course/stage04-wal v0.0.0
 	github.com/tsdb-course/stage05-index v0.0.0
 	github.com/tsdb-course/stage06-blocks v0.0.0
 	github.com/tsdb-course/stage07-tsm v0.0.0
@@ -31,7 +32,6 @@ require (
 	github.com/oklog/ulid/v2 v2.1.2 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.1 // indirect
-	github.com/tsdb-course/stage04-wal v0.0.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
