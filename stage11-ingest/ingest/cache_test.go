@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
 )
 
 func TestSeriesCache(t *testing.T) {
@@ -53,5 +56,59 @@ func TestSeriesCacheBounded(t *testing.T) {
 	}
 	if n := c.Len(); n > cacheShards*5 {
 		t.Errorf("Len = %d after 10,000 keys, want at most %d", n, cacheShards*5)
+	}
+}
+
+// rowFormat is a RowFormat whose keys are "name" and whose label sets are
+// {__name__=name+suffix}; it counts the parses of a key, and refuses keys
+// starting with '!'.
+type rowFormat struct{ rows *int }
+
+type rowOf string
+
+func (f rowFormat) Labels(key, suffix []byte) (model.Labels, error) {
+	r, err := f.Row(key)
+	if err != nil {
+		return model.Labels{}, err
+	}
+	return r.Labels(suffix)
+}
+
+func (f rowFormat) Row(key []byte) (RowLabels, error) {
+	*f.rows++
+	if len(key) > 0 && key[0] == '!' {
+		return nil, fmt.Errorf("%w: bad key %q", ErrInvalidSeries, key)
+	}
+	return rowOf(key), nil
+}
+
+func (r rowOf) Labels(suffix []byte) (model.Labels, error) {
+	return NewLabels([]model.Label{{Name: model.MetricName, Value: string(r)}}, suffix)
+}
+
+func TestLabelerParsesARowOnce(t *testing.T) {
+	var rows int
+	f := &rowFormat{rows: &rows}
+	b := &Batch{}
+	for _, key := range []string{"a", "!bad", "b"} {
+		b.addRow(f, []byte(key))
+		for _, sf := range []string{"_x", "_y", "_z"} {
+			b.addPoint([]byte(sf), 1, 1)
+		}
+	}
+	lb := newLabeler()
+	for i := range b.Len() {
+		got, err := lb.labels(b, i)
+		want, werr := b.Labels(i)
+		if (err != nil) != (werr != nil) || err == nil && !got.Equal(want) {
+			t.Errorf("point %d: labeler %v, %v; Labels %v, %v", i, got, err, want, werr)
+		}
+		if err != nil && !errors.Is(err, ErrInvalidSeries) {
+			t.Errorf("point %d: %v does not wrap ErrInvalidSeries", i, err)
+		}
+	}
+	// b.Labels parsed each of the 9 points' keys; the labeler each row once.
+	if want := 9 + 3; rows != want {
+		t.Errorf("%d parses, want %d (9 by Batch.Labels, one per row by the labeler)", rows, want)
 	}
 }
