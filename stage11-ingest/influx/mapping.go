@@ -46,7 +46,9 @@ func newSeriesOf(p *lineprotocol.Point) *seriesOf {
 
 // Labels is the label set of the series of field.
 func (r *seriesOf) Labels(field []byte) (model.Labels, error) {
-	name := r.measurement + "_" + sanitize(field)
+	var buf [128]byte // one allocation for the name, not three
+	nb := append(append(buf[:0], r.measurement...), '_')
+	name := string(appendSanitized(nb, field))
 	// NewLabels checks and compacts the slice it is given in place.
 	pairs := append([]model.Label(nil), r.labels...)
 	pairs[0].Value = name
@@ -80,21 +82,25 @@ func Value(v lineprotocol.Value) (f float64, ok bool) {
 
 // sanitize makes b a valid Prometheus label name.
 func sanitize(b []byte) string {
-	out := make([]byte, 0, len(b)+1)
+	return string(appendSanitized(make([]byte, 0, len(b)+1), b))
+}
+
+// appendSanitized appends b made a valid label name (or "_" for none).
+func appendSanitized(dst, b []byte) []byte {
 	for i, ch := range b {
 		ok := ch == '_' || ch == ':' || 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9'
 		if i == 0 && '0' <= ch && ch <= '9' {
-			out = append(out, '_')
+			dst = append(dst, '_')
 		}
 		if !ok {
 			ch = '_'
 		}
-		out = append(out, ch)
+		dst = append(dst, ch)
 	}
-	if len(out) == 0 {
-		return "_"
+	if len(b) == 0 {
+		return append(dst, '_')
 	}
-	return string(out)
+	return dst
 }
 
 // Format is the ingest.Format of line-protocol series: the key is a
