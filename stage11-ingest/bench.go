@@ -61,6 +61,7 @@ type benchResult struct {
 	stats                              ingest.Stats
 	heapFirst, heapLast                uint64 // max heap in use in the first and the second half
 	gcCount                            uint64
+	warm                               *warmStats // the first second's runtime figures (nil if the run was shorter)
 	gcTotal                            time.Duration
 	firstErr                           error
 	built, builtBytes                  int64         // values and bytes of the requests built beforehand (--samples)
@@ -215,6 +216,72 @@ func gcPauses() (uint64, time.Duration) {
 		total += float64(c) * (lo + hi) / 2
 	}
 	return n, time.Duration(total * 1e9)
+}
+
+// warmStats are the runtime's figures for the first second of a run,
+// when every series is created and the heap grows from small: what the
+// requests due then wait for besides the sink.
+type warmStats struct {
+	cpu, gcCPU, assist time.Duration // the process's CPU, the collector's (assists included), the assists'
+	gcs                uint64        // collections
+	heap               uint64        // heap in use at the end of the second
+	runnable99         time.Duration // 99th percentile of goroutines' wait to run once runnable
+	runnableMax        time.Duration // the largest bucket reached
+}
+
+// runtimeSnapshot reads the counters warmStats are differences of.
+func runtimeSnapshot() (gcs uint64, gcCPU, assist float64, sched *metrics.Float64Histogram) {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}, {Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		gcs = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindFloat64 {
+		gcCPU = s[1].Value.Float64()
+	}
+	if s[2].Value.Kind() == metrics.KindFloat64 {
+		assist = s[2].Value.Float64()
+	}
+	if s[3].Value.Kind() == metrics.KindFloat64Histogram {
+		sched = s[3].Value.Float64Histogram()
+	}
+	return
+}
+
+// warmSince is warmStats from a snapshot taken at the start.
+func warmSince(cpu0 time.Duration, gcs0 uint64, gcCPU0, assist0 float64, sched0 *metrics.Float64Histogram) *warmStats {
+	gcs, gcCPU, assist, sched := runtimeSnapshot()
+	w := &warmStats{cpu: cpuTime() - cpu0, gcs: gcs - gcs0, heap: heapInUse(),
+		gcCPU: time.Duration((gcCPU - gcCPU0) * 1e9), assist: time.Duration((assist - assist0) * 1e9)}
+	if sched == nil || sched0 == nil || len(sched.Counts) != len(sched0.Counts) {
+		return w
+	}
+	var n uint64
+	d := make([]uint64, len(sched.Counts))
+	for i := range d {
+		d[i] = sched.Counts[i] - sched0.Counts[i]
+		n += d[i]
+	}
+	upper := func(i int) time.Duration {
+		hi := sched.Buckets[i+1]
+		if math.IsInf(hi, 1) {
+			hi = sched.Buckets[i]
+		}
+		return time.Duration(hi * 1e9)
+	}
+	var seen uint64
+	for i, c := range d {
+		if c == 0 {
+			continue
+		}
+		seen += c
+		if w.runnable99 == 0 && float64(seen) >= 0.99*float64(n) {
+			w.runnable99 = upper(i)
+		}
+		w.runnableMax = upper(i)
+	}
+	return w
 }
 
 func heapInUse() uint64 {
@@ -406,6 +473,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		o.onStart()
 	}
 	gc0, gcT0 := gcPauses()
+	gcs0, gcCPU0, assist0, sched0 := runtimeSnapshot()
 	cpu0 := cpuTime()
 	start := time.Now()
 	deadline := start.Add(o.duration)
@@ -514,6 +582,9 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				return
 			case <-ctx.Done():
 				return
+			}
+			if res.warm == nil {
+				res.warm = warmSince(cpu0, gcs0, gcCPU0, assist0, sched0)
 			}
 			heaps = append(heaps, heapInUse())
 			n := points.Load()
@@ -632,6 +703,10 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 	if r.first.total() > 0 && r.rest.total() > 0 {
 		fmt.Fprintf(w, "  (requests due in the first second, whose series are created: %s, p99 %s; after it: %s, p50 %s, p99 %s)\n",
 			cli.Thousands(int(r.first.total())), fmtDur(r.first.quantile(0.99)), cli.Thousands(int(r.rest.total())), fmtDur(r.rest.quantile(0.50)), fmtDur(r.rest.quantile(0.99)))
+	}
+	if m := r.warm; m != nil {
+		fmt.Fprintf(w, "  (first second: process CPU %s, %d collections, GC CPU %s of which assists %s, heap in use %s at its end; goroutines waited to run p99 %s, at most %s)\n",
+			fmtDur(m.cpu), m.gcs, fmtDur(m.gcCPU), fmtDur(m.assist), cli.Bytes(int64(m.heap)), fmtDur(m.runnable99), fmtDur(m.runnableMax))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  Batches flushed: %s\n", cli.Thousands(int(r.stats.Batches)))

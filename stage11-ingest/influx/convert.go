@@ -37,6 +37,7 @@ func (c *Converter) Convert(p *lineprotocol.Point, now int64, fn func(lset model
 		t, _ = Nanosecond.Millis(p.Time)
 	}
 	fields := c.cache[string(p.Key)]
+	var so *seriesOf // the point's tags made labels once, for its new fields
 	for _, f := range p.Fields {
 		v, ok := Value(f.Value)
 		if !ok {
@@ -51,7 +52,10 @@ func (c *Converter) Convert(p *lineprotocol.Point, now int64, fn func(lset model
 			}
 		}
 		if !found {
-			if lset, err = Labels(p, f.Key); err != nil {
+			if so == nil {
+				so = newSeriesOf(p)
+			}
+			if lset, err = so.Labels(f.Key); err != nil {
 				return skipped, err
 			}
 			if c.cached >= c.MaxCached {

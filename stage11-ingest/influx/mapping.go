@@ -25,12 +25,33 @@ import (
 //
 //	cpu,host=a,cpu-id=3 usage_idle=0.5   →   cpu_usage_idle{cpu_id="3",host="a"} 0.5
 func Labels(p *lineprotocol.Point, field []byte) (model.Labels, error) {
-	pairs := make([]model.Label, 0, len(p.Tags)+1)
-	name := sanitize(p.Measurement) + "_" + sanitize(field)
-	pairs = append(pairs, model.Label{Name: model.MetricName, Value: name})
+	return newSeriesOf(p).Labels(field)
+}
+
+// seriesOf is what a point's series share, measurement and tags made
+// label-ready once, so that each field's label set costs only its name.
+type seriesOf struct {
+	measurement string
+	labels      []model.Label // labels[0] is the name, set per field
+}
+
+func newSeriesOf(p *lineprotocol.Point) *seriesOf {
+	r := &seriesOf{measurement: sanitize(p.Measurement), labels: make([]model.Label, 1, len(p.Tags)+1)}
+	r.labels[0].Name = model.MetricName
 	for _, tg := range p.Tags {
-		pairs = append(pairs, model.Label{Name: sanitize(tg.Key), Value: string(tg.Value)})
+		r.labels = append(r.labels, model.Label{Name: sanitize(tg.Key), Value: string(tg.Value)})
 	}
+	return r
+}
+
+// Labels is the label set of the series of field.
+func (r *seriesOf) Labels(field []byte) (model.Labels, error) {
+	var buf [128]byte // one allocation for the name, not three
+	nb := append(append(buf[:0], r.measurement...), '_')
+	name := string(appendSanitized(nb, field))
+	// NewLabels checks and compacts the slice it is given in place.
+	pairs := append([]model.Label(nil), r.labels...)
+	pairs[0].Value = name
 	lset, err := ingest.NewLabels(pairs, nil)
 	if err != nil {
 		return model.Labels{}, fmt.Errorf("series %s: %w", name, err)
@@ -61,21 +82,25 @@ func Value(v lineprotocol.Value) (f float64, ok bool) {
 
 // sanitize makes b a valid Prometheus label name.
 func sanitize(b []byte) string {
-	out := make([]byte, 0, len(b)+1)
+	return string(appendSanitized(make([]byte, 0, len(b)+1), b))
+}
+
+// appendSanitized appends b made a valid label name (or "_" for none).
+func appendSanitized(dst, b []byte) []byte {
 	for i, ch := range b {
 		ok := ch == '_' || ch == ':' || 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9'
 		if i == 0 && '0' <= ch && ch <= '9' {
-			out = append(out, '_')
+			dst = append(dst, '_')
 		}
 		if !ok {
 			ch = '_'
 		}
-		out = append(out, ch)
+		dst = append(dst, ch)
 	}
-	if len(out) == 0 {
-		return "_"
+	if len(b) == 0 {
+		return append(dst, '_')
 	}
-	return string(out)
+	return dst
 }
 
 // Format is the ingest.Format of line-protocol series: the key is a
@@ -84,10 +109,20 @@ var Format ingest.Format = format{}
 
 type format struct{}
 
-func (format) Labels(key, field []byte) (model.Labels, error) {
+func (f format) Labels(key, field []byte) (model.Labels, error) {
+	r, err := f.Row(key)
+	if err != nil {
+		return model.Labels{}, err
+	}
+	return r.Labels(field)
+}
+
+// Row parses a key once for all its fields' series (ingest.RowFormat): a
+// sink creating a line's ten series no longer parses its tag set ten times.
+func (format) Row(key []byte) (ingest.RowLabels, error) {
 	var p lineprotocol.Point
 	if err := lineprotocol.ParseKey(key, &p); err != nil {
-		return model.Labels{}, fmt.Errorf("%w: %w", ingest.ErrInvalidSeries, err)
+		return nil, fmt.Errorf("%w: %w", ingest.ErrInvalidSeries, err)
 	}
-	return Labels(&p, field)
+	return newSeriesOf(&p), nil
 }

@@ -22,6 +22,51 @@ type Format interface {
 	Labels(key, suffix []byte) (model.Labels, error)
 }
 
+// A RowFormat is a Format whose series of one key share most of the work
+// of building their label sets (a line's fields share its measurement and
+// tags). A sink creating several series of one row asks Row once and the
+// RowLabels for each suffix: when every series is new (a server starting,
+// a fleet deployed), building label sets is most of a flush.
+type RowFormat interface {
+	Format
+	Row(key []byte) (RowLabels, error)
+}
+
+// RowLabels builds the label sets of one key's series.
+type RowLabels interface {
+	Labels(suffix []byte) (model.Labels, error)
+}
+
+// labeler builds the label sets of a batch's new series for a sink, a
+// row's key parsed once for all its suffixes when its format is a
+// RowFormat. Its zero value is not ready: use newLabeler. It is for the
+// one goroutine running Sink.Write.
+type labeler struct {
+	row int32
+	rl  RowLabels
+	err error
+}
+
+func newLabeler() labeler { return labeler{row: -1} }
+
+// labels is the label set of point i's series (Batch.Labels).
+func (l *labeler) labels(b *Batch, i int) (model.Labels, error) {
+	r := b.points[i].Row
+	key, f := b.Key(r)
+	rf, ok := f.(RowFormat)
+	if !ok {
+		return f.Labels(key, b.Suffix(i))
+	}
+	if r != l.row {
+		l.row = r
+		l.rl, l.err = rf.Row(key)
+	}
+	if l.err != nil {
+		return model.Labels{}, l.err
+	}
+	return l.rl.Labels(b.Suffix(i))
+}
+
 // Point is one sample of a batch: the series row it belongs to, its
 // suffix (an offset into the batch's bytes, 0 for none) and the sample.
 type Point struct {

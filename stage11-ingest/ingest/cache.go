@@ -92,7 +92,17 @@ func (c *SeriesCache) Set(f Format, key, suffix []byte, id uint64) *RowIDs {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.m[string(key)]
-	n := &RowIDs{}
+	// The new RowIDs is sized once: a row's series are created one suffix
+	// at a time (a line's ten fields make ten Sets), and growing the lists
+	// by append doubled the allocations of the cold start, when every
+	// series is new.
+	size := 1
+	if old != nil {
+		size += len(old.suffixes)
+	} else if len(s.m) >= c.max {
+		clear(s.m)
+	}
+	n := &RowIDs{suffixes: make([]string, 0, size), ids: make([]uint64, 0, size)}
 	if old != nil {
 		for i, sf := range old.suffixes {
 			if sf != string(suffix) {
@@ -100,8 +110,6 @@ func (c *SeriesCache) Set(f Format, key, suffix []byte, id uint64) *RowIDs {
 				n.ids = append(n.ids, old.ids[i])
 			}
 		}
-	} else if len(s.m) >= c.max {
-		clear(s.m)
 	}
 	n.suffixes = append(n.suffixes, string(suffix))
 	n.ids = append(n.ids, id)

@@ -31,6 +31,7 @@ func NewBlocksSink(db *tsdb.DB) *BlocksSink {
 
 func (s *BlocksSink) Write(b *Batch) error {
 	app := s.db.Appender(context.Background())
+	lb := newLabeler()
 	row := int32(-1)
 	var ids *RowIDs
 	var key []byte
@@ -51,7 +52,7 @@ func (s *BlocksSink) Write(b *Batch) error {
 			ref, err = app.Append(ref, model.Labels{}, p.T, p.V)
 		}
 		if ref == 0 || errors.Is(err, tsdb.ErrUnknownRef) {
-			lset, lerr := b.Labels(i)
+			lset, lerr := lb.labels(b, i)
 			if lerr != nil {
 				b.Refuse(i, lerr)
 				continue
@@ -92,6 +93,7 @@ func (s *MemorySink) Write(b *Batch) error {
 	var key []byte
 	var f Format
 	k := 0
+	lb := newLabeler()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range b.Len() {
@@ -105,7 +107,7 @@ func (s *MemorySink) Write(b *Batch) error {
 		id := ids.Get(suffix, k)
 		k++
 		if id == 0 {
-			lset, err := b.Labels(i)
+			lset, err := lb.labels(b, i)
 			if err != nil {
 				b.Refuse(i, err)
 				continue
