@@ -356,7 +356,8 @@ func (n *Node) heal(from, to Placement) {
 	}
 	if first && n.ml.Self().State == Joining {
 		// no wait for the broadcast: a node alone has no one to send
-		// it to, and the loop must not stall on it
+		// it to, a killed one has stopped gossip, and the loop must not
+		// stall on it (Close waits for the loop)
 		_ = n.ml.SetState(Active, 0)
 	}
 }
