@@ -153,6 +153,9 @@ type MembershipConfig struct {
 // ErrMetaTooLarge: the node's metadata does not fit memberlist's limit.
 var ErrMetaTooLarge = errors.New("cluster: node metadata too large")
 
+// ErrGossipClosed: Leave after Close (memberlist panics on it).
+var ErrGossipClosed = errors.New("cluster: gossip closed")
+
 // Membership is this node's view of the cluster, kept by memberlist's SWIM
 // gossip: failure detection by direct and indirect probes, suspicion that
 // the suspect can refute, and dissemination piggybacked on the probes. It
@@ -167,6 +170,11 @@ type Membership struct {
 	meta    []byte // encoded self, for NodeMeta
 	version uint64 // bumped on every change
 	addr    string // gossip address, read once (LocalNode's fields race with updates)
+
+	// life orders Leave and Close: memberlist panics on a Leave after
+	// its Shutdown, and a node may be closed while it leaves.
+	life   sync.Mutex
+	closed bool
 }
 
 // JoinCluster starts gossip for this node and joins the seeds (if any).
@@ -258,6 +266,15 @@ func (m *Membership) SetState(s State, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	if timeout <= 0 {
+		// memberlist has no "don't wait": UpdateNode(0) waits without
+		// bound for the broadcast to go out, and once gossip is closed
+		// (Close, a crash) it never does. The shortest wait returns at
+		// once; the update is applied here and queued for gossip either
+		// way, so its timeout error says nothing.
+		_ = m.ml.UpdateNode(time.Nanosecond)
+		return nil
+	}
 	if err := m.ml.UpdateNode(timeout); err != nil {
 		return fmt.Errorf("cluster: announce state %s: %w", s, err)
 	}
@@ -315,6 +332,11 @@ func (m *Membership) Leave(timeout time.Duration) error {
 			return err
 		}
 	}
+	m.life.Lock()
+	defer m.life.Unlock()
+	if m.closed {
+		return fmt.Errorf("cluster: leave: %w", ErrGossipClosed)
+	}
 	if err := m.ml.Leave(timeout); err != nil {
 		return fmt.Errorf("cluster: leave: %w", err)
 	}
@@ -324,6 +346,9 @@ func (m *Membership) Leave(timeout time.Duration) error {
 // Close stops gossip at once, without a goodbye: to the others this node
 // fails (what a crash looks like).
 func (m *Membership) Close() error {
+	m.life.Lock()
+	defer m.life.Unlock()
+	m.closed = true
 	if err := m.ml.Shutdown(); err != nil {
 		return fmt.Errorf("cluster: stop gossip: %w", err)
 	}

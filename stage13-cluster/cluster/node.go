@@ -305,6 +305,17 @@ func (n *Node) loop() {
 	defer close(n.done)
 	t := time.NewTicker(n.cfg.RingInterval)
 	defer t.Stop()
+	// ctx ends with the loop's stop, so that Close does not wait for a
+	// whole hint replay, batch after batch, to finish
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for {
 		select {
 		case <-n.stop:
@@ -322,7 +333,7 @@ func (n *Node) loop() {
 		if need && target.Ring != nil && target.Ring.Len() > 0 {
 			n.heal(from, target)
 		}
-		n.replayHints()
+		n.replayHints(ctx)
 	}
 }
 
@@ -356,12 +367,13 @@ func (n *Node) heal(from, to Placement) {
 	}
 	if first && n.ml.Self().State == Joining {
 		// no wait for the broadcast: a node alone has no one to send
-		// it to, and the loop must not stall on it
+		// it to, a killed one has stopped gossip, and the loop must not
+		// stall on it (Close waits for the loop)
 		_ = n.ml.SetState(Active, 0)
 	}
 }
 
-func (n *Node) replayHints() {
+func (n *Node) replayHints(ctx context.Context) {
 	alive := map[string]Meta{}
 	for _, m := range n.ml.Members() {
 		if m.Health == Alive {
@@ -373,7 +385,7 @@ func (n *Node) replayHints() {
 		if !ok {
 			continue
 		}
-		st, err := n.hints.Replay(context.Background(), id, func(ctx context.Context, s []remote.Series) error {
+		st, err := n.hints.Replay(ctx, id, func(ctx context.Context, s []remote.Series) error {
 			ctx, cancel := context.WithTimeout(ctx, n.cfg.WriteTimeout)
 			defer cancel()
 			return n.tr.Write(ctx, m, s)
