@@ -42,7 +42,7 @@ func recodeEncodeBest(b []byte) (block.ChunkData, error) {
 // per sample, as scrapes) and returns the bytes of every float chunk the
 // head holds: the full ones in the head-chunks files and the open ones,
 // which is what a head cut hands to recode.
-func headChunkBytes(t *testing.T, ts [][]int64, vs [][]float64) [][]byte {
+func headChunkBytes(t testing.TB, ts [][]int64, vs [][]float64) [][]byte {
 	t.Helper()
 	db := openDB(t, t.TempDir(), testOpts())
 	defer db.Close()
@@ -154,9 +154,8 @@ func TestRecodeSameAsEncodeBest(t *testing.T) {
 // gauges (fractions: it is not), recode against the rule before it
 // (encodeBest: an XOR encoding as well), per sample.
 func BenchmarkRecode(b *testing.B) {
-	var t testing.T
 	for _, sh := range coldShapes(b, 4)[2:] {
-		cs := headChunkBytes(&t, sh.ts, sh.vs)
+		cs := headChunkBytes(b, sh.ts, sh.vs)
 		n := 0
 		for _, c := range cs {
 			ch, _ := gorilla.FromBytes(c)
