@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -303,7 +304,12 @@ func buildChunks(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
 }
 
 // recode returns a chunk's bytes for a block: as they are, or re-encoded
-// with the Integer encoding when that is smaller.
+// with the Integer encoding when all its values are integers and that is
+// smaller. An XOR chunk is not encoded as XOR again: stage03's encoder is
+// deterministic, so the samples of a chunk it wrote give the same bytes,
+// never fewer (TestRecodeSameAsEncodeBest). The head cut calls this for
+// every head chunk, so the columns are decoded into pooled scratch and the
+// Integer form is only built for chunks it can store.
 func recode(b []byte) (block.ChunkData, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return block.ChunkData{Data: b, Samples: numHist(b)}, nil
@@ -319,19 +325,35 @@ func recode(b []byte) (block.ChunkData, error) {
 	if c.Encoding() == gorilla.Integer {
 		return block.ChunkData{Data: b, Samples: c.NumSamples()}, nil
 	}
-	ts, vs, err := gorilla.DecodeAll(b, nil, nil)
+	sc := recodePool.Get().(*recodeScratch)
+	defer recodePool.Put(sc)
+	sc.ts, sc.vs, err = gorilla.DecodeAll(b, sc.ts[:0], sc.vs[:0])
 	if err != nil {
 		return block.ChunkData{}, err
 	}
-	out, err := encodeBest(ts, vs)
-	if err != nil {
-		return block.ChunkData{}, err
+	ts, vs := sc.ts, sc.vs
+	out := block.ChunkData{Data: b, Samples: len(ts)}
+	if len(ts) > 0 {
+		out.MinT, out.MaxT = ts[0], ts[len(ts)-1]
 	}
-	if len(out.Data) >= len(b) {
-		out.Data = b
+	if len(ts) > 0 && gorilla.AllIntegers(vs) {
+		if ci, err := gorilla.Encode(ts, vs, gorilla.Integer); err == nil && len(ci.Bytes()) < len(b) {
+			out.Data = ci.Bytes()
+		}
 	}
 	return out, nil
 }
+
+// recodeScratch holds the decoded columns of one chunk being recoded.
+type recodeScratch struct {
+	ts []int64
+	vs []float64
+}
+
+// recodePool: recode runs on the head cut's goroutine and on the cold
+// encoders' workers (a histogram series' chunks), so the scratch is pooled
+// rather than owned by one caller.
+var recodePool = sync.Pool{New: func() any { return new(recodeScratch) }}
 
 // encodeBest encodes samples as XOR, or Integer when every value is an
 // integer and the result is smaller.

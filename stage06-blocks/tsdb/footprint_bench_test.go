@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -43,6 +45,13 @@ func benchFootprint(b *testing.B, hours float64, c wal.Compression) {
 	dir := b.TempDir()
 	opts := benchOpts()
 	opts.WALCompression = c
+	if v := os.Getenv("TSDB_FOOTPRINT_COLD_LEVEL"); v != "" { // e.g. -1: Gorilla blocks only, to price the cold ones
+		l, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("TSDB_FOOTPRINT_COLD_LEVEL=%q: %v", v, err)
+		}
+		opts.ColdLevel = l
+	}
 	db, err := Open(dir, opts)
 	if err != nil {
 		b.Fatal(err)
