@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // A head-chunks file (chunks_head/000001, …) holds the full chunks of the
@@ -76,8 +78,21 @@ type headFile struct {
 	ver  byte // the record format
 	f    *os.File
 	data []byte // the mapping, the whole file
-	size int    // bytes written (write offset)
-	maxT int64  // largest maxt of its chunks
+	// size is the bytes written (the write offset), stored by the writer
+	// under mu after each record and loaded by readers without it.
+	size atomic.Int64
+	maxT int64 // largest maxt of its chunks
+}
+
+// fileTable is what readers look a chunk's file up in without a lock:
+// files[n-base] is file n (nil if removed). A new table is published
+// whenever the set of files changes (a file cut, removed or closed), a few
+// times per block range, so Chunk, called for every full chunk a query
+// reads, takes no lock: under a read lock, readers on different cores
+// all wrote the same lock word and waited on each other for it.
+type fileTable struct {
+	base  int
+	files []*headFile
 }
 
 // HeadChunks is the set of head-chunks files of a head. Writes and reads
@@ -88,6 +103,7 @@ type HeadChunks struct {
 
 	mu    sync.RWMutex // guards files and open; a file's size is written under mu
 	files map[int]*headFile
+	table atomic.Pointer[fileTable] // files, for Chunk
 	// open holds the files being written, by span (spanOf of a chunk's
 	// maxt); one at most when span is 0.
 	open map[int64]*headFile
@@ -146,6 +162,7 @@ func OpenHeadChunks(dir string, fileSize int, fn func(HeadRecord)) (*HeadChunks,
 			scanErr = err
 		}
 	}
+	h.publish()
 	if scanErr != nil {
 		return h, scanErr
 	}
@@ -174,7 +191,7 @@ func (h *HeadChunks) openFile(n int) (*headFile, error) {
 func (hf *headFile) scan(fn func(HeadRecord)) error {
 	b := hf.data
 	if len(b) < SegmentHeader || string(b[:4]) != HeadMagic || b[4] != headVersion && b[4] != headVersion1 {
-		hf.size = len(b)
+		hf.size.Store(int64(len(b)))
 		return fmt.Errorf("%w: head chunks %s: bad header", ErrCorrupt, SegmentName(hf.n))
 	}
 	hf.ver = b[4]
@@ -182,11 +199,11 @@ func (hf *headFile) scan(fn func(HeadRecord)) error {
 	for {
 		rec, _, next, err := headRecordAt(b, off, hf.ver)
 		if err != nil {
-			hf.size = len(b) // never written to again anyway
+			hf.size.Store(int64(len(b))) // never written to again anyway
 			return fmt.Errorf("head chunks %s: %w", SegmentName(hf.n), err)
 		}
 		if next == 0 {
-			hf.size = off
+			hf.size.Store(int64(off))
 			return nil
 		}
 		rec.Ref = NewRef(hf.n, off).WithEncoding(rec.Ref.Encoding())
@@ -332,10 +349,12 @@ func (h *HeadChunks) cut(key int64) (*headFile, error) {
 		os.Remove(path)
 		return nil, err
 	}
-	hf := &headFile{n: n, ver: headVersion, f: f, data: data, size: SegmentHeader, maxT: math.MinInt64}
+	hf := &headFile{n: n, ver: headVersion, f: f, data: data, maxT: math.MinInt64}
+	hf.size.Store(SegmentHeader)
 	h.files[n] = hf
 	h.open[key] = hf
 	h.next = n + 1
+	h.publish()
 	return hf, nil
 }
 
@@ -359,42 +378,88 @@ func (h *HeadChunks) Write(series uint64, mint, maxt int64, data []byte) (Ref, e
 	}
 	key := h.spanOf(maxt)
 	hf := h.open[key]
-	if hf == nil || hf.size+len(b) > h.fileSize {
+	if hf == nil || int(hf.size.Load())+len(b) > h.fileSize {
 		var err error
 		if hf, err = h.cut(key); err != nil {
 			return 0, err
 		}
 	}
-	off := hf.size
+	off := int(hf.size.Load())
 	if _, err := hf.f.WriteAt(b, int64(off)); err != nil {
 		return 0, fmt.Errorf("chunks: head chunk write: %w", err)
 	}
-	hf.size += len(b)
+	hf.size.Store(int64(off + len(b))) // after the bytes: a reader that sees the size sees the record
 	hf.maxT = max(hf.maxT, maxt)
 	return NewRef(hf.n, off).WithEncoding(EncodingOf(data)), nil
 }
 
 // Chunk returns the chunk bytes at ref. The slice aliases the mapping:
-// valid until the file is removed.
+// valid until the file is removed. It takes no lock (see fileTable).
 func (h *HeadChunks) Chunk(ref Ref) ([]byte, error) {
-	h.mu.RLock()
-	hf := h.files[ref.File()]
-	var size int
-	if hf != nil {
-		size = hf.size
+	var hf *headFile
+	if t := h.table.Load(); t != nil {
+		if i := ref.File() - t.base; i >= 0 && i < len(t.files) {
+			hf = t.files[i]
+		}
 	}
-	h.mu.RUnlock()
 	if hf == nil {
 		return nil, fmt.Errorf("%w: head chunk ref %d: no file %d", ErrCorrupt, ref, ref.File())
 	}
-	_, start, next, err := headRecordAt(hf.data[:size], ref.Offset(), hf.ver)
+	b := hf.data[:hf.size.Load()]
+	start, end, err := chunkAt(b, ref.Offset(), hf.ver)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("head chunk ref %d: %w", ref, err)
 	}
-	if next == 0 {
-		return nil, fmt.Errorf("%w: head chunk ref %d: no record", ErrCorrupt, ref)
+	return b[start:end:end], nil
+}
+
+// chunkAt is where the chunk of the record at off starts and ends, its CRC
+// checked: what Chunk needs of a record, which headRecordAt also decodes.
+// A version 2 record's series ref, mint and width are skipped, not
+// decoded: a varint ends at its first byte below 0x80, found in one 8-byte
+// word (decoding them was a quarter of a lookup). It accepts what
+// headRecordAt accepts and reads the same chunk (FuzzHeadRecords).
+func chunkAt(b []byte, off int, ver byte) (start, end int, err error) {
+	if ver == headVersion1 {
+		_, start, next, err := headRecordAt1(b, off)
+		if err == nil && next == 0 {
+			err = fmt.Errorf("%w: offset %d: no record", ErrCorrupt, off)
+		}
+		return start, next - 4, err
 	}
-	return hf.data[start : next-4 : next-4], nil
+	p := off
+	for range 3 {
+		if p = skipVarint(b, p); p < 0 {
+			return 0, 0, fmt.Errorf("%w: offset %d: bad record header", ErrCorrupt, off)
+		}
+	}
+	l, k := binary.Uvarint(b[p:])
+	if k <= 0 || l > maxChunkLen || p+k+int(l)+4 > len(b) {
+		return 0, 0, fmt.Errorf("%w: offset %d: bad record header", ErrCorrupt, off)
+	}
+	start, end = p+k, p+k+int(l)
+	if crc32.Checksum(b[off:end], castagnoli) != binary.LittleEndian.Uint32(b[end:]) {
+		return 0, 0, fmt.Errorf("%w: offset %d: checksum mismatch", ErrCorrupt, off)
+	}
+	return start, end, nil
+}
+
+// skipVarint returns where the varint at p ends, or -1 if none does
+// within binary.MaxVarintLen64 bytes of b.
+func skipVarint(b []byte, p int) int {
+	if p >= 0 && p+8 <= len(b) {
+		// The bytes with their top bit clear, as top bits of m: the
+		// lowest is the varint's last byte.
+		if m := ^binary.LittleEndian.Uint64(b[p:]) & 0x8080808080808080; m != 0 {
+			return p + bits.TrailingZeros64(m)/8 + 1
+		}
+	}
+	for i := p; i >= 0 && i < len(b) && i < p+binary.MaxVarintLen64; i++ {
+		if b[i] < 0x80 {
+			return i + 1
+		}
+	}
+	return -1
 }
 
 // FilesBefore lists the files, other than those being written, whose
@@ -417,7 +482,7 @@ func (h *HeadChunks) Truncate(mint int64) []int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for k, hf := range h.open {
-		if h.span == 0 && hf.size > SegmentHeader || h.span > 0 && k < h.spanOf(mint) {
+		if h.span == 0 && hf.size.Load() > SegmentHeader || h.span > 0 && k < h.spanOf(mint) {
 			delete(h.open, k)
 		}
 	}
@@ -447,6 +512,7 @@ func (h *HeadChunks) RemoveFiles(nums []int) error {
 			continue
 		}
 		delete(h.files, n)
+		h.publish() // before the unmapping: no new lookup finds the file
 		if e := hf.close(); e != nil && err == nil {
 			err = e
 		}
@@ -455,6 +521,23 @@ func (h *HeadChunks) RemoveFiles(nums []int) error {
 		}
 	}
 	return err
+}
+
+// publish makes the files, as they are now, the table Chunk looks them up
+// in. Called with mu held.
+func (h *HeadChunks) publish() {
+	t := &fileTable{}
+	if len(h.files) > 0 {
+		lo, hi := math.MaxInt, math.MinInt
+		for n := range h.files {
+			lo, hi = min(lo, n), max(hi, n)
+		}
+		t.base, t.files = lo, make([]*headFile, hi-lo+1)
+		for n, hf := range h.files {
+			t.files[n-lo] = hf
+		}
+	}
+	h.table.Store(t)
 }
 
 func (hf *headFile) close() error {
@@ -471,7 +554,7 @@ func (h *HeadChunks) Size() int64 {
 	defer h.mu.RUnlock()
 	var n int64
 	for _, hf := range h.files {
-		n += int64(hf.size)
+		n += hf.size.Load()
 	}
 	return n
 }
@@ -480,12 +563,17 @@ func (h *HeadChunks) Size() int64 {
 func (h *HeadChunks) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	files := make([]*headFile, 0, len(h.files))
+	for _, hf := range h.files {
+		files = append(files, hf)
+	}
+	clear(h.files)
+	h.publish()
 	var err error
-	for n, hf := range h.files {
+	for _, hf := range files {
 		if e := hf.close(); e != nil && err == nil {
 			err = e
 		}
-		delete(h.files, n)
 	}
 	clear(h.open)
 	return err

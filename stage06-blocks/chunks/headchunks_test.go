@@ -239,10 +239,11 @@ func FuzzHeadRecords(f *testing.F) {
 		if err != nil && !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("error %v does not wrap ErrCorrupt", err)
 		}
-		if hf.size > len(b) {
-			t.Fatalf("size %d beyond %d bytes", hf.size, len(b))
+		if int(hf.size.Load()) > len(b) {
+			t.Fatalf("size %d beyond %d bytes", hf.size.Load(), len(b))
 		}
 		h := &HeadChunks{files: map[int]*headFile{1: hf}}
+		h.publish()
 		for _, r := range recs {
 			d, err := h.Chunk(r.Ref)
 			if err != nil {
