@@ -54,3 +54,32 @@ func TestCheckpointFilterEdges(t *testing.T) {
 		t.Fatalf("checkpoint holds\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+// TestCheckpointYieldsBetweenRecords: a checkpoint yields before each
+// record it copies (checkpointYield), so the appenders run between two
+// records rather than after the whole copy. Counted, not timed.
+func TestCheckpointYieldsBetweenRecords(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir, Options{Sync: SyncNone})
+	const records = 50
+	for i := range records {
+		rec := AppendSamples(nil, []RefSample{{Ref: 1, T: int64(i), V: float64(i)}})
+		if err := w.Log(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upto, err := w.NextSegment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	old := checkpointYield
+	checkpointYield = func() { n++ }
+	defer func() { checkpointYield = old }()
+	if _, err := w.Checkpoint(upto, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n < records {
+		t.Fatalf("a checkpoint of %d records yielded %d times, want at least once per record", records, n)
+	}
+}
