@@ -43,10 +43,10 @@ func Tags(h int) [][2]string {
 
 // Generator makes one writer's requests.
 type Generator struct {
-	Hosts  []int // the hosts this writer owns
-	Rounds int   // timestamps per request
-	next   int64 // index of the next timestamp
-	prefix [][]byte          // a host's line up to its first field: "cpu,hostname=…,… "
+	Hosts  []int            // the hosts this writer owns
+	Rounds int              // timestamps per request
+	next   int64            // index of the next timestamp
+	prefix [][]byte         // a host's line up to its first field: "cpu,hostname=…,… "
 	labels [][]model.Labels // [host][field]
 	vals   []int64          // current value per host×field (a random walk)
 	rnd    *rand.Rand
