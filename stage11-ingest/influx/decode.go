@@ -172,6 +172,10 @@ func (p Precision) String() string {
 	return fmt.Sprintf("%dns", int64(p))
 }
 
+// keyEnd marks the bytes that end a field key ('=') or make the line one
+// for the general path (',' ' ' '"' in a key): one load a byte.
+var keyEnd = [256]bool{'=': true, ',': true, ' ': true, '"': true}
+
 // intLine adds a line whose key (line[:sp]) is known and whose fields are
 // all plain integers (`usage_user=58i`, as TSBS and most agents' counters
 // write them), reading each value as it scans it: the fields are not
@@ -199,13 +203,10 @@ func (d *Decoder) intLine(w *ingest.Write, line []byte, sp int, prec Precision, 
 		// A field key: up to '=', none of the bytes that end or quote
 		// a field.
 		k := i
-		for i < len(line) && line[i] != '=' {
-			if c := line[i]; c == ',' || c == ' ' || c == '"' {
-				return false
-			}
+		for i < len(line) && !keyEnd[line[i]] {
 			i++
 		}
-		if i == k || i == len(line) || mlen+1+(i-k) > lim.MaxLabelValueBytes {
+		if i == k || i == len(line) || line[i] != '=' || mlen+1+(i-k) > lim.MaxLabelValueBytes {
 			return false
 		}
 		fk := line[k:i]
