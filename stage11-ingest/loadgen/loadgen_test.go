@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage11-ingest/remote"
 )
 
 // TestLineText checks Line's requests against lines written out with fmt
@@ -91,6 +94,54 @@ func BenchmarkLine(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = g.Line(buf[:0])
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*g.PointsPerRequest()), "ns/value")
+}
+
+// TestRemote checks Remote's requests against remote.AppendWriteRequest
+// (the remote package's encoder, tested against its decoder) of the same
+// series and samples, taken from a second generator's walk, and that
+// Snappy's bodies decompress to them.
+func TestRemote(t *testing.T) {
+	const writers, hosts, rounds = 2, 3, 4
+	g, ref := New(1, writers, hosts, rounds), New(1, writers, hosts, rounds)
+	var body, z []byte
+	for req := range 3 {
+		body = g.Remote(body[:0])
+		series := make([]remote.Series, hosts*len(Fields))
+		for r := range rounds {
+			ref.step()
+			ts := Start + int64(req*rounds+r)*Step
+			for i := range series {
+				series[i].Samples = append(series[i].Samples, model.Sample{T: ts, V: float64(ref.vals[i])})
+			}
+		}
+		for hi, h := range ref.Hosts {
+			for f := range Fields {
+				series[hi*len(Fields)+f].Labels = SeriesLabels(h, f)
+			}
+		}
+		want := remote.AppendWriteRequest(nil, series)
+		if !bytes.Equal(body, want) {
+			t.Fatalf("request %d: %d bytes differ from remote.AppendWriteRequest's %d", req, len(body), len(want))
+		}
+		z = Snappy(z[:0], body)
+		got, err := remote.Decompress(nil, z, 1<<20)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("request %d: Snappy's body decompresses to %d bytes (%v), want the request's %d", req, len(got), err, len(body))
+		}
+	}
+}
+
+// BenchmarkRemote is the cost of making a remote write request and
+// compressing it, per value.
+func BenchmarkRemote(b *testing.B) {
+	g := New(0, 100, 10, 10)
+	var buf, z []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = g.Remote(buf[:0])
+		z = Snappy(z[:0], buf)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*g.PointsPerRequest()), "ns/value")
 }
