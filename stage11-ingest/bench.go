@@ -662,7 +662,7 @@ func makeBody(g *loadgen.Generator, protocol string, dst, buf []byte) (body, scr
 	switch protocol {
 	case "remote":
 		buf = g.Remote(buf[:0])
-		return remote.Compress(dst, buf), buf
+		return loadgen.Snappy(dst, buf), buf
 	case "otlp":
 		return g.OTLP(dst), buf
 	}
