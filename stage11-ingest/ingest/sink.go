@@ -31,6 +31,10 @@ func NewBlocksSink(db *tsdb.DB) *BlocksSink {
 
 func (s *BlocksSink) Write(b *Batch) error {
 	app := s.db.Appender(context.Background())
+	// ns: the series the cache did not know, from the first such point
+	// on, created together (create). A point of a series it could not
+	// resolve (a ref gone since) goes the way of one Append by labels.
+	var ns *newSeries
 	lb := newLabeler()
 	row := int32(-1)
 	var ids *RowIDs
@@ -47,6 +51,18 @@ func (s *BlocksSink) Write(b *Batch) error {
 		suffix := b.Suffix(i)
 		ref := ids.Get(suffix, k)
 		k++
+		if ref == 0 {
+			if ns == nil {
+				ns = s.create(app, b, i)
+			}
+			if j := ns.index(i); j >= 0 {
+				if err := ns.errs[j]; err != nil {
+					b.Refuse(i, err)
+					continue
+				}
+				ref = ns.refs[j]
+			}
+		}
 		var err error
 		if ref != 0 {
 			ref, err = app.Append(ref, model.Labels{}, p.T, p.V)
@@ -70,6 +86,132 @@ func (s *BlocksSink) Write(b *Batch) error {
 		}
 	}
 	return app.Commit()
+}
+
+// newSeries are the series of a batch's points from one on that the
+// cache did not know: their label sets, built once each, and their refs or
+// refusals from one SeriesRefs call.
+type newSeries struct {
+	from int
+	at   []int32 // at[i-from]: point i's series in refs, -1 for none
+	refs []uint64
+	errs []error
+}
+
+// index is the position of point i's series in refs and errs, -1 if it is
+// not one of them.
+func (ns *newSeries) index(i int) int {
+	if i < ns.from || i-ns.from >= len(ns.at) {
+		return -1
+	}
+	return int(ns.at[i-ns.from])
+}
+
+// newRow is one key's new series in create.
+type newRow struct {
+	key      []byte
+	f        Format
+	suffixes [][]byte
+	idx      []int32 // their positions in the label sets
+}
+
+// rowKey identifies a key of a format.
+type rowKey struct {
+	f   Format
+	key string
+}
+
+// create resolves the series of points from, from+1, … that the cache
+// does not know, all at once: each one's label set built once (a key named
+// by several rows of the batch, a series by several points, counted once),
+// then one SeriesRefs (stage06 creates the new ones under one hold of its
+// creation lock, their WAL records in the commit's one series record), then
+// one cache entry per key. This is the cold start's path: when a server
+// starts, every point of its first batches is of a new series.
+func (s *BlocksSink) create(app tsdb.Appender, b *Batch, from int) *newSeries {
+	ns := &newSeries{from: from}
+	sa, ok := app.(tsdb.SeriesAppender)
+	if !ok {
+		return ns
+	}
+	ns.at = make([]int32, b.Len()-from)
+	lb := newLabeler()
+	var (
+		lsets   []model.Labels
+		lerrs   []error
+		rows    []*newRow
+		byKey   = map[rowKey]*newRow{}
+		row     = int32(-1)
+		ids     *RowIDs
+		key     []byte
+		f       Format
+		cur     *newRow
+		k, hint int
+	)
+	for i := from; i < b.Len(); i++ {
+		p := b.At(i)
+		if p.Row != row {
+			row, hint, cur = p.Row, 0, nil
+			key, f = b.Key(row)
+			ids = s.cache.Row(f, key)
+		}
+		suffix := b.Suffix(i)
+		k, hint = hint, hint+1
+		if ids.Get(suffix, k) != 0 {
+			ns.at[i-from] = -1
+			continue
+		}
+		if cur == nil {
+			if cur = byKey[rowKey{f, string(key)}]; cur == nil {
+				cur = &newRow{key: key, f: f}
+				byKey[rowKey{f, string(key)}] = cur
+				rows = append(rows, cur)
+			}
+		}
+		j := -1
+		for n, sf := range cur.suffixes {
+			if string(sf) == string(suffix) {
+				j = int(cur.idx[n])
+				break
+			}
+		}
+		if j < 0 {
+			j = len(lsets)
+			lset, err := lb.labels(b, i)
+			lsets, lerrs = append(lsets, lset), append(lerrs, err)
+			cur.suffixes, cur.idx = append(cur.suffixes, suffix), append(cur.idx, int32(j))
+		}
+		ns.at[i-from] = int32(j)
+	}
+	ns.refs, ns.errs = make([]uint64, len(lsets)), make([]error, len(lsets))
+	if len(lsets) == 0 {
+		return ns
+	}
+	// A label set that could not be built goes in empty (refused), and
+	// keeps its own error.
+	if err := sa.SeriesRefs(lsets, ns.refs, ns.errs); errors.Is(err, tsdb.ErrClosed) {
+		ns.at = nil // Append says it again
+		return ns
+	}
+	for j, err := range lerrs {
+		if err != nil {
+			ns.refs[j], ns.errs[j] = 0, err
+		}
+	}
+	var sfs [][]byte
+	var rids []uint64
+	for _, r := range rows {
+		sfs, rids = sfs[:0], rids[:0]
+		for n, j := range r.idx {
+			if ref := ns.refs[j]; ref != 0 {
+				sfs, rids = append(sfs, r.suffixes[n]), append(rids, ref)
+			}
+		}
+		if len(sfs) > 0 {
+			s.cache.SetRow(r.f, r.key, sfs, rids)
+		}
+	}
+	return ns
 }
 
 // MemorySink keeps every sample in memory, by series: the bench's
