@@ -355,6 +355,7 @@ func (db *DB) Close() error {
 	db.compactMu.Lock()
 	defer db.compactMu.Unlock()
 	err := db.wal.Close()
+	db.readers.drain()
 	if db.head.hc != nil {
 		if e := db.head.hc.Close(); err == nil {
 			err = e

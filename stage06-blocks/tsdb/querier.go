@@ -94,17 +94,21 @@ type querier struct {
 
 // Querier opens a querier over [mint, maxt] (inclusive, ms).
 func (db *DB) Querier(mint, maxt int64) (Querier, error) {
+	// Counted as a reader before the closed check: Close sets closed and
+	// then drains the readers, so either it waits for this one or this
+	// one sees closed.
+	gen := db.readers.acquire()
 	if db.closed.Load() {
+		db.readers.release(gen)
 		return nil, ErrClosed
 	}
-	q := &querier{db: db, mint: mint, maxt: maxt, blocksHit: map[*block.Block]bool{}}
+	q := &querier{db: db, mint: mint, maxt: maxt, blocksHit: map[*block.Block]bool{}, gen: gen}
 	db.mu.RLock()
 	for _, b := range db.blocks {
 		if b.Meta().Overlaps(mint, maxt) && b.Acquire() {
 			q.blocks = append(q.blocks, b)
 		}
 	}
-	q.gen = db.readers.acquire()
 	q.iso = db.head.iso.snapshot()
 	db.mu.RUnlock()
 	return q, nil

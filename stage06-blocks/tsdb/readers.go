@@ -17,6 +17,9 @@ type readerGens struct {
 	gen     uint64
 	counts  map[uint64]int
 	pending []pendingFiles
+	// draining is called (under mu) when drain is about to wait for an
+	// open reader; tests use it to know Close is waiting.
+	draining func()
 }
 
 type pendingFiles struct {
@@ -84,6 +87,21 @@ func (r *readerGens) wait(g uint64, timeout time.Duration) bool {
 		r.cond.Wait()
 	}
 	return true
+}
+
+// drain blocks until every reader is closed. DB.Close calls it before it
+// unmaps the head-chunks files: a querier still iterating would otherwise
+// read unmapped memory, a fault no recover() catches. Like Block.Close it
+// waits without bound: a querier must be closed.
+func (r *readerGens) drain() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.counts) > 0 {
+		if r.draining != nil {
+			r.draining()
+		}
+		r.cond.Wait()
+	}
 }
 
 // schedule queues files for removal once no reader older than g is open,
