@@ -44,6 +44,17 @@ func (a *headAppender) SeriesRefs(lsets []model.Labels, refs []uint64, errs []er
 	}
 	out, created := make([]*memSeries, n), make([]bool, n)
 	a.h.getOrCreateMany(lsets, out, created, errs)
+	if a.inLog == nil {
+		// Sized once for the series created: logSeries would grow it
+		// step by step, rehashing as it goes.
+		n := 0
+		for _, c := range created {
+			if c {
+				n++
+			}
+		}
+		a.inLog = make(map[*memSeries]struct{}, n)
+	}
 	var first error
 	for i, s := range out {
 		if errs[i] != nil {

@@ -54,8 +54,11 @@ func (pairs) Row(key []byte) (RowLabels, error) {
 type pairsRow []model.Label
 
 func (r pairsRow) Labels(suffix []byte) (model.Labels, error) {
-	// NewLabels checks and compacts the slice it is given in place.
-	return NewLabels(append([]model.Label(nil), r...), suffix)
+	// NewLabels checks and compacts the slice it is given in place: a
+	// copy, on the stack for a key of up to 16 labels (the label set
+	// built is model.New's own copy).
+	var buf [16]model.Label
+	return NewLabels(append(buf[:0], r...), suffix)
 }
 
 // parsePairs reads a Pairs key's labels.

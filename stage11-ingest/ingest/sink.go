@@ -107,12 +107,12 @@ func (ns *newSeries) index(i int) int {
 	return int(ns.at[i-ns.from])
 }
 
-// newRow is one key's new series in create.
+// newRow is one key's new series in create: a chain through
+// newSeries.next, from first.
 type newRow struct {
-	key      []byte
-	f        Format
-	suffixes [][]byte
-	idx      []int32 // their positions in the label sets
+	key         []byte
+	f           Format
+	first, last int32
 }
 
 // rowKey identifies a key of a format.
@@ -127,7 +127,9 @@ type rowKey struct {
 // then one SeriesRefs (stage06 creates the new ones under one hold of its
 // creation lock, their WAL records in the commit's one series record), then
 // one cache entry per key. This is the cold start's path: when a server
-// starts, every point of its first batches is of a new series.
+// starts, every point of its first batches is of a new series. Its lists
+// are flat, one element per new series, so that it allocates per batch
+// rather than per key or series.
 func (s *BlocksSink) create(app tsdb.Appender, b *Batch, from int) *newSeries {
 	ns := &newSeries{from: from}
 	sa, ok := app.(tsdb.SeriesAppender)
@@ -137,51 +139,58 @@ func (s *BlocksSink) create(app tsdb.Appender, b *Batch, from int) *newSeries {
 	ns.at = make([]int32, b.Len()-from)
 	lb := newLabeler()
 	var (
-		lsets   []model.Labels
-		lerrs   []error
-		rows    []*newRow
-		byKey   = map[rowKey]*newRow{}
-		row     = int32(-1)
-		ids     *RowIDs
-		key     []byte
-		f       Format
-		cur     *newRow
-		k, hint int
+		lsets    []model.Labels
+		lerrs    []error
+		suffixes [][]byte // of each new series
+		next     []int32  // the next new series of its key, -1 for none
+		rows     []newRow
+		byKey    = make(map[rowKey]int32, b.Rows()-int(b.At(from).Row))
+		row      = int32(-1)
+		ids      *RowIDs
+		key      []byte
+		f        Format
+		cur      = int32(-1) // the point's key in rows
+		hint     int
 	)
 	for i := from; i < b.Len(); i++ {
 		p := b.At(i)
 		if p.Row != row {
-			row, hint, cur = p.Row, 0, nil
+			row, hint, cur = p.Row, 0, -1
 			key, f = b.Key(row)
 			ids = s.cache.Row(f, key)
 		}
 		suffix := b.Suffix(i)
-		k, hint = hint, hint+1
-		if ids.Get(suffix, k) != 0 {
+		hint++
+		if ids.Get(suffix, hint-1) != 0 {
 			ns.at[i-from] = -1
 			continue
 		}
-		if cur == nil {
-			if cur = byKey[rowKey{f, string(key)}]; cur == nil {
-				cur = &newRow{key: key, f: f}
+		if cur < 0 {
+			var seen bool
+			if cur, seen = byKey[rowKey{f, string(key)}]; !seen {
+				cur = int32(len(rows))
 				byKey[rowKey{f, string(key)}] = cur
-				rows = append(rows, cur)
+				rows = append(rows, newRow{key: key, f: f, first: -1, last: -1})
 			}
 		}
-		j := -1
-		for n, sf := range cur.suffixes {
-			if string(sf) == string(suffix) {
-				j = int(cur.idx[n])
-				break
-			}
+		r := &rows[cur]
+		j := r.first
+		for j >= 0 && string(suffixes[j]) != string(suffix) {
+			j = next[j]
 		}
 		if j < 0 {
-			j = len(lsets)
+			j = int32(len(lsets))
 			lset, err := lb.labels(b, i)
 			lsets, lerrs = append(lsets, lset), append(lerrs, err)
-			cur.suffixes, cur.idx = append(cur.suffixes, suffix), append(cur.idx, int32(j))
+			suffixes, next = append(suffixes, suffix), append(next, -1)
+			if r.last >= 0 {
+				next[r.last] = j
+			} else {
+				r.first = j
+			}
+			r.last = j
 		}
-		ns.at[i-from] = int32(j)
+		ns.at[i-from] = j
 	}
 	ns.refs, ns.errs = make([]uint64, len(lsets)), make([]error, len(lsets))
 	if len(lsets) == 0 {
@@ -202,9 +211,9 @@ func (s *BlocksSink) create(app tsdb.Appender, b *Batch, from int) *newSeries {
 	var rids []uint64
 	for _, r := range rows {
 		sfs, rids = sfs[:0], rids[:0]
-		for n, j := range r.idx {
+		for j := r.first; j >= 0; j = next[j] {
 			if ref := ns.refs[j]; ref != 0 {
-				sfs, rids = append(sfs, r.suffixes[n]), append(rids, ref)
+				sfs, rids = append(sfs, suffixes[j]), append(rids, ref)
 			}
 		}
 		if len(sfs) > 0 {
