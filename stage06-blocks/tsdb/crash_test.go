@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage04-wal/wal"
 )
 
@@ -62,6 +63,14 @@ func crashOpts(mode string, c wal.Compression) Options {
 	return o
 }
 
+// crashFresh is how many new series each commit of the "refs" mode
+// creates through SeriesRefs.
+const crashFresh = 3
+
+func crashFreshLabels(k int64, j int) model.Labels {
+	return lbls("fresh", "k", strconv.FormatInt(k, 10), "j", strconv.Itoa(j))
+}
+
 func crashValue(i int, k int64) float64 { return float64(i)*1e6 + float64(k) + 0.25 }
 
 func crashChild(dir, mode string, c wal.Compression) error {
@@ -89,6 +98,35 @@ func crashChild(dir, mode string, c wal.Compression) error {
 	var histRef uint64
 	for k := start; k < start+1_000_000; k++ {
 		app := db.Appender(nil)
+		if mode == "refs" {
+			// The series are resolved in one call: all of them on
+			// the first commit (created, or found after a restart),
+			// and crashFresh new ones on every commit, whose
+			// series records go into the commit's one record.
+			sa := app.(SeriesAppender)
+			if k == start {
+				lsets := make([]model.Labels, crashSeries)
+				for i := range lsets {
+					lsets[i] = lbls("crash", "i", strconv.Itoa(i))
+				}
+				if err := sa.SeriesRefs(lsets, refs, nil); err != nil {
+					return err
+				}
+			}
+			var fresh [crashFresh]model.Labels
+			var frefs [crashFresh]uint64
+			for j := range fresh {
+				fresh[j] = crashFreshLabels(k, j)
+			}
+			if err := sa.SeriesRefs(fresh[:], frefs[:], nil); err != nil {
+				return err
+			}
+			for j, ref := range frefs {
+				if _, err := app.Append(ref, model.Labels{}, k*crashStep, crashValue(j, k)); err != nil {
+					return err
+				}
+			}
+		}
 		// One series of native histograms (testHist: layout changes and
 		// counter resets, so chunks are cut for those too).
 		var err error
@@ -181,6 +219,16 @@ func runCrash(t *testing.T, mode string) {
 				t.Fatalf("round %d: histogram sample %d = %+v %v", round, j, s, s.h)
 			}
 		}
+		if mode == "refs" {
+			for k := int64(0); k <= acked; k++ {
+				for j := range crashFresh {
+					ss := res[crashFreshLabels(k, j).String()]
+					if len(ss) != 1 || ss[0].T != k*crashStep || ss[0].V != crashValue(j, k) {
+						t.Fatalf("round %d: fresh series k=%d j=%d: %v, want one sample at %d; recovery %+v", round, k, j, ss, k*crashStep, db.Recovery())
+					}
+				}
+			}
+		}
 		if mode == "past" {
 			// Checked as recovered, then compacted: a crash between
 			// writing a past block and merging it leaves blocks that
@@ -214,6 +262,11 @@ func runCrash(t *testing.T, mode string) {
 }
 
 func TestCrashDuringIngestion(t *testing.T) { runCrash(t, "ingest") }
+
+// TestCrashWithSeriesRefs kills a writer that creates its series with
+// SeriesRefs: every acknowledged sample of a series created that way is
+// there after the replay, under the same labels.
+func TestCrashWithSeriesRefs(t *testing.T) { runCrash(t, "refs") }
 
 func TestCrashDuringBlockWriting(t *testing.T) { runCrash(t, "compact") }
 

@@ -23,14 +23,28 @@ type createQueue struct {
 	pending atomic.Int64 // requests in reqs
 }
 
-// createReq is one series to find or create.
+// createReq is one series to find or create, or (many) a batch's.
 type createReq struct {
 	lset      model.Labels
 	hash, gen uint64
 	s         *memSeries
 	created   bool
 	err       error
+	many      *createBatch
 	done      chan struct{}
+}
+
+// createBatch is the series a batch's lookups missed (getOrCreateMany):
+// lsets[i] for each i in miss, created under one hold of createMu, as one
+// request of the queue, their results in out, created and errs.
+type createBatch struct {
+	lsets   []model.Labels
+	hashes  []uint64
+	miss    []int32
+	gen     uint64
+	out     []*memSeries
+	created []bool
+	errs    []error
 }
 
 // create finds or creates the series of lset (hash its hash, gen the
@@ -42,7 +56,38 @@ func (h *Head) create(lset model.Labels, hash, gen uint64) (*memSeries, bool, er
 		h.unlockCreate()
 		return s, created, err
 	}
-	r := &createReq{lset: lset, hash: hash, gen: gen, done: make(chan struct{})}
+	r := &createReq{lset: lset, hash: hash, gen: gen}
+	h.enqueue(r)
+	return r.s, r.created, r.err
+}
+
+// createMany creates the missed series of b, all under one hold of
+// createMu: one request through the queue for the whole batch, where one
+// per series made a burst of new series (a server starting) queue, park and
+// wake each of its goroutines once per series.
+func (h *Head) createMany(b *createBatch) {
+	if h.createQ.pending.Load() == 0 && h.createMu.TryLock() {
+		h.createManyLocked(b)
+		h.unlockCreate()
+		return
+	}
+	h.enqueue(&createReq{many: b})
+}
+
+// createManyLocked is createMany under createMu. createOne takes b.gen,
+// from before the lookups: with AdmitSeries, each series is looked up again
+// once anything was created since (a duplicate within the batch too), so
+// that AdmitSeries is asked only about series really new.
+func (h *Head) createManyLocked(b *createBatch) {
+	for _, i := range b.miss {
+		b.out[i], b.created[i], b.errs[i] = h.createOne(b.lsets[i], b.hashes[i], b.gen)
+	}
+}
+
+// enqueue queues r, serves the queue if createMu is free, and returns when
+// r is served.
+func (h *Head) enqueue(r *createReq) {
+	r.done = make(chan struct{})
 	q := &h.createQ
 	q.mu.Lock()
 	q.reqs = append(q.reqs, r)
@@ -50,7 +95,6 @@ func (h *Head) create(lset model.Labels, hash, gen uint64) (*memSeries, bool, er
 	q.mu.Unlock()
 	h.serveCreates()
 	<-r.done
-	return r.s, r.created, r.err
 }
 
 // serveCreates serves the queue while it holds requests and createMu is
@@ -80,7 +124,11 @@ func (h *Head) serveLocked() {
 			return
 		}
 		for i, r := range batch {
-			r.s, r.created, r.err = h.createOne(r.lset, r.hash, r.gen)
+			if r.many != nil {
+				h.createManyLocked(r.many)
+			} else {
+				r.s, r.created, r.err = h.createOne(r.lset, r.hash, r.gen)
+			}
 			close(r.done)
 			batch[i] = nil
 		}

@@ -76,3 +76,42 @@ func TestCreateConcurrentSameSeries(t *testing.T) {
 		}
 	}
 }
+
+// A batch's creation queued while createMu is held elsewhere is one
+// request, served whole by the holder's unlock.
+func TestCreateManyQueuedIsServedByUnlock(t *testing.T) {
+	h := newHead(Options{}.withDefaults(), nil, nil)
+	lsets := []model.Labels{
+		model.MustFromStrings(model.MetricName, "up", "job", "a"),
+		model.MustFromStrings(model.MetricName, "up", "job", "b"),
+		model.MustFromStrings(model.MetricName, "up", "job", "a"),
+	}
+	out, created, errs := make([]*memSeries, 3), make([]bool, 3), make([]error, 3)
+	h.createMu.Lock()
+	done := make(chan struct{})
+	go func() {
+		h.getOrCreateMany(lsets, out, created, errs)
+		close(done)
+	}()
+	for h.createQ.pending.Load() == 0 {
+		runtime.Gosched()
+	}
+	if n := h.createQ.pending.Load(); n != 1 {
+		t.Errorf("%d requests queued for a batch of 3 series, want 1", n)
+	}
+	h.unlockCreate()
+	if h.NumSeries() != 2 {
+		h.serveCreates()
+		<-done
+		t.Fatalf("unlockCreate returned with %d series created, want 2", h.NumSeries())
+	}
+	<-done
+	for i, s := range out {
+		if errs[i] != nil || s == nil || h.byRef.get(s.ref) != s {
+			t.Fatalf("series %d: %v, %v: not the series the head holds", i, s, errs[i])
+		}
+	}
+	if out[0] != out[2] || out[0] == out[1] || !created[0] || !created[1] || created[2] {
+		t.Errorf("series %p %p %p, created %v: want the first and the last the same, created once", out[0], out[1], out[2], created)
+	}
+}

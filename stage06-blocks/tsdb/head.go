@@ -96,6 +96,37 @@ func (h *Head) getOrCreate(lset model.Labels) (*memSeries, bool, error) {
 	return h.create(lset, hash, gen)
 }
 
+// getOrCreateMany is getOrCreate for many label sets: out[i], created[i]
+// and errs[i] are lsets[i]'s (the three as long as lsets). The lookups take
+// no lock of the head; the series they miss are created together
+// (createMany). An empty label set is ErrUnknownRef, as for Append.
+func (h *Head) getOrCreateMany(lsets []model.Labels, out []*memSeries, created []bool, errs []error) {
+	gen := h.nextRef.Load()
+	var b *createBatch
+	for i, lset := range lsets {
+		out[i], created[i], errs[i] = nil, false, nil
+		if lset.Len() == 0 {
+			errs[i] = fmt.Errorf("%w: no ref and no labels", ErrUnknownRef)
+			continue
+		}
+		hash := lset.Hash()
+		if id, ok := h.ix.LookupHash(hash, lset); ok {
+			if s := h.byID.get(uint64(id)); s != nil {
+				out[i] = s
+				continue
+			}
+		}
+		if b == nil {
+			b = &createBatch{lsets: lsets, hashes: make([]uint64, len(lsets)), miss: make([]int32, 0, len(lsets)-i), gen: gen, out: out, created: created, errs: errs}
+		}
+		b.hashes[i] = hash
+		b.miss = append(b.miss, int32(i))
+	}
+	if b != nil {
+		h.createMany(b)
+	}
+}
+
 // createLocked finds or creates the series, with ref if not 0 (replay).
 func (h *Head) createLocked(lset model.Labels, ref uint64) (*memSeries, bool, error) {
 	return h.createHashed(lset, lset.Hash(), ref)

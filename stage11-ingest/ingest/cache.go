@@ -117,6 +117,55 @@ func (c *SeriesCache) Set(f Format, key, suffix []byte, id uint64) *RowIDs {
 	return n
 }
 
+// SetRow caches ids[i] for (f, key, suffixes[i]), all of a key's new series
+// at once, and returns the key's new RowIDs: one RowIDs and one string
+// holding every new suffix, where a Set per suffix built a RowIDs each
+// (ten per line-protocol line when its series are new).
+func (c *SeriesCache) SetRow(f Format, key []byte, suffixes [][]byte, ids []uint64) *RowIDs {
+	n := 0
+	for _, sf := range suffixes {
+		n += len(sf)
+	}
+	all := make([]byte, 0, n)
+	for _, sf := range suffixes {
+		all = append(all, sf...)
+	}
+	str := string(all)
+	s := c.shard(f, key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.m[string(key)]
+	size := len(suffixes)
+	if old != nil {
+		size += len(old.suffixes)
+	} else if len(s.m) >= c.max {
+		clear(s.m)
+	}
+	r := &RowIDs{suffixes: make([]string, 0, size), ids: make([]uint64, 0, size)}
+	if old != nil {
+		// The old entries of suffixes not set again, first: their
+		// order is the order of the row's points (the hint of Get).
+	next:
+		for i, sf := range old.suffixes {
+			for _, nsf := range suffixes {
+				if sf == string(nsf) {
+					continue next
+				}
+			}
+			r.suffixes = append(r.suffixes, sf)
+			r.ids = append(r.ids, old.ids[i])
+		}
+	}
+	off := 0
+	for i, sf := range suffixes {
+		r.suffixes = append(r.suffixes, str[off:off+len(sf)])
+		r.ids = append(r.ids, ids[i])
+		off += len(sf)
+	}
+	s.m[string(key)] = r
+	return r
+}
+
 // Len is the number of keys cached.
 func (c *SeriesCache) Len() int {
 	c.mu.RLock()

@@ -112,3 +112,73 @@ func TestLabelerParsesARowOnce(t *testing.T) {
 		t.Errorf("%d parses, want %d (9 by Batch.Labels, one per row by the labeler)", rows, want)
 	}
 }
+
+// SetRow sets a key's new series at once: with what the key had, one entry
+// per suffix, a suffix set again replaced, the RowIDs read before unchanged.
+func TestSeriesCacheSetRow(t *testing.T) {
+	c := NewSeriesCache(1 << 10)
+	key := []byte("k")
+	c.Set(Pairs, key, []byte("_a"), 1)
+	c.Set(Pairs, key, []byte("_b"), 2)
+	before := c.Row(Pairs, key)
+	r := c.SetRow(Pairs, key, [][]byte{[]byte("_c"), []byte("_b"), []byte("")}, []uint64{3, 20, 4})
+	if r != c.Row(Pairs, key) {
+		t.Fatal("SetRow did not return the key's RowIDs")
+	}
+	want := map[string]uint64{"_a": 1, "_b": 20, "_c": 3, "": 4}
+	if len(r.suffixes) != len(want) {
+		t.Errorf("%d suffixes %q, want %d", len(r.suffixes), r.suffixes, len(want))
+	}
+	for sf, id := range want {
+		if got := r.Get([]byte(sf), 0); got != id {
+			t.Errorf("Get(%q) = %d, want %d", sf, got, id)
+		}
+	}
+	if got := before.Get([]byte("_b"), 1); got != 2 {
+		t.Errorf("published RowIDs changed: %d, want 2", got)
+	}
+	if got := before.Get([]byte("_c"), 0); got != 0 {
+		t.Errorf("published RowIDs grew: %d", got)
+	}
+}
+
+// A Pairs key's Row builds what Labels builds, errors included.
+func TestPairsRowMatchesLabels(t *testing.T) {
+	name := func(v string) []byte { return AppendPair(nil, model.MetricName, v) }
+	keys := [][]byte{
+		AppendPair(name("cpu"), "host", "a"),
+		AppendPair(AppendPair(nil, "zone", "z"), model.MetricName, "m"), // not in name order
+		AppendPair(name("cpu"), "empty", ""),
+		AppendPair(nil, "host", "a"),                       // no name
+		AppendPair(name("cpu"), "", "x"),                   // empty name
+		AppendPair(name("cpu"), "host", "\xff"),            // not UTF-8
+		AppendPair(name("cpu"), model.MetricName, "again"), // name twice
+		append(name("cpu"), 0x05, 'a'),                     // damaged
+	}
+	rf := Pairs.(RowFormat)
+	for _, key := range keys {
+		row, rerr := rf.Row(key)
+		for _, sf := range []string{"", "_usage"} {
+			want, werr := Pairs.Labels(key, []byte(sf))
+			var got model.Labels
+			err := rerr
+			if err == nil {
+				got, err = row.Labels([]byte(sf))
+			}
+			if (err != nil) != (werr != nil) || !got.Equal(want) {
+				t.Errorf("key %q suffix %q: Row %v, %v; Labels %v, %v", key, sf, got, err, want, werr)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidSeries) {
+				t.Errorf("key %q: %v does not wrap ErrInvalidSeries", key, err)
+			}
+		}
+	}
+	// The label sets of one row do not share a name: building one does
+	// not change another.
+	row, _ := rf.Row(keys[0])
+	a, _ := row.Labels([]byte("_a"))
+	b, _ := row.Labels([]byte("_b"))
+	if a.Name() != "cpu_a" || b.Name() != "cpu_b" {
+		t.Errorf("names %q and %q, want cpu_a and cpu_b", a.Name(), b.Name())
+	}
+}

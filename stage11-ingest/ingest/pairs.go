@@ -32,19 +32,50 @@ func AppendPair[S ~string | ~[]byte](dst []byte, name, value S) []byte {
 var ErrInvalidSeries = errors.New("ingest: invalid series")
 
 func (pairs) Labels(key, suffix []byte) (model.Labels, error) {
+	ls, err := parsePairs(key)
+	if err != nil {
+		return model.Labels{}, err
+	}
+	return NewLabels(ls, suffix)
+}
+
+// Row parses a key once for all its suffixes' series (RowFormat): a sink
+// creating a row's series copies the parsed labels for each instead of
+// parsing the key and allocating every name and value again.
+func (pairs) Row(key []byte) (RowLabels, error) {
+	ls, err := parsePairs(key)
+	if err != nil {
+		return nil, err
+	}
+	return pairsRow(ls), nil
+}
+
+// pairsRow is a Pairs key's labels, parsed.
+type pairsRow []model.Label
+
+func (r pairsRow) Labels(suffix []byte) (model.Labels, error) {
+	// NewLabels checks and compacts the slice it is given in place: a
+	// copy, on the stack for a key of up to 16 labels (the label set
+	// built is model.New's own copy).
+	var buf [16]model.Label
+	return NewLabels(append(buf[:0], r...), suffix)
+}
+
+// parsePairs reads a Pairs key's labels.
+func parsePairs(key []byte) ([]model.Label, error) {
 	var ls []model.Label
 	for len(key) > 0 {
 		var nv [2][]byte
 		for i := range nv {
 			n, k := binary.Uvarint(key)
 			if k <= 0 || uint64(len(key)-k) < n {
-				return model.Labels{}, fmt.Errorf("%w: damaged Pairs key", ErrInvalidSeries)
+				return nil, fmt.Errorf("%w: damaged Pairs key", ErrInvalidSeries)
 			}
 			nv[i], key = key[k:k+int(n)], key[k+int(n):]
 		}
 		ls = append(ls, model.Label{Name: string(nv[0]), Value: string(nv[1])})
 	}
-	return NewLabels(ls, suffix)
+	return ls, nil
 }
 
 // NewLabels checks a decoded label set the way every protocol here must

@@ -31,6 +31,10 @@ func NewBlocksSink(db *tsdb.DB) *BlocksSink {
 
 func (s *BlocksSink) Write(b *Batch) error {
 	app := s.db.Appender(context.Background())
+	// ns: the series the cache did not know, from the first such point
+	// on, created together (create). A point of a series it could not
+	// resolve (a ref gone since) goes the way of one Append by labels.
+	var ns *newSeries
 	lb := newLabeler()
 	row := int32(-1)
 	var ids *RowIDs
@@ -47,6 +51,18 @@ func (s *BlocksSink) Write(b *Batch) error {
 		suffix := b.Suffix(i)
 		ref := ids.Get(suffix, k)
 		k++
+		if ref == 0 {
+			if ns == nil {
+				ns = s.create(app, b, i)
+			}
+			if j := ns.index(i); j >= 0 {
+				if err := ns.errs[j]; err != nil {
+					b.Refuse(i, err)
+					continue
+				}
+				ref = ns.refs[j]
+			}
+		}
 		var err error
 		if ref != 0 {
 			ref, err = app.Append(ref, model.Labels{}, p.T, p.V)
@@ -70,6 +86,141 @@ func (s *BlocksSink) Write(b *Batch) error {
 		}
 	}
 	return app.Commit()
+}
+
+// newSeries are the series of a batch's points from one on that the
+// cache did not know: their label sets, built once each, and their refs or
+// refusals from one SeriesRefs call.
+type newSeries struct {
+	from int
+	at   []int32 // at[i-from]: point i's series in refs, -1 for none
+	refs []uint64
+	errs []error
+}
+
+// index is the position of point i's series in refs and errs, -1 if it is
+// not one of them.
+func (ns *newSeries) index(i int) int {
+	if i < ns.from || i-ns.from >= len(ns.at) {
+		return -1
+	}
+	return int(ns.at[i-ns.from])
+}
+
+// newRow is one key's new series in create: a chain through
+// newSeries.next, from first.
+type newRow struct {
+	key         []byte
+	f           Format
+	first, last int32
+}
+
+// rowKey identifies a key of a format.
+type rowKey struct {
+	f   Format
+	key string
+}
+
+// create resolves the series of points from, from+1, … that the cache
+// does not know, all at once: each one's label set built once (a key named
+// by several rows of the batch, a series by several points, counted once),
+// then one SeriesRefs (stage06 creates the new ones under one hold of its
+// creation lock, their WAL records in the commit's one series record), then
+// one cache entry per key. This is the cold start's path: when a server
+// starts, every point of its first batches is of a new series. Its lists
+// are flat, one element per new series, so that it allocates per batch
+// rather than per key or series.
+func (s *BlocksSink) create(app tsdb.Appender, b *Batch, from int) *newSeries {
+	ns := &newSeries{from: from}
+	sa, ok := app.(tsdb.SeriesAppender)
+	if !ok {
+		return ns
+	}
+	ns.at = make([]int32, b.Len()-from)
+	lb := newLabeler()
+	var (
+		lsets    []model.Labels
+		lerrs    []error
+		suffixes [][]byte // of each new series
+		next     []int32  // the next new series of its key, -1 for none
+		rows     []newRow
+		byKey    = make(map[rowKey]int32, b.Rows()-int(b.At(from).Row))
+		row      = int32(-1)
+		ids      *RowIDs
+		key      []byte
+		f        Format
+		cur      = int32(-1) // the point's key in rows
+		hint     int
+	)
+	for i := from; i < b.Len(); i++ {
+		p := b.At(i)
+		if p.Row != row {
+			row, hint, cur = p.Row, 0, -1
+			key, f = b.Key(row)
+			ids = s.cache.Row(f, key)
+		}
+		suffix := b.Suffix(i)
+		hint++
+		if ids.Get(suffix, hint-1) != 0 {
+			ns.at[i-from] = -1
+			continue
+		}
+		if cur < 0 {
+			var seen bool
+			if cur, seen = byKey[rowKey{f, string(key)}]; !seen {
+				cur = int32(len(rows))
+				byKey[rowKey{f, string(key)}] = cur
+				rows = append(rows, newRow{key: key, f: f, first: -1, last: -1})
+			}
+		}
+		r := &rows[cur]
+		j := r.first
+		for j >= 0 && string(suffixes[j]) != string(suffix) {
+			j = next[j]
+		}
+		if j < 0 {
+			j = int32(len(lsets))
+			lset, err := lb.labels(b, i)
+			lsets, lerrs = append(lsets, lset), append(lerrs, err)
+			suffixes, next = append(suffixes, suffix), append(next, -1)
+			if r.last >= 0 {
+				next[r.last] = j
+			} else {
+				r.first = j
+			}
+			r.last = j
+		}
+		ns.at[i-from] = j
+	}
+	ns.refs, ns.errs = make([]uint64, len(lsets)), make([]error, len(lsets))
+	if len(lsets) == 0 {
+		return ns
+	}
+	// A label set that could not be built goes in empty (refused), and
+	// keeps its own error.
+	if err := sa.SeriesRefs(lsets, ns.refs, ns.errs); errors.Is(err, tsdb.ErrClosed) {
+		ns.at = nil // Append says it again
+		return ns
+	}
+	for j, err := range lerrs {
+		if err != nil {
+			ns.refs[j], ns.errs[j] = 0, err
+		}
+	}
+	var sfs [][]byte
+	var rids []uint64
+	for _, r := range rows {
+		sfs, rids = sfs[:0], rids[:0]
+		for j := r.first; j >= 0; j = next[j] {
+			if ref := ns.refs[j]; ref != 0 {
+				sfs, rids = append(sfs, suffixes[j]), append(rids, ref)
+			}
+		}
+		if len(sfs) > 0 {
+			s.cache.SetRow(r.f, r.key, sfs, rids)
+		}
+	}
+	return ns
 }
 
 // MemorySink keeps every sample in memory, by series: the bench's

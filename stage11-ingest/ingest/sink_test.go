@@ -75,3 +75,146 @@ func TestBlocksSink(t *testing.T) {
 		}
 	}
 }
+
+var errNoSeries = errors.New("test: series refused")
+
+// A batch of new series (a key in two rows, a series twice, a nameless
+// key, a series AdmitSeries refuses, one the head has and the cache not,
+// one cached) lands in stage06 as one Append by labels per point would
+// land it: the same samples stored, the same points refused for the same
+// reasons; and the new series are cached.
+func TestBlocksSinkNewSeriesAsOneByOne(t *testing.T) {
+	opts := tsdb.Options{NoBackgroundCompaction: true, AdmitSeries: func(lset model.Labels, _ uint64, _ tsdb.SeriesCounts) error {
+		if lset.Name() == "no" {
+			return errNoSeries
+		}
+		return nil
+	}}
+	key := func(name, host string) []byte { return AppendPair(AppendPair(nil, "__name__", name), "host", host) }
+	type pt struct {
+		suffix string
+		t      int64
+	}
+	rows := []struct {
+		key []byte
+		pts []pt
+	}{
+		{key("cpu", "cached"), []pt{{"_x", 2000}}},
+		{key("cpu", "a"), []pt{{"_x", 2000}, {"_y", 2000}, {"_y", 2500}}},
+		{AppendPair(nil, "host", "nameless"), []pt{{"_x", 2000}}},
+		{key("cpu", "a"), []pt{{"_y", 3000}, {"_z", 3000}}},
+		{key("no", "a"), []pt{{"", 2000}}},
+		{key("cpu", "inhead"), []pt{{"_x", 2000}}},
+		{key("cpu", "d"), []pt{{"_x", 2000}, {"_y", 2000}, {"_y", 2500}, {"_x", 1000}}}, // the last out of order
+		{key("cpu", "cached"), []pt{{"_x", 3000}}},
+	}
+	fill := func() *Batch {
+		b := &Batch{}
+		for _, r := range rows {
+			b.addRow(Pairs, r.key)
+			for _, p := range r.pts {
+				b.addPoint([]byte(p.suffix), p.t, float64(p.t)+0.5)
+			}
+		}
+		return b
+	}
+	// Both heads know cpu_x{host="cached"} and cpu_x{host="inhead"}; the
+	// sink's cache knows the first.
+	prepare := func(db *tsdb.DB) {
+		app := db.Appender(context.Background())
+		for _, h := range []string{"cached", "inhead"} {
+			l, _ := Pairs.Labels(key("cpu", h), []byte("_x"))
+			if _, err := app.Append(0, l, 1000, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	want, err := tsdb.Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer want.Close()
+	prepare(want)
+	wb := fill()
+	app := want.Appender(context.Background())
+	for i := range wb.Len() {
+		p := wb.At(i)
+		l, err := wb.Labels(i)
+		if err == nil {
+			_, err = app.Append(0, l, p.T, p.V)
+		}
+		if err != nil {
+			wb.Refuse(i, err)
+		}
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := tsdb.Open(t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	prepare(db)
+	sink := NewBlocksSink(db)
+	warm := &Batch{}
+	warm.addRow(Pairs, key("cpu", "cached"))
+	warm.addPoint([]byte("_x"), 1000, 1)
+	if err := sink.Write(warm); err != nil || len(warm.refused) > 0 {
+		t.Fatal(err, warm.refused)
+	}
+	gb := fill()
+	if err := sink.Write(gb); err != nil {
+		t.Fatal(err)
+	}
+
+	if len(gb.refused) != len(wb.refused) {
+		t.Fatalf("refused %v, one Append each refused %v", gb.refused, wb.refused)
+	}
+	for k, r := range gb.refused {
+		w := wb.refused[k]
+		if r.i != w.i || errors.Is(w.err, errNoSeries) != errors.Is(r.err, errNoSeries) || errors.Is(w.err, ErrInvalidSeries) != errors.Is(r.err, ErrInvalidSeries) || errors.Is(w.err, tsdb.ErrOutOfOrder) != errors.Is(r.err, tsdb.ErrOutOfOrder) {
+			t.Errorf("refusal %d: point %d %v; one Append each: point %d %v", k, r.i, r.err, w.i, w.err)
+		}
+	}
+	if len(wb.refused) != 3 {
+		t.Errorf("one Append each refused %v: want the nameless, the refused and the out-of-order point", wb.refused)
+	}
+	if g, w := stored(t, db), stored(t, want); fmt.Sprint(g) != fmt.Sprint(w) {
+		t.Errorf("stored\n%v\none Append each\n%v", g, w)
+	}
+	// Cached: cpu,host=cached (before), cpu,host=a, cpu,host=inhead,
+	// cpu,host=d; the three series of a in one entry.
+	if n := sink.cache.Len(); n != 4 {
+		t.Errorf("%d keys cached, want 4", n)
+	}
+	if r := sink.cache.Row(Pairs, key("cpu", "a")); r == nil || len(r.suffixes) != 3 {
+		t.Errorf("cpu,host=a cached as %+v, want three suffixes", r)
+	}
+}
+
+// stored lists every sample in db, by series.
+func stored(t *testing.T, db *tsdb.DB) []string {
+	t.Helper()
+	q, err := db.Querier(0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ss := q.Select()
+	var got []string
+	for ss.Next() {
+		s := ss.At()
+		it := s.Iterator(nil)
+		for it.Next() {
+			ts, v := it.At()
+			got = append(got, fmt.Sprintf("%s %v", s.Labels(), model.Sample{T: ts, V: v}))
+		}
+	}
+	return got
+}
