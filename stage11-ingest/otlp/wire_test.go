@@ -61,7 +61,9 @@ func oldPath(body []byte, lim ingest.Limits, hists bool) decoded {
 	}
 	d := NewDecoder(lim)
 	if hists {
-		d.Histograms = func(lset model.Labels, t int64, h *histogram.Histogram) { r.hists = append(r.hists, histString(lset, t, h)) }
+		d.Histograms = func(lset model.Labels, t int64, h *histogram.Histogram) {
+			r.hists = append(r.hists, histString(lset, t, h))
+		}
 	}
 	rec := &recorder{}
 	r.st = d.Decode(rec, req)
@@ -74,7 +76,9 @@ func newPath(d *Decoder, body []byte, hists bool) decoded {
 	var r decoded
 	d.Histograms = nil
 	if hists {
-		d.Histograms = func(lset model.Labels, t int64, h *histogram.Histogram) { r.hists = append(r.hists, histString(lset, t, h)) }
+		d.Histograms = func(lset model.Labels, t int64, h *histogram.Histogram) {
+			r.hists = append(r.hists, histString(lset, t, h))
+		}
 	}
 	rec := &recorder{}
 	r.st, r.err = d.DecodeProtobuf(rec, body)
@@ -484,10 +488,10 @@ func TestDecodeProtobufMerges(t *testing.T) {
 	sum2 := append(point(3), protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.VarintType), 2)...)
 	sum2 = append(sum2, protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1)...)
 	m = protowire.AppendBytes(protowire.AppendTag(m, fieldSum, protowire.BytesType), sum2)
-	m = protowire.AppendString(protowire.AppendTag(m, 1, protowire.BytesType), "hits") // the name last
-	body := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), m)             // ScopeMetrics.metrics
-	body = protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), body)           // ResourceMetrics.scope_metrics
-	body = protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), body)           // request.resource_metrics
+	m = protowire.AppendString(protowire.AppendTag(m, 1, protowire.BytesType), "hits")   // the name last
+	body := protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), m)   // ScopeMetrics.metrics
+	body = protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), body) // ResourceMetrics.scope_metrics
+	body = protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), body) // request.resource_metrics
 	got := newPath(NewDecoder(ingest.Limits{}), body, false)
 	if err := same(got, oldPath(body, ingest.Limits{}, false)); err != nil {
 		t.Fatal(err)
@@ -548,7 +552,7 @@ func FuzzDecodeProtobuf(f *testing.F) {
 // nop is a Writer that keeps nothing.
 type nop struct{ n int }
 
-func (*nop) Series(ingest.Format, []byte)  {}
+func (*nop) Series(ingest.Format, []byte) {}
 func (w *nop) Add([]byte, int64, float64) { w.n++ }
 
 // TestDecodeProtobufAllocs: in the steady state (the decoder's buffers
@@ -622,4 +626,3 @@ func BenchmarkDecodeProtobuf(b *testing.B) {
 		})
 	})
 }
-
