@@ -88,16 +88,57 @@ type wireState struct {
 	svcNamespace  []byte
 	baseSynced    bool // d.base holds job and instance (for the generated-type path)
 
-	attrs  []attr // the data point's attributes
-	arena  []byte // attribute values rendered as text
-	labels []byte // the Pairs of the data point's labels, the name excepted
-	name   []byte // the metric name with a suffix
-	le     []byte
-	runs   [][]byte // the metric's data messages (one unless merged)
-	counts []uint64
-	bounds []uint64
-	quants []quantile
+	attrs  []attr   // the data point's attributes, read
+	kvs    [][]byte // the data point's attributes, their KeyValue messages
+	cur    *attrSet // what the data point's attributes come to
+	split  attrSet  // cur for attributes not cached
+	sets   map[string]*attrSet
+	setMem int           // the bytes sets holds, about
+	setLim ingest.Limits // the limits the sets were checked against
+	// The resource's labels, as Pairs, how many, and the first over a
+	// limit.
+	basePairs []byte
+	nbase     int
+	baseErr   error
+	arena     []byte // attribute values rendered as text
+	name      []byte // the metric name with a suffix
+	le        []byte
+	runs      [][]byte // the metric's data messages (one unless merged)
+	counts    []uint64
+	bounds    []uint64
+	quants    []quantile
 }
+
+// attrSet is what a data point's attributes come to: their labels, or why
+// they are refused. A sender repeats a series' attributes in every data
+// point, encoded alike, so sets are cached by the attributes' bytes: a data
+// point whose attributes were seen before is not read again (its bytes were
+// checked then).
+type attrSet struct {
+	pairs    []byte // the labels, as Pairs
+	n        int    // how many
+	nameErr  error  // an attribute key that does not translate
+	limitErr error  // the first label over a limit
+}
+
+// attrRun is where a data point's attribute fields are in it.
+type attrRun struct {
+	start, end, n int
+	split         bool // other fields between them: not cached
+}
+
+func (r *attrRun) note(pos, end int) {
+	if r.n == 0 {
+		r.start = pos
+	} else if pos != r.end {
+		r.split = true
+	}
+	r.end, r.n = end, r.n+1
+}
+
+// maxSetMem bounds the attribute-set cache of a Decoder (about 2,000
+// series of ten attributes); more distinct sets empty it.
+const maxSetMem = 2 << 20
 
 // maxCached bounds each name cache: a request of random names empties it
 // rather than growing it.
@@ -146,6 +187,11 @@ func (d *Decoder) DecodeProtobuf(w Writer, body []byte) (Stats, error) {
 	if d.labelNames == nil {
 		d.labelNames = make(map[string][]byte)
 		d.metricNames = make(map[string][]byte)
+		d.sets = make(map[string]*attrSet)
+	}
+	if d.setLim != d.Limits {
+		clear(d.sets)
+		d.setMem, d.setLim = 0, d.Limits
 	}
 	for b := body; len(b) > 0; {
 		num, typ, n := remote.ConsumeTag(b)
@@ -240,6 +286,16 @@ func (d *Decoder) resourceMetrics(w Writer, b []byte, st *Stats) error {
 		d.job = append(d.job, d.svcName...)
 	}
 	d.baseSynced = false
+	d.basePairs, d.nbase, d.baseErr = d.basePairs[:0], 0, nil
+	for _, l := range [2][2][]byte{{jobLabel, d.job}, {instanceLabel, d.instance}} {
+		if len(l[1]) > 0 {
+			if err := d.Limits.CheckLabel(l[0], l[1]); err != nil && d.baseErr == nil {
+				d.baseErr = err
+			}
+			d.basePairs = ingest.AppendPair(d.basePairs, l[0], l[1])
+			d.nbase++
+		}
+	}
 	for rest := b; len(rest) > 0; {
 		num, typ, v, r, err := field(rest, "ResourceMetrics")
 		if err != nil {
@@ -632,15 +688,79 @@ func (d *Decoder) anyValue(b []byte) (v []byte, ok bool, err error) {
 	return d.arena[start:], true, nil
 }
 
-// pointAttr reads a data point's attribute.
-func (d *Decoder) pointAttr(b []byte) (int, error) {
-	kv, n := remote.ConsumeBytes(b)
+// attrField notes a data point's attribute field (at pos, its value in b).
+func attrField(b []byte, pos, tag int, run *attrRun) (int, error) {
+	_, n := remote.ConsumeBytes(b)
 	if n < 0 {
 		return n, wireError("data point attribute", n)
 	}
-	a, err := d.keyValue(kv, levelPointAttr)
-	d.attrs = append(d.attrs, a)
-	return n, err
+	run.note(pos, pos+tag+n)
+	return n, nil
+}
+
+// attributes sets d.cur for the data point's attributes: fields attrNum of
+// point, where run says.
+func (d *Decoder) attributes(point []byte, run *attrRun, attrNum protowire.Number) error {
+	var raw []byte
+	s := &d.split
+	if !run.split {
+		raw = point[run.start:run.end]
+		if c, ok := d.sets[string(raw)]; ok {
+			d.cur = c
+			return nil
+		}
+		s = &attrSet{}
+	}
+	// Not seen before: the KeyValue messages, from the run (or the whole
+	// point if other fields are between them).
+	d.kvs = d.kvs[:0]
+	from := point[run.start:run.end]
+	for len(from) > 0 {
+		num, typ, n := remote.ConsumeTag(from) // read before
+		from = from[n:]
+		if num == attrNum && typ == protowire.BytesType {
+			kv, n := remote.ConsumeBytes(from)
+			d.kvs = append(d.kvs, kv)
+			from = from[n:]
+			continue
+		}
+		from = from[protowire.ConsumeFieldValue(num, typ, from):]
+	}
+	d.attrs, d.arena = d.attrs[:0], d.arena[:0]
+	for _, kv := range d.kvs {
+		a, err := d.keyValue(kv, levelPointAttr)
+		if err != nil {
+			return err
+		}
+		d.attrs = append(d.attrs, a)
+	}
+	s.pairs, s.n, s.nameErr, s.limitErr = s.pairs[:0], len(d.attrs), nil, nil
+	for i := range d.attrs {
+		ln, err := d.labelName(d.attrs[i].key)
+		if err != nil {
+			s.nameErr = fmt.Errorf("attribute %q: %v", d.attrs[i].key, err)
+			break
+		}
+		d.attrs[i].name = ln
+	}
+	if s.nameErr == nil {
+		for _, a := range d.attrs {
+			if err := d.Limits.CheckLabel(a.name, a.value); err != nil && s.limitErr == nil {
+				s.limitErr = err
+			}
+			s.pairs = ingest.AppendPair(s.pairs, a.name, a.value)
+		}
+	}
+	if !run.split {
+		if d.setMem > maxSetMem {
+			clear(d.sets)
+			d.setMem = 0
+		}
+		d.sets[string(raw)] = s
+		d.setMem += len(raw) + len(s.pairs) + 100
+	}
+	d.cur = s
+	return nil
 }
 
 // exemplar checks an exemplar (they are not stored).
@@ -661,7 +781,8 @@ func fixed64(b []byte) (uint64, int) {
 }
 
 func (d *Decoder) numberPoint(w Writer, name, b []byte, st *Stats) error {
-	d.attrs, d.arena = d.attrs[:0], d.arena[:0]
+	var run attrRun
+	orig := b
 	var (
 		t, u  uint64
 		v     float64
@@ -669,6 +790,18 @@ func (d *Decoder) numberPoint(w Writer, name, b []byte, st *Stats) error {
 		err   error
 	)
 	for len(b) > 0 {
+		pos := len(orig) - len(b)
+		if len(b) > 1 && b[0] == 7<<3|2 && b[1] < 0x80 {
+			// An attribute of a one-byte length, as most are: skipped
+			// here, read in attributes if its run is not cached.
+			n := 2 + int(b[1])
+			if n > len(b) {
+				return wireError("data point attribute", -1)
+			}
+			run.note(pos, pos+n)
+			b = b[n:]
+			continue
+		}
 		num, typ, n := remote.ConsumeTag(b)
 		if n < 0 {
 			return wireError("NumberDataPoint", n)
@@ -686,7 +819,7 @@ func (d *Decoder) numberPoint(w Writer, name, b []byte, st *Stats) error {
 				v = float64(int64(u))
 			}
 		case num == 7 && typ == protowire.BytesType:
-			if n, err = d.pointAttr(b); err != nil {
+			if n, err = attrField(b, pos, n, &run); err != nil {
 				return err
 			}
 		case num == 8 && typ == protowire.VarintType:
@@ -704,6 +837,9 @@ func (d *Decoder) numberPoint(w Writer, name, b []byte, st *Stats) error {
 		}
 		b = b[n:]
 	}
+	if err := d.attributes(orig, &run, 7); err != nil {
+		return err
+	}
 	if err := d.prepareWire(name, false); err != nil {
 		st.reject(1, err)
 		return nil
@@ -713,7 +849,9 @@ func (d *Decoder) numberPoint(w Writer, name, b []byte, st *Stats) error {
 }
 
 func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
-	d.attrs, d.arena, d.counts, d.bounds = d.attrs[:0], d.arena[:0], d.counts[:0], d.bounds[:0]
+	d.counts, d.bounds = d.counts[:0], d.bounds[:0]
+	var run attrRun
+	orig := b
 	var (
 		t, count, u uint64
 		sum         float64
@@ -721,6 +859,18 @@ func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
 		err         error
 	)
 	for len(b) > 0 {
+		pos := len(orig) - len(b)
+		if len(b) > 1 && b[0] == 9<<3|2 && b[1] < 0x80 {
+			// An attribute of a one-byte length, as most are: skipped
+			// here, read in attributes if its run is not cached.
+			n := 2 + int(b[1])
+			if n > len(b) {
+				return wireError("data point attribute", -1)
+			}
+			run.note(pos, pos+n)
+			b = b[n:]
+			continue
+		}
 		num, typ, n := remote.ConsumeTag(b)
 		if n < 0 {
 			return wireError("HistogramDataPoint", n)
@@ -742,7 +892,7 @@ func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
 		case num == 7 && (typ == protowire.Fixed64Type || typ == protowire.BytesType):
 			d.bounds, n = remote.ConsumeFixed64s(b, typ, d.bounds)
 		case num == 9 && typ == protowire.BytesType:
-			if n, err = d.pointAttr(b); err != nil {
+			if n, err = attrField(b, pos, n, &run); err != nil {
 				return err
 			}
 		case num == 10 && typ == protowire.VarintType:
@@ -759,6 +909,9 @@ func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
 			return wireError(fmt.Sprintf("HistogramDataPoint field %d", num), n)
 		}
 		b = b[n:]
+	}
+	if err := d.attributes(orig, &run, 9); err != nil {
+		return err
 	}
 	counts, bounds := d.counts, d.bounds
 	if len(counts) != 0 && len(counts) != len(bounds)+1 {
@@ -788,7 +941,9 @@ func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
 }
 
 func (d *Decoder) summaryPoint(w Writer, name, b []byte, st *Stats) error {
-	d.attrs, d.arena, d.quants = d.attrs[:0], d.arena[:0], d.quants[:0]
+	d.quants = d.quants[:0]
+	var run attrRun
+	orig := b
 	var (
 		t, count, u uint64
 		sum         float64
@@ -796,6 +951,18 @@ func (d *Decoder) summaryPoint(w Writer, name, b []byte, st *Stats) error {
 		err         error
 	)
 	for len(b) > 0 {
+		pos := len(orig) - len(b)
+		if len(b) > 1 && b[0] == 7<<3|2 && b[1] < 0x80 {
+			// An attribute of a one-byte length, as most are: skipped
+			// here, read in attributes if its run is not cached.
+			n := 2 + int(b[1])
+			if n > len(b) {
+				return wireError("data point attribute", -1)
+			}
+			run.note(pos, pos+n)
+			b = b[n:]
+			continue
+		}
 		num, typ, n := remote.ConsumeTag(b)
 		if n < 0 {
 			return wireError("SummaryDataPoint", n)
@@ -820,7 +987,7 @@ func (d *Decoder) summaryPoint(w Writer, name, b []byte, st *Stats) error {
 				}
 			}
 		case num == 7 && typ == protowire.BytesType:
-			if n, err = d.pointAttr(b); err != nil {
+			if n, err = attrField(b, pos, n, &run); err != nil {
 				return err
 			}
 		case num == 8 && typ == protowire.VarintType:
@@ -833,6 +1000,9 @@ func (d *Decoder) summaryPoint(w Writer, name, b []byte, st *Stats) error {
 			return wireError(fmt.Sprintf("SummaryDataPoint field %d", num), n)
 		}
 		b = b[n:]
+	}
+	if err := d.attributes(orig, &run, 7); err != nil {
+		return err
 	}
 	d.name = append(append(d.name[:0], name...), "_count"...)
 	if err := d.prepareWire(d.name, true); err != nil {
@@ -901,24 +1071,15 @@ func (d *Decoder) expHistogramPoint(name, b []byte, st *Stats) error {
 	return nil
 }
 
-// prepareWire is prepare for the wire decoder: it names d.attrs, checks
-// the limits and sets d.labels to the Pairs of the resource's labels and
-// the attributes.
+// prepareWire is prepare for the wire decoder: the checks of the data
+// point's labels (the resource's, d.cur's), in the order prepare makes
+// them.
 func (d *Decoder) prepareWire(name []byte, extra bool) error {
-	for i := range d.attrs {
-		ln, err := d.labelName(d.attrs[i].key)
-		if err != nil {
-			return fmt.Errorf("attribute %q: %v", d.attrs[i].key, err)
-		}
-		d.attrs[i].name = ln
+	c := d.cur
+	if c.nameErr != nil {
+		return c.nameErr
 	}
-	n := len(d.attrs) + 1
-	if len(d.job) > 0 {
-		n++
-	}
-	if len(d.instance) > 0 {
-		n++
-	}
+	n := d.nbase + c.n + 1
 	if extra {
 		n++
 	}
@@ -928,33 +1089,18 @@ func (d *Decoder) prepareWire(name []byte, extra bool) error {
 	if err := d.Limits.CheckLabel(nameLabel, name); err != nil {
 		return err
 	}
-	d.labels = d.labels[:0]
-	if len(d.job) > 0 {
-		if err := d.Limits.CheckLabel(jobLabel, d.job); err != nil {
-			return err
-		}
-		d.labels = ingest.AppendPair(d.labels, jobLabel, d.job)
+	if d.baseErr != nil {
+		return d.baseErr
 	}
-	if len(d.instance) > 0 {
-		if err := d.Limits.CheckLabel(instanceLabel, d.instance); err != nil {
-			return err
-		}
-		d.labels = ingest.AppendPair(d.labels, instanceLabel, d.instance)
-	}
-	for _, a := range d.attrs {
-		if err := d.Limits.CheckLabel(a.name, a.value); err != nil {
-			return err
-		}
-		d.labels = ingest.AppendPair(d.labels, a.name, a.value)
-	}
-	return nil
+	return c.limitErr
 }
 
-// addWire is add for the wire decoder: one series (the name, d.labels and
-// an optional extra label) and its sample.
+// addWire is add for the wire decoder: one series (the name, the
+// resource's labels and d.cur's, and an optional extra label) and its
+// sample.
 func (d *Decoder) addWire(w Writer, name, extraName, extraValue []byte, t int64, v float64, st *Stats) {
 	d.key = ingest.AppendPair(d.key[:0], nameLabel, name)
-	d.key = append(d.key, d.labels...)
+	d.key = append(append(d.key, d.basePairs...), d.cur.pairs...)
 	if extraName != nil {
 		d.key = ingest.AppendPair(d.key, extraName, extraValue)
 	}
