@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,9 @@ type HTTP struct {
 	o Options
 
 	influxDec, remoteDec, textDec sync.Pool
-	otlpDec                       sync.Pool
+	// OTLP decoders keep caches (translated names, attribute sets) that a
+	// sync.Pool would drop at every other GC: a free list instead.
+	otlpDec chan *otlp.Decoder
 
 	// Counters of what was received but not stored.
 	HistogramsDropped, ExemplarsDropped, StringFieldsSkipped atomic.Int64
@@ -56,7 +59,7 @@ func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
 	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits, Keys: keys} }
 	h.remoteDec.New = func() any { return &remote.Decoder{} }
 	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
-	h.otlpDec.New = func() any { return otlp.NewDecoder(o.Limits) }
+	h.otlpDec = make(chan *otlp.Decoder, 4*runtime.GOMAXPROCS(0))
 	return h
 }
 
@@ -447,7 +450,12 @@ func (h *HTTP) export(ctx context.Context, decode func(*otlp.Decoder, otlp.Write
 		}
 		return nil, http.StatusServiceUnavailable, err
 	}
-	d := h.otlpDec.Get().(*otlp.Decoder)
+	var d *otlp.Decoder
+	select {
+	case d = <-h.otlpDec:
+	default:
+		d = otlp.NewDecoder(h.o.Limits)
+	}
 	var hists []ingest.Histogram
 	if h.o.Histograms != nil {
 		d.Histograms = func(lset model.Labels, t int64, x *histogram.Histogram) {
@@ -456,7 +464,10 @@ func (h *HTTP) export(ctx context.Context, decode func(*otlp.Decoder, otlp.Write
 	}
 	st, err := decode(d, wr)
 	d.Histograms = nil
-	h.otlpDec.Put(d)
+	select {
+	case h.otlpDec <- d:
+	default:
+	}
 	if err != nil {
 		wr.Abort() // the points decoded before the damage
 		return nil, http.StatusBadRequest, err
