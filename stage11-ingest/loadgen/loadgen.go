@@ -15,11 +15,7 @@ import (
 
 	"github.com/klauspost/compress/s2"
 	"github.com/tsdb-course/stage01-memstore/model"
-	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
-	common "go.opentelemetry.io/proto/otlp/common/v1"
-	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 )
 
 // Fields are TSBS's cpu fields.
@@ -52,9 +48,10 @@ type Generator struct {
 	prefix  [][]byte // a host's line up to its first field: "cpu,hostname=…,… "
 	vals    []int64  // current value per host×field (a random walk)
 	rnd     *rand.Rand
-	labelPB [][]byte // [host×field]: the series' labels, encoded
-	vbits   []uint64 // [host×field][round]: the request's values, as float64 bits
-	tsv     [][]byte // [round]: the request's timestamps, as varints
+	labelPB [][]byte   // [host×field]: the series' labels, encoded
+	vbits   []uint64   // [host×field][round]: the request's values, as float64 bits
+	tsv     [][]byte   // [round]: the request's timestamps, as varints
+	otlp    *otlpState // otlp.go
 }
 
 // New returns the generator of writer w of n, which owns hosts w, w+n, w+2n …
@@ -232,31 +229,3 @@ func (g *Generator) Remote(dst []byte) []byte {
 // its fast level, as Prometheus's own sender does (golang/snappy's
 // Encode); remote.Compress takes more CPU for a smaller body.
 func Snappy(dst, src []byte) []byte { return s2.EncodeSnappy(dst[:cap(dst)], src) }
-
-// OTLP returns the next request as an OTLP ExportMetricsServiceRequest
-// (protobuf): one gauge per field, a data point per host and round.
-func (g *Generator) OTLP(dst []byte) []byte {
-	req := &colmetrics.ExportMetricsServiceRequest{}
-	ms := make([]*metrics.Metric, len(Fields))
-	for f := range Fields {
-		ms[f] = &metrics.Metric{Name: "cpu." + Fields[f], Data: &metrics.Metric_Gauge{Gauge: &metrics.Gauge{}}}
-	}
-	for range g.Rounds {
-		g.step()
-		t := uint64(Start+g.next*Step) * 1e6
-		for hi, h := range g.Hosts {
-			var attrs []*common.KeyValue
-			for _, tg := range Tags(h) {
-				attrs = append(attrs, &common.KeyValue{Key: tg[0], Value: &common.AnyValue{Value: &common.AnyValue_StringValue{StringValue: tg[1]}}})
-			}
-			for f := range Fields {
-				gauge := ms[f].GetGauge()
-				gauge.DataPoints = append(gauge.DataPoints, &metrics.NumberDataPoint{Attributes: attrs, TimeUnixNano: t, Value: &metrics.NumberDataPoint_AsInt{AsInt: g.vals[hi*len(Fields)+f]}})
-			}
-		}
-		g.next++
-	}
-	req.ResourceMetrics = []*metrics.ResourceMetrics{{ScopeMetrics: []*metrics.ScopeMetrics{{Metrics: ms}}}}
-	b, _ := proto.MarshalOptions{}.MarshalAppend(dst, req)
-	return b
-}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,9 @@ type HTTP struct {
 	o Options
 
 	influxDec, remoteDec, textDec sync.Pool
+	// OTLP decoders keep caches (translated names, attribute sets) that a
+	// sync.Pool would drop at every other GC: a free list instead.
+	otlpDec chan *otlp.Decoder
 
 	// Counters of what was received but not stored.
 	HistogramsDropped, ExemplarsDropped, StringFieldsSkipped atomic.Int64
@@ -55,6 +59,7 @@ func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
 	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits, Keys: keys} }
 	h.remoteDec.New = func() any { return &remote.Decoder{} }
 	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
+	h.otlpDec = make(chan *otlp.Decoder, 4*runtime.GOMAXPROCS(0))
 	return h
 }
 
@@ -412,12 +417,18 @@ func (h *HTTP) OTLP(w http.ResponseWriter, r *http.Request) {
 		answer(bodyStatus(err), err.Error())
 		return
 	}
-	req, err := otlp.Unmarshal(body, ct)
-	if err != nil {
-		answer(http.StatusBadRequest, err.Error())
-		return
+	// Protobuf goes through the wire decoder, straight from the body into
+	// the write; JSON through the generated types.
+	decode := func(d *otlp.Decoder, wr otlp.Writer) (otlp.Stats, error) { return d.DecodeProtobuf(wr, body) }
+	if ct == otlp.ContentTypeJSON {
+		req, err := otlp.Unmarshal(body, ct)
+		if err != nil {
+			answer(http.StatusBadRequest, err.Error())
+			return
+		}
+		decode = func(d *otlp.Decoder, wr otlp.Writer) (otlp.Stats, error) { return d.Decode(wr, req), nil }
 	}
-	resp, status, err := h.export(r.Context(), req)
+	resp, status, err := h.export(r.Context(), decode)
 	if err != nil {
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+999_999_999)/1e9)))
@@ -428,9 +439,10 @@ func (h *HTTP) OTLP(w http.ResponseWriter, r *http.Request) {
 	reply(http.StatusOK, resp)
 }
 
-// export writes an OTLP request (HTTP and gRPC); status is an HTTP status
-// for the error.
-func (h *HTTP) export(ctx context.Context, req *colmetrics.ExportMetricsServiceRequest) (*colmetrics.ExportMetricsServiceResponse, int, error) {
+// export writes an OTLP request (HTTP and gRPC) that decode adds to a
+// write; status is an HTTP status for the error (400: decode's error, the
+// request refused whole).
+func (h *HTTP) export(ctx context.Context, decode func(*otlp.Decoder, otlp.Writer) (otlp.Stats, error)) (*colmetrics.ExportMetricsServiceResponse, int, error) {
 	wr, err := h.p.Begin(ctx, h.o.Backpressure)
 	if err != nil {
 		if errors.Is(err, ingest.ErrBackpressure) {
@@ -438,14 +450,28 @@ func (h *HTTP) export(ctx context.Context, req *colmetrics.ExportMetricsServiceR
 		}
 		return nil, http.StatusServiceUnavailable, err
 	}
-	d := otlp.NewDecoder(h.o.Limits)
+	var d *otlp.Decoder
+	select {
+	case d = <-h.otlpDec:
+	default:
+		d = otlp.NewDecoder(h.o.Limits)
+	}
 	var hists []ingest.Histogram
 	if h.o.Histograms != nil {
 		d.Histograms = func(lset model.Labels, t int64, x *histogram.Histogram) {
 			hists = append(hists, ingest.Histogram{Labels: lset, T: t, H: x})
 		}
 	}
-	st := d.Decode(wr, req)
+	st, err := decode(d, wr)
+	d.Histograms = nil
+	select {
+	case h.otlpDec <- d:
+	default:
+	}
+	if err != nil {
+		wr.Abort() // the points decoded before the damage
+		return nil, http.StatusBadRequest, err
+	}
 	h.HistogramsDropped.Add(int64(st.Skipped))
 	res, status, err := commit(ctx, wr)
 	if err != nil {
