@@ -335,7 +335,15 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 	var st remote.Stats
 	switch {
 	case ct == "application/json":
-		err = remote.DecodeJSON(strings.NewReader(string(body)), add(ingest.Pairs))
+		// DecodeJSON's keys are its own; the pipeline reads a Pairs key.
+		addPairs := add(ingest.Pairs)
+		err = remote.DecodeJSON(strings.NewReader(string(body)), func(ts *remote.TimeSeries) error {
+			ts.Key = ts.Key[:0]
+			for _, l := range ts.Labels {
+				ts.Key = ingest.AppendPair(ts.Key, l.Name, l.Value)
+			}
+			return addPairs(ts)
+		})
 	case v2:
 		st, err = d.DecodeV2(body, add(ingest.Pairs), nil)
 	default:
