@@ -91,6 +91,7 @@ func (t *TCP) serve(c net.Conn) {
 	d := influx.Decoder{Limits: t.o.Limits, Keys: t.keys}
 	var chunk []byte
 	var replies []string // per line: "" OK, else the error
+	lines := 0           // lines of the connection answered so far
 	for {
 		chunk, replies = chunk[:0], replies[:0]
 		// One line, waiting for it; then whatever whole lines are already
@@ -118,7 +119,7 @@ func (t *TCP) serve(c net.Conn) {
 			}
 			if err != nil {
 				if len(replies) > 0 {
-					t.write(&d, chunk, replies)
+					t.write(&d, chunk, replies, lines)
 					t.reply(out, replies)
 				}
 				if err != io.EOF {
@@ -127,10 +128,11 @@ func (t *TCP) serve(c net.Conn) {
 				return
 			}
 		}
-		t.write(&d, chunk, replies)
+		t.write(&d, chunk, replies, lines)
 		if err := t.reply(out, replies); err != nil {
 			return
 		}
+		lines += len(replies)
 	}
 }
 
@@ -148,8 +150,10 @@ func skipLine(r *bufio.Reader) error {
 	}
 }
 
-// write stores a chunk of lines and fills replies ("" stays OK).
-func (t *TCP) write(d *influx.Decoder, chunk []byte, replies []string) {
+// write stores a chunk of lines and fills replies ("" stays OK). before is
+// the number of the connection's lines before the chunk: an error names
+// its line in the connection, whatever the reads that brought it.
+func (t *TCP) write(d *influx.Decoder, chunk []byte, replies []string, before int) {
 	wr, err := t.p.Begin(context.Background(), t.o.Backpressure)
 	if err != nil {
 		msg := err.Error()
@@ -174,7 +178,7 @@ func (t *TCP) write(d *influx.Decoder, chunk []byte, replies []string) {
 			if st := d.Decode(wr, rest[:i], influx.Nanosecond, now); st.Bad > 0 {
 				var le *influx.LineError
 				if errors.As(st.Errors[0], &le) {
-					le.Line = line + 1
+					le.Line = before + line + 1
 				}
 				replies[line] = st.Errors[0].Error()
 			}
