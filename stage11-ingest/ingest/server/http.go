@@ -166,7 +166,17 @@ func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
 func partialWrite(st influx.Stats, res ingest.Result) string {
 	var parts []string
 	if st.Bad > 0 {
-		parts = append(parts, fmt.Sprintf("unable to parse %d lines: %v", st.Bad, st.Errors[0]))
+		// Every bad line kept (influx.MaxErrors), as InfluxDB lists them:
+		// a Telegraf log shows them all.
+		errs := make([]string, len(st.Errors))
+		for i, e := range st.Errors {
+			errs[i] = e.Error()
+		}
+		more := ""
+		if st.Bad > len(errs) {
+			more = fmt.Sprintf("; %d more", st.Bad-len(errs))
+		}
+		parts = append(parts, fmt.Sprintf("unable to parse %d lines: %s%s", st.Bad, strings.Join(errs, "; "), more))
 	}
 	if res.Refused > 0 {
 		parts = append(parts, fmt.Sprintf("%d values refused by the storage: %v", res.Refused, res.First))
