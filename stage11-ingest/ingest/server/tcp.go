@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/tsdb-course/stage11-ingest/influx"
 	"github.com/tsdb-course/stage11-ingest/ingest"
@@ -71,15 +72,28 @@ func (t *TCP) Serve(ln net.Listener) error {
 	}
 }
 
-// Close closes every connection and waits for their goroutines (the
-// listener is the caller's to close).
+// Close ends every connection and waits for their goroutines (the
+// listener is the caller's to close). A connection reads no more lines;
+// the lines it has read are written and answered first, so that a client
+// is not left without the reply to a write that was stored. A client that
+// does not read its replies gets closeWriteGrace to take them.
 func (t *TCP) Close() {
-	t.mu.Lock()
-	for c := range t.conns {
-		c.Close()
-	}
-	t.mu.Unlock()
+	t.stopReading()
 	t.wg.Wait()
+}
+
+// closeWriteGrace bounds a closing connection's last writes and replies
+// (a Block write may wait 5 s for room first).
+const closeWriteGrace = 15 * time.Second
+
+func (t *TCP) stopReading() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	for c := range t.conns {
+		c.SetReadDeadline(now)
+		c.SetWriteDeadline(now.Add(closeWriteGrace))
+	}
 }
 
 const tcpChunk = 1 << 20
@@ -110,7 +124,10 @@ func (t *TCP) serve(c net.Conn) {
 				}
 				continue
 			}
-			if len(line) > 0 {
+			// A last line without its newline is a line at the end of the
+			// stream (`echo -n`), but only there: cut by an error (a reset,
+			// Close's deadline) it may be the start of a longer one.
+			if len(line) > 0 && (err == nil || err == io.EOF) {
 				chunk = append(chunk, line...)
 				if line[len(line)-1] != '\n' {
 					chunk = append(chunk, '\n')
