@@ -77,11 +77,11 @@ func openSink(name, dir string, opts tsdb.Options) (ingest.Sink, func() error, e
 	case "memory":
 		return ingest.NewMemorySink(), func() error { return nil }, nil
 	case "blocks":
-		db, err := tsdb.Open(dir, opts)
+		db, closeDB, err := openBlocks(dir, opts)
 		if err != nil {
 			return nil, nil, err
 		}
-		return ingest.NewBlocksSink(db), db.Close, nil
+		return ingest.NewBlocksSink(db), closeDB, nil
 	}
 	return nil, nil, cli.Usagef("--sink %q: want discard, memory or blocks", name)
 }
@@ -723,8 +723,12 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 	if o.sink != "discard" {
 		stable += ", the sink keeping the samples in memory"
 	}
-	fmt.Fprintf(w, "  Memory usage: %s heap in use (%s: %s in the first half, %s in the second)\n",
-		cli.Bytes(int64(r.heapLast)), stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
+	if r.heapLast == 0 { // sampled once a second: a shorter run has no two halves
+		fmt.Fprintf(w, "  Memory usage: not measured (a run under 2 s)\n")
+	} else {
+		fmt.Fprintf(w, "  Memory usage: %s heap in use (%s: %s in the first half, %s in the second)\n",
+			cli.Bytes(int64(r.heapLast)), stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
+	}
 	fmt.Fprintf(w, "  GC pauses: %d (%s in all, %.3f%% of the time)\n", r.gcCount, fmtDur(r.gcTotal), 100*r.gcTotal.Seconds()/r.elapsed.Seconds())
 	fmt.Fprintf(w, "  Back-pressure: %s requests refused and sent again; %s failed\n\n", cli.Thousands(int(r.rejected)), cli.Thousands(int(r.failed)))
 	r.lat.chart(w)
@@ -763,11 +767,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.bp, err = ingest.ParseBackpressure(*bp); err != nil {
 		return cli.Usagef("%v", err)
 	}
-	if o.writers < 1 || o.hosts < 1 || o.rounds < 1 || o.duration <= 0 {
-		return cli.Usagef("--writers, --hosts, --rounds and --duration must be positive")
-	}
-	if o.rate < 0 {
-		return cli.Usagef("--rate must not be negative")
+	if err := o.check(); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))

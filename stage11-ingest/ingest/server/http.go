@@ -171,7 +171,17 @@ func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
 func partialWrite(st influx.Stats, res ingest.Result) string {
 	var parts []string
 	if st.Bad > 0 {
-		parts = append(parts, fmt.Sprintf("unable to parse %d lines: %v", st.Bad, st.Errors[0]))
+		// Every bad line kept (influx.MaxErrors), as InfluxDB lists them:
+		// a Telegraf log shows them all.
+		errs := make([]string, len(st.Errors))
+		for i, e := range st.Errors {
+			errs[i] = e.Error()
+		}
+		more := ""
+		if st.Bad > len(errs) {
+			more = fmt.Sprintf("; %d more", st.Bad-len(errs))
+		}
+		parts = append(parts, fmt.Sprintf("unable to parse %d lines: %s%s", st.Bad, strings.Join(errs, "; "), more))
 	}
 	if res.Refused > 0 {
 		parts = append(parts, fmt.Sprintf("%d values refused by the storage: %v", res.Refused, res.First))
@@ -340,7 +350,15 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 	var st remote.Stats
 	switch {
 	case ct == "application/json":
-		err = remote.DecodeJSON(strings.NewReader(string(body)), add(ingest.Pairs))
+		// DecodeJSON's keys are its own; the pipeline reads a Pairs key.
+		addPairs := add(ingest.Pairs)
+		err = remote.DecodeJSON(strings.NewReader(string(body)), func(ts *remote.TimeSeries) error {
+			ts.Key = ts.Key[:0]
+			for _, l := range ts.Labels {
+				ts.Key = ingest.AppendPair(ts.Key, l.Name, l.Value)
+			}
+			return addPairs(ts)
+		})
 	case v2:
 		st, err = d.DecodeV2(body, add(ingest.Pairs), nil)
 	default:
