@@ -109,19 +109,15 @@ func startServer(o serverOpts, log *slog.Logger) (*ingestServer, error) {
 	return s, nil
 }
 
-// openBlocks locks dir (lockDir) and opens stage06's DB in it; closing
-// closes the DB, then releases the lock.
+// openBlocks opens stage06's DB in dir. stage06 locks the directory (its
+// lock file, as Prometheus does), so a second server on it fails at once
+// (tsdb.ErrLocked) instead of writing into the first one's WAL.
 func openBlocks(dir string, opts tsdb.Options) (*tsdb.DB, func() error, error) {
-	release, err := lockDir(dir)
-	if err != nil {
-		return nil, nil, err
-	}
 	db, err := tsdb.Open(dir, opts)
 	if err != nil {
-		release()
 		return nil, nil, err
 	}
-	return db, func() error { return errors.Join(db.Close(), release()) }, nil
+	return db, db.Close, nil
 }
 
 // logRecovery says what opening the data directory found: an operator

@@ -39,7 +39,7 @@ func TestServerLocksDataDir(t *testing.T) {
 		s1.Close()
 		t.Fatal("a second server opened the data directory of a running one")
 	}
-	if !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), dir) {
+	if !errors.Is(err, tsdb.ErrLocked) || !strings.Contains(err.Error(), dir) {
 		t.Errorf("error %q: want it to say the directory is in use", err)
 	}
 	if err := s1.Close(); err != nil {
