@@ -171,13 +171,16 @@ func (s *BlocksSink) create(app tsdb.Appender, b *Batch, from int) *newSeries {
 		suffixes [][]byte // of each new series
 		next     []int32  // the next new series of its key, -1 for none
 		rows     []newRow
-		byKey    = make(map[rowKey]int32, b.Rows()-int(b.At(from).Row))
-		row      = int32(-1)
-		ids      *RowIDs
-		key      []byte
-		f        Format
-		cur      = int32(-1) // the point's key in rows
-		hint     int
+		// Sized for the keys of a cold start's batch (a thousand rows
+		// reach it in a few doublings), not for every row: a batch of
+		// known series with one new among them stays cheap.
+		byKey = make(map[rowKey]int32, min(b.Rows()-int(b.At(from).Row), 256))
+		row   = int32(-1)
+		ids   *RowIDs
+		key   []byte
+		f     Format
+		cur   = int32(-1) // the point's key in rows
+		hint  int
 	)
 	for i := from; i < b.Len(); i++ {
 		p := b.At(i)
