@@ -17,9 +17,11 @@
 // Prometheus. A data point flagged "no recorded value" becomes a staleness
 // marker. Timestamps are cut from nanoseconds to milliseconds.
 //
-// Requests arrive as protobuf or JSON over HTTP (Unmarshal) or over gRPC
-// (the collector's MetricsService); either way they are the generated
-// types of go.opentelemetry.io/proto/otlp.
+// Protobuf requests (over HTTP, or gRPC's MetricsService) are read by
+// Decoder.DecodeProtobuf, a wire decoder that streams the data points into
+// the write (decode.go). JSON requests are unmarshalled into the generated
+// types of go.opentelemetry.io/proto/otlp (Unmarshal) and translated by
+// Decoder.Decode, which is also the wire decoder's oracle in the tests.
 package otlp
 
 import (
