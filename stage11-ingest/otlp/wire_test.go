@@ -398,7 +398,7 @@ func TestDecodeProtobufMatchesGeneratedTypes(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	d := NewDecoder(ingest.Limits{})
 	small := NewDecoder(ingest.Limits{MaxLabels: 4, MaxLabelValueBytes: 20, MaxLabelNameBytes: 12})
-	n := 3000
+	n := 1500
 	if testing.Short() {
 		n = 500
 	}
@@ -439,7 +439,7 @@ func TestDecodeProtobufRefusesAsGeneratedTypes(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	d := NewDecoder(ingest.Limits{})
 	refused := 0
-	for i := range 3000 {
+	for i := range 1500 {
 		body, _ := proto.Marshal(randomRequest(r))
 		if len(body) == 0 {
 			continue
@@ -468,7 +468,7 @@ func TestDecodeProtobufRefusesAsGeneratedTypes(t *testing.T) {
 			refused++
 		}
 	}
-	if refused < 300 {
+	if refused < 150 {
 		t.Fatalf("only %d damaged requests refused", refused)
 	}
 }
