@@ -44,7 +44,9 @@ type HTTP struct {
 
 	influxDec, remoteDec, textDec sync.Pool
 	// OTLP decoders keep caches (translated names, attribute sets) that a
-	// sync.Pool would drop at every other GC: a free list instead.
+	// sync.Pool would drop at every other GC: a free list instead, as
+	// long as the pipeline's default count of receivers (a decoder works
+	// within a write, which holds a receiver).
 	otlpDec chan *otlp.Decoder
 
 	// Counters of what was received but not stored.
@@ -59,7 +61,7 @@ func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
 	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits, Keys: keys} }
 	h.remoteDec.New = func() any { return &remote.Decoder{} }
 	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
-	h.otlpDec = make(chan *otlp.Decoder, 4*runtime.GOMAXPROCS(0))
+	h.otlpDec = make(chan *otlp.Decoder, max(16, 4*runtime.GOMAXPROCS(0)))
 	return h
 }
 
