@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/otlptranslator"
@@ -88,13 +89,11 @@ type wireState struct {
 	svcNamespace  []byte
 	baseSynced    bool // d.base holds job and instance (for the generated-type path)
 
-	attrs  []attr   // the data point's attributes, read
-	kvs    [][]byte // the data point's attributes, their KeyValue messages
-	cur    *attrSet // what the data point's attributes come to
-	split  attrSet  // cur for attributes not cached
-	sets   map[string]*attrSet
-	setMem int           // the bytes sets holds, about
-	setLim ingest.Limits // the limits the sets were checked against
+	attrs []attr    // the data point's attributes, read
+	kvs   [][]byte  // the data point's attributes, their KeyValue messages
+	cur   *attrSet  // what the data point's attributes come to
+	split attrSet   // cur for attributes not cached
+	sets  *SetCache // Sets, or a cache of the decoder's own
 	// The resource's labels, as Pairs, how many, and the first over a
 	// limit.
 	basePairs []byte
@@ -136,9 +135,70 @@ func (r *attrRun) note(pos, end int) {
 	r.end, r.n = end, r.n+1
 }
 
-// maxSetMem bounds the attribute-set cache of a Decoder (about 2,000
-// series of ten attributes); more distinct sets empty it.
-const maxSetMem = 2 << 20
+// SetCache holds what data points' attributes come to (attrSet), by their
+// bytes, for the decoders that share it (Decoder.Sets): a server's
+// decoders then read a series' attributes once between them. It is safe
+// for concurrent use. Its entries include the checks of its limits, so a
+// decoder with other limits keeps a cache of its own.
+type SetCache struct {
+	lim    ingest.Limits
+	shards [setShards]setShard
+}
+
+type setShard struct {
+	mu  sync.RWMutex
+	m   map[string]*attrSet
+	mem int // bytes held, about
+	_   [32]byte
+}
+
+// setShards spreads the locks; maxShardMem bounds each shard (16 MiB in
+// all, about 25,000 series of ten attributes): more distinct sets empty a
+// shard.
+const (
+	setShards   = 16
+	maxShardMem = 1 << 20
+)
+
+// NewSetCache returns a cache for decoders with limits lim.
+func NewSetCache(lim ingest.Limits) *SetCache {
+	c := &SetCache{lim: lim.WithDefaults()}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]*attrSet)
+	}
+	return c
+}
+
+// shard picks raw's shard from a few of its bytes (the map hashes it all).
+func (c *SetCache) shard(raw []byte) *setShard {
+	h := uint(len(raw))
+	if len(raw) > 0 {
+		h = h*31 + uint(raw[len(raw)-1])
+		h = h*31 + uint(raw[len(raw)/2])
+		h = h*31 + uint(raw[len(raw)*3/4])
+	}
+	return &c.shards[h%setShards]
+}
+
+func (c *SetCache) get(raw []byte) *attrSet {
+	sh := c.shard(raw)
+	sh.mu.RLock()
+	a := sh.m[string(raw)]
+	sh.mu.RUnlock()
+	return a
+}
+
+func (c *SetCache) put(raw []byte, a *attrSet) {
+	sh := c.shard(raw)
+	sh.mu.Lock()
+	if sh.mem > maxShardMem {
+		clear(sh.m)
+		sh.mem = 0
+	}
+	sh.m[string(raw)] = a
+	sh.mem += len(raw) + len(a.pairs) + 100
+	sh.mu.Unlock()
+}
 
 // maxCached bounds each name cache: a request of random names empties it
 // rather than growing it.
@@ -187,11 +247,12 @@ func (d *Decoder) DecodeProtobuf(w Writer, body []byte) (Stats, error) {
 	if d.labelNames == nil {
 		d.labelNames = make(map[string][]byte)
 		d.metricNames = make(map[string][]byte)
-		d.sets = make(map[string]*attrSet)
 	}
-	if d.setLim != d.Limits {
-		clear(d.sets)
-		d.setMem, d.setLim = 0, d.Limits
+	switch {
+	case d.Sets != nil && d.Sets.lim == d.Limits:
+		d.sets = d.Sets
+	case d.sets == nil || d.sets == d.Sets || d.sets.lim != d.Limits:
+		d.sets = NewSetCache(d.Limits)
 	}
 	for b := body; len(b) > 0; {
 		num, typ, n := remote.ConsumeTag(b)
@@ -705,7 +766,7 @@ func (d *Decoder) attributes(point []byte, run *attrRun, attrNum protowire.Numbe
 	s := &d.split
 	if !run.split {
 		raw = point[run.start:run.end]
-		if c, ok := d.sets[string(raw)]; ok {
+		if c := d.sets.get(raw); c != nil {
 			d.cur = c
 			return nil
 		}
@@ -752,12 +813,7 @@ func (d *Decoder) attributes(point []byte, run *attrRun, attrNum protowire.Numbe
 		}
 	}
 	if !run.split {
-		if d.setMem > maxSetMem {
-			clear(d.sets)
-			d.setMem = 0
-		}
-		d.sets[string(raw)] = s
-		d.setMem += len(raw) + len(s.pairs) + 100
+		d.sets.put(raw, s)
 	}
 	d.cur = s
 	return nil

@@ -117,11 +117,15 @@ type Decoder struct {
 	// that stores histograms, like the capstone's, sets this). The labels
 	// and the histogram are the callee's to keep.
 	Histograms func(lset model.Labels, t int64, h *histogram.Histogram)
-	metric     otlptranslator.MetricNamer
-	label      otlptranslator.LabelNamer
-	base       []label // the resource's labels (job, instance)
-	ls         []label
-	key        []byte
+	// Sets, if set (and made for the same Limits), is the cache of
+	// attribute sets DecodeProtobuf shares with other decoders; without it
+	// a decoder keeps its own.
+	Sets   *SetCache
+	metric otlptranslator.MetricNamer
+	label  otlptranslator.LabelNamer
+	base   []label // the resource's labels (job, instance)
+	ls     []label
+	key    []byte
 	wireState
 }
 

@@ -396,8 +396,13 @@ var descRequest = (&colmetrics.ExportMetricsServiceRequest{}).ProtoReflect().Des
 // types encode them and scrambled, decode alike by both paths.
 func TestDecodeProtobufMatchesGeneratedTypes(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	d := NewDecoder(ingest.Limits{})
+	// Two decoders sharing a cache of attribute sets, one of other limits
+	// given the same cache (it must keep its own).
+	shared := NewSetCache(ingest.Limits{})
+	d, d2 := NewDecoder(ingest.Limits{}), NewDecoder(ingest.Limits{})
+	d.Sets, d2.Sets = shared, shared
 	small := NewDecoder(ingest.Limits{MaxLabels: 4, MaxLabelValueBytes: 20, MaxLabelNameBytes: 12})
+	small.Sets = shared
 	n := 1500
 	if testing.Short() {
 		n = 500
@@ -413,6 +418,9 @@ func TestDecodeProtobufMatchesGeneratedTypes(t *testing.T) {
 		}
 		hists := i%3 != 0
 		dec, lim := d, ingest.Limits{}
+		if i%3 == 1 {
+			dec = d2
+		}
 		if i%5 == 4 {
 			dec, lim = small, small.Limits
 		}
@@ -547,6 +555,40 @@ func FuzzDecodeProtobuf(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestSetCacheShared: decoders sharing a cache on several goroutines
+// (run with -race) decode alike, as one decoder alone does.
+func TestSetCacheShared(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var bodies [][]byte
+	var want []decoded
+	for range 40 {
+		body, _ := proto.Marshal(randomRequest(r))
+		bodies = append(bodies, body)
+		want = append(want, oldPath(body, ingest.Limits{}, false))
+	}
+	shared := NewSetCache(ingest.Limits{})
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			d := NewDecoder(ingest.Limits{})
+			d.Sets = shared
+			for i := range bodies {
+				i = (i + g*10) % len(bodies)
+				if err := same(newPath(d, bodies[i], false), want[i]); err != nil {
+					errs <- fmt.Errorf("request %d: %v", i, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // nop is a Writer that keeps nothing.

@@ -47,7 +47,8 @@ type HTTP struct {
 	// sync.Pool would drop at every other GC: a free list instead, as
 	// long as the pipeline's default count of receivers (a decoder works
 	// within a write, which holds a receiver).
-	otlpDec chan *otlp.Decoder
+	otlpDec  chan *otlp.Decoder
+	otlpSets *otlp.SetCache // shared by them: each series' attributes read once
 
 	// Counters of what was received but not stored.
 	HistogramsDropped, ExemplarsDropped, StringFieldsSkipped atomic.Int64
@@ -62,6 +63,7 @@ func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
 	h.remoteDec.New = func() any { return &remote.Decoder{} }
 	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
 	h.otlpDec = make(chan *otlp.Decoder, max(16, 4*runtime.GOMAXPROCS(0)))
+	h.otlpSets = otlp.NewSetCache(o.Limits)
 	return h
 }
 
@@ -457,6 +459,7 @@ func (h *HTTP) export(ctx context.Context, decode func(*otlp.Decoder, otlp.Write
 	case d = <-h.otlpDec:
 	default:
 		d = otlp.NewDecoder(h.o.Limits)
+		d.Sets = h.otlpSets
 	}
 	var hists []ingest.Histogram
 	if h.o.Histograms != nil {
