@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -78,6 +79,7 @@ func (g *Generator) OTLP(dst []byte) []byte {
 		metrics += field(field(len("cpu.")+len(f)) + field(points))
 	}
 	scope := field(metrics)
+	dst = slices.Grow(dst, field(scope))                   // once: a request is about 250 bytes a point
 	dst = protowire.AppendTag(dst, 1, protowire.BytesType) // resource_metrics
 	dst = protowire.AppendVarint(dst, uint64(scope))
 	dst = protowire.AppendTag(dst, 2, protowire.BytesType) // scope_metrics

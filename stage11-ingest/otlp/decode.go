@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/otlptranslator"
@@ -88,13 +89,11 @@ type wireState struct {
 	svcNamespace  []byte
 	baseSynced    bool // d.base holds job and instance (for the generated-type path)
 
-	attrs  []attr   // the data point's attributes, read
-	kvs    [][]byte // the data point's attributes, their KeyValue messages
-	cur    *attrSet // what the data point's attributes come to
-	split  attrSet  // cur for attributes not cached
-	sets   map[string]*attrSet
-	setMem int           // the bytes sets holds, about
-	setLim ingest.Limits // the limits the sets were checked against
+	attrs []attr    // the data point's attributes, read
+	kvs   [][]byte  // the data point's attributes, their KeyValue messages
+	cur   *attrSet  // what the data point's attributes come to
+	split attrSet   // cur for attributes not cached
+	sets  *SetCache // Sets, or a cache of the decoder's own
 	// The resource's labels, as Pairs, how many, and the first over a
 	// limit.
 	basePairs []byte
@@ -136,9 +135,70 @@ func (r *attrRun) note(pos, end int) {
 	r.end, r.n = end, r.n+1
 }
 
-// maxSetMem bounds the attribute-set cache of a Decoder (about 2,000
-// series of ten attributes); more distinct sets empty it.
-const maxSetMem = 2 << 20
+// SetCache holds what data points' attributes come to (attrSet), by their
+// bytes, for the decoders that share it (Decoder.Sets): a server's
+// decoders then read a series' attributes once between them. It is safe
+// for concurrent use. Its entries include the checks of its limits, so a
+// decoder with other limits keeps a cache of its own.
+type SetCache struct {
+	lim    ingest.Limits
+	shards [setShards]setShard
+}
+
+type setShard struct {
+	mu  sync.RWMutex
+	m   map[string]*attrSet
+	mem int // bytes held, about
+	_   [32]byte
+}
+
+// setShards spreads the locks; maxShardMem bounds each shard (16 MiB in
+// all, about 25,000 series of ten attributes): more distinct sets empty a
+// shard.
+const (
+	setShards   = 16
+	maxShardMem = 1 << 20
+)
+
+// NewSetCache returns a cache for decoders with limits lim.
+func NewSetCache(lim ingest.Limits) *SetCache {
+	c := &SetCache{lim: lim.WithDefaults()}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]*attrSet)
+	}
+	return c
+}
+
+// shard picks raw's shard from a few of its bytes (the map hashes it all).
+func (c *SetCache) shard(raw []byte) *setShard {
+	h := uint(len(raw))
+	if len(raw) > 0 {
+		h = h*31 + uint(raw[len(raw)-1])
+		h = h*31 + uint(raw[len(raw)/2])
+		h = h*31 + uint(raw[len(raw)*3/4])
+	}
+	return &c.shards[h%setShards]
+}
+
+func (c *SetCache) get(raw []byte) *attrSet {
+	sh := c.shard(raw)
+	sh.mu.RLock()
+	a := sh.m[string(raw)]
+	sh.mu.RUnlock()
+	return a
+}
+
+func (c *SetCache) put(raw []byte, a *attrSet) {
+	sh := c.shard(raw)
+	sh.mu.Lock()
+	if sh.mem > maxShardMem {
+		clear(sh.m)
+		sh.mem = 0
+	}
+	sh.m[string(raw)] = a
+	sh.mem += len(raw) + len(a.pairs) + 100
+	sh.mu.Unlock()
+}
 
 // maxCached bounds each name cache: a request of random names empties it
 // rather than growing it.
@@ -187,11 +247,12 @@ func (d *Decoder) DecodeProtobuf(w Writer, body []byte) (Stats, error) {
 	if d.labelNames == nil {
 		d.labelNames = make(map[string][]byte)
 		d.metricNames = make(map[string][]byte)
-		d.sets = make(map[string]*attrSet)
 	}
-	if d.setLim != d.Limits {
-		clear(d.sets)
-		d.setMem, d.setLim = 0, d.Limits
+	switch {
+	case d.Sets != nil && d.Sets.lim == d.Limits:
+		d.sets = d.Sets
+	case d.sets == nil || d.sets == d.Sets || d.sets.lim != d.Limits:
+		d.sets = NewSetCache(d.Limits)
 	}
 	for b := body; len(b) > 0; {
 		num, typ, n := remote.ConsumeTag(b)
@@ -705,7 +766,7 @@ func (d *Decoder) attributes(point []byte, run *attrRun, attrNum protowire.Numbe
 	s := &d.split
 	if !run.split {
 		raw = point[run.start:run.end]
-		if c, ok := d.sets[string(raw)]; ok {
+		if c := d.sets.get(raw); c != nil {
 			d.cur = c
 			return nil
 		}
@@ -752,12 +813,7 @@ func (d *Decoder) attributes(point []byte, run *attrRun, attrNum protowire.Numbe
 		}
 	}
 	if !run.split {
-		if d.setMem > maxSetMem {
-			clear(d.sets)
-			d.setMem = 0
-		}
-		d.sets[string(raw)] = s
-		d.setMem += len(raw) + len(s.pairs) + 100
+		d.sets.put(raw, s)
 	}
 	d.cur = s
 	return nil
@@ -848,69 +904,92 @@ func (d *Decoder) numberPoint(w Writer, name, b []byte, st *Stats) error {
 	return nil
 }
 
-func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
-	d.counts, d.bounds = d.counts[:0], d.bounds[:0]
-	var run attrRun
+// aggPoint is what histogram and summary data points share.
+type aggPoint struct {
+	t, count uint64
+	sum      float64
+	flags    uint32
+	run      attrRun
+}
+
+// readAggPoint reads a histogram's or a summary's data point: the fields
+// they share (time 3, count 4, sum 5, and attrs, flags, exemplars, whose
+// numbers differ) here, the others by field, which reports whether it took
+// the field and its length.
+func (d *Decoder) readAggPoint(b []byte, what string, attrs, flags, exemplars protowire.Number,
+	field func(num protowire.Number, typ protowire.Type, b []byte) (n int, ok bool, err error)) (aggPoint, error) {
+	var p aggPoint
+	attrTag := byte(attrs)<<3 | byte(protowire.BytesType)
 	orig := b
-	var (
-		t, count, u uint64
-		sum         float64
-		flags       uint32
-		err         error
-	)
 	for len(b) > 0 {
 		pos := len(orig) - len(b)
-		if len(b) > 1 && b[0] == 9<<3|2 && b[1] < 0x80 {
-			// An attribute of a one-byte length, as most are: skipped
-			// here, read in attributes if its run is not cached.
-			n := 2 + int(b[1])
+		if len(b) > 1 && b[0] == attrTag && b[1] < 0x80 {
+			n := 2 + int(b[1]) // as in numberPoint
 			if n > len(b) {
-				return wireError("data point attribute", -1)
+				return p, wireError("data point attribute", -1)
 			}
-			run.note(pos, pos+n)
+			p.run.note(pos, pos+n)
 			b = b[n:]
 			continue
 		}
 		num, typ, n := remote.ConsumeTag(b)
 		if n < 0 {
-			return wireError("HistogramDataPoint", n)
+			return p, wireError(what, n)
 		}
 		b = b[n:]
+		var (
+			u   uint64
+			ok  bool
+			err error
+		)
 		switch {
 		case typ == protowire.Fixed64Type && num >= 3 && num <= 5:
 			u, n = fixed64(b)
 			switch num {
 			case 3:
-				t = u
+				p.t = u
 			case 4:
-				count = u
+				p.count = u
 			default:
-				sum = math.Float64frombits(u)
+				p.sum = math.Float64frombits(u)
 			}
-		case num == 6 && (typ == protowire.Fixed64Type || typ == protowire.BytesType):
-			d.counts, n = remote.ConsumeFixed64s(b, typ, d.counts)
-		case num == 7 && (typ == protowire.Fixed64Type || typ == protowire.BytesType):
-			d.bounds, n = remote.ConsumeFixed64s(b, typ, d.bounds)
-		case num == 9 && typ == protowire.BytesType:
-			if n, err = attrField(b, pos, n, &run); err != nil {
-				return err
-			}
-		case num == 10 && typ == protowire.VarintType:
+		case num == attrs && typ == protowire.BytesType:
+			n, err = attrField(b, pos, n, &p.run)
+		case num == flags && typ == protowire.VarintType:
 			u, n = protowire.ConsumeVarint(b)
-			flags = uint32(u)
-		case num == 8 && typ == protowire.BytesType:
-			if n, err = exemplar(b); err != nil {
-				return err
-			}
+			p.flags = uint32(u)
+		case num == exemplars && typ == protowire.BytesType:
+			n, err = exemplar(b)
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n, ok, err = field(num, typ, b); !ok {
+				n = protowire.ConsumeFieldValue(num, typ, b)
+			}
+		}
+		if err != nil {
+			return p, err
 		}
 		if n < 0 {
-			return wireError(fmt.Sprintf("HistogramDataPoint field %d", num), n)
+			return p, wireError(fmt.Sprintf("%s field %d", what, num), n)
 		}
 		b = b[n:]
 	}
-	if err := d.attributes(orig, &run, 9); err != nil {
+	return p, d.attributes(orig, &p.run, attrs)
+}
+
+func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
+	d.counts, d.bounds = d.counts[:0], d.bounds[:0]
+	p, err := d.readAggPoint(b, "HistogramDataPoint", 9, 10, 8, func(num protowire.Number, typ protowire.Type, b []byte) (n int, ok bool, err error) {
+		if (num != 6 && num != 7) || (typ != protowire.Fixed64Type && typ != protowire.BytesType) {
+			return 0, false, nil
+		}
+		if num == 6 {
+			d.counts, n = remote.ConsumeFixed64s(b, typ, d.counts)
+		} else {
+			d.bounds, n = remote.ConsumeFixed64s(b, typ, d.bounds)
+		}
+		return n, true, nil
+	})
+	if err != nil {
 		return err
 	}
 	counts, bounds := d.counts, d.bounds
@@ -923,85 +1002,42 @@ func (d *Decoder) histogramPoint(w Writer, name, b []byte, st *Stats) error {
 		st.reject(1, err)
 		return nil
 	}
-	ms := millis(t)
+	ms := millis(p.t)
 	var cum uint64
 	for i, bound := range bounds {
 		if i < len(counts) {
 			cum += counts[i]
 		}
 		d.le = strconv.AppendFloat(d.le[:0], math.Float64frombits(bound), 'f', -1, 64)
-		d.addWire(w, d.name, leLabel, d.le, ms, value(float64(cum), flags), st)
+		d.addWire(w, d.name, leLabel, d.le, ms, value(float64(cum), p.flags), st)
 	}
-	d.addWire(w, d.name, leLabel, infValue, ms, value(float64(count), flags), st)
-	d.name = append(append(d.name[:0], name...), "_sum"...)
-	d.addWire(w, d.name, nil, nil, ms, value(sum, flags), st)
-	d.name = append(append(d.name[:0], name...), "_count"...)
-	d.addWire(w, d.name, nil, nil, ms, value(float64(count), flags), st)
+	d.addWire(w, d.name, leLabel, infValue, ms, value(float64(p.count), p.flags), st)
+	d.sumAndCount(w, name, &p, st)
 	return nil
+}
+
+// sumAndCount adds the _sum and _count series of a histogram or summary.
+func (d *Decoder) sumAndCount(w Writer, name []byte, p *aggPoint, st *Stats) {
+	ms := millis(p.t)
+	d.name = append(append(d.name[:0], name...), "_sum"...)
+	d.addWire(w, d.name, nil, nil, ms, value(p.sum, p.flags), st)
+	d.name = append(append(d.name[:0], name...), "_count"...)
+	d.addWire(w, d.name, nil, nil, ms, value(float64(p.count), p.flags), st)
 }
 
 func (d *Decoder) summaryPoint(w Writer, name, b []byte, st *Stats) error {
 	d.quants = d.quants[:0]
-	var run attrRun
-	orig := b
-	var (
-		t, count, u uint64
-		sum         float64
-		flags       uint32
-		err         error
-	)
-	for len(b) > 0 {
-		pos := len(orig) - len(b)
-		if len(b) > 1 && b[0] == 7<<3|2 && b[1] < 0x80 {
-			// An attribute of a one-byte length, as most are: skipped
-			// here, read in attributes if its run is not cached.
-			n := 2 + int(b[1])
-			if n > len(b) {
-				return wireError("data point attribute", -1)
-			}
-			run.note(pos, pos+n)
-			b = b[n:]
-			continue
+	p, err := d.readAggPoint(b, "SummaryDataPoint", 7, 8, 0, func(num protowire.Number, typ protowire.Type, b []byte) (int, bool, error) {
+		if num != 6 || typ != protowire.BytesType {
+			return 0, false, nil
 		}
-		num, typ, n := remote.ConsumeTag(b)
+		q, n := remote.ConsumeBytes(b)
 		if n < 0 {
-			return wireError("SummaryDataPoint", n)
+			return n, true, nil
 		}
-		b = b[n:]
-		switch {
-		case typ == protowire.Fixed64Type && num >= 3 && num <= 5:
-			u, n = fixed64(b)
-			switch num {
-			case 3:
-				t = u
-			case 4:
-				count = u
-			default:
-				sum = math.Float64frombits(u)
-			}
-		case num == 6 && typ == protowire.BytesType:
-			var q []byte
-			if q, n = remote.ConsumeBytes(b); n >= 0 {
-				if err := d.valueAtQuantile(q); err != nil {
-					return err
-				}
-			}
-		case num == 7 && typ == protowire.BytesType:
-			if n, err = attrField(b, pos, n, &run); err != nil {
-				return err
-			}
-		case num == 8 && typ == protowire.VarintType:
-			u, n = protowire.ConsumeVarint(b)
-			flags = uint32(u)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return wireError(fmt.Sprintf("SummaryDataPoint field %d", num), n)
-		}
-		b = b[n:]
-	}
-	if err := d.attributes(orig, &run, 7); err != nil {
+		return n, true, d.valueAtQuantile(q)
+	})
+	if err != nil {
 		return err
 	}
 	d.name = append(append(d.name[:0], name...), "_count"...)
@@ -1009,15 +1045,12 @@ func (d *Decoder) summaryPoint(w Writer, name, b []byte, st *Stats) error {
 		st.reject(1, err)
 		return nil
 	}
-	ms := millis(t)
+	ms := millis(p.t)
 	for _, q := range d.quants {
 		d.le = strconv.AppendFloat(d.le[:0], q.q, 'f', -1, 64)
-		d.addWire(w, name, quantileLabel, d.le, ms, value(q.v, flags), st)
+		d.addWire(w, name, quantileLabel, d.le, ms, value(q.v, p.flags), st)
 	}
-	d.name = append(append(d.name[:0], name...), "_sum"...)
-	d.addWire(w, d.name, nil, nil, ms, value(sum, flags), st)
-	d.name = append(append(d.name[:0], name...), "_count"...)
-	d.addWire(w, d.name, nil, nil, ms, value(float64(count), flags), st)
+	d.sumAndCount(w, name, &p, st)
 	return nil
 }
 

@@ -17,9 +17,11 @@
 // Prometheus. A data point flagged "no recorded value" becomes a staleness
 // marker. Timestamps are cut from nanoseconds to milliseconds.
 //
-// Requests arrive as protobuf or JSON over HTTP (Unmarshal) or over gRPC
-// (the collector's MetricsService); either way they are the generated
-// types of go.opentelemetry.io/proto/otlp.
+// Protobuf requests (over HTTP, or gRPC's MetricsService) are read by
+// Decoder.DecodeProtobuf, a wire decoder that streams the data points into
+// the write (decode.go). JSON requests are unmarshalled into the generated
+// types of go.opentelemetry.io/proto/otlp (Unmarshal) and translated by
+// Decoder.Decode, which is also the wire decoder's oracle in the tests.
 package otlp
 
 import (
@@ -115,11 +117,15 @@ type Decoder struct {
 	// that stores histograms, like the capstone's, sets this). The labels
 	// and the histogram are the callee's to keep.
 	Histograms func(lset model.Labels, t int64, h *histogram.Histogram)
-	metric     otlptranslator.MetricNamer
-	label      otlptranslator.LabelNamer
-	base       []label // the resource's labels (job, instance)
-	ls         []label
-	key        []byte
+	// Sets, if set (and made for the same Limits), is the cache of
+	// attribute sets DecodeProtobuf shares with other decoders; without it
+	// a decoder keeps its own.
+	Sets   *SetCache
+	metric otlptranslator.MetricNamer
+	label  otlptranslator.LabelNamer
+	base   []label // the resource's labels (job, instance)
+	ls     []label
+	key    []byte
 	wireState
 }
 

@@ -44,8 +44,11 @@ type HTTP struct {
 
 	influxDec, remoteDec, textDec sync.Pool
 	// OTLP decoders keep caches (translated names, attribute sets) that a
-	// sync.Pool would drop at every other GC: a free list instead.
-	otlpDec chan *otlp.Decoder
+	// sync.Pool would drop at every other GC: a free list instead, as
+	// long as the pipeline's default count of receivers (a decoder works
+	// within a write, which holds a receiver).
+	otlpDec  chan *otlp.Decoder
+	otlpSets *otlp.SetCache // shared by them: each series' attributes read once
 
 	// Counters of what was received but not stored.
 	HistogramsDropped, ExemplarsDropped, StringFieldsSkipped atomic.Int64
@@ -59,7 +62,8 @@ func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
 	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits, Keys: keys} }
 	h.remoteDec.New = func() any { return &remote.Decoder{} }
 	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
-	h.otlpDec = make(chan *otlp.Decoder, 4*runtime.GOMAXPROCS(0))
+	h.otlpDec = make(chan *otlp.Decoder, max(16, 4*runtime.GOMAXPROCS(0)))
+	h.otlpSets = otlp.NewSetCache(o.Limits)
 	return h
 }
 
@@ -473,6 +477,7 @@ func (h *HTTP) export(ctx context.Context, decode func(*otlp.Decoder, otlp.Write
 	case d = <-h.otlpDec:
 	default:
 		d = otlp.NewDecoder(h.o.Limits)
+		d.Sets = h.otlpSets
 	}
 	var hists []ingest.Histogram
 	if h.o.Histograms != nil {

@@ -312,9 +312,9 @@ func TestOTLPHTTP(t *testing.T) {
 	}
 }
 
-// TestOTLPGRPC: the collector's gRPC client exports into the pipeline.
-func TestOTLPGRPC(t *testing.T) {
-	f := newFixture(t, ingest.NewMemorySink(), Options{}, ingest.Options{})
+// grpcClient serves f's gRPC server and returns a client connected to it.
+func grpcClient(t *testing.T, f *fixture) *grpc.ClientConn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +326,14 @@ func TestOTLPGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestOTLPGRPC: the collector's gRPC client exports into the pipeline.
+func TestOTLPGRPC(t *testing.T) {
+	f := newFixture(t, ingest.NewMemorySink(), Options{}, ingest.Options{})
+	conn := grpcClient(t, f)
 	resp, err := colmetrics.NewMetricsServiceClient(conn).Export(context.Background(), otlpRequest(false))
 	if err != nil || resp.GetPartialSuccess() != nil {
 		t.Fatalf("%v %v", resp, err)
@@ -353,18 +360,7 @@ func (rawBytes) Unmarshal(b []byte, v any) error { return proto.Unmarshal(b, v.(
 // decode.
 func TestOTLPDecodedOnTheWire(t *testing.T) {
 	f := newFixture(t, ingest.NewMemorySink(), Options{}, ingest.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := f.h.GRPC()
-	go gs.Serve(ln)
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := grpcClient(t, f)
 
 	big := func(name string) *colmetrics.ExportMetricsServiceRequest {
 		g := &metrics.Gauge{}
@@ -391,7 +387,7 @@ func TestOTLPDecodedOnTheWire(t *testing.T) {
 	damaged := slices.Clone(pb)
 	damaged[bytes.LastIndex(damaged, []byte("a-rather"))] = 0xff // the last point's attribute: not UTF-8
 	var resp colmetrics.ExportMetricsServiceResponse
-	err = conn.Invoke(context.Background(), colmetrics.MetricsService_Export_FullMethodName, &damaged, &resp, grpc.ForceCodec(rawBytes{}))
+	err := conn.Invoke(context.Background(), colmetrics.MetricsService_Export_FullMethodName, &damaged, &resp, grpc.ForceCodec(rawBytes{}))
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("gRPC: %v", err)
 	}
