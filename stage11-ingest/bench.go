@@ -774,7 +774,7 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "bench", "[flags]", stderr)
+	fs := cli.NewFlags(prog, "bench", benchSynopsis, stderr)
 	o := benchOpts{progress: stderr}
 	fs.IntVar(&o.writers, "writers", 100, "concurrent writers")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long to write")

@@ -35,3 +35,14 @@ func (o *benchOpts) check() error {
 	}
 	return nil
 }
+
+const benchSynopsis = `[flags]
+
+--writers writers send requests, each waiting for its answer (or, with
+--rate, on a schedule), to a server in the same process: over loopback HTTP
+or TCP, or calling its handlers (inproc). A request holds
+hosts × rounds × 10 values of TSBS's cpu-only shape. Progress every second,
+then the Results block: points, throughput and CPU-seconds per million
+values (the load generator's CPU included), latency p50/p99/p99.9 and a
+histogram, batches, heap in use, GC pauses, back-pressure.
+`

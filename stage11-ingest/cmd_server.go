@@ -99,6 +99,13 @@ func startServer(o serverOpts, log *slog.Logger) (*ingestServer, error) {
 		fmt.Fprintf(w, "batches %d\npoints %d\nrefused %d\nqueued %d/%d\nrejected_writes %d\nhistograms_dropped %d\nstring_fields_skipped %d\n",
 			st.Batches, st.Points, st.Refused, st.Queued, st.QueueCap, st.Rejected, h.HistogramsDropped.Load(), h.StringFieldsSkipped.Load())
 	})
+	// What load balancers, readiness probes and InfluxDB clients ask
+	// before writing: InfluxDB v1's /ping and v2's /health.
+	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprintln(w, `{"name":"stage11-ingest","status":"pass","message":"ready for writes"}`)
+	})
 	s := &ingestServer{split: newSplitListener(ln), grpcLn: grpcLn, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, tcp: server.NewTCP(p, so), p: p, closeSink: closeSink}
 	go s.http.Serve(s.split.HTTP())
 	go s.tcp.Serve(s.split.Line())
@@ -163,7 +170,7 @@ const serverSynopsis = `[flags]
 Line protocol on plain TCP (one reply line per line: OK or ERR <reason>) and
 HTTP share --port: POST /write (InfluxDB v1), /api/v2/write (v2),
 /api/v1/write (Prometheus remote write 1.0, 2.0), /api/v1/otlp/v1/metrics
-(OTLP), GET /stats; OTLP gRPC on --grpc-port. A write is answered once it
+(OTLP), GET /stats, /ping, /health; OTLP gRPC on --grpc-port. A write is answered once it
 is in the sink (with blocks: fsynced in the WAL). SIGINT or SIGTERM: stop
 listening, answer the writes under way, close the sink.
 `
