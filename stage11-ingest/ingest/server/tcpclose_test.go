@@ -2,9 +2,11 @@ package server
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,7 +59,10 @@ func TestTCPCloseAnswersWritesUnderWay(t *testing.T) {
 	if string(reply) != "OK\n" {
 		t.Fatalf("reply %q, %v; want OK", reply, err)
 	}
-	if r, err := bufio.NewReader(c2).ReadString('\n'); err != io.EOF {
+	// Not answered: the connection ends, with a FIN, or with a reset when
+	// the server closed it holding bytes it had not read (Linux sends RST
+	// then; which one depends on how far the read loop got).
+	if r, err := bufio.NewReader(c2).ReadString('\n'); r != "" || err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("the half line was answered %q, %v", r, err)
 	}
 	tcp.Close()
