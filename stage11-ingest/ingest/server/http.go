@@ -43,10 +43,10 @@ type HTTP struct {
 	o Options
 
 	influxDec, remoteDec, textDec sync.Pool
-	// OTLP decoders keep caches (translated names, attribute sets) that a
-	// sync.Pool would drop at every other GC: a free list instead, as
-	// long as the pipeline's default count of receivers (a decoder works
-	// within a write, which holds a receiver).
+	// OTLP decoders keep caches (translated names) that a sync.Pool would
+	// drop at every other GC: a free list instead, as long as the
+	// pipeline's default count of receivers (a decoder works within a
+	// write, which holds a receiver).
 	otlpDec  chan *otlp.Decoder
 	otlpSets *otlp.SetCache // shared by them: each series' attributes read once
 
