@@ -54,6 +54,8 @@ type benchOpts struct {
 // benchResult is what a bench measured.
 type benchResult struct {
 	points, requests, rejected, failed int64
+	refused                            int64 // requests the server answered with a 4xx (not sent again)
+	leadWaits                          int64 // requests held back to keep the writers' data clocks together (leadBound)
 	elapsed, cpu                       time.Duration
 	lat                                latency
 	sent                               latency // with --rate: from the moment each request was sent
@@ -77,11 +79,11 @@ func openSink(name, dir string, opts tsdb.Options) (ingest.Sink, func() error, e
 	case "memory":
 		return ingest.NewMemorySink(), func() error { return nil }, nil
 	case "blocks":
-		db, err := tsdb.Open(dir, opts)
+		db, closeDB, err := openBlocks(dir, opts)
 		if err != nil {
 			return nil, nil, err
 		}
-		return ingest.NewBlocksSink(db), db.Close, nil
+		return ingest.NewBlocksSink(db), closeDB, nil
 	}
 	return nil, nil, cli.Usagef("--sink %q: want discard, memory or blocks", name)
 }
@@ -320,7 +322,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	mux := http.NewServeMux()
 	h.Register(mux)
 
-	var send func(w int) func(body []byte, lines int) (int, error) // status: 0 ok, 429 rejected
+	// send's status: 0 stored, 429 back-pressure (sent again), 400 the
+	// server refused some of it (not sent again, as a client drops a 4xx);
+	// an error without a status is sent again.
+	var send func(w int) func(body []byte, lines int) (int, error)
 	path, ct, enc := "/api/v2/write?precision=ns", "text/plain; charset=utf-8", ""
 	switch o.protocol {
 	case "remote":
@@ -394,7 +399,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				if _, err := c.Write(body); err != nil {
 					return 0, err
 				}
+				// Every reply is read, whatever they say: the next
+				// request's must not find this one's left over.
 				code := 0
+				var refused error
 				for range lines {
 					line, err := br.ReadSlice('\n')
 					if err != nil {
@@ -402,9 +410,12 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 					}
 					if string(line) == "ERR backpressure\n" {
 						code = 429
-					} else if string(line) != "OK\n" {
-						return 0, fmt.Errorf("tcp: %s", bytes.TrimSpace(line))
+					} else if string(line) != "OK\n" && refused == nil {
+						refused = fmt.Errorf("tcp: %s", bytes.TrimSpace(line))
 					}
+				}
+				if refused != nil && code != 429 {
+					return 400, refused
 				}
 				return code, nil
 			}
@@ -463,7 +474,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	}
 
 	res := &benchResult{built: built, builtBytes: builtBytes, buildTime: buildTime}
-	var points, requests, rejected, failed atomic.Int64
+	var points, requests, rejected, failed, refused, leadWaits atomic.Int64
 	var errOnce sync.Once
 	lats := make([]latency, o.writers)
 	sents := make([]latency, o.writers)
@@ -477,11 +488,14 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	cpu0 := cpuTime()
 	start := time.Now()
 	deadline := start.Add(o.duration)
+	lead, stopLead := newLeadBound(ctx, o.writers, o.rounds, deadline)
+	defer stopLead()
 	var wg sync.WaitGroup
 	for w := range o.writers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer lead.leave(w)
 			g := loadgen.New(w, o.writers, o.hosts, o.rounds)
 			do := send(w)
 			var buf, zbuf []byte
@@ -504,9 +518,12 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 					if d := time.Until(due); d > 0 {
 						time.Sleep(d) // pacing the load, not synchronising
 					}
-					if !time.Now().Before(deadline) {
-						break
-					}
+				}
+				if lead.wait(int64(n)) {
+					leadWaits.Add(1)
+				}
+				if !time.Now().Before(deadline) {
+					break
 				}
 				var body []byte
 				seq := int64(n + 1)
@@ -518,6 +535,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 					seq = g.Seq()
 				}
 				lines := len(g.Hosts) * g.Rounds
+				wasRefused := false
 				for {
 					t0 := time.Now()
 					sent := t0
@@ -525,6 +543,14 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 						t0 = due
 					}
 					code, err := do(body, lines)
+					if code == 400 {
+						// Refused (some of it): a client does not send it
+						// again. Its points are not counted as ingested.
+						refused.Add(1)
+						errOnce.Do(func() { res.firstErr = err })
+						wasRefused = true
+						break
+					}
 					if err != nil {
 						failed.Add(1)
 						errOnce.Do(func() { res.firstErr = err })
@@ -554,6 +580,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				}
 				due = due.Add(interval)
 				requests.Add(1)
+				lead.answered(w, int64(n+1))
+				if wasRefused {
+					continue
+				}
 				points.Add(int64(g.PointsPerRequest()))
 				if ackLog != nil {
 					ackMu.Lock()
@@ -616,6 +646,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		res.rest.add(&rests[i])
 	}
 	res.points, res.requests, res.rejected, res.failed = points.Load(), requests.Load(), rejected.Load(), failed.Load()
+	res.refused, res.leadWaits = refused.Load(), leadWaits.Load()
 	res.stats = p.Stats()
 	if n := len(heaps); n >= 2 {
 		for i, hp := range heaps {
@@ -662,20 +693,23 @@ func makeBody(g *loadgen.Generator, protocol string, dst, buf []byte) (body, scr
 	switch protocol {
 	case "remote":
 		buf = g.Remote(buf[:0])
-		return remote.Compress(dst, buf), buf
+		return loadgen.Snappy(dst, buf), buf
 	case "otlp":
 		return g.OTLP(dst), buf
 	}
 	return g.Line(dst), buf
 }
 
-// status reads an answer: 0 stored, 429 back-pressure, else an error.
+// status reads an answer: 0 stored, 429 back-pressure, 400 for any other
+// 4xx (refused, not to be sent again), else an error to send it again on.
 func status(code int, body string) (int, error) {
-	switch code {
-	case http.StatusNoContent, http.StatusOK:
+	switch {
+	case code == http.StatusNoContent, code == http.StatusOK:
 		return 0, nil
-	case http.StatusTooManyRequests:
+	case code == http.StatusTooManyRequests:
 		return 429, nil
+	case code >= 400 && code < 500:
+		return 400, fmt.Errorf("HTTP %d: %s", code, strings.TrimSpace(body))
 	}
 	return 0, fmt.Errorf("HTTP %d: %s", code, strings.TrimSpace(body))
 }
@@ -723,10 +757,16 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 	if o.sink != "discard" {
 		stable += ", the sink keeping the samples in memory"
 	}
-	fmt.Fprintf(w, "  Memory usage: %s heap in use (%s: %s in the first half, %s in the second)\n",
-		cli.Bytes(int64(r.heapLast)), stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
+	if r.heapLast == 0 { // sampled once a second: a shorter run has no two halves
+		fmt.Fprintf(w, "  Memory usage: not measured (a run under 2 s)\n")
+	} else {
+		fmt.Fprintf(w, "  Memory usage: %s heap in use (%s: %s in the first half, %s in the second)\n",
+			cli.Bytes(int64(r.heapLast)), stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
+	}
 	fmt.Fprintf(w, "  GC pauses: %d (%s in all, %.3f%% of the time)\n", r.gcCount, fmtDur(r.gcTotal), 100*r.gcTotal.Seconds()/r.elapsed.Seconds())
-	fmt.Fprintf(w, "  Back-pressure: %s requests refused and sent again; %s failed\n\n", cli.Thousands(int(r.rejected)), cli.Thousands(int(r.failed)))
+	fmt.Fprintf(w, "  Back-pressure: %s requests refused and sent again; %s failed and sent again; %s refused by the server (4xx, not sent again)\n",
+		cli.Thousands(int(r.rejected)), cli.Thousands(int(r.failed)), cli.Thousands(int(r.refused)))
+	fmt.Fprintf(w, "  Writers held back to keep their data clocks within %s of each other: %s times\n\n", maxDataLead, cli.Thousands(int(r.leadWaits)))
 	r.lat.chart(w)
 	if r.firstErr != nil {
 		fmt.Fprintf(w, "  first error: %v\n", r.firstErr)
@@ -734,7 +774,7 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlags(prog, "bench", "[flags]", stderr)
+	fs := cli.NewFlags(prog, "bench", benchSynopsis, stderr)
 	o := benchOpts{progress: stderr}
 	fs.IntVar(&o.writers, "writers", 100, "concurrent writers")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long to write")
@@ -763,11 +803,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.bp, err = ingest.ParseBackpressure(*bp); err != nil {
 		return cli.Usagef("%v", err)
 	}
-	if o.writers < 1 || o.hosts < 1 || o.rounds < 1 || o.duration <= 0 {
-		return cli.Usagef("--writers, --hosts, --rounds and --duration must be positive")
-	}
-	if o.rate < 0 {
-		return cli.Usagef("--rate must not be negative")
+	if err := o.check(); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))

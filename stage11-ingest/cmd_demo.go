@@ -25,7 +25,10 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	o := benchOpts{writers: *writers, duration: *d, protocol: "line", transport: "http", sink: "blocks", bp: ingest.Block, hosts: 10, rounds: 10, progress: stderr}
+	o := benchOpts{writers: *writers, duration: *d, protocol: "line", transport: "http", sink: "blocks", queue: "ring", bp: ingest.Block, hosts: 10, rounds: 10, progress: stderr}
+	if err := o.check(); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "$ stage11-ingest bench --writers=%d --duration=%s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Protocol: line protocol over HTTP (loopback), %s points per request, into %s\n", cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))

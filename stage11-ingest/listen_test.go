@@ -51,4 +51,14 @@ func TestSharedPort(t *testing.T) {
 	if !strings.Contains(string(b), "points 2\n") {
 		t.Fatalf("stats:\n%s", b)
 	}
+	for path, code := range map[string]int{"/ping": 204, "/health": 200} {
+		resp, err := client.Get("http://" + s.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != code {
+			t.Errorf("GET %s: %s, want %d", path, resp.Status, code)
+		}
+	}
 }

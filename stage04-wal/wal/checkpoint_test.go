@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"os"
 	"reflect"
 	"testing"
 
@@ -52,5 +53,70 @@ func TestCheckpointFilterEdges(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("checkpoint holds\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestCheckpointYieldsBetweenRecords: a checkpoint yields before each
+// record it copies (checkpointYield), so the appenders run between two
+// records rather than after the whole copy. Counted, not timed.
+func TestCheckpointYieldsBetweenRecords(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir, Options{Sync: SyncNone})
+	const records = 50
+	for i := range records {
+		rec := AppendSamples(nil, []RefSample{{Ref: 1, T: int64(i), V: float64(i)}})
+		if err := w.Log(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upto, err := w.NextSegment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	old := checkpointYield
+	checkpointYield = func() { n++ }
+	defer func() { checkpointYield = old }()
+	if _, err := w.Checkpoint(upto, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n < records {
+		t.Fatalf("a checkpoint of %d records yielded %d times, want at least once per record", records, n)
+	}
+}
+
+// TestCheckpointSyncsInSteps: a checkpoint fsyncs its file every
+// checkpointSyncEvery bytes, not once at the end, so a WAL fsync sharing
+// the file system's journal never waits for the writeback of the whole
+// checkpoint; what it holds is unchanged.
+func TestCheckpointSyncsInSteps(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir, Options{Sync: SyncNone, Compression: CompressionNone})
+	want := state{Series: map[uint64]string{}}
+	for i := range 200 {
+		s := []RefSample{{Ref: 1, T: int64(i), V: float64(i)}, {Ref: 2, T: int64(i), V: -float64(i)}}
+		if err := w.Log(AppendSamples(nil, s)); err != nil {
+			t.Fatal(err)
+		}
+		want.Samples = append(want.Samples, s...)
+	}
+	upto, err := w.NextSegment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var syncs int
+	oldEvery, oldSync := checkpointSyncEvery, checkpointSync
+	checkpointSyncEvery = 256
+	checkpointSync = func(f *os.File) error { syncs++; return f.Sync() }
+	defer func() { checkpointSyncEvery, checkpointSync = oldEvery, oldSync }()
+	st, err := w.Checkpoint(upto, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if min := int(st.Bytes / 256); syncs < min {
+		t.Fatalf("a checkpoint of %d bytes fsynced %d times, want at least %d (every 256 bytes)", st.Bytes, syncs, min)
+	}
+	if got := replayState(t, dir); !reflect.DeepEqual(got.Samples, want.Samples) {
+		t.Fatalf("the checkpoint holds %d samples, want the %d logged", len(got.Samples), len(want.Samples))
 	}
 }

@@ -1,10 +1,12 @@
 package tsdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,6 +58,7 @@ type pendingSample struct {
 	// ooo: accepted out of order or below the head's lower bound; such a
 	// sample pins its series until Commit or Rollback (memSeries.pin).
 	ooo bool
+	seq int32 // which accepted sample of the batch (CommitError.Samples)
 }
 
 // pendingHist is a histogram sample of the batch. Histograms have a list
@@ -68,6 +71,7 @@ type pendingHist struct {
 	s   *memSeries
 	hs  hsample
 	ooo bool
+	seq int32
 }
 
 // headAppender is the Appender of the head. Its buffers are pooled, so a
@@ -105,6 +109,9 @@ type appendBufs struct {
 	recS      []byte
 	recX      []byte
 	slab      chunkSlab
+	// accepted counts the Append and AppendHistogram calls that returned
+	// no error: a sample's seq, which CommitError.Samples gives back.
+	accepted int32
 }
 
 var bufPool = sync.Pool{New: func() any { return &appendBufs{} }}
@@ -150,6 +157,14 @@ func (a *headAppender) checkTime(t int64) error {
 func fmtMillis(t int64) string { return time.UnixMilli(t).UTC().Format(time.RFC3339Nano) }
 
 func (a *headAppender) Append(ref uint64, lset model.Labels, t int64, v float64) (uint64, error) {
+	ref, err := a.appendFloat(ref, lset, t, v)
+	if err == nil {
+		a.accepted++
+	}
+	return ref, err
+}
+
+func (a *headAppender) appendFloat(ref uint64, lset model.Labels, t int64, v float64) (uint64, error) {
 	if a.done {
 		return 0, ErrClosed
 	}
@@ -272,7 +287,7 @@ func (a *headAppender) add(s *memSeries, isLogged bool, lset model.Labels, t int
 	if !isLogged {
 		a.logSeries(s, lset)
 	}
-	a.pending = append(a.pending, pendingSample{s: s, ooo: ooo})
+	a.pending = append(a.pending, pendingSample{s: s, ooo: ooo, seq: a.accepted})
 	a.walS = append(a.walS, wal.RefSample{Ref: s.ref, T: t, V: v})
 }
 
@@ -300,6 +315,14 @@ func (a *headAppender) logSeries(s *memSeries, lset model.Labels) {
 
 // AppendHistogram: see Appender.
 func (a *headAppender) AppendHistogram(ref uint64, lset model.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (uint64, error) {
+	ref, err := a.appendHist(ref, lset, t, h, fh)
+	if err == nil {
+		a.accepted++
+	}
+	return ref, err
+}
+
+func (a *headAppender) appendHist(ref uint64, lset model.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (uint64, error) {
 	if a.done {
 		return 0, ErrClosed
 	}
@@ -398,7 +421,7 @@ func (a *headAppender) addHist(s *memSeries, isLogged bool, lset model.Labels, h
 	if !isLogged {
 		a.logSeries(s, lset)
 	}
-	a.pendingH = append(a.pendingH, pendingHist{s: s, hs: hs, ooo: ooo})
+	a.pendingH = append(a.pendingH, pendingHist{s: s, hs: hs, ooo: ooo, seq: a.accepted})
 }
 
 // pendingHist finds the histogram this batch appended to s at t.
@@ -529,6 +552,30 @@ func (a *headAppender) markLogged() {
 // is stored. errors.Is matches the sentinel of each kind present.
 type CommitError struct {
 	OutOfBounds, Duplicate, OutOfOrder int
+	// Samples says which: a caller that batched many clients' samples
+	// answers each client for its own (stage11's pipeline).
+	Samples []RefusedSample
+}
+
+// RefusedSample is a sample Commit did not store. Index counts the
+// appender's accepted samples (the Append and AppendHistogram calls that
+// returned no error) from 0 in call order; Err is ErrOutOfBounds,
+// ErrDuplicate or ErrOutOfOrder.
+type RefusedSample struct {
+	Index int
+	Err   error
+}
+
+func (e *CommitError) refuse(seq int32, err error) {
+	switch err {
+	case ErrOutOfBounds:
+		e.OutOfBounds++
+	case ErrDuplicate:
+		e.Duplicate++
+	default:
+		e.OutOfOrder++
+	}
+	e.Samples = append(e.Samples, RefusedSample{int(seq), err})
 }
 
 func (e *CommitError) Error() string {
@@ -603,6 +650,8 @@ func (a *headAppender) Commit() error {
 		a.db.maybeCompact()
 	}
 	if ce.Refused() > 0 {
+		// floats and histograms are applied part by part: call order again
+		slices.SortFunc(ce.Samples, func(x, y RefusedSample) int { return cmp.Compare(x.Index, y.Index) })
 		return &ce
 	}
 	return nil
@@ -628,7 +677,7 @@ func (a *headAppender) commitFloats(ps []pendingSample, ws []wal.RefSample, id, 
 			ooo++
 			past++
 		case w.T < minValid:
-			ce.OutOfBounds++
+			ce.refuse(p.seq, ErrOutOfBounds)
 		case !p.ooo && (!s.is(flagHasMax) || w.T > s.maxT):
 			lo, hi = min(lo, w.T), max(hi, w.T)
 			if full, fmin, fmax := s.appendInOrder(w.T, w.V, h.opts.BlockRange, id, low, &a.slab); full != nil {
@@ -640,7 +689,7 @@ func (a *headAppender) commitFloats(ps []pendingSample, ws []wal.RefSample, id, 
 			// sample claimed it after another batch's claim): the same
 			// sample is stored already; another value is refused.
 			if s.is(flagLastHist) || math.Float64bits(w.V) != math.Float64bits(s.lastV) {
-				ce.Duplicate++
+				ce.refuse(p.seq, ErrDuplicate)
 			}
 		case p.ooo || h.opts.OutOfOrderWindow > 0:
 			// Accepted as out of order at Append, or became so because
@@ -653,7 +702,7 @@ func (a *headAppender) commitFloats(ps []pendingSample, ws []wal.RefSample, id, 
 			// Another appender committed a newer sample between our
 			// Append and Commit. The WAL has ours: replay applies records
 			// in log order, so after a restart it may be the one kept.
-			ce.OutOfOrder++
+			ce.refuse(p.seq, ErrOutOfOrder)
 		}
 		if s.is(flagHasPending) && s.pending <= w.T {
 			s.clear(flagHasPending)
@@ -680,7 +729,7 @@ func (a *headAppender) commitHist(ps []pendingHist, id, low uint64, minValid int
 			s.addPastHist(p.hs)
 			*stored, *ooo, *past = *stored+1, *ooo+1, *past+1
 		case t < minValid:
-			ce.OutOfBounds++
+			ce.refuse(p.seq, ErrOutOfBounds)
 		case !p.ooo && (!s.is(flagHasMax) || t > s.maxT):
 			*lo, *hi = min(*lo, t), max(*hi, t)
 			if full, fmin, fmax := s.appendHistInOrder(p.hs, h.opts.BlockRange, id, low); full != nil {
@@ -689,14 +738,14 @@ func (a *headAppender) commitHist(ps []pendingHist, id, low uint64, minValid int
 			*stored++
 		case s.is(flagHasMax) && t == s.maxT:
 			if last := s.lastSample(); !sameSample(&last, &p.hs) {
-				ce.Duplicate++
+				ce.refuse(p.seq, ErrDuplicate)
 			}
 		case p.ooo || h.opts.OutOfOrderWindow > 0:
 			s.addOOOHist(p.hs)
 			*lo, *hi = min(*lo, t), max(*hi, t)
 			*stored, *ooo = *stored+1, *ooo+1
 		default:
-			ce.OutOfOrder++
+			ce.refuse(p.seq, ErrOutOfOrder)
 		}
 		if s.is(flagHasPending) && s.pending <= t {
 			s.clear(flagHasPending)
@@ -761,6 +810,7 @@ func (a *headAppender) release() {
 	clear(a.series)
 	clear(a.toLog)
 	clear(a.inLog)
+	a.accepted = 0
 	a.pending, a.walS, a.series, a.toLog = a.pending[:0], a.walS[:0], a.series[:0], a.toLog[:0]
 	bufPool.Put(a.appendBufs)
 	a.appendBufs = nil

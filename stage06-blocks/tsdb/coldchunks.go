@@ -336,6 +336,7 @@ type coldBatches struct {
 	n          int
 	encs       []coldEncoder
 	arenas     [][]byte // per worker: the encoded chunks of its series in the batch
+	yield      func()   // called by the workers between series (background.go)
 }
 
 // pendingSeries is one series of a batch; its slices are reused from
@@ -349,11 +350,11 @@ type pendingSeries struct {
 }
 
 // newColdBatches: join is the merge's join bound (coldJoinSmall or
-// coldJoinTop).
-func newColdBatches(w *block.Writer, workers int, mint, maxt int64, join int) *coldBatches {
+// coldJoinTop); yield is called by the workers between series.
+func newColdBatches(w *block.Writer, workers int, mint, maxt int64, join int, yield func()) *coldBatches {
 	workers = max(workers, 1)
 	cb := &coldBatches{
-		w: w, mint: mint, maxt: maxt,
+		w: w, mint: mint, maxt: maxt, yield: yield,
 		pend:   make([]pendingSeries, coldBatchSeries),
 		encs:   make([]coldEncoder, workers),
 		arenas: make([][]byte, workers),
@@ -419,6 +420,7 @@ func (cb *coldBatches) flush() error {
 func (cb *coldBatches) work(k, workers int) {
 	enc, arena := &cb.encs[k], cb.arenas[k][:0]
 	for j := k; j < cb.n; j += workers {
+		cb.yield()
 		p := &cb.pend[j]
 		cs, err := enc.build(p.srcs, cb.mint, cb.maxt)
 		p.err = err

@@ -176,7 +176,11 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	}
 	var list []hs
 	var ss sourceSet
+	n := 0
 	h.byID.each(func(s *memSeries) bool {
+		if n++; n%yieldEvery == 0 {
+			db.opts.backgroundYield()
+		}
 		srcs := s.snapshot(nil, &ss, h.hc, mint, maxt-1, nil, false)
 		if len(srcs) == 0 {
 			return true
@@ -195,6 +199,7 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 			return nil, err
 		}
 		for _, e := range list {
+			db.opts.backgroundYield()
 			cs, err := buildChunks(e.srcs, mint, maxt)
 			if err == nil {
 				err = w.AddSeries(e.lset, cs)
@@ -222,7 +227,7 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	// from the head: wait for them (bounded), then drop it.
 	g := db.readers.advance()
 	db.readers.wait(g, db.opts.ReaderWait)
-	h.truncateMemory(maxt)
+	h.truncateMemory(maxt, db.opts.backgroundYield)
 	// The head-chunks files of the dropped range go once no reader opened
 	// before the truncation is left: one opened between advance and
 	// truncateMemory may still hold refs into them. A generation started
@@ -467,7 +472,7 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 			join = coldJoinTop
 		}
 	}
-	if err := mergeSeries(w, group, mint, maxt, join); err != nil {
+	if err := mergeSeries(w, group, mint, maxt, join, db.opts.backgroundYield); err != nil {
 		w.Abort()
 		return st, err
 	}
@@ -534,8 +539,9 @@ func (c *blockCursor) advance(first bool) {
 // mergeSeries writes the union of the blocks' series to w in label order,
 // each with its chunks from every block that has it; as cold chunks when
 // join ≥ 0 (the bound of coldEncoder.join), encoded by coldWorkers
-// goroutines (coldBatches).
-func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join int) error {
+// goroutines (coldBatches). It calls yield before each series
+// (background.go).
+func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join int, yield func()) error {
 	curs := make([]*blockCursor, len(group))
 	for i, b := range group {
 		curs[i] = &blockCursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
@@ -543,7 +549,7 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join i
 	}
 	var cb *coldBatches
 	if join >= 0 {
-		cb = newColdBatches(w, coldWorkers(), mint, maxt, join)
+		cb = newColdBatches(w, coldWorkers(), mint, maxt, join, yield)
 	}
 	var metas []chunks.Meta
 	var ss sourceSet
@@ -561,6 +567,7 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join i
 			}
 			return nil
 		}
+		yield()
 		lset := next.lset
 		srcs = srcs[:0]
 		if cb != nil {

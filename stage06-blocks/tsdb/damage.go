@@ -141,9 +141,17 @@ func Check(dir string, opts Options) (Damage, error) {
 
 // Repair does what Check reports: the WAL is repaired (wal.Repair: damaged
 // bytes cut out, empty files stood in for missing ones, nothing intact
-// dropped) and damaged blocks are moved into dir/corrupted. It must not run
-// while a DB is open on dir.
+// dropped) and damaged blocks are moved into dir/corrupted. While a DB is
+// open on dir it refuses (ErrLocked).
 func Repair(dir string, opts Options) (Damage, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return Damage{}, fmt.Errorf("tsdb: %w", err)
+	}
+	unlock, err := lockDir(dir) // it changes the directory: not under an open DB
+	if err != nil {
+		return Damage{}, err
+	}
+	defer unlock()
 	return checkDir(dir, opts, true)
 }
 

@@ -48,6 +48,7 @@ type DB struct {
 	bgErr     atomic.Pointer[error]
 
 	recovery Recovery
+	unlock   func() error // releases the data directory's lock (lock.go)
 	// headOrder is the head series' label order an earlier query found
 	// (headorder.go).
 	headOrder atomic.Pointer[headOrder]
@@ -78,14 +79,28 @@ type Recovery struct {
 // replays the WAL from its last checkpoint, re-maps the head chunks and
 // starts background compaction.
 func Open(dir string, opts Options) (*DB, error) {
-	start := time.Now()
-	opts = opts.withDefaults()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tsdb: %w", err)
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := open(dir, opts)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	db.unlock = unlock
+	return db, nil
+}
+
+func open(dir string, opts Options) (*DB, error) {
+	start := time.Now()
+	opts = opts.withDefaults()
 	db := &DB{dir: dir, opts: opts, readers: newReaderGens(), compactc: make(chan struct{}, 1), stopc: make(chan struct{}), donec: make(chan struct{})}
 	if opts.Repair {
-		d, err := Repair(dir, opts)
+		d, err := checkDir(dir, opts, true) // Repair, under Open's lock
 		if err != nil {
 			return nil, err
 		}
@@ -369,6 +384,9 @@ func (db *DB) Close() error {
 	}
 	db.blocks = nil
 	db.mu.Unlock()
+	if e := db.unlock(); err == nil {
+		err = e
+	}
 	return err
 }
 

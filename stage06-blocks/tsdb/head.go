@@ -342,12 +342,16 @@ func (h *Head) ChunkWriteError() error {
 // before the walk passed its series is seen by the walk; one that applied
 // it after lowers recentMin, which the walk started afresh, or, if it
 // updates the range after minT is stored, lowers minT itself.
-func (h *Head) truncateMemory(mint int64) (removed int) {
+func (h *Head) truncateMemory(mint int64, yield func()) (removed int) {
 	var dead []*memSeries
 	low := h.iso.low.Load()
 	h.recentMin.Store(math.MaxInt64)
 	oldest := int64(math.MaxInt64)
+	n := 0
 	h.byID.each(func(s *memSeries) bool {
+		if n++; n%yieldEvery == 0 {
+			yield() // between two series, no lock held
+		}
 		s.mu.Lock()
 		i := 0
 		for i < len(s.mmapped) && s.mmapped[i].MaxT < mint {

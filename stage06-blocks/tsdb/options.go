@@ -162,6 +162,9 @@ type Options struct {
 	// admission control (stage12's cardinality limiter). Defaults to nil:
 	// every series is admitted.
 	AdmitSeries AdmitFunc
+
+	// yield replaces runtime.Gosched in the background loops (tests).
+	yield func()
 }
 
 // AdmitFunc decides whether the head may create the series lset (hash is

@@ -142,7 +142,7 @@ func (db *DB) flushPast() (out []CompactStats, err error) {
 	}
 	// Series that held only past samples are empty now: remove them as a
 	// head cut would (everything before minValid is in blocks).
-	h.truncateMemory(h.minValid.Load())
+	h.truncateMemory(h.minValid.Load(), db.opts.backgroundYield)
 	return out, nil
 }
 

@@ -98,7 +98,12 @@ func (d *Decoder) line(w *ingest.Write, line []byte, prec Precision, now int64, 
 	known := false
 	if d.Keys != nil {
 		sp := bytes.IndexByte(line, ' ')
-		known = sp > 0 && d.Keys.Has(line[:sp]) && lineprotocol.ParseFields(line, p)
+		if sp > 0 && d.Keys.Has(line[:sp]) {
+			if d.intLine(w, line, sp, prec, now, lim, st) {
+				return nil
+			}
+			known = lineprotocol.ParseFields(line, p)
+		}
 	}
 	if !known {
 		if err := lineprotocol.Parse(line, p); err != nil {
@@ -165,4 +170,109 @@ func (p Precision) String() string {
 		return "h"
 	}
 	return fmt.Sprintf("%dns", int64(p))
+}
+
+// keyEnd marks the bytes that end a field key ('=') or make the line one
+// for the general path (',' ' ' '"' in a key): one load a byte.
+var keyEnd = [256]bool{'=': true, ',': true, ' ': true, '"': true}
+
+// intLine adds a line whose key (line[:sp]) is known and whose fields are
+// all plain integers (`usage_user=58i`, as TSBS and most agents' counters
+// write them), reading each value as it scans it: the fields are not
+// gathered as lineprotocol.Fields first, nor the key scanned again. It
+// reports false, having added nothing, for anything else (an escape, a
+// float, a string, a syntax error, a limit), which the general path takes.
+func (d *Decoder) intLine(w *ingest.Write, line []byte, sp int, prec Precision, now int64, lim *ingest.Limits, st *Stats) bool {
+	if n := len(line); line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if bytes.IndexByte(line, '\\') >= 0 {
+		return false
+	}
+	key := line[:sp]
+	mlen := bytes.IndexByte(key, ',') // the measurement's length
+	if mlen < 0 {
+		mlen = len(key)
+	}
+	i := sp + 1
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	d.fields = d.fields[:0]
+	for {
+		// A field key: up to '=', none of the bytes that end or quote
+		// a field.
+		k := i
+		for i < len(line) && !keyEnd[line[i]] {
+			i++
+		}
+		if i == k || i == len(line) || line[i] != '=' || mlen+1+(i-k) > lim.MaxLabelValueBytes {
+			return false
+		}
+		fk := line[k:i]
+		i++
+		// An integer of at most 18 digits (no overflow), then 'i'.
+		neg := i < len(line) && line[i] == '-'
+		if neg {
+			i++
+		}
+		var v int64
+		j := i
+		for ; i < len(line) && i-j < 18 && line[i]-'0' <= 9; i++ {
+			v = v*10 + int64(line[i]-'0')
+		}
+		if i == j || i == len(line) || line[i] != 'i' {
+			return false
+		}
+		i++
+		if neg {
+			v = -v
+		}
+		d.fields = append(d.fields, fieldValue{fk, float64(v)})
+		if i == len(line) || line[i] == ' ' {
+			break
+		}
+		if line[i] != ',' {
+			return false
+		}
+		i++
+	}
+	// The timestamp, if any: spaces, an integer, spaces.
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	t := now
+	if i < len(line) {
+		neg := line[i] == '-'
+		if neg {
+			i++
+		}
+		var u uint64
+		j := i
+		for ; i < len(line) && i-j < 19 && line[i]-'0' <= 9; i++ {
+			u = u*10 + uint64(line[i]-'0') // 19 digits fit in a uint64
+		}
+		if i == j || u > 1<<63-1 && !(neg && u == 1<<63) {
+			return false
+		}
+		for ; i < len(line); i++ {
+			if line[i] != ' ' {
+				return false
+			}
+		}
+		ts := int64(u)
+		if neg {
+			ts = -ts
+		}
+		var ok bool
+		if t, ok = prec.Millis(ts); !ok {
+			return false
+		}
+	}
+	w.Series(Format, key)
+	for _, f := range d.fields {
+		w.Add(f.key, t, f.v)
+	}
+	st.Values += len(d.fields)
+	return true
 }

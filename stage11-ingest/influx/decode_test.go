@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,84 @@ func TestKnownKeys(t *testing.T) {
 	}
 	if wantSt[2].Bad != 2 || wantSt[2].Values != 7 || len(want) != 4 {
 		t.Fatalf("stats %+v, series %v", wantSt[2], want)
+	}
+}
+
+// TestIntLines: lines of integer fields, which a decoder with a KeySet
+// reads by its integer path once their key is known, store what a decoder
+// without one stores (the general parser): the same series, values and
+// timestamps, and the same errors, for plain lines and for each way a line
+// can leave the integer path (escapes, other kinds of value, syntax,
+// limits, timestamps at and past the int64 bounds).
+func TestIntLines(t *testing.T) {
+	lines := []string{
+		"cpu,host=a,dc=x usage=1i,idle=-2i,zero=0i,lead=007i 1000000000",
+		"cpu,host=a,dc=x usage=3i,idle=4i  2000000000  ",        // spaces around the timestamp
+		"cpu,host=a,dc=x usage=5i,idle=6i 3000000000\r",         // CRLF
+		"cpu,host=a,dc=x usage=7i,idle=8i",                      // no timestamp
+		"cpu,host=a,dc=x usage=9i ",                             // no timestamp, a trailing space
+		"cpu,host=a,dc=x usage=999999999999999999i 4000000000",  // 18 digits
+		"cpu,host=a,dc=x usage=9999999999999999999i 5000000000", // 19: past the integer path (out of range)
+		"cpu,host=a,dc=x usage=1,idle=2i 6000000000",            // a float first
+		"cpu,host=a,dc=x idle=2i,usage=1.5 7000000000",          // a float after an integer
+		"cpu,host=a,dc=x idle=2i,s=\"x y\" 8000000000",          // a string
+		"cpu,host=a,dc=x idle=2i,ok=t 9000000000",               // a boolean
+		"cpu,host=a,dc=x idle=2u 10000000000",                   // unsigned
+		"cpu,host=a,dc=x idle=2i, 11000000000",                  // a trailing comma
+		"cpu,host=a,dc=x idle=2i,,b=1i 12000000000",             // an empty field
+		"cpu,host=a,dc=x =2i 13000000000",                       // an empty key
+		"cpu,host=a,dc=x idle=i 14000000000",                    // no digits
+		"cpu,host=a,dc=x idle=2ix 15000000000",                  // junk after the i
+		"cpu,host=a,dc=x idle=+2i 16000000000",                  // a plus sign
+		"cpu,host=a,dc=x id\\ le=2i 17000000000",                // an escape in a field key
+		"cpu,host=a,dc=x i\"d=2i 18000000000",                   // a quote in a field key
+		"cpu,host=a,dc=x idle=2i 9223372036854775807",           // the largest timestamp
+		"cpu,host=a,dc=x idle=2i -9223372036854775808",          // the smallest
+		"cpu,host=a,dc=x idle=2i 9223372036854775808",           // past the largest
+		"cpu,host=a,dc=x idle=2i 12345678901234567890",          // 20 digits
+		"cpu,host=a,dc=x idle=2i 19000000000 x",                 // junk after the timestamp
+		"cpu,host=a,dc=x idle=2i 1.5",                           // not an integer timestamp
+		"cpu,host=a,dc=x idle=2i\t20000000000",                  // a tab
+		"cpu,host=a,dc=x a_field_name_long_enough_to_pass_the_limit=1i 21000000000",
+	}
+	body := []byte(strings.Join(lines, "\n"))
+	lim := ingest.Limits{MaxLabelValueBytes: 40}
+	for _, prec := range []Precision{Nanosecond, Second, Hour} {
+		run := func(keys *KeySet) (map[string][]model.Sample, []Stats) {
+			sink := ingest.NewMemorySink()
+			p, err := ingest.New(sink, ingest.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sts []Stats
+			for i := range 3 { // the keys are known from the second on
+				w, err := p.Begin(context.Background(), ingest.Block)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := Decoder{Limits: lim, Keys: keys}
+				sts = append(sts, d.Decode(w, body, prec, int64(500+i)))
+				if _, err := w.Commit(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.Close()
+			return sink.Series(), sts
+		}
+		want, wantSt := run(nil)
+		got, gotSt := run(NewKeySet(100))
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("precision %v: with known keys:\n%v\nwithout:\n%v", prec, got, want)
+		}
+		for i := range wantSt {
+			if fmt.Sprintf("%+v", gotSt[i]) != fmt.Sprintf("%+v", wantSt[i]) {
+				t.Fatalf("precision %v, decode %d: with known keys %+v, without %+v", prec, i, gotSt[i], wantSt[i])
+			}
+		}
+		// The general path's own reading of the plain lines, as a check
+		// that the comparison compares something.
+		if s := want[`cpu_idle{dc="x",host="a"}`]; prec == Nanosecond && (len(s) != 3*12 || s[0].V != -2 || s[0].T != 1000) {
+			t.Fatalf("cpu_idle: %v (series %v)", s, want)
+		}
 	}
 }

@@ -22,9 +22,13 @@ type KeySet struct {
 
 const keyShards = 64
 
+// keyShard maps a key's hash to the key: the key is hashed once per
+// lookup (for the shard and the map both; a map of strings hashes the
+// key's hundreds of bytes again), and compared once. Two keys with the same
+// 64-bit hash take turns in the entry: the one not in it is parsed again.
 type keyShard struct {
 	mu sync.RWMutex
-	m  map[string]struct{}
+	m  map[uint64]string
 	_  [40]byte // a shard per cache line: readers' lock words do not share one
 }
 
@@ -32,32 +36,33 @@ type keyShard struct {
 func NewKeySet(max int) *KeySet {
 	s := &KeySet{seed: maphash.MakeSeed(), max: max/keyShards + 1}
 	for i := range s.shards {
-		s.shards[i].m = map[string]struct{}{}
+		s.shards[i].m = map[uint64]string{}
 	}
 	return s
 }
 
-func (s *KeySet) shard(key []byte) *keyShard {
-	return &s.shards[maphash.Bytes(s.seed, key)%keyShards]
+func (s *KeySet) shard(key []byte) (*keyShard, uint64) {
+	h := maphash.Bytes(s.seed, key)
+	return &s.shards[h%keyShards], h
 }
 
 // Has reports whether key is in the set.
 func (s *KeySet) Has(key []byte) bool {
-	sh := s.shard(key)
+	sh, h := s.shard(key)
 	sh.mu.RLock()
-	_, ok := sh.m[string(key)]
+	k, ok := sh.m[h]
 	sh.mu.RUnlock()
-	return ok
+	return ok && k == string(key)
 }
 
 // Add puts key in the set (a copy).
 func (s *KeySet) Add(key []byte) {
-	sh := s.shard(key)
+	sh, h := s.shard(key)
 	sh.mu.Lock()
 	if len(sh.m) >= s.max {
 		clear(sh.m)
 	}
-	sh.m[string(key)] = struct{}{}
+	sh.m[h] = string(key)
 	sh.mu.Unlock()
 }
 

@@ -31,6 +31,7 @@ func NewBlocksSink(db *tsdb.DB) *BlocksSink {
 
 func (s *BlocksSink) Write(b *Batch) error {
 	app := s.db.Appender(context.Background())
+	from := len(b.refused) // this call's refusals start here
 	// ns: the series the cache did not know, from the first such point
 	// on, created together (create). A point of a series it could not
 	// resolve (a ref gone since) goes the way of one Append by labels.
@@ -85,7 +86,33 @@ func (s *BlocksSink) Write(b *Batch) error {
 			b.Refuse(i, err)
 		}
 	}
-	return app.Commit()
+	err := app.Commit()
+	if ce := (*tsdb.CommitError)(nil); errors.As(err, &ce) {
+		// The rest of the batch is stored: only the writes with a refused
+		// sample are answered with it; the others are acknowledged.
+		refuseAtCommit(b, from, ce.Samples)
+		return nil
+	}
+	return err
+}
+
+// refuseAtCommit records the samples Commit refused. rs counts the points
+// Append accepted, which are every point but those refused since
+// b.refused[from].
+func refuseAtCommit(b *Batch, from int, rs []tsdb.RefusedSample) {
+	end := len(b.refused)
+	r, seq := from, 0
+	for i := 0; i < b.Len() && len(rs) > 0; i++ {
+		if r < end && int(b.refused[r].i) == i {
+			r++
+			continue
+		}
+		if rs[0].Index == seq {
+			b.Refuse(i, rs[0].Err)
+			rs = rs[1:]
+		}
+		seq++
+	}
 }
 
 // newSeries are the series of a batch's points from one on that the

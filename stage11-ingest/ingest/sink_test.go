@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -217,4 +218,28 @@ func stored(t *testing.T, db *tsdb.DB) []string {
 		}
 	}
 	return got
+}
+
+// TestRefuseAtCommit: the samples stage06 refused at Commit are named by
+// their position among the points Append accepted; the sink turns that
+// back into the batch's points, skipping the ones it refused itself, so
+// only the writes that sent them are answered with the refusal.
+func TestRefuseAtCommit(t *testing.T) {
+	b := &Batch{}
+	b.addRow(Pairs, AppendPair(nil, "host", "a"))
+	for i := range 7 {
+		b.addPoint([]byte("_x"), int64(i), 0)
+	}
+	early := errors.New("refused before this Write")
+	errA, errB := errors.New("refused at Append"), errors.New("refused at Append too")
+	b.Refuse(6, early) // not this Write's: point 6 was offered to Append
+	from := len(b.refused)
+	b.Refuse(1, errA)
+	b.Refuse(3, errB)
+	// Append accepted points 0, 2, 4, 5, 6: accepted samples 0…4.
+	refuseAtCommit(b, from, []tsdb.RefusedSample{{Index: 0, Err: tsdb.ErrOutOfBounds}, {Index: 2, Err: tsdb.ErrDuplicate}, {Index: 4, Err: tsdb.ErrOutOfOrder}})
+	want := []refusal{{6, early}, {1, errA}, {3, errB}, {0, tsdb.ErrOutOfBounds}, {4, tsdb.ErrDuplicate}, {6, tsdb.ErrOutOfOrder}}
+	if !slices.Equal(b.refused, want) {
+		t.Fatalf("refused %v, want %v", b.refused, want)
+	}
 }

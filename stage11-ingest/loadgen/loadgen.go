@@ -7,16 +7,15 @@
 package loadgen
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/tsdb-course/stage01-memstore/model"
-	"github.com/tsdb-course/stage11-ingest/remote"
-	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
-	common "go.opentelemetry.io/proto/otlp/common/v1"
-	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Fields are TSBS's cpu fields.
@@ -43,15 +42,16 @@ func Tags(h int) [][2]string {
 
 // Generator makes one writer's requests.
 type Generator struct {
-	Hosts  []int // the hosts this writer owns
-	Rounds int   // timestamps per request
-	next   int64 // index of the next timestamp
-	prefix [][]byte
-	labels [][]model.Labels // [host][field]
-	vals   []int64          // current value per host×field (a random walk)
-	rnd    *rand.Rand
-	series []remote.Series
-	smp    []model.Sample
+	Hosts   []int    // the hosts this writer owns
+	Rounds  int      // timestamps per request
+	next    int64    // index of the next timestamp
+	prefix  [][]byte // a host's line up to its first field: "cpu,hostname=…,… "
+	vals    []int64  // current value per host×field (a random walk)
+	rnd     *rand.Rand
+	labelPB [][]byte   // [host×field]: the series' labels, encoded
+	vbits   []uint64   // [host×field][round]: the request's values, as float64 bits
+	tsv     [][]byte   // [round]: the request's timestamps, as varints
+	otlp    *otlpState // otlp.go
 }
 
 // New returns the generator of writer w of n, which owns hosts w, w+n, w+2n …
@@ -87,32 +87,65 @@ func (g *Generator) Seq() int64 { return g.next / int64(g.Rounds) }
 // (a refused request sent again).
 func (g *Generator) Rewind() { g.next = max(0, g.next-int64(g.Rounds)) }
 
+// step moves every value by -2…+2, kept within 0…100. The moves are the
+// base-5 digits of random words (27 of them in 64 bits; the bias of
+// 2^64 mod 5^27 is beneath notice), a draw per 27 values instead of one
+// per value: the generator shares the cores with what it measures.
 func (g *Generator) step() {
+	var x uint64
+	left := 0
 	for i := range g.vals {
-		v := g.vals[i] + int64(g.rnd.IntN(5)) - 2
+		if left == 0 {
+			x, left = g.rnd.Uint64(), 27
+		}
+		v := g.vals[i] + int64(x%5) - 2
+		x /= 5
+		left--
 		g.vals[i] = min(max(v, 0), 100)
 	}
 }
 
+// fieldText[f] is what precedes field f's value in a line: its name and
+// '=', after a ',' but for the first.
+var fieldText = func() [][]byte {
+	out := make([][]byte, len(Fields))
+	for f, name := range Fields {
+		if f > 0 {
+			out[f] = append(out[f], ',')
+		}
+		out[f] = append(append(out[f], name...), '=')
+	}
+	return out
+}()
+
+// valueText[v] is value v (0…100, all a walk takes) as an integer field.
+var valueText = func() [][]byte {
+	out := make([][]byte, 101)
+	for v := range out {
+		out[v] = append(strconv.AppendInt(nil, int64(v), 10), 'i')
+	}
+	return out
+}()
+
 // Line appends the next request as line protocol (ns timestamps).
+//
+// It copies precomputed text (a host's tags, the field names, the values'
+// digits, the round's timestamp formatted once) rather than formatting
+// each line: the bench's load generator runs on the cores it measures.
 func (g *Generator) Line(dst []byte) []byte {
+	var ts [24]byte
 	for range g.Rounds {
 		g.step()
 		t := (Start + g.next*Step) * 1e6
+		tail := append(strconv.AppendInt(append(ts[:0], ' '), t, 10), '\n')
 		for h, pre := range g.prefix {
 			dst = append(dst, pre...)
-			for f, name := range Fields {
-				if f > 0 {
-					dst = append(dst, ',')
-				}
-				dst = append(dst, name...)
-				dst = append(dst, '=')
-				dst = strconv.AppendInt(dst, g.vals[h*len(Fields)+f], 10)
-				dst = append(dst, 'i')
+			vals := g.vals[h*len(Fields) : (h+1)*len(Fields)]
+			for f, v := range vals {
+				dst = append(dst, fieldText[f]...)
+				dst = append(dst, valueText[v]...)
 			}
-			dst = append(dst, ' ')
-			dst = strconv.AppendInt(dst, t, 10)
-			dst = append(dst, '\n')
+			dst = append(dst, tail...)
 		}
 		g.next++
 	}
@@ -135,59 +168,64 @@ func SeriesLabels(h, f int) model.Labels {
 
 // Remote appends the next request as a remote write 1.0 WriteRequest
 // (uncompressed): one series per host and field, Rounds samples each.
+//
+// Each series' labels are encoded once, on the first request: a request
+// then copies them and encodes only its samples (remote.AppendWriteRequest
+// encodes the labels of every series of every request, a third of what
+// making a request cost).
 func (g *Generator) Remote(dst []byte) []byte {
-	if g.labels == nil {
+	if g.labelPB == nil {
 		for _, h := range g.Hosts {
-			var ls []model.Labels
 			for f := range Fields {
-				ls = append(ls, SeriesLabels(h, f))
+				var pb []byte
+				for l := range SeriesLabels(h, f).All() {
+					n := 1 + protowire.SizeBytes(len(l.Name)) + 1 + protowire.SizeBytes(len(l.Value))
+					pb = protowire.AppendTag(pb, 1, protowire.BytesType) // TimeSeries.labels
+					pb = protowire.AppendVarint(pb, uint64(n))
+					pb = protowire.AppendTag(pb, 1, protowire.BytesType) // Label.name
+					pb = protowire.AppendString(pb, l.Name)
+					pb = protowire.AppendTag(pb, 2, protowire.BytesType) // Label.value
+					pb = protowire.AppendString(pb, l.Value)
+				}
+				g.labelPB = append(g.labelPB, pb)
 			}
-			g.labels = append(g.labels, ls)
 		}
-		g.series = make([]remote.Series, len(g.Hosts)*len(Fields))
-		g.smp = make([]model.Sample, len(g.series)*g.Rounds)
+		g.vbits = make([]uint64, len(g.labelPB)*g.Rounds)
+		g.tsv = make([][]byte, g.Rounds)
 	}
+	// A Sample is the same bytes but for its value's: tag, size, the value's
+	// tag, (value), the timestamp's tag and the round's timestamp.
 	for r := range g.Rounds {
 		g.step()
-		t := Start + g.next*Step
-		for i := range g.series {
-			g.smp[i*g.Rounds+r] = model.Sample{T: t, V: float64(g.vals[i])}
+		g.tsv[r] = protowire.AppendVarint(g.tsv[r][:0], uint64(Start+g.next*Step))
+		for i := range g.labelPB {
+			g.vbits[i*g.Rounds+r] = math.Float64bits(float64(g.vals[i]))
 		}
 		g.next++
 	}
-	for h := range g.Hosts {
-		for f := range Fields {
-			i := h*len(Fields) + f
-			g.series[i] = remote.Series{Labels: g.labels[h][f], Samples: g.smp[i*g.Rounds : (i+1)*g.Rounds]}
+	samples := 0 // the encoded size of a series' samples
+	for _, tv := range g.tsv {
+		samples += 2 + 1 + 8 + 1 + len(tv)
+	}
+	for i, pb := range g.labelPB {
+		dst = protowire.AppendTag(dst, 1, protowire.BytesType) // WriteRequest.timeseries
+		dst = protowire.AppendVarint(dst, uint64(len(pb)+samples))
+		dst = append(dst, pb...)
+		for r, v := range g.vbits[i*g.Rounds : (i+1)*g.Rounds] {
+			tv := g.tsv[r]
+			// TimeSeries.samples (field 2, bytes), its size (< 128), then
+			// Sample.value (field 1, fixed64) and Sample.timestamp (field 2,
+			// varint).
+			dst = append(dst, 2<<3|2, byte(1+8+1+len(tv)), 1<<3|1)
+			dst = binary.LittleEndian.AppendUint64(dst, v)
+			dst = append(dst, 2<<3|0)
+			dst = append(dst, tv...)
 		}
 	}
-	return remote.AppendWriteRequest(dst, g.series)
+	return dst
 }
 
-// OTLP returns the next request as an OTLP ExportMetricsServiceRequest
-// (protobuf): one gauge per field, a data point per host and round.
-func (g *Generator) OTLP(dst []byte) []byte {
-	req := &colmetrics.ExportMetricsServiceRequest{}
-	ms := make([]*metrics.Metric, len(Fields))
-	for f := range Fields {
-		ms[f] = &metrics.Metric{Name: "cpu." + Fields[f], Data: &metrics.Metric_Gauge{Gauge: &metrics.Gauge{}}}
-	}
-	for range g.Rounds {
-		g.step()
-		t := uint64(Start+g.next*Step) * 1e6
-		for hi, h := range g.Hosts {
-			var attrs []*common.KeyValue
-			for _, tg := range Tags(h) {
-				attrs = append(attrs, &common.KeyValue{Key: tg[0], Value: &common.AnyValue{Value: &common.AnyValue_StringValue{StringValue: tg[1]}}})
-			}
-			for f := range Fields {
-				gauge := ms[f].GetGauge()
-				gauge.DataPoints = append(gauge.DataPoints, &metrics.NumberDataPoint{Attributes: attrs, TimeUnixNano: t, Value: &metrics.NumberDataPoint_AsInt{AsInt: g.vals[hi*len(Fields)+f]}})
-			}
-		}
-		g.next++
-	}
-	req.ResourceMetrics = []*metrics.ResourceMetrics{{ScopeMetrics: []*metrics.ScopeMetrics{{Metrics: ms}}}}
-	b, _ := proto.MarshalOptions{}.MarshalAppend(dst, req)
-	return b
-}
+// Snappy compresses a remote write request with snappy's block format at
+// its fast level, as Prometheus's own sender does (golang/snappy's
+// Encode); remote.Compress takes more CPU for a smaller body.
+func Snappy(dst, src []byte) []byte { return s2.EncodeSnappy(dst[:cap(dst)], src) }

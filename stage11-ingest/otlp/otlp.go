@@ -17,9 +17,11 @@
 // Prometheus. A data point flagged "no recorded value" becomes a staleness
 // marker. Timestamps are cut from nanoseconds to milliseconds.
 //
-// Requests arrive as protobuf or JSON over HTTP (Unmarshal) or over gRPC
-// (the collector's MetricsService); either way they are the generated
-// types of go.opentelemetry.io/proto/otlp.
+// Protobuf requests (over HTTP, or gRPC's MetricsService) are read by
+// Decoder.DecodeProtobuf, a wire decoder that streams the data points into
+// the write (decode.go). JSON requests are unmarshalled into the generated
+// types of go.opentelemetry.io/proto/otlp (Unmarshal) and translated by
+// Decoder.Decode, which is also the wire decoder's oracle in the tests.
 package otlp
 
 import (
@@ -115,11 +117,16 @@ type Decoder struct {
 	// that stores histograms, like the capstone's, sets this). The labels
 	// and the histogram are the callee's to keep.
 	Histograms func(lset model.Labels, t int64, h *histogram.Histogram)
-	metric     otlptranslator.MetricNamer
-	label      otlptranslator.LabelNamer
-	base       []label // the resource's labels (job, instance)
-	ls         []label
-	key        []byte
+	// Sets, if set (and made for the same Limits), is the cache of
+	// attribute sets DecodeProtobuf shares with other decoders; without it
+	// a decoder keeps its own.
+	Sets   *SetCache
+	metric otlptranslator.MetricNamer
+	label  otlptranslator.LabelNamer
+	base   []label // the resource's labels (job, instance)
+	ls     []label
+	key    []byte
+	wireState
 }
 
 type label struct{ name, value string }
@@ -136,7 +143,7 @@ func NewDecoder(lim ingest.Limits) *Decoder {
 }
 
 // Decode adds the samples of every data point it can take to w.
-func (d *Decoder) Decode(w *ingest.Write, req *colmetrics.ExportMetricsServiceRequest) Stats {
+func (d *Decoder) Decode(w Writer, req *colmetrics.ExportMetricsServiceRequest) Stats {
 	var st Stats
 	for _, rm := range req.GetResourceMetrics() {
 		d.base = d.base[:0]
@@ -169,7 +176,7 @@ func (d *Decoder) Decode(w *ingest.Write, req *colmetrics.ExportMetricsServiceRe
 	return st
 }
 
-func (d *Decoder) metricPoints(w *ingest.Write, m *metrics.Metric, st *Stats) {
+func (d *Decoder) metricPoints(w Writer, m *metrics.Metric, st *Stats) {
 	typ, n := metricType(m)
 	st.DataPoints += n
 	if typ == otlptranslator.MetricTypeExponentialHistogram && d.Histograms == nil {
@@ -294,7 +301,7 @@ func (d *Decoder) prepare(attrs []*common.KeyValue, name string, extra bool) err
 
 // add writes one series (the name, d.ls and an optional extra label) and
 // its sample.
-func (d *Decoder) add(w *ingest.Write, name string, extra *label, t int64, v float64, st *Stats) {
+func (d *Decoder) add(w Writer, name string, extra *label, t int64, v float64, st *Stats) {
 	d.key = ingest.AppendPair(d.key[:0], "__name__", name)
 	for _, l := range d.ls {
 		d.key = ingest.AppendPair(d.key, l.name, l.value)
@@ -309,7 +316,7 @@ func (d *Decoder) add(w *ingest.Write, name string, extra *label, t int64, v flo
 
 func millis(ns uint64) int64 { return int64(ns / 1e6) }
 
-func (d *Decoder) number(w *ingest.Write, name string, p *metrics.NumberDataPoint, st *Stats) {
+func (d *Decoder) number(w Writer, name string, p *metrics.NumberDataPoint, st *Stats) {
 	if err := d.prepare(p.GetAttributes(), name, false); err != nil {
 		st.reject(1, err)
 		return
@@ -332,7 +339,7 @@ func value(v float64, flags uint32) float64 {
 	return v
 }
 
-func (d *Decoder) histogram(w *ingest.Write, name string, p *metrics.HistogramDataPoint, st *Stats) {
+func (d *Decoder) histogram(w Writer, name string, p *metrics.HistogramDataPoint, st *Stats) {
 	bounds, counts := p.GetExplicitBounds(), p.GetBucketCounts()
 	if len(counts) != 0 && len(counts) != len(bounds)+1 {
 		st.reject(1, fmt.Errorf("histogram %s: %d bucket counts for %d bounds, want bounds+1", name, len(counts), len(bounds)))
@@ -357,7 +364,7 @@ func (d *Decoder) histogram(w *ingest.Write, name string, p *metrics.HistogramDa
 	d.add(w, name+"_count", nil, t, value(float64(p.GetCount()), f), st)
 }
 
-func (d *Decoder) summary(w *ingest.Write, name string, p *metrics.SummaryDataPoint, st *Stats) {
+func (d *Decoder) summary(w Writer, name string, p *metrics.SummaryDataPoint, st *Stats) {
 	if err := d.prepare(p.GetAttributes(), name+"_count", true); err != nil {
 		st.reject(1, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,12 @@ type HTTP struct {
 	o Options
 
 	influxDec, remoteDec, textDec sync.Pool
+	// OTLP decoders keep caches (translated names, attribute sets) that a
+	// sync.Pool would drop at every other GC: a free list instead, as
+	// long as the pipeline's default count of receivers (a decoder works
+	// within a write, which holds a receiver).
+	otlpDec  chan *otlp.Decoder
+	otlpSets *otlp.SetCache // shared by them: each series' attributes read once
 
 	// Counters of what was received but not stored.
 	HistogramsDropped, ExemplarsDropped, StringFieldsSkipped atomic.Int64
@@ -55,6 +62,8 @@ func NewHTTP(p *ingest.Pipeline, o Options) *HTTP {
 	h.influxDec.New = func() any { return &influx.Decoder{Limits: o.Limits, Keys: keys} }
 	h.remoteDec.New = func() any { return &remote.Decoder{} }
 	h.textDec.New = func() any { return &text.Decoder{Limits: o.Limits} }
+	h.otlpDec = make(chan *otlp.Decoder, max(16, 4*runtime.GOMAXPROCS(0)))
+	h.otlpSets = otlp.NewSetCache(o.Limits)
 	return h
 }
 
@@ -166,7 +175,17 @@ func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
 func partialWrite(st influx.Stats, res ingest.Result) string {
 	var parts []string
 	if st.Bad > 0 {
-		parts = append(parts, fmt.Sprintf("unable to parse %d lines: %v", st.Bad, st.Errors[0]))
+		// Every bad line kept (influx.MaxErrors), as InfluxDB lists them:
+		// a Telegraf log shows them all.
+		errs := make([]string, len(st.Errors))
+		for i, e := range st.Errors {
+			errs[i] = e.Error()
+		}
+		more := ""
+		if st.Bad > len(errs) {
+			more = fmt.Sprintf("; %d more", st.Bad-len(errs))
+		}
+		parts = append(parts, fmt.Sprintf("unable to parse %d lines: %s%s", st.Bad, strings.Join(errs, "; "), more))
 	}
 	if res.Refused > 0 {
 		parts = append(parts, fmt.Sprintf("%d values refused by the storage: %v", res.Refused, res.First))
@@ -335,7 +354,15 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 	var st remote.Stats
 	switch {
 	case ct == "application/json":
-		err = remote.DecodeJSON(strings.NewReader(string(body)), add(ingest.Pairs))
+		// DecodeJSON's keys are its own; the pipeline reads a Pairs key.
+		addPairs := add(ingest.Pairs)
+		err = remote.DecodeJSON(strings.NewReader(string(body)), func(ts *remote.TimeSeries) error {
+			ts.Key = ts.Key[:0]
+			for _, l := range ts.Labels {
+				ts.Key = ingest.AppendPair(ts.Key, l.Name, l.Value)
+			}
+			return addPairs(ts)
+		})
 	case v2:
 		st, err = d.DecodeV2(body, add(ingest.Pairs), nil)
 	default:
@@ -412,12 +439,18 @@ func (h *HTTP) OTLP(w http.ResponseWriter, r *http.Request) {
 		answer(bodyStatus(err), err.Error())
 		return
 	}
-	req, err := otlp.Unmarshal(body, ct)
-	if err != nil {
-		answer(http.StatusBadRequest, err.Error())
-		return
+	// Protobuf goes through the wire decoder, straight from the body into
+	// the write; JSON through the generated types.
+	decode := func(d *otlp.Decoder, wr otlp.Writer) (otlp.Stats, error) { return d.DecodeProtobuf(wr, body) }
+	if ct == otlp.ContentTypeJSON {
+		req, err := otlp.Unmarshal(body, ct)
+		if err != nil {
+			answer(http.StatusBadRequest, err.Error())
+			return
+		}
+		decode = func(d *otlp.Decoder, wr otlp.Writer) (otlp.Stats, error) { return d.Decode(wr, req), nil }
 	}
-	resp, status, err := h.export(r.Context(), req)
+	resp, status, err := h.export(r.Context(), decode)
 	if err != nil {
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", strconv.Itoa(int((h.o.RetryAfter+999_999_999)/1e9)))
@@ -428,9 +461,10 @@ func (h *HTTP) OTLP(w http.ResponseWriter, r *http.Request) {
 	reply(http.StatusOK, resp)
 }
 
-// export writes an OTLP request (HTTP and gRPC); status is an HTTP status
-// for the error.
-func (h *HTTP) export(ctx context.Context, req *colmetrics.ExportMetricsServiceRequest) (*colmetrics.ExportMetricsServiceResponse, int, error) {
+// export writes an OTLP request (HTTP and gRPC) that decode adds to a
+// write; status is an HTTP status for the error (400: decode's error, the
+// request refused whole).
+func (h *HTTP) export(ctx context.Context, decode func(*otlp.Decoder, otlp.Writer) (otlp.Stats, error)) (*colmetrics.ExportMetricsServiceResponse, int, error) {
 	wr, err := h.p.Begin(ctx, h.o.Backpressure)
 	if err != nil {
 		if errors.Is(err, ingest.ErrBackpressure) {
@@ -438,14 +472,29 @@ func (h *HTTP) export(ctx context.Context, req *colmetrics.ExportMetricsServiceR
 		}
 		return nil, http.StatusServiceUnavailable, err
 	}
-	d := otlp.NewDecoder(h.o.Limits)
+	var d *otlp.Decoder
+	select {
+	case d = <-h.otlpDec:
+	default:
+		d = otlp.NewDecoder(h.o.Limits)
+		d.Sets = h.otlpSets
+	}
 	var hists []ingest.Histogram
 	if h.o.Histograms != nil {
 		d.Histograms = func(lset model.Labels, t int64, x *histogram.Histogram) {
 			hists = append(hists, ingest.Histogram{Labels: lset, T: t, H: x})
 		}
 	}
-	st := d.Decode(wr, req)
+	st, err := decode(d, wr)
+	d.Histograms = nil
+	select {
+	case h.otlpDec <- d:
+	default:
+	}
+	if err != nil {
+		wr.Abort() // the points decoded before the damage
+		return nil, http.StatusBadRequest, err
+	}
 	h.HistogramsDropped.Add(int64(st.Skipped))
 	res, status, err := commit(ctx, wr)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,9 +28,12 @@ import (
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"github.com/tsdb-course/stage11-ingest/ingest"
 	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
+	common "go.opentelemetry.io/proto/otlp/common/v1"
 	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -254,6 +258,11 @@ func TestRemoteWrite(t *testing.T) {
 	if f.h.HistogramsDropped.Load() != 1 {
 		t.Errorf("histograms dropped: %d", f.h.HistogramsDropped.Load())
 	}
+	js := `{"timeseries":[{"labels":[{"name":"__name__","value":"up"},{"name":"job","value":"c"}],"samples":[{"timestamp":4000,"value":"7"},{"timestamp":5000,"value":8}]}]}`
+	if r := post(t, f.url+"/api/v1/write", "application/json", []byte(js)); r.code != 204 {
+		t.Fatalf("JSON: %d %s", r.code, r.body)
+	}
+	expect(t, f.sink.Series(), map[string][]model.Sample{`up{job="a"}`: samples(1000, 1, 2000, 0), `up{job="b"}`: samples(3000, 5), `up{job="c"}`: samples(4000, 7, 5000, 8)})
 	for _, c := range []struct{ ct, enc string }{{"application/x-protobuf;proto=io.prometheus.write.v3.Request", "snappy"}, {"text/plain", ""}, {"application/x-protobuf", "zstd"}} {
 		if r := post(t, f.url+"/api/v1/write", c.ct, snappy.Encode(nil, b1), "Content-Encoding", c.enc); r.code != 415 {
 			t.Errorf("%s %s: %d %s", c.ct, c.enc, r.code, r.body)
@@ -303,9 +312,9 @@ func TestOTLPHTTP(t *testing.T) {
 	}
 }
 
-// TestOTLPGRPC: the collector's gRPC client exports into the pipeline.
-func TestOTLPGRPC(t *testing.T) {
-	f := newFixture(t, ingest.NewMemorySink(), Options{}, ingest.Options{})
+// grpcClient serves f's gRPC server and returns a client connected to it.
+func grpcClient(t *testing.T, f *fixture) *grpc.ClientConn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -317,12 +326,90 @@ func TestOTLPGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestOTLPGRPC: the collector's gRPC client exports into the pipeline.
+func TestOTLPGRPC(t *testing.T) {
+	f := newFixture(t, ingest.NewMemorySink(), Options{}, ingest.Options{})
+	conn := grpcClient(t, f)
 	resp, err := colmetrics.NewMetricsServiceClient(conn).Export(context.Background(), otlpRequest(false))
 	if err != nil || resp.GetPartialSuccess() != nil {
 		t.Fatalf("%v %v", resp, err)
 	}
 	expect(t, f.sink.Series(), map[string][]model.Sample{"requests_total": samples(5000, 3)})
+}
+
+// rawBytes is a gRPC client codec that sends bytes as they are: a
+// request the generated client could not make.
+type rawBytes struct{}
+
+func (rawBytes) Name() string { return "proto" }
+func (rawBytes) Marshal(v any) ([]byte, error) {
+	if b, ok := v.(*[]byte); ok {
+		return *b, nil
+	}
+	return proto.Marshal(v.(proto.Message))
+}
+func (rawBytes) Unmarshal(b []byte, v any) error { return proto.Unmarshal(b, v.(proto.Message)) }
+
+// TestOTLPDecodedOnTheWire: over HTTP protobuf and gRPC, a large request
+// (many gRPC frames) is stored whole, and a damaged one is refused whole
+// (400, INVALID_ARGUMENT) with nothing stored, though its first points
+// decode.
+func TestOTLPDecodedOnTheWire(t *testing.T) {
+	f := newFixture(t, ingest.NewMemorySink(), Options{}, ingest.Options{})
+	conn := grpcClient(t, f)
+
+	big := func(name string) *colmetrics.ExportMetricsServiceRequest {
+		g := &metrics.Gauge{}
+		for i := range 5000 {
+			g.DataPoints = append(g.DataPoints, &metrics.NumberDataPoint{TimeUnixNano: uint64(i+1) * 1e6, Value: &metrics.NumberDataPoint_AsDouble{AsDouble: float64(i)},
+				Attributes: []*common.KeyValue{{Key: "host.name", Value: &common.AnyValue{Value: &common.AnyValue_StringValue{StringValue: "a-rather-long-host-name-to-fill-frames"}}}}})
+		}
+		return &colmetrics.ExportMetricsServiceRequest{ResourceMetrics: []*metrics.ResourceMetrics{{ScopeMetrics: []*metrics.ScopeMetrics{{Metrics: []*metrics.Metric{{Name: name, Data: &metrics.Metric_Gauge{Gauge: g}}}}}}}}
+	}
+	if _, err := colmetrics.NewMetricsServiceClient(conn).Export(context.Background(), big("grpc")); err != nil {
+		t.Fatal(err)
+	}
+	pb, _ := proto.Marshal(big("http"))
+	if r := post(t, f.url+"/api/v1/otlp/v1/metrics", "application/x-protobuf", pb); r.code != 200 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	got := f.sink.Series()
+	for _, name := range []string{"grpc", "http"} {
+		if s := got[name+`{host_name="a-rather-long-host-name-to-fill-frames"}`]; len(s) != 5000 || s[4999] != (model.Sample{T: 5000, V: 4999}) {
+			t.Fatalf("%s: %d samples", name, len(s))
+		}
+	}
+
+	damaged := slices.Clone(pb)
+	damaged[bytes.LastIndex(damaged, []byte("a-rather"))] = 0xff // the last point's attribute: not UTF-8
+	var resp colmetrics.ExportMetricsServiceResponse
+	err := conn.Invoke(context.Background(), colmetrics.MetricsService_Export_FullMethodName, &damaged, &resp, grpc.ForceCodec(rawBytes{}))
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("gRPC: %v", err)
+	}
+	if r := post(t, f.url+"/api/v1/otlp/v1/metrics", "application/x-protobuf", damaged); r.code != 400 || !strings.Contains(r.body, "invalid request") {
+		t.Fatalf("HTTP: %d %s", r.code, r.body)
+	}
+	// A request after them is stored alone: nothing of the damaged ones
+	// reached the sink.
+	if r := post(t, f.url+"/api/v1/otlp/v1/metrics", "application/x-protobuf", mustMarshal(otlpRequest(false))); r.code != 200 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	if got := f.sink.Series(); len(got) != 3 || len(got[`http{host_name="a-rather-long-host-name-to-fill-frames"}`]) != 5000 {
+		t.Fatalf("%d series", len(got))
+	}
+}
+
+func mustMarshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // stuck is a sink that blocks until released.
@@ -442,7 +529,9 @@ func TestTCP(t *testing.T) {
 	}
 	// Blank and comment lines are answered too (nothing to store): one
 	// reply per line sent.
-	want := []string{"OK", "ERR line 2, column 18: expected a field value, got ' '", "ERR limit max-line-bytes (100) exceeded by a line", "OK", "OK", "OK"}
+	// Line numbers count from the connection's first line, however the
+	// reads cut it.
+	want := []string{"OK", "ERR line 3, column 18: expected a field value, got ' '", "ERR limit max-line-bytes (100) exceeded by a line", "OK", "OK", "OK"}
 	if len(replies) != len(want) {
 		t.Fatalf("replies %q, want %q", replies, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/tsdb-course/stage11-ingest/influx"
 	"github.com/tsdb-course/stage11-ingest/ingest"
@@ -71,15 +72,28 @@ func (t *TCP) Serve(ln net.Listener) error {
 	}
 }
 
-// Close closes every connection and waits for their goroutines (the
-// listener is the caller's to close).
+// Close ends every connection and waits for their goroutines (the
+// listener is the caller's to close). A connection reads no more lines;
+// the lines it has read are written and answered first, so that a client
+// is not left without the reply to a write that was stored. A client that
+// does not read its replies gets closeWriteGrace to take them.
 func (t *TCP) Close() {
-	t.mu.Lock()
-	for c := range t.conns {
-		c.Close()
-	}
-	t.mu.Unlock()
+	t.stopReading()
 	t.wg.Wait()
+}
+
+// closeWriteGrace bounds a closing connection's last writes and replies
+// (a Block write may wait 5 s for room first).
+const closeWriteGrace = 15 * time.Second
+
+func (t *TCP) stopReading() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	for c := range t.conns {
+		c.SetReadDeadline(now)
+		c.SetWriteDeadline(now.Add(closeWriteGrace))
+	}
 }
 
 const tcpChunk = 1 << 20
@@ -91,6 +105,7 @@ func (t *TCP) serve(c net.Conn) {
 	d := influx.Decoder{Limits: t.o.Limits, Keys: t.keys}
 	var chunk []byte
 	var replies []string // per line: "" OK, else the error
+	lines := 0           // lines of the connection answered so far
 	for {
 		chunk, replies = chunk[:0], replies[:0]
 		// One line, waiting for it; then whatever whole lines are already
@@ -109,7 +124,10 @@ func (t *TCP) serve(c net.Conn) {
 				}
 				continue
 			}
-			if len(line) > 0 {
+			// A last line without its newline is a line at the end of the
+			// stream (`echo -n`), but only there: cut by an error (a reset,
+			// Close's deadline) it may be the start of a longer one.
+			if len(line) > 0 && (err == nil || err == io.EOF) {
 				chunk = append(chunk, line...)
 				if line[len(line)-1] != '\n' {
 					chunk = append(chunk, '\n')
@@ -118,7 +136,7 @@ func (t *TCP) serve(c net.Conn) {
 			}
 			if err != nil {
 				if len(replies) > 0 {
-					t.write(&d, chunk, replies)
+					t.write(&d, chunk, replies, lines)
 					t.reply(out, replies)
 				}
 				if err != io.EOF {
@@ -127,10 +145,11 @@ func (t *TCP) serve(c net.Conn) {
 				return
 			}
 		}
-		t.write(&d, chunk, replies)
+		t.write(&d, chunk, replies, lines)
 		if err := t.reply(out, replies); err != nil {
 			return
 		}
+		lines += len(replies)
 	}
 }
 
@@ -148,8 +167,10 @@ func skipLine(r *bufio.Reader) error {
 	}
 }
 
-// write stores a chunk of lines and fills replies ("" stays OK).
-func (t *TCP) write(d *influx.Decoder, chunk []byte, replies []string) {
+// write stores a chunk of lines and fills replies ("" stays OK). before is
+// the number of the connection's lines before the chunk: an error names
+// its line in the connection, whatever the reads that brought it.
+func (t *TCP) write(d *influx.Decoder, chunk []byte, replies []string, before int) {
 	wr, err := t.p.Begin(context.Background(), t.o.Backpressure)
 	if err != nil {
 		msg := err.Error()
@@ -174,7 +195,7 @@ func (t *TCP) write(d *influx.Decoder, chunk []byte, replies []string) {
 			if st := d.Decode(wr, rest[:i], influx.Nanosecond, now); st.Bad > 0 {
 				var le *influx.LineError
 				if errors.As(st.Errors[0], &le) {
-					le.Line = line + 1
+					le.Line = before + line + 1
 				}
 				replies[line] = st.Errors[0].Error()
 			}

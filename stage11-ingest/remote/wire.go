@@ -1,0 +1,72 @@
+package remote
+
+import "google.golang.org/protobuf/encoding/protowire"
+
+// Wire helpers shared by the hand-written protobuf decoders of this
+// module (remote write here, OTLP in package otlp): protowire's, with the
+// one-byte case inline (nearly every tag and length on the ingest path),
+// and with the checks proto.Unmarshal makes, so that a hand-written decoder
+// refuses what the generated types refuse.
+
+// ConsumeTag reads a field's tag like protowire.ConsumeTag, and also
+// refuses field numbers above protowire.MaxValidNumber, as proto.Unmarshal
+// does (protowire accepts them up to 2^31-1). n < 0 is a protowire error
+// code (protowire.ParseError).
+func ConsumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		if b[0] < 8 {
+			return 0, 0, consumeFieldNumberError
+		}
+		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
+	}
+	num, typ, n := protowire.ConsumeTag(b)
+	if n > 0 && num > protowire.MaxValidNumber {
+		return 0, 0, consumeFieldNumberError
+	}
+	return num, typ, n
+}
+
+// consumeFieldNumberError is protowire's code for an invalid field number
+// (what ParseError(-2) explains).
+const consumeFieldNumberError = -2
+
+// ConsumeBytes reads a length-delimited value like protowire.ConsumeBytes.
+func ConsumeBytes(b []byte) ([]byte, int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		n := int(b[0]) + 1
+		if n > len(b) {
+			return nil, consumeEOF
+		}
+		return b[1:n:n], n
+	}
+	return protowire.ConsumeBytes(b)
+}
+
+// consumeEOF is protowire's code for a value cut short.
+const consumeEOF = -1
+
+// ConsumeFixed64s appends the values of a repeated fixed64 or double field
+// (as bits) to dst, packed (typ BytesType) or one value (Fixed64Type), as
+// proto.Unmarshal takes either; a packed run must be whole values. n < 0
+// is a protowire error code.
+func ConsumeFixed64s(b []byte, typ protowire.Type, dst []uint64) ([]uint64, int) {
+	if typ == protowire.Fixed64Type {
+		v, n := protowire.ConsumeFixed64(b)
+		if n < 0 {
+			return dst, n
+		}
+		return append(dst, v), n
+	}
+	packed, n := ConsumeBytes(b)
+	if n < 0 {
+		return dst, n
+	}
+	if len(packed)%8 != 0 {
+		return dst, consumeEOF
+	}
+	for ; len(packed) > 0; packed = packed[8:] {
+		v, _ := protowire.ConsumeFixed64(packed)
+		dst = append(dst, v)
+	}
+	return dst, n
+}
