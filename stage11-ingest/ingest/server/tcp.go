@@ -37,9 +37,10 @@ type TCP struct {
 	o    Options
 	keys *influx.KeySet
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool // Close has begun: a connection accepted now is not served
+	wg     sync.WaitGroup
 }
 
 // NewTCP returns the listener over p.
@@ -59,6 +60,14 @@ func (t *TCP) Serve(ln net.Listener) error {
 			return err
 		}
 		t.mu.Lock()
+		if t.closed {
+			// Accepted in the race with the listener's closing: Close
+			// has set the deadlines of the connections it knows and may
+			// be waiting for them already.
+			t.mu.Unlock()
+			c.Close()
+			continue
+		}
 		t.conns[c] = struct{}{}
 		t.wg.Add(1)
 		t.mu.Unlock()
@@ -89,6 +98,7 @@ const closeWriteGrace = 15 * time.Second
 func (t *TCP) stopReading() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.closed = true
 	now := time.Now()
 	for c := range t.conns {
 		c.SetReadDeadline(now)
