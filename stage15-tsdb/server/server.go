@@ -424,6 +424,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			a.CancelQueries() // in-flight queries end now, not at their timeout
 		}
 		herr := s.http.Shutdown(ctx)
+		if herr != nil {
+			// The grace ran out: a handler may be blocked writing to a
+			// client that stopped reading, holding a querier that
+			// db.Close would wait for. Closing the connections fails
+			// those writes, and the handlers return.
+			_ = s.http.Close()
+		}
 		<-s.ready
 		s.compactMu.Lock()
 		s.compactMu.Unlock()
