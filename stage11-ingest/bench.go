@@ -308,7 +308,9 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	sink, closeSink, err := openSink(o.sink, dir, tsdb.Options{NoBackgroundCompaction: o.noCompaction})
+	sopts := sinkOptions()
+	sopts.NoBackgroundCompaction = o.noCompaction
+	sink, closeSink, err := openSink(o.sink, dir, sopts)
 	if err != nil {
 		return nil, err
 	}
@@ -811,6 +813,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.rate > 0 {
 		fmt.Fprintf(stdout, "Paced: %s values/s in all\n", cli.Thousands(int(o.rate)))
 	}
+	fmt.Fprintln(stdout, procsLine(os.Getenv("GOMAXPROCS")))
 	// The profiles and the trace cover the timed window only, not the
 	// requests built before it (--samples).
 	var profErr error

@@ -70,14 +70,14 @@ func startServer(o serverOpts, log *slog.Logger) (*ingestServer, error) {
 	var sink ingest.Sink
 	var closeSink func() error
 	if o.sink == "blocks" {
-		db, closeDB, err := openBlocks(o.dataDir, tsdb.Options{})
+		db, closeDB, err := openBlocks(o.dataDir, sinkOptions())
 		if err != nil {
 			closeLns()
 			return nil, err
 		}
 		logRecovery(log, db)
 		sink, closeSink = ingest.NewBlocksSink(db), closeDB
-	} else if sink, closeSink, err = openSink(o.sink, "", tsdb.Options{}); err != nil {
+	} else if sink, closeSink, err = openSink(o.sink, "", sinkOptions()); err != nil {
 		closeLns()
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) error {
 	if o.grpcPort >= 0 {
 		fmt.Fprintf(stdout, "; gRPC on %s", s.grpcLn.Addr())
 	}
-	fmt.Fprintf(stdout, ")\nSink: %s, back-pressure: %s\n", sinkName(o.sink), o.bp)
+	fmt.Fprintf(stdout, ")\nSink: %s, back-pressure: %s\n%s\n", sinkName(o.sink), o.bp, procsLine(os.Getenv("GOMAXPROCS")))
 	if o.sink == "blocks" {
 		dir, _ := filepath.Abs(o.dataDir)
 		fmt.Fprintf(stdout, "Data: %s\n", dir)

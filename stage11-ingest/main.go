@@ -29,6 +29,7 @@ OTLP over gRPC on --grpc-port. Run a subcommand with -h for its flags.
 const prog = "stage11-ingest"
 
 func main() {
+	raiseProcs(os.Getenv("GOMAXPROCS"))
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -28,6 +28,14 @@ import "runtime"
 // heavy ones (a series' chunks written to a block) yield after each.
 const yieldEvery = 32
 
+// compactionWorkers is Options.CompactionWorkers, or coldWorkers' default.
+func (o *Options) compactionWorkers() int {
+	if o.CompactionWorkers > 0 {
+		return o.CompactionWorkers
+	}
+	return coldWorkers()
+}
+
 // backgroundYield lets waiting goroutines run: runtime.Gosched unless a
 // test counts or parks the calls (Options.yield).
 func (o *Options) backgroundYield() {

@@ -312,10 +312,12 @@ func (e *coldEncoder) encode() error {
 }
 
 // coldWorkers is how many goroutines encode the series of a merge into a
-// cold block: one per core, as the work is all CPU (decode, columns,
-// zstd). A variable so that a test can compare the parallel output with
-// the sequential one.
-var coldWorkers = func() int { return runtime.GOMAXPROCS(0) }
+// cold block unless Options.CompactionWorkers says: one per core the
+// process may run on, as the work is all CPU (decode, columns, zstd); not
+// one per P, since a program may run more Ps than cores (stage11 does). A
+// variable so that a test can compare the parallel output with the
+// sequential one.
+var coldWorkers = func() int { return min(runtime.GOMAXPROCS(0), runtime.NumCPU()) }
 
 // coldBatchSeries is how many series a batch holds: enough that each
 // worker has a run of series to encode between two hand-offs, few enough

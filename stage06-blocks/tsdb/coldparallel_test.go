@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/tsdb-course/stage01-memstore/model"
@@ -96,5 +97,51 @@ func TestColdParallelDeterministic(t *testing.T) {
 				t.Fatalf("%d workers: %s differs from the sequential merge's", workers, name)
 			}
 		}
+	}
+}
+
+// TestCompactionWorkersOption: Options.CompactionWorkers sets how many
+// goroutines encode a merge (the default, coldWorkers, is not asked), and
+// the default is bounded by the cores even when a program runs more Ps
+// than that.
+func TestCompactionWorkersOption(t *testing.T) {
+	if got, max := coldWorkers(), runtime.NumCPU(); got < 1 || got > max {
+		t.Fatalf("default workers %d, want 1…%d (the cores)", got, max)
+	}
+	old := coldWorkers
+	defer func() { coldWorkers = old }()
+	for _, set := range []int{0, 1, 3} {
+		asked := 0
+		coldWorkers = func() int { asked++; return 2 }
+		opts := testOpts()
+		opts.CompactionRanges = []int64{DefaultBlockRange}
+		opts.CompactionWorkers = set
+		db := openDB(t, t.TempDir(), opts)
+		for b := range 3 { // three 2 h blocks, merged into one cold block
+			app := db.Appender(nil)
+			for i := range 20 {
+				l := model.MustFromStrings(model.MetricName, "m", "i", fmt.Sprint(i))
+				if _, err := app.Append(0, l, int64(b)*DefaultBlockRange+int64(i)*Minute, float64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.FlushHead(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bs := db.Blocks()
+		if _, err := db.CompactBlocks(bs[0].ULID, bs[1].ULID, bs[2].ULID); err != nil {
+			t.Fatal(err)
+		}
+		if got := db.opts.compactionWorkers(); set > 0 && got != set {
+			t.Errorf("CompactionWorkers %d: the DB uses %d", set, got)
+		}
+		if want := set == 0; (asked > 0) != want {
+			t.Errorf("CompactionWorkers %d: the default was asked %d times", set, asked)
+		}
+		db.Close()
 	}
 }

@@ -472,7 +472,7 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 			join = coldJoinTop
 		}
 	}
-	if err := mergeSeries(w, group, mint, maxt, join, db.opts.backgroundYield); err != nil {
+	if err := mergeSeries(w, group, mint, maxt, join, db.opts.compactionWorkers(), db.opts.backgroundYield); err != nil {
 		w.Abort()
 		return st, err
 	}
@@ -538,10 +538,9 @@ func (c *blockCursor) advance(first bool) {
 
 // mergeSeries writes the union of the blocks' series to w in label order,
 // each with its chunks from every block that has it; as cold chunks when
-// join ≥ 0 (the bound of coldEncoder.join), encoded by coldWorkers
-// goroutines (coldBatches). It calls yield before each series
-// (background.go).
-func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join int, yield func()) error {
+// join ≥ 0 (the bound of coldEncoder.join), encoded by workers goroutines
+// (coldBatches). It calls yield before each series (background.go).
+func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join, workers int, yield func()) error {
 	curs := make([]*blockCursor, len(group))
 	for i, b := range group {
 		curs[i] = &blockCursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
@@ -549,7 +548,7 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join i
 	}
 	var cb *coldBatches
 	if join >= 0 {
-		cb = newColdBatches(w, coldWorkers(), mint, maxt, join, yield)
+		cb = newColdBatches(w, workers, mint, maxt, join, yield)
 	}
 	var metas []chunks.Meta
 	var ss sourceSet

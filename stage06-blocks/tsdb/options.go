@@ -121,6 +121,14 @@ type Options struct {
 	// which the recent queries read, stay Gorilla; negative: never (every
 	// block Gorilla). Blocks of either form are read whatever the setting.
 	ColdLevel int
+	// CompactionWorkers is how many goroutines encode the series of a
+	// block merge into cold chunks. Defaults to one per core the process
+	// may run on (the fastest merge). A server that must answer writes
+	// while it merges sets 1: the merge then takes one core at a time and
+	// leaves the others to the writes (stage11's server and bench; stage11
+	// README, "Where a request waits"). The block is the same byte for byte
+	// whatever the count.
+	CompactionWorkers int
 	// RetentionTime (ms) deletes the blocks whose data all lies more than
 	// this before the clock's now, and refuses samples older than that
 	// (ErrTooOld). It is anchored on the clock, never on the newest

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/tsdb-course/stage06-blocks/tsdb"
+)
+
+// Ps for the programs here: twice the default (the cores the process may
+// use), unless GOMAXPROCS is set.
+//
+// Why: a goroutine in a system call that blocks in the kernel, which file
+// I/O always does in Go (the WAL's group-commit fsync, a head chunk's
+// pwrite, compaction writing a block), keeps its P until the runtime's
+// monitor hands the P to another thread, and that monitor wakes only every
+// 20 µs to 10 ms, less often the longer it has found nothing to do. On two
+// cores with two Ps, a group-commit leader in fsync and a head cut in a
+// write leave no P to the HTTP handlers and flushers that are ready to
+// run, and the requests queue behind the disk although a core is idle.
+// With more Ps than cores the kernel runs the ready goroutines on the idle
+// core meanwhile. Measured (stage11 README, "Where a request waits"): at
+// half the maximum rate the steady p99 fell from a median of 32 ms to
+// 13 ms with 4 Ps instead of 2; with the WAL not fsynced the Ps changed
+// little, which is what says the fsyncs are what held them.
+func procsFor(env string, procs int) int {
+	if env != "" {
+		return procs // the operator's choice
+	}
+	return 2 * procs
+}
+
+// sinkOptions is stage06's configuration for a process that writes while
+// it compacts: a block merge encodes on one goroutine (the default is one
+// per core), so it takes one core at a time and leaves the others to the
+// writes. A merge then takes longer; nothing waits for it.
+func sinkOptions() tsdb.Options {
+	return tsdb.Options{CompactionWorkers: 1}
+}
+
+// raiseProcs applies procsFor to this process.
+func raiseProcs(env string) {
+	runtime.GOMAXPROCS(procsFor(env, runtime.GOMAXPROCS(0)))
+}
+
+// procsLine says how many Ps the process runs, for the programs' headers.
+func procsLine(env string) string {
+	why := "GOMAXPROCS unset: twice the CPUs"
+	if env != "" {
+		why = "GOMAXPROCS=" + env
+	}
+	return fmt.Sprintf("Go scheduler: %d Ps on %d CPUs (%s)", runtime.GOMAXPROCS(0), runtime.NumCPU(), why)
+}
