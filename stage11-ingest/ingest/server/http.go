@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/klauspost/compress/snappy"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage11-ingest/influx"
@@ -369,7 +370,9 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 		if body, err = remote.Decompress(b.body, raw, int(h.o.Limits.MaxBodyBytes)); err != nil {
 			status := http.StatusBadRequest
 			if errors.Is(err, remote.ErrTooLarge) {
-				status, err = http.StatusRequestEntityTooLarge, h.o.Limits.BodyError(int64(h.o.Limits.MaxBodyBytes)+1)
+				// The size snappy's header announces (Decompress checked it).
+				n, _ := snappy.DecodedLen(raw)
+				status, err = http.StatusRequestEntityTooLarge, h.o.Limits.BodyError(int64(n))
 			}
 			answer(status, err.Error())
 			return
