@@ -34,7 +34,7 @@ import (
 //	POST /write                     InfluxDB v1 line protocol (?db=&precision=n|u|ms|s|m|h); a body
 //	                                in the guide's text format (no db parameter, `name{labels} value`)
 //	                                is taken as such
-//	POST /api/v2/write              InfluxDB v2 line protocol (?bucket=&org= or orgID=&precision=ns|us|ms|s)
+//	POST /api/v2/write              InfluxDB v2 line protocol (?bucket=&org=&precision=ns|us|ms|s; org not checked)
 //	POST /api/v1/write              Prometheus remote write 1.0 and 2.0 (snappy protobuf), or 1.0 as JSON
 //	POST /api/v1/otlp/v1/metrics    OTLP metrics, protobuf or JSON
 //
@@ -197,9 +197,11 @@ func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
 // v2Params checks a v2 write's parameters as InfluxDB 2 does, in its
 // order: the precision (ns, us, ms or s; none is ns; v1's n, u, m and h are
 // refused, 400), the bucket (none: 404, the answer InfluxDB 2 gives for a
-// bucket it does not know), then the organization, org or orgID (neither:
-// 400). Any bucket and organization named are taken: the server has one
-// storage, which every bucket writes into.
+// bucket it does not know). Any bucket is taken: the server has one storage,
+// which every bucket writes into. The organization is not checked: InfluxDB
+// 2 refuses a write with neither org nor orgID (400), but the server has no
+// organizations, and InfluxDB 1.8's v2 endpoint, which clients aimed at it
+// expect, ignores the parameter.
 func v2Params(q url.Values) (influx.Precision, int, error) {
 	var prec influx.Precision
 	switch p := q.Get("precision"); p {
@@ -216,9 +218,6 @@ func v2Params(q url.Values) (influx.Precision, int, error) {
 	}
 	if q.Get("bucket") == "" {
 		return 0, http.StatusNotFound, errors.New("bucket not found: /api/v2/write needs ?bucket=")
-	}
-	if q.Get("org") == "" && q.Get("orgID") == "" {
-		return 0, http.StatusBadRequest, errors.New("no organization: /api/v2/write needs ?org= or ?orgID=")
 	}
 	return prec, 0, nil
 }
