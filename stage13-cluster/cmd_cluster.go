@@ -197,7 +197,7 @@ func getStatus(e nodeEntry) (cluster.NodeStatus, error) {
 }
 
 // waitSettled waits until every live node's ring has exactly the live
-// nodes and no node is healing.
+// nodes, each sees them all alive and active, and no node is healing.
 func waitSettled(st *state, within time.Duration) error { return waitHealed(st, within, nil) }
 
 // waitHealed is waitSettled telling progress, while any node heals, the
@@ -218,7 +218,16 @@ func waitHealed(st *state, within time.Duration, progress func(done, total int))
 				continue
 			}
 			s, err := getStatus(e)
-			ok = ok && err == nil && len(s.Ring) == live && !s.Healing && s.Heals > 0
+			// Settled is also each node seeing every live node alive and
+			// active: a query's push-down asks the members it sees so, and
+			// the ring can hold a node before its gossip reached everyone.
+			seen := 0
+			for _, m := range s.Members {
+				if m.Health == cluster.Alive && m.State == cluster.Active {
+					seen++
+				}
+			}
+			ok = ok && err == nil && len(s.Ring) == live && seen == live && !s.Healing && s.Heals > 0
 			if s.Healing {
 				done, total = done+s.HealDone, total+s.HealTotal
 			}
