@@ -328,7 +328,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	// server refused some of it (not sent again, as a client drops a 4xx);
 	// an error without a status is sent again.
 	var send func(w int) func(body []byte, lines int) (int, error)
-	path, ct, enc := "/api/v2/write?precision=ns", "text/plain; charset=utf-8", ""
+	path, ct, enc := "/api/v2/write?org=bench&bucket=bench&precision=ns", "text/plain; charset=utf-8", ""
 	switch o.protocol {
 	case "remote":
 		path, ct, enc = "/api/v1/write", remote.ContentTypeV1, "snappy"

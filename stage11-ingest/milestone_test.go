@@ -247,7 +247,7 @@ func openLoop(t *testing.T, mux http.Handler, gens []*loadgen.Generator, rate fl
 			g := gens[w]
 			body := g.Line(nil)
 			seq := g.Seq()
-			req := httptest.NewRequest("POST", "/api/v2/write", strings.NewReader(string(body)))
+			req := httptest.NewRequest("POST", "/api/v2/write?org=o&bucket=b", strings.NewReader(string(body)))
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, req)
 			l := time.Since(at)
@@ -317,7 +317,7 @@ func TestMilestone3_StableLatency(t *testing.T) {
 			defer wg.Done()
 			for time.Since(start) < 2*time.Second {
 				rec := httptest.NewRecorder()
-				mux.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v2/write", strings.NewReader(string(g.Line(nil)))))
+				mux.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v2/write?org=o&bucket=b", strings.NewReader(string(g.Line(nil)))))
 				if rec.Code == 204 {
 					values.Add(int64(g.PointsPerRequest()))
 				}

@@ -19,7 +19,7 @@ func TestProcsFor(t *testing.T) {
 			t.Errorf("procsFor(%q, %d) = %d, want %d", c.env, c.procs, got, c.want)
 		}
 	}
-	if o := sinkOptions(); o.CompactionWorkers != 1 {
-		t.Errorf("sinkOptions: CompactionWorkers %d, want 1 (a merge leaves the other cores to the writes)", o.CompactionWorkers)
+	if o := sinkOptions(); o.CompactionWorkers != 1 || !o.HeadCutKeepsEncoding {
+		t.Errorf("sinkOptions: CompactionWorkers %d, HeadCutKeepsEncoding %v; want 1 and true (background work leaves the cores to the writes)", o.CompactionWorkers, o.HeadCutKeepsEncoding)
 	}
 }

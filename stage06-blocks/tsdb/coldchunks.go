@@ -144,7 +144,7 @@ var (
 // with their framing.
 func (e *coldEncoder) build(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
 	if hasHist(srcs) {
-		return buildChunks(srcs, mint, maxt)
+		return buildChunks(srcs, mint, maxt, false)
 	}
 	// The query path's bulk decoder (a damaged chunk reads as empty, as
 	// in a query; compactBlocks then abandons the block).

@@ -200,7 +200,7 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 		}
 		for _, e := range list {
 			db.opts.backgroundYield()
-			cs, err := buildChunks(e.srcs, mint, maxt)
+			cs, err := buildChunks(e.srcs, mint, maxt, db.opts.HeadCutKeepsEncoding)
 			if err == nil {
 				err = w.AddSeries(e.lset, cs)
 			}
@@ -255,7 +255,9 @@ func (db *DB) finishBlock(w *block.Writer, mint, maxt int64, level int, sources 
 // no deleted samples are copied as they are (re-encoded with stage03's
 // Integer encoding when all their values are integers and that is smaller);
 // otherwise the samples are merged, filtered and encoded again.
-func buildChunks(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
+//
+// keep copies them as they are in any case (Options.HeadCutKeepsEncoding).
+func buildChunks(srcs []chunkSrc, mint, maxt int64, keep bool) ([]block.ChunkData, error) {
 	direct := !hasOverlap(srcs)
 	for _, c := range srcs {
 		if c.minT < mint || c.maxT >= maxt || c.stones().Overlaps(c.minT, c.maxT) {
@@ -269,7 +271,7 @@ func buildChunks(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
 			if err != nil {
 				return nil, err
 			}
-			c, err := recode(b)
+			c, err := recode(b, !keep)
 			if err != nil {
 				return nil, err
 			}
@@ -315,7 +317,9 @@ func buildChunks(srcs []chunkSrc, mint, maxt int64) ([]block.ChunkData, error) {
 // never fewer (TestRecodeSameAsEncodeBest). The head cut calls this for
 // every head chunk, so the columns are decoded into pooled scratch and the
 // Integer form is only built for chunks it can store.
-func recode(b []byte) (block.ChunkData, error) {
+//
+// With toInteger false it only counts the samples: the chunk as it is.
+func recode(b []byte, toInteger bool) (block.ChunkData, error) {
 	if chunks.EncodingOf(b) != chunks.EncFloat {
 		return block.ChunkData{Data: b, Samples: numHist(b)}, nil
 	}
@@ -327,7 +331,7 @@ func recode(b []byte) (block.ChunkData, error) {
 	if err != nil {
 		return block.ChunkData{}, err
 	}
-	if c.Encoding() == gorilla.Integer {
+	if c.Encoding() == gorilla.Integer || !toInteger {
 		return block.ChunkData{Data: b, Samples: c.NumSamples()}, nil
 	}
 	sc := recodePool.Get().(*recodeScratch)
@@ -596,7 +600,7 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join, 
 			}
 			continue
 		}
-		cs, err := buildChunks(srcs, mint, maxt)
+		cs, err := buildChunks(srcs, mint, maxt, false)
 		if err == nil {
 			err = w.AddSeries(lset, cs)
 		}

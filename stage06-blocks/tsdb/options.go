@@ -129,6 +129,16 @@ type Options struct {
 	// README, "Where a request waits"). The block is the same byte for byte
 	// whatever the count.
 	CompactionWorkers int
+	// HeadCutKeepsEncoding makes a head cut copy the head's chunks into
+	// the 2 h block as they are, instead of re-encoding a chunk whose
+	// values are all integers with stage03's Integer encoding when that is
+	// smaller. That re-encoding is most of a cut's work (a decode and an
+	// encode per sample), and with cold blocks from level 2 (ColdLevel,
+	// the default) it lives only until the first merge, which encodes
+	// every sample again anyway; the 2 h blocks are larger meanwhile. A
+	// server that must answer writes while it cuts sets it (stage11).
+	// Defaults to false.
+	HeadCutKeepsEncoding bool
 	// RetentionTime (ms) deletes the blocks whose data all lies more than
 	// this before the clock's now, and refuses samples older than that
 	// (ErrTooOld). It is anchored on the clock, never on the newest

@@ -3,7 +3,9 @@ package tsdb
 import (
 	"bytes"
 	"fmt"
+	"github.com/tsdb-course/stage01-memstore/model"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/tsdb-course/stage02-delta/gen"
@@ -98,7 +100,7 @@ func TestRecodeSameAsEncodeBest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		got, err := recode(b)
+		got, err := recode(b, true)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -164,7 +166,11 @@ func BenchmarkRecode(b *testing.B) {
 		for _, r := range []struct {
 			name string
 			f    func([]byte) (block.ChunkData, error)
-		}{{"recode", recode}, {"encodeBest", recodeEncodeBest}} {
+		}{
+			{"recode", func(c []byte) (block.ChunkData, error) { return recode(c, true) }},
+			{"keep", func(c []byte) (block.ChunkData, error) { return recode(c, false) }},
+			{"encodeBest", recodeEncodeBest},
+		} {
 			b.Run(sh.name+"/"+r.name, func(b *testing.B) {
 				for range b.N {
 					for _, c := range cs {
@@ -176,5 +182,74 @@ func BenchmarkRecode(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
 			})
 		}
+	}
+}
+
+// TestHeadCutKeepsEncoding: with Options.HeadCutKeepsEncoding a head cut
+// copies the head's XOR chunks into the 2 h block as they are; without it
+// the chunks of all-integer series become Integer chunks. The samples read
+// back the same either way.
+func TestHeadCutKeepsEncoding(t *testing.T) {
+	const series, steps = 12, 300
+	var blocks [2][]map[int64]float64
+	for k, keep := range []bool{false, true} {
+		opts := testOpts()
+		opts.HeadCutKeepsEncoding = keep
+		opts.CompactionRanges = []int64{DefaultBlockRange} // the 2 h blocks stay as cut
+		db := openDB(t, t.TempDir(), opts)
+		for s := range series {
+			app := db.Appender(nil)
+			l := model.MustFromStrings(model.MetricName, "m", "s", fmt.Sprint(s))
+			var ref uint64
+			for i := range steps {
+				v := float64(i * s) // integers
+				if s%3 == 0 {
+					v += 0.25 // not integers: XOR either way
+				}
+				var err error
+				if ref, err = app.Append(ref, l, int64(i)*Minute, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.FlushHead(); err != nil {
+			t.Fatal(err)
+		}
+		var integer, xor int
+		for _, b := range db.Blocks() {
+			samples := map[int64]float64{}
+			for _, c := range blockChunks(t, b.Dir) {
+				g, err := gorilla.FromBytes(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g.Encoding() == gorilla.Integer {
+					integer++
+				} else {
+					xor++
+				}
+				ts, vs, err := gorilla.DecodeAll(c, nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range ts {
+					samples[ts[i]] += vs[i] // summed over the series
+				}
+			}
+			blocks[k] = append(blocks[k], samples)
+		}
+		switch {
+		case keep && integer > 0:
+			t.Errorf("HeadCutKeepsEncoding: %d Integer chunks in the blocks (want the head's XOR chunks as they are)", integer)
+		case !keep && integer == 0:
+			t.Errorf("default: no Integer chunk among %d (the all-integer series' chunks are re-encoded)", xor)
+		}
+		db.Close()
+	}
+	if !reflect.DeepEqual(blocks[0], blocks[1]) {
+		t.Errorf("the blocks' samples differ with and without HeadCutKeepsEncoding")
 	}
 }

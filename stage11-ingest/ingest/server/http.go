@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/klauspost/compress/snappy"
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage11-ingest/influx"
@@ -32,7 +34,7 @@ import (
 //	POST /write                     InfluxDB v1 line protocol (?db=&precision=n|u|ms|s|m|h); a body
 //	                                in the guide's text format (no db parameter, `name{labels} value`)
 //	                                is taken as such
-//	POST /api/v2/write              InfluxDB v2 line protocol (?org=&bucket=&precision=ns|us|ms|s)
+//	POST /api/v2/write              InfluxDB v2 line protocol (?bucket=&org=&precision=ns|us|ms|s; org not checked)
 //	POST /api/v1/write              Prometheus remote write 1.0 and 2.0 (snappy protobuf), or 1.0 as JSON
 //	POST /api/v1/otlp/v1/metrics    OTLP metrics, protobuf or JSON
 //
@@ -119,24 +121,46 @@ func commit(ctx context.Context, wr *ingest.Write) (ingest.Result, int, error) {
 // InfluxV1 serves POST /write.
 func (h *HTTP) InfluxV1(w http.ResponseWriter, r *http.Request) { h.influx(w, r, false) }
 
-// InfluxV2 serves POST /api/v2/write.
+// InfluxV2 serves POST /api/v2/write, with InfluxDB 2's parameters and
+// answers (v2Params).
 func (h *HTTP) InfluxV2(w http.ResponseWriter, r *http.Request) { h.influx(w, r, true) }
+
+// v2Codes are InfluxDB 2's error codes, the "code" of its error bodies
+// (and of its X-Platform-Error-Code header), by HTTP status. InfluxDB 2
+// has no 415 (it reads a body of unknown Content-Encoding as plain): that
+// code is named here.
+var v2Codes = map[int]string{
+	http.StatusBadRequest:            "invalid",
+	http.StatusNotFound:              "not found",
+	http.StatusRequestEntityTooLarge: "request too large",
+	http.StatusUnsupportedMediaType:  "unsupported media type",
+	http.StatusTooManyRequests:       "too many requests",
+	http.StatusInternalServerError:   "internal error",
+	http.StatusServiceUnavailable:    "unavailable",
+}
 
 func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
 	// InfluxDB's error bodies: v1 {"error": …}, v2 {"code": …, "message": …}.
 	answer := func(status int, msg string) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(status)
 		if v2 {
-			code := map[int]string{400: "invalid", 413: "request too large", 415: "unsupported media type", 429: "too many requests", 500: "internal error", 503: "unavailable"}[status]
-			json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+			w.Header().Set("X-Platform-Error-Code", v2Codes[status])
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]string{"code": v2Codes[status], "message": msg})
 			return
 		}
+		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"error": msg})
 	}
-	prec, err := influx.ParsePrecision(r.URL.Query().Get("precision"))
+	var prec influx.Precision
+	status, err := http.StatusBadRequest, error(nil)
+	if v2 {
+		prec, status, err = v2Params(r.URL.Query())
+	} else {
+		prec, err = influx.ParsePrecision(r.URL.Query().Get("precision"))
+	}
 	if err != nil {
-		answer(http.StatusBadRequest, err.Error())
+		answer(status, err.Error())
 		return
 	}
 	b := bufPool.Get().(*buffers)
@@ -168,6 +192,34 @@ func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// v2Params checks a v2 write's parameters as InfluxDB 2 does, in its
+// order: the precision (ns, us, ms or s; none is ns; v1's n, u, m and h are
+// refused, 400), the bucket (none: 404, the answer InfluxDB 2 gives for a
+// bucket it does not know). Any bucket is taken: the server has one storage,
+// which every bucket writes into. The organization is not checked: InfluxDB
+// 2 refuses a write with neither org nor orgID (400), but the server has no
+// organizations, and InfluxDB 1.8's v2 endpoint, which clients aimed at it
+// expect, ignores the parameter.
+func v2Params(q url.Values) (influx.Precision, int, error) {
+	var prec influx.Precision
+	switch p := q.Get("precision"); p {
+	case "", "ns":
+		prec = influx.Nanosecond
+	case "us":
+		prec = influx.Microsecond
+	case "ms":
+		prec = influx.Millisecond
+	case "s":
+		prec = influx.Second
+	default:
+		return 0, http.StatusBadRequest, fmt.Errorf("invalid precision %q: /api/v2/write takes ns, us, ms or s", p)
+	}
+	if q.Get("bucket") == "" {
+		return 0, http.StatusNotFound, errors.New("bucket not found: /api/v2/write needs ?bucket=")
+	}
+	return prec, 0, nil
 }
 
 // partialWrite is InfluxDB's message for a write some of whose points
@@ -317,7 +369,9 @@ func (h *HTTP) RemoteWrite(w http.ResponseWriter, r *http.Request) {
 		if body, err = remote.Decompress(b.body, raw, int(h.o.Limits.MaxBodyBytes)); err != nil {
 			status := http.StatusBadRequest
 			if errors.Is(err, remote.ErrTooLarge) {
-				status, err = http.StatusRequestEntityTooLarge, h.o.Limits.BodyError(int64(h.o.Limits.MaxBodyBytes)+1)
+				// The size snappy's header announces (Decompress checked it).
+				n, _ := snappy.DecodedLen(raw)
+				status, err = http.StatusRequestEntityTooLarge, h.o.Limits.BodyError(int64(n))
 			}
 			answer(status, err.Error())
 			return

@@ -191,7 +191,7 @@ func TestInflux(t *testing.T) {
 func TestInfluxErrors(t *testing.T) {
 	f := newFixture(t, ingest.NewMemorySink(), Options{Limits: ingest.Limits{MaxBodyBytes: 200, MaxLineBytes: 60}}, ingest.Options{})
 	body := "m v=1 1000\nm v=oops 2000\nm,host=" + strings.Repeat("x", 60) + " v=2 3000\nm v=3 4000\n"
-	r := post(t, f.url+"/api/v2/write?precision=ms", "text/plain", []byte(body))
+	r := post(t, f.url+"/api/v2/write?org=o&bucket=b&precision=ms", "text/plain", []byte(body))
 	var v2 struct{ Code, Message string }
 	json.Unmarshal([]byte(r.body), &v2)
 	if r.code != 400 || v2.Code != "invalid" || !strings.Contains(v2.Message, "partial write: unable to parse 2 lines: line 2, column 5") || !strings.Contains(v2.Message, "dropped=2") {
