@@ -12,6 +12,7 @@ import (
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
 	"github.com/tsdb-course/stage11-ingest/ingest"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
 	colmetrics "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	common "go.opentelemetry.io/proto/otlp/common/v1"
 	metrics "go.opentelemetry.io/proto/otlp/metrics/v1"
@@ -541,6 +542,63 @@ func TestDecodeProtobufNesting(t *testing.T) {
 	}
 }
 
+// TestDecodeProtobufOddFields: odd fields (prompbtest.Fields: field numbers
+// 0 and above 2^29-1, every wire type, groups) put into each message
+// nested in a request (one of every message type of the schema the wire
+// decoder reads or checks): the wire decoder refuses the request exactly
+// when the generated types do, and otherwise decodes it alike.
+func TestDecodeProtobufOddFields(t *testing.T) {
+	req := request()
+	rm := req.ResourceMetrics[0]
+	rm.SchemaUrl = "https://opentelemetry.io/schemas/1.21.0"
+	rm.Resource.EntityRefs = []*common.EntityRef{{Type: "service", IdKeys: []string{"service.name"}}}
+	rm.Resource.Attributes = append(rm.Resource.Attributes,
+		&common.KeyValue{Key: "list", Value: &common.AnyValue{Value: &common.AnyValue_ArrayValue{ArrayValue: &common.ArrayValue{
+			Values: []*common.AnyValue{{Value: &common.AnyValue_IntValue{IntValue: 1}}}}}}},
+		&common.KeyValue{Key: "map", Value: &common.AnyValue{Value: &common.AnyValue_KvlistValue{KvlistValue: &common.KeyValueList{
+			Values: []*common.KeyValue{str("k", "v")}}}}})
+	sm := rm.ScopeMetrics[0]
+	sm.Scope = &common.InstrumentationScope{Name: "runtime", Version: "1.0", Attributes: []*common.KeyValue{str("a", "b")}}
+	ms := sm.Metrics
+	ms[0].Metadata = []*common.KeyValue{str("m", "n")}
+	ms[1].GetSum().DataPoints[0].Exemplars = []*metrics.Exemplar{{FilteredAttributes: []*common.KeyValue{str("x", "y")}, TimeUnixNano: ns,
+		Value: &metrics.Exemplar_AsDouble{AsDouble: 1}, TraceId: make([]byte, 16), SpanId: make([]byte, 8)}}
+	ms[1].GetSum().DataPoints[0].Attributes = append(ms[1].GetSum().DataPoints[0].Attributes,
+		&common.KeyValue{Key: "n", Value: &common.AnyValue{Value: &common.AnyValue_DoubleValue{DoubleValue: 0.5}}},
+		&common.KeyValue{Key: "ok", Value: &common.AnyValue{Value: &common.AnyValue_BoolValue{BoolValue: true}}})
+	ms[3].GetHistogram().DataPoints[0].Exemplars = ms[1].GetSum().DataPoints[0].Exemplars
+	exp := ms[len(ms)-1].GetExponentialHistogram()
+	exp.AggregationTemporality = metrics.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE
+	exp.DataPoints[0] = &metrics.ExponentialHistogramDataPoint{Attributes: []*common.KeyValue{str("e", "f")}, TimeUnixNano: ns, Count: 3,
+		Sum: proto.Float64(4), Scale: 1, ZeroCount: 1, Positive: &metrics.ExponentialHistogramDataPoint_Buckets{Offset: 1, BucketCounts: []uint64{2}},
+		Negative: &metrics.ExponentialHistogramDataPoint_Buckets{BucketCounts: []uint64{0}}}
+	body, err := proto.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(ingest.Limits{})
+	if err := same(newPath(d, body, true), oldPath(body, ingest.Limits{}, true)); err != nil {
+		t.Fatal(err)
+	}
+	places := 0
+	for _, f := range prompbtest.Fields() {
+		variants := prompbtest.Insert(body, descRequest, f.Bytes)
+		places = len(variants)
+		for i, b := range variants {
+			got, want := newPath(d, b, true), oldPath(b, ingest.Limits{}, true)
+			if (want.err != nil) != f.Refused {
+				t.Fatalf("%s, place %d: generated types' error %v; the test's expectation is wrong", f.Name, i, want.err)
+			}
+			if err := same(got, want); err != nil {
+				t.Errorf("%s, place %d (%x): %v", f.Name, i, b, err)
+			}
+		}
+	}
+	if places < 60 {
+		t.Fatalf("only %d places to put a field", places)
+	}
+}
+
 func FuzzDecodeProtobuf(f *testing.F) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 20 {
@@ -549,6 +607,9 @@ func FuzzDecodeProtobuf(f *testing.F) {
 	}
 	pb, _ := proto.Marshal(request())
 	f.Add(pb)
+	for _, fb := range prompbtest.Fields() {
+		f.Add(append(append([]byte(nil), fb.Bytes...), pb...))
+	}
 	d := NewDecoder(ingest.Limits{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if err := same(newPath(d, b, true), oldPath(b, ingest.Limits{}, true)); err != nil {

@@ -16,7 +16,7 @@ type v1Format struct{}
 func (v1Format) Labels(key, suffix []byte) (model.Labels, error) {
 	var ls []model.Label
 	for len(key) > 0 {
-		num, typ, n := protowire.ConsumeTag(key)
+		num, typ, n := ConsumeTag(key)
 		if n < 0 || num != fieldLabels || typ != protowire.BytesType {
 			return model.Labels{}, errorf("damaged series key")
 		}

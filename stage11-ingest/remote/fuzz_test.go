@@ -8,11 +8,15 @@ import (
 
 	"github.com/tsdb-course/stage01-memstore/model"
 	"github.com/tsdb-course/stage01-memstore/model/histogram"
+	"github.com/tsdb-course/stage11-ingest/remote/prompbtest"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // FuzzDecoders: no input makes a decoder panic, every error wraps
-// ErrInvalid (or is a frame's checksum or size), and what decodes as 1.0
-// encodes back to a request that decodes the same.
+// ErrInvalid (or is a frame's checksum or size), what a decoder takes
+// proto.Unmarshal takes (over Prometheus's schemas, wire_test.go; the
+// decoders refuse more: symbols, label pairs, histogram kinds), and what
+// decodes as 1.0 encodes back to a request that decodes the same.
 func FuzzDecoders(f *testing.F) {
 	f.Add(AppendWriteRequest(nil, []Series{{Labels: model.MustFromStrings("__name__", "up", "a", "b"), Samples: []model.Sample{{T: 1, V: 2}}}}))
 	f.Add(AppendWriteRequest(nil, []Series{{Labels: model.MustFromStrings("__name__", "h"), Histograms: []HistogramSample{
@@ -22,7 +26,29 @@ func FuzzDecoders(f *testing.F) {
 	f.Add(AppendRequestV2(nil, []SeriesV2{{Labels: model.MustFromStrings("__name__", "up"), Samples: []model.Sample{{T: 1, V: 2}}, Type: 1, Help: "h"}}))
 	f.Add(AppendReadRequest(nil, &ReadRequest{Queries: []Query{{StartMs: 1, EndMs: 2, Matchers: []Matcher{{MatchRegexp, "a", "b"}}, Hints: &Hints{Func: "rate"}}}, Accepted: []ResponseType{1, 0}}))
 	f.Add(AppendFrame(nil, AppendChunkedReadResponse(nil, []ChunkedSeries{{Labels: model.MustFromStrings("a", "b"), Chunks: []Chunk{{1, 2, ChunkStage03, []byte{0, 1}}}}}, 3)))
+	// Odd tags in a request of every kind.
+	msgs := wireMessages(f)
+	for _, fb := range prompbtest.Fields() {
+		for _, m := range msgs {
+			f.Add(append(append([]byte(nil), fb.Bytes...), m...))
+		}
+	}
+	// What a decoder takes, proto.Unmarshal must take too.
+	files := prometheusSchemas(f)
+	decoders := wireDecoders()
+	mds := map[protoreflect.FullName]protoreflect.MessageDescriptor{}
+	for _, dec := range decoders {
+		mds[dec.message] = schema(f, files, dec.message)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, dec := range decoders {
+			if dec.decode(b) != nil {
+				continue
+			}
+			if err := unmarshalErr(mds[dec.message], b); err != nil {
+				t.Fatalf("%s: decoded, but proto.Unmarshal refuses it: %v", dec.message, err)
+			}
+		}
 		invalid := func(err error) {
 			if err != nil && !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
@@ -72,6 +98,11 @@ func FuzzDecoders(f *testing.F) {
 			}
 			_, _, err = DecodeChunkedReadResponse(msg)
 			invalid(err)
+			if err == nil {
+				if err := unmarshalErr(mds["prometheus.ChunkedReadResponse"], msg); err != nil {
+					t.Fatalf("frame decoded, but proto.Unmarshal refuses it: %v", err)
+				}
+			}
 		}
 	})
 }

@@ -73,7 +73,7 @@ func DecodeHistogram(buf []byte) (HistogramSample, error) {
 		negC, posC, custom       []float64
 	)
 	for len(buf) > 0 {
-		num, typ, n := protowire.ConsumeTag(buf)
+		num, typ, n := ConsumeTag(buf)
 		if n < 0 {
 			return hs, errorf("Histogram: %v", protowire.ParseError(n))
 		}
@@ -133,7 +133,7 @@ func DecodeHistogram(buf []byte) (HistogramSample, error) {
 			} else {
 				posSpans = append(posSpans, sp)
 			}
-		case num == fieldHNegDeltas || num == fieldHPosDeltas:
+		case (num == fieldHNegDeltas || num == fieldHPosDeltas) && (typ == protowire.VarintType || typ == protowire.BytesType):
 			dst := &posD
 			if num == fieldHNegDeltas {
 				dst = &negD
@@ -141,7 +141,7 @@ func DecodeHistogram(buf []byte) (HistogramSample, error) {
 			if buf, err = consumeSint64s(buf, typ, dst); err != nil {
 				return hs, err
 			}
-		case num == fieldHNegCounts || num == fieldHPosCounts || num == fieldHCustomValues:
+		case (num == fieldHNegCounts || num == fieldHPosCounts || num == fieldHCustomValues) && (typ == protowire.Fixed64Type || typ == protowire.BytesType):
 			dst := &posC
 			switch num {
 			case fieldHNegCounts:
@@ -181,7 +181,7 @@ func DecodeHistogram(buf []byte) (HistogramSample, error) {
 func decodeSpan(buf []byte) (histogram.Span, error) {
 	var sp histogram.Span
 	for len(buf) > 0 {
-		num, typ, n := protowire.ConsumeTag(buf)
+		num, typ, n := ConsumeTag(buf)
 		if n < 0 {
 			return sp, errorf("BucketSpan: %v", protowire.ParseError(n))
 		}
@@ -208,60 +208,57 @@ func decodeSpan(buf []byte) (histogram.Span, error) {
 	return sp, nil
 }
 
-// consumeSint64s reads a repeated sint64 field, packed (proto3's default)
-// or one value per tag, as protobuf requires a decoder to accept.
+// consumeSint64s reads a repeated sint64 field, packed (typ BytesType,
+// proto3's default) or one value (VarintType), as protobuf requires a
+// decoder to accept. Another wire type is an unknown field, for the caller
+// to skip.
 func consumeSint64s(buf []byte, typ protowire.Type, dst *[]int64) ([]byte, error) {
-	switch typ {
-	case protowire.VarintType:
+	if typ == protowire.VarintType {
 		v, n := protowire.ConsumeVarint(buf)
 		if n < 0 {
 			return nil, errorf("Histogram deltas: %v", protowire.ParseError(n))
 		}
 		*dst = append(*dst, protowire.DecodeZigZag(v))
 		return buf[n:], nil
-	case protowire.BytesType:
-		packed, n := protowire.ConsumeBytes(buf)
-		if n < 0 {
-			return nil, errorf("Histogram deltas: %v", protowire.ParseError(n))
-		}
-		for len(packed) > 0 {
-			v, m := protowire.ConsumeVarint(packed)
-			if m < 0 {
-				return nil, errorf("Histogram deltas: %v", protowire.ParseError(m))
-			}
-			*dst = append(*dst, protowire.DecodeZigZag(v))
-			packed = packed[m:]
-		}
-		return buf[n:], nil
 	}
-	return nil, errorf("Histogram deltas: wire type %d", typ)
+	packed, n := protowire.ConsumeBytes(buf)
+	if n < 0 {
+		return nil, errorf("Histogram deltas: %v", protowire.ParseError(n))
+	}
+	for len(packed) > 0 {
+		v, m := protowire.ConsumeVarint(packed)
+		if m < 0 {
+			return nil, errorf("Histogram deltas: %v", protowire.ParseError(m))
+		}
+		*dst = append(*dst, protowire.DecodeZigZag(v))
+		packed = packed[m:]
+	}
+	return buf[n:], nil
 }
 
-// consumeDoubles reads a repeated double field, packed or not.
+// consumeDoubles reads a repeated double field, packed (BytesType) or one
+// value (Fixed64Type).
 func consumeDoubles(buf []byte, typ protowire.Type, dst *[]float64) ([]byte, error) {
-	switch typ {
-	case protowire.Fixed64Type:
+	if typ == protowire.Fixed64Type {
 		v, n := protowire.ConsumeFixed64(buf)
 		if n < 0 {
 			return nil, errorf("Histogram counts: %v", protowire.ParseError(n))
 		}
 		*dst = append(*dst, math.Float64frombits(v))
 		return buf[n:], nil
-	case protowire.BytesType:
-		packed, n := protowire.ConsumeBytes(buf)
-		if n < 0 {
-			return nil, errorf("Histogram counts: %v", protowire.ParseError(n))
-		}
-		if len(packed)%8 != 0 {
-			return nil, errorf("Histogram counts: packed length %d is not a multiple of 8", len(packed))
-		}
-		for ; len(packed) > 0; packed = packed[8:] {
-			v, _ := protowire.ConsumeFixed64(packed)
-			*dst = append(*dst, math.Float64frombits(v))
-		}
-		return buf[n:], nil
 	}
-	return nil, errorf("Histogram counts: wire type %d", typ)
+	packed, n := protowire.ConsumeBytes(buf)
+	if n < 0 {
+		return nil, errorf("Histogram counts: %v", protowire.ParseError(n))
+	}
+	if len(packed)%8 != 0 {
+		return nil, errorf("Histogram counts: packed length %d is not a multiple of 8", len(packed))
+	}
+	for ; len(packed) > 0; packed = packed[8:] {
+		v, _ := protowire.ConsumeFixed64(packed)
+		*dst = append(*dst, math.Float64frombits(v))
+	}
+	return buf[n:], nil
 }
 
 // AppendHistogram appends the encoding of one Histogram message (its

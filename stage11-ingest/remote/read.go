@@ -208,7 +208,7 @@ func appendStringField(b []byte, num protowire.Number, s string) []byte {
 // Other wire types are skipped.
 func fields(buf []byte, what string, fn func(num protowire.Number, typ protowire.Type, v uint64, b []byte) error) error {
 	for len(buf) > 0 {
-		num, typ, n := protowire.ConsumeTag(buf)
+		num, typ, n := ConsumeTag(buf)
 		if n < 0 {
 			return errorf("%s: %v", what, protowire.ParseError(n))
 		}
@@ -349,7 +349,7 @@ func DecodeReadResponse(buf []byte) ([]QueryResult, error) {
 			return nil
 		}
 		var qr QueryResult
-		_, err := d.Decode(b, func(ts *TimeSeries) error {
+		_, err := d.decode(b, func(ts *TimeSeries) error {
 			lset, err := ts.ModelLabels()
 			if err != nil {
 				return err
@@ -357,7 +357,7 @@ func DecodeReadResponse(buf []byte) ([]QueryResult, error) {
 			qr.Series = append(qr.Series, Series{Labels: lset, Samples: append([]model.Sample(nil), ts.Samples...),
 				Histograms: append([]HistogramSample(nil), ts.Histograms...)})
 			return nil
-		}, nil)
+		}, nil, "QueryResult")
 		if err != nil {
 			return err
 		}

@@ -52,7 +52,7 @@ func (d *Decoder) DecodeV2(buf []byte, fn func(*TimeSeries) error, meta func(Met
 	// The symbols first: a valid message may put them after the series.
 	d.symbols = d.symbols[:0]
 	for rest := buf; len(rest) > 0; {
-		num, typ, n := protowire.ConsumeTag(rest)
+		num, typ, n := ConsumeTag(rest)
 		if n < 0 {
 			return st, errorf("Request: %v", protowire.ParseError(n))
 		}
@@ -76,7 +76,7 @@ func (d *Decoder) DecodeV2(buf []byte, fn func(*TimeSeries) error, meta func(Met
 		return st, errorf("Request: the first symbol must be the empty string")
 	}
 	for len(buf) > 0 {
-		num, typ, n := protowire.ConsumeTag(buf)
+		num, typ, n := ConsumeTag(buf) // checked above
 		buf = buf[n:]
 		if num == fieldV2TimeSeries && typ == protowire.BytesType {
 			msg, n := protowire.ConsumeBytes(buf)
@@ -127,7 +127,7 @@ func (d *Decoder) decodeSeriesV2(buf []byte, st *Stats) (Metadata, error) {
 	d.ts.Histograms = d.ts.Histograms[:0]
 	d.refs = d.refs[:0]
 	for len(buf) > 0 {
-		num, typ, n := protowire.ConsumeTag(buf)
+		num, typ, n := ConsumeTag(buf)
 		if n < 0 {
 			return meta, errorf("TimeSeries: %v", protowire.ParseError(n))
 		}
@@ -192,12 +192,14 @@ func (d *Decoder) decodeSeriesV2(buf []byte, st *Stats) (Metadata, error) {
 			if n < 0 {
 				return meta, errorf("TimeSeries field %d: %v", num, protowire.ParseError(n))
 			}
-			buf = buf[n:]
-			if typ == protowire.BytesType {
-				if num == fieldV2Exemplars {
-					st.Exemplars++
+			if num == fieldV2Exemplars && typ == protowire.BytesType {
+				msg, _ := protowire.ConsumeBytes(buf)
+				if err := checkExemplar(msg, true); err != nil {
+					return meta, err
 				}
+				st.Exemplars++
 			}
+			buf = buf[n:]
 		}
 	}
 	if len(d.refs)%2 != 0 {
@@ -223,7 +225,7 @@ func (d *Decoder) decodeSeriesV2(buf []byte, st *Stats) (Metadata, error) {
 func (d *Decoder) decodeMetadataV2(buf []byte) (Metadata, error) {
 	var m Metadata
 	for len(buf) > 0 {
-		num, typ, n := protowire.ConsumeTag(buf)
+		num, typ, n := ConsumeTag(buf)
 		if n < 0 {
 			return m, errorf("Metadata: %v", protowire.ParseError(n))
 		}

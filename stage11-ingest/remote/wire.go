@@ -8,17 +8,27 @@ import "google.golang.org/protobuf/encoding/protowire"
 // and with the checks proto.Unmarshal makes, so that a hand-written decoder
 // refuses what the generated types refuse.
 
-// ConsumeTag reads a field's tag like protowire.ConsumeTag, and also
-// refuses field numbers above protowire.MaxValidNumber, as proto.Unmarshal
-// does (protowire accepts them up to 2^31-1). n < 0 is a protowire error
-// code (protowire.ParseError).
+// ConsumeTag reads a field's tag like protowire.ConsumeTag, and refuses
+// what proto.Unmarshal refuses there: field number 0, and numbers above
+// protowire.MaxValidNumber (2^29-1), which protowire accepts up to
+// 2^31-1. n < 0 is a protowire error code (protowire.ParseError). Every
+// tag of this module's decoders goes through it.
+//
+// The wire type is the caller's: a decoder skips what it does not read
+// with protowire.ConsumeFieldValue, which refuses what proto.Unmarshal
+// refuses (an end-group marker out of place, the reserved types 6 and 7)
+// and passes over a whole group, as proto.Unmarshal does with a field it
+// does not know, proto3 or not.
 func ConsumeTag(b []byte) (protowire.Number, protowire.Type, int) {
-	if len(b) > 0 && b[0] < 0x80 {
-		if b[0] < 8 {
-			return 0, 0, consumeFieldNumberError
-		}
+	if len(b) > 0 && b[0] < 0x80 && b[0] >= 1<<3 {
 		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
 	}
+	return consumeTag(b)
+}
+
+// consumeTag is ConsumeTag's longer path, out of line so that ConsumeTag
+// stays small enough to be inlined.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
 	num, typ, n := protowire.ConsumeTag(b)
 	if n > 0 && num > protowire.MaxValidNumber {
 		return 0, 0, consumeFieldNumberError

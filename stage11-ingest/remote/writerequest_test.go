@@ -158,12 +158,21 @@ func TestModelLabels(t *testing.T) {
 	}
 }
 
+// FuzzDecode: Decode does not panic, and takes only what proto.Unmarshal
+// takes.
 func FuzzDecode(f *testing.F) {
 	f.Add(AppendWriteRequest(nil, []Series{{Labels: model.MustFromStrings("__name__", "up"), Samples: []model.Sample{{T: 1, V: 2}}}}))
 	f.Add([]byte{0x0a, 0x02, 0x0a, 0x00})
+	f.Add(wireMessages(f)["prometheus.WriteRequest"])
+	md := schema(f, prometheusSchemas(f), "prometheus.WriteRequest")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d Decoder
-		_, _ = d.Decode(b, func(ts *TimeSeries) error { _, _ = ts.ModelLabels(); return nil }, func(Metadata) {})
+		_, err := d.Decode(b, func(ts *TimeSeries) error { _, _ = ts.ModelLabels(); return nil }, func(Metadata) {})
+		if err == nil {
+			if err := unmarshalErr(md, b); err != nil {
+				t.Fatalf("decoded, but proto.Unmarshal refuses it: %v", err)
+			}
+		}
 	})
 }
 

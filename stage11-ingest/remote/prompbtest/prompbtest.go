@@ -1,7 +1,9 @@
 // Package prompbtest encodes remote-write requests with the protobuf
 // library's reflection-based marshaller over a descriptor of the remote write
 // 1.0 schema built at run time: an encoder independent of package remote,
-// for tests (no generated code, no dependency on Prometheus).
+// for tests (no generated code, no dependency on Prometheus). It also
+// builds odd fields byte by byte (fields.go), for tests of the decoders'
+// tag checks.
 package prompbtest
 
 import (
