@@ -39,6 +39,16 @@ func ParsePrecision(s string) (Precision, error) {
 	return 0, fmt.Errorf("influx: precision %q: want ns, us, ms or s (v1 also n, u, m, h)", s)
 }
 
+// ParsePrecisionV2 reads InfluxDB v2's precision parameter: ns, us, ms or
+// s ("" is ns); v1's other spellings are refused, as InfluxDB 2 refuses them.
+func ParsePrecisionV2(s string) (Precision, error) {
+	switch s {
+	case "", "ns", "us", "ms", "s":
+		return ParsePrecision(s)
+	}
+	return 0, fmt.Errorf("invalid precision %q: v2 takes ns, us, ms or s", s)
+}
+
 // Millis converts a timestamp in this precision to milliseconds since
 // the epoch (rounding towards minus infinity); ok is false when the result
 // does not fit in an int64.

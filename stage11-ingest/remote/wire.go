@@ -26,8 +26,8 @@ func ConsumeTag(b []byte) (protowire.Number, protowire.Type, int) {
 	return consumeTag(b)
 }
 
-// consumeTag is ConsumeTag's longer path, out of line so that ConsumeTag
-// stays small enough to be inlined.
+// consumeTag is ConsumeTag's longer path: tags of more than one byte, and
+// the field-number check protowire.ConsumeTag leaves out.
 func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
 	num, typ, n := protowire.ConsumeTag(b)
 	if n > 0 && num > protowire.MaxValidNumber {

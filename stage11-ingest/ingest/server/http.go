@@ -203,18 +203,9 @@ func (h *HTTP) influx(w http.ResponseWriter, r *http.Request, v2 bool) {
 // organizations, and InfluxDB 1.8's v2 endpoint, which clients aimed at it
 // expect, ignores the parameter.
 func v2Params(q url.Values) (influx.Precision, int, error) {
-	var prec influx.Precision
-	switch p := q.Get("precision"); p {
-	case "", "ns":
-		prec = influx.Nanosecond
-	case "us":
-		prec = influx.Microsecond
-	case "ms":
-		prec = influx.Millisecond
-	case "s":
-		prec = influx.Second
-	default:
-		return 0, http.StatusBadRequest, fmt.Errorf("invalid precision %q: /api/v2/write takes ns, us, ms or s", p)
+	prec, err := influx.ParsePrecisionV2(q.Get("precision"))
+	if err != nil {
+		return 0, http.StatusBadRequest, err
 	}
 	if q.Get("bucket") == "" {
 		return 0, http.StatusNotFound, errors.New("bucket not found: /api/v2/write needs ?bucket=")
