@@ -32,6 +32,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "$ stage11-ingest bench --writers=%d --duration=%s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Protocol: line protocol over HTTP (loopback), %s points per request, into %s\n", cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))
+	fmt.Fprintln(stdout, procsLine(os.Getenv("GOMAXPROCS")))
 	res, err := runBench(context.Background(), o)
 	if err != nil {
 		return err
