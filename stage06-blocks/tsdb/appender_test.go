@@ -240,15 +240,33 @@ func TestCommitConflicts(t *testing.T) {
 // full disk), full chunks stay in memory and every sample stays readable,
 // no Commit fails for it, and once the file takes writes again the kept
 // chunks are written first; a restart replays nothing twice and loses
-// nothing, and compaction writes the same samples to a block.
+// nothing, and compaction writes the same samples to a block. The same
+// with a chunk write queue, whose goroutine meets the refusals.
 func TestHeadChunkWriteFailure(t *testing.T) {
+	for _, queue := range []int{0, 1000} {
+		t.Run(fmt.Sprintf("queue=%d", queue), func(t *testing.T) { testHeadChunkWriteFailure(t, queue) })
+	}
+}
+
+func testHeadChunkWriteFailure(t *testing.T, queue int) {
 	dir := t.TempDir()
-	db := openDB(t, dir, testOpts())
+	opts := testOpts()
+	opts.ChunkWriteQueue = queue
+	db := openDB(t, dir, opts)
+	// settle waits for the queue's writes: before a count, and before the
+	// hook changes under its goroutine.
+	settle := func() {
+		if db.head.cq != nil {
+			db.head.cq.drain()
+		}
+	}
 	o := oracle{}
 	ingest(t, db, o, 5, 0, 1000, 130) // each series fills a chunk: 5 in the file
 	full := fmt.Errorf("write: %w", errNoSpace)
+	settle()
 	db.head.writeChunk = func(uint64, int64, int64, []byte) (chunks.Ref, error) { return 0, full }
 	ingest(t, db, o, 5, 130_000, 1000, 250) // two more full chunks per series, refused
+	settle()
 	st := db.Head().Stats()
 	if st.UnmappedChunks != 10 || st.ChunkWriteErrors == 0 || !errors.Is(db.Head().ChunkWriteError(), errNoSpace) {
 		t.Fatalf("unmapped %d, errors %d, last %v; want 10 unmapped", st.UnmappedChunks, st.ChunkWriteErrors, db.Head().ChunkWriteError())
@@ -257,6 +275,7 @@ func TestHeadChunkWriteFailure(t *testing.T) {
 
 	db.head.writeChunk = db.head.hc.Write // space again
 	ingest(t, db, o, 5, 380_000, 1000, 120)
+	settle()
 	st = db.Head().Stats()
 	if st.UnmappedChunks != 0 || st.MappedChunks != 20 {
 		t.Fatalf("after the disk has room: %d unmapped, %d mapped; want 0 and 20", st.UnmappedChunks, st.MappedChunks)
@@ -265,7 +284,7 @@ func TestHeadChunkWriteFailure(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir, testOpts())
+	db = openDB(t, dir, opts)
 	defer db.Close()
 	if rec := db.Recovery(); rec.HeadChunks != 20 || rec.HeadChunksErr != nil {
 		t.Fatalf("restart re-mapped %d chunks (%v), want 20", rec.HeadChunks, rec.HeadChunksErr)
@@ -273,13 +292,15 @@ func TestHeadChunkWriteFailure(t *testing.T) {
 	equalResults(t, collect(t, db, math.MinInt64, all), o.expect(math.MinInt64, all, nil))
 
 	// Chunks kept in memory at a crash are replayed from the WAL.
+	settle()
 	db.head.writeChunk = func(uint64, int64, int64, []byte) (chunks.Ref, error) { return 0, full }
 	ingest(t, db, o, 5, 500_000, 1000, 240)
+	settle()
 	if db.Head().Stats().UnmappedChunks == 0 {
 		t.Fatal("no chunk kept in memory")
 	}
 	db.Close()
-	db = openDB(t, dir, testOpts())
+	db = openDB(t, dir, opts)
 	defer db.Close()
 	equalResults(t, collect(t, db, math.MinInt64, all), o.expect(math.MinInt64, all, nil))
 	if _, err := db.FlushHead(); err != nil {

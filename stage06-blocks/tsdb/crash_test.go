@@ -52,13 +52,17 @@ const crashPastSeries = 5
 
 // crashOpts: small blocks, WAL segments and head-chunks files, so that a
 // run cuts blocks, checkpoints and removes head-chunks files many times;
-// in "past" mode, an out-of-order window that takes every sample.
+// in "past" mode, an out-of-order window that takes every sample; in
+// "queue" mode, a chunk write queue.
 func crashOpts(mode string, c wal.Compression) Options {
 	o := Options{BlockRange: 20 * crashStep, WALSync: wal.SyncBatch, NoBackgroundCompaction: true, WALCompression: c,
 		HeadChunkFileSize: 64 << 10, WALSegmentSize: 64 << 10,
 		CompactionRanges: []int64{20 * crashStep, 60 * crashStep, 180 * crashStep}}
 	if mode == "past" {
 		o.OutOfOrderWindow = 1 << 50
+	}
+	if mode == "queue" {
+		o.ChunkWriteQueue = 8 // small: Commits find it full too
 	}
 	return o
 }
@@ -85,7 +89,7 @@ func crashChild(dir, mode string, c wal.Compression) error {
 		start = max(start, b.MaxTime/crashStep)
 	}
 	start = max(start, 0)
-	if mode == "compact" || mode == "past" {
+	if mode == "compact" || mode == "past" || mode == "queue" {
 		go func() {
 			for {
 				if err := db.Compact(); err != nil {
@@ -269,6 +273,12 @@ func TestCrashDuringIngestion(t *testing.T) { runCrash(t, "ingest") }
 func TestCrashWithSeriesRefs(t *testing.T) { runCrash(t, "refs") }
 
 func TestCrashDuringBlockWriting(t *testing.T) { runCrash(t, "compact") }
+
+// TestCrashWithChunkWriteQueue kills a writer whose full head chunks go
+// through the chunk write queue while it compacts in a loop: the chunks
+// still waiting are replayed from the WAL, and no series' file chunks have
+// a gap.
+func TestCrashWithChunkWriteQueue(t *testing.T) { runCrash(t, "queue") }
 
 // TestCrashWithPastSamples kills a writer whose every commit also holds
 // samples older than the head's lower bound, while it compacts in a loop

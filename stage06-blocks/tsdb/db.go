@@ -146,6 +146,9 @@ func open(dir string, opts Options) (*DB, error) {
 		db.recovery.WALTruncated = &tr
 	}
 	db.wal, db.head.wal = w, w
+	if opts.ChunkWriteQueue > 0 && db.head.hc != nil {
+		db.head.cq = newChunkQueue(db.head, opts.ChunkWriteQueue) // after the replay, which writes its chunks itself
+	}
 	db.recovery.Blocks = len(db.blocks)
 	db.recovery.Duration = time.Since(start)
 	if opts.NoBackgroundCompaction {
@@ -371,6 +374,9 @@ func (db *DB) Close() error {
 	defer db.compactMu.Unlock()
 	err := db.wal.Close()
 	db.readers.drain()
+	if db.head.cq != nil {
+		db.head.cq.close()
+	}
 	if db.head.hc != nil {
 		if e := db.head.hc.Close(); err == nil {
 			err = e
@@ -409,6 +415,9 @@ func (db *DB) BackgroundError() error {
 // head is due for a cut, and once a minute for retention.
 func (db *DB) run() {
 	defer close(db.donec)
+	if n := db.opts.CompactionNice; n > 0 {
+		lowerThreadPriority(n)
+	}
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {

@@ -69,6 +69,9 @@ type Head struct {
 	// (writeFull); chunkErr is the last such error.
 	chunkWriteErrs atomic.Uint64
 	chunkErr       atomic.Pointer[error]
+	// cq writes full chunks in the background (Options.ChunkWriteQueue);
+	// nil: Commit writes them.
+	cq *chunkQueue
 }
 
 func newHead(opts Options, w *wal.WAL, hc *chunks.HeadChunks) *Head {
@@ -246,7 +249,8 @@ type HeadStats struct {
 	OpenChunkBytes int64 // bytes of open chunks on the Go heap
 	HeadChunkBytes int64 // bytes written to the head-chunks files
 	// UnmappedChunks are full chunks kept in memory because the
-	// head-chunks file refused them (ChunkWriteErrors times so far).
+	// head-chunks file refused them (ChunkWriteErrors times so far) or,
+	// with a chunk write queue, because their turn has not come yet.
 	UnmappedChunks   int
 	ChunkWriteErrors uint64
 	SamplesAppended  uint64
@@ -293,13 +297,30 @@ func (h *Head) Stats() HeadStats {
 // time the series fills a chunk: a series' chunks in the file are always
 // its oldest ones, with no gap, which WAL replay relies on (it skips the
 // samples up to the last chunk it re-maps). Nothing is lost and no Commit
-// fails for it; HeadStats counts it.
+// fails for it; HeadStats counts it. With a chunk write queue
+// (chunkqueue.go), the chunk joins the series' unmapped ones at once and
+// the queue's goroutine writes them.
 func (h *Head) writeFull(s *memSeries, data []byte, mint, maxt int64) {
+	c := memChunk{minT: mint, maxT: maxt, data: data[:len(data):len(data)]}
+	if h.cq != nil {
+		x := s.more()
+		x.unmapped = append(x.unmapped, c)
+		if !h.cq.add(s) {
+			h.mapChunks(s, x.unmapped)
+		}
+		return
+	}
 	var queue []memChunk
 	if x := s.extra; x != nil {
 		queue = x.unmapped
 	}
-	queue = append(queue, memChunk{minT: mint, maxT: maxt, data: data[:len(data):len(data)]})
+	h.mapChunks(s, append(queue, c))
+}
+
+// mapChunks writes queue, s's full chunks not in the file, oldest first,
+// to the head-chunks file and keeps those it refuses as s's unmapped ones.
+// Called with s.mu held.
+func (h *Head) mapChunks(s *memSeries, queue []memChunk) {
 	for len(queue) > 0 {
 		c := queue[0]
 		ref, err := h.writeChunk(s.ref, c.minT, c.maxT, c.data)

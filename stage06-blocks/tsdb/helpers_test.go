@@ -154,6 +154,14 @@ func seriesName(i int) model.Labels {
 // commit per timestamp (a scrape), into db and the oracle.
 func ingest(t testing.TB, db *DB, o oracle, n int, start, step int64, count int) {
 	t.Helper()
+	if err := ingestErr(db, o, n, start, step, count); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ingestErr is ingest for a goroutine other than the test's: it returns
+// its error instead of failing the test.
+func ingestErr(db *DB, o oracle, n int, start, step int64, count int) error {
 	refs := make([]uint64, n)
 	for k := range count {
 		ts := start + int64(k)*step
@@ -163,7 +171,7 @@ func ingest(t testing.TB, db *DB, o oracle, n int, start, step int64, count int)
 			v := float64(i*1000+k) + 0.5
 			ref, err := app.Append(refs[i], l, ts, v)
 			if err != nil {
-				t.Fatalf("append series %d t=%d: %v", i, ts, err)
+				return fmt.Errorf("append series %d t=%d: %w", i, ts, err)
 			}
 			refs[i] = ref
 			if o != nil {
@@ -171,7 +179,8 @@ func ingest(t testing.TB, db *DB, o oracle, n int, start, step int64, count int)
 			}
 		}
 		if err := app.Commit(); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }

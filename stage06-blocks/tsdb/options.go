@@ -8,6 +8,7 @@
 //	db.go         DB: Open (load blocks, replay the WAL), Close, Blocks, Delete
 //	options.go    Options and their defaults
 //	head.go       the head: series tables, stage05 index, WAL, head chunks, truncation
+//	chunkqueue.go full chunks written to the head-chunks file in the background (ChunkWriteQueue)
 //	series.go     memSeries: one series' chunks in the head, appending, cutting
 //	ooo.go        out-of-order samples of a series
 //	past.go       out-of-order samples older than the head: written to blocks of their own
@@ -18,6 +19,7 @@
 //	iterator.go   sample iterators: one chunk list, merged and deduplicated
 //	readahead.go  decoding the next series on other cores while one is read
 //	compact.go    head → block, block planning and merging, retention
+//	nice_linux.go background compaction's thread at a lower priority (CompactionNice)
 //	coldchunks.go cold chunks: how compaction writes them, the readers' door to both forms
 //	readers.go    reader generations: what may be truncated or unmapped when
 package tsdb
@@ -139,6 +141,16 @@ type Options struct {
 	// server that must answer writes while it cuts sets it (stage11).
 	// Defaults to false.
 	HeadCutKeepsEncoding bool
+	// ChunkWriteQueue, if above 0, is how many series with full chunks may
+	// wait for a background goroutine that writes those chunks to the
+	// head-chunks file (chunkqueue.go), readable from memory meanwhile,
+	// instead of Commit writing them. Series' chunks fill in step (every
+	// series starts a chunk at a block boundary), so a Commit may otherwise
+	// find thousands to write while other Commits wait. A full queue sends
+	// Commit back to writing them itself, so it bounds the memory that
+	// waiting chunks take. Defaults to 0: Commit writes them (the simpler
+	// path this stage's README describes).
+	ChunkWriteQueue int
 	// RetentionTime (ms) deletes the blocks whose data all lies more than
 	// this before the clock's now, and refuses samples older than that
 	// (ErrTooOld). It is anchored on the clock, never on the newest
@@ -166,6 +178,15 @@ type Options struct {
 	// compacts blocks when they are due; Compact does it on demand.
 	// Defaults to false.
 	NoBackgroundCompaction bool
+	// CompactionNice, from 1 to 19, runs background compaction on a
+	// thread of its own at that nice value (Linux; elsewhere it does
+	// nothing), as RocksDB lowers its compaction threads' priority: when
+	// the cores are busy, the kernel runs the writes first, and a cut or a
+	// merge takes the CPU they leave. Compactions that Compact runs on
+	// demand keep the caller's thread. A value below the process's own
+	// nice needs privileges; without them the thread keeps the process's.
+	// Defaults to 0: the process's priority.
+	CompactionNice int
 	// ReaderWait bounds how long a head truncation waits for queriers that
 	// may still read the truncated range. Defaults to one minute.
 	ReaderWait time.Duration

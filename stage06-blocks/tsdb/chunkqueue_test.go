@@ -1,0 +1,129 @@
+package tsdb
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/tsdb-course/stage01-memstore/model"
+	"github.com/tsdb-course/stage05-index/index"
+	"github.com/tsdb-course/stage06-blocks/chunks"
+)
+
+// TestChunkWriteQueue: with Options.ChunkWriteQueue no Commit waits for
+// the head-chunks file. While the queue's goroutine is stuck in a write,
+// commits of other series return and every sample of theirs is readable,
+// the chunks waiting for the file from memory; once it moves on, every
+// chunk is in the file. Close writes what is queued before it returns (on
+// its own goroutine while the queue's is stuck), and a restart re-maps
+// every chunk and reads every sample once.
+func TestChunkWriteQueue(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts()
+	opts.ChunkWriteQueue = 1000
+	db := openDB(t, dir, opts)
+	o := oracle{}
+
+	stuck := lbls("stuck")
+	entered, release := make(chan struct{}), make(chan struct{})
+	hc := db.head.hc
+	var stuckRef uint64
+	othersWritten := make(chan struct{}, 100)
+	app := db.Appender(nil)
+	ref, err := app.Append(0, stuck, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuckRef = ref
+	o.add(stuck, 0, 1)
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// The hook is set before the goroutine has anything to write: the
+	// channel send of the first queued series orders it before its read.
+	db.head.writeChunk = func(series uint64, mint, maxt int64, data []byte) (chunks.Ref, error) {
+		if series == stuckRef && mint == 0 {
+			close(entered)
+			<-release
+		} else if series != stuckRef {
+			othersWritten <- struct{}{}
+		}
+		return hc.Write(series, mint, maxt, data)
+	}
+	for k := int64(1); k <= SamplesPerChunk; k++ { // the 121st sample fills the first chunk
+		app := db.Appender(nil)
+		if _, err := app.Append(stuckRef, model.Labels{}, k*1000, float64(k)); err != nil {
+			t.Fatal(err)
+		}
+		o.add(stuck, k*1000, float64(k))
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-entered
+
+	// 20 series fill two chunks each while the goroutine is stuck.
+	done := make(chan error, 1)
+	others := oracle{}
+	go func() { done <- ingestErr(db, others, 20, 0, 1000, 250) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Commit waited for the head-chunks file")
+	}
+	for k, v := range others {
+		o[k] = v
+	}
+	m := index.MustNewMatcher(index.MatchEqual, model.MetricName, "m")
+	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64, m), others.expect(math.MinInt64, math.MaxInt64, nil))
+
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	deadline := time.After(time.Minute)
+	for range 40 {
+		select {
+		case <-othersWritten:
+		case <-deadline:
+			t.Fatal("Close did not write the queued chunks")
+		}
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dir, opts)
+	defer db.Close()
+	if rec := db.Recovery(); rec.HeadChunks != 41 || rec.HeadChunksErr != nil {
+		t.Fatalf("restart re-mapped %d chunks (%v), want 41", rec.HeadChunks, rec.HeadChunksErr)
+	}
+	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+}
+
+// TestChunkWriteQueueFull: a queue of one is full at once; Commits then
+// write their series' chunks themselves, interleaved with the goroutine's
+// writes, and each series' chunks still reach the file in order.
+func TestChunkWriteQueueFull(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts()
+	opts.ChunkWriteQueue = 1
+	db := openDB(t, dir, opts)
+	o := oracle{}
+	ingest(t, db, o, 50, 0, 1000, 3*SamplesPerChunk+7)
+	db.head.cq.drain()
+	if st := db.Head().Stats(); st.UnmappedChunks != 0 || st.MappedChunks != 150 {
+		t.Fatalf("%d unmapped, %d mapped; want 0 and 150", st.UnmappedChunks, st.MappedChunks)
+	}
+	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dir, opts)
+	defer db.Close()
+	if rec := db.Recovery(); rec.HeadChunks != 150 || rec.HeadChunksErr != nil {
+		t.Fatalf("restart re-mapped %d chunks (%v), want 150", rec.HeadChunks, rec.HeadChunksErr)
+	}
+	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+}
