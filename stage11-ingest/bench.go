@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tsdb-course/stage04-wal/wal"
 	"io"
 	"math"
 	"net"
@@ -37,6 +38,7 @@ type benchOpts struct {
 	protocol     string // line, remote, otlp
 	transport    string // http, tcp, inproc
 	sink         string // discard, memory, blocks
+	walSync      wal.SyncPolicy
 	dataDir      string
 	bp           ingest.Backpressure
 	queue        string
@@ -308,7 +310,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	sopts := sinkOptions()
+	sopts := sinkOptions(o.walSync)
 	sopts.NoBackgroundCompaction = o.noCompaction
 	sink, closeSink, err := openSink(o.sink, dir, sopts)
 	if err != nil {
@@ -785,6 +787,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.sink, "sink", "blocks", "blocks (stage06 head and WAL), memory or discard")
 	fs.StringVar(&o.dataDir, "data-dir", "", "the blocks sink's directory (default: a temporary one, removed)")
 	bp := fs.String("backpressure", "block", "block or reject when the queue is full")
+	walSync := walSyncFlag(fs)
 	fs.IntVar(&o.flushers, "flushers", 0, "goroutines writing batches into the sink (default: the pipeline's)")
 	fs.StringVar(&o.queue, "queue", "ring", "the queue of sealed batches: ring (lock-free) or chan")
 	fs.IntVar(&o.hosts, "hosts", 10, "hosts per writer (10 series each)")
@@ -805,11 +808,14 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if o.bp, err = ingest.ParseBackpressure(*bp); err != nil {
 		return cli.Usagef("%v", err)
 	}
+	if o.walSync, err = wal.ParseSyncPolicy(*walSync); err != nil {
+		return cli.Usagef("--wal-sync: %v", err)
+	}
 	if err := o.check(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
-	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))
+	fmt.Fprintf(stdout, "Protocol: %s over %s, %s points per request, into %s\n", o.protocol, o.transport, cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink, o.walSync))
 	if o.rate > 0 {
 		fmt.Fprintf(stdout, "Paced: %s values/s in all\n", cli.Thousands(int(o.rate)))
 	}
@@ -898,10 +904,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func sinkName(s string) string {
+func sinkName(s string, sync wal.SyncPolicy) string {
 	switch s {
 	case "blocks":
-		return "stage06's head with its WAL (fsync per flush, group commit)"
+		return "stage06's head with its WAL (" + walSyncText(sync) + ")"
 	case "memory":
 		return "memory"
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/tsdb-course/stage04-wal/wal"
 	"io"
 	"log/slog"
 	"net"
@@ -25,13 +26,13 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	o := benchOpts{writers: *writers, duration: *d, protocol: "line", transport: "http", sink: "blocks", queue: "ring", bp: ingest.Block, hosts: 10, rounds: 10, progress: stderr}
+	o := benchOpts{writers: *writers, duration: *d, protocol: "line", transport: "http", sink: "blocks", walSync: wal.SyncInterval, queue: "ring", bp: ingest.Block, hosts: 10, rounds: 10, progress: stderr}
 	if err := o.check(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "$ stage11-ingest bench --writers=%d --duration=%s\n", o.writers, o.duration)
 	fmt.Fprintf(stdout, "Starting ingestion benchmark...\nWriters: %d concurrent\nDuration: %s\n", o.writers, o.duration)
-	fmt.Fprintf(stdout, "Protocol: line protocol over HTTP (loopback), %s points per request, into %s\n", cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink))
+	fmt.Fprintf(stdout, "Protocol: line protocol over HTTP (loopback), %s points per request, into %s\n", cli.Thousands(o.hosts*o.rounds*10), sinkName(o.sink, o.walSync))
 	fmt.Fprintln(stdout, procsLine(os.Getenv("GOMAXPROCS")))
 	res, err := runBench(context.Background(), o)
 	if err != nil {
@@ -44,7 +45,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := startServer(serverOpts{listen: "127.0.0.1", port: 0, grpcPort: -1, dataDir: dir, sink: "blocks", bp: ingest.Block}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := startServer(serverOpts{listen: "127.0.0.1", port: 0, grpcPort: -1, dataDir: dir, sink: "blocks", walSync: o.walSync, bp: ingest.Block}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
 	}
@@ -79,6 +80,6 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\n$ curl -i -XPOST 'http://%s/api/v2/write?org=demo&bucket=demo' --data-binary @two-lines.txt\nHTTP/1.1 %s\n", s.Addr(), resp.Status)
 	st := s.p.Stats()
-	fmt.Fprintf(stdout, "\nThe server's sink (stage06's head, WAL fsynced before each answer) holds the %d points, in %d batches.\n", st.Points, st.Batches)
+	fmt.Fprintf(stdout, "\nThe server's sink (stage06's head and WAL, %s) holds the %d points, in %d batches.\n", walSyncText(o.walSync), st.Points, st.Batches)
 	return nil
 }

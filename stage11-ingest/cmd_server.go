@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 	"io"
 	"log/slog"
@@ -30,6 +31,7 @@ type serverOpts struct {
 	grpcPort int
 	dataDir  string
 	sink     string
+	walSync  wal.SyncPolicy // blocks sink; the zero value is batch
 	bp       ingest.Backpressure
 	limits   ingest.Limits
 }
@@ -70,14 +72,14 @@ func startServer(o serverOpts, log *slog.Logger) (*ingestServer, error) {
 	var sink ingest.Sink
 	var closeSink func() error
 	if o.sink == "blocks" {
-		db, closeDB, err := openBlocks(o.dataDir, sinkOptions())
+		db, closeDB, err := openBlocks(o.dataDir, sinkOptions(o.walSync))
 		if err != nil {
 			closeLns()
 			return nil, err
 		}
 		logRecovery(log, db)
 		sink, closeSink = ingest.NewBlocksSink(db), closeDB
-	} else if sink, closeSink, err = openSink(o.sink, "", sinkOptions()); err != nil {
+	} else if sink, closeSink, err = openSink(o.sink, "", sinkOptions(o.walSync)); err != nil {
 		closeLns()
 		return nil, err
 	}
@@ -171,38 +173,42 @@ Line protocol on plain TCP (one reply line per line: OK or ERR <reason>) and
 HTTP share --port: POST /write (InfluxDB v1), /api/v2/write (v2),
 /api/v1/write (Prometheus remote write 1.0, 2.0), /api/v1/otlp/v1/metrics
 (OTLP), GET /stats, /ping, /health; OTLP gRPC on --grpc-port. A write is answered once it
-is in the sink (with blocks: fsynced in the WAL). SIGINT or SIGTERM: stop
-listening, answer the writes under way, close the sink.
+is in the sink (with blocks: in the WAL, fsynced as --wal-sync says). SIGINT
+or SIGTERM: stop listening, answer the writes under way, close the sink.
 `
 
 // serverFlags defines the server's flags into o; the back-pressure mode
 // comes back as text, for the caller to parse.
-func serverFlags(fs *flag.FlagSet, o *serverOpts) (bp *string) {
+func serverFlags(fs *flag.FlagSet, o *serverOpts) (bp, walSync *string) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1", "address to listen on (0.0.0.0: every interface)")
 	fs.IntVar(&o.port, "port", 9090, "port of line protocol (plain TCP) and HTTP, told apart by a connection's first line")
 	fs.IntVar(&o.grpcPort, "grpc-port", 4317, "port of OTLP over gRPC (-1: none)")
 	fs.StringVar(&o.dataDir, "data-dir", "data", "the blocks sink's directory (stage06: WAL, head chunks, blocks), created if needed and locked")
 	fs.StringVar(&o.sink, "sink", "blocks", "blocks (stage06, WAL fsynced before each answer), memory (lost at exit) or discard")
 	bp = fs.String("backpressure", "block", "when the queue is full: block (wait up to 5 s, then 429 / ERR backpressure) or reject (at once)")
+	walSync = walSyncFlag(fs)
 	// The limits' flags have the names their errors give (ingest.Limit…).
 	fs.Int64Var(&o.limits.MaxBodyBytes, ingest.LimitBody, 32<<20, "largest HTTP body, in bytes after gzip/snappy (413 over it)")
 	fs.IntVar(&o.limits.MaxLineBytes, ingest.LimitLine, 256<<10, "longest line of line protocol or text, in bytes (that line refused)")
 	fs.IntVar(&o.limits.MaxLabels, ingest.LimitLabels, 64, "most labels of a series, the metric name included")
 	fs.IntVar(&o.limits.MaxLabelNameBytes, ingest.LimitNameBytes, 256, "longest label name, in bytes")
 	fs.IntVar(&o.limits.MaxLabelValueBytes, ingest.LimitValueBytes, 4096, "longest label value (the metric name included), in bytes")
-	return bp
+	return bp, walSync
 }
 
 func cmdServer(args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlags(prog, "server", serverSynopsis, stderr)
 	var o serverOpts
-	bp := serverFlags(fs, &o)
+	bp, walSync := serverFlags(fs, &o)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	var err error
 	if o.bp, err = ingest.ParseBackpressure(*bp); err != nil {
 		return cli.Usagef("%v", err)
+	}
+	if o.walSync, err = wal.ParseSyncPolicy(*walSync); err != nil {
+		return cli.Usagef("--wal-sync: %v", err)
 	}
 	if err := o.check(); err != nil {
 		return err
@@ -217,7 +223,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) error {
 	if o.grpcPort >= 0 {
 		fmt.Fprintf(stdout, "; gRPC on %s", s.grpcLn.Addr())
 	}
-	fmt.Fprintf(stdout, ")\nSink: %s, back-pressure: %s\n%s\n", sinkName(o.sink), o.bp, procsLine(os.Getenv("GOMAXPROCS")))
+	fmt.Fprintf(stdout, ")\nSink: %s, back-pressure: %s\n%s\n", sinkName(o.sink, o.walSync), o.bp, procsLine(os.Getenv("GOMAXPROCS")))
 	if o.sink == "blocks" {
 		dir, _ := filepath.Abs(o.dataDir)
 		fmt.Fprintf(stdout, "Data: %s\n", dir)

@@ -26,16 +26,24 @@ func TestMain(m *testing.M) {
 }
 
 // TestKill9KeepsAcknowledged: a bench writing line protocol over HTTP
-// into stage06 (WAL fsynced before each answer) is killed with SIGKILL
-// while it writes; after reopening the data directory, every request it
-// had acknowledged (logged after each answer) is there, sample by sample.
+// into stage06 is killed with SIGKILL while it writes; after reopening the
+// data directory, every request it had acknowledged (logged after each
+// answer) is there, sample by sample: with the WAL written before each
+// answer and fsynced in the background (--wal-sync interval, the default),
+// and fsynced before each answer (batch).
 func TestKill9KeepsAcknowledged(t *testing.T) {
+	for _, sync := range []string{"interval", "batch"} {
+		t.Run(sync, func(t *testing.T) { testKill9(t, sync) })
+	}
+}
+
+func testKill9(t *testing.T, walSync string) {
 	dir := t.TempDir()
 	data, ackLog := filepath.Join(dir, "data"), filepath.Join(dir, "acks")
 	const writers, hosts, rounds = 8, 5, 4
 	cmd := exec.Command(os.Args[0], "bench", "--sink", "blocks", "--data-dir", data, "--transport", "http",
 		"--writers", strconv.Itoa(writers), "--hosts", strconv.Itoa(hosts), "--rounds", strconv.Itoa(rounds),
-		"--duration", "60s", "--ack-log", ackLog)
+		"--duration", "60s", "--ack-log", ackLog, "--wal-sync", walSync)
 	cmd.Env = append(os.Environ(), "STAGE11_MAIN=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

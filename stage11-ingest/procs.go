@@ -1,9 +1,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"runtime"
 
+	"github.com/tsdb-course/stage04-wal/wal"
 	"github.com/tsdb-course/stage06-blocks/tsdb"
 )
 
@@ -32,14 +34,42 @@ func procsFor(env string, procs int) int {
 }
 
 // sinkOptions is stage06's configuration for a process that writes while
-// it compacts. A block merge encodes on one goroutine (the default is one
-// per core), so it takes one core at a time and leaves the others to the
-// writes; a merge then takes longer, and nothing waits for it. A head cut
-// copies the head's chunks as they are (HeadCutKeepsEncoding): the
-// Integer re-encoding of all-integer chunks was two thirds of a cut's
-// time, for 2 h blocks that the first merge encodes again anyway.
-func sinkOptions() tsdb.Options {
-	return tsdb.Options{CompactionWorkers: 1, HeadCutKeepsEncoding: true}
+// it compacts, its WAL fsynced as sync says (--wal-sync). A block merge
+// encodes on one goroutine (the default is one per core), so it takes one
+// core at a time and leaves the others to the writes; a merge then takes
+// longer, and nothing waits for it. A head cut copies the head's chunks as
+// they are (HeadCutKeepsEncoding): the Integer re-encoding of all-integer
+// chunks was two thirds of a cut's time, for 2 h blocks that the first
+// merge encodes again anyway. Full head chunks go to the head-chunks file
+// through a queue (ChunkWriteQueue) instead of from the Commit that filled
+// them: every series starts a chunk at a block boundary, so the first
+// commits past one found thousands to write; the queue holds up to a
+// series per 8 bytes of channel, 1 MiB for 131,072 series. Background
+// compaction runs at nice 19 (CompactionNice): the cuts and merges take the
+// CPU the writes leave, instead of the writes queueing for the cores while
+// a cut runs.
+func sinkOptions(sync wal.SyncPolicy) tsdb.Options {
+	return tsdb.Options{WALSync: sync, CompactionWorkers: 1, HeadCutKeepsEncoding: true, ChunkWriteQueue: 1 << 17, CompactionNice: 19}
+}
+
+// walSyncFlag defines --wal-sync, the capstone's --wal.sync under this
+// stage's flag style, with the same default.
+func walSyncFlag(fs *flag.FlagSet) *string {
+	return fs.String("wal-sync", "interval", fmt.Sprintf("when the WAL is fsynced: interval (a write is answered once written to the OS, fsynced every %v: survives kill -9, a power cut may lose the last %[1]v), batch (answered once fsynced, group commit: survives a power cut), always, none", wal.DefaultSyncInterval))
+}
+
+// walSyncText says what an answered write survives under p, for the
+// programs' headers.
+func walSyncText(p wal.SyncPolicy) string {
+	switch p {
+	case wal.SyncBatch:
+		return "answered once fsynced, group commit: survives a power cut"
+	case wal.SyncAlways:
+		return "answered once fsynced, one fsync per flush: survives a power cut"
+	case wal.SyncInterval:
+		return fmt.Sprintf("answered once written to the OS, fsynced every %v: survives kill -9", wal.DefaultSyncInterval)
+	}
+	return "answered once written to the OS, never fsynced: survives kill -9, not a power cut"
 }
 
 // raiseProcs applies procsFor to this process.

@@ -94,12 +94,7 @@ func TestChunkWriteQueue(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir, opts)
-	defer db.Close()
-	if rec := db.Recovery(); rec.HeadChunks != 41 || rec.HeadChunksErr != nil {
-		t.Fatalf("restart re-mapped %d chunks (%v), want 41", rec.HeadChunks, rec.HeadChunksErr)
-	}
-	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+	reopenRemapped(t, dir, opts, o, 41).Close()
 }
 
 // TestChunkWriteQueueFull: a queue of one is full at once; Commits then
@@ -120,10 +115,18 @@ func TestChunkWriteQueueFull(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openDB(t, dir, opts)
-	defer db.Close()
-	if rec := db.Recovery(); rec.HeadChunks != 150 || rec.HeadChunksErr != nil {
-		t.Fatalf("restart re-mapped %d chunks (%v), want 150", rec.HeadChunks, rec.HeadChunksErr)
+	reopenRemapped(t, dir, opts, o, 150).Close()
+}
+
+// reopenRemapped opens the DB in dir again and checks that the restart
+// re-mapped want head chunks and that every sample of o is there.
+func reopenRemapped(t *testing.T, dir string, opts Options, o oracle, want int) *DB {
+	t.Helper()
+	db := openDB(t, dir, opts)
+	if rec := db.Recovery(); rec.HeadChunks != want || rec.HeadChunksErr != nil {
+		db.Close()
+		t.Fatalf("restart re-mapped %d chunks (%v), want %d", rec.HeadChunks, rec.HeadChunksErr, want)
 	}
 	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+	return db
 }

@@ -182,8 +182,10 @@ type Options struct {
 	// thread of its own at that nice value (Linux; elsewhere it does
 	// nothing), as RocksDB lowers its compaction threads' priority: when
 	// the cores are busy, the kernel runs the writes first, and a cut or a
-	// merge takes the CPU they leave. Compactions that Compact runs on
-	// demand keep the caller's thread. A value below the process's own
+	// merge takes the CPU they leave. A head that has fallen behind
+	// (spanning 3 block ranges) is cut at the process's priority, so the
+	// head stays bounded on a host the writes keep busy. Compactions that
+	// Compact runs on demand keep the caller's thread. A value below the process's own
 	// nice needs privileges; without them the thread keeps the process's.
 	// Defaults to 0: the process's priority.
 	CompactionNice int
