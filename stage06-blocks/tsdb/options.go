@@ -184,7 +184,9 @@ type Options struct {
 	// the cores are busy, the kernel runs the writes first, and a cut or a
 	// merge takes the CPU they leave. A head that has fallen behind
 	// (spanning 3 block ranges) is cut at the process's priority, so the
-	// head stays bounded on a host the writes keep busy. Compactions that
+	// head stays bounded on a host the writes keep busy. The cut holds a
+	// series' lock at a time, briefly; a write that meets one while the
+	// lowered thread waits for a core waits with it. Compactions that
 	// Compact runs on demand keep the caller's thread. A value below the process's own
 	// nice needs privileges; without them the thread keeps the process's.
 	// Defaults to 0: the process's priority.
