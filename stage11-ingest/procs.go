@@ -44,12 +44,11 @@ func procsFor(env string, procs int) int {
 // through a queue (ChunkWriteQueue) instead of from the Commit that filled
 // them: every series starts a chunk at a block boundary, so the first
 // commits past one found thousands to write; the queue holds up to a
-// series per 8 bytes of channel, 1 MiB for 131,072 series. Background
-// compaction runs at nice 19 (CompactionNice): the cuts and merges take the
-// CPU the writes leave, instead of the writes queueing for the cores while
-// a cut runs.
+// series per pointer of channel (1 MiB for 131,072 series), and each
+// waiting chunk keeps its bytes on the heap until its turn (up to a few
+// hundred bytes a chunk: tens of MiB if every queued series waits).
 func sinkOptions(sync wal.SyncPolicy) tsdb.Options {
-	return tsdb.Options{WALSync: sync, CompactionWorkers: 1, HeadCutKeepsEncoding: true, ChunkWriteQueue: 1 << 17, CompactionNice: 19}
+	return tsdb.Options{WALSync: sync, CompactionWorkers: 1, HeadCutKeepsEncoding: true, ChunkWriteQueue: 1 << 17}
 }
 
 // walSyncFlag defines --wal-sync, the capstone's --wal.sync under this

@@ -271,6 +271,10 @@ func testHeadChunkWriteFailure(t *testing.T, queue int) {
 	if st.UnmappedChunks != 10 || st.ChunkWriteErrors == 0 || !errors.Is(db.Head().ChunkWriteError(), errNoSpace) {
 		t.Fatalf("unmapped %d, errors %d, last %v; want 10 unmapped", st.UnmappedChunks, st.ChunkWriteErrors, db.Head().ChunkWriteError())
 	}
+	// 10 chunks of 120 samples, each at least a byte a sample: counted.
+	if u := db.Head().Memory().Unmapped; u < 10*SamplesPerChunk {
+		t.Fatalf("HeadMemory counts %d bytes of 10 unmapped chunks", u)
+	}
 	equalResults(t, collect(t, db, math.MinInt64, all), o.expect(math.MinInt64, all, nil))
 
 	db.head.writeChunk = db.head.hc.Write // space again
@@ -279,6 +283,9 @@ func testHeadChunkWriteFailure(t *testing.T, queue int) {
 	st = db.Head().Stats()
 	if st.UnmappedChunks != 0 || st.MappedChunks != 20 {
 		t.Fatalf("after the disk has room: %d unmapped, %d mapped; want 0 and 20", st.UnmappedChunks, st.MappedChunks)
+	}
+	if u := db.Head().Memory().Unmapped; u != 0 {
+		t.Fatalf("HeadMemory counts %d unmapped bytes, want 0", u)
 	}
 	equalResults(t, collect(t, db, math.MinInt64, all), o.expect(math.MinInt64, all, nil))
 	if err := db.Close(); err != nil {

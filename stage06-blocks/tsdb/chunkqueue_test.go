@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"math"
+	"os"
 	"testing"
 	"time"
 
@@ -97,25 +98,67 @@ func TestChunkWriteQueue(t *testing.T) {
 	reopenRemapped(t, dir, opts, o, 41).Close()
 }
 
-// TestChunkWriteQueueFull: a queue of one is full at once; Commits then
-// write their series' chunks themselves, interleaved with the goroutine's
-// writes, and each series' chunks still reach the file in order.
+// TestChunkWriteQueueFull: when the queue is full, Commit writes the
+// series' waiting chunks itself, oldest first. Series b is stuck in the
+// goroutine's write; a's first full chunk fills the queue of one, so the
+// Commit that fills a's second writes both. A copy of the directory taken
+// then (what a crash leaves) opens with every sample: the file holds a's
+// oldest chunks with no gap, and b's, not in the file yet, replay from the
+// WAL. Once b's write goes on, the restart re-maps all three chunks.
 func TestChunkWriteQueueFull(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOpts()
 	opts.ChunkWriteQueue = 1
 	db := openDB(t, dir, opts)
 	o := oracle{}
-	ingest(t, db, o, 50, 0, 1000, 3*SamplesPerChunk+7)
-	db.head.cq.drain()
-	if st := db.Head().Stats(); st.UnmappedChunks != 0 || st.MappedChunks != 150 {
-		t.Fatalf("%d unmapped, %d mapped; want 0 and 150", st.UnmappedChunks, st.MappedChunks)
+	hc := db.head.hc
+	entered, release := make(chan struct{}), make(chan struct{})
+	var bRef uint64
+	db.head.writeChunk = func(series uint64, mint, maxt int64, data []byte) (chunks.Ref, error) {
+		if series == bRef {
+			close(entered)
+			<-release
+		}
+		return hc.Write(series, mint, maxt, data)
 	}
-	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+	appendN := func(l model.Labels, from, n int) uint64 {
+		var ref uint64
+		for k := from; k < from+n; k++ {
+			app := db.Appender(nil)
+			var err error
+			if ref, err = app.Append(ref, l, int64(k)*1000, float64(k)); err != nil {
+				t.Fatal(err)
+			}
+			o.add(l, int64(k)*1000, float64(k))
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ref
+	}
+	b, a := lbls("b"), lbls("a")
+	// b's ref is known before its chunk fills: the first Append makes it.
+	bRef = appendN(b, 0, 1)
+	appendN(b, 1, SamplesPerChunk) // b's first chunk full: queued, taken, stuck
+	<-entered
+	appendN(a, 0, 2*SamplesPerChunk+1) // a fills two chunks: queued, then written by Commit
+
+	crash := t.TempDir()
+	if err := os.CopyFS(crash, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	cdb := openDB(t, crash, opts)
+	if rec := cdb.Recovery(); rec.HeadChunks != 2 || rec.HeadChunksErr != nil {
+		t.Errorf("the crash copy re-mapped %d chunks (%v), want a's 2", rec.HeadChunks, rec.HeadChunksErr)
+	}
+	equalResults(t, collect(t, cdb, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
+	cdb.Close()
+
+	close(release)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	reopenRemapped(t, dir, opts, o, 150).Close()
+	reopenRemapped(t, dir, opts, o, 3).Close()
 }
 
 // reopenRemapped opens the DB in dir again and checks that the restart

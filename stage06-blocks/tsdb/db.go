@@ -415,9 +415,6 @@ func (db *DB) BackgroundError() error {
 // head is due for a cut, and once a minute for retention.
 func (db *DB) run() {
 	defer close(db.donec)
-	if n := db.opts.CompactionNice; n > 0 {
-		lowerThreadPriority(n)
-	}
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
@@ -427,31 +424,10 @@ func (db *DB) run() {
 		case <-db.compactc:
 		case <-tick.C:
 		}
-		if err := db.compactBackground(); err != nil && !errors.Is(err, ErrClosed) {
+		if err := db.Compact(); err != nil && !errors.Is(err, ErrClosed) {
 			db.bgErr.Store(&err)
 		}
 	}
-}
-
-// compactBackground is the background loop's Compact. With
-// CompactionNice the loop's thread is lowered, and when the cores are
-// busy it gets little of them: if the head has fallen behind, spanning
-// twice what starts a cut (3 block ranges), this round runs on another
-// goroutine, at the process's priority, so that a host kept busy by
-// writes still cuts its head and the head's memory stays bounded.
-func (db *DB) compactBackground() error {
-	if db.opts.CompactionNice <= 0 || !db.headBehind() {
-		return db.Compact()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- db.Compact() }()
-	return <-errc
-}
-
-// headBehind reports whether the head spans 3 block ranges or more.
-func (db *DB) headBehind() bool {
-	mint, maxt := db.head.minT.Load(), db.head.maxT.Load()
-	return mint <= maxt && maxt-mint >= 3*db.opts.BlockRange
 }
 
 // maybeCompact wakes the background loop when the head spans 1.5 block

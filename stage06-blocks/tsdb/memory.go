@@ -23,6 +23,10 @@ type HeadMemory struct {
 	// Other: what a series holds beside its struct: the references of its
 	// chunks in the head-chunks file, its rarely used parts (seriesExtra).
 	Other uint64
+	// Unmapped: full chunks held in memory until the head-chunks file
+	// takes them (a full disk, or their turn in the chunk write queue),
+	// with the slices that hold them.
+	Unmapped uint64
 	// Index is the head's label index (stage05), by part; its map from
 	// label-set hash to series is not computed (index.Memory).
 	Index index.Memory
@@ -30,7 +34,7 @@ type HeadMemory struct {
 
 // Total is the sum of the computed parts.
 func (m HeadMemory) Total() uint64 {
-	return m.MemSeries + m.OpenChunks + m.SeriesTables + m.Other + m.Index.Total()
+	return m.MemSeries + m.OpenChunks + m.SeriesTables + m.Other + m.Unmapped + m.Index.Total()
 }
 
 // Memory computes the heap of the head's series by part. It locks each
@@ -58,8 +62,12 @@ func (h *Head) Memory() HeadMemory {
 			}
 		}
 		m.Other += uint64(cap(s.mmapped)) * uint64(unsafe.Sizeof(chunks.Meta{}))
-		if s.extra != nil {
+		if x := s.extra; x != nil {
 			m.Other += uint64(unsafe.Sizeof(seriesExtra{}))
+			m.Unmapped += uint64(cap(x.unmapped)) * uint64(unsafe.Sizeof(memChunk{}))
+			for _, c := range x.unmapped {
+				m.Unmapped += uint64(cap(c.data))
+			}
 		}
 		s.mu.Unlock()
 		return true

@@ -19,7 +19,6 @@
 //	iterator.go   sample iterators: one chunk list, merged and deduplicated
 //	readahead.go  decoding the next series on other cores while one is read
 //	compact.go    head → block, block planning and merging, retention
-//	nice_linux.go background compaction's thread at a lower priority (CompactionNice)
 //	coldchunks.go cold chunks: how compaction writes them, the readers' door to both forms
 //	readers.go    reader generations: what may be truncated or unmapped when
 package tsdb
@@ -178,19 +177,6 @@ type Options struct {
 	// compacts blocks when they are due; Compact does it on demand.
 	// Defaults to false.
 	NoBackgroundCompaction bool
-	// CompactionNice, from 1 to 19, runs background compaction on a
-	// thread of its own at that nice value (Linux; elsewhere it does
-	// nothing), as RocksDB lowers its compaction threads' priority: when
-	// the cores are busy, the kernel runs the writes first, and a cut or a
-	// merge takes the CPU they leave. A head that has fallen behind
-	// (spanning 3 block ranges) is cut at the process's priority, so the
-	// head stays bounded on a host the writes keep busy. The cut holds a
-	// series' lock at a time, briefly; a write that meets one while the
-	// lowered thread waits for a core waits with it. Compactions that
-	// Compact runs on demand keep the caller's thread. A value below the process's own
-	// nice needs privileges; without them the thread keeps the process's.
-	// Defaults to 0: the process's priority.
-	CompactionNice int
 	// ReaderWait bounds how long a head truncation waits for queriers that
 	// may still read the truncated range. Defaults to one minute.
 	ReaderWait time.Duration
