@@ -59,17 +59,21 @@ type benchResult struct {
 	refused                            int64 // requests the server answered with a 4xx (not sent again)
 	leadWaits                          int64 // requests held back to keep the writers' data clocks together (leadBound)
 	elapsed, cpu                       time.Duration
-	lat                                latency
-	sent                               latency // with --rate: from the moment each request was sent
-	first, rest                        latency // from when due: requests due in the first second (every series created), and after
-	stats                              ingest.Stats
-	heapFirst, heapLast                uint64 // max heap in use in the first and the second half
-	gcCount                            uint64
-	warm                               *warmStats // the first second's runtime figures (nil if the run was shorter)
-	gcTotal                            time.Duration
-	firstErr                           error
-	built, builtBytes                  int64         // values and bytes of the requests built beforehand (--samples)
-	buildTime                          time.Duration // how long building them took
+	// the machine's CPU time in the window, as shares of all of it
+	// (machine.go): this process, other processes, the hypervisor (steal)
+	self, others, steal float64
+	machine             bool
+	lat                 latency
+	sent                latency // with --rate: from the moment each request was sent
+	first, rest         latency // from when due: requests due in the first second (every series created), and after
+	stats               ingest.Stats
+	heapFirst, heapLast uint64 // max heap in use in the first and the second half
+	gcCount             uint64
+	warm                *warmStats // the first second's runtime figures (nil if the run was shorter)
+	gcTotal             time.Duration
+	firstErr            error
+	built, builtBytes   int64         // values and bytes of the requests built beforehand (--samples)
+	buildTime           time.Duration // how long building them took
 }
 
 // openSink opens the sink a bench or server writes into; closing it
@@ -488,6 +492,7 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 		o.onStart()
 	}
 	gc0, gcT0 := gcPauses()
+	mach0, machOK := readCPUStat()
 	gcs0, gcCPU0, assist0, sched0 := runtimeSnapshot()
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -639,6 +644,10 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.cpu = cpuTime() - cpu0
+	if mach1, ok := readCPUStat(); ok && machOK {
+		res.self, res.others, res.steal = machineShares(mach0, mach1, res.cpu)
+		res.machine = true
+	}
 	close(sent)
 	<-done
 	gc1, gcT1 := gcPauses()
@@ -768,6 +777,10 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 			cli.Bytes(int64(r.heapLast)), stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
 	}
 	fmt.Fprintf(w, "  GC pauses: %d (%s in all, %.3f%% of the time)\n", r.gcCount, fmtDur(r.gcTotal), 100*r.gcTotal.Seconds()/r.elapsed.Seconds())
+	if r.machine {
+		fmt.Fprintf(w, "  The machine's CPU time: this process %.0f%%, other processes %.0f%%, stolen by the hypervisor %.1f%% (/proc/stat; stolen time delays requests)\n",
+			100*r.self, 100*r.others, 100*r.steal)
+	}
 	fmt.Fprintf(w, "  Back-pressure: %s requests refused and sent again; %s failed and sent again; %s refused by the server (4xx, not sent again)\n",
 		cli.Thousands(int(r.rejected)), cli.Thousands(int(r.failed)), cli.Thousands(int(r.refused)))
 	fmt.Fprintf(w, "  Writers held back to keep their data clocks within %s of each other: %s times\n\n", maxDataLead, cli.Thousands(int(r.leadWaits)))
