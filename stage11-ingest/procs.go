@@ -24,8 +24,10 @@ import (
 // core meanwhile. Measured (stage11 README, "Where a request waits"): the
 // closed-loop maximum rose from 3.3-3.6M to 4.5-4.9M values/s, and at
 // 1.5M values/s the steady p99 fell from a median of 32 ms to 13 ms (with
-// a merge on one goroutine too, sinkOptions); with the WAL not fsynced the
-// Ps mattered far less, which is what says the fsyncs held them.
+// a merge on one goroutine too, sinkOptions), both with the WAL fsynced
+// before each answer (--wal-sync batch). With the default, interval, the
+// fsyncs are off the answers' path and the Ps matter less, but 4 still beat
+// 3 at 2.35M values/s (p99 7.1 and 11 ms against 16-18, 3 pairs).
 func procsFor(env string, procs int) int {
 	if env != "" {
 		return procs // the operator's choice
