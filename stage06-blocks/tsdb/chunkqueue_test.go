@@ -28,18 +28,8 @@ func TestChunkWriteQueue(t *testing.T) {
 	stuck := lbls("stuck")
 	entered, release := make(chan struct{}), make(chan struct{})
 	hc := db.head.hc
-	var stuckRef uint64
 	othersWritten := make(chan struct{}, 100)
-	app := db.Appender(nil)
-	ref, err := app.Append(0, stuck, 0, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stuckRef = ref
-	o.add(stuck, 0, 1)
-	if err := app.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	stuckRef := appendOneByOne(t, db, o, stuck, 0, 1)
 	// The hook is set before the goroutine has anything to write: the
 	// channel send of the first queued series orders it before its read.
 	db.head.writeChunk = func(series uint64, mint, maxt int64, data []byte) (chunks.Ref, error) {
@@ -51,16 +41,7 @@ func TestChunkWriteQueue(t *testing.T) {
 		}
 		return hc.Write(series, mint, maxt, data)
 	}
-	for k := int64(1); k <= SamplesPerChunk; k++ { // the 121st sample fills the first chunk
-		app := db.Appender(nil)
-		if _, err := app.Append(stuckRef, model.Labels{}, k*1000, float64(k)); err != nil {
-			t.Fatal(err)
-		}
-		o.add(stuck, k*1000, float64(k))
-		if err := app.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendOneByOne(t, db, o, stuck, 1, SamplesPerChunk) // the 121st sample fills the first chunk
 	<-entered
 
 	// 20 series fill two chunks each while the goroutine is stuck.
@@ -121,27 +102,12 @@ func TestChunkWriteQueueFull(t *testing.T) {
 		}
 		return hc.Write(series, mint, maxt, data)
 	}
-	appendN := func(l model.Labels, from, n int) uint64 {
-		var ref uint64
-		for k := from; k < from+n; k++ {
-			app := db.Appender(nil)
-			var err error
-			if ref, err = app.Append(ref, l, int64(k)*1000, float64(k)); err != nil {
-				t.Fatal(err)
-			}
-			o.add(l, int64(k)*1000, float64(k))
-			if err := app.Commit(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return ref
-	}
 	b, a := lbls("b"), lbls("a")
 	// b's ref is known before its chunk fills: the first Append makes it.
-	bRef = appendN(b, 0, 1)
-	appendN(b, 1, SamplesPerChunk) // b's first chunk full: queued, taken, stuck
+	bRef = appendOneByOne(t, db, o, b, 0, 1)
+	appendOneByOne(t, db, o, b, 1, SamplesPerChunk) // b's first chunk full: queued, taken, stuck
 	<-entered
-	appendN(a, 0, 2*SamplesPerChunk+1) // a fills two chunks: queued, then written by Commit
+	appendOneByOne(t, db, o, a, 0, 2*SamplesPerChunk+1) // a fills two chunks: queued, then written by Commit
 
 	crash := t.TempDir()
 	if err := os.CopyFS(crash, os.DirFS(dir)); err != nil {
@@ -159,6 +125,26 @@ func TestChunkWriteQueueFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopenRemapped(t, dir, opts, o, 3).Close()
+}
+
+// appendOneByOne appends samples k = from … from+n-1 of l (at k seconds,
+// value k),
+// one commit each, into db and o, and returns l's ref.
+func appendOneByOne(t *testing.T, db *DB, o oracle, l model.Labels, from, n int) uint64 {
+	t.Helper()
+	var ref uint64
+	for k := from; k < from+n; k++ {
+		app := db.Appender(nil)
+		var err error
+		if ref, err = app.Append(ref, l, int64(k)*1000, float64(k)); err != nil {
+			t.Fatal(err)
+		}
+		o.add(l, int64(k)*1000, float64(k))
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ref
 }
 
 // reopenRemapped opens the DB in dir again and checks that the restart
