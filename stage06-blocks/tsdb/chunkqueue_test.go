@@ -128,8 +128,7 @@ func TestChunkWriteQueueFull(t *testing.T) {
 }
 
 // appendOneByOne appends samples k = from … from+n-1 of l (at k seconds,
-// value k),
-// one commit each, into db and o, and returns l's ref.
+// value k), one commit each, into db and o, and returns l's ref.
 func appendOneByOne(t *testing.T, db *DB, o oracle, l model.Labels, from, n int) uint64 {
 	t.Helper()
 	var ref uint64
