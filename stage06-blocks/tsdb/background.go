@@ -1,6 +1,9 @@
 package tsdb
 
-import "runtime"
+import (
+	"runtime"
+	"time"
+)
 
 // Background work and the writes' latency.
 //
@@ -44,4 +47,81 @@ func (o *Options) backgroundYield() {
 		return
 	}
 	runtime.Gosched()
+}
+
+// Yielding decides who runs next, not how much of the machine the
+// background work takes: with more Ps than cores (stage11 runs 4 on 2),
+// the goroutine that yields is picked up again by an idle P at once, and
+// the kernel shares the cores between the threads, the cut's among them.
+// A cut or a merge then holds a core for as long as it runs, and the
+// writes queue on the other. Options.BackgroundShare paces the background
+// loop instead: each background goroutine works a slice (paceSlice), then
+// rests long enough that its work is that share of the wall time, so the
+// writes never lose a core for more than a slice. It does not rest while
+// the head is behind (it spans twice the span that starts a cut, 3 block
+// ranges) or the DB is closing: the head's memory stays bounded whatever
+// the share. Only the background loop is paced; Compact, FlushHead and
+// CompactBlocks called by a program run at full speed.
+
+// paceSlice is how long a paced background goroutine works between rests.
+const paceSlice = 2 * time.Millisecond
+
+// pacer is one background goroutine's yield between series: a rest when
+// its slice is worked (and no hurry), else backgroundYield.
+type pacer struct {
+	share float64
+	hurry func() bool // the head is behind or the DB closing: no rest
+	yield func()
+	now   func() time.Time
+	sleep func(time.Duration)
+	since time.Time // start of the slice being worked
+}
+
+func (p *pacer) step() {
+	now := p.now()
+	if p.since.IsZero() {
+		p.since = now
+	}
+	work := now.Sub(p.since)
+	if work < paceSlice || p.hurry() {
+		if work >= paceSlice {
+			p.since = now
+		}
+		p.yield()
+		return
+	}
+	// Wall time, not CPU time: a slice stretched by the writes taking the
+	// core earns a longer rest. Bounded, so a series that took long does
+	// not park the loop for long.
+	work = min(work, 10*paceSlice)
+	p.sleep(time.Duration(float64(work) * (1 - p.share) / p.share))
+	p.since = p.now()
+}
+
+// yields returns what makes each goroutine of a compaction its yield
+// function: paced (Options.BackgroundShare) when the background loop runs
+// it, backgroundYield otherwise.
+func (db *DB) yields(background bool) func() func() {
+	share := db.opts.BackgroundShare
+	if !background || share <= 0 || share >= 1 {
+		return func() func() { return db.opts.backgroundYield }
+	}
+	sleep := time.Sleep
+	if db.opts.sleep != nil {
+		sleep = db.opts.sleep
+	}
+	return func() func() {
+		p := &pacer{share: share, hurry: db.hurry, yield: db.opts.backgroundYield, now: time.Now, sleep: sleep}
+		return p.step
+	}
+}
+
+// hurry says the background work must not rest: the DB is closing, or
+// the head spans twice the span that starts a cut (maybeCompact).
+func (db *DB) hurry() bool {
+	if db.closed.Load() {
+		return true
+	}
+	mint, maxt := db.head.minT.Load(), db.head.maxT.Load()
+	return mint <= maxt && maxt-mint >= 2*(db.opts.BlockRange/2*3)
 }

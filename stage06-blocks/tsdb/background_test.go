@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestBackgroundWorkYields: a head cut and a block merge, cold or not,
@@ -101,5 +104,139 @@ func TestCommitsRunWhileBackgroundWorkYields(t *testing.T) {
 		o.add(l, ts, float64(k))
 		ts++
 		release <- struct{}{}
+	}
+}
+
+// TestPacerRests: a paced goroutine rests once it has worked a slice, for
+// as long as makes its work the share of the wall time (bounded), yields
+// instead while hurried, and starts a new slice after each rest. On a
+// clock the test moves.
+func TestPacerRests(t *testing.T) {
+	var clock time.Time
+	clock = clock.Add(time.Hour)
+	var rests []time.Duration
+	yields, hurried := 0, false
+	p := &pacer{
+		share: 0.25,
+		hurry: func() bool { return hurried },
+		yield: func() { yields++ },
+		now:   func() time.Time { return clock },
+		sleep: func(d time.Duration) { rests = append(rests, d); clock = clock.Add(d) },
+	}
+	work := func(d time.Duration) { clock = clock.Add(d); p.step() }
+
+	p.step() // the slice starts
+	for range 3 {
+		work(paceSlice / 4)
+	}
+	if len(rests) != 0 || yields != 4 {
+		t.Fatalf("within the first slice: %d rests, %d yields; want 0 and 4", len(rests), yields)
+	}
+	work(paceSlice / 2) // 1.25 slices worked: rest 3× as long (share 1/4)
+	if want := paceSlice * 5 / 4 * 3; len(rests) != 1 || rests[0] != want {
+		t.Fatalf("after 1.25 slices at share 0.25: rests %v, want [%v]", rests, want)
+	}
+	work(paceSlice / 2) // a new slice began with the rest's end
+	if len(rests) != 1 {
+		t.Fatalf("half a slice after a rest: rests %v, want no new one", rests)
+	}
+	work(time.Minute) // a series that took long: the rest is bounded
+	if want := 10 * paceSlice * 3; len(rests) != 2 || rests[1] != want {
+		t.Fatalf("after a minute's work: rests %v, want the second %v", rests, want)
+	}
+
+	hurried, yields = true, 0
+	work(paceSlice * 3)
+	work(paceSlice * 3)
+	if len(rests) != 2 || yields != 2 {
+		t.Fatalf("hurried: %d rests, %d yields; want no new rest and 2 yields", len(rests), yields)
+	}
+	hurried = false
+	work(paceSlice / 2) // the hurried slices do not count against the next
+	if len(rests) != 2 {
+		t.Fatalf("half a slice after hurrying: rests %v, want no new one", rests)
+	}
+}
+
+// TestBackgroundLoopPaced: with BackgroundShare, the background loop's head
+// cut rests between slices of work, each rest the slice's share; a
+// compaction a program asks for does not rest; every sample is there.
+func TestBackgroundLoopPaced(t *testing.T) {
+	opts := testOpts()
+	opts.NoBackgroundCompaction = false
+	opts.BackgroundShare = 0.5
+	var mu sync.Mutex
+	var rests []time.Duration
+	opts.sleep = func(d time.Duration) {
+		mu.Lock()
+		rests = append(rests, d)
+		mu.Unlock()
+	}
+	// Each series costs the loop 100µs more, so a cut works many slices
+	// whatever the machine's speed.
+	opts.yield = func() {
+		for t0 := time.Now(); time.Since(t0) < 100*time.Microsecond; {
+		}
+	}
+	cut := make(chan CompactStats, 16)
+	opts.OnBlockWritten = func(st CompactStats) { cut <- st }
+	db := openDB(t, t.TempDir(), opts)
+	defer db.Close()
+	o := oracle{}
+	const series = 500
+	ingest(t, db, o, series, nowMs, Minute, 4*60) // 4 h: the loop cuts the first 2 h
+	select {
+	case <-cut:
+	case <-time.After(time.Minute):
+		t.Fatal("the background loop wrote no block within a minute")
+	}
+	mu.Lock()
+	got := slices.Clone(rests)
+	mu.Unlock()
+	if len(got) == 0 {
+		t.Fatalf("a background cut of %d series yielding for 100µs each never rested", series)
+	}
+	for _, d := range got {
+		if d < paceSlice || d > 10*paceSlice {
+			t.Fatalf("rests %v: at share 0.5 each must be the slice just worked, %v to %v", got, paceSlice, 10*paceSlice)
+		}
+	}
+
+	// Half an hour more leaves the head under the span that wakes the
+	// loop; compactMu is held for as long as the loop compacts.
+	ingest(t, db, o, series, nowMs+4*Hour, Minute, 30)
+	db.compactMu.Lock()
+	mu.Lock()
+	before := len(rests)
+	mu.Unlock()
+	db.compactMu.Unlock()
+	rep, err := db.FlushHead()
+	if err != nil || len(rep) == 0 {
+		t.Fatalf("FlushHead wrote %d blocks (%v), want the head's 2.5 h", len(rep), err)
+	}
+	mu.Lock()
+	n := len(rests) - before
+	mu.Unlock()
+	if n != 0 {
+		t.Fatalf("FlushHead rested %d times, want none (only the background loop is paced)", n)
+	}
+	equalResults(t, collect(t, db, math.MinInt64, all), o.expect(math.MinInt64, all, nil))
+}
+
+// TestHurry: the background loop does not rest while the head spans 3
+// block ranges or more, or once the DB is closing.
+func TestHurry(t *testing.T) {
+	db := openDB(t, t.TempDir(), testOpts())
+	ingest(t, db, nil, 3, nowMs, Minute, 5*60)
+	if db.hurry() {
+		t.Fatal("hurry with the head spanning 5 h of a 2 h block range, want not before 6 h")
+	}
+	ingest(t, db, nil, 3, nowMs+5*Hour, Minute, 61)
+	if !db.hurry() {
+		t.Fatal("no hurry with the head spanning 6 h, 3 block ranges")
+	}
+	db.Close()
+	if !db.hurry() {
+		t.Fatal("no hurry once closed")
 	}
 }

@@ -337,8 +337,8 @@ type coldBatches struct {
 	pend       []pendingSeries
 	n          int
 	encs       []coldEncoder
-	arenas     [][]byte // per worker: the encoded chunks of its series in the batch
-	yield      func()   // called by the workers between series (background.go)
+	arenas     [][]byte      // per worker: the encoded chunks of its series in the batch
+	newYield   func() func() // each worker's yield between series (background.go)
 }
 
 // pendingSeries is one series of a batch; its slices are reused from
@@ -352,11 +352,12 @@ type pendingSeries struct {
 }
 
 // newColdBatches: join is the merge's join bound (coldJoinSmall or
-// coldJoinTop); yield is called by the workers between series.
-func newColdBatches(w *block.Writer, workers int, mint, maxt int64, join int, yield func()) *coldBatches {
+// coldJoinTop); each worker calls a yield function of newYield's between
+// series.
+func newColdBatches(w *block.Writer, workers int, mint, maxt int64, join int, newYield func() func()) *coldBatches {
 	workers = max(workers, 1)
 	cb := &coldBatches{
-		w: w, mint: mint, maxt: maxt, yield: yield,
+		w: w, mint: mint, maxt: maxt, newYield: newYield,
 		pend:   make([]pendingSeries, coldBatchSeries),
 		encs:   make([]coldEncoder, workers),
 		arenas: make([][]byte, workers),
@@ -420,9 +421,9 @@ func (cb *coldBatches) flush() error {
 // chunks' bytes are recorded as offsets and sliced after the worker is
 // done, as the arena may move while it grows.
 func (cb *coldBatches) work(k, workers int) {
-	enc, arena := &cb.encs[k], cb.arenas[k][:0]
+	enc, arena, yield := &cb.encs[k], cb.arenas[k][:0], cb.newYield()
 	for j := k; j < cb.n; j += workers {
-		cb.yield()
+		yield()
 		p := &cb.pend[j]
 		cs, err := enc.build(p.srcs, cb.mint, cb.maxt)
 		p.err = err

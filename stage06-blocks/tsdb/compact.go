@@ -50,7 +50,7 @@ const (
 // (overlapping ones first, then leveled ranges, then blocks with
 // tombstones). The background loop calls it; callers may too.
 func (db *DB) Compact() error {
-	_, err := db.compact(context.Background(), false)
+	_, err := db.compact(context.Background(), false, false)
 	return err
 }
 
@@ -58,22 +58,26 @@ func (db *DB) Compact() error {
 // two blocks when ctx is done (returning ctx's error) or the DB is closed
 // (ErrClosed); what it wrote until then stays.
 func (db *DB) CompactReport(ctx context.Context) ([]CompactStats, error) {
-	return db.compact(ctx, false)
+	return db.compact(ctx, false, false)
 }
 
 // FlushHead writes everything in the head to blocks (one per block range
 // that holds samples, past samples included) at once, whatever its span;
 // the CLI's ingest and the tests use it.
-func (db *DB) FlushHead() ([]CompactStats, error) { return db.compact(context.Background(), true) }
+func (db *DB) FlushHead() ([]CompactStats, error) {
+	return db.compact(context.Background(), true, false)
+}
 
-func (db *DB) compact(ctx context.Context, flush bool) ([]CompactStats, error) {
+// compact: background says the background loop runs it (paced, yields).
+func (db *DB) compact(ctx context.Context, flush, background bool) ([]CompactStats, error) {
 	db.compactMu.Lock()
 	defer db.compactMu.Unlock()
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	out, cut, err := db.cutHead(ctx, flush)
-	past, perr := db.persistPast(cut)
+	newYield := db.yields(background)
+	out, cut, err := db.cutHead(ctx, flush, newYield)
+	past, perr := db.persistPast(cut, newYield)
 	out = append(out, past...)
 	if err == nil {
 		err = perr
@@ -90,7 +94,7 @@ func (db *DB) compact(ctx context.Context, flush bool) ([]CompactStats, error) {
 		if len(group) == 0 {
 			break
 		}
-		st, err := db.compactBlocks(group)
+		st, err := db.compactBlocks(group, newYield)
 		if err != nil && slices.ContainsFunc(group, damaged) {
 			continue // the next plan leaves the damaged block out
 		}
@@ -126,7 +130,7 @@ func (db *DB) written(st *CompactStats, start time.Time) {
 // left (truncateMemory), so a head holding last year's data and one sample
 // of today costs a block per range of last year's data, not one per two
 // hours in between.
-func (db *DB) cutHead(ctx context.Context, flush bool) (out []CompactStats, cut bool, err error) {
+func (db *DB) cutHead(ctx context.Context, flush bool, newYield func() func()) (out []CompactStats, cut bool, err error) {
 	h, r := db.head, db.opts.BlockRange
 	cutTo := int64(math.MinInt64)
 	for {
@@ -144,7 +148,7 @@ func (db *DB) cutHead(ctx context.Context, flush bool) (out []CompactStats, cut 
 			lo = max(lo, cutTo)
 		}
 		var st *CompactStats
-		if st, err = db.cutHeadRange(lo, lo+r); err != nil {
+		if st, err = db.cutHeadRange(lo, lo+r, newYield); err != nil {
 			break
 		}
 		if st != nil {
@@ -157,8 +161,9 @@ func (db *DB) cutHead(ctx context.Context, flush bool) (out []CompactStats, cut 
 
 // cutHeadRange writes the head's samples in [mint, maxt) as a block (none
 // if it has no sample there) and drops them from the head's memory.
-func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
+func (db *DB) cutHeadRange(mint, maxt int64, newYield func() func()) (*CompactStats, error) {
 	start := time.Now()
+	yield := newYield()
 	h := db.head
 	// No new sample may enter the range from now on, and commits already
 	// applying finish before the range is read.
@@ -179,7 +184,7 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	n := 0
 	h.byID.each(func(s *memSeries) bool {
 		if n++; n%yieldEvery == 0 {
-			db.opts.backgroundYield()
+			yield()
 		}
 		srcs := s.snapshot(nil, &ss, h.hc, mint, maxt-1, nil, false)
 		if len(srcs) == 0 {
@@ -199,7 +204,7 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 			return nil, err
 		}
 		for _, e := range list {
-			db.opts.backgroundYield()
+			yield()
 			cs, err := buildChunks(e.srcs, mint, maxt, db.opts.HeadCutKeepsEncoding)
 			if err == nil {
 				err = w.AddSeries(e.lset, cs)
@@ -227,7 +232,7 @@ func (db *DB) cutHeadRange(mint, maxt int64) (*CompactStats, error) {
 	// from the head: wait for them (bounded), then drop it.
 	g := db.readers.advance()
 	db.readers.wait(g, db.opts.ReaderWait)
-	h.truncateMemory(maxt, db.opts.backgroundYield)
+	h.truncateMemory(maxt, yield)
 	// The head-chunks files of the dropped range go once no reader opened
 	// before the truncation is left: one opened between advance and
 	// truncateMemory may still hold refs into them. A generation started
@@ -451,7 +456,7 @@ func (db *DB) CompactBlocks(ids ...ulid.ULID) (CompactStats, error) {
 	if len(group) != len(ids) || len(ids) == 0 {
 		return CompactStats{}, fmt.Errorf("tsdb: compact: unknown block among %v", ids)
 	}
-	return db.compactBlocks(group)
+	return db.compactBlocks(group, db.yields(false))
 }
 
 // compactBlocks merges blocks (sorted by MinTime) into one: series merged
@@ -459,7 +464,7 @@ func (db *DB) CompactBlocks(ids ...ulid.ULID) (CompactStats, error) {
 // merged and re-encoded. The new block replaces the old ones in the list in
 // one step; they are deleted once their last reader is done. Called with
 // compactMu.
-func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
+func (db *DB) compactBlocks(group []*block.Block, newYield func() func()) (CompactStats, error) {
 	start := time.Now()
 	st, mint, maxt, level, sources, parents := describeParents(group)
 	w, err := block.NewWriter(db.dir, db.opts.ChunkSegmentSize)
@@ -476,7 +481,7 @@ func (db *DB) compactBlocks(group []*block.Block) (CompactStats, error) {
 			join = coldJoinTop
 		}
 	}
-	if err := mergeSeries(w, group, mint, maxt, join, db.opts.compactionWorkers(), db.opts.backgroundYield); err != nil {
+	if err := mergeSeries(w, group, mint, maxt, join, db.opts.compactionWorkers(), newYield); err != nil {
 		w.Abort()
 		return st, err
 	}
@@ -543,8 +548,10 @@ func (c *blockCursor) advance(first bool) {
 // mergeSeries writes the union of the blocks' series to w in label order,
 // each with its chunks from every block that has it; as cold chunks when
 // join ≥ 0 (the bound of coldEncoder.join), encoded by workers goroutines
-// (coldBatches). It calls yield before each series (background.go).
-func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join, workers int, yield func()) error {
+// (coldBatches). Each goroutine calls a yield function of newYield's
+// between series (background.go).
+func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join, workers int, newYield func() func()) error {
+	yield := newYield()
 	curs := make([]*blockCursor, len(group))
 	for i, b := range group {
 		curs[i] = &blockCursor{b: b, ids: b.Index().All().ToArray(), stones: b.Tombstones()}
@@ -552,7 +559,7 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join, 
 	}
 	var cb *coldBatches
 	if join >= 0 {
-		cb = newColdBatches(w, workers, mint, maxt, join, yield)
+		cb = newColdBatches(w, workers, mint, maxt, join, newYield)
 	}
 	var metas []chunks.Meta
 	var ss sourceSet

@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -424,7 +425,7 @@ func (db *DB) run() {
 		case <-db.compactc:
 		case <-tick.C:
 		}
-		if err := db.Compact(); err != nil && !errors.Is(err, ErrClosed) {
+		if _, err := db.compact(context.Background(), false, true); err != nil && !errors.Is(err, ErrClosed) {
 			db.bgErr.Store(&err)
 		}
 	}
