@@ -48,9 +48,16 @@ func procsFor(env string, procs int) int {
 // commits past one found thousands to write; the queue holds up to a
 // series per pointer of channel (1 MiB for 131,072 series), and each
 // waiting chunk keeps its bytes on the heap until its turn (up to a few
-// hundred bytes a chunk: tens of MiB if every queued series waits).
+// hundred bytes a chunk: tens of MiB if every queued series waits). The
+// background loop's cuts and merges are paced to half a core
+// (BackgroundShare): with more Ps than cores, a cut that yields between
+// series is picked up again by an idle P at once and keeps its core, and
+// the writes queue on the other for as long as it runs; paced, it rests a
+// slice for each slice it works (it stops resting if the head falls 3
+// block ranges behind). At 2.35M values/s the steady p99 fell from 8.9-11
+// ms to 5.0-7.9 ms at under 3 % steal (stage11 README).
 func sinkOptions(sync wal.SyncPolicy) tsdb.Options {
-	return tsdb.Options{WALSync: sync, CompactionWorkers: 1, HeadCutKeepsEncoding: true, ChunkWriteQueue: 1 << 17}
+	return tsdb.Options{WALSync: sync, CompactionWorkers: 1, HeadCutKeepsEncoding: true, ChunkWriteQueue: 1 << 17, BackgroundShare: 0.5}
 }
 
 // walSyncFlag defines --wal-sync, the capstone's --wal.sync under this

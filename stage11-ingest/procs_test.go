@@ -26,9 +26,9 @@ func TestProcsFor(t *testing.T) {
 			t.Errorf("procsFor(%q, %d) = %d, want %d", c.env, c.procs, got, c.want)
 		}
 	}
-	if o := sinkOptions(wal.SyncBatch); o.CompactionWorkers != 1 || !o.HeadCutKeepsEncoding || o.ChunkWriteQueue == 0 {
-		t.Errorf("sinkOptions: CompactionWorkers %d, HeadCutKeepsEncoding %v, ChunkWriteQueue %d; want 1, true, some (background work leaves the cores to the writes)",
-			o.CompactionWorkers, o.HeadCutKeepsEncoding, o.ChunkWriteQueue)
+	if o := sinkOptions(wal.SyncBatch); o.CompactionWorkers != 1 || !o.HeadCutKeepsEncoding || o.ChunkWriteQueue == 0 || o.BackgroundShare <= 0 || o.BackgroundShare >= 1 {
+		t.Errorf("sinkOptions: CompactionWorkers %d, HeadCutKeepsEncoding %v, ChunkWriteQueue %d, BackgroundShare %v; want 1, true, some, within (0, 1) (background work leaves the cores to the writes)",
+			o.CompactionWorkers, o.HeadCutKeepsEncoding, o.ChunkWriteQueue, o.BackgroundShare)
 	}
 	for _, p := range []wal.SyncPolicy{wal.SyncBatch, wal.SyncInterval} {
 		if o := sinkOptions(p); o.WALSync != p {
