@@ -240,3 +240,61 @@ func TestHurry(t *testing.T) {
 		t.Fatal("no hurry once closed")
 	}
 }
+
+// TestCutHeadCutsWhatWasDue: a compaction's head cut stops at what was due
+// when it began, however fast writes extend the head meanwhile, so the WAL
+// checkpoint and the merges after it run; the next compaction cuts the
+// rest. The writes come while the cut is parked at its first yield.
+func TestCutHeadCutsWhatWasDue(t *testing.T) {
+	opts := testOpts()
+	parked, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	opts.yield = func() {
+		once.Do(func() {
+			parked <- struct{}{}
+			<-release
+		})
+	}
+	db := openDB(t, t.TempDir(), opts)
+	defer db.Close()
+	o := oracle{}
+	const series = 10
+	ingest(t, db, o, series, nowMs, Minute, 4*60) // 4 h: one 2 h range due
+	type result struct {
+		rep []CompactStats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := db.CompactReport(context.Background())
+		done <- result{rep, err}
+	}()
+	<-parked
+	ingest(t, db, o, series, nowMs+4*Hour, Minute, 4*60) // 4 h more while it cuts
+	close(release)
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if n := headCuts(res.rep); n != 1 {
+		t.Fatalf("the compaction begun with one range due cut %d, want 1", n)
+	}
+	rep, err := db.CompactReport(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := headCuts(rep); n != 2 {
+		t.Fatalf("the next compaction cut %d ranges, want the 2 due since", n)
+	}
+	equalResults(t, collect(t, db, math.MinInt64, all), o.expect(math.MinInt64, all, nil))
+}
+
+// headCuts counts the head cuts among a compaction's blocks.
+func headCuts(rep []CompactStats) (n int) {
+	for _, st := range rep {
+		if len(st.Parents) == 0 {
+			n++
+		}
+	}
+	return n
+}

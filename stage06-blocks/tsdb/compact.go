@@ -129,15 +129,22 @@ func (db *DB) written(st *CompactStats, start time.Time) {
 // cuts holds samples: after a cut the head's MinTime is its oldest sample
 // left (truncateMemory), so a head holding last year's data and one sample
 // of today costs a block per range of last year's data, not one per two
-// hours in between.
+// hours in between. Without flush it cuts only what was due when it
+// began: writes that outpace the cuts would otherwise keep it cutting, and
+// the WAL checkpoint and the merges that follow it in a compaction would
+// never run (the background loop comes back for the rest).
 func (db *DB) cutHead(ctx context.Context, flush bool, newYield func() func()) (out []CompactStats, cut bool, err error) {
 	h, r := db.head, db.opts.BlockRange
 	cutTo := int64(math.MinInt64)
+	due := h.maxT.Load()
 	for {
 		if err = db.interrupted(ctx); err != nil {
 			break
 		}
 		mint, maxt := h.minT.Load(), h.maxT.Load()
+		if !flush {
+			maxt = min(maxt, due)
+		}
 		if mint > maxt || (!flush && maxt-mint < r/2*3) {
 			break
 		}
