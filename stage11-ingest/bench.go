@@ -705,12 +705,12 @@ func offHeap(bodies [][][]byte, size int64) (func() error, error) {
 	return func() error { return syscall.Munmap(m) }, nil
 }
 
-// makeBody appends g's next request in protocol to dst and returns it;
-// buf is the uncompressed scratch of remote write, returned for reuse.
 // lineRequestBytes bounds a request of line protocol: a line of TSBS is
 // about 330 bytes for 10 values.
 func lineRequestBytes(hosts, rounds int) int { return hosts * rounds * 400 }
 
+// makeBody appends g's next request in protocol to dst and returns it;
+// buf is the uncompressed scratch of remote write, returned for reuse.
 func makeBody(g *loadgen.Generator, protocol string, dst, buf []byte) (body, scratch []byte) {
 	switch protocol {
 	case "remote":

@@ -24,7 +24,7 @@ import (
 // starved), and the goroutines the writes need run first. The background
 // work then gets the CPU the writes leave, in slices of one series; its
 // CPU is the same, its wall time longer when the writes are busy. Nothing
-// holds a lock across a yield.
+// holds a lock across a yield but compactMu, which only compactions take.
 
 // yieldEvery is how many series a light loop (a head snapshot, the
 // truncation: microseconds per series) handles between two yields; the
@@ -60,8 +60,13 @@ func (o *Options) backgroundYield() {
 // writes never lose a core for more than a slice. It does not rest while
 // the head is behind (it spans twice the span that starts a cut, 3 block
 // ranges) or the DB is closing: the head's memory stays bounded whatever
-// the share. Only the background loop is paced; Compact, FlushHead and
-// CompactBlocks called by a program run at full speed.
+// the share. The share is per goroutine: a merge's cold-encoding workers
+// (CompactionWorkers) take it each. Only the background loop is paced;
+// Compact, FlushHead and CompactBlocks called by a program run at full
+// speed, once a paced compaction in progress is done (compactMu). The
+// head's truncation after a cut is not paced: a series it marks dead
+// stays findable until the walk ends, and a write to it retries until
+// then (lockSeries). Close ends a rest at once.
 
 // paceSlice is how long a paced background goroutine works between rests.
 const paceSlice = 2 * time.Millisecond
@@ -103,10 +108,10 @@ func (p *pacer) step() {
 // it, backgroundYield otherwise.
 func (db *DB) yields(background bool) func() func() {
 	share := db.opts.BackgroundShare
-	if !background || share <= 0 || share >= 1 {
+	if !background || !(share > 0 && share < 1) { // NaN too
 		return func() func() { return db.opts.backgroundYield }
 	}
-	sleep := time.Sleep
+	sleep := db.rest
 	if db.opts.sleep != nil {
 		sleep = db.opts.sleep
 	}
@@ -124,4 +129,14 @@ func (db *DB) hurry() bool {
 	}
 	mint, maxt := db.head.minT.Load(), db.head.maxT.Load()
 	return mint <= maxt && maxt-mint >= 2*(db.opts.BlockRange/2*3)
+}
+
+// rest sleeps for d, or until Close.
+func (db *DB) rest(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-db.stopc:
+	}
 }

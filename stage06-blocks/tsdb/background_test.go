@@ -227,6 +227,7 @@ func TestBackgroundLoopPaced(t *testing.T) {
 // block ranges or more, or once the DB is closing.
 func TestHurry(t *testing.T) {
 	db := openDB(t, t.TempDir(), testOpts())
+	t.Cleanup(func() { db.Close() }) // if it fails before the Close below
 	ingest(t, db, nil, 3, nowMs, Minute, 5*60)
 	if db.hurry() {
 		t.Fatal("hurry with the head spanning 5 h of a 2 h block range, want not before 6 h")

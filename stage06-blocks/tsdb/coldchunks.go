@@ -338,7 +338,8 @@ type coldBatches struct {
 	n          int
 	encs       []coldEncoder
 	arenas     [][]byte      // per worker: the encoded chunks of its series in the batch
-	newYield   func() func() // each worker's yield between series (background.go)
+	yield      func()        // the merge goroutine's, for a batch encoded on it
+	newYield   func() func() // each worker goroutine's yield between series (background.go)
 }
 
 // pendingSeries is one series of a batch; its slices are reused from
@@ -352,12 +353,13 @@ type pendingSeries struct {
 }
 
 // newColdBatches: join is the merge's join bound (coldJoinSmall or
-// coldJoinTop); each worker calls a yield function of newYield's between
-// series.
-func newColdBatches(w *block.Writer, workers int, mint, maxt int64, join int, newYield func() func()) *coldBatches {
+// coldJoinTop); a batch encoded on the merge's goroutine calls its yield
+// between series, each worker goroutine one of newYield's (a second pacer
+// on the same goroutine would count the first one's rests as work).
+func newColdBatches(w *block.Writer, workers int, mint, maxt int64, join int, yield func(), newYield func() func()) *coldBatches {
 	workers = max(workers, 1)
 	cb := &coldBatches{
-		w: w, mint: mint, maxt: maxt, newYield: newYield,
+		w: w, mint: mint, maxt: maxt, yield: yield, newYield: newYield,
 		pend:   make([]pendingSeries, coldBatchSeries),
 		encs:   make([]coldEncoder, workers),
 		arenas: make([][]byte, workers),
@@ -387,11 +389,11 @@ func (cb *coldBatches) add(lset model.Labels, srcs []chunkSrc) error {
 func (cb *coldBatches) flush() error {
 	workers := min(len(cb.encs), cb.n)
 	if workers <= 1 {
-		cb.work(0, 1)
+		cb.work(0, 1, cb.yield)
 	} else {
 		var wg sync.WaitGroup
 		for k := range workers {
-			wg.Go(func() { cb.work(k, workers) })
+			wg.Go(func() { cb.work(k, workers, cb.newYield()) })
 		}
 		wg.Wait()
 	}
@@ -420,8 +422,8 @@ func (cb *coldBatches) flush() error {
 // work encodes series k, k+workers, … of the batch into arena k. The
 // chunks' bytes are recorded as offsets and sliced after the worker is
 // done, as the arena may move while it grows.
-func (cb *coldBatches) work(k, workers int) {
-	enc, arena, yield := &cb.encs[k], cb.arenas[k][:0], cb.newYield()
+func (cb *coldBatches) work(k, workers int, yield func()) {
+	enc, arena := &cb.encs[k], cb.arenas[k][:0]
 	for j := k; j < cb.n; j += workers {
 		yield()
 		p := &cb.pend[j]

@@ -168,7 +168,7 @@ func TestPersistPastWaitsForLoggedCommit(t *testing.T) {
 		}
 	}
 	compacted := make(chan error)
-	go func() { _, err := db.persistPast(true, db.yields(false)); compacted <- err }()
+	go func() { _, err := db.persistPast(true); compacted <- err }()
 	select {
 	case err := <-compacted:
 		t.Fatalf("persistPast returned (%v) before a commit it had to wait for was applied", err)

@@ -77,7 +77,7 @@ func (db *DB) compact(ctx context.Context, flush, background bool) ([]CompactSta
 	}
 	newYield := db.yields(background)
 	out, cut, err := db.cutHead(ctx, flush, newYield)
-	past, perr := db.persistPast(cut, newYield)
+	past, perr := db.persistPast(cut)
 	out = append(out, past...)
 	if err == nil {
 		err = perr
@@ -239,7 +239,9 @@ func (db *DB) cutHeadRange(mint, maxt int64, newYield func() func()) (*CompactSt
 	// from the head: wait for them (bounded), then drop it.
 	g := db.readers.advance()
 	db.readers.wait(g, db.opts.ReaderWait)
-	h.truncateMemory(maxt, yield)
+	// Not paced: a series the walk marks dead stays findable until the
+	// walk ends, and a write to it retries until then (lockSeries).
+	h.truncateMemory(maxt, db.opts.backgroundYield)
 	// The head-chunks files of the dropped range go once no reader opened
 	// before the truncation is left: one opened between advance and
 	// truncateMemory may still hold refs into them. A generation started
@@ -566,7 +568,7 @@ func mergeSeries(w *block.Writer, group []*block.Block, mint, maxt int64, join, 
 	}
 	var cb *coldBatches
 	if join >= 0 {
-		cb = newColdBatches(w, workers, mint, maxt, join, newYield)
+		cb = newColdBatches(w, workers, mint, maxt, join, yield, newYield)
 	}
 	var metas []chunks.Meta
 	var ss sourceSet

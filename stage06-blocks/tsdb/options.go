@@ -151,14 +151,16 @@ type Options struct {
 	// path this stage's README describes).
 	ChunkWriteQueue int
 	// BackgroundShare, between 0 and 1, paces the background loop's head
-	// cuts and merges: each of its goroutines rests between slices of work
-	// so that it takes about this share of one core, and the writes never
-	// lose a core to it for more than a few milliseconds (background.go).
-	// It does not rest while the head spans 3 block ranges or more (twice
-	// the span that starts a cut) or the DB is closing. A server that must
-	// answer writes within milliseconds while it compacts sets it (stage11:
-	// 0.5). Defaults to 0: no rest, the background work takes what the
-	// scheduler gives it.
+	// cuts and merges: each of its goroutines (a merge's cold-encoding
+	// workers each) rests between slices of work so that it takes about
+	// this share of one core, and the writes do not lose a core to it for
+	// more than a few milliseconds at a time (background.go). It does not
+	// rest while the head spans 3 block ranges or more (twice the span that
+	// starts a cut) or the DB is closing. Compact, FlushHead and
+	// CompactBlocks are not paced, but wait for a paced compaction in
+	// progress. A server that must answer writes within milliseconds while
+	// it compacts sets it (stage11: 0.5, with one merge worker). Defaults
+	// to 0: no rest, the background work takes what the scheduler gives it.
 	BackgroundShare float64
 	// RetentionTime (ms) deletes the blocks whose data all lies more than
 	// this before the clock's now, and refuses samples older than that

@@ -43,7 +43,7 @@ import (
 // persistPast runs steps 2 to 4 when a head cut happened (cut) or some
 // series hold past samples: the new WAL segment, flushPast, the checkpoint.
 // If flushPast fails the checkpoint is skipped: the WAL keeps the samples.
-func (db *DB) persistPast(cut bool, newYield func() func()) ([]CompactStats, error) {
+func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
 	h := db.head
 	if !cut && !h.hasPast.Load() {
 		return nil, nil
@@ -52,7 +52,7 @@ func (db *DB) persistPast(cut bool, newYield func() func()) ([]CompactStats, err
 	if err != nil {
 		return nil, err
 	}
-	out, err := db.flushPast(newYield())
+	out, err := db.flushPast()
 	if err != nil {
 		return out, err
 	}
@@ -88,7 +88,7 @@ type pastSeries struct {
 // per block range holding any, and drops them from the head once queriers
 // that may not see the blocks are done (as a head cut does). Samples that
 // arrive meanwhile stay for the next compaction. Called with compactMu.
-func (db *DB) flushPast(yield func()) (out []CompactStats, err error) {
+func (db *DB) flushPast() (out []CompactStats, err error) {
 	h := db.head
 	if !h.hasPast.Swap(false) {
 		return nil, nil
@@ -142,7 +142,7 @@ func (db *DB) flushPast(yield func()) (out []CompactStats, err error) {
 	}
 	// Series that held only past samples are empty now: remove them as a
 	// head cut would (everything before minValid is in blocks).
-	h.truncateMemory(h.minValid.Load(), yield)
+	h.truncateMemory(h.minValid.Load(), db.opts.backgroundYield) // not paced: cutHeadRange says why
 	return out, nil
 }
 
