@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tsdb-course/stage06-blocks/block"
 )
 
 // TestBackgroundWorkYields: a head cut and a block merge, cold or not,
@@ -298,4 +300,47 @@ func headCuts(rep []CompactStats) (n int) {
 		}
 	}
 	return n
+}
+
+// TestMergeGoroutinesOnePacerEach: a merge makes one yield function for its
+// own goroutine, which a batch encoded on that goroutine shares (a second
+// pacer there would count the first one's rests as its work and rest
+// again), and one for each worker goroutine of each batch.
+func TestMergeGoroutinesOnePacerEach(t *testing.T) {
+	const series = 300 // two batches of coldBatchSeries
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprint("workers=", workers), func(t *testing.T) {
+			db := openDB(t, t.TempDir(), testOpts())
+			defer db.Close()
+			ingest(t, db, nil, series, nowMs, Minute, 6*60)
+			if _, err := db.CompactReport(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			db.mu.RLock()
+			group := slices.Clone(db.blocks)
+			db.mu.RUnlock()
+			if len(group) != 2 {
+				t.Fatalf("%d blocks, want the two head cuts", len(group))
+			}
+			_, mint, maxt, _, _, _ := describeParents(group)
+			w, err := block.NewWriter(t.TempDir(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Abort()
+			made := 0
+			newYield := func() func() { made++; return func() {} }
+			if err := mergeSeries(w, group, mint, maxt, coldJoinSmall, workers, newYield); err != nil {
+				t.Fatal(err)
+			}
+			want := 1 // the merge's own
+			if workers > 1 {
+				batches := (series + coldBatchSeries - 1) / coldBatchSeries
+				want += batches * workers
+			}
+			if made != want {
+				t.Fatalf("%d yield functions made, want %d (one per goroutine)", made, want)
+			}
+		})
+	}
 }
