@@ -328,8 +328,8 @@ func TestMergeGoroutinesOnePacerEach(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer w.Abort()
-			made := 0
-			newYield := func() func() { made++; return func() {} }
+			var made atomic.Int64 // workers make theirs on their goroutines
+			newYield := func() func() { made.Add(1); return func() {} }
 			if err := mergeSeries(w, group, mint, maxt, coldJoinSmall, workers, newYield); err != nil {
 				t.Fatal(err)
 			}
@@ -338,8 +338,8 @@ func TestMergeGoroutinesOnePacerEach(t *testing.T) {
 				batches := (series + coldBatchSeries - 1) / coldBatchSeries
 				want += batches * workers
 			}
-			if made != want {
-				t.Fatalf("%d yield functions made, want %d (one per goroutine)", made, want)
+			if got := made.Load(); got != int64(want) {
+				t.Fatalf("%d yield functions made, want %d (one per goroutine)", got, want)
 			}
 		})
 	}
