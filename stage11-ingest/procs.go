@@ -54,8 +54,8 @@ func procsFor(env string, procs int) int {
 // series is picked up again by an idle P at once and keeps its core, and
 // the writes queue on the other for as long as it runs; paced, it rests a
 // slice for each slice it works (it stops resting if the head falls 3
-// block ranges behind). At 2.35M values/s the steady p99 fell from 8.9-11
-// ms to 5.0-7.9 ms at under 3 % steal (stage11 README).
+// block ranges behind). At 2.35M values/s the steady p99 fell from 8.9-16
+// ms to 4.5-7.9 ms at under 2 % steal (stage11 README).
 func sinkOptions(sync wal.SyncPolicy) tsdb.Options {
 	return tsdb.Options{WALSync: sync, CompactionWorkers: 1, HeadCutKeepsEncoding: true, ChunkWriteQueue: 1 << 17, BackgroundShare: 0.5}
 }
