@@ -128,8 +128,11 @@ func (db *DB) hurry() bool {
 		return true
 	}
 	mint, maxt := db.head.minT.Load(), db.head.maxT.Load()
-	return mint <= maxt && maxt-mint >= 2*(db.opts.BlockRange/2*3)
+	return mint <= maxt && maxt-mint >= 2*db.opts.cutSpan()
 }
+
+// cutSpan is the span of the head that starts a cut: 1.5 block ranges.
+func (o *Options) cutSpan() int64 { return o.BlockRange / 2 * 3 }
 
 // rest sleeps for d, or until Close.
 func (db *DB) rest(d time.Duration) {

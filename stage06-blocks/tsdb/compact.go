@@ -145,7 +145,7 @@ func (db *DB) cutHead(ctx context.Context, flush bool, newYield func() func()) (
 		if !flush {
 			maxt = min(maxt, due)
 		}
-		if mint > maxt || (!flush && maxt-mint < r/2*3) {
+		if mint > maxt || (!flush && maxt-mint < db.opts.cutSpan()) {
 			break
 		}
 		// Never a range already cut: a chunk spanning ranges (head chunks

@@ -438,7 +438,7 @@ func (db *DB) maybeCompact() {
 		return
 	}
 	h := db.head
-	if mint, maxt := h.minT.Load(), h.maxT.Load(); mint <= maxt && maxt-mint >= db.opts.BlockRange/2*3 {
+	if mint, maxt := h.minT.Load(), h.maxT.Load(); mint <= maxt && maxt-mint >= db.opts.cutSpan() {
 		select {
 		case db.compactc <- struct{}{}:
 		default:
