@@ -53,20 +53,34 @@ type CheckpointStats struct {
 // Records are written with the default Compression (CompressionSnappy);
 // WAL.Checkpoint uses the log's own.
 func Checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64) (CheckpointStats, error) {
-	return checkpoint(dir, upto, keep, mint, CompressionSnappy, nil)
+	return checkpoint(dir, upto, keep, mint, CompressionSnappy, runtime.Gosched, nil)
 }
 
 // Checkpoint is the package's Checkpoint on w's directory, writing the
 // checkpoint's records with w's Options.Compression.
 func (w *WAL) Checkpoint(upto int, keep func(ref uint64) bool, mint int64) (CheckpointStats, error) {
-	return checkpoint(w.dir, upto, keep, mint, w.opts.Compression, nil)
+	return w.CheckpointYield(upto, keep, mint, runtime.Gosched)
+}
+
+// CheckpointYield is Checkpoint calling yield before each record it
+// copies, where Checkpoint calls runtime.Gosched. A checkpoint reads every
+// record of the segments it covers, tenths of a second of CPU under a
+// heavy load, on a goroutine beside the appenders; Go's scheduler has no
+// priorities, so it yields between records (runtime.Gosched puts it at the
+// back of the global run queue, which a P reads when its own queue is
+// empty) and the appenders run first. A caller that paces its background
+// work to a share of a core (stage06's BackgroundShare) passes its pacer:
+// a yield only decides who runs next, and with more Ps than cores the
+// yielding checkpoint is picked up again at once.
+func (w *WAL) CheckpointYield(upto int, keep func(ref uint64) bool, mint int64, yield func()) (CheckpointStats, error) {
+	return checkpoint(w.dir, upto, keep, mint, w.opts.Compression, yield, nil)
 }
 
 // checkpoint is Checkpoint with a hook (tests) that runs after each step;
 // an error from it stops there, leaving the directory as a crash at that
 // point would. It is a parameter, not a package variable, so tests that
 // crash one checkpoint cannot disturb another running in parallel.
-func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, comp Compression, hook func(step string) error) (CheckpointStats, error) {
+func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, comp Compression, yield func(), hook func(step string) error) (CheckpointStats, error) {
 	if hook == nil {
 		hook = func(string) error { return nil }
 	}
@@ -104,7 +118,7 @@ func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, co
 	if err := os.RemoveAll(tmp); err != nil {
 		return st, fmt.Errorf("wal: checkpoint: %w", err)
 	}
-	if err := writeCheckpoint(tmp, files, keep, mint, comp, &st); err != nil {
+	if err := writeCheckpoint(tmp, files, keep, mint, comp, yield, &st); err != nil {
 		os.Remove(tmp)
 		return st, err
 	}
@@ -135,7 +149,7 @@ func checkpoint(dir string, upto int, keep func(ref uint64) bool, mint int64, co
 
 // writeCheckpoint filters the records of files into a new file at path and
 // fsyncs it.
-func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint int64, comp Compression, st *CheckpointStats) error {
+func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint int64, comp Compression, yield func(), st *CheckpointStats) error {
 	if keep == nil {
 		keep = func(uint64) bool { return true }
 	}
@@ -178,7 +192,7 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 	r := newReader(files, false)
 	defer r.Close()
 	for r.Next() {
-		checkpointYield()
+		yield()
 		in := r.Record()
 		switch Type(in) {
 		case RecordSeries:
@@ -282,15 +296,6 @@ func writeCheckpoint(path string, files []logFile, keep func(uint64) bool, mint 
 	}
 	return f.Close()
 }
-
-// checkpointYield runs before each record a checkpoint copies. A
-// checkpoint reads every record of the segments it covers, tenths of a
-// second of CPU under a heavy load, on a goroutine beside the appenders;
-// Go's scheduler has no priorities, so it yields (runtime.Gosched puts it
-// at the back of the global run queue, which a P reads when its own queue
-// is empty) and the appenders, and the group-commit leader their fsync
-// wakes, run first. Tests count the calls.
-var checkpointYield = runtime.Gosched
 
 // checkpointSyncEvery is how many bytes a checkpoint writes between two
 // fsyncs of its file. A checkpoint is megabytes (the head's samples since

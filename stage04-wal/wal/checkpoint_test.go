@@ -56,9 +56,10 @@ func TestCheckpointFilterEdges(t *testing.T) {
 	}
 }
 
-// TestCheckpointYieldsBetweenRecords: a checkpoint yields before each
-// record it copies (checkpointYield), so the appenders run between two
-// records rather than after the whole copy. Counted, not timed.
+// TestCheckpointYieldsBetweenRecords: a checkpoint calls its yield before
+// each record it copies (CheckpointYield; Checkpoint's is runtime.Gosched),
+// so the appenders run between two records rather than after the whole
+// copy, and a paced caller can rest there. Counted, not timed.
 func TestCheckpointYieldsBetweenRecords(t *testing.T) {
 	dir := t.TempDir()
 	w := mustOpen(t, dir, Options{Sync: SyncNone})
@@ -74,10 +75,7 @@ func TestCheckpointYieldsBetweenRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	old := checkpointYield
-	checkpointYield = func() { n++ }
-	defer func() { checkpointYield = old }()
-	if _, err := w.Checkpoint(upto, nil, 0); err != nil {
+	if _, err := w.CheckpointYield(upto, nil, 0, func() { n++ }); err != nil {
 		t.Fatal(err)
 	}
 	if n < records {

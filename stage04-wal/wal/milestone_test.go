@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -195,7 +196,7 @@ func TestMilestone3_RotationBoundsGrowth(t *testing.T) {
 					t.Fatalf("replay before the checkpoint: %v, want %v", got.summary(), before.summary())
 				}
 
-				_, err = checkpoint(dir, upto, keep, mint, CompressionSnappy, func(s string) error {
+				_, err = checkpoint(dir, upto, keep, mint, CompressionSnappy, runtime.Gosched, func(s string) error {
 					if s == step {
 						return fmt.Errorf("crash after %s", s)
 					}
