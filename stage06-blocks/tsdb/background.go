@@ -55,7 +55,8 @@ func (o *Options) backgroundYield() {
 // the kernel shares the cores between the threads, the cut's among them.
 // A cut or a merge then holds a core for as long as it runs, and the
 // writes queue on the other. Options.BackgroundShare paces the background
-// loop instead: each background goroutine works a slice (paceSlice), then
+// loop instead: each background goroutine (a cut, the WAL checkpoint after
+// it, a merge) works a slice (paceSlice), then
 // rests long enough that its work is that share of the wall time, so the
 // writes never lose a core for more than a slice. It does not rest while
 // the head is behind (it spans twice the span that starts a cut, 3 block
@@ -82,6 +83,11 @@ type pacer struct {
 	since time.Time // start of the slice being worked
 }
 
+// idle forgets the slice being worked: a goroutine that waits for work
+// between items (the chunk write queue) calls it before waiting, so the
+// wait does not count as work.
+func (p *pacer) idle() { p.since = time.Time{} }
+
 func (p *pacer) step() {
 	now := p.now()
 	if p.since.IsZero() {
@@ -107,18 +113,28 @@ func (p *pacer) step() {
 // function: paced (Options.BackgroundShare) when the background loop runs
 // it, backgroundYield otherwise.
 func (db *DB) yields(background bool) func() func() {
-	share := db.opts.BackgroundShare
-	if !background || !(share > 0 && share < 1) { // NaN too
+	if !background || db.newPacer(db.hurry) == nil {
 		return func() func() { return db.opts.backgroundYield }
+	}
+	return func() func() { return db.newPacer(db.hurry).step }
+}
+
+// newPacer is a pacer for one background goroutine, hurried when hurry
+// says so; nil unless Options.BackgroundShare is between 0 and 1.
+func (db *DB) newPacer(hurry func() bool) *pacer {
+	share := db.opts.BackgroundShare
+	if !(share > 0 && share < 1) { // NaN too
+		return nil
 	}
 	sleep := db.rest
 	if db.opts.sleep != nil {
 		sleep = db.opts.sleep
 	}
-	return func() func() {
-		p := &pacer{share: share, hurry: db.hurry, yield: db.opts.backgroundYield, now: time.Now, sleep: sleep}
-		return p.step
+	now := time.Now
+	if db.opts.paceNow != nil {
+		now = db.opts.paceNow
 	}
+	return &pacer{share: share, hurry: hurry, yield: db.opts.backgroundYield, now: now, sleep: sleep}
 }
 
 // hurry says the background work must not rest: the DB is closing, or

@@ -161,17 +161,22 @@ func TestPacerRests(t *testing.T) {
 }
 
 // TestBackgroundLoopPaced: with BackgroundShare, the background loop's head
-// cut rests between slices of work, each rest the slice's share; a
-// compaction a program asks for does not rest; every sample is there.
+// cut rests between slices of work, each rest the slice's share, and so
+// does the WAL checkpoint after it; a compaction a program asks for does
+// not rest; every sample is there.
 func TestBackgroundLoopPaced(t *testing.T) {
 	opts := testOpts()
 	opts.NoBackgroundCompaction = false
 	opts.BackgroundShare = 0.5
 	var mu sync.Mutex
 	var rests []time.Duration
+	written, restsAfter := false, 0 // rests once the cut's block is written
 	opts.sleep = func(d time.Duration) {
 		mu.Lock()
 		rests = append(rests, d)
+		if written {
+			restsAfter++
+		}
 		mu.Unlock()
 	}
 	// Each series costs the loop 100µs more, so a cut works many slices
@@ -181,22 +186,36 @@ func TestBackgroundLoopPaced(t *testing.T) {
 		}
 	}
 	cut := make(chan CompactStats, 16)
-	opts.OnBlockWritten = func(st CompactStats) { cut <- st }
+	opts.OnBlockWritten = func(st CompactStats) {
+		mu.Lock()
+		written = true
+		mu.Unlock()
+		cut <- st
+	}
 	db := openDB(t, t.TempDir(), opts)
 	defer db.Close()
 	o := oracle{}
 	const series = 500
-	ingest(t, db, o, series, nowMs, Minute, 4*60) // 4 h: the loop cuts the first 2 h
+	// 4 h in 240 commits: the loop cuts the first 2 h, then checkpoints
+	// the WAL's 240 records; the truncation after the cut is not paced and
+	// there is no block to merge, so the rests after the block are the
+	// checkpoint's.
+	ingest(t, db, o, series, nowMs, Minute, 4*60)
 	select {
 	case <-cut:
 	case <-time.After(time.Minute):
 		t.Fatal("the background loop wrote no block within a minute")
 	}
+	db.compactMu.Lock() // the loop's compaction is over
+	db.compactMu.Unlock()
 	mu.Lock()
-	got := slices.Clone(rests)
+	got, after := slices.Clone(rests), restsAfter
 	mu.Unlock()
-	if len(got) == 0 {
+	if len(got) == after {
 		t.Fatalf("a background cut of %d series yielding for 100µs each never rested", series)
+	}
+	if after == 0 {
+		t.Fatal("the background loop's WAL checkpoint of 240 records yielding for 100µs each never rested")
 	}
 	for _, d := range got {
 		if d < paceSlice || d > 10*paceSlice {

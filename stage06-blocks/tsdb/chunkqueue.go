@@ -29,6 +29,12 @@ import (
 type chunkQueue struct {
 	h  *Head
 	ch chan *memSeries
+	// pace, if not nil, paces the goroutine like the background loop
+	// (Options.BackgroundShare): every series starts a chunk at a block
+	// boundary, so the queue fills with thousands of series at once, and
+	// writing them flat out took a core from the commits for a tenth of
+	// a second. It does not rest while the queue is half full.
+	pace *pacer
 	// n counts the series queued and not yet written; drain waits on idle
 	// until it is 0.
 	n      atomic.Int64
@@ -38,9 +44,14 @@ type chunkQueue struct {
 	done   chan struct{}
 }
 
-func newChunkQueue(h *Head, size int) *chunkQueue {
+// newChunkQueue starts the queue's goroutine; newPacer, if not nil, makes
+// its pacer, given when the queue must not rest.
+func newChunkQueue(h *Head, size int, newPacer func(hurry func() bool) *pacer) *chunkQueue {
 	q := &chunkQueue{h: h, ch: make(chan *memSeries, size), stop: make(chan struct{}), done: make(chan struct{})}
 	q.idle = sync.NewCond(&q.idleMu)
+	if newPacer != nil {
+		q.pace = newPacer(func() bool { return len(q.ch) >= cap(q.ch)/2 })
+	}
 	go q.run()
 	return q
 }
@@ -61,6 +72,13 @@ func (q *chunkQueue) add(s *memSeries) bool {
 func (q *chunkQueue) run() {
 	defer close(q.done)
 	for {
+		if q.pace != nil {
+			if len(q.ch) > 0 {
+				q.pace.step()
+			} else {
+				q.pace.idle()
+			}
+		}
 		select {
 		case s := <-q.ch:
 			q.write(s)

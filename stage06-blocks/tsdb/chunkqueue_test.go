@@ -3,6 +3,9 @@ package tsdb
 import (
 	"math"
 	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,4 +160,72 @@ func reopenRemapped(t *testing.T, dir string, opts Options, o oracle, want int) 
 	}
 	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
 	return db
+}
+
+// TestChunkWriteQueuePaced: with BackgroundShare the queue's goroutine
+// works a slice, then rests the slice's share, while series are queued,
+// except while half the queue or more waits; the time it waits for work
+// does not count as a slice worked. A fake clock charges each chunk write
+// 100µs: 200 series fill a chunk in one commit (held at the first write
+// until the commit is done, so the others wait in the queue of 256), then,
+// a second later, again.
+func TestChunkWriteQueuePaced(t *testing.T) {
+	opts := testOpts()
+	opts.ChunkWriteQueue = 256
+	opts.BackgroundShare = 0.5
+	var clock atomic.Int64
+	opts.paceNow = func() time.Time { return time.Unix(0, clock.Load()) }
+	var mu sync.Mutex
+	var rests []time.Duration
+	opts.sleep = func(d time.Duration) {
+		mu.Lock()
+		rests = append(rests, d)
+		mu.Unlock()
+		clock.Add(int64(d))
+	}
+	db := openDB(t, t.TempDir(), opts)
+	defer db.Close()
+	hc, hold := db.head.hc, make(chan chan struct{}, 1)
+	db.head.writeChunk = func(series uint64, mint, maxt int64, data []byte) (chunks.Ref, error) {
+		select {
+		case c := <-hold:
+			<-c
+		default:
+		}
+		clock.Add(int64(100 * time.Microsecond))
+		return hc.Write(series, mint, maxt, data)
+	}
+	o, next := oracle{}, 0
+	for burst := range 2 {
+		release := make(chan struct{})
+		hold <- release
+		// Sample k×120 of a series cuts its chunk k-1: the last commit of
+		// a burst, so no commit waits for the held series.
+		to := (burst + 1) * SamplesPerChunk
+		ingest(t, db, o, 200, int64(next)*1000, 1000, to-next+1)
+		next = to + 1
+		close(release)
+		q := db.head.cq
+		q.idleMu.Lock()
+		for q.n.Load() > 0 {
+			q.idle.Wait()
+		}
+		q.idleMu.Unlock()
+		mu.Lock()
+		got := slices.Clone(rests)
+		mu.Unlock()
+		// 199 queued writes of 100µs: no rest while 128 or more wait
+		// (the slices worked meanwhile are forgotten), then a rest after
+		// every 20 writes: at 119, 99, 79, 59, 39 and 19 waiting.
+		if len(got) != 6*(burst+1) {
+			t.Fatalf("burst %d: rests %v, want 6 a burst", burst, got)
+		}
+		for _, d := range got {
+			if d != paceSlice {
+				t.Fatalf("burst %d: rests %v, want each %v (2 ms worked at share 0.5; the wait between bursts is no work)", burst, got, paceSlice)
+			}
+		}
+		clock.Add(int64(time.Second))
+	}
+	equalResults(t, collect(t, db, math.MinInt64, math.MaxInt64), o.expect(math.MinInt64, math.MaxInt64, nil))
 }

@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 
@@ -168,7 +169,7 @@ func TestPersistPastWaitsForLoggedCommit(t *testing.T) {
 		}
 	}
 	compacted := make(chan error)
-	go func() { _, err := db.persistPast(true); compacted <- err }()
+	go func() { _, err := db.persistPast(true, runtime.Gosched); compacted <- err }()
 	select {
 	case err := <-compacted:
 		t.Fatalf("persistPast returned (%v) before a commit it had to wait for was applied", err)

@@ -77,7 +77,7 @@ func (db *DB) compact(ctx context.Context, flush, background bool) ([]CompactSta
 	}
 	newYield := db.yields(background)
 	out, cut, err := db.cutHead(ctx, flush, newYield)
-	past, perr := db.persistPast(cut)
+	past, perr := db.persistPast(cut, newYield())
 	out = append(out, past...)
 	if err == nil {
 		err = perr

@@ -148,7 +148,10 @@ func open(dir string, opts Options) (*DB, error) {
 	}
 	db.wal, db.head.wal = w, w
 	if opts.ChunkWriteQueue > 0 && db.head.hc != nil {
-		db.head.cq = newChunkQueue(db.head, opts.ChunkWriteQueue) // after the replay, which writes its chunks itself
+		// After the replay, which writes its chunks itself.
+		db.head.cq = newChunkQueue(db.head, opts.ChunkWriteQueue, func(hurry func() bool) *pacer {
+			return db.newPacer(func() bool { return hurry() || db.hurry() })
+		})
 	}
 	db.recovery.Blocks = len(db.blocks)
 	db.recovery.Duration = time.Since(start)

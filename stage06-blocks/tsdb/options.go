@@ -208,6 +208,8 @@ type Options struct {
 	yield func()
 	// sleep replaces time.Sleep in the background loop's rests (tests).
 	sleep func(time.Duration)
+	// paceNow replaces time.Now in the pacers (tests).
+	paceNow func() time.Time
 }
 
 // AdmitFunc decides whether the head may create the series lset (hash is

@@ -43,7 +43,10 @@ import (
 // persistPast runs steps 2 to 4 when a head cut happened (cut) or some
 // series hold past samples: the new WAL segment, flushPast, the checkpoint.
 // If flushPast fails the checkpoint is skipped: the WAL keeps the samples.
-func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
+// The checkpoint calls yield between records: paced in the background loop
+// like a cut (it copies every record of the segments it covers, a burst of
+// a core for a quarter second at millions of samples a second).
+func (db *DB) persistPast(cut bool, yield func()) ([]CompactStats, error) {
 	h := db.head
 	if !cut && !h.hasPast.Load() {
 		return nil, nil
@@ -56,7 +59,7 @@ func (db *DB) persistPast(cut bool) ([]CompactStats, error) {
 	if err != nil {
 		return out, err
 	}
-	if _, err := db.wal.Checkpoint(seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, h.minValid.Load()); err != nil {
+	if _, err := db.wal.CheckpointYield(seg, func(ref uint64) bool { return h.byRef.get(ref) != nil }, h.minValid.Load(), yield); err != nil {
 		return out, fmt.Errorf("tsdb: wal checkpoint: %w", err)
 	}
 	return out, nil
