@@ -67,7 +67,9 @@ type benchResult struct {
 	sent                latency // with --rate: from the moment each request was sent
 	first, rest         latency // from when due: requests due in the first second (every series created), and after
 	stats               ingest.Stats
-	heapFirst, heapLast uint64 // max heap in use in the first and the second half
+	heapFirst, heapLast uint64 // max live heap found by the collections of the first and the second half; 0: none
+	heapInUse           uint64 // max heap in use (live and not yet collected)
+	heapEnd             uint64 // live heap after a collection at the end
 	gcCount             uint64
 	warm                *warmStats // the first second's runtime figures (nil if the run was shorter)
 	gcTotal             time.Duration
@@ -294,6 +296,15 @@ func warmSince(cpu0 time.Duration, gcs0 uint64, gcCPU0, assist0 float64, sched0 
 
 func heapInUse() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// heapLive is the heap the last collection kept: what the process holds,
+// without the garbage the collector lets accumulate before its next cycle
+// (up to the programs' floor on its goal, procs.go).
+func heapLive() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
@@ -610,6 +621,8 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	// Progress and memory, once a second.
 	done := make(chan struct{})
 	sent := make(chan struct{}) // closed when the writers are done
+	// The live heap once a second, 0 until a collection in the run has
+	// measured it.
 	var heaps []uint64
 	go func() {
 		defer close(done)
@@ -630,7 +643,12 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 			if res.warm == nil {
 				res.warm = warmSince(cpu0, gcs0, gcCPU0, assist0, sched0)
 			}
-			heaps = append(heaps, heapInUse())
+			live := uint64(0)
+			if gcs, _, _, _ := runtimeSnapshot(); gcs > gcs0 {
+				live = heapLive()
+			}
+			heaps = append(heaps, live)
+			res.heapInUse = max(res.heapInUse, heapInUse())
 			n := points.Load()
 			if o.progress != nil {
 				st := p.Stats()
@@ -657,6 +675,8 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	<-done
 	gc1, gcT1 := gcPauses()
 	res.gcCount, res.gcTotal = gc1-gc0, gcT1-gcT0
+	runtime.GC() // after the window: the live heap at the end
+	res.heapEnd = heapLive()
 	for i := range lats {
 		res.lat.add(&lats[i])
 		res.sent.add(&sents[i])
@@ -772,6 +792,9 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 	}
 	fmt.Fprintf(w, "  Avg batch size: %s points (sealed full %s, by age %s, by an idle flusher %s)\n\n",
 		cli.Thousands(int(avg)), cli.Thousands(int(r.stats.SealedFull)), cli.Thousands(int(r.stats.SealedAge)), cli.Thousands(int(r.stats.SealedIdle)))
+	// The live heap, what the collections keep, is what the run holds;
+	// the heap in use also holds the garbage the collector lets grow
+	// before its next cycle (up to the programs' floor on its goal).
 	stable := "stable"
 	if float64(r.heapLast) > 1.1*float64(r.heapFirst) {
 		stable = "growing"
@@ -779,12 +802,13 @@ func (r *benchResult) print(w io.Writer, o benchOpts) {
 	if o.sink != "discard" {
 		stable += ", the sink keeping the samples in memory"
 	}
-	if r.heapLast == 0 { // sampled once a second: a shorter run has no two halves
-		fmt.Fprintf(w, "  Memory usage: not measured (a run under 2 s)\n")
-	} else {
-		fmt.Fprintf(w, "  Memory usage: %s heap in use (%s: %s in the first half, %s in the second)\n",
-			cli.Bytes(int64(r.heapLast)), stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
+	halves := fmt.Sprintf("%s: at most %s found live by the first half's collections, %s by the second's",
+		stable, cli.Bytes(int64(r.heapFirst)), cli.Bytes(int64(r.heapLast)))
+	if r.heapFirst == 0 || r.heapLast == 0 { // sampled once a second
+		halves = "no collection in each half of the run to compare"
 	}
+	fmt.Fprintf(w, "  Memory usage: %s live heap at the end (%s); heap in use at most %s, garbage not yet collected included\n",
+		cli.Bytes(int64(r.heapEnd)), halves, cli.Bytes(int64(r.heapInUse)))
 	fmt.Fprintf(w, "  GC pauses: %d (%s in all, %.3f%% of the time)\n", r.gcCount, fmtDur(r.gcTotal), 100*r.gcTotal.Seconds()/r.elapsed.Seconds())
 	if r.machine {
 		fmt.Fprintf(w, "  The machine's CPU time: this process %.0f%%, other processes %.0f%%, stolen by the hypervisor %.1f%% (/proc/stat; stolen time delays requests)\n",

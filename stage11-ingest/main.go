@@ -30,6 +30,7 @@ const prog = "stage11-ingest"
 
 func main() {
 	raiseProcs(os.Getenv("GOMAXPROCS"))
+	startGCFloor(os.Getenv("GOGC"))
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
