@@ -71,8 +71,12 @@ func (w *WAL) Checkpoint(upto int, keep func(ref uint64) bool, mint int64) (Chec
 // empty) and the appenders run first. A caller that paces its background
 // work to a share of a core (stage06's BackgroundShare) passes its pacer:
 // a yield only decides who runs next, and with more Ps than cores the
-// yielding checkpoint is picked up again at once.
+// yielding checkpoint is picked up again at once. A nil yield is
+// runtime.Gosched.
 func (w *WAL) CheckpointYield(upto int, keep func(ref uint64) bool, mint int64, yield func()) (CheckpointStats, error) {
+	if yield == nil {
+		yield = runtime.Gosched
+	}
 	return checkpoint(w.dir, upto, keep, mint, w.opts.Compression, yield, nil)
 }
 

@@ -62,8 +62,10 @@ func (o *Options) backgroundYield() {
 // the head is behind (it spans twice the span that starts a cut, 3 block
 // ranges) or the DB is closing: the head's memory stays bounded whatever
 // the share. The share is per goroutine: a merge's cold-encoding workers
-// (CompactionWorkers) take it each. Only the background loop is paced;
-// Compact, FlushHead and CompactBlocks called by a program run at full
+// (CompactionWorkers) take it each. The chunk write queue's goroutine is
+// paced too (chunkqueue.go), not the head's appends, and of compactions
+// only the background loop's: Compact, FlushHead and CompactBlocks called
+// by a program run at full
 // speed, once a paced compaction in progress is done (compactMu). The
 // head's truncation after a cut is not paced: a series it marks dead
 // stays findable until the walk ends, and a write to it retries until

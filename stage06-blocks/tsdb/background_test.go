@@ -47,7 +47,7 @@ func TestBackgroundWorkYields(t *testing.T) {
 }
 
 // TestCommitsRunWhileBackgroundWorkYields: at every point where a head cut,
-// its truncation, the WAL checkpoint's caller or a block merge yields, the
+// its truncation, the WAL checkpoint (before each record) or a block merge yields, the
 // compaction is held there while a commit appends to an existing series
 // and creates a new one. Each commit must return while compaction is
 // parked (no lock of the head, the WAL or the series creation is held

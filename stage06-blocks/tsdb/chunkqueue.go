@@ -33,7 +33,7 @@ type chunkQueue struct {
 	// (Options.BackgroundShare): every series starts a chunk at a block
 	// boundary, so the queue fills with thousands of series at once, and
 	// writing them flat out took a core from the commits for a tenth of
-	// a second. It does not rest while the queue is half full.
+	// a second. It starts no rest while half the queue or more waits.
 	pace *pacer
 	// n counts the series queued and not yet written; drain waits on idle
 	// until it is 0.

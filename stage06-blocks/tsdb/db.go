@@ -369,9 +369,7 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return ErrClosed
 	}
-	if !db.opts.NoBackgroundCompaction {
-		close(db.stopc)
-	}
+	close(db.stopc) // ends the background loop, and a paced rest (the chunk write queue's too)
 	<-db.donec
 	db.deleting.Wait()
 	db.compactMu.Lock()

@@ -147,14 +147,17 @@ type Options struct {
 	// series starts a chunk at a block boundary), so a Commit may otherwise
 	// find thousands to write while other Commits wait. A full queue sends
 	// Commit back to writing them itself, so it bounds the memory that
-	// waiting chunks take. Defaults to 0: Commit writes them (the simpler
-	// path this stage's README describes).
+	// waiting chunks take. With BackgroundShare the goroutine is paced as
+	// the background loop is, but starts no rest while half the queue or
+	// more waits. Defaults to 0: Commit writes them (the simpler path this
+	// stage's README describes).
 	ChunkWriteQueue int
 	// BackgroundShare, between 0 and 1, paces the background loop's head
-	// cuts and merges: each of its goroutines (a merge's cold-encoding
-	// workers each) rests between slices of work so that it takes about
-	// this share of one core, and the writes do not lose a core to it for
-	// more than a few milliseconds at a time (background.go). It does not
+	// cuts, WAL checkpoints and merges, and the chunk write queue: each of
+	// their goroutines (a merge's cold-encoding workers each) rests between
+	// slices of work so that it takes about this share of one core, and the
+	// writes do not lose a core to it for more than a few milliseconds at a
+	// time (background.go). It does not
 	// rest while the head spans 3 block ranges or more (twice the span that
 	// starts a cut) or the DB is closing. Compact, FlushHead and
 	// CompactBlocks are not paced, but wait for a paced compaction in
