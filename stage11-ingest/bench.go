@@ -621,9 +621,11 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 	// Progress and memory, once a second.
 	done := make(chan struct{})
 	sent := make(chan struct{}) // closed when the writers are done
-	// The live heap once a second, 0 until a collection in the run has
-	// measured it.
+	// The live heap once a second if a collection has measured it since
+	// the last sample, else 0: a half of the run without a collection of
+	// its own has nothing to compare.
 	var heaps []uint64
+	lastGCs := gcs0
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(time.Second)
@@ -644,8 +646,8 @@ func runBench(ctx context.Context, o benchOpts) (*benchResult, error) {
 				res.warm = warmSince(cpu0, gcs0, gcCPU0, assist0, sched0)
 			}
 			live := uint64(0)
-			if gcs, _, _, _ := runtimeSnapshot(); gcs > gcs0 {
-				live = heapLive()
+			if gcs, _, _, _ := runtimeSnapshot(); gcs > lastGCs {
+				live, lastGCs = heapLive(), gcs
 			}
 			heaps = append(heaps, live)
 			res.heapInUse = max(res.heapInUse, heapInUse())

@@ -10,7 +10,7 @@
 // million series has a heap of gigabytes and collects every minute. A floor
 // on the heap goal keeps the small heap's collections as rare as if it
 // could grow to the floor, and changes nothing once the live heap is half
-// the floor or more: the memory it costs is at most the floor.
+// the floor or more: the memory it costs is about the floor.
 //
 // Go has no such setting (golang.org/issue/23044 asked for one; GOMEMLIMIT
 // bounds the heap from above, not below). Start sets GOGC after each cycle
@@ -24,9 +24,9 @@ import (
 	"sync"
 )
 
-// minLive is the runtime's smallest heap goal at GOGC=100: under it the
-// goal is minLive × GOGC/100, whatever is live.
-const minLive = 4 << 20
+// minGoal is the runtime's smallest heap goal at GOGC=100: the goal is
+// never under minGoal × GOGC/100, whatever is live.
+const minGoal = 4 << 20
 
 // maxGOGC bounds the percent set, so a tiny live heap cannot ask for an
 // absurd one.
@@ -67,8 +67,9 @@ type tuner struct {
 }
 
 // sentinel is an object nothing references: its finalizer runs after the
-// collection that finds it unreachable, once per cycle since each run
-// allocates the next. Large enough not to share a tiny-allocator block
+// collection that finds it unreachable, and allocates the next, so GOGC is
+// set at most once per cycle (a cycle that begins before the finalizer
+// has run passes without one). Large enough not to share a tiny-allocator block
 // whose other objects could keep it alive.
 type sentinel struct{ _ [64]byte }
 
@@ -78,17 +79,18 @@ func (t *tuner) arm() {
 		if !ok {
 			return // stopped: no next sentinel
 		}
+		t.arm() // before the hook: a test that collects on hearing it finds the next sentinel
 		if f := tuned; f != nil {
 			f(g)
 		}
-		t.arm()
 	})
 }
 
-// tune sets GOGC for the live heap the last cycle measured and returns
-// it; false once stopped.
+// tune sets GOGC for the heap the last cycle measured and returns it;
+// false once stopped.
 func (t *tuner) tune() (int, bool) {
-	g := Percent(t.floor, liveHeap(), t.base)
+	live, roots := lastCycle()
+	g := Percent(t.floor, live, roots, t.base)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped {
@@ -98,25 +100,35 @@ func (t *tuner) tune() (int, bool) {
 	return g, true
 }
 
-// Percent is the GOGC that makes a live heap of live bytes grow to floor
-// before the next collection, and at least base.
-func Percent(floor, live uint64, base int) int {
-	// The goal is live × (1 + GOGC/100), and at least minLive × GOGC/100.
-	over, per := floor-min(floor, live), live
-	if live < minLive {
-		over, per = floor, minLive
+// Percent is the least GOGC, and at least base, whose heap goal reaches
+// floor after a cycle that found live bytes of heap live and roots bytes
+// of goroutine stacks and globals to scan. The runtime's goal is
+// live + (live + roots) × GOGC/100, and at least minGoal × GOGC/100.
+func Percent(floor, live, roots uint64, base int) int {
+	floor = min(floor, 1<<50) // no overflow below
+	if floor <= live {
+		return base
 	}
-	need := (over*100 + per - 1) / per // rounded up
+	up := func(n, d uint64) uint64 { return (n + d - 1) / d }
+	need := up(floor*100, minGoal)
+	if d := live + roots; d > 0 {
+		need = min(need, up((floor-live)*100, d))
+	}
 	return max(base, int(min(need, maxGOGC)))
 }
 
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+// lastCycle is what the last cycle found: the live heap, and the stacks
+// and globals it scanned.
+func lastCycle() (live, roots uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+	var v [3]uint64
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			v[i] = s[i].Value.Uint64()
+		}
 	}
-	return s[0].Value.Uint64()
+	return v[0], v[1] + v[2]
 }
 
 func readGOGC() int {

@@ -9,19 +9,21 @@ import (
 
 func TestPercent(t *testing.T) {
 	for _, c := range []struct {
-		floor, live uint64
-		base, want  int
+		floor, live, roots uint64
+		base, want         int
 	}{
-		{256 << 20, 64 << 20, 100, 300},  // 64 MiB × 4 = 256 MiB
-		{256 << 20, 200 << 20, 100, 100}, // GOGC's own goal (400 MiB) is above the floor
-		{256 << 20, 64 << 20, 500, 500},  // never below the GOGC in effect
-		{256 << 20, 0, 100, 6400},        // a heap under 4 MiB: the goal is 4 MiB × GOGC/100
-		{100 << 20, 30 << 20, 100, 234},  // rounded up: 30 MiB × 3.34 ≥ 100 MiB
-		{1 << 50, 4 << 20, 100, maxGOGC}, // bounded
-		{1 << 20, 64 << 20, 75, 75},      // a floor under the live heap
+		{256 << 20, 64 << 20, 0, 100, 300},       // 64 MiB × 4 = 256 MiB
+		{256 << 20, 64 << 20, 1 << 20, 100, 296}, // 64 + 65 × 2.96 ≥ 256 (2.95 is not)
+		{256 << 20, 200 << 20, 0, 100, 100},      // GOGC's own goal (400 MiB) is above the floor
+		{256 << 20, 64 << 20, 0, 500, 500},       // never below the GOGC in effect
+		{256 << 20, 0, 0, 100, 6400},             // nothing live: the goal is 4 MiB × GOGC/100
+		{256 << 20, 1 << 20, 1 << 20, 100, 6400}, // 4 MiB × 64 is reached first
+		{100 << 20, 30 << 20, 0, 100, 234},       // rounded up: 30 MiB × 3.34 ≥ 100 MiB
+		{1 << 62, 4 << 20, 0, 100, maxGOGC},      // bounded
+		{1 << 20, 64 << 20, 0, 75, 75},           // a floor under the live heap
 	} {
-		if got := Percent(c.floor, c.live, c.base); got != c.want {
-			t.Errorf("Percent(%d MiB, %d MiB, %d) = %d, want %d", c.floor>>20, c.live>>20, c.base, got, c.want)
+		if got := Percent(c.floor, c.live, c.roots, c.base); got != c.want {
+			t.Errorf("Percent(%d MiB, %d MiB, %d MiB, %d) = %d, want %d", c.floor>>20, c.live>>20, c.roots>>20, c.base, got, c.want)
 		}
 	}
 }
