@@ -51,13 +51,15 @@ func procsFor(env string, procs int) int {
 // series per pointer of channel (1 MiB for 131,072 series), and each
 // waiting chunk keeps its bytes on the heap until its turn (up to a few
 // hundred bytes a chunk: tens of MiB if every queued series waits). The
-// background loop's cuts and merges are paced to half a core
-// (BackgroundShare): with more Ps than cores, a cut that yields between
-// series is picked up again by an idle P at once and keeps its core, and
-// the writes queue on the other for as long as it runs; paced, it rests a
-// slice for each slice it works (it stops resting if the head falls 3
-// block ranges behind). At 2.35M values/s the steady p99 fell from 8.9-16
-// ms to 4.5-7.9 ms at under 2 % steal (stage11 README).
+// background loop's cuts, WAL checkpoints and merges, and the chunk write
+// queue, are paced to half a core (BackgroundShare): with more Ps than
+// cores, a cut that yields between series is picked up again by an idle P
+// at once and keeps its core, and the writes queue on the other for as
+// long as it runs; paced, it rests a slice for each slice it works (it
+// stops resting if the head falls 3 block ranges behind). At 2.35M
+// values/s the steady p99 fell from 8.9-16 ms to 4.5-7.9 ms at under 2 %
+// steal with the cuts and merges paced; pacing the checkpoint and the
+// queue too took most of what was left at 2.7M/s (stage11 README).
 func sinkOptions(sync wal.SyncPolicy) tsdb.Options {
 	return tsdb.Options{WALSync: sync, CompactionWorkers: 1, HeadCutKeepsEncoding: true, ChunkWriteQueue: 1 << 17, BackgroundShare: 0.5}
 }
@@ -88,16 +90,17 @@ func raiseProcs(env string) {
 }
 
 // gcFloor is the least heap goal the programs give the garbage collector
-// (gcfloor) unless GOGC is set. The bench's 10,000 series leave about 60
+// (gcfloor) unless GOGC is set. The bench's 10,000 series leave 45-60
 // MiB live while 2.7M values a second allocate about 45 MiB a second
 // (request buffers, chunks, blocks being cut, both sides of the loopback
 // HTTP): at GOGC=100 a collection every second or so, each taking one P of
 // the four for 20-40 ms of marking, half of the two cores, and a trace put
 // most of the requests slower than 10 ms left at 2.7M values/s in those
-// cycles. With the floor, one every 4-5 s; a heap whose live part is 128
-// MiB or more (a server with a few hundred thousand series) collects at
-// GOGC=100 as before. Alternated 20 s runs at 2.7M values/s (stage11
-// README): steady p99 4.0 and 6.3 ms at GOGC=400 against 11 and 11 at 100.
+// cycles. With the floor, one every 2 s or so (14 in a 30 s run instead of
+// 94-96); a heap whose live part is 128 MiB or more (a server with a few
+// hundred thousand series) collects at GOGC=100 as before. Alternated 20 s
+// runs at 2.7M values/s: whole-run p99 6.3, 6.3 and 14 ms against 11, 20
+// and 35 without the floor (README, "Two more, and the target met").
 const gcFloor = 256 << 20
 
 // startGCFloor applies gcFloor unless the operator set GOGC (env).
