@@ -115,18 +115,26 @@ func (p *pacer) step() {
 // function: paced (Options.BackgroundShare) when the background loop runs
 // it, backgroundYield otherwise.
 func (db *DB) yields(background bool) func() func() {
-	if !background || db.newPacer(db.hurry) == nil {
+	if !background || !db.opts.paced() {
 		return func() func() { return db.opts.backgroundYield }
 	}
-	return func() func() { return db.newPacer(db.hurry).step }
+	return func() func() { return db.newPacer(nil).step }
 }
 
-// newPacer is a pacer for one background goroutine, hurried when hurry
-// says so; nil unless Options.BackgroundShare is between 0 and 1.
-func (db *DB) newPacer(hurry func() bool) *pacer {
-	share := db.opts.BackgroundShare
-	if !(share > 0 && share < 1) { // NaN too
+// paced says whether BackgroundShare paces anything: between 0 and 1.
+func (o *Options) paced() bool {
+	return o.BackgroundShare > 0 && o.BackgroundShare < 1 // false for NaN
+}
+
+// newPacer is a pacer for one background goroutine, hurried when the DB
+// is (db.hurry) or, if not nil, when also says so; nil unless paced.
+func (db *DB) newPacer(also func() bool) *pacer {
+	if !db.opts.paced() {
 		return nil
+	}
+	hurry := db.hurry
+	if also != nil {
+		hurry = func() bool { return db.hurry() || also() }
 	}
 	sleep := db.rest
 	if db.opts.sleep != nil {
@@ -136,7 +144,7 @@ func (db *DB) newPacer(hurry func() bool) *pacer {
 	if db.opts.paceNow != nil {
 		now = db.opts.paceNow
 	}
-	return &pacer{share: share, hurry: hurry, yield: db.opts.backgroundYield, now: now, sleep: sleep}
+	return &pacer{share: db.opts.BackgroundShare, hurry: hurry, yield: db.opts.backgroundYield, now: now, sleep: sleep}
 }
 
 // hurry says the background work must not rest: the DB is closing, or

@@ -44,8 +44,8 @@ type chunkQueue struct {
 	done   chan struct{}
 }
 
-// newChunkQueue starts the queue's goroutine; newPacer, if not nil, makes
-// its pacer, given when the queue must not rest.
+// newChunkQueue starts the queue's goroutine; newPacer makes its pacer
+// (nil: not paced), given when else the queue must not rest.
 func newChunkQueue(h *Head, size int, newPacer func(hurry func() bool) *pacer) *chunkQueue {
 	q := &chunkQueue{h: h, ch: make(chan *memSeries, size), stop: make(chan struct{}), done: make(chan struct{})}
 	q.idle = sync.NewCond(&q.idleMu)

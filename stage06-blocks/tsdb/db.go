@@ -149,9 +149,7 @@ func open(dir string, opts Options) (*DB, error) {
 	db.wal, db.head.wal = w, w
 	if opts.ChunkWriteQueue > 0 && db.head.hc != nil {
 		// After the replay, which writes its chunks itself.
-		db.head.cq = newChunkQueue(db.head, opts.ChunkWriteQueue, func(hurry func() bool) *pacer {
-			return db.newPacer(func() bool { return hurry() || db.hurry() })
-		})
+		db.head.cq = newChunkQueue(db.head, opts.ChunkWriteQueue, db.newPacer)
 	}
 	db.recovery.Blocks = len(db.blocks)
 	db.recovery.Duration = time.Since(start)
